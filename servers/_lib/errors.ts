@@ -1,0 +1,95 @@
+/**
+ * The one place that maps domain errors to an HTTP status and the JSON error
+ * body `{"error": {"code", "message"}}` (DESIGN.md, "Servers on the wire").
+ *
+ * Anything that is not a known domain error is a 500 with a fixed message:
+ * its detail goes to the log (which redacts hex runs), never to the client.
+ *
+ * @module
+ */
+import {
+  AuthenticationError,
+  ConflictError,
+  IntegrityError,
+  NotFoundError,
+  PayloadTooLargeError,
+  ProtocolError,
+  UnauthorizedError,
+  ValidationError,
+} from "../../src/protocol/errors.ts";
+
+/** An error for a route matched by path but not by method (405). */
+export class MethodNotAllowedError extends ProtocolError {
+  /** The methods the path accepts. */
+  readonly allow: string[];
+  /**
+   * @param method the method used.
+   * @param allow the methods the path accepts.
+   */
+  constructor(method: string, allow: string[]) {
+    super("method_not_allowed", `method ${method} not allowed here; allowed: ${allow.join(", ")}`);
+    this.allow = allow;
+  }
+}
+
+/** What {@link toHttpError} decided: status, code, message, and whether it was expected. */
+export interface HttpError {
+  status: number;
+  code: string;
+  message: string;
+  /** false for an unexpected error (a bug or a fault below us): logged with its detail. */
+  expected: boolean;
+}
+
+/**
+ * Maps any thrown value to an HTTP status and error body fields.
+ *
+ * @param e the thrown value.
+ * @returns status, code, message (safe to send) and whether the error was a domain error.
+ */
+export function toHttpError(e: unknown): HttpError {
+  if (e instanceof ProtocolError) {
+    const status = e instanceof ValidationError
+      ? 400
+      : e instanceof UnauthorizedError
+      ? 401
+      : e instanceof AuthenticationError
+      ? 401
+      : e instanceof NotFoundError
+      ? 404
+      : e instanceof MethodNotAllowedError
+      ? 405
+      : e instanceof ConflictError
+      ? 409
+      : e instanceof PayloadTooLargeError
+      ? 413
+      : e instanceof IntegrityError
+      ? 422
+      : 400;
+    return { status, code: e.code, message: e.message, expected: true };
+  }
+  return {
+    status: 500,
+    code: "internal_error",
+    message: "internal error; the server log has the detail",
+    expected: false,
+  };
+}
+
+/**
+ * Builds the JSON error response for a thrown value.
+ *
+ * @param e the thrown value.
+ * @returns the response and the mapped error (for the request log).
+ */
+export function errorResponse(e: unknown): { response: Response; error: HttpError } {
+  const error = toHttpError(e);
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (e instanceof MethodNotAllowedError) headers["allow"] = e.allow.join(", ");
+  if (error.status === 401) headers["www-authenticate"] = "Bearer";
+  const response = new Response(
+    JSON.stringify({ error: { code: error.code, message: error.message } }),
+    { status: error.status, headers },
+  );
+  return { response, error };
+}

@@ -1,0 +1,75 @@
+/**
+ * Structured logs: one JSON object per line, `{ts, level, event, ...fields}`.
+ *
+ * Callers log identifiers, counts, codes and KCVs, never keys. As a second
+ * line of defence every string written is passed through {@link redact},
+ * which replaces any run of 32 or more hex digits (the shortest clear key we
+ * handle is 16 bytes = 32 hex digits) with a marker, so a key that slipped
+ * into an error message or a field still does not reach the log.
+ *
+ * @module
+ */
+
+/** Log severity. */
+export type Level = "debug" | "info" | "warn" | "error";
+
+/** Fields of a log line: JSON-serialisable values. */
+export type LogFields = Record<string, string | number | boolean | null | undefined>;
+
+/** A structured logger. */
+export interface Logger {
+  /**
+   * Writes one line.
+   *
+   * @param level severity.
+   * @param event a stable dotted name, e.g. `http.request`, `tk.imported`.
+   * @param fields identifiers, counts, codes (no key material).
+   */
+  log(level: Level, event: string, fields?: LogFields): void;
+}
+
+const HEX_RUN = /[0-9A-Fa-f]{32,}/g;
+
+/**
+ * Replaces every run of 32 or more hex digits with `[redacted N hex]`.
+ *
+ * @param s any string.
+ * @returns the string with long hex runs removed.
+ */
+export function redact(s: string): string {
+  return s.replace(HEX_RUN, (m) => `[redacted ${m.length} hex]`);
+}
+
+/**
+ * A logger writing JSON lines to a sink.
+ *
+ * @param sink receives each line without its newline (default: stderr).
+ * @param minLevel lowest level written (default `info`).
+ * @returns the logger.
+ */
+export function jsonLogger(
+  sink: (line: string) => void = (line) => console.error(line),
+  minLevel: Level = "info",
+): Logger {
+  const order: Record<Level, number> = { debug: 0, info: 1, warn: 2, error: 3 };
+  return {
+    log(level, event, fields = {}) {
+      if (order[level] < order[minLevel]) return;
+      const line: Record<string, unknown> = { ts: new Date().toISOString(), level, event };
+      for (const [k, v] of Object.entries(fields)) {
+        if (v !== undefined) line[k] = typeof v === "string" ? redact(v) : v;
+      }
+      sink(redact(JSON.stringify(line)));
+    },
+  };
+}
+
+/**
+ * A logger that keeps lines in memory (tests and the demo scan them).
+ *
+ * @returns the logger and the array of lines it wrote.
+ */
+export function memoryLogger(minLevel: Level = "debug"): { logger: Logger; lines: string[] } {
+  const lines: string[] = [];
+  return { logger: jsonLogger((l) => lines.push(l), minLevel), lines };
+}

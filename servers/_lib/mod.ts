@@ -1,0 +1,10 @@
+/**
+ * Shared HTTP plumbing of the KMS and MTMS servers: routes, error mapping,
+ * structured logs, socket and flags.
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./log.ts";
+export * from "./router.ts";
+export * from "./serve.ts";

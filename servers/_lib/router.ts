@@ -1,0 +1,424 @@
+/**
+ * HTTP plumbing shared by the KMS and the MTMS: a table of routes
+ * (`URLPattern` + method + handler), strict input validation before any
+ * handler runs, a body size cap, bearer-token checks for the operator API,
+ * `/healthz`, and an `/openapi.json` generated from the same table and
+ * schemas (one source of truth).
+ *
+ * Order of checks for each request: route (404), method (405), bearer token
+ * (401), body size (413), JSON syntax and fields (400), path parameters
+ * (400), then the handler. Domain errors from the handler become JSON error
+ * bodies via `toHttpError`.
+ *
+ * @module
+ */
+import type { JsonSchema, Schema } from "../../src/protocol/schema.ts";
+import {
+  NotFoundError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  ValidationError,
+} from "../../src/protocol/errors.ts";
+import { errorResponse, MethodNotAllowedError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+
+/** HTTP methods the servers use. */
+export type Method = "GET" | "POST" | "PUT" | "DELETE";
+
+/** Who may call a route: anyone (the protocol authenticates the content), or the operator (bearer token). */
+export type Access = "public" | "operator";
+
+/** What a handler receives once every check has passed. */
+export interface RouteInput<B> {
+  /** Path parameters, each checked against its schema. */
+  params: Record<string, string>;
+  /** The body, parsed and checked against the route's schema (`undefined` without one). */
+  body: B;
+}
+
+/** One documented response of a route. */
+export interface ResponseSpec {
+  description: string;
+  schema?: Schema<unknown>;
+}
+
+/** A route as declared by a server. */
+export interface RouteSpec<B> {
+  method: Method;
+  /** URLPattern pathname, e.g. `/v1/orders/:orderId/tks`. */
+  path: string;
+  /** Stable OpenAPI operation id. */
+  operationId: string;
+  summary: string;
+  access: Access;
+  /** Schemas of the path parameters (every `:name` in `path`). */
+  params?: Record<string, Schema<string>>;
+  /** Schema of the JSON body; without one, a body is refused. */
+  body?: Schema<B>;
+  /** Body size cap in bytes (default {@link DEFAULT_MAX_BODY}). */
+  maxBody?: number;
+  /** Documented responses by status. */
+  responses: Record<number, ResponseSpec>;
+  /** Does the work; throws domain errors for refusals. */
+  handler(request: Request, input: RouteInput<B>): Promise<Response>;
+}
+
+/** A route with its body type erased, as kept in a table. */
+export type Route = RouteSpec<unknown> & { pattern: URLPattern };
+
+/** Default body size cap: 64 KiB. */
+export const DEFAULT_MAX_BODY = 64 * 1024;
+
+/**
+ * Declares a route (keeps the body type for the handler, erases it for the table).
+ *
+ * @param spec the route.
+ * @returns the route with its compiled `URLPattern`.
+ * @throws {RangeError} if a `:param` in the path has no schema or a schema has no `:param`.
+ */
+export function route<B>(spec: RouteSpec<B>): Route {
+  const names = [...spec.path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
+  const declared = Object.keys(spec.params ?? {});
+  for (const n of names) {
+    if (!declared.includes(n)) {
+      throw new RangeError(`route ${spec.path}: path parameter :${n} has no schema`);
+    }
+  }
+  for (const n of declared) {
+    if (!names.includes(n)) {
+      throw new RangeError(`route ${spec.path}: schema for ${n} but no :${n} in the path`);
+    }
+  }
+  return { ...(spec as RouteSpec<unknown>), pattern: new URLPattern({ pathname: spec.path }) };
+}
+
+/**
+ * A JSON response.
+ *
+ * @param status HTTP status.
+ * @param value the body (must not hold key material).
+ * @returns the response.
+ */
+export function json(status: number, value: unknown): Response {
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+/**
+ * Reads a request body with a size cap, counting bytes as they arrive (a
+ * lying or absent Content-Length does not get past the cap).
+ *
+ * @param request the request.
+ * @param maxBytes the cap.
+ * @returns the bytes (empty for no body).
+ * @throws {PayloadTooLargeError} over the cap.
+ */
+export async function readBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) {
+    await request.body?.cancel();
+    throw new PayloadTooLargeError(
+      "body_too_large",
+      `request body is ${declared} bytes; the limit here is ${maxBytes}`,
+    );
+  }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.length;
+      if (total > maxBytes) {
+        await reader.cancel();
+        throw new PayloadTooLargeError(
+          "body_too_large",
+          `request body is over the limit of ${maxBytes} bytes`,
+        );
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    bytes.set(c, off);
+    off += c.length;
+  }
+  return bytes;
+}
+
+/**
+ * Reads a request body as JSON with a size cap.
+ *
+ * @param request the request.
+ * @param maxBytes the cap.
+ * @returns the decoded JSON value.
+ * @throws {PayloadTooLargeError} over the cap; {@link ValidationError} for an empty body, bad UTF-8 or bad JSON.
+ */
+export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
+  const bytes = await readBody(request, maxBytes);
+  if (bytes.length === 0) {
+    throw new ValidationError("invalid_json", "request body must be a JSON object");
+  }
+  let textBody: string;
+  try {
+    textBody = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new ValidationError("invalid_json", "request body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(textBody);
+  } catch (e) {
+    throw new ValidationError(
+      "invalid_json",
+      `request body is not valid JSON (${
+        (e as Error).message.replace(/[0-9A-Fa-f]{16,}/g, "...")
+      })`,
+    );
+  }
+}
+
+/** Compares two secrets in time independent of their content (SHA-256 of both, then XOR). */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const enc = new TextEncoder();
+  const [x, y] = await Promise.all([
+    crypto.subtle.digest("SHA-256", enc.encode(a)),
+    crypto.subtle.digest("SHA-256", enc.encode(b)),
+  ]);
+  const u = new Uint8Array(x);
+  const v = new Uint8Array(y);
+  let diff = 0;
+  for (let i = 0; i < u.length; i++) diff |= u[i] ^ v[i];
+  return diff === 0;
+}
+
+/** Options of {@link createHandler}. */
+export interface HandlerOptions {
+  /** Name and version for `/openapi.json` and `/healthz`. */
+  title: string;
+  version: string;
+  description?: string;
+  routes: Route[];
+  /** Bearer token of the operator API. Required if any route has `access: "operator"`. */
+  operatorToken?: string;
+  log: Logger;
+  /** Extra readiness check for `/healthz` (e.g. the database answers); throws if not ready. */
+  ready?: () => void | Promise<void>;
+}
+
+/**
+ * Builds the OpenAPI 3.1 document of a route table.
+ *
+ * @param options title, version and routes.
+ * @returns the document.
+ */
+export function openApiDocument(
+  options: Pick<HandlerOptions, "title" | "version" | "description" | "routes">,
+): Record<string, unknown> {
+  const errorSchema: JsonSchema = {
+    type: "object",
+    required: ["error"],
+    properties: {
+      error: {
+        type: "object",
+        required: ["code", "message"],
+        properties: { code: { type: "string" }, message: { type: "string" } },
+      },
+    },
+  };
+  const paths: Record<string, Record<string, unknown>> = {
+    "/healthz": {
+      get: {
+        operationId: "health",
+        summary: "Liveness and readiness",
+        responses: { "200": { description: "ready" }, "503": { description: "not ready" } },
+      },
+    },
+    "/openapi.json": {
+      get: {
+        operationId: "openapi",
+        summary: "This document",
+        responses: { "200": { description: "the OpenAPI document" } },
+      },
+    },
+  };
+  for (const r of options.routes) {
+    const p = r.path.replace(/:([A-Za-z]+)/g, "{$1}");
+    const responses: Record<string, unknown> = {};
+    for (const [status, spec] of Object.entries(r.responses)) {
+      responses[status] = spec.schema
+        ? {
+          description: spec.description,
+          content: { "application/json": { schema: spec.schema.jsonSchema } },
+        }
+        : { description: spec.description };
+    }
+    responses["default"] = {
+      description: "error",
+      content: { "application/json": { schema: errorSchema } },
+    };
+    const op: Record<string, unknown> = {
+      operationId: r.operationId,
+      summary: r.summary,
+      responses,
+    };
+    if (r.params) {
+      op.parameters = Object.entries(r.params).map(([name, s]) => ({
+        name,
+        in: "path",
+        required: true,
+        schema: s.jsonSchema,
+      }));
+    }
+    if (r.body) {
+      op.requestBody = {
+        required: true,
+        content: { "application/json": { schema: r.body.jsonSchema } },
+      };
+    }
+    if (r.access === "operator") op.security = [{ operatorToken: [] }];
+    (paths[p] ??= {})[r.method.toLowerCase()] = op;
+  }
+  return {
+    openapi: "3.1.0",
+    info: { title: options.title, version: options.version, description: options.description },
+    paths,
+    components: {
+      securitySchemes: { operatorToken: { type: "http", scheme: "bearer" } },
+    },
+  };
+}
+
+/**
+ * Builds the request handler of a server from its route table.
+ *
+ * @param options routes, token, logger.
+ * @returns `(Request) => Promise<Response>`, for `Deno.serve` or a test.
+ * @throws {RangeError} if an operator route exists without a token, or two routes share method and path.
+ */
+export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
+  const { routes, log } = options;
+  if (routes.some((r) => r.access === "operator") && !options.operatorToken) {
+    throw new RangeError("operatorToken is required: the route table has operator routes");
+  }
+  const seen = new Set<string>();
+  for (const r of routes) {
+    const k = `${r.method} ${r.path}`;
+    if (seen.has(k)) throw new RangeError(`duplicate route ${k}`);
+    seen.add(k);
+  }
+  const doc = JSON.stringify(openApiDocument(options));
+
+  async function dispatch(request: Request, url: URL): Promise<Response> {
+    if (url.pathname === "/healthz" || url.pathname === "/openapi.json") {
+      if (request.method !== "GET" && request.method !== "HEAD") {
+        throw new MethodNotAllowedError(request.method, ["GET"]);
+      }
+      if (url.pathname === "/openapi.json") {
+        return new Response(doc, { headers: { "content-type": "application/json" } });
+      }
+      try {
+        await options.ready?.();
+      } catch (e) {
+        log.log("warn", "health.not_ready", { reason: (e as Error).message });
+        return json(503, { status: "not ready", service: options.title });
+      }
+      return json(200, { status: "ok", service: options.title, version: options.version });
+    }
+    const matches: { r: Route; groups: Record<string, string | undefined> }[] = [];
+    for (const r of routes) {
+      const m = r.pattern.exec({ pathname: url.pathname });
+      if (m) matches.push({ r, groups: m.pathname.groups });
+    }
+    if (matches.length === 0) {
+      throw new NotFoundError("not_found", `no resource at ${url.pathname}`);
+    }
+    const hit = matches.find((m) => m.r.method === request.method);
+    if (!hit) throw new MethodNotAllowedError(request.method, matches.map((m) => m.r.method));
+    const r = hit.r;
+    if (r.access === "operator") {
+      const h = request.headers.get("authorization") ?? "";
+      const m = /^Bearer ([\x21-\x7e]+)$/.exec(h);
+      if (!m || !(await sameSecret(m[1], options.operatorToken!))) {
+        await request.body?.cancel();
+        throw new UnauthorizedError(
+          "unauthorized",
+          m
+            ? "the bearer token is not valid"
+            : "this operator API needs an Authorization: Bearer token",
+        );
+      }
+    }
+    const params: Record<string, string> = {};
+    for (const [name, schema] of Object.entries(r.params ?? {})) {
+      let raw = hit.groups[name] ?? "";
+      try {
+        raw = decodeURIComponent(raw);
+      } catch {
+        throw new ValidationError(
+          "invalid_field",
+          `path parameter ${name} is not valid percent-encoding`,
+        );
+      }
+      params[name] = schema.parse(raw, name);
+    }
+    let body: unknown = undefined;
+    if (r.body) {
+      const ct = request.headers.get("content-type") ?? "";
+      if (!/^application\/json\b/i.test(ct)) {
+        await request.body?.cancel();
+        throw new ValidationError(
+          "unsupported_media_type",
+          `content-type must be application/json, got ${JSON.stringify(ct.slice(0, 60))}`,
+        );
+      }
+      const raw = await readJson(request, r.maxBody ?? DEFAULT_MAX_BODY);
+      body = r.body.parse(raw, "body");
+    } else if (request.body) {
+      // A body where none is expected must be empty or "{}" (read with a small cap).
+      const text = new TextDecoder().decode(await readBody(request, 1024)).trim();
+      if (text !== "" && text !== "{}") {
+        throw new ValidationError("unexpected_body", `${r.method} ${r.path} takes no request body`);
+      }
+    }
+    return await r.handler(request, { params, body });
+  }
+
+  return async (request: Request): Promise<Response> => {
+    const started = performance.now();
+    const url = new URL(request.url);
+    let response: Response;
+    let code: string | undefined;
+    try {
+      response = await dispatch(request, url);
+    } catch (e) {
+      const out = errorResponse(e);
+      response = out.response;
+      code = out.error.code;
+      if (!out.error.expected) {
+        log.log("error", "http.unexpected", {
+          method: request.method,
+          path: url.pathname,
+          error: e instanceof Error ? `${e.name}: ${e.message}` : String(e),
+          stack: e instanceof Error ? e.stack?.split("\n").slice(1, 4).join(" | ") : undefined,
+        });
+      }
+    }
+    log.log(
+      response.status >= 500 ? "error" : response.status >= 400 ? "warn" : "info",
+      "http.request",
+      {
+        method: request.method,
+        path: url.pathname,
+        status: response.status,
+        code,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+      },
+    );
+    return response;
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Starting a server on a socket and parsing command-line flags, shared by
+ * `servers/kms/main.ts` and `servers/mtms/main.ts`.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ValidationError } from "../../src/protocol/errors.ts";
+
+/** A running server. */
+export interface Running {
+  /** Base URL, e.g. `http://127.0.0.1:41234`. */
+  url: string;
+  /** Port actually bound (useful with port 0). */
+  port: number;
+  /** Stops accepting, waits for in-flight requests to finish. */
+  shutdown(): Promise<void>;
+  /** Settles when the server has stopped. */
+  finished: Promise<void>;
+}
+
+/**
+ * Serves a handler on a loopback (or given) address.
+ *
+ * @param handler the request handler.
+ * @param options `port` (0 for any free port), `hostname` (default 127.0.0.1), `signal` to stop.
+ * @returns the running server.
+ */
+export function serveHandler(
+  handler: (request: Request) => Promise<Response>,
+  options: { port?: number; hostname?: string; signal?: AbortSignal } = {},
+): Running {
+  const ac = new AbortController();
+  options.signal?.addEventListener("abort", () => ac.abort(), { once: true });
+  const server = Deno.serve({
+    port: options.port ?? 0,
+    hostname: options.hostname ?? "127.0.0.1",
+    signal: ac.signal,
+    onListen: () => {},
+  }, handler);
+  const addr = server.addr as Deno.NetAddr;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    finished: server.finished,
+    async shutdown() {
+      ac.abort();
+      await server.finished;
+    },
+  };
+}
+
+/** The flags every server takes. */
+export interface ServerFlags {
+  port: number;
+  hostname: string;
+  /** SQLite database file. */
+  db: string;
+  /** LMK components, uppercase hex, two or more (each `HEX` or `HEX:KCV`). */
+  lmkComponents: string[];
+  /** Bearer token of the operator API. */
+  token: string | undefined;
+  /** Other string flags the server declared, by name. */
+  extra: Record<string, string | undefined>;
+}
+
+/**
+ * Parses server flags: `--port`, `--hostname`, `--db`, `--lmk-component` (repeatable,
+ * also from the environment variable `<PREFIX>_LMK_COMPONENTS`, comma-separated),
+ * `--token` (or `<PREFIX>_TOKEN`), plus server-specific string flags.
+ *
+ * Key components and the token are best passed through the environment, so
+ * they do not show in the process list.
+ *
+ * @param args command-line arguments.
+ * @param options `envPrefix` (e.g. `KMS`), `defaults` for port and db, `extra` flag names.
+ * @returns the flags.
+ * @throws {ValidationError} for an unknown flag or a bad port.
+ */
+export function parseServerFlags(
+  args: string[],
+  options: { envPrefix: string; defaultPort: number; defaultDb: string; extra?: string[] },
+): ServerFlags {
+  const extraOpts: Record<string, { type: "string" }> = {};
+  for (const e of options.extra ?? []) extraOpts[e] = { type: "string" };
+  let values: Record<string, unknown>;
+  try {
+    values = parseArgs({
+      args,
+      options: {
+        port: { type: "string" },
+        hostname: { type: "string" },
+        db: { type: "string" },
+        "lmk-component": { type: "string", multiple: true },
+        token: { type: "string" },
+        ...extraOpts,
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    throw new ValidationError("invalid_flag", (e as Error).message);
+  }
+  const portText = (values.port as string | undefined) ?? String(options.defaultPort);
+  const port = Number(portText);
+  if (!/^[0-9]+$/.test(portText) || port > 65535) {
+    throw new ValidationError("invalid_flag", `--port must be 0-65535, got ${portText}`);
+  }
+  const env = (name: string) => Deno.env.get(`${options.envPrefix}_${name}`);
+  const comps = (values["lmk-component"] as string[] | undefined) ??
+    (env("LMK_COMPONENTS") ?? "").split(",").filter((s) => s !== "");
+  const extra: Record<string, string | undefined> = {};
+  for (const e of options.extra ?? []) extra[e] = values[e] as string | undefined;
+  return {
+    port,
+    hostname: (values.hostname as string | undefined) ?? "127.0.0.1",
+    db: (values.db as string | undefined) ?? options.defaultDb,
+    lmkComponents: comps,
+    token: (values.token as string | undefined) ?? env("TOKEN"),
+    extra,
+  };
+}

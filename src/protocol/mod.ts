@@ -1,0 +1,9 @@
+/**
+ * Messages and state machines both sides of each flow share: the schemas
+ * that validate every request and response, the domain errors, and the
+ * operator authentication of CN103714639A (S1-S9).
+ *
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./schema.ts";

@@ -1,0 +1,375 @@
+/**
+ * The shared server plumbing: route table, validation, error mapping,
+ * size cap, bearer token, /healthz, /openapi.json, logs; in-process and over
+ * a real socket.
+ */
+import { assert, assertEquals, assertFalse } from "@std/assert";
+import {
+  createHandler,
+  json,
+  memoryLogger,
+  redact,
+  route,
+  serveHandler,
+} from "../../servers/_lib/mod.ts";
+import { hex, object, optional, text } from "../../src/protocol/schema.ts";
+import {
+  AuthenticationError,
+  ConflictError,
+  IntegrityError,
+  NotFoundError,
+} from "../../src/protocol/errors.ts";
+
+const SN = text(/^[A-Z0-9]{8,20}$/, "8-20 uppercase letters or digits");
+const body = object(
+  { sn: SN, kcv: hex(3, "KCV"), note: optional(text(/^[a-z]{0,8}$/, "a-z")) },
+  "b",
+);
+
+function makeApp(readyOk = true) {
+  const { logger, lines } = memoryLogger();
+  const handler = createHandler({
+    title: "test",
+    version: "1",
+    log: logger,
+    operatorToken: "s3cret-token",
+    ready: () => {
+      if (!readyOk) throw new Error("database closed");
+    },
+    routes: [
+      route({
+        method: "POST",
+        path: "/v1/things/:sn",
+        operationId: "postThing",
+        summary: "post",
+        access: "public",
+        params: { sn: SN },
+        body,
+        maxBody: 200,
+        responses: { 201: { description: "made", schema: body } },
+        handler: (_req, { params, body }) => {
+          if (params.sn === "NOTFOUND1") throw new NotFoundError("unknown_thing", "no such thing");
+          if (params.sn === "CONFLICT1") throw new ConflictError("already", "already there");
+          if (params.sn === "BADMAC001") throw new IntegrityError("mac_invalid", "bad mac");
+          if (params.sn === "AUTHFAIL1") throw new AuthenticationError("rnd_mismatch", "no");
+          if (params.sn === "CRASH0001") {
+            throw new Error("boom 0123456789ABCDEF0123456789ABCDEF");
+          }
+          return Promise.resolve(json(201, { ...body, sn: params.sn }));
+        },
+      }),
+      route({
+        method: "GET",
+        path: "/v1/things/:sn",
+        operationId: "getThing",
+        summary: "get",
+        access: "operator",
+        params: { sn: SN },
+        responses: { 200: { description: "ok" } },
+        handler: (_req, { params }) => Promise.resolve(json(200, { sn: params.sn })),
+      }),
+    ],
+  });
+  return { handler, lines };
+}
+
+const base = "http://x.test";
+function post(path: string, b: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(base + path, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof b === "string" ? b : JSON.stringify(b),
+  });
+}
+
+async function call(
+  h: (r: Request) => Promise<Response>,
+  r: Request,
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await h(r);
+  return { status: res.status, body: await res.json(), headers: res.headers };
+}
+
+// Each case: request, expected status, expected error code.
+const CASES: [string, () => Request, number, string][] = [
+  ["unknown path", () => new Request(base + "/v1/nothing"), 404, "not_found"],
+  [
+    "wrong method",
+    () => new Request(base + "/v1/things/ABCDEFGH", { method: "PUT" }),
+    405,
+    "method_not_allowed",
+  ],
+  [
+    "operator route without token",
+    () => new Request(base + "/v1/things/ABCDEFGH"),
+    401,
+    "unauthorized",
+  ],
+  [
+    "operator route with wrong token",
+    () => new Request(base + "/v1/things/ABCDEFGH", { headers: { authorization: "Bearer nope" } }),
+    401,
+    "unauthorized",
+  ],
+  [
+    "bad path parameter",
+    () => post("/v1/things/abc", { sn: "ABCDEFGH", kcv: "A1B2C3" }),
+    400,
+    "invalid_field",
+  ],
+  ["not JSON", () => post("/v1/things/ABCDEFGH", "{nope"), 400, "invalid_json"],
+  ["empty body", () => post("/v1/things/ABCDEFGH", ""), 400, "invalid_json"],
+  ["JSON array", () => post("/v1/things/ABCDEFGH", [1]), 400, "invalid_field"],
+  [
+    "lowercase hex",
+    () => post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH", kcv: "a1b2c3" }),
+    400,
+    "invalid_field",
+  ],
+  [
+    "short hex",
+    () => post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH", kcv: "A1B2" }),
+    400,
+    "invalid_field",
+  ],
+  [
+    "hex of wrong type",
+    () => post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH", kcv: 12 }),
+    400,
+    "invalid_field",
+  ],
+  ["missing field", () => post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH" }), 400, "missing_field"],
+  [
+    "unknown field",
+    () => post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH", kcv: "A1B2C3", tk: "00" }),
+    400,
+    "unknown_field",
+  ],
+  [
+    "wrong content type",
+    () =>
+      new Request(base + "/v1/things/ABCDEFGH", {
+        method: "POST",
+        headers: { "content-type": "text/plain" },
+        body: "{}",
+      }),
+    400,
+    "unsupported_media_type",
+  ],
+  [
+    "oversized body (content-length)",
+    () => post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH", kcv: "A1B2C3", note: "x".repeat(300) }),
+    413,
+    "body_too_large",
+  ],
+  [
+    "oversized body (streamed, no content-length)",
+    () =>
+      new Request(base + "/v1/things/ABCDEFGH", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: new ReadableStream({
+          start(c) {
+            for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode(" ".repeat(50)));
+            c.close();
+          },
+        }),
+      }),
+    413,
+    "body_too_large",
+  ],
+  [
+    "domain 404",
+    () => post("/v1/things/NOTFOUND1", { sn: "ABCDEFGH", kcv: "A1B2C3" }),
+    404,
+    "unknown_thing",
+  ],
+  [
+    "domain 409",
+    () => post("/v1/things/CONFLICT1", { sn: "ABCDEFGH", kcv: "A1B2C3" }),
+    409,
+    "already",
+  ],
+  [
+    "domain 422",
+    () => post("/v1/things/BADMAC001", { sn: "ABCDEFGH", kcv: "A1B2C3" }),
+    422,
+    "mac_invalid",
+  ],
+  [
+    "domain 401",
+    () => post("/v1/things/AUTHFAIL1", { sn: "ABCDEFGH", kcv: "A1B2C3" }),
+    401,
+    "rnd_mismatch",
+  ],
+  [
+    "unexpected error",
+    () => post("/v1/things/CRASH0001", { sn: "ABCDEFGH", kcv: "A1B2C3" }),
+    500,
+    "internal_error",
+  ],
+  [
+    "body on a route that takes none",
+    () =>
+      new Request(base + "/v1/things/ABCDEFGH", {
+        method: "GET",
+        headers: { authorization: "Bearer s3cret-token" },
+      }),
+    200,
+    "",
+  ],
+];
+
+Deno.test("router: each bad request gets its status and error code, in-process", async () => {
+  const { handler } = makeApp();
+  for (const [name, make, status, code] of CASES) {
+    const r = await call(handler, make());
+    assertEquals(r.status, status, name);
+    if (code) {
+      assertEquals((r.body.error as Record<string, string>).code, code, name);
+      assertEquals(typeof (r.body.error as Record<string, string>).message, "string", name);
+    }
+  }
+});
+
+Deno.test("router: validation messages name the field and never echo hex", async () => {
+  const { handler } = makeApp();
+  const r = await call(
+    handler,
+    post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH", kcv: "0123456789abcdef" }),
+  );
+  const msg = (r.body.error as Record<string, string>).message;
+  assertEquals(msg, "body.kcv must be uppercase hex, got a lowercase hex digit at position 10");
+  const r2 = await call(
+    handler,
+    post("/v1/things/ABCDEFGH", { sn: "ABCDEFGH", kcv: "0123456789" }),
+  );
+  assertEquals(
+    (r2.body.error as Record<string, string>).message,
+    "body.kcv must be 6 hex characters (3 bytes), got 10 characters",
+  );
+});
+
+Deno.test("router: 405 carries Allow, 401 carries WWW-Authenticate", async () => {
+  const { handler } = makeApp();
+  const r = await call(handler, new Request(base + "/v1/things/ABCDEFGH", { method: "DELETE" }));
+  assertEquals(r.headers.get("allow"), "POST, GET");
+  const u = await call(handler, new Request(base + "/v1/things/ABCDEFGH"));
+  assertEquals(u.headers.get("www-authenticate"), "Bearer");
+});
+
+Deno.test("router: a good request reaches the handler with parsed params and body", async () => {
+  const { handler } = makeApp();
+  const r = await call(handler, post("/v1/things/ABCDEFGH", { sn: "ZZZZZZZZ", kcv: "A1B2C3" }));
+  assertEquals(r.status, 201);
+  assertEquals(r.body, { sn: "ABCDEFGH", kcv: "A1B2C3" });
+  const g = await call(
+    handler,
+    new Request(base + "/v1/things/ABCDEFGH", {
+      headers: { authorization: "Bearer s3cret-token" },
+    }),
+  );
+  assertEquals(g.body, { sn: "ABCDEFGH" });
+});
+
+Deno.test("router: an unexpected error is a 500 with a fixed message; the log has it redacted", async () => {
+  const { handler, lines } = makeApp();
+  const r = await call(handler, post("/v1/things/CRASH0001", { sn: "ABCDEFGH", kcv: "A1B2C3" }));
+  assertEquals(
+    (r.body.error as Record<string, string>).message,
+    "internal error; the server log has the detail",
+  );
+  const all = lines.join("\n");
+  assert(all.includes("http.unexpected"));
+  assert(all.includes("boom [redacted 32 hex]"));
+  assertFalse(all.includes("0123456789ABCDEF0123456789ABCDEF"));
+});
+
+Deno.test("router: /healthz and /openapi.json", async () => {
+  const { handler } = makeApp();
+  const h = await call(handler, new Request(base + "/healthz"));
+  assertEquals(h.status, 200);
+  assertEquals(h.body.status, "ok");
+  const down = await call(makeApp(false).handler, new Request(base + "/healthz"));
+  assertEquals(down.status, 503);
+  const o = await call(handler, new Request(base + "/openapi.json"));
+  assertEquals(o.body.openapi, "3.1.0");
+  const paths = o.body.paths as Record<string, Record<string, Record<string, unknown>>>;
+  assertEquals(Object.keys(paths["/v1/things/{sn}"]).sort(), ["get", "post"]);
+  assertEquals(paths["/v1/things/{sn}"].get.security, [{ operatorToken: [] }]);
+  const rb = paths["/v1/things/{sn}"].post.requestBody as Record<string, unknown>;
+  const schema = (rb.content as Record<string, Record<string, Record<string, unknown>>>)[
+    "application/json"
+  ].schema;
+  assertEquals(schema.additionalProperties, false);
+  assertEquals(schema.required, ["sn", "kcv"]);
+  assertEquals(
+    (schema.properties as Record<string, Record<string, unknown>>).kcv.pattern,
+    "^[0-9A-F]{6}$",
+  );
+  const p = await call(handler, new Request(base + "/openapi.json", { method: "POST" }));
+  assertEquals(p.status, 405);
+});
+
+Deno.test("router: route table refuses a path parameter without schema and duplicate routes", () => {
+  let err: unknown;
+  try {
+    route({
+      method: "GET",
+      path: "/v1/x/:id",
+      operationId: "x",
+      summary: "x",
+      access: "public",
+      responses: {},
+      handler: () => Promise.resolve(json(200, {})),
+    });
+  } catch (e) {
+    err = e;
+  }
+  assert(err instanceof RangeError);
+  assertEquals((err as Error).message, "route /v1/x/:id: path parameter :id has no schema");
+});
+
+Deno.test("log: redact removes hex runs of 32+ digits, either case, keeps shorter ones", () => {
+  assertEquals(
+    redact("kcv A1B2C3 key 0123456789abcdef0123456789ABCDEF!"),
+    "kcv A1B2C3 key [redacted 32 hex]!",
+  );
+  assertEquals(redact("0123456789ABCDEF0123456789ABCDE"), "0123456789ABCDEF0123456789ABCDE");
+});
+
+Deno.test("router: the same answers over a real socket", async () => {
+  const { handler } = makeApp();
+  const ac = new AbortController();
+  const server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", signal: ac.signal, onListen() {} },
+    handler,
+  );
+  const srv = { url: `http://127.0.0.1:${server.addr.port}` };
+  try {
+    for (const [name, make, status, code] of CASES) {
+      if (name.startsWith("oversized body (streamed")) continue; // needs a duplex body; covered in-process
+      const req = make();
+      const url = srv.url + new URL(req.url).pathname;
+      const res = await fetch(url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body ? await req.arrayBuffer() : undefined,
+      });
+      const b = await res.json();
+      assertEquals(res.status, status, name);
+      if (code) assertEquals(b.error.code, code, name);
+    }
+  } finally {
+    ac.abort();
+    await server.finished;
+  }
+});
+
+Deno.test("serveHandler: binds a free loopback port and shuts down", async () => {
+  const { handler } = makeApp();
+  const srv = serveHandler(handler, { port: 0 });
+  const res = await fetch(srv.url + "/healthz");
+  assertEquals((await res.json()).status, "ok");
+  await srv.shutdown();
+});
