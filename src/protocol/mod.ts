@@ -7,3 +7,5 @@
  */
 export * from "./errors.ts";
 export * from "./schema.ts";
+export * from "./flow_a.ts";
+export * from "./operator_auth.ts";

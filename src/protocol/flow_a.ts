@@ -1,0 +1,235 @@
+/**
+ * The messages of flow A (CN103714639A: operator authentication S1-S9,
+ * factory TK collection S10-S14, TMK issuance and download S15-S17), as
+ * schemas both sides validate with, and the canonical byte strings that
+ * get signed or MACed.
+ *
+ * Wire conventions (DESIGN.md, "Servers on the wire"): JSON, binary fields
+ * as uppercase hex, certificates as PEM, key blocks as TR-31 strings.
+ *
+ * @module
+ */
+import {
+  array,
+  hex,
+  type Infer,
+  integer,
+  object,
+  oneOf,
+  optional,
+  pem,
+  type Schema,
+  text,
+} from "./schema.ts";
+
+/** Terminal serial number: 6 to 32 uppercase letters or digits. */
+export const SERIAL_NUMBER = text(
+  /^[A-Z0-9]{6,32}$/,
+  "a serial number of 6-32 characters A-Z, 0-9",
+);
+
+/** Production order id: 3 to 32 characters A-Z, 0-9 and '-', starting with a letter or digit. */
+export const ORDER_ID = text(
+  /^[A-Z0-9][A-Z0-9-]{2,31}$/,
+  "an order id of 3-32 characters A-Z, 0-9, '-' starting with A-Z or 0-9",
+);
+
+/** Most terminals in one production order (bigger runs are split into several orders). */
+export const MAX_ORDER_TERMINALS = 10000;
+
+/** Length of the operator-authentication random `Rnd` in bytes. */
+export const RND_BYTES = 16;
+
+/** KCV field: 3 bytes. */
+export const KCV = hex(3, "key check value: first 3 bytes of TDES-ECB(key, 0^8)");
+
+/** SHA-256 of a key: 32 bytes. */
+export const KEY_HASH = hex(
+  32,
+  "SHA-256 of the clear key, checked at every store, transfer and use",
+);
+
+/** An RSA block (ciphertext or signature) for 2048- to 4096-bit keys. */
+export const RSA_BLOCK = (description: string): Schema<string> =>
+  hex({ min: 256, max: 512 }, description);
+
+/**
+ * A TR-31 / X9.143 key block: version letter, 4 decimal length digits, then
+ * printable ASCII without spaces (header, optional blocks, hex of the
+ * encrypted key and MAC). Its content is checked by `unwrapKeyBlock`.
+ */
+export const KEY_BLOCK = text(
+  /^[ABCD][0-9]{4}[\x21-\x7e]{11,9995}$/,
+  "a TR-31 key block (version A-D, 4-digit length, printable ASCII)",
+);
+
+/** A certificate (PEM). */
+export const CERTIFICATE = pem("CERTIFICATE", "an X.509 certificate, PEM");
+
+// ---- S1/S5: POS <-> operator terminal (device to device) ----
+
+/** S1: the POS sends the PIN pad's random to the operator terminal. */
+export const AuthChallenge = object({
+  rnd: hex(RND_BYTES, "Rnd from the PIN pad's RNG"),
+}, "operator authentication challenge (S1)");
+export type AuthChallenge = Infer<typeof AuthChallenge>;
+
+/** S5: the operator terminal answers with OpWCRT and C = RSA-private(type-1 pad(Rnd || TimeOne)). */
+export const AuthResponse = object({
+  certificate: CERTIFICATE,
+  cryptogram: RSA_BLOCK("C_rnd_time: Rnd || TimeOne, PKCS#1 v1.5 type-1 padded, RSA private key"),
+}, "operator authentication answer (S5)");
+export type AuthResponse = Infer<typeof AuthResponse>;
+
+// ---- MTMS ----
+
+/** `POST /v1/orders`: a production order and its serial numbers. */
+export const CreateOrderRequest = object({
+  orderId: ORDER_ID,
+  serialNumbers: array(SERIAL_NUMBER, 1, MAX_ORDER_TERMINALS, "the terminals of the order"),
+}, "a production order");
+export type CreateOrderRequest = Infer<typeof CreateOrderRequest>;
+
+/** Order progress as MTMS reports it. */
+export const OrderStatus = object({
+  orderId: ORDER_ID,
+  terminals: integer(1, MAX_ORDER_TERMINALS, "terminals in the order"),
+  collected: integer(0, MAX_ORDER_TERMINALS, "TKs collected"),
+  state: oneOf(["collecting", "transferred"], "order state"),
+}, "production order status");
+export type OrderStatus = Infer<typeof OrderStatus>;
+
+/**
+ * `POST /v1/orders/{orderId}/tks` (S11): the operator terminal uploads one
+ * terminal's TK, RSA-OAEP-SHA256-encrypted under the MTMS transport public
+ * key, signed by the operator card (RSASSA-PKCS1-v1_5 SHA-256 over
+ * {@link tkUploadSigningInput}).
+ */
+export const TkUploadRequest = object({
+  sn: SERIAL_NUMBER,
+  encryptedTk: RSA_BLOCK("TK under the MTMS transport key, RSA-OAEP-SHA256"),
+  tkKcv: KCV,
+  tkHash: KEY_HASH,
+  signedAt: text(
+    /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3})?Z$/,
+    "an ISO 8601 UTC time, e.g. 2026-11-23T12:00:00.000Z",
+  ),
+  operatorCertificate: CERTIFICATE,
+  signature: RSA_BLOCK("operator card signature, RSASSA-PKCS1-v1_5 SHA-256"),
+}, "one TK upload (S11)");
+export type TkUploadRequest = Infer<typeof TkUploadRequest>;
+
+/** Answer to a TK upload. */
+export const TkUploadResponse = object({
+  orderId: ORDER_ID,
+  sn: SERIAL_NUMBER,
+  tkKcv: KCV,
+  collected: integer(0, MAX_ORDER_TERMINALS, "TKs collected for the order so far"),
+  terminals: integer(1, MAX_ORDER_TERMINALS, "terminals in the order"),
+}, "TK stored under PK (S12-S13)");
+export type TkUploadResponse = Infer<typeof TkUploadResponse>;
+
+/**
+ * The bytes the operator card signs for a TK upload.
+ *
+ * @param orderId the production order.
+ * @param u the upload's fields.
+ * @returns UTF-8 of `TKUPLOAD1|orderId|sn|encryptedTk|tkKcv|tkHash|signedAt`.
+ */
+export function tkUploadSigningInput(
+  orderId: string,
+  u: Pick<TkUploadRequest, "sn" | "encryptedTk" | "tkKcv" | "tkHash" | "signedAt">,
+): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(
+    ["TKUPLOAD1", orderId, u.sn, u.encryptedTk, u.tkKcv, u.tkHash, u.signedAt].join("|"),
+  );
+}
+
+/** Answer to `POST /v1/orders/{orderId}/transfer` (S14 from the MTMS side). */
+export const TransferResponse = object({
+  orderId: ORDER_ID,
+  transferred: integer(0, MAX_ORDER_TERMINALS, "TKs in the batch"),
+  duplicate: oneOf(["yes", "no"], "whether KMS already had this exact batch"),
+}, "order transferred to KMS");
+export type TransferResponse = Infer<typeof TransferResponse>;
+
+// ---- KMS ----
+
+/** One TK of a batch: under PK as a TR-31 key block, with its KCV and hash. */
+export const BatchEntry = object({
+  sn: SERIAL_NUMBER,
+  tkBlock: KEY_BLOCK,
+  tkKcv: KCV,
+  tkHash: KEY_HASH,
+}, "one TK under PK");
+export type BatchEntry = Infer<typeof BatchEntry>;
+
+/** `POST /v1/tk-batches` (S14): an order's TKs, MACed under MAK over {@link batchMacInput}. */
+export const TkBatchRequest = object({
+  orderId: ORDER_ID,
+  tks: array(BatchEntry, 1, MAX_ORDER_TERMINALS, "the order's TKs"),
+  mac: hex(8, "ISO 9797-1 MAC algorithm 3 (retail MAC), padding method 2, under MAK"),
+}, "a production order's TKs for KMS (S14)");
+export type TkBatchRequest = Infer<typeof TkBatchRequest>;
+
+/** Body cap of a batch: about 250 bytes per terminal. */
+export const MAX_BATCH_BODY = 256 + MAX_ORDER_TERMINALS * 256;
+
+/**
+ * The canonical bytes of a batch that the MAC covers: independent of JSON
+ * whitespace and key order, so both sides compute it from the parsed fields.
+ *
+ * @param b the batch without its MAC.
+ * @returns UTF-8 of `TKBATCH1\n<orderId>\n` then `sn|tkBlock|tkKcv|tkHash\n` per TK, in order.
+ */
+export function batchMacInput(b: Pick<TkBatchRequest, "orderId" | "tks">): Uint8Array<ArrayBuffer> {
+  let s = `TKBATCH1\n${b.orderId}\n`;
+  for (const t of b.tks) s += `${t.sn}|${t.tkBlock}|${t.tkKcv}|${t.tkHash}\n`;
+  return new TextEncoder().encode(s);
+}
+
+/** Answer to a batch. */
+export const TkBatchResponse = object({
+  orderId: ORDER_ID,
+  accepted: integer(0, MAX_ORDER_TERMINALS, "TKs stored under the KMS LMK"),
+  duplicate: oneOf(["yes", "no"], "yes if this exact batch was already stored (idempotent)"),
+}, "batch stored");
+export type TkBatchResponse = Infer<typeof TkBatchResponse>;
+
+/** Answer to `POST /v1/orders/{orderId}/tmks` (S15, bulk issuance): counts, never keys. */
+export const IssueResponse = object({
+  orderId: ORDER_ID,
+  issued: integer(0, MAX_ORDER_TERMINALS, "TMKs generated by this call"),
+  alreadyIssued: integer(0, MAX_ORDER_TERMINALS, "terminals that already had a TMK"),
+  terminals: integer(0, MAX_ORDER_TERMINALS, "terminals of the order known to KMS"),
+}, "bulk TMK issuance result");
+export type IssueResponse = Infer<typeof IssueResponse>;
+
+/** Answer to `POST /v1/terminals/{sn}/tmk` in flow A (S16): TMK under TK as a TR-31 block. */
+export const TmkDownloadResponse = object({
+  sn: SERIAL_NUMBER,
+  tmkBlock: KEY_BLOCK,
+  tmkKcv: KCV,
+}, "TMK under TK (S16)");
+export type TmkDownloadResponse = Infer<typeof TmkDownloadResponse>;
+
+/** `POST /v1/terminals/{sn}/tmk/ack`: the PIN pad confirms the KCV of the TMK it stored (S17). */
+export const TmkAckRequest = object({
+  tmkKcv: KCV,
+}, "TMK acknowledgement");
+export type TmkAckRequest = Infer<typeof TmkAckRequest>;
+
+/** States of a terminal at KMS. */
+export const TERMINAL_STATES = ["tk_received", "tmk_issued", "tmk_sent", "delivered"] as const;
+export type TerminalState = typeof TERMINAL_STATES[number];
+
+/** `GET /v1/terminals/{sn}` and the ack's answer: state and KCVs, never keys. */
+export const TerminalStatus = object({
+  sn: SERIAL_NUMBER,
+  orderId: ORDER_ID,
+  state: oneOf(TERMINAL_STATES, "where the terminal is in flow A"),
+  tkKcv: KCV,
+  tmkKcv: optional(KCV),
+  updatedAt: text(/^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{8,12}Z$/, "ISO 8601 UTC time"),
+}, "terminal state at KMS");
+export type TerminalStatus = Infer<typeof TerminalStatus>;
