@@ -1,0 +1,147 @@
+/**
+ * Argument checks at the store boundary: `TypeError` for a wrong type,
+ * `RangeError` for a wrong form, each naming the argument and what was
+ * expected. Values that could be key material are never echoed back.
+ *
+ * @module
+ */
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
+  return typeof value;
+}
+
+/** Shows a short identifier in an error (ids, SNs: not secrets); long values are cut. */
+function show(s: string): string {
+  return JSON.stringify(s.length > 40 ? s.slice(0, 40) + "..." : s);
+}
+
+/** Identifiers: order ids, SNs, challenge ids, nonce scopes. */
+const ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/** Throws unless `v` is a string. */
+export function checkString(name: string, v: unknown): asserts v is string {
+  if (typeof v !== "string") throw new TypeError(`${name} must be a string, got ${describe(v)}`);
+}
+
+/** An identifier: 1-64 characters of A-Z a-z 0-9 . _ : - starting with a letter or digit. */
+export function checkId(name: string, v: unknown): asserts v is string {
+  checkString(name, v);
+  if (!ID.test(v)) {
+    throw new RangeError(
+      `${name} must be 1-64 characters A-Z a-z 0-9 . _ : - starting with a letter or digit, got ${
+        show(v)
+      }`,
+    );
+  }
+}
+
+/** Uppercase hex of `min`..`max` characters (even length). Not echoed: it may be a MAC or hash. */
+export function checkHex(name: string, v: unknown, min: number, max: number): asserts v is string {
+  checkString(name, v);
+  if (!/^(?:[0-9A-F]{2})*$/.test(v)) {
+    throw new RangeError(`${name} must be uppercase hex of even length`);
+  }
+  if (v.length < min || v.length > max) {
+    throw new RangeError(
+      `${name} must be ${min === max ? min : `${min} to ${max}`} hex characters, got ${v.length}`,
+    );
+  }
+}
+
+/** A KCV: 4 to 16 uppercase hex characters (2-8 bytes). */
+export function checkKcv(name: string, v: unknown): asserts v is string {
+  checkHex(name, v, 4, 16);
+}
+
+/** A SHA-256 hash: 64 uppercase hex characters. */
+export function checkHash(name: string, v: unknown): asserts v is string {
+  checkHex(name, v, 64, 64);
+}
+
+const KEY_BLOCK = /^[A-Z][0-9]{4}[\x20-\x7e]{11,}$/;
+
+/**
+ * A TR-31 key block in form: version letter, a 4-digit length equal to the
+ * string's length, printable ASCII, at least a fixed header and one cipher
+ * block. The contents are checked only by the HSM that can unwrap it.
+ */
+export function checkKeyBlock(name: string, v: unknown): asserts v is string {
+  checkString(name, v);
+  if (!KEY_BLOCK.test(v) || Number(v.slice(1, 5)) !== v.length || v.length < 32) {
+    throw new RangeError(
+      `${name} must be a TR-31 key block (version letter, 4-digit length equal to its length, printable ASCII), got ${v.length} characters that are not`,
+    );
+  }
+}
+
+/** A key under a transport key: a TR-31 key block, or uppercase hex of whole 8-byte blocks. */
+export function checkWrapped(name: string, v: unknown): asserts v is string {
+  checkString(name, v);
+  if (/^(?:[0-9A-F]{16})+$/.test(v) && v.length <= 1024) return;
+  if (KEY_BLOCK.test(v) && Number(v.slice(1, 5)) === v.length && v.length >= 32) return;
+  throw new RangeError(
+    `${name} must be a TR-31 key block or uppercase hex of whole 8-byte blocks (at most 512 bytes)`,
+  );
+}
+
+/** Text of 1..`max` characters. */
+export function checkText(name: string, v: unknown, max: number): asserts v is string {
+  checkString(name, v);
+  if (v.length === 0 || v.length > max) {
+    throw new RangeError(`${name} must be 1 to ${max} characters, got ${v.length}`);
+  }
+}
+
+/** A valid `Date`. */
+export function checkDate(name: string, v: unknown): asserts v is Date {
+  if (!(v instanceof Date)) throw new TypeError(`${name} must be a Date, got ${describe(v)}`);
+  if (Number.isNaN(v.getTime())) {
+    throw new RangeError(`${name} must be a valid Date, got Invalid Date`);
+  }
+}
+
+/** An integer in `min..max`. */
+export function checkInt(name: string, v: unknown, min: number, max: number): asserts v is number {
+  if (typeof v !== "number") throw new TypeError(`${name} must be a number, got ${describe(v)}`);
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${v}`);
+  }
+}
+
+/** Largest page the store returns. */
+export const MAX_PAGE = 10000;
+
+/** Checks page options; returns `after` ("" for the first page) and `limit`. */
+export function checkPage(page: unknown): { after: string; limit: number } {
+  if (page === null || typeof page !== "object") {
+    throw new TypeError(`page must be an object { after?, limit }, got ${describe(page)}`);
+  }
+  const p = page as { after?: unknown; limit?: unknown };
+  checkInt("page.limit", p.limit, 1, MAX_PAGE);
+  if (p.after !== undefined) checkId("page.after", p.after);
+  return { after: (p.after as string | undefined) ?? "", limit: p.limit as number };
+}
+
+/** Checks that `v` is one of `allowed`. */
+export function checkOneOf<T extends string>(
+  name: string,
+  v: unknown,
+  allowed: readonly T[],
+): asserts v is T {
+  checkString(name, v);
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw new RangeError(
+      `${name} must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${show(v)}`,
+    );
+  }
+}
+
+/** Checks that `v` is a non-null object. */
+export function checkObject(name: string, v: unknown): asserts v is Record<string, unknown> {
+  if (v === null || typeof v !== "object") {
+    throw new TypeError(`${name} must be an object, got ${describe(v)}`);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Persistence for the KMS and MTMS servers: the {@link Store} repository
+ * interface, its embedded implementation on SQLite ({@link openSqliteStore}),
+ * and helpers that work on any implementation.
+ *
+ * The store never sees a clear key: key fields take TR-31 key blocks (checked
+ * for form) or ciphertexts, and the audit log is append-only in the database
+ * itself (triggers abort UPDATE and DELETE).
+ *
+ * @example
+ * ```ts
+ * import { openSqliteStore } from "./mod.ts";
+ * const store = await openSqliteStore(":memory:");
+ * await store.createOrder({ orderId: "PO-1", state: "collecting", createdAt: new Date(),
+ *   serialNumbers: ["SN000001", "SN000002"] });
+ * await store.appendAudit({ at: new Date(), actor: "mtms", event: "tk_collected",
+ *   subject: "SN000001", outcome: "success" });
+ * await store.close();
+ * ```
+ *
+ * @module
+ */
+export * from "./types.ts";
+export { StoreError, type StoreErrorCode } from "./errors.ts";
+export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
+export { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+export { terminalPages, type TerminalPagesOptions } from "./paging.ts";

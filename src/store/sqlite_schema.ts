@@ -1,0 +1,125 @@
+/**
+ * The SQLite schema as a versioned list of migrations. Each migration runs in
+ * its own transaction together with its row in `schema_version`, so a crash
+ * leaves the database at the previous version, never between two.
+ *
+ * Append a migration to change the schema; never edit one that has shipped.
+ *
+ * @module
+ */
+
+/** One schema step. */
+export interface Migration {
+  /** 1, 2, 3, ... in order. */
+  readonly version: number;
+  readonly description: string;
+  /** SQL statements, run with `exec`. */
+  readonly sql: string;
+}
+
+/** Every migration, in order. */
+export const SQLITE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "orders, MTMS TK collection, KMS terminals and batches, challenges, nonces",
+    sql: `
+CREATE TABLE orders (
+  order_id   TEXT PRIMARY KEY,
+  state      TEXT NOT NULL CHECK (state IN ('collecting', 'transferred', 'imported')),
+  terminals  INTEGER NOT NULL DEFAULT 0 CHECK (terminals >= 0),
+  created_at TEXT NOT NULL
+) STRICT;
+
+-- MTMS: one row per terminal of an order; the TK (under PK) once uploaded.
+CREATE TABLE collected_tks (
+  sn          TEXT PRIMARY KEY,
+  order_id    TEXT NOT NULL REFERENCES orders (order_id),
+  tk_block    TEXT,
+  tk_kcv      TEXT,
+  tk_hash     TEXT,
+  mac         TEXT,
+  uploaded_at TEXT,
+  CHECK ((tk_block IS NULL) = (tk_hash IS NULL) AND (tk_block IS NULL) = (uploaded_at IS NULL))
+) STRICT;
+CREATE INDEX collected_tks_order ON collected_tks (order_id, sn);
+
+-- KMS: one batch per order (idempotency on the order id and body hash).
+CREATE TABLE tk_batches (
+  order_id    TEXT PRIMARY KEY REFERENCES orders (order_id),
+  body_hash   TEXT NOT NULL,
+  tks         INTEGER NOT NULL,
+  received_at TEXT NOT NULL
+) STRICT;
+
+-- KMS: terminals. Keys only as key blocks under the LMK.
+CREATE TABLE terminals (
+  sn                 TEXT PRIMARY KEY,
+  order_id           TEXT REFERENCES orders (order_id),
+  state              TEXT NOT NULL CHECK (state IN
+                       ('registered', 'hsm_key_issued', 'tk_received', 'tmk_issued', 'tmk_sent', 'delivered')),
+  tk_block           TEXT,
+  tk_hash            TEXT,
+  tk_kcv             TEXT,
+  tmk_block          TEXT,
+  tmk_under_tk       TEXT,
+  tmk_kcv            TEXT,
+  tmk_issued_at      TEXT,
+  tmk_sent_at        TEXT,
+  delivered_at       TEXT,
+  pu_hsm_cert        TEXT,
+  pr_hsm_block       TEXT,
+  auk_block          TEXT,
+  pu_tek             TEXT,
+  auth_failures      INTEGER NOT NULL DEFAULT 0 CHECK (auth_failures >= 0),
+  locked_at          TEXT,
+  session_expires_at TEXT,
+  created_at         TEXT NOT NULL,
+  updated_at         TEXT NOT NULL,
+  CHECK ((tmk_block IS NULL) = (tmk_kcv IS NULL)),
+  CHECK (delivered_at IS NULL OR tmk_block IS NOT NULL)
+) STRICT;
+CREATE INDEX terminals_order ON terminals (order_id, sn);
+
+-- KMS flow B: single-use challenges.
+CREATE TABLE challenges (
+  id         TEXT PRIMARY KEY,
+  sn         TEXT NOT NULL REFERENCES terminals (sn),
+  rnd        TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  used_at    TEXT
+) STRICT;
+
+-- Replay protection: nonces seen, per scope.
+CREATE TABLE nonces (
+  scope      TEXT NOT NULL,
+  nonce      TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  PRIMARY KEY (scope, nonce)
+) STRICT;
+CREATE INDEX nonces_expiry ON nonces (expires_at);
+`,
+  },
+  {
+    version: 2,
+    description: "append-only audit log (UPDATE and DELETE abort)",
+    sql: `
+CREATE TABLE audit_log (
+  id       INTEGER PRIMARY KEY AUTOINCREMENT,
+  at       TEXT NOT NULL,
+  actor    TEXT NOT NULL,
+  event    TEXT NOT NULL,
+  subject  TEXT,
+  key_id   TEXT,
+  kcv      TEXT,
+  outcome  TEXT NOT NULL CHECK (outcome IN ('success', 'failure')),
+  detail   TEXT
+) STRICT;
+CREATE INDEX audit_subject ON audit_log (subject, id);
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: UPDATE refused'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
+`,
+  },
+];

@@ -1,0 +1,496 @@
+/**
+ * The repository interface of the KMS and MTMS servers: what they persist and
+ * the atomic operations the flows need. The embedded implementation is
+ * {@link ./sqlite.ts}; a PostgreSQL one implements the same interface and runs
+ * the same test suite (`tests/store/store_suite.ts`).
+ *
+ * Rules every implementation keeps:
+ * - Keys only as key blocks or ciphertexts. Fields named `...Block` hold a
+ *   TR-31 key block under an LMK (or under PK / TK where the name says so);
+ *   the store checks their form and refuses anything else, so a clear key in
+ *   hex cannot be stored by mistake. KCVs, hashes, MACs, random challenges
+ *   are uppercase hex.
+ * - Times in: `Date`; times out: ISO 8601 UTC strings (`toISOString()`).
+ * - Every state change is one conditional statement or one transaction, so
+ *   two servers on one database never both issue, deliver or consume.
+ * - The audit log is append-only, enforced by the database.
+ *
+ * @module
+ */
+
+/** Where a production order is. MTMS: `collecting` then `transferred`; KMS: `imported`. */
+export type OrderState = "collecting" | "transferred" | "imported";
+
+/** A production order. */
+export interface Order {
+  readonly orderId: string;
+  readonly state: OrderState;
+  readonly createdAt: string;
+  /** Serial numbers in the order (MTMS: as created; KMS: as imported). */
+  readonly terminals: number;
+}
+
+/** MTMS: one terminal of a production order and its TK once collected. */
+export interface CollectedTk {
+  readonly orderId: string;
+  readonly sn: string;
+  /** TK as a TR-31 key block under PK (S13), or null until uploaded. */
+  readonly tkBlock: string | null;
+  readonly tkKcv: string | null;
+  /** SHA-256 of the clear TK (hex), as the PIN pad computed it. */
+  readonly tkHash: string | null;
+  /** Retail MAC under MAK over the record (hex), if the MTMS keeps one. */
+  readonly mac: string | null;
+  readonly uploadedAt: string | null;
+}
+
+/** MTMS: a collected TK to store. */
+export interface CollectedTkInput {
+  orderId: string;
+  sn: string;
+  tkBlock: string;
+  tkKcv: string;
+  tkHash: string;
+  mac?: string | null;
+  uploadedAt: Date;
+}
+
+/** KMS: a TK batch as received from MTMS (idempotency record). */
+export interface TkBatch {
+  readonly orderId: string;
+  /** SHA-256 (hex) of the batch's canonical bytes: a second batch must have the same. */
+  readonly bodyHash: string;
+  readonly tks: number;
+  readonly receivedAt: string;
+}
+
+/** KMS: one TK of a batch, already translated from PK to the LMK by the HSM. */
+export interface ImportedTk {
+  sn: string;
+  /** TK as a key block under the KMS LMK. */
+  tkBlock: string;
+  tkKcv: string;
+  tkHash: string;
+}
+
+/** KMS: a batch to import. */
+export interface TkBatchInput {
+  orderId: string;
+  bodyHash: string;
+  receivedAt: Date;
+  /** The TKs; consumed once, inside the import's transaction. */
+  tks: Iterable<ImportedTk> | AsyncIterable<ImportedTk>;
+}
+
+/** Result of {@link Store.importTkBatch}. */
+export interface TkBatchResult {
+  /** True if this exact batch (same body hash) was already imported: nothing changed. */
+  readonly duplicate: boolean;
+  /** TKs in the batch. */
+  readonly tks: number;
+}
+
+/** KMS terminal states (flow A: `tk_received` -> `tmk_issued` -> `tmk_sent` -> `delivered`; flow B starts at `registered`). */
+export const TERMINAL_STATES = [
+  "registered",
+  "hsm_key_issued",
+  "tk_received",
+  "tmk_issued",
+  "tmk_sent",
+  "delivered",
+] as const;
+
+/** One of {@link TERMINAL_STATES}. */
+export type TerminalState = typeof TERMINAL_STATES[number];
+
+/** KMS: a terminal and its keys (as key blocks), KCVs and flow state. */
+export interface Terminal {
+  readonly sn: string;
+  /** Production order (flow A); null for a terminal that registered in the field (flow B). */
+  readonly orderId: string | null;
+  readonly state: TerminalState;
+  /** TK (flow A) as a key block under the LMK. */
+  readonly tkBlock: string | null;
+  /** SHA-256 of the clear TK (hex): flow A TK, or flow B AUK || Pu_tek as the PIN pad defines it. */
+  readonly tkHash: string | null;
+  readonly tkKcv: string | null;
+  /** TMK as a key block under the LMK. */
+  readonly tmkBlock: string | null;
+  /** TMK under TK as sent to the terminal (flow A): a key block or hex ciphertext. */
+  readonly tmkUnderTk: string | null;
+  readonly tmkKcv: string | null;
+  readonly tmkIssuedAt: string | null;
+  readonly tmkSentAt: string | null;
+  readonly deliveredAt: string | null;
+  /** Flow B: the certificate of Pu_hsm (PEM). */
+  readonly puHsmCert: string | null;
+  /** Flow B: Pr_hsm as a key block under the LMK. */
+  readonly prHsmBlock: string | null;
+  /** Flow B: AUK as a key block under the LMK. */
+  readonly aukBlock: string | null;
+  /** Flow B: the PIN pad's TEK public key (opaque text, e.g. SPKI PEM or hex). */
+  readonly puTek: string | null;
+  /** Flow B: failed mutual authentications since the last success or unlock. */
+  readonly authFailures: number;
+  /** Flow B: when the SN was locked out, or null. */
+  readonly lockedAt: string | null;
+  /** Flow B: a passed challenge allows a TMK download until this time. */
+  readonly sessionExpiresAt: string | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** KMS: a TMK to record for a terminal (bulk issuance, S15). */
+export interface TmkIssue {
+  sn: string;
+  /** TMK as a key block under the LMK. */
+  tmkBlock: string;
+  /** TMK under TK for the terminal (flow A): a key block or hex ciphertext; null for flow B. */
+  tmkUnderTk: string | null;
+  tmkKcv: string;
+  issuedAt: Date;
+}
+
+/** Which terminals {@link Store.listTerminals} returns. */
+export type TerminalFilter = "all" | "without_tmk" | "with_tmk";
+
+/** A page request: keyset paging by serial number. */
+export interface PageOptions {
+  /** Return serial numbers strictly after this one (the last of the previous page). */
+  after?: string;
+  /** Page size, 1 to 10000. */
+  limit: number;
+}
+
+/** Counts for an order at KMS. */
+export interface TerminalCounts {
+  readonly terminals: number;
+  readonly withTmk: number;
+  readonly delivered: number;
+}
+
+/** Flow B S1: the HSM key pair made for a terminal. */
+export interface HsmKeyInput {
+  puHsmCert: string;
+  /** Pr_hsm as a key block under the LMK. */
+  prHsmBlock: string;
+  at: Date;
+  /** Replace an existing pair (rotate) instead of refusing. Default false. */
+  replace?: boolean;
+}
+
+/** Flow B S3-S4: the terminal's transport key as KMS keeps it. */
+export interface TransportKeyInput {
+  /** AUK as a key block under the LMK. */
+  aukBlock: string;
+  /** Pu_tek, opaque text. */
+  puTek: string;
+  tkHash: string;
+  /** KCV of AUK. */
+  tkKcv: string;
+  at: Date;
+}
+
+/** Result of {@link Store.recordAuthFailure}. */
+export interface AuthFailureResult {
+  readonly failures: number;
+  /** True if this failure (or an earlier one) locked the SN. */
+  readonly locked: boolean;
+  /** True if this very failure crossed the limit (so the caller audits one lock-out). */
+  readonly lockedNow: boolean;
+}
+
+/** Flow B S5: a challenge (the KMS's Rnd2) waiting for the terminal's answer. */
+export interface Challenge {
+  readonly id: string;
+  readonly sn: string;
+  /** The random the terminal must encrypt under AUK (hex). */
+  readonly rnd: string;
+  readonly createdAt: string;
+  readonly expiresAt: string;
+  readonly usedAt: string | null;
+}
+
+/** A new challenge. */
+export interface ChallengeInput {
+  id: string;
+  sn: string;
+  rnd: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** Result of {@link Store.consumeChallenge}: the challenge, or why it cannot be used. */
+export type ConsumeResult =
+  | { readonly ok: true; readonly challenge: Challenge }
+  | { readonly ok: false; readonly reason: "not_found" | "wrong_terminal" | "used" | "expired" };
+
+/** Security events the audit log records (others are allowed if they match `^[a-z][a-z0-9_.]*$`). */
+export const AUDIT_EVENTS = [
+  "lmk_loaded",
+  "lmk_load_failed",
+  "auth_passed",
+  "auth_failed",
+  "tk_collected",
+  "tk_imported",
+  "tk_batch_imported",
+  "tmk_issued",
+  "tmk_sent",
+  "tmk_delivered",
+  "hsm_key_issued",
+  "challenge_passed",
+  "challenge_failed",
+  "lockout",
+  "unlock",
+  "key_generated",
+  "key_imported",
+  "key_exported",
+  "key_refused",
+] as const;
+
+/** Outcome of an audited event. */
+export type AuditOutcome = "success" | "failure";
+
+/** An audit record to append: facts about a security event, never key material. */
+export interface AuditInput {
+  at: Date;
+  /** Who: "hsm", "kms", "mtms", an operator or certificate subject. */
+  actor: string;
+  /** What: one of {@link AUDIT_EVENTS} or another lowercase name. */
+  event: string;
+  /** About what: an SN, an order id. */
+  subject?: string | null;
+  /** Which key (an id, a key block header, a terminal's key name). */
+  keyId?: string | null;
+  /** The key's KCV (hex). */
+  kcv?: string | null;
+  outcome: AuditOutcome;
+  /** A short reason or note (no key material), at most 500 characters. */
+  detail?: string | null;
+}
+
+/** A stored audit record. */
+export interface AuditRecord {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly event: string;
+  readonly subject: string | null;
+  readonly keyId: string | null;
+  readonly kcv: string | null;
+  readonly outcome: AuditOutcome;
+  readonly detail: string | null;
+}
+
+/** Filter of {@link Store.listAudit}. */
+export interface AuditQuery {
+  /** Records with an id greater than this. */
+  afterId?: number;
+  limit: number;
+  subject?: string;
+  event?: string;
+}
+
+/**
+ * The repository. Every method is async so a networked database can
+ * implement it; errors are `TypeError`/`RangeError` for bad arguments and
+ * {@link StoreError} for what the database refused.
+ */
+export interface Store {
+  /** Which implementation ("sqlite", "postgres"). */
+  readonly kind: string;
+
+  /**
+   * Runs `fn` in one transaction: commits when it resolves, rolls back when
+   * it rejects (and rethrows). Use the `tx` it is given for every call inside;
+   * calls on the outer store wait until the transaction ends. Nested calls
+   * on `tx` run as savepoints.
+   */
+  transaction<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+
+  /** The applied schema version. */
+  schemaVersion(): Promise<number>;
+
+  /** Closes the database; later calls throw `StoreError("closed")`. */
+  close(): Promise<void>;
+
+  // ---- production orders (both servers) ----
+
+  /**
+   * Creates an order. With `serialNumbers` (MTMS), one collection slot per SN
+   * is made in the same transaction.
+   * @throws {StoreError} `duplicate` if the order exists, or an SN is already in another order.
+   */
+  createOrder(
+    order: {
+      orderId: string;
+      state: OrderState;
+      createdAt: Date;
+      serialNumbers?: Iterable<string>;
+    },
+  ): Promise<Order>;
+
+  /** The order, or null. */
+  getOrder(orderId: string): Promise<Order | null>;
+
+  /**
+   * Moves an order from `from` to `to` if it is in `from`.
+   * @returns true if it moved, false if it was not in `from`.
+   * @throws {StoreError} `not_found`.
+   */
+  setOrderState(orderId: string, from: OrderState, to: OrderState): Promise<boolean>;
+
+  // ---- MTMS: TK collection ----
+
+  /**
+   * Stores a terminal's TK under PK (S13), once.
+   * @returns `stored` the first time, `same` if the same TK (by hash) was already stored.
+   * @throws {StoreError} `not_found` (no such SN in the order), `conflict` (another TK stored).
+   */
+  putCollectedTk(tk: CollectedTkInput): Promise<"stored" | "same">;
+
+  /** The collection slot of an SN, or null. */
+  getCollectedTk(sn: string): Promise<CollectedTk | null>;
+
+  /** Terminals in the order and TKs collected so far. */
+  countCollected(orderId: string): Promise<{ terminals: number; collected: number }>;
+
+  /** A page of collected TKs of an order, by SN. */
+  listCollectedTks(orderId: string, page: PageOptions): Promise<CollectedTk[]>;
+
+  // ---- KMS: batches and terminals ----
+
+  /**
+   * Imports an order's TK batch, all or nothing: creates the order (state
+   * `imported`), the batch record and one terminal per TK in one transaction.
+   * Idempotent: the same body hash again returns `{ duplicate: true }` and
+   * changes nothing.
+   * @throws {StoreError} `conflict` for another batch of the same order, or
+   *   an SN that is already known; nothing is stored.
+   */
+  importTkBatch(batch: TkBatchInput): Promise<TkBatchResult>;
+
+  /** The batch record of an order, or null. */
+  getTkBatch(orderId: string): Promise<TkBatch | null>;
+
+  /**
+   * Registers a terminal that has no order (flow B, S1), in state `registered`.
+   * @returns true if created, false if the SN already exists.
+   */
+  registerTerminal(sn: string, at: Date): Promise<boolean>;
+
+  /** The terminal, or null. */
+  getTerminal(sn: string): Promise<Terminal | null>;
+
+  /** A page of an order's terminals by SN (keyset paging: memory stays flat for any order size). */
+  listTerminals(
+    orderId: string,
+    page: PageOptions & { filter?: TerminalFilter },
+  ): Promise<Terminal[]>;
+
+  /** Counts of an order's terminals. */
+  countTerminals(orderId: string): Promise<TerminalCounts>;
+
+  /**
+   * Records a terminal's TMK if it has none yet (`UPDATE ... WHERE tmk IS
+   * NULL`): of two issuers, exactly one wins.
+   * @returns true if this call issued it, false if the terminal already had a TMK.
+   * @throws {StoreError} `not_found`.
+   */
+  issueTmk(issue: TmkIssue): Promise<boolean>;
+
+  /**
+   * {@link issueTmk} for many terminals in one transaction.
+   * @returns how many this call issued (the others already had a TMK or do not exist).
+   */
+  issueTmks(issues: readonly TmkIssue[]): Promise<number>;
+
+  /**
+   * Marks the TMK sent (download, S16) unless it was already delivered.
+   * @returns false if the terminal has no TMK or it is already delivered.
+   */
+  markTmkSent(sn: string, at: Date): Promise<boolean>;
+
+  /**
+   * Marks the TMK delivered (ack, S17) if its KCV matches and it was not delivered yet.
+   * @returns false if there is no TMK, the KCV differs, or it was already delivered.
+   */
+  markDelivered(sn: string, tmkKcv: string, at: Date): Promise<boolean>;
+
+  // ---- KMS: flow B ----
+
+  /**
+   * Stores the terminal's HSM key pair (S1).
+   * @returns false if it already has one and `replace` is not set.
+   * @throws {StoreError} `not_found`.
+   */
+  setHsmKey(sn: string, key: HsmKeyInput): Promise<boolean>;
+
+  /**
+   * Stores AUK and Pu_tek (S4) once, after S1.
+   * @returns false if a transport key is already stored or S1 has not happened.
+   * @throws {StoreError} `not_found`.
+   */
+  setTransportKey(sn: string, tk: TransportKeyInput): Promise<boolean>;
+
+  /**
+   * Counts a failed authentication and locks the SN at `maxFailures`.
+   * @throws {StoreError} `not_found`.
+   */
+  recordAuthFailure(
+    sn: string,
+    options: { maxFailures: number; at: Date },
+  ): Promise<AuthFailureResult>;
+
+  /**
+   * Records a passed authentication: failures reset, a download session until `sessionExpiresAt`.
+   * @returns false if the SN is locked (nothing changes).
+   * @throws {StoreError} `not_found`.
+   */
+  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean>;
+
+  /**
+   * Uses up a download session (flow B S6): of two concurrent downloads only
+   * one gets it.
+   * @returns true if a session was open at `now` (it is now closed), false otherwise.
+   */
+  consumeSession(sn: string, now: Date): Promise<boolean>;
+
+  /**
+   * Lifts a lock-out and resets the failure count.
+   * @returns false if the SN was not locked.
+   * @throws {StoreError} `not_found`.
+   */
+  unlockTerminal(sn: string, at: Date): Promise<boolean>;
+
+  /**
+   * Stores a new challenge.
+   * @throws {StoreError} `duplicate` for a reused id; `not_found` for an unknown SN.
+   */
+  createChallenge(challenge: ChallengeInput): Promise<void>;
+
+  /**
+   * Marks a challenge used if it is for `sn`, unused and not expired at
+   * `now`: single use, atomically (of two concurrent calls one gets it).
+   */
+  consumeChallenge(id: string, sn: string, now: Date): Promise<ConsumeResult>;
+
+  // ---- replay protection ----
+
+  /**
+   * Remembers a nonce (e.g. a flow A Rnd) in a scope until `expiresAt`.
+   * @returns true the first time, false if it was seen before (a replay).
+   */
+  rememberNonce(scope: string, nonce: string, expiresAt: Date): Promise<boolean>;
+
+  /** Forgets nonces that expired before `now`; returns how many. */
+  purgeNonces(now: Date): Promise<number>;
+
+  // ---- audit ----
+
+  /** Appends an audit record; returns its id. */
+  appendAudit(event: AuditInput): Promise<number>;
+
+  /** Audit records in id order. */
+  listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+}
