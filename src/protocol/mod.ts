@@ -9,3 +9,4 @@ export * from "./errors.ts";
 export * from "./schema.ts";
 export * from "./flow_a.ts";
 export * from "./operator_auth.ts";
+export * from "./flow_b.ts";

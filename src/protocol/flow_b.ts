@@ -1,0 +1,683 @@
+/**
+ * Flow B of CN103714641A: remote TMK download with a split transport key
+ * (TK = TEK, an RSA key pair, + AUK, a double-length TDES key) and mutual
+ * authentication with AUK (claim 4). This module holds what both sides
+ * share: the messages (schemas), the byte strings that are hashed or used
+ * as OAEP labels, and the mutual-authentication state machines of both
+ * ends.
+ *
+ * Steps (claim 1; DESIGN.md "Flow B"):
+ * - S1 `POST /v1/terminals/{sn}/hsm-key`: the KMS's HSM makes Pu_hsm/Pr_hsm
+ *   for the terminal and returns Pu_hsm in a certificate of the KMS CA (our
+ *   addition: the PIN pad checks it against the KMS root set at flashing).
+ * - S2-S3 `PUT /v1/terminals/{sn}/transport-key`: the PIN pad makes TEK and
+ *   AUK and sends AUK under Pu_hsm (RSA-OAEP-SHA256, label
+ *   {@link aukOaepLabel}) with Pu_tek (SPKI PEM), AUK's KCV and the TK hash
+ *   {@link tkHashInput}. The hash binds Pu_tek to AUK: a man in the middle
+ *   who swaps Pu_tek cannot recompute it without AUK.
+ * - S4: the KMS's HSM recovers AUK under its LMK and checks KCV and hash.
+ * - S5 (claim 4) `POST .../challenges` `{rnd1}` -> `{challengeId, crnd1,
+ *   rnd2}`; `POST .../challenges/{id}/response` `{crnd2}`: Crnd1 =
+ *   TDES-ECB(AUK, Rnd1), Crnd2 = TDES-ECB(AUK, Rnd2), one 8-byte block each.
+ * - S6 `POST /v1/terminals/{sn}/tmk`: TMK under Pu_tek (RSA-OAEP-SHA256,
+ *   label {@link tmkOaepLabel}) with its KCV, only inside a session opened
+ *   by a passed S5 that has not expired; a session allows one download.
+ * - S7 `POST .../tmk/ack`: the PIN pad has decrypted TMK with Pr_tek,
+ *   checked its KCV and stored it as a TR-31 block (claim 3).
+ *
+ * Beyond the patent, against the attacks its protocol leaves open:
+ * - Reflection: the KMS encrypts any Rnd1 it is sent, so an attacker could
+ *   open a second challenge with Rnd1 := the first one's Rnd2 and read off
+ *   Crnd2. Every Rnd1 and Rnd2 is therefore single-use per terminal across
+ *   both directions ({@link ChallengeLedger.rememberNonce}), and the Rnds are
+ *   one TDES block (8 bytes) so ECB/CBC block splicing cannot assemble a
+ *   Crnd2 from several answers.
+ * - Replay and guessing: challenges are single-use and expire after
+ *   {@link FlowBPolicy.challengeTtlMs}; wrong answers count towards a
+ *   lock-out of the SN at {@link FlowBPolicy.maxFailures}, lifted only by
+ *   the operator API.
+ *
+ * @module
+ */
+import { AuthenticationError, ConflictError, ValidationError } from "./errors.ts";
+import { CERTIFICATE, KCV, KEY_HASH, RSA_BLOCK, SERIAL_NUMBER } from "./flow_a.ts";
+import {
+  hex,
+  type Infer,
+  integer,
+  object,
+  oneOf,
+  optional,
+  pem,
+  type Schema,
+  text,
+} from "./schema.ts";
+import { constantTimeEqual } from "./operator_auth.ts";
+
+/** Bytes of Rnd1 and Rnd2: one TDES block (see the module doc on reflection). */
+export const FLOW_B_RND_BYTES = 8;
+
+/** AUK: a double-length TDES key (16 bytes, odd parity). */
+export const AUK_BYTES = 16;
+
+/** Size of the key pairs made in flow B (TEK by the PIN pad, Pu_hsm/Pr_hsm by the HSM). */
+export const FLOW_B_RSA_BITS = 2048;
+
+/** Pu_tek sizes the KMS accepts. */
+export const ALLOWED_TEK_BITS: readonly number[] = [2048, 3072, 4096];
+
+/** Default lifetime of a challenge (S5): 30 seconds. */
+export const DEFAULT_CHALLENGE_TTL_MS = 30_000;
+
+/** Default lifetime of the download session a passed S5 opens: 60 seconds. */
+export const DEFAULT_SESSION_TTL_MS = 60_000;
+
+/** Default number of failed S5 answers that locks an SN. */
+export const DEFAULT_MAX_AUTH_FAILURES = 3;
+
+const enc = new TextEncoder();
+
+/**
+ * The OAEP label of AUK under Pu_hsm (S3): binds the ciphertext to the SN
+ * and to its purpose.
+ *
+ * @param sn serial number.
+ * @returns UTF-8 of `CN103714641A/AUK/<sn>`.
+ * @throws {ValidationError} for a badly formed SN.
+ */
+export function aukOaepLabel(sn: string): Uint8Array<ArrayBuffer> {
+  return enc.encode(`CN103714641A/AUK/${SERIAL_NUMBER.parse(sn, "sn")}`);
+}
+
+/**
+ * The OAEP label of TMK under Pu_tek (S6).
+ *
+ * @param sn serial number.
+ * @returns UTF-8 of `CN103714641A/TMK/<sn>`.
+ * @throws {ValidationError} for a badly formed SN.
+ */
+export function tmkOaepLabel(sn: string): Uint8Array<ArrayBuffer> {
+  return enc.encode(`CN103714641A/TMK/${SERIAL_NUMBER.parse(sn, "sn")}`);
+}
+
+/**
+ * The bytes whose SHA-256 is the flow B "TK hash": the part of TK both
+ * sides hold, AUK and Pu_tek (Pr_tek never leaves the PIN pad).
+ *
+ * @param auk AUK, {@link AUK_BYTES} bytes.
+ * @param puTekDer Pu_tek as DER SubjectPublicKeyInfo.
+ * @returns `"TMKB-TK1" || len16(auk) || auk || len16(puTek) || puTek`.
+ * @throws {TypeError} for non-bytes; {@link RangeError} for a wrong AUK length or an empty or oversized Pu_tek.
+ */
+export function tkHashInput(auk: Uint8Array, puTekDer: Uint8Array): Uint8Array<ArrayBuffer> {
+  if (!(auk instanceof Uint8Array)) throw new TypeError("auk must be a Uint8Array");
+  if (!(puTekDer instanceof Uint8Array)) throw new TypeError("puTekDer must be a Uint8Array");
+  if (auk.length !== AUK_BYTES) {
+    throw new RangeError(`auk must be ${AUK_BYTES} bytes, got ${auk.length}`);
+  }
+  if (puTekDer.length === 0 || puTekDer.length > 0xffff) {
+    throw new RangeError(`puTekDer must be 1 to 65535 bytes, got ${puTekDer.length}`);
+  }
+  const tag = enc.encode("TMKB-TK1");
+  const out = new Uint8Array(tag.length + 2 + auk.length + 2 + puTekDer.length);
+  let o = 0;
+  out.set(tag, o);
+  o += tag.length;
+  out[o++] = auk.length >> 8;
+  out[o++] = auk.length & 0xff;
+  out.set(auk, o);
+  o += auk.length;
+  out[o++] = puTekDer.length >> 8;
+  out[o++] = puTekDer.length & 0xff;
+  out.set(puTekDer, o);
+  return out;
+}
+
+// ---- messages ----
+
+/** An RFC 3339 UTC time as the servers write it (`toISOString()`). */
+export const TIMESTAMP = text(
+  /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$/,
+  "an ISO 8601 UTC time, e.g. 2026-11-23T12:00:00.000Z",
+);
+
+/** An RSA public key as SubjectPublicKeyInfo, PEM. */
+export const PUBLIC_KEY = pem("PUBLIC KEY", "an RSA public key, SubjectPublicKeyInfo PEM");
+
+/** Flow B states of a terminal at KMS. */
+export const FLOW_B_STATES = [
+  "hsm_key_issued",
+  "tk_received",
+  "tmk_issued",
+  "tmk_sent",
+  "delivered",
+] as const;
+
+/** `POST /v1/terminals/{sn}/hsm-key` answer (S1): Pu_hsm in a KMS CA certificate. */
+export const HsmKeyResponse = object({
+  sn: SERIAL_NUMBER,
+  certificate: CERTIFICATE,
+  rotated: oneOf(["yes", "no"], "yes if this call replaced an earlier Pu_hsm (before S3)"),
+}, "Pu_hsm for the terminal (S1)");
+export type HsmKeyResponse = Infer<typeof HsmKeyResponse>;
+
+/** `PUT /v1/terminals/{sn}/transport-key` (S3). */
+export const TransportKeyRequest = object({
+  encryptedAuk: RSA_BLOCK("AUK under Pu_hsm, RSA-OAEP-SHA256, label CN103714641A/AUK/<sn>"),
+  aukKcv: KCV,
+  puTek: PUBLIC_KEY,
+  tkHash: KEY_HASH,
+}, "the terminal's transport key: AUK under Pu_hsm and Pu_tek (S3)");
+export type TransportKeyRequest = Infer<typeof TransportKeyRequest>;
+
+/** Answer to S3: what KMS stored (KCV and hash, never keys). */
+export const TransportKeyResponse = object({
+  sn: SERIAL_NUMBER,
+  aukKcv: KCV,
+  tekBits: integer(2048, 4096, "size of Pu_tek in bits"),
+  duplicate: oneOf(["yes", "no"], "yes if this same transport key was already stored"),
+}, "transport key stored under the LMK (S4)");
+export type TransportKeyResponse = Infer<typeof TransportKeyResponse>;
+
+/** `POST /v1/terminals/{sn}/challenges` (S5, first half). */
+export const ChallengeRequest = object({
+  rnd1: hex(FLOW_B_RND_BYTES, "Rnd1 from the PIN pad's RNG"),
+}, "mutual authentication: the terminal's random (S5)");
+export type ChallengeRequest = Infer<typeof ChallengeRequest>;
+
+/** Answer: Crnd1 proves KMS holds AUK; Rnd2 is the terminal's challenge. */
+export const ChallengeResponse = object({
+  challengeId: text(/^[0-9A-F]{32}$/, "a challenge id of 32 uppercase hex characters"),
+  crnd1: hex(FLOW_B_RND_BYTES, "Crnd1 = TDES-ECB(AUK, Rnd1)"),
+  rnd2: hex(FLOW_B_RND_BYTES, "Rnd2 from the KMS's HSM"),
+  expiresAt: TIMESTAMP,
+}, "mutual authentication: KMS's answer and challenge (S5)");
+export type ChallengeResponse = Infer<typeof ChallengeResponse>;
+
+/** `POST /v1/terminals/{sn}/challenges/{id}/response` (S5, second half). */
+export const ChallengeAnswer = object({
+  crnd2: hex(FLOW_B_RND_BYTES, "Crnd2 = TDES-ECB(AUK, Rnd2)"),
+}, "mutual authentication: the terminal's answer (S5)");
+export type ChallengeAnswer = Infer<typeof ChallengeAnswer>;
+
+/** Answer to a passed S5: a download session until `sessionExpiresAt`. */
+export const ChallengeResult = object({
+  sn: SERIAL_NUMBER,
+  authenticated: oneOf(["yes"], "always yes: a failure is an error answer"),
+  sessionExpiresAt: TIMESTAMP,
+}, "mutual authentication passed (S5)");
+export type ChallengeResult = Infer<typeof ChallengeResult>;
+
+/** `POST /v1/terminals/{sn}/tmk` in flow B (S6): TMK under Pu_tek. */
+export const FlowBTmkResponse = object({
+  sn: SERIAL_NUMBER,
+  encryptedTmk: RSA_BLOCK("TMK under Pu_tek, RSA-OAEP-SHA256, label CN103714641A/TMK/<sn>"),
+  tmkKcv: KCV,
+}, "TMK under Pu_tek (S6)");
+export type FlowBTmkResponse = Infer<typeof FlowBTmkResponse>;
+
+/** `GET /v1/terminals/{sn}` for a flow B terminal: state, KCVs and lock-out, never keys. */
+export const FlowBTerminalStatus = object({
+  sn: SERIAL_NUMBER,
+  flow: oneOf(["B"], "remote download (CN103714641A)"),
+  state: oneOf(FLOW_B_STATES, "where the terminal is in flow B"),
+  aukKcv: optional(KCV),
+  tmkKcv: optional(KCV),
+  authFailures: integer(0, 1000, "failed S5 answers since the last success or unlock"),
+  locked: oneOf(["yes", "no"], "whether the SN is locked out"),
+  updatedAt: TIMESTAMP,
+}, "flow B terminal state at KMS");
+export type FlowBTerminalStatus = Infer<typeof FlowBTerminalStatus>;
+
+/** `POST /v1/terminals/{sn}/unlock` answer (operator API). */
+export const UnlockResponse = object({
+  sn: SERIAL_NUMBER,
+  unlocked: oneOf(["yes", "no"], "no if the SN was not locked"),
+}, "lock-out lifted");
+export type UnlockResponse = Infer<typeof UnlockResponse>;
+
+/**
+ * A schema accepting any of several object schemas (the first that parses),
+ * documented as `oneOf` (used where flow A and flow B share a route).
+ *
+ * @param schemas the alternatives, tried in order.
+ * @param description what the value is.
+ * @returns a schema of the union.
+ */
+export function eitherOf<T extends unknown[]>(
+  schemas: { [K in keyof T]: Schema<T[K]> },
+  description: string,
+): Schema<T[number]> {
+  return {
+    parse(value, path) {
+      let first: unknown;
+      for (const s of schemas) {
+        try {
+          return s.parse(value, path);
+        } catch (e) {
+          first ??= e;
+        }
+      }
+      throw first instanceof ValidationError
+        ? first
+        : new ValidationError("invalid_field", `${path} matches none of the alternatives`);
+    },
+    jsonSchema: { oneOf: schemas.map((s) => s.jsonSchema), description },
+  };
+}
+
+// ---- mutual authentication (claim 4) ----
+
+/** TDES-ECB of one block under AUK, wherever AUK lives (PIN pad storage, HSM). */
+export interface AukCipher {
+  /** TDES-ECB encryption of one 8-byte block under AUK. */
+  encrypt(block: Uint8Array): Promise<Uint8Array>;
+  /** TDES-ECB decryption of one 8-byte block under AUK. */
+  decrypt(block: Uint8Array): Promise<Uint8Array>;
+}
+
+function toHex(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s.toUpperCase();
+}
+
+function fromHex(s: string): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(s.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+function randomRnd(): Uint8Array<ArrayBuffer> {
+  return crypto.getRandomValues(new Uint8Array(FLOW_B_RND_BYTES));
+}
+
+/** Options of {@link MutualAuthInitiator}. */
+export interface MutualAuthInitiatorOptions {
+  /** How long the PIN pad waits for Crnd1 + Rnd2 (default {@link DEFAULT_CHALLENGE_TTL_MS}). */
+  ttlMs?: number;
+  /** Clock (default `Date.now`). */
+  now?: () => number;
+  /** RNG for Rnd1 (default `crypto.getRandomValues`). */
+  random?: () => Uint8Array;
+}
+
+/**
+ * The PIN pad's end of S5: issues Rnd1, checks Crnd1, answers Rnd2. One
+ * outstanding Rnd1 at a time; it is consumed by the first answer checked
+ * against it, whatever the outcome.
+ */
+export class MutualAuthInitiator {
+  readonly #ttlMs: number;
+  readonly #now: () => number;
+  readonly #random: () => Uint8Array;
+  #pending: { rnd1: Uint8Array; at: number } | undefined;
+  readonly #seen = new Set<string>();
+
+  /**
+   * @param options window, clock, RNG.
+   * @throws {RangeError} for a window that is not a positive integer of ms.
+   */
+  constructor(options: MutualAuthInitiatorOptions = {}) {
+    const t = options.ttlMs ?? DEFAULT_CHALLENGE_TTL_MS;
+    if (!Number.isSafeInteger(t) || t <= 0) {
+      throw new RangeError(`ttlMs must be a positive integer of milliseconds, got ${t}`);
+    }
+    this.#ttlMs = t;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? randomRnd;
+  }
+
+  #remember(h: string): void {
+    this.#seen.add(h);
+    if (this.#seen.size > 1024) this.#seen.delete(this.#seen.values().next().value!);
+  }
+
+  /**
+   * S5, first message: a fresh Rnd1 (replaces an unanswered one).
+   *
+   * @returns `{ rnd1 }` for the KMS.
+   * @throws {RangeError} if the RNG returns a wrong length.
+   */
+  begin(): ChallengeRequest {
+    const rnd1 = this.#random();
+    if (!(rnd1 instanceof Uint8Array) || rnd1.length !== FLOW_B_RND_BYTES) {
+      throw new RangeError(`the RNG must return ${FLOW_B_RND_BYTES} bytes`);
+    }
+    const h = toHex(rnd1);
+    this.#remember(h);
+    this.#pending = { rnd1: rnd1.slice(), at: this.#now() };
+    return { rnd1: h };
+  }
+
+  /**
+   * S5, checks KMS's answer and computes Crnd2.
+   *
+   * @param answer Crnd1 and Rnd2 from the KMS (schema-checked).
+   * @param auk TDES under the PIN pad's AUK.
+   * @returns `{ crnd2 }` for the KMS.
+   * @throws {AuthenticationError} `rnd_unknown` (no outstanding Rnd1), `challenge_expired`,
+   *   `rnd_reflected` (Rnd2 is one of our own Rnd1s, or a Rnd2 seen before),
+   *   `kms_not_authenticated` (Crnd1 does not decrypt to Rnd1 under AUK).
+   */
+  async answer(
+    answer: Pick<ChallengeResponse, "crnd1" | "rnd2">,
+    auk: AukCipher,
+  ): Promise<ChallengeAnswer> {
+    const pending = this.#pending;
+    this.#pending = undefined;
+    if (!pending) {
+      throw new AuthenticationError(
+        "rnd_unknown",
+        "S5: no outstanding Rnd1 at the PIN pad; every Rnd1 is answered once",
+      );
+    }
+    const age = this.#now() - pending.at;
+    if (age > this.#ttlMs) {
+      throw new AuthenticationError(
+        "challenge_expired",
+        `S5: KMS answered after ${age} ms; the PIN pad waits ${this.#ttlMs} ms`,
+      );
+    }
+    const crnd1 = fromHex(answer.crnd1);
+    const rnd2 = fromHex(answer.rnd2);
+    if (crnd1.length !== FLOW_B_RND_BYTES || rnd2.length !== FLOW_B_RND_BYTES) {
+      throw new ValidationError("invalid_field", "crnd1 and rnd2 must be 8 bytes each");
+    }
+    if (this.#seen.has(answer.rnd2)) {
+      throw new AuthenticationError(
+        "rnd_reflected",
+        "S5: Rnd2 equals a random this PIN pad already used; refused (reflection or replay)",
+      );
+    }
+    const rnd1x = await auk.decrypt(crnd1);
+    if (!constantTimeEqual(rnd1x, pending.rnd1)) {
+      throw new AuthenticationError(
+        "kms_not_authenticated",
+        "S5: Crnd1 does not decrypt to Rnd1 under AUK; the KMS is not the one holding AUK",
+      );
+    }
+    this.#remember(answer.rnd2);
+    return { crnd2: toHex(await auk.encrypt(rnd2)) };
+  }
+}
+
+/** Tuning of the KMS's end of S5 and S6. */
+export interface FlowBPolicy {
+  /** Lifetime of a challenge in ms. */
+  challengeTtlMs: number;
+  /** Lifetime of the download session a passed S5 opens, in ms. */
+  sessionTtlMs: number;
+  /** Failed answers that lock an SN. */
+  maxFailures: number;
+}
+
+/**
+ * Fills in and checks a policy.
+ *
+ * @param p partial policy.
+ * @returns the policy with defaults.
+ * @throws {RangeError} naming the field that is not a positive integer (maxFailures: 1-1000).
+ */
+export function flowBPolicy(p: Partial<FlowBPolicy> = {}): FlowBPolicy {
+  const out: FlowBPolicy = {
+    challengeTtlMs: p.challengeTtlMs ?? DEFAULT_CHALLENGE_TTL_MS,
+    sessionTtlMs: p.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+    maxFailures: p.maxFailures ?? DEFAULT_MAX_AUTH_FAILURES,
+  };
+  for (const k of ["challengeTtlMs", "sessionTtlMs"] as const) {
+    if (!Number.isSafeInteger(out[k]) || out[k] <= 0 || out[k] > 86_400_000) {
+      throw new RangeError(`${k} must be an integer from 1 to 86400000 ms, got ${out[k]}`);
+    }
+  }
+  if (!Number.isSafeInteger(out.maxFailures) || out.maxFailures < 1 || out.maxFailures > 1000) {
+    throw new RangeError(`maxFailures must be an integer from 1 to 1000, got ${out.maxFailures}`);
+  }
+  return out;
+}
+
+/** What the KMS's S5 needs from persistence (a subset of the store, so state survives restarts and is shared by KMS instances). */
+export interface ChallengeLedger {
+  createChallenge(c: {
+    id: string;
+    sn: string;
+    rnd: string;
+    createdAt: Date;
+    expiresAt: Date;
+  }): Promise<void>;
+  consumeChallenge(id: string, sn: string, now: Date): Promise<
+    | { readonly ok: true; readonly challenge: { readonly rnd: string } }
+    | {
+      readonly ok: false;
+      readonly reason: "not_found" | "wrong_terminal" | "used" | "expired";
+    }
+  >;
+  recordAuthFailure(
+    sn: string,
+    options: { maxFailures: number; at: Date },
+  ): Promise<{ readonly failures: number; readonly locked: boolean; readonly lockedNow: boolean }>;
+  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean>;
+  rememberNonce(scope: string, nonce: string, expiresAt: Date): Promise<boolean>;
+}
+
+/** What happened in one S5 step, for the audit log and the trace. */
+export interface AuthEvent {
+  event: "challenge_opened" | "challenge_passed" | "challenge_failed" | "lockout";
+  sn: string;
+  /** The failure code, the failure count, the session end. */
+  detail: string;
+}
+
+/** Options of {@link MutualAuthResponder}. */
+export interface MutualAuthResponderOptions {
+  ledger: ChallengeLedger;
+  policy?: Partial<FlowBPolicy>;
+  /** Clock (default: system clock). */
+  now?: () => Date;
+  /** RNG for Rnd2 and challenge ids (default `crypto.getRandomValues`). */
+  random?: (n: number) => Uint8Array;
+  /** Receives each event (the service writes them to the audit log). */
+  onEvent?: (e: AuthEvent) => Promise<void> | void;
+}
+
+/** How long a random stays remembered against reuse: far beyond any challenge. */
+const NONCE_MEMORY_MS = 30 * 86_400_000;
+
+/**
+ * The KMS's end of S5. The caller checks the terminal exists, is a flow B
+ * terminal with a transport key and is not locked, and passes the AUK
+ * cipher (the HSM, TK hash checked before each use).
+ *
+ * Answers that count towards the lock-out: a wrong Crnd2, a challenge of
+ * another SN, a used challenge (a replay). Not counted: an expired or
+ * unknown challenge id (a slow network, a restarted terminal).
+ */
+export class MutualAuthResponder {
+  readonly policy: FlowBPolicy;
+  readonly #ledger: ChallengeLedger;
+  readonly #now: () => Date;
+  readonly #random: (n: number) => Uint8Array;
+  readonly #onEvent: (e: AuthEvent) => Promise<void> | void;
+
+  /**
+   * @param options ledger, policy, clock, RNG, event sink.
+   * @throws {RangeError} for a bad policy.
+   */
+  constructor(options: MutualAuthResponderOptions) {
+    this.policy = flowBPolicy(options.policy);
+    this.#ledger = options.ledger;
+    this.#now = options.now ?? (() => new Date());
+    this.#random = options.random ??
+      ((n) => crypto.getRandomValues(new Uint8Array(n)));
+    this.#onEvent = options.onEvent ?? (() => {});
+  }
+
+  async #fresh(sn: string, rnd: string, at: Date): Promise<boolean> {
+    return await this.#ledger.rememberNonce(
+      `flowb-rnd:${sn}`,
+      rnd,
+      new Date(at.getTime() + NONCE_MEMORY_MS),
+    );
+  }
+
+  /**
+   * S5: takes Rnd1, returns Crnd1 = TDES(AUK, Rnd1) and a fresh Rnd2.
+   *
+   * @param sn serial number (checked by the caller).
+   * @param request `{ rnd1 }`.
+   * @param auk TDES under the terminal's AUK.
+   * @returns the challenge.
+   * @throws {AuthenticationError} `rnd_replayed` if this Rnd1 was seen before for the SN, as
+   *   an Rnd1 or as one of KMS's own Rnd2 (a reflection).
+   */
+  async open(sn: string, request: ChallengeRequest, auk: AukCipher): Promise<ChallengeResponse> {
+    const at = this.#now();
+    if (!(await this.#fresh(sn, request.rnd1, at))) {
+      await this.#fail(sn, "rnd_replayed", at, false);
+      throw new AuthenticationError(
+        "rnd_replayed",
+        `S5: this Rnd1 was already used with ${sn} (as Rnd1 or as a KMS Rnd2); send a fresh one`,
+      );
+    }
+    let rnd2: Uint8Array;
+    do {
+      rnd2 = this.#random(FLOW_B_RND_BYTES);
+    } while (!(await this.#fresh(sn, toHex(rnd2), at)));
+    const crnd1 = await auk.encrypt(fromHex(request.rnd1));
+    const id = toHex(this.#random(16));
+    const expiresAt = new Date(at.getTime() + this.policy.challengeTtlMs);
+    await this.#ledger.createChallenge({ id, sn, rnd: toHex(rnd2), createdAt: at, expiresAt });
+    await this.#onEvent({
+      event: "challenge_opened",
+      sn,
+      detail: `expires ${expiresAt.toISOString()}`,
+    });
+    return {
+      challengeId: id,
+      crnd1: toHex(crnd1),
+      rnd2: toHex(rnd2),
+      expiresAt: expiresAt.toISOString(),
+    };
+  }
+
+  async #fail(sn: string, code: string, at: Date, count: boolean): Promise<void> {
+    if (!count) {
+      await this.#onEvent({ event: "challenge_failed", sn, detail: `${code} (not counted)` });
+      return;
+    }
+    const r = await this.#ledger.recordAuthFailure(sn, {
+      maxFailures: this.policy.maxFailures,
+      at,
+    });
+    await this.#onEvent({
+      event: "challenge_failed",
+      sn,
+      detail: `${code}; failures ${r.failures}/${this.policy.maxFailures}`,
+    });
+    if (r.lockedNow) {
+      await this.#onEvent({ event: "lockout", sn, detail: `after ${r.failures} failed answers` });
+    }
+  }
+
+  /**
+   * S5: checks Crnd2 against the challenge's Rnd2; the challenge is
+   * consumed whatever the outcome. On success a download session opens.
+   *
+   * @param sn serial number in the path.
+   * @param challengeId the challenge.
+   * @param answer `{ crnd2 }`.
+   * @param auk TDES under the terminal's AUK.
+   * @returns the session's end.
+   * @throws {AuthenticationError} `challenge_unknown`, `challenge_wrong_terminal`,
+   *   `challenge_replayed`, `challenge_expired`, `terminal_not_authenticated` (Crnd2 wrong),
+   *   `terminal_locked` (locked meanwhile).
+   */
+  async verify(
+    sn: string,
+    challengeId: string,
+    answer: ChallengeAnswer,
+    auk: AukCipher,
+  ): Promise<{ sessionExpiresAt: string }> {
+    const at = this.#now();
+    const r = await this.#ledger.consumeChallenge(challengeId, sn, at);
+    if (!r.ok) {
+      const [code, msg, count] = {
+        not_found: ["challenge_unknown", `S5: no challenge ${challengeId}`, false],
+        wrong_terminal: [
+          "challenge_wrong_terminal",
+          `S5: challenge ${challengeId} was not issued to ${sn}`,
+          true,
+        ],
+        used: ["challenge_replayed", `S5: challenge ${challengeId} was already answered`, true],
+        expired: [
+          "challenge_expired",
+          `S5: challenge ${challengeId} expired (lifetime ${this.policy.challengeTtlMs} ms)`,
+          false,
+        ],
+      }[r.reason] as [string, string, boolean];
+      await this.#fail(sn, code, at, count);
+      throw new AuthenticationError(code, msg);
+    }
+    const rnd2x = await auk.decrypt(fromHex(answer.crnd2));
+    if (!constantTimeEqual(rnd2x, fromHex(r.challenge.rnd))) {
+      await this.#fail(sn, "terminal_not_authenticated", at, true);
+      throw new AuthenticationError(
+        "terminal_not_authenticated",
+        "S5: Crnd2 does not decrypt to Rnd2 under AUK; the terminal is not the one holding AUK",
+      );
+    }
+    const sessionExpiresAt = new Date(at.getTime() + this.policy.sessionTtlMs);
+    if (!(await this.#ledger.recordAuthSuccess(sn, { sessionExpiresAt, at }))) {
+      throw new AuthenticationError(
+        "terminal_locked",
+        `${sn} is locked out after repeated failures; the operator API can lift it`,
+      );
+    }
+    await this.#onEvent({
+      event: "challenge_passed",
+      sn,
+      detail: `session until ${sessionExpiresAt.toISOString()}`,
+    });
+    return { sessionExpiresAt: sessionExpiresAt.toISOString() };
+  }
+}
+
+/**
+ * The error for an SN that is locked out.
+ *
+ * @param sn serial number.
+ * @returns the error (`terminal_locked`).
+ */
+export function lockedError(sn: string): AuthenticationError {
+  return new AuthenticationError(
+    "terminal_locked",
+    `${sn} is locked out after repeated failed authentications; the operator API can lift it`,
+  );
+}
+
+/**
+ * The error for a TMK request without a usable session.
+ *
+ * @param sn serial number.
+ * @param expired whether a session existed but expired.
+ * @returns the error (`session_required` or `session_expired`).
+ */
+export function sessionError(sn: string, expired: boolean): AuthenticationError {
+  return expired
+    ? new AuthenticationError(
+      "session_expired",
+      `S6: the download session of ${sn} expired; pass S5 again`,
+    )
+    : new AuthenticationError(
+      "session_required",
+      `S6: ${sn} has no passed mutual authentication (S5) to download with`,
+    );
+}
+
+/** Refusal of a repeated S1 after S3 (see the README: rotate before S3, refuse after). */
+export function hsmKeyLockedError(sn: string): ConflictError {
+  return new ConflictError(
+    "transport_key_registered",
+    `S1: ${sn} already registered its transport key under the current Pu_hsm; a new Pu_hsm is refused`,
+  );
+}
