@@ -489,7 +489,7 @@ const NONCE_MEMORY_MS = 30 * 86_400_000;
  * cipher (the HSM, TK hash checked before each use).
  *
  * Answers that count towards the lock-out: a wrong Crnd2, a challenge of
- * another SN, a used challenge (a replay). Not counted: an expired or
+ * another SN, a used challenge (a replay), a reused Rnd1. Not counted: an expired or
  * unknown challenge id (a slow network, a restarted terminal).
  */
 export class MutualAuthResponder {
@@ -533,7 +533,7 @@ export class MutualAuthResponder {
   async open(sn: string, request: ChallengeRequest, auk: AukCipher): Promise<ChallengeResponse> {
     const at = this.#now();
     if (!(await this.#fresh(sn, request.rnd1, at))) {
-      await this.#fail(sn, "rnd_replayed", at, false);
+      await this.#fail(sn, "rnd_replayed", at, true);
       throw new AuthenticationError(
         "rnd_replayed",
         `S5: this Rnd1 was already used with ${sn} (as Rnd1 or as a KMS Rnd2); send a fresh one`,

@@ -7,8 +7,8 @@
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   type AukCipher,
-  AuthenticationError,
   aukOaepLabel,
+  AuthenticationError,
   ChallengeAnswer,
   ChallengeRequest,
   eitherOf,
@@ -45,7 +45,11 @@ Deno.test("labels and the TK hash input are fixed byte strings", () => {
   const x = tkHashInput(new Uint8Array(16).fill(1), new Uint8Array([0x30, 0x82]));
   assertEquals(toHex(x), "544D4B422D544B310010" + "01".repeat(16) + "00023082");
   assertThrows(() => aukOaepLabel("sn-1"), ValidationError, "sn must be");
-  assertThrows(() => tkHashInput(new Uint8Array(15), new Uint8Array(1)), RangeError, "auk must be 16");
+  assertThrows(
+    () => tkHashInput(new Uint8Array(15), new Uint8Array(1)),
+    RangeError,
+    "auk must be 16",
+  );
   assertThrows(() => tkHashInput(new Uint8Array(16), new Uint8Array(0)), RangeError, "puTekDer");
   assertThrows(() => tkHashInput("x" as unknown as Uint8Array, new Uint8Array(1)), TypeError);
 });
@@ -72,20 +76,33 @@ Deno.test("initiator: every refusal has its code, and Rnd1 is single-use", async
   const pad = new MutualAuthInitiator({ now: c.ms, ttlMs: 1000 });
   const kms = cipher(AUK);
   const answerFor = async (rnd1: string, rnd2 = "0102030405060708", key = kms) => ({
-    crnd1: toHex(await key.encrypt(Uint8Array.from(rnd1.match(/../g)!.map((h) => parseInt(h, 16))))),
+    crnd1: toHex(
+      await key.encrypt(Uint8Array.from(rnd1.match(/../g)!.map((h) => parseInt(h, 16)))),
+    ),
     rnd2,
   });
   // no outstanding Rnd1
-  await assertRejects(() => pad.answer({ crnd1: "00".repeat(8), rnd2: "00".repeat(8) }, kms), AuthenticationError, "no outstanding Rnd1");
+  await assertRejects(
+    () => pad.answer({ crnd1: "00".repeat(8), rnd2: "00".repeat(8) }, kms),
+    AuthenticationError,
+    "no outstanding Rnd1",
+  );
   // right answer
   let { rnd1 } = pad.begin();
   const ok = await pad.answer(await answerFor(rnd1), cipher(AUK));
   assertEquals(ok.crnd2, toHex(core.tdesEncryptEcb(AUK, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))));
   // the same answer again: consumed
-  await assertRejects(() => pad.answer({ crnd1: "00".repeat(8), rnd2: "00".repeat(8) }, kms), AuthenticationError, "no outstanding");
+  await assertRejects(
+    () => pad.answer({ crnd1: "00".repeat(8), rnd2: "00".repeat(8) }, kms),
+    AuthenticationError,
+    "no outstanding",
+  );
   // a KMS without AUK
   ({ rnd1 } = pad.begin());
-  const e1 = await assertRejects(() => answerFor(rnd1, "1111111111111111", cipher(OTHER)).then((a) => pad.answer(a, kms)), AuthenticationError);
+  const e1 = await assertRejects(
+    () => answerFor(rnd1, "1111111111111111", cipher(OTHER)).then((a) => pad.answer(a, kms)),
+    AuthenticationError,
+  );
   assertEquals((e1 as AuthenticationError).code, "kms_not_authenticated");
   // too late
   ({ rnd1 } = pad.begin());
@@ -95,11 +112,17 @@ Deno.test("initiator: every refusal has its code, and Rnd1 is single-use", async
   assertEquals((e2 as AuthenticationError).code, "challenge_expired");
   // reflection: Rnd2 = our own Rnd1
   ({ rnd1 } = pad.begin());
-  const e3 = await assertRejects(async () => pad.answer(await answerFor(rnd1, rnd1), kms), AuthenticationError);
+  const e3 = await assertRejects(
+    async () => pad.answer(await answerFor(rnd1, rnd1), kms),
+    AuthenticationError,
+  );
   assertEquals((e3 as AuthenticationError).code, "rnd_reflected");
   // a Rnd2 already answered once (replayed KMS answer)
   ({ rnd1 } = pad.begin());
-  const e4 = await assertRejects(async () => pad.answer(await answerFor(rnd1), kms), AuthenticationError);
+  const e4 = await assertRejects(
+    async () => pad.answer(await answerFor(rnd1), kms),
+    AuthenticationError,
+  );
   assertEquals((e4 as AuthenticationError).code, "rnd_reflected");
 });
 
@@ -111,7 +134,7 @@ for (const { name, make } of flowBLedgers()) {
     const kms = new MutualAuthResponder({
       ledger,
       now: c.date,
-      policy: { challengeTtlMs: 1000, sessionTtlMs: 5000, maxFailures: 3 },
+      policy: { challengeTtlMs: 1000, sessionTtlMs: 5000, maxFailures: 4 },
       onEvent: (e) => void events.push(`${e.event} ${e.sn}`),
     });
     const pad = new MutualAuthInitiator({ now: c.ms });
@@ -122,29 +145,56 @@ for (const { name, make } of flowBLedgers()) {
       const ok = await kms.verify(sn, ch.challengeId, ans, cipher(AUK));
       assertEquals(ok.sessionExpiresAt, new Date(c.ms() + 5000).toISOString());
       // replay of the same answer
-      const code = async (p: Promise<unknown>) => ((await assertRejects(() => p, AuthenticationError)) as AuthenticationError).code;
-      assertEquals(await code(kms.verify(sn, ch.challengeId, ans, cipher(AUK))), "challenge_replayed");
+      const code = async (p: Promise<unknown>) =>
+        ((await assertRejects(() => p, AuthenticationError)) as AuthenticationError).code;
+      assertEquals(
+        await code(kms.verify(sn, ch.challengeId, ans, cipher(AUK))),
+        "challenge_replayed",
+      );
       // unknown id
-      assertEquals(await code(kms.verify(sn, "00".repeat(16), ans, cipher(AUK))), "challenge_unknown");
+      assertEquals(
+        await code(kms.verify(sn, "00".repeat(16), ans, cipher(AUK))),
+        "challenge_unknown",
+      );
       // another SN's challenge
       const ch2 = await kms.open(sn, pad.begin(), cipher(AUK));
-      assertEquals(await code(kms.verify(other, ch2.challengeId, ans, cipher(AUK))), "challenge_wrong_terminal");
+      assertEquals(
+        await code(kms.verify(other, ch2.challengeId, ans, cipher(AUK))),
+        "challenge_wrong_terminal",
+      );
       // expired
       const ch3 = await kms.open(sn, { rnd1: "A1A2A3A4A5A6A7A8" }, cipher(AUK));
       c.advance(1001);
-      assertEquals(await code(kms.verify(sn, ch3.challengeId, { crnd2: "00".repeat(8) }, cipher(AUK))), "challenge_expired");
+      assertEquals(
+        await code(kms.verify(sn, ch3.challengeId, { crnd2: "00".repeat(8) }, cipher(AUK))),
+        "challenge_expired",
+      );
       // a replayed Rnd1, and reflection of KMS's own Rnd2 as Rnd1
-      assertEquals(await code(kms.open(sn, { rnd1: "A1A2A3A4A5A6A7A8" }, cipher(AUK))), "rnd_replayed");
+      assertEquals(
+        await code(kms.open(sn, { rnd1: "A1A2A3A4A5A6A7A8" }, cipher(AUK))),
+        "rnd_replayed",
+      );
       const ch4 = await kms.open(sn, { rnd1: "B1B2B3B4B5B6B7B8" }, cipher(AUK));
       assertEquals(await code(kms.open(sn, { rnd1: ch4.rnd2 }, cipher(AUK))), "rnd_replayed");
-      // wrong AUK on the terminal side: counts, and locks at 3 (replay and wrong SN counted 1+1 for their SNs)
-      const wrong = { crnd2: toHex(core.tdesEncryptEcb(OTHER, Uint8Array.from(ch4.rnd2.match(/../g)!.map((h) => parseInt(h, 16))))) };
-      assertEquals(await code(kms.verify(sn, ch4.challengeId, wrong, cipher(AUK))), "terminal_not_authenticated");
+      // wrong AUK on the terminal side: the 4th counted failure of sn (replay, two reused Rnd1) locks it
+      const wrong = {
+        crnd2: toHex(core.tdesEncryptEcb(
+          OTHER,
+          Uint8Array.from(ch4.rnd2.match(/../g)!.map((h) => parseInt(h, 16))),
+        )),
+      };
+      assertEquals(
+        await code(kms.verify(sn, ch4.challengeId, wrong, cipher(AUK))),
+        "terminal_not_authenticated",
+      );
       assertEquals(events.filter((e) => e === `lockout ${sn}`).length, 1);
       // locked: even a right answer does not open a session
       const ch5 = await kms.open(sn, pad.begin(), cipher(AUK));
       const ans5 = await pad.answer(ch5, cipher(AUK));
-      assertEquals(await code(kms.verify(sn, ch5.challengeId, ans5, cipher(AUK))), "terminal_locked");
+      assertEquals(
+        await code(kms.verify(sn, ch5.challengeId, ans5, cipher(AUK))),
+        "terminal_locked",
+      );
     } finally {
       await close();
     }
