@@ -15,8 +15,10 @@ import {
   PayloadTooLargeError,
   ProtocolError,
   UnauthorizedError,
+  UpstreamError,
   ValidationError,
 } from "../../src/protocol/errors.ts";
+import { StoreError } from "../../src/store/mod.ts";
 
 /** An error for a route matched by path but not by method (405). */
 export class MethodNotAllowedError extends ProtocolError {
@@ -65,8 +67,27 @@ export function toHttpError(e: unknown): HttpError {
       ? 413
       : e instanceof IntegrityError
       ? 422
+      : e instanceof UpstreamError
+      ? 502
       : 400;
     return { status, code: e.code, message: e.message, expected: true };
+  }
+  if (e instanceof StoreError) {
+    // A refusal by the database (a race another check did not catch): 409/404; a fault: 503.
+    const status = e.code === "conflict" || e.code === "duplicate"
+      ? 409
+      : e.code === "not_found"
+      ? 404
+      : e.code === "busy"
+      ? 503
+      : 500;
+    if (status < 500) return { status, code: e.code, message: e.message, expected: true };
+    return {
+      status,
+      code: `store_${e.code}`,
+      message: "the store is not available",
+      expected: false,
+    };
   }
   return {
     status: 500,

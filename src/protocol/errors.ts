@@ -56,6 +56,9 @@ export class AuthenticationError extends ProtocolError {}
  */
 export class IntegrityError extends ProtocolError {}
 
+/** A server this one depends on refused or failed (e.g. KMS refused the MTMS's batch). */
+export class UpstreamError extends ProtocolError {}
+
 /** An error answer from a server, as seen by a client (a device or the demo). */
 export class RemoteError extends ProtocolError {
   /** HTTP status of the answer. */

@@ -145,6 +145,12 @@ export function tkUploadSigningInput(
   );
 }
 
+/** `GET /v1/transport-certificate`: the MTMS certificate whose key TKs are encrypted under. */
+export const TransportCertificateResponse = object({
+  certificate: CERTIFICATE,
+}, "the MTMS transport certificate, chained to the CA root");
+export type TransportCertificateResponse = Infer<typeof TransportCertificateResponse>;
+
 /** Answer to `POST /v1/orders/{orderId}/transfer` (S14 from the MTMS side). */
 export const TransferResponse = object({
   orderId: ORDER_ID,

@@ -10,3 +10,4 @@ export * from "./schema.ts";
 export * from "./flow_a.ts";
 export * from "./operator_auth.ts";
 export * from "./flow_b.ts";
+export * from "./client.ts";

@@ -1,0 +1,83 @@
+/**
+ * The client side of the wire: an injected transport (`(Request) =>
+ * Promise<Response>`: a server's handler in a test, `fetch` over a socket
+ * in the demo) and one call helper that sends JSON, checks the answer
+ * against the same schema the server documents, and turns an error body
+ * into a {@link RemoteError} with the server's code.
+ *
+ * @module
+ */
+import { RemoteError, ValidationError } from "./errors.ts";
+import type { Schema } from "./schema.ts";
+
+/** How a device or server reaches another: a handler, or `fetch`. */
+export type Transport = (request: Request) => Promise<Response>;
+
+/** A transport over the network (`fetch`). */
+export const fetchTransport: Transport = (request) => fetch(request);
+
+/** Options of {@link callJson}. */
+export interface CallOptions {
+  /** Bearer token for an operator API. */
+  token?: string;
+  /** Called with each exchange (the demo's trace and the key scan collect bodies). */
+  observe?: (exchange: Exchange) => void;
+}
+
+/** One request and its answer, as text (for traces and scans). */
+export interface Exchange {
+  method: string;
+  url: string;
+  requestBody: string;
+  status: number;
+  responseBody: string;
+}
+
+/**
+ * Sends a JSON request and checks the answer.
+ *
+ * @param transport where to send it.
+ * @param method HTTP method.
+ * @param url absolute URL.
+ * @param body JSON body, or `undefined` for none.
+ * @param schema schema of a successful answer.
+ * @param options bearer token, observer.
+ * @returns the parsed answer and its status.
+ * @throws {RemoteError} for a 4xx/5xx answer (its `code` is the server's); {@link ValidationError} `bad_response` for an answer that breaks the schema.
+ */
+export async function callJson<T>(
+  transport: Transport,
+  method: string,
+  url: string,
+  body: unknown,
+  schema: Schema<T>,
+  options: CallOptions = {},
+): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  const requestBody = body === undefined ? "" : JSON.stringify(body);
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (options.token) headers["authorization"] = `Bearer ${options.token}`;
+  const response = await transport(
+    new Request(url, { method, headers, body: body === undefined ? undefined : requestBody }),
+  );
+  const responseBody = await response.text();
+  options.observe?.({ method, url, requestBody, status: response.status, responseBody });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(responseBody);
+  } catch {
+    throw new ValidationError(
+      "bad_response",
+      `${method} ${url}: answer ${response.status} is not JSON`,
+    );
+  }
+  if (!response.ok) {
+    const err = (parsed as { error?: { code?: unknown; message?: unknown } })?.error;
+    throw new RemoteError(
+      response.status,
+      typeof err?.code === "string" ? err.code : "unknown",
+      typeof err?.message === "string" ? err.message : "(no message)",
+    );
+  }
+  return { status: response.status, body: schema.parse(parsed, "response") };
+}
