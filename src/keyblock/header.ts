@@ -25,8 +25,8 @@ import {
   type KeyBlockVersion,
   type KeyContext,
   type KeyUsage,
-  MODES_OF_USE,
   type ModeOfUse,
+  MODES_OF_USE,
   VERSION_PARAMS,
   VERSIONS,
 } from "./_tables.ts";
@@ -100,7 +100,9 @@ export function parseHeader(text: string, whole: boolean): ParsedHeader {
   if (!has(VERSIONS, version)) {
     throw new KeyBlockError(
       "version",
-      `version ID must be one of ${Object.keys(VERSIONS).join(", ")}, got ${JSON.stringify(version)}`,
+      `version ID must be one of ${Object.keys(VERSIONS).join(", ")}, got ${
+        JSON.stringify(version)
+      }`,
     );
   }
   const lengthField = text.slice(1, 5);
@@ -234,7 +236,9 @@ function parseOptionalBlock(
   if (start + length > text.length) {
     throw new KeyBlockError(
       "optional_block_length",
-      `${where} (${id}) length ${length} runs past the end (${text.length - start} characters left)`,
+      `${where} (${id}) length ${length} runs past the end (${
+        text.length - start
+      } characters left)`,
     );
   }
   return {
@@ -264,7 +268,9 @@ function checkOptionalBlocks(blocks: readonly OptionalBlock[]): void {
     if (b.id === "PB" && i !== blocks.length - 1) {
       throw new KeyBlockError(
         "padding_block",
-        `the padding block (PB) must be the last optional block; it is ${i + 1} of ${blocks.length}`,
+        `the padding block (PB) must be the last optional block; it is ${
+          i + 1
+        } of ${blocks.length}`,
       );
     }
   }
@@ -383,7 +389,9 @@ export function checkHeaderObject(header: KeyBlockHeader): Required<KeyBlockHead
   if (header === null || typeof header !== "object") {
     throw new TypeError(`header must be a KeyBlockHeader object or a string, got ${header}`);
   }
-  for (const f of ["version", "keyUsage", "algorithm", "modeOfUse", "keyVersion", "exportability"]) {
+  for (
+    const f of ["version", "keyUsage", "algorithm", "modeOfUse", "keyVersion", "exportability"]
+  ) {
     const v = (header as unknown as Record<string, unknown>)[f];
     if (typeof v !== "string") {
       throw new TypeError(`header.${f} must be a string, got ${typeof v}`);
@@ -394,7 +402,9 @@ export function checkHeaderObject(header: KeyBlockHeader): Required<KeyBlockHead
     throw new TypeError("header.optionalBlocks must be an array of { id, data }");
   }
   for (const [i, b] of blocks.entries()) {
-    if (b === null || typeof b !== "object" || typeof b.id !== "string" || typeof b.data !== "string") {
+    if (
+      b === null || typeof b !== "object" || typeof b.id !== "string" || typeof b.data !== "string"
+    ) {
       throw new TypeError(`header.optionalBlocks[${i}] must be { id: string, data: string }`);
     }
   }

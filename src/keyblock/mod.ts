@@ -33,11 +33,7 @@ import { KeyBlockError } from "./errors.ts";
 import { checkHeaderObject, formatHeader, type KeyBlockHeader, parseHeader } from "./header.ts";
 
 export { KEY_BLOCK_CHECKS, KeyBlockError, type KeyBlockErrorCode } from "./errors.ts";
-export {
-  type KeyBlockHeader,
-  type OptionalBlock,
-  readKeyBlockHeader,
-} from "./header.ts";
+export { type KeyBlockHeader, type OptionalBlock, readKeyBlockHeader } from "./header.ts";
 export {
   ALGORITHMS,
   type Digit,
@@ -50,8 +46,8 @@ export {
   type KeyBlockVersion,
   type KeyContext,
   type KeyUsage,
-  MODES_OF_USE,
   type ModeOfUse,
+  MODES_OF_USE,
   OPTIONAL_BLOCK_IDS,
   VERSION_PARAMS,
   VERSIONS,
@@ -94,7 +90,9 @@ function defaultCore(core: CryptoCore | undefined): Promise<CryptoCore> {
 
 function checkBytes(name: string, value: unknown): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    const got = value === null ? "null" : typeof value === "object"
+    const got = value === null
+      ? "null"
+      : typeof value === "object"
       ? (value as object).constructor?.name ?? "an object"
       : typeof value;
     throw new TypeError(`${name} must be a Uint8Array, got ${got}`);
@@ -192,7 +190,9 @@ export async function wrapKeyBlock(
   }
 
   let payloadLength = 2 + fieldLength;
-  if (params.blockAligned) payloadLength = Math.ceil(payloadLength / params.blockSize) * params.blockSize;
+  if (params.blockAligned) {
+    payloadLength = Math.ceil(payloadLength / params.blockSize) * params.blockSize;
+  }
   const payload = randomBytes(payloadLength);
   payload[0] = (key.length * 8) >> 8;
   payload[1] = (key.length * 8) & 0xff;

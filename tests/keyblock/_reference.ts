@@ -29,7 +29,9 @@ export function aesEncryptBlock(key: Uint8Array, block: Uint8Array): Uint8Array 
 
 function shiftLeft(b: Uint8Array): Uint8Array {
   const out = new Uint8Array(b.length);
-  for (let i = 0; i < b.length; i++) out[i] = ((b[i] << 1) | (i + 1 < b.length ? b[i + 1] >> 7 : 0)) & 0xff;
+  for (let i = 0; i < b.length; i++) {
+    out[i] = ((b[i] << 1) | (i + 1 < b.length ? b[i + 1] >> 7 : 0)) & 0xff;
+  }
   return out;
 }
 

@@ -8,7 +8,12 @@
  */
 import { assertEquals, assertRejects } from "@std/assert";
 import { allCores, hex, loadVectors, toHex } from "../_helpers.ts";
-import { KeyBlockError, readKeyBlockHeader, unwrapKeyBlock, wrapKeyBlock } from "../../src/keyblock/mod.ts";
+import {
+  KeyBlockError,
+  readKeyBlockHeader,
+  unwrapKeyBlock,
+  wrapKeyBlock,
+} from "../../src/keyblock/mod.ts";
 import { deriveKeys } from "../../src/keyblock/_derive.ts";
 import type { KeyBlockVersion } from "../../src/keyblock/mod.ts";
 import { aesCmac, cmacKcv, legacyKcv } from "./_reference.ts";
@@ -126,7 +131,10 @@ for (const core of cores) {
       const key = hex(v.expected_key!);
       const block = await wrapKeyBlock(kbpk, v.header!, key, { core, maskKeyLength: false });
       // Same header text except the length field (the vector may mask the key length).
-      assertEquals(block.slice(0, 1) + block.slice(5, v.header!.length), v.header![0] + v.header!.slice(5));
+      assertEquals(
+        block.slice(0, 1) + block.slice(5, v.header!.length),
+        v.header![0] + v.header!.slice(5),
+      );
       assertEquals(Number(block.slice(1, 5)), block.length);
       const out = await unwrapKeyBlock(kbpk, block, { core });
       assertEquals(toHex(out.key), v.expected_key);
