@@ -8,6 +8,8 @@
  * @module
  */
 import type { CryptoCore } from "../core/mod.ts";
+import { aesCtr, aesDecryptCbc, aesEncryptCbc } from "../crypto/aes.ts";
+import { cmac } from "../crypto/cmac.ts";
 
 /** Cipher operations used by the key block bindings. */
 export interface Ciphers {
@@ -35,26 +37,22 @@ export interface Ciphers {
 
 /** The cipher operations on `core`. */
 export function ciphersFor(core: CryptoCore): Ciphers {
-  const tdesCbcMac = (key: Uint8Array, data: Uint8Array): Uint8Array => {
-    const c = core.tdesEncryptCbc(key, new Uint8Array(8), data);
-    const last = c.slice(c.length - 8);
-    c.fill(0);
-    return last;
-  };
-  const notYet = (what: string): never => {
-    throw new Error(`${what} is not available: src/crypto has not landed it yet`);
-  };
   return {
-    tdesCbcMac,
+    tdesCbcMac(key, data) {
+      const c = core.tdesEncryptCbc(key, new Uint8Array(8), data);
+      const last = c.slice(c.length - 8);
+      c.fill(0);
+      return last;
+    },
     cbcEncrypt: (cipher, key, iv, data) =>
-      cipher === "tdes"
-        ? Promise.resolve(core.tdesEncryptCbc(key, iv, data))
-        : Promise.resolve(notYet("AES-CBC")),
+      Promise.resolve(
+        cipher === "tdes" ? core.tdesEncryptCbc(key, iv, data) : aesEncryptCbc(key, iv, data),
+      ),
     cbcDecrypt: (cipher, key, iv, data) =>
-      cipher === "tdes"
-        ? Promise.resolve(core.tdesDecryptCbc(key, iv, data))
-        : Promise.resolve(notYet("AES-CBC")),
-    cmac: () => Promise.resolve(notYet("CMAC")),
-    aesCtr: () => Promise.resolve(notYet("AES-CTR")),
+      Promise.resolve(
+        cipher === "tdes" ? core.tdesDecryptCbc(key, iv, data) : aesDecryptCbc(key, iv, data),
+      ),
+    cmac: (cipher, key, data) => cmac(key, data, { cipher, core }),
+    aesCtr: (key, iv, data) => Promise.resolve(aesCtr(key, iv, data)),
   };
 }

@@ -215,6 +215,43 @@ async function cases(core: CryptoCore, v: KeyBlockVersion, kbpk: Uint8Array): Pr
       block: withKs.slice(0, macStart) + plain.slice(plain.length - 2 * p.macLength),
     },
   ];
+  // Two faults at once: the earlier check in KEY_BLOCK_CHECKS names the error.
+  const short = kbpk.subarray(0, 8);
+  list.push(
+    {
+      name: "two faults: version and truncation",
+      code: "version",
+      block: put(withKs, 0, "Z").slice(0, -2),
+    },
+    {
+      name: "two faults: key usage and algorithm",
+      code: "key_usage",
+      block: put(put(withKs, 5, "ZZ"), 7, "X"),
+    },
+    {
+      name: "two faults: reserved and key context",
+      code: "key_context",
+      block: put(put(withKs, 15, "1"), 14, "3"),
+    },
+    {
+      name: "two faults: algorithm and KBPK length",
+      code: "algorithm",
+      block: put(withKs, 7, "X"),
+      kbpk: short,
+    },
+    {
+      name: "two faults: KBPK length and MAC",
+      code: "kbpk_length",
+      block: flipHex(withKs, end - 1),
+      kbpk: short,
+    },
+    {
+      name: "two faults: payload hex and wrong KBPK",
+      code: "payload_hex",
+      block: put(withKs, hl, "G"),
+      kbpk: kbpk.map((b) => b ^ 0x10),
+    },
+  );
   if (p.blockAligned) {
     list.push(
       {
