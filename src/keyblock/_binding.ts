@@ -18,7 +18,8 @@
  *
  * @module
  */
-import { ascii, concat, timingSafeEqual, zeroize } from "./_bytes.ts";
+import { concatBytes as concat, timingSafeEqual, zeroize } from "../crypto/mod.ts";
+import { ascii } from "./_bytes.ts";
 import type { Ciphers } from "./_ciphers.ts";
 import type { DerivedKeys } from "./_derive.ts";
 import { type KeyBlockVersion, VERSION_PARAMS } from "./_tables.ts";

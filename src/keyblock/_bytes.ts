@@ -1,6 +1,6 @@
 /**
- * Byte helpers for key blocks: strict uppercase hex, ASCII, XOR, constant-time
- * comparison and zeroization.
+ * Byte helpers for key blocks: strict uppercase hex, ASCII, XOR. Constant-time
+ * comparison, zeroization and concatenation come from `src/crypto`.
  *
  * @module
  */
@@ -35,40 +35,11 @@ export function ascii(s: string): Uint8Array {
   return out;
 }
 
-/** Concatenates byte strings. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 /** `key` XOR a repeated byte (the variant of X9.143:2021 7.1). */
 export function xorByte(key: Uint8Array, v: number): Uint8Array {
   const out = new Uint8Array(key.length);
   for (let i = 0; i < key.length; i++) out[i] = key[i] ^ v;
   return out;
-}
-
-/**
- * Compares two byte strings in time that depends only on their lengths
- * (which are public here: MAC lengths fixed by the version).
- */
-export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
-
-/** Overwrites every given buffer with zeros. */
-export function zeroize(...buffers: (Uint8Array | undefined)[]): void {
-  for (const b of buffers) b?.fill(0);
 }
 
 /** True if every character of `s` is printable ASCII (0x20..0x7E). */

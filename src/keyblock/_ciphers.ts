@@ -8,8 +8,7 @@
  * @module
  */
 import type { CryptoCore } from "../core/mod.ts";
-import { aesCtr, aesDecryptCbc, aesEncryptCbc } from "../crypto/aes.ts";
-import { cmac } from "../crypto/cmac.ts";
+import { aesCtr, aesDecryptCbc, aesEncryptCbc, cmac } from "../crypto/mod.ts";
 
 /** Cipher operations used by the key block bindings. */
 export interface Ciphers {

@@ -11,7 +11,8 @@
  * @module
  */
 import type { CryptoCore } from "../core/mod.ts";
-import { concat, xorByte, zeroize } from "./_bytes.ts";
+import { concatBytes as concat, zeroize } from "../crypto/mod.ts";
+import { xorByte } from "./_bytes.ts";
 import { type Ciphers, ciphersFor } from "./_ciphers.ts";
 import {
   KDF_ALGORITHM,

@@ -24,7 +24,8 @@
  * @module
  */
 import { type CryptoCore, loadCore } from "../core/mod.ts";
-import { fromHex, isUpperHex, toHex, zeroize } from "./_bytes.ts";
+import { randomBytes, zeroize } from "../crypto/mod.ts";
+import { fromHex, isUpperHex, toHex } from "./_bytes.ts";
 import { bind, unbind } from "./_binding.ts";
 import { ciphersFor } from "./_ciphers.ts";
 import { deriveKeys } from "./_derive.ts";
@@ -109,12 +110,6 @@ function checkKbpkLength(version: keyof typeof VERSION_PARAMS, kbpk: Uint8Array)
       }) for version ${version}, got ${kbpk.length}`,
     );
   }
-}
-
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i += 65536) crypto.getRandomValues(out.subarray(i, i + 65536));
-  return out;
 }
 
 /**
