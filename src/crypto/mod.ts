@@ -1,13 +1,17 @@
 /**
  * Crypto building blocks on a crypto core: random bytes, hex, DES parity,
- * constant-time comparison, AES, CMAC (SP 800-38B), ISO 9797-1 MACs and key
- * check values.
+ * constant-time comparison, AES, CMAC (SP 800-38B), ISO 9797-1 MACs, key
+ * check values, and RSA (RFC 8017): OAEP, PKCS#1 v1.5 encryption and SHA-256
+ * signatures, the type-1 "private encrypt" / "public decrypt" of flow A, key
+ * generation, and PKCS#8 / SPKI / JWK keys.
  *
  * ## Calling convention
  *
  * - A function that needs the crypto core (TDES, SHA, modexp) is `async` and
  *   takes `options.core`; without it, the default core (`await loadCore()`, the
  *   wasm core) is used. Tests and benchmarks always pass `core` explicitly.
+ * - RSA private operations are blinded and their results re-encrypted and
+ *   checked before use; every RSA decryption failure is one `DecryptionError`.
  * - A function that needs no core (random, hex, parity, byte helpers, AES on
  *   `node:crypto`) is synchronous and takes no `core`.
  *
@@ -46,3 +50,54 @@ export {
   retailMac,
   retailMacVerify,
 } from "./retail_mac.ts";
+export {
+  CryptoError,
+  DecryptionError,
+  RsaFaultError,
+  RsaKeyError,
+  SignatureError,
+} from "./errors.ts";
+export {
+  checkRsaPrivateKey,
+  checkRsaPublicKey,
+  exportJwk,
+  exportPkcs8Der,
+  exportPkcs8Pem,
+  exportSpkiDer,
+  exportSpkiPem,
+  importJwk,
+  importPkcs8Der,
+  importPrivateKeyPem,
+  importPublicKeyPem,
+  importSpkiDer,
+  MAX_MODULUS_BITS,
+  MIN_MODULUS_BITS,
+  modulusBytes,
+  publicKeyOf,
+  type RsaJwk,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+  validateRsaPrivateKey,
+} from "./rsa_keys.ts";
+export {
+  oaepDecrypt,
+  oaepEncrypt,
+  oaepMaxMessageLength,
+  type OaepOptions,
+  type RsaHash,
+} from "./oaep.ts";
+export {
+  pkcs1v15Decrypt,
+  pkcs1v15Encrypt,
+  pkcs1v15Sign,
+  pkcs1v15Verify,
+  privateEncrypt,
+  publicDecrypt,
+} from "./pkcs1.ts";
+export {
+  generateRsaKeyPair,
+  millerRabinRounds,
+  PUBLIC_EXPONENT,
+  type RsaKeyGenOptions,
+  type RsaKeyPair,
+} from "./keygen.ts";
