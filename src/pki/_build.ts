@@ -1,0 +1,187 @@
+/**
+ * Internal: assembles and signs an X.509 v3 certificate (RFC 5280 section 4.1)
+ * with node-forge's certificate builder, exactly as specified, with no policy
+ * checks (those are in `issue.ts`). The signature is the project's
+ * RSASSA-PKCS1-v1_5 SHA-256 on the crypto core, handed to forge through the
+ * `key.sign(md)` hook of `cert.sign`; forge's own RSA is not used.
+ *
+ * Tests use this directly to make the bad certificates that `issue.ts` refuses
+ * to make (a CA:false issuer, an issuer without keyCertSign).
+ *
+ * @module
+ */
+import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
+import { forge, fromBinary, toBigInteger, toBinary } from "../core/_forge.ts";
+import { type DistinguishedName, NAME_ATTRIBUTES } from "./name.ts";
+import type { KeyUsage } from "./profiles.ts";
+import { signSha256 } from "./_signer.ts";
+import { oidToContent } from "./_oid.ts";
+import type { ParsedCertificate } from "./certificate.ts";
+
+/** Everything that goes into one certificate. */
+export interface BuildSpec {
+  /** Positive serial number, big-endian, first byte 0x01..0x7f. */
+  serialNumber: Uint8Array;
+  subject: DistinguishedName;
+  /** The issuer's certificate, whose subject becomes the issuer name; absent: self-issued. */
+  issuerCertificate?: ParsedCertificate;
+  publicKey: RsaPublicKey;
+  notBefore: Date;
+  notAfter: Date;
+  /** basicConstraints (critical); absent: no extension. */
+  basicConstraints?: { ca: boolean; pathLength?: number };
+  /** keyUsage bits (critical); absent: no extension. */
+  keyUsage?: readonly KeyUsage[];
+  /** extKeyUsage OIDs (non-critical); absent: no extension. */
+  extKeyUsage?: readonly string[];
+  /** subjectAltName dNSName entries (non-critical); absent or empty: no extension. */
+  dnsNames?: readonly string[];
+  subjectKeyIdentifier?: Uint8Array;
+  authorityKeyIdentifier?: Uint8Array;
+  /** The issuer's private key. */
+  signingKey: RsaPrivateKey;
+  core: CryptoCore;
+}
+
+const { asn1 } = forge;
+
+function oidValue(oid: string): forge.asn1.Asn1 {
+  return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, toBinary(oidToContent(oid)));
+}
+
+function hexOf(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
+}
+
+function nameAttributes(dn: DistinguishedName): forge.pki.CertificateField[] {
+  const out: forge.pki.CertificateField[] = [];
+  for (const a of NAME_ATTRIBUTES) {
+    const v = dn[a.key];
+    if (v === undefined) continue;
+    out.push({
+      type: a.oid,
+      value: v,
+      valueTagClass: (a.printable ? asn1.Type.PRINTABLESTRING : asn1.Type.UTF8) as never,
+    });
+  }
+  return out;
+}
+
+function issuerAttributes(issuer: ParsedCertificate): forge.pki.CertificateField[] {
+  // The issuer name is copied attribute by attribute, with its string type; `issue.ts`
+  // checks afterwards that it came out byte for byte as the issuer's subject.
+  return issuer.pkijs.subject.typesAndValues.map((tv) => {
+    const tag = tv.value.idBlock.tagNumber;
+    const value = (tv.value as unknown as { valueBlock: { value: unknown } }).valueBlock.value;
+    if (typeof value !== "string") {
+      throw new RangeError(`issuer name attribute ${tv.type} is not a string`);
+    }
+    return { type: tv.type, value, valueTagClass: tag as never };
+  });
+}
+
+/**
+ * Builds and signs a certificate.
+ *
+ * @param spec the contents.
+ * @returns the certificate, DER.
+ */
+export function buildCertificate(spec: BuildSpec): Uint8Array {
+  const cert = forge.pki.createCertificate();
+  cert.version = 2;
+  cert.serialNumber = hexOf(spec.serialNumber);
+  cert.validity.notBefore = spec.notBefore;
+  cert.validity.notAfter = spec.notAfter;
+  cert.publicKey = forge.pki.setRsaPublicKey(
+    toBigInteger(spec.publicKey.n),
+    toBigInteger(spec.publicKey.e),
+  );
+  const subject = nameAttributes(spec.subject);
+  cert.setSubject(subject);
+  cert.setIssuer(
+    spec.issuerCertificate ? issuerAttributes(spec.issuerCertificate) : nameAttributes(
+      spec.subject,
+    ),
+  );
+
+  const exts: Record<string, unknown>[] = [];
+  if (spec.basicConstraints) {
+    const bc: Record<string, unknown> = {
+      name: "basicConstraints",
+      critical: true,
+      cA: spec.basicConstraints.ca,
+    };
+    if (spec.basicConstraints.pathLength !== undefined) {
+      bc.pathLenConstraint = spec.basicConstraints.pathLength;
+    }
+    exts.push(bc);
+  }
+  if (spec.keyUsage) {
+    const ku: Record<string, unknown> = { name: "keyUsage", critical: true };
+    for (const k of spec.keyUsage) ku[k] = true;
+    exts.push(ku);
+  }
+  if (spec.extKeyUsage) {
+    exts.push({
+      name: "extKeyUsage",
+      value: asn1.create(
+        asn1.Class.UNIVERSAL,
+        asn1.Type.SEQUENCE,
+        true,
+        spec.extKeyUsage.map(oidValue),
+      ),
+    });
+  }
+  if (spec.dnsNames && spec.dnsNames.length > 0) {
+    exts.push({
+      name: "subjectAltName",
+      altNames: spec.dnsNames.map((value) => ({ type: 2, value })),
+    });
+  }
+  if (spec.subjectKeyIdentifier) {
+    exts.push({
+      name: "subjectKeyIdentifier",
+      value: asn1.create(
+        asn1.Class.UNIVERSAL,
+        asn1.Type.OCTETSTRING,
+        false,
+        toBinary(spec.subjectKeyIdentifier),
+      ),
+    });
+  }
+  if (spec.authorityKeyIdentifier) {
+    exts.push({
+      name: "authorityKeyIdentifier",
+      value: asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, [
+        asn1.create(
+          asn1.Class.CONTEXT_SPECIFIC,
+          0,
+          false,
+          toBinary(spec.authorityKeyIdentifier),
+        ),
+      ]),
+    });
+  }
+  cert.setExtensions(exts);
+
+  // forge's cert.sign(key, md) feeds the DER TBSCertificate to md.update() and then
+  // calls key.sign(md): collect the TBS bytes and sign them on the core.
+  const tbs: string[] = [];
+  const md = {
+    algorithm: "sha256",
+    update(bytes: string) {
+      tbs.push(bytes);
+      return md;
+    },
+  };
+  const signer = {
+    sign: () => toBinary(signSha256(spec.core, spec.signingKey, fromBinary(tbs.join("")))),
+  };
+  cert.sign(
+    signer as unknown as forge.pki.rsa.PrivateKey,
+    md as unknown as forge.md.MessageDigest,
+  );
+  return fromBinary(asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes());
+}

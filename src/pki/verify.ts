@@ -1,0 +1,263 @@
+/**
+ * Certificate path validation (after RFC 5280 section 6.1, simplified to what
+ * this system issues): path building by issuer/subject name, then, from the
+ * trust anchor down, for each certificate in a fixed order:
+ *
+ * 1. signature (`bad_signature`), verified by pkijs with WebCrypto (an
+ *    implementation independent of the node-forge builder and of the crypto
+ *    cores); the trust anchor must be self-issued (else `issuer_mismatch`) and
+ *    its self-signature is checked too, so a corrupted root is caught;
+ * 2. validity at `at` (`not_yet_valid`, `expired`; both bounds inclusive);
+ * 3. for every certificate that issues the next one: basicConstraints cA
+ *    (`issuer_not_ca`), keyUsage keyCertSign (`issuer_key_usage`),
+ *    pathLenConstraint (`path_length`);
+ * 4. for the end entity: the keyUsage bits (`key_usage`) and the extKeyUsage
+ *    (`extended_key_usage`) of the expected purpose, then the subject
+ *    serialNumber when one is required (`subject_mismatch`).
+ *
+ * Parsing errors (`not_pem`, `malformed`, ...) come first, for each input in the
+ * order leaf, intermediates, roots; then path building (`issuer_mismatch`).
+ * Revocation is not checked (no CRL or OCSP in this system).
+ *
+ * @module
+ */
+import * as pkijs from "pkijs";
+import type { RsaPublicKey } from "../core/mod.ts";
+import {
+  type CertificateInfo,
+  parseCertificateInternal,
+  type ParsedCertificate,
+} from "./certificate.ts";
+import { CertificateError } from "./errors.ts";
+import { type CertificatePurpose, EXT_KEY_USAGE, PROFILES } from "./profiles.ts";
+
+/** How to verify. */
+export interface VerifyOptions {
+  /** The trust anchors (PEM or DER), e.g. the root written into the device at flashing. */
+  roots: (string | Uint8Array)[];
+  /** CA certificates that may sit between the leaf and a root, in any order. */
+  intermediates?: (string | Uint8Array)[];
+  /** What the end-entity certificate must be for: fixes its keyUsage and extKeyUsage. */
+  purpose: CertificatePurpose;
+  /** The time to check validity at (default: now). */
+  at?: Date;
+  /** If given, the end-entity subject serialNumber must equal it (the terminal SN). */
+  subjectSerialNumber?: string;
+}
+
+/** A certificate that passed every check. */
+export interface VerifiedCertificate {
+  /** The end-entity certificate. */
+  certificate: CertificateInfo;
+  /** Its public key. */
+  publicKey: RsaPublicKey;
+  /** The path, trust anchor first, end entity last. */
+  path: CertificateInfo[];
+}
+
+const PURPOSE_EKU: Record<CertificatePurpose, string> = {
+  "operator-card": EXT_KEY_USAGE.operatorCard,
+  "mtms-transport": EXT_KEY_USAGE.mtmsTransport,
+  "kms-server": EXT_KEY_USAGE.serverAuth,
+  "terminal-hsm": EXT_KEY_USAGE.terminalHsm,
+};
+
+const MAX_PATH = 8;
+
+const engine = new pkijs.CryptoEngine({ name: "webcrypto", crypto: globalThis.crypto });
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+async function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
+  try {
+    return await cert.pkijs.verify(issuer.pkijs, engine);
+  } catch {
+    // WebCrypto rejects some wrong signatures (e.g. of the wrong length) instead of
+    // returning false: either way the signature does not verify.
+    return false;
+  }
+}
+
+function parseList(name: string, list: unknown): ParsedCertificate[] {
+  if (!Array.isArray(list)) throw new TypeError(`${name} must be an array of certificates`);
+  return list.map((c, i) => {
+    try {
+      return parseCertificateInternal(c);
+    } catch (e) {
+      if (e instanceof CertificateError) {
+        throw new CertificateError(e.code, `${name}[${i}]: ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+  });
+}
+
+/**
+ * Verifies a certificate up to one of the trust anchors.
+ *
+ * @param leaf the end-entity certificate (PEM or DER).
+ * @param options roots, intermediates, purpose, time and required subject serialNumber.
+ * @returns the verified certificate, its public key and the path.
+ * @throws {TypeError} for arguments of the wrong type.
+ * @throws {RangeError} for an unknown purpose or an invalid `at`.
+ * @throws {CertificateError} whose `code` is the first check that failed (see the module
+ *   documentation for the order); the message names the certificate's subject.
+ * @example
+ * ```ts
+ * import { verifyChain } from "./mod.ts";
+ * declare const rootPem: string, cardPem: string;
+ * const { publicKey } = await verifyChain(cardPem, { roots: [rootPem], purpose: "operator-card" });
+ * ```
+ */
+export async function verifyChain(
+  leaf: string | Uint8Array,
+  options: VerifyOptions,
+): Promise<VerifiedCertificate> {
+  if (options === null || typeof options !== "object") {
+    throw new TypeError("options must be a VerifyOptions object");
+  }
+  const { purpose, subjectSerialNumber } = options;
+  if (typeof purpose !== "string" || !Object.hasOwn(PURPOSE_EKU, purpose)) {
+    throw new RangeError(
+      `options.purpose must be one of ${Object.keys(PURPOSE_EKU).join(", ")}, got ${
+        JSON.stringify(purpose)
+      }`,
+    );
+  }
+  const at = options.at ?? new Date();
+  if (!(at instanceof Date)) throw new TypeError("options.at must be a Date");
+  if (Number.isNaN(at.getTime())) throw new RangeError("options.at is an invalid Date");
+  if (subjectSerialNumber !== undefined && typeof subjectSerialNumber !== "string") {
+    throw new TypeError("options.subjectSerialNumber must be a string");
+  }
+
+  let end: ParsedCertificate;
+  try {
+    end = parseCertificateInternal(leaf);
+  } catch (e) {
+    if (e instanceof CertificateError) {
+      throw new CertificateError(e.code, `leaf: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+  const pool = parseList("options.intermediates", options.intermediates ?? []);
+  const roots = parseList("options.roots", options.roots);
+  if (roots.length === 0) throw new RangeError("options.roots must hold at least one root");
+
+  // Path building by name.
+  const path: ParsedCertificate[] = [end];
+  for (let cur = end;;) {
+    if (path.length > MAX_PATH) {
+      throw new CertificateError(
+        "path_length",
+        `no root reached within ${MAX_PATH} certificates from "${end.subjectText}"`,
+      );
+    }
+    const anchors = roots.filter((r) => sameBytes(r.subjectDer, cur.issuerDer));
+    if (anchors.length > 0) {
+      let anchor = anchors[0];
+      for (const a of anchors.slice(1)) {
+        if (await signedBy(cur, a)) anchor = a;
+      }
+      path.unshift(anchor);
+      break;
+    }
+    const next = pool.find((c) => !path.includes(c) && sameBytes(c.subjectDer, cur.issuerDer));
+    if (!next) {
+      throw new CertificateError(
+        "issuer_mismatch",
+        `certificate "${cur.subjectText}" is issued by "${cur.issuerText}", which is neither a trusted root nor a given intermediate`,
+      );
+    }
+    path.unshift(next);
+    cur = next;
+  }
+
+  const k = path.length - 1;
+  for (let i = 0; i <= k; i++) {
+    const c = path[i];
+    const who = c.subjectText;
+    if (i === 0 && !sameBytes(c.issuerDer, c.subjectDer)) {
+      throw new CertificateError(
+        "issuer_mismatch",
+        `trust anchor "${who}" is not self-issued (issuer "${c.issuerText}"); roots must be self-signed`,
+      );
+    }
+    {
+      const issuer = i > 0 ? path[i - 1] : c;
+      if (!(await signedBy(c, issuer))) {
+        throw new CertificateError(
+          "bad_signature",
+          `signature of certificate "${who}" does not verify with the key of "${issuer.subjectText}"`,
+        );
+      }
+    }
+    if (at < c.notBefore) {
+      throw new CertificateError(
+        "not_yet_valid",
+        `certificate "${who}" is not valid before ${c.notBefore.toISOString()} (checked at ${at.toISOString()})`,
+      );
+    }
+    if (at > c.notAfter) {
+      throw new CertificateError(
+        "expired",
+        `certificate "${who}" expired at ${c.notAfter.toISOString()} (checked at ${at.toISOString()})`,
+      );
+    }
+    if (i < k) {
+      const issued = path[i + 1].subjectText;
+      if (!c.ca) {
+        throw new CertificateError(
+          "issuer_not_ca",
+          `certificate "${who}" issued "${issued}" but is not a CA (basicConstraints cA is not TRUE)`,
+        );
+      }
+      if (!c.keyUsage?.includes("keyCertSign")) {
+        throw new CertificateError(
+          "issuer_key_usage",
+          `certificate "${who}" issued "${issued}" but lacks keyUsage keyCertSign`,
+        );
+      }
+      const below = k - i - 1;
+      if (c.pathLength !== undefined && below > c.pathLength) {
+        throw new CertificateError(
+          "path_length",
+          `certificate "${who}" allows ${c.pathLength} CA certificates below it, the path has ${below}`,
+        );
+      }
+    }
+  }
+
+  const want = PROFILES[purpose].keyUsage;
+  const missing = want.filter((u) => !end.keyUsage?.includes(u));
+  if (missing.length > 0) {
+    throw new CertificateError(
+      "key_usage",
+      `certificate "${end.subjectText}" lacks keyUsage ${
+        missing.join(", ")
+      } needed for ${purpose}` +
+        ` (has ${end.keyUsage ? end.keyUsage.join(", ") || "none" : "no keyUsage extension"})`,
+    );
+  }
+  if (!end.extKeyUsage?.includes(PURPOSE_EKU[purpose])) {
+    throw new CertificateError(
+      "extended_key_usage",
+      `certificate "${end.subjectText}" is not for ${purpose}: extKeyUsage lacks ${
+        PURPOSE_EKU[purpose]
+      }`,
+    );
+  }
+  if (subjectSerialNumber !== undefined && end.subject.serialNumber !== subjectSerialNumber) {
+    throw new CertificateError(
+      "subject_mismatch",
+      `certificate "${end.subjectText}" is not for serialNumber ${
+        JSON.stringify(subjectSerialNumber)
+      }`,
+    );
+  }
+  const strip = ({ pkijs: _p, subjectDer: _s, issuerDer: _i, ...info }: ParsedCertificate) =>
+    info as CertificateInfo;
+  return { certificate: strip(end), publicKey: end.publicKey, path: path.map(strip) };
+}

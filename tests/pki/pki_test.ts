@@ -1,0 +1,651 @@
+/**
+ * src/pki: issuing every profile on every core, checked by node:crypto's
+ * X509Certificate and by `openssl verify`; chain verification; a table of bad
+ * certificates and bad inputs, each with the exact error it must raise.
+ */
+import { X509Certificate } from "node:crypto";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
+import { allCores, toHex } from "../_helpers.ts";
+import type { CryptoCore } from "../../src/core/mod.ts";
+import {
+  CertificateError,
+  type CertificateErrorCode,
+  type CertificatePurpose,
+  decodePem,
+  encodePem,
+  EXT_KEY_USAGE,
+  issueCertificate,
+  parseCertificate,
+  verifyChain,
+  type VerifyOptions,
+} from "../../src/pki/mod.ts";
+import { buildCertificate } from "../../src/pki/_build.ts";
+import { parseCertificateInternal } from "../../src/pki/certificate.ts";
+import { nodeRsaKey, type TestKey } from "./_keys.ts";
+
+const KEYS = {
+  root: nodeRsaKey(),
+  kmsCa: nodeRsaKey(),
+  other: nodeRsaKey(),
+  card: nodeRsaKey(),
+  mtms: nodeRsaKey(),
+  kms: nodeRsaKey(),
+  terminal: nodeRsaKey(),
+  spare: nodeRsaKey(),
+};
+
+const T = (s: string) => new Date(s);
+const ROOT_VALIDITY = { notBefore: T("2026-01-01T00:00:00Z"), notAfter: T("2046-01-01T00:00:00Z") };
+const CA_VALIDITY = { notBefore: T("2026-01-01T00:00:00Z"), notAfter: T("2041-01-01T00:00:00Z") };
+const EE_VALIDITY = { notBefore: T("2026-01-01T00:00:00Z"), notAfter: T("2031-01-01T00:00:00Z") };
+const AT = T("2027-06-01T00:00:00Z");
+const ORG = { organization: "TMK Test", country: "CN" };
+
+interface Pki {
+  root: string;
+  kmsCa: string;
+  card: string;
+  mtms: string;
+  kms: string;
+  terminal: string;
+}
+
+async function makePki(core: CryptoCore): Promise<Pki> {
+  const root = await issueCertificate({
+    profile: "root-ca",
+    subject: { commonName: "TMK Root CA", ...ORG },
+    publicKey: KEYS.root.publicKey,
+    ...ROOT_VALIDITY,
+    issuer: { privateKey: KEYS.root.privateKey },
+  }, { core });
+  const byRoot = { privateKey: KEYS.root.privateKey, certificate: root };
+  const kmsCa = await issueCertificate({
+    profile: "kms-ca",
+    subject: { commonName: "TMK KMS CA", ...ORG },
+    publicKey: KEYS.kmsCa.publicKey,
+    ...CA_VALIDITY,
+    issuer: byRoot,
+  }, { core });
+  const card = await issueCertificate({
+    profile: "operator-card",
+    subject: { commonName: "Operator 0001", organizationalUnit: "Factory", ...ORG },
+    publicKey: KEYS.card.publicKey,
+    ...EE_VALIDITY,
+    issuer: byRoot,
+  }, { core });
+  const mtms = await issueCertificate({
+    profile: "mtms-transport",
+    subject: { commonName: "MTMS transport key", ...ORG },
+    publicKey: KEYS.mtms.publicKey,
+    ...EE_VALIDITY,
+    issuer: byRoot,
+  }, { core });
+  const kms = await issueCertificate({
+    profile: "kms-server",
+    subject: { commonName: "kms.tmk.test", ...ORG },
+    publicKey: KEYS.kms.publicKey,
+    ...EE_VALIDITY,
+    issuer: byRoot,
+    dnsNames: ["kms.tmk.test"],
+  }, { core });
+  const terminal = await issueCertificate({
+    profile: "terminal-hsm",
+    subject: { commonName: "Pu_hsm", serialNumber: "SN00012345", ...ORG },
+    publicKey: KEYS.terminal.publicKey,
+    ...EE_VALIDITY,
+    issuer: { privateKey: KEYS.kmsCa.privateKey, certificate: kmsCa },
+  }, { core });
+  return { root, kmsCa, card, mtms, kms, terminal };
+}
+
+const cores = await allCores();
+const pkis = new Map<string, Pki>();
+for (const core of cores) pkis.set(core.name, await makePki(core));
+
+/** Runs openssl; fails loudly if it is not installed. */
+async function openssl(args: string[]): Promise<{ code: number; out: string }> {
+  let r: Deno.CommandOutput;
+  try {
+    r = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" }).output();
+  } catch (e) {
+    throw new Error(
+      "the openssl command is required by tests/pki (apt-get install openssl): " + e,
+    );
+  }
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+async function opensslVerify(
+  root: string,
+  leaf: string,
+  untrusted?: string,
+  extra: string[] = [],
+): Promise<{ code: number; out: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "pki_test_" });
+  try {
+    await Deno.writeTextFile(`${dir}/root.pem`, root);
+    await Deno.writeTextFile(`${dir}/leaf.pem`, leaf);
+    const args = ["verify", "-x509_strict", "-attime", String(AT.getTime() / 1000)];
+    args.push("-CAfile", `${dir}/root.pem`);
+    if (untrusted) {
+      await Deno.writeTextFile(`${dir}/ca.pem`, untrusted);
+      args.push("-untrusted", `${dir}/ca.pem`);
+    }
+    return await openssl([...args, ...extra, `${dir}/leaf.pem`]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+for (const core of cores) {
+  const pki = pkis.get(core.name)!;
+
+  Deno.test(`pki [${core.name}]: node:crypto reads every certificate and verifies its signature`, () => {
+    const root = new X509Certificate(pki.root);
+    const kmsCa = new X509Certificate(pki.kmsCa);
+    assertEquals(root.subject, "C=CN\nO=TMK Test\nCN=TMK Root CA");
+    assertEquals(root.issuer, root.subject);
+    assert(root.ca);
+    assert(root.verify(KEYS.root.nodePublic));
+    assert(root.checkIssued(root));
+    assertEquals(new Date(root.validFrom), ROOT_VALIDITY.notBefore);
+    assertEquals(new Date(root.validTo), ROOT_VALIDITY.notAfter);
+    assert(kmsCa.ca);
+    assertEquals(kmsCa.issuer, root.subject);
+    assert(kmsCa.verify(KEYS.root.nodePublic));
+    assert(kmsCa.checkIssued(root));
+
+    const rows: [keyof Pki, X509Certificate, TestKey, string][] = [
+      ["card", root, KEYS.card, "C=CN\nO=TMK Test\nOU=Factory\nCN=Operator 0001"],
+      ["mtms", root, KEYS.mtms, "C=CN\nO=TMK Test\nCN=MTMS transport key"],
+      ["kms", root, KEYS.kms, "C=CN\nO=TMK Test\nCN=kms.tmk.test"],
+      ["terminal", kmsCa, KEYS.terminal, "C=CN\nO=TMK Test\nCN=Pu_hsm\nserialNumber=SN00012345"],
+    ];
+    for (const [name, issuer, key, subject] of rows) {
+      const c = new X509Certificate(pki[name]);
+      assertEquals(c.subject, subject, name);
+      assertEquals(c.issuer, issuer.subject, name);
+      assertEquals(c.ca, false, name);
+      assertEquals(new Date(c.validFrom), EE_VALIDITY.notBefore, name);
+      assertEquals(new Date(c.validTo), EE_VALIDITY.notAfter, name);
+      assert(c.verify(issuer.publicKey), `${name} verifies with its issuer's key`);
+      assert(!c.verify(KEYS.spare.nodePublic), `${name} does not verify with another key`);
+      assert(c.checkIssued(issuer), name);
+      assertEquals(c.publicKey.export({ format: "jwk" }), key.nodePublic.export({ format: "jwk" }));
+      assertMatch(c.serialNumber, /^[4-7][0-9A-F]{31}$/, name);
+    }
+    assertEquals(new X509Certificate(pki.kms).subjectAltName, "DNS:kms.tmk.test");
+  });
+
+  Deno.test(`pki [${core.name}]: openssl verify accepts every certificate of the hierarchy`, async () => {
+    for (const name of ["card", "mtms", "kms"] as const) {
+      const r = await opensslVerify(pki.root, pki[name]);
+      assertEquals(r.code, 0, `${name}: ${r.out}`);
+      assertMatch(r.out, /leaf\.pem: OK/);
+    }
+    const t = await opensslVerify(pki.root, pki.terminal, pki.kmsCa);
+    assertEquals(t.code, 0, t.out);
+    const s = await opensslVerify(pki.root, pki.kms, undefined, ["-purpose", "sslserver"]);
+    assertEquals(s.code, 0, s.out);
+    const ext: [keyof Pki, string[]][] = [
+      ["root", ["CA:TRUE, pathlen:1", "Certificate Sign, CRL Sign"]],
+      ["kmsCa", ["CA:TRUE, pathlen:0", "Certificate Sign, CRL Sign"]],
+      ["card", ["CA:FALSE", "Digital Signature", EXT_KEY_USAGE.operatorCard]],
+      ["mtms", ["CA:FALSE", "Key Encipherment", EXT_KEY_USAGE.mtmsTransport]],
+      ["kms", ["CA:FALSE", "Digital Signature, Key Encipherment", "TLS Web Server Authentication"]],
+      ["terminal", ["CA:FALSE", "Key Encipherment", EXT_KEY_USAGE.terminalHsm]],
+    ];
+    for (const [name, want] of ext) {
+      const dir = await Deno.makeTempDir({ prefix: "pki_test_" });
+      try {
+        await Deno.writeTextFile(`${dir}/c.pem`, pki[name]);
+        const r = await openssl([
+          "x509",
+          "-noout",
+          "-in",
+          `${dir}/c.pem`,
+          "-ext",
+          "basicConstraints,keyUsage,extendedKeyUsage",
+        ]);
+        assertEquals(r.code, 0, r.out);
+        const lines = r.out.split("\n").map((l) => l.trim()).filter((l) =>
+          l && !l.startsWith("X509v3")
+        );
+        assertEquals(lines, want, name);
+        assert(/X509v3 Key Usage: critical/.test(r.out), name);
+        assert(/X509v3 Basic Constraints: critical/.test(r.out), name);
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }
+    // openssl, independently, refuses a flipped signature and a terminal without its CA.
+    assert((await opensslVerify(pki.root, flipSignature(pki.card))).code !== 0);
+    assert((await opensslVerify(pki.root, pki.terminal)).code !== 0);
+  });
+
+  Deno.test(`pki [${core.name}]: verifyChain accepts each purpose and returns the key`, async () => {
+    const rows: [keyof Pki, CertificatePurpose, TestKey, Partial<VerifyOptions>][] = [
+      ["card", "operator-card", KEYS.card, {}],
+      ["mtms", "mtms-transport", KEYS.mtms, {}],
+      ["kms", "kms-server", KEYS.kms, {}],
+      ["terminal", "terminal-hsm", KEYS.terminal, {
+        intermediates: [pki.kmsCa],
+        subjectSerialNumber: "SN00012345",
+      }],
+    ];
+    for (const [name, purpose, key, extra] of rows) {
+      const v = await verifyChain(pki[name], { roots: [pki.root], purpose, at: AT, ...extra });
+      assertEquals(v.publicKey, key.publicKey, name);
+      assertEquals(v.path[0].subjectText, "C=CN, O=TMK Test, CN=TMK Root CA");
+      assertEquals(v.path.length, name === "terminal" ? 3 : 2);
+      // DER input works too, and the time bounds are inclusive.
+      const der = decodePem(pki[name], "CERTIFICATE");
+      for (const at of [EE_VALIDITY.notBefore, EE_VALIDITY.notAfter]) {
+        await verifyChain(der, { roots: [pki.root], purpose, at, ...extra });
+      }
+    }
+    const info = parseCertificate(pki.terminal);
+    assertEquals(info.subject.serialNumber, "SN00012345");
+    assertEquals(info.keyUsage, ["keyEncipherment"]);
+    assertEquals(info.serialNumber.length, 32);
+    assertEquals(parseCertificate(pki.root).pathLength, 1);
+    assertEquals(parseCertificate(pki.kmsCa).pathLength, 0);
+    assertEquals(
+      toHex(parseCertificate(pki.terminal).authorityKeyIdentifier!),
+      toHex(parseCertificate(pki.kmsCa).subjectKeyIdentifier!),
+    );
+  });
+
+  Deno.test(`pki [${core.name}]: bad certificates fail with the exact check`, async () => {
+    const byRoot = { privateKey: KEYS.root.privateKey, certificate: pki.root };
+    const card = (validity: { notBefore: Date; notAfter: Date }, issuer = byRoot) =>
+      issueCertificate({
+        profile: "operator-card",
+        subject: { commonName: "Operator 0002", ...ORG },
+        publicKey: KEYS.card.publicKey,
+        ...validity,
+        issuer,
+      }, { core });
+    const otherRoot = await issueCertificate({
+      profile: "root-ca",
+      subject: { commonName: "Other Root CA", ...ORG },
+      publicKey: KEYS.other.publicKey,
+      ...ROOT_VALIDITY,
+      issuer: { privateKey: KEYS.other.privateKey },
+    }, { core });
+    const impostorRoot = await issueCertificate({
+      profile: "root-ca",
+      subject: { commonName: "TMK Root CA", ...ORG },
+      publicKey: KEYS.other.publicKey,
+      ...ROOT_VALIDITY,
+      issuer: { privateKey: KEYS.other.privateKey },
+    }, { core });
+    const rootParsed = parseCertificateInternal(pki.root);
+    const raw = (spec: Partial<Parameters<typeof buildCertificate>[0]>) =>
+      encodePem(
+        "CERTIFICATE",
+        buildCertificate({
+          serialNumber: new Uint8Array([0x42, 1, 2, 3]),
+          subject: { commonName: "Raw", ...ORG },
+          issuerCertificate: rootParsed,
+          publicKey: KEYS.spare.publicKey,
+          ...CA_VALIDITY,
+          signingKey: KEYS.root.privateKey,
+          core,
+          ...spec,
+        }),
+      );
+    const notCa = raw({
+      subject: { commonName: "Not a CA", ...ORG },
+      basicConstraints: { ca: false },
+      keyUsage: ["keyCertSign", "digitalSignature"],
+    });
+    const selfNotCa = raw({
+      subject: { commonName: "Self-signed, not a CA", ...ORG },
+      issuerCertificate: undefined,
+      signingKey: KEYS.spare.privateKey,
+      basicConstraints: { ca: false },
+      keyUsage: ["keyCertSign"],
+    });
+    const noCertSign = raw({
+      subject: { commonName: "No keyCertSign", ...ORG },
+      basicConstraints: { ca: true },
+      keyUsage: ["cRLSign", "digitalSignature"],
+    });
+    const subCa = raw({
+      subject: { commonName: "Sub KMS CA", ...ORG },
+      issuerCertificate: parseCertificateInternal(pki.kmsCa),
+      signingKey: KEYS.kmsCa.privateKey,
+      basicConstraints: { ca: true },
+      keyUsage: ["keyCertSign"],
+    });
+    const expiredCa = raw({
+      subject: { commonName: "TMK KMS CA", ...ORG },
+      publicKey: KEYS.kmsCa.publicKey,
+      notBefore: T("2026-01-01T00:00:00Z"),
+      notAfter: T("2027-01-01T00:00:00Z"),
+      basicConstraints: { ca: true, pathLength: 0 },
+      keyUsage: ["keyCertSign"],
+    });
+    const signedBy = (issuerPem: string, key: TestKey, spec = {}) =>
+      raw({
+        subject: { commonName: "Operator 0003", ...ORG },
+        publicKey: KEYS.card.publicKey,
+        issuerCertificate: parseCertificateInternal(issuerPem),
+        signingKey: key.privateKey,
+        ...EE_VALIDITY,
+        basicConstraints: { ca: false },
+        keyUsage: ["digitalSignature"],
+        extKeyUsage: [EXT_KEY_USAGE.operatorCard],
+        ...spec,
+      });
+    const expiredCard = await card({
+      notBefore: T("2026-01-01T00:00:00Z"),
+      notAfter: T("2027-01-01T00:00:00Z"),
+    });
+    const futureCard = await card({
+      notBefore: T("2028-01-01T00:00:00Z"),
+      notAfter: T("2030-01-01T00:00:00Z"),
+    });
+    const roots = [pki.root];
+    const rows: [string, string | Uint8Array, Partial<VerifyOptions>, CertificateErrorCode][] = [
+      ["expired leaf", expiredCard, {}, "expired"],
+      ["expired leaf, one second after notAfter", expiredCard, {
+        at: T("2027-01-01T00:00:01Z"),
+      }, "expired"],
+      ["leaf not yet valid", futureCard, {}, "not_yet_valid"],
+      ["leaf one second before notBefore", futureCard, {
+        at: T("2027-12-31T23:59:59Z"),
+      }, "not_yet_valid"],
+      [
+        "leaf checked after the root expired",
+        pki.card,
+        { at: T("2046-01-01T00:00:01Z") },
+        "expired",
+      ],
+      ["leaf checked before the root's notBefore", pki.card, {
+        at: T("2025-12-31T23:59:59Z"),
+      }, "not_yet_valid"],
+      [
+        "intermediate expired",
+        signedBy(expiredCa, KEYS.kmsCa, {
+          ...EE_VALIDITY,
+          notAfter: T("2027-01-01T00:00:00Z"),
+          extKeyUsage: [EXT_KEY_USAGE.terminalHsm],
+          keyUsage: ["keyEncipherment"],
+          subject: { commonName: "Pu_hsm", serialNumber: "SN1", ...ORG },
+        }),
+        { intermediates: [expiredCa], purpose: "terminal-hsm" },
+        "expired",
+      ],
+      [
+        "issued by another CA",
+        await card(EE_VALIDITY, {
+          privateKey: KEYS.other.privateKey,
+          certificate: otherRoot,
+        }),
+        {},
+        "issuer_mismatch",
+      ],
+      ["terminal certificate without its KMS CA", pki.terminal, {
+        purpose: "terminal-hsm",
+      }, "issuer_mismatch"],
+      [
+        "issued by a CA with the root's name and another key",
+        await card(EE_VALIDITY, {
+          privateKey: KEYS.other.privateKey,
+          certificate: impostorRoot,
+        }),
+        {},
+        "bad_signature",
+      ],
+      ["flipped signature byte", flipSignature(pki.card), {}, "bad_signature"],
+      ["tampered subject", tamper(pki.card, "Operator 0001", "Operator 0009"), {}, "bad_signature"],
+      ["root with a tampered issuer name (not self-issued)", pki.card, {
+        roots: [tamper(pki.root, "TMK Test", "TMK Tesu")],
+      }, "issuer_mismatch"],
+      ["intermediate given as root", pki.terminal, {
+        roots: [pki.kmsCa],
+        purpose: "terminal-hsm",
+      }, "issuer_mismatch"],
+      ["root with a flipped self-signature", pki.card, {
+        roots: [flipSignature(pki.root)],
+      }, "bad_signature"],
+      ["issuer with basicConstraints CA:false", signedBy(notCa, KEYS.spare), {
+        intermediates: [notCa],
+      }, "issuer_not_ca"],
+      ["self-signed CA:false certificate given as root", signedBy(selfNotCa, KEYS.spare), {
+        roots: [selfNotCa],
+      }, "issuer_not_ca"],
+      ["end-entity certificate acting as issuer", signedBy(pki.card, KEYS.card), {
+        intermediates: [pki.card],
+      }, "issuer_not_ca"],
+      ["issuer without keyCertSign", signedBy(noCertSign, KEYS.spare), {
+        intermediates: [noCertSign],
+      }, "issuer_key_usage"],
+      [
+        "CA below the KMS CA (pathLen 0)",
+        signedBy(subCa, KEYS.spare, {
+          keyUsage: ["keyEncipherment"],
+          extKeyUsage: [EXT_KEY_USAGE.terminalHsm],
+          subject: { commonName: "Pu_hsm", serialNumber: "SN2", ...ORG },
+        }),
+        { intermediates: [pki.kmsCa, subCa], purpose: "terminal-hsm" },
+        "path_length",
+      ],
+      ["operator card used as MTMS transport key", pki.card, {
+        purpose: "mtms-transport",
+      }, "key_usage"],
+      ["MTMS transport key used as operator card", pki.mtms, {}, "key_usage"],
+      [
+        "certificate without keyUsage",
+        signedBy(pki.root, KEYS.root, { keyUsage: undefined }),
+        {},
+        "key_usage",
+      ],
+      ["MTMS transport certificate used as a terminal Pu_hsm", pki.mtms, {
+        purpose: "terminal-hsm",
+      }, "extended_key_usage"],
+      ["terminal Pu_hsm used as MTMS transport key", pki.terminal, {
+        intermediates: [pki.kmsCa],
+        purpose: "mtms-transport",
+      }, "extended_key_usage"],
+      ["KMS server used as operator card", pki.kms, {}, "extended_key_usage"],
+      ["terminal certificate for another SN", pki.terminal, {
+        intermediates: [pki.kmsCa],
+        purpose: "terminal-hsm",
+        subjectSerialNumber: "SN00012346",
+      }, "subject_mismatch"],
+      ["sha1WithRSAEncryption", swapSignatureOid(pki.card), {}, "unsupported_algorithm"],
+      ["truncated DER", decodePem(pki.card, "CERTIFICATE").subarray(0, 300), {}, "malformed"],
+      ["DER with a trailing byte", appendByte(pki.card), {}, "malformed"],
+      ["empty DER", new Uint8Array(0), {}, "malformed"],
+      [
+        "DER that is not a certificate",
+        new Uint8Array([0x30, 0x03, 0x02, 0x01, 0x01]),
+        {},
+        "malformed",
+      ],
+      ["garbage text", "hello, I am a certificate", {}, "not_pem"],
+      ["two PEM blocks", pki.card + pki.root, {}, "not_pem"],
+      ["mismatched BEGIN/END", pki.card.replace("END CERTIFICATE", "END X509 CRL"), {}, "not_pem"],
+      ["wrong PEM label", pki.card.replaceAll("CERTIFICATE", "PUBLIC KEY"), {}, "pem_label"],
+      ["bad base64 character", pki.card.replace(/\n(.)/, "\n*"), {}, "bad_base64"],
+      ["bad base64 length", pki.card.replace(/\n(.)/, "\n"), {}, "bad_base64"],
+      [
+        "empty PEM body",
+        "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n",
+        {},
+        "bad_base64",
+      ],
+      ["root that is not PEM", pki.card, { roots: ["not a root"] }, "not_pem"],
+      ["intermediate truncated", pki.terminal, {
+        intermediates: [decodePem(pki.kmsCa, "CERTIFICATE").subarray(0, 100)],
+        purpose: "terminal-hsm",
+      }, "malformed"],
+    ];
+    for (const [name, leaf, extra, code] of rows) {
+      const err = await assertRejects(
+        () => verifyChain(leaf, { roots, purpose: "operator-card", at: AT, ...extra }),
+        CertificateError,
+        undefined,
+        name,
+      );
+      assertEquals(err.code, code, `${name}: ${err.message}`);
+    }
+  });
+}
+
+Deno.test("pki: issueCertificate refuses bad requests", async () => {
+  const core = cores[0];
+  const pki = pkis.get(core.name)!;
+  const base = {
+    profile: "operator-card" as const,
+    subject: { commonName: "Operator 0004" },
+    publicKey: KEYS.card.publicKey,
+    ...EE_VALIDITY,
+    issuer: { privateKey: KEYS.root.privateKey, certificate: pki.root },
+  };
+  const short = nodeRsaKey(1024);
+  const rows: [string, Record<string, unknown>, ErrorConstructor, RegExp][] = [
+    ["unknown profile", { profile: "tls" }, RangeError, /request\.profile must be one of/],
+    ["no commonName", { subject: { organization: "X" } }, RangeError, /commonName is required/],
+    ["long commonName", { subject: { commonName: "x".repeat(65) } }, RangeError, /1 to 64/],
+    ["bad country", { subject: { commonName: "A", country: "cn" } }, RangeError, /country/],
+    ["unknown attribute", { subject: { commonName: "A", email: "a@b" } }, RangeError, /email/],
+    [
+      "SN not printable",
+      { subject: { commonName: "A", serialNumber: "SN_1" } },
+      RangeError,
+      /PrintableString/,
+    ],
+    ["1024-bit key", { publicKey: short.publicKey }, RangeError, /2048 to 4096 bits, got 1024/],
+    ["key not bytes", { publicKey: { n: "00", e: "03" } }, TypeError, /request\.publicKey\.n/],
+    [
+      "fractional second",
+      { notBefore: T("2026-01-01T00:00:00.500Z") },
+      RangeError,
+      /whole seconds/,
+    ],
+    [
+      "notAfter before notBefore",
+      { notAfter: T("2025-01-01T00:00:00Z") },
+      RangeError,
+      /must be after/,
+    ],
+    ["invalid date", { notAfter: new Date(NaN) }, RangeError, /invalid Date/],
+    [
+      "beyond the issuer's validity",
+      { notAfter: T("2047-01-01T00:00:00Z") },
+      RangeError,
+      /within issuer/,
+    ],
+    [
+      "no issuer certificate",
+      { issuer: { privateKey: KEYS.root.privateKey } },
+      RangeError,
+      /certificate is required/,
+    ],
+    [
+      "issuer key mismatch",
+      {
+        issuer: { privateKey: KEYS.other.privateKey, certificate: pki.root },
+      },
+      RangeError,
+      /is not the key of issuer/,
+    ],
+    ["terminal without SN", { profile: "terminal-hsm" }, RangeError, /serialNumber/],
+    [
+      "root not self-signed",
+      {
+        profile: "root-ca",
+        issuer: { privateKey: KEYS.root.privateKey },
+      },
+      RangeError,
+      /private key of request\.publicKey/,
+    ],
+    [
+      "DNS name on a CA",
+      {
+        profile: "kms-ca",
+        dnsNames: ["a.b"],
+      },
+      RangeError,
+      /end entities/,
+    ],
+    ["bad DNS name", { dnsNames: ["-bad-.host"] }, RangeError, /DNS host name/],
+  ];
+  for (const [name, change, cls, msg] of rows) {
+    await assertRejects(
+      () => issueCertificate({ ...base, ...change } as never, { core }),
+      cls,
+      undefined,
+      name,
+    ).then((e) => assertMatch(e.message, msg, name));
+  }
+  const caRows: [string, string, CertificateErrorCode][] = [
+    ["issuer is an end entity", pki.card, "issuer_not_ca"],
+    ["KMS CA cannot issue a CA", pki.kmsCa, "path_length"],
+    ["issuer PEM is garbage", "garbage", "not_pem"],
+  ];
+  for (const [name, certificate, code] of caRows) {
+    const key = certificate === pki.kmsCa ? KEYS.kmsCa : KEYS.card;
+    const e = await assertRejects(
+      () =>
+        issueCertificate({
+          ...base,
+          profile: certificate === pki.kmsCa ? "kms-ca" : "operator-card",
+          issuer: { privateKey: key.privateKey, certificate },
+        }, { core }),
+      CertificateError,
+    );
+    assertEquals(e.code, code, name);
+  }
+});
+
+Deno.test("pki: PEM encoding round-trips and rejects bad labels", () => {
+  const der = new Uint8Array(100).map((_, i) => i);
+  const pem = encodePem("CERTIFICATE", der);
+  assertMatch(
+    pem,
+    /^-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/]{64}\n){2}[A-Za-z0-9+/]{6}==\n-----END CERTIFICATE-----\n$/,
+  );
+  assertEquals(decodePem(pem, "CERTIFICATE"), der);
+  assertEquals(decodePem("\r\n" + pem.replaceAll("\n", "\r\n") + "\n\n", "CERTIFICATE"), der);
+  assertThrows(() => encodePem("bad--label", der), RangeError, "RFC 7468 label");
+  assertThrows(() => encodePem("X", new Uint8Array(0)), RangeError, "must not be empty");
+  assertThrows(() => decodePem(42 as unknown as string, "X"), TypeError, "text must be a string");
+});
+
+function flipSignature(pem: string): string {
+  const der = decodePem(pem, "CERTIFICATE");
+  der[der.length - 1] ^= 0x01;
+  return encodePem("CERTIFICATE", der);
+}
+
+function tamper(pem: string, from: string, to: string): string {
+  const der = decodePem(pem, "CERTIFICATE");
+  const f = new TextEncoder().encode(from);
+  const t = new TextEncoder().encode(to);
+  const at = toHex(der).indexOf(toHex(f));
+  if (at < 0 || at % 2 !== 0) throw new Error(`tamper: ${from} not found`);
+  der.set(t, at / 2);
+  return encodePem("CERTIFICATE", der);
+}
+
+function swapSignatureOid(pem: string): string {
+  // sha256WithRSAEncryption 1.2.840.113549.1.1.11 -> sha1WithRSAEncryption ...1.1.5, both places.
+  const hex = toHex(decodePem(pem, "CERTIFICATE")).replaceAll(
+    "06092A864886F70D01010B",
+    "06092A864886F70D010105",
+  );
+  return encodePem("CERTIFICATE", Uint8Array.from(hex.match(/../g)!, (h) => parseInt(h, 16)));
+}
+
+function appendByte(pem: string): Uint8Array {
+  const der = decodePem(pem, "CERTIFICATE");
+  const out = new Uint8Array(der.length + 1);
+  out.set(der);
+  return out;
+}
