@@ -3,7 +3,7 @@
  * with node-forge's certificate builder, exactly as specified, with no policy
  * checks (those are in `issue.ts`). The signature is the project's
  * RSASSA-PKCS1-v1_5 SHA-256 on the crypto core, handed to forge through the
- * `key.sign(md)` hook of `cert.sign`; forge's own RSA is not used.
+ * `cert.sign` hook (see below); forge's own RSA is not used.
  *
  * Tests use this directly to make the bad certificates that `issue.ts` refuses
  * to make (a CA:false issuer, an issuer without keyCertSign).
@@ -14,7 +14,7 @@ import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
 import { forge, fromBinary, toBigInteger, toBinary } from "../core/_forge.ts";
 import { type DistinguishedName, NAME_ATTRIBUTES } from "./name.ts";
 import type { KeyUsage } from "./profiles.ts";
-import { signSha256 } from "./_signer.ts";
+import { pkcs1v15Sign } from "../crypto/mod.ts";
 import { oidToContent } from "./_oid.ts";
 import type { ParsedCertificate } from "./certificate.ts";
 
@@ -87,8 +87,9 @@ function issuerAttributes(issuer: ParsedCertificate): forge.pki.CertificateField
  *
  * @param spec the contents.
  * @returns the certificate, DER.
+ * @throws {RsaKeyError} (src/crypto) for a malformed signing key.
  */
-export function buildCertificate(spec: BuildSpec): Uint8Array {
+export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
   const cert = forge.pki.createCertificate();
   cert.version = 2;
   cert.serialNumber = hexOf(spec.serialNumber);
@@ -166,22 +167,27 @@ export function buildCertificate(spec: BuildSpec): Uint8Array {
   }
   cert.setExtensions(exts);
 
-  // forge's cert.sign(key, md) feeds the DER TBSCertificate to md.update() and then
-  // calls key.sign(md): collect the TBS bytes and sign them on the core.
-  const tbs: string[] = [];
+  // forge's cert.sign(key, md) sets the signature algorithm (sha256WithRSAEncryption, from
+  // md.algorithm), encodes the TBSCertificate, feeds its DER to md.update() and then calls
+  // key.sign(md) synchronously. The project's signer (src/crypto pkcs1v15Sign: SHA-256 and
+  // the private operation on the core) is asynchronous, so the hook only collects the TBS
+  // bytes, and the signature is set once it is computed.
+  const tbsParts: string[] = [];
   const md = {
     algorithm: "sha256",
     update(bytes: string) {
-      tbs.push(bytes);
+      tbsParts.push(bytes);
       return md;
     },
   };
-  const signer = {
-    sign: () => toBinary(signSha256(spec.core, spec.signingKey, fromBinary(tbs.join("")))),
-  };
+  const collector = { sign: () => "" };
   cert.sign(
-    signer as unknown as forge.pki.rsa.PrivateKey,
+    collector as unknown as forge.pki.rsa.PrivateKey,
     md as unknown as forge.md.MessageDigest,
   );
+  const tbs = fromBinary(tbsParts.join(""));
+  if (tbs.length === 0) throw new Error("internal error: forge produced no TBSCertificate");
+  const signature = await pkcs1v15Sign(spec.signingKey, tbs, { core: spec.core });
+  (cert as unknown as { signature: string }).signature = toBinary(signature);
   return fromBinary(asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes());
 }

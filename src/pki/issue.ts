@@ -257,7 +257,7 @@ export async function issueCertificate(
     aki = parsedIssuer.subjectKeyIdentifier ?? core.sha1(rsaPublicKeyDer(parsedIssuer.publicKey));
   }
 
-  const der = buildCertificate({
+  const der = await buildCertificate({
     serialNumber: randomSerial(),
     subject,
     issuerCertificate: parsedIssuer,

@@ -282,10 +282,10 @@ for (const core of cores) {
       issuer: { privateKey: KEYS.other.privateKey },
     }, { core });
     const rootParsed = parseCertificateInternal(pki.root);
-    const raw = (spec: Partial<Parameters<typeof buildCertificate>[0]>) =>
+    const raw = async (spec: Partial<Parameters<typeof buildCertificate>[0]>) =>
       encodePem(
         "CERTIFICATE",
-        buildCertificate({
+        await buildCertificate({
           serialNumber: new Uint8Array([0x42, 1, 2, 3]),
           subject: { commonName: "Raw", ...ORG },
           issuerCertificate: rootParsed,
@@ -296,31 +296,31 @@ for (const core of cores) {
           ...spec,
         }),
       );
-    const notCa = raw({
+    const notCa = await raw({
       subject: { commonName: "Not a CA", ...ORG },
       basicConstraints: { ca: false },
       keyUsage: ["keyCertSign", "digitalSignature"],
     });
-    const selfNotCa = raw({
+    const selfNotCa = await raw({
       subject: { commonName: "Self-signed, not a CA", ...ORG },
       issuerCertificate: undefined,
       signingKey: KEYS.spare.privateKey,
       basicConstraints: { ca: false },
       keyUsage: ["keyCertSign"],
     });
-    const noCertSign = raw({
+    const noCertSign = await raw({
       subject: { commonName: "No keyCertSign", ...ORG },
       basicConstraints: { ca: true },
       keyUsage: ["cRLSign", "digitalSignature"],
     });
-    const subCa = raw({
+    const subCa = await raw({
       subject: { commonName: "Sub KMS CA", ...ORG },
       issuerCertificate: parseCertificateInternal(pki.kmsCa),
       signingKey: KEYS.kmsCa.privateKey,
       basicConstraints: { ca: true },
       keyUsage: ["keyCertSign"],
     });
-    const expiredCa = raw({
+    const expiredCa = await raw({
       subject: { commonName: "TMK KMS CA", ...ORG },
       publicKey: KEYS.kmsCa.publicKey,
       notBefore: T("2026-01-01T00:00:00Z"),
@@ -369,7 +369,7 @@ for (const core of cores) {
       }, "not_yet_valid"],
       [
         "intermediate expired",
-        signedBy(expiredCa, KEYS.kmsCa, {
+        await signedBy(expiredCa, KEYS.kmsCa, {
           ...EE_VALIDITY,
           notAfter: T("2027-01-01T00:00:00Z"),
           extKeyUsage: [EXT_KEY_USAGE.terminalHsm],
@@ -412,21 +412,21 @@ for (const core of cores) {
       ["root with a flipped self-signature", pki.card, {
         roots: [flipSignature(pki.root)],
       }, "bad_signature"],
-      ["issuer with basicConstraints CA:false", signedBy(notCa, KEYS.spare), {
+      ["issuer with basicConstraints CA:false", await signedBy(notCa, KEYS.spare), {
         intermediates: [notCa],
       }, "issuer_not_ca"],
-      ["self-signed CA:false certificate given as root", signedBy(selfNotCa, KEYS.spare), {
+      ["self-signed CA:false certificate given as root", await signedBy(selfNotCa, KEYS.spare), {
         roots: [selfNotCa],
       }, "issuer_not_ca"],
-      ["end-entity certificate acting as issuer", signedBy(pki.card, KEYS.card), {
+      ["end-entity certificate acting as issuer", await signedBy(pki.card, KEYS.card), {
         intermediates: [pki.card],
       }, "issuer_not_ca"],
-      ["issuer without keyCertSign", signedBy(noCertSign, KEYS.spare), {
+      ["issuer without keyCertSign", await signedBy(noCertSign, KEYS.spare), {
         intermediates: [noCertSign],
       }, "issuer_key_usage"],
       [
         "CA below the KMS CA (pathLen 0)",
-        signedBy(subCa, KEYS.spare, {
+        await signedBy(subCa, KEYS.spare, {
           keyUsage: ["keyEncipherment"],
           extKeyUsage: [EXT_KEY_USAGE.terminalHsm],
           subject: { commonName: "Pu_hsm", serialNumber: "SN2", ...ORG },
@@ -440,7 +440,7 @@ for (const core of cores) {
       ["MTMS transport key used as operator card", pki.mtms, {}, "key_usage"],
       [
         "certificate without keyUsage",
-        signedBy(pki.root, KEYS.root, { keyUsage: undefined }),
+        await signedBy(pki.root, KEYS.root, { keyUsage: undefined }),
         {},
         "key_usage",
       ],
