@@ -8,7 +8,7 @@ import { type CoreName, loadCore } from "../src/core/mod.ts";
 import type { CryptoCore } from "../src/core/types.ts";
 
 /** Every core the suite runs each table against. */
-export const CORE_NAMES: CoreName[] = ["js"];
+export const CORE_NAMES: CoreName[] = ["wasm", "js"];
 
 /** Loads every core in {@link CORE_NAMES}. */
 export async function allCores(): Promise<CryptoCore[]> {

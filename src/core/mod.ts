@@ -14,6 +14,7 @@
  */
 import type { CryptoCore } from "./types.ts";
 import { jsCore } from "./js_core.ts";
+import { wasmCore } from "./wasm_core.ts";
 
 export type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "./types.ts";
 
@@ -30,7 +31,12 @@ export type CoreName = "wasm" | "js";
 export function loadCore(name: CoreName = "wasm"): Promise<CryptoCore> {
   if (name === "js") return Promise.resolve(jsCore);
   if (name === "wasm") {
-    return Promise.reject(new Error("the wasm core is not built into this version yet"));
+    try {
+      wasmCore.sha256(new Uint8Array(0)); // instantiates the module once, here
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return Promise.resolve(wasmCore);
   }
   return Promise.reject(new RangeError(`name must be "wasm" or "js", got ${JSON.stringify(name)}`));
 }

@@ -1,0 +1,49 @@
+/**
+ * The TMK crypto core, compiled to WebAssembly: TDEA (SP 800-67), SHA-1 and
+ * SHA-256 (FIPS 180-4), Montgomery modular exponentiation and the RSA CRT
+ * private operation (RFC 8017).
+ *
+ * The ABI is fixed buffers plus `fn(len...)` entry points: JS reads the
+ * buffer addresses once (`ioPtr()` and friends), copies inputs in, calls an
+ * entry point and copies the result out. See buffers.ts for the layout.
+ */
+import { BN, BN_OUT, BN_SLOT_SIZE, DIGEST, IO, IO_SIZE, IV, KEY } from "./buffers";
+
+export { tdesCbc, tdesEcb } from "./tdes";
+export { sha1, sha1Final, sha1Init, sha1Update, sha1Wipe } from "./sha1";
+export { sha256, sha256Final, sha256Init, sha256Update, sha256Wipe } from "./sha256";
+export { bnWipe, modPow } from "./modexp";
+export { rsaPrivate } from "./rsa";
+
+/** Address of the IO buffer. */
+export function ioPtr(): usize {
+  return IO;
+}
+/** Size of the IO buffer in bytes. */
+export function ioSize(): i32 {
+  return IO_SIZE;
+}
+/** Address of the 24-byte TDES key buffer. */
+export function keyPtr(): usize {
+  return KEY;
+}
+/** Address of the 8-byte CBC chaining buffer. */
+export function ivPtr(): usize {
+  return IV;
+}
+/** Address of the 32-byte digest buffer. */
+export function digestPtr(): usize {
+  return DIGEST;
+}
+/** Address of big-number input slot 0 (slots are contiguous, `bnSlotSize()` bytes apart). */
+export function bnPtr(): usize {
+  return BN;
+}
+/** Size of one big-number input slot. */
+export function bnSlotSize(): i32 {
+  return BN_SLOT_SIZE;
+}
+/** Address of the big-number output buffer (1 KiB). */
+export function bnOutPtr(): usize {
+  return BN_OUT;
+}

@@ -1,0 +1,218 @@
+/**
+ * TDEA (Triple DES, NIST SP 800-67 Rev. 2) in ECB and CBC mode, with 2-key
+ * (K1, K2, K1) and 3-key bundles. Single DES is legacy and only used inside TDEA.
+ *
+ * Implementation: the DES round uses eight combined S-box/permutation tables
+ * (SP[g][v] = P(Sg(v)), 8 x 64 words) and expands R with two rotations, so
+ * that the eight 6-bit E(R) groups sit in the byte lanes of two words:
+ * `rotr(R, 3)` holds groups 1, 3, 5, 7 and `rotl(R, 1)` groups 2, 4, 6, 8
+ * (FIPS 46-3 numbering). Round keys are stored in that same lane layout.
+ * IP, IP^-1, PC-1 and PC-2 are byte-indexed lookup tables. Every table is
+ * derived once, at instantiation, from the standard's tables in const.ts.
+ *
+ * The key schedule runs on every call (no key is cached), into a fixed
+ * 384-byte buffer that is zeroed before the call returns. Nothing allocates.
+ * Table lookups are indexed by secret data, as in every table-based DES.
+ */
+import { IP, IP_INV, P, PC1, PC2, S, SHIFTS } from "./const";
+import { loadBe64, storeBe64, wipe } from "./common";
+import { IO, IV, KEY } from "./buffers";
+
+const SP: usize = memory.data(8 * 64 * 4, 16); // u32 [8][64]
+const IPT: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
+const FPT: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
+const PC1T: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
+const PC2T: usize = memory.data(8 * 128 * 8, 16); // u64 [8][128]
+/** 48 round keys (3 x 16) in the order the rounds use them. */
+const SCHEDULE: usize = memory.data(48 * 8, 16);
+
+// ---- table derivation (runs once, at instantiation) ---------------------------------------------
+
+function buildTables(): void {
+  // SP[g][v] = P(Sg(v) at output bits 4g+1..4g+4)
+  for (let g = 0; g < 8; g++) {
+    for (let v = 0; v < 64; v++) {
+      const row = ((v >> 4) & 2) | (v & 1);
+      const col = (v >> 1) & 15;
+      const s = <u32>load<u8>(S + <usize>(g * 64 + row * 16 + col));
+      const x = s << <u32>(28 - 4 * g);
+      let out: u32 = 0;
+      for (let i = 1; i <= 32; i++) {
+        const from = <u32>load<u8>(P + <usize>(i - 1));
+        if ((x >> (32 - from)) & 1) out |= <u32>1 << <u32>(32 - i);
+      }
+      store<u32>(SP + <usize>((g * 64 + v) * 4), out);
+    }
+  }
+  // IP and IP^-1: output bit i (1..64) at u64 position 64 - i; input byte p holds bits 8p+1..8p+8.
+  for (let p = 0; p < 8; p++) {
+    for (let val = 0; val < 256; val++) {
+      let ip: u64 = 0;
+      let fp: u64 = 0;
+      for (let i = 1; i <= 64; i++) {
+        const a = <i32>load<u8>(IP + <usize>(i - 1)) - 1;
+        if ((a >> 3) == p && ((val >> (7 - (a & 7))) & 1)) ip |= <u64>1 << <u64>(64 - i);
+        const b = <i32>load<u8>(IP_INV + <usize>(i - 1)) - 1;
+        if ((b >> 3) == p && ((val >> (7 - (b & 7))) & 1)) fp |= <u64>1 << <u64>(64 - i);
+      }
+      store<u64>(IPT + <usize>((p * 256 + val) * 8), ip);
+      store<u64>(FPT + <usize>((p * 256 + val) * 8), fp);
+    }
+  }
+  // PC-1: key byte p -> C0 || D0 as 56 bits, output bit j (1..56) at position 56 - j.
+  for (let p = 0; p < 8; p++) {
+    for (let val = 0; val < 256; val++) {
+      let cd: u64 = 0;
+      for (let j = 1; j <= 56; j++) {
+        const a = <i32>load<u8>(PC1 + <usize>(j - 1)) - 1;
+        if ((a >> 3) == p && ((val >> (7 - (a & 7))) & 1)) cd |= <u64>1 << <u64>(56 - j);
+      }
+      store<u64>(PC1T + <usize>((p * 256 + val) * 8), cd);
+    }
+  }
+  // PC-2: 7-bit chunk c of CnDn (bits 7c+1..7c+7) -> round key in lane layout:
+  // group g (0-based) goes to byte lane 3 - (g >> 1) of the even (high) or odd (low) word.
+  for (let c = 0; c < 8; c++) {
+    for (let val = 0; val < 128; val++) {
+      let k: u64 = 0;
+      for (let o = 1; o <= 48; o++) {
+        const a = <i32>load<u8>(PC2 + <usize>(o - 1)) - 1; // 0-based bit of CD
+        if (a / 7 != c || !((val >> (6 - a % 7)) & 1)) continue;
+        const g = (o - 1) / 6;
+        const t = (o - 1) % 6;
+        const shift = 24 - 8 * (g >> 1) + (5 - t) + ((g & 1) == 0 ? 32 : 0);
+        k |= <u64>1 << <u64>shift;
+      }
+      store<u64>(PC2T + <usize>((c * 128 + val) * 8), k);
+    }
+  }
+}
+buildTables();
+
+// ---- key schedule ---------------------------------------------------------------------------------
+
+/** Writes the 16 round keys of the DES key at `key` to `out`, reversed for decryption. */
+function desSchedule(key: usize, out: usize, reverse: bool): void {
+  let cd: u64 = 0;
+  for (let p = 0; p < 8; p++) {
+    cd |= load<u64>(PC1T + <usize>((p << 8 | <i32>load<u8>(key + <usize>p)) << 3));
+  }
+  let c = <u32>(cd >> 28);
+  let d = <u32>cd & 0x0fffffff;
+  for (let r = 0; r < 16; r++) {
+    const s = <u32>load<u8>(SHIFTS + <usize>r);
+    c = ((c << s) | (c >> (28 - s))) & 0x0fffffff;
+    d = ((d << s) | (d >> (28 - s))) & 0x0fffffff;
+    const x = (<u64>c << 28) | <u64>d;
+    let k: u64 = 0;
+    for (let j = 0; j < 8; j++) {
+      const v = <i32>(x >> <u64>(49 - 7 * j)) & 0x7f;
+      k |= load<u64>(PC2T + <usize>((j << 7 | v) << 3));
+    }
+    store<u64>(out + <usize>((reverse ? 15 - r : r) << 3), k);
+  }
+}
+
+/** Builds the 48-round schedule: E(K1) D(K2) E(K3) to encrypt, D(K3) E(K2) D(K1) to decrypt. */
+function tdesSchedule(keyLen: i32, decrypt: bool): void {
+  const k1 = KEY;
+  const k2 = KEY + 8;
+  const k3 = keyLen == 24 ? KEY + 16 : KEY;
+  if (decrypt) {
+    desSchedule(k3, SCHEDULE, true);
+    desSchedule(k2, SCHEDULE + 128, false);
+    desSchedule(k1, SCHEDULE + 256, true);
+  } else {
+    desSchedule(k1, SCHEDULE, false);
+    desSchedule(k2, SCHEDULE + 128, true);
+    desSchedule(k3, SCHEDULE + 256, false);
+  }
+}
+
+// ---- block function -------------------------------------------------------------------------------
+
+// @ts-ignore: decorator
+@inline function sp(g: u32, v: u32): u32 {
+  return load<u32>(SP + <usize>((g << 8) | ((v & 0x3f) << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function f(r: u32, k: u64): u32 {
+  const a = rotr<u32>(r, 3) ^ <u32>(k >> 32);
+  const b = rotl<u32>(r, 1) ^ <u32>k;
+  return sp(0, a >> 24) | sp(2, a >> 16) | sp(4, a >> 8) | sp(6, a) |
+    sp(1, b >> 24) | sp(3, b >> 16) | sp(5, b >> 8) | sp(7, b);
+}
+
+/** One TDEA block (the 64-bit value big-endian) through the 48 scheduled rounds. */
+function block(x: u64): u64 {
+  let ip: u64 = 0;
+  for (let p = 0; p < 8; p++) {
+    ip |= load<u64>(IPT + <usize>((p << 8 | <i32>(x >> <u64>(56 - 8 * p)) & 0xff) << 3));
+  }
+  let l = <u32>(ip >> 32);
+  let r = <u32>ip;
+  let ks = SCHEDULE;
+  for (let d = 0; d < 3; d++) {
+    for (let i = 0; i < 8; i++) {
+      l ^= f(r, load<u64>(ks));
+      r ^= f(l, load<u64>(ks, 8));
+      ks += 16;
+    }
+    const t = l;
+    l = r;
+    r = t;
+  }
+  const pre = (<u64>l << 32) | <u64>r;
+  let out: u64 = 0;
+  for (let p = 0; p < 8; p++) {
+    out |= load<u64>(FPT + <usize>((p << 8 | <i32>(pre >> <u64>(56 - 8 * p)) & 0xff) << 3));
+  }
+  return out;
+}
+
+// ---- entry points ---------------------------------------------------------------------------------
+
+/**
+ * TDEA ECB over `len` bytes of IO, in place.
+ * @param keyLen 16 (2-key) or 24 (3-key), key in KEY
+ * @param len a multiple of 8, at most IO_SIZE
+ * @param decrypt 0 to encrypt, 1 to decrypt
+ */
+export function tdesEcb(keyLen: i32, len: i32, decrypt: i32): void {
+  tdesSchedule(keyLen, decrypt != 0);
+  for (let off = 0; off < len; off += 8) {
+    const p = IO + <usize>off;
+    storeBe64(p, block(loadBe64(p)));
+  }
+  wipe(SCHEDULE, 48 * 8);
+}
+
+/**
+ * TDEA CBC over `len` bytes of IO, in place; the IV is read from IV and the
+ * last ciphertext block written back to IV, so a long input can be processed
+ * in consecutive calls.
+ * @param keyLen 16 or 24, key in KEY
+ * @param len a multiple of 8, at most IO_SIZE
+ * @param decrypt 0 to encrypt, 1 to decrypt
+ */
+export function tdesCbc(keyLen: i32, len: i32, decrypt: i32): void {
+  tdesSchedule(keyLen, decrypt != 0);
+  let chain = loadBe64(IV);
+  if (decrypt != 0) {
+    for (let off = 0; off < len; off += 8) {
+      const p = IO + <usize>off;
+      const c = loadBe64(p);
+      storeBe64(p, block(c) ^ chain);
+      chain = c;
+    }
+  } else {
+    for (let off = 0; off < len; off += 8) {
+      const p = IO + <usize>off;
+      chain = block(loadBe64(p) ^ chain);
+      storeBe64(p, chain);
+    }
+  }
+  storeBe64(IV, chain);
+  wipe(SCHEDULE, 48 * 8);
+}

@@ -1,0 +1,225 @@
+/**
+ * More crypto core tests on every core: random modexp at 64..4096 bits
+ * against BigInt (with exponent/base 0 and 1 and a modulus written with a
+ * leading zero byte), rsaPrivate against the non-CRT c^d mod n on random keys
+ * from node:crypto, TDES and SHA inputs larger than the wasm core's 64 KiB
+ * buffer against node:crypto, and (wasm) that no key byte stays in the core's
+ * memory after a call.
+ */
+import { assertEquals } from "@std/assert";
+import nodeCrypto from "node:crypto";
+import type { RsaPrivateKey } from "../../src/core/types.ts";
+import { coreExports } from "../../src/core/wasm/loader.js";
+import { allCores, fromBigInt, hex, randomBytes, toBigInt, toHex } from "../_helpers.ts";
+
+const cores = await allCores();
+
+/** Square-and-multiply on BigInt: the independent reference. */
+function bigModPow(b: bigint, e: bigint, n: bigint): bigint {
+  let r = 1n % n;
+  b %= n;
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % n;
+    b = (b * b) % n;
+    e >>= 1n;
+  }
+  return r;
+}
+
+function randomOddModulus(bits: number): Uint8Array {
+  const bytes = randomBytes(Math.ceil(bits / 8));
+  const extra = bytes.length * 8 - bits;
+  bytes[0] &= 0xff >> extra;
+  bytes[0] |= 0x80 >> extra; // exactly `bits` bits
+  bytes[bytes.length - 1] |= 1;
+  return bytes;
+}
+
+function randomBelow(n: Uint8Array): Uint8Array {
+  const nb = toBigInt(n);
+  const r = toBigInt(randomBytes(n.length + 8)) % nb;
+  return fromBigInt(r, n.length);
+}
+
+function b64url(s: string): Uint8Array {
+  const b = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(b, (c) => c.charCodeAt(0));
+}
+
+function rsaKey(bits: number): RsaPrivateKey {
+  const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: bits });
+  const j = privateKey.export({ format: "jwk" }) as Record<string, string>;
+  return {
+    n: b64url(j.n),
+    e: b64url(j.e),
+    d: b64url(j.d),
+    p: b64url(j.p),
+    q: b64url(j.q),
+    dp: b64url(j.dp),
+    dq: b64url(j.dq),
+    qi: b64url(j.qi),
+  };
+}
+
+const rsaKeys = [512, 1024, 1024, 2048].map(rsaKey);
+
+function nodeTdesCbc(
+  encrypt: boolean,
+  key: Uint8Array,
+  iv: Uint8Array,
+  data: Uint8Array,
+): Uint8Array {
+  const k = key.length === 24 ? key : Uint8Array.from([...key, ...key.subarray(0, 8)]);
+  const c = encrypt
+    ? nodeCrypto.createCipheriv("des-ede3-cbc", k, iv)
+    : nodeCrypto.createDecipheriv("des-ede3-cbc", k, iv);
+  c.setAutoPadding(false);
+  return new Uint8Array(Buffer.concat([c.update(data), c.final()]));
+}
+
+for (const core of cores) {
+  Deno.test(`[${core.name}] modPow random 64..4096 bits against BigInt`, () => {
+    for (const bits of [64, 65, 127, 256, 521, 1024, 1536, 2048, 3072, 4096]) {
+      const n = randomOddModulus(bits);
+      const nb = toBigInt(n);
+      const rounds = bits > 2048 ? 1 : 3;
+      for (let r = 0; r < rounds; r++) {
+        const base = randomBelow(n);
+        const exp = randomBytes(Math.ceil(bits / 8));
+        const want = toHex(fromBigInt(bigModPow(toBigInt(base), toBigInt(exp), nb), n.length));
+        assertEquals(toHex(core.modPow(base, exp, n)), want, `${bits} bits`);
+      }
+      // edge exponents and bases, short public exponents
+      const base = randomBelow(n);
+      const cases: [Uint8Array, Uint8Array, string][] = [
+        [base, new Uint8Array(0), "empty exponent"],
+        [base, hex("00"), "exponent 0"],
+        [base, hex("0001"), "exponent 1"],
+        [base, hex("010001"), "exponent 65537"],
+        [base, hex("03"), "exponent 3"],
+        [hex(""), randomBytes(8), "base empty"],
+        [hex("00"), randomBytes(8), "base 0"],
+        [hex("01"), randomBytes(8), "base 1"],
+        [hex("00"), hex("00"), "0^0"],
+        [fromBigInt(nb - 1n, n.length), hex("02"), "base n-1"],
+      ];
+      for (const [b, e, tag] of cases) {
+        const want = toHex(fromBigInt(bigModPow(toBigInt(b), toBigInt(e), nb), n.length));
+        assertEquals(toHex(core.modPow(b, e, n)), want, `${bits} bits, ${tag}`);
+      }
+      // modulus written with a leading zero byte: the result keeps that length
+      const n0 = Uint8Array.from([0, ...n]);
+      const e = randomBytes(4);
+      const want = toHex(fromBigInt(bigModPow(toBigInt(base), toBigInt(e), nb), n0.length));
+      assertEquals(toHex(core.modPow(base, e, n0)), want, `${bits} bits, modulus with 00 prefix`);
+    }
+  });
+
+  Deno.test(`[${core.name}] rsaPrivate (CRT) against non-CRT c^d mod n on random keys`, () => {
+    for (const key of rsaKeys) {
+      const n = toBigInt(key.n);
+      const d = toBigInt(key.d);
+      const bits = key.n.length * 8;
+      const inputs = [
+        randomBelow(key.n),
+        randomBelow(key.n),
+        randomBelow(key.n).subarray(5), // shorter input
+        hex("00"),
+        hex("01"),
+        fromBigInt(n - 1n, key.n.length),
+        key.p, // c = p: c mod p = 0
+        key.q,
+      ];
+      for (const c of inputs) {
+        const want = toHex(fromBigInt(bigModPow(toBigInt(c), d, n), key.n.length));
+        assertEquals(toHex(core.rsaPrivate(key, c)), want, `${bits}-bit key`);
+      }
+      // and back with the public exponent
+      const m = randomBelow(key.n);
+      const s = core.rsaPrivate(key, m);
+      assertEquals(toHex(core.modPow(s, key.e, key.n)), toHex(m), `${bits}-bit key, s^e`);
+    }
+  });
+
+  Deno.test(`[${core.name}] TDES over more than 64 KiB against node:crypto`, () => {
+    for (const keyLen of [16, 24]) {
+      for (const len of [65536 - 8, 65536, 65536 + 8, 3 * 65536 + 24]) {
+        const key = randomBytes(keyLen);
+        const iv = randomBytes(8);
+        const data = randomBytes(len);
+        const cbc = nodeTdesCbc(true, key, iv, data);
+        assertEquals(toHex(core.tdesEncryptCbc(key, iv, data)), toHex(cbc), `CBC enc ${len}`);
+        assertEquals(toHex(core.tdesDecryptCbc(key, iv, cbc)), toHex(data), `CBC dec ${len}`);
+        assertEquals(
+          toHex(core.tdesDecryptCbc(key, iv, data)),
+          toHex(nodeTdesCbc(false, key, iv, data)),
+          `CBC dec random ${len}`,
+        );
+        // ECB: every block as CBC of one block with a zero IV; check a sample of blocks
+        const ecb = core.tdesEncryptEcb(key, data);
+        const zero = new Uint8Array(8);
+        for (const blk of [0, 1, 8191, 8192, len / 8 - 1]) {
+          const p = data.subarray(blk * 8, blk * 8 + 8);
+          assertEquals(
+            toHex(ecb.subarray(blk * 8, blk * 8 + 8)),
+            toHex(nodeTdesCbc(true, key, zero, p)),
+            `ECB block ${blk} of ${len}`,
+          );
+        }
+        assertEquals(toHex(core.tdesDecryptEcb(key, ecb)), toHex(data), `ECB round trip ${len}`);
+      }
+    }
+  });
+
+  Deno.test(`[${core.name}] SHA-1/SHA-256 at and around 64 KiB multiples`, () => {
+    for (const len of [65535, 65536, 65537, 131072, 131072 + 63, 200_000]) {
+      const m = randomBytes(len);
+      assertEquals(
+        toHex(core.sha256(m)),
+        nodeCrypto.createHash("sha256").update(m).digest("hex").toUpperCase(),
+        `sha256 ${len}`,
+      );
+      assertEquals(
+        toHex(core.sha1(m)),
+        nodeCrypto.createHash("sha1").update(m).digest("hex").toUpperCase(),
+        `sha1 ${len}`,
+      );
+    }
+  });
+}
+
+/** True if any 8-byte window of `needle` occurs in `hay`, forwards or byte-reversed. */
+function leaks(hay: Uint8Array, needle: Uint8Array): boolean {
+  const rev = needle.slice().reverse();
+  for (const src of [needle, rev]) {
+    for (let i = 0; i + 8 <= src.length; i += 4) {
+      const w = src.subarray(i, i + 8);
+      outer: for (let j = 0; j + 8 <= hay.length; j++) {
+        for (let t = 0; t < 8; t++) if (hay[j + t] !== w[t]) continue outer;
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+Deno.test("[wasm] no key, data or prime stays in the core's memory after a call", () => {
+  const wasm = cores.find((c) => c.name === "wasm");
+  if (!wasm) throw new Error("the wasm core is not in CORE_NAMES");
+  const mem = () => new Uint8Array(coreExports().memory.buffer);
+  const key = randomBytes(24);
+  const data = randomBytes(64);
+  wasm.tdesEncryptEcb(key, data);
+  wasm.tdesDecryptCbc(key, randomBytes(8), data);
+  assertEquals(leaks(mem(), key), false, "TDES key");
+  assertEquals(leaks(mem(), data), false, "TDES data");
+  const secret = randomBytes(100);
+  wasm.sha256(secret);
+  wasm.sha1(secret);
+  assertEquals(leaks(mem(), secret), false, "SHA input");
+  const k = rsaKeys[1];
+  wasm.rsaPrivate(k, randomBelow(k.n));
+  for (const f of ["d", "p", "q", "dp", "dq", "qi"] as const) {
+    assertEquals(leaks(mem(), k[f]), false, `RSA ${f}`);
+  }
+});
