@@ -38,6 +38,8 @@ export interface BuildSpec {
   dnsNames?: readonly string[];
   subjectKeyIdentifier?: Uint8Array;
   authorityKeyIdentifier?: Uint8Array;
+  /** Further extensions, value as DER (tests: an unknown critical extension). */
+  extraExtensions?: readonly { oid: string; critical: boolean; value: Uint8Array }[];
   /** The issuer's private key. */
   signingKey: RsaPrivateKey;
   core: CryptoCore;
@@ -163,6 +165,14 @@ export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
           toBinary(spec.authorityKeyIdentifier),
         ),
       ]),
+    });
+  }
+  for (const x of spec.extraExtensions ?? []) {
+    exts.push({
+      id: x.oid,
+      name: x.oid,
+      critical: x.critical,
+      value: asn1.fromDer(toBinary(x.value)),
     });
   }
   cert.setExtensions(exts);

@@ -21,6 +21,7 @@ import {
 } from "../../src/pki/mod.ts";
 import { buildCertificate } from "../../src/pki/_build.ts";
 import { parseCertificateInternal } from "../../src/pki/certificate.ts";
+import { oidFromContent, oidToContent } from "../../src/pki/_oid.ts";
 import { nodeRsaKey, type TestKey } from "./_keys.ts";
 
 const KEYS = {
@@ -458,6 +459,36 @@ for (const core of cores) {
         subjectSerialNumber: "SN00012346",
       }, "subject_mismatch"],
       ["sha1WithRSAEncryption", swapSignatureOid(pki.card), {}, "unsupported_algorithm"],
+      ["version 2 certificate", tamperHex(pki.card, "A003020102", "A003020101"), {}, "malformed"],
+      [
+        "unknown critical extension",
+        await signedBy(pki.root, KEYS.root, {
+          extraExtensions: [{ oid: "1.2.3.4", critical: true, value: new Uint8Array([5, 0]) }],
+        }),
+        {},
+        "unknown_critical_extension",
+      ],
+      [
+        "keyUsage twice",
+        await signedBy(pki.root, KEYS.root, {
+          extraExtensions: [{
+            oid: "2.5.29.15",
+            critical: true,
+            value: new Uint8Array([3, 2, 7, 0x80]),
+          }],
+        }),
+        {},
+        "malformed",
+      ],
+      [
+        "keyUsage that is not a BIT STRING",
+        await signedBy(pki.root, KEYS.root, {
+          keyUsage: undefined,
+          extraExtensions: [{ oid: "2.5.29.15", critical: true, value: new Uint8Array([5, 0]) }],
+        }),
+        {},
+        "malformed",
+      ],
       ["truncated DER", decodePem(pki.card, "CERTIFICATE").subarray(0, 300), {}, "malformed"],
       ["DER with a trailing byte", appendByte(pki.card), {}, "malformed"],
       ["empty DER", new Uint8Array(0), {}, "malformed"],
@@ -634,6 +665,14 @@ function tamper(pem: string, from: string, to: string): string {
   return encodePem("CERTIFICATE", der);
 }
 
+function tamperHex(pem: string, from: string, to: string): string {
+  const hex = toHex(decodePem(pem, "CERTIFICATE"));
+  const at = hex.indexOf(from);
+  if (at < 0 || at % 2 !== 0) throw new Error(`tamperHex: ${from} not found`);
+  const out = hex.slice(0, at) + to + hex.slice(at + from.length);
+  return encodePem("CERTIFICATE", Uint8Array.from(out.match(/../g)!, (h) => parseInt(h, 16)));
+}
+
 function swapSignatureOid(pem: string): string {
   // sha256WithRSAEncryption 1.2.840.113549.1.1.11 -> sha1WithRSAEncryption ...1.1.5, both places.
   const hex = toHex(decodePem(pem, "CERTIFICATE")).replaceAll(
@@ -649,3 +688,29 @@ function appendByte(pem: string): Uint8Array {
   out.set(der);
   return out;
 }
+
+Deno.test("pki: OID content octets with arcs of any size (X.690 8.19)", () => {
+  const rows: [string, string][] = [
+    ["1.2.840.113549.1.1.11", "2A864886F70D01010B"], // sha256WithRSAEncryption, RFC 4055
+    ["2.5.29.37", "551D25"], // id-ce-extKeyUsage, RFC 5280
+    ["2.999.3", "883703"], // X.690 section 8.19.5 example
+    [
+      "2.25.221924170463554179671283123399974609328.1.1",
+      "6982CDF585988196EA9CD9A3B1E38AE5F0C9C3300101", // as asn1js encodes it
+    ],
+  ];
+  for (const [oid, content] of rows) {
+    assertEquals(toHex(oidToContent(oid)), content, oid);
+    assertEquals(oidFromContent(oidToContent(oid)), oid);
+  }
+  const bad: [string, string][] = [
+    ["1.40", "second arc must be below 40"],
+    ["3.1", "dotted OBJECT IDENTIFIER"],
+    ["1.02.3", "dotted OBJECT IDENTIFIER"],
+    ["1", "dotted OBJECT IDENTIFIER"],
+  ];
+  for (const [oid, msg] of bad) assertThrows(() => oidToContent(oid), RangeError, msg);
+  assertThrows(() => oidFromContent(new Uint8Array(0)), RangeError, "empty");
+  assertThrows(() => oidFromContent(new Uint8Array([0x2a, 0x86])), RangeError, "inside an arc");
+  assertThrows(() => oidFromContent(new Uint8Array([0x2a, 0x80, 0x01])), RangeError, "minimal");
+});
