@@ -278,9 +278,8 @@ function toPem(label: string, der: Uint8Array): string {
 /** Reads one PEM block: its label and DER. */
 function fromPem(pem: string): { label: string; der: Uint8Array } {
   if (typeof pem !== "string") throw new TypeError(`pem must be a string, got ${describe(pem)}`);
-  const m =
-    /^\s*-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\sA-Za-z0-9+/=]*?)-----END ([A-Z0-9 ]+)-----\s*$/
-      .exec(pem);
+  const m = /^\s*-----BEGIN ([A-Z0-9 ]+)-----\r?\n([^-]*?)-----END ([A-Z0-9 ]+)-----\s*$/
+    .exec(pem);
   if (!m) throw new RsaKeyError("PEM: expected one -----BEGIN ...----- / -----END ...----- block");
   if (m[1] !== m[3]) {
     throw new RsaKeyError(`PEM: BEGIN label "${m[1]}" does not match END label "${m[3]}"`);
