@@ -22,6 +22,7 @@ import {
 import { buildCertificate } from "../../src/pki/_build.ts";
 import { parseCertificateInternal } from "../../src/pki/certificate.ts";
 import { oidFromContent, oidToContent } from "../../src/pki/_oid.ts";
+import { exportJwk, importPrivateKeyPem } from "../../src/crypto/mod.ts";
 import { nodeRsaKey, type TestKey } from "./_keys.ts";
 
 const KEYS = {
@@ -713,4 +714,132 @@ Deno.test("pki: OID content octets with arcs of any size (X.690 8.19)", () => {
   assertThrows(() => oidFromContent(new Uint8Array(0)), RangeError, "empty");
   assertThrows(() => oidFromContent(new Uint8Array([0x2a, 0x86])), RangeError, "inside an arc");
   assertThrows(() => oidFromContent(new Uint8Array([0x2a, 0x80, 0x01])), RangeError, "minimal");
+});
+
+Deno.test("pki: verifyChain checks validity at the current time by default", async () => {
+  const core = cores[0];
+  const pki = pkis.get(core.name)!;
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const issue = (notBefore: number, notAfter: number) =>
+    issueCertificate({
+      profile: "operator-card",
+      subject: { commonName: "Operator 0005" },
+      publicKey: KEYS.card.publicKey,
+      notBefore: new Date(notBefore),
+      notAfter: new Date(notAfter),
+      issuer: { privateKey: KEYS.root.privateKey, certificate: pki.root },
+    }, { core });
+  const current = await issue(now - 60_000, now + 3_600_000);
+  const past = await issue(now - 7_200_000, now - 3_600_000);
+  const future = await issue(now + 3_600_000, now + 7_200_000);
+  await verifyChain(current, { roots: [pki.root], purpose: "operator-card" });
+  const rows: [string, string, CertificateErrorCode][] = [
+    ["ended an hour ago", past, "expired"],
+    ["starts in an hour", future, "not_yet_valid"],
+  ];
+  for (const [name, pem, code] of rows) {
+    const e = await assertRejects(
+      () => verifyChain(pem, { roots: [pki.root], purpose: "operator-card" }),
+      CertificateError,
+    );
+    assertEquals(e.code, code, name);
+  }
+});
+
+Deno.test("pki: certificates made by openssl are verified, and openssl's root can issue", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pki_openssl_" });
+  try {
+    const run = async (args: string[]) => {
+      const r = await openssl(args);
+      assertEquals(r.code, 0, `openssl ${args.join(" ")}: ${r.out}`);
+    };
+    await run([
+      "req",
+      "-x509",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-sha256",
+      "-days",
+      "30",
+      "-keyout",
+      `${dir}/root.key`,
+      "-out",
+      `${dir}/root.pem`,
+      "-subj",
+      "/C=CN/O=OpenSSL Test/CN=OpenSSL Root",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+      "-addext",
+      "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    await run([
+      "req",
+      "-new",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      `${dir}/card.key`,
+      "-out",
+      `${dir}/card.csr`,
+      "-subj",
+      "/CN=OpenSSL Card",
+    ]);
+    await Deno.writeTextFile(
+      `${dir}/ext.cnf`,
+      `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n` +
+        `extendedKeyUsage=${EXT_KEY_USAGE.operatorCard}\n`,
+    );
+    await run([
+      "x509",
+      "-req",
+      "-in",
+      `${dir}/card.csr`,
+      "-CA",
+      `${dir}/root.pem`,
+      "-CAkey",
+      `${dir}/root.key`,
+      "-set_serial",
+      "0x1234",
+      "-days",
+      "10",
+      "-sha256",
+      "-extfile",
+      `${dir}/ext.cnf`,
+      "-out",
+      `${dir}/card.pem`,
+    ]);
+    const root = await Deno.readTextFile(`${dir}/root.pem`);
+    const card = await Deno.readTextFile(`${dir}/card.pem`);
+    const v = await verifyChain(card, { roots: [root], purpose: "operator-card" });
+    const nodeKey = new X509Certificate(card).publicKey.export({ format: "jwk" });
+    assertEquals(exportJwk(v.publicKey).n, nodeKey.n);
+    assertEquals(exportJwk(v.publicKey).e, nodeKey.e);
+    assertEquals(v.certificate.subject, { commonName: "OpenSSL Card" });
+    const e = await assertRejects(
+      () => verifyChain(card, { roots: [root], purpose: "mtms-transport" }),
+      CertificateError,
+    );
+    assertEquals(e.code, "key_usage");
+
+    // Our CA under openssl's root: the issuer name is copied from a foreign certificate.
+    const rootKey = importPrivateKeyPem(await Deno.readTextFile(`${dir}/root.key`));
+    const rootInfo = parseCertificate(root);
+    for (const core of cores) {
+      const mine = await issueCertificate({
+        profile: "mtms-transport",
+        subject: { commonName: "MTMS under OpenSSL root" },
+        publicKey: KEYS.mtms.publicKey,
+        notBefore: rootInfo.notBefore,
+        notAfter: rootInfo.notAfter,
+        issuer: { privateKey: rootKey, certificate: root },
+      }, { core });
+      await Deno.writeTextFile(`${dir}/mine.pem`, mine);
+      await run(["verify", "-x509_strict", "-CAfile", `${dir}/root.pem`, `${dir}/mine.pem`]);
+      await verifyChain(mine, { roots: [root], purpose: "mtms-transport" });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
