@@ -11,3 +11,4 @@ export * from "./flow_a.ts";
 export * from "./operator_auth.ts";
 export * from "./flow_b.ts";
 export * from "./client.ts";
+export * from "./certs.ts";

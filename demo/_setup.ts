@@ -1,0 +1,128 @@
+/**
+ * The demo's (and the tests') setup ceremony: a CA root (OpRCRT), operator
+ * cards, certificates for server keys, and random key components for the
+ * LMKs and the shared PK and MAK.
+ *
+ * @module
+ */
+import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../src/core/mod.ts";
+import { generateRsaKeyPair, kcv, randomBytes, setOddParity, toHex } from "../src/crypto/mod.ts";
+import { issueCertificate } from "../src/pki/mod.ts";
+import { OperatorCard } from "../devices/operator_card.ts";
+
+/** An operator card's contents and the card itself. */
+export interface IssuedOperator {
+  certificate: string;
+  privateKey: RsaPrivateKey;
+  card: OperatorCard;
+}
+
+/** A CA and what it can issue. */
+export interface DemoPki {
+  /** OpRCRT (PEM): written into every PIN pad at flashing; MTMS checks operators against it. */
+  rootPem: string;
+  /** Issues an operator card (OpWCRT + key), valid for a day, or expired yesterday. */
+  issueOperator(name: string, options?: { expired?: boolean }): Promise<IssuedOperator>;
+  /** Issues an MTMS transport certificate for a public key the MTMS's HSM generated. */
+  issueServer(name: string, publicKey: RsaPublicKey): Promise<string>;
+  /** An operator card from another CA (same subject as a real one). */
+  foreignOperator(): Promise<IssuedOperator>;
+  /** An MTMS transport certificate from another CA. */
+  foreignOperatorCertificate: string;
+}
+
+const DAY = 86_400_000;
+
+function seconds(ms: number): Date {
+  return new Date(Math.floor(ms / 1000) * 1000);
+}
+
+async function makeRoot(core: CryptoCore, name: string) {
+  const { publicKey, privateKey } = await generateRsaKeyPair({ bits: 2048, core });
+  const now = Date.now();
+  const certificate = await issueCertificate({
+    profile: "root-ca",
+    subject: { commonName: name, organization: "TMK Demo", country: "CN" },
+    publicKey,
+    notBefore: seconds(now - 30 * DAY),
+    notAfter: seconds(now + 3650 * DAY),
+    issuer: { privateKey },
+  }, { core });
+  return { certificate, privateKey };
+}
+
+/**
+ * Makes a CA with three RSA-2048 keys (root, operator, a foreign root).
+ *
+ * @param core the crypto core.
+ * @returns the CA.
+ */
+export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
+  const root = await makeRoot(core, "OpRCRT Root CA");
+  const foreign = await makeRoot(core, "OpRCRT Root CA");
+  const operatorKey = await generateRsaKeyPair({ bits: 2048, core });
+  const issue = async (
+    ca: { certificate: string; privateKey: RsaPrivateKey },
+    profile: "operator-card" | "mtms-transport",
+    name: string,
+    publicKey: RsaPublicKey,
+    expired = false,
+  ) => {
+    const now = Date.now();
+    return await issueCertificate({
+      profile,
+      subject: { commonName: name, organization: "TMK Demo", country: "CN" },
+      publicKey,
+      notBefore: seconds(expired ? now - 3 * DAY : now - DAY),
+      notAfter: seconds(expired ? now - DAY : now + 365 * DAY),
+      issuer: ca,
+    }, { core });
+  };
+  const operator = async (ca: typeof root, name: string, expired = false) => {
+    const certificate = await issue(ca, "operator-card", name, operatorKey.publicKey, expired);
+    return {
+      certificate,
+      privateKey: operatorKey.privateKey,
+      card: new OperatorCard(certificate, operatorKey.privateKey, { core }),
+    };
+  };
+  return {
+    rootPem: root.certificate,
+    issueOperator: (name, options = {}) => operator(root, name, options.expired),
+    issueServer: (name, publicKey) => issue(root, "mtms-transport", name, publicKey),
+    foreignOperator: () => operator(foreign, "Operator 0042"),
+    foreignOperatorCertificate: await issue(
+      foreign,
+      "mtms-transport",
+      "MTMS transport",
+      operatorKey.publicKey,
+    ),
+  };
+}
+
+/**
+ * Random key components as custodians enter them: `KEY:KCV`, uppercase hex.
+ * TDES components (16 or 24 bytes, odd parity) carry the legacy KCV; AES
+ * components (32 bytes) the CMAC KCV (ANSI X9.24-1:2017 annex A).
+ *
+ * @param count how many (two or more).
+ * @param length bytes each: 16 or 24 (TDES), 32 (AES).
+ * @param core the crypto core (for the KCVs).
+ * @returns the components.
+ */
+export async function randomComponents(
+  count: number,
+  length: 16 | 24 | 32,
+  core: CryptoCore,
+): Promise<string[]> {
+  const out: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const raw = randomBytes(length);
+    const key = length === 32 ? raw : setOddParity(raw);
+    const check = length === 32
+      ? await kcv(key, { method: "cmac", algorithm: "aes", length: 3, core })
+      : await kcv(key, { method: "legacy", core });
+    out.push(`${toHex(key).toUpperCase()}:${toHex(check).toUpperCase()}`);
+  }
+  return out;
+}
