@@ -12,6 +12,14 @@ export interface CoreOptions {
   core?: CryptoCore;
 }
 
+/** A short description of a value's type for error messages (never its content). */
+export function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
+  return typeof value;
+}
+
 /**
  * Returns `options.core`, or the default core.
  *
@@ -31,7 +39,7 @@ export async function defaultCore(options: unknown): Promise<CryptoCore> {
     typeof (core as CryptoCore).rsaPrivate !== "function" ||
     typeof (core as CryptoCore).sha256 !== "function"
   ) {
-    throw new TypeError("options.core must be a CryptoCore");
+    throw new TypeError(`options.core must be a CryptoCore, got ${describe(core)}`);
   }
   return core as CryptoCore;
 }

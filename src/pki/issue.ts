@@ -13,7 +13,7 @@
  */
 import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
 import { forge, fromBinary, toBigInteger } from "../core/_forge.ts";
-import { type CoreOptions, defaultCore } from "./_core.ts";
+import { type CoreOptions, defaultCore, describe } from "./_core.ts";
 import { buildCertificate } from "./_build.ts";
 import { parseCertificateInternal, type ParsedCertificate } from "./certificate.ts";
 import { CertificateError } from "./errors.ts";
@@ -64,11 +64,13 @@ function bits(x: Uint8Array): number {
 
 function checkPublicKey(name: string, key: unknown): asserts key is RsaPublicKey {
   if (key === null || typeof key !== "object") {
-    throw new TypeError(`${name} must be an RsaPublicKey object ({ n, e })`);
+    throw new TypeError(`${name} must be an RsaPublicKey object ({ n, e }), got ${describe(key)}`);
   }
   const k = key as Record<string, unknown>;
   for (const f of ["n", "e"]) {
-    if (!(k[f] instanceof Uint8Array)) throw new TypeError(`${name}.${f} must be a Uint8Array`);
+    if (!(k[f] instanceof Uint8Array)) {
+      throw new TypeError(`${name}.${f} must be a Uint8Array, got ${describe(k[f])}`);
+    }
   }
   const n = strip(k.n as Uint8Array);
   const e = strip(k.e as Uint8Array);
@@ -84,11 +86,13 @@ function checkPublicKey(name: string, key: unknown): asserts key is RsaPublicKey
 
 function checkPrivateKey(name: string, key: unknown): asserts key is RsaPrivateKey {
   if (key === null || typeof key !== "object") {
-    throw new TypeError(`${name} must be an RsaPrivateKey object`);
+    throw new TypeError(`${name} must be an RsaPrivateKey object, got ${describe(key)}`);
   }
   for (const f of ["n", "e", "d", "p", "q", "dp", "dq", "qi"]) {
     if (!((key as Record<string, unknown>)[f] instanceof Uint8Array)) {
-      throw new TypeError(`${name}.${f} must be a Uint8Array`);
+      throw new TypeError(
+        `${name}.${f} must be a Uint8Array, got ${describe((key as Record<string, unknown>)[f])}`,
+      );
     }
   }
 }
@@ -97,7 +101,7 @@ const MIN_TIME = Date.UTC(1950, 0, 1);
 const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59);
 
 function checkTime(name: string, t: unknown): asserts t is Date {
-  if (!(t instanceof Date)) throw new TypeError(`${name} must be a Date`);
+  if (!(t instanceof Date)) throw new TypeError(`${name} must be a Date, got ${describe(t)}`);
   const ms = t.getTime();
   if (Number.isNaN(ms)) throw new RangeError(`${name} is an invalid Date`);
   if (ms % 1000 !== 0) {
@@ -111,7 +115,7 @@ function checkTime(name: string, t: unknown): asserts t is Date {
 }
 
 function checkDnsName(name: string, v: unknown): void {
-  if (typeof v !== "string") throw new TypeError(`${name} must be a string`);
+  if (typeof v !== "string") throw new TypeError(`${name} must be a string, got ${describe(v)}`);
   const label = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
   if (v.length > 253 || !v.split(".").every((l) => label.test(l))) {
     throw new RangeError(`${name} must be a DNS host name, got ${JSON.stringify(v)}`);
@@ -156,6 +160,7 @@ function checkIssuerCanSign(issuer: ParsedCertificate, issuesCa: boolean): void 
  * @param options `core`: the crypto core to sign on (default: `await loadCore()`).
  * @returns the certificate as PEM.
  * @throws {TypeError} for an argument of the wrong type.
+ * @throws {RsaKeyError} (src/crypto) for a malformed issuer private key.
  * @throws {RangeError} for an unknown profile, a bad name, key or validity, validity outside
  *   the issuer's, a `terminal-hsm` subject without serialNumber, a `root-ca` whose private
  *   key is not that of `publicKey`, or an issuer private key that is not the issuer
@@ -183,7 +188,7 @@ export async function issueCertificate(
 ): Promise<string> {
   const core = await defaultCore(options);
   if (request === null || typeof request !== "object") {
-    throw new TypeError("request must be an IssueRequest object");
+    throw new TypeError(`request must be an IssueRequest object, got ${describe(request)}`);
   }
   const { profile, subject, publicKey, notBefore, notAfter, issuer, dnsNames } = request;
   if (typeof profile !== "string" || !Object.hasOwn(PROFILES, profile)) {
@@ -209,11 +214,15 @@ export async function issueCertificate(
     );
   }
   if (issuer === null || typeof issuer !== "object") {
-    throw new TypeError("request.issuer must be an object { privateKey, certificate? }");
+    throw new TypeError(
+      `request.issuer must be an object { privateKey, certificate? }, got ${describe(issuer)}`,
+    );
   }
   checkPrivateKey("request.issuer.privateKey", issuer.privateKey);
   if (dnsNames !== undefined) {
-    if (!Array.isArray(dnsNames)) throw new TypeError("request.dnsNames must be an array");
+    if (!Array.isArray(dnsNames)) {
+      throw new TypeError(`request.dnsNames must be an array, got ${describe(dnsNames)}`);
+    }
     if (spec.ca) throw new RangeError(`request.dnsNames is for end entities, not ${profile}`);
     dnsNames.forEach((d, i) => checkDnsName(`request.dnsNames[${i}]`, d));
   }

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { describe } from "./_core.ts";
 
 /** The attributes a subject may carry. */
 export interface DistinguishedName {
@@ -46,7 +47,7 @@ const CONTROL = /[\x00-\x1f\x7f]/;
  */
 export function checkName(name: string, dn: unknown): asserts dn is DistinguishedName {
   if (dn === null || typeof dn !== "object" || Array.isArray(dn)) {
-    throw new TypeError(`${name} must be a DistinguishedName object`);
+    throw new TypeError(`${name} must be a DistinguishedName object, got ${describe(dn)}`);
   }
   const known = new Set<string>(NAME_ATTRIBUTES.map((a) => a.key));
   for (const k of Object.keys(dn)) {
@@ -62,7 +63,7 @@ export function checkName(name: string, dn: unknown): asserts dn is Distinguishe
     const v = d[a.key];
     if (v === undefined) continue;
     if (typeof v !== "string") {
-      throw new TypeError(`${name}.${a.key} must be a string, got ${typeof v}`);
+      throw new TypeError(`${name}.${a.key} must be a string, got ${describe(v)}`);
     }
     const chars = [...v].length;
     if (chars < 1 || chars > 64) {

@@ -13,6 +13,7 @@
  * @module
  */
 import { CertificateError } from "./errors.ts";
+import { describe } from "./_core.ts";
 
 const LABEL = /^[\x21-\x2c\x2e-\x7e](?:[- ]?[\x21-\x2c\x2e-\x7e])*$/;
 
@@ -30,7 +31,9 @@ export function encodePem(label: string, der: Uint8Array): string {
   if (!LABEL.test(label)) {
     throw new RangeError(`label must be an RFC 7468 label, got ${JSON.stringify(label)}`);
   }
-  if (!(der instanceof Uint8Array)) throw new TypeError("der must be a Uint8Array");
+  if (!(der instanceof Uint8Array)) {
+    throw new TypeError(`der must be a Uint8Array, got ${describe(der)}`);
+  }
   if (der.length === 0) throw new RangeError("der must not be empty");
   let bin = "";
   for (let i = 0; i < der.length; i += 0x8000) {

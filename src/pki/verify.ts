@@ -29,6 +29,7 @@ import {
   type ParsedCertificate,
 } from "./certificate.ts";
 import { CertificateError } from "./errors.ts";
+import { describe } from "./_core.ts";
 import { type CertificatePurpose, EXT_KEY_USAGE, PROFILES } from "./profiles.ts";
 
 /** How to verify. */
@@ -81,7 +82,9 @@ async function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): Pro
 }
 
 function parseList(name: string, list: unknown): ParsedCertificate[] {
-  if (!Array.isArray(list)) throw new TypeError(`${name} must be an array of certificates`);
+  if (!Array.isArray(list)) {
+    throw new TypeError(`${name} must be an array of certificates, got ${describe(list)}`);
+  }
   return list.map((c, i) => {
     try {
       return parseCertificateInternal(c);
@@ -116,7 +119,7 @@ export async function verifyChain(
   options: VerifyOptions,
 ): Promise<VerifiedCertificate> {
   if (options === null || typeof options !== "object") {
-    throw new TypeError("options must be a VerifyOptions object");
+    throw new TypeError(`options must be a VerifyOptions object, got ${describe(options)}`);
   }
   const { purpose, subjectSerialNumber } = options;
   if (typeof purpose !== "string" || !Object.hasOwn(PURPOSE_EKU, purpose)) {
@@ -127,10 +130,12 @@ export async function verifyChain(
     );
   }
   const at = options.at ?? new Date();
-  if (!(at instanceof Date)) throw new TypeError("options.at must be a Date");
+  if (!(at instanceof Date)) throw new TypeError(`options.at must be a Date, got ${describe(at)}`);
   if (Number.isNaN(at.getTime())) throw new RangeError("options.at is an invalid Date");
   if (subjectSerialNumber !== undefined && typeof subjectSerialNumber !== "string") {
-    throw new TypeError("options.subjectSerialNumber must be a string");
+    throw new TypeError(
+      `options.subjectSerialNumber must be a string, got ${describe(subjectSerialNumber)}`,
+    );
   }
 
   let end: ParsedCertificate;

@@ -843,3 +843,32 @@ Deno.test("pki: certificates made by openssl are verified, and openssl's root ca
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pki: verifyChain refuses bad arguments", async () => {
+  const pki = pkis.get(cores[0].name)!;
+  const ok = { roots: [pki.root], purpose: "operator-card" };
+  const rows: [string, unknown, unknown, ErrorConstructor, string][] = [
+    ["options null", pki.card, null, TypeError, "options must be a VerifyOptions object, got null"],
+    ["unknown purpose", pki.card, { ...ok, purpose: "root-ca" }, RangeError, "options.purpose"],
+    [
+      "at not a Date",
+      pki.card,
+      { ...ok, at: "2027-01-01" },
+      TypeError,
+      "options.at must be a Date",
+    ],
+    ["invalid at", pki.card, { ...ok, at: new Date(NaN) }, RangeError, "invalid Date"],
+    ["roots not an array", pki.card, { ...ok, roots: pki.root }, TypeError, "options.roots"],
+    ["no roots", pki.card, { ...ok, roots: [] }, RangeError, "at least one root"],
+    ["leaf a number", 42, ok, TypeError, "got number"],
+    ["SN a number", pki.card, { ...ok, subjectSerialNumber: 1 }, TypeError, "subjectSerialNumber"],
+  ];
+  for (const [name, leaf, options, cls, msg] of rows) {
+    await assertRejects(
+      () => verifyChain(leaf as string, options as VerifyOptions),
+      cls,
+      msg,
+      name,
+    );
+  }
+});
