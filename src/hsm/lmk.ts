@@ -1,0 +1,201 @@
+/**
+ * The local master key (LMK) from key components: dual control (PCI PIN
+ * requirement 5: no one person knows the LMK) by XOR of two or more
+ * components, each entered by its custodian with its key check value.
+ *
+ * LMK type: a 32-byte AES key protecting TR-31 version D key blocks (the
+ * default, AES key derivation binding, ANSI X9.143:2021 section 7.2), or a
+ * 24-byte TDES key protecting version B blocks (TDES key derivation binding)
+ * for installations that keep a TDES LMK. KCVs (ANSI X9.24-1:2017 annex A):
+ * AES components and LMK use the CMAC KCV, TDES ones the legacy KCV
+ * (TDES-ECB of a zero block); the leftmost 3 to 16 bytes as given.
+ *
+ * @module
+ */
+import type { CryptoCore } from "../core/mod.ts";
+import { fromHex, kcv, setOddParity, timingSafeEqual, toHex, zeroize } from "../crypto/mod.ts";
+import { HsmError } from "./errors.ts";
+
+/** An LMK algorithm. */
+export type LmkAlgorithm = "aes" | "tdes";
+
+/** Per LMK algorithm: component length, key block version, KCV method. */
+export const LMK_TYPES = {
+  aes: { length: 32, version: "D", kcvMethod: "cmac", kcvAlgorithm: "aes" },
+  tdes: { length: 24, version: "B", kcvMethod: "legacy", kcvAlgorithm: "tdes" },
+} as const;
+
+/** One custodian's component. */
+export interface LmkComponent {
+  /** The component: hex (either case, as a custodian types it) or bytes. */
+  readonly key: string | Uint8Array;
+  /** Its KCV, hex, 3 to 16 bytes. */
+  readonly kcv: string;
+}
+
+/**
+ * KCV of a key as this HSM reports it: legacy (TDES) or CMAC (AES), `bytes` long, uppercase hex.
+ *
+ * @param key the clear key (inside the HSM only).
+ * @param algorithm "tdes" or "aes".
+ * @param bytes KCV length.
+ * @param core the crypto core.
+ * @returns the KCV in uppercase hex.
+ */
+export async function keyCheckValue(
+  key: Uint8Array,
+  algorithm: LmkAlgorithm,
+  bytes: number,
+  core: CryptoCore,
+): Promise<string> {
+  const t = LMK_TYPES[algorithm];
+  return toHex(
+    await kcv(key, { method: t.kcvMethod, algorithm: t.kcvAlgorithm, length: bytes, core }),
+  );
+}
+
+function parseKcv(name: string, v: unknown, max: number): string {
+  if (typeof v !== "string") throw new TypeError(`${name} must be a hex string, got ${typeof v}`);
+  if (!/^(?:[0-9A-Fa-f]{2})+$/.test(v) || v.length < 6 || v.length > 2 * max) {
+    throw new RangeError(`${name} must be 3 to ${max} bytes of hex, got ${JSON.stringify(v)}`);
+  }
+  return v.toUpperCase();
+}
+
+function parseComponent(name: string, v: unknown, length: number): Uint8Array {
+  let bytes: Uint8Array;
+  if (typeof v === "string") {
+    if (!/^(?:[0-9A-Fa-f]{2})*$/.test(v)) {
+      throw new RangeError(`${name} must be hex (the component is not shown)`);
+    }
+    bytes = fromHex(v.toUpperCase());
+  } else if (v instanceof Uint8Array) {
+    bytes = v.slice();
+  } else {
+    throw new TypeError(
+      `${name} must be a hex string or a Uint8Array, got ${v === null ? "null" : typeof v}`,
+    );
+  }
+  if (bytes.length !== length) {
+    zeroize(bytes);
+    throw new HsmError("components", `${name} must be ${length} bytes, got ${bytes.length}`);
+  }
+  return bytes;
+}
+
+/** Options of {@link combineComponents}. */
+export interface CombineOptions {
+  /** The combined key's KCV, if the custodians have it. */
+  expectedKcv?: string;
+  /** Key length in bytes (default: the LMK length of the algorithm: AES 32, TDES 24). */
+  length?: number;
+  /** What is being formed, for messages (default "LMK"). */
+  what?: string;
+}
+
+/**
+ * Combines key components (the LMK's, or a PK's or MAK's): checks each against its KCV, XORs them, sets
+ * odd parity for TDES, checks the result is not degenerate and, if given,
+ * matches `expectedKcv`.
+ *
+ * @param components two or more components with their KCVs.
+ * @param algorithm the LMK type.
+ * @param core the crypto core.
+ * @param options expected KCV, key length, name for messages.
+ * @returns the key (the caller owns and zeroizes it) and its KCV (as long as `expectedKcv`, else 3 bytes for TDES, 5 for AES).
+ * @throws {TypeError} for a wrong argument type.
+ * @throws {RangeError} for a KCV or component that is not hex.
+ * @throws {HsmError} `components` (count, length), `component_kcv` (naming the component), `weak_key`, `combined_kcv`; nothing is kept.
+ */
+export async function combineComponents(
+  components: readonly LmkComponent[],
+  algorithm: LmkAlgorithm,
+  core: CryptoCore,
+  options: CombineOptions = {},
+): Promise<{ key: Uint8Array; kcv: string }> {
+  const what = options.what ?? "LMK";
+  const expectedKcv = options.expectedKcv;
+  if (!Array.isArray(components)) {
+    throw new TypeError(`components must be an array of { key, kcv }, got ${typeof components}`);
+  }
+  if (components.length < 2) {
+    throw new HsmError(
+      "components",
+      `the ${what} needs two or more components (dual control), got ${components.length}`,
+    );
+  }
+  const t = LMK_TYPES[algorithm];
+  const length = options.length ?? t.length;
+  const maxKcv = algorithm === "aes" ? 16 : 8;
+  const expected = expectedKcv === undefined
+    ? undefined
+    : parseKcv("expected KCV", expectedKcv, maxKcv);
+  const parts: Uint8Array[] = [];
+  const lmk = new Uint8Array(length);
+  try {
+    for (let i = 0; i < components.length; i++) {
+      const c = components[i] as unknown;
+      const name = `${what} component ${i + 1} of ${components.length}`;
+      if (c === null || typeof c !== "object") {
+        throw new TypeError(
+          `${name} must be an object { key, kcv }, got ${c === null ? "null" : typeof c}`,
+        );
+      }
+      const given = parseKcv(`${name}: kcv`, (c as LmkComponent).kcv, maxKcv);
+      const bytes = parseComponent(`${name}: key`, (c as LmkComponent).key, length);
+      parts.push(bytes);
+      if (bytes.every((b) => b === 0)) {
+        throw new HsmError("weak_key", `${name} is all zeros`);
+      }
+      const computed = await keyCheckValue(bytes, algorithm, given.length / 2, core);
+      if (!timingSafeEqual(fromHex(computed), fromHex(given))) {
+        throw new HsmError(
+          "component_kcv",
+          `${name} does not match its KCV ${given}: re-enter that component`,
+        );
+      }
+      for (let j = 0; j < i; j++) {
+        if (timingSafeEqual(parts[j], bytes)) {
+          throw new HsmError(
+            "weak_key",
+            `components ${j + 1} and ${i + 1} are identical: each custodian needs their own`,
+          );
+        }
+      }
+      for (let k = 0; k < lmk.length; k++) lmk[k] ^= bytes[k];
+    }
+    if (algorithm === "tdes") lmk.set(setOddParity(lmk));
+    checkNotDegenerate(`the combined ${what}`, lmk, algorithm);
+    const kcvLength = expected ? expected.length / 2 : algorithm === "aes" ? 5 : 3;
+    const lmkKcv = await keyCheckValue(lmk, algorithm, kcvLength, core);
+    if (expected && !timingSafeEqual(fromHex(lmkKcv), fromHex(expected))) {
+      throw new HsmError(
+        "combined_kcv",
+        `the combined ${what} does not match the expected KCV ${expected}: a component is wrong`,
+      );
+    }
+    return { key: lmk, kcv: lmkKcv };
+  } catch (e) {
+    zeroize(lmk);
+    throw e;
+  } finally {
+    zeroize(...parts);
+  }
+}
+
+/**
+ * Refuses an all-zero key, and a TDES key whose 8-byte parts repeat (it
+ * would be single DES).
+ *
+ * @throws {HsmError} `weak_key`.
+ */
+export function checkNotDegenerate(name: string, key: Uint8Array, algorithm: LmkAlgorithm): void {
+  if (key.every((b) => b === 0)) throw new HsmError("weak_key", `${name} is all zeros`);
+  if (algorithm === "tdes") {
+    const part = (i: number) => key.subarray(8 * i, 8 * i + 8).map((b) => b & 0xfe);
+    const k1 = part(0), k2 = part(1);
+    if (timingSafeEqual(k1, k2) || (key.length === 24 && timingSafeEqual(k2, part(2)))) {
+      throw new HsmError("weak_key", `${name} has equal DES halves (it would be single DES)`);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * The HSM: the only place outside the devices where keys are ever in clear.
+ * {@link Hsm} is the interface servers use; {@link SoftwareHsm} implements it
+ * in-process, with its LMK from two or more key components and every other
+ * key as a TR-31 / ANSI X9.143 key block under the LMK, checked against an
+ * allow-list of key attributes on every operation ({@link RULES}).
+ *
+ * @example
+ * ```ts
+ * import { KEY_TEMPLATES, SoftwareHsm } from "./mod.ts";
+ * const hsm = await SoftwareHsm.create({ components: [c1, c2, c3], audit: (e) => store.appendAudit({ ...e, at: new Date(), actor: "hsm" }) });
+ * const tk = await hsm.importKey(tkUnderPk, pkBlock, { template: KEY_TEMPLATES.TK, expectedHash: tkHash });
+ * const tmk = await hsm.generateKeyUnderKek(KEY_TEMPLATES.TMK, tk.keyBlock, { expectedKekHash: tkHash });
+ * // tmk.keyBlock (under the LMK), tmk.exported (TR-31 under TK), tmk.kcv
+ * ```
+ *
+ * @module
+ */
+export { HsmError, type HsmErrorCode } from "./errors.ts";
+export {
+  combineComponents,
+  type CombineOptions,
+  keyCheckValue,
+  LMK_TYPES,
+  type LmkAlgorithm,
+  type LmkComponent,
+} from "./lmk.ts";
+export {
+  checkRule,
+  checkTemplate,
+  GENERATED_USAGES,
+  KEY_TEMPLATES,
+  type KeyAttributes,
+  type KeyTemplate,
+  type RoleRule,
+  RULES,
+} from "./policy.ts";
+export type {
+  ExportOptions,
+  ExportResult,
+  Hsm,
+  HsmAuditEvent,
+  HsmAuditSink,
+  ImportChecks,
+  ImportResult,
+  KeyInfo,
+  KeyResult,
+  RsaKeyPairResult,
+  WrapFormat,
+} from "./types.ts";
+export { SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";

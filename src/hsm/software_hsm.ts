@@ -1,0 +1,890 @@
+/**
+ * A software HSM: holds its LMK (from two or more key components, see
+ * `lmk.ts`) in a private field and nothing else; every other key lives
+ * outside it as a TR-31 / ANSI X9.143 key block under the LMK (version D for
+ * the default AES-256 LMK, B for a TDES LMK). Each operation unwraps the
+ * blocks it needs, checks their attributes against the allow-list
+ * (`policy.ts`), computes, zeroizes the clear keys and returns only key
+ * blocks, ciphertexts, MACs and KCVs.
+ *
+ * Wire forms it produces:
+ * - keys under a KEK: a TR-31 block (version B under a TDES KEK, D under an
+ *   AES KEK), or TDES-ECB ciphertext for keys with exportability "S";
+ * - keys under an RSA public key: RSA-OAEP (RFC 8017) with SHA-256;
+ * - RSA private keys under the LMK: PKCS#8 DER in a block with algorithm "R".
+ *
+ * @module
+ */
+import { type CryptoCore, loadCore, type RsaPublicKey } from "../core/mod.ts";
+import {
+  exportPkcs8Der,
+  fromHex,
+  generateRsaKeyPair,
+  importPkcs8Der,
+  oaepDecrypt,
+  oaepEncrypt,
+  randomBytes,
+  retailMac,
+  retailMacVerify,
+  setOddParity,
+  timingSafeEqual,
+  toHex,
+  zeroize,
+} from "../crypto/mod.ts";
+import {
+  KeyBlockError,
+  type KeyBlockHeader,
+  unwrapKeyBlock,
+  wrapKeyBlock,
+} from "../keyblock/mod.ts";
+import { HsmError } from "./errors.ts";
+import {
+  checkNotDegenerate,
+  combineComponents,
+  keyCheckValue,
+  LMK_TYPES,
+  type LmkAlgorithm,
+  type LmkComponent,
+} from "./lmk.ts";
+import {
+  checkRule,
+  checkTemplate,
+  KEY_TEMPLATES,
+  type KeyTemplate,
+  type RoleRule,
+  RULES,
+} from "./policy.ts";
+import type {
+  ExportOptions,
+  ExportResult,
+  Hsm,
+  HsmAuditSink,
+  ImportChecks,
+  ImportResult,
+  KeyInfo,
+  KeyResult,
+  RsaKeyPairResult,
+  WrapFormat,
+} from "./types.ts";
+
+/** Options of {@link SoftwareHsm.create}. */
+export interface SoftwareHsmOptions {
+  /** Two or more LMK components, each with its KCV. */
+  components: readonly LmkComponent[];
+  /** "aes" (default: 32-byte components, version D blocks) or "tdes" (24-byte, version B). */
+  lmkAlgorithm?: LmkAlgorithm;
+  /** The LMK's KCV, if known: the combination must match it. */
+  lmkKcv?: string;
+  /** The crypto core; default `await loadCore()`. */
+  core?: CryptoCore;
+  /** Where security events go (LMK loaded or refused, keys refused). */
+  audit?: HsmAuditSink;
+}
+
+interface Opened {
+  header: Required<KeyBlockHeader>;
+  key: Uint8Array;
+}
+
+const TDES_KCV_BYTES = 3;
+const AES_KCV_BYTES = 5;
+const MAX_DATA = 4096;
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (typeof v === "object") return (v as object).constructor?.name ?? "an object";
+  return typeof v;
+}
+
+function checkBlockString(name: string, v: unknown): asserts v is string {
+  if (typeof v !== "string") {
+    throw new TypeError(`${name} must be a key block string, got ${describe(v)}`);
+  }
+}
+
+function checkBytes(name: string, v: unknown): asserts v is Uint8Array {
+  if (!(v instanceof Uint8Array)) {
+    throw new TypeError(`${name} must be a Uint8Array, got ${describe(v)}`);
+  }
+}
+
+function parseHexCheck(name: string, v: unknown, min: number, max: number): Uint8Array {
+  if (typeof v !== "string") {
+    throw new TypeError(`${name} must be a hex string, got ${describe(v)}`);
+  }
+  if (!/^(?:[0-9A-Fa-f]{2})+$/.test(v) || v.length < 2 * min || v.length > 2 * max) {
+    throw new RangeError(`${name} must be ${min === max ? min : `${min} to ${max}`} bytes of hex`);
+  }
+  return fromHex(v.toUpperCase());
+}
+
+function checkPadding(options: unknown): 1 | 2 {
+  if (options === undefined) return 2;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  const p = (options as { padding?: unknown }).padding ?? 2;
+  if (p !== 1 && p !== 2) {
+    throw new RangeError(`options.padding must be 1 or 2, got ${JSON.stringify(p)}`);
+  }
+  return p;
+}
+
+function checkOaepHash(v: unknown): "SHA-256" | "SHA-1" {
+  const h = v ?? "SHA-256";
+  if (h !== "SHA-256" && h !== "SHA-1") {
+    throw new RangeError(`options.hash must be "SHA-256" or "SHA-1", got ${JSON.stringify(h)}`);
+  }
+  return h;
+}
+
+function checkFormat(v: unknown): WrapFormat {
+  const f = v ?? "tr31";
+  if (f !== "tr31" && f !== "ecb") {
+    throw new RangeError(`options.format must be "tr31" or "ecb", got ${JSON.stringify(f)}`);
+  }
+  return f;
+}
+
+function attrs(h: { keyUsage: string; algorithm: string; modeOfUse: string }): string {
+  return `${h.keyUsage}/${h.algorithm}/${h.modeOfUse}`;
+}
+
+/**
+ * The software HSM. Create it with {@link SoftwareHsm.create}; a wrong
+ * component makes `create` reject and leaves no HSM behind.
+ */
+export class SoftwareHsm implements Hsm {
+  readonly lmkAlgorithm: LmkAlgorithm;
+  readonly lmkKcv: string;
+  readonly #lmk: Uint8Array;
+  readonly #version: "B" | "D";
+  readonly #core: CryptoCore;
+  readonly #audit: HsmAuditSink | undefined;
+
+  private constructor(
+    lmk: Uint8Array,
+    algorithm: LmkAlgorithm,
+    kcv: string,
+    core: CryptoCore,
+    audit: HsmAuditSink | undefined,
+  ) {
+    this.#lmk = lmk;
+    this.lmkAlgorithm = algorithm;
+    this.lmkKcv = kcv;
+    this.#version = LMK_TYPES[algorithm].version;
+    this.#core = core;
+    this.#audit = audit;
+  }
+
+  /**
+   * Loads the LMK from its components and returns the HSM.
+   *
+   * @param options components (two or more, each with its KCV), LMK algorithm, expected LMK KCV, core, audit sink.
+   * @returns the HSM with its LMK loaded.
+   * @throws {TypeError} for a wrong argument type.
+   * @throws {RangeError} for a KCV or component that is not hex.
+   * @throws {HsmError} `components`, `component_kcv` (naming the component), `weak_key`, `combined_kcv`.
+   * @example
+   * ```ts
+   * const hsm = await SoftwareHsm.create({ components: [
+   *   { key: "<64 hex digits>", kcv: "<KCV>" }, { key: "<64 hex digits>", kcv: "<KCV>" } ] });
+   * const { keyBlock, kcv } = await hsm.generateKey(KEY_TEMPLATES.TMK);
+   * ```
+   */
+  static async create(options: SoftwareHsmOptions): Promise<SoftwareHsm> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
+    const algorithm = options.lmkAlgorithm ?? "aes";
+    if (algorithm !== "aes" && algorithm !== "tdes") {
+      throw new RangeError(
+        `options.lmkAlgorithm must be "aes" or "tdes", got ${JSON.stringify(algorithm)}`,
+      );
+    }
+    const audit = options.audit;
+    if (audit !== undefined && typeof audit !== "function") {
+      throw new TypeError(`options.audit must be a function, got ${describe(audit)}`);
+    }
+    const core = options.core ?? await loadCore();
+    let combined: { key: Uint8Array; kcv: string };
+    try {
+      combined = await combineComponents(options.components, algorithm, core, {
+        expectedKcv: options.lmkKcv,
+      });
+    } catch (e) {
+      await audit?.({
+        event: "lmk_load_failed",
+        outcome: "failure",
+        keyId: "LMK",
+        detail: e instanceof HsmError ? `${e.code}: ${e.message}` : (e as Error).message,
+      });
+      throw e;
+    }
+    const hsm = new SoftwareHsm(combined.key, algorithm, combined.kcv, core, audit);
+    await audit?.({
+      event: "lmk_loaded",
+      outcome: "success",
+      keyId: "LMK",
+      kcv: combined.kcv,
+      detail: `${
+        algorithm === "aes" ? "AES-256" : "TDES"
+      } LMK from ${options.components.length} components`,
+    });
+    return hsm;
+  }
+
+  // ---- internals ----
+
+  /** Errors already written to the audit log (an error passes several layers). */
+  readonly #audited = new WeakSet<HsmError>();
+
+  async #refuse(e: HsmError, keyId: string): Promise<never> {
+    if (this.#audited.has(e)) throw e;
+    this.#audited.add(e);
+    await this.#audit?.({
+      event: "key_refused",
+      outcome: "failure",
+      keyId,
+      detail: `${e.code}: ${e.message}`,
+    });
+    throw e;
+  }
+
+  /** Unwraps a block under `kbpk` (the LMK by default) and checks it against `rule`. */
+  async #open(
+    op: string,
+    rule: RoleRule,
+    name: string,
+    keyBlock: unknown,
+    kbpk: Uint8Array = this.#lmk,
+    under = "the LMK",
+  ): Promise<Opened> {
+    checkBlockString(name, keyBlock);
+    let r: Opened;
+    try {
+      r = await unwrapKeyBlock(kbpk, keyBlock, { core: this.#core });
+    } catch (e) {
+      if (e instanceof KeyBlockError) {
+        return await this.#refuse(
+          new HsmError(
+            "key_block",
+            `${op}: ${rule.role} (${name}) does not unwrap under ${under}: ${e.code}: ${e.message}`,
+            { cause: e },
+          ),
+          rule.role,
+        );
+      }
+      throw e;
+    }
+    try {
+      checkRule(op, rule, r.header);
+      if (r.header.algorithm === "T" && r.key.length !== 16 && r.key.length !== 24) {
+        throw new HsmError(
+          "key_usage",
+          `${op}: ${rule.role} is a ${r.key.length}-byte TDES key; 16 or 24 bytes required`,
+        );
+      }
+    } catch (e) {
+      zeroize(r.key);
+      if (e instanceof HsmError) return await this.#refuse(e, `${rule.role} ${attrs(r.header)}`);
+      throw e;
+    }
+    return r;
+  }
+
+  async #kcv(key: Uint8Array, algorithm: string): Promise<string> {
+    return algorithm === "A"
+      ? await keyCheckValue(key, "aes", AES_KCV_BYTES, this.#core)
+      : await keyCheckValue(key, "tdes", TDES_KCV_BYTES, this.#core);
+  }
+
+  #hash(key: Uint8Array): string {
+    return toHex(this.#core.sha256(key));
+  }
+
+  #lmkHeader(t: Required<KeyTemplate>): KeyBlockHeader {
+    return {
+      version: this.#version,
+      keyUsage: t.keyUsage as KeyBlockHeader["keyUsage"],
+      algorithm: t.algorithm,
+      modeOfUse: t.modeOfUse as KeyBlockHeader["modeOfUse"],
+      keyVersion: t.keyVersion,
+      exportability: t.exportability,
+      keyContext: "1",
+    };
+  }
+
+  async #wrapLmk(t: Required<KeyTemplate>, key: Uint8Array): Promise<string> {
+    return await wrapKeyBlock(this.#lmk, this.#lmkHeader(t), key, { core: this.#core });
+  }
+
+  #newTdesKey(length: 16 | 24): Uint8Array {
+    for (;;) {
+      const raw = randomBytes(length);
+      const key = setOddParity(raw);
+      zeroize(raw);
+      try {
+        checkNotDegenerate("key", key, "tdes");
+        return key;
+      } catch {
+        zeroize(key);
+      }
+    }
+  }
+
+  async #checkImport(
+    key: Uint8Array,
+    algorithm: string,
+    checks: ImportChecks,
+  ): Promise<{ kcv: string; hash: string }> {
+    const kcv = await this.#kcv(key, algorithm);
+    const hash = this.#hash(key);
+    if (checks.expectedKcv !== undefined) {
+      const want = parseHexCheck("options.expectedKcv", checks.expectedKcv, 2, 16);
+      const got = fromHex(
+        await keyCheckValue(key, algorithm === "A" ? "aes" : "tdes", want.length, this.#core),
+      );
+      if (!timingSafeEqual(got, want)) {
+        throw new HsmError(
+          "kcv_mismatch",
+          `the imported key's KCV differs from the expected ${toHex(want)}`,
+        );
+      }
+    }
+    if (checks.expectedHash !== undefined) {
+      const want = parseHexCheck("options.expectedHash", checks.expectedHash, 32, 32);
+      if (!timingSafeEqual(fromHex(hash), want)) {
+        throw new HsmError(
+          "hash_mismatch",
+          "the imported key's SHA-256 differs from the expected hash",
+        );
+      }
+    }
+    return { kcv, hash };
+  }
+
+  #checkKekHash(kek: Uint8Array, expected: string | undefined): void {
+    if (expected === undefined) return;
+    const want = parseHexCheck("options.expectedKekHash", expected, 32, 32);
+    if (!timingSafeEqual(this.#core.sha256(kek), want)) {
+      throw new HsmError(
+        "hash_mismatch",
+        "the KEK's SHA-256 differs from the expected hash (TK hash check)",
+      );
+    }
+  }
+
+  /** Wraps `key` (attributes `h`) under the clear KEK `kek` (attributes `kekHeader`) in `format`. */
+  async #wrapUnderKek(
+    op: string,
+    key: Uint8Array,
+    h: {
+      keyUsage: string;
+      algorithm: string;
+      modeOfUse: string;
+      exportability: string;
+      keyVersion: string;
+    },
+    kek: Uint8Array,
+    kekAlgorithm: string,
+    format: WrapFormat,
+    checkExportable = true,
+  ): Promise<string> {
+    if (checkExportable) checkRule(op, format === "ecb" ? RULES.exportEcb : RULES.exportTrusted, h);
+    if (format === "ecb") {
+      if (kekAlgorithm !== "T") {
+        throw new HsmError(
+          "key_usage",
+          `${op}: ECB export needs a TDES KEK, got algorithm ${kekAlgorithm}`,
+        );
+      }
+      if (key.length > kek.length) {
+        throw new HsmError(
+          "key_usage",
+          `${op}: a ${key.length}-byte key cannot be exported under a weaker ${kek.length}-byte KEK`,
+        );
+      }
+      return toHex(this.#core.tdesEncryptEcb(kek, key));
+    }
+    const header: KeyBlockHeader = {
+      version: kekAlgorithm === "A" ? "D" : "B",
+      keyUsage: h.keyUsage as KeyBlockHeader["keyUsage"],
+      algorithm: h.algorithm as KeyBlockHeader["algorithm"],
+      modeOfUse: h.modeOfUse as KeyBlockHeader["modeOfUse"],
+      keyVersion: h.keyVersion,
+      exportability: h.exportability as KeyBlockHeader["exportability"],
+      keyContext: "2",
+    };
+    try {
+      return await wrapKeyBlock(kek, header, key, { core: this.#core });
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new HsmError("key_usage", `${op}: ${e.message}`, { cause: e });
+      }
+      throw e;
+    }
+  }
+
+  async #guard<T>(fn: () => Promise<T>, keyId: string): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (
+        e instanceof HsmError &&
+        (e.code === "key_usage" || e.code === "kcv_mismatch" || e.code === "hash_mismatch" ||
+          e.code === "decrypt_failed" || e.code === "weak_key")
+      ) {
+        return await this.#refuse(e, keyId);
+      }
+      throw e;
+    }
+  }
+
+  // ---- operations ----
+
+  async generateKey(template: KeyTemplate): Promise<KeyResult> {
+    const t = checkTemplate("template", template);
+    if (t.algorithm !== "T") {
+      throw new RangeError(
+        'template.algorithm must be "T" for generateKey; use generateRsaKeyPair for RSA',
+      );
+    }
+    const key = this.#newTdesKey(t.length);
+    try {
+      return { keyBlock: await this.#wrapLmk(t, key), kcv: await this.#kcv(key, "T") };
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async importKeyFromComponents(
+    components: readonly LmkComponent[],
+    template: KeyTemplate,
+  ): Promise<KeyResult> {
+    const t = checkTemplate("template", template);
+    if (t.algorithm !== "T") {
+      throw new RangeError('template.algorithm must be "T" for key components');
+    }
+    // The LMK's component rules apply: two or more, each checked against its KCV.
+    const { key, kcv } = await this.#guard(
+      () => combineComponents(components, "tdes", this.#core, { length: t.length, what: "key" }),
+      `the key ${attrs(t)} from components`,
+    );
+    try {
+      return { keyBlock: await this.#wrapLmk(t, key), kcv };
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async keyInfo(keyBlock: string): Promise<KeyInfo> {
+    const rule: RoleRule = {
+      role: "the key",
+      usages: null,
+      algorithms: ["T", "A", "R"],
+      modes: null,
+      exportability: null,
+    };
+    const { header, key } = await this.#open("keyInfo", rule, "keyBlock", keyBlock);
+    try {
+      return {
+        version: header.version,
+        keyUsage: header.keyUsage,
+        algorithm: header.algorithm,
+        modeOfUse: header.modeOfUse,
+        exportability: header.exportability,
+        keyVersion: header.keyVersion,
+        length: key.length,
+        kcv: header.algorithm === "R" ? null : await this.#kcv(key, header.algorithm),
+      };
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async keyCheckValue(keyBlock: string): Promise<string> {
+    const { header, key } = await this.#open(
+      "keyCheckValue",
+      RULES.checkValue,
+      "keyBlock",
+      keyBlock,
+    );
+    try {
+      return await this.#kcv(key, header.algorithm);
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async keyHash(keyBlock: string): Promise<string> {
+    const { key } = await this.#open("keyHash", RULES.checkValue, "keyBlock", keyBlock);
+    try {
+      return this.#hash(key);
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async exportKey(
+    keyBlock: string,
+    kekBlock: string,
+    options: ExportOptions = {},
+  ): Promise<ExportResult> {
+    const format = checkFormat(options?.format);
+    const kek = await this.#open("exportKey", RULES.kekWrap, "kekBlock", kekBlock);
+    let k: Opened | undefined;
+    try {
+      return await this.#guard(async () => {
+        this.#checkKekHash(kek.key, options.expectedKekHash);
+        k = await this.#open(
+          "exportKey",
+          format === "ecb" ? RULES.exportEcb : RULES.exportTrusted,
+          "keyBlock",
+          keyBlock,
+        );
+        const exported = await this.#wrapUnderKek(
+          "exportKey",
+          k.key,
+          k.header,
+          kek.key,
+          kek.header.algorithm,
+          format,
+        );
+        return { exported, kcv: await this.#kcv(k.key, k.header.algorithm) };
+      }, `the exported key under ${attrs(kek.header)}`);
+    } finally {
+      zeroize(kek.key, k?.key);
+    }
+  }
+
+  async importKey(
+    wrapped: string,
+    kekBlock: string,
+    options: ImportChecks & { template: KeyTemplate; format?: WrapFormat },
+  ): Promise<ImportResult> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`options must be an object with a template, got ${describe(options)}`);
+    }
+    const t = checkTemplate("options.template", options.template);
+    if (t.algorithm !== "T") throw new RangeError('options.template.algorithm must be "T"');
+    const format = checkFormat(options.format);
+    if (typeof wrapped !== "string") {
+      throw new TypeError(`wrapped must be a string, got ${describe(wrapped)}`);
+    }
+    const kek = await this.#open("importKey", RULES.kekUnwrap, "kekBlock", kekBlock);
+    let key: Uint8Array | undefined;
+    try {
+      if (format === "ecb") {
+        const ct = parseHexCheck("wrapped", wrapped, t.length, t.length);
+        if (kek.header.algorithm !== "T") {
+          throw new HsmError(
+            "key_usage",
+            `importKey: ECB import needs a TDES KEK, got algorithm ${kek.header.algorithm}`,
+          );
+        }
+        key = this.#core.tdesDecryptEcb(kek.key, ct);
+      } else {
+        const inner = await this.#open(
+          "importKey",
+          {
+            role: "the imported key",
+            usages: [t.keyUsage],
+            algorithms: [t.algorithm],
+            modes: null,
+            exportability: null,
+          },
+          "wrapped",
+          wrapped,
+          kek.key,
+          "the KEK",
+        );
+        key = inner.key;
+        if (key.length !== t.length) {
+          throw new HsmError(
+            "key_usage",
+            `importKey: the imported key is ${key.length} bytes, the template says ${t.length}`,
+          );
+        }
+      }
+      const k = key;
+      return await this.#guard(async () => {
+        checkNotDegenerate("the imported key", k, "tdes");
+        const { kcv, hash } = await this.#checkImport(k, "T", options);
+        return { keyBlock: await this.#wrapLmk(t, k), kcv, hash };
+      }, `the imported key ${attrs(t)}`);
+    } finally {
+      zeroize(kek.key, key);
+    }
+  }
+
+  async generateKeyUnderKek(
+    template: KeyTemplate,
+    kekBlock: string,
+    options: ExportOptions = {},
+  ): Promise<KeyResult & { exported: string }> {
+    const t = checkTemplate("template", template);
+    if (t.algorithm !== "T") throw new RangeError('template.algorithm must be "T"');
+    const format = checkFormat(options?.format);
+    const kek = await this.#open("generateKeyUnderKek", RULES.kekWrap, "kekBlock", kekBlock);
+    const key = this.#newTdesKey(t.length);
+    try {
+      return await this.#guard(async () => {
+        this.#checkKekHash(kek.key, options.expectedKekHash);
+        const exported = await this.#wrapUnderKek(
+          "generateKeyUnderKek",
+          key,
+          t,
+          kek.key,
+          kek.header.algorithm,
+          format,
+        );
+        return { keyBlock: await this.#wrapLmk(t, key), exported, kcv: await this.#kcv(key, "T") };
+      }, `the generated key ${attrs(t)}`);
+    } finally {
+      zeroize(kek.key, key);
+    }
+  }
+
+  async generateMac(
+    makBlock: string,
+    data: Uint8Array,
+    options?: { padding?: 1 | 2 },
+  ): Promise<Uint8Array> {
+    const padding = checkPadding(options);
+    checkBytes("data", data);
+    const { key } = await this.#open("generateMac", RULES.macGenerate, "makBlock", makBlock);
+    try {
+      if (key.length !== 16) {
+        throw new HsmError(
+          "key_usage",
+          `generateMac: the MAC key must be 16 bytes (K || K'), got ${key.length}`,
+        );
+      }
+      return await retailMac(key, data, { padding, core: this.#core });
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async verifyMac(
+    makBlock: string,
+    data: Uint8Array,
+    mac: Uint8Array,
+    options?: { padding?: 1 | 2 },
+  ): Promise<boolean> {
+    const padding = checkPadding(options);
+    checkBytes("data", data);
+    checkBytes("mac", mac);
+    if (mac.length < 4 || mac.length > 8) {
+      throw new RangeError(`mac must be 4 to 8 bytes, got ${mac.length}`);
+    }
+    const { key } = await this.#open("verifyMac", RULES.macVerify, "makBlock", makBlock);
+    try {
+      if (key.length !== 16) {
+        throw new HsmError(
+          "key_usage",
+          `verifyMac: the MAC key must be 16 bytes (K || K'), got ${key.length}`,
+        );
+      }
+      return await retailMacVerify(key, data, mac, { padding, core: this.#core });
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async #ecb(
+    op: "encryptData" | "decryptData",
+    keyBlock: string,
+    data: Uint8Array,
+  ): Promise<Uint8Array> {
+    checkBytes("data", data);
+    if (data.length === 0 || data.length % 8 !== 0 || data.length > MAX_DATA) {
+      throw new RangeError(
+        `data must be whole 8-byte blocks, 8 to ${MAX_DATA} bytes, got ${data.length}`,
+      );
+    }
+    const { key } = await this.#open(
+      op,
+      op === "encryptData" ? RULES.encrypt : RULES.decrypt,
+      "keyBlock",
+      keyBlock,
+    );
+    try {
+      return op === "encryptData"
+        ? this.#core.tdesEncryptEcb(key, data)
+        : this.#core.tdesDecryptEcb(key, data);
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  encryptData(keyBlock: string, data: Uint8Array): Promise<Uint8Array> {
+    return this.#ecb("encryptData", keyBlock, data);
+  }
+
+  decryptData(keyBlock: string, data: Uint8Array): Promise<Uint8Array> {
+    return this.#ecb("decryptData", keyBlock, data);
+  }
+
+  async generateRsaKeyPair(
+    options: { bits?: number; template?: KeyTemplate } = {},
+  ): Promise<RsaKeyPairResult> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
+    const t = checkTemplate("options.template", options.template ?? KEY_TEMPLATES.RSA_TRANSPORT);
+    if (t.algorithm !== "R") {
+      throw new RangeError('options.template.algorithm must be "R" for an RSA key pair');
+    }
+    const { privateKey, publicKey } = await generateRsaKeyPair({
+      bits: options.bits ?? 2048,
+      core: this.#core,
+    });
+    const der = exportPkcs8Der(privateKey);
+    try {
+      return { privateKeyBlock: await this.#wrapLmk(t, der), publicKey };
+    } finally {
+      zeroize(
+        der,
+        privateKey.d,
+        privateKey.p,
+        privateKey.q,
+        privateKey.dp,
+        privateKey.dq,
+        privateKey.qi,
+      );
+    }
+  }
+
+  /** RSA-OAEP-decrypts a key with an HSM private key; the same `decrypt_failed` for every failure. */
+  async #rsaUnwrap(
+    op: string,
+    privateKeyBlock: string,
+    ciphertext: Uint8Array,
+    hash: "SHA-256" | "SHA-1",
+    length: number,
+  ): Promise<Uint8Array> {
+    checkBytes("ciphertext", ciphertext);
+    const pk = await this.#open(op, RULES.rsaUnwrap, "privateKeyBlock", privateKeyBlock);
+    let privateKey;
+    try {
+      privateKey = importPkcs8Der(pk.key);
+    } finally {
+      zeroize(pk.key);
+    }
+    let key: Uint8Array | undefined;
+    try {
+      key = await oaepDecrypt(privateKey, ciphertext, { hash, core: this.#core });
+    } catch {
+      // Whatever failed (length, range, padding): one error, one message.
+    } finally {
+      zeroize(
+        privateKey.d,
+        privateKey.p,
+        privateKey.q,
+        privateKey.dp,
+        privateKey.dq,
+        privateKey.qi,
+      );
+    }
+    if (key === undefined || key.length !== length) {
+      zeroize(key);
+      return await this.#refuse(
+        new HsmError("decrypt_failed", `${op}: the RSA-encrypted key does not decrypt`),
+        "the RSA private key",
+      );
+    }
+    return key;
+  }
+
+  async importKeyRsa(
+    privateKeyBlock: string,
+    ciphertext: Uint8Array,
+    options: ImportChecks & { template: KeyTemplate; hash?: "SHA-256" | "SHA-1" },
+  ): Promise<ImportResult> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`options must be an object with a template, got ${describe(options)}`);
+    }
+    const t = checkTemplate("options.template", options.template);
+    if (t.algorithm !== "T") throw new RangeError('options.template.algorithm must be "T"');
+    const hash = checkOaepHash(options.hash);
+    const key = await this.#rsaUnwrap("importKeyRsa", privateKeyBlock, ciphertext, hash, t.length);
+    try {
+      return await this.#guard(async () => {
+        checkNotDegenerate("the imported key", key, "tdes");
+        const c = await this.#checkImport(key, "T", options);
+        return { keyBlock: await this.#wrapLmk(t, key), ...c };
+      }, `the imported key ${attrs(t)}`);
+    } finally {
+      zeroize(key);
+    }
+  }
+
+  async translateKeyFromRsa(
+    privateKeyBlock: string,
+    ciphertext: Uint8Array,
+    kekBlock: string,
+    options: ImportChecks & { template: KeyTemplate; hash?: "SHA-256" | "SHA-1" },
+  ): Promise<ExportResult & { hash: string }> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`options must be an object with a template, got ${describe(options)}`);
+    }
+    const t = checkTemplate("options.template", options.template);
+    if (t.algorithm !== "T") throw new RangeError('options.template.algorithm must be "T"');
+    const hash = checkOaepHash(options.hash);
+    const kek = await this.#open("translateKeyFromRsa", RULES.kekWrap, "kekBlock", kekBlock);
+    let key: Uint8Array | undefined;
+    try {
+      key = await this.#rsaUnwrap(
+        "translateKeyFromRsa",
+        privateKeyBlock,
+        ciphertext,
+        hash,
+        t.length,
+      );
+      const k = key;
+      return await this.#guard(async () => {
+        checkNotDegenerate("the imported key", k, "tdes");
+        const c = await this.#checkImport(k, "T", options);
+        // The key arrived under the HSM's public key to be re-encrypted, so
+        // its exportability is that of its new home; it crosses as a TR-31 block.
+        const exported = await this.#wrapUnderKek(
+          "translateKeyFromRsa",
+          k,
+          t,
+          kek.key,
+          kek.header.algorithm,
+          "tr31",
+          false,
+        );
+        return { exported, ...c };
+      }, `the translated key ${attrs(t)}`);
+    } finally {
+      zeroize(kek.key, key);
+    }
+  }
+
+  async exportKeyRsa(
+    keyBlock: string,
+    publicKey: RsaPublicKey,
+    options: { hash?: "SHA-256" | "SHA-1" } = {},
+  ): Promise<{ ciphertext: Uint8Array; kcv: string }> {
+    if (options === null || typeof options !== "object") {
+      throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
+    const hash = checkOaepHash(options.hash);
+    if (publicKey === null || typeof publicKey !== "object") {
+      throw new TypeError(
+        `publicKey must be an RSA public key { n, e }, got ${describe(publicKey)}`,
+      );
+    }
+    const k = await this.#open("exportKeyRsa", RULES.exportTrusted, "keyBlock", keyBlock);
+    try {
+      const ciphertext = await oaepEncrypt(publicKey, k.key, { hash, core: this.#core });
+      return { ciphertext, kcv: await this.#kcv(k.key, k.header.algorithm) };
+    } finally {
+      zeroize(k.key);
+    }
+  }
+}
