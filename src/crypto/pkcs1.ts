@@ -84,11 +84,12 @@ export async function pkcs1v15Encrypt(
   const core = await resolveCore(options);
   const em = new Uint8Array(k);
   em[1] = 0x02;
+  // PS: k - mLen - 3 random non-zero bytes; zero bytes are redrawn.
   const psEnd = k - message.length - 1;
-  for (let i = 2; i < psEnd; i++) {
-    let b = 0;
-    while (b === 0) b = randomBytes(1)[0];
-    em[i] = b;
+  const ps = em.subarray(2, psEnd);
+  ps.set(randomBytes(ps.length));
+  for (let i = 0; i < ps.length; i++) {
+    while (ps[i] === 0) ps[i] = randomBytes(1)[0];
   }
   em.set(message, psEnd + 1);
   const c = rsaPublicRaw(core, key, em);

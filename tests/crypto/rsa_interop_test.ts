@@ -89,6 +89,20 @@ for (const core of cores) {
     }
   });
 
+  Deno.test(`pkcs1v15Encrypt: EM is 00 02, non-zero random PS, 00, M (${core.name})`, async () => {
+    for (const len of [0, 100, 245]) {
+      const msg = randomBytes(len);
+      const c = await pkcs1v15Encrypt(oursPub, msg, { core });
+      const em = u8(nodeCrypto.privateDecrypt(
+        { key: node.privateKey, padding: nodeCrypto.constants.RSA_NO_PADDING },
+        c,
+      ));
+      assertEquals([em[0], em[1], em[256 - len - 1]], [0, 2, 0]);
+      assert(em.subarray(2, 256 - len - 1).every((b) => b !== 0), "PS has no zero byte");
+      assertEquals(em.subarray(256 - len), msg);
+    }
+  });
+
   Deno.test(`interop: PKCS#1 v1.5 SHA-256 signatures both ways (${core.name})`, async () => {
     for (const len of [0, 1, 100, 1000]) {
       const msg = randomBytes(len);

@@ -129,7 +129,7 @@ Deno.test("cmac: SP 800-38B AES-128 subkeys", async () => {
   }
 });
 
-Deno.test("cmac: TDES and AES tags agree across cores for every length 0..40", async () => {
+Deno.test("cmac: TDES tags agree across cores for every length 0..40, 16- and 24-byte keys", async () => {
   const key16 = randomBytes(16);
   const key24 = randomBytes(24);
   for (let n = 0; n <= 40; n++) {
