@@ -1,7 +1,8 @@
 /**
- * PEM (RFC 7468 "textual encoding", strict form for writing, lax form for
- * reading): one base64 body between `-----BEGIN <label>-----` and
- * `-----END <label>-----`.
+ * PEM (RFC 7468 "textual encoding"): one base64 body between
+ * `-----BEGIN <label>-----` and `-----END <label>-----`. Written in the strict
+ * form (64-character lines); read with any line length and CRLF or LF, but with
+ * nothing other than whitespace around the one block (no explanatory text).
  *
  * @example
  * ```ts

@@ -872,3 +872,25 @@ Deno.test("pki: verifyChain refuses bad arguments", async () => {
     );
   }
 });
+
+Deno.test("pki: validity after 2049 is written as GeneralizedTime and read back", async () => {
+  for (const core of cores) {
+    const notBefore = T("2049-12-31T23:59:59Z");
+    const notAfter = T("2101-03-04T05:06:07Z");
+    const pem = await issueCertificate({
+      profile: "root-ca",
+      subject: { commonName: "Long Root" },
+      publicKey: KEYS.spare.publicKey,
+      notBefore,
+      notAfter,
+      issuer: { privateKey: KEYS.spare.privateKey },
+    }, { core });
+    const der = toHex(decodePem(pem, "CERTIFICATE"));
+    assert(der.includes("170D3439313233313233353935395A"), "UTCTime 491231235959Z");
+    assert(der.includes("180F32313031303330343035303630375A"), "GeneralizedTime 21010304050607Z");
+    const info = parseCertificate(pem);
+    assertEquals([info.notBefore, info.notAfter], [notBefore, notAfter]);
+    const x = new X509Certificate(pem);
+    assertEquals([new Date(x.validFrom), new Date(x.validTo)], [notBefore, notAfter]);
+  }
+});
