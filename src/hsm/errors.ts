@@ -24,7 +24,9 @@ export type HsmErrorCode =
   /** A key's SHA-256 differs from the one expected. */
   | "hash_mismatch"
   /** An RSA-encrypted key does not decrypt (one error whatever the cause). */
-  | "decrypt_failed";
+  | "decrypt_failed"
+  /** A known-answer self-test at start gave a wrong answer: the HSM does not start. */
+  | "self_test";
 
 /** A refusal by the HSM, with a stable `code`. */
 export class HsmError extends Error {

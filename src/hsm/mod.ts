@@ -48,4 +48,4 @@ export type {
   RsaKeyPairResult,
   WrapFormat,
 } from "./types.ts";
-export { SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";
+export { runSelfTests, SELF_TESTS, SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";

@@ -41,6 +41,7 @@ export interface KeyTemplate {
  * - `AUK`: flow B authentication key: TDES encryption of challenges only.
  * - `RSA_TRANSPORT`: an HSM RSA private key that unwraps keys sent under its
  *   public key (the MTMS transport key, flow B `Pr_hsm`).
+ * - `RSA_CA`: a CA's RSA signing key (e.g. the KMS CA that certifies `Pu_hsm`).
  */
 export const KEY_TEMPLATES = {
   TMK: { keyUsage: "K0", algorithm: "T", modeOfUse: "B", exportability: "E", length: 16 },
@@ -49,6 +50,7 @@ export const KEY_TEMPLATES = {
   MAK: { keyUsage: "M3", algorithm: "T", modeOfUse: "C", exportability: "N", length: 16 },
   AUK: { keyUsage: "D0", algorithm: "T", modeOfUse: "B", exportability: "N", length: 16 },
   RSA_TRANSPORT: { keyUsage: "K3", algorithm: "R", modeOfUse: "D", exportability: "N" },
+  RSA_CA: { keyUsage: "S1", algorithm: "R", modeOfUse: "S", exportability: "N" },
 } as const satisfies Record<string, KeyTemplate>;
 
 /** Key usages this HSM generates or imports, by algorithm. */
@@ -135,6 +137,14 @@ export const RULES = {
     usages: ["K3"],
     algorithms: ["R"],
     modes: ["B", "D"],
+    exportability: null,
+  },
+  /** An RSA private key that signs (PKCS#1 v1.5 SHA-256). */
+  sign: {
+    role: "the signing key",
+    usages: ["S0", "S1"],
+    algorithms: ["R"],
+    modes: ["S", "T"],
     exportability: null,
   },
   /** A symmetric key whose KCV or hash is asked for. */

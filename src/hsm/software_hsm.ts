@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { type CryptoCore, loadCore, type RsaPublicKey } from "../core/mod.ts";
+import { type CryptoCore, loadCore, type RsaPrivateKey, type RsaPublicKey } from "../core/mod.ts";
 import {
   exportPkcs8Der,
   fromHex,
@@ -23,12 +23,15 @@ import {
   importPkcs8Der,
   oaepDecrypt,
   oaepEncrypt,
+  pkcs1v15Sign,
+  publicKeyOf,
   randomBytes,
   retailMac,
   retailMacVerify,
   setOddParity,
   timingSafeEqual,
   toHex,
+  validateRsaPrivateKey,
   zeroize,
 } from "../crypto/mod.ts";
 import {
@@ -150,6 +153,80 @@ function attrs(h: { keyUsage: string; algorithm: string; modeOfUse: string }): s
   return `${h.keyUsage}/${h.algorithm}/${h.modeOfUse}`;
 }
 
+/** A known answer: what a primitive of the core must give for a fixed input. */
+interface KnownAnswer {
+  readonly name: string;
+  readonly run: (core: CryptoCore) => Uint8Array;
+  readonly expected: string;
+}
+
+const h = (x: string) => fromHex(x);
+
+/**
+ * Known-answer self-tests run before the LMK is loaded (FIPS 140-3 style
+ * pre-operational tests): TDES (SP 800-67 appendix B example), SHA-1 and
+ * SHA-256 of "abc" (FIPS 180-4 examples), and the RSA modular exponentiation
+ * (the textbook key n = 3233, e = 17, d = 2753).
+ */
+export const SELF_TESTS: readonly KnownAnswer[] = [
+  {
+    name: "TDES-ECB encrypt",
+    run: (c) =>
+      c.tdesEncryptEcb(
+        h("0123456789ABCDEF23456789ABCDEF01456789ABCDEF0123"),
+        h("5468652071756663"),
+      ),
+    expected: "A826FD8CE53B855F",
+  },
+  {
+    name: "TDES-ECB decrypt",
+    run: (c) =>
+      c.tdesDecryptEcb(
+        h("0123456789ABCDEF23456789ABCDEF01456789ABCDEF0123"),
+        h("A826FD8CE53B855F"),
+      ),
+    expected: "5468652071756663",
+  },
+  {
+    name: "SHA-1",
+    run: (c) => c.sha1(new TextEncoder().encode("abc")),
+    expected: "A9993E364706816ABA3E25717850C26C9CD0D89D",
+  },
+  {
+    name: "SHA-256",
+    run: (c) => c.sha256(new TextEncoder().encode("abc")),
+    expected: "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",
+  },
+  { name: "RSA public", run: (c) => c.modPow(h("0041"), h("11"), h("0CA1")), expected: "0AE6" },
+  { name: "RSA private", run: (c) => c.modPow(h("0AE6"), h("0AC1"), h("0CA1")), expected: "0041" },
+];
+
+/**
+ * Runs {@link SELF_TESTS} on a core.
+ *
+ * @param core the crypto core.
+ * @throws {HsmError} `self_test` naming the first test that failed.
+ */
+export function runSelfTests(core: CryptoCore): void {
+  for (const t of SELF_TESTS) {
+    let got: string;
+    try {
+      got = toHex(t.run(core));
+    } catch (e) {
+      throw new HsmError(
+        "self_test",
+        `self-test ${t.name} threw on the ${core.name} core: ${(e as Error).message}`,
+      );
+    }
+    if (got !== t.expected) {
+      throw new HsmError(
+        "self_test",
+        `self-test ${t.name} failed on the ${core.name} core: the HSM does not start`,
+      );
+    }
+  }
+}
+
 /**
  * The software HSM. Create it with {@link SoftwareHsm.create}; a wrong
  * component makes `create` reject and leaves no HSM behind.
@@ -209,12 +286,15 @@ export class SoftwareHsm implements Hsm {
     const core = options.core ?? await loadCore();
     let combined: { key: Uint8Array; kcv: string };
     try {
+      runSelfTests(core);
       combined = await combineComponents(options.components, algorithm, core, {
         expectedKcv: options.lmkKcv,
       });
     } catch (e) {
       await audit?.({
-        event: "lmk_load_failed",
+        event: e instanceof HsmError && e.code === "self_test"
+          ? "self_test_failed"
+          : "lmk_load_failed",
         outcome: "failure",
         keyId: "LMK",
         detail: e instanceof HsmError ? `${e.code}: ${e.message}` : (e as Error).message,
@@ -747,6 +827,46 @@ export class SoftwareHsm implements Hsm {
     } finally {
       zeroize(
         der,
+        privateKey.d,
+        privateKey.p,
+        privateKey.q,
+        privateKey.dp,
+        privateKey.dq,
+        privateKey.qi,
+      );
+    }
+  }
+
+  async importRsaPrivateKey(
+    privateKey: RsaPrivateKey,
+    template: KeyTemplate,
+  ): Promise<RsaKeyPairResult> {
+    const t = checkTemplate("template", template);
+    if (t.algorithm !== "R") {
+      throw new RangeError('template.algorithm must be "R" for an RSA private key');
+    }
+    validateRsaPrivateKey(privateKey);
+    const der = exportPkcs8Der(privateKey);
+    try {
+      return { privateKeyBlock: await this.#wrapLmk(t, der), publicKey: publicKeyOf(privateKey) };
+    } finally {
+      zeroize(der);
+    }
+  }
+
+  async sign(privateKeyBlock: string, message: Uint8Array): Promise<Uint8Array> {
+    checkBytes("message", message);
+    const pk = await this.#open("sign", RULES.sign, "privateKeyBlock", privateKeyBlock);
+    let privateKey: RsaPrivateKey;
+    try {
+      privateKey = importPkcs8Der(pk.key);
+    } finally {
+      zeroize(pk.key);
+    }
+    try {
+      return await pkcs1v15Sign(privateKey, message, { core: this.#core });
+    } finally {
+      zeroize(
         privateKey.d,
         privateKey.p,
         privateKey.q,

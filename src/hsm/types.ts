@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { RsaPublicKey } from "../core/mod.ts";
+import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
 import type { LmkAlgorithm, LmkComponent } from "./lmk.ts";
 import type { KeyTemplate } from "./policy.ts";
 
@@ -158,6 +158,15 @@ export interface Hsm {
 
   /** TDES-ECB decryption under a data key. */
   decryptData(keyBlock: string, data: Uint8Array): Promise<Uint8Array>;
+
+  /**
+   * Takes an RSA private key made elsewhere (e.g. a CA key from a key
+   * ceremony) under the LMK with the template's attributes.
+   */
+  importRsaPrivateKey(privateKey: RsaPrivateKey, template: KeyTemplate): Promise<RsaKeyPairResult>;
+
+  /** RSASSA-PKCS1-v1_5 SHA-256 signature with a signing key (usage S0/S1, mode S or T). */
+  sign(privateKeyBlock: string, message: Uint8Array): Promise<Uint8Array>;
 
   /** Generates an RSA key pair; the private key stays under the LMK (flow B S1: Pu_hsm/Pr_hsm). */
   generateRsaKeyPair(

@@ -13,6 +13,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
   checkDate,
@@ -72,6 +73,18 @@ const MAX_PUBLIC_KEY = 4096;
 const NONCE = /^[A-Za-z0-9+/=_.:-]{1,256}$/;
 
 type Row = Record<string, unknown>;
+
+/** Every table of the schema and its key, for {@link SqliteStore.stateHash}. */
+const HASHED_TABLES: readonly [string, string][] = [
+  ["schema_version", "version"],
+  ["orders", "order_id"],
+  ["collected_tks", "sn"],
+  ["tk_batches", "order_id"],
+  ["terminals", "sn"],
+  ["challenges", "id"],
+  ["nonces", "scope, nonce"],
+  ["audit_log", "id"],
+];
 
 /** A FIFO async lock. */
 class Mutex {
@@ -434,6 +447,20 @@ export class SqliteStore implements Store {
 
   schemaVersion(): Promise<number> {
     return this.#one("schema version", () => currentVersion(this.#conn));
+  }
+
+  stateHash(): Promise<string> {
+    return this.#one("state hash", () => {
+      const h = createHash("sha256");
+      for (const [table, key] of HASHED_TABLES) {
+        h.update(`\u0000${table}\u0000`);
+        for (const row of this.#st(`SELECT * FROM ${table} ORDER BY ${key}`).iterate()) {
+          h.update(JSON.stringify(Object.values(row as Row)));
+          h.update("\n");
+        }
+      }
+      return h.digest("hex").toUpperCase();
+    });
   }
 
   async close(): Promise<void> {

@@ -311,6 +311,12 @@ export interface Store {
   /** The applied schema version. */
   schemaVersion(): Promise<number>;
 
+  /**
+   * SHA-256 (hex) over every row of every table in key order: equal before
+   * and after a refused request proves it changed nothing (issue 9).
+   */
+  stateHash(): Promise<string>;
+
   /** Closes the database; later calls throw `StoreError("closed")`. */
   close(): Promise<void>;
 

@@ -8,7 +8,14 @@
  */
 import { assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { kcv, toHex } from "../../src/crypto/mod.ts";
-import { type HsmAuditEvent, HsmError, SoftwareHsm } from "../../src/hsm/mod.ts";
+import type { CryptoCore } from "../../src/core/mod.ts";
+import {
+  type HsmAuditEvent,
+  HsmError,
+  runSelfTests,
+  SELF_TESTS,
+  SoftwareHsm,
+} from "../../src/hsm/mod.ts";
 import { allCores } from "../_helpers.ts";
 import { leakScanner, makeComponents } from "./_fixtures.ts";
 
@@ -210,6 +217,40 @@ for (const core of await allCores()) {
       }
     });
   }
+
+  Deno.test(`[${core.name}] hsm self-tests: a core giving one wrong answer stops the HSM, named`, async () => {
+    const { components } = await makeComponents("aes", 2, core);
+    for (const t of SELF_TESTS) {
+      // A faulty core: the one primitive the test exercises answers wrong.
+      const faulty: CryptoCore = Object.create(core);
+      const wrong = (f: (...a: Uint8Array[]) => Uint8Array) => (...a: Uint8Array[]) => {
+        const r = f.apply(core, a);
+        r[r.length - 1] ^= 1;
+        return r;
+      };
+      const fn = t.name.startsWith("TDES-ECB encrypt")
+        ? "tdesEncryptEcb"
+        : t.name.startsWith("TDES-ECB decrypt")
+        ? "tdesDecryptEcb"
+        : t.name === "SHA-1"
+        ? "sha1"
+        : t.name === "SHA-256"
+        ? "sha256"
+        : "modPow";
+      Object.defineProperty(faulty, fn, { value: wrong(core[fn] as never) });
+      const events: HsmAuditEvent[] = [];
+      const e = await assertRejects(
+        () => SoftwareHsm.create({ components, core: faulty, audit: (ev) => void events.push(ev) }),
+        HsmError,
+        t.name === "RSA private"
+          ? "self-test RSA public failed"
+          : `self-test ${t.name} failed on the ${core.name} core`,
+      );
+      assertEquals(e.code, "self_test");
+      assertEquals(events.map((x) => x.event), ["self_test_failed"]);
+    }
+    runSelfTests(core);
+  });
 
   Deno.test(`[${core.name}] hsm LMK: options are checked`, async () => {
     const { components } = await makeComponents("aes", 2, core);

@@ -24,6 +24,7 @@ import {
   importPkcs8Der,
   kcv,
   oaepEncrypt,
+  RsaKeyError,
   toHex,
 } from "../../src/crypto/mod.ts";
 import {
@@ -354,6 +355,50 @@ for (const core of await allCores()) {
       );
       assertEquals(back, await w.clear(tmk.keyBlock));
       assertEquals(out.kcv, tmk.kcv);
+    });
+
+    Deno.test(`${tag}: RSA signing key: imported or generated under the LMK, signs verifiably`, async () => {
+      const w = await world(core, algorithm);
+      const { privateKey } = await generateRsaKeyPair({ bits: 1024, core });
+      w.secrets.push(privateKey.d, privateKey.p, privateKey.q);
+      const ca = await w.hsm.importRsaPrivateKey(privateKey, KEY_TEMPLATES.RSA_CA);
+      assertEquals(ca.publicKey.n, privateKey.n);
+      const msg = new TextEncoder().encode("tbsCertificate bytes");
+      const sig = await w.hsm.sign(ca.privateKeyBlock, msg);
+      assert(
+        nodeCrypto.verify("sha256", msg, nodePublicKey(ca.publicKey), sig),
+        "node:crypto verifies",
+      );
+      const gen = await w.hsm.generateRsaKeyPair({ bits: 1024, template: KEY_TEMPLATES.RSA_CA });
+      assert(
+        nodeCrypto.verify(
+          "sha256",
+          msg,
+          nodePublicKey(gen.publicKey),
+          await w.hsm.sign(gen.privateKeyBlock, msg),
+        ),
+      );
+      const transport = await w.hsm.generateRsaKeyPair({ bits: 1024 });
+      const e = await assertRejects(
+        () => w.hsm.sign(transport.privateKeyBlock, msg),
+        HsmError,
+        "sign: the signing key must have key usage S0 or S1, got K3",
+      );
+      assertEquals(e.code, "key_usage");
+      await assertRejects(
+        () =>
+          w.hsm.importRsaPrivateKey(
+            { ...privateKey, d: new Uint8Array([3]) },
+            KEY_TEMPLATES.RSA_CA,
+          ),
+        RsaKeyError,
+        "key.d must be an inverse of key.e modulo lcm(p-1, q-1)",
+      );
+      await assertRejects(
+        () => w.hsm.importRsaPrivateKey(privateKey, KEY_TEMPLATES.TMK),
+        RangeError,
+        'template.algorithm must be "R" for an RSA private key',
+      );
     });
 
     Deno.test(`${tag}: MTMS S12-S13: TK from the RSA transport key straight to a block under PK`, async () => {

@@ -10,6 +10,8 @@ import {
   assertEquals,
   assertFalse,
   assertGreater,
+  assertMatch,
+  assertNotEquals,
   assertRejects,
   assertStringIncludes,
 } from "@std/assert";
@@ -626,6 +628,30 @@ export function storeSuite(f: StoreFactory): void {
       assertStringIncludes(e.message, "append-only", sql);
     }
     assertEquals(await s.listAudit({ limit: 10 }), all, "rows unchanged");
+  });
+
+  test("state hash: unchanged by reads and refused writes, changed by any write", async (s) => {
+    await s.importTkBatch({ orderId: "PO-H", bodyHash: hash(12), receivedAt: T0, tks: tks(3) });
+    const h0 = await s.stateHash();
+    assertMatch(h0, /^[0-9A-F]{64}$/);
+    await s.getTerminal(sn(1));
+    await s.listTerminals("PO-H", { limit: 10 });
+    await rejectsStore(
+      () =>
+        s.importTkBatch({ orderId: "PO-H", bodyHash: hash(13), receivedAt: T0, tks: tks(1, 9) }),
+      "conflict",
+    );
+    assertFalse(await s.markTmkSent(sn(1), at(1)));
+    await assertRejects(
+      () => s.issueTmks([issue(sn(1)), { ...issue(sn(2)), tmkKcv: "x" }]),
+      RangeError,
+    );
+    assertEquals(await s.stateHash(), h0);
+    await s.issueTmk(issue(sn(1)));
+    const h1 = await s.stateHash();
+    assertNotEquals(h1, h0);
+    await s.appendAudit({ at: T0, actor: "kms", event: "tmk_issued", outcome: "success" });
+    assertNotEquals(await s.stateHash(), h1);
   });
 
   test("bad arguments: exact error, nothing stored", async (s) => {
