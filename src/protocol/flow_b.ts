@@ -11,16 +11,15 @@
  *   for the terminal and returns Pu_hsm in a certificate of the KMS CA (our
  *   addition: the PIN pad checks it against the KMS root set at flashing).
  * - S2-S3 `PUT /v1/terminals/{sn}/transport-key`: the PIN pad makes TEK and
- *   AUK and sends AUK under Pu_hsm (RSA-OAEP-SHA256, label
- *   {@link aukOaepLabel}) with Pu_tek (SPKI PEM), AUK's KCV and the TK hash
- *   {@link tkHashInput}. The hash binds Pu_tek to AUK: a man in the middle
+ *   AUK and sends AUK under Pu_hsm (RSA-OAEP-SHA256) with Pu_tek (SPKI
+ *   PEM), AUK's KCV and the TK hash over {@link tkHashInput}. The hash binds Pu_tek to AUK: a man in the middle
  *   who swaps Pu_tek cannot recompute it without AUK.
  * - S4: the KMS's HSM recovers AUK under its LMK and checks KCV and hash.
  * - S5 (claim 4) `POST .../challenges` `{rnd1}` -> `{challengeId, crnd1,
  *   rnd2}`; `POST .../challenges/{id}/response` `{crnd2}`: Crnd1 =
  *   TDES-ECB(AUK, Rnd1), Crnd2 = TDES-ECB(AUK, Rnd2), one 8-byte block each.
- * - S6 `POST /v1/terminals/{sn}/tmk`: TMK under Pu_tek (RSA-OAEP-SHA256,
- *   label {@link tmkOaepLabel}) with its KCV, only inside a session opened
+ * - S6 `POST /v1/terminals/{sn}/tmk`: TMK under Pu_tek (RSA-OAEP-SHA256)
+ *   with its KCV, only inside a session opened
  *   by a passed S5 that has not expired; a session allows one download.
  * - S7 `POST .../tmk/ack`: the PIN pad has decrypted TMK with Pr_tek,
  *   checked its KCV and stored it as a TR-31 block (claim 3).
@@ -40,7 +39,7 @@
  * @module
  */
 import { AuthenticationError, ConflictError, ValidationError } from "./errors.ts";
-import { CERTIFICATE, KCV, KEY_HASH, RSA_BLOCK, SERIAL_NUMBER } from "./flow_a.ts";
+import { CERTIFICATE, KCV, RSA_BLOCK, SERIAL_NUMBER } from "./flow_a.ts";
 import {
   hex,
   type Infer,
@@ -75,61 +74,36 @@ export const DEFAULT_SESSION_TTL_MS = 60_000;
 /** Default number of failed S5 answers that locks an SN. */
 export const DEFAULT_MAX_AUTH_FAILURES = 3;
 
-const enc = new TextEncoder();
-
-/**
- * The OAEP label of AUK under Pu_hsm (S3): binds the ciphertext to the SN
- * and to its purpose.
- *
- * @param sn serial number.
- * @returns UTF-8 of `CN103714641A/AUK/<sn>`.
- * @throws {ValidationError} for a badly formed SN.
- */
-export function aukOaepLabel(sn: string): Uint8Array<ArrayBuffer> {
-  return enc.encode(`CN103714641A/AUK/${SERIAL_NUMBER.parse(sn, "sn")}`);
-}
-
-/**
- * The OAEP label of TMK under Pu_tek (S6).
- *
- * @param sn serial number.
- * @returns UTF-8 of `CN103714641A/TMK/<sn>`.
- * @throws {ValidationError} for a badly formed SN.
- */
-export function tmkOaepLabel(sn: string): Uint8Array<ArrayBuffer> {
-  return enc.encode(`CN103714641A/TMK/${SERIAL_NUMBER.parse(sn, "sn")}`);
-}
+/** Bytes of each digest in {@link tkHashInput}. */
+export const DIGEST_BYTES = 32;
 
 /**
  * The bytes whose SHA-256 is the flow B "TK hash": the part of TK both
- * sides hold, AUK and Pu_tek (Pr_tek never leaves the PIN pad).
+ * sides hold, AUK and Pu_tek (Pr_tek never leaves the PIN pad), each by its
+ * SHA-256, so the KMS can form it from what its HSM reports (SHA-256 of a
+ * key it holds, never the key) and Pu_tek. Whoever does not know AUK
+ * cannot make the hash for another Pu_tek: the hash binds Pu_tek to AUK.
  *
- * @param auk AUK, {@link AUK_BYTES} bytes.
- * @param puTekDer Pu_tek as DER SubjectPublicKeyInfo.
- * @returns `"TMKB-TK1" || len16(auk) || auk || len16(puTek) || puTek`.
- * @throws {TypeError} for non-bytes; {@link RangeError} for a wrong AUK length or an empty or oversized Pu_tek.
+ * @param aukDigest SHA-256 of the clear AUK, {@link DIGEST_BYTES} bytes.
+ * @param puTekDigest SHA-256 of Pu_tek as DER SubjectPublicKeyInfo, {@link DIGEST_BYTES} bytes.
+ * @returns `"TMKB-TK1" || aukDigest || puTekDigest` (72 bytes).
+ * @throws {TypeError} for non-bytes; {@link RangeError} for a wrong length.
  */
-export function tkHashInput(auk: Uint8Array, puTekDer: Uint8Array): Uint8Array<ArrayBuffer> {
-  if (!(auk instanceof Uint8Array)) throw new TypeError("auk must be a Uint8Array");
-  if (!(puTekDer instanceof Uint8Array)) throw new TypeError("puTekDer must be a Uint8Array");
-  if (auk.length !== AUK_BYTES) {
-    throw new RangeError(`auk must be ${AUK_BYTES} bytes, got ${auk.length}`);
+export function tkHashInput(
+  aukDigest: Uint8Array,
+  puTekDigest: Uint8Array,
+): Uint8Array<ArrayBuffer> {
+  for (const [name, v] of [["aukDigest", aukDigest], ["puTekDigest", puTekDigest]] as const) {
+    if (!(v instanceof Uint8Array)) throw new TypeError(`${name} must be a Uint8Array`);
+    if (v.length !== DIGEST_BYTES) {
+      throw new RangeError(`${name} must be ${DIGEST_BYTES} bytes (SHA-256), got ${v.length}`);
+    }
   }
-  if (puTekDer.length === 0 || puTekDer.length > 0xffff) {
-    throw new RangeError(`puTekDer must be 1 to 65535 bytes, got ${puTekDer.length}`);
-  }
-  const tag = enc.encode("TMKB-TK1");
-  const out = new Uint8Array(tag.length + 2 + auk.length + 2 + puTekDer.length);
-  let o = 0;
-  out.set(tag, o);
-  o += tag.length;
-  out[o++] = auk.length >> 8;
-  out[o++] = auk.length & 0xff;
-  out.set(auk, o);
-  o += auk.length;
-  out[o++] = puTekDer.length >> 8;
-  out[o++] = puTekDer.length & 0xff;
-  out.set(puTekDer, o);
+  const tag = new TextEncoder().encode("TMKB-TK1");
+  const out = new Uint8Array(tag.length + 2 * DIGEST_BYTES);
+  out.set(tag, 0);
+  out.set(aukDigest, tag.length);
+  out.set(puTekDigest, tag.length + DIGEST_BYTES);
   return out;
 }
 
@@ -157,16 +131,20 @@ export const FLOW_B_STATES = [
 export const HsmKeyResponse = object({
   sn: SERIAL_NUMBER,
   certificate: CERTIFICATE,
+  caCertificate: pem(
+    "CERTIFICATE",
+    "the KMS CA certificate the Pu_hsm certificate chains through to the root",
+  ),
   rotated: oneOf(["yes", "no"], "yes if this call replaced an earlier Pu_hsm (before S3)"),
 }, "Pu_hsm for the terminal (S1)");
 export type HsmKeyResponse = Infer<typeof HsmKeyResponse>;
 
 /** `PUT /v1/terminals/{sn}/transport-key` (S3). */
 export const TransportKeyRequest = object({
-  encryptedAuk: RSA_BLOCK("AUK under Pu_hsm, RSA-OAEP-SHA256, label CN103714641A/AUK/<sn>"),
+  encryptedAuk: RSA_BLOCK("AUK under Pu_hsm, RSA-OAEP-SHA256, empty label"),
   aukKcv: KCV,
   puTek: PUBLIC_KEY,
-  tkHash: KEY_HASH,
+  tkHash: hex(DIGEST_BYTES, "SHA-256 of tkHashInput(SHA-256(AUK), SHA-256(Pu_tek DER))"),
 }, "the terminal's transport key: AUK under Pu_hsm and Pu_tek (S3)");
 export type TransportKeyRequest = Infer<typeof TransportKeyRequest>;
 
@@ -211,7 +189,7 @@ export type ChallengeResult = Infer<typeof ChallengeResult>;
 /** `POST /v1/terminals/{sn}/tmk` in flow B (S6): TMK under Pu_tek. */
 export const FlowBTmkResponse = object({
   sn: SERIAL_NUMBER,
-  encryptedTmk: RSA_BLOCK("TMK under Pu_tek, RSA-OAEP-SHA256, label CN103714641A/TMK/<sn>"),
+  encryptedTmk: RSA_BLOCK("TMK under Pu_tek, RSA-OAEP-SHA256, empty label"),
   tmkKcv: KCV,
 }, "TMK under Pu_tek (S6)");
 export type FlowBTmkResponse = Infer<typeof FlowBTmkResponse>;

@@ -1,0 +1,391 @@
+/**
+ * The PIN pad's part of flow B (CN103714641A): the only place TEK's
+ * private key, AUK and the downloaded TMK are ever in clear, each only for
+ * the length of one operation. At rest every key is a TR-31 key block under
+ * the PIN pad's storage key (claim 3 for TMK); the SHA-256 "TK hash" over
+ * the SHA-256s of AUK and Pu_tek ({@link tkHashInput}) is checked each time TK is stored,
+ * exported or used, and Pr_tek is checked to match Pu_tek.
+ *
+ * - S1: {@link PinPadFlowB.installHsmKey} accepts Pu_hsm only in a
+ *   `terminal-hsm` certificate for this SN that chains, through the KMS CA,
+ *   to the KMS root written at flashing (a fake KMS cannot substitute its
+ *   own key).
+ * - S2-S3: {@link PinPadFlowB.makeTransportKey} makes TEK (RSA-2048) and AUK
+ *   (double-length TDES, odd parity), and exports AUK under Pu_hsm with
+ *   RSA-OAEP-SHA256.
+ * - S5: {@link PinPadFlowB.challenge} / {@link PinPadFlowB.answer}, claim 4.
+ * - S7: {@link PinPadFlowB.installTmk} decrypts TMK with Pr_tek, checks its
+ *   KCV and stores it as a TR-31 block.
+ *
+ * @module
+ */
+import type { CryptoCore } from "../src/core/mod.ts";
+import {
+  exportPkcs8Der,
+  exportSpkiDer,
+  exportSpkiPem,
+  fromHex,
+  generateRsaKeyPair,
+  importPkcs8Der,
+  importSpkiDer,
+  kcv,
+  oaepDecrypt,
+  oaepEncrypt,
+  type RsaPublicKey,
+  setOddParity,
+  timingSafeEqual,
+  toHex,
+  zeroize,
+} from "../src/crypto/mod.ts";
+import { unwrapKeyBlock, wrapKeyBlock } from "../src/keyblock/mod.ts";
+import { CertificateError, verifyChain } from "../src/pki/mod.ts";
+import {
+  AUK_BYTES,
+  type AukCipher,
+  AuthenticationError,
+  type ChallengeAnswer,
+  type ChallengeRequest,
+  type ChallengeResponse,
+  ConflictError,
+  FLOW_B_RSA_BITS,
+  type FlowBTmkResponse,
+  type HsmKeyResponse,
+  IntegrityError,
+  MutualAuthInitiator,
+  tkHashInput,
+  type TransportKeyRequest,
+} from "../src/protocol/mod.ts";
+
+/** TR-31 header of AUK at rest: TDES, encrypt and decrypt, sensitive (exported once, under Pu_hsm). */
+const AUK_HEADER = "B0000D0TB00S0000";
+/** TR-31 header of Pr_tek at rest: RSA key for key wrapping, decrypt only, not exportable. */
+const PR_TEK_HEADER = "B0000K3RD00N0000";
+/** TR-31 header of TMK at rest (claim 3): KEK for the working keys, not exportable. */
+const TMK_HEADER = "B0000K0TB00N0000";
+
+/** Options of {@link PinPadFlowB}. */
+export interface PinPadFlowBOptions {
+  /** The KMS root CA certificate written at flashing (PEM). */
+  kmsRoot: string;
+  core: CryptoCore;
+  /** The PIN pad's storage key (TDES, 16 or 24 bytes), shared with its other applications. */
+  storageKey: Uint8Array;
+  /** Clock (default `Date.now`). */
+  now?: () => number;
+  /** How long the PIN pad waits for the KMS's S5 answer, ms. */
+  challengeTtlMs?: number;
+}
+
+interface HeldTk {
+  aukBlock: string;
+  prTekBlock: string;
+  puTekDer: Uint8Array;
+  hash: Uint8Array;
+  aukKcv: string;
+}
+
+const internals = new WeakMap<PinPadFlowB, () => PinPadFlowBInternals>();
+
+/** Test-harness view of the flow B secrets (see {@link pinPadFlowBTestHarness}). */
+export interface PinPadFlowBInternals {
+  /** The clear keys, unwrapped for the tests that scan for them. */
+  clearKeys(): Promise<{ auk?: Uint8Array; tmk?: Uint8Array; prTekPkcs8?: Uint8Array }>;
+  /** Replaces the stored AUK by another valid AUK block (a fault: the TK hash no longer matches). */
+  corruptAuk(): Promise<void>;
+}
+
+/** What the PIN pad will say about its flow B keys: identifiers and KCVs, never keys. */
+export interface PinPadFlowBState {
+  /** Subject serialNumber of the installed Pu_hsm certificate. */
+  hsmKeyFor?: string;
+  aukKcv?: string;
+  tekBits?: number;
+  tmkKcv?: string;
+}
+
+/** The flow B application of a PIN pad. */
+export class PinPadFlowB {
+  readonly #core: CryptoCore;
+  readonly #storageKey: Uint8Array;
+  readonly #kmsRoot: string;
+  readonly #now: () => number;
+  readonly #auth: MutualAuthInitiator;
+  #hsm: { sn: string; publicKey: RsaPublicKey } | undefined;
+  #tk: HeldTk | undefined;
+  #tmk: { block: string; kcv: string } | undefined;
+
+  /**
+   * @param options KMS root, core, storage key, clock.
+   * @throws {TypeError} / {@link RangeError} for a storage key that is not 16 or 24 bytes.
+   */
+  constructor(options: PinPadFlowBOptions) {
+    if (!(options.storageKey instanceof Uint8Array)) {
+      throw new TypeError("storageKey must be a Uint8Array");
+    }
+    if (options.storageKey.length !== 16 && options.storageKey.length !== 24) {
+      throw new RangeError(`storageKey must be 16 or 24 bytes, got ${options.storageKey.length}`);
+    }
+    if (typeof options.kmsRoot !== "string") throw new TypeError("kmsRoot must be a PEM string");
+    this.#core = options.core;
+    this.#storageKey = options.storageKey;
+    this.#kmsRoot = options.kmsRoot;
+    this.#now = options.now ?? Date.now;
+    this.#auth = new MutualAuthInitiator({ now: this.#now, ttlMs: options.challengeTtlMs });
+    internals.set(this, () => ({
+      clearKeys: async () => ({
+        auk: this.#tk ? (await this.#unwrap(this.#tk.aukBlock)) : undefined,
+        tmk: this.#tmk ? (await this.#unwrap(this.#tmk.block)) : undefined,
+        prTekPkcs8: this.#tk ? (await this.#unwrap(this.#tk.prTekBlock)) : undefined,
+      }),
+      corruptAuk: async () => {
+        if (!this.#tk) throw new ConflictError("no_transport_key", "no AUK to corrupt");
+        const other = setOddParity(crypto.getRandomValues(new Uint8Array(AUK_BYTES)));
+        this.#tk = { ...this.#tk, aukBlock: await this.#wrap(AUK_HEADER, other) };
+        zeroize(other);
+      },
+    }));
+  }
+
+  async #wrap(header: string, key: Uint8Array): Promise<string> {
+    return await wrapKeyBlock(this.#storageKey, header, key, { core: this.#core });
+  }
+
+  async #unwrap(block: string): Promise<Uint8Array> {
+    return (await unwrapKeyBlock(this.#storageKey, block, { core: this.#core })).key;
+  }
+
+  /**
+   * S1: checks the Pu_hsm certificate (chain to the KMS root through the KMS
+   * CA, `terminal-hsm` purpose, subject serialNumber = SN, validity now) and
+   * stores Pu_hsm. Replaces an earlier Pu_hsm and drops any transport key
+   * made for it (a new S1 starts a new download).
+   *
+   * @param sn this terminal's serial number.
+   * @param answer the KMS's S1 answer.
+   * @returns the certificate's subject.
+   * @throws {AuthenticationError} `hsm_certificate_untrusted` naming the failed check; nothing is stored.
+   */
+  async installHsmKey(
+    sn: string,
+    answer: Pick<HsmKeyResponse, "certificate" | "caCertificate">,
+  ): Promise<{ subject: string }> {
+    let verified;
+    try {
+      verified = await verifyChain(answer.certificate, {
+        roots: [this.#kmsRoot],
+        intermediates: [answer.caCertificate],
+        purpose: "terminal-hsm",
+        at: new Date(this.#now()),
+        subjectSerialNumber: sn,
+      });
+    } catch (e) {
+      if (e instanceof CertificateError) {
+        throw new AuthenticationError(
+          "hsm_certificate_untrusted",
+          `S1: the Pu_hsm certificate is refused (${e.code}); is this the KMS?`,
+        );
+      }
+      throw e;
+    }
+    this.#hsm = { sn, publicKey: verified.publicKey };
+    this.#tk = undefined;
+    this.#tmk = undefined;
+    return { subject: verified.certificate.subject };
+  }
+
+  /** SHA-256(tkHashInput(SHA-256(AUK), SHA-256(Pu_tek))). */
+  #tkHash(auk: Uint8Array, puTekDer: Uint8Array): Uint8Array {
+    const core = this.#core;
+    return core.sha256(tkHashInput(core.sha256(auk), core.sha256(puTekDer)));
+  }
+
+  /** Unwraps AUK and checks the TK hash (and that Pr_tek matches Pu_tek); the caller zeroizes. */
+  async #useAuk(step: string): Promise<Uint8Array> {
+    if (!this.#tk) {
+      throw new ConflictError("no_transport_key", `${step}: the PIN pad holds no transport key`);
+    }
+    const auk = await this.#unwrap(this.#tk.aukBlock);
+    const h = this.#tkHash(auk, this.#tk.puTekDer);
+    if (!timingSafeEqual(h, this.#tk.hash)) {
+      zeroize(auk);
+      throw new IntegrityError(
+        "tk_hash_mismatch",
+        `${step}: the stored TK no longer matches its SHA-256; refused`,
+      );
+    }
+    return auk;
+  }
+
+  /**
+   * S2-S3: makes TK = TEK (RSA-2048) + AUK (double-length TDES, odd
+   * parity), stores both under the storage key with the TK hash (checked
+   * right after storing), and exports AUK under Pu_hsm (RSA-OAEP-SHA256,
+   * empty label) with Pu_tek, AUK's KCV and the TK hash.
+   *
+   * @returns the S3 request body; no key in clear.
+   * @throws {ConflictError} `no_hsm_key` before a trusted S1; {@link IntegrityError} `tk_hash_mismatch`.
+   */
+  async makeTransportKey(): Promise<TransportKeyRequest> {
+    const hsm = this.#hsm;
+    if (!hsm) {
+      throw new ConflictError("no_hsm_key", "S2: the PIN pad has no trusted Pu_hsm; S1 first");
+    }
+    const core = this.#core;
+    const tek = await generateRsaKeyPair({ bits: FLOW_B_RSA_BITS, core });
+    const puTekDer = exportSpkiDer(tek.publicKey);
+    const pkcs8 = exportPkcs8Der(tek.privateKey);
+    const auk = setOddParity(crypto.getRandomValues(new Uint8Array(AUK_BYTES)));
+    try {
+      const hash = this.#tkHash(auk, puTekDer);
+      const aukKcv = toHex(await kcv(auk, { method: "legacy", core }));
+      this.#tk = {
+        aukBlock: await this.#wrap(AUK_HEADER, auk),
+        prTekBlock: await this.#wrap(PR_TEK_HEADER, pkcs8),
+        puTekDer,
+        hash,
+        aukKcv,
+      };
+      this.#tmk = undefined;
+      const back = await this.#useAuk("S2 store");
+      zeroize(back);
+      return await this.#exportAuk(hsm);
+    } finally {
+      zeroize(auk, pkcs8);
+      for (const k of Object.values(tek.privateKey)) if (k instanceof Uint8Array) zeroize(k);
+    }
+  }
+
+  async #exportAuk(hsm: { sn: string; publicKey: RsaPublicKey }): Promise<TransportKeyRequest> {
+    const auk = await this.#useAuk("S3 export");
+    try {
+      const c = await oaepEncrypt(hsm.publicKey, auk, { hash: "SHA-256", core: this.#core });
+      return {
+        encryptedAuk: toHex(c),
+        aukKcv: this.#tk!.aukKcv,
+        puTek: exportSpkiPem(importSpkiDer(this.#tk!.puTekDer)),
+        tkHash: toHex(this.#tk!.hash),
+      };
+    } finally {
+      zeroize(auk);
+    }
+  }
+
+  #cipher(step: string): AukCipher {
+    const run = async (mode: "e" | "d", block: Uint8Array) => {
+      const auk = await this.#useAuk(step);
+      try {
+        return mode === "e"
+          ? this.#core.tdesEncryptEcb(auk, block)
+          : this.#core.tdesDecryptEcb(auk, block);
+      } finally {
+        zeroize(auk);
+      }
+    };
+    return { encrypt: (b) => run("e", b), decrypt: (b) => run("d", b) };
+  }
+
+  /**
+   * S5: a fresh Rnd1 for the KMS.
+   *
+   * @returns `{ rnd1 }`.
+   * @throws {ConflictError} `no_transport_key` before S3.
+   */
+  challenge(): ChallengeRequest {
+    if (!this.#tk) {
+      throw new ConflictError("no_transport_key", "S5: the PIN pad holds no transport key");
+    }
+    return this.#auth.begin();
+  }
+
+  /**
+   * S5: checks Crnd1 (the KMS holds AUK) and returns Crnd2.
+   *
+   * @param kms the KMS's challenge answer.
+   * @returns `{ crnd2 }`.
+   * @throws {AuthenticationError} `kms_not_authenticated`, `rnd_reflected`, `rnd_unknown`,
+   *   `challenge_expired`; {@link IntegrityError} `tk_hash_mismatch`.
+   */
+  async answer(kms: Pick<ChallengeResponse, "crnd1" | "rnd2">): Promise<ChallengeAnswer> {
+    return await this.#auth.answer(kms, this.#cipher("S5 use"));
+  }
+
+  /**
+   * S7 (claim 3): checks the TK hash, decrypts TMK with Pr_tek (checked
+   * against Pu_tek), checks its length and KCV, and stores it as a TR-31
+   * block under the storage key.
+   *
+   * @param download the KMS's S6 answer.
+   * @returns the KCV of the stored TMK (for the acknowledgement).
+   * @throws {IntegrityError} `decrypt_failed` (one error for every decryption fault),
+   *   `kcv_mismatch`, `tk_hash_mismatch`; nothing is stored on any failure.
+   */
+  async installTmk(
+    download: Pick<FlowBTmkResponse, "encryptedTmk" | "tmkKcv">,
+  ): Promise<{ tmkKcv: string }> {
+    const auk = await this.#useAuk("S7 use");
+    zeroize(auk);
+    const pkcs8 = await this.#unwrap(this.#tk!.prTekBlock);
+    const prTek = importPkcs8Der(pkcs8);
+    zeroize(pkcs8);
+    let tmk: Uint8Array | undefined;
+    try {
+      if (!timingSafeEqual(exportSpkiDer({ n: prTek.n, e: prTek.e }), this.#tk!.puTekDer)) {
+        throw new IntegrityError("tk_hash_mismatch", "S7: the stored Pr_tek does not match Pu_tek");
+      }
+      try {
+        tmk = await oaepDecrypt(prTek, fromHex(download.encryptedTmk), {
+          hash: "SHA-256",
+          core: this.#core,
+        });
+      } catch {
+        throw new IntegrityError(
+          "decrypt_failed",
+          "S7: the TMK ciphertext does not decrypt under Pr_tek",
+        );
+      }
+      if (tmk.length !== 16) {
+        throw new IntegrityError(
+          "decrypt_failed",
+          "S7: the TMK ciphertext does not decrypt under Pr_tek",
+        );
+      }
+      const k = toHex(await kcv(tmk, { method: "legacy", core: this.#core }));
+      if (k !== download.tmkKcv) {
+        throw new IntegrityError(
+          "kcv_mismatch",
+          `S7: the TMK's KCV is ${k}, KMS announced ${download.tmkKcv}; not stored`,
+        );
+      }
+      this.#tmk = { block: await this.#wrap(TMK_HEADER, tmk), kcv: k };
+      return { tmkKcv: k };
+    } finally {
+      zeroize(tmk);
+      for (const v of Object.values(prTek)) if (v instanceof Uint8Array) zeroize(v);
+    }
+  }
+
+  /**
+   * Identifiers and KCVs of the flow B keys (never keys).
+   *
+   * @returns what the PIN pad holds.
+   */
+  state(): PinPadFlowBState {
+    return {
+      hsmKeyFor: this.#hsm?.sn,
+      aukKcv: this.#tk?.aukKcv,
+      tekBits: this.#tk ? FLOW_B_RSA_BITS : undefined,
+      tmkKcv: this.#tmk?.kcv,
+    };
+  }
+}
+
+/**
+ * Test harness only: the clear flow B keys of a PIN pad and fault
+ * injection. Never used by the product code.
+ *
+ * @param pad the flow B application.
+ * @returns its internals.
+ */
+export function pinPadFlowBTestHarness(pad: PinPadFlowB): PinPadFlowBInternals {
+  return internals.get(pad)!();
+}
