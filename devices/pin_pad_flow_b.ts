@@ -38,7 +38,7 @@ import {
   zeroize,
 } from "../src/crypto/mod.ts";
 import { unwrapKeyBlock, wrapKeyBlock } from "../src/keyblock/mod.ts";
-import { CertificateError, verifyChain } from "../src/pki/mod.ts";
+import { CertificateError, formatName, verifyChain } from "../src/pki/mod.ts";
 import {
   AUK_BYTES,
   type AukCipher,
@@ -53,6 +53,7 @@ import {
   IntegrityError,
   MutualAuthInitiator,
   tkHashInput,
+  tmkMacInput,
   type TransportKeyRequest,
 } from "../src/protocol/mod.ts";
 
@@ -190,7 +191,7 @@ export class PinPadFlowB {
     this.#hsm = { sn, publicKey: verified.publicKey };
     this.#tk = undefined;
     this.#tmk = undefined;
-    return { subject: verified.certificate.subject };
+    return { subject: formatName(verified.certificate.subject) };
   }
 
   /** SHA-256(tkHashInput(SHA-256(AUK), SHA-256(Pu_tek))). */
@@ -310,20 +311,34 @@ export class PinPadFlowB {
   }
 
   /**
-   * S7 (claim 3): checks the TK hash, decrypts TMK with Pr_tek (checked
+   * S7 (claim 3): checks the TK hash, the answer's tag under AUK (only the
+   * KMS holding AUK can make it), decrypts TMK with Pr_tek (checked
    * against Pu_tek), checks its length and KCV, and stores it as a TR-31
    * block under the storage key.
    *
+   * @param sn this terminal's serial number (part of the tagged bytes).
    * @param download the KMS's S6 answer.
    * @returns the KCV of the stored TMK (for the acknowledgement).
-   * @throws {IntegrityError} `decrypt_failed` (one error for every decryption fault),
+   * @throws {IntegrityError} `mac_invalid`, `decrypt_failed` (one error for every decryption fault),
    *   `kcv_mismatch`, `tk_hash_mismatch`; nothing is stored on any failure.
    */
   async installTmk(
-    download: Pick<FlowBTmkResponse, "encryptedTmk" | "tmkKcv">,
+    sn: string,
+    download: Pick<FlowBTmkResponse, "encryptedTmk" | "tmkKcv" | "tmkMac">,
   ): Promise<{ tmkKcv: string }> {
     const auk = await this.#useAuk("S7 use");
-    zeroize(auk);
+    try {
+      const h = this.#core.sha256(tmkMacInput(sn, download.encryptedTmk, download.tmkKcv));
+      const back = this.#core.tdesEncryptEcb(auk, fromHex(download.tmkMac));
+      if (!timingSafeEqual(back, h.subarray(0, 8))) {
+        throw new IntegrityError(
+          "mac_invalid",
+          "S7: the TMK answer's tag does not verify under AUK; it is not from the KMS; refused",
+        );
+      }
+    } finally {
+      zeroize(auk);
+    }
     const pkcs8 = await this.#unwrap(this.#tk!.prTekBlock);
     const prTek = importPkcs8Der(pkcs8);
     zeroize(pkcs8);

@@ -175,7 +175,7 @@ export class FlowBTerminal {
       FlowBTmkResponse,
       opts,
     );
-    const { tmkKcv } = await this.pinPad.installTmk(body);
+    const { tmkKcv } = await this.pinPad.installTmk(this.sn, body);
     const ack = await callJson(
       this.#transport,
       "POST",

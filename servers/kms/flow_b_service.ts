@@ -39,6 +39,7 @@ import {
   NotFoundError,
   sessionError,
   tkHashInput,
+  tmkMacInput,
   type TransportKeyRequest,
   type TransportKeyResponse,
   type UnlockResponse,
@@ -394,7 +395,8 @@ export class FlowBService {
   }
 
   /**
-   * S6: TMK under Pu_tek, inside a passed, unexpired session, which it uses up.
+   * S6: TMK under Pu_tek with a tag under AUK ({@link tmkMacInput}), inside
+   * a passed, unexpired session, which it uses up.
    * The TMK is generated on the first download and kept under the LMK; a
    * later download (a lost answer) sends the same TMK under a fresh OAEP
    * encryption until it is acknowledged.
@@ -436,7 +438,9 @@ export class FlowBService {
       tmkKcv = again.tmkKcv!;
       await this.#audit("tmk_issued", "success", { subject: sn, kcv: tmkKcv, detail: "flow B" });
     }
-    const c = await this.#keys.exportTmk(tmkBlock, tk.puTek);
+    const encryptedTmk = toHex(await this.#keys.exportTmk(tmkBlock, tk.puTek));
+    const h = await this.#keys.sha256(tmkMacInput(sn, encryptedTmk, tmkKcv));
+    const tmkMac = toHex(await this.#keys.aukCipher(tk.aukBlock, "decrypt", h.subarray(0, 8)));
     // The session is used up only now, after every check passed: of two
     // concurrent downloads exactly one gets it.
     if (!(await this.#store.consumeSession(sn, this.#now()))) {
@@ -447,7 +451,7 @@ export class FlowBService {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
     await this.#audit("tmk_sent", "success", { subject: sn, kcv: tmkKcv, detail: "under Pu_tek" });
-    return { sn, encryptedTmk: toHex(c), tmkKcv };
+    return { sn, encryptedTmk, tmkKcv, tmkMac };
   }
 
   /**

@@ -19,7 +19,7 @@
  *   rnd2}`; `POST .../challenges/{id}/response` `{crnd2}`: Crnd1 =
  *   TDES-ECB(AUK, Rnd1), Crnd2 = TDES-ECB(AUK, Rnd2), one 8-byte block each.
  * - S6 `POST /v1/terminals/{sn}/tmk`: TMK under Pu_tek (RSA-OAEP-SHA256)
- *   with its KCV, only inside a session opened
+ *   with its KCV and a tag under AUK ({@link tmkMacInput}), only inside a session opened
  *   by a passed S5 that has not expired; a session allows one download.
  * - S7 `POST .../tmk/ack`: the PIN pad has decrypted TMK with Pr_tek,
  *   checked its KCV and stored it as a TR-31 block (claim 3).
@@ -31,6 +31,9 @@
  *   both directions ({@link ChallengeLedger.rememberNonce}), and the Rnds are
  *   one TDES block (8 bytes) so ECB/CBC block splicing cannot assemble a
  *   Crnd2 from several answers.
+ * - A TMK chosen by someone else: Pu_tek travels in clear, so anybody can
+ *   encrypt a TMK under it; the S6 answer carries a tag under AUK that the
+ *   PIN pad checks before it decrypts ({@link tmkMacInput}).
  * - Replay and guessing: challenges are single-use and expire after
  *   {@link FlowBPolicy.challengeTtlMs}; wrong answers count towards a
  *   lock-out of the SN at {@link FlowBPolicy.maxFailures}, lifted only by
@@ -191,7 +194,33 @@ export const FlowBTmkResponse = object({
   sn: SERIAL_NUMBER,
   encryptedTmk: RSA_BLOCK("TMK under Pu_tek, RSA-OAEP-SHA256, empty label"),
   tmkKcv: KCV,
+  tmkMac: hex(
+    FLOW_B_RND_BYTES,
+    "TDES-ECB decryption under AUK of the first 8 bytes of SHA-256(tmkMacInput): proves the " +
+      "KMS holding AUK sent this ciphertext",
+  ),
 }, "TMK under Pu_tek (S6)");
+
+/**
+ * The bytes whose SHA-256 (first 8 bytes) the KMS authenticates the S6
+ * answer with: Pu_tek is public, so without this anybody could send the
+ * PIN pad a TMK of their choice under it. The tag is TDES *decryption*
+ * under AUK because S5 makes the KMS an encryption oracle under AUK (it
+ * encrypts any fresh Rnd1) and nothing ever outputs a decryption under AUK,
+ * so S5 cannot be used to forge it.
+ *
+ * @param sn serial number.
+ * @param encryptedTmk the ciphertext (hex, as sent).
+ * @param tmkKcv the KCV (hex, as sent).
+ * @returns UTF-8 of `TMKB-MAC1|sn|encryptedTmk|tmkKcv`.
+ */
+export function tmkMacInput(
+  sn: string,
+  encryptedTmk: string,
+  tmkKcv: string,
+): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(["TMKB-MAC1", sn, encryptedTmk, tmkKcv].join("|"));
+}
 export type FlowBTmkResponse = Infer<typeof FlowBTmkResponse>;
 
 /** `GET /v1/terminals/{sn}` for a flow B terminal: state, KCVs and lock-out, never keys. */

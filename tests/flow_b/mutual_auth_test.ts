@@ -7,7 +7,6 @@
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import {
   type AukCipher,
-  aukOaepLabel,
   AuthenticationError,
   ChallengeAnswer,
   ChallengeRequest,
@@ -16,7 +15,6 @@ import {
   MutualAuthInitiator,
   MutualAuthResponder,
   tkHashInput,
-  tmkOaepLabel,
   ValidationError,
 } from "../../src/protocol/mod.ts";
 import { allCores, toHex } from "../_helpers.ts";
@@ -39,19 +37,16 @@ function clock(start = Date.UTC(2026, 10, 23, 12, 0, 0)) {
   return { ms: () => t, date: () => new Date(t), advance: (d: number) => (t += d) };
 }
 
-Deno.test("labels and the TK hash input are fixed byte strings", () => {
-  assertEquals(new TextDecoder().decode(aukOaepLabel("SN000001")), "CN103714641A/AUK/SN000001");
-  assertEquals(new TextDecoder().decode(tmkOaepLabel("SN000001")), "CN103714641A/TMK/SN000001");
-  const x = tkHashInput(new Uint8Array(16).fill(1), new Uint8Array([0x30, 0x82]));
-  assertEquals(toHex(x), "544D4B422D544B310010" + "01".repeat(16) + "00023082");
-  assertThrows(() => aukOaepLabel("sn-1"), ValidationError, "sn must be");
+Deno.test("the TK hash input is a fixed byte string of two SHA-256 digests", () => {
+  const x = tkHashInput(new Uint8Array(32).fill(1), new Uint8Array(32).fill(2));
+  assertEquals(toHex(x), "544D4B422D544B31" + "01".repeat(32) + "02".repeat(32));
   assertThrows(
-    () => tkHashInput(new Uint8Array(15), new Uint8Array(1)),
+    () => tkHashInput(new Uint8Array(31), new Uint8Array(32)),
     RangeError,
-    "auk must be 16",
+    "aukDigest must be 32",
   );
-  assertThrows(() => tkHashInput(new Uint8Array(16), new Uint8Array(0)), RangeError, "puTekDer");
-  assertThrows(() => tkHashInput("x" as unknown as Uint8Array, new Uint8Array(1)), TypeError);
+  assertThrows(() => tkHashInput(new Uint8Array(32), new Uint8Array(0)), RangeError, "puTekDigest");
+  assertThrows(() => tkHashInput("x" as unknown as Uint8Array, new Uint8Array(32)), TypeError);
 });
 
 Deno.test("flowBPolicy: defaults and bad values", () => {

@@ -1,0 +1,217 @@
+/**
+ * A flow B world for the tests: a CA root and KMS CA (src/pki), a software
+ * HSM with an LMK from three components (src/hsm), the SQLite store in
+ * memory, the flow B service behind the KMS handler, a clock the test
+ * moves, and PIN pads flashed with the KMS root. Everything is the real
+ * component; only the clock is the test's.
+ *
+ * @module
+ */
+import type { CryptoCore } from "../../src/core/mod.ts";
+import { generateRsaKeyPair, kcv, type RsaPrivateKey, toHex } from "../../src/crypto/mod.ts";
+import { SoftwareHsm } from "../../src/hsm/mod.ts";
+import { issueCertificate } from "../../src/pki/mod.ts";
+import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
+import { openSqliteStore, type SqliteStore } from "../../src/store/mod.ts";
+import { createHandler, memoryLogger } from "../../servers/_lib/mod.ts";
+import { FlowBService } from "../../servers/kms/flow_b_service.ts";
+import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
+import { hsmFlowBKeyOps, kmsCaCertifier } from "../../servers/kms/flow_b_hsm.ts";
+import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
+import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
+import { randomBytes } from "../_helpers.ts";
+
+/** A CA: its key and certificate. */
+export interface Ca {
+  key: RsaPrivateKey;
+  certificate: string;
+}
+
+/** A root and a KMS CA under it. */
+export interface Pki {
+  root: Ca;
+  kmsCa: Ca;
+}
+
+/** Start of every test clock: 2026-11-23T12:00:00Z. */
+export const T0 = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+/**
+ * Makes a root and a KMS CA (two RSA-2048 keys).
+ *
+ * @param core the crypto core.
+ * @param name distinguishes a fake KMS's PKI from the real one.
+ * @returns the two CAs.
+ */
+export async function makePki(core: CryptoCore, name = "TMK"): Promise<Pki> {
+  const rootKey = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+  const caKey = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+  const notBefore = new Date(T0 - 365 * 86_400_000);
+  const notAfter = new Date(T0 + 5 * 365 * 86_400_000);
+  const root = await issueCertificate({
+    profile: "root-ca",
+    subject: { commonName: `${name} Root CA` },
+    publicKey: rootKey,
+    notBefore,
+    notAfter,
+    issuer: { privateKey: rootKey },
+  }, { core });
+  const ca = await issueCertificate({
+    profile: "kms-ca",
+    subject: { commonName: `${name} KMS CA` },
+    publicKey: caKey,
+    notBefore,
+    notAfter,
+    issuer: { privateKey: rootKey, certificate: root },
+  }, { core });
+  return { root: { key: rootKey, certificate: root }, kmsCa: { key: caKey, certificate: ca } };
+}
+
+/** A mutable clock shared by the KMS and the PIN pads. */
+export interface Clock {
+  ms(): number;
+  date(): Date;
+  advance(ms: number): void;
+}
+
+/**
+ * A clock starting at {@link T0}.
+ *
+ * @returns the clock.
+ */
+export function testClock(): Clock {
+  let t = T0;
+  return { ms: () => t, date: () => new Date(t), advance: (d) => void (t += d) };
+}
+
+/** The KMS side of a world. */
+export interface World {
+  core: CryptoCore;
+  pki: Pki;
+  clock: Clock;
+  store: SqliteStore;
+  hsm: SoftwareHsm;
+  service: FlowBService;
+  handler: Transport;
+  token: string;
+  /** Every line the KMS logged. */
+  logLines: string[];
+  /** Clear LMK components (for the scans: they must appear nowhere). */
+  lmkComponents: Uint8Array[];
+  /** A PIN pad flashed with this world's root. */
+  newPad(root?: string): PinPadFlowB;
+  /** A POS terminal with a PIN pad, over `transport` (default: the handler). */
+  terminal(sn: string, options?: { pad?: PinPadFlowB; transport?: Transport }): FlowBTerminal;
+  close(): Promise<void>;
+}
+
+/** Base URL the in-process tests use (the handler ignores the host). */
+export const KMS_URL = "http://kms.test";
+
+/**
+ * Builds a world.
+ *
+ * @param core the crypto core.
+ * @param options the PKI to use (made if absent), the flow B policy, a database file.
+ * @returns the world.
+ */
+export async function makeWorld(
+  core: CryptoCore,
+  options: { pki?: Pki; policy?: Partial<FlowBPolicy>; dbPath?: string } = {},
+): Promise<World> {
+  const pki = options.pki ?? await makePki(core);
+  const clock = testClock();
+  const lmkComponents = [randomBytes(32), randomBytes(32), randomBytes(32)];
+  const components = [];
+  for (const c of lmkComponents) {
+    components.push({
+      key: toHex(c),
+      kcv: toHex(await kcv(c, { method: "cmac", algorithm: "aes", length: 5, core })),
+    });
+  }
+  const store = await openSqliteStore(options.dbPath ?? ":memory:");
+  const hsm = await SoftwareHsm.create({
+    components,
+    lmkAlgorithm: "aes",
+    core,
+    audit: async (e) => {
+      await store.appendAudit({ ...e, at: clock.date(), actor: "hsm" });
+    },
+  });
+  const service = new FlowBService({
+    keys: hsmFlowBKeyOps(hsm, core),
+    certifier: kmsCaCertifier({
+      privateKey: pki.kmsCa.key,
+      certificate: pki.kmsCa.certificate,
+      now: clock.date,
+      core,
+    }),
+    store,
+    policy: options.policy ?? { challengeTtlMs: 30_000, sessionTtlMs: 60_000, maxFailures: 3 },
+    now: clock.date,
+  });
+  const token = toHex(randomBytes(16));
+  const { logger, lines } = memoryLogger();
+  const handler = createHandler({
+    title: "KMS (flow B test)",
+    version: "test",
+    routes: withFlowB([], service),
+    operatorToken: token,
+    log: logger,
+  });
+  const newPad = (root = pki.root.certificate) =>
+    new PinPadFlowB({ kmsRoot: root, core, storageKey: randomBytes(24), now: clock.ms });
+  return {
+    core,
+    pki,
+    clock,
+    store,
+    hsm,
+    service,
+    handler,
+    token,
+    logLines: lines,
+    lmkComponents,
+    newPad,
+    terminal: (sn, o = {}) =>
+      new FlowBTerminal({
+        sn,
+        pinPad: o.pad ?? newPad(),
+        transport: o.transport ?? handler,
+        kmsUrl: KMS_URL,
+      }),
+    close: () => store.close(),
+  };
+}
+
+/**
+ * Calls the handler with JSON and returns status and parsed body.
+ *
+ * @param handler the KMS handler.
+ * @param method HTTP method.
+ * @param path path under {@link KMS_URL}.
+ * @param body JSON body or undefined.
+ * @param token bearer token.
+ * @returns status and body.
+ */
+export async function call(
+  handler: Transport,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<
+  { status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }
+> {
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (token) headers["authorization"] = `Bearer ${token}`;
+  const r = await handler(
+    new Request(`${KMS_URL}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  );
+  return { status: r.status, body: await r.json() };
+}
