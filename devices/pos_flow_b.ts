@@ -201,13 +201,17 @@ export class FlowBTerminal {
    * @returns the KCVs on each side and the final state.
    * @throws the first step's error; the steps before it stay done.
    */
-  async run(trace?: (s: FlowBStep) => void): Promise<FlowBResult> {
-    trace?.(await this.requestHsmKey());
+  async run(trace: (s: FlowBStep) => void = () => {}): Promise<FlowBResult> {
+    // Each step runs whether or not anyone traces it (no `trace?.(await ...)`,
+    // which would skip the step itself when there is no trace).
+    const s1 = await this.requestHsmKey();
+    trace(s1);
     const tk = await this.sendTransportKey();
-    trace?.(tk);
-    trace?.(await this.authenticate());
+    trace(tk);
+    const s5 = await this.authenticate();
+    trace(s5);
     const d = await this.downloadTmk();
-    trace?.(d);
+    trace(d);
     return {
       sn: this.sn,
       aukKcv: tk.aukKcv,

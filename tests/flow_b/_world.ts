@@ -13,7 +13,7 @@ import { SoftwareHsm } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/mod.ts";
-import { createHandler, memoryLogger } from "../../servers/_lib/mod.ts";
+import { createHandler, memoryLogger, type Running, serveHandler } from "../../servers/_lib/mod.ts";
 import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
 import { hsmFlowBKeyOps, kmsCaCertifier } from "../../servers/kms/flow_b_hsm.ts";
@@ -98,12 +98,20 @@ export interface World {
   logLines: string[];
   /** Clear LMK components (for the scans: they must appear nowhere). */
   lmkComponents: Uint8Array[];
+  /** How `handler` reaches the KMS. */
+  via: Via;
   /** A PIN pad flashed with this world's root. */
   newPad(root?: string): PinPadFlowB;
   /** A POS terminal with a PIN pad, over `transport` (default: the handler). */
   terminal(sn: string, options?: { pad?: PinPadFlowB; transport?: Transport }): FlowBTerminal;
   close(): Promise<void>;
 }
+
+/** How the tests reach the KMS: its handler called with `new Request`, or `fetch` over a socket. */
+export type Via = "handler" | "socket";
+
+/** Both ways, for tests that run every scenario twice. */
+export const VIAS: readonly Via[] = ["handler", "socket"];
 
 /** Base URL the in-process tests use (the handler ignores the host). */
 export const KMS_URL = "http://kms.test";
@@ -112,12 +120,13 @@ export const KMS_URL = "http://kms.test";
  * Builds a world.
  *
  * @param core the crypto core.
- * @param options the PKI to use (made if absent), the flow B policy, a database file.
+ * @param options the PKI to use (made if absent), the flow B policy, a database file, and
+ *   whether `handler` calls the KMS in process or over a socket.
  * @returns the world.
  */
 export async function makeWorld(
   core: CryptoCore,
-  options: { pki?: Pki; policy?: Partial<FlowBPolicy>; dbPath?: string } = {},
+  options: { pki?: Pki; policy?: Partial<FlowBPolicy>; dbPath?: string; via?: Via } = {},
 ): Promise<World> {
   const pki = options.pki ?? await makePki(core);
   const clock = testClock();
@@ -152,13 +161,23 @@ export async function makeWorld(
   });
   const token = toHex(randomBytes(16));
   const { logger, lines } = memoryLogger();
-  const handler = createHandler({
+  const direct = createHandler({
     title: "KMS (flow B test)",
     version: "test",
     routes: withFlowB([], service),
     operatorToken: token,
     log: logger,
   });
+  let server: Running | undefined;
+  let handler: Transport = direct;
+  if (options.via === "socket") {
+    const s = serveHandler(direct, { port: 0 });
+    server = s;
+    handler = (req) => {
+      const u = new URL(req.url);
+      return fetch(new Request(`${s.url}${u.pathname}${u.search}`, req));
+    };
+  }
   const newPad = (root = pki.root.certificate) =>
     new PinPadFlowB({ kmsRoot: root, core, storageKey: randomBytes(24), now: clock.ms });
   return {
@@ -169,6 +188,7 @@ export async function makeWorld(
     hsm,
     service,
     handler,
+    via: options.via ?? "handler",
     token,
     logLines: lines,
     lmkComponents,
@@ -180,7 +200,10 @@ export async function makeWorld(
         transport: o.transport ?? handler,
         kmsUrl: KMS_URL,
       }),
-    close: () => store.close(),
+    close: async () => {
+      await server?.shutdown();
+      await store.close();
+    },
   };
 }
 
