@@ -10,7 +10,7 @@ import { DatabaseSync } from "node:sqlite";
 import { toHex } from "../../src/crypto/mod.ts";
 import { type Exchange, fetchTransport, RemoteError } from "../../src/protocol/mod.ts";
 import { serveHandler } from "../../servers/_lib/mod.ts";
-import { PinPadFlowB, pinPadFlowBTestHarness } from "../../devices/pin_pad_flow_b.ts";
+import { type PinPadFlowB, pinPadFlowBTestHarness } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { allCores } from "../_helpers.ts";
 import { makePki, makeWorld } from "./_world.ts";
