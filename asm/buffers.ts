@@ -10,7 +10,7 @@
  * | IV      | 8 bytes  | CBC IV in; the last chaining block out (for chunking) |
  * | DIGEST  | 32 bytes | SHA-1 / SHA-256 output                                |
  * | BN[0-5] | 512 each | big-endian big-number inputs                          |
- * | BN_OUT  | 1 KiB    | big-endian big-number output                          |
+ * | BN_OUT  | 2 KiB    | big-endian big-number output                          |
  */
 
 /** Size of the IO buffer; JS splits longer inputs into chunks of this size. */
@@ -23,7 +23,7 @@ export const KEY: usize = memory.data(24, 16);
 export const IV: usize = memory.data(8, 16);
 export const DIGEST: usize = memory.data(32, 16);
 export const BN: usize = memory.data(6 * BN_SLOT_SIZE, 16);
-export const BN_OUT: usize = memory.data(2 * BN_SLOT_SIZE, 16);
+export const BN_OUT: usize = memory.data(4 * BN_SLOT_SIZE, 16);
 
 /** Address of BN slot `i` (0..5). */
 // @ts-ignore: decorator

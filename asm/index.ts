@@ -43,7 +43,7 @@ export function bnPtr(): usize {
 export function bnSlotSize(): i32 {
   return BN_SLOT_SIZE;
 }
-/** Address of the big-number output buffer (1 KiB). */
+/** Address of the big-number output buffer (2 KiB). */
 export function bnOutPtr(): usize {
   return BN_OUT;
 }

@@ -1,29 +1,38 @@
 /**
  * Big-number modular exponentiation with Montgomery multiplication
- * (Montgomery 1985; CIOS/FIOS form as in Koc, Acar, Kaliski 1996), for odd
- * moduli up to 4096 bits.
+ * (Montgomery 1985; product-scanning form, Koc, Acar and Kaliski 1996), for
+ * odd moduli up to 4096 bits.
  *
- * Numbers are fixed-width arrays of 32-bit little-endian limbs; products are
- * u64. A modulus context holds n, k (limbs), n0inv = -n^-1 mod 2^32, R^2 mod n
- * and R mod n (the Montgomery form of 1), computed once per modulus and kept
- * while the same modulus comes back (three contexts: modPow, p and q).
+ * Numbers are fixed-width arrays of 27-bit digits stored in u32 words, little
+ * endian. A 27-bit radix lets one u64 accumulator absorb a whole column of
+ * digit products (up to 2 x 152 products of 54 bits for 4096 bits) with no
+ * carry handling inside the inner loops; squarings add each cross product
+ * once and double it. A modulus context holds n, k (digits), n0inv =
+ * -n^-1 mod 2^27, R^2 mod n and R mod n (R = 2^(27k)), computed once per
+ * modulus: context 0 (modPow) keeps them while the same modulus comes back;
+ * the p and q contexts of rsa.ts are zeroed after each call.
  *
- * Exponentiation is fixed-window: the number of squarings and
- * multiplications depends only on the exponent's byte length (or, for the
- * CRT halves, on the prime's limb count), never on its bits; every window
- * multiplies (by 1 for a zero window), the table lookup reads every entry
- * and keeps one with a mask, and Montgomery's final subtraction is a masked
- * select. Blinding is NOT done here: a caller that needs it (the RSA layer in
- * src/crypto) blinds the input before and unblinds after.
+ * Exponentiation is fixed-window: the number of squarings and multiplications
+ * depends only on the exponent's byte length (or, for the CRT halves, on the
+ * prime's digit count), never on its bits; every window multiplies (by 1 for
+ * a zero window), the table lookup reads every entry and keeps one with a
+ * mask, and Montgomery's final subtraction is a masked select. Blinding is
+ * NOT done here: a caller that needs it (the RSA layer in src/crypto) blinds
+ * the input before and unblinds after.
  */
 import { ctEqMask, limb, setLimb, wipe } from "./common";
 import { bnSlot, BN_OUT } from "./buffers";
 
-/** Maximum limbs of a modulus (4096 bits). */
+/** Bits per digit. */
 // @ts-ignore: decorator
-@inline export const MAX_LIMBS: i32 = 128;
+@inline export const DIGIT_BITS: i32 = 27;
 // @ts-ignore: decorator
-@inline const NUM_BYTES: usize = (MAX_LIMBS + 2) * 4;
+@inline const MASK: u32 = 0x07ffffff;
+/** Maximum digits of a modulus: ceil(4096 / 27). */
+// @ts-ignore: decorator
+@inline export const MAX_DIGITS: i32 = 152;
+// @ts-ignore: decorator
+@inline export const NUM_BYTES: usize = (MAX_DIGITS + 2) * 4;
 // @ts-ignore: decorator
 @inline const MAX_WINDOW: i32 = 5;
 
@@ -54,32 +63,51 @@ const CONTEXTS: usize = memory.data(<i32>(3 * CTX_SIZE), 16);
 @inline export function ctx(i: i32): usize {
   return CONTEXTS + <usize>i * CTX_SIZE;
 }
+/** Digits of the modulus of context `c`. */
 // @ts-ignore: decorator
 @inline export function ctxK(c: usize): i32 {
   return load<i32>(c + CTX_K);
 }
+/** The modulus of context `c`. */
 // @ts-ignore: decorator
 @inline export function ctxN(c: usize): usize {
   return c + CTX_N;
 }
+/** R^2 mod n of context `c`. */
 // @ts-ignore: decorator
 @inline export function ctxR2(c: usize): usize {
   return c + CTX_R2;
 }
+/** -n^-1 mod 2^27 of context `c`. */
+// @ts-ignore: decorator
+@inline export function ctxN0(c: usize): u32 {
+  return load<u32>(c + CTX_N0);
+}
 
 // ---- scratch --------------------------------------------------------------------------------------
 
-const T: usize = memory.data(<i32>NUM_BYTES, 16); // Montgomery accumulator, k + 2 limbs
+const T: usize = memory.data(<i32>NUM_BYTES, 16); // Montgomery result, k + 1 digits
+const MQ: usize = memory.data(<i32>NUM_BYTES, 16); // Montgomery quotient digits
+const AREV: usize = memory.data(<i32>NUM_BYTES, 16); // operands, digits reversed
+const BREV: usize = memory.data(<i32>NUM_BYTES, 16);
+const NREV: usize = memory.data(<i32>NUM_BYTES, 16);
+const TMP_SUB: usize = memory.data(<i32>NUM_BYTES, 16);
+const TMP_ONE: usize = memory.data(<i32>NUM_BYTES, 16);
 const TABLE: usize = memory.data(<i32>((1 << MAX_WINDOW) * NUM_BYTES), 16);
 const ACC: usize = memory.data(<i32>NUM_BYTES, 16);
 const SEL: usize = memory.data(<i32>NUM_BYTES, 16);
 const EXP: usize = memory.data(<i32>NUM_BYTES, 16);
-export const TMP1: usize = memory.data(<i32>NUM_BYTES, 16);
-export const TMP2: usize = memory.data(<i32>NUM_BYTES, 16);
+const TMP1: usize = memory.data(<i32>NUM_BYTES, 16);
+const TMP2: usize = memory.data(<i32>NUM_BYTES, 16);
 
-/** Zeroes every scratch buffer that held a secret (table, accumulator, exponent). */
+/** Zeroes every scratch buffer (table, accumulator, exponent, quotient digits). */
 export function bnWipe(): void {
   wipe(T, NUM_BYTES);
+  wipe(MQ, NUM_BYTES);
+  wipe(AREV, NUM_BYTES);
+  wipe(BREV, NUM_BYTES);
+  wipe(NREV, NUM_BYTES);
+  wipe(TMP_SUB, NUM_BYTES);
   wipe(TABLE, (1 << MAX_WINDOW) * NUM_BYTES);
   wipe(ACC, NUM_BYTES);
   wipe(SEL, NUM_BYTES);
@@ -88,24 +116,45 @@ export function bnWipe(): void {
   wipe(TMP2, NUM_BYTES);
 }
 
-// ---- byte <-> limb conversion ---------------------------------------------------------------------
+// ---- byte <-> digit conversion --------------------------------------------------------------------
 
-/** Big-endian bytes [src, src+len) into `k` little-endian limbs at `dst` (zero-extended). */
-export function bytesToLimbs(dst: usize, src: usize, len: i32, k: i32): void {
-  wipe(dst, <usize>k << 2);
-  for (let i = 0; i < len; i++) {
-    const byteIndex = len - 1 - i; // significance of this byte
-    if (byteIndex >= k * 4) continue;
-    const v = <u32>load<u8>(src + <usize>i);
-    const li = byteIndex >> 2;
-    setLimb(dst, li, limb(dst, li) | (v << (<u32>(byteIndex & 3) << 3)));
-  }
+/** Digits needed for `bytes` bytes. */
+// @ts-ignore: decorator
+@inline export function digitsFor(bytes: i32): i32 {
+  return (bytes * 8 + DIGIT_BITS - 1) / DIGIT_BITS;
 }
 
-/** `k` limbs at `src` into 4k big-endian bytes at `dst`. */
-export function limbsToBytes(dst: usize, src: usize, k: i32): void {
-  for (let i = 0; i < k; i++) {
-    store<u32>(dst + (<usize>(k - 1 - i) << 2), bswap<u32>(limb(src, i)));
+/** Big-endian bytes [src, src+len) into `k` digits at `dst` (zero-extended, truncated to k). */
+export function bytesToDigits(dst: usize, src: usize, len: i32, k: i32): void {
+  wipe(dst, <usize>k << 2);
+  let acc: u64 = 0;
+  let bits: i32 = 0;
+  let d = 0;
+  for (let i = len - 1; i >= 0 && d < k; i--) {
+    acc |= <u64>load<u8>(src + <usize>i) << <u64>bits;
+    bits += 8;
+    if (bits >= DIGIT_BITS) {
+      setLimb(dst, d++, <u32>acc & MASK);
+      acc >>= DIGIT_BITS;
+      bits -= DIGIT_BITS;
+    }
+  }
+  if (d < k) setLimb(dst, d, <u32>acc);
+}
+
+/** `k` digits at `src` into `len` big-endian bytes at `dst` (high bits beyond `len` dropped). */
+export function digitsToBytes(dst: usize, src: usize, k: i32, len: i32): void {
+  let acc: u64 = 0;
+  let bits: i32 = 0;
+  let d = 0;
+  for (let i = len - 1; i >= 0; i--) {
+    if (bits < 8 && d < k) {
+      acc |= <u64>limb(src, d++) << <u64>bits;
+      bits += DIGIT_BITS;
+    }
+    store<u8>(dst + <usize>i, <u8>acc);
+    acc >>= 8;
+    bits -= 8;
   }
 }
 
@@ -116,47 +165,42 @@ function significantBytes(src: usize, len: i32): i32 {
   return len - i;
 }
 
-// ---- limb arithmetic ------------------------------------------------------------------------------
+// ---- digit arithmetic -----------------------------------------------------------------------------
 
-/** r = a - b over k limbs; returns the borrow (0 or 1). r may alias a or b. */
+/** r = a - b over k digits; returns the borrow (0 or 1). r may alias a or b. */
 function sub(r: usize, a: usize, b: usize, k: i32): u32 {
-  let borrow: u64 = 0;
+  let borrow: u32 = 0;
   for (let i = 0; i < k; i++) {
-    const d = <u64>limb(a, i) - <u64>limb(b, i) - borrow;
-    setLimb(r, i, <u32>d);
-    borrow = (d >> 63) & 1;
+    const d = limb(a, i) - limb(b, i) - borrow;
+    setLimb(r, i, d & MASK);
+    borrow = d >> 31;
   }
-  return <u32>borrow;
+  return borrow;
 }
 
-/** r = a + b over k limbs; returns the carry. r may alias a or b. */
+/** r = a + b over k digits; returns the carry. r may alias a or b. */
 function add(r: usize, a: usize, b: usize, k: i32): u32 {
-  let carry: u64 = 0;
+  let carry: u32 = 0;
   for (let i = 0; i < k; i++) {
-    const s = <u64>limb(a, i) + <u64>limb(b, i) + carry;
-    setLimb(r, i, <u32>s);
-    carry = s >> 32;
+    const s = limb(a, i) + limb(b, i) + carry;
+    setLimb(r, i, s & MASK);
+    carry = s >> DIGIT_BITS;
   }
-  return <u32>carry;
+  return carry;
 }
 
-/** r = mask ? x : y, limb by limb, k limbs. */
+/** r = mask ? x : y, digit by digit, k digits. */
 // @ts-ignore: decorator
 @inline function select(r: usize, mask: u32, x: usize, y: usize, k: i32): void {
   for (let i = 0; i < k; i++) setLimb(r, i, (limb(x, i) & mask) | (limb(y, i) & ~mask));
 }
 
-/**
- * r = (t - n if t >= n else t) for t of k limbs plus a top limb `top`;
- * constant time. r may alias t.
- */
+/** r = (t - n if t >= n else t), t being k digits plus a top digit `top`; constant time. */
 function reduceOnce(r: usize, t: usize, top: u32, n: usize, k: i32): void {
-  // SEL2 = t - n; keep it unless that borrowed past `top`.
   const borrow = sub(TMP_SUB, t, n, k);
-  const keepDiff = <u32>0 - ((top | (borrow ^ 1)) & 1); // top=1 or no borrow -> t >= n
+  const keepDiff = <u32>0 - (((top != 0 ? 1 : 0) | (borrow ^ 1)) & 1);
   select(r, keepDiff, TMP_SUB, t, k);
 }
-const TMP_SUB: usize = memory.data(<i32>NUM_BYTES, 16);
 
 /** r = (a + b) mod n, for a, b < n. */
 export function modAdd(r: usize, a: usize, b: usize, n: usize, k: i32): void {
@@ -178,33 +222,147 @@ export function modSub(r: usize, a: usize, b: usize, n: usize, k: i32): void {
 }
 
 /**
- * Montgomery product r = a * b * R^-1 mod n (R = 2^(32k)), for a * b < n * R;
- * the result is fully reduced (< n). r may alias a or b.
+ * acc + sum_{i<count} x[i] y[i]: a column of digit products, with the second
+ * operand stored reversed so that both walk up. Four products per step with
+ * wasm SIMD (i64x2.extmul of 32-bit lanes), then the tail one by one.
+ */
+// @ts-ignore: decorator
+@inline function dot(acc: u64, x: usize, y: usize, count: i32): u64 {
+  let v = i64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const a = v128.load(x);
+    const b = v128.load(y);
+    v = i64x2.add(v, i64x2.extmul_low_i32x4_u(a, b));
+    v = i64x2.add(v, i64x2.extmul_high_i32x4_u(a, b));
+    x += 16;
+    y += 16;
+  }
+  acc += i64x2.extract_lane(v, 0) + i64x2.extract_lane(v, 1);
+  for (; i < count; i++) {
+    acc += <u64>load<u32>(x) * <u64>load<u32>(y);
+    x += 4;
+    y += 4;
+  }
+  return acc;
+}
+
+/** acc + sum x1[i] y1[i] + sum x2[i] y2[i], i < count, in one loop. */
+// @ts-ignore: decorator
+@inline function dot2(acc: u64, x1: usize, y1: usize, x2: usize, y2: usize, count: i32): u64 {
+  let v = i64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= count; i += 4) {
+    const a = v128.load(x1);
+    const b = v128.load(y1);
+    const c = v128.load(x2);
+    const d = v128.load(y2);
+    v = i64x2.add(v, i64x2.extmul_low_i32x4_u(a, b));
+    v = i64x2.add(v, i64x2.extmul_high_i32x4_u(a, b));
+    v = i64x2.add(v, i64x2.extmul_low_i32x4_u(c, d));
+    v = i64x2.add(v, i64x2.extmul_high_i32x4_u(c, d));
+    x1 += 16;
+    y1 += 16;
+    x2 += 16;
+    y2 += 16;
+  }
+  acc += i64x2.extract_lane(v, 0) + i64x2.extract_lane(v, 1);
+  for (; i < count; i++) {
+    acc += <u64>load<u32>(x1) * <u64>load<u32>(y1) + <u64>load<u32>(x2) * <u64>load<u32>(y2);
+    x1 += 4;
+    y1 += 4;
+    x2 += 4;
+    y2 += 4;
+  }
+  return acc;
+}
+
+/** dst[i] = src[k - 1 - i], i < k. */
+function reverse(dst: usize, src: usize, k: i32): void {
+  for (let i = 0; i < k; i++) setLimb(dst, i, limb(src, k - 1 - i));
+}
+
+/**
+ * Montgomery reduction columns shared by multiply and square: `prod(s)` is
+ * the column-s sum of a b (or a^2). Writes (a b + m n) / R to T (k + 1
+ * digits) and the reduced result to r.
+ */
+// @ts-ignore: decorator
+@inline function montFinish(r: usize, n: usize, k: i32): void {
+  reduceOnce(r, T, load<u32>(T + (<usize>k << 2)), n, k);
+}
+
+/**
+ * Montgomery product r = a b R^-1 mod n (R = 2^(27k)), for a, b < n; the
+ * result is fully reduced. r may alias a or b.
  */
 export function montMul(r: usize, a: usize, b: usize, n: usize, k: i32, n0: u32): void {
-  wipe(T, <usize>(k + 1) << 2);
-  const n0l = <u64>limb(n, 0);
-  for (let i = 0; i < k; i++) {
-    const bi = <u64>limb(b, i);
-    let u = <u64>limb(a, 0) * bi + <u64>load<u32>(T);
-    const m = <u64>(<u32>u * n0);
-    let s = m * n0l + (u & 0xffffffff);
-    let c1 = u >> 32;
-    let c2 = s >> 32;
-    for (let j = 1; j < k; j++) {
-      const tj = T + (<usize>j << 2);
-      u = <u64>limb(a, j) * bi + <u64>load<u32>(tj) + c1;
-      c1 = u >> 32;
-      s = m * <u64>limb(n, j) + (u & 0xffffffff) + c2;
-      c2 = s >> 32;
-      store<u32>(tj - 4, <u32>s);
-    }
-    const tk = T + (<usize>k << 2);
-    u = <u64>load<u32>(tk) + c1 + c2;
-    store<u32>(tk - 4, <u32>u);
-    store<u32>(tk, <u32>(u >> 32));
+  // column s pairs x[i] with y[s - i] = yRev[k - 1 - s + i]
+  reverse(BREV, b, k);
+  reverse(NREV, n, k);
+  let acc: u64 = 0;
+  for (let s = 0; s < k; s++) {
+    const off = <usize>s << 2;
+    const rev = <usize>(k - 1 - s) << 2;
+    acc = dot2(acc, a, BREV + rev, MQ, NREV + rev, s);
+    acc += <u64>load<u32>(a + off) * <u64>load<u32>(BREV + (<usize>(k - 1) << 2));
+    const m = (<u32>acc * n0) & MASK;
+    store<u32>(MQ + off, m);
+    acc += <u64>m * <u64>load<u32>(n);
+    acc >>= DIGIT_BITS;
   }
-  reduceOnce(r, T, load<u32>(T + (<usize>k << 2)), n, k);
+  for (let s = k; s < 2 * k - 1; s++) {
+    const lo = s - k + 1;
+    const lo4 = <usize>lo << 2;
+    acc = dot2(acc, a + lo4, BREV, MQ + lo4, NREV, k - lo);
+    store<u32>(T + (<usize>(s - k) << 2), <u32>acc & MASK);
+    acc >>= DIGIT_BITS;
+  }
+  store<u32>(T + (<usize>(k - 1) << 2), <u32>acc & MASK);
+  store<u32>(T + (<usize>k << 2), <u32>(acc >> DIGIT_BITS));
+  montFinish(r, n, k);
+}
+
+/** Column s of a^2 over digits [lo, hi]: cross products once, doubled, plus the square. */
+// @ts-ignore: decorator
+@inline function sqrColumn(a: usize, s: i32, lo: i32, k: i32): u64 {
+  // pairs (i, s - i) with lo <= i < s - i <= k - 1; a[s - i] = AREV[k - 1 - s + i]
+  const count = ((s + 1) >> 1) - lo;
+  let cross: u64 = 0;
+  if (count > 0) cross = dot(0, a + (<usize>lo << 2), AREV + (<usize>(k - 1 - s + lo) << 2), count);
+  let col = cross << 1;
+  if ((s & 1) == 0) {
+    const d = <u64>load<u32>(a + (<usize>(s >> 1) << 2));
+    col += d * d;
+  }
+  return col;
+}
+
+/** Montgomery square r = a^2 R^-1 mod n, for a < n. r may alias a. */
+export function montSqr(r: usize, a: usize, n: usize, k: i32, n0: u32): void {
+  reverse(AREV, a, k);
+  reverse(NREV, n, k);
+  let acc: u64 = 0;
+  for (let s = 0; s < k; s++) {
+    const off = <usize>s << 2;
+    acc += sqrColumn(a, s, 0, k);
+    acc = dot(acc, MQ, NREV + (<usize>(k - 1 - s) << 2), s);
+    const m = (<u32>acc * n0) & MASK;
+    store<u32>(MQ + off, m);
+    acc += <u64>m * <u64>load<u32>(n);
+    acc >>= DIGIT_BITS;
+  }
+  for (let s = k; s < 2 * k - 1; s++) {
+    const lo = s - k + 1;
+    const lo4 = <usize>lo << 2;
+    acc += sqrColumn(a, s, lo, k);
+    acc = dot(acc, MQ + lo4, NREV, k - lo);
+    store<u32>(T + (<usize>(s - k) << 2), <u32>acc & MASK);
+    acc >>= DIGIT_BITS;
+  }
+  store<u32>(T + (<usize>(k - 1) << 2), <u32>acc & MASK);
+  store<u32>(T + (<usize>k << 2), <u32>(acc >> DIGIT_BITS));
+  montFinish(r, n, k);
 }
 
 // ---- context setup --------------------------------------------------------------------------------
@@ -225,25 +383,27 @@ export function setModulus(c: usize, src: usize, len: i32): void {
   if (load<i32>(c + CTX_LEN) == sig && memory.compare(c + CTX_BYTES, start, <usize>sig) == 0) {
     return;
   }
-  const k = (sig + 3) >> 2;
   const n = c + CTX_N;
-  bytesToLimbs(n, start, sig, k);
-  // n0inv = -n^-1 mod 2^32 by Newton iteration (each step doubles the correct bits).
+  // k = digits of the significant bits
+  const top = <i32>load<u8>(start);
+  const nbits = sig * 8 - (<i32>clz<u32>(<u32>top) - 24);
+  const k = (nbits + DIGIT_BITS - 1) / DIGIT_BITS;
+  bytesToDigits(n, start, sig, k);
+  // n0inv = -n^-1 mod 2^27, by Newton iteration mod 2^32 (each step doubles the correct bits).
   const n0 = limb(n, 0);
   let inv: u32 = n0; // correct to 3 bits for odd n0
   for (let i = 0; i < 5; i++) inv *= 2 - n0 * inv;
-  store<u32>(c + CTX_N0, <u32>0 - inv);
+  store<u32>(c + CTX_N0, (<u32>0 - inv) & MASK);
   store<i32>(c + CTX_K, k);
-  // one = R mod n: start from 2^(b-1) < n (b = bit length of n) and double 32k - b + 1 times.
+  // one = R mod n: start from 2^(b-1) < n (b = bit length of n) and double 27k - b + 1 times.
   const one = c + CTX_ONE;
   const r2 = c + CTX_R2;
-  const b = 32 * k - <i32>clz<u32>(limb(n, k - 1));
   wipe(one, <usize>k << 2);
-  setLimb(one, (b - 1) >> 5, <u32>1 << <u32>((b - 1) & 31));
-  for (let i = 0; i < 32 * k - b + 1; i++) modDouble(one, n, k);
-  // r2 = R^2 mod n: write 32k = t * 2^m with t odd; 2^t R by t doublings of one, then m
+  setLimb(one, (nbits - 1) / DIGIT_BITS, <u32>1 << <u32>((nbits - 1) % DIGIT_BITS));
+  for (let i = 0; i < DIGIT_BITS * k - nbits + 1; i++) modDouble(one, n, k);
+  // r2 = R^2 mod n: write 27k = t 2^m with t odd; 2^t R by t doublings of one, then m
   // Montgomery squarings give 2^(t 2^m) R = R^2.
-  let t = 32 * k;
+  let t = DIGIT_BITS * k;
   let m = 0;
   while ((t & 1) == 0) {
     t >>= 1;
@@ -252,7 +412,7 @@ export function setModulus(c: usize, src: usize, len: i32): void {
   memory.copy(r2, one, <usize>k << 2);
   for (let i = 0; i < t; i++) modDouble(r2, n, k);
   const n0inv = load<u32>(c + CTX_N0);
-  for (let i = 0; i < m; i++) montMul(r2, r2, r2, n, k, n0inv);
+  for (let i = 0; i < m; i++) montSqr(r2, r2, n, k, n0inv);
   memory.copy(c + CTX_BYTES, start, <usize>sig);
   store<i32>(c + CTX_LEN, sig);
 }
@@ -267,13 +427,13 @@ function windowFor(bits: i32): i32 {
   return MAX_WINDOW;
 }
 
-/** Bits [pos, pos + w) of the exponent limbs at EXP (zero past `bits`). */
+/** Bits [pos, pos + w) of the exponent digits at EXP (`el` digits). */
 // @ts-ignore: decorator
 @inline function window(pos: i32, w: i32, el: i32): u32 {
-  const li = pos >> 5;
-  const sh = <u64>(pos & 31);
+  const li = pos / DIGIT_BITS;
+  const sh = <u64>(pos % DIGIT_BITS);
   let v = <u64>limb(EXP, li);
-  if (li + 1 < el) v |= <u64>limb(EXP, li + 1) << 32;
+  if (li + 1 < el) v |= <u64>limb(EXP, li + 1) << DIGIT_BITS;
   return <u32>(v >> sh) & ((<u32>1 << <u32>w) - 1);
 }
 
@@ -289,15 +449,14 @@ function lookup(idx: u32, w: i32, k: i32): void {
 }
 
 /**
- * r = x^e in Montgomery form: `xm` is x*R mod n (k limbs), the exponent is in
- * EXP as `el` limbs and `bits` is its public bit length (a multiple of the
- * byte or limb size, never trimmed to the value). The sequence of operations
- * depends on `bits` and k only.
+ * r = x^e in Montgomery form: `xm` is x R mod n (k digits), the exponent is in
+ * EXP as `el` digits and `bits` is its public bit length (never trimmed to
+ * the value). The sequence of operations depends on `bits` and k only.
  */
 export function powMont(r: usize, xm: usize, bits: i32, el: i32, c: usize): void {
   const k = ctxK(c);
   const n = ctxN(c);
-  const n0 = load<u32>(c + CTX_N0);
+  const n0 = ctxN0(c);
   const w = windowFor(bits);
   const entries = 1 << w;
   // TABLE[i] = x^i R mod n
@@ -307,27 +466,25 @@ export function powMont(r: usize, xm: usize, bits: i32, el: i32, c: usize): void
     montMul(TABLE + <usize>i * NUM_BYTES, TABLE + <usize>(i - 1) * NUM_BYTES, xm, n, k, n0);
   }
   const windows = (bits + w - 1) / w;
-  let pos = (windows - 1) * w;
-  lookup(window(pos, w, el), w, k);
+  lookup(window((windows - 1) * w, w, el), w, k);
   memory.copy(ACC, SEL, <usize>k << 2);
   for (let i = windows - 2; i >= 0; i--) {
-    for (let j = 0; j < w; j++) montMul(ACC, ACC, ACC, n, k, n0);
-    pos = i * w;
-    lookup(window(pos, w, el), w, k);
+    for (let j = 0; j < w; j++) montSqr(ACC, ACC, n, k, n0);
+    lookup(window(i * w, w, el), w, k);
     montMul(ACC, ACC, SEL, n, k, n0);
   }
   memory.copy(r, ACC, <usize>k << 2);
 }
 
-/** Loads an exponent (big-endian bytes) into EXP as `el` limbs. */
+/** Loads an exponent (big-endian bytes) into EXP as `el` digits. */
 export function loadExponent(src: usize, len: i32, el: i32): void {
-  bytesToLimbs(EXP, src, len, el);
+  bytesToDigits(EXP, src, len, el);
   setLimb(EXP, el, 0);
 }
 
-/** r = the Montgomery form (x R mod n) of x given as k limbs, x < n. */
+/** r = x R mod n, the Montgomery form of x (k digits, x < n). */
 export function toMont(r: usize, x: usize, c: usize): void {
-  montMul(r, x, ctxR2(c), ctxN(c), ctxK(c), load<u32>(c + CTX_N0));
+  montMul(r, x, ctxR2(c), ctxN(c), ctxK(c), ctxN0(c));
 }
 
 /** r = x R^-1 mod n: out of Montgomery form. */
@@ -335,34 +492,28 @@ export function fromMont(r: usize, x: usize, c: usize): void {
   const k = ctxK(c);
   wipe(TMP_ONE, <usize>k << 2);
   setLimb(TMP_ONE, 0, 1);
-  montMul(r, x, TMP_ONE, ctxN(c), k, load<u32>(c + CTX_N0));
-}
-const TMP_ONE: usize = memory.data(<i32>NUM_BYTES, 16);
-
-/** Montgomery constant of context `c`. */
-export function ctxN0(c: usize): u32 {
-  return load<u32>(c + CTX_N0);
+  montMul(r, x, TMP_ONE, ctxN(c), k, ctxN0(c));
 }
 
 /**
  * base^exponent mod modulus. Inputs, big-endian: base in BN slot 0 (`baseLen`
  * bytes, base < modulus), exponent in slot 1 (`expLen` bytes, at most 512),
- * modulus in slot 2 (`modLen` bytes; odd, > 1, at most 4096 bits). All
- * checked by the JS caller. Writes 4k big-endian bytes to BN_OUT and returns
- * that length (k = limbs of the modulus).
+ * modulus in slot 2 (`modLen` bytes; odd, > 1, at most 4096 bits), all
+ * checked by the JS caller. Writes the result as `modLen` big-endian bytes to
+ * BN_OUT and returns `modLen`.
  */
 export function modPow(baseLen: i32, expLen: i32, modLen: i32): i32 {
   const c = ctx(0);
   setModulus(c, bnSlot(2), modLen);
   const k = ctxK(c);
-  bytesToLimbs(TMP1, bnSlot(0), baseLen, k);
+  bytesToDigits(TMP1, bnSlot(0), baseLen, k);
   toMont(TMP2, TMP1, c);
   const eBytes = max(expLen, 1); // an empty exponent is one zero byte
-  const el = (eBytes + 3) >> 2;
+  const el = digitsFor(eBytes);
   loadExponent(bnSlot(1), expLen, el);
   powMont(TMP1, TMP2, eBytes * 8, el, c);
   fromMont(TMP2, TMP1, c);
-  limbsToBytes(BN_OUT, TMP2, k);
+  digitsToBytes(BN_OUT, TMP2, k, modLen);
   bnWipe();
-  return k * 4;
+  return modLen;
 }

@@ -4,9 +4,9 @@
  *
  *   m1 = c^dP mod p, m2 = c^dQ mod q, h = qInv (m1 - m2) mod p, m = m2 + q h.
  *
- * The sequence of operations is fixed by the limb counts of p and q and the
+ * The sequence of operations is fixed by the digit counts of p and q and the
  * byte length of c: both exponentiations run over every bit position of a
- * k-limb exponent with the fixed-window, full-table-scan code of modexp.ts,
+ * k-digit exponent with the fixed-window, full-table-scan code of modexp.ts,
  * and the subtraction mod p is a masked select.
  *
  * Blinding is the caller's job: this function computes exactly c^d for the c
@@ -21,7 +21,7 @@ import { bnSlot, BN_OUT } from "./buffers";
 import { limb, setLimb, wipe } from "./common";
 import {
   bnWipe,
-  bytesToLimbs,
+  bytesToDigits,
   ctx,
   ctxK,
   ctxN,
@@ -29,18 +29,17 @@ import {
   ctxR2,
   forgetModulus,
   fromMont,
-  limbsToBytes,
+  digitsFor,
+  digitsToBytes,
+  DIGIT_BITS,
   loadExponent,
-  MAX_LIMBS,
+  NUM_BYTES,
   modAdd,
   modSub,
   montMul,
   powMont,
   setModulus,
 } from "./modexp";
-
-// @ts-ignore: decorator
-@inline const NUM_BYTES: usize = (MAX_LIMBS + 2) * 4;
 
 const CIN: usize = memory.data(<i32>NUM_BYTES, 16);
 const CH: usize = memory.data(<i32>NUM_BYTES, 16);
@@ -51,6 +50,7 @@ const M2P: usize = memory.data(<i32>NUM_BYTES, 16);
 const QI: usize = memory.data(<i32>NUM_BYTES, 16);
 const HH: usize = memory.data(<i32>NUM_BYTES, 16);
 const OUT: usize = memory.data(<i32>(2 * NUM_BYTES), 16);
+const MASK: u32 = 0x07ffffff;
 
 /**
  * dst = x R mod n (Montgomery form) for x given as `lc` limbs at `src`, of any
@@ -82,7 +82,8 @@ function reduceToMont(dst: usize, src: usize, lc: i32, c: usize): void {
  * RSA private operation with CRT. Inputs in BN slots, big-endian, all
  * checked by the JS caller: 0 the input c (< n), 1 p, 2 q (odd, > 1, at
  * most 4096 bits), 3 dP (< p), 4 dQ (< q), 5 qInv (< p). Writes m as
- * 4 (kp + kq) big-endian bytes to BN_OUT and returns that length.
+ * ceil(27 (kp + kq) / 8) big-endian bytes to BN_OUT (kp, kq: 27-bit digits
+ * of p and q) and returns that length.
  */
 export function rsaPrivate(
   inLen: i32,
@@ -98,22 +99,22 @@ export function rsaPrivate(
   setModulus(cq, bnSlot(2), qLen);
   const kp = ctxK(cp);
   const kq = ctxK(cq);
-  const lc = max((inLen + 3) >> 2, 1);
-  bytesToLimbs(CIN, bnSlot(0), inLen, lc);
+  const lc = max(digitsFor(inLen), 1);
+  bytesToDigits(CIN, bnSlot(0), inLen, lc);
 
   // m1 = c^dP mod p, kept in Montgomery form
   reduceToMont(XM, CIN, lc, cp);
   loadExponent(bnSlot(3), dpLen, kp);
-  powMont(M1, XM, 32 * kp, kp, cp);
+  powMont(M1, XM, DIGIT_BITS * kp, kp, cp);
   // m2 = c^dQ mod q, out of Montgomery form
   reduceToMont(XM, CIN, lc, cq);
   loadExponent(bnSlot(4), dqLen, kq);
-  powMont(M2, XM, 32 * kq, kq, cq);
+  powMont(M2, XM, DIGIT_BITS * kq, kq, cq);
   fromMont(M2, M2, cq);
   // h = qInv (m1 - m2) mod p: MontMul((m1 - m2) R, qInv) = (m1 - m2) qInv
   reduceToMont(M2P, M2, kq, cp);
   modSub(M1, M1, M2P, ctxN(cp), kp);
-  bytesToLimbs(QI, bnSlot(5), qiLen, kp);
+  bytesToDigits(QI, bnSlot(5), qiLen, kp);
   montMul(HH, M1, QI, ctxN(cp), kp, ctxN0(cp));
   // m = m2 + q h
   const kn = kp + kq;
@@ -125,12 +126,13 @@ export function rsaPrivate(
     let carry: u64 = 0;
     for (let j = 0; j < kq; j++) {
       const t = hi * <u64>limb(q, j) + <u64>limb(OUT, i + j) + carry;
-      setLimb(OUT, i + j, <u32>t);
-      carry = t >> 32;
+      setLimb(OUT, i + j, <u32>t & MASK);
+      carry = t >> DIGIT_BITS;
     }
     setLimb(OUT, i + kq, <u32>carry);
   }
-  limbsToBytes(BN_OUT, OUT, kn);
+  const outLen = (kn * DIGIT_BITS + 7) >> 3;
+  digitsToBytes(BN_OUT, OUT, kn, outLen);
 
   wipe(CIN, NUM_BYTES);
   wipe(CH, NUM_BYTES);
@@ -144,5 +146,5 @@ export function rsaPrivate(
   forgetModulus(cp);
   forgetModulus(cq);
   bnWipe();
-  return kn * 4;
+  return outLen;
 }

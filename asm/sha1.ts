@@ -113,14 +113,15 @@ export function sha1Final(): void {
   storeBe32(PENDING + 60, <u32>bits);
   compress(PENDING);
   for (let i = 0; i < 5; i++) storeBe32(DIGEST + (<usize>i << 2), load<u32>(H + (<usize>i << 2)));
-  pendingLen = 0;
+  sha1Wipe();
 }
 
-/** SHA-1 of IO[0..len) into DIGEST, in one call. */
+/** SHA-1 of IO[0..len) into DIGEST, in one call; then zeroes IO[0..len). */
 export function sha1(len: i32): void {
   sha1Init();
   sha1Update(len);
   sha1Final();
+  wipe(IO, <usize>len);
 }
 
 /** Zeroes the state, the schedule and the pending block. */

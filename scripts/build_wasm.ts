@@ -16,7 +16,7 @@
 import asc from "assemblyscript/asc";
 
 /** The asc options of the release build. */
-export const ASC_FLAGS = ["-O3", "--noAssert", "--runtime", "stub"] as const;
+export const ASC_FLAGS = ["-O3", "--noAssert", "--runtime", "stub", "--enable", "simd"] as const;
 
 /** The files one build produces, by name. */
 export interface BuildOutput {

@@ -95,30 +95,34 @@ function sha(which: 1 | 256, data: Uint8Array): Uint8Array {
   const b = core();
   const { mem, x, io, ioSize } = b;
   const size = which === 1 ? 20 : 32;
-  try {
-    if (data.length <= ioSize) {
-      mem.set(data, io);
-      if (which === 1) x.sha1(data.length);
-      else x.sha256(data.length);
-    } else {
+  const n = data.length;
+  if (n <= ioSize) {
+    // short inputs: a plain loop beats TypedArray#set's fixed cost
+    if (n <= 128) { for (let i = 0; i < n; i++) mem[io + i] = data[i]; }
+    else mem.set(data, io);
+    // the one-shot entry point zeroes IO[0..n), the state and the pending block itself
+    if (which === 1) x.sha1(n);
+    else x.sha256(n);
+  } else {
+    try {
       if (which === 1) x.sha1Init();
       else x.sha256Init();
-      for (let off = 0; off < data.length; off += ioSize) {
-        const len = Math.min(ioSize, data.length - off);
+      for (let off = 0; off < n; off += ioSize) {
+        const len = Math.min(ioSize, n - off);
         mem.set(data.subarray(off, off + len), io);
         if (which === 1) x.sha1Update(len);
         else x.sha256Update(len);
       }
-      if (which === 1) x.sha1Final();
+      if (which === 1) x.sha1Final(); // also zeroes the state and the pending block
       else x.sha256Final();
+    } finally {
+      mem.fill(0, io, io + ioSize);
     }
-    return mem.slice(b.digest, b.digest + size);
-  } finally {
-    mem.fill(0, io, io + Math.min(ioSize, data.length));
-    mem.fill(0, b.digest, b.digest + 32);
-    if (which === 1) x.sha1Wipe();
-    else x.sha256Wipe();
   }
+  const out = new Uint8Array(size);
+  const d = b.digest;
+  for (let i = 0; i < size; i++) out[i] = mem[d + i];
+  return out;
 }
 
 /** Copies big-endian `value` (leading zeros stripped) into BN slot `i`; returns its length. */
@@ -130,7 +134,7 @@ function putBig(b: Bound, i: number, value: Uint8Array): number {
 
 function wipeBig(b: Bound): void {
   b.mem.fill(0, b.bn, b.bn + 6 * b.slot);
-  b.mem.fill(0, b.bnOut, b.bnOut + 2 * b.slot);
+  b.mem.fill(0, b.bnOut, b.bnOut + 4 * b.slot);
   b.x.bnWipe();
 }
 

@@ -1,12 +1,12 @@
 (module
  (type $0 (func))
- (type $1 (func (result i32)))
- (type $2 (func (param i32 i32 i32)))
+ (type $1 (func (param i32 i32 i32)))
+ (type $2 (func (result i32)))
  (type $3 (func (param i32)))
  (type $4 (func (param i32 i32 i32 i32 i32)))
- (type $5 (func (param i32 i32 i32 i32 i32 i32)))
- (type $6 (func (param i64) (result i64)))
- (type $7 (func (param i32 i32 i32 i32)))
+ (type $5 (func (param i32 i32 i32 i32)))
+ (type $6 (func (param i32 i32 i32 i32 i32 i32)))
+ (type $7 (func (param i64) (result i64)))
  (type $8 (func (param i32 i32)))
  (type $9 (func (param i32 i32 i32 i32 i32 i32) (result i32)))
  (type $10 (func (param i32 i32 i32) (result i32)))
@@ -15,16 +15,16 @@
  (global $asm/sha256/pendingLen (mut i32) (i32.const 0))
  (global $asm/sha256/totalLen (mut i64) (i64.const 0))
  (memory $0 3)
- (data $6 (i32.const 70736) ":2*\"\1a\12\n\02<4,$\1c\14\0c\04>6.&\1e\16\0e\06@80( \18\10\0891)!\19\11\t\01;3+#\1b\13\0b\03=5-%\1d\15\r\05?7/\'\1f\17\0f\07")
- (data $7 (i32.const 70800) "(\080\108\18@ \'\07/\0f7\17?\1f&\06.\0e6\16>\1e%\05-\r5\15=\1d$\04,\0c4\14<\1c#\03+\0b3\13;\1b\"\02*\n2\12:\1a!\01)\t1\119\19")
- (data $8 (i32.const 70864) "\10\07\14\15\1d\0c\1c\11\01\0f\17\1a\05\12\1f\n\02\08\18\0e \1b\03\t\13\r\1e\06\16\0b\04\19")
- (data $9 (i32.const 70896) "\0e\04\r\01\02\0f\0b\08\03\n\06\0c\05\t\00\07\00\0f\07\04\0e\02\r\01\n\06\0c\0b\t\05\03\08\04\01\0e\08\r\06\02\0b\0f\0c\t\07\03\n\05\00\0f\0c\08\02\04\t\01\07\05\0b\03\0e\n\00\06\r\0f\01\08\0e\06\0b\03\04\t\07\02\r\0c\00\05\n\03\r\04\07\0f\02\08\0e\0c\00\01\n\06\t\0b\05\00\0e\07\0b\n\04\r\01\05\08\0c\06\t\03\02\0f\r\08\n\01\03\0f\04\02\0b\06\07\0c\00\05\0e\t\n\00\t\0e\06\03\0f\05\01\r\0c\07\0b\04\02\08\r\07\00\t\03\04\06\n\02\08\05\0e\0c\0b\0f\01\r\06\04\t\08\0f\03\00\0b\01\02\0c\05\n\0e\07\01\n\r\00\06\t\08\07\04\0f\0e\03\0b\05\02\0c\07\r\0e\03\00\06\t\n\01\02\08\05\0b\0c\04\0f\r\08\0b\05\06\0f\00\03\04\07\02\0c\01\n\0e\t\n\06\t\00\0c\0b\07\r\0f\01\03\0e\05\02\08\04\03\0f\00\06\n\01\r\08\t\04\05\0b\0c\07\02\0e\02\0c\04\01\07\n\0b\06\08\05\03\0f\r\00\0e\t\0e\0b\02\0c\04\07\r\01\05\00\0f\n\03\t\08\06\04\02\01\0b\n\r\07\08\0f\t\0c\05\06\03\00\0e\0b\08\0c\07\01\0e\02\r\06\0f\00\t\n\04\05\03\0c\01\n\0f\t\02\06\08\00\r\03\04\0e\07\05\0b\n\0f\04\02\07\0c\t\05\06\01\r\0e\00\0b\03\08\t\0e\0f\05\02\08\0c\03\07\00\04\n\01\r\0b\06\04\03\02\0c\t\05\0f\n\0b\0e\01\07\06\00\08\r\04\0b\02\0e\0f\00\08\r\03\0c\t\07\05\n\06\01\r\00\0b\07\04\t\01\n\0e\03\05\0c\02\0f\08\06\01\04\0b\r\0c\03\07\0e\n\0f\06\08\00\05\t\02\06\0b\r\08\01\04\n\07\t\05\00\0f\0e\02\03\0c\r\02\08\04\06\0f\0b\01\n\t\03\0e\05\00\0c\07\01\0f\r\08\n\03\07\04\0c\05\06\0b\00\0e\t\02\07\0b\04\01\t\0c\0e\02\00\06\n\r\0f\03\05\08\02\01\0e\07\04\n\08\r\0f\0c\t\00\03\05\06\0b")
- (data $10 (i32.const 71408) "91)!\19\11\t\01:2*\"\1a\12\n\02;3+#\1b\13\0b\03<4,$?7/\'\1f\17\0f\07>6.&\1e\16\0e\06=5-%\1d\15\r\05\1c\14\0c\04")
- (data $11 (i32.const 71464) "\0e\11\0b\18\01\05\03\1c\0f\06\15\n\17\13\0c\04\1a\08\10\07\1b\14\r\02)4\1f%/7\1e(3-!0,1\'8\"5.*2$\1d ")
- (data $12 (i32.const 71512) "\01\01\02\02\02\02\02\02\01\02\02\02\02\02\02\01")
- (data $13 (i32.const 71536) "\98/\8aB\91D7q\cf\fb\c0\b5\a5\db\b5\e9[\c2V9\f1\11\f1Y\a4\82?\92\d5^\1c\ab\98\aa\07\d8\01[\83\12\be\851$\c3}\0cUt]\ber\fe\b1\de\80\a7\06\dc\9bt\f1\9b\c1\c1i\9b\e4\86G\be\ef\c6\9d\c1\0f\cc\a1\0c$o,\e9-\aa\84tJ\dc\a9\b0\\\da\88\f9vRQ>\98m\c61\a8\c8\'\03\b0\c7\7fY\bf\f3\0b\e0\c6G\91\a7\d5Qc\ca\06g))\14\85\n\b7\'8!\1b.\fcm,M\13\r8STs\ne\bb\njv.\c9\c2\81\85,r\92\a1\e8\bf\a2Kf\1a\a8p\8bK\c2\a3Ql\c7\19\e8\92\d1$\06\99\d6\855\0e\f4p\a0j\10\16\c1\a4\19\08l7\1eLwH\'\b5\bc\b04\b3\0c\1c9J\aa\d8NO\ca\9c[\f3o.h\ee\82\8ftoc\a5x\14x\c8\84\08\02\c7\8c\fa\ff\be\90\eblP\a4\f7\a3\f9\be\f2xq\c6")
- (data $14 (i32.const 71792) "g\e6\tj\85\aeg\bbr\f3n<:\f5O\a5\7fR\0eQ\8ch\05\9b\ab\d9\83\1f\19\cd\e0[")
- (data $15 (i32.const 71824) "\01#Eg\89\ab\cd\ef\fe\dc\ba\98vT2\10\f0\e1\d2\c3")
+ (data $6 (i32.const 71760) ":2*\"\1a\12\n\02<4,$\1c\14\0c\04>6.&\1e\16\0e\06@80( \18\10\0891)!\19\11\t\01;3+#\1b\13\0b\03=5-%\1d\15\r\05?7/\'\1f\17\0f\07")
+ (data $7 (i32.const 71824) "(\080\108\18@ \'\07/\0f7\17?\1f&\06.\0e6\16>\1e%\05-\r5\15=\1d$\04,\0c4\14<\1c#\03+\0b3\13;\1b\"\02*\n2\12:\1a!\01)\t1\119\19")
+ (data $8 (i32.const 71888) "\10\07\14\15\1d\0c\1c\11\01\0f\17\1a\05\12\1f\n\02\08\18\0e \1b\03\t\13\r\1e\06\16\0b\04\19")
+ (data $9 (i32.const 71920) "\0e\04\r\01\02\0f\0b\08\03\n\06\0c\05\t\00\07\00\0f\07\04\0e\02\r\01\n\06\0c\0b\t\05\03\08\04\01\0e\08\r\06\02\0b\0f\0c\t\07\03\n\05\00\0f\0c\08\02\04\t\01\07\05\0b\03\0e\n\00\06\r\0f\01\08\0e\06\0b\03\04\t\07\02\r\0c\00\05\n\03\r\04\07\0f\02\08\0e\0c\00\01\n\06\t\0b\05\00\0e\07\0b\n\04\r\01\05\08\0c\06\t\03\02\0f\r\08\n\01\03\0f\04\02\0b\06\07\0c\00\05\0e\t\n\00\t\0e\06\03\0f\05\01\r\0c\07\0b\04\02\08\r\07\00\t\03\04\06\n\02\08\05\0e\0c\0b\0f\01\r\06\04\t\08\0f\03\00\0b\01\02\0c\05\n\0e\07\01\n\r\00\06\t\08\07\04\0f\0e\03\0b\05\02\0c\07\r\0e\03\00\06\t\n\01\02\08\05\0b\0c\04\0f\r\08\0b\05\06\0f\00\03\04\07\02\0c\01\n\0e\t\n\06\t\00\0c\0b\07\r\0f\01\03\0e\05\02\08\04\03\0f\00\06\n\01\r\08\t\04\05\0b\0c\07\02\0e\02\0c\04\01\07\n\0b\06\08\05\03\0f\r\00\0e\t\0e\0b\02\0c\04\07\r\01\05\00\0f\n\03\t\08\06\04\02\01\0b\n\r\07\08\0f\t\0c\05\06\03\00\0e\0b\08\0c\07\01\0e\02\r\06\0f\00\t\n\04\05\03\0c\01\n\0f\t\02\06\08\00\r\03\04\0e\07\05\0b\n\0f\04\02\07\0c\t\05\06\01\r\0e\00\0b\03\08\t\0e\0f\05\02\08\0c\03\07\00\04\n\01\r\0b\06\04\03\02\0c\t\05\0f\n\0b\0e\01\07\06\00\08\r\04\0b\02\0e\0f\00\08\r\03\0c\t\07\05\n\06\01\r\00\0b\07\04\t\01\n\0e\03\05\0c\02\0f\08\06\01\04\0b\r\0c\03\07\0e\n\0f\06\08\00\05\t\02\06\0b\r\08\01\04\n\07\t\05\00\0f\0e\02\03\0c\r\02\08\04\06\0f\0b\01\n\t\03\0e\05\00\0c\07\01\0f\r\08\n\03\07\04\0c\05\06\0b\00\0e\t\02\07\0b\04\01\t\0c\0e\02\00\06\n\r\0f\03\05\08\02\01\0e\07\04\n\08\r\0f\0c\t\00\03\05\06\0b")
+ (data $10 (i32.const 72432) "91)!\19\11\t\01:2*\"\1a\12\n\02;3+#\1b\13\0b\03<4,$?7/\'\1f\17\0f\07>6.&\1e\16\0e\06=5-%\1d\15\r\05\1c\14\0c\04")
+ (data $11 (i32.const 72488) "\0e\11\0b\18\01\05\03\1c\0f\06\15\n\17\13\0c\04\1a\08\10\07\1b\14\r\02)4\1f%/7\1e(3-!0,1\'8\"5.*2$\1d ")
+ (data $12 (i32.const 72536) "\01\01\02\02\02\02\02\02\01\02\02\02\02\02\02\01")
+ (data $13 (i32.const 72560) "\98/\8aB\91D7q\cf\fb\c0\b5\a5\db\b5\e9[\c2V9\f1\11\f1Y\a4\82?\92\d5^\1c\ab\98\aa\07\d8\01[\83\12\be\851$\c3}\0cUt]\ber\fe\b1\de\80\a7\06\dc\9bt\f1\9b\c1\c1i\9b\e4\86G\be\ef\c6\9d\c1\0f\cc\a1\0c$o,\e9-\aa\84tJ\dc\a9\b0\\\da\88\f9vRQ>\98m\c61\a8\c8\'\03\b0\c7\7fY\bf\f3\0b\e0\c6G\91\a7\d5Qc\ca\06g))\14\85\n\b7\'8!\1b.\fcm,M\13\r8STs\ne\bb\njv.\c9\c2\81\85,r\92\a1\e8\bf\a2Kf\1a\a8p\8bK\c2\a3Ql\c7\19\e8\92\d1$\06\99\d6\855\0e\f4p\a0j\10\16\c1\a4\19\08l7\1eLwH\'\b5\bc\b04\b3\0c\1c9J\aa\d8NO\ca\9c[\f3o.h\ee\82\8ftoc\a5x\14x\c8\84\08\02\c7\8c\fa\ff\be\90\eblP\a4\f7\a3\f9\be\f2xq\c6")
+ (data $14 (i32.const 72816) "g\e6\tj\85\aeg\bbr\f3n<:\f5O\a5\7fR\0eQ\8ch\05\9b\ab\d9\83\1f\19\cd\e0[")
+ (data $15 (i32.const 72848) "\01#Eg\89\ab\cd\ef\fe\dc\ba\98vT2\10\f0\e1\d2\c3")
  (export "ioPtr" (func $asm/index/ioPtr))
  (export "ioSize" (func $asm/index/ioSize))
  (export "keyPtr" (func $asm/index/keyPtr))
@@ -51,157 +51,442 @@
  (export "memory" (memory $0))
  (start $~start)
  (func $asm/modexp/montMul (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (param $4 i32) (param $5 i32)
-  (local $6 i64)
+  (local $6 i32)
   (local $7 i32)
   (local $8 i32)
-  (local $9 i64)
-  (local $10 i64)
-  (local $11 i32)
+  (local $9 i32)
+  (local $10 v128)
+  (local $11 v128)
   (local $12 i64)
-  (local $13 i64)
+  (local $13 i32)
   (local $14 i32)
-  (local $15 i64)
-  i32.const 138672
-  i32.const 0
-  local.get $4
-  i32.const 1
-  i32.add
-  i32.const 2
-  i32.shl
-  memory.fill
-  local.get $3
-  i64.load32_u
-  local.set $12
   loop $for-loop|0
    local.get $4
-   local.get $8
+   local.get $9
    i32.gt_s
    if
-    i32.const 138672
-    i64.load32_u
+    local.get $9
+    i32.const 2
+    i32.shl
+    i32.const 142176
+    i32.add
     local.get $2
-    local.get $8
+    local.get $4
+    i32.const 1
+    i32.sub
+    local.get $9
+    i32.sub
     i32.const 2
     i32.shl
     i32.add
-    i64.load32_u
-    local.tee $13
-    local.get $1
-    i64.load32_u
-    i64.mul
-    i64.add
-    local.tee $6
-    i32.wrap_i64
-    local.get $5
-    i32.mul
-    i64.extend_i32_u
-    local.set $10
-    local.get $6
-    i64.const 32
-    i64.shr_u
-    local.set $9
-    local.get $10
-    local.get $12
-    i64.mul
-    local.get $6
-    i64.const 4294967295
-    i64.and
-    i64.add
-    i64.const 32
-    i64.shr_u
-    local.set $6
+    i32.load
+    i32.store
+    local.get $9
     i32.const 1
+    i32.add
+    local.set $9
+    br $for-loop|0
+   end
+  end
+  i32.const 0
+  local.set $2
+  loop $for-loop|00
+   local.get $2
+   local.get $4
+   i32.lt_s
+   if
+    local.get $2
+    i32.const 2
+    i32.shl
+    i32.const 142800
+    i32.add
+    local.get $3
+    local.get $4
+    i32.const 1
+    i32.sub
+    local.get $2
+    i32.sub
+    i32.const 2
+    i32.shl
+    i32.add
+    i32.load
+    i32.store
+    local.get $2
+    i32.const 1
+    i32.add
+    local.set $2
+    br $for-loop|00
+   end
+  end
+  i32.const 0
+  local.set $2
+  loop $for-loop|03
+   local.get $2
+   local.get $4
+   i32.lt_s
+   if
+    local.get $1
+    local.set $9
+    local.get $4
+    i32.const 1
+    i32.sub
+    local.get $2
+    i32.sub
+    i32.const 2
+    i32.shl
+    local.tee $6
+    i32.const 142176
+    i32.add
+    local.set $14
+    i32.const 140928
+    local.set $13
+    local.get $6
+    i32.const 142800
+    i32.add
+    local.set $8
+    v128.const i32x4 0x00000000 0x00000000 0x00000000 0x00000000
+    local.set $10
+    i32.const 0
     local.set $7
     loop $for-loop|1
-     local.get $4
      local.get $7
-     i32.gt_s
+     i32.const 4
+     i32.add
+     local.tee $6
+     local.get $2
+     i32.le_s
      if
-      local.get $7
-      i32.const 2
-      i32.shl
-      local.tee $11
-      i32.const 138672
-      i32.add
-      local.tee $14
-      i64.load32_u
-      local.get $1
-      local.get $11
-      i32.add
-      i64.load32_u
-      local.get $13
-      i64.mul
-      i64.add
-      local.get $9
-      i64.add
-      local.tee $15
-      i64.const 32
-      i64.shr_u
-      local.set $9
       local.get $10
-      local.get $3
-      local.get $11
-      i32.add
-      i64.load32_u
-      i64.mul
-      local.get $15
-      i64.const 4294967295
-      i64.and
-      i64.add
-      local.get $6
-      i64.add
-      local.tee $15
-      i64.const 32
-      i64.shr_u
-      local.set $6
+      local.get $9
+      v128.load
+      local.tee $11
       local.get $14
-      i32.const 4
-      i32.sub
-      local.get $15
-      i64.store32
-      local.get $7
-      i32.const 1
+      v128.load
+      local.tee $10
+      i64x2.extmul_low_i32x4_u
+      i64x2.add
+      local.get $11
+      local.get $10
+      i64x2.extmul_high_i32x4_u
+      i64x2.add
+      local.get $13
+      v128.load
+      local.tee $11
+      local.get $8
+      v128.load
+      local.tee $10
+      i64x2.extmul_low_i32x4_u
+      i64x2.add
+      local.get $11
+      local.get $10
+      i64x2.extmul_high_i32x4_u
+      i64x2.add
+      local.set $10
+      local.get $9
+      i32.const 16
       i32.add
+      local.set $9
+      local.get $14
+      i32.const 16
+      i32.add
+      local.set $14
+      local.get $13
+      i32.const 16
+      i32.add
+      local.set $13
+      local.get $8
+      i32.const 16
+      i32.add
+      local.set $8
+      local.get $6
       local.set $7
       br $for-loop|1
      end
     end
+    local.get $12
+    local.get $10
+    i64x2.extract_lane 0
+    local.get $10
+    i64x2.extract_lane 1
+    i64.add
+    i64.add
+    local.set $12
+    loop $for-loop|2
+     local.get $2
+     local.get $7
+     i32.gt_s
+     if
+      local.get $12
+      local.get $9
+      i64.load32_u
+      local.get $14
+      i64.load32_u
+      i64.mul
+      local.get $13
+      i64.load32_u
+      local.get $8
+      i64.load32_u
+      i64.mul
+      i64.add
+      i64.add
+      local.set $12
+      local.get $9
+      i32.const 4
+      i32.add
+      local.set $9
+      local.get $14
+      i32.const 4
+      i32.add
+      local.set $14
+      local.get $13
+      i32.const 4
+      i32.add
+      local.set $13
+      local.get $8
+      i32.const 4
+      i32.add
+      local.set $8
+      local.get $7
+      i32.const 1
+      i32.add
+      local.set $7
+      br $for-loop|2
+     end
+    end
+    local.get $2
+    i32.const 2
+    i32.shl
+    local.tee $7
+    local.get $1
+    i32.add
+    i64.load32_u
     local.get $4
     i32.const 2
     i32.shl
-    i32.const 138672
+    i32.const 142172
     i32.add
-    local.tee $7
     i64.load32_u
-    local.get $9
+    i64.mul
+    local.get $12
     i64.add
-    local.get $6
-    i64.add
+    local.tee $12
+    i32.wrap_i64
+    local.get $5
+    i32.mul
+    i32.const 134217727
+    i32.and
     local.set $6
     local.get $7
-    i32.const 4
-    i32.sub
+    i32.const 140928
+    i32.add
     local.get $6
-    i64.store32
-    local.get $7
+    i32.store
+    local.get $12
+    local.get $3
+    i64.load32_u
     local.get $6
-    i64.const 32
+    i64.extend_i32_u
+    i64.mul
+    i64.add
+    i64.const 27
     i64.shr_u
-    i64.store32
-    local.get $8
+    local.set $12
+    local.get $2
     i32.const 1
     i32.add
-    local.set $8
-    br $for-loop|0
+    local.set $2
+    br $for-loop|03
    end
   end
-  local.get $0
-  i32.const 138672
+  local.get $4
+  local.set $2
+  loop $for-loop|3
+   local.get $2
+   local.get $4
+   i32.const 1
+   i32.shl
+   i32.const 1
+   i32.sub
+   i32.lt_s
+   if
+    local.get $2
+    local.get $4
+    i32.sub
+    i32.const 1
+    i32.add
+    local.tee $7
+    i32.const 2
+    i32.shl
+    local.tee $6
+    local.get $1
+    i32.add
+    local.set $5
+    i32.const 142176
+    local.set $9
+    local.get $6
+    i32.const 140928
+    i32.add
+    local.set $14
+    i32.const 142800
+    local.set $13
+    local.get $4
+    local.get $7
+    i32.sub
+    local.set $7
+    v128.const i32x4 0x00000000 0x00000000 0x00000000 0x00000000
+    local.set $10
+    i32.const 0
+    local.set $8
+    loop $for-loop|4
+     local.get $8
+     i32.const 4
+     i32.add
+     local.tee $6
+     local.get $7
+     i32.le_s
+     if
+      local.get $10
+      local.get $5
+      v128.load
+      local.tee $11
+      local.get $9
+      v128.load
+      local.tee $10
+      i64x2.extmul_low_i32x4_u
+      i64x2.add
+      local.get $11
+      local.get $10
+      i64x2.extmul_high_i32x4_u
+      i64x2.add
+      local.get $14
+      v128.load
+      local.tee $11
+      local.get $13
+      v128.load
+      local.tee $10
+      i64x2.extmul_low_i32x4_u
+      i64x2.add
+      local.get $11
+      local.get $10
+      i64x2.extmul_high_i32x4_u
+      i64x2.add
+      local.set $10
+      local.get $5
+      i32.const 16
+      i32.add
+      local.set $5
+      local.get $9
+      i32.const 16
+      i32.add
+      local.set $9
+      local.get $14
+      i32.const 16
+      i32.add
+      local.set $14
+      local.get $13
+      i32.const 16
+      i32.add
+      local.set $13
+      local.get $6
+      local.set $8
+      br $for-loop|4
+     end
+    end
+    local.get $12
+    local.get $10
+    i64x2.extract_lane 0
+    local.get $10
+    i64x2.extract_lane 1
+    i64.add
+    i64.add
+    local.set $12
+    loop $for-loop|5
+     local.get $7
+     local.get $8
+     i32.gt_s
+     if
+      local.get $12
+      local.get $5
+      i64.load32_u
+      local.get $9
+      i64.load32_u
+      i64.mul
+      local.get $14
+      i64.load32_u
+      local.get $13
+      i64.load32_u
+      i64.mul
+      i64.add
+      i64.add
+      local.set $12
+      local.get $5
+      i32.const 4
+      i32.add
+      local.set $5
+      local.get $9
+      i32.const 4
+      i32.add
+      local.set $9
+      local.get $14
+      i32.const 4
+      i32.add
+      local.set $14
+      local.get $13
+      i32.const 4
+      i32.add
+      local.set $13
+      local.get $8
+      i32.const 1
+      i32.add
+      local.set $8
+      br $for-loop|5
+     end
+    end
+    local.get $2
+    local.get $4
+    i32.sub
+    i32.const 2
+    i32.shl
+    i32.const 140304
+    i32.add
+    local.get $12
+    i32.wrap_i64
+    i32.const 134217727
+    i32.and
+    i32.store
+    local.get $12
+    i64.const 27
+    i64.shr_u
+    local.set $12
+    local.get $2
+    i32.const 1
+    i32.add
+    local.set $2
+    br $for-loop|3
+   end
+  end
   local.get $4
   i32.const 2
   i32.shl
-  i32.const 138672
+  local.tee $1
+  i32.const 140300
   i32.add
+  local.get $12
+  i32.wrap_i64
+  i32.const 134217727
+  i32.and
+  i32.store
+  local.get $1
+  i32.const 140304
+  i32.add
+  local.tee $1
+  local.get $12
+  i64.const 27
+  i64.shr_u
+  i64.store32
+  local.get $0
+  i32.const 140304
+  local.get $1
   i32.load
   local.get $3
   local.get $4
@@ -230,7 +515,7 @@
     i32.or
     i32.const 3
     i32.shl
-    i32.const 106672
+    i32.const 107696
     i32.add
     i64.load
     i64.or
@@ -261,7 +546,7 @@
    if
     i32.const 28
     local.get $0
-    i32.const 71512
+    i32.const 72536
     i32.add
     i32.load8_u
     local.tee $3
@@ -320,7 +605,7 @@
       i32.or
       i32.const 3
       i32.shl
-      i32.const 123056
+      i32.const 124080
       i32.add
       i64.load
       i64.or
@@ -352,6 +637,89 @@
    end
   end
  )
+ (func $asm/modexp/bytesToDigits (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32)
+  (local $4 i32)
+  (local $5 i64)
+  (local $6 i32)
+  local.get $0
+  i32.const 0
+  local.get $3
+  i32.const 2
+  i32.shl
+  memory.fill
+  local.get $2
+  i32.const 1
+  i32.sub
+  local.set $2
+  loop $for-loop|0
+   local.get $3
+   local.get $4
+   i32.gt_s
+   local.get $2
+   i32.const 0
+   i32.ge_s
+   i32.and
+   if
+    local.get $5
+    local.get $1
+    local.get $2
+    i32.add
+    i64.load8_u
+    local.get $6
+    i64.extend_i32_s
+    i64.shl
+    i64.or
+    local.set $5
+    local.get $6
+    i32.const 8
+    i32.add
+    local.tee $6
+    i32.const 27
+    i32.ge_s
+    if
+     local.get $0
+     local.get $4
+     i32.const 2
+     i32.shl
+     i32.add
+     local.get $5
+     i32.wrap_i64
+     i32.const 134217727
+     i32.and
+     i32.store
+     local.get $5
+     i64.const 27
+     i64.shr_u
+     local.set $5
+     local.get $6
+     i32.const 27
+     i32.sub
+     local.set $6
+     local.get $4
+     i32.const 1
+     i32.add
+     local.set $4
+    end
+    local.get $2
+    i32.const 1
+    i32.sub
+    local.set $2
+    br $for-loop|0
+   end
+  end
+  local.get $3
+  local.get $4
+  i32.gt_s
+  if
+   local.get $0
+   local.get $4
+   i32.const 2
+   i32.shl
+   i32.add
+   local.get $5
+   i64.store32
+  end
+ )
  (func $asm/sha256/compress (param $0 i32)
   (local $1 i32)
   (local $2 i32)
@@ -363,170 +731,1074 @@
   (local $8 i32)
   (local $9 i32)
   (local $10 i32)
-  loop $for-loop|0
-   local.get $1
-   i32.const 16
-   i32.lt_s
-   if
-    local.get $1
-    i32.const 2
-    i32.shl
-    local.tee $2
-    local.get $0
-    i32.add
-    i32.load
-    local.set $3
-    local.get $2
-    i32.const 132080
-    i32.add
-    local.get $3
-    i32.const -16711936
-    i32.and
-    i32.const 8
-    i32.rotl
-    local.get $3
-    i32.const 16711935
-    i32.and
-    i32.const 8
-    i32.rotr
-    i32.or
-    i32.store
-    local.get $1
-    i32.const 1
-    i32.add
-    local.set $1
-    br $for-loop|0
-   end
-  end
-  i32.const 16
-  local.set $0
-  loop $for-loop|1
-   local.get $0
-   i32.const 64
-   i32.lt_s
-   if
-    local.get $0
-    i32.const 2
-    i32.shl
-    local.tee $1
-    i32.const 132072
-    i32.add
-    i32.load
-    local.set $2
-    local.get $1
-    i32.const 132080
-    i32.add
-    local.get $1
-    i32.const 132052
-    i32.add
-    i32.load
-    local.get $1
-    i32.const 132016
-    i32.add
-    i32.load
-    local.get $1
-    i32.const 132020
-    i32.add
-    i32.load
-    local.tee $1
-    i32.const 7
-    i32.rotr
-    local.get $1
-    i32.const 18
-    i32.rotr
-    i32.xor
-    local.get $1
-    i32.const 3
-    i32.shr_u
-    i32.xor
-    i32.add
-    i32.add
-    local.get $2
-    i32.const 17
-    i32.rotr
-    local.get $2
-    i32.const 19
-    i32.rotr
-    i32.xor
-    local.get $2
-    i32.const 10
-    i32.shr_u
-    i32.xor
-    i32.add
-    i32.store
-    local.get $0
-    i32.const 1
-    i32.add
-    local.set $0
-    br $for-loop|1
-   end
-  end
-  i32.const 132048
+  (local $11 i32)
+  (local $12 i32)
+  (local $13 i32)
+  (local $14 i32)
+  (local $15 i32)
+  (local $16 i32)
+  (local $17 i32)
+  (local $18 i32)
+  (local $19 i32)
+  (local $20 i32)
+  (local $21 i32)
+  (local $22 i32)
+  (local $23 i32)
+  (local $24 i32)
+  (local $25 i32)
+  (local $26 i32)
+  (local $27 i32)
+  (local $28 i32)
+  local.get $0
   i32.load
-  local.set $4
-  i32.const 132052
-  i32.load
-  local.set $0
-  i32.const 132056
-  i32.load
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $9
+  local.get $0
+  i32.load offset=4
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $10
+  local.get $0
+  i32.load offset=8
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $11
+  local.get $0
+  i32.load offset=12
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $12
+  local.get $0
+  i32.load offset=16
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $13
+  local.get $0
+  i32.load offset=20
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $14
+  local.get $0
+  i32.load offset=24
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $15
+  local.get $0
+  i32.load offset=28
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $16
+  local.get $0
+  i32.load offset=32
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $17
+  local.get $0
+  i32.load offset=36
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $18
+  local.get $0
+  i32.load offset=40
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $19
+  local.get $0
+  i32.load offset=44
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $20
+  local.get $0
+  i32.load offset=48
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $21
+  local.get $0
+  i32.load offset=52
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $22
+  local.get $0
+  i32.load offset=56
+  local.tee $1
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $1
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
+  local.set $23
+  local.get $0
+  i32.load offset=60
+  local.tee $0
+  i32.const -16711936
+  i32.and
+  i32.const 8
+  i32.rotl
+  local.get $0
+  i32.const 16711935
+  i32.and
+  i32.const 8
+  i32.rotr
+  i32.or
   local.set $1
-  i32.const 132060
+  i32.const 133072
   i32.load
-  local.set $6
-  i32.const 132064
-  i32.load
-  local.set $5
-  i32.const 132068
+  local.set $0
+  i32.const 133076
   i32.load
   local.set $2
-  i32.const 132072
+  i32.const 133080
   i32.load
   local.set $3
-  i32.const 132076
+  i32.const 133084
+  i32.load
+  local.set $8
+  i32.const 133088
+  i32.load
+  local.set $4
+  i32.const 133092
+  i32.load
+  local.set $6
+  i32.const 133096
   i32.load
   local.set $7
-  loop $for-loop|2
-   local.get $8
+  i32.const 133100
+  i32.load
+  local.set $5
+  loop $for-loop|0
+   local.get $24
    i32.const 64
    i32.lt_s
    if
-    local.get $8
+    local.get $24
+    i32.const 0
+    i32.gt_s
+    if
+     local.get $9
+     local.get $23
+     i32.const 17
+     i32.rotr
+     local.get $23
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $23
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $18
+     i32.add
+     local.get $10
+     i32.const 7
+     i32.rotr
+     local.get $10
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $10
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $9
+     local.get $10
+     local.get $1
+     i32.const 17
+     i32.rotr
+     local.get $1
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $1
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $19
+     i32.add
+     local.get $11
+     i32.const 7
+     i32.rotr
+     local.get $11
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $11
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $10
+     local.get $11
+     local.get $9
+     i32.const 17
+     i32.rotr
+     local.get $9
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $9
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $20
+     i32.add
+     local.get $12
+     i32.const 7
+     i32.rotr
+     local.get $12
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $12
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $11
+     local.get $12
+     local.get $10
+     i32.const 17
+     i32.rotr
+     local.get $10
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $10
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $21
+     i32.add
+     local.get $13
+     i32.const 7
+     i32.rotr
+     local.get $13
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $13
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $12
+     local.get $13
+     local.get $11
+     i32.const 17
+     i32.rotr
+     local.get $11
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $11
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $22
+     i32.add
+     local.get $14
+     i32.const 7
+     i32.rotr
+     local.get $14
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $14
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $13
+     local.get $14
+     local.get $12
+     i32.const 17
+     i32.rotr
+     local.get $12
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $12
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $23
+     i32.add
+     local.get $15
+     i32.const 7
+     i32.rotr
+     local.get $15
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $15
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $14
+     local.get $15
+     local.get $13
+     i32.const 17
+     i32.rotr
+     local.get $13
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $13
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $1
+     i32.add
+     local.get $16
+     i32.const 7
+     i32.rotr
+     local.get $16
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $16
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $15
+     local.get $16
+     local.get $14
+     i32.const 17
+     i32.rotr
+     local.get $14
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $14
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $9
+     i32.add
+     local.get $17
+     i32.const 7
+     i32.rotr
+     local.get $17
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $17
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $16
+     local.get $17
+     local.get $15
+     i32.const 17
+     i32.rotr
+     local.get $15
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $15
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $10
+     i32.add
+     local.get $18
+     i32.const 7
+     i32.rotr
+     local.get $18
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $18
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $17
+     local.get $18
+     local.get $16
+     i32.const 17
+     i32.rotr
+     local.get $16
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $16
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $11
+     i32.add
+     local.get $19
+     i32.const 7
+     i32.rotr
+     local.get $19
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $19
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $18
+     local.get $19
+     local.get $17
+     i32.const 17
+     i32.rotr
+     local.get $17
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $17
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $12
+     i32.add
+     local.get $20
+     i32.const 7
+     i32.rotr
+     local.get $20
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $20
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $19
+     local.get $20
+     local.get $18
+     i32.const 17
+     i32.rotr
+     local.get $18
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $18
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $13
+     i32.add
+     local.get $21
+     i32.const 7
+     i32.rotr
+     local.get $21
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $21
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $20
+     local.get $21
+     local.get $19
+     i32.const 17
+     i32.rotr
+     local.get $19
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $19
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $14
+     i32.add
+     local.get $22
+     i32.const 7
+     i32.rotr
+     local.get $22
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $22
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $21
+     local.get $22
+     local.get $20
+     i32.const 17
+     i32.rotr
+     local.get $20
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $20
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $15
+     i32.add
+     local.get $23
+     i32.const 7
+     i32.rotr
+     local.get $23
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $23
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $22
+     local.get $23
+     local.get $21
+     i32.const 17
+     i32.rotr
+     local.get $21
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $21
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $16
+     i32.add
+     local.get $1
+     i32.const 7
+     i32.rotr
+     local.get $1
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $1
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $23
+     local.get $1
+     local.get $22
+     i32.const 17
+     i32.rotr
+     local.get $22
+     i32.const 19
+     i32.rotr
+     i32.xor
+     local.get $22
+     i32.const 10
+     i32.shr_u
+     i32.xor
+     local.get $17
+     i32.add
+     local.get $9
+     i32.const 7
+     i32.rotr
+     local.get $9
+     i32.const 18
+     i32.rotr
+     i32.xor
+     local.get $9
+     i32.const 3
+     i32.shr_u
+     i32.xor
+     i32.add
+     i32.add
+     local.set $1
+    end
+    local.get $5
+    local.get $24
     i32.const 2
     i32.shl
-    local.tee $9
-    i32.const 132080
+    i32.const 72560
     i32.add
+    local.tee $5
     i32.load
-    local.get $9
-    i32.const 71536
-    i32.add
-    i32.load
-    local.get $7
-    local.get $5
+    local.get $4
     i32.const 6
     i32.rotr
-    local.get $5
+    local.get $4
     i32.const 11
     i32.rotr
     i32.xor
-    local.get $5
+    local.get $4
     i32.const 25
     i32.rotr
     i32.xor
-    i32.add
-    local.get $2
-    local.get $5
+    local.get $7
+    local.get $4
+    local.get $6
+    local.get $7
+    i32.xor
     i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $9
+    i32.add
+    i32.add
+    local.tee $25
+    local.get $8
+    i32.add
+    local.set $8
+    local.get $4
     local.get $5
-    i32.const -1
+    i32.load offset=12
+    local.get $6
+    local.get $5
+    i32.load offset=8
+    local.get $7
+    local.get $5
+    i32.load offset=4
+    local.get $8
+    i32.const 6
+    i32.rotr
+    local.get $8
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $8
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $6
+    local.get $8
+    local.get $4
+    local.get $6
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $10
+    i32.add
+    i32.add
+    local.tee $6
+    local.get $3
+    i32.add
+    local.tee $7
+    i32.const 6
+    i32.rotr
+    local.get $7
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $7
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $4
+    local.get $7
+    local.get $4
+    local.get $8
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $11
+    i32.add
+    i32.add
+    local.tee $4
+    local.get $2
+    i32.add
+    local.tee $26
+    i32.const 6
+    i32.rotr
+    local.get $26
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $26
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $8
+    local.get $26
+    local.get $7
+    local.get $8
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $12
+    i32.add
+    i32.add
+    local.tee $27
+    local.get $0
+    i32.add
+    local.set $28
+    local.get $27
+    local.get $6
+    local.get $25
+    local.get $0
+    local.get $2
+    i32.and
+    local.get $3
+    local.get $0
+    local.get $2
+    i32.or
+    i32.and
+    i32.or
+    local.get $0
+    i32.const 2
+    i32.rotr
+    local.get $0
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $0
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $3
+    local.get $0
+    i32.and
+    local.get $2
+    local.get $0
+    local.get $3
+    i32.or
+    i32.and
+    i32.or
+    local.get $3
+    i32.const 2
+    i32.rotr
+    local.get $3
+    i32.const 13
+    i32.rotr
     i32.xor
     local.get $3
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $2
+    local.get $4
+    local.get $2
+    local.get $3
+    i32.and
+    local.get $0
+    local.get $2
+    local.get $3
+    i32.or
+    i32.and
+    i32.or
+    local.get $2
+    i32.const 2
+    i32.rotr
+    local.get $2
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $2
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $0
+    i32.and
+    local.get $3
+    local.get $0
+    local.get $2
+    i32.or
+    i32.and
+    i32.or
+    local.get $0
+    i32.const 2
+    i32.rotr
+    local.get $0
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $0
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $4
+    local.get $28
+    local.get $5
+    i32.load offset=28
+    local.get $26
+    local.get $5
+    i32.load offset=24
+    local.get $7
+    local.get $5
+    i32.load offset=20
+    local.get $8
+    local.get $5
+    i32.load offset=16
+    local.get $28
+    i32.const 6
+    i32.rotr
+    local.get $28
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $28
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $7
+    local.get $28
+    local.get $7
+    local.get $26
+    i32.xor
     i32.and
     i32.xor
     i32.add
     i32.add
+    local.get $13
     i32.add
-    local.set $9
+    i32.add
+    local.tee $6
+    local.get $3
+    i32.add
+    local.tee $3
+    i32.const 6
+    i32.rotr
+    local.get $3
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $3
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $26
+    local.get $3
+    local.get $26
+    local.get $28
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $14
+    i32.add
+    i32.add
+    local.tee $7
+    local.get $2
+    i32.add
+    local.tee $8
+    i32.const 6
+    i32.rotr
+    local.get $8
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $8
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $28
+    local.get $8
+    local.get $3
+    local.get $28
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $15
+    i32.add
+    i32.add
+    local.tee $25
+    local.get $0
+    i32.add
+    local.tee $26
+    i32.const 6
+    i32.rotr
+    local.get $26
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $26
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $3
+    local.get $26
+    local.get $3
+    local.get $8
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $16
+    i32.add
+    i32.add
+    local.tee $27
+    i32.add
+    local.set $28
+    local.get $27
+    local.get $7
+    local.get $6
+    local.get $0
+    local.get $4
+    i32.and
+    local.get $2
+    local.get $0
+    local.get $4
+    i32.or
+    i32.and
+    i32.or
     local.get $4
     i32.const 2
     i32.rotr
@@ -538,92 +1810,547 @@
     i32.const 22
     i32.rotr
     i32.xor
-    local.get $0
-    local.get $1
-    i32.and
-    local.get $0
-    local.get $4
-    i32.and
-    local.get $1
-    local.get $4
-    i32.and
-    i32.xor
-    i32.xor
     i32.add
-    local.set $10
-    local.get $3
-    local.set $7
+    i32.add
+    local.tee $2
+    local.get $4
+    i32.and
+    local.get $0
     local.get $2
-    local.set $3
-    local.get $5
-    local.set $2
-    local.get $6
-    local.get $9
-    i32.add
-    local.set $5
-    local.get $1
-    local.set $6
-    local.get $0
-    local.set $1
     local.get $4
-    local.set $0
-    local.get $9
-    local.get $10
+    i32.or
+    i32.and
+    i32.or
+    local.get $2
+    i32.const 2
+    i32.rotr
+    local.get $2
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $2
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $0
+    local.get $25
+    local.get $0
+    local.get $2
+    i32.and
+    local.get $4
+    local.get $0
+    local.get $2
+    i32.or
+    i32.and
+    i32.or
+    local.get $0
+    i32.const 2
+    i32.rotr
+    local.get $0
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $0
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $4
+    i32.and
+    local.get $2
+    local.get $0
+    local.get $4
+    i32.or
+    i32.and
+    i32.or
+    local.get $4
+    i32.const 2
+    i32.rotr
+    local.get $4
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $4
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $6
+    local.get $28
+    local.get $5
+    i32.load offset=44
+    local.get $26
+    local.get $5
+    i32.load offset=40
+    local.get $8
+    local.get $5
+    i32.load offset=36
+    local.get $3
+    local.get $5
+    i32.load offset=32
+    local.get $28
+    i32.const 6
+    i32.rotr
+    local.get $28
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $28
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $8
+    local.get $28
+    local.get $8
+    local.get $26
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $17
+    i32.add
+    i32.add
+    local.tee $3
+    local.get $2
+    i32.add
+    local.tee $2
+    i32.const 6
+    i32.rotr
+    local.get $2
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $2
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $26
+    local.get $2
+    local.get $26
+    local.get $28
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $18
+    i32.add
+    i32.add
+    local.tee $7
+    local.get $0
+    i32.add
+    local.tee $8
+    i32.const 6
+    i32.rotr
+    local.get $8
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $8
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $28
+    local.get $8
+    local.get $2
+    local.get $28
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $19
+    i32.add
+    i32.add
+    local.tee $25
+    local.get $4
+    i32.add
+    local.tee $26
+    i32.const 6
+    i32.rotr
+    local.get $26
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $26
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $2
+    local.get $26
+    local.get $2
+    local.get $8
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $20
+    i32.add
+    i32.add
+    local.tee $27
+    i32.add
+    local.set $28
+    local.get $27
+    local.get $7
+    local.get $3
+    local.get $4
+    local.get $6
+    i32.and
+    local.get $0
+    local.get $4
+    local.get $6
+    i32.or
+    i32.and
+    i32.or
+    local.get $6
+    i32.const 2
+    i32.rotr
+    local.get $6
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $6
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $0
+    local.get $6
+    i32.and
+    local.get $4
+    local.get $0
+    local.get $6
+    i32.or
+    i32.and
+    i32.or
+    local.get $0
+    i32.const 2
+    i32.rotr
+    local.get $0
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $0
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $3
+    local.get $25
+    local.get $0
+    local.get $3
+    i32.and
+    local.get $6
+    local.get $0
+    local.get $3
+    i32.or
+    i32.and
+    i32.or
+    local.get $3
+    i32.const 2
+    i32.rotr
+    local.get $3
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $3
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $25
+    i32.and
+    local.get $0
+    local.get $3
+    local.get $25
+    i32.or
+    i32.and
+    i32.or
+    local.get $25
+    i32.const 2
+    i32.rotr
+    local.get $25
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $25
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $27
+    local.get $28
+    local.get $5
+    i32.load offset=60
+    local.get $26
+    local.get $5
+    i32.load offset=56
+    local.get $8
+    local.get $5
+    i32.load offset=52
+    local.get $2
+    local.get $5
+    i32.load offset=48
+    local.get $28
+    i32.const 6
+    i32.rotr
+    local.get $28
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $28
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $8
+    local.get $28
+    local.get $8
+    local.get $26
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $21
+    i32.add
+    i32.add
+    local.tee $2
+    local.get $0
+    i32.add
+    local.tee $5
+    i32.const 6
+    i32.rotr
+    local.get $5
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $5
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $26
+    local.get $5
+    local.get $26
+    local.get $28
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $22
+    i32.add
+    i32.add
+    local.tee $0
+    local.get $3
+    i32.add
+    local.tee $7
+    i32.const 6
+    i32.rotr
+    local.get $7
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $7
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $28
+    local.get $7
+    local.get $5
+    local.get $28
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $23
+    i32.add
+    i32.add
+    local.tee $8
+    local.get $25
+    i32.add
+    local.tee $6
+    i32.const 6
+    i32.rotr
+    local.get $6
+    i32.const 11
+    i32.rotr
+    i32.xor
+    local.get $6
+    i32.const 25
+    i32.rotr
+    i32.xor
+    local.get $5
+    local.get $6
+    local.get $5
+    local.get $7
+    i32.xor
+    i32.and
+    i32.xor
+    i32.add
+    i32.add
+    local.get $1
+    i32.add
+    i32.add
+    local.tee $26
     i32.add
     local.set $4
+    local.get $26
     local.get $8
-    i32.const 1
+    local.get $0
+    local.get $27
+    local.get $2
+    local.get $25
+    local.get $27
+    i32.and
+    local.get $3
+    local.get $25
+    local.get $27
+    i32.or
+    i32.and
+    i32.or
+    local.get $27
+    i32.const 2
+    i32.rotr
+    local.get $27
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $27
+    i32.const 22
+    i32.rotr
+    i32.xor
     i32.add
-    local.set $8
-    br $for-loop|2
+    i32.add
+    local.tee $8
+    i32.and
+    local.get $25
+    local.get $8
+    local.get $27
+    i32.or
+    i32.and
+    i32.or
+    local.get $8
+    i32.const 2
+    i32.rotr
+    local.get $8
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $8
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $3
+    local.get $8
+    i32.and
+    local.get $27
+    local.get $3
+    local.get $8
+    i32.or
+    i32.and
+    i32.or
+    local.get $3
+    i32.const 2
+    i32.rotr
+    local.get $3
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $3
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.tee $2
+    local.get $3
+    i32.and
+    local.get $8
+    local.get $2
+    local.get $3
+    i32.or
+    i32.and
+    i32.or
+    local.get $2
+    i32.const 2
+    i32.rotr
+    local.get $2
+    i32.const 13
+    i32.rotr
+    i32.xor
+    local.get $2
+    i32.const 22
+    i32.rotr
+    i32.xor
+    i32.add
+    i32.add
+    local.set $0
+    local.get $24
+    i32.const 16
+    i32.add
+    local.set $24
+    br $for-loop|0
    end
   end
-  i32.const 132048
-  i32.const 132048
-  i32.load
-  local.get $4
-  i32.add
-  i32.store
-  i32.const 132052
-  i32.const 132052
+  i32.const 133072
+  i32.const 133072
   i32.load
   local.get $0
   i32.add
   i32.store
-  i32.const 132056
-  i32.const 132056
-  i32.load
-  local.get $1
-  i32.add
-  i32.store
-  i32.const 132060
-  i32.const 132060
-  i32.load
-  local.get $6
-  i32.add
-  i32.store
-  i32.const 132064
-  i32.const 132064
-  i32.load
-  local.get $5
-  i32.add
-  i32.store
-  i32.const 132068
-  i32.const 132068
+  i32.const 133076
+  i32.const 133076
   i32.load
   local.get $2
   i32.add
   i32.store
-  i32.const 132072
-  i32.const 132072
+  i32.const 133080
+  i32.const 133080
   i32.load
   local.get $3
   i32.add
   i32.store
-  i32.const 132076
-  i32.const 132076
+  i32.const 133084
+  i32.const 133084
+  i32.load
+  local.get $8
+  i32.add
+  i32.store
+  i32.const 133088
+  i32.const 133088
+  i32.load
+  local.get $4
+  i32.add
+  i32.store
+  i32.const 133092
+  i32.const 133092
+  i32.load
+  local.get $6
+  i32.add
+  i32.store
+  i32.const 133096
+  i32.const 133096
   i32.load
   local.get $7
+  i32.add
+  i32.store
+  i32.const 133100
+  i32.const 133100
+  i32.load
+  local.get $5
   i32.add
   i32.store
  )
@@ -648,7 +2375,7 @@
     i32.load
     local.set $3
     local.get $2
-    i32.const 131664
+    i32.const 132688
     i32.add
     local.get $3
     i32.const -16711936
@@ -680,22 +2407,22 @@
     i32.const 2
     i32.shl
     local.tee $1
-    i32.const 131664
+    i32.const 132688
     i32.add
     local.get $1
-    i32.const 131600
-    i32.add
-    i32.load
-    local.get $1
-    i32.const 131608
+    i32.const 132624
     i32.add
     i32.load
     local.get $1
-    i32.const 131652
+    i32.const 132632
     i32.add
     i32.load
     local.get $1
-    i32.const 131632
+    i32.const 132676
+    i32.add
+    i32.load
+    local.get $1
+    i32.const 132656
     i32.add
     i32.load
     i32.xor
@@ -711,19 +2438,19 @@
     br $for-loop|1
    end
   end
-  i32.const 131632
+  i32.const 132656
   i32.load
   local.set $1
-  i32.const 131636
+  i32.const 132660
   i32.load
   local.set $2
-  i32.const 131640
+  i32.const 132664
   i32.load
   local.set $3
-  i32.const 131644
+  i32.const 132668
   i32.load
   local.set $0
-  i32.const 131648
+  i32.const 132672
   i32.load
   local.set $4
   loop $for-loop|2
@@ -734,7 +2461,7 @@
     local.get $6
     i32.const 2
     i32.shl
-    i32.const 131664
+    i32.const 132688
     i32.add
     i32.load
     local.get $2
@@ -783,7 +2510,7 @@
     local.get $6
     i32.const 2
     i32.shl
-    i32.const 131664
+    i32.const 132688
     i32.add
     i32.load
     local.get $2
@@ -828,7 +2555,7 @@
     local.get $6
     i32.const 2
     i32.shl
-    i32.const 131664
+    i32.const 132688
     i32.add
     i32.load
     local.get $0
@@ -879,7 +2606,7 @@
     local.get $6
     i32.const 2
     i32.shl
-    i32.const 131664
+    i32.const 132688
     i32.add
     i32.load
     local.get $2
@@ -914,36 +2641,124 @@
     br $for-loop|5
    end
   end
-  i32.const 131632
-  i32.const 131632
+  i32.const 132656
+  i32.const 132656
   i32.load
   local.get $1
   i32.add
   i32.store
-  i32.const 131636
-  i32.const 131636
+  i32.const 132660
+  i32.const 132660
   i32.load
   local.get $2
   i32.add
   i32.store
-  i32.const 131640
-  i32.const 131640
+  i32.const 132664
+  i32.const 132664
   i32.load
   local.get $3
   i32.add
   i32.store
-  i32.const 131644
-  i32.const 131644
+  i32.const 132668
+  i32.const 132668
   i32.load
   local.get $0
   i32.add
   i32.store
-  i32.const 131648
-  i32.const 131648
+  i32.const 132672
+  i32.const 132672
   i32.load
   local.get $4
   i32.add
   i32.store
+ )
+ (func $asm/modexp/reduceOnce (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (param $4 i32)
+  (local $5 i32)
+  (local $6 i32)
+  (local $7 i32)
+  loop $for-loop|0
+   local.get $4
+   local.get $5
+   i32.gt_s
+   if
+    local.get $5
+    i32.const 2
+    i32.shl
+    local.tee $7
+    local.get $1
+    i32.add
+    i32.load
+    local.get $3
+    local.get $7
+    i32.add
+    i32.load
+    i32.sub
+    local.get $6
+    i32.sub
+    local.set $6
+    local.get $7
+    i32.const 143424
+    i32.add
+    local.get $6
+    i32.const 134217727
+    i32.and
+    i32.store
+    local.get $6
+    i32.const 31
+    i32.shr_u
+    local.set $6
+    local.get $5
+    i32.const 1
+    i32.add
+    local.set $5
+    br $for-loop|0
+   end
+  end
+  i32.const 0
+  local.get $6
+  i32.eqz
+  local.get $2
+  i32.const 0
+  i32.ne
+  i32.or
+  i32.sub
+  local.set $3
+  i32.const 0
+  local.set $2
+  loop $for-loop|00
+   local.get $2
+   local.get $4
+   i32.lt_s
+   if
+    local.get $2
+    i32.const 2
+    i32.shl
+    local.tee $5
+    local.get $0
+    i32.add
+    local.get $3
+    local.get $5
+    i32.const 143424
+    i32.add
+    i32.load
+    i32.and
+    local.get $1
+    local.get $5
+    i32.add
+    i32.load
+    local.get $3
+    i32.const -1
+    i32.xor
+    i32.and
+    i32.or
+    i32.store
+    local.get $2
+    i32.const 1
+    i32.add
+    local.set $2
+    br $for-loop|00
+   end
+  end
  )
  (func $asm/tdes/block (param $0 i64) (result i64)
   (local $1 i32)
@@ -976,7 +2791,7 @@
     i32.or
     i32.const 3
     i32.shl
-    i32.const 73904
+    i32.const 74928
     i32.add
     i64.load
     i64.or
@@ -996,7 +2811,7 @@
   local.get $4
   i32.wrap_i64
   local.set $1
-  i32.const 131248
+  i32.const 132272
   local.set $6
   loop $for-loop|1
    local.get $5
@@ -1041,7 +2856,7 @@
       i32.shl
       i32.const 1792
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $2
@@ -1053,7 +2868,7 @@
       i32.shl
       i32.const 1280
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $2
@@ -1065,7 +2880,7 @@
       i32.shl
       i32.const 768
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $2
@@ -1077,7 +2892,7 @@
       i32.shl
       i32.const 256
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1087,7 +2902,7 @@
       i32.shl
       i32.const 1536
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1099,7 +2914,7 @@
       i32.shl
       i32.const 1024
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1109,7 +2924,7 @@
       i32.and
       i32.const 2
       i32.shl
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1121,7 +2936,7 @@
       i32.shl
       i32.const 512
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       i32.or
@@ -1151,7 +2966,7 @@
       i32.shl
       i32.const 1792
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $1
@@ -1163,7 +2978,7 @@
       i32.shl
       i32.const 1280
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $1
@@ -1175,7 +2990,7 @@
       i32.shl
       i32.const 768
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $1
@@ -1187,7 +3002,7 @@
       i32.shl
       i32.const 256
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1197,7 +3012,7 @@
       i32.shl
       i32.const 1536
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1209,7 +3024,7 @@
       i32.shl
       i32.const 1024
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1219,7 +3034,7 @@
       i32.and
       i32.const 2
       i32.shl
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       local.get $7
@@ -1231,7 +3046,7 @@
       i32.shl
       i32.const 512
       i32.or
-      i32.const 71856
+      i32.const 72880
       i32.add
       i32.load
       i32.or
@@ -1300,7 +3115,7 @@
     i32.or
     i32.const 3
     i32.shl
-    i32.const 90288
+    i32.const 91312
     i32.add
     i64.load
     i64.or
@@ -1317,7 +3132,7 @@
  (func $asm/rsa/reduceToMont (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32)
   (local $4 i32)
   (local $5 i32)
-  (local $6 i64)
+  (local $6 i32)
   (local $7 i32)
   (local $8 i32)
   (local $9 i32)
@@ -1325,16 +3140,16 @@
   (local $11 i32)
   (local $12 i32)
   local.get $3
-  i32.const 520
+  i32.const 616
   i32.add
   local.set $8
   local.get $3
-  i32.const 2076
+  i32.const 2364
   i32.add
   i32.load
   local.set $9
   local.get $3
-  i32.const 2072
+  i32.const 2360
   i32.add
   i32.load
   local.tee $4
@@ -1353,7 +3168,7 @@
    i32.const 0
    i32.ge_s
    if
-    i32.const 160064
+    i32.const 168128
     i32.const 0
     local.get $4
     i32.const 2
@@ -1363,29 +3178,29 @@
     local.get $4
     local.get $7
     i32.mul
-    local.tee $11
+    local.tee $6
     local.get $4
     i32.add
-    local.set $12
-    i32.const 160064
+    local.set $11
+    i32.const 168128
     local.get $1
-    local.get $11
+    local.get $6
     i32.const 2
     i32.shl
     i32.add
     local.get $2
-    local.get $12
+    local.get $11
     local.get $2
-    local.get $12
+    local.get $11
     i32.lt_s
     select
-    local.get $11
+    local.get $6
     i32.sub
     i32.const 2
     i32.shl
     memory.copy
-    i32.const 160064
-    i32.const 160064
+    i32.const 168128
+    i32.const 168128
     local.get $8
     local.get $3
     local.get $4
@@ -1398,7 +3213,7 @@
     i32.eq
     if
      local.get $0
-     i32.const 160064
+     i32.const 168128
      local.get $5
      memory.copy
     else
@@ -1409,49 +3224,50 @@
      local.get $4
      local.get $9
      call $asm/modexp/montMul
-     i64.const 0
-     local.set $6
      i32.const 0
      local.set $5
+     i32.const 0
+     local.set $6
      loop $for-loop|00
       local.get $4
-      local.get $5
+      local.get $6
       i32.gt_s
       if
-       local.get $5
+       local.get $6
        i32.const 2
        i32.shl
        local.tee $11
        local.get $0
        i32.add
        local.tee $12
-       i64.load32_u
+       i32.load
        local.get $11
-       i32.const 160064
+       i32.const 168128
        i32.add
-       i64.load32_u
-       i64.add
-       local.get $6
-       i64.add
-       local.set $6
-       local.get $12
-       local.get $6
-       i64.store32
-       local.get $6
-       i64.const 32
-       i64.shr_u
-       local.set $6
+       i32.load
+       i32.add
        local.get $5
-       i32.const 1
        i32.add
        local.set $5
+       local.get $12
+       local.get $5
+       i32.const 134217727
+       i32.and
+       i32.store
+       local.get $5
+       i32.const 27
+       i32.shr_u
+       local.set $5
+       local.get $6
+       i32.const 1
+       i32.add
+       local.set $6
        br $for-loop|00
       end
      end
      local.get $0
      local.get $0
-     local.get $6
-     i32.wrap_i64
+     local.get $5
      local.get $3
      local.get $4
      call $asm/modexp/reduceOnce
@@ -1502,70 +3318,70 @@
   local.get $2
   local.get $3
   i32.sub
-  local.tee $4
+  local.tee $3
   i32.sub
   i32.add
-  local.set $5
+  local.set $4
   local.get $0
-  i32.const 2080
+  i32.const 2368
   i32.add
   i32.load
-  local.get $4
+  local.get $3
   i32.eq
   if (result i32)
-   local.get $4
+   local.get $3
    local.set $1
    block $~lib/util/memory/memcmp|inlined.0
     local.get $0
-    i32.const 1560
+    i32.const 1848
     i32.add
-    local.tee $8
-    local.get $5
-    local.tee $3
+    local.tee $6
+    local.get $4
+    local.tee $2
     i32.eq
     br_if $~lib/util/memory/memcmp|inlined.0
-    local.get $8
+    local.get $6
     i32.const 7
     i32.and
-    local.get $3
+    local.get $2
     i32.const 7
     i32.and
     i32.eq
     if
      loop $while-continue|01
-      local.get $8
+      local.get $6
       i32.const 7
       i32.and
       if
        i32.const 0
-       local.set $7
+       local.set $5
        local.get $1
        i32.eqz
        br_if $~lib/util/memory/memcmp|inlined.0
-       local.get $8
-       i32.load8_u
-       local.tee $6
-       local.get $3
-       i32.load8_u
-       local.tee $2
-       i32.sub
-       local.set $7
-       local.get $2
        local.get $6
+       i32.load8_u
+       local.tee $12
+       local.get $2
+       i32.load8_u
+       local.tee $13
+       i32.sub
+       local.set $5
+       local.get $12
+       local.get $13
        i32.ne
        br_if $~lib/util/memory/memcmp|inlined.0
        local.get $1
        i32.const 1
        i32.sub
        local.set $1
-       local.get $8
+       local.get $6
        i32.const 1
        i32.add
-       local.set $8
-       local.get $3
+       local.set $6
+       local.get $2
        i32.const 1
        i32.add
-       local.set $3
+       local.set $2
        br $while-continue|01
       end
      end
@@ -1574,20 +3390,20 @@
       i32.const 8
       i32.ge_u
       if
-       local.get $8
+       local.get $6
        i64.load
-       local.get $3
+       local.get $2
        i64.load
        i64.eq
        if
-        local.get $8
+        local.get $6
         i32.const 8
         i32.add
-        local.set $8
-        local.get $3
+        local.set $6
+        local.get $2
         i32.const 8
         i32.add
-        local.set $3
+        local.set $2
         local.get $1
         i32.const 8
         i32.sub
@@ -1599,39 +3415,39 @@
     end
     loop $while-continue|2
      local.get $1
-     local.tee $2
+     local.tee $5
      i32.const 1
      i32.sub
      local.set $1
-     local.get $2
+     local.get $5
      if
-      local.get $8
-      i32.load8_u
-      local.tee $6
-      local.get $3
-      i32.load8_u
-      local.tee $2
-      i32.sub
-      local.set $7
-      local.get $2
       local.get $6
+      i32.load8_u
+      local.tee $12
+      local.get $2
+      i32.load8_u
+      local.tee $13
+      i32.sub
+      local.set $5
+      local.get $12
+      local.get $13
       i32.ne
       br_if $~lib/util/memory/memcmp|inlined.0
-      local.get $8
+      local.get $6
       i32.const 1
       i32.add
-      local.set $8
-      local.get $3
+      local.set $6
+      local.get $2
       i32.const 1
       i32.add
-      local.set $3
+      local.set $2
       br $while-continue|2
      end
     end
     i32.const 0
-    local.set $7
+    local.set $5
    end
-   local.get $7
+   local.get $5
    i32.eqz
   else
    i32.const 0
@@ -1639,326 +3455,191 @@
   if
    return
   end
-  i32.const 0
-  local.set $3
   local.get $0
-  i32.const 0
   local.get $4
+  local.get $3
+  local.get $3
   i32.const 3
-  i32.add
-  i32.const 2
-  i32.shr_s
-  local.tee $7
-  i32.const 2
   i32.shl
-  memory.fill
-  loop $for-loop|0
-   local.get $3
-   local.get $4
-   i32.lt_s
-   if
-    local.get $4
-    i32.const 1
-    i32.sub
-    local.get $3
-    i32.sub
-    local.tee $2
-    local.get $7
-    i32.const 2
-    i32.shl
-    i32.lt_s
-    if
-     local.get $0
-     local.get $2
-     i32.const -4
-     i32.and
-     i32.add
-     local.tee $1
-     local.get $1
-     i32.load
-     local.get $3
-     local.get $5
-     i32.add
-     i32.load8_u
-     local.get $2
-     i32.const 3
-     i32.and
-     i32.const 3
-     i32.shl
-     i32.shl
-     i32.or
-     i32.store
-    end
-    local.get $3
-    i32.const 1
-    i32.add
-    local.set $3
-    br $for-loop|0
-   end
-  end
+  local.get $4
+  i32.load8_u
+  i32.clz
+  i32.const 24
+  i32.sub
+  i32.sub
+  local.tee $2
+  i32.const 26
+  i32.add
+  i32.const 27
+  i32.div_s
+  local.tee $5
+  call $asm/modexp/bytesToDigits
   local.get $0
   i32.load
-  local.tee $1
-  local.set $3
+  local.tee $6
+  local.set $1
   loop $for-loop|3
-   local.get $9
+   local.get $7
    i32.const 5
    i32.lt_s
    if
-    local.get $3
+    local.get $1
     i32.const 2
     local.get $1
-    local.get $3
+    local.get $6
     i32.mul
     i32.sub
     i32.mul
-    local.set $3
-    local.get $9
+    local.set $1
+    local.get $7
     i32.const 1
     i32.add
-    local.set $9
+    local.set $7
     br $for-loop|3
    end
   end
   local.get $0
-  i32.const 2076
+  i32.const 2364
   i32.add
   i32.const 0
-  local.get $3
+  local.get $1
   i32.sub
+  i32.const 134217727
+  i32.and
   i32.store
   local.get $0
-  i32.const 2072
+  i32.const 2360
   i32.add
-  local.get $7
+  local.get $5
   i32.store
   local.get $0
-  i32.const 520
+  i32.const 616
   i32.add
-  local.set $6
-  local.get $7
-  i32.const 5
-  i32.shl
+  local.set $1
   local.get $0
-  local.get $7
-  i32.const 1
-  i32.sub
-  i32.const 2
-  i32.shl
+  i32.const 1232
   i32.add
-  i32.load
-  i32.clz
-  i32.sub
-  local.set $3
-  local.get $0
-  i32.const 1040
-  i32.add
-  local.tee $2
+  local.tee $7
   i32.const 0
-  local.get $7
+  local.get $5
   i32.const 2
   i32.shl
   memory.fill
+  local.get $7
   local.get $2
-  local.get $3
   i32.const 1
   i32.sub
-  local.tee $1
-  i32.const 5
-  i32.shr_s
+  local.tee $6
+  i32.const 27
+  i32.div_s
   i32.const 2
   i32.shl
   i32.add
   i32.const 1
-  local.get $1
+  local.get $6
+  i32.const 27
+  i32.rem_s
   i32.shl
   i32.store
   loop $for-loop|4
-   local.get $10
-   local.get $7
-   i32.const 5
-   i32.shl
-   local.get $3
+   local.get $8
+   local.get $5
+   i32.const 27
+   i32.mul
+   local.get $2
    i32.sub
    i32.const 1
    i32.add
    i32.lt_s
    if
-    local.get $2
-    local.get $0
     local.get $7
+    local.get $0
+    local.get $5
+    call $asm/modexp/modDouble
+    local.get $8
+    i32.const 1
+    i32.add
+    local.set $8
+    br $for-loop|4
+   end
+  end
+  local.get $5
+  i32.const 27
+  i32.mul
+  local.set $6
+  loop $while-continue|5
+   local.get $6
+   i32.const 1
+   i32.and
+   i32.eqz
+   if
+    local.get $6
+    i32.const 1
+    i32.shr_s
+    local.set $6
+    local.get $9
+    i32.const 1
+    i32.add
+    local.set $9
+    br $while-continue|5
+   end
+  end
+  local.get $1
+  local.get $7
+  local.get $5
+  i32.const 2
+  i32.shl
+  memory.copy
+  loop $for-loop|6
+   local.get $6
+   local.get $10
+   i32.gt_s
+   if
+    local.get $1
+    local.get $0
+    local.get $5
     call $asm/modexp/modDouble
     local.get $10
     i32.const 1
     i32.add
     local.set $10
-    br $for-loop|4
-   end
-  end
-  local.get $7
-  i32.const 5
-  i32.shl
-  local.set $8
-  loop $while-continue|5
-   local.get $8
-   i32.const 1
-   i32.and
-   i32.eqz
-   if
-    local.get $8
-    i32.const 1
-    i32.shr_s
-    local.set $8
-    local.get $11
-    i32.const 1
-    i32.add
-    local.set $11
-    br $while-continue|5
-   end
-  end
-  local.get $6
-  local.get $2
-  local.get $7
-  i32.const 2
-  i32.shl
-  memory.copy
-  loop $for-loop|6
-   local.get $8
-   local.get $12
-   i32.gt_s
-   if
-    local.get $6
-    local.get $0
-    local.get $7
-    call $asm/modexp/modDouble
-    local.get $12
-    i32.const 1
-    i32.add
-    local.set $12
     br $for-loop|6
    end
   end
   local.get $0
-  i32.const 2076
+  i32.const 2364
   i32.add
   i32.load
-  local.set $1
+  local.set $2
   loop $for-loop|7
+   local.get $9
    local.get $11
-   local.get $13
    i32.gt_s
    if
-    local.get $6
-    local.get $6
-    local.get $6
-    local.get $0
-    local.get $7
     local.get $1
-    call $asm/modexp/montMul
-    local.get $13
+    local.get $1
+    local.get $0
+    local.get $5
+    local.get $2
+    call $asm/modexp/montSqr
+    local.get $11
     i32.const 1
     i32.add
-    local.set $13
+    local.set $11
     br $for-loop|7
    end
   end
   local.get $0
-  i32.const 1560
+  i32.const 1848
   i32.add
-  local.get $5
   local.get $4
+  local.get $3
   memory.copy
   local.get $0
-  i32.const 2080
+  i32.const 2368
   i32.add
-  local.get $4
+  local.get $3
   i32.store
- )
- (func $asm/modexp/reduceOnce (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (param $4 i32)
-  (local $5 i32)
-  (local $6 i64)
-  (local $7 i32)
-  loop $for-loop|0
-   local.get $4
-   local.get $5
-   i32.gt_s
-   if
-    local.get $5
-    i32.const 2
-    i32.shl
-    local.tee $7
-    local.get $1
-    i32.add
-    i64.load32_u
-    local.get $3
-    local.get $7
-    i32.add
-    i64.load32_u
-    i64.sub
-    local.get $6
-    i64.sub
-    local.set $6
-    local.get $7
-    i32.const 158480
-    i32.add
-    local.get $6
-    i64.store32
-    local.get $6
-    i64.const 63
-    i64.shr_u
-    local.set $6
-    local.get $5
-    i32.const 1
-    i32.add
-    local.set $5
-    br $for-loop|0
-   end
-  end
-  i32.const 0
-  local.get $2
-  local.get $6
-  i64.eqz
-  i32.or
-  i32.const 1
-  i32.and
-  i32.sub
-  local.set $3
-  i32.const 0
-  local.set $2
-  loop $for-loop|00
-   local.get $2
-   local.get $4
-   i32.lt_s
-   if
-    local.get $2
-    i32.const 2
-    i32.shl
-    local.tee $5
-    local.get $0
-    i32.add
-    local.get $3
-    local.get $5
-    i32.const 158480
-    i32.add
-    i32.load
-    i32.and
-    local.get $1
-    local.get $5
-    i32.add
-    i32.load
-    local.get $3
-    i32.const -1
-    i32.xor
-    i32.and
-    i32.or
-    i32.store
-    local.get $2
-    i32.const 1
-    i32.add
-    local.set $2
-    br $for-loop|00
-   end
-  end
  )
  (func $asm/modexp/powMont (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (param $4 i32)
   (local $5 i32)
@@ -1970,50 +3651,50 @@
   (local $11 i32)
   (local $12 i64)
   local.get $4
-  i32.const 2072
+  i32.const 2360
   i32.add
   i32.load
   local.set $6
   local.get $4
-  i32.const 2076
+  i32.const 2364
   i32.add
   i32.load
   local.set $9
   i32.const 1
-  block $__inlined_func$asm/modexp/windowFor$22 (result i32)
+  block $__inlined_func$asm/modexp/windowFor$43 (result i32)
    i32.const 2
    local.get $2
    i32.const 32
    i32.le_s
-   br_if $__inlined_func$asm/modexp/windowFor$22
+   br_if $__inlined_func$asm/modexp/windowFor$43
    drop
    i32.const 3
    local.get $2
    i32.const 128
    i32.le_s
-   br_if $__inlined_func$asm/modexp/windowFor$22
+   br_if $__inlined_func$asm/modexp/windowFor$43
    drop
    i32.const 4
    local.get $2
    i32.const 512
    i32.le_s
-   br_if $__inlined_func$asm/modexp/windowFor$22
+   br_if $__inlined_func$asm/modexp/windowFor$43
    drop
    i32.const 5
   end
   local.tee $5
   i32.shl
   local.set $10
-  i32.const 139200
+  i32.const 144672
   local.get $4
-  i32.const 1040
+  i32.const 1232
   i32.add
   local.get $6
   i32.const 2
   i32.shl
   local.tee $8
   memory.copy
-  i32.const 139720
+  i32.const 145288
   local.get $1
   local.get $8
   memory.copy
@@ -2025,13 +3706,13 @@
    i32.lt_s
    if
     local.get $8
-    i32.const 520
+    i32.const 616
     i32.mul
     local.tee $11
-    i32.const 139200
+    i32.const 144672
     i32.add
     local.get $11
-    i32.const 138680
+    i32.const 144056
     i32.add
     local.get $1
     local.get $4
@@ -2058,19 +3739,19 @@
   local.get $5
   i32.mul
   local.tee $2
-  i32.const 5
-  i32.shr_s
+  i32.const 27
+  i32.div_s
   local.set $8
   local.get $2
-  i32.const 31
-  i32.and
+  i32.const 27
+  i32.rem_s
   i64.extend_i32_s
   local.set $7
   local.get $8
   i32.const 2
   i32.shl
   local.tee $2
-  i32.const 156896
+  i32.const 165632
   i32.add
   i64.load32_u
   local.set $12
@@ -2082,10 +3763,10 @@
   if (result i64)
    local.get $12
    local.get $2
-   i32.const 156900
+   i32.const 165636
    i32.add
    i64.load32_u
-   i64.const 32
+   i64.const 27
    i64.shl
    i64.or
   else
@@ -2103,8 +3784,8 @@
   local.get $5
   local.get $6
   call $asm/modexp/lookup
-  i32.const 155840
-  i32.const 156368
+  i32.const 164384
+  i32.const 165008
   local.get $6
   i32.const 2
   i32.shl
@@ -2125,13 +3806,12 @@
      local.get $5
      i32.lt_s
      if
-      i32.const 155840
-      i32.const 155840
-      i32.const 155840
+      i32.const 164384
+      i32.const 164384
       local.get $4
       local.get $6
       local.get $9
-      call $asm/modexp/montMul
+      call $asm/modexp/montSqr
       local.get $2
       i32.const 1
       i32.add
@@ -2143,19 +3823,19 @@
     local.get $5
     i32.mul
     local.tee $2
-    i32.const 5
-    i32.shr_s
+    i32.const 27
+    i32.div_s
     local.set $8
     local.get $2
-    i32.const 31
-    i32.and
+    i32.const 27
+    i32.rem_s
     i64.extend_i32_s
     local.set $7
     local.get $8
     i32.const 2
     i32.shl
     local.tee $2
-    i32.const 156896
+    i32.const 165632
     i32.add
     i64.load32_u
     local.set $12
@@ -2167,10 +3847,10 @@
     if (result i64)
      local.get $12
      local.get $2
-     i32.const 156900
+     i32.const 165636
      i32.add
      i64.load32_u
-     i64.const 32
+     i64.const 27
      i64.shl
      i64.or
     else
@@ -2188,9 +3868,9 @@
     local.get $5
     local.get $6
     call $asm/modexp/lookup
-    i32.const 155840
-    i32.const 155840
-    i32.const 156368
+    i32.const 164384
+    i32.const 164384
+    i32.const 165008
     local.get $4
     local.get $6
     local.get $9
@@ -2203,11 +3883,25 @@
    end
   end
   local.get $0
-  i32.const 155840
+  i32.const 164384
   local.get $6
   i32.const 2
   i32.shl
   memory.copy
+ )
+ (func $asm/modexp/loadExponent (param $0 i32) (param $1 i32) (param $2 i32)
+  i32.const 165632
+  local.get $0
+  local.get $1
+  local.get $2
+  call $asm/modexp/bytesToDigits
+  local.get $2
+  i32.const 2
+  i32.shl
+  i32.const 165632
+  i32.add
+  i32.const 0
+  i32.store
  )
  (func $asm/tdes/tdesSchedule (param $0 i32) (param $1 i32)
   i32.const 66576
@@ -2220,28 +3914,28 @@
   local.get $1
   if
    local.get $0
-   i32.const 131248
+   i32.const 132272
    i32.const 1
    call $asm/tdes/desSchedule
    i32.const 66568
-   i32.const 131376
+   i32.const 132400
    i32.const 0
    call $asm/tdes/desSchedule
    i32.const 66560
-   i32.const 131504
+   i32.const 132528
    i32.const 1
    call $asm/tdes/desSchedule
   else
    i32.const 66560
-   i32.const 131248
+   i32.const 132272
    i32.const 0
    call $asm/tdes/desSchedule
    i32.const 66568
-   i32.const 131376
+   i32.const 132400
    i32.const 1
    call $asm/tdes/desSchedule
    local.get $0
-   i32.const 131504
+   i32.const 132528
    i32.const 0
    call $asm/tdes/desSchedule
   end
@@ -2258,7 +3952,7 @@
   i32.gt_s
   if
    global.get $asm/sha256/pendingLen
-   i32.const 132336
+   i32.const 133104
    i32.add
    i32.const 1024
    i32.const 64
@@ -2282,7 +3976,7 @@
    if
     return
    end
-   i32.const 132336
+   i32.const 133104
    call $asm/sha256/compress
    i32.const 0
    global.set $asm/sha256/pendingLen
@@ -2309,7 +4003,7 @@
   local.get $1
   i32.gt_s
   if
-   i32.const 132336
+   i32.const 133104
    local.get $1
    i32.const 1024
    i32.add
@@ -2328,7 +4022,7 @@
   (local $2 i32)
   (local $3 i32)
   global.get $asm/sha256/pendingLen
-  i32.const 132336
+  i32.const 133104
   i32.add
   i32.const 128
   i32.store8
@@ -2341,27 +4035,27 @@
   i32.gt_s
   if
    global.get $asm/sha256/pendingLen
-   i32.const 132336
+   i32.const 133104
    i32.add
    i32.const 0
    i32.const 64
    global.get $asm/sha256/pendingLen
    i32.sub
    memory.fill
-   i32.const 132336
+   i32.const 133104
    call $asm/sha256/compress
    i32.const 0
    global.set $asm/sha256/pendingLen
   end
   global.get $asm/sha256/pendingLen
-  i32.const 132336
+  i32.const 133104
   i32.add
   i32.const 0
   i32.const 56
   global.get $asm/sha256/pendingLen
   i32.sub
   memory.fill
-  i32.const 132392
+  i32.const 133160
   global.get $asm/sha256/totalLen
   i64.const 3
   i64.shl
@@ -2381,7 +4075,7 @@
   i32.rotr
   i32.or
   i32.store
-  i32.const 132396
+  i32.const 133164
   local.get $1
   i32.wrap_i64
   local.tee $2
@@ -2396,7 +4090,7 @@
   i32.rotr
   i32.or
   i32.store
-  i32.const 132336
+  i32.const 133104
   call $asm/sha256/compress
   loop $for-loop|0
    local.get $0
@@ -2407,7 +4101,7 @@
     i32.const 2
     i32.shl
     local.tee $2
-    i32.const 132048
+    i32.const 133072
     i32.add
     i32.load
     local.set $3
@@ -2433,8 +4127,18 @@
     br $for-loop|0
    end
   end
+  i32.const 133072
+  i32.const 0
+  i32.const 32
+  memory.fill
+  i32.const 133104
+  i32.const 0
+  i32.const 64
+  memory.fill
   i32.const 0
   global.set $asm/sha256/pendingLen
+  i64.const 0
+  global.set $asm/sha256/totalLen
  )
  (func $asm/sha1/sha1Update (param $0 i32)
   (local $1 i32)
@@ -2448,7 +4152,7 @@
   i32.gt_s
   if
    global.get $asm/sha1/pendingLen
-   i32.const 131984
+   i32.const 133008
    i32.add
    i32.const 1024
    i32.const 64
@@ -2472,7 +4176,7 @@
    if
     return
    end
-   i32.const 131984
+   i32.const 133008
    call $asm/sha1/compress
    i32.const 0
    global.set $asm/sha1/pendingLen
@@ -2499,7 +4203,7 @@
   local.get $1
   i32.gt_s
   if
-   i32.const 131984
+   i32.const 133008
    local.get $1
    i32.const 1024
    i32.add
@@ -2518,7 +4222,7 @@
   (local $2 i32)
   (local $3 i32)
   global.get $asm/sha1/pendingLen
-  i32.const 131984
+  i32.const 133008
   i32.add
   i32.const 128
   i32.store8
@@ -2531,27 +4235,27 @@
   i32.gt_s
   if
    global.get $asm/sha1/pendingLen
-   i32.const 131984
+   i32.const 133008
    i32.add
    i32.const 0
    i32.const 64
    global.get $asm/sha1/pendingLen
    i32.sub
    memory.fill
-   i32.const 131984
+   i32.const 133008
    call $asm/sha1/compress
    i32.const 0
    global.set $asm/sha1/pendingLen
   end
   global.get $asm/sha1/pendingLen
-  i32.const 131984
+  i32.const 133008
   i32.add
   i32.const 0
   i32.const 56
   global.get $asm/sha1/pendingLen
   i32.sub
   memory.fill
-  i32.const 132040
+  i32.const 133064
   global.get $asm/sha1/totalLen
   i64.const 3
   i64.shl
@@ -2571,7 +4275,7 @@
   i32.rotr
   i32.or
   i32.store
-  i32.const 132044
+  i32.const 133068
   local.get $1
   i32.wrap_i64
   local.tee $2
@@ -2586,7 +4290,7 @@
   i32.rotr
   i32.or
   i32.store
-  i32.const 131984
+  i32.const 133008
   call $asm/sha1/compress
   loop $for-loop|0
    local.get $0
@@ -2597,7 +4301,7 @@
     i32.const 2
     i32.shl
     local.tee $2
-    i32.const 131632
+    i32.const 132656
     i32.add
     i32.load
     local.set $3
@@ -2623,11 +4327,619 @@
     br $for-loop|0
    end
   end
+  i32.const 132656
+  i32.const 0
+  i32.const 20
+  memory.fill
+  i32.const 132688
+  i32.const 0
+  i32.const 320
+  memory.fill
+  i32.const 133008
+  i32.const 0
+  i32.const 64
+  memory.fill
   i32.const 0
   global.set $asm/sha1/pendingLen
+  i64.const 0
+  global.set $asm/sha1/totalLen
+ )
+ (func $asm/modexp/montSqr (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (param $4 i32)
+  (local $5 i32)
+  (local $6 i32)
+  (local $7 i32)
+  (local $8 i32)
+  (local $9 i32)
+  (local $10 v128)
+  (local $11 i64)
+  (local $12 i64)
+  (local $13 i32)
+  (local $14 v128)
+  (local $15 i32)
+  loop $for-loop|0
+   local.get $3
+   local.get $9
+   i32.gt_s
+   if
+    local.get $9
+    i32.const 2
+    i32.shl
+    i32.const 141552
+    i32.add
+    local.get $1
+    local.get $3
+    i32.const 1
+    i32.sub
+    local.get $9
+    i32.sub
+    i32.const 2
+    i32.shl
+    i32.add
+    i32.load
+    i32.store
+    local.get $9
+    i32.const 1
+    i32.add
+    local.set $9
+    br $for-loop|0
+   end
+  end
+  i32.const 0
+  local.set $9
+  loop $for-loop|00
+   local.get $3
+   local.get $9
+   i32.gt_s
+   if
+    local.get $9
+    i32.const 2
+    i32.shl
+    i32.const 142800
+    i32.add
+    local.get $2
+    local.get $3
+    i32.const 1
+    i32.sub
+    local.get $9
+    i32.sub
+    i32.const 2
+    i32.shl
+    i32.add
+    i32.load
+    i32.store
+    local.get $9
+    i32.const 1
+    i32.add
+    local.set $9
+    br $for-loop|00
+   end
+  end
+  i32.const 0
+  local.set $9
+  loop $for-loop|03
+   local.get $3
+   local.get $9
+   i32.gt_s
+   if
+    i64.const 0
+    local.set $11
+    local.get $9
+    i32.const 1
+    i32.add
+    i32.const 1
+    i32.shr_s
+    local.tee $13
+    i32.const 0
+    i32.gt_s
+    if
+     local.get $1
+     local.set $6
+     local.get $3
+     local.get $9
+     i32.sub
+     i32.const 2
+     i32.shl
+     i32.const 141548
+     i32.add
+     local.set $5
+     v128.const i32x4 0x00000000 0x00000000 0x00000000 0x00000000
+     local.set $10
+     i32.const 0
+     local.set $7
+     loop $for-loop|1
+      local.get $7
+      i32.const 4
+      i32.add
+      local.tee $8
+      local.get $13
+      i32.le_s
+      if
+       local.get $10
+       local.get $6
+       v128.load
+       local.tee $10
+       local.get $5
+       v128.load
+       local.tee $14
+       i64x2.extmul_low_i32x4_u
+       i64x2.add
+       local.get $10
+       local.get $14
+       i64x2.extmul_high_i32x4_u
+       i64x2.add
+       local.set $10
+       local.get $6
+       i32.const 16
+       i32.add
+       local.set $6
+       local.get $5
+       i32.const 16
+       i32.add
+       local.set $5
+       local.get $8
+       local.set $7
+       br $for-loop|1
+      end
+     end
+     local.get $10
+     i64x2.extract_lane 0
+     local.get $10
+     i64x2.extract_lane 1
+     i64.add
+     local.set $11
+     loop $for-loop|2
+      local.get $7
+      local.get $13
+      i32.lt_s
+      if
+       local.get $11
+       local.get $6
+       i64.load32_u
+       local.get $5
+       i64.load32_u
+       i64.mul
+       i64.add
+       local.set $11
+       local.get $6
+       i32.const 4
+       i32.add
+       local.set $6
+       local.get $5
+       i32.const 4
+       i32.add
+       local.set $5
+       local.get $7
+       i32.const 1
+       i32.add
+       local.set $7
+       br $for-loop|2
+      end
+     end
+    end
+    local.get $11
+    i64.const 1
+    i64.shl
+    local.set $11
+    local.get $9
+    i32.const 1
+    i32.and
+    if (result i64)
+     local.get $11
+    else
+     local.get $11
+     local.get $1
+     local.get $9
+     i32.const 1
+     i32.shr_s
+     i32.const 2
+     i32.shl
+     i32.add
+     i64.load32_u
+     local.tee $11
+     local.get $11
+     i64.mul
+     i64.add
+    end
+    local.get $12
+    i64.add
+    i32.const 140928
+    local.set $8
+    local.get $3
+    local.get $9
+    i32.sub
+    i32.const 2
+    i32.shl
+    i32.const 142796
+    i32.add
+    local.set $6
+    v128.const i32x4 0x00000000 0x00000000 0x00000000 0x00000000
+    local.set $10
+    i32.const 0
+    local.set $5
+    loop $for-loop|3
+     local.get $5
+     i32.const 4
+     i32.add
+     local.tee $7
+     local.get $9
+     i32.le_s
+     if
+      local.get $10
+      local.get $8
+      v128.load
+      local.tee $10
+      local.get $6
+      v128.load
+      local.tee $14
+      i64x2.extmul_low_i32x4_u
+      i64x2.add
+      local.get $10
+      local.get $14
+      i64x2.extmul_high_i32x4_u
+      i64x2.add
+      local.set $10
+      local.get $8
+      i32.const 16
+      i32.add
+      local.set $8
+      local.get $6
+      i32.const 16
+      i32.add
+      local.set $6
+      local.get $7
+      local.set $5
+      br $for-loop|3
+     end
+    end
+    local.get $10
+    i64x2.extract_lane 0
+    local.get $10
+    i64x2.extract_lane 1
+    i64.add
+    i64.add
+    local.set $12
+    loop $for-loop|4
+     local.get $5
+     local.get $9
+     i32.lt_s
+     if
+      local.get $12
+      local.get $8
+      i64.load32_u
+      local.get $6
+      i64.load32_u
+      i64.mul
+      i64.add
+      local.set $12
+      local.get $8
+      i32.const 4
+      i32.add
+      local.set $8
+      local.get $6
+      i32.const 4
+      i32.add
+      local.set $6
+      local.get $5
+      i32.const 1
+      i32.add
+      local.set $5
+      br $for-loop|4
+     end
+    end
+    local.get $9
+    i32.const 2
+    i32.shl
+    i32.const 140928
+    i32.add
+    local.get $12
+    i32.wrap_i64
+    local.get $4
+    i32.mul
+    i32.const 134217727
+    i32.and
+    local.tee $5
+    i32.store
+    local.get $12
+    local.get $2
+    i64.load32_u
+    local.get $5
+    i64.extend_i32_u
+    i64.mul
+    i64.add
+    i64.const 27
+    i64.shr_u
+    local.set $12
+    local.get $9
+    i32.const 1
+    i32.add
+    local.set $9
+    br $for-loop|03
+   end
+  end
+  local.get $3
+  local.set $4
+  loop $for-loop|5
+   local.get $4
+   local.get $3
+   i32.const 1
+   i32.shl
+   i32.const 1
+   i32.sub
+   i32.lt_s
+   if
+    local.get $4
+    local.get $3
+    i32.sub
+    i32.const 1
+    i32.add
+    local.tee $13
+    i32.const 2
+    i32.shl
+    local.tee $5
+    i64.const 0
+    local.set $11
+    local.get $4
+    i32.const 1
+    i32.add
+    i32.const 1
+    i32.shr_s
+    local.get $13
+    i32.sub
+    local.tee $9
+    i32.const 0
+    i32.gt_s
+    if
+     local.get $1
+     local.get $5
+     i32.add
+     local.set $8
+     local.get $3
+     local.get $4
+     i32.sub
+     local.get $13
+     i32.add
+     i32.const 2
+     i32.shl
+     i32.const 141548
+     i32.add
+     local.set $6
+     v128.const i32x4 0x00000000 0x00000000 0x00000000 0x00000000
+     local.set $10
+     i32.const 0
+     local.set $5
+     loop $for-loop|6
+      local.get $5
+      i32.const 4
+      i32.add
+      local.tee $7
+      local.get $9
+      i32.le_s
+      if
+       local.get $10
+       local.get $8
+       v128.load
+       local.tee $10
+       local.get $6
+       v128.load
+       local.tee $14
+       i64x2.extmul_low_i32x4_u
+       i64x2.add
+       local.get $10
+       local.get $14
+       i64x2.extmul_high_i32x4_u
+       i64x2.add
+       local.set $10
+       local.get $8
+       i32.const 16
+       i32.add
+       local.set $8
+       local.get $6
+       i32.const 16
+       i32.add
+       local.set $6
+       local.get $7
+       local.set $5
+       br $for-loop|6
+      end
+     end
+     local.get $10
+     i64x2.extract_lane 0
+     local.get $10
+     i64x2.extract_lane 1
+     i64.add
+     local.set $11
+     loop $for-loop|7
+      local.get $5
+      local.get $9
+      i32.lt_s
+      if
+       local.get $11
+       local.get $8
+       i64.load32_u
+       local.get $6
+       i64.load32_u
+       i64.mul
+       i64.add
+       local.set $11
+       local.get $8
+       i32.const 4
+       i32.add
+       local.set $8
+       local.get $6
+       i32.const 4
+       i32.add
+       local.set $6
+       local.get $5
+       i32.const 1
+       i32.add
+       local.set $5
+       br $for-loop|7
+      end
+     end
+    end
+    local.get $11
+    i64.const 1
+    i64.shl
+    local.set $11
+    local.get $4
+    i32.const 1
+    i32.and
+    if (result i64)
+     local.get $11
+    else
+     local.get $11
+     local.get $1
+     local.get $4
+     i32.const 1
+     i32.shr_s
+     i32.const 2
+     i32.shl
+     i32.add
+     i64.load32_u
+     local.tee $11
+     local.get $11
+     i64.mul
+     i64.add
+    end
+    local.get $12
+    i64.add
+    local.set $11
+    i32.const 140928
+    i32.add
+    local.set $9
+    i32.const 142800
+    local.set $8
+    local.get $3
+    local.get $13
+    i32.sub
+    local.set $7
+    v128.const i32x4 0x00000000 0x00000000 0x00000000 0x00000000
+    local.set $10
+    i32.const 0
+    local.set $6
+    loop $for-loop|8
+     local.get $6
+     i32.const 4
+     i32.add
+     local.tee $5
+     local.get $7
+     i32.le_s
+     if
+      local.get $10
+      local.get $9
+      v128.load
+      local.tee $10
+      local.get $8
+      v128.load
+      local.tee $14
+      i64x2.extmul_low_i32x4_u
+      i64x2.add
+      local.get $10
+      local.get $14
+      i64x2.extmul_high_i32x4_u
+      i64x2.add
+      local.set $10
+      local.get $9
+      i32.const 16
+      i32.add
+      local.set $9
+      local.get $8
+      i32.const 16
+      i32.add
+      local.set $8
+      local.get $5
+      local.set $6
+      br $for-loop|8
+     end
+    end
+    local.get $11
+    local.get $10
+    i64x2.extract_lane 0
+    local.get $10
+    i64x2.extract_lane 1
+    i64.add
+    i64.add
+    local.set $12
+    loop $for-loop|9
+     local.get $6
+     local.get $7
+     i32.lt_s
+     if
+      local.get $12
+      local.get $9
+      i64.load32_u
+      local.get $8
+      i64.load32_u
+      i64.mul
+      i64.add
+      local.set $12
+      local.get $9
+      i32.const 4
+      i32.add
+      local.set $9
+      local.get $8
+      i32.const 4
+      i32.add
+      local.set $8
+      local.get $6
+      i32.const 1
+      i32.add
+      local.set $6
+      br $for-loop|9
+     end
+    end
+    local.get $4
+    local.get $3
+    i32.sub
+    i32.const 2
+    i32.shl
+    i32.const 140304
+    i32.add
+    local.get $12
+    i32.wrap_i64
+    i32.const 134217727
+    i32.and
+    i32.store
+    local.get $12
+    i64.const 27
+    i64.shr_u
+    local.set $12
+    local.get $4
+    i32.const 1
+    i32.add
+    local.set $4
+    br $for-loop|5
+   end
+  end
+  local.get $3
+  i32.const 2
+  i32.shl
+  local.tee $1
+  i32.const 140300
+  i32.add
+  local.get $12
+  i32.wrap_i64
+  i32.const 134217727
+  i32.and
+  i32.store
+  local.get $1
+  i32.const 140304
+  i32.add
+  local.tee $1
+  local.get $12
+  i64.const 27
+  i64.shr_u
+  i64.store32
+  local.get $0
+  i32.const 140304
+  local.get $1
+  i32.load
+  local.get $2
+  local.get $3
+  call $asm/modexp/reduceOnce
  )
  (func $asm/modexp/modDouble (param $0 i32) (param $1 i32) (param $2 i32)
-  (local $3 i64)
+  (local $3 i32)
   (local $4 i32)
   (local $5 i32)
   loop $for-loop|0
@@ -2635,28 +4947,30 @@
    local.get $4
    i32.gt_s
    if
+    local.get $3
     local.get $0
     local.get $4
     i32.const 2
     i32.shl
-    local.tee $5
+    local.tee $3
     i32.add
-    i64.load32_u
+    i32.load
     local.get $0
-    local.get $5
+    local.get $3
     i32.add
-    local.tee $5
-    i64.load32_u
-    i64.add
+    local.tee $3
+    i32.load
+    i32.add
+    i32.add
+    local.set $5
     local.get $3
-    i64.add
-    local.set $3
     local.get $5
-    local.get $3
-    i64.store32
-    local.get $3
-    i64.const 32
-    i64.shr_u
+    i32.const 134217727
+    i32.and
+    i32.store
+    local.get $5
+    i32.const 27
+    i32.shr_u
     local.set $3
     local.get $4
     i32.const 1
@@ -2668,7 +4982,6 @@
   local.get $0
   local.get $0
   local.get $3
-  i32.wrap_i64
   local.get $1
   local.get $2
   call $asm/modexp/reduceOnce
@@ -2680,7 +4993,7 @@
   (local $6 i32)
   (local $7 i32)
   (local $8 i32)
-  i32.const 156368
+  i32.const 165008
   i32.const 0
   local.get $2
   i32.const 2
@@ -2711,9 +5024,9 @@
     i32.sub
     local.set $5
     local.get $3
-    i32.const 520
+    i32.const 616
     i32.mul
-    i32.const 139200
+    i32.const 144672
     i32.add
     local.set $6
     i32.const 0
@@ -2727,7 +5040,7 @@
       i32.const 2
       i32.shl
       local.tee $7
-      i32.const 156368
+      i32.const 165008
       i32.add
       local.tee $8
       local.get $8
@@ -2757,26 +5070,26 @@
  )
  (func $asm/modexp/fromMont (param $0 i32) (param $1 i32) (param $2 i32)
   (local $3 i32)
-  i32.const 159008
+  i32.const 144048
   i32.const 0
   local.get $2
-  i32.const 2072
+  i32.const 2360
   i32.add
   i32.load
   local.tee $3
   i32.const 2
   i32.shl
   memory.fill
-  i32.const 159008
+  i32.const 144048
   i32.const 1
   i32.store
   local.get $0
   local.get $1
-  i32.const 159008
+  i32.const 144048
   local.get $2
   local.get $3
   local.get $2
-  i32.const 2076
+  i32.const 2364
   i32.add
   i32.load
   call $asm/modexp/montMul
@@ -2862,7 +5175,7 @@
     br $for-loop|0
    end
   end
-  i32.const 131248
+  i32.const 132272
   i32.const 0
   i32.const 384
   memory.fill
@@ -3081,7 +5394,7 @@
   i64.const 32
   i64.rotr
   i64.store
-  i32.const 131248
+  i32.const 132272
   i32.const 0
   i32.const 384
   memory.fill
@@ -3127,7 +5440,7 @@
       i32.const 15
       i32.and
       i32.add
-      i32.const 70896
+      i32.const 71920
       i32.add
       i32.load8_u
       i32.const 28
@@ -3149,7 +5462,7 @@
         local.get $6
         i32.const 32
         local.get $3
-        i32.const 70863
+        i32.const 71887
         i32.add
         i32.load8_u
         i32.sub
@@ -3180,7 +5493,7 @@
       i32.add
       i32.const 2
       i32.shl
-      i32.const 71856
+      i32.const 72880
       i32.add
       local.get $1
       i32.store
@@ -3224,7 +5537,7 @@
        i32.le_s
        if
         local.get $3
-        i32.const 70735
+        i32.const 71759
         i32.add
         i32.load8_u
         i32.const 1
@@ -3259,7 +5572,7 @@
          local.set $0
         end
         local.get $3
-        i32.const 70799
+        i32.const 71823
         i32.add
         i32.load8_u
         i32.const 1
@@ -3308,12 +5621,12 @@
       i32.const 3
       i32.shl
       local.tee $1
-      i32.const 73904
+      i32.const 74928
       i32.add
       local.get $0
       i64.store
       local.get $1
-      i32.const 90288
+      i32.const 91312
       i32.add
       local.get $2
       i64.store
@@ -3355,7 +5668,7 @@
        i32.le_s
        if
         local.get $3
-        i32.const 71407
+        i32.const 72431
         i32.add
         i32.load8_u
         i32.const 1
@@ -3403,7 +5716,7 @@
       i32.add
       i32.const 3
       i32.shl
-      i32.const 106672
+      i32.const 107696
       i32.add
       local.get $0
       i64.store
@@ -3445,7 +5758,7 @@
        i32.le_s
        if
         local.get $4
-        i32.const 71463
+        i32.const 72487
         i32.add
         i32.load8_u
         i32.const 1
@@ -3517,7 +5830,7 @@
       i32.add
       i32.const 3
       i32.shl
-      i32.const 123056
+      i32.const 124080
       i32.add
       local.get $0
       i64.store
@@ -3537,15 +5850,11 @@
   end
  )
  (func $asm/sha256/sha256Wipe
-  i32.const 132048
+  i32.const 133072
   i32.const 0
   i32.const 32
   memory.fill
-  i32.const 132080
-  i32.const 0
-  i32.const 256
-  memory.fill
-  i32.const 132336
+  i32.const 133104
   i32.const 0
   i32.const 64
   memory.fill
@@ -3555,8 +5864,8 @@
   global.set $asm/sha256/totalLen
  )
  (func $asm/sha256/sha256Init
-  i32.const 132048
-  i32.const 71792
+  i32.const 133072
+  i32.const 72816
   i32.const 32
   memory.copy
   i32.const 0
@@ -3565,8 +5874,8 @@
   global.set $asm/sha256/totalLen
  )
  (func $asm/sha256/sha256 (param $0 i32)
-  i32.const 132048
-  i32.const 71792
+  i32.const 133072
+  i32.const 72816
   i32.const 32
   memory.copy
   i32.const 0
@@ -3576,17 +5885,21 @@
   local.get $0
   call $asm/sha256/sha256Update
   call $asm/sha256/sha256Final
+  i32.const 1024
+  i32.const 0
+  local.get $0
+  memory.fill
  )
  (func $asm/sha1/sha1Wipe
-  i32.const 131632
+  i32.const 132656
   i32.const 0
   i32.const 20
   memory.fill
-  i32.const 131664
+  i32.const 132688
   i32.const 0
   i32.const 320
   memory.fill
-  i32.const 131984
+  i32.const 133008
   i32.const 0
   i32.const 64
   memory.fill
@@ -3596,8 +5909,8 @@
   global.set $asm/sha1/totalLen
  )
  (func $asm/sha1/sha1Init
-  i32.const 131632
-  i32.const 71824
+  i32.const 132656
+  i32.const 72848
   i32.const 20
   memory.copy
   i32.const 0
@@ -3606,8 +5919,8 @@
   global.set $asm/sha1/totalLen
  )
  (func $asm/sha1/sha1 (param $0 i32)
-  i32.const 131632
-  i32.const 71824
+  i32.const 132656
+  i32.const 72848
   i32.const 20
   memory.copy
   i32.const 0
@@ -3617,406 +5930,311 @@
   local.get $0
   call $asm/sha1/sha1Update
   call $asm/sha1/sha1Final
+  i32.const 1024
+  i32.const 0
+  local.get $0
+  memory.fill
  )
  (func $asm/rsa/rsaPrivate (param $0 i32) (param $1 i32) (param $2 i32) (param $3 i32) (param $4 i32) (param $5 i32) (result i32)
   (local $6 i64)
-  (local $7 i32)
+  (local $7 i64)
   (local $8 i64)
   (local $9 i32)
-  (local $10 i32)
-  (local $11 i32)
-  i32.const 134488
+  i32.const 135544
   i32.const 67152
   local.get $1
   call $asm/modexp/setModulus
-  i32.const 136576
+  i32.const 137920
   i32.const 67664
   local.get $2
   call $asm/modexp/setModulus
-  i32.const 136560
+  i32.const 137904
   i32.load
-  local.set $10
-  i32.const 138648
+  local.set $2
+  i32.const 140280
   i32.load
-  local.set $1
-  i32.const 159536
-  i32.const 0
+  local.set $9
+  i32.const 167504
+  i32.const 66640
+  local.get $0
   i32.const 1
   local.get $0
   i32.const 3
+  i32.shl
+  i32.const 26
   i32.add
-  i32.const 2
-  i32.shr_s
-  local.tee $2
-  local.get $2
+  i32.const 27
+  i32.div_s
+  local.tee $0
+  local.get $0
   i32.const 1
   i32.le_s
   select
-  local.tee $2
-  i32.const 2
-  i32.shl
-  memory.fill
+  local.tee $0
+  call $asm/modexp/bytesToDigits
+  i32.const 168752
+  i32.const 167504
+  local.get $0
+  i32.const 135544
+  call $asm/rsa/reduceToMont
+  i32.const 68176
+  local.get $3
+  local.get $2
+  call $asm/modexp/loadExponent
+  i32.const 169376
+  i32.const 168752
+  local.get $2
+  i32.const 27
+  i32.mul
+  local.get $2
+  i32.const 135544
+  call $asm/modexp/powMont
+  i32.const 168752
+  i32.const 167504
+  local.get $0
+  i32.const 137920
+  call $asm/rsa/reduceToMont
+  i32.const 68688
+  local.get $4
+  local.get $9
+  call $asm/modexp/loadExponent
+  i32.const 170000
+  i32.const 168752
+  local.get $9
+  i32.const 27
+  i32.mul
+  local.get $9
+  i32.const 137920
+  call $asm/modexp/powMont
+  i32.const 170000
+  i32.const 170000
+  i32.const 137920
+  call $asm/modexp/fromMont
+  i32.const 170624
+  i32.const 170000
+  local.get $9
+  i32.const 135544
+  call $asm/rsa/reduceToMont
+  i32.const 0
+  local.set $4
+  i32.const 0
+  local.set $3
   loop $for-loop|0
-   local.get $0
-   local.get $7
+   local.get $2
+   local.get $4
    i32.gt_s
    if
-    local.get $0
-    i32.const 1
-    i32.sub
-    local.get $7
-    i32.sub
-    local.tee $9
-    local.get $2
+    local.get $4
     i32.const 2
     i32.shl
-    i32.lt_s
-    if
-     local.get $9
-     i32.const -4
-     i32.and
-     i32.const 159536
-     i32.add
-     local.tee $11
-     local.get $11
-     i32.load
-     local.get $7
-     i32.const 66640
-     i32.add
-     i32.load8_u
-     local.get $9
-     i32.const 3
-     i32.and
-     i32.const 3
-     i32.shl
-     i32.shl
-     i32.or
-     i32.store
-    end
-    local.get $7
+    local.tee $0
+    i32.const 169376
+    i32.add
+    local.tee $1
+    i32.load
+    local.get $0
+    i32.const 170624
+    i32.add
+    i32.load
+    i32.sub
+    local.get $3
+    i32.sub
+    local.set $0
+    local.get $1
+    local.get $0
+    i32.const 134217727
+    i32.and
+    i32.store
+    local.get $0
+    i32.const 31
+    i32.shr_u
+    local.set $3
+    local.get $4
     i32.const 1
     i32.add
-    local.set $7
+    local.set $4
     br $for-loop|0
    end
   end
-  i32.const 160592
-  i32.const 159536
-  local.get $2
-  i32.const 134488
-  call $asm/rsa/reduceToMont
   i32.const 0
-  local.set $0
-  i32.const 156896
+  local.set $1
   i32.const 0
-  local.get $10
-  i32.const 2
-  i32.shl
-  memory.fill
+  local.set $4
   loop $for-loop|00
-   local.get $0
-   local.get $3
-   i32.lt_s
+   local.get $2
+   local.get $4
+   i32.gt_s
    if
-    local.get $3
-    i32.const 1
-    i32.sub
-    local.get $0
-    i32.sub
-    local.tee $7
-    local.get $10
+    local.get $1
+    local.get $4
     i32.const 2
     i32.shl
-    i32.lt_s
-    if
-     local.get $7
-     i32.const -4
-     i32.and
-     i32.const 156896
-     i32.add
-     local.tee $9
-     local.get $9
-     i32.load
-     local.get $0
-     i32.const 68176
-     i32.add
-     i32.load8_u
-     local.get $7
-     i32.const 3
-     i32.and
-     i32.const 3
-     i32.shl
-     i32.shl
-     i32.or
-     i32.store
-    end
+    local.tee $0
+    i32.const 169376
+    i32.add
+    i32.load
     local.get $0
+    i32.const 135544
+    i32.add
+    i32.load
+    i32.add
+    i32.add
+    local.set $1
+    local.get $0
+    i32.const 143424
+    i32.add
+    local.get $1
+    i32.const 134217727
+    i32.and
+    i32.store
+    local.get $1
+    i32.const 27
+    i32.shr_u
+    local.set $1
+    local.get $4
     i32.const 1
     i32.add
-    local.set $0
+    local.set $4
     br $for-loop|00
    end
   end
-  local.get $10
-  i32.const 2
-  i32.shl
-  i32.const 156896
-  i32.add
   i32.const 0
-  i32.store
-  i32.const 161120
-  i32.const 160592
-  local.get $10
-  i32.const 5
-  i32.shl
-  local.get $10
-  i32.const 134488
-  call $asm/modexp/powMont
-  i32.const 160592
-  i32.const 159536
-  local.get $2
-  i32.const 136576
-  call $asm/rsa/reduceToMont
-  i32.const 0
+  local.get $3
+  i32.sub
   local.set $0
-  i32.const 156896
   i32.const 0
-  local.get $1
-  i32.const 2
-  i32.shl
-  memory.fill
+  local.set $4
   loop $for-loop|01
-   local.get $0
+   local.get $2
    local.get $4
-   i32.lt_s
+   i32.gt_s
    if
     local.get $4
-    i32.const 1
-    i32.sub
+    i32.const 2
+    i32.shl
+    local.tee $1
+    i32.const 169376
+    i32.add
+    local.tee $3
     local.get $0
-    i32.sub
-    local.tee $2
     local.get $1
-    i32.const 2
-    i32.shl
-    i32.lt_s
-    if
-     local.get $2
-     i32.const -4
-     i32.and
-     i32.const 156896
-     i32.add
-     local.tee $3
-     local.get $3
-     i32.load
-     local.get $0
-     i32.const 68688
-     i32.add
-     i32.load8_u
-     local.get $2
-     i32.const 3
-     i32.and
-     i32.const 3
-     i32.shl
-     i32.shl
-     i32.or
-     i32.store
-    end
-    local.get $0
-    i32.const 1
-    i32.add
-    local.set $0
-    br $for-loop|01
-   end
-  end
-  local.get $1
-  i32.const 2
-  i32.shl
-  i32.const 156896
-  i32.add
-  i32.const 0
-  i32.store
-  i32.const 161648
-  i32.const 160592
-  local.get $1
-  i32.const 5
-  i32.shl
-  local.get $1
-  i32.const 136576
-  call $asm/modexp/powMont
-  i32.const 161648
-  i32.const 161648
-  i32.const 136576
-  call $asm/modexp/fromMont
-  i32.const 162176
-  i32.const 161648
-  local.get $1
-  i32.const 134488
-  call $asm/rsa/reduceToMont
-  i32.const 0
-  local.set $0
-  loop $for-loop|002
-   local.get $0
-   local.get $10
-   i32.lt_s
-   if
-    local.get $0
-    i32.const 2
-    i32.shl
-    local.tee $2
-    i32.const 161120
-    i32.add
-    local.tee $3
-    i64.load32_u
-    local.get $2
-    i32.const 162176
-    i32.add
-    i64.load32_u
-    i64.sub
-    local.get $6
-    i64.sub
-    local.set $6
-    local.get $3
-    local.get $6
-    i64.store32
-    local.get $6
-    i64.const 63
-    i64.shr_u
-    local.set $6
-    local.get $0
-    i32.const 1
-    i32.add
-    local.set $0
-    br $for-loop|002
-   end
-  end
-  local.get $6
-  i32.wrap_i64
-  local.set $2
-  i64.const 0
-  local.set $6
-  i32.const 0
-  local.set $0
-  loop $for-loop|001
-   local.get $0
-   local.get $10
-   i32.lt_s
-   if
-    local.get $0
-    i32.const 2
-    i32.shl
-    local.tee $3
-    i32.const 161120
-    i32.add
-    i64.load32_u
-    local.get $3
-    i32.const 134488
-    i32.add
-    i64.load32_u
-    i64.add
-    local.get $6
-    i64.add
-    local.set $6
-    local.get $3
-    i32.const 158480
-    i32.add
-    local.get $6
-    i64.store32
-    local.get $6
-    i64.const 32
-    i64.shr_u
-    local.set $6
-    local.get $0
-    i32.const 1
-    i32.add
-    local.set $0
-    br $for-loop|001
-   end
-  end
-  i32.const 0
-  local.get $2
-  i32.sub
-  local.set $2
-  i32.const 0
-  local.set $0
-  loop $for-loop|013
-   local.get $0
-   local.get $10
-   i32.lt_s
-   if
-    local.get $0
-    i32.const 2
-    i32.shl
-    local.tee $3
-    i32.const 161120
-    i32.add
-    local.tee $4
-    local.get $2
-    local.get $3
-    i32.const 158480
+    i32.const 143424
     i32.add
     i32.load
     i32.and
-    local.get $4
+    local.get $3
     i32.load
-    local.get $2
+    local.get $0
     i32.const -1
     i32.xor
     i32.and
     i32.or
     i32.store
-    local.get $0
+    local.get $4
     i32.const 1
     i32.add
-    local.set $0
-    br $for-loop|013
+    local.set $4
+    br $for-loop|01
    end
   end
+  i32.const 171248
+  i32.const 69200
+  local.get $5
+  local.get $2
+  call $asm/modexp/bytesToDigits
+  i32.const 171872
+  i32.const 169376
+  i32.const 171248
+  i32.const 135544
+  local.get $2
+  i32.const 137908
+  i32.load
+  call $asm/modexp/montMul
+  i32.const 172496
   i32.const 0
-  local.set $0
-  i32.const 162704
-  i32.const 0
-  local.get $10
+  local.get $2
+  local.get $9
+  i32.add
+  local.tee $1
   i32.const 2
   i32.shl
   memory.fill
+  i32.const 172496
+  i32.const 170000
+  local.get $9
+  i32.const 2
+  i32.shl
+  memory.copy
+  i32.const 0
+  local.set $0
   loop $for-loop|02
    local.get $0
-   local.get $5
+   local.get $2
    i32.lt_s
    if
-    local.get $5
-    i32.const 1
-    i32.sub
     local.get $0
-    i32.sub
-    local.tee $2
-    local.get $10
     i32.const 2
     i32.shl
-    i32.lt_s
-    if
-     local.get $2
-     i32.const -4
-     i32.and
-     i32.const 162704
-     i32.add
-     local.tee $3
+    i32.const 171872
+    i32.add
+    i64.load32_u
+    local.set $8
+    i64.const 0
+    local.set $7
+    i32.const 0
+    local.set $3
+    loop $for-loop|1
      local.get $3
-     i32.load
-     local.get $0
-     i32.const 69200
-     i32.add
-     i32.load8_u
-     local.get $2
-     i32.const 3
-     i32.and
-     i32.const 3
-     i32.shl
-     i32.shl
-     i32.or
-     i32.store
+     local.get $9
+     i32.lt_s
+     if
+      local.get $0
+      local.get $3
+      i32.add
+      i32.const 2
+      i32.shl
+      i32.const 172496
+      i32.add
+      local.tee $4
+      i64.load32_u
+      local.get $8
+      local.get $3
+      i32.const 2
+      i32.shl
+      i32.const 137920
+      i32.add
+      i64.load32_u
+      i64.mul
+      i64.add
+      local.get $7
+      i64.add
+      local.set $7
+      local.get $4
+      local.get $7
+      i32.wrap_i64
+      i32.const 134217727
+      i32.and
+      i32.store
+      local.get $7
+      i64.const 27
+      i64.shr_u
+      local.set $7
+      local.get $3
+      i32.const 1
+      i32.add
+      local.set $3
+      br $for-loop|1
+     end
     end
+    local.get $0
+    local.get $9
+    i32.add
+    i32.const 2
+    i32.shl
+    i32.const 172496
+    i32.add
+    local.get $7
+    i64.store32
     local.get $0
     i32.const 1
     i32.add
@@ -4024,469 +6242,379 @@
     br $for-loop|02
    end
   end
-  i32.const 163232
-  i32.const 161120
-  i32.const 162704
-  i32.const 134488
-  local.get $10
-  i32.const 136564
-  i32.load
-  call $asm/modexp/montMul
-  i32.const 163760
   i32.const 0
-  local.get $1
-  local.get $10
-  i32.add
-  local.tee $0
-  i32.const 2
-  i32.shl
-  memory.fill
-  i32.const 163760
-  i32.const 161648
-  local.get $1
-  i32.const 2
-  i32.shl
-  memory.copy
+  local.set $5
   i32.const 0
   local.set $3
-  loop $for-loop|04
-   local.get $3
-   local.get $10
-   i32.lt_s
+  local.get $1
+  i32.const 27
+  i32.mul
+  i32.const 7
+  i32.add
+  i32.const 3
+  i32.shr_s
+  local.tee $2
+  i32.const 1
+  i32.sub
+  local.set $4
+  loop $for-loop|03
+   local.get $4
+   i32.const 0
+   i32.ge_s
    if
-    local.get $3
-    i32.const 2
-    i32.shl
-    i32.const 163232
-    i32.add
-    i64.load32_u
-    local.set $8
-    i64.const 0
-    local.set $6
-    i32.const 0
-    local.set $4
-    loop $for-loop|1
-     local.get $1
-     local.get $4
-     i32.gt_s
-     if
-      local.get $3
-      local.get $4
-      i32.add
-      i32.const 2
-      i32.shl
-      i32.const 163760
-      i32.add
-      local.tee $2
-      i64.load32_u
-      local.get $8
-      local.get $4
-      i32.const 2
-      i32.shl
-      i32.const 136576
-      i32.add
-      i64.load32_u
-      i64.mul
-      i64.add
-      local.get $6
-      i64.add
-      local.set $6
-      local.get $2
-      local.get $6
-      i64.store32
-      local.get $6
-      i64.const 32
-      i64.shr_u
-      local.set $6
-      local.get $4
-      i32.const 1
-      i32.add
-      local.set $4
-      br $for-loop|1
-     end
-    end
+    local.get $5
+    i32.const 8
+    i32.lt_s
     local.get $1
     local.get $3
-    i32.add
-    i32.const 2
-    i32.shl
-    i32.const 163760
+    i32.gt_s
+    i32.and
+    if
+     local.get $3
+     local.tee $0
+     i32.const 1
+     i32.add
+     local.set $3
+     local.get $6
+     local.get $0
+     i32.const 2
+     i32.shl
+     i32.const 172496
+     i32.add
+     i64.load32_u
+     local.get $5
+     i64.extend_i32_s
+     i64.shl
+     i64.or
+     local.set $6
+     local.get $5
+     i32.const 27
+     i32.add
+     local.set $5
+    end
+    local.get $4
+    i32.const 69712
     i32.add
     local.get $6
-    i64.store32
-    local.get $3
-    i32.const 1
-    i32.add
-    local.set $3
-    br $for-loop|04
-   end
-  end
-  i32.const 0
-  local.set $2
-  loop $for-loop|005
-   local.get $0
-   local.get $2
-   i32.gt_s
-   if
-    local.get $0
-    local.get $2
+    i64.store8
+    local.get $6
+    i64.const 8
+    i64.shr_u
+    local.set $6
+    local.get $5
+    i32.const 8
     i32.sub
-    i32.const 2
-    i32.shl
-    i32.const 69708
-    i32.add
-    local.get $2
-    i32.const 2
-    i32.shl
-    i32.const 163760
-    i32.add
-    i32.load
-    local.tee $1
-    i32.const -16711936
-    i32.and
-    i32.const 8
-    i32.rotl
-    local.get $1
-    i32.const 16711935
-    i32.and
-    i32.const 8
-    i32.rotr
-    i32.or
-    i32.store
-    local.get $2
+    local.set $5
+    local.get $4
     i32.const 1
-    i32.add
-    local.set $2
-    br $for-loop|005
+    i32.sub
+    local.set $4
+    br $for-loop|03
    end
   end
-  i32.const 159536
+  i32.const 167504
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 160064
+  i32.const 168128
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 160592
+  i32.const 168752
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 161120
+  i32.const 169376
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 161648
+  i32.const 170000
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 162176
+  i32.const 170624
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 162704
+  i32.const 171248
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 163232
+  i32.const 171872
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 163760
+  i32.const 172496
   i32.const 0
-  i32.const 1040
+  i32.const 1232
   memory.fill
-  i32.const 134488
+  i32.const 135544
   i32.const 0
-  i32.const 2088
+  i32.const 2376
   memory.fill
-  i32.const 136576
+  i32.const 137920
   i32.const 0
-  i32.const 2088
+  i32.const 2376
   memory.fill
-  i32.const 138672
+  i32.const 140304
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 139200
+  i32.const 140928
   i32.const 0
-  i32.const 16640
+  i32.const 616
   memory.fill
-  i32.const 155840
+  i32.const 141552
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 156368
+  i32.const 142176
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 156896
+  i32.const 142800
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 157424
+  i32.const 143424
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 157952
+  i32.const 144672
   i32.const 0
-  i32.const 520
+  i32.const 19712
   memory.fill
-  local.get $0
-  i32.const 2
-  i32.shl
+  i32.const 164384
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 165008
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 165632
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 166256
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 166880
+  i32.const 0
+  i32.const 616
+  memory.fill
+  local.get $2
  )
  (func $asm/modexp/modPow (param $0 i32) (param $1 i32) (param $2 i32) (result i32)
   (local $3 i32)
-  (local $4 i32)
+  (local $4 i64)
   (local $5 i32)
-  (local $6 i32)
-  i32.const 132400
+  i32.const 133168
   i32.const 67664
   local.get $2
   call $asm/modexp/setModulus
-  i32.const 157424
-  i32.const 0
-  i32.const 134472
+  i32.const 166256
+  i32.const 66640
+  local.get $0
+  i32.const 135528
   i32.load
-  local.tee $2
-  i32.const 2
-  i32.shl
-  memory.fill
-  loop $for-loop|0
-   local.get $0
-   local.get $3
-   i32.gt_s
-   if
-    local.get $0
-    i32.const 1
-    i32.sub
-    local.get $3
-    i32.sub
-    local.tee $4
-    local.get $2
-    i32.const 2
-    i32.shl
-    i32.lt_s
-    if
-     local.get $4
-     i32.const -4
-     i32.and
-     i32.const 157424
-     i32.add
-     local.tee $5
-     local.get $5
-     i32.load
-     local.get $3
-     i32.const 66640
-     i32.add
-     i32.load8_u
-     local.get $4
-     i32.const 3
-     i32.and
-     i32.const 3
-     i32.shl
-     i32.shl
-     i32.or
-     i32.store
-    end
-    local.get $3
-    i32.const 1
-    i32.add
-    local.set $3
-    br $for-loop|0
-   end
-  end
-  i32.const 157952
-  i32.const 157424
-  i32.const 132920
-  i32.const 132400
-  i32.const 134472
+  local.tee $5
+  call $asm/modexp/bytesToDigits
+  i32.const 166880
+  i32.const 166256
+  i32.const 133784
+  i32.const 133168
+  i32.const 135528
   i32.load
-  i32.const 134476
+  i32.const 135532
   i32.load
   call $asm/modexp/montMul
-  i32.const 0
-  local.set $0
-  i32.const 156896
-  i32.const 0
+  i32.const 67152
+  local.get $1
   i32.const 1
   local.get $1
   local.get $1
   i32.const 1
   i32.le_s
   select
-  local.tee $4
-  i32.const 3
-  i32.add
-  i32.const 2
-  i32.shr_s
-  local.tee $5
-  i32.const 2
-  i32.shl
-  memory.fill
-  loop $for-loop|00
-   local.get $0
-   local.get $1
-   i32.lt_s
-   if
-    local.get $1
-    i32.const 1
-    i32.sub
-    local.get $0
-    i32.sub
-    local.tee $3
-    local.get $5
-    i32.const 2
-    i32.shl
-    i32.lt_s
-    if
-     local.get $3
-     i32.const -4
-     i32.and
-     i32.const 156896
-     i32.add
-     local.tee $6
-     local.get $6
-     i32.load
-     local.get $0
-     i32.const 67152
-     i32.add
-     i32.load8_u
-     local.get $3
-     i32.const 3
-     i32.and
-     i32.const 3
-     i32.shl
-     i32.shl
-     i32.or
-     i32.store
-    end
-    local.get $0
-    i32.const 1
-    i32.add
-    local.set $0
-    br $for-loop|00
-   end
-  end
-  local.get $5
-  i32.const 2
-  i32.shl
-  i32.const 156896
-  i32.add
-  i32.const 0
-  i32.store
-  i32.const 157424
-  i32.const 157952
-  local.get $4
   i32.const 3
   i32.shl
-  local.get $5
-  i32.const 132400
+  local.tee $0
+  i32.const 26
+  i32.add
+  i32.const 27
+  i32.div_s
+  local.tee $1
+  call $asm/modexp/loadExponent
+  i32.const 166256
+  i32.const 166880
+  local.get $0
+  local.get $1
+  i32.const 133168
   call $asm/modexp/powMont
-  i32.const 157952
-  i32.const 157424
-  i32.const 132400
+  i32.const 166880
+  i32.const 166256
+  i32.const 133168
   call $asm/modexp/fromMont
   i32.const 0
   local.set $1
-  loop $for-loop|001
-   local.get $1
-   local.get $2
-   i32.lt_s
+  local.get $2
+  i32.const 1
+  i32.sub
+  local.set $0
+  loop $for-loop|0
+   local.get $0
+   i32.const 0
+   i32.ge_s
    if
-    local.get $2
-    local.get $1
-    i32.sub
-    i32.const 2
-    i32.shl
-    i32.const 69708
-    i32.add
-    local.get $1
-    i32.const 2
-    i32.shl
-    i32.const 157952
-    i32.add
-    i32.load
-    local.tee $0
-    i32.const -16711936
-    i32.and
+    local.get $3
     i32.const 8
-    i32.rotl
+    i32.lt_s
+    local.get $1
+    local.get $5
+    i32.lt_s
+    i32.and
+    if
+     local.get $4
+     local.get $1
+     i32.const 2
+     i32.shl
+     i32.const 166880
+     i32.add
+     i64.load32_u
+     local.get $3
+     i64.extend_i32_s
+     i64.shl
+     i64.or
+     local.set $4
+     local.get $3
+     i32.const 27
+     i32.add
+     local.set $3
+     local.get $1
+     i32.const 1
+     i32.add
+     local.set $1
+    end
     local.get $0
-    i32.const 16711935
-    i32.and
-    i32.const 8
-    i32.rotr
-    i32.or
-    i32.store
-    local.get $1
-    i32.const 1
+    i32.const 69712
     i32.add
-    local.set $1
-    br $for-loop|001
+    local.get $4
+    i64.store8
+    local.get $4
+    i64.const 8
+    i64.shr_u
+    local.set $4
+    local.get $3
+    i32.const 8
+    i32.sub
+    local.set $3
+    local.get $0
+    i32.const 1
+    i32.sub
+    local.set $0
+    br $for-loop|0
    end
   end
-  i32.const 138672
+  i32.const 140304
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 139200
+  i32.const 140928
   i32.const 0
-  i32.const 16640
+  i32.const 616
   memory.fill
-  i32.const 155840
+  i32.const 141552
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 156368
+  i32.const 142176
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 156896
+  i32.const 142800
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 157424
+  i32.const 143424
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 157952
+  i32.const 144672
   i32.const 0
-  i32.const 520
+  i32.const 19712
+  memory.fill
+  i32.const 164384
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 165008
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 165632
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 166256
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 166880
+  i32.const 0
+  i32.const 616
   memory.fill
   local.get $2
-  i32.const 2
-  i32.shl
  )
  (func $asm/modexp/bnWipe
-  i32.const 138672
+  i32.const 140304
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 139200
+  i32.const 140928
   i32.const 0
-  i32.const 16640
+  i32.const 616
   memory.fill
-  i32.const 155840
+  i32.const 141552
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 156368
+  i32.const 142176
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 156896
+  i32.const 142800
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 157424
+  i32.const 143424
   i32.const 0
-  i32.const 520
+  i32.const 616
   memory.fill
-  i32.const 157952
+  i32.const 144672
   i32.const 0
-  i32.const 520
+  i32.const 19712
+  memory.fill
+  i32.const 164384
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 165008
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 165632
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 166256
+  i32.const 0
+  i32.const 616
+  memory.fill
+  i32.const 166880
+  i32.const 0
+  i32.const 616
   memory.fill
  )
  (func $asm/index/keyPtr (result i32)
