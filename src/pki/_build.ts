@@ -14,7 +14,7 @@ import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
 import { forge, fromBinary, toBigInteger, toBinary } from "../core/_forge.ts";
 import { type DistinguishedName, NAME_ATTRIBUTES } from "./name.ts";
 import type { KeyUsage } from "./profiles.ts";
-import { pkcs1v15Sign } from "../crypto/mod.ts";
+import { pkcs1v15Sign, pkcs1v15Verify } from "../crypto/mod.ts";
 import { oidToContent } from "./_oid.ts";
 import type { ParsedCertificate } from "./certificate.ts";
 
@@ -40,8 +40,12 @@ export interface BuildSpec {
   authorityKeyIdentifier?: Uint8Array;
   /** Further extensions, value as DER (tests: an unknown critical extension). */
   extraExtensions?: readonly { oid: string; critical: boolean; value: Uint8Array }[];
-  /** The issuer's private key. */
-  signingKey: RsaPrivateKey;
+  /** The issuer's private key (signed with src/crypto `pkcs1v15Sign`), or ... */
+  signingKey?: RsaPrivateKey;
+  /** ... a signer: RSASSA-PKCS1-v1_5 SHA-256 of the TBSCertificate DER (e.g. by an HSM). */
+  sign?: (tbs: Uint8Array) => Promise<Uint8Array>;
+  /** If given, the signature must verify under this key (checked with src/crypto). */
+  verifyWith?: RsaPublicKey;
   core: CryptoCore;
 }
 
@@ -90,6 +94,7 @@ function issuerAttributes(issuer: ParsedCertificate): forge.pki.CertificateField
  * @param spec the contents.
  * @returns the certificate, DER.
  * @throws {RsaKeyError} (src/crypto) for a malformed signing key.
+ * @throws {RangeError} if `verifyWith` is given and the signature does not verify under it.
  */
 export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
   const cert = forge.pki.createCertificate();
@@ -197,7 +202,22 @@ export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
   );
   const tbs = fromBinary(tbsParts.join(""));
   if (tbs.length === 0) throw new Error("internal error: forge produced no TBSCertificate");
-  const signature = await pkcs1v15Sign(spec.signingKey, tbs, { core: spec.core });
+  let signature: Uint8Array;
+  if (spec.sign) signature = await spec.sign(tbs.slice());
+  else if (spec.signingKey) {
+    signature = await pkcs1v15Sign(spec.signingKey, tbs, { core: spec.core });
+  } else throw new TypeError("spec.signingKey or spec.sign is required");
+  if (!(signature instanceof Uint8Array)) {
+    throw new TypeError("the signer must return a Uint8Array");
+  }
+  if (
+    spec.verifyWith &&
+    !(await pkcs1v15Verify(spec.verifyWith, tbs, signature, { core: spec.core }))
+  ) {
+    throw new RangeError(
+      "the signature made for the certificate does not verify under the issuer's public key",
+    );
+  }
   (cert as unknown as { signature: string }).signature = toBinary(signature);
   return fromBinary(asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes());
 }

@@ -21,6 +21,19 @@ import { checkName, type DistinguishedName, formatName } from "./name.ts";
 import { encodePem } from "./pem.ts";
 import { type CertificateProfile, PROFILES } from "./profiles.ts";
 
+/** Who signs a certificate. */
+export interface IssuerSigner {
+  /** The issuer's certificate; absent for `root-ca`. */
+  certificate?: string | Uint8Array;
+  /** The issuer's private key (for a self-signed root, the key of `publicKey`). */
+  privateKey?: RsaPrivateKey;
+  /**
+   * Instead of `privateKey`: returns the RSASSA-PKCS1-v1_5 SHA-256 signature (RFC 8017
+   * section 8.2.1) of `tbs`, the DER TBSCertificate, by the issuer's key.
+   */
+  sign?: (tbs: Uint8Array) => Promise<Uint8Array>;
+}
+
 /** What to certify. */
 export interface IssueRequest {
   /** The kind of certificate (fixes basicConstraints, keyUsage and extKeyUsage). */
@@ -34,10 +47,12 @@ export interface IssueRequest {
   /** End of validity, whole seconds, after `notBefore`. */
   notAfter: Date;
   /**
-   * The signer: its private key and, except for `root-ca` (self-signed, where the private
-   * key must match `publicKey`), its certificate (PEM or DER).
+   * The issuer: its certificate (PEM or DER), except for `root-ca` (self-signed), and exactly
+   * one of `privateKey` (signed on the core with src/crypto) or `sign` (a signer that holds the
+   * key, e.g. an HSM). Either way the signature is checked under the issuer's public key
+   * before the certificate is returned.
    */
-  issuer: { privateKey: RsaPrivateKey; certificate?: string | Uint8Array };
+  issuer: IssuerSigner;
   /** subjectAltName DNS names (end entities only), e.g. the KMS host name. */
   dnsNames?: string[];
 }
@@ -163,8 +178,9 @@ function checkIssuerCanSign(issuer: ParsedCertificate, issuesCa: boolean): void 
  * @throws {RsaKeyError} (src/crypto) for a malformed issuer private key.
  * @throws {RangeError} for an unknown profile, a bad name, key or validity, validity outside
  *   the issuer's, a `terminal-hsm` subject without serialNumber, a `root-ca` whose private
- *   key is not that of `publicKey`, or an issuer private key that is not the issuer
- *   certificate's.
+ *   key is not that of `publicKey`, an issuer private key that is not the issuer
+ *   certificate's, or a signature (from `issuer.sign`) that does not verify under the
+ *   issuer's public key.
  * @throws {CertificateError} if the issuer certificate cannot be read (`not_pem`, `malformed`,
  *   ...) or cannot issue (`issuer_not_ca`, `issuer_key_usage`, `path_length`).
  * @example
@@ -215,10 +231,19 @@ export async function issueCertificate(
   }
   if (issuer === null || typeof issuer !== "object") {
     throw new TypeError(
-      `request.issuer must be an object { privateKey, certificate? }, got ${describe(issuer)}`,
+      `request.issuer must be an object { certificate?, privateKey | sign }, got ${
+        describe(issuer)
+      }`,
     );
   }
-  checkPrivateKey("request.issuer.privateKey", issuer.privateKey);
+  if ((issuer.privateKey === undefined) === (issuer.sign === undefined)) {
+    throw new TypeError("request.issuer must have exactly one of privateKey and sign");
+  }
+  if (issuer.privateKey !== undefined) {
+    checkPrivateKey("request.issuer.privateKey", issuer.privateKey);
+  } else if (typeof issuer.sign !== "function") {
+    throw new TypeError(`request.issuer.sign must be a function, got ${describe(issuer.sign)}`);
+  }
   if (dnsNames !== undefined) {
     if (!Array.isArray(dnsNames)) {
       throw new TypeError(`request.dnsNames must be an array, got ${describe(dnsNames)}`);
@@ -237,7 +262,9 @@ export async function issueCertificate(
       );
     }
     if (
-      !sameNumber(issuer.privateKey.n, publicKey.n) || !sameNumber(issuer.privateKey.e, publicKey.e)
+      issuer.privateKey &&
+      (!sameNumber(issuer.privateKey.n, publicKey.n) ||
+        !sameNumber(issuer.privateKey.e, publicKey.e))
     ) {
       throw new RangeError(
         `request.issuer.privateKey must be the private key of request.publicKey for ${profile} (self-signed)`,
@@ -251,8 +278,9 @@ export async function issueCertificate(
     parsedIssuer = parseCertificateInternal(issuer.certificate);
     checkIssuerCanSign(parsedIssuer, spec.ca);
     if (
-      !sameNumber(issuer.privateKey.n, parsedIssuer.publicKey.n) ||
-      !sameNumber(issuer.privateKey.e, parsedIssuer.publicKey.e)
+      issuer.privateKey &&
+      (!sameNumber(issuer.privateKey.n, parsedIssuer.publicKey.n) ||
+        !sameNumber(issuer.privateKey.e, parsedIssuer.publicKey.e))
     ) {
       throw new RangeError(
         `request.issuer.privateKey is not the key of issuer "${parsedIssuer.subjectText}"`,
@@ -280,6 +308,8 @@ export async function issueCertificate(
     subjectKeyIdentifier: ski,
     authorityKeyIdentifier: aki,
     signingKey: issuer.privateKey,
+    sign: issuer.sign,
+    verifyWith: parsedIssuer ? parsedIssuer.publicKey : publicKey,
     core,
   });
   // Self-check of the assembly: the issuer name must be the issuer's subject, byte for byte.

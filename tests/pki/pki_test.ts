@@ -22,7 +22,7 @@ import {
 import { buildCertificate } from "../../src/pki/_build.ts";
 import { parseCertificateInternal } from "../../src/pki/certificate.ts";
 import { oidFromContent, oidToContent } from "../../src/pki/_oid.ts";
-import { exportJwk, importPrivateKeyPem } from "../../src/crypto/mod.ts";
+import { exportJwk, importPrivateKeyPem, pkcs1v15Sign } from "../../src/crypto/mod.ts";
 import { nodeRsaKey, type TestKey } from "./_keys.ts";
 
 const KEYS = {
@@ -892,5 +892,83 @@ Deno.test("pki: validity after 2049 is written as GeneralizedTime and read back"
     assertEquals([info.notBefore, info.notAfter], [notBefore, notAfter]);
     const x = new X509Certificate(pem);
     assertEquals([new Date(x.validFrom), new Date(x.validTo)], [notBefore, notAfter]);
+  }
+});
+
+Deno.test("pki: an external signer (an HSM) can sign, and its signature is checked", async () => {
+  for (const core of cores) {
+    const pki = pkis.get(core.name)!;
+    const seen: Uint8Array[] = [];
+    const hsmSign = async (tbs: Uint8Array) => {
+      seen.push(tbs);
+      return await pkcs1v15Sign(KEYS.kmsCa.privateKey, tbs, { core });
+    };
+    const request = {
+      profile: "terminal-hsm" as const,
+      subject: { commonName: "Pu_hsm", serialNumber: "SN77" },
+      publicKey: KEYS.terminal.publicKey,
+      ...EE_VALIDITY,
+      issuer: { certificate: pki.kmsCa, sign: hsmSign },
+    };
+    const pem = await issueCertificate(request, { core });
+    assertEquals(seen.length, 1);
+    const v = await verifyChain(pem, {
+      roots: [pki.root],
+      intermediates: [pki.kmsCa],
+      purpose: "terminal-hsm",
+      subjectSerialNumber: "SN77",
+      at: AT,
+    });
+    assertEquals(v.publicKey, KEYS.terminal.publicKey);
+    assert(new X509Certificate(pem).verify(KEYS.kmsCa.nodePublic));
+
+    const rows: [string, Record<string, unknown>, ErrorConstructor, string][] = [
+      [
+        "signer with the wrong key",
+        {
+          certificate: pki.kmsCa,
+          sign: (tbs: Uint8Array) => pkcs1v15Sign(KEYS.spare.privateKey, tbs, { core }),
+        },
+        RangeError,
+        "does not verify under the issuer's public key",
+      ],
+      [
+        "signer returning text",
+        {
+          certificate: pki.kmsCa,
+          sign: () => Promise.resolve("AB"),
+        },
+        TypeError,
+        "must return a Uint8Array",
+      ],
+      [
+        "both privateKey and sign",
+        {
+          certificate: pki.kmsCa,
+          privateKey: KEYS.kmsCa.privateKey,
+          sign: hsmSign,
+        },
+        TypeError,
+        "exactly one of privateKey and sign",
+      ],
+      ["neither", { certificate: pki.kmsCa }, TypeError, "exactly one of privateKey and sign"],
+      [
+        "sign not a function",
+        {
+          certificate: pki.kmsCa,
+          sign: "hsm",
+        },
+        TypeError,
+        "request.issuer.sign must be a function, got string",
+      ],
+    ];
+    for (const [name, issuer, cls, msg] of rows) {
+      await assertRejects(
+        () => issueCertificate({ ...request, issuer } as never, { core }),
+        cls,
+        msg,
+        name,
+      );
+    }
   }
 });
