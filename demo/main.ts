@@ -1,0 +1,134 @@
+/**
+ * `deno task demo`: flow A (CN103714639A) end to end over HTTP for a
+ * production order of POS terminals. Prints one terminal's steps with the
+ * patent's step numbers, a table of every terminal with the KCVs on both
+ * sides, and one summary line; exits 1 if any terminal failed.
+ *
+ * Flags: `--terminals N` (default 20), `--data-dir DIR` (default: a new
+ * temporary directory), `--core wasm|js` (default: the default core).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type CoreName, type CryptoCore, loadCore } from "../src/core/mod.ts";
+import { jsonLogger } from "../servers/_lib/log.ts";
+import { runDemo } from "./run.ts";
+
+async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
+  if (name !== undefined) {
+    if (name !== "wasm" && name !== "js") {
+      throw new RangeError(`--core must be wasm or js, got ${name}`);
+    }
+    return { core: await loadCore(name as CoreName), note: "" };
+  }
+  try {
+    return { core: await loadCore(), note: "" };
+  } catch (e) {
+    return {
+      core: await loadCore("js"),
+      note: ` (default core unavailable: ${(e as Error).message}; using js)`,
+    };
+  }
+}
+
+function bar(phase: string, done: number, total: number): string {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  return `\r${phase.padEnd(9)} [${"#".repeat(filled)}${
+    ".".repeat(width - filled)
+  }] ${done}/${total}`;
+}
+
+/**
+ * Runs the demo with command-line flags.
+ *
+ * @param args command-line arguments.
+ * @returns the process exit code (0 if every terminal got its TMK).
+ */
+export async function main(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      terminals: { type: "string", default: "20" },
+      "data-dir": { type: "string" },
+      core: { type: "string" },
+      "order-id": { type: "string" },
+    },
+    strict: true,
+  });
+  const terminals = Number(values.terminals);
+  if (!/^[0-9]+$/.test(values.terminals!) || terminals < 1 || terminals > 10000) {
+    console.error(`--terminals must be an integer from 1 to 10000, got ${values.terminals}`);
+    return 2;
+  }
+  const { core, note } = await pickCore(values.core);
+  const dataDir = values["data-dir"] ?? await Deno.makeTempDir({ prefix: "tmk-demo-" });
+  await Deno.mkdir(dataDir, { recursive: true });
+  const enc = new TextEncoder();
+  const kmsLogFile = await Deno.open(`${dataDir}/kms.log`, { create: true, append: true });
+  const mtmsLogFile = await Deno.open(`${dataDir}/mtms.log`, { create: true, append: true });
+  const tty = Deno.stderr.isTerminal();
+  const started = performance.now();
+  let result;
+  try {
+    result = await runDemo({
+      terminals,
+      core,
+      dataDir,
+      orderId: values["order-id"],
+      kmsLog: jsonLogger((l) => kmsLogFile.writeSync(enc.encode(l + "\n"))),
+      mtmsLog: jsonLogger((l) => mtmsLogFile.writeSync(enc.encode(l + "\n"))),
+      progress: (phase, done, total) => {
+        if (tty) {
+          Deno.stderr.writeSync(enc.encode(bar(phase, done, total) + (done === total ? "\n" : "")));
+        } else if (done === total || done % Math.max(1, Math.floor(total / 4)) === 0) {
+          console.error(`${phase}: ${done}/${total}`);
+        }
+      },
+    });
+  } finally {
+    kmsLogFile.close();
+    mtmsLogFile.close();
+  }
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+
+  console.log(`Flow A (CN103714639A), order ${result.orderId}, core ${core.name}${note}`);
+  console.log(`Data and logs: ${dataDir}`);
+  console.log("");
+  console.log(`Terminal ${result.rows[0]?.sn}, step by step:`);
+  for (const t of result.trace) {
+    console.log(`  ${t.step.padEnd(4)} ${t.actor.padEnd(18)} ${t.text}`);
+  }
+  console.log("");
+  const head = ["SN", "TK KCV pad", "TK KCV KMS", "TMK KCV KMS", "TMK KCV pad", "state", "result"];
+  const w = [12, 11, 11, 12, 12, 10, 6];
+  const line = (cells: string[]) => "  " + cells.map((c, i) => c.padEnd(w[i])).join(" ");
+  console.log(line(head));
+  for (const r of result.rows) {
+    console.log(
+      line([
+        r.sn,
+        r.tkKcvPad ?? "-",
+        r.tkKcvKms ?? "-",
+        r.tmkKcvKms ?? "-",
+        r.tmkKcvPad ?? "-",
+        r.state ?? "-",
+        r.ok ? "ok" : "FAILED",
+      ]),
+    );
+    if (r.error) console.log(`    ${r.error}`);
+  }
+  console.log("");
+  const ok = result.rows.filter((r) => r.ok).length;
+  const failed = result.rows.length - ok;
+  const phases = Object.entries(result.timings).map(([k, v]) => `${k} ${v} ms`).join(", ");
+  console.log(`  timings: ${phases}`);
+  console.log(
+    `flow A: ${ok}/${result.rows.length} terminals got their TMK (S1-S17 over HTTP, KCVs match on both sides), ${failed} failed, ${seconds} s, core ${core.name}`,
+  );
+  return failed === 0 ? 0 : 1;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,374 @@
+/**
+ * Flow A end to end (CN103714639A S1-S17) over HTTP: a CA, a KMS and an
+ * MTMS on free loopback ports, an operator terminal with its card, and a
+ * production order of POS terminals with PIN pads.
+ *
+ * {@link runDemo} returns everything a caller needs to print the trace and
+ * the table, and, for the key-scan test only, the PIN pads (whose clear keys
+ * the test harness can read) and the key components it generated.
+ *
+ * @module
+ */
+import type { CryptoCore } from "../src/core/mod.ts";
+import {
+  callJson,
+  type Exchange,
+  fetchTransport,
+  IssueResponse,
+  OrderStatus,
+  TerminalStatus,
+  TransferResponse,
+} from "../src/protocol/mod.ts";
+import { jsonLogger, type Logger } from "../servers/_lib/log.ts";
+import { startKms } from "../servers/kms/main.ts";
+import { startMtms } from "../servers/mtms/main.ts";
+import { OperatorCard } from "../devices/operator_card.ts";
+import { OperatorTerminal } from "../devices/operator_terminal.ts";
+import { PinPad } from "../devices/pin_pad.ts";
+import { PosTerminal } from "../devices/pos_terminal.ts";
+import { makeDemoPki, randomComponents } from "./_setup.ts";
+
+/** One line of the step-by-step trace of a terminal. */
+export interface TraceLine {
+  /** Patent step, e.g. `S6`. */
+  step: string;
+  /** Who acted. */
+  actor: string;
+  /** What happened and what the check saw. */
+  text: string;
+}
+
+/** One terminal's outcome. */
+export interface TerminalRow {
+  sn: string;
+  ok: boolean;
+  /** KCV of TK at the PIN pad and as KMS recorded it. */
+  tkKcvPad?: string;
+  tkKcvKms?: string;
+  /** KCV of TMK at KMS (issued) and at the PIN pad (stored). */
+  tmkKcvKms?: string;
+  tmkKcvPad?: string;
+  state?: string;
+  error?: string;
+}
+
+/** Options of {@link runDemo}. */
+export interface DemoOptions {
+  terminals: number;
+  core: CryptoCore;
+  /** Directory for the two databases (created if missing). */
+  dataDir: string;
+  orderId?: string;
+  /** Server logs go here (default: a JSON-lines logger to stderr). */
+  kmsLog?: Logger;
+  mtmsLog?: Logger;
+  /** Every HTTP exchange made by a device, the MTMS or the demo. */
+  observe?: (exchange: Exchange) => void;
+  /** Called after the run, while both servers still run (the key-scan test reads their files here). */
+  beforeShutdown?: () => Promise<void>;
+  /** Progress: terminals done of total, per phase. */
+  progress?: (phase: string, done: number, total: number) => void;
+}
+
+/** What {@link runDemo} returns. */
+export interface DemoResult {
+  orderId: string;
+  trace: TraceLine[];
+  rows: TerminalRow[];
+  /** For the key-scan test: the PIN pads (see `pinPadTestHarness`) and the generated components. */
+  pinPads: PinPad[];
+  components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
+  dbPaths: string[];
+  /** Milliseconds per phase. */
+  timings: Record<string, number>;
+}
+
+function short(hex: string, n = 16): string {
+  return hex.length > n ? `${hex.slice(0, n)}...(${hex.length / 2} bytes)` : hex;
+}
+
+/**
+ * Runs flow A for a production order of `terminals` POS terminals.
+ *
+ * @param options size, core, data directory, logs, observers.
+ * @returns trace, table rows, timings (and, for tests, devices and components).
+ */
+export async function runDemo(options: DemoOptions): Promise<DemoResult> {
+  const { core } = options;
+  const n = options.terminals;
+  const orderId = options.orderId ??
+    `PO-${new Date().toISOString().slice(0, 10).replaceAll("-", "")}-0001`;
+  const timings: Record<string, number> = {};
+  let t0 = performance.now();
+  const lap = (name: string) => {
+    const t = performance.now();
+    timings[name] = Math.round(t - t0);
+    t0 = t;
+  };
+  const observe = options.observe;
+  const token = crypto.randomUUID();
+
+  // ---- setup: CA, operator card, key components, servers ----
+  await Deno.mkdir(options.dataDir, { recursive: true });
+  const pki = await makeDemoPki(core);
+  const components = {
+    kmsLmk: await randomComponents(2, 32, core),
+    mtmsLmk: await randomComponents(2, 32, core),
+    pk: await randomComponents(2, 24, core),
+    mak: await randomComponents(2, 16, core),
+  };
+  const dbPaths = [`${options.dataDir}/kms.db`, `${options.dataDir}/mtms.db`];
+  const kms = await startKms({
+    port: 0,
+    db: dbPaths[0],
+    lmkComponents: components.kmsLmk,
+    pkComponents: components.pk,
+    makComponents: components.mak,
+    token,
+    log: options.kmsLog ?? jsonLogger(),
+    core,
+  });
+  const mtms = await startMtms({
+    port: 0,
+    db: dbPaths[1],
+    lmkComponents: components.mtmsLmk,
+    pkComponents: components.pk,
+    makComponents: components.mak,
+    token,
+    log: options.mtmsLog ?? jsonLogger(),
+    core,
+    kmsUrl: kms.url,
+    caRoot: pki.rootPem,
+    issueTransportCertificate: (publicKey) => pki.issueServer("MTMS transport", publicKey),
+    observe,
+  });
+  const rows: TerminalRow[] = [];
+  const trace: TraceLine[] = [];
+  const pinPads: PinPad[] = [];
+  try {
+    const operator = await pki.issueOperator("Operator 0042");
+    const card = new OperatorCard(operator.certificate, operator.privateKey, { core });
+    const opTerminal = new OperatorTerminal({
+      transport: fetchTransport,
+      mtmsUrl: mtms.url,
+      observe,
+    });
+    opTerminal.insertCard(card);
+    lap("setup");
+
+    const sns = Array.from({ length: n }, (_, i) => `SN${String(i + 1).padStart(8, "0")}`);
+    await callJson(
+      fetchTransport,
+      "POST",
+      `${mtms.url}/v1/orders`,
+      { orderId, serialNumbers: sns },
+      OrderStatus,
+      {
+        token,
+        observe,
+      },
+    );
+    const mtmsCert = await opTerminal.mtmsCertificate();
+
+    // ---- S1-S13 per terminal, in the factory ----
+    const terminals: PosTerminal[] = [];
+    for (const [i, sn] of sns.entries()) {
+      const row: TerminalRow = { sn, ok: false };
+      rows.push(row);
+      const pad = await PinPad.create({ root: pki.rootPem, core });
+      pinPads.push(pad);
+      const pos = new PosTerminal({
+        sn,
+        pinPad: pad,
+        transport: fetchTransport,
+        kmsUrl: kms.url,
+        observe,
+      });
+      terminals.push(pos);
+      const tr = i === 0
+        ? (step: string, actor: string, text: string) => trace.push({ step, actor, text })
+        : () => {};
+      try {
+        const challenge = pos.startOperatorAuth();
+        tr(
+          "S1",
+          "POS/PIN pad",
+          `Rnd = ${challenge.rnd} (16 bytes from the PIN pad's RNG), sent to the operator terminal`,
+        );
+        const answer = await opTerminal.answerChallenge(challenge);
+        tr("S2", "operator terminal", "operator card detected in the reader");
+        tr(
+          "S3",
+          "operator card",
+          `OpWCRT read (${answer.certificate.length} characters of PEM), private key stays on the card`,
+        );
+        tr(
+          "S4",
+          "operator card",
+          `TimeOne = ${
+            new Date(answer.timeOneMs).toISOString()
+          }; C = RSA-private(type-1 pad(Rnd || TimeOne)) = ${short(answer.cryptogram)}`,
+        );
+        tr("S5", "operator terminal", "OpWCRT and C sent to the POS");
+        const ok = await pos.finishOperatorAuth({
+          certificate: answer.certificate,
+          cryptogram: answer.cryptogram,
+        });
+        tr(
+          "S6",
+          "PIN pad",
+          `OpWCRT "${ok.operator}" (serial ${ok.certificateSerial}) is within its validity period and chains to OpRCRT`,
+        );
+        tr(
+          "S7",
+          "PIN pad",
+          "C recovered with OpWCRT's public key: type-1 padding valid, Rnd' || TimeOne' is 24 bytes",
+        );
+        tr(
+          "S8",
+          "PIN pad",
+          "Rnd' == Rnd (constant-time compare); Rnd consumed, a replay is refused",
+        );
+        tr(
+          "S9",
+          "PIN pad",
+          `TimeTwo - TimeOne' = ${ok.skewMs} ms, inside the window of +-${ok.windowMs} ms: operator authenticated`,
+        );
+        const exp = await pos.generateAndExportTk(mtmsCert);
+        row.tkKcvPad = exp.tkKcv;
+        tr(
+          "S10",
+          "PIN pad",
+          `TK generated (double-length TDES, odd parity), KCV ${exp.tkKcv}, stored as a TR-31 block under the PIN pad's storage key with SHA-256 ${
+            short(exp.tkHash)
+          }`,
+        );
+        tr(
+          "S11",
+          "PIN pad",
+          `"${exp.mtmsSubject}" certificate chains to the CA root; TK hash re-checked; TK exported as RSA-OAEP-SHA256 ${
+            short(exp.encryptedTk)
+          }`,
+        );
+        const up = await opTerminal.uploadTk(orderId, sn, exp);
+        tr(
+          "S11",
+          "operator terminal",
+          `upload signed by the operator card, POST /v1/orders/${orderId}/tks: ${up.collected}/${up.terminals} collected`,
+        );
+        tr(
+          "S12",
+          "MTMS HSM",
+          "operator certificate and signature verified; TK decrypted inside the HSM, KCV and SHA-256 match the PIN pad's",
+        );
+        tr(
+          "S13",
+          "MTMS HSM",
+          "TK re-encrypted under PK as a TR-31 key block and stored by production order",
+        );
+      } catch (e) {
+        row.error = `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      options.progress?.("collect", i + 1, n);
+    }
+    lap("collect S1-S13");
+
+    // ---- S14: the order goes to KMS ----
+    const transfer = await callJson(
+      fetchTransport,
+      "POST",
+      `${mtms.url}/v1/orders/${orderId}/transfer`,
+      undefined,
+      TransferResponse,
+      {
+        token,
+        observe,
+      },
+    );
+    trace.push({
+      step: "S14",
+      actor: "MTMS -> KMS",
+      text:
+        `batch of ${transfer.body.transferred} TKs under PK, retail MAC under MAK; KMS verified the MAC and its HSM moved each TK from PK to its LMK`,
+    });
+    lap("transfer S14");
+
+    // ---- S15: bulk issuance ----
+    const issue = await callJson(
+      fetchTransport,
+      "POST",
+      `${kms.url}/v1/orders/${orderId}/tmks`,
+      undefined,
+      IssueResponse,
+      {
+        token,
+        observe,
+      },
+    );
+    trace.push({
+      step: "S15",
+      actor: "KMS HSM",
+      text:
+        `bulk issuance: ${issue.body.issued} TMKs generated, each stored under the LMK and encrypted under its terminal's TK (TR-31)`,
+    });
+    lap("issue S15");
+
+    // ---- S16-S17 per terminal ----
+    for (const [i, pos] of terminals.entries()) {
+      const row = rows[i];
+      if (row.error) continue;
+      try {
+        const d = await pos.downloadTmk();
+        row.tmkKcvPad = d.pinPadKcv;
+        if (i === 0) {
+          trace.push({
+            step: "S16",
+            actor: "POS -> KMS",
+            text: `POST /v1/terminals/${pos.sn}/tmk: TMK under TK with KCV ${d.kmsKcv}`,
+          });
+          trace.push({
+            step: "S17",
+            actor: "PIN pad",
+            text:
+              `TK hash checked, TMK key block verified and decrypted with TK, KCV ${d.pinPadKcv} == ${d.kmsKcv}; TMK stored under the storage key; ack -> KMS state "${d.state}"`,
+          });
+        }
+      } catch (e) {
+        row.error = `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      options.progress?.("download", i + 1, n);
+    }
+    lap("download S16-S17");
+
+    // ---- both sides' KCVs ----
+    for (const row of rows) {
+      try {
+        const s = await callJson(
+          fetchTransport,
+          "GET",
+          `${kms.url}/v1/terminals/${row.sn}`,
+          undefined,
+          TerminalStatus,
+          {
+            token,
+            observe,
+          },
+        );
+        row.tkKcvKms = s.body.tkKcv;
+        row.tmkKcvKms = s.body.tmkKcv;
+        row.state = s.body.state;
+      } catch (e) {
+        row.error ??= `${(e as Error).name}: ${(e as Error).message}`;
+      }
+      row.ok = !row.error && row.state === "delivered" && row.tmkKcvKms !== undefined &&
+        row.tmkKcvKms === row.tmkKcvPad && row.tkKcvKms === row.tkKcvPad;
+      if (!row.ok && !row.error) row.error = "KCVs differ or the terminal is not delivered";
+    }
+    lap("verify");
+    await options.beforeShutdown?.();
+  } finally {
+    await mtms.shutdown();
+    await kms.shutdown();
+  }
+  return { orderId, trace, rows, pinPads, components, dbPaths, timings };
+}

@@ -1,0 +1,62 @@
+/**
+ * The KMS's key operations (S14-S15) on its HSM: the batch MAC under MAK,
+ * TK from PK to the LMK (KCV and SHA-256 checked inside the HSM), and a TMK
+ * generated and exported under TK (TK's hash checked first).
+ *
+ * @module
+ */
+import type { CryptoCore } from "../../src/core/mod.ts";
+import { fromHex } from "../../src/crypto/mod.ts";
+import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
+import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
+import type { KmsKeyOps } from "./service.ts";
+
+/**
+ * Opens the KMS HSM (LMK from components) and forms PK and MAK from theirs.
+ *
+ * @param o components (`KEY:KCV`), core, store (audit log).
+ * @returns the operations the KMS service needs.
+ */
+export async function kmsKeyOps(o: {
+  lmkComponents: string[];
+  pkComponents: string[];
+  makComponents: string[];
+  core: CryptoCore;
+  store: Store;
+}): Promise<KmsKeyOps> {
+  const hsm = await openHsm({
+    lmkComponents: o.lmkComponents,
+    core: o.core,
+    store: o.store,
+    actor: "kms",
+  });
+  const pk = await hsm.importKeyFromComponents(
+    parseComponents(o.pkComponents, "PK component"),
+    KEY_TEMPLATES.PK,
+  );
+  const mak = await hsm.importKeyFromComponents(
+    parseComponents(o.makComponents, "MAK component"),
+    KEY_TEMPLATES.MAK,
+  );
+  return {
+    verifyBatchMac: (data, mac) =>
+      hsmCall("batch MAC", () => hsm.verifyMac(mak.keyBlock, data, fromHex(mac))),
+    importTk: (tkUnderPk, expected) =>
+      hsmCall("TK import from PK", async () => {
+        const r = await hsm.importKey(tkUnderPk, pk.keyBlock, {
+          template: KEY_TEMPLATES.TK,
+          expectedKcv: expected.kcv,
+          expectedHash: expected.hash,
+        });
+        return { tkBlock: r.keyBlock };
+      }),
+    issueTmk: (tkBlock, tkHash) =>
+      hsmCall("TMK issuance", async () => {
+        const r = await hsm.generateKeyUnderKek(KEY_TEMPLATES.TMK, tkBlock, {
+          expectedKekHash: tkHash,
+        });
+        return { tmkBlock: r.keyBlock, tmkUnderTk: r.exported, tmkKcv: r.kcv };
+      }),
+  };
+}

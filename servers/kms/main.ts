@@ -1,0 +1,149 @@
+/**
+ * The KMS server: `deno task kms` (or `startKms` in-process, as the demo and
+ * the tests do).
+ *
+ * Flags: `--port` (default 8441), `--hostname` (127.0.0.1), `--db` (SQLite
+ * file, default `data/kms.db`), `--lmk-component HEX` (two or more; or
+ * `KMS_LMK_COMPONENTS=HEX,HEX`), `--pk-component` / `--mak-component` (the
+ * keys shared with the MTMS, same form; or `KMS_PK_COMPONENTS`,
+ * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
+ * components and the token are best passed in the environment.
+ *
+ * A KMS restarted on the same database (and the same LMK) carries on where
+ * it stopped: every state lives in the store.
+ *
+ * @module
+ */
+import type { CryptoCore } from "../../src/core/mod.ts";
+import { loadCore } from "../../src/core/mod.ts";
+import {
+  createHandler,
+  jsonLogger,
+  type Logger,
+  parseServerFlags,
+  type Running,
+  serveHandler,
+} from "../_lib/mod.ts";
+import { openStore } from "../_lib/store.ts";
+import { kmsKeyOps } from "./_keys.ts";
+import { kmsRoutes } from "./routes.ts";
+import { KmsService } from "./service.ts";
+
+/** Options of {@link startKms}. */
+export interface KmsOptions {
+  port: number;
+  hostname?: string;
+  /** SQLite database file. */
+  db: string;
+  /** LMK components, uppercase hex, two or more. */
+  lmkComponents: string[];
+  /** Components of PK (protect key shared with MTMS). */
+  pkComponents: string[];
+  /** Components of MAK (MAC key shared with MTMS). */
+  makComponents: string[];
+  /** Bearer token of the operator API. */
+  token: string;
+  log: Logger;
+  core: CryptoCore;
+}
+
+/** A KMS without a socket: its handler (tests call it directly) and a close. */
+export interface KmsApp {
+  handler: (request: Request) => Promise<Response>;
+  /** Closes the store. */
+  close(): Promise<void>;
+}
+
+/** A running KMS. */
+export interface KmsServer extends Running {
+  /** The request handler (for in-process calls). */
+  handler: (request: Request) => Promise<Response>;
+}
+
+/**
+ * Opens the store and loads the keys into the HSM: the KMS as a handler.
+ *
+ * @param o options (`port`/`hostname` unused here).
+ * @returns the handler and a close.
+ * @throws {KeyComponentError} (from the HSM) for bad components; store errors for a bad database.
+ */
+export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
+  const store = await openStore(o.db);
+  try {
+    const hsm = await kmsKeyOps({
+      lmkComponents: o.lmkComponents,
+      pkComponents: o.pkComponents,
+      makComponents: o.makComponents,
+      core: o.core,
+      store,
+    });
+    const service = new KmsService(hsm, store);
+    const handler = createHandler({
+      title: "KMS",
+      version: "1.0.0",
+      description:
+        "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)",
+      routes: kmsRoutes(service),
+      operatorToken: o.token,
+      log: o.log,
+      ready: async () => {
+        await store.schemaVersion();
+      },
+    });
+    return { handler, close: () => store.close() };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/**
+ * {@link createKms}, served on a socket.
+ *
+ * @param o options.
+ * @returns the running server; `shutdown` stops it and closes the store.
+ */
+export async function startKms(o: KmsOptions): Promise<KmsServer> {
+  const app = await createKms(o);
+  const running = serveHandler(app.handler, { port: o.port, hostname: o.hostname });
+  o.log.log("info", "kms.started", { url: running.url });
+  return {
+    ...running,
+    handler: app.handler,
+    async shutdown() {
+      await running.shutdown();
+      await app.close();
+      o.log.log("info", "kms.stopped", {});
+    },
+  };
+}
+
+if (import.meta.main) {
+  const flags = parseServerFlags(Deno.args, {
+    envPrefix: "KMS",
+    defaultPort: 8441,
+    defaultDb: "data/kms.db",
+    extra: ["pk-component", "mak-component"],
+  });
+  const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
+  const log = jsonLogger();
+  if (!flags.token) {
+    console.error("the operator API needs a token: --token or KMS_TOKEN");
+    Deno.exit(2);
+  }
+  const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  const server = await startKms({
+    port: flags.port,
+    hostname: flags.hostname,
+    db: flags.db,
+    lmkComponents: flags.lmkComponents,
+    pkComponents: flags.extra["pk-component"]?.split(",") ?? env("KMS_PK_COMPONENTS"),
+    makComponents: flags.extra["mak-component"]?.split(",") ?? env("KMS_MAK_COMPONENTS"),
+    token: flags.token,
+    log,
+    core: await loadCore(),
+  });
+  console.error(`KMS listening on ${server.url}`);
+  Deno.addSignalListener("SIGINT", () => server.shutdown().then(() => Deno.exit(0)));
+}

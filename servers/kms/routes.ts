@@ -1,0 +1,91 @@
+/**
+ * The KMS route table (DESIGN.md, "Servers on the wire"): flow A's batch
+ * intake, bulk issuance, TMK download and acknowledgement, terminal status.
+ * `/openapi.json` is generated from this table.
+ *
+ * @module
+ */
+import {
+  IssueResponse,
+  MAX_BATCH_BODY,
+  ORDER_ID,
+  SERIAL_NUMBER,
+  TerminalStatus,
+  TkBatchRequest,
+  TkBatchResponse,
+  TmkAckRequest,
+  TmkDownloadResponse,
+} from "../../src/protocol/mod.ts";
+import { json, type Route, route } from "../_lib/mod.ts";
+import type { KmsService } from "./service.ts";
+
+/**
+ * Builds the KMS routes over a service.
+ *
+ * @param service the KMS service.
+ * @returns the route table.
+ */
+export function kmsRoutes(service: KmsService): Route[] {
+  return [
+    route({
+      method: "POST",
+      path: "/v1/tk-batches",
+      operationId: "acceptTkBatch",
+      summary:
+        "S14: an order's TKs under PK from the MTMS, MAC under MAK; all or nothing, idempotent",
+      access: "public",
+      body: TkBatchRequest,
+      maxBody: MAX_BATCH_BODY,
+      responses: {
+        201: { description: "batch stored", schema: TkBatchResponse },
+        200: { description: "the same batch was already stored", schema: TkBatchResponse },
+      },
+      handler: async (_req, { body }) => {
+        const r = await service.acceptBatch(body);
+        return json(r.duplicate === "yes" ? 200 : 201, r);
+      },
+    }),
+    route({
+      method: "POST",
+      path: "/v1/orders/:orderId/tmks",
+      operationId: "issueTmks",
+      summary: "S15: bulk TMK issuance for every terminal of an order (counts, never keys)",
+      access: "operator",
+      params: { orderId: ORDER_ID },
+      responses: { 200: { description: "issued", schema: IssueResponse } },
+      handler: async (_req, { params }) => json(200, await service.issueOrder(params.orderId)),
+    }),
+    route({
+      method: "POST",
+      path: "/v1/terminals/:sn/tmk",
+      operationId: "downloadTmk",
+      summary: "S16: the terminal's TMK under its TK (TR-31) with its KCV",
+      access: "public",
+      params: { sn: SERIAL_NUMBER },
+      responses: { 200: { description: "TMK under TK", schema: TmkDownloadResponse } },
+      handler: async (_req, { params }) => json(200, await service.download(params.sn)),
+    }),
+    route({
+      method: "POST",
+      path: "/v1/terminals/:sn/tmk/ack",
+      operationId: "acknowledgeTmk",
+      summary: "S17: the PIN pad confirms the KCV of the TMK it stored",
+      access: "public",
+      params: { sn: SERIAL_NUMBER },
+      body: TmkAckRequest,
+      responses: { 200: { description: "delivered", schema: TerminalStatus } },
+      handler: async (_req, { params, body }) =>
+        json(200, await service.acknowledge(params.sn, body.tmkKcv)),
+    }),
+    route({
+      method: "GET",
+      path: "/v1/terminals/:sn",
+      operationId: "terminalStatus",
+      summary: "A terminal's state and KCVs (never keys)",
+      access: "operator",
+      params: { sn: SERIAL_NUMBER },
+      responses: { 200: { description: "status", schema: TerminalStatus } },
+      handler: async (_req, { params }) => json(200, await service.status(params.sn)),
+    }),
+  ];
+}

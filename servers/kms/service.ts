@@ -1,0 +1,323 @@
+/**
+ * The KMS service of flow A (CN103714639A S14-S17): it accepts an order's
+ * TKs from the MTMS (MAC under MAK checked, all or nothing, idempotent on
+ * the order id), issues a TMK per terminal in bulk, hands each terminal its
+ * TMK under TK, and records the acknowledgement.
+ *
+ * Every key operation is the HSM's ({@link KmsKeyOps}); the store holds key
+ * blocks under the LMK only; every security event goes to its audit log.
+ *
+ * @module
+ */
+import type { Store, Terminal } from "../../src/store/mod.ts";
+import {
+  batchMacInput,
+  ConflictError,
+  IntegrityError,
+  type IssueResponse,
+  NotFoundError,
+  ProtocolError,
+  TERMINAL_STATES,
+  type TerminalStatus,
+  type TkBatchRequest,
+  type TkBatchResponse,
+  type TmkDownloadResponse,
+  ValidationError,
+} from "../../src/protocol/mod.ts";
+
+/** The HSM operations the KMS needs; clear keys never leave them. */
+export interface KmsKeyOps {
+  /**
+   * Checks a retail MAC (ISO 9797-1 alg. 3) under MAK.
+   * @returns whether it matches (compared in constant time).
+   */
+  verifyBatchMac(data: Uint8Array, mac: string): Promise<boolean>;
+  /**
+   * S14: TK under PK (TR-31) to TK under the LMK; checks KCV and SHA-256 inside the HSM.
+   * @throws {IntegrityError} `decrypt_failed`, `kcv_mismatch`, `tk_hash_mismatch`.
+   */
+  importTk(
+    tkUnderPk: string,
+    expected: { kcv: string; hash: string },
+  ): Promise<{ tkBlock: string }>;
+  /**
+   * S15: generates a TMK, returns it under the LMK and under TK (TR-31 with TK
+   * as the key block protection key), with its KCV. TK's hash is checked first.
+   * @throws {IntegrityError} `tk_hash_mismatch`.
+   */
+  issueTmk(tkBlock: string, tkHash: string): Promise<
+    { tmkBlock: string; tmkUnderTk: string; tmkKcv: string }
+  >;
+}
+
+function hexOf(b: ArrayBuffer): string {
+  return [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
+}
+
+/** Page size of bulk issuance: one transaction per page. */
+export const ISSUE_PAGE = 500;
+
+/** The KMS's flow A logic. */
+export class KmsService {
+  readonly #hsm: KmsKeyOps;
+  readonly #store: Store;
+  readonly #now: () => Date;
+
+  /**
+   * @param hsm key operations.
+   * @param store persistence and audit log.
+   * @param now clock (default: the system clock).
+   */
+  constructor(hsm: KmsKeyOps, store: Store, now: () => Date = () => new Date()) {
+    this.#hsm = hsm;
+    this.#store = store;
+    this.#now = now;
+  }
+
+  async #audit(
+    event: string,
+    outcome: "success" | "failure",
+    fields: { subject?: string; kcv?: string; detail?: string; keyId?: string },
+  ): Promise<void> {
+    await this.#store.appendAudit({ at: this.#now(), actor: "kms", event, outcome, ...fields });
+  }
+
+  /**
+   * S14: stores an order's TKs under the LMK. The MAC is checked first;
+   * then every TK is imported by the HSM; only if all succeed is anything
+   * stored (one transaction).
+   *
+   * @param batch the validated request.
+   * @returns counts; `duplicate: "yes"` for the same batch sent again.
+   * @throws {IntegrityError} `mac_invalid` or a TK's import failure; {@link ConflictError} `batch_conflict` (another batch for this order), `terminal_conflict` (an SN known under another order); {@link ValidationError} `duplicate_sn`.
+   */
+  async acceptBatch(batch: TkBatchRequest): Promise<TkBatchResponse> {
+    const { orderId } = batch;
+    const input = batchMacInput(batch);
+    if (!(await this.#hsm.verifyBatchMac(input, batch.mac))) {
+      await this.#audit("tk_batch_imported", "failure", {
+        subject: orderId,
+        detail: "mac_invalid",
+      });
+      throw new IntegrityError(
+        "mac_invalid",
+        `the MAC of the batch for order ${orderId} does not verify under MAK`,
+      );
+    }
+    const bodyHash = hexOf(await crypto.subtle.digest("SHA-256", input));
+    const existing = await this.#store.getTkBatch(orderId);
+    if (existing) {
+      if (existing.bodyHash === bodyHash) {
+        await this.#audit("tk_batch_imported", "success", {
+          subject: orderId,
+          detail: "duplicate",
+        });
+        return { orderId, accepted: existing.tks, duplicate: "yes" };
+      }
+      await this.#audit("tk_batch_imported", "failure", {
+        subject: orderId,
+        detail: "batch_conflict",
+      });
+      throw new ConflictError(
+        "batch_conflict",
+        `order ${orderId} already has a different batch; a batch is accepted once`,
+      );
+    }
+    const seen = new Set<string>();
+    for (const [i, t] of batch.tks.entries()) {
+      if (seen.has(t.sn)) {
+        throw new ValidationError(
+          "duplicate_sn",
+          `body.tks[${i}].sn ${t.sn} appears twice in the batch`,
+        );
+      }
+      seen.add(t.sn);
+      if (await this.#store.getTerminal(t.sn)) {
+        await this.#audit("tk_batch_imported", "failure", {
+          subject: orderId,
+          detail: `terminal_conflict ${t.sn}`,
+        });
+        throw new ConflictError(
+          "terminal_conflict",
+          `body.tks[${i}].sn ${t.sn} already has a TK at KMS; nothing stored`,
+        );
+      }
+    }
+    const imported: { sn: string; tkBlock: string; tkKcv: string; tkHash: string }[] = [];
+    for (const [i, t] of batch.tks.entries()) {
+      try {
+        const r = await this.#hsm.importTk(t.tkBlock, { kcv: t.tkKcv, hash: t.tkHash });
+        imported.push({ sn: t.sn, tkBlock: r.tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
+      } catch (e) {
+        if (e instanceof ProtocolError) {
+          await this.#audit("tk_batch_imported", "failure", {
+            subject: orderId,
+            detail: `${e.code} at ${t.sn}`,
+          });
+          throw new IntegrityError(
+            e.code,
+            `body.tks[${i}] (SN ${t.sn}): ${e.message}; nothing stored`,
+          );
+        }
+        throw e;
+      }
+    }
+    const r = await this.#store.importTkBatch({
+      orderId,
+      bodyHash,
+      receivedAt: this.#now(),
+      tks: imported,
+    });
+    await this.#audit("tk_batch_imported", "success", {
+      subject: orderId,
+      detail: `${r.tks} TKs${r.duplicate ? " (duplicate)" : ""}`,
+    });
+    return { orderId, accepted: r.tks, duplicate: r.duplicate ? "yes" : "no" };
+  }
+
+  /**
+   * S15, bulk issuance: a TMK for every terminal of the order that has none
+   * yet, generated and encrypted under its TK by the HSM. Pages of
+   * {@link ISSUE_PAGE} terminals, one transaction each; a repeated call
+   * issues only what is missing.
+   *
+   * @param orderId the order.
+   * @returns counts, never keys.
+   * @throws {NotFoundError} `unknown_order`; {@link IntegrityError} if a TK fails its hash check (that page is not stored).
+   */
+  async issueOrder(orderId: string): Promise<IssueResponse> {
+    const before = await this.#store.countTerminals(orderId);
+    if (before.terminals === 0) {
+      throw new NotFoundError("unknown_order", `KMS has no TKs for order ${orderId}`);
+    }
+    let issued = 0;
+    let after: string | undefined;
+    while (true) {
+      const page = await this.#store.listTerminals(orderId, {
+        after,
+        limit: ISSUE_PAGE,
+        filter: "without_tmk",
+      });
+      if (page.length === 0) break;
+      after = page[page.length - 1].sn;
+      const issues = [];
+      for (const t of page) {
+        try {
+          const r = await this.#hsm.issueTmk(t.tkBlock!, t.tkHash!);
+          issues.push({
+            sn: t.sn,
+            tmkBlock: r.tmkBlock,
+            tmkUnderTk: r.tmkUnderTk,
+            tmkKcv: r.tmkKcv,
+            issuedAt: this.#now(),
+          });
+        } catch (e) {
+          if (e instanceof ProtocolError) {
+            await this.#audit("tmk_issued", "failure", { subject: t.sn, detail: e.code });
+            throw new IntegrityError(
+              e.code,
+              `SN ${t.sn}: ${e.message}; ${issued} TMKs stored before it`,
+            );
+          }
+          throw e;
+        }
+      }
+      issued += await this.#store.issueTmks(issues);
+      if (page.length < ISSUE_PAGE) break;
+    }
+    await this.#audit("tmk_issued", "success", { subject: orderId, detail: `${issued} TMKs` });
+    return {
+      orderId,
+      issued,
+      alreadyIssued: before.withTmk,
+      terminals: before.terminals,
+    };
+  }
+
+  async #terminal(sn: string): Promise<Terminal> {
+    const t = await this.#store.getTerminal(sn);
+    if (!t) throw new NotFoundError("unknown_terminal", `KMS knows no terminal ${sn}`);
+    return t;
+  }
+
+  /**
+   * S16: the TMK of a terminal under its TK.
+   *
+   * @param sn serial number.
+   * @returns the TR-31 block under TK and the KCV.
+   * @throws {NotFoundError} `unknown_terminal`; {@link ConflictError} `not_issued`, `already_delivered`.
+   */
+  async download(sn: string): Promise<TmkDownloadResponse> {
+    const t = await this.#terminal(sn);
+    if (t.state === "delivered") {
+      await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
+      throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
+    }
+    if (!t.tmkUnderTk || !t.tmkKcv) {
+      await this.#audit("tmk_sent", "failure", { subject: sn, detail: "not_issued" });
+      throw new ConflictError("not_issued", `no TMK has been issued for ${sn} yet`);
+    }
+    if (!(await this.#store.markTmkSent(sn, this.#now()))) {
+      throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
+    }
+    await this.#audit("tmk_sent", "success", { subject: sn, kcv: t.tmkKcv });
+    return { sn, tmkBlock: t.tmkUnderTk, tmkKcv: t.tmkKcv };
+  }
+
+  /**
+   * S17 acknowledgement: the PIN pad's KCV must equal the issued TMK's.
+   *
+   * @param sn serial number.
+   * @param tmkKcv the PIN pad's KCV.
+   * @returns the terminal's status (`delivered`).
+   * @throws {NotFoundError} `unknown_terminal`; {@link ConflictError} `not_sent`, `already_delivered`; {@link IntegrityError} `kcv_mismatch`.
+   */
+  async acknowledge(sn: string, tmkKcv: string): Promise<TerminalStatus> {
+    const t = await this.#terminal(sn);
+    if (t.state === "delivered") {
+      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
+    }
+    if (t.state !== "tmk_sent") {
+      throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
+    }
+    if (tmkKcv !== t.tmkKcv) {
+      await this.#audit("tmk_delivered", "failure", {
+        subject: sn,
+        kcv: tmkKcv,
+        detail: `kcv_mismatch: issued ${t.tmkKcv}`,
+      });
+      throw new IntegrityError(
+        "kcv_mismatch",
+        `the PIN pad's KCV ${tmkKcv} differs from the issued TMK's ${t.tmkKcv}`,
+      );
+    }
+    if (!(await this.#store.markDelivered(sn, tmkKcv, this.#now()))) {
+      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
+    }
+    await this.#audit("tmk_delivered", "success", { subject: sn, kcv: tmkKcv });
+    return await this.status(sn);
+  }
+
+  /**
+   * State and KCVs of a terminal (operator API).
+   *
+   * @param sn serial number.
+   * @returns the status, never keys.
+   * @throws {NotFoundError} `unknown_terminal`.
+   */
+  async status(sn: string): Promise<TerminalStatus> {
+    const t = await this.#terminal(sn);
+    if (!t.orderId || !t.tkKcv || !(TERMINAL_STATES as readonly string[]).includes(t.state)) {
+      throw new NotFoundError("unknown_terminal", `terminal ${sn} is not a flow A terminal`);
+    }
+    const s: TerminalStatus = {
+      sn: t.sn,
+      orderId: t.orderId,
+      state: t.state as TerminalStatus["state"],
+      tkKcv: t.tkKcv,
+      updatedAt: t.updatedAt,
+    };
+    if (t.tmkKcv) s.tmkKcv = t.tmkKcv;
+    return s;
+  }
+}

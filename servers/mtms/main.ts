@@ -1,0 +1,183 @@
+/**
+ * The MTMS server: `deno task mtms` (or `startMtms` in-process, as the demo
+ * and the tests do).
+ *
+ * Flags: `--port` (default 8442), `--hostname`, `--db` (default
+ * `data/mtms.db`), `--lmk-component HEX` (two or more; or
+ * `MTMS_LMK_COMPONENTS`), `--pk-component` / `--mak-component` (shared with
+ * the KMS; or `MTMS_PK_COMPONENTS`, `MTMS_MAK_COMPONENTS`), `--token` (or
+ * `MTMS_TOKEN`), `--kms-url`, `--ca-root FILE` (the CA root, PEM),
+ * `--transport-key FILE` (the transport private key as a TR-31 block under
+ * this MTMS's LMK) and `--transport-cert FILE` (its certificate from the CA).
+ *
+ * @module
+ */
+import type { CryptoCore } from "../../src/core/mod.ts";
+import { loadCore } from "../../src/core/mod.ts";
+import type { CallOptions, Transport } from "../../src/protocol/mod.ts";
+import { fetchTransport } from "../../src/protocol/mod.ts";
+import {
+  createHandler,
+  jsonLogger,
+  type Logger,
+  parseServerFlags,
+  type Running,
+  serveHandler,
+} from "../_lib/mod.ts";
+import { openStore } from "../_lib/store.ts";
+import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
+import { mtmsRoutes } from "./routes.ts";
+import { MtmsService } from "./service.ts";
+
+/** Options of {@link startMtms}. */
+export interface MtmsOptions {
+  port: number;
+  hostname?: string;
+  db: string;
+  lmkComponents: string[];
+  pkComponents: string[];
+  makComponents: string[];
+  token: string;
+  log: Logger;
+  core: CryptoCore;
+  /** KMS base URL. */
+  kmsUrl: string;
+  /** How to reach the KMS (default `fetch`). */
+  kmsTransport?: Transport;
+  /** The CA root (PEM) operator certificates must chain to. */
+  caRoot: string;
+  /**
+   * The transport key: either an existing one (private key block under this
+   * LMK and its certificate), or a callback that gets a certificate from the
+   * CA for a key pair the HSM generates now.
+   */
+  transportKey?: { keyBlock: string; certificate: string };
+  issueTransportCertificate?: (publicKey: RsaPublicKeyBytes) => Promise<string>;
+  observe?: CallOptions["observe"];
+}
+
+/** A MTMS without a socket: its handler (tests call it directly) and a close. */
+export interface MtmsApp {
+  handler: (request: Request) => Promise<Response>;
+  /** Closes the store. */
+  close(): Promise<void>;
+}
+
+/** A running MTMS. */
+export interface MtmsServer extends Running {
+  handler: (request: Request) => Promise<Response>;
+}
+
+/**
+ * Opens the store and loads the keys into the HSM: the MTMS as a handler.
+ *
+ * @param o options (`port`/`hostname` unused here).
+ * @returns the handler and a close.
+ */
+export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Promise<MtmsApp> {
+  const store = await openStore(o.db);
+  try {
+    const keys = await mtmsKeyOps({
+      lmkComponents: o.lmkComponents,
+      pkComponents: o.pkComponents,
+      makComponents: o.makComponents,
+      core: o.core,
+      store,
+      transportKey: o.transportKey,
+      issueTransportCertificate: o.issueTransportCertificate,
+    });
+    const service = new MtmsService({
+      hsm: keys.ops,
+      store,
+      signatures: operatorSignatureCheck(o.caRoot, o.core),
+      transportCertificate: keys.transportCertificate,
+      kms: o.kmsTransport ?? fetchTransport,
+      kmsUrl: o.kmsUrl,
+      observe: o.observe,
+    });
+    const handler = createHandler({
+      title: "MTMS",
+      version: "1.0.0",
+      description:
+        "Material tracking system: flow A of CN103714639A (production orders, TK collection, transfer to KMS)",
+      routes: mtmsRoutes(service),
+      operatorToken: o.token,
+      log: o.log,
+      ready: async () => {
+        await store.schemaVersion();
+      },
+    });
+    return { handler, close: () => store.close() };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/**
+ * {@link createMtms}, served on a socket.
+ *
+ * @param o options.
+ * @returns the running server; `shutdown` stops it and closes the store.
+ */
+export async function startMtms(o: MtmsOptions): Promise<MtmsServer> {
+  const app = await createMtms(o);
+  const running = serveHandler(app.handler, { port: o.port, hostname: o.hostname });
+  o.log.log("info", "mtms.started", { url: running.url });
+  return {
+    ...running,
+    handler: app.handler,
+    async shutdown() {
+      await running.shutdown();
+      await app.close();
+      o.log.log("info", "mtms.stopped", {});
+    },
+  };
+}
+
+if (import.meta.main) {
+  const flags = parseServerFlags(Deno.args, {
+    envPrefix: "MTMS",
+    defaultPort: 8442,
+    defaultDb: "data/mtms.db",
+    extra: [
+      "pk-component",
+      "mak-component",
+      "kms-url",
+      "ca-root",
+      "transport-key",
+      "transport-cert",
+    ],
+  });
+  const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
+  const need = (name: string, v: string | undefined): string => {
+    if (!v) {
+      console.error(`--${name} is required`);
+      Deno.exit(2);
+    }
+    return v;
+  };
+  const token = need("token (or MTMS_TOKEN)", flags.token);
+  const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  const server = await startMtms({
+    port: flags.port,
+    hostname: flags.hostname,
+    db: flags.db,
+    lmkComponents: flags.lmkComponents,
+    pkComponents: flags.extra["pk-component"]?.split(",") ?? env("MTMS_PK_COMPONENTS"),
+    makComponents: flags.extra["mak-component"]?.split(",") ?? env("MTMS_MAK_COMPONENTS"),
+    token,
+    log: jsonLogger(),
+    core: await loadCore(),
+    kmsUrl: need("kms-url", flags.extra["kms-url"]),
+    caRoot: await Deno.readTextFile(need("ca-root", flags.extra["ca-root"])),
+    transportKey: {
+      keyBlock: (await Deno.readTextFile(need("transport-key", flags.extra["transport-key"])))
+        .trim(),
+      certificate: await Deno.readTextFile(need("transport-cert", flags.extra["transport-cert"])),
+    },
+  });
+  console.error(`MTMS listening on ${server.url}`);
+  Deno.addSignalListener("SIGINT", () => server.shutdown().then(() => Deno.exit(0)));
+}

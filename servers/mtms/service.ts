@@ -1,0 +1,322 @@
+/**
+ * The MTMS service of flow A (CN103714639A S11-S14): production orders,
+ * TK uploads from operator terminals (operator card signature and
+ * certificate chain checked, TK decrypted and re-encrypted under PK by the
+ * HSM: S12-S13), and the transfer of an order's TKs to the KMS as one batch
+ * MACed under MAK (S14).
+ *
+ * @module
+ */
+import type { Store } from "../../src/store/mod.ts";
+import {
+  AuthenticationError,
+  type BatchEntry,
+  batchMacInput,
+  callJson,
+  type CallOptions,
+  ConflictError,
+  type CreateOrderRequest,
+  NotFoundError,
+  type OrderStatus,
+  ProtocolError,
+  RemoteError,
+  TkBatchResponse,
+  type TkUploadRequest,
+  type TkUploadResponse,
+  tkUploadSigningInput,
+  type TransferResponse,
+  type Transport,
+  UpstreamError,
+  ValidationError,
+} from "../../src/protocol/mod.ts";
+
+/** The HSM operations the MTMS needs; clear keys never leave them. */
+export interface MtmsKeyOps {
+  /**
+   * S12-S13: decrypts TK (RSA-OAEP-SHA256 under the transport private key),
+   * checks its KCV and SHA-256, and returns it under PK as a TR-31 block.
+   * @throws {IntegrityError} `decrypt_failed` (same error whatever the cause), `kcv_mismatch`, `tk_hash_mismatch`.
+   */
+  importTk(
+    encryptedTk: string,
+    expected: { kcv: string; hash: string },
+  ): Promise<{ tkBlock: string }>;
+  /** S14: retail MAC (ISO 9797-1 alg. 3, padding 2) under MAK, uppercase hex. */
+  macBatch(data: Uint8Array): Promise<string>;
+}
+
+/** Checks an operator certificate and a signature made with its key. */
+export interface SignatureCheck {
+  /**
+   * Checks OpWCRT (validity at `at`, chain to the CA root) and the
+   * RSASSA-PKCS1-v1_5 SHA-256 signature over `data`.
+   * @returns the operator's subject.
+   * @throws {AuthenticationError} `certificate_*`, `signature_invalid`.
+   */
+  verify(certificatePem: string, data: Uint8Array, signature: string, at: Date): Promise<string>;
+}
+
+/** Options of {@link MtmsService}. */
+export interface MtmsServiceOptions {
+  hsm: MtmsKeyOps;
+  store: Store;
+  signatures: SignatureCheck;
+  /** The MTMS transport certificate (PEM) handed to operator terminals. */
+  transportCertificate: string;
+  /** Reaches the KMS. */
+  kms: Transport;
+  kmsUrl: string;
+  /** Allowed age of an upload's `signedAt`, ms (default 300 000). */
+  uploadWindowMs?: number;
+  now?: () => number;
+  observe?: CallOptions["observe"];
+}
+
+/** The MTMS's flow A logic. */
+export class MtmsService {
+  readonly #o: MtmsServiceOptions;
+  readonly #store: Store;
+  readonly #window: number;
+  readonly #now: () => number;
+
+  /** @param options HSM, store, signature check, certificate, KMS. */
+  constructor(options: MtmsServiceOptions) {
+    this.#o = options;
+    this.#store = options.store;
+    this.#window = options.uploadWindowMs ?? 300_000;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The transport certificate (PEM). */
+  get transportCertificate(): string {
+    return this.#o.transportCertificate;
+  }
+
+  async #audit(
+    event: string,
+    outcome: "success" | "failure",
+    fields: { subject?: string; kcv?: string; detail?: string; actor?: string },
+  ): Promise<void> {
+    await this.#store.appendAudit({
+      at: new Date(this.#now()),
+      actor: fields.actor ?? "mtms",
+      event,
+      outcome,
+      subject: fields.subject,
+      kcv: fields.kcv,
+      detail: fields.detail,
+    });
+  }
+
+  /**
+   * The order's status.
+   *
+   * @param orderId the order.
+   * @returns counts and state.
+   * @throws {NotFoundError} `unknown_order`.
+   */
+  async orderStatus(orderId: string): Promise<OrderStatus> {
+    const o = await this.#store.getOrder(orderId);
+    if (!o || o.state === "imported") {
+      throw new NotFoundError("unknown_order", `the MTMS has no order ${orderId}`);
+    }
+    const c = await this.#store.countCollected(orderId);
+    return { orderId, terminals: c.terminals, collected: c.collected, state: o.state };
+  }
+
+  /**
+   * Creates a production order with its serial numbers.
+   *
+   * @param req order id and serial numbers.
+   * @returns the order's status.
+   * @throws {ConflictError} `order_exists`, `terminal_conflict`; {@link ValidationError} `duplicate_sn`.
+   */
+  async createOrder(req: CreateOrderRequest): Promise<OrderStatus> {
+    const seen = new Set<string>();
+    for (const [i, sn] of req.serialNumbers.entries()) {
+      if (seen.has(sn)) {
+        throw new ValidationError("duplicate_sn", `body.serialNumbers[${i}] ${sn} appears twice`);
+      }
+      seen.add(sn);
+    }
+    if (await this.#store.getOrder(req.orderId)) {
+      throw new ConflictError("order_exists", `order ${req.orderId} already exists`);
+    }
+    for (const [i, sn] of req.serialNumbers.entries()) {
+      const slot = await this.#store.getCollectedTk(sn);
+      if (slot) {
+        throw new ConflictError(
+          "terminal_conflict",
+          `body.serialNumbers[${i}] ${sn} belongs to order ${slot.orderId}`,
+        );
+      }
+    }
+    await this.#store.createOrder({
+      orderId: req.orderId,
+      state: "collecting",
+      createdAt: new Date(this.#now()),
+      serialNumbers: req.serialNumbers,
+    });
+    await this.#audit("order_created", "success", {
+      subject: req.orderId,
+      detail: `${seen.size} terminals`,
+    });
+    return await this.orderStatus(req.orderId);
+  }
+
+  /**
+   * S11-S13: checks the upload (order, SN, operator certificate and
+   * signature, time), has the HSM move TK from the transport key to PK
+   * (checking its KCV and hash), and stores it once. The same TK uploaded
+   * again is accepted without change.
+   *
+   * @param orderId the order.
+   * @param up the validated upload.
+   * @returns the order's progress and whether the TK is new.
+   * @throws {NotFoundError} `unknown_order`, `unknown_terminal`; {@link ConflictError} `order_transferred`, `tk_exists`; {@link AuthenticationError} for the certificate, signature or time; {@link IntegrityError} from the HSM.
+   */
+  async uploadTk(
+    orderId: string,
+    up: TkUploadRequest,
+  ): Promise<{ created: boolean; body: TkUploadResponse }> {
+    const order = await this.orderStatus(orderId);
+    const slot = await this.#store.getCollectedTk(up.sn);
+    if (!slot || slot.orderId !== orderId) {
+      throw new NotFoundError("unknown_terminal", `terminal ${up.sn} is not in order ${orderId}`);
+    }
+    const now = this.#now();
+    let operator: string;
+    try {
+      operator = await this.#o.signatures.verify(
+        up.operatorCertificate,
+        tkUploadSigningInput(orderId, up),
+        up.signature,
+        new Date(now),
+      );
+      const signedAt = Date.parse(up.signedAt);
+      if (Number.isNaN(signedAt) || Math.abs(now - signedAt) > this.#window) {
+        throw new AuthenticationError(
+          "time_outside_window",
+          `signedAt is ${
+            Math.round((now - signedAt) / 1000)
+          } s from the MTMS clock; the window is ${this.#window / 1000} s`,
+        );
+      }
+    } catch (e) {
+      if (e instanceof ProtocolError) {
+        await this.#audit("auth_failed", "failure", {
+          subject: up.sn,
+          detail: `TK upload: ${e.code}`,
+        });
+      }
+      throw e;
+    }
+    if (slot.tkHash !== null && slot.tkHash !== up.tkHash) {
+      await this.#audit("tk_collected", "failure", {
+        subject: up.sn,
+        detail: "tk_exists",
+        actor: operator,
+      });
+      throw new ConflictError(
+        "tk_exists",
+        `terminal ${up.sn} already has another TK in order ${orderId}`,
+      );
+    }
+    if (slot.tkHash === null && order.state !== "collecting") {
+      throw new ConflictError("order_transferred", `order ${orderId} was already sent to KMS`);
+    }
+    let tkBlock: string;
+    try {
+      ({ tkBlock } = await this.#o.hsm.importTk(up.encryptedTk, {
+        kcv: up.tkKcv,
+        hash: up.tkHash,
+      }));
+    } catch (e) {
+      if (e instanceof ProtocolError) {
+        await this.#audit("tk_collected", "failure", {
+          subject: up.sn,
+          detail: e.code,
+          actor: operator,
+        });
+      }
+      throw e;
+    }
+    const r = await this.#store.putCollectedTk({
+      orderId,
+      sn: up.sn,
+      tkBlock,
+      tkKcv: up.tkKcv,
+      tkHash: up.tkHash,
+      uploadedAt: new Date(now),
+    });
+    if (r === "stored") {
+      await this.#audit("tk_collected", "success", {
+        subject: up.sn,
+        kcv: up.tkKcv,
+        actor: operator,
+      });
+    }
+    const c = await this.#store.countCollected(orderId);
+    return {
+      created: r === "stored",
+      body: { orderId, sn: up.sn, tkKcv: up.tkKcv, collected: c.collected, terminals: c.terminals },
+    };
+  }
+
+  /**
+   * S14: sends all of an order's TKs (under PK) to the KMS as one batch with
+   * a retail MAC under MAK. Sending again resends the same batch (the KMS
+   * answers `duplicate: "yes"`).
+   *
+   * @param orderId the order.
+   * @returns how many TKs went and whether KMS already had them.
+   * @throws {NotFoundError} `unknown_order`; {@link ConflictError} `order_incomplete`; {@link UpstreamError} `kms_refused`.
+   */
+  async transfer(orderId: string): Promise<TransferResponse> {
+    const order = await this.orderStatus(orderId);
+    if (order.collected < order.terminals) {
+      throw new ConflictError(
+        "order_incomplete",
+        `order ${orderId} has ${order.collected} of ${order.terminals} TKs; an order goes to KMS whole`,
+      );
+    }
+    const entries: BatchEntry[] = [];
+    let after: string | undefined;
+    while (true) {
+      const page = await this.#store.listCollectedTks(orderId, { after, limit: 1000 });
+      for (const t of page) {
+        if (t.tkBlock && t.tkKcv && t.tkHash) {
+          entries.push({ sn: t.sn, tkBlock: t.tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
+        }
+      }
+      if (page.length < 1000) break;
+      after = page[page.length - 1].sn;
+    }
+    entries.sort((a, b) => (a.sn < b.sn ? -1 : a.sn > b.sn ? 1 : 0));
+    const mac = await this.#o.hsm.macBatch(batchMacInput({ orderId, tks: entries }));
+    let answer: TkBatchResponse;
+    try {
+      ({ body: answer } = await callJson(
+        this.#o.kms,
+        "POST",
+        `${this.#o.kmsUrl.replace(/\/$/, "")}/v1/tk-batches`,
+        { orderId, tks: entries, mac },
+        TkBatchResponse,
+        { observe: this.#o.observe },
+      ));
+    } catch (e) {
+      const code = e instanceof RemoteError ? e.code : "kms_unreachable";
+      await this.#audit("order_transferred", "failure", { subject: orderId, detail: code });
+      throw new UpstreamError(
+        "kms_refused",
+        `KMS did not accept order ${orderId}: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    await this.#store.setOrderState(orderId, "collecting", "transferred");
+    await this.#audit("order_transferred", "success", {
+      subject: orderId,
+      detail: `${entries.length} TKs, duplicate ${answer.duplicate}`,
+    });
+    return { orderId, transferred: answer.accepted, duplicate: answer.duplicate };
+  }
+}

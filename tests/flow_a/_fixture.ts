@@ -1,0 +1,191 @@
+/**
+ * A flow A world for tests: CA, KMS and MTMS (in-process handlers, or on
+ * real sockets), an operator terminal with its card, and POS terminals.
+ */
+import type { CryptoCore } from "../../src/core/mod.ts";
+import { fetchTransport, type Transport } from "../../src/protocol/mod.ts";
+import { memoryLogger } from "../../servers/_lib/log.ts";
+import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";
+import { createMtms, type MtmsApp, startMtms } from "../../servers/mtms/main.ts";
+import { OperatorCard } from "../../devices/operator_card.ts";
+import { OperatorTerminal } from "../../devices/operator_terminal.ts";
+import { PinPad } from "../../devices/pin_pad.ts";
+import { PosTerminal } from "../../devices/pos_terminal.ts";
+import type { RsaPublicKeyBytes } from "../../servers/mtms/_keys.ts";
+import { type DemoPki, makeDemoPki, randomComponents } from "../../demo/_setup.ts";
+
+/** How the parts talk: handlers called directly, or HTTP over loopback sockets. */
+export type Mode = "in-process" | "socket";
+
+/** Shared, slow-to-make PKI (RSA key generation), one per core. */
+const pkis = new Map<string, Promise<DemoPki>>();
+export function pkiFor(core: CryptoCore): Promise<DemoPki> {
+  if (!pkis.has(core.name)) pkis.set(core.name, makeDemoPki(core));
+  return pkis.get(core.name)!;
+}
+
+/** A decoded JSON body, loosely typed for assertions. */
+// deno-lint-ignore no-explicit-any
+export type Json = any;
+
+export interface World {
+  mode: Mode;
+  core: CryptoCore;
+  pki: DemoPki;
+  token: string;
+  kmsUrl: string;
+  mtmsUrl: string;
+  /** Device transport (reaches both servers). */
+  transport: Transport;
+  operator: OperatorTerminal;
+  card: OperatorCard;
+  mtmsCertificate: string;
+  components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
+  dir: string;
+  logs: { kms: string[]; mtms: string[] };
+  /** A POS terminal with a fresh PIN pad. */
+  pos(sn: string): Promise<PosTerminal>;
+  /** S1-S13 for one POS: authenticate, generate and export TK, upload. */
+  collect(pos: PosTerminal, orderId: string): Promise<void>;
+  /** Raw JSON call with the operator token (or none). */
+  call(
+    method: string,
+    url: string,
+    body?: unknown,
+    token?: string | null,
+  ): Promise<{ status: number; body: Json }>;
+  /** Restarts the KMS on the same database (same components). */
+  restartKms(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
+  const pki = await pkiFor(core);
+  const dir = await Deno.makeTempDir({ prefix: "flowa-test-" });
+  const token = "test-operator-token";
+  const components = {
+    kmsLmk: await randomComponents(2, 32, core),
+    mtmsLmk: await randomComponents(2, 32, core),
+    pk: await randomComponents(2, 24, core),
+    mak: await randomComponents(2, 16, core),
+  };
+  const kmsLog = memoryLogger();
+  const mtmsLog = memoryLogger();
+  const issueTransportCertificate = (publicKey: RsaPublicKeyBytes) =>
+    pki.issueServer("MTMS transport", publicKey);
+  const kmsOptions = {
+    db: `${dir}/kms.db`,
+    lmkComponents: components.kmsLmk,
+    pkComponents: components.pk,
+    makComponents: components.mak,
+    token,
+    log: kmsLog.logger,
+    core,
+  };
+  let kmsApp: KmsApp | undefined;
+  let kmsStop: () => Promise<void>;
+  let kmsUrl: string;
+  let mtmsApp: MtmsApp | undefined;
+  let mtmsStop: () => Promise<void>;
+  let mtmsUrl: string;
+  let transport: Transport;
+  // The KMS handler is looked up on each call, so a restart swaps it.
+  const kmsHandler: Transport = (r) => kmsApp!.handler(r);
+  if (mode === "in-process") {
+    kmsUrl = "http://kms.test";
+    mtmsUrl = "http://mtms.test";
+    kmsApp = await createKms(kmsOptions);
+    kmsStop = () => kmsApp!.close();
+    mtmsApp = await createMtms({
+      ...kmsOptions,
+      db: `${dir}/mtms.db`,
+      lmkComponents: components.mtmsLmk,
+      log: mtmsLog.logger,
+      kmsUrl,
+      kmsTransport: kmsHandler,
+      caRoot: pki.rootPem,
+      issueTransportCertificate,
+    });
+    mtmsStop = () => mtmsApp!.close();
+    transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsApp!.handler(r);
+  } else {
+    const k = await startKms({ ...kmsOptions, port: 0 });
+    kmsUrl = k.url;
+    kmsStop = () => k.shutdown();
+    const m = await startMtms({
+      ...kmsOptions,
+      port: 0,
+      db: `${dir}/mtms.db`,
+      lmkComponents: components.mtmsLmk,
+      log: mtmsLog.logger,
+      kmsUrl,
+      caRoot: pki.rootPem,
+      issueTransportCertificate,
+    });
+    mtmsUrl = m.url;
+    mtmsStop = () => m.shutdown();
+    transport = fetchTransport;
+  }
+  const op = await pki.issueOperator("Operator 0042");
+  const card = new OperatorCard(op.certificate, op.privateKey, { core });
+  const operator = new OperatorTerminal({ transport, mtmsUrl });
+  operator.insertCard(card);
+  const mtmsCertificate = await operator.mtmsCertificate();
+  const world: World = {
+    mode,
+    core,
+    pki,
+    token,
+    kmsUrl,
+    mtmsUrl,
+    transport,
+    operator,
+    card,
+    mtmsCertificate,
+    components,
+    dir,
+    logs: { kms: kmsLog.lines, mtms: mtmsLog.lines },
+    async pos(sn) {
+      const pinPad = await PinPad.create({ root: pki.rootPem, core });
+      return new PosTerminal({ sn, pinPad, transport, kmsUrl });
+    },
+    async collect(pos, orderId) {
+      const challenge = pos.startOperatorAuth();
+      const answer = await operator.answerChallenge(challenge);
+      await pos.finishOperatorAuth({
+        certificate: answer.certificate,
+        cryptogram: answer.cryptogram,
+      });
+      const exp = await pos.generateAndExportTk(mtmsCertificate);
+      await operator.uploadTk(orderId, pos.sn, exp);
+    },
+    async call(method, url, body, tok = token) {
+      const headers: Record<string, string> = {};
+      if (body !== undefined) headers["content-type"] = "application/json";
+      if (tok) headers["authorization"] = `Bearer ${tok}`;
+      const res = await transport(
+        new Request(url, {
+          method,
+          headers,
+          body: body === undefined
+            ? undefined
+            : typeof body === "string"
+            ? body
+            : JSON.stringify(body),
+        }),
+      );
+      return { status: res.status, body: await res.json() };
+    },
+    async restartKms() {
+      if (mode !== "in-process") throw new Error("restartKms is for in-process worlds");
+      await kmsApp!.close();
+      kmsApp = await createKms(kmsOptions);
+    },
+    async close() {
+      await mtmsStop();
+      await kmsStop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  return world;
+}

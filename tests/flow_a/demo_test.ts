@@ -1,0 +1,48 @@
+/**
+ * `deno task demo` runs as a program: a small order through S1-S17 over
+ * HTTP, exit status 0, the trace with the patent's step numbers, the table
+ * and the summary line.
+ */
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { CORE_NAMES } from "../_helpers.ts";
+
+for (const core of CORE_NAMES) {
+  Deno.test(`demo (${core}): --terminals 3 prints the trace, the table and the summary, exits 0`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "flowa-demo-" });
+    try {
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          new URL("../../demo/main.ts", import.meta.url).pathname,
+          "--terminals",
+          "3",
+          "--core",
+          core,
+          "--data-dir",
+          dir,
+        ],
+        stdout: "piped",
+        stderr: "piped",
+        env: { NO_COLOR: "1" },
+      }).output();
+      const stdout = new TextDecoder().decode(out.stdout);
+      const stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 0, `${stdout}\n${stderr}`);
+      for (let s = 1; s <= 17; s++) assertMatch(stdout, new RegExp(`^  S${s} `, "m"), `step S${s}`);
+      const rows = stdout.split("\n").filter((l) => /^ {2}SN\d{8} /.test(l));
+      assertEquals(rows.length, 3);
+      for (const r of rows) {
+        const cells = r.trim().split(/\s+/);
+        assertEquals(cells[1], cells[2], "TK KCV pad == KMS");
+        assertEquals(cells[3], cells[4], "TMK KCV KMS == pad");
+        assertEquals(cells.slice(5), ["delivered", "ok"]);
+      }
+      const last = stdout.trimEnd().split("\n").at(-1)!;
+      assertMatch(last, /^flow A: 3\/3 terminals got their TMK .* 0 failed, [0-9.]+ s, core /);
+      assert(stderr.includes("collect") && stderr.includes("3/3"), "progress on stderr");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}
