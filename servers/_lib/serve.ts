@@ -66,7 +66,8 @@ export interface ServerFlags {
 }
 
 /**
- * Parses server flags: `--port`, `--hostname`, `--db`, `--lmk-component` (repeatable,
+ * Parses server flags: `--port`, `--hostname`, `--db` (a SQLite file or a `postgres://`
+ * URL; also `<PREFIX>_DATABASE_URL`), `--lmk-component` (repeatable,
  * also from the environment variable `<PREFIX>_LMK_COMPONENTS`, comma-separated),
  * `--token` (or `<PREFIX>_TOKEN`), plus server-specific string flags.
  *
@@ -115,7 +116,7 @@ export function parseServerFlags(
   return {
     port,
     hostname: (values.hostname as string | undefined) ?? "127.0.0.1",
-    db: (values.db as string | undefined) ?? options.defaultDb,
+    db: (values.db as string | undefined) ?? env("DATABASE_URL") ?? options.defaultDb,
     lmkComponents: comps,
     token: (values.token as string | undefined) ?? env("TOKEN"),
     extra,

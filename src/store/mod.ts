@@ -1,7 +1,8 @@
 /**
  * Persistence for the KMS and MTMS servers: the {@link Store} repository
  * interface, its embedded implementation on SQLite ({@link openSqliteStore}),
- * and helpers that work on any implementation.
+ * the PostgreSQL one for several instances on one database
+ * ({@link openPostgresStore}), and helpers that work on any implementation.
  *
  * The store never sees a clear key: key fields take TR-31 key blocks (checked
  * for form) or ciphertexts, and the audit log is append-only in the database
@@ -24,4 +25,12 @@ export * from "./types.ts";
 export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 export { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+export {
+  isPostgresUrl,
+  openPostgresStore,
+  PostgresStore,
+  type PostgresStoreOptions,
+  redactUrl,
+} from "./postgres.ts";
+export { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
 export { terminalPages, type TerminalPagesOptions } from "./paging.ts";

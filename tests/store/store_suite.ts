@@ -88,9 +88,10 @@ async function rejectsStore(
  * @param f how to open the implementation's stores.
  */
 export function storeSuite(f: StoreFactory): void {
+  const skipped = f.skip !== undefined ? ` (skipped: ${f.skip})` : "";
   const test = (name: string, fn: (s: Store) => Promise<void>) =>
     Deno.test({
-      name: `store[${f.name}]: ${name}`,
+      name: `store[${f.name}]: ${name}${skipped}`,
       ignore: f.skip !== undefined,
       fn: async () => {
         const s = await f.open();
@@ -369,7 +370,8 @@ export function storeSuite(f: StoreFactory): void {
   });
 
   Deno.test({
-    name: `store[${f.name}]: one TMK per terminal under concurrent issuers on two connections`,
+    name:
+      `store[${f.name}]: one TMK per terminal under concurrent issuers on two connections${skipped}`,
     ignore: f.skip !== undefined,
     fn: async () => {
       const { a, b, cleanup } = await f.openShared();

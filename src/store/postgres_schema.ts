@@ -1,0 +1,124 @@
+/**
+ * The PostgreSQL schema as a versioned list of migrations, the same tables
+ * and constraints as {@link ./sqlite_schema.ts} in PostgreSQL's types:
+ * identifiers and key blocks are `text COLLATE "C"` (byte order, so keyset
+ * paging by SN walks exactly as on SQLite), times are `timestamptz`.
+ *
+ * The audit log is append-only in the database: a trigger raises on every
+ * UPDATE and DELETE row and on TRUNCATE.
+ *
+ * Each migration runs in its own transaction under an advisory lock, with
+ * its row in `schema_version`, so KMS instances starting together on one
+ * database migrate it once and a crash leaves it at the previous version.
+ * Append a migration to change the schema; never edit one that has shipped.
+ *
+ * @module
+ */
+import type { Migration } from "./sqlite_schema.ts";
+
+/** Every PostgreSQL migration, in order (same versions as the SQLite ones). */
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "orders, MTMS TK collection, KMS terminals and batches, challenges, nonces",
+    sql: `
+CREATE TABLE orders (
+  order_id   text COLLATE "C" PRIMARY KEY,
+  state      text NOT NULL CHECK (state IN ('collecting', 'transferred', 'imported')),
+  terminals  integer NOT NULL DEFAULT 0 CHECK (terminals >= 0),
+  created_at timestamptz NOT NULL
+);
+
+CREATE TABLE collected_tks (
+  sn          text COLLATE "C" PRIMARY KEY,
+  order_id    text COLLATE "C" NOT NULL REFERENCES orders (order_id),
+  tk_block    text,
+  tk_kcv      text,
+  tk_hash     text,
+  mac         text,
+  uploaded_at timestamptz,
+  CHECK ((tk_block IS NULL) = (tk_hash IS NULL) AND (tk_block IS NULL) = (uploaded_at IS NULL))
+);
+CREATE INDEX collected_tks_order ON collected_tks (order_id, sn);
+
+CREATE TABLE tk_batches (
+  order_id    text COLLATE "C" PRIMARY KEY REFERENCES orders (order_id),
+  body_hash   text NOT NULL,
+  tks         integer NOT NULL,
+  received_at timestamptz NOT NULL
+);
+
+CREATE TABLE terminals (
+  sn                 text COLLATE "C" PRIMARY KEY,
+  order_id           text COLLATE "C" REFERENCES orders (order_id),
+  state              text NOT NULL CHECK (state IN
+                       ('registered', 'hsm_key_issued', 'tk_received', 'tmk_issued', 'tmk_sent', 'delivered')),
+  tk_block           text,
+  tk_hash            text,
+  tk_kcv             text,
+  tmk_block          text,
+  tmk_under_tk       text,
+  tmk_kcv            text,
+  tmk_issued_at      timestamptz,
+  tmk_sent_at        timestamptz,
+  delivered_at       timestamptz,
+  pu_hsm_cert        text,
+  pr_hsm_block       text,
+  auk_block          text,
+  pu_tek             text,
+  auth_failures      integer NOT NULL DEFAULT 0 CHECK (auth_failures >= 0),
+  locked_at          timestamptz,
+  session_expires_at timestamptz,
+  created_at         timestamptz NOT NULL,
+  updated_at         timestamptz NOT NULL,
+  CHECK ((tmk_block IS NULL) = (tmk_kcv IS NULL)),
+  CHECK (delivered_at IS NULL OR tmk_block IS NOT NULL)
+);
+CREATE INDEX terminals_order ON terminals (order_id, sn);
+
+CREATE TABLE challenges (
+  id         text COLLATE "C" PRIMARY KEY,
+  sn         text COLLATE "C" NOT NULL REFERENCES terminals (sn),
+  rnd        text NOT NULL,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz NOT NULL,
+  used_at    timestamptz
+);
+
+CREATE TABLE nonces (
+  scope      text COLLATE "C" NOT NULL,
+  nonce      text COLLATE "C" NOT NULL,
+  expires_at timestamptz NOT NULL,
+  PRIMARY KEY (scope, nonce)
+);
+CREATE INDEX nonces_expiry ON nonces (expires_at);
+`,
+  },
+  {
+    version: 2,
+    description: "append-only audit log (UPDATE, DELETE and TRUNCATE raise)",
+    sql: `
+CREATE TABLE audit_log (
+  id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  at       timestamptz NOT NULL,
+  actor    text NOT NULL,
+  event    text NOT NULL,
+  subject  text COLLATE "C",
+  key_id   text,
+  kcv      text,
+  outcome  text NOT NULL CHECK (outcome IN ('success', 'failure')),
+  detail   text
+);
+CREATE INDEX audit_subject ON audit_log (subject, id);
+CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'P0001';
+END
+$$;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+`,
+  },
+];
