@@ -13,6 +13,8 @@ import {
   type Store,
 } from "../../src/store/mod.ts";
 
+export { isPostgresUrl };
+
 /** Options of {@link openStore}. */
 export interface OpenStoreOptions {
   /** PostgreSQL: the schema holding the tables (default "public"). */

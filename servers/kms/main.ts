@@ -3,7 +3,8 @@
  * the tests do).
  *
  * Flags: `--port` (default 8441), `--hostname` (127.0.0.1), `--db` (SQLite
- * file, default `data/kms.db`), `--lmk-component HEX` (two or more; or
+ * file, default `data/kms.db`, or a `postgres://` URL for several KMS
+ * instances on one database; or `KMS_DATABASE_URL`), `--lmk-component HEX` (two or more; or
  * `KMS_LMK_COMPONENTS=HEX,HEX`), `--pk-component` / `--mak-component` (the
  * keys shared with the MTMS, same form; or `KMS_PK_COMPONENTS`,
  * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
@@ -24,7 +25,7 @@ import {
   type Running,
   serveHandler,
 } from "../_lib/mod.ts";
-import { openStore } from "../_lib/store.ts";
+import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
@@ -131,8 +132,10 @@ if (import.meta.main) {
     console.error("the operator API needs a token: --token or KMS_TOKEN");
     Deno.exit(2);
   }
-  const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-  await Deno.mkdir(dir, { recursive: true });
+  if (!isPostgresUrl(flags.db)) {
+    const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
+    await Deno.mkdir(dir, { recursive: true });
+  }
   const server = await startKms({
     port: flags.port,
     hostname: flags.hostname,

@@ -24,7 +24,7 @@ import {
   type Running,
   serveHandler,
 } from "../_lib/mod.ts";
-import { openStore } from "../_lib/store.ts";
+import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
@@ -158,8 +158,10 @@ if (import.meta.main) {
     return v;
   };
   const token = need("token (or MTMS_TOKEN)", flags.token);
-  const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-  await Deno.mkdir(dir, { recursive: true });
+  if (!isPostgresUrl(flags.db)) {
+    const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
+    await Deno.mkdir(dir, { recursive: true });
+  }
   const server = await startMtms({
     port: flags.port,
     hostname: flags.hostname,
