@@ -4,9 +4,10 @@
  *
  * Implementation: the DES round uses eight combined S-box/permutation tables
  * (SP[g][v] = P(Sg(v)), 8 x 64 words) and expands R with two rotations, so
- * that the eight 6-bit E(R) groups sit in the byte lanes of two words:
- * `rotr(R, 3)` holds groups 1, 3, 5, 7 and `rotl(R, 1)` groups 2, 4, 6, 8
- * (FIPS 46-3 numbering). Round keys are stored in that same lane layout.
+ * that the eight 6-bit E(R) groups sit at bits 2..7 of the byte lanes of two
+ * words: `rotr(R, 1)` holds groups 1, 3, 5, 7 and `rotl(R, 3)` groups 2, 4,
+ * 6, 8 (FIPS 46-3 numbering), so a masked byte is directly a table offset.
+ * Round keys are stored in that same lane layout.
  * IP, IP^-1, PC-1 and PC-2 are byte-indexed lookup tables. Every table is
  * derived once, at instantiation, from the standard's tables in const.ts.
  *
@@ -80,7 +81,7 @@ function buildTables(): void {
         if (a / 7 != c || !((val >> (6 - a % 7)) & 1)) continue;
         const g = (o - 1) / 6;
         const t = (o - 1) % 6;
-        const shift = 24 - 8 * (g >> 1) + (5 - t) + ((g & 1) == 0 ? 32 : 0);
+        const shift = 26 - 8 * (g >> 1) + (5 - t) + ((g & 1) == 0 ? 32 : 0);
         k |= <u64>1 << <u64>shift;
       }
       store<u64>(PC2T + <usize>((c * 128 + val) * 8), k);
@@ -131,15 +132,16 @@ function tdesSchedule(keyLen: i32, decrypt: bool): void {
 
 // ---- block function -------------------------------------------------------------------------------
 
+/** SP[g][v] where `x` holds 4v in its low byte (the lane layout keeps groups at bits 2..7). */
 // @ts-ignore: decorator
-@inline function sp(g: u32, v: u32): u32 {
-  return load<u32>(SP + <usize>((g << 8) | ((v & 0x3f) << 2)));
+@inline function sp(g: usize, x: u32): u32 {
+  return load<u32>(SP + (g << 8) + <usize>(x & 0xfc));
 }
 
 // @ts-ignore: decorator
 @inline function f(r: u32, k: u64): u32 {
-  const a = rotr<u32>(r, 3) ^ <u32>(k >> 32);
-  const b = rotl<u32>(r, 1) ^ <u32>k;
+  const a = rotr<u32>(r, 1) ^ <u32>(k >> 32);
+  const b = rotl<u32>(r, 3) ^ <u32>k;
   return sp(0, a >> 24) | sp(2, a >> 16) | sp(4, a >> 8) | sp(6, a) |
     sp(1, b >> 24) | sp(3, b >> 16) | sp(5, b >> 8) | sp(7, b);
 }

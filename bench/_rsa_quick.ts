@@ -1,3 +1,4 @@
+/** Quick min-time probe: wasm vs plain BigInt RSA-2048 CRT private (not part of `deno task bench`). */
 import nodeCrypto from "node:crypto";
 import { loadCore } from "../src/core/mod.ts";
 import { bigKey, bigRsaPrivate } from "./_bigint_rsa.ts";

@@ -1,3 +1,4 @@
+/** Quick min-time probe: wasm vs hash-wasm vs as-sha256 SHA-256 (not part of `deno task bench`). */
 import { digest as asDigest } from "@chainsafe/as-sha256";
 import { createSHA256 } from "hash-wasm";
 import { loadCore } from "../src/core/mod.ts";

@@ -158,7 +158,7 @@ for (const core of cores) {
         // ECB: every block as CBC of one block with a zero IV; check a sample of blocks
         const ecb = core.tdesEncryptEcb(key, data);
         const zero = new Uint8Array(8);
-        for (const blk of [0, 1, 8191, 8192, len / 8 - 1]) {
+        for (const blk of [0, 1, 8191, 8192, len / 8 - 1].filter((b) => b < len / 8)) {
           const p = data.subarray(blk * 8, blk * 8 + 8);
           assertEquals(
             toHex(ecb.subarray(blk * 8, blk * 8 + 8)),

@@ -2832,7 +2832,7 @@
       i64.shr_u
       i32.wrap_i64
       local.get $1
-      i32.const 3
+      i32.const 1
       i32.rotr
       i32.xor
       local.set $7
@@ -2846,97 +2846,67 @@
       local.get $0
       i32.wrap_i64
       local.get $1
-      i32.const 1
+      i32.const 3
       i32.rotl
       i32.xor
       local.tee $2
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1792
-      i32.or
-      i32.const 72880
+      i32.const 74672
       i32.add
       i32.load
       local.get $2
       i32.const 8
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1280
-      i32.or
-      i32.const 72880
+      i32.const 74160
       i32.add
       i32.load
       local.get $2
       i32.const 16
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 768
-      i32.or
-      i32.const 72880
+      i32.const 73648
       i32.add
       i32.load
       local.get $2
       i32.const 24
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 256
-      i32.or
-      i32.const 72880
+      i32.const 73136
       i32.add
       i32.load
       local.get $7
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1536
-      i32.or
-      i32.const 72880
+      i32.const 74416
       i32.add
       i32.load
       local.get $7
       i32.const 8
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1024
-      i32.or
-      i32.const 72880
+      i32.const 73904
       i32.add
       i32.load
       local.get $7
       i32.const 24
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
       i32.const 72880
       i32.add
       i32.load
       local.get $7
       i32.const 16
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 512
-      i32.or
-      i32.const 72880
+      i32.const 73392
       i32.add
       i32.load
       i32.or
@@ -2948,7 +2918,7 @@
       i32.or
       i32.xor
       local.tee $2
-      i32.const 3
+      i32.const 1
       i32.rotr
       i32.xor
       local.set $7
@@ -2956,97 +2926,67 @@
       local.get $4
       i32.wrap_i64
       local.get $2
-      i32.const 1
+      i32.const 3
       i32.rotl
       i32.xor
       local.tee $1
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1792
-      i32.or
-      i32.const 72880
+      i32.const 74672
       i32.add
       i32.load
       local.get $1
       i32.const 8
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1280
-      i32.or
-      i32.const 72880
+      i32.const 74160
       i32.add
       i32.load
       local.get $1
       i32.const 16
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 768
-      i32.or
-      i32.const 72880
+      i32.const 73648
       i32.add
       i32.load
       local.get $1
       i32.const 24
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 256
-      i32.or
-      i32.const 72880
+      i32.const 73136
       i32.add
       i32.load
       local.get $7
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1536
-      i32.or
-      i32.const 72880
+      i32.const 74416
       i32.add
       i32.load
       local.get $7
       i32.const 8
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 1024
-      i32.or
-      i32.const 72880
+      i32.const 73904
       i32.add
       i32.load
       local.get $7
       i32.const 24
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
       i32.const 72880
       i32.add
       i32.load
       local.get $7
       i32.const 16
       i32.shr_u
-      i32.const 63
+      i32.const 252
       i32.and
-      i32.const 2
-      i32.shl
-      i32.const 512
-      i32.or
-      i32.const 72880
+      i32.const 73392
       i32.add
       i32.load
       i32.or
@@ -5802,7 +5742,7 @@
          i32.const 3
          i32.shl
          i32.sub
-         i32.const 29
+         i32.const 31
          i32.add
          i32.const 0
          i32.const 32
