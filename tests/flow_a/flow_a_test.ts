@@ -12,6 +12,7 @@ import {
   tkUploadSigningInput,
 } from "../../src/protocol/mod.ts";
 import { retailMac } from "../../src/crypto/mod.ts";
+import { openSqliteStore } from "../../src/store/mod.ts";
 import { pinPadTestHarness } from "../../devices/pin_pad.ts";
 import type { OperatorCard } from "../../devices/operator_card.ts";
 import { type Json, makeWorld, type Mode, type World } from "./_fixture.ts";
@@ -94,6 +95,21 @@ for (const core of await allCores()) {
         const mo = await w.call("GET", `${w.mtmsUrl}/openapi.json`);
         assert("/v1/orders/{orderId}/tks" in mo.body.paths);
         assertEquals((await w.call("GET", `${w.kmsUrl}/healthz`)).status, 200);
+        // every security event is in the append-only audit logs
+        const kmsEvents = await auditEvents(`${w.dir}/kms.db`);
+        for (
+          const e of ["lmk_loaded", "tk_batch_imported", "tmk_issued", "tmk_sent", "tmk_delivered"]
+        ) {
+          assert(kmsEvents.includes(`${e}:success`), `KMS audit has ${e}: ${kmsEvents.join(" ")}`);
+        }
+        assertEquals(kmsEvents.filter((e) => e === "tmk_delivered:success").length, 3);
+        const mtmsEvents = await auditEvents(`${w.dir}/mtms.db`);
+        for (const e of ["lmk_loaded", "order_created", "tk_collected", "order_transferred"]) {
+          assert(
+            mtmsEvents.includes(`${e}:success`),
+            `MTMS audit has ${e}: ${mtmsEvents.join(" ")}`,
+          );
+        }
       } finally {
         await w.close();
       }
@@ -452,6 +468,16 @@ for (const core of await allCores()) {
       await w.close();
     }
   });
+}
+
+/** `event:outcome` of every audit record of a database (a second connection, read only). */
+async function auditEvents(path: string): Promise<string[]> {
+  const store = await openSqliteStore(path);
+  try {
+    return (await store.listAudit({ limit: 10000 })).map((r) => `${r.event}:${r.outcome}`);
+  } finally {
+    await store.close();
+  }
 }
 
 function flipHex(h: string): string {
