@@ -35,11 +35,11 @@ export interface FlowBTerminalOptions {
   observe?: CallOptions["observe"];
 }
 
-/** One step of a run, for the trace: the patent's step, what happened, what each check saw. */
-export interface FlowBStep {
+/** One line of the trace: the patent's step, who acted, what happened and what the check saw. */
+export interface FlowBTraceLine {
   step: string;
-  what: string;
-  saw: string;
+  actor: string;
+  text: string;
 }
 
 /** What a complete run saw. */
@@ -53,6 +53,10 @@ export interface FlowBResult {
   pinPadKcv: string;
   /** State KMS reports after the acknowledgement. */
   state: string;
+}
+
+function short(hex: string, n = 16): string {
+  return hex.length > n ? `${hex.slice(0, n)}...(${hex.length / 2} bytes)` : hex;
 }
 
 /** A POS terminal running flow B. */
@@ -78,10 +82,10 @@ export class FlowBTerminal {
   /**
    * S1: asks KMS for Pu_hsm; the PIN pad checks the certificate and stores it.
    *
-   * @returns what KMS answered and the PIN pad saw.
+   * @returns the trace lines.
    * @throws {RemoteError} for a KMS refusal; {@link AuthenticationError} `hsm_certificate_untrusted`.
    */
-  async requestHsmKey(): Promise<FlowBStep> {
+  async requestHsmKey(): Promise<{ lines: FlowBTraceLine[] }> {
     const { body } = await callJson(
       this.#transport,
       "POST",
@@ -92,10 +96,21 @@ export class FlowBTerminal {
     );
     const { subject } = await this.pinPad.installHsmKey(this.sn, body);
     return {
-      step: "S1",
-      what: "KMS's HSM made Pu_hsm/Pr_hsm; Pu_hsm certified by the KMS CA",
-      saw: `certificate chains to the KMS root, purpose terminal-hsm, subject ${subject}` +
-        (body.rotated === "yes" ? " (rotated)" : ""),
+      lines: [
+        {
+          step: "S1",
+          actor: "POS -> KMS",
+          text: `POST /v1/terminals/${this.sn}/hsm-key: KMS's HSM made Pu_hsm/Pr_hsm (RSA-2048, ` +
+            `Pr_hsm under the LMK); Pu_hsm certified by the KMS CA` +
+            (body.rotated === "yes" ? " (replaced an earlier pair)" : ""),
+        },
+        {
+          step: "S1",
+          actor: "PIN pad",
+          text: `certificate "${subject}" chains through the KMS CA to the KMS root set at ` +
+            `flashing, purpose terminal-hsm, serialNumber = SN: Pu_hsm stored`,
+        },
+      ],
     };
   }
 
@@ -103,10 +118,10 @@ export class FlowBTerminal {
    * S2-S4: the PIN pad makes TEK + AUK; AUK under Pu_hsm and Pu_tek go to
    * KMS, whose HSM recovers AUK and checks its KCV and the TK hash.
    *
-   * @returns what each side saw.
+   * @returns the trace lines and AUK's KCV as KMS stored it.
    * @throws {RemoteError} for a KMS refusal.
    */
-  async sendTransportKey(): Promise<FlowBStep & { aukKcv: string }> {
+  async sendTransportKey(): Promise<{ lines: FlowBTraceLine[]; aukKcv: string }> {
     const req = await this.pinPad.makeTransportKey();
     const { body } = await callJson(
       this.#transport,
@@ -117,27 +132,45 @@ export class FlowBTerminal {
       { observe: this.#observe },
     );
     return {
-      step: "S2-S4",
-      what: "PIN pad made TEK (RSA-2048) + AUK; AUK under Pu_hsm (OAEP-SHA256) with Pu_tek",
-      saw: `KMS recovered AUK, KCV ${body.aukKcv} (PIN pad ${req.aukKcv}), TK hash ` +
-        `${req.tkHash.slice(0, 8)}... matches, Pu_tek ${body.tekBits} bits`,
       aukKcv: body.aukKcv,
+      lines: [
+        {
+          step: "S2",
+          actor: "PIN pad",
+          text: `TK = TEK (RSA-2048 key pair) + AUK (double-length TDES, odd parity, KCV ` +
+            `${req.aukKcv}); Pr_tek and AUK stored as TR-31 blocks under the storage key; TK hash ` +
+            `${short(req.tkHash)} re-checked after storing`,
+        },
+        {
+          step: "S3",
+          actor: "PIN pad -> KMS",
+          text: `PUT /v1/terminals/${this.sn}/transport-key: AUK under Pu_hsm (RSA-OAEP-SHA256) ` +
+            `${short(req.encryptedAuk)} with Pu_tek (SPKI PEM), AUK KCV and TK hash`,
+        },
+        {
+          step: "S4",
+          actor: "KMS HSM",
+          text: `AUK recovered with Pr_hsm into a key block under the LMK; KCV ${body.aukKcv} == ` +
+            `${req.aukKcv}; TK hash over AUK and Pu_tek (${body.tekBits} bits) matches`,
+        },
+      ],
     };
   }
 
   /**
    * S5 (claim 4): Rnd1 -> Crnd1 + Rnd2 -> Crnd2; a pass opens a download session.
    *
-   * @returns what each side saw.
+   * @returns the trace lines.
    * @throws {RemoteError} for a KMS refusal; {@link AuthenticationError} if the KMS fails the PIN pad's check.
    */
-  async authenticate(): Promise<FlowBStep> {
+  async authenticate(): Promise<{ lines: FlowBTraceLine[] }> {
     const opts = { observe: this.#observe };
+    const request = this.pinPad.challenge();
     const ch = await callJson(
       this.#transport,
       "POST",
       `${this.#base}/challenges`,
-      this.pinPad.challenge(),
+      request,
       ChallengeResponse,
       opts,
     );
@@ -151,21 +184,41 @@ export class FlowBTerminal {
       opts,
     );
     return {
-      step: "S5",
-      what: "mutual authentication with AUK",
-      saw: `PIN pad: TDES^-1(AUK, Crnd1) = Rnd1; KMS: TDES^-1(AUK, Crnd2) = Rnd2; ` +
-        `session until ${r.body.sessionExpiresAt}`,
+      lines: [
+        { step: "S5", actor: "PIN pad -> KMS", text: `Rnd1 = ${request.rnd1}` },
+        {
+          step: "S5",
+          actor: "KMS HSM",
+          text: `Crnd1 = TDES(AUK, Rnd1) = ${ch.body.crnd1}, Rnd2 = ${ch.body.rnd2} ` +
+            `(challenge single-use, expires ${ch.body.expiresAt})`,
+        },
+        {
+          step: "S5",
+          actor: "PIN pad",
+          text: `TDES^-1(AUK, Crnd1) == Rnd1: the KMS holds AUK; Crnd2 = TDES(AUK, Rnd2) = ` +
+            `${answer.crnd2}`,
+        },
+        {
+          step: "S5",
+          actor: "KMS HSM",
+          text: `TDES^-1(AUK, Crnd2) == Rnd2: the terminal holds AUK; mutual authentication ` +
+            `passed, download session until ${r.body.sessionExpiresAt}`,
+        },
+      ],
     };
   }
 
   /**
-   * S6-S7: downloads TMK under Pu_tek; the PIN pad decrypts with Pr_tek,
-   * checks the KCV and stores it (TR-31); the terminal acknowledges.
+   * S6-S7: downloads TMK under Pu_tek; the PIN pad checks the tag under
+   * AUK, decrypts with Pr_tek, checks the KCV and stores it (TR-31); the
+   * terminal acknowledges.
    *
-   * @returns both KCVs and the state KMS reports.
+   * @returns the trace lines, both KCVs and the state KMS reports.
    * @throws {RemoteError} for a KMS refusal; {@link IntegrityError} if the PIN pad refuses the TMK.
    */
-  async downloadTmk(): Promise<FlowBStep & { kmsKcv: string; pinPadKcv: string; state: string }> {
+  async downloadTmk(): Promise<
+    { lines: FlowBTraceLine[]; kmsKcv: string; pinPadKcv: string; state: string }
+  > {
     const opts = { observe: this.#observe };
     const { body } = await callJson(
       this.#transport,
@@ -185,33 +238,46 @@ export class FlowBTerminal {
       opts,
     );
     return {
-      step: "S6-S7",
-      what: "TMK under Pu_tek (OAEP-SHA256); PIN pad decrypted with Pr_tek, stored as TR-31",
-      saw: `KMS KCV ${body.tmkKcv}, PIN pad KCV ${tmkKcv}; KMS state ${ack.body.state}`,
       kmsKcv: body.tmkKcv,
       pinPadKcv: tmkKcv,
       state: ack.body.state,
+      lines: [
+        {
+          step: "S6",
+          actor: "KMS HSM",
+          text: `TMK generated under the LMK, sent under Pu_tek (RSA-OAEP-SHA256) ` +
+            `${
+              short(body.encryptedTmk)
+            } with KCV ${body.tmkKcv} and tag ${body.tmkMac} under AUK; ` +
+            `session used up`,
+        },
+        {
+          step: "S7",
+          actor: "PIN pad",
+          text: `TK hash checked; tag verified under AUK; TMK decrypted with Pr_tek, KCV ` +
+            `${tmkKcv} == ${body.tmkKcv}; TMK stored as a TR-31 block under the storage key ` +
+            `(claim 3); ack -> KMS state "${ack.body.state}"`,
+        },
+      ],
     };
   }
 
   /**
    * S1-S7 in order.
    *
-   * @param trace receives each step as it completes.
+   * @param trace receives the trace lines of each step as it completes.
    * @returns the KCVs on each side and the final state.
    * @throws the first step's error; the steps before it stay done.
    */
-  async run(trace: (s: FlowBStep) => void = () => {}): Promise<FlowBResult> {
-    // Each step runs whether or not anyone traces it (no `trace?.(await ...)`,
-    // which would skip the step itself when there is no trace).
+  async run(trace: (line: FlowBTraceLine) => void = () => {}): Promise<FlowBResult> {
     const s1 = await this.requestHsmKey();
-    trace(s1);
+    s1.lines.forEach(trace);
     const tk = await this.sendTransportKey();
-    trace(tk);
+    tk.lines.forEach(trace);
     const s5 = await this.authenticate();
-    trace(s5);
+    s5.lines.forEach(trace);
     const d = await this.downloadTmk();
-    trace(d);
+    d.lines.forEach(trace);
     return {
       sn: this.sn,
       aukKcv: tk.aukKcv,

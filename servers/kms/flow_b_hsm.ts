@@ -20,18 +20,21 @@ import {
   checkRsaPublicKey,
   exportSpkiDer,
   exportSpkiPem,
+  importPrivateKeyPem,
   importPublicKeyPem,
   type RsaPublicKey,
 } from "../../src/crypto/mod.ts";
 import { type Hsm, HsmError, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
-import { issueCertificate } from "../../src/pki/mod.ts";
+import { issueCertificate, parseCertificate } from "../../src/pki/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
 import {
   ALLOWED_TEK_BITS,
   FLOW_B_RSA_BITS,
+  type FlowBPolicy,
   IntegrityError,
   ValidationError,
 } from "../../src/protocol/mod.ts";
-import type { FlowBKeyOps, HsmKeyCertifier } from "./flow_b_service.ts";
+import { type FlowBKeyOps, FlowBService, type HsmKeyCertifier } from "./flow_b_service.ts";
 
 function fromHex(s: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(s.length / 2);
@@ -181,4 +184,86 @@ export function kmsCaCertifier(options: KmsCaOptions): HsmKeyCertifier {
       return { certificate, caCertificate: options.certificate };
     },
   };
+}
+
+/** Options of {@link createFlowBService}. */
+export interface FlowBKmsOptions {
+  /** The KMS's HSM (its LMK holds Pr_hsm, AUK and TMK blocks). */
+  hsm: Hsm;
+  store: Store;
+  core: CryptoCore;
+  /** The KMS CA that certifies Pu_hsm keys. */
+  kmsCa: { privateKey: RsaPrivateKey; certificate: string };
+  policy?: Partial<FlowBPolicy>;
+  /** Clock (default: system clock). */
+  now?: () => Date;
+}
+
+/**
+ * The flow B service of a KMS, on its HSM and store.
+ *
+ * @param o HSM, store, core, KMS CA, policy, clock.
+ * @returns the service (route it with `withFlowB`).
+ * @throws {RangeError} for a bad policy.
+ */
+export function createFlowBService(o: FlowBKmsOptions): FlowBService {
+  return new FlowBService({
+    keys: hsmFlowBKeyOps(o.hsm, o.core),
+    certifier: kmsCaCertifier({
+      privateKey: o.kmsCa.privateKey,
+      certificate: o.kmsCa.certificate,
+      now: o.now,
+      core: o.core,
+    }),
+    store: o.store,
+    policy: o.policy,
+    now: o.now,
+  });
+}
+
+/**
+ * Reads the KMS CA from PEM files (`--kms-ca-cert`, `--kms-ca-key`).
+ *
+ * @param certificatePath the KMS CA certificate (PEM).
+ * @param privateKeyPath its private key (PKCS#8 or PKCS#1 PEM).
+ * @returns the CA.
+ * @throws {ValidationError} `invalid_kms_ca` if either file does not hold what it should.
+ */
+export async function loadKmsCa(
+  certificatePath: string,
+  privateKeyPath: string,
+): Promise<{ privateKey: RsaPrivateKey; certificate: string }> {
+  const certificate = await Deno.readTextFile(certificatePath);
+  let info;
+  try {
+    info = parseCertificate(certificate);
+  } catch (e) {
+    throw new ValidationError(
+      "invalid_kms_ca",
+      `${certificatePath} is not a PEM certificate (${(e as Error).name})`,
+    );
+  }
+  let privateKey: RsaPrivateKey;
+  try {
+    privateKey = importPrivateKeyPem(await Deno.readTextFile(privateKeyPath));
+  } catch (e) {
+    throw new ValidationError(
+      "invalid_kms_ca",
+      `${privateKeyPath} is not an RSA private key in PEM (${(e as Error).name})`,
+    );
+  }
+  const strip = (b: Uint8Array) => toHexLocal(b).replace(/^(00)+/, "");
+  if (strip(info.publicKey.n) !== strip(privateKey.n)) {
+    throw new ValidationError(
+      "invalid_kms_ca",
+      `${privateKeyPath} is not the private key of the certificate in ${certificatePath}`,
+    );
+  }
+  return { privateKey, certificate };
+}
+
+function toHexLocal(b: Uint8Array): string {
+  let s = "";
+  for (const x of b) s += x.toString(16).padStart(2, "0");
+  return s;
 }
