@@ -222,12 +222,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         tr(
           "S7",
           "PIN pad",
-          "C recovered with OpWCRT's public key: type-1 padding valid, Rnd' || TimeOne' is 24 bytes",
+          `C recovered with OpWCRT's public key (type-1 padding valid): Rnd' = ${ok.rnd}, TimeOne' = ${
+            new Date(ok.timeOneMs).toISOString()
+          }`,
         );
         tr(
           "S8",
           "PIN pad",
-          "Rnd' == Rnd (constant-time compare); Rnd consumed, a replay is refused",
+          `Rnd' == Rnd ${challenge.rnd} (constant-time compare); this Rnd is used up, a replay is refused`,
         );
         tr(
           "S9",

@@ -104,6 +104,8 @@ export interface AuthSuccess {
   operator: string;
   /** OpWCRT's serial number (hex). */
   certificateSerial: string;
+  /** The recovered `Rnd'` (uppercase hex), equal to `Rnd`. */
+  rnd: string;
   timeOneMs: number;
   timeTwoMs: number;
   /** `TimeTwo - TimeOne'` in ms. */
@@ -245,6 +247,7 @@ export class OperatorAuthenticator {
     return {
       operator: cert.subject,
       certificateSerial: cert.serial,
+      rnd: toHex(rnd),
       timeOneMs,
       timeTwoMs,
       skewMs,

@@ -250,6 +250,15 @@ Deno.test("router: validation messages name the field and never echo hex", async
   );
 });
 
+Deno.test("router: a JSON syntax error does not quote the body (it could hold a key)", async () => {
+  const { handler } = makeApp();
+  const key = "0123456789ABCDEF0123456789ABCDEF";
+  const r = await call(handler, post("/v1/things/ABCDEFGH", `{"kcv":"${key}"`));
+  assertEquals(r.body, {
+    error: { code: "invalid_json", message: "request body is not valid JSON" },
+  });
+});
+
 Deno.test("router: 405 carries Allow, 401 carries WWW-Authenticate", async () => {
   const { handler } = makeApp();
   const r = await call(handler, new Request(base + "/v1/things/ABCDEFGH", { method: "DELETE" }));
