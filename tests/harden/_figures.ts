@@ -52,3 +52,14 @@ export class Tally {
     return [...this.#m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(" ");
   }
 }
+
+/**
+ * The cores a heavy proof runs on: the wasm core (the default, what the
+ * servers use) in CI, every core in the long run.
+ *
+ * @param cores every core.
+ * @returns the cores for this run.
+ */
+export function proofCores<T extends { name: string }>(cores: T[]): T[] {
+  return LONG ? cores : cores.filter((c) => c.name === "wasm");
+}

@@ -52,7 +52,7 @@ import { tkHashInput } from "../../src/protocol/mod.ts";
 import type { CryptoCore, RsaPrivateKey } from "../../src/core/mod.ts";
 import { makeHsm } from "../hsm/_fixtures.ts";
 import { call, makeWorld } from "../flow_b/_world.ts";
-import { figure } from "./_figures.ts";
+import { figure, proofCores } from "./_figures.ts";
 
 interface Case {
   tcId: number;
@@ -140,6 +140,13 @@ for (const core of cores) {
 
     // The HSM: every Wycheproof ciphertext (valid ones carry no 16-byte key, or another
     // scheme's padding) through both unwrap operations with both OAEP hashes.
+    if (!proofCores([core]).length) {
+      figure(
+        `rsa-oracle[${core.name}]`,
+        `crypto layer: ${valid} valid decrypted, ${invalid} invalid -> ${errors.size} distinct error (HSM part: long run only on this core)`,
+      );
+      return;
+    }
     const { hsm } = await makeHsm(core);
     const kek = await hsm.generateKey(KEY_TEMPLATES.PK);
     const hsmOutcomes = new Set<string>();
@@ -195,7 +202,11 @@ for (const core of cores) {
     );
   });
 
-  Deno.test(`issue 9 proof 3: PUT /v1/terminals/{sn}/transport-key gives one (status, body) for every undecryptable AUK (${core.name} core)`, async () => {
+  Deno.test({
+    name:
+      `issue 9 proof 3: PUT /v1/terminals/{sn}/transport-key gives one (status, body) for every undecryptable AUK (${core.name} core)`,
+    ignore: proofCores([core]).length === 0,
+  }, async () => {
     const w = await makeWorld(core);
     try {
       const sn = "WYCHEPROOF001";
