@@ -47,6 +47,14 @@ export class Tally {
     for (const v of this.#m.values()) t += v;
     return t;
   }
+  /** `[key, count]` pairs. */
+  entries(): [string, number][] {
+    return [...this.#m];
+  }
+  /** Adds every count of another tally. */
+  merge(other: Tally): void {
+    for (const [k, v] of other.entries()) this.#m.set(k, (this.#m.get(k) ?? 0) + v);
+  }
   /** `key=count` pairs, largest first. */
   toString(): string {
     return [...this.#m].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k}=${v}`).join(" ");
