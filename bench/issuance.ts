@@ -1,0 +1,361 @@
+/**
+ * Bulk TMK issuance benchmark (flow A S15, CN103714639A; DESIGN.md "Flow A"
+ * step 8): `deno task bench:issuance`.
+ *
+ * What runs is the product's own path: {@link KmsService.issueOrder} over the
+ * KMS's key operations ({@link kmsKeyOps}: the software HSM unwraps TK from
+ * its TR-31 block under the LMK, checks TK's SHA-256, generates a TMK, wraps
+ * it under TK and under the LMK, computes its KCV) and a real store (SQLite
+ * file in WAL mode, or PostgreSQL), page by page, one transaction per page.
+ * The order is streamed in (TK batch import from a generator) and issued
+ * page by page, so memory stays flat whatever the order size.
+ *
+ * Time is split by wrapping the three layers: the crypto core (every TDES /
+ * SHA call, timed), the HSM calls (minus the core's share: TR-31 assembly,
+ * AES of the LMK's key blocks via node:crypto, CMAC, parity, random,
+ * checks), the store calls; the rest is the service's own loop.
+ *
+ * Flags: `--sizes 10000,100000,1000000`, `--stores sqlite,postgres`,
+ * `--cores wasm,js`, `--js-max N` (largest order run on the JS core,
+ * default 100000), `--flow-b N` (iterations of the flow B costs, 0 to skip).
+ * PostgreSQL from `KMS_BENCH_DATABASE_URL` or `KMS_TEST_DATABASE_URL`
+ * (skipped, with a line saying so, when neither is set).
+ *
+ * @module
+ */
+import process from "node:process";
+import { parseArgs } from "node:util";
+import { type CoreName, type CryptoCore, loadCore } from "../src/core/mod.ts";
+import { oaepEncrypt } from "../src/crypto/mod.ts";
+import { KEY_TEMPLATES } from "../src/hsm/mod.ts";
+import {
+  type ImportedTk,
+  openPostgresStore,
+  openSqliteStore,
+  type Store,
+} from "../src/store/mod.ts";
+import { openHsm } from "../servers/_lib/hsm.ts";
+import { kmsKeyOps } from "../servers/kms/_keys.ts";
+import { KmsService } from "../servers/kms/service.ts";
+import { randomComponents } from "../demo/_setup.ts";
+import { ProgressBar } from "./_progress.ts";
+
+/** Distinct TKs in the pool the order's terminals cycle through (setup cost, not timed). */
+const TK_POOL = 1000;
+
+interface Timers {
+  core: number;
+  hsm: number;
+  store: number;
+}
+
+const CORE_METHODS = [
+  "tdesEncryptEcb",
+  "tdesDecryptEcb",
+  "tdesEncryptCbc",
+  "tdesDecryptCbc",
+  "sha1",
+  "sha256",
+  "modPow",
+  "rsaPrivate",
+] as const;
+
+/** The core with every call timed into `t.core`. */
+function timedCore(core: CryptoCore, t: Timers): CryptoCore {
+  const wrapped: Record<string, unknown> = { name: core.name };
+  for (const k of CORE_METHODS) {
+    const f = core[k] as (...x: unknown[]) => unknown;
+    wrapped[k] = (...a: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return f.apply(core, a);
+      } finally {
+        t.core += performance.now() - t0;
+      }
+    };
+  }
+  return wrapped as unknown as CryptoCore;
+}
+
+/** The store with every call timed into `t.store`, and a hook after each page issued. */
+function timedStore(store: Store, t: Timers, afterIssue: (n: number) => void): Store {
+  return new Proxy(store, {
+    get(target, prop) {
+      const v = Reflect.get(target, prop, target);
+      if (typeof v !== "function") return v;
+      return async (...a: unknown[]) => {
+        const t0 = performance.now();
+        try {
+          return await v.apply(target, a);
+        } finally {
+          t.store += performance.now() - t0;
+          if (prop === "issueTmks") afterIssue((a[0] as unknown[]).length);
+        }
+      };
+    },
+  });
+}
+
+function rss(): number {
+  return Deno.memoryUsage().rss;
+}
+
+const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const pct = (x: number, total: number) => `${(100 * x / total).toFixed(0)}%`;
+
+interface Row {
+  store: string;
+  core: string;
+  terminals: number;
+  importS: number;
+  issueS: number;
+  perS: number;
+  rssStart: number;
+  rssPeak: number;
+  core_: number;
+  hsm: number;
+  storeMs: number;
+  /** CPU seconds (user + system) of this process during issuance. */
+  cpuS: number;
+}
+
+async function openBenchStore(
+  kind: string,
+  url: string,
+): Promise<{ store: Store; cleanup: () => Promise<void> }> {
+  if (kind === "sqlite") {
+    const dir = await Deno.makeTempDir({ prefix: "bench_issuance_" });
+    const store = await openSqliteStore(`${dir}/kms.db`);
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await Deno.remove(dir, { recursive: true });
+      },
+    };
+  }
+  const schema = `bench_${crypto.randomUUID().replaceAll("-", "").slice(0, 16)}`;
+  const store = await openPostgresStore(url, { schema, maxConnections: 4 });
+  return {
+    store,
+    cleanup: async () => {
+      await store._unsafeSql(`DROP SCHEMA ${schema} CASCADE`);
+      await store.close();
+    },
+  };
+}
+
+async function runOne(
+  kind: string,
+  url: string,
+  coreName: CoreName,
+  n: number,
+): Promise<Row> {
+  const base = await loadCore(coreName);
+  const t: Timers = { core: 0, hsm: 0, store: 0 };
+  const core = timedCore(base, t);
+  const { store: raw, cleanup } = await openBenchStore(kind, url);
+  try {
+    const lmk = await randomComponents(2, 32, base);
+    const pk = await randomComponents(2, 24, base);
+    const mak = await randomComponents(2, 16, base);
+    // TKs under this KMS's LMK, as S14 would have stored them (setup, not timed).
+    const hsm = await openHsm({ lmkComponents: lmk, core: base, store: raw, actor: "kms" });
+    const pool: { tkBlock: string; tkKcv: string; tkHash: string }[] = [];
+    for (let i = 0; i < TK_POOL; i++) {
+      const k = await hsm.generateKey(KEY_TEMPLATES.TK);
+      pool.push({ tkBlock: k.keyBlock, tkKcv: k.kcv, tkHash: await hsm.keyHash(k.keyBlock) });
+    }
+    const orderId = `PO-BENCH-${n}`;
+    const bar = new ProgressBar(`${kind}/${coreName} ${n} import`, n);
+    const t0 = performance.now();
+    await raw.importTkBatch({
+      orderId,
+      bodyHash: "AB".repeat(32),
+      receivedAt: new Date(),
+      tks: (function* (): Generator<ImportedTk> {
+        for (let i = 0; i < n; i++) {
+          if (i % 5000 === 0) bar.update(i);
+          yield { sn: `SN${String(i).padStart(8, "0")}`, ...pool[i % TK_POOL] };
+        }
+      })(),
+    });
+    bar.done();
+    const importS = (performance.now() - t0) / 1000;
+
+    (globalThis as { gc?: () => void }).gc?.();
+    const rssStart = rss();
+    let rssPeak = rssStart;
+    let done = 0;
+    const issueBar = new ProgressBar(`${kind}/${coreName} ${n} issue`, n);
+    const store = timedStore(raw, t, (k) => {
+      done += k;
+      rssPeak = Math.max(rssPeak, rss());
+      issueBar.update(done);
+    });
+    const ops = await kmsKeyOps({
+      lmkComponents: lmk,
+      pkComponents: pk,
+      makComponents: mak,
+      core,
+      store: raw,
+    });
+    const timedOps = {
+      ...ops,
+      issueTmk: async (b: string, h: string) => {
+        const s = performance.now();
+        try {
+          return await ops.issueTmk(b, h);
+        } finally {
+          t.hsm += performance.now() - s;
+        }
+      },
+    };
+    const service = new KmsService(timedOps, store);
+    t.core = 0;
+    t.hsm = 0;
+    t.store = 0;
+    const cpu0 = process.cpuUsage();
+    const t1 = performance.now();
+    const r = await service.issueOrder(orderId);
+    const issueMs = performance.now() - t1;
+    const cpu = process.cpuUsage(cpu0);
+    issueBar.done();
+    if (r.issued !== n) throw new Error(`issued ${r.issued} of ${n}`);
+    const c = await raw.countTerminals(orderId);
+    if (c.withTmk !== n) throw new Error(`${c.withTmk} of ${n} terminals have a TMK`);
+    return {
+      store: kind,
+      core: coreName,
+      terminals: n,
+      importS,
+      issueS: issueMs / 1000,
+      perS: n / (issueMs / 1000),
+      rssStart,
+      rssPeak,
+      core_: t.core,
+      hsm: t.hsm - t.core,
+      storeMs: t.store,
+      cpuS: (cpu.user + cpu.system) / 1e6,
+    };
+  } finally {
+    await cleanup();
+  }
+}
+
+/** Flow B's per-terminal RSA costs on one core, through the software HSM. */
+async function flowB(coreName: CoreName, iterations: number): Promise<string> {
+  const core = await loadCore(coreName);
+  const dir = await Deno.makeTempDir({ prefix: "bench_flowb_" });
+  const store = await openSqliteStore(`${dir}/kms.db`);
+  try {
+    const hsm = await openHsm({
+      lmkComponents: await randomComponents(2, 32, core),
+      core,
+      store,
+      actor: "kms",
+    });
+    const keygenIt = Math.max(2, Math.ceil(iterations / 4));
+    let t0 = performance.now();
+    let pair!: Awaited<ReturnType<typeof hsm.generateRsaKeyPair>>;
+    for (let i = 0; i < keygenIt; i++) {
+      pair = await hsm.generateRsaKeyPair({ bits: 2048, template: KEY_TEMPLATES.RSA_TRANSPORT });
+    }
+    const keygen = (performance.now() - t0) / keygenIt;
+    const pub = pair.publicKey;
+    const auk = new Uint8Array(16);
+    crypto.getRandomValues(auk);
+    const ct = await oaepEncrypt(pub, auk, { hash: "SHA-256", core });
+    t0 = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      await hsm.importKeyRsa(pair.privateKeyBlock, ct, {
+        template: KEY_TEMPLATES.AUK,
+        hash: "SHA-256",
+      });
+    }
+    const decrypt = (performance.now() - t0) / iterations;
+    const tmk = await hsm.generateKey(KEY_TEMPLATES.TMK);
+    t0 = performance.now();
+    for (let i = 0; i < iterations; i++) {
+      await hsm.exportKeyRsa(tmk.keyBlock, pub, { hash: "SHA-256" });
+    }
+    const encrypt = (performance.now() - t0) / iterations;
+    const total = keygen + decrypt + encrypt;
+    return `| ${coreName} | ${keygen.toFixed(1)} ms (${keygenIt}) | ${decrypt.toFixed(2)} ms | ${
+      encrypt.toFixed(2)
+    } ms | ${(1000 / total).toFixed(1)} | ${(1000 / (decrypt + encrypt)).toFixed(0)} |`;
+  } finally {
+    await store.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      sizes: { type: "string", default: "10000,100000,1000000" },
+      stores: { type: "string", default: "sqlite,postgres" },
+      cores: { type: "string", default: "wasm,js" },
+      "js-max": { type: "string", default: "100000" },
+      "flow-b": { type: "string", default: "20" },
+    },
+    strict: true,
+  });
+  const sizes = values.sizes.split(",").map(Number);
+  const jsMax = Number(values["js-max"]);
+  const url = Deno.env.get("KMS_BENCH_DATABASE_URL") ?? Deno.env.get("KMS_TEST_DATABASE_URL") ??
+    "";
+  const stores = values.stores.split(",").filter((s) => {
+    if (s === "postgres" && url === "") {
+      console.log("postgres: skipped, KMS_BENCH_DATABASE_URL / KMS_TEST_DATABASE_URL not set");
+      return false;
+    }
+    return true;
+  });
+  const cores = values.cores.split(",") as CoreName[];
+  console.log(
+    `# bulk issuance, ${
+      new Date().toISOString()
+    }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load ${
+      Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+    }`,
+  );
+  console.log(
+    "| store | core | terminals | terminals/s | issuance | terminals per CPU-second | import | RSS before -> peak | core (TDES, SHA) | HSM and key blocks | store | service |",
+  );
+  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  const rows: Row[] = [];
+  const skipped: string[] = [];
+  for (const kind of stores) {
+    for (const c of cores) {
+      for (const n of sizes) {
+        if (c === "js" && n > jsMax) {
+          skipped.push(`${kind}/${c}/${n}`);
+          continue;
+        }
+        const row = await runOne(kind, url, c, n);
+        rows.push(row);
+        console.log(
+          `| ${row.store} | ${row.core} | ${row.terminals} | ${row.perS.toFixed(0)} | ${
+            row.issueS.toFixed(1)
+          } s | ${(row.terminals / row.cpuS).toFixed(0)} | ${row.importS.toFixed(1)} s | ${
+            mb(row.rssStart)
+          } -> ${mb(row.rssPeak)} | ${pct(row.core_, row.issueS * 1000)} | ${
+            pct(row.hsm, row.issueS * 1000)
+          } | ${pct(row.storeMs, row.issueS * 1000)} | ${
+            pct(row.issueS * 1000 - row.core_ - row.hsm - row.storeMs, row.issueS * 1000)
+          } |`,
+        );
+      }
+    }
+  }
+  if (skipped.length) console.log(`not run (--js-max ${jsMax}): ${skipped.join(", ")}`);
+  const it = Number(values["flow-b"]);
+  if (it > 0) {
+    console.log(
+      "\n| core | RSA-2048 key pair (iterations) | OAEP decrypt AUK | OAEP encrypt TMK | terminals/s (all three) | terminals/s (without key pair) |",
+    );
+    for (const c of cores) console.log(await flowB(c, it));
+  }
+}
