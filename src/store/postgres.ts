@@ -265,7 +265,8 @@ export function redactUrl(url: string): string {
  * Connects to PostgreSQL and brings the schema up to date (creating the
  * schema if needed). Instances starting together migrate it once.
  *
- * @param url `postgres://user:password@host:port/database`.
+ * @param url `postgres://user:password@host:port/database`, optionally with
+ *   `?schema=name` (the schema when `options.schema` is not given).
  * @param options schema, pool size, migrations.
  * @returns the store.
  * @throws {TypeError} if `url` is not a string.
@@ -285,7 +286,17 @@ export async function openPostgresStore(
       }`,
     );
   }
-  const schema = options.schema ?? "public";
+  // A `?schema=` parameter of the URL names the schema when the option does not.
+  let urlSchema: string | null = null;
+  const qs = url.indexOf("?");
+  if (qs >= 0) {
+    const params = new URLSearchParams(url.slice(qs + 1));
+    urlSchema = params.get("schema");
+    params.delete("schema");
+    const rest = params.toString();
+    url = url.slice(0, qs) + (rest ? `?${rest}` : "");
+  }
+  const schema = options.schema ?? urlSchema ?? "public";
   checkString("options.schema", schema);
   if (!SCHEMA.test(schema)) {
     throw new RangeError(

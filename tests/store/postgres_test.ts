@@ -97,6 +97,20 @@ pgTest("instances started together migrate one schema once", async () => {
   }
 });
 
+pgTest("the URL's ?schema= parameter chooses the schema", async () => {
+  const a = await openFresh();
+  try {
+    await a.registerTerminal("SNSCHEMA1", new Date(0));
+    const sep = url.includes("?") ? "&" : "?";
+    const b = await openPostgresStore(`${url}${sep}schema=${a.schema}`);
+    assertEquals(b.schema, a.schema);
+    assertEquals((await b.getTerminal("SNSCHEMA1"))?.state, "registered");
+    await b.close();
+  } finally {
+    await a.close();
+  }
+});
+
 pgTest("two schemas on one database do not see each other", async () => {
   const a = await openFresh();
   const b = await openFresh();
