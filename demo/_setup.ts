@@ -25,6 +25,8 @@ export interface DemoPki {
   issueOperator(name: string, options?: { expired?: boolean }): Promise<IssuedOperator>;
   /** Issues an MTMS transport certificate for a public key the MTMS's HSM generated. */
   issueServer(name: string, publicKey: RsaPublicKey): Promise<string>;
+  /** Issues the KMS CA (flow B: it certifies each terminal's Pu_hsm) under the same root. */
+  issueKmsCa(publicKey: RsaPublicKey): Promise<string>;
   /** An operator card from another CA (same subject as a real one). */
   foreignOperator(): Promise<IssuedOperator>;
   /** An MTMS transport certificate from another CA. */
@@ -63,7 +65,7 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
   const operatorKey = await generateRsaKeyPair({ bits: 2048, core });
   const issue = async (
     ca: { certificate: string; privateKey: RsaPrivateKey },
-    profile: "operator-card" | "mtms-transport",
+    profile: "operator-card" | "mtms-transport" | "kms-ca",
     name: string,
     publicKey: RsaPublicKey,
     expired = false,
@@ -90,6 +92,7 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
     rootPem: root.certificate,
     issueOperator: (name, options = {}) => operator(root, name, options.expired),
     issueServer: (name, publicKey) => issue(root, "mtms-transport", name, publicKey),
+    issueKmsCa: (publicKey) => issue(root, "kms-ca", "KMS CA", publicKey),
     foreignOperator: () => operator(foreign, "Operator 0042"),
     foreignOperatorCertificate: await issue(
       foreign,

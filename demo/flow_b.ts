@@ -13,7 +13,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { type CryptoCore, loadCore, type RsaPrivateKey } from "../src/core/mod.ts";
+import {
+  type CryptoCore,
+  loadCore,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+} from "../src/core/mod.ts";
 import { generateRsaKeyPair, kcv, randomBytes, toHex } from "../src/crypto/mod.ts";
 import { SoftwareHsm } from "../src/hsm/mod.ts";
 import { issueCertificate } from "../src/pki/mod.ts";
@@ -45,14 +50,26 @@ function seconds(ms: number): Date {
 }
 
 /**
- * Makes the KMS root and the KMS CA (two RSA-2048 keys).
+ * Makes the KMS CA and its root: under an existing root (the demo's CA
+ * root, OpRCRT, one trust anchor per device) when `under` is given, else
+ * under a new root of its own.
  *
  * @param core the crypto core.
+ * @param under an existing root (PEM) and a way to have it issue the KMS CA.
  * @returns the PKI.
  */
-export async function makeFlowBPki(core: CryptoCore): Promise<FlowBPki> {
-  const root = await generateRsaKeyPair({ bits: 2048, core });
+export async function makeFlowBPki(
+  core: CryptoCore,
+  under?: { rootPem: string; issueKmsCa(publicKey: RsaPublicKey): Promise<string> },
+): Promise<FlowBPki> {
   const ca = await generateRsaKeyPair({ bits: 2048, core });
+  if (under) {
+    return {
+      kmsRootPem: under.rootPem,
+      kmsCa: { privateKey: ca.privateKey, certificate: await under.issueKmsCa(ca.publicKey) },
+    };
+  }
+  const root = await generateRsaKeyPair({ bits: 2048, core });
   const now = Date.now();
   const kmsRootPem = await issueCertificate({
     profile: "root-ca",

@@ -1,10 +1,14 @@
 /**
  * `deno task demo`: flow A (CN103714639A) end to end over HTTP for a
- * production order of POS terminals. Prints one terminal's steps with the
- * patent's step numbers, a table of every terminal with the KCVs on both
- * sides, and one summary line; exits 1 if any terminal failed.
+ * production order of POS terminals, then flow B (CN103714641A, remote
+ * download with mutual authentication) on the same KMS for terminals of its
+ * own. For each flow it prints one terminal's steps with the patent's step
+ * numbers and a table of every terminal with the KCVs on both sides; then
+ * one summary line per flow (flow A's, then flow B's, last); exits 1 if any
+ * terminal of either flow failed.
  *
- * Flags: `--terminals N` (default 20), `--data-dir DIR` (default: a new
+ * Flags: `--terminals N` (flow A, default 20), `--flow-b-terminals N` (flow
+ * B, default 10; 0 skips flow B), `--data-dir DIR` (default: a new
  * temporary directory), `--core wasm|js` (default: the default core).
  *
  * @module
@@ -13,6 +17,7 @@ import { parseArgs } from "node:util";
 import { type CoreName, type CryptoCore, loadCore } from "../src/core/mod.ts";
 import { jsonLogger } from "../servers/_lib/log.ts";
 import { runDemo } from "./run.ts";
+import { formatFlowB } from "./flow_b.ts";
 
 async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
   if (name !== undefined) {
@@ -50,6 +55,7 @@ export async function main(args: string[]): Promise<number> {
     args,
     options: {
       terminals: { type: "string", default: "20" },
+      "flow-b-terminals": { type: "string", default: "10" },
       "data-dir": { type: "string" },
       core: { type: "string" },
       "order-id": { type: "string" },
@@ -59,6 +65,13 @@ export async function main(args: string[]): Promise<number> {
   const terminals = Number(values.terminals);
   if (!/^[0-9]+$/.test(values.terminals!) || terminals < 1 || terminals > 10000) {
     console.error(`--terminals must be an integer from 1 to 10000, got ${values.terminals}`);
+    return 2;
+  }
+  const flowBTerminals = Number(values["flow-b-terminals"]);
+  if (!/^[0-9]+$/.test(values["flow-b-terminals"]!) || flowBTerminals > 10000) {
+    console.error(
+      `--flow-b-terminals must be an integer from 0 to 10000, got ${values["flow-b-terminals"]}`,
+    );
     return 2;
   }
   const { core, note } = await pickCore(values.core);
@@ -73,6 +86,7 @@ export async function main(args: string[]): Promise<number> {
   try {
     result = await runDemo({
       terminals,
+      flowBTerminals,
       core,
       dataDir,
       orderId: values["order-id"],
@@ -90,7 +104,8 @@ export async function main(args: string[]): Promise<number> {
     kmsLogFile.close();
     mtmsLogFile.close();
   }
-  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  // Flow A's time without flow B's (which ran on the same KMS afterwards).
+  const seconds = ((performance.now() - started - (result.flowB?.ms ?? 0)) / 1000).toFixed(1);
 
   console.log(`Flow A (CN103714639A), order ${result.orderId}, core ${core.name}${note}`);
   console.log(`Data and logs: ${dataDir}`);
@@ -123,10 +138,18 @@ export async function main(args: string[]): Promise<number> {
   const failed = result.rows.length - ok;
   const phases = Object.entries(result.timings).map(([k, v]) => `${k} ${v} ms`).join(", ");
   console.log(`  timings: ${phases}`);
+  // Flow B's section (its own terminals, same KMS), then both summary lines, flow B's last.
+  const flowBLines = result.flowB ? formatFlowB(result.flowB, core.name) : [];
+  if (result.flowB) {
+    console.log("");
+    for (const l of flowBLines.slice(0, -1)) console.log(l);
+  }
   console.log(
     `flow A: ${ok}/${result.rows.length} terminals got their TMK (S1-S17 over HTTP, KCVs match on both sides), ${failed} failed, ${seconds} s, core ${core.name}`,
   );
-  return failed === 0 ? 0 : 1;
+  if (result.flowB) console.log(flowBLines.at(-1));
+  const flowBFailed = result.flowB ? result.flowB.rows.filter((r) => !r.ok).length : 0;
+  return failed === 0 && flowBFailed === 0 ? 0 : 1;
 }
 
 if (import.meta.main) {

@@ -27,6 +27,7 @@ import { OperatorTerminal } from "../devices/operator_terminal.ts";
 import { PinPad } from "../devices/pin_pad.ts";
 import { PosTerminal } from "../devices/pos_terminal.ts";
 import { makeDemoPki, randomComponents } from "./_setup.ts";
+import { type FlowBDemoResult, makeFlowBPki, runFlowBDemo } from "./flow_b.ts";
 
 /** One line of the step-by-step trace of a terminal. */
 export interface TraceLine {
@@ -68,6 +69,8 @@ export interface DemoOptions {
   beforeShutdown?: () => Promise<void>;
   /** Progress: terminals done of total, per phase. */
   progress?: (phase: string, done: number, total: number) => void;
+  /** Flow B (CN103714641A) on the same KMS for this many terminals of its own (default 0: none). */
+  flowBTerminals?: number;
 }
 
 /** What {@link runDemo} returns. */
@@ -81,6 +84,8 @@ export interface DemoResult {
   dbPaths: string[];
   /** Milliseconds per phase. */
   timings: Record<string, number>;
+  /** Flow B's trace, rows and PIN pads, if it ran. */
+  flowB?: FlowBDemoResult;
 }
 
 function short(hex: string, n = 16): string {
@@ -111,6 +116,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   // ---- setup: CA, operator card, key components, servers ----
   await Deno.mkdir(options.dataDir, { recursive: true });
   const pki = await makeDemoPki(core);
+  const flowBPki = options.flowBTerminals ? await makeFlowBPki(core, pki) : undefined;
   const components = {
     kmsLmk: await randomComponents(2, 32, core),
     mtmsLmk: await randomComponents(2, 32, core),
@@ -127,6 +133,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     token,
     log: options.kmsLog ?? jsonLogger(),
     core,
+    kmsCa: flowBPki?.kmsCa,
   });
   const mtms = await startMtms({
     port: 0,
@@ -145,6 +152,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   const rows: TerminalRow[] = [];
   const trace: TraceLine[] = [];
   const pinPads: PinPad[] = [];
+  let flowB: FlowBDemoResult | undefined;
   try {
     const operator = await pki.issueOperator("Operator 0042");
     const card = new OperatorCard(operator.certificate, operator.privateKey, { core });
@@ -367,10 +375,22 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       if (!row.ok && !row.error) row.error = "KCVs differ or the terminal is not delivered";
     }
     lap("verify");
+    if (flowBPki) {
+      flowB = await runFlowBDemo({
+        kmsUrl: kms.url,
+        token,
+        core,
+        kmsRootPem: flowBPki.kmsRootPem,
+        terminals: options.flowBTerminals!,
+        observe,
+        progress: options.progress,
+      });
+      lap("flow B S1-S7");
+    }
     await options.beforeShutdown?.();
   } finally {
     await mtms.shutdown();
     await kms.shutdown();
   }
-  return { orderId, trace, rows, pinPads, components, dbPaths, timings };
+  return { orderId, trace, rows, pinPads, components, dbPaths, timings, flowB };
 }

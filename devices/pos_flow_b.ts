@@ -107,7 +107,7 @@ export class FlowBTerminal {
         {
           step: "S1",
           actor: "PIN pad",
-          text: `certificate "${subject}" chains through the KMS CA to the KMS root set at ` +
+          text: `certificate "${subject}" chains through the KMS CA to the root set at ` +
             `flashing, purpose terminal-hsm, serialNumber = SN: Pu_hsm stored`,
         },
       ],

@@ -9,6 +9,8 @@
  * keys shared with the MTMS, same form; or `KMS_PK_COMPONENTS`,
  * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
  * components and the token are best passed in the environment.
+ * `--kms-ca-cert FILE --kms-ca-key FILE` (PEM) enable flow B (CN103714641A):
+ * the KMS CA certifies each terminal's Pu_hsm.
  *
  * A KMS restarted on the same database (and the same LMK) carries on where
  * it stopped: every state lives in the store.
@@ -29,6 +31,11 @@ import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
+import type { RsaPrivateKey } from "../../src/core/mod.ts";
+import type { FlowBPolicy } from "../../src/protocol/mod.ts";
+import { openHsm } from "../_lib/hsm.ts";
+import { createFlowBService, loadKmsCa } from "./flow_b_hsm.ts";
+import { withFlowB } from "./flow_b_routes.ts";
 
 /** Options of {@link startKms}. */
 export interface KmsOptions {
@@ -46,6 +53,13 @@ export interface KmsOptions {
   token: string;
   log: Logger;
   core: CryptoCore;
+  /**
+   * Flow B (CN103714641A): the KMS CA that certifies each terminal's Pu_hsm.
+   * Without it the flow B routes are not served.
+   */
+  kmsCa?: { privateKey: RsaPrivateKey; certificate: string };
+  /** Flow B: challenge and session lifetimes, lock-out threshold. */
+  flowBPolicy?: Partial<FlowBPolicy>;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -79,12 +93,23 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       store,
     });
     const service = new KmsService(hsm, store);
+    // Flow B, on its own handle of the same HSM (same LMK) and the same store.
+    const flowB = o.kmsCa
+      ? createFlowBService({
+        hsm: await openHsm({ lmkComponents: o.lmkComponents, core: o.core, store, actor: "kms" }),
+        store,
+        core: o.core,
+        kmsCa: o.kmsCa,
+        policy: o.flowBPolicy,
+      })
+      : undefined;
     const handler = createHandler({
       title: "KMS",
       version: "1.0.0",
       description:
-        "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)",
-      routes: kmsRoutes(service),
+        "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
+        " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
+      routes: flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
       operatorToken: o.token,
       log: o.log,
       ready: async () => {
@@ -124,12 +149,16 @@ if (import.meta.main) {
     envPrefix: "KMS",
     defaultPort: 8441,
     defaultDb: "data/kms.db",
-    extra: ["pk-component", "mak-component"],
+    extra: ["pk-component", "mak-component", "kms-ca-cert", "kms-ca-key"],
   });
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
   const log = jsonLogger();
   if (!flags.token) {
     console.error("the operator API needs a token: --token or KMS_TOKEN");
+    Deno.exit(2);
+  }
+  if (!flags.extra["kms-ca-cert"] !== !flags.extra["kms-ca-key"]) {
+    console.error("flow B needs both --kms-ca-cert and --kms-ca-key (or neither)");
     Deno.exit(2);
   }
   if (!isPostgresUrl(flags.db)) {
@@ -146,6 +175,9 @@ if (import.meta.main) {
     token: flags.token,
     log,
     core: await loadCore(),
+    kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key"]
+      ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key"])
+      : undefined,
   });
   console.error(`KMS listening on ${server.url}`);
   Deno.addSignalListener("SIGINT", () => server.shutdown().then(() => Deno.exit(0)));

@@ -19,6 +19,8 @@ for (const core of CORE_NAMES.includes("wasm") ? ["wasm"] : CORE_NAMES) {
           new URL("../../demo/main.ts", import.meta.url).pathname,
           "--terminals",
           "3",
+          "--flow-b-terminals",
+          "2",
           "--core",
           core,
           "--data-dir",
@@ -40,8 +42,27 @@ for (const core of CORE_NAMES.includes("wasm") ? ["wasm"] : CORE_NAMES) {
         assertEquals(cells[3], cells[4], "TMK KCV KMS == pad");
         assertEquals(cells.slice(5), ["delivered", "ok"]);
       }
-      const last = stdout.trimEnd().split("\n").at(-1)!;
-      assertMatch(last, /^flow A: 3\/3 terminals got their TMK .* 0 failed, [0-9.]+ s, core /);
+      const lines = stdout.trimEnd().split("\n");
+      assertMatch(
+        lines.at(-2)!,
+        /^flow A: 3\/3 terminals got their TMK .* 0 failed, [0-9.]+ s, core /,
+      );
+      // Flow B on the same KMS: its steps, its table, its summary line last.
+      for (const s of ["S1", "S2", "S3", "S4", "S5", "S6", "S7"]) {
+        assert(lines.filter((l) => l.startsWith(`  ${s} `)).length >= 2, `flow A and B step ${s}`);
+      }
+      const rowsB = lines.filter((l) => /^ {2}FB\d{8} /.test(l));
+      assertEquals(rowsB.length, 2);
+      for (const r of rowsB) {
+        const cells = r.trim().split(/\s+/);
+        assertEquals(cells[1], cells[2], "AUK KCV pad == KMS");
+        assertEquals(cells[3], cells[4], "TMK KCV KMS == pad");
+        assertEquals(cells.slice(5), ["delivered", "ok"]);
+      }
+      assertMatch(
+        lines.at(-1)!,
+        /^flow B: 2\/2 terminals got their TMK .* 0 failed, [0-9.]+ s, core /,
+      );
       assert(stderr.includes("collect") && stderr.includes("3/3"), "progress on stderr");
     } finally {
       await Deno.remove(dir, { recursive: true });
