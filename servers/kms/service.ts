@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Store, Terminal } from "../../src/store/mod.ts";
+import { type Store, StoreError, type Terminal } from "../../src/store/mod.ts";
 import {
   batchMacInput,
   ConflictError,
@@ -162,12 +162,25 @@ export class KmsService {
         throw e;
       }
     }
-    const r = await this.#store.importTkBatch({
-      orderId,
-      bodyHash,
-      receivedAt: this.#now(),
-      tks: imported,
-    });
+    let r;
+    try {
+      r = await this.#store.importTkBatch({
+        orderId,
+        bodyHash,
+        receivedAt: this.#now(),
+        tks: imported,
+      });
+    } catch (e) {
+      // A concurrent request stored another batch (or these SNs) first: the same refusal as above.
+      if (e instanceof StoreError && e.code === "conflict") {
+        await this.#audit("tk_batch_imported", "failure", {
+          subject: orderId,
+          detail: "batch_conflict",
+        });
+        throw new ConflictError("batch_conflict", `order ${orderId}: ${e.message}; nothing stored`);
+      }
+      throw e;
+    }
     await this.#audit("tk_batch_imported", "success", {
       subject: orderId,
       detail: `${r.tks} TKs${r.duplicate ? " (duplicate)" : ""}`,

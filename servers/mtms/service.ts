@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Store } from "../../src/store/mod.ts";
+import { type Store, StoreError } from "../../src/store/mod.ts";
 import {
   AuthenticationError,
   type BatchEntry,
@@ -241,14 +241,26 @@ export class MtmsService {
       }
       throw e;
     }
-    const r = await this.#store.putCollectedTk({
-      orderId,
-      sn: up.sn,
-      tkBlock,
-      tkKcv: up.tkKcv,
-      tkHash: up.tkHash,
-      uploadedAt: new Date(now),
-    });
+    let r: "stored" | "same";
+    try {
+      r = await this.#store.putCollectedTk({
+        orderId,
+        sn: up.sn,
+        tkBlock,
+        tkKcv: up.tkKcv,
+        tkHash: up.tkHash,
+        uploadedAt: new Date(now),
+      });
+    } catch (e) {
+      // A concurrent upload stored another TK for this SN first.
+      if (e instanceof StoreError && e.code === "conflict") {
+        throw new ConflictError(
+          "tk_exists",
+          `terminal ${up.sn} already has another TK in order ${orderId}`,
+        );
+      }
+      throw e;
+    }
     if (r === "stored") {
       await this.#audit("tk_collected", "success", {
         subject: up.sn,

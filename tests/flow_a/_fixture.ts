@@ -3,7 +3,7 @@
  * real sockets), an operator terminal with its card, and POS terminals.
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { fetchTransport, type Transport } from "../../src/protocol/mod.ts";
+import { type Exchange, fetchTransport, type Transport } from "../../src/protocol/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";
 import { createMtms, type MtmsApp, startMtms } from "../../servers/mtms/main.ts";
@@ -43,6 +43,10 @@ export interface World {
   components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
   dir: string;
   logs: { kms: string[]; mtms: string[] };
+  /** In-process only: while true, the MTMS's calls to the KMS get a 503 (the KMS is "down"). */
+  kmsDown: boolean;
+  /** Every call the MTMS made to the KMS (request and answer bodies). */
+  mtmsToKms: Exchange[];
   /** A POS terminal with a fresh PIN pad. */
   pos(sn: string): Promise<PosTerminal>;
   /** S1-S13 for one POS: authenticate, generate and export TK, upload. */
@@ -102,7 +106,16 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       kmsUrl,
-      kmsTransport: kmsHandler,
+      kmsTransport: (r) =>
+        world.kmsDown
+          ? Promise.resolve(
+            new Response(JSON.stringify({ error: { code: "unavailable", message: "KMS down" } }), {
+              status: 503,
+              headers: { "content-type": "application/json" },
+            }),
+          )
+          : kmsHandler(r),
+      observe: (x) => world.mtmsToKms.push(x),
       caRoot: pki.rootPem,
       issueTransportCertificate,
     });
@@ -145,6 +158,8 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
     components,
     dir,
     logs: { kms: kmsLog.lines, mtms: mtmsLog.lines },
+    kmsDown: false,
+    mtmsToKms: [],
     async pos(sn) {
       const pinPad = await PinPad.create({ root: pki.rootPem, core });
       return new PosTerminal({ sn, pinPad, transport, kmsUrl });

@@ -450,6 +450,56 @@ for (const core of cores) {
     }
   });
 
+  Deno.test(`flow A (${core.name}): KMS down, then two different batches for one order at once`, async () => {
+    const w = await makeWorld(core, "in-process");
+    try {
+      await orderOf(w, "PO-RACE-1", ["SNG0000001", "SNG0000002", "SNG0000003"]);
+      for (const sn of ["SNG0000001", "SNG0000002", "SNG0000003"]) {
+        await w.collect(await w.pos(sn), "PO-RACE-1");
+      }
+      // the KMS is unreachable: the transfer fails with 502 and the order stays open
+      w.kmsDown = true;
+      const down = await w.call("POST", `${w.mtmsUrl}/v1/orders/PO-RACE-1/transfer`);
+      assertEquals([down.status, down.body.error.code], [502, "kms_refused"]);
+      assertEquals(
+        (await w.call("GET", `${w.mtmsUrl}/v1/orders/PO-RACE-1`)).body.state,
+        "collecting",
+      );
+      w.kmsDown = false;
+      // the batch the MTMS sent, and the same TKs in another order with a valid MAC: another body
+      const a = JSON.parse(w.mtmsToKms.at(-1)!.requestBody);
+      const tks = [...a.tks].reverse();
+      const mac = toHex(
+        await retailMac(
+          xorComponents(w.components.mak),
+          batchMacInput({ orderId: "PO-RACE-1", tks }),
+          {
+            padding: 2,
+            core,
+          },
+        ),
+      );
+      const b = { orderId: "PO-RACE-1", tks, mac };
+      const results = await Promise.all([
+        w.call("POST", `${w.kmsUrl}/v1/tk-batches`, a),
+        w.call("POST", `${w.kmsUrl}/v1/tk-batches`, b),
+      ]);
+      const statuses = results.map((r) => r.status).sort();
+      assertEquals(statuses, [201, 409], JSON.stringify(results.map((r) => r.body)));
+      assertEquals(results.find((r) => r.status === 409)!.body.error.code, "batch_conflict");
+      // exactly one batch is stored: the order's three terminals, once
+      const issued = await w.call("POST", `${w.kmsUrl}/v1/orders/PO-RACE-1/tmks`);
+      assertEquals(issued.body, {
+        orderId: "PO-RACE-1",
+        issued: 3,
+        alreadyIssued: 0,
+        terminals: 3,
+      });
+    } finally {
+      await w.close();
+    }
+  });
+
   Deno.test(`flow A (${core.name}): a KMS restarted on the same database carries on`, async () => {
     const w = await makeWorld(core, "in-process");
     try {
