@@ -154,10 +154,14 @@ export class FlowBService {
       policy: options.policy,
       now: this.#now,
       onEvent: (e) =>
-        this.#audit(e.event, e.event === "challenge_passed" ? "success" : "failure", {
-          subject: e.sn,
-          detail: e.event === "challenge_opened" ? `opened, ${e.detail}` : e.detail,
-        }),
+        this.#audit(
+          e.event,
+          e.event.endsWith("_failed") || e.event === "lockout" ? "failure" : "success",
+          {
+            subject: e.sn,
+            detail: e.event === "challenge_opened" ? `opened, ${e.detail}` : e.detail,
+          },
+        ),
     });
   }
 
@@ -248,19 +252,23 @@ export class FlowBService {
    *   {@link AuthenticationError} `terminal_locked`.
    */
   async issueHsmKey(sn: string): Promise<{ created: boolean; body: HsmKeyResponse }> {
-    const at = this.#now();
-    const created = await this.#store.registerTerminal(sn, at);
-    const t = await this.#terminal(sn);
-    if (t.aukBlock !== null || t.tmkBlock !== null) {
-      await this.#audit("hsm_key_issued", "failure", {
-        subject: sn,
-        detail: "transport_key_registered",
-      });
-      throw hsmKeyLockedError(sn);
+    const existing = await this.#store.getTerminal(sn);
+    if (existing) {
+      const t = await this.#terminal(sn); // flow A terminal, lock-out
+      if (t.aukBlock !== null || t.tmkBlock !== null) {
+        await this.#audit("hsm_key_issued", "failure", {
+          subject: sn,
+          detail: "transport_key_registered",
+        });
+        throw hsmKeyLockedError(sn);
+      }
     }
+    // Key pair and certificate first: if either fails, no terminal row is left behind.
     const pair = await this.#keys.generateHsmKeyPair();
     const cert = await this.#certifier.certify(sn, pair.publicKey);
-    const rotate = t.prHsmBlock !== null;
+    const at = this.#now();
+    const created = await this.#store.registerTerminal(sn, at);
+    const rotate = !created && existing !== null && existing.prHsmBlock !== null;
     const ok = await this.#store.setHsmKey(sn, {
       puHsmCert: cert.certificate,
       prHsmBlock: pair.prHsmBlock,

@@ -75,6 +75,7 @@ for (const c of cores) {
       assertEquals(events, [
         "hsm_key_issued",
         "tk_imported",
+        "challenge_opened",
         "challenge_passed",
         "tmk_issued",
         "tmk_sent",
@@ -659,5 +660,64 @@ Deno.test("openapi.json lists every flow B route and documents repeated S1", asy
     assertStringIncludes(doc.paths["/v1/terminals/{sn}/hsm-key"].post.summary, "rotated");
   } finally {
     await w.close();
+  }
+});
+
+Deno.test("S1: a KMS CA fault leaves no terminal behind (500, nothing stored)", async () => {
+  const w = await makeWorld(core, { pki });
+  try {
+    const { FlowBService } = await import("../../servers/kms/flow_b_service.ts");
+    const { hsmFlowBKeyOps } = await import("../../servers/kms/flow_b_hsm.ts");
+    const { withFlowB } = await import("../../servers/kms/flow_b_routes.ts");
+    const { createHandler, memoryLogger } = await import("../../servers/_lib/mod.ts");
+    const service = new FlowBService({
+      keys: hsmFlowBKeyOps(w.hsm, core),
+      certifier: { certify: () => Promise.reject(new Error("the KMS CA is offline")) },
+      store: w.store,
+      now: w.clock.date,
+    });
+    const { logger, lines } = memoryLogger();
+    const handler = createHandler({
+      title: "KMS",
+      version: "test",
+      routes: withFlowB([], service),
+      operatorToken: w.token,
+      log: logger,
+    });
+    const r = await call(handler, "POST", "/v1/terminals/FB800001/hsm-key");
+    assertEquals(errorOf(r), [500, "internal_error"]);
+    assertEquals(await w.store.getTerminal("FB800001"), null);
+    assert(lines.some((l) => l.includes("the KMS CA is offline")), "the cause is in the log");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("loadKmsCa: the KMS CA from PEM files, or a precise refusal", async () => {
+  const { loadKmsCa } = await import("../../servers/kms/flow_b_hsm.ts");
+  const { exportPkcs8Pem } = await import("../../src/crypto/mod.ts");
+  const { ValidationError } = await import("../../src/protocol/mod.ts");
+  const dir = await Deno.makeTempDir();
+  try {
+    const cert = `${dir}/ca.pem`;
+    const key = `${dir}/ca.key`;
+    const other = `${dir}/other.key`;
+    await Deno.writeTextFile(cert, pki.kmsCa.certificate);
+    await Deno.writeTextFile(key, exportPkcs8Pem(pki.kmsCa.key));
+    await Deno.writeTextFile(other, exportPkcs8Pem(pki.root.key));
+    const ca = await loadKmsCa(cert, key);
+    assertEquals(ca.certificate, pki.kmsCa.certificate);
+    assertEquals(ca.privateKey.n, pki.kmsCa.key.n);
+    const cases: [string, string, string][] = [
+      [cert, other, "is not the private key of the certificate"],
+      [key, key, "is not a PEM certificate"],
+      [cert, cert, "is not an RSA private key in PEM"],
+    ];
+    for (const [c, k, msg] of cases) {
+      const e = await assertRejects(() => loadKmsCa(c, k), ValidationError, msg);
+      assertEquals(e.code, "invalid_kms_ca");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
