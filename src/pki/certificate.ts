@@ -96,7 +96,13 @@ function hexUpper(b: Uint8Array): string {
 
 /** DER of one element, or `malformed` if it is not exactly one BER element. */
 function berOne(bytes: Uint8Array, what: string): asn1js.AsnType {
-  const r = asn1js.fromBER(bytes);
+  let r: ReturnType<typeof asn1js.fromBER>;
+  try {
+    r = asn1js.fromBER(bytes);
+  } catch (e) {
+    // asn1js throws (rather than returning offset -1) on some malformed strings and times.
+    throw malformed(`${what}: ${(e as Error).message}`, e);
+  }
   if (r.offset === -1) throw malformed(`${what}: ${r.result.error || "bad DER"}`);
   if (r.offset !== bytes.length) {
     throw malformed(`${what}: ${bytes.length - r.offset} bytes after the end`);
