@@ -434,7 +434,8 @@ export class FlowBService {
     let tmkKcv = t.tmkKcv;
     if (!tmkBlock || !tmkKcv) {
       const g = await this.#keys.generateTmk();
-      await this.#store.issueTmk({
+      // Of concurrent first downloads only one stores its TMK; only that one is audited.
+      const mine = await this.#store.issueTmk({
         sn,
         tmkBlock: g.tmkBlock,
         tmkUnderTk: null,
@@ -444,7 +445,9 @@ export class FlowBService {
       const again = (await this.#store.getTerminal(sn))!;
       tmkBlock = again.tmkBlock!;
       tmkKcv = again.tmkKcv!;
-      await this.#audit("tmk_issued", "success", { subject: sn, kcv: tmkKcv, detail: "flow B" });
+      if (mine) {
+        await this.#audit("tmk_issued", "success", { subject: sn, kcv: tmkKcv, detail: "flow B" });
+      }
     }
     const encryptedTmk = toHex(await this.#keys.exportTmk(tmkBlock, tk.puTek));
     const h = await this.#keys.sha256(tmkMacInput(sn, encryptedTmk, tmkKcv));
