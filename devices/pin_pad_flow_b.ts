@@ -12,7 +12,8 @@
  *   own key).
  * - S2-S3: {@link PinPadFlowB.makeTransportKey} makes TEK (RSA-2048) and AUK
  *   (double-length TDES, odd parity), and exports AUK under Pu_hsm with
- *   RSA-OAEP-SHA256.
+ *   RSA-OAEP-SHA256, signed by the device key made at manufacture if the
+ *   PIN pad has one.
  * - S5: {@link PinPadFlowB.challenge} / {@link PinPadFlowB.answer}, claim 4.
  * - S7: {@link PinPadFlowB.installTmk} decrypts TMK with Pr_tek, checks its
  *   KCV and stores it as a TR-31 block.
@@ -31,6 +32,8 @@ import {
   kcv,
   oaepDecrypt,
   oaepEncrypt,
+  pkcs1v15Sign,
+  type RsaPrivateKey,
   type RsaPublicKey,
   setOddParity,
   timingSafeEqual,
@@ -55,6 +58,7 @@ import {
   tkHashInput,
   tmkMacInput,
   type TransportKeyRequest,
+  transportKeySigningInput,
 } from "../src/protocol/mod.ts";
 
 /** TR-31 header of AUK at rest: TDES, encrypt and decrypt, sensitive (exported once, under Pu_hsm). */
@@ -75,6 +79,11 @@ export interface PinPadFlowBOptions {
   now?: () => number;
   /** How long the PIN pad waits for the KMS's S5 answer, ms. */
   challengeTtlMs?: number;
+  /**
+   * The device credential made at manufacture: a key pair and its `pin-pad`
+   * certificate (serialNumber = SN). With it, S3 is signed.
+   */
+  device?: { privateKey: RsaPrivateKey; certificate: string };
 }
 
 interface HeldTk {
@@ -111,6 +120,7 @@ export class PinPadFlowB {
   readonly #kmsRoot: string;
   readonly #now: () => number;
   readonly #auth: MutualAuthInitiator;
+  readonly #device: PinPadFlowBOptions["device"];
   #hsm: { sn: string; publicKey: RsaPublicKey } | undefined;
   #tk: HeldTk | undefined;
   #tmk: { block: string; kcv: string } | undefined;
@@ -131,6 +141,7 @@ export class PinPadFlowB {
     this.#storageKey = options.storageKey;
     this.#kmsRoot = options.kmsRoot;
     this.#now = options.now ?? Date.now;
+    this.#device = options.device;
     this.#auth = new MutualAuthInitiator({ now: this.#now, ttlMs: options.challengeTtlMs });
     internals.set(this, () => ({
       clearKeys: async () => ({
@@ -260,12 +271,20 @@ export class PinPadFlowB {
     const auk = await this.#useAuk("S3 export");
     try {
       const c = await oaepEncrypt(hsm.publicKey, auk, { hash: "SHA-256", core: this.#core });
-      return {
+      const req: TransportKeyRequest = {
         encryptedAuk: toHex(c),
         aukKcv: this.#tk!.aukKcv,
         puTek: exportSpkiPem(importSpkiDer(this.#tk!.puTekDer)),
         tkHash: toHex(this.#tk!.hash),
       };
+      if (this.#device) {
+        const input = transportKeySigningInput(hsm.sn, req);
+        req.deviceCertificate = this.#device.certificate;
+        req.signature = toHex(
+          await pkcs1v15Sign(this.#device.privateKey, input, { core: this.#core }),
+        );
+      }
+      return req;
     } finally {
       zeroize(auk);
     }

@@ -22,19 +22,31 @@ import {
   exportSpkiPem,
   importPrivateKeyPem,
   importPublicKeyPem,
+  pkcs1v15Verify,
   type RsaPublicKey,
 } from "../../src/crypto/mod.ts";
 import { type Hsm, HsmError, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
-import { issueCertificate, parseCertificate } from "../../src/pki/mod.ts";
+import {
+  CertificateError,
+  issueCertificate,
+  parseCertificate,
+  verifyChain,
+} from "../../src/pki/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import {
   ALLOWED_TEK_BITS,
+  AuthenticationError,
   FLOW_B_RSA_BITS,
   type FlowBPolicy,
   IntegrityError,
   ValidationError,
 } from "../../src/protocol/mod.ts";
-import { type FlowBKeyOps, FlowBService, type HsmKeyCertifier } from "./flow_b_service.ts";
+import {
+  type DeviceVerifier,
+  type FlowBKeyOps,
+  FlowBService,
+  type HsmKeyCertifier,
+} from "./flow_b_service.ts";
 
 function fromHex(s: string): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(s.length / 2);
@@ -186,6 +198,48 @@ export function kmsCaCertifier(options: KmsCaOptions): HsmKeyCertifier {
   };
 }
 
+/**
+ * The device verifier: `pin-pad` certificates chained to `roots`, RSASSA-PKCS1-v1_5 SHA-256.
+ *
+ * @param roots the device roots (PEM) the KMS trusts.
+ * @param core the crypto core.
+ * @param now clock for the validity check.
+ * @returns the verifier.
+ */
+export function deviceVerifier(
+  roots: string[],
+  core: CryptoCore,
+  now: () => Date = () => new Date(),
+): DeviceVerifier {
+  return {
+    async verify(sn, certificate, input, signature) {
+      let publicKey: RsaPublicKey;
+      try {
+        ({ publicKey } = await verifyChain(certificate, {
+          roots,
+          purpose: "pin-pad",
+          subjectSerialNumber: sn,
+          at: now(),
+        }));
+      } catch (e) {
+        if (e instanceof CertificateError) {
+          throw new AuthenticationError(
+            "device_certificate_untrusted",
+            `S3: the PIN pad's device certificate is refused (${e.code})`,
+          );
+        }
+        throw e;
+      }
+      if (!(await pkcs1v15Verify(publicKey, input, signature, { core }))) {
+        throw new AuthenticationError(
+          "device_signature_invalid",
+          "S3: the transport key is not signed by this PIN pad's device key",
+        );
+      }
+    },
+  };
+}
+
 /** Options of {@link createFlowBService}. */
 export interface FlowBKmsOptions {
   /** The KMS's HSM (its LMK holds Pr_hsm, AUK and TMK blocks). */
@@ -195,6 +249,8 @@ export interface FlowBKmsOptions {
   /** The KMS CA that certifies Pu_hsm keys. */
   kmsCa: { privateKey: RsaPrivateKey; certificate: string };
   policy?: Partial<FlowBPolicy>;
+  /** Device roots (PEM): with them, S3 must be signed by a PIN pad's device key. */
+  deviceRoots?: string[];
   /** Clock (default: system clock). */
   now?: () => Date;
 }
@@ -215,6 +271,7 @@ export function createFlowBService(o: FlowBKmsOptions): FlowBService {
       now: o.now,
       core: o.core,
     }),
+    devices: o.deviceRoots ? deviceVerifier(o.deviceRoots, o.core, o.now) : undefined,
     store: o.store,
     policy: o.policy,
     now: o.now,

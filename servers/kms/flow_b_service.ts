@@ -22,6 +22,7 @@
 import type { Store, Terminal } from "../../src/store/mod.ts";
 import {
   type AukCipher,
+  AuthenticationError,
   type ChallengeAnswer,
   type ChallengeRequest,
   type ChallengeResponse,
@@ -42,6 +43,7 @@ import {
   tmkMacInput,
   type TransportKeyRequest,
   type TransportKeyResponse,
+  transportKeySigningInput,
   type UnlockResponse,
 } from "../../src/protocol/mod.ts";
 
@@ -110,10 +112,26 @@ export interface HsmKeyCertifier {
   ): Promise<{ certificate: string; caCertificate: string }>;
 }
 
+/** Checks the PIN pad's device signature on S3. */
+export interface DeviceVerifier {
+  /**
+   * Verifies the device certificate (chain to the device roots, `pin-pad`
+   * purpose, serialNumber = SN) and its signature over `input`.
+   * @throws {AuthenticationError} `device_certificate_untrusted`, `device_signature_invalid`.
+   */
+  verify(sn: string, certificate: string, input: Uint8Array, signature: Uint8Array): Promise<void>;
+}
+
 /** Options of {@link FlowBService}. */
 export interface FlowBServiceOptions {
   keys: FlowBKeyOps;
   certifier: HsmKeyCertifier;
+  /**
+   * With it, S3 must be signed by the PIN pad's device key (certificate of
+   * the `pin-pad` profile for the SN); without it, S3 is taken on the TK
+   * hash alone (the patent's protocol).
+   */
+  devices?: DeviceVerifier;
   store: Store;
   policy?: Partial<FlowBPolicy>;
   /** Clock (default: the system clock). */
@@ -136,6 +154,7 @@ function fromHex(s: string): Uint8Array<ArrayBuffer> {
 export class FlowBService {
   readonly #keys: FlowBKeyOps;
   readonly #certifier: HsmKeyCertifier;
+  readonly #devices: DeviceVerifier | undefined;
   readonly #store: Store;
   readonly #now: () => Date;
   readonly #auth: MutualAuthResponder;
@@ -147,6 +166,7 @@ export class FlowBService {
   constructor(options: FlowBServiceOptions) {
     this.#keys = options.keys;
     this.#certifier = options.certifier;
+    this.#devices = options.devices;
     this.#store = options.store;
     this.#now = options.now ?? (() => new Date());
     this.#auth = new MutualAuthResponder({
@@ -314,6 +334,31 @@ export class FlowBService {
       throw new ConflictError("hsm_key_required", `S3: ${sn} has no Pu_hsm yet; S1 first`);
     }
     const tek = this.#keys.parsePuTek(req.puTek);
+    if (this.#devices) {
+      if (!req.deviceCertificate || !req.signature) {
+        await this.#audit("tk_imported", "failure", {
+          subject: sn,
+          detail: "device_signature_required",
+        });
+        throw new AuthenticationError(
+          "device_signature_required",
+          "S3: this KMS takes a transport key only signed by the PIN pad's device key",
+        );
+      }
+      try {
+        await this.#devices.verify(
+          sn,
+          req.deviceCertificate,
+          transportKeySigningInput(sn, req),
+          fromHex(req.signature),
+        );
+      } catch (e) {
+        if (e instanceof AuthenticationError) {
+          await this.#audit("tk_imported", "failure", { subject: sn, detail: e.code });
+        }
+        throw e;
+      }
+    }
     if (t.aukBlock !== null) {
       if (t.tkHash === req.tkHash && t.puTek === tek.pem && t.tkKcv === req.aukKcv) {
         return { sn, aukKcv: req.aukKcv, tekBits: tek.bits, duplicate: "yes" };

@@ -23,7 +23,8 @@ export type CertificateProfile =
   | "operator-card"
   | "mtms-transport"
   | "kms-server"
-  | "terminal-hsm";
+  | "terminal-hsm"
+  | "pin-pad";
 
 /** The end-entity kinds: the purposes a chain can be verified for. */
 export type CertificatePurpose = Exclude<CertificateProfile, "root-ca" | "kms-ca">;
@@ -60,6 +61,8 @@ export const EXT_KEY_USAGE = {
   mtmsTransport: `${PROJECT_OID_ARC}.1.2`,
   /** Per-terminal HSM key `Pu_hsm`: AUK is RSA-OAEP encrypted under it in flow B. */
   terminalHsm: `${PROJECT_OID_ARC}.1.3`,
+  /** PIN pad device key (made at manufacture): signs its flow B transport key (S3). */
+  pinPad: `${PROJECT_OID_ARC}.1.4`,
 } as const;
 
 /** What one profile puts into a certificate. */
@@ -119,6 +122,13 @@ export const PROFILES: Readonly<Record<CertificateProfile, ProfileSpec>> = {
     ca: false,
     keyUsage: ["keyEncipherment"],
     extKeyUsage: [EXT_KEY_USAGE.terminalHsm],
+    selfSigned: false,
+    subjectSerialNumber: true,
+  },
+  "pin-pad": {
+    ca: false,
+    keyUsage: ["digitalSignature"],
+    extKeyUsage: [EXT_KEY_USAGE.pinPad],
     selfSigned: false,
     subjectSerialNumber: true,
   },

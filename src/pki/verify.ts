@@ -61,6 +61,7 @@ const PURPOSE_EKU: Record<CertificatePurpose, string> = {
   "mtms-transport": EXT_KEY_USAGE.mtmsTransport,
   "kms-server": EXT_KEY_USAGE.serverAuth,
   "terminal-hsm": EXT_KEY_USAGE.terminalHsm,
+  "pin-pad": EXT_KEY_USAGE.pinPad,
 };
 
 const MAX_PATH = 8;

@@ -148,8 +148,34 @@ export const TransportKeyRequest = object({
   aukKcv: KCV,
   puTek: PUBLIC_KEY,
   tkHash: hex(DIGEST_BYTES, "SHA-256 of tkHashInput(SHA-256(AUK), SHA-256(Pu_tek DER))"),
-}, "the terminal's transport key: AUK under Pu_hsm and Pu_tek (S3)");
+  deviceCertificate: optional(pem(
+    "CERTIFICATE",
+    "the PIN pad's device certificate (pin-pad profile, serialNumber = SN), made at manufacture",
+  )),
+  signature: optional(
+    RSA_BLOCK("RSASSA-PKCS1-v1_5 SHA-256 by the device key over transportKeySigningInput"),
+  ),
+}, "the terminal's transport key: AUK under Pu_hsm and Pu_tek (S3), signed by the PIN pad");
 export type TransportKeyRequest = Infer<typeof TransportKeyRequest>;
+
+/**
+ * The bytes the PIN pad's device key signs in S3: a KMS that knows the
+ * device roots accepts a transport key only from the PIN pad whose
+ * certificate names the SN, so a man in the middle cannot register a
+ * transport key of its own.
+ *
+ * @param sn serial number.
+ * @param r the request's fields.
+ * @returns UTF-8 of `TMKB-S3-1|sn|encryptedAuk|aukKcv|tkHash|puTek`.
+ */
+export function transportKeySigningInput(
+  sn: string,
+  r: Pick<TransportKeyRequest, "encryptedAuk" | "aukKcv" | "tkHash" | "puTek">,
+): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(
+    ["TMKB-S3-1", sn, r.encryptedAuk, r.aukKcv, r.tkHash, r.puTek].join("|"),
+  );
+}
 
 /** Answer to S3: what KMS stored (KCV and hash, never keys). */
 export const TransportKeyResponse = object({

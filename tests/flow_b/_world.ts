@@ -16,7 +16,7 @@ import { openSqliteStore, type SqliteStore } from "../../src/store/mod.ts";
 import { createHandler, memoryLogger, type Running, serveHandler } from "../../servers/_lib/mod.ts";
 import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
-import { hsmFlowBKeyOps, kmsCaCertifier } from "../../servers/kms/flow_b_hsm.ts";
+import { deviceVerifier, hsmFlowBKeyOps, kmsCaCertifier } from "../../servers/kms/flow_b_hsm.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { randomBytes } from "../_helpers.ts";
@@ -102,6 +102,11 @@ export interface World {
   via: Via;
   /** A PIN pad flashed with this world's root. */
   newPad(root?: string): PinPadFlowB;
+  /**
+   * A PIN pad with a device credential for `sn` (a `pin-pad` certificate from
+   * `issuer`, default this world's root; one device key per world, to save key generation).
+   */
+  devicePad(sn: string, issuer?: Ca): Promise<PinPadFlowB>;
   /** A POS terminal with a PIN pad, over `transport` (default: the handler). */
   terminal(sn: string, options?: { pad?: PinPadFlowB; transport?: Transport }): FlowBTerminal;
   close(): Promise<void>;
@@ -126,7 +131,14 @@ export const KMS_URL = "http://kms.test";
  */
 export async function makeWorld(
   core: CryptoCore,
-  options: { pki?: Pki; policy?: Partial<FlowBPolicy>; dbPath?: string; via?: Via } = {},
+  options: {
+    pki?: Pki;
+    policy?: Partial<FlowBPolicy>;
+    dbPath?: string;
+    via?: Via;
+    /** Require S3 to be signed by a PIN pad device key chained to the root. */
+    devices?: boolean;
+  } = {},
 ): Promise<World> {
   const pki = options.pki ?? await makePki(core);
   const clock = testClock();
@@ -155,6 +167,7 @@ export async function makeWorld(
       now: clock.date,
       core,
     }),
+    devices: options.devices ? deviceVerifier([pki.root.certificate], core, clock.date) : undefined,
     store,
     policy: options.policy ?? { challengeTtlMs: 30_000, sessionTtlMs: 60_000, maxFailures: 3 },
     now: clock.date,
@@ -180,10 +193,32 @@ export async function makeWorld(
   }
   const newPad = (root = pki.root.certificate) =>
     new PinPadFlowB({ kmsRoot: root, core, storageKey: randomBytes(24), now: clock.ms });
+  const deviceKey = options.devices
+    ? (await generateRsaKeyPair({ bits: 2048, core })).privateKey
+    : undefined;
+  const devicePad = async (sn: string, issuer: Ca = pki.root) => {
+    const key = deviceKey ?? (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+    const certificate = await issueCertificate({
+      profile: "pin-pad",
+      subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
+      publicKey: key,
+      notBefore: new Date(T0 - 86_400_000),
+      notAfter: new Date(T0 + 365 * 86_400_000),
+      issuer: { privateKey: issuer.key, certificate: issuer.certificate },
+    }, { core });
+    return new PinPadFlowB({
+      kmsRoot: pki.root.certificate,
+      core,
+      storageKey: randomBytes(24),
+      now: clock.ms,
+      device: { privateKey: key, certificate },
+    });
+  };
   return {
     core,
     pki,
     clock,
+    devicePad,
     store,
     hsm,
     service,
