@@ -9,6 +9,8 @@
  * `MTMS_TOKEN`), `--kms-url`, `--ca-root FILE` (the CA root, PEM),
  * `--transport-key FILE` (the transport private key as a TR-31 block under
  * this MTMS's LMK) and `--transport-cert FILE` (its certificate from the CA).
+ * `--generate-transport-key PREFIX` (with the LMK components) makes that key
+ * block and the public key for the CA, then exits.
  *
  * @module
  */
@@ -26,6 +28,9 @@ import {
 } from "../_lib/mod.ts";
 import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
+import { exportSpkiPem } from "../../src/crypto/mod.ts";
+import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { parseComponents } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
 
@@ -135,6 +140,33 @@ export async function startMtms(o: MtmsOptions): Promise<MtmsServer> {
   };
 }
 
+/**
+ * Key ceremony, step 1: the MTMS's HSM generates the transport key pair
+ * (RSA-2048). Writes `<prefix>.tr31` (the private key as a TR-31 block under
+ * this MTMS's LMK: never clear) and `<prefix>.pub.pem` (SubjectPublicKeyInfo,
+ * for the CA to certify with the `mtms-transport` profile). The MTMS then
+ * starts with `--transport-key <prefix>.tr31 --transport-cert <the CA's certificate>`.
+ *
+ * @param o LMK components (`KEY:KCV`), core, output prefix.
+ * @returns the two paths written.
+ */
+export async function generateTransportKeyFiles(o: {
+  lmkComponents: string[];
+  core: CryptoCore;
+  prefix: string;
+}): Promise<{ keyBlockPath: string; publicKeyPath: string }> {
+  const hsm = await SoftwareHsm.create({
+    components: parseComponents(o.lmkComponents, "LMK component"),
+    core: o.core,
+  });
+  const pair = await hsm.generateRsaKeyPair({ bits: 2048, template: KEY_TEMPLATES.RSA_TRANSPORT });
+  const keyBlockPath = `${o.prefix}.tr31`;
+  const publicKeyPath = `${o.prefix}.pub.pem`;
+  await Deno.writeTextFile(keyBlockPath, pair.privateKeyBlock + "\n");
+  await Deno.writeTextFile(publicKeyPath, exportSpkiPem(pair.publicKey));
+  return { keyBlockPath, publicKeyPath };
+}
+
 if (import.meta.main) {
   const flags = parseServerFlags(Deno.args, {
     envPrefix: "MTMS",
@@ -147,8 +179,21 @@ if (import.meta.main) {
       "ca-root",
       "transport-key",
       "transport-cert",
+      "generate-transport-key",
     ],
   });
+  const prefix = flags.extra["generate-transport-key"];
+  if (prefix) {
+    const out = await generateTransportKeyFiles({
+      lmkComponents: flags.lmkComponents,
+      core: await loadCore(),
+      prefix,
+    });
+    console.error(
+      `transport key generated: ${out.keyBlockPath} (under this LMK), ${out.publicKeyPath} (for the CA)`,
+    );
+    Deno.exit(0);
+  }
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
   const need = (name: string, v: string | undefined): string => {
     if (!v) {
