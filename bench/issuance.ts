@@ -38,7 +38,7 @@ import { openHsm } from "../servers/_lib/hsm.ts";
 import { kmsKeyOps } from "../servers/kms/_keys.ts";
 import { KmsService } from "../servers/kms/service.ts";
 import { randomComponents } from "../demo/_setup.ts";
-import { ProgressBar } from "./_progress.ts";
+import { ProgressBar } from "../servers/_lib/progress.ts";
 
 /** Distinct TKs in the pool the order's terminals cycle through (setup cost, not timed). */
 const TK_POOL = 1000;

@@ -195,10 +195,15 @@ export class KmsService {
    * issues only what is missing.
    *
    * @param orderId the order.
+   * @param options `onProgress(done, total)` after each page stored (a CLI's progress bar):
+   *   terminals with a TMK so far, of the order's terminals.
    * @returns counts, never keys.
    * @throws {NotFoundError} `unknown_order`; {@link IntegrityError} if a TK fails its hash check (that page is not stored).
    */
-  async issueOrder(orderId: string): Promise<IssueResponse> {
+  async issueOrder(
+    orderId: string,
+    options: { onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<IssueResponse> {
     const before = await this.#store.countTerminals(orderId);
     if (before.terminals === 0) {
       throw new NotFoundError("unknown_order", `KMS has no TKs for order ${orderId}`);
@@ -236,6 +241,7 @@ export class KmsService {
         }
       }
       issued += await this.#store.issueTmks(issues);
+      options.onProgress?.(before.withTmk + issued, before.terminals);
       if (page.length < ISSUE_PAGE) break;
     }
     await this.#audit("tmk_issued", "success", { subject: orderId, detail: `${issued} TMKs` });

@@ -1,0 +1,76 @@
+/**
+ * Bulk TMK issuance from the command line (flow A S15, CN103714639A):
+ * `deno task kms:issue --order PO-1 [--db kms.db | --db postgres://...]`.
+ *
+ * The same service and key operations as `POST /v1/orders/{orderId}/tmks`,
+ * run by an operator on the KMS host for orders too large for one HTTP
+ * request (a million terminals), with a progress bar on stderr. It may run
+ * beside KMS servers on the same database: terminals are issued once
+ * whoever gets there first, and an interrupted run is finished by running
+ * it again. Key components come from the environment (`KMS_LMK_COMPONENTS`,
+ * `KMS_PK_COMPONENTS`, `KMS_MAK_COMPONENTS`, each `KEY:KCV,KEY:KCV`), the
+ * database from `--db` or `KMS_DATABASE_URL`. Prints the counts as JSON.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { loadCore } from "../../src/core/mod.ts";
+import { ProgressBar } from "../_lib/progress.ts";
+import { openStore } from "../_lib/store.ts";
+import { kmsKeyOps } from "./_keys.ts";
+import { KmsService } from "./service.ts";
+
+/**
+ * Runs the CLI.
+ *
+ * @param args command-line arguments.
+ * @returns the exit code: 0 done, 1 refused, 2 bad usage.
+ */
+export async function main(args: string[]): Promise<number> {
+  let values: { order?: string; db?: string };
+  try {
+    values = parseArgs({
+      args,
+      options: { order: { type: "string" }, db: { type: "string" } },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  const db = values.db ?? Deno.env.get("KMS_DATABASE_URL");
+  if (!values.order || !db) {
+    console.error("usage: deno task kms:issue --order ORDER-ID [--db FILE|postgres://...]");
+    return 2;
+  }
+  const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
+  const store = await openStore(db);
+  try {
+    const ops = await kmsKeyOps({
+      lmkComponents: env("KMS_LMK_COMPONENTS"),
+      pkComponents: env("KMS_PK_COMPONENTS"),
+      makComponents: env("KMS_MAK_COMPONENTS"),
+      core: await loadCore(),
+      store,
+    });
+    let bar: ProgressBar | undefined;
+    const r = await new KmsService(ops, store).issueOrder(values.order, {
+      onProgress: (done, total) => {
+        bar ??= new ProgressBar(`issuing ${values.order}`, total);
+        bar.update(done);
+      },
+    });
+    bar?.done();
+    console.log(JSON.stringify(r));
+    return 0;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    console.error(`bulk issuance refused${code ? ` (${code})` : ""}: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
