@@ -70,15 +70,18 @@ export interface Traffic {
  * @param core the crypto core.
  * @param terminals how many terminals per flow.
  * @param prefix SN prefix (distinct per call keeps SNs unique).
+ * @param options `flowBDb`: a database file for the flow B world (default in memory).
+ * @param options `flowBDb`: a database file for the flow B world (default in memory).
  * @returns the traffic.
  */
 export async function recordTraffic(
   core: CryptoCore,
   terminals = 2,
   prefix = "HD",
+  options: { flowBDb?: string } = {},
 ): Promise<Traffic> {
   const a = await makeFlowAWorld(core, "in-process");
-  const b = await makeFlowBWorld(core);
+  const b = await makeFlowBWorld(core, { dbPath: options.flowBDb });
   const recorded: Recorded[] = [];
   const urls: Record<Server, string> = { kms: a.kmsUrl, mtms: a.mtmsUrl, kmsB: "http://kms.test" };
   const serverOf = (u: URL): Server =>
