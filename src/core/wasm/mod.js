@@ -1,0 +1,242 @@
+// @ts-self-types="./mod.d.ts"
+/**
+ * @tmk/wasm-core: TDEA (NIST SP 800-67), SHA-1 / SHA-256 (FIPS 180-4),
+ * Montgomery modular exponentiation and the RSA CRT private operation
+ * (RFC 8017 section 5.1.2) in WebAssembly, compiled from AssemblyScript.
+ *
+ * A plain ES module with no runtime-specific API: the same file runs in Deno,
+ * Node.js 20+, Bun and browsers. The wasm bytes are embedded
+ * (`tmk_core_wasm.js`), so loading needs no fetch and no file access.
+ *
+ * Each method checks its arguments first (`TypeError` for a wrong type,
+ * `RangeError` for a wrong length or value, naming the argument), then copies
+ * its inputs into the core's fixed buffers, runs the entry point, copies the
+ * result out and zeroes every buffer that held key bytes, data or
+ * intermediate values. Inputs longer than the 64 KiB IO buffer are processed
+ * in chunks (CBC carries its chaining block across chunks; SHA hashes
+ * incrementally).
+ *
+ * RSA blinding is not done here: `rsaPrivate` computes exactly `input^d mod n`
+ * with a fixed sequence of operations; blind in the layer above.
+ *
+ * @example
+ * ```js
+ * import { loadWasmCore } from "@tmk/wasm-core";
+ * const core = await loadWasmCore();
+ * const digest = core.sha256(new TextEncoder().encode("abc"));
+ * ```
+ *
+ * @module
+ */
+import {
+  checkBlocks,
+  checkBytes,
+  checkIv,
+  checkModPow,
+  checkRsaPrivate,
+  checkTdesKey,
+  padTo,
+  stripLeadingZeros,
+} from "./_args.js";
+import { compileCoreAsync, coreExports } from "./loader.js";
+
+/**
+ * @typedef {object} Bound
+ * @property {import("./loader.d.ts").CoreExports} x
+ * @property {Uint8Array} mem
+ * @property {number} io
+ * @property {number} ioSize
+ * @property {number} key
+ * @property {number} iv
+ * @property {number} digest
+ * @property {number} bn
+ * @property {number} slot
+ * @property {number} bnOut
+ */
+
+/** @type {Bound | null} */
+let bound = null;
+
+/** @returns {Bound} */
+function core() {
+  if (bound !== null && bound.mem.byteLength !== 0) return bound;
+  const x = coreExports();
+  bound = {
+    x,
+    mem: new Uint8Array(x.memory.buffer),
+    io: x.ioPtr(),
+    ioSize: x.ioSize(),
+    key: x.keyPtr(),
+    iv: x.ivPtr(),
+    digest: x.digestPtr(),
+    bn: x.bnPtr(),
+    slot: x.bnSlotSize(),
+    bnOut: x.bnOutPtr(),
+  };
+  return bound;
+}
+
+/**
+ * @param {boolean} cbc
+ * @param {boolean} decrypt
+ * @param {Uint8Array} key
+ * @param {Uint8Array | null} iv
+ * @param {Uint8Array} data
+ * @returns {Uint8Array}
+ */
+function tdes(cbc, decrypt, key, iv, data) {
+  const b = core();
+  const out = new Uint8Array(data.length);
+  if (data.length === 0) return out;
+  const { mem, x, io, ioSize } = b;
+  mem.set(key, b.key);
+  if (iv) mem.set(iv, b.iv);
+  try {
+    for (let off = 0; off < data.length; off += ioSize) {
+      const len = Math.min(ioSize, data.length - off);
+      mem.set(data.subarray(off, off + len), io);
+      if (cbc) x.tdesCbc(key.length, len, decrypt ? 1 : 0);
+      else x.tdesEcb(key.length, len, decrypt ? 1 : 0);
+      out.set(mem.subarray(io, io + len), off);
+    }
+  } finally {
+    mem.fill(0, b.key, b.key + 24);
+    mem.fill(0, b.iv, b.iv + 8);
+    mem.fill(0, io, io + Math.min(ioSize, data.length));
+  }
+  return out;
+}
+
+/**
+ * @param {1 | 256} which
+ * @param {Uint8Array} data
+ * @returns {Uint8Array}
+ */
+function sha(which, data) {
+  const b = core();
+  const { mem, x, io, ioSize } = b;
+  const size = which === 1 ? 20 : 32;
+  const n = data.length;
+  if (n <= ioSize) {
+    // short inputs: a plain loop beats TypedArray#set's fixed cost
+    if (n <= 128) { for (let i = 0; i < n; i++) mem[io + i] = data[i]; }
+    else mem.set(data, io);
+    // the one-shot entry point zeroes IO[0..n), the state and the pending block itself
+    if (which === 1) x.sha1(n);
+    else x.sha256(n);
+  } else {
+    try {
+      if (which === 1) x.sha1Init();
+      else x.sha256Init();
+      for (let off = 0; off < n; off += ioSize) {
+        const len = Math.min(ioSize, n - off);
+        mem.set(data.subarray(off, off + len), io);
+        if (which === 1) x.sha1Update(len);
+        else x.sha256Update(len);
+      }
+      if (which === 1) x.sha1Final(); // also zeroes the state and the pending block
+      else x.sha256Final();
+    } finally {
+      mem.fill(0, io, io + ioSize);
+    }
+  }
+  const out = new Uint8Array(size);
+  const d = b.digest;
+  for (let i = 0; i < size; i++) out[i] = mem[d + i];
+  return out;
+}
+
+/**
+ * Copies big-endian `value` (leading zeros stripped) into BN slot `i`; returns its length.
+ * @param {Bound} b
+ * @param {number} i
+ * @param {Uint8Array} value
+ */
+function putBig(b, i, value) {
+  const s = stripLeadingZeros(value);
+  b.mem.set(s, b.bn + i * b.slot);
+  return s.length;
+}
+
+/** @param {Bound} b */
+function wipeBig(b) {
+  b.mem.fill(0, b.bn, b.bn + 6 * b.slot);
+  b.mem.fill(0, b.bnOut, b.bnOut + 4 * b.slot);
+  b.x.bnWipe();
+}
+
+/** @type {import("./mod.d.ts").CryptoCore} */
+export const wasmCore = Object.freeze({
+  name: "wasm",
+  tdesEncryptEcb(key, data) {
+    checkTdesKey(key);
+    checkBlocks("data", data);
+    return tdes(false, false, key, null, data);
+  },
+  tdesDecryptEcb(key, data) {
+    checkTdesKey(key);
+    checkBlocks("data", data);
+    return tdes(false, true, key, null, data);
+  },
+  tdesEncryptCbc(key, iv, data) {
+    checkTdesKey(key);
+    checkIv(iv);
+    checkBlocks("data", data);
+    return tdes(true, false, key, iv, data);
+  },
+  tdesDecryptCbc(key, iv, data) {
+    checkTdesKey(key);
+    checkIv(iv);
+    checkBlocks("data", data);
+    return tdes(true, true, key, iv, data);
+  },
+  sha1(data) {
+    checkBytes("data", data);
+    return sha(1, data);
+  },
+  sha256(data) {
+    checkBytes("data", data);
+    return sha(256, data);
+  },
+  modPow(base, exponent, modulus) {
+    checkModPow(base, exponent, modulus);
+    const b = core();
+    try {
+      const bl = putBig(b, 0, base);
+      const el = putBig(b, 1, exponent);
+      const ml = putBig(b, 2, modulus);
+      const len = b.x.modPow(bl, el, ml);
+      return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), modulus.length);
+    } finally {
+      wipeBig(b);
+    }
+  },
+  rsaPrivate(key, input) {
+    checkRsaPrivate(key, input);
+    const b = core();
+    try {
+      const il = putBig(b, 0, input);
+      const pl = putBig(b, 1, key.p);
+      const ql = putBig(b, 2, key.q);
+      const dpl = putBig(b, 3, key.dp);
+      const dql = putBig(b, 4, key.dq);
+      const qil = putBig(b, 5, key.qi);
+      const len = b.x.rsaPrivate(il, pl, ql, dpl, dql, qil);
+      return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), key.n.length);
+    } finally {
+      wipeBig(b);
+    }
+  },
+});
+
+/**
+ * Compiles the module asynchronously (allowed on a browser's main thread),
+ * instantiates it, and returns the core. Later calls resolve to the same object.
+ *
+ * @returns {Promise<import("./mod.d.ts").CryptoCore>}
+ */
+export async function loadWasmCore() {
+  await compileCoreAsync();
+  core();
+  return wasmCore;
+}
