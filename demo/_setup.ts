@@ -27,6 +27,8 @@ export interface DemoPki {
   issueServer(name: string, publicKey: RsaPublicKey): Promise<string>;
   /** Issues the KMS CA (flow B: it certifies each terminal's Pu_hsm) under the same root. */
   issueKmsCa(publicKey: RsaPublicKey): Promise<string>;
+  /** Issues a PIN pad's device certificate (flow B: it signs S3), serialNumber = SN. */
+  issueDevice(sn: string, publicKey: RsaPublicKey): Promise<string>;
   /** An operator card from another CA (same subject as a real one). */
   foreignOperator(): Promise<IssuedOperator>;
   /** An MTMS transport certificate from another CA. */
@@ -65,7 +67,7 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
   const operatorKey = await generateRsaKeyPair({ bits: 2048, core });
   const issue = async (
     ca: { certificate: string; privateKey: RsaPrivateKey },
-    profile: "operator-card" | "mtms-transport" | "kms-ca",
+    profile: "operator-card" | "mtms-transport" | "kms-ca" | "pin-pad",
     name: string,
     publicKey: RsaPublicKey,
     expired = false,
@@ -93,6 +95,15 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
     issueOperator: (name, options = {}) => operator(root, name, options.expired),
     issueServer: (name, publicKey) => issue(root, "mtms-transport", name, publicKey),
     issueKmsCa: (publicKey) => issue(root, "kms-ca", "KMS CA", publicKey),
+    issueDevice: (sn, publicKey) =>
+      issueCertificate({
+        profile: "pin-pad",
+        subject: { commonName: `PIN pad ${sn}`, serialNumber: sn, organization: "TMK Demo" },
+        publicKey,
+        notBefore: seconds(Date.now() - DAY),
+        notAfter: seconds(Date.now() + 365 * DAY),
+        issuer: root,
+      }, { core }),
     foreignOperator: () => operator(foreign, "Operator 0042"),
     foreignOperatorCertificate: await issue(
       foreign,

@@ -39,6 +39,8 @@ import { FlowBTerminal, type FlowBTraceLine } from "../devices/pos_flow_b.ts";
 export interface FlowBPki {
   /** The KMS root (PEM), written into every PIN pad at flashing. */
   kmsRootPem: string;
+  /** Issues a PIN pad's device certificate under the root (when the root is this module's). */
+  issueDevice?: (sn: string, publicKey: RsaPublicKey) => Promise<string>;
   /** The KMS CA that certifies each terminal's Pu_hsm (give it to the KMS). */
   kmsCa: { privateKey: RsaPrivateKey; certificate: string };
 }
@@ -87,7 +89,16 @@ export async function makeFlowBPki(
     notAfter: seconds(now + 1825 * DAY),
     issuer: { privateKey: root.privateKey, certificate: kmsRootPem },
   }, { core });
-  return { kmsRootPem, kmsCa: { privateKey: ca.privateKey, certificate } };
+  const issueDevice = (sn: string, publicKey: RsaPublicKey) =>
+    issueCertificate({
+      profile: "pin-pad",
+      subject: { commonName: `PIN pad ${sn}`, serialNumber: sn, organization: "TMK Demo" },
+      publicKey,
+      notBefore: seconds(now - DAY),
+      notAfter: seconds(now + 1825 * DAY),
+      issuer: { privateKey: root.privateKey, certificate: kmsRootPem },
+    }, { core });
+  return { kmsRootPem, kmsCa: { privateKey: ca.privateKey, certificate }, issueDevice };
 }
 
 /** One terminal's outcome. */
@@ -111,6 +122,8 @@ export interface FlowBDemoOptions {
   core: CryptoCore;
   /** The KMS root the PIN pads are flashed with. */
   kmsRootPem: string;
+  /** Issues each PIN pad's device certificate at manufacture (then S3 is signed). */
+  issueDevice?: (sn: string, publicKey: RsaPublicKey) => Promise<string>;
   terminals: number;
   /** Serial number prefix (default `FB`): flow B's terminals are not flow A's. */
   snPrefix?: string;
@@ -144,10 +157,16 @@ export async function runFlowBDemo(o: FlowBDemoOptions): Promise<FlowBDemoResult
     const sn = `${prefix}${String(i + 1).padStart(8, "0")}`;
     const row: FlowBRow = { sn, ok: false };
     rows.push(row);
+    let device: { privateKey: RsaPrivateKey; certificate: string } | undefined;
+    if (o.issueDevice) {
+      const k = await generateRsaKeyPair({ bits: 2048, core: o.core });
+      device = { privateKey: k.privateKey, certificate: await o.issueDevice(sn, k.publicKey) };
+    }
     const pad = new PinPadFlowB({
       kmsRoot: o.kmsRootPem,
       core: o.core,
       storageKey: randomBytes(24),
+      device,
     });
     pinPads.push(pad);
     const pos = new FlowBTerminal({
@@ -269,7 +288,13 @@ export async function runFlowBStandalone(o: {
     },
   });
   const token = toHex(randomBytes(16));
-  const service = createFlowBService({ hsm, store, core: o.core, kmsCa: pki.kmsCa });
+  const service = createFlowBService({
+    hsm,
+    store,
+    core: o.core,
+    kmsCa: pki.kmsCa,
+    deviceRoots: [pki.kmsRootPem],
+  });
   const handler = createHandler({
     title: "KMS (flow B)",
     version: "1.0.0",
@@ -284,6 +309,7 @@ export async function runFlowBStandalone(o: {
       token,
       core: o.core,
       kmsRootPem: pki.kmsRootPem,
+      issueDevice: pki.issueDevice,
       terminals: o.terminals,
       observe: o.observe,
       progress: o.progress,

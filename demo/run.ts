@@ -134,6 +134,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     log: options.kmsLog ?? jsonLogger(),
     core,
     kmsCa: flowBPki?.kmsCa,
+    deviceRoots: flowBPki ? [pki.rootPem] : undefined,
   });
   const mtms = await startMtms({
     port: 0,
@@ -381,6 +382,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         token,
         core,
         kmsRootPem: flowBPki.kmsRootPem,
+        issueDevice: pki.issueDevice,
         terminals: options.flowBTerminals!,
         observe,
         progress: options.progress,

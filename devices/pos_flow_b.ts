@@ -145,12 +145,19 @@ export class FlowBTerminal {
           step: "S3",
           actor: "PIN pad -> KMS",
           text: `PUT /v1/terminals/${this.sn}/transport-key: AUK under Pu_hsm (RSA-OAEP-SHA256) ` +
-            `${short(req.encryptedAuk)} with Pu_tek (SPKI PEM), AUK KCV and TK hash`,
+            `${short(req.encryptedAuk)} with Pu_tek (SPKI PEM), AUK KCV and TK hash` +
+            (req.signature
+              ? "; signed by the PIN pad's device key (RSASSA-PKCS1-v1_5 SHA-256)"
+              : ""),
         },
         {
           step: "S4",
           actor: "KMS HSM",
-          text: `AUK recovered with Pr_hsm into a key block under the LMK; KCV ${body.aukKcv} == ` +
+          text:
+            (req.signature
+              ? "device certificate chains to the root, serialNumber = SN, signature verified; "
+              : "") +
+            `AUK recovered with Pr_hsm into a key block under the LMK; KCV ${body.aukKcv} == ` +
             `${req.aukKcv}; TK hash over AUK and Pu_tek (${body.tekBits} bits) matches`,
         },
       ],

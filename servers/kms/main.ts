@@ -10,7 +10,8 @@
  * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
  * components and the token are best passed in the environment.
  * `--kms-ca-cert FILE --kms-ca-key FILE` (PEM) enable flow B (CN103714641A):
- * the KMS CA certifies each terminal's Pu_hsm.
+ * the KMS CA certifies each terminal's Pu_hsm; `--device-root FILE` (PEM)
+ * makes S3 require the PIN pad's device signature.
  *
  * A KMS restarted on the same database (and the same LMK) carries on where
  * it stopped: every state lives in the store.
@@ -60,6 +61,8 @@ export interface KmsOptions {
   kmsCa?: { privateKey: RsaPrivateKey; certificate: string };
   /** Flow B: challenge and session lifetimes, lock-out threshold. */
   flowBPolicy?: Partial<FlowBPolicy>;
+  /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
+  deviceRoots?: string[];
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -101,6 +104,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         core: o.core,
         kmsCa: o.kmsCa,
         policy: o.flowBPolicy,
+        deviceRoots: o.deviceRoots,
       })
       : undefined;
     const handler = createHandler({
@@ -149,7 +153,7 @@ if (import.meta.main) {
     envPrefix: "KMS",
     defaultPort: 8441,
     defaultDb: "data/kms.db",
-    extra: ["pk-component", "mak-component", "kms-ca-cert", "kms-ca-key"],
+    extra: ["pk-component", "mak-component", "kms-ca-cert", "kms-ca-key", "device-root"],
   });
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
   const log = jsonLogger();
@@ -177,6 +181,9 @@ if (import.meta.main) {
     core: await loadCore(),
     kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key"]
       ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key"])
+      : undefined,
+    deviceRoots: flags.extra["device-root"]
+      ? [await Deno.readTextFile(flags.extra["device-root"])]
       : undefined,
   });
   console.error(`KMS listening on ${server.url}`);
