@@ -15,7 +15,7 @@
 import { assert, assertEquals } from "@std/assert";
 import { openStore } from "../../servers/_lib/store.ts";
 import { ISSUE_PAGE } from "../../servers/kms/service.ts";
-import type { Store } from "../../src/store/mod.ts";
+import { type Store, terminalPages } from "../../src/store/mod.ts";
 import { KmsProcess, makeBatch, makeKeys, openTmk, waitFor } from "./_kms.ts";
 
 const url = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
@@ -24,12 +24,10 @@ if (pgSkip) console.log(`crash test on PostgreSQL skipped: ${pgSkip}`);
 
 async function allTmkKcvs(store: Store, orderId: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
-  for (let after: string | undefined;;) {
-    const page = await store.listTerminals(orderId, { after, limit: 1000, filter: "with_tmk" });
-    if (page.length === 0) return out;
+  for await (const page of terminalPages(store, orderId, { filter: "with_tmk" })) {
     for (const t of page) out.set(t.sn, t.tmkKcv!);
-    after = page[page.length - 1].sn;
   }
+  return out;
 }
 
 for (const kind of ["sqlite", "postgres"] as const) {
@@ -84,11 +82,8 @@ for (const kind of ["sqlite", "postgres"] as const) {
           withTmk: 0,
           delivered: 0,
         });
-        for (let after: string | undefined;;) {
-          const page = await store.listTerminals(orderId, { after, limit: 1000 });
-          if (page.length === 0) break;
+        for await (const page of terminalPages(store, orderId)) {
           for (const t of page) assertEquals(t.tkKcv, batch.tkKcv.get(t.sn), t.sn);
-          after = page[page.length - 1].sn;
         }
 
         // 2. Killed during bulk issuance, after at least one page committed.

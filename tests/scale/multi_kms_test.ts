@@ -12,7 +12,7 @@
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
-import { openPostgresStore } from "../../src/store/mod.ts";
+import { openPostgresStore, terminalPages } from "../../src/store/mod.ts";
 import { KmsProcess, makeBatch, makeKeys, openTmk } from "./_kms.ts";
 
 const url = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
@@ -58,14 +58,11 @@ Deno.test({
       assertEquals(again.body, { orderId, issued: 0, alreadyIssued: n, terminals: n });
 
       const kcvs = new Map<string, string>();
-      for (let after: string | undefined;;) {
-        const page = await store.listTerminals(orderId, { after, limit: 1000 });
-        if (page.length === 0) break;
+      for await (const page of terminalPages(store, orderId)) {
         for (const t of page) {
           assert(t.tmkBlock && t.tmkKcv, `${t.sn} has a TMK`);
           kcvs.set(t.sn, t.tmkKcv);
         }
-        after = page[page.length - 1].sn;
       }
       assertEquals(kcvs.size, n);
 
