@@ -437,14 +437,22 @@ function windowFor(bits: i32): i32 {
   return <u32>(v >> sh) & ((<u32>1 << <u32>w) - 1);
 }
 
-/** SEL = TABLE[idx], reading every one of the 2^w entries. */
+/**
+ * SEL = TABLE[idx], reading every one of the 2^w entries, 4 digits at a time
+ * under a mask (SEL digits past k, copied from past the entries' k digits,
+ * are never read).
+ */
 function lookup(idx: u32, w: i32, k: i32): void {
-  wipe(SEL, <usize>k << 2);
+  const groups = (k + 3) >> 2;
   const entries = 1 << w;
-  for (let e = 0; e < entries; e++) {
-    const mask = ctEqMask(<u32>e, idx);
-    const src = TABLE + <usize>e * NUM_BYTES;
-    for (let i = 0; i < k; i++) setLimb(SEL, i, limb(SEL, i) | (limb(src, i) & mask));
+  for (let g = 0; g < groups; g++) {
+    const off = <usize>g << 4;
+    let v = i32x4.splat(0);
+    for (let e = 0; e < entries; e++) {
+      const mask = i32x4.splat(<i32>ctEqMask(<u32>e, idx));
+      v = v128.or(v, v128.and(v128.load(TABLE + <usize>e * NUM_BYTES + off), mask));
+    }
+    v128.store(SEL + off, v);
   }
 }
 

@@ -61,7 +61,47 @@ function rsaKey(bits: number): RsaPrivateKey {
   };
 }
 
-const rsaKeys = [512, 1024, 1024, 2048].map(rsaKey);
+/** x^-1 mod m by the extended Euclidean algorithm. */
+function invMod(x: bigint, m: bigint): bigint {
+  let [a, b, u, v] = [x % m, m, 1n, 0n];
+  while (b !== 0n) {
+    const q = a / b;
+    [a, b, u, v] = [b, a - q * b, v, u - q * v];
+  }
+  if (a !== 1n) throw new Error("not invertible");
+  return ((u % m) + m) % m;
+}
+
+/** A key whose primes have different sizes (so p and q have different digit counts). */
+function unbalancedKey(pBits: number, qBits: number): RsaPrivateKey {
+  const e = 65537n;
+  for (;;) {
+    const p = nodeCrypto.generatePrimeSync(pBits, { bigint: true });
+    const q = nodeCrypto.generatePrimeSync(qBits, { bigint: true });
+    const phi = (p - 1n) * (q - 1n);
+    if (p === q || phi % e === 0n) continue;
+    const d = invMod(e, phi);
+    const n = p * q;
+    const len = Math.ceil(n.toString(16).length / 2);
+    const bytes = (x: bigint) => fromBigInt(x, Math.ceil(x.toString(16).length / 2));
+    return {
+      n: fromBigInt(n, len),
+      e: bytes(e),
+      d: bytes(d),
+      p: bytes(p),
+      q: bytes(q),
+      dp: bytes(d % (p - 1n)),
+      dq: bytes(d % (q - 1n)),
+      qi: bytes(invMod(q, p)),
+    };
+  }
+}
+
+const rsaKeys = [
+  ...[512, 1024, 1024, 2048].map(rsaKey),
+  unbalancedKey(640, 384),
+  unbalancedKey(300, 700),
+];
 
 function nodeTdesCbc(
   encrypt: boolean,

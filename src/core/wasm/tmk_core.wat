@@ -4927,72 +4927,68 @@
   call $asm/modexp/reduceOnce
  )
  (func $asm/modexp/lookup (param $0 i32) (param $1 i32) (param $2 i32)
-  (local $3 i32)
+  (local $3 v128)
   (local $4 i32)
   (local $5 i32)
   (local $6 i32)
   (local $7 i32)
-  (local $8 i32)
-  i32.const 165008
-  i32.const 0
   local.get $2
+  i32.const 3
+  i32.add
   i32.const 2
-  i32.shl
-  memory.fill
+  i32.shr_s
+  local.set $5
   i32.const 1
   local.get $1
   i32.shl
-  local.set $4
+  local.set $6
+  i32.const 0
+  local.set $2
   loop $for-loop|0
-   local.get $3
-   local.get $4
+   local.get $2
+   local.get $5
    i32.lt_s
    if
-    i32.const 0
-    local.get $0
-    local.get $3
-    i32.xor
-    local.tee $1
-    i32.const 1
-    i32.sub
-    local.get $1
-    i32.const -1
-    i32.xor
-    i32.and
-    i32.const 31
-    i32.shr_u
-    i32.sub
-    local.set $5
-    local.get $3
-    i32.const 616
-    i32.mul
-    i32.const 144672
-    i32.add
-    local.set $6
+    local.get $2
+    i32.const 4
+    i32.shl
+    local.set $4
+    v128.const i32x4 0x00000000 0x00000000 0x00000000 0x00000000
+    local.set $3
     i32.const 0
     local.set $1
     loop $for-loop|1
      local.get $1
-     local.get $2
+     local.get $6
      i32.lt_s
      if
+      local.get $3
       local.get $1
-      i32.const 2
-      i32.shl
+      i32.const 616
+      i32.mul
+      i32.const 144672
+      i32.add
+      local.get $4
+      i32.add
+      v128.load
+      i32.const 0
+      local.get $0
+      local.get $1
+      i32.xor
       local.tee $7
-      i32.const 165008
-      i32.add
-      local.tee $8
-      local.get $8
-      i32.load
-      local.get $5
-      local.get $6
+      i32.const 1
+      i32.sub
       local.get $7
-      i32.add
-      i32.load
+      i32.const -1
+      i32.xor
       i32.and
-      i32.or
-      i32.store
+      i32.const 31
+      i32.shr_u
+      i32.sub
+      i32x4.splat
+      v128.and
+      v128.or
+      local.set $3
       local.get $1
       i32.const 1
       i32.add
@@ -5000,10 +4996,15 @@
       br $for-loop|1
      end
     end
+    local.get $4
+    i32.const 165008
+    i32.add
     local.get $3
+    v128.store
+    local.get $2
     i32.const 1
     i32.add
-    local.set $3
+    local.set $2
     br $for-loop|0
    end
   end
