@@ -1,7 +1,10 @@
-/** Quick min-time probe: wasm vs node-forge 3DES 2-key ECB (not part of `deno task bench`). */
+/** Quick min-time probe: wasm vs node-forge 3DES 2-key ECB, fresh key per call (not part of `deno task bench`). */
 import { loadCore } from "../src/core/mod.ts";
 const wasm = await loadCore("wasm");
 const js = await loadCore("js");
+const keys = Array.from({ length: 256 }, () => crypto.getRandomValues(new Uint8Array(16)));
+let ki = 0;
+const nextKey = () => keys[ki = (ki + 1) & 255];
 function minTime(f: () => void, n: number) {
   let best = 1e9;
   for (let i = 0; i < n; i++) {
@@ -11,17 +14,16 @@ function minTime(f: () => void, n: number) {
   }
   return best;
 }
-const key = crypto.getRandomValues(new Uint8Array(16));
 for (const size of [16, 65536]) {
   const d = crypto.getRandomValues(new Uint8Array(size));
   const reps = size === 16 ? 2000 : 1;
-  for (let r = 0; r < 2; r++) {
+  for (let r = 0; r < 3; r++) {
     const a = minTime(() => {
-      for (let i = 0; i < reps; i++) wasm.tdesEncryptEcb(key, d);
-    }, 30) / reps;
+      for (let i = 0; i < reps; i++) wasm.tdesEncryptEcb(nextKey(), d);
+    }, 200) / reps;
     const b = minTime(() => {
-      for (let i = 0; i < reps; i++) js.tdesEncryptEcb(key, d);
-    }, 30) / reps;
+      for (let i = 0; i < reps; i++) js.tdesEncryptEcb(nextKey(), d);
+    }, 200) / reps;
     console.log(
       `${size} B: wasm ${(a * 1000).toFixed(2)} us, forge ${(b * 1000).toFixed(2)} us, ${
         (b / a).toFixed(2)
