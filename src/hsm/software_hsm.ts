@@ -37,6 +37,8 @@ import {
 import {
   KeyBlockError,
   type KeyBlockHeader,
+  type PreparedKbpk,
+  prepareKbpk,
   unwrapKeyBlock,
   wrapKeyBlock,
 } from "../keyblock/mod.ts";
@@ -235,18 +237,26 @@ export class SoftwareHsm implements Hsm {
   readonly lmkAlgorithm: LmkAlgorithm;
   readonly lmkKcv: string;
   readonly #lmk: Uint8Array;
+  /**
+   * The LMK prepared for key blocks: a copy of the LMK with its KBEK/KBAK
+   * (derived once, at first use), held here for the HSM's lifetime like the
+   * LMK itself, so LMK blocks do not run the CMAC KDF per block.
+   */
+  readonly #lmkKbpk: PreparedKbpk;
   readonly #version: "B" | "D";
   readonly #core: CryptoCore;
   readonly #audit: HsmAuditSink | undefined;
 
   private constructor(
     lmk: Uint8Array,
+    lmkKbpk: PreparedKbpk,
     algorithm: LmkAlgorithm,
     kcv: string,
     core: CryptoCore,
     audit: HsmAuditSink | undefined,
   ) {
     this.#lmk = lmk;
+    this.#lmkKbpk = lmkKbpk;
     this.lmkAlgorithm = algorithm;
     this.lmkKcv = kcv;
     this.#version = LMK_TYPES[algorithm].version;
@@ -301,7 +311,8 @@ export class SoftwareHsm implements Hsm {
       });
       throw e;
     }
-    const hsm = new SoftwareHsm(combined.key, algorithm, combined.kcv, core, audit);
+    const lmkKbpk = await prepareKbpk(combined.key, { core });
+    const hsm = new SoftwareHsm(combined.key, lmkKbpk, algorithm, combined.kcv, core, audit);
     await audit?.({
       event: "lmk_loaded",
       outcome: "success",
@@ -337,7 +348,7 @@ export class SoftwareHsm implements Hsm {
     rule: RoleRule,
     name: string,
     keyBlock: unknown,
-    kbpk: Uint8Array = this.#lmk,
+    kbpk: Uint8Array | PreparedKbpk = this.#lmkKbpk,
     under = "the LMK",
   ): Promise<Opened> {
     checkBlockString(name, keyBlock);
@@ -396,7 +407,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   async #wrapLmk(t: Required<KeyTemplate>, key: Uint8Array): Promise<string> {
-    return await wrapKeyBlock(this.#lmk, this.#lmkHeader(t), key, { core: this.#core });
+    return await wrapKeyBlock(this.#lmkKbpk, this.#lmkHeader(t), key, { core: this.#core });
   }
 
   #newTdesKey(length: 16 | 24): Uint8Array {

@@ -28,8 +28,8 @@ import { randomBytes, zeroize } from "../crypto/mod.ts";
 import { fromHex, isUpperHex, toHex } from "./_bytes.ts";
 import { bind, unbind } from "./_binding.ts";
 import { ciphersFor } from "./_ciphers.ts";
-import { deriveKeys } from "./_derive.ts";
-import { KEY_LENGTHS, VERSION_PARAMS } from "./_tables.ts";
+import { type DerivedKeys, deriveKeys } from "./_derive.ts";
+import { KEY_LENGTHS, type KeyBlockVersion, VERSION_PARAMS } from "./_tables.ts";
 import { KeyBlockError } from "./errors.ts";
 import { checkHeaderObject, formatHeader, type KeyBlockHeader, parseHeader } from "./header.ts";
 
@@ -82,6 +82,118 @@ export interface UnwrappedKey {
   key: Uint8Array;
 }
 
+/**
+ * A KBPK prepared for many blocks: it holds its own copy of the KBPK and the
+ * KBEK/KBAK derived from it (X9.143:2021 section 7), per key block version,
+ * derived on first use and then reused, so a caller that wraps or unwraps
+ * many blocks under one KBPK (the HSM under its LMK) runs the CMAC KDF once
+ * instead of once per block. The keys live in this object only (never in a
+ * module-level cache); {@link PreparedKbpk.destroy} zeroes the KBPK copy and
+ * every derived key, after which the object refuses use. Create it with
+ * {@link prepareKbpk}.
+ */
+export class PreparedKbpk {
+  #kbpk: Uint8Array | null;
+  #keys = new Map<KeyBlockVersion, Promise<DerivedKeys>>();
+  #core: CryptoCore;
+
+  /** Internal: use {@link prepareKbpk}. */
+  constructor(kbpk: Uint8Array, core: CryptoCore) {
+    this.#kbpk = kbpk.slice();
+    this.#core = core;
+  }
+
+  /** The KBPK's length in bytes (0 once destroyed). */
+  get length(): number {
+    return this.#kbpk?.length ?? 0;
+  }
+
+  /** Whether {@link PreparedKbpk.destroy} has run. */
+  get destroyed(): boolean {
+    return this.#kbpk === null;
+  }
+
+  /** Internal: the KBPK bytes, for the length check. */
+  _kbpk(): Uint8Array {
+    if (this.#kbpk === null) throw new TypeError("kbpk is a destroyed PreparedKbpk");
+    return this.#kbpk;
+  }
+
+  /** Internal: the derived keys of `version` (owned by this object: do not zero them). */
+  _keys(version: KeyBlockVersion, core: CryptoCore): Promise<DerivedKeys> {
+    const kbpk = this._kbpk();
+    if (core !== this.#core) return deriveKeys(version, kbpk, core);
+    let p = this.#keys.get(version);
+    if (p === undefined) {
+      p = deriveKeys(version, kbpk, core);
+      this.#keys.set(version, p);
+      p.catch(() => this.#keys.delete(version));
+    }
+    return p;
+  }
+
+  /** Zeroes the KBPK copy and every derived key; later use throws a TypeError. */
+  async destroy(): Promise<void> {
+    if (this.#kbpk === null) return;
+    zeroize(this.#kbpk);
+    this.#kbpk = null;
+    const pending = [...this.#keys.values()];
+    this.#keys.clear();
+    for (const p of pending) {
+      try {
+        const k = await p;
+        zeroize(k.kbek, k.kbak);
+      } catch {
+        // a failed derivation left no key to zero
+      }
+    }
+  }
+}
+
+/**
+ * Prepares a KBPK for many {@link wrapKeyBlock} / {@link unwrapKeyBlock}
+ * calls: the result is passed in place of the KBPK bytes, and the KBEK/KBAK
+ * are derived once per key block version instead of once per block. The
+ * object copies `kbpk` (the caller may zero its own copy); the caller calls
+ * `destroy()` when done to zero the copy and the derived keys.
+ *
+ * @param kbpk the key block protection key (its length is checked against
+ *   each block's version when used).
+ * @param options `core`: the core the keys are derived on (default
+ *   `await loadCore()`); calls on another core derive afresh each time.
+ * @returns the prepared KBPK.
+ * @throws {TypeError} if `kbpk` is not a Uint8Array.
+ * @throws {RangeError} if `kbpk` is not 16, 24 or 32 bytes.
+ */
+export async function prepareKbpk(
+  kbpk: Uint8Array,
+  options: UnwrapOptions = {},
+): Promise<PreparedKbpk> {
+  checkBytes("kbpk", kbpk);
+  if (kbpk.length !== 16 && kbpk.length !== 24 && kbpk.length !== 32) {
+    throw new RangeError(`kbpk must be 16, 24 or 32 bytes, got ${kbpk.length}`);
+  }
+  return new PreparedKbpk(kbpk, await defaultCore(options.core));
+}
+
+/** The KBPK bytes and a getter of its derived keys, with whether the caller owns (zeroes) them. */
+function kbpkSource(
+  kbpk: Uint8Array | PreparedKbpk,
+): { bytes: Uint8Array; prepared: PreparedKbpk | null } {
+  if (kbpk instanceof PreparedKbpk) return { bytes: kbpk._kbpk(), prepared: kbpk };
+  checkBytes("kbpk", kbpk);
+  return { bytes: kbpk, prepared: null };
+}
+
+async function keysFor(
+  version: KeyBlockVersion,
+  src: { bytes: Uint8Array; prepared: PreparedKbpk | null },
+  core: CryptoCore,
+): Promise<{ keys: DerivedKeys; owned: boolean }> {
+  if (src.prepared) return { keys: await src.prepared._keys(version, core), owned: false };
+  return { keys: await deriveKeys(version, src.bytes, core), owned: true };
+}
+
 /** Longest key the 2-byte bit-length field can describe, in bytes. */
 const MAX_KEY_BYTES = 8191;
 
@@ -115,8 +227,9 @@ function checkKbpkLength(version: keyof typeof VERSION_PARAMS, kbpk: Uint8Array)
 /**
  * Wraps a key in a key block.
  *
- * @param kbpk the key block protection key: 16 or 24 bytes (TDES) for
- *   versions A, B, C; 16, 24 or 32 bytes (AES) for D and E.
+ * @param kbpkIn the key block protection key: 16 or 24 bytes (TDES) for
+ *   versions A, B, C; 16, 24 or 32 bytes (AES) for D and E; or a
+ *   {@link PreparedKbpk} of one.
  * @param header the header: a {@link KeyBlockHeader}, or its text (the
  *   16-character fixed header plus optional blocks; the length field as
  *   written is ignored and recomputed, and the PB padding block is
@@ -134,12 +247,13 @@ function checkKbpkLength(version: keyof typeof VERSION_PARAMS, kbpk: Uint8Array)
  *   length the version does not allow (`kbpk_length`).
  */
 export async function wrapKeyBlock(
-  kbpk: Uint8Array,
+  kbpkIn: Uint8Array | PreparedKbpk,
   header: KeyBlockHeader | string,
   key: Uint8Array,
   options: WrapOptions = {},
 ): Promise<string> {
-  checkBytes("kbpk", kbpk);
+  const src = kbpkSource(kbpkIn);
+  const kbpk = src.bytes;
   checkBytes("key", key);
   const h = typeof header === "string"
     ? checkHeaderObject(parseHeader(header, false).header)
@@ -195,12 +309,13 @@ export async function wrapKeyBlock(
 
   const headerText = formatHeader(h, () => 2 * payloadLength + 2 * params.macLength);
   const core = await defaultCore(options.core);
-  const keys = await deriveKeys(h.version, kbpk, core);
+  const { keys, owned } = await keysFor(h.version, src, core);
   try {
     const { ciphertext, mac } = await bind(ciphersFor(core), h.version, keys, headerText, payload);
     return headerText + toHex(ciphertext) + toHex(mac);
   } finally {
-    zeroize(payload, keys.kbek, keys.kbak);
+    zeroize(payload);
+    if (owned) zeroize(keys.kbek, keys.kbak);
   }
 }
 
@@ -208,7 +323,7 @@ export async function wrapKeyBlock(
  * Unwraps a key block: checks its header, its length, the KBPK length, the
  * MAC and the decrypted key length, in the order of {@link KEY_BLOCK_CHECKS}.
  *
- * @param kbpk the key block protection key.
+ * @param kbpkIn the key block protection key, or a {@link PreparedKbpk} of one.
  * @param keyBlock the key block.
  * @param options `core`.
  * @returns the authenticated header and the clear key.
@@ -217,11 +332,12 @@ export async function wrapKeyBlock(
  *   returned and nothing decrypted is kept.
  */
 export async function unwrapKeyBlock(
-  kbpk: Uint8Array,
+  kbpkIn: Uint8Array | PreparedKbpk,
   keyBlock: string,
   options: UnwrapOptions = {},
 ): Promise<UnwrappedKey> {
-  checkBytes("kbpk", kbpk);
+  const src = kbpkSource(kbpkIn);
+  const kbpk = src.bytes;
   if (typeof keyBlock !== "string") {
     throw new TypeError(`keyBlock must be a string, got ${typeof keyBlock}`);
   }
@@ -259,7 +375,7 @@ export async function unwrapKeyBlock(
   const headerText = keyBlock.slice(0, headerLength);
 
   const core = await defaultCore(options.core);
-  const keys = await deriveKeys(v, kbpk, core);
+  const { keys, owned } = await keysFor(v, src, core);
   let payload: Uint8Array | null = null;
   try {
     payload = await unbind(ciphersFor(core), v, keys, headerText, ciphertext, mac);
@@ -286,6 +402,7 @@ export async function unwrapKeyBlock(
     }
     return { header, key: payload.slice(2, 2 + bits / 8) };
   } finally {
-    zeroize(payload ?? undefined, keys.kbek, keys.kbak);
+    zeroize(payload ?? undefined);
+    if (owned) zeroize(keys.kbek, keys.kbak);
   }
 }
