@@ -19,8 +19,8 @@ import {
   type RsaPrivateKey,
   type RsaPublicKey,
 } from "../src/core/mod.ts";
-import { generateRsaKeyPair, kcv, randomBytes, toHex } from "../src/crypto/mod.ts";
-import { SoftwareHsm } from "../src/hsm/mod.ts";
+import { exportPkcs8Pem, generateRsaKeyPair, kcv, randomBytes, toHex } from "../src/crypto/mod.ts";
+import { KEY_TEMPLATES, SoftwareHsm } from "../src/hsm/mod.ts";
 import { issueCertificate } from "../src/pki/mod.ts";
 import {
   callJson,
@@ -30,7 +30,12 @@ import {
 } from "../src/protocol/mod.ts";
 import { openSqliteStore } from "../src/store/mod.ts";
 import { createHandler, jsonLogger, type Logger, serveHandler } from "../servers/_lib/mod.ts";
-import { createFlowBService } from "../servers/kms/flow_b_hsm.ts";
+import {
+  createFlowBService,
+  importKmsCaKey,
+  type KmsCa,
+  loadKmsCa,
+} from "../servers/kms/flow_b_hsm.ts";
 import { withFlowB } from "../servers/kms/flow_b_routes.ts";
 import { PinPadFlowB } from "../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal, type FlowBTraceLine } from "../devices/pos_flow_b.ts";
@@ -99,6 +104,44 @@ export async function makeFlowBPki(
       issuer: { privateKey: root.privateKey, certificate: kmsRootPem },
     }, { core });
   return { kmsRootPem, kmsCa: { privateKey: ca.privateKey, certificate }, issueDevice };
+}
+
+/**
+ * The custodian's step for a KMS process: the KMS CA private key goes from a
+ * PEM file (on the custodian's media, here a temporary directory removed
+ * afterwards) under the KMS's LMK (`importKmsCaKey`, as `deno task kms
+ * --import-ca-key`); the KMS gets the certificate and the key block files
+ * (`dataDir/kms-ca.pem`, `dataDir/kms-ca.keyblock`), as with `--kms-ca-cert`
+ * and `--kms-ca-key-block`.
+ *
+ * @param pki the flow B PKI (its KMS CA key in clear, from the ceremony).
+ * @param lmkComponents the KMS's LMK components (`KEY:KCV`).
+ * @param dataDir the KMS's data directory.
+ * @param core the crypto core.
+ * @returns the KMS CA as the KMS loads it.
+ */
+export async function kmsCaForKms(
+  pki: FlowBPki,
+  lmkComponents: string[],
+  dataDir: string,
+  core: CryptoCore,
+): Promise<KmsCa> {
+  const certPath = `${dataDir}/kms-ca.pem`;
+  const blockPath = `${dataDir}/kms-ca.keyblock`;
+  await Deno.writeTextFile(certPath, pki.kmsCa.certificate);
+  await Deno.remove(blockPath).catch((e) => {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  });
+  const custodian = await Deno.makeTempDir({ prefix: "kms-ca-custodian-" });
+  try {
+    await Deno.writeTextFile(`${custodian}/kms-ca.key`, exportPkcs8Pem(pki.kmsCa.privateKey), {
+      mode: 0o600,
+    });
+    await importKmsCaKey(`${custodian}/kms-ca.key`, blockPath, lmkComponents, core);
+  } finally {
+    await Deno.remove(custodian, { recursive: true });
+  }
+  return await loadKmsCa(certPath, blockPath);
 }
 
 /** One terminal's outcome. */
@@ -292,7 +335,11 @@ export async function runFlowBStandalone(o: {
     hsm,
     store,
     core: o.core,
-    kmsCa: pki.kmsCa,
+    kmsCa: {
+      privateKeyBlock: (await hsm.importRsaPrivateKey(pki.kmsCa.privateKey, KEY_TEMPLATES.RSA_CA))
+        .privateKeyBlock,
+      certificate: pki.kmsCa.certificate,
+    },
     deviceRoots: [pki.kmsRootPem],
   });
   const handler = createHandler({

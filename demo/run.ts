@@ -27,7 +27,7 @@ import { OperatorTerminal } from "../devices/operator_terminal.ts";
 import { PinPad } from "../devices/pin_pad.ts";
 import { PosTerminal } from "../devices/pos_terminal.ts";
 import { makeDemoPki, randomComponents } from "./_setup.ts";
-import { type FlowBDemoResult, makeFlowBPki, runFlowBDemo } from "./flow_b.ts";
+import { type FlowBDemoResult, kmsCaForKms, makeFlowBPki, runFlowBDemo } from "./flow_b.ts";
 
 /** One line of the step-by-step trace of a terminal. */
 export interface TraceLine {
@@ -133,7 +133,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     token,
     log: options.kmsLog ?? jsonLogger(),
     core,
-    kmsCa: flowBPki?.kmsCa,
+    kmsCa: flowBPki
+      ? await kmsCaForKms(flowBPki, components.kmsLmk, options.dataDir, core)
+      : undefined,
     deviceRoots: flowBPki ? [pki.rootPem] : undefined,
   });
   const mtms = await startMtms({

@@ -25,7 +25,8 @@ import {
   pkcs1v15Verify,
   type RsaPublicKey,
 } from "../../src/crypto/mod.ts";
-import { type Hsm, HsmError, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
+import { type Hsm, HsmError, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { parseComponents } from "../_lib/hsm.ts";
 import {
   CertificateError,
   issueCertificate,
@@ -160,12 +161,21 @@ export function hsmFlowBKeyOps(hsm: Hsm, core: CryptoCore): FlowBKeyOps {
   };
 }
 
-/** Options of {@link kmsCaCertifier}. */
-export interface KmsCaOptions {
-  /** The KMS CA's private key. */
-  privateKey: RsaPrivateKey;
+/**
+ * The KMS CA as the KMS holds it: its private key only as a TR-31 key block
+ * under the HSM's LMK (template `RSA_CA`, `S1/R/S/N`), never in clear.
+ */
+export interface KmsCa {
+  /** The KMS CA's private key, a key block under the LMK (from {@link importKmsCaKey}). */
+  privateKeyBlock: string;
   /** The KMS CA's certificate (PEM), issued by the root the PIN pads trust. */
   certificate: string;
+}
+
+/** Options of {@link kmsCaCertifier}. */
+export interface KmsCaOptions extends KmsCa {
+  /** The HSM whose LMK protects `privateKeyBlock`; it signs each Pu_hsm certificate. */
+  hsm: Hsm;
   /** Validity of a Pu_hsm certificate in days (default 30: it is used once, in S3). */
   validityDays?: number;
   /** Clock (default: system clock). */
@@ -174,14 +184,16 @@ export interface KmsCaOptions {
 }
 
 /**
- * The KMS CA as the certifier of Pu_hsm keys.
+ * The KMS CA as the certifier of Pu_hsm keys: the HSM signs each certificate
+ * (RSASSA-PKCS1-v1_5 SHA-256) with the CA key block.
  *
- * @param options the CA's key and certificate, validity, clock, core.
+ * @param options the HSM, the CA's key block and certificate, validity, clock, core.
  * @returns the certifier.
  */
 export function kmsCaCertifier(options: KmsCaOptions): HsmKeyCertifier {
   const days = options.validityDays ?? 30;
   const now = options.now ?? (() => new Date());
+  const { hsm, privateKeyBlock, certificate: caCertificate } = options;
   return {
     async certify(sn, publicKey) {
       const start = Math.floor(now().getTime() / 1000) * 1000 - 60_000;
@@ -191,9 +203,9 @@ export function kmsCaCertifier(options: KmsCaOptions): HsmKeyCertifier {
         publicKey,
         notBefore: new Date(start),
         notAfter: new Date(start + days * 86_400_000),
-        issuer: { privateKey: options.privateKey, certificate: options.certificate },
+        issuer: { sign: (tbs) => hsm.sign(privateKeyBlock, tbs), certificate: caCertificate },
       }, { core: options.core });
-      return { certificate, caCertificate: options.certificate };
+      return { certificate, caCertificate };
     },
   };
 }
@@ -246,8 +258,8 @@ export interface FlowBKmsOptions {
   hsm: Hsm;
   store: Store;
   core: CryptoCore;
-  /** The KMS CA that certifies Pu_hsm keys. */
-  kmsCa: { privateKey: RsaPrivateKey; certificate: string };
+  /** The KMS CA that certifies Pu_hsm keys (its key a block under `hsm`'s LMK). */
+  kmsCa: KmsCa;
   policy?: Partial<FlowBPolicy>;
   /** Device roots (PEM): with them, S3 must be signed by a PIN pad's device key. */
   deviceRoots?: string[];
@@ -266,7 +278,8 @@ export function createFlowBService(o: FlowBKmsOptions): FlowBService {
   return new FlowBService({
     keys: hsmFlowBKeyOps(o.hsm, o.core),
     certifier: kmsCaCertifier({
-      privateKey: o.kmsCa.privateKey,
+      hsm: o.hsm,
+      privateKeyBlock: o.kmsCa.privateKeyBlock,
       certificate: o.kmsCa.certificate,
       now: o.now,
       core: o.core,
@@ -279,48 +292,108 @@ export function createFlowBService(o: FlowBKmsOptions): FlowBService {
 }
 
 /**
- * Reads the KMS CA from PEM files (`--kms-ca-cert`, `--kms-ca-key`).
+ * Reads the KMS CA from files (`--kms-ca-cert`, `--kms-ca-key-block`): the
+ * certificate (PEM) and the key block written by {@link importKmsCaKey}.
+ * {@link checkKmsCa} then checks the block against the certificate on the HSM.
  *
  * @param certificatePath the KMS CA certificate (PEM).
- * @param privateKeyPath its private key (PKCS#8 or PKCS#1 PEM).
+ * @param keyBlockPath its private key as a TR-31 key block under the KMS's LMK.
  * @returns the CA.
  * @throws {ValidationError} `invalid_kms_ca` if either file does not hold what it should.
  */
-export async function loadKmsCa(
-  certificatePath: string,
-  privateKeyPath: string,
-): Promise<{ privateKey: RsaPrivateKey; certificate: string }> {
+export async function loadKmsCa(certificatePath: string, keyBlockPath: string): Promise<KmsCa> {
   const certificate = await Deno.readTextFile(certificatePath);
-  let info;
   try {
-    info = parseCertificate(certificate);
+    parseCertificate(certificate);
   } catch (e) {
     throw new ValidationError(
       "invalid_kms_ca",
       `${certificatePath} is not a PEM certificate (${(e as Error).name})`,
     );
   }
+  const privateKeyBlock = (await Deno.readTextFile(keyBlockPath)).trim();
+  if (!/^[\x21-\x7e]{16,}$/.test(privateKeyBlock) || privateKeyBlock.startsWith("-")) {
+    throw new ValidationError(
+      "invalid_kms_ca",
+      `${keyBlockPath} is not a TR-31 key block (one line of printable ASCII expected)`,
+    );
+  }
+  return { privateKeyBlock, certificate };
+}
+
+/**
+ * Checks on the HSM that the CA key block is a signing key under its LMK and
+ * is the private key of the CA certificate (a signature made by the HSM
+ * verifies under the certificate's public key).
+ *
+ * @param hsm the KMS's HSM.
+ * @param ca the KMS CA.
+ * @param core the crypto core (for the verification).
+ * @throws {ValidationError} `invalid_kms_ca` naming what is wrong.
+ */
+export async function checkKmsCa(hsm: Hsm, ca: KmsCa, core: CryptoCore): Promise<void> {
+  const probe = new TextEncoder().encode("KMS CA key block check");
+  let signature: Uint8Array;
+  try {
+    signature = await hsm.sign(ca.privateKeyBlock, probe);
+  } catch (e) {
+    if (e instanceof HsmError) {
+      throw new ValidationError(
+        "invalid_kms_ca",
+        `the KMS CA key block is refused by the HSM (${e.code}): ` +
+          "not a signing key block under this LMK",
+      );
+    }
+    throw e;
+  }
+  const { publicKey } = parseCertificate(ca.certificate);
+  if (!(await pkcs1v15Verify(publicKey, probe, signature, { core }))) {
+    throw new ValidationError(
+      "invalid_kms_ca",
+      "the KMS CA key block does not hold the private key of the KMS CA certificate",
+    );
+  }
+}
+
+/**
+ * The custodian's one-time step: takes the KMS CA private key from a PEM file
+ * under the LMK (template `RSA_CA`) and writes only the key block to `outPath`
+ * (`deno task kms --import-ca-key PEM --out FILE`). The KMS then runs with
+ * `--kms-ca-key-block FILE`; the PEM goes back to the custodian's safe.
+ *
+ * @param pemPath the KMS CA private key (PKCS#8 or PKCS#1 PEM).
+ * @param outPath where to write the key block (must not exist).
+ * @param lmkComponents the LMK components (`KEY:KCV`), as the KMS gets them.
+ * @param core the crypto core.
+ * @returns the key block written.
+ * @throws {ValidationError} `invalid_kms_ca` for a file that is not an RSA private key in PEM;
+ *   `invalid_component` for bad components; `Deno.errors.AlreadyExists` if `outPath` exists.
+ */
+export async function importKmsCaKey(
+  pemPath: string,
+  outPath: string,
+  lmkComponents: string[],
+  core: CryptoCore,
+): Promise<string> {
+  const hsm = await SoftwareHsm.create({
+    components: parseComponents(lmkComponents, "LMK component"),
+    core,
+  });
   let privateKey: RsaPrivateKey;
   try {
-    privateKey = importPrivateKeyPem(await Deno.readTextFile(privateKeyPath));
+    privateKey = importPrivateKeyPem(await Deno.readTextFile(pemPath));
   } catch (e) {
     throw new ValidationError(
       "invalid_kms_ca",
-      `${privateKeyPath} is not an RSA private key in PEM (${(e as Error).name})`,
+      `${pemPath} is not an RSA private key in PEM (${(e as Error).name})`,
     );
   }
-  const strip = (b: Uint8Array) => toHexLocal(b).replace(/^(00)+/, "");
-  if (strip(info.publicKey.n) !== strip(privateKey.n)) {
-    throw new ValidationError(
-      "invalid_kms_ca",
-      `${privateKeyPath} is not the private key of the certificate in ${certificatePath}`,
-    );
+  try {
+    const { privateKeyBlock } = await hsm.importRsaPrivateKey(privateKey, KEY_TEMPLATES.RSA_CA);
+    await Deno.writeTextFile(outPath, privateKeyBlock + "\n", { createNew: true, mode: 0o600 });
+    return privateKeyBlock;
+  } finally {
+    for (const x of [privateKey.d, privateKey.p, privateKey.q]) x.fill(0);
+    for (const x of [privateKey.dp, privateKey.dq, privateKey.qi]) x.fill(0);
   }
-  return { privateKey, certificate };
-}
-
-function toHexLocal(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
 }

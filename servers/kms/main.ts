@@ -9,9 +9,14 @@
  * keys shared with the MTMS, same form; or `KMS_PK_COMPONENTS`,
  * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
  * components and the token are best passed in the environment.
- * `--kms-ca-cert FILE --kms-ca-key FILE` (PEM) enable flow B (CN103714641A):
- * the KMS CA certifies each terminal's Pu_hsm; `--device-root FILE` (PEM)
- * makes S3 require the PIN pad's device signature.
+ * `--kms-ca-cert FILE --kms-ca-key-block FILE` enable flow B (CN103714641A):
+ * the KMS CA (certificate in PEM, private key as a TR-31 key block under the
+ * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
+ * FILE` (PEM) makes S3 require the PIN pad's device signature.
+ *
+ * `--import-ca-key PEM --out FILE` (with the LMK components) is the
+ * custodian's one-time step: it writes the KMS CA private key as a key block
+ * under the LMK to FILE and exits; the KMS never reads the PEM.
  *
  * A KMS restarted on the same database (and the same LMK) carries on where
  * it stopped: every state lives in the store.
@@ -32,10 +37,15 @@ import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
-import type { RsaPrivateKey } from "../../src/core/mod.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import { openHsm } from "../_lib/hsm.ts";
-import { createFlowBService, loadKmsCa } from "./flow_b_hsm.ts";
+import {
+  checkKmsCa,
+  createFlowBService,
+  importKmsCaKey,
+  type KmsCa,
+  loadKmsCa,
+} from "./flow_b_hsm.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 
 /** Options of {@link startKms}. */
@@ -56,9 +66,10 @@ export interface KmsOptions {
   core: CryptoCore;
   /**
    * Flow B (CN103714641A): the KMS CA that certifies each terminal's Pu_hsm.
+   * Its private key is a key block under this KMS's LMK ({@link importKmsCaKey}).
    * Without it the flow B routes are not served.
    */
-  kmsCa?: { privateKey: RsaPrivateKey; certificate: string };
+  kmsCa?: KmsCa;
   /** Flow B: challenge and session lifetimes, lock-out threshold. */
   flowBPolicy?: Partial<FlowBPolicy>;
   /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
@@ -83,7 +94,8 @@ export interface KmsServer extends Running {
  *
  * @param o options (`port`/`hostname` unused here).
  * @returns the handler and a close.
- * @throws {KeyComponentError} (from the HSM) for bad components; store errors for a bad database.
+ * @throws {KeyComponentError} (from the HSM) for bad components; store errors for a bad database;
+ *   `ValidationError` `invalid_kms_ca` for a KMS CA key block that is not the CA's key under the LMK.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
   const store = await openStore(o.db);
@@ -97,9 +109,13 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     });
     const service = new KmsService(hsm, store);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
-    const flowB = o.kmsCa
+    const flowBHsm = o.kmsCa
+      ? await openHsm({ lmkComponents: o.lmkComponents, core: o.core, store, actor: "kms" })
+      : undefined;
+    if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
+    const flowB = flowBHsm && o.kmsCa
       ? createFlowBService({
-        hsm: await openHsm({ lmkComponents: o.lmkComponents, core: o.core, store, actor: "kms" }),
+        hsm: flowBHsm,
         store,
         core: o.core,
         kmsCa: o.kmsCa,
@@ -153,16 +169,38 @@ if (import.meta.main) {
     envPrefix: "KMS",
     defaultPort: 8441,
     defaultDb: "data/kms.db",
-    extra: ["pk-component", "mak-component", "kms-ca-cert", "kms-ca-key", "device-root"],
+    extra: [
+      "pk-component",
+      "mak-component",
+      "kms-ca-cert",
+      "kms-ca-key-block",
+      "device-root",
+      "import-ca-key",
+      "out",
+    ],
   });
+  if (flags.extra["import-ca-key"] !== undefined) {
+    if (!flags.extra.out) {
+      console.error("--import-ca-key PEM needs --out FILE (where the key block is written)");
+      Deno.exit(2);
+    }
+    await importKmsCaKey(
+      flags.extra["import-ca-key"],
+      flags.extra.out,
+      flags.lmkComponents,
+      await loadCore(),
+    );
+    console.error(`KMS CA key block under the LMK written to ${flags.extra.out}`);
+    Deno.exit(0);
+  }
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
   const log = jsonLogger();
   if (!flags.token) {
     console.error("the operator API needs a token: --token or KMS_TOKEN");
     Deno.exit(2);
   }
-  if (!flags.extra["kms-ca-cert"] !== !flags.extra["kms-ca-key"]) {
-    console.error("flow B needs both --kms-ca-cert and --kms-ca-key (or neither)");
+  if (!flags.extra["kms-ca-cert"] !== !flags.extra["kms-ca-key-block"]) {
+    console.error("flow B needs both --kms-ca-cert and --kms-ca-key-block (or neither)");
     Deno.exit(2);
   }
   if (!isPostgresUrl(flags.db)) {
@@ -179,8 +217,8 @@ if (import.meta.main) {
     token: flags.token,
     log,
     core: await loadCore(),
-    kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key"]
-      ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key"])
+    kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key-block"]
+      ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key-block"])
       : undefined,
     deviceRoots: flags.extra["device-root"]
       ? [await Deno.readTextFile(flags.extra["device-root"])]

@@ -9,7 +9,7 @@
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { generateRsaKeyPair, kcv, type RsaPrivateKey, toHex } from "../../src/crypto/mod.ts";
-import { SoftwareHsm } from "../../src/hsm/mod.ts";
+import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/mod.ts";
@@ -162,7 +162,9 @@ export async function makeWorld(
   const service = new FlowBService({
     keys: hsmFlowBKeyOps(hsm, core),
     certifier: kmsCaCertifier({
-      privateKey: pki.kmsCa.key,
+      hsm,
+      privateKeyBlock: (await hsm.importRsaPrivateKey(pki.kmsCa.key, KEY_TEMPLATES.RSA_CA))
+        .privateKeyBlock,
       certificate: pki.kmsCa.certificate,
       now: clock.date,
       core,

@@ -692,32 +692,3 @@ Deno.test("S1: a KMS CA fault leaves no terminal behind (500, nothing stored)", 
     await w.close();
   }
 });
-
-Deno.test("loadKmsCa: the KMS CA from PEM files, or a precise refusal", async () => {
-  const { loadKmsCa } = await import("../../servers/kms/flow_b_hsm.ts");
-  const { exportPkcs8Pem } = await import("../../src/crypto/mod.ts");
-  const { ValidationError } = await import("../../src/protocol/mod.ts");
-  const dir = await Deno.makeTempDir();
-  try {
-    const cert = `${dir}/ca.pem`;
-    const key = `${dir}/ca.key`;
-    const other = `${dir}/other.key`;
-    await Deno.writeTextFile(cert, pki.kmsCa.certificate);
-    await Deno.writeTextFile(key, exportPkcs8Pem(pki.kmsCa.key));
-    await Deno.writeTextFile(other, exportPkcs8Pem(pki.root.key));
-    const ca = await loadKmsCa(cert, key);
-    assertEquals(ca.certificate, pki.kmsCa.certificate);
-    assertEquals(ca.privateKey.n, pki.kmsCa.key.n);
-    const cases: [string, string, string][] = [
-      [cert, other, "is not the private key of the certificate"],
-      [key, key, "is not a PEM certificate"],
-      [cert, cert, "is not an RSA private key in PEM"],
-    ];
-    for (const [c, k, msg] of cases) {
-      const e = await assertRejects(() => loadKmsCa(c, k), ValidationError, msg);
-      assertEquals(e.code, "invalid_kms_ca");
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});

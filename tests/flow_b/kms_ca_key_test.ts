@@ -1,0 +1,211 @@
+/**
+ * The KMS CA private key lives only as a TR-31 key block under the KMS's LMK
+ * (DESIGN.md: servers keep every key as a key block under their HSM's LMK):
+ * the custodian's `deno task kms --import-ca-key PEM --out FILE` writes the
+ * block, the KMS runs on `--kms-ca-cert` and `--kms-ca-key-block` and
+ * certifies Pu_hsm through `hsm.sign`. Afterwards neither the KMS's input
+ * files nor its database hold the CA private key in clear.
+ */
+import { assert, assertEquals, assertRejects } from "@std/assert";
+import { exportPkcs8Der, exportPkcs8Pem, toHex } from "../../src/crypto/mod.ts";
+import { ValidationError } from "../../src/protocol/mod.ts";
+import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { jsonLogger } from "../../servers/_lib/mod.ts";
+import { parseComponents } from "../../servers/_lib/hsm.ts";
+import { createKms } from "../../servers/kms/main.ts";
+import { checkKmsCa, importKmsCaKey, loadKmsCa } from "../../servers/kms/flow_b_hsm.ts";
+import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
+import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
+import { randomComponents } from "../../demo/_setup.ts";
+import { allCores, randomBytes } from "../_helpers.ts";
+import { KMS_URL, makePki } from "./_world.ts";
+
+const [core] = await allCores();
+const pki = await makePki(core);
+
+/** Every form the CA's secret parts could take in a file: raw, hex, base64 (3 alignments). */
+function secretNeedles(): { name: string; bytes: Uint8Array }[] {
+  const k = pki.kmsCa.key;
+  const enc = new TextEncoder();
+  const out: { name: string; bytes: Uint8Array }[] = [];
+  const parts = { d: k.d, p: k.p, q: k.q, dp: k.dp, dq: k.dq, qi: k.qi };
+  for (const [name, v] of Object.entries(parts)) {
+    const x = v.subarray(v[0] === 0 ? 1 : 0);
+    out.push({ name: `${name} raw`, bytes: x.slice(8, 40) });
+    out.push({ name: `${name} hex`, bytes: enc.encode(toHex(x.slice(8, 40))) });
+    out.push({ name: `${name} HEX`, bytes: enc.encode(toHex(x.slice(8, 40)).toUpperCase()) });
+    for (let a = 0; a < 3; a++) {
+      const b64 = btoa(String.fromCharCode(...x.subarray(a, a + 60)));
+      out.push({ name: `${name} base64/${a}`, bytes: enc.encode(b64.slice(8, 48)) });
+    }
+  }
+  return out;
+}
+
+function indexOf(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** The needles found in `bytes` (the PEM body's line breaks removed first as well). */
+function clearKeyIn(bytes: Uint8Array): string[] {
+  const flat = new TextEncoder().encode(new TextDecoder().decode(bytes).replace(/\s/g, ""));
+  return secretNeedles()
+    .filter((n) => indexOf(bytes, n.bytes) >= 0 || indexOf(flat, n.bytes) >= 0)
+    .map((n) => n.name);
+}
+
+Deno.test("KMS CA: imported once by the CLI; the KMS's input files and database hold no clear CA key", async () => {
+  const dir = await Deno.makeTempDir();
+  const lmk = await randomComponents(2, 32, core);
+  const pemPath = `${dir}/custodian-ca.key`;
+  const certPath = `${dir}/kms-ca.pem`;
+  const blockPath = `${dir}/kms-ca.keyblock`;
+  const dbPath = `${dir}/kms.db`;
+  try {
+    await Deno.writeTextFile(pemPath, exportPkcs8Pem(pki.kmsCa.key));
+    await Deno.writeTextFile(certPath, pki.kmsCa.certificate);
+    // The scanner finds every secret part where the key is in clear: PEM, DER, hex (it can fail).
+    const der = exportPkcs8Der(pki.kmsCa.key);
+    const all = ["d", "p", "q", "dp", "dq", "qi"];
+    for (
+      const clear of [
+        await Deno.readFile(pemPath),
+        der,
+        new TextEncoder().encode(toHex(der).toUpperCase()),
+      ]
+    ) {
+      assertEquals([...new Set(clearKeyIn(clear).map((n) => n.split(" ")[0]))], all);
+    }
+
+    // The custodian's step, as a process: `deno task kms --import-ca-key PEM --out FILE`.
+    const cli = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "servers/kms/main.ts",
+        "--import-ca-key",
+        pemPath,
+        "--out",
+        blockPath,
+        ...lmk.flatMap((c) => ["--lmk-component", c]),
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(cli.stderr);
+    assertEquals(cli.code, 0, stderr);
+    assert(stderr.includes(`written to ${blockPath}`), stderr);
+    assertEquals(cli.stdout.length, 0);
+    assertEquals(clearKeyIn(cli.stderr), []);
+    const block = (await Deno.readTextFile(blockPath)).trim();
+    assertEquals(block.slice(5, 12), "S1RS00N", "usage S1, algorithm R, mode S, not exportable");
+    assertEquals((await Deno.stat(blockPath)).mode! & 0o777, 0o600);
+
+    // The KMS as `--kms-ca-cert FILE --kms-ca-key-block FILE` starts it; one flow B download.
+    const app = await createKms({
+      db: dbPath,
+      lmkComponents: lmk,
+      pkComponents: await randomComponents(2, 24, core),
+      makComponents: await randomComponents(2, 16, core),
+      token: toHex(randomBytes(16)),
+      log: jsonLogger(() => {}),
+      core,
+      kmsCa: await loadKmsCa(certPath, blockPath),
+    });
+    try {
+      const pad = new PinPadFlowB({
+        kmsRoot: pki.root.certificate,
+        core,
+        storageKey: randomBytes(24),
+      });
+      const r = await new FlowBTerminal({
+        sn: "CA000001",
+        pinPad: pad,
+        transport: app.handler,
+        kmsUrl: KMS_URL,
+      }).run();
+      assertEquals([r.state, r.kmsKcv], ["delivered", r.pinPadKcv]);
+    } finally {
+      await app.close();
+    }
+
+    // Nothing the KMS reads or writes holds the CA key in clear.
+    for (const f of [certPath, blockPath, dbPath]) {
+      assertEquals(clearKeyIn(await Deno.readFile(f)), [], f);
+    }
+    for await (const e of Deno.readDir(dir)) {
+      if (e.name.startsWith("kms.db")) {
+        assertEquals(clearKeyIn(await Deno.readFile(`${dir}/${e.name}`)), [], e.name);
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("KMS CA key block: import, load and check refuse what they should, precisely", async () => {
+  const dir = await Deno.makeTempDir();
+  const lmk = await randomComponents(2, 32, core);
+  const otherLmk = await randomComponents(2, 32, core);
+  try {
+    const pem = `${dir}/ca.key`;
+    const rootPem = `${dir}/root.key`;
+    const cert = `${dir}/ca.pem`;
+    await Deno.writeTextFile(pem, exportPkcs8Pem(pki.kmsCa.key));
+    await Deno.writeTextFile(rootPem, exportPkcs8Pem(pki.root.key));
+    await Deno.writeTextFile(cert, pki.kmsCa.certificate);
+    await importKmsCaKey(pem, `${dir}/ca.block`, lmk, core);
+    await importKmsCaKey(rootPem, `${dir}/root.block`, lmk, core);
+    await importKmsCaKey(pem, `${dir}/other-lmk.block`, otherLmk, core);
+    const hsm = await SoftwareHsm.create({ components: parseComponents(lmk, "LMK"), core });
+    const ca = await loadKmsCa(cert, `${dir}/ca.block`);
+    assertEquals(ca.certificate, pki.kmsCa.certificate);
+    await checkKmsCa(hsm, ca, core);
+    // A key block of another usage (an RSA transport key) is no CA key.
+    const transport = await hsm.importRsaPrivateKey(pki.kmsCa.key, KEY_TEMPLATES.RSA_TRANSPORT);
+    await Deno.writeTextFile(`${dir}/transport.block`, transport.privateKeyBlock);
+
+    await assertRejects(
+      () => importKmsCaKey(pem, `${dir}/ca.block`, lmk, core),
+      Deno.errors.AlreadyExists,
+    );
+    const importCases: [string, string][] = [
+      [cert, "is not an RSA private key in PEM"],
+      [`${dir}/ca.block`, "is not an RSA private key in PEM"],
+    ];
+    for (const [src, msg] of importCases) {
+      const e = await assertRejects(
+        () => importKmsCaKey(src, `${dir}/new.block`, lmk, core),
+        ValidationError,
+        msg,
+      );
+      assertEquals(e.code, "invalid_kms_ca");
+    }
+    const loadCases: [string, string, string][] = [
+      [pem, `${dir}/ca.block`, "is not a PEM certificate"],
+      [cert, pem, "is not a TR-31 key block"],
+      [cert, cert, "is not a TR-31 key block"],
+    ];
+    for (const [c, b, msg] of loadCases) {
+      const e = await assertRejects(() => loadKmsCa(c, b), ValidationError, msg);
+      assertEquals(e.code, "invalid_kms_ca");
+    }
+    const checkCases: [string, string][] = [
+      ["root.block", "does not hold the private key of the KMS CA certificate"],
+      ["other-lmk.block", "refused by the HSM"],
+      ["transport.block", "refused by the HSM"],
+    ];
+    for (const [b, msg] of checkCases) {
+      const bad = await loadKmsCa(cert, `${dir}/${b}`);
+      const e = await assertRejects(() => checkKmsCa(hsm, bad, core), ValidationError, msg);
+      assertEquals(e.code, "invalid_kms_ca");
+      assert(!e.message.includes(bad.privateKeyBlock), "the key block is not in the message");
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
