@@ -6,6 +6,7 @@
  */
 import { parseArgs } from "node:util";
 import { ValidationError } from "../../src/protocol/errors.ts";
+import type { Logger } from "./log.ts";
 
 /** A running server. */
 export interface Running {
@@ -47,6 +48,46 @@ export function serveHandler(
     async shutdown() {
       ac.abort();
       await server.finished;
+    },
+  };
+}
+
+/** A server as a handler plus what to release when it stops (its store). */
+export interface App {
+  /** The request handler. */
+  handler: (request: Request) => Promise<Response>;
+  /** Releases what the app holds. */
+  close(): Promise<void>;
+}
+
+/** A running {@link App}: the socket, the handler for in-process calls, and a shutdown. */
+export interface RunningApp extends Running {
+  /** The request handler (for in-process calls). */
+  handler: (request: Request) => Promise<Response>;
+}
+
+/**
+ * Serves an {@link App} on a socket and logs `<name>.started` / `<name>.stopped`.
+ *
+ * @param name the server's name in log events (`kms`, `mtms`).
+ * @param app the handler and its close.
+ * @param options `port`, `hostname` and the logger.
+ * @returns the running server; `shutdown` stops it, then closes the app.
+ */
+export function serveApp(
+  name: string,
+  app: App,
+  options: { port?: number; hostname?: string; log: Logger },
+): RunningApp {
+  const running = serveHandler(app.handler, { port: options.port, hostname: options.hostname });
+  options.log.log("info", `${name}.started`, { url: running.url });
+  return {
+    ...running,
+    handler: app.handler,
+    async shutdown() {
+      await running.shutdown();
+      await app.close();
+      options.log.log("info", `${name}.stopped`, {});
     },
   };
 }

@@ -31,7 +31,7 @@ import {
   type Logger,
   parseServerFlags,
   type Running,
-  serveHandler,
+  serveApp,
 } from "../_lib/mod.ts";
 import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
@@ -150,18 +150,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
  * @returns the running server; `shutdown` stops it and closes the store.
  */
 export async function startKms(o: KmsOptions): Promise<KmsServer> {
-  const app = await createKms(o);
-  const running = serveHandler(app.handler, { port: o.port, hostname: o.hostname });
-  o.log.log("info", "kms.started", { url: running.url });
-  return {
-    ...running,
-    handler: app.handler,
-    async shutdown() {
-      await running.shutdown();
-      await app.close();
-      o.log.log("info", "kms.stopped", {});
-    },
-  };
+  return serveApp("kms", await createKms(o), o);
 }
 
 if (import.meta.main) {

@@ -24,7 +24,7 @@ import {
   type Logger,
   parseServerFlags,
   type Running,
-  serveHandler,
+  serveApp,
 } from "../_lib/mod.ts";
 import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
@@ -126,18 +126,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
  * @returns the running server; `shutdown` stops it and closes the store.
  */
 export async function startMtms(o: MtmsOptions): Promise<MtmsServer> {
-  const app = await createMtms(o);
-  const running = serveHandler(app.handler, { port: o.port, hostname: o.hostname });
-  o.log.log("info", "mtms.started", { url: running.url });
-  return {
-    ...running,
-    handler: app.handler,
-    async shutdown() {
-      await running.shutdown();
-      await app.close();
-      o.log.log("info", "mtms.stopped", {});
-    },
-  };
+  return serveApp("mtms", await createMtms(o), o);
 }
 
 /**
