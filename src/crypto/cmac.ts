@@ -76,7 +76,14 @@ function dbl(x: Uint8Array, rb: number): Uint8Array {
   return out;
 }
 
-function subkeys(
+/**
+ * The subkeys K1, K2 (SP 800-38B 6.1) without argument checks (`core` must be
+ * set for TDES). For use inside the project on an already-resolved core, by
+ * callers that MAC many messages under one key (the key block layer keeps a
+ * KBAK's subkeys with the KBAK) and pass them to {@link cmacRaw}. The caller
+ * zeroizes both.
+ */
+export function cmacSubkeysRaw(
   cipher: CmacCipher,
   core: CryptoCore | undefined,
   key: Uint8Array,
@@ -90,16 +97,19 @@ function subkeys(
 
 /**
  * CMAC without argument checks or default core (`core` must be set for TDES).
- * For use inside `src/crypto` (kcv) on an already-resolved core.
+ * For use inside the project on an already-resolved core (kcv, key blocks).
+ * With `subkeys` (K1, K2 of `key`, from {@link cmacSubkeysRaw}; not zeroed
+ * here) the MAC is one CBC pass; without, they are computed and zeroed here.
  */
 export function cmacRaw(
   cipher: CmacCipher,
   core: CryptoCore | undefined,
   key: Uint8Array,
   data: Uint8Array,
+  subkeys?: readonly [Uint8Array, Uint8Array],
 ): Uint8Array {
   const b = BLOCK[cipher];
-  const [k1, k2] = subkeys(cipher, core, key);
+  const [k1, k2] = subkeys ?? cmacSubkeysRaw(cipher, core, key);
   const complete = data.length > 0 && data.length % b === 0;
   const n = data.length === 0 ? 1 : Math.ceil(data.length / b);
   const m = new Uint8Array(n * b);
@@ -111,8 +121,10 @@ export function cmacRaw(
   const tag = c.slice(c.length - b);
   m.fill(0);
   c.fill(0);
-  k1.fill(0);
-  k2.fill(0);
+  if (subkeys === undefined) {
+    k1.fill(0);
+    k2.fill(0);
+  }
   return tag;
 }
 
@@ -197,5 +209,5 @@ export async function cmacSubkeys(
   const { cipher } = parseOptions({ ...optionsRecord(options), length: undefined });
   checkKey(cipher, key);
   const core = cipher === "tdes" ? await resolveCore(options) : undefined;
-  return subkeys(cipher, core, key);
+  return cmacSubkeysRaw(cipher, core, key);
 }

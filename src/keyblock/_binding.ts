@@ -25,19 +25,19 @@ import type { DerivedKeys } from "./_derive.ts";
 import { type KeyBlockVersion, VERSION_PARAMS } from "./_tables.ts";
 
 /** Encrypts the clear payload and computes the MAC. */
-export async function bind(
+export function bind(
   ciphers: Ciphers,
   version: KeyBlockVersion,
   keys: DerivedKeys,
   header: string,
   payload: Uint8Array,
-): Promise<{ ciphertext: Uint8Array; mac: Uint8Array }> {
+): { ciphertext: Uint8Array; mac: Uint8Array } {
   const p = VERSION_PARAMS[version];
   const h = ascii(header);
   switch (version) {
     case "A":
     case "C": {
-      const ciphertext = await ciphers.cbcEncrypt("tdes", keys.kbek, h.subarray(0, 8), payload);
+      const ciphertext = ciphers.cbcEncrypt("tdes", keys.kbek, h.subarray(0, 8), payload);
       const mac = ciphers.tdesCbcMac(keys.kbak, concat(h, ciphertext)).slice(0, p.macLength);
       return { ciphertext, mac };
     }
@@ -45,11 +45,11 @@ export async function bind(
     case "D":
     case "E": {
       const macInput = concat(h, payload);
-      const mac = await ciphers.cmac(p.cipher, keys.kbak, macInput);
+      const mac = ciphers.cmac(p.cipher, keys.kbak, macInput, keys.kbakSubkeys);
       zeroize(macInput);
       const ciphertext = version === "E"
-        ? await ciphers.aesCtr(keys.kbek, mac, payload)
-        : await ciphers.cbcEncrypt(p.cipher, keys.kbek, mac, payload);
+        ? ciphers.aesCtr(keys.kbek, mac, payload)
+        : ciphers.cbcEncrypt(p.cipher, keys.kbek, mac, payload);
       return { ciphertext, mac };
     }
   }
@@ -61,14 +61,14 @@ export async function bind(
  * @returns the clear payload (the caller zeroizes it), or `null` when the MAC
  *   does not verify (nothing decrypted is kept in that case).
  */
-export async function unbind(
+export function unbind(
   ciphers: Ciphers,
   version: KeyBlockVersion,
   keys: DerivedKeys,
   header: string,
   ciphertext: Uint8Array,
   mac: Uint8Array,
-): Promise<Uint8Array | null> {
+): Uint8Array | null {
   const p = VERSION_PARAMS[version];
   const h = ascii(header);
   switch (version) {
@@ -76,16 +76,16 @@ export async function unbind(
     case "C": {
       const expected = ciphers.tdesCbcMac(keys.kbak, concat(h, ciphertext)).slice(0, p.macLength);
       if (!timingSafeEqual(expected, mac)) return null;
-      return await ciphers.cbcDecrypt("tdes", keys.kbek, h.subarray(0, 8), ciphertext);
+      return ciphers.cbcDecrypt("tdes", keys.kbek, h.subarray(0, 8), ciphertext);
     }
     case "B":
     case "D":
     case "E": {
       const payload = version === "E"
-        ? await ciphers.aesCtr(keys.kbek, mac, ciphertext)
-        : await ciphers.cbcDecrypt(p.cipher, keys.kbek, mac, ciphertext);
+        ? ciphers.aesCtr(keys.kbek, mac, ciphertext)
+        : ciphers.cbcDecrypt(p.cipher, keys.kbek, mac, ciphertext);
       const macInput = concat(h, payload);
-      const expected = await ciphers.cmac(p.cipher, keys.kbak, macInput);
+      const expected = ciphers.cmac(p.cipher, keys.kbak, macInput, keys.kbakSubkeys);
       zeroize(macInput);
       if (!timingSafeEqual(expected, mac)) {
         zeroize(payload);

@@ -1,35 +1,52 @@
 /**
  * The block-cipher operations the key block bindings need, on one crypto
- * core: TDES (SP 800-67) CBC and CBC-MAC from the core; TDES-CMAC, AES-CMAC
- * (SP 800-38B) and AES (FIPS 197) CBC / CTR from `src/crypto`.
+ * core: TDES (SP 800-67) ECB, CBC and CBC-MAC from the core; TDES-CMAC,
+ * AES-CMAC (SP 800-38B) and AES (FIPS 197) ECB / CBC / CTR from `src/crypto`.
+ * All synchronous: nothing here waits on anything.
  *
  * Internal to the keyblock module.
  *
  * @module
  */
 import type { CryptoCore } from "../core/mod.ts";
-import { aesCtr, aesDecryptCbc, aesEncryptCbc, cmac } from "../crypto/mod.ts";
+import { aesCtr, aesDecryptCbc, aesEncryptCbc, aesEncryptEcb } from "../crypto/mod.ts";
+import { cmacRaw, cmacSubkeysRaw } from "../crypto/cmac.ts";
+
+/** CMAC subkeys K1, K2 of one key (SP 800-38B 6.1). */
+export type CmacSubkeys = readonly [Uint8Array, Uint8Array];
 
 /** Cipher operations used by the key block bindings. */
 export interface Ciphers {
-  /** CMAC (SP 800-38B) over `data`: 8 bytes for TDES, 16 for AES. */
-  cmac(cipher: "tdes" | "aes", key: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  /**
+   * CMAC (SP 800-38B) over `data`: 8 bytes for TDES, 16 for AES. With
+   * `subkeys` (K1, K2 of `key`) the MAC is one CBC pass instead of two.
+   */
+  cmac(
+    cipher: "tdes" | "aes",
+    key: Uint8Array,
+    data: Uint8Array,
+    subkeys?: CmacSubkeys,
+  ): Uint8Array;
+  /** The CMAC subkeys K1, K2 of `key`; the caller zeroizes them. */
+  cmacSubkeys(cipher: "tdes" | "aes", key: Uint8Array): [Uint8Array, Uint8Array];
+  /** ECB encryption of whole blocks. */
+  ecbEncrypt(cipher: "tdes" | "aes", key: Uint8Array, data: Uint8Array): Uint8Array;
   /** CBC encryption without padding. */
   cbcEncrypt(
     cipher: "tdes" | "aes",
     key: Uint8Array,
     iv: Uint8Array,
     data: Uint8Array,
-  ): Promise<Uint8Array>;
+  ): Uint8Array;
   /** CBC decryption without padding. */
   cbcDecrypt(
     cipher: "tdes" | "aes",
     key: Uint8Array,
     iv: Uint8Array,
     data: Uint8Array,
-  ): Promise<Uint8Array>;
+  ): Uint8Array;
   /** AES-CTR (128-bit big-endian counter starting at `iv`); encrypts and decrypts. */
-  aesCtr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Promise<Uint8Array>;
+  aesCtr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
   /** ISO 9797-1 MAC algorithm 1 with TDES (CBC-MAC, data already whole blocks): the last block. */
   tdesCbcMac(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
@@ -43,15 +60,14 @@ export function ciphersFor(core: CryptoCore): Ciphers {
       c.fill(0);
       return last;
     },
+    ecbEncrypt: (cipher, key, data) =>
+      cipher === "tdes" ? core.tdesEncryptEcb(key, data) : aesEncryptEcb(key, data),
     cbcEncrypt: (cipher, key, iv, data) =>
-      Promise.resolve(
-        cipher === "tdes" ? core.tdesEncryptCbc(key, iv, data) : aesEncryptCbc(key, iv, data),
-      ),
+      cipher === "tdes" ? core.tdesEncryptCbc(key, iv, data) : aesEncryptCbc(key, iv, data),
     cbcDecrypt: (cipher, key, iv, data) =>
-      Promise.resolve(
-        cipher === "tdes" ? core.tdesDecryptCbc(key, iv, data) : aesDecryptCbc(key, iv, data),
-      ),
-    cmac: (cipher, key, data) => cmac(key, data, { cipher, core }),
-    aesCtr: (key, iv, data) => Promise.resolve(aesCtr(key, iv, data)),
+      cipher === "tdes" ? core.tdesDecryptCbc(key, iv, data) : aesDecryptCbc(key, iv, data),
+    cmac: (cipher, key, data, subkeys) => cmacRaw(cipher, core, key, data, subkeys),
+    cmacSubkeys: (cipher, key) => cmacSubkeysRaw(cipher, core, key),
+    aesCtr: (key, iv, data) => aesCtr(key, iv, data),
   };
 }

@@ -11,7 +11,7 @@
  * @module
  */
 import type { CryptoCore } from "../core/mod.ts";
-import { concatBytes as concat, zeroize } from "../crypto/mod.ts";
+import { zeroize } from "../crypto/mod.ts";
 import { xorByte } from "./_bytes.ts";
 import { type Ciphers, ciphersFor } from "./_ciphers.ts";
 import {
@@ -23,61 +23,84 @@ import {
   VERSION_PARAMS,
 } from "./_tables.ts";
 
-/** The two keys derived from a KBPK. The caller zeroizes both after use. */
+/** The two keys derived from a KBPK. The caller zeroizes them with {@link zeroizeDerived}. */
 export interface DerivedKeys {
   /** Key block encryption key. */
   kbek: Uint8Array;
   /** Key block authentication key (MAC key). */
   kbak: Uint8Array;
+  /**
+   * The KBAK's CMAC subkeys K1, K2 (SP 800-38B 6.1), for the versions whose
+   * MAC is a CMAC (B, D, E): computed with the KBAK, so a KBAK kept for many
+   * blocks (a prepared KBPK) MACs each block in one CBC pass.
+   */
+  kbakSubkeys?: [Uint8Array, Uint8Array];
+}
+
+/** Zeroes every key in `keys`. */
+export function zeroizeDerived(keys: DerivedKeys): void {
+  zeroize(keys.kbek, keys.kbak, keys.kbakSubkeys?.[0], keys.kbakSubkeys?.[1]);
 }
 
 /**
- * One CMAC-KDF key: `CMAC(KBPK, counter || usage || 0x00 || algorithm ||
- * length in bits)` for counter = 1, 2, ..., concatenated and cut to the KBPK's
- * length.
+ * The CMAC KDF (X9.143:2021 7.2.1.1 / 7.2.2.1, SP 800-108 counter mode): for
+ * each `usage`, `CMAC(KBPK, counter || usage || 0x00 || algorithm || length in
+ * bits)` for counter = 1, 2, ..., concatenated and cut to the KBPK's length.
+ *
+ * Every KDF input is 8 bytes, so each CMAC is one block: `E(M xor K1)` when
+ * the block is 8 bytes (TDES, M complete) and `E((M || 0x80 || 0...) xor K2)`
+ * when it is 16 (AES, SP 800-38B 6.2 steps 3-4 with n = 1). The subkeys are
+ * computed once for the KBPK and every block of every derived key is
+ * encrypted in one ECB call: two cipher calls per derivation, whatever the
+ * number of keys and counters.
  */
-async function cmacKdf(
+function cmacKdf(
   ciphers: Ciphers,
   cipher: "tdes" | "aes",
   kbpk: Uint8Array,
-  usage: number,
-): Promise<Uint8Array> {
+  usages: readonly number[],
+): Uint8Array[] {
   const algorithm = KDF_ALGORITHM[`${cipher}${kbpk.length}`];
   const bits = kbpk.length * 8;
-  const input = new Uint8Array([
-    0,
-    usage >> 8,
-    usage & 0xff,
-    0x00, // separator
-    algorithm >> 8,
-    algorithm & 0xff,
-    bits >> 8,
-    bits & 0xff,
-  ]);
-  const parts: Uint8Array[] = [];
-  let have = 0;
-  for (let counter = 1; have < kbpk.length; counter++) {
-    input[0] = counter;
-    const block = await ciphers.cmac(cipher, kbpk, input);
-    parts.push(block);
-    have += block.length;
+  const b = cipher === "tdes" ? 8 : 16;
+  const perKey = Math.ceil(kbpk.length / b);
+  const [k1, k2] = ciphers.cmacSubkeys(cipher, kbpk);
+  const sub = b === 8 ? k1 : k2;
+  const m = new Uint8Array(usages.length * perKey * b);
+  for (let u = 0; u < usages.length; u++) {
+    for (let i = 0; i < perKey; i++) {
+      const off = (u * perKey + i) * b;
+      m.set([
+        i + 1, // counter
+        usages[u] >> 8,
+        usages[u] & 0xff,
+        0x00, // separator
+        algorithm >> 8,
+        algorithm & 0xff,
+        bits >> 8,
+        bits & 0xff,
+      ], off);
+      if (b === 16) m[off + 8] = 0x80; // SP 800-38B padding of the 8-byte input
+      for (let j = 0; j < b; j++) m[off + j] ^= sub[j];
+    }
   }
-  const all = concat(...parts);
-  const out = all.slice(0, kbpk.length);
-  zeroize(all, ...parts);
+  const c = ciphers.ecbEncrypt(cipher, kbpk, m);
+  const out = usages.map((_, u) => c.slice(u * perKey * b, u * perKey * b + kbpk.length));
+  zeroize(k1, k2, m, c);
   return out;
 }
 
 /**
- * Derives the KBEK and KBAK of a key block version from the KBPK.
+ * Derives the KBEK and KBAK of a key block version from the KBPK, and for
+ * B, D and E the KBAK's CMAC subkeys.
  *
  * @param version the key block version.
  * @param kbpk the key block protection key; its length has been checked
  *   against the version by the caller.
  * @param core the crypto core (TDES, and the CMAC built on it).
- * @returns fresh buffers the caller must zeroize.
+ * @returns fresh buffers the caller must zeroize ({@link zeroizeDerived}).
  */
-export async function deriveKeys(
+export function deriveKeys(
   version: KeyBlockVersion,
   kbpk: Uint8Array,
   core: CryptoCore,
@@ -85,20 +108,24 @@ export async function deriveKeys(
   switch (version) {
     case "A":
     case "C":
-      return { kbek: xorByte(kbpk, VARIANT_KBEK), kbak: xorByte(kbpk, VARIANT_KBAK) };
+      return Promise.resolve({
+        kbek: xorByte(kbpk, VARIANT_KBEK),
+        kbak: xorByte(kbpk, VARIANT_KBAK),
+      });
     case "B":
     case "D":
     case "E": {
-      const ciphers = ciphersFor(core);
-      const cipher = VERSION_PARAMS[version].cipher;
-      const kbek = await cmacKdf(
-        ciphers,
-        cipher,
-        kbpk,
-        version === "E" ? KDF_USAGE.encryptCtr : KDF_USAGE.encryptCbc,
-      );
-      const kbak = await cmacKdf(ciphers, cipher, kbpk, KDF_USAGE.mac);
-      return { kbek, kbak };
+      try {
+        const ciphers = ciphersFor(core);
+        const cipher = VERSION_PARAMS[version].cipher;
+        const [kbek, kbak] = cmacKdf(ciphers, cipher, kbpk, [
+          version === "E" ? KDF_USAGE.encryptCtr : KDF_USAGE.encryptCbc,
+          KDF_USAGE.mac,
+        ]);
+        return Promise.resolve({ kbek, kbak, kbakSubkeys: ciphers.cmacSubkeys(cipher, kbak) });
+      } catch (e) {
+        return Promise.reject(e);
+      }
     }
   }
 }

@@ -28,7 +28,7 @@ import { randomBytes, zeroize } from "../crypto/mod.ts";
 import { fromHex, isUpperHex, toHex } from "./_bytes.ts";
 import { bind, unbind } from "./_binding.ts";
 import { ciphersFor } from "./_ciphers.ts";
-import { type DerivedKeys, deriveKeys } from "./_derive.ts";
+import { type DerivedKeys, deriveKeys, zeroizeDerived } from "./_derive.ts";
 import { KEY_LENGTHS, type KeyBlockVersion, VERSION_PARAMS } from "./_tables.ts";
 import { KeyBlockError } from "./errors.ts";
 import { checkHeaderObject, formatHeader, type KeyBlockHeader, parseHeader } from "./header.ts";
@@ -84,7 +84,8 @@ export interface UnwrappedKey {
 
 /**
  * A KBPK prepared for many blocks: it holds its own copy of the KBPK and the
- * KBEK/KBAK derived from it (X9.143:2021 section 7), per key block version,
+ * KBEK/KBAK derived from it (X9.143:2021 section 7), with the KBAK's CMAC
+ * subkeys K1/K2 (SP 800-38B 6.1) for the CMAC versions, per key block version,
  * derived on first use and then reused, so a caller that wraps or unwraps
  * many blocks under one KBPK (the HSM under its LMK) runs the CMAC KDF once
  * instead of once per block. The keys live in this object only (never in a
@@ -132,7 +133,7 @@ export class PreparedKbpk {
     return p;
   }
 
-  /** Zeroes the KBPK copy and every derived key; later use throws a TypeError. */
+  /** Zeroes the KBPK copy, every derived key and CMAC subkey; later use throws a TypeError. */
   async destroy(): Promise<void> {
     if (this.#kbpk === null) return;
     zeroize(this.#kbpk);
@@ -141,8 +142,7 @@ export class PreparedKbpk {
     this.#keys.clear();
     for (const p of pending) {
       try {
-        const k = await p;
-        zeroize(k.kbek, k.kbak);
+        zeroizeDerived(await p);
       } catch {
         // a failed derivation left no key to zero
       }
@@ -311,11 +311,11 @@ export async function wrapKeyBlock(
   const core = await defaultCore(options.core);
   const { keys, owned } = await keysFor(h.version, src, core);
   try {
-    const { ciphertext, mac } = await bind(ciphersFor(core), h.version, keys, headerText, payload);
+    const { ciphertext, mac } = bind(ciphersFor(core), h.version, keys, headerText, payload);
     return headerText + toHex(ciphertext) + toHex(mac);
   } finally {
     zeroize(payload);
-    if (owned) zeroize(keys.kbek, keys.kbak);
+    if (owned) zeroizeDerived(keys);
   }
 }
 
@@ -378,7 +378,7 @@ export async function unwrapKeyBlock(
   const { keys, owned } = await keysFor(v, src, core);
   let payload: Uint8Array | null = null;
   try {
-    payload = await unbind(ciphersFor(core), v, keys, headerText, ciphertext, mac);
+    payload = unbind(ciphersFor(core), v, keys, headerText, ciphertext, mac);
     if (payload === null) {
       throw new KeyBlockError(
         "mac",
@@ -403,6 +403,6 @@ export async function unwrapKeyBlock(
     return { header, key: payload.slice(2, 2 + bits / 8) };
   } finally {
     zeroize(payload ?? undefined);
-    if (owned) zeroize(keys.kbek, keys.kbak);
+    if (owned) zeroizeDerived(keys);
   }
 }

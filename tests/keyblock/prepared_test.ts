@@ -4,7 +4,8 @@
  * way and under the independent reference, and destroy() zeroes the keys and
  * refuses later use.
  */
-import { assertEquals, assertRejects } from "@std/assert";
+import nodeCrypto from "node:crypto";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { allCores, randomBytes } from "../_helpers.ts";
 import {
   KeyBlockError,
@@ -88,5 +89,41 @@ for (const core of cores) {
     );
     assertEquals((e as KeyBlockError).code, "kbpk_length");
     await long.destroy();
+  });
+
+  Deno.test(`PreparedKbpk ${name}: keeps the KBAK's CMAC subkeys (SP 800-38B 6.1), destroy() zeroes them`, async () => {
+    for (const [v, n] of CASES) {
+      const prepared = await prepareKbpk(randomBytes(n), { core });
+      const keys = await prepared._keys(v, core);
+      if (v === "A" || v === "C") {
+        assertEquals(keys.kbakSubkeys, undefined, `${v} has no CMAC`);
+      } else {
+        // independent subkeys: L = E_KBAK(0) by node:crypto, doubled with BigInt
+        const aes = v !== "B";
+        const b = aes ? 16 : 8;
+        // one block: CBC with a zero IV is ECB (Deno's node:crypto has only des-ede3-cbc)
+        const key = aes || n === 24
+          ? keys.kbak
+          : new Uint8Array([...keys.kbak, ...keys.kbak.subarray(0, 8)]);
+        const alg = aes ? `aes-${n * 8}-ecb` : "des-ede3-cbc";
+        const c = nodeCrypto.createCipheriv(alg, key, aes ? null : new Uint8Array(8));
+        c.setAutoPadding(false);
+        let x = BigInt("0x" + Buffer.from(c.update(new Uint8Array(b))).toString("hex"));
+        const bits = BigInt(8 * b);
+        const mod = (1n << bits) - 1n;
+        const rb = aes ? 0x87n : 0x1bn;
+        const expect: string[] = [];
+        for (let i = 0; i < 2; i++) {
+          x = ((x << 1n) & mod) ^ ((x >> (bits - 1n)) * rb);
+          expect.push(x.toString(16).padStart(2 * b, "0"));
+        }
+        const got = keys.kbakSubkeys!.map((k) => Buffer.from(k).toString("hex"));
+        assertEquals(got, expect, `${v} K1, K2`);
+      }
+      await prepared.destroy();
+      for (const k of [keys.kbek, keys.kbak, ...(keys.kbakSubkeys ?? [])]) {
+        assert(k.length > 0 && k.every((x) => x === 0), `${v}: a derived key is not zeroed`);
+      }
+    }
   });
 }
