@@ -27,6 +27,7 @@ import {
   type Exchange,
   fetchTransport,
   FlowBTerminalStatus,
+  type Transport,
 } from "../src/protocol/mod.ts";
 import { openSqliteStore } from "../src/store/mod.ts";
 import { createHandler, jsonLogger, type Logger, serveHandler } from "../servers/_lib/mod.ts";
@@ -172,6 +173,8 @@ export interface FlowBDemoOptions {
   snPrefix?: string;
   observe?: (exchange: Exchange) => void;
   progress?: (phase: string, done: number, total: number) => void;
+  /** How the terminals and the demo reach the KMS (default `fetch`). */
+  transport?: Transport;
 }
 
 /** What {@link runFlowBDemo} returns. */
@@ -215,7 +218,7 @@ export async function runFlowBDemo(o: FlowBDemoOptions): Promise<FlowBDemoResult
     const pos = new FlowBTerminal({
       sn,
       pinPad: pad,
-      transport: fetchTransport,
+      transport: o.transport ?? fetchTransport,
       kmsUrl: o.kmsUrl,
       observe: o.observe,
     });
@@ -228,7 +231,7 @@ export async function runFlowBDemo(o: FlowBDemoOptions): Promise<FlowBDemoResult
     }
     try {
       const s = await callJson(
-        fetchTransport,
+        o.transport ?? fetchTransport,
         "GET",
         `${o.kmsUrl.replace(/\/$/, "")}/v1/terminals/${sn}`,
         undefined,

@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { type CoreName, type CryptoCore, loadCore } from "../src/core/mod.ts";
 import { jsonLogger } from "../servers/_lib/log.ts";
-import { runDemo } from "./run.ts";
+import { type DemoOptions, runDemo } from "./run.ts";
 import { formatFlowB } from "./flow_b.ts";
 
 async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
@@ -45,12 +45,22 @@ function bar(phase: string, done: number, total: number): string {
 }
 
 /**
+ * What a test entry point may add to a demo run (the key scan,
+ * `tests/harden/_key_scan_run.ts`); `deno task demo` sets none of it.
+ */
+export type DemoTestHooks = Pick<
+  DemoOptions,
+  "testKeyObserver" | "transport" | "beforeShutdown" | "databases" | "observe"
+>;
+
+/**
  * Runs the demo with command-line flags.
  *
  * @param args command-line arguments.
+ * @param hooks test hooks (never given by `deno task demo`).
  * @returns the process exit code (0 if every terminal got its TMK).
  */
-export async function main(args: string[]): Promise<number> {
+export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -85,6 +95,7 @@ export async function main(args: string[]): Promise<number> {
   let result;
   try {
     result = await runDemo({
+      ...hooks,
       terminals,
       flowBTerminals,
       core,

@@ -10,6 +10,7 @@
  * @module
  */
 import type { CryptoCore } from "../src/core/mod.ts";
+import type { TestKeyObserver } from "../src/hsm/mod.ts";
 import {
   callJson,
   type Exchange,
@@ -18,6 +19,7 @@ import {
   OrderStatus,
   TerminalStatus,
   TransferResponse,
+  type Transport,
 } from "../src/protocol/mod.ts";
 import { jsonLogger, type Logger } from "../servers/_lib/log.ts";
 import { startKms } from "../servers/kms/main.ts";
@@ -26,7 +28,7 @@ import { OperatorCard } from "../devices/operator_card.ts";
 import { OperatorTerminal } from "../devices/operator_terminal.ts";
 import { PinPad } from "../devices/pin_pad.ts";
 import { PosTerminal } from "../devices/pos_terminal.ts";
-import { makeDemoPki, randomComponents } from "./_setup.ts";
+import { type DemoPki, makeDemoPki, randomComponents } from "./_setup.ts";
 import { type FlowBDemoResult, kmsCaForKms, makeFlowBPki, runFlowBDemo } from "./flow_b.ts";
 
 /** One line of the step-by-step trace of a terminal. */
@@ -65,12 +67,38 @@ export interface DemoOptions {
   mtmsLog?: Logger;
   /** Every HTTP exchange made by a device, the MTMS or the demo. */
   observe?: (exchange: Exchange) => void;
-  /** Called after the run, while both servers still run (the key-scan test reads their files here). */
-  beforeShutdown?: () => Promise<void>;
+  /**
+   * Called after the run, while both servers still run (the key-scan tests
+   * read their files and drive error paths here).
+   */
+  beforeShutdown?: (running: RunningDemo) => Promise<void>;
+  /** How devices, the demo and the MTMS reach the servers (default `fetch`; tests record it). */
+  transport?: Transport;
+  /** The databases (default `dataDir/kms.db`, `dataDir/mtms.db`): SQLite files or `postgres://` URLs. */
+  databases?: { kms: string; mtms: string };
+  /**
+   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the
+   * servers' HSMs create or recover; see `SoftwareHsmOptions.testKeyObserver`.
+   */
+  testKeyObserver?: TestKeyObserver;
   /** Progress: terminals done of total, per phase. */
   progress?: (phase: string, done: number, total: number) => void;
   /** Flow B (CN103714641A) on the same KMS for this many terminals of its own (default 0: none). */
   flowBTerminals?: number;
+}
+
+/** The running demo, as {@link DemoOptions.beforeShutdown} sees it. */
+export interface RunningDemo {
+  kmsUrl: string;
+  mtmsUrl: string;
+  /** The operator token of both servers. */
+  token: string;
+  orderId: string;
+  /** The CA (operator cards, device certificates). */
+  pki: DemoPki;
+  /** Flow B's KMS root (PEM), if flow B ran. */
+  kmsRootPem?: string;
+  components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
 }
 
 /** What {@link runDemo} returns. */
@@ -111,6 +139,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     t0 = t;
   };
   const observe = options.observe;
+  const transport = options.transport ?? fetchTransport;
   const token = crypto.randomUUID();
 
   // ---- setup: CA, operator card, key components, servers ----
@@ -123,7 +152,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     pk: await randomComponents(2, 24, core),
     mak: await randomComponents(2, 16, core),
   };
-  const dbPaths = [`${options.dataDir}/kms.db`, `${options.dataDir}/mtms.db`];
+  const dbPaths = options.databases
+    ? [options.databases.kms, options.databases.mtms]
+    : [`${options.dataDir}/kms.db`, `${options.dataDir}/mtms.db`];
   const kms = await startKms({
     port: 0,
     db: dbPaths[0],
@@ -137,6 +168,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       ? await kmsCaForKms(flowBPki, components.kmsLmk, options.dataDir, core)
       : undefined,
     deviceRoots: flowBPki ? [pki.rootPem] : undefined,
+    testKeyObserver: options.testKeyObserver,
   });
   const mtms = await startMtms({
     port: 0,
@@ -151,6 +183,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     caRoot: pki.rootPem,
     issueTransportCertificate: (publicKey) => pki.issueServer("MTMS transport", publicKey),
     observe,
+    kmsTransport: transport,
+    testKeyObserver: options.testKeyObserver,
   });
   const rows: TerminalRow[] = [];
   const trace: TraceLine[] = [];
@@ -160,7 +194,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const operator = await pki.issueOperator("Operator 0042");
     const card = new OperatorCard(operator.certificate, operator.privateKey, { core });
     const opTerminal = new OperatorTerminal({
-      transport: fetchTransport,
+      transport,
       mtmsUrl: mtms.url,
       observe,
     });
@@ -169,7 +203,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     const sns = Array.from({ length: n }, (_, i) => `SN${String(i + 1).padStart(8, "0")}`);
     await callJson(
-      fetchTransport,
+      transport,
       "POST",
       `${mtms.url}/v1/orders`,
       { orderId, serialNumbers: sns },
@@ -191,7 +225,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       const pos = new PosTerminal({
         sn,
         pinPad: pad,
-        transport: fetchTransport,
+        transport,
         kmsUrl: kms.url,
         observe,
       });
@@ -288,7 +322,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     // ---- S14: the order goes to KMS ----
     const transfer = await callJson(
-      fetchTransport,
+      transport,
       "POST",
       `${mtms.url}/v1/orders/${orderId}/transfer`,
       undefined,
@@ -308,7 +342,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
 
     // ---- S15: bulk issuance ----
     const issue = await callJson(
-      fetchTransport,
+      transport,
       "POST",
       `${kms.url}/v1/orders/${orderId}/tmks`,
       undefined,
@@ -357,7 +391,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     for (const row of rows) {
       try {
         const s = await callJson(
-          fetchTransport,
+          transport,
           "GET",
           `${kms.url}/v1/terminals/${row.sn}`,
           undefined,
@@ -388,10 +422,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         terminals: options.flowBTerminals!,
         observe,
         progress: options.progress,
+        transport,
       });
       lap("flow B S1-S7");
     }
-    await options.beforeShutdown?.();
+    await options.beforeShutdown?.({
+      kmsUrl: kms.url,
+      mtmsUrl: mtms.url,
+      token,
+      orderId,
+      pki,
+      kmsRootPem: flowBPki?.kmsRootPem,
+      components,
+    });
   } finally {
     await mtms.shutdown();
     await kms.shutdown();

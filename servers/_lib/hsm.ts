@@ -6,7 +6,13 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { type Hsm, HsmError, type LmkComponent, SoftwareHsm } from "../../src/hsm/mod.ts";
+import {
+  type Hsm,
+  HsmError,
+  type LmkComponent,
+  SoftwareHsm,
+  type TestKeyObserver,
+} from "../../src/hsm/mod.ts";
 import { IntegrityError, ValidationError } from "../../src/protocol/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 
@@ -40,7 +46,8 @@ export function parseComponents(list: string[], name: string): LmkComponent[] {
 /**
  * Opens the software HSM with its LMK; its security events go to the audit log.
  *
- * @param o LMK components (`KEY:KCV`), core, store, and the actor name for the audit log.
+ * @param o LMK components (`KEY:KCV`), core, store, the actor name for the audit log, and (tests
+ *   only, see `SoftwareHsmOptions.testKeyObserver`) a key observer.
  * @returns the HSM.
  * @throws {ValidationError} for malformed components; {@link HsmError} for components that fail their KCVs.
  */
@@ -49,11 +56,13 @@ export async function openHsm(o: {
   core: CryptoCore;
   store: Store;
   actor: string;
+  testKeyObserver?: TestKeyObserver;
 }): Promise<Hsm> {
   const components = parseComponents(o.lmkComponents, "LMK component");
   return await SoftwareHsm.create({
     components,
     core: o.core,
+    testKeyObserver: o.testKeyObserver,
     audit: async (e) => {
       await o.store.appendAudit({
         at: new Date(),

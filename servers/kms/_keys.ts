@@ -7,7 +7,7 @@
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { fromHex } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
+import { KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
 import type { KmsKeyOps } from "./service.ts";
@@ -24,12 +24,15 @@ export async function kmsKeyOps(o: {
   makComponents: string[];
   core: CryptoCore;
   store: Store;
+  /** Tests only: see `SoftwareHsmOptions.testKeyObserver`. */
+  testKeyObserver?: TestKeyObserver;
 }): Promise<KmsKeyOps> {
   const hsm = await openHsm({
     lmkComponents: o.lmkComponents,
     core: o.core,
     store: o.store,
     actor: "kms",
+    testKeyObserver: o.testKeyObserver,
   });
   const pk = await hsm.importKeyFromComponents(
     parseComponents(o.pkComponents, "PK component"),

@@ -38,6 +38,7 @@ import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
+import type { TestKeyObserver } from "../../src/hsm/mod.ts";
 import { openHsm } from "../_lib/hsm.ts";
 import {
   checkKmsCa,
@@ -74,6 +75,12 @@ export interface KmsOptions {
   flowBPolicy?: Partial<FlowBPolicy>;
   /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
   deviceRoots?: string[];
+  /**
+   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the KMS's
+   * HSMs create or recover; see `SoftwareHsmOptions.testKeyObserver`. No flag
+   * or environment variable of this server sets it.
+   */
+  testKeyObserver?: TestKeyObserver;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -106,11 +113,18 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       makComponents: o.makComponents,
       core: o.core,
       store,
+      testKeyObserver: o.testKeyObserver,
     });
     const service = new KmsService(hsm, store);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
     const flowBHsm = o.kmsCa
-      ? await openHsm({ lmkComponents: o.lmkComponents, core: o.core, store, actor: "kms" })
+      ? await openHsm({
+        lmkComponents: o.lmkComponents,
+        core: o.core,
+        store,
+        actor: "kms",
+        testKeyObserver: o.testKeyObserver,
+      })
       : undefined;
     if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
     const flowB = flowBHsm && o.kmsCa

@@ -8,7 +8,7 @@
  */
 import type { CryptoCore, RsaPublicKey } from "../../src/core/mod.ts";
 import { fromHex, toHex } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
+import { KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
 import { verifyOperatorSignature } from "../../src/protocol/certs.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
@@ -30,6 +30,8 @@ export async function mtmsKeyOps(o: {
   makComponents: string[];
   core: CryptoCore;
   store: Store;
+  /** Tests only: see `SoftwareHsmOptions.testKeyObserver`. */
+  testKeyObserver?: TestKeyObserver;
   transportKey?: { keyBlock: string; certificate: string };
   issueTransportCertificate?: (publicKey: RsaPublicKey) => Promise<string>;
 }): Promise<{ ops: MtmsKeyOps; transportCertificate: string }> {
@@ -38,6 +40,7 @@ export async function mtmsKeyOps(o: {
     core: o.core,
     store: o.store,
     actor: "mtms",
+    testKeyObserver: o.testKeyObserver,
   });
   const pk = await hsm.importKeyFromComponents(
     parseComponents(o.pkComponents, "PK component"),

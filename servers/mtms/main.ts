@@ -29,7 +29,7 @@ import {
 import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { KEY_TEMPLATES, SoftwareHsm, type TestKeyObserver } from "../../src/hsm/mod.ts";
 import { parseComponents } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
@@ -59,6 +59,12 @@ export interface MtmsOptions {
   transportKey?: { keyBlock: string; certificate: string };
   issueTransportCertificate?: (publicKey: RsaPublicKeyBytes) => Promise<string>;
   observe?: CallOptions["observe"];
+  /**
+   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the
+   * MTMS's HSM creates or recovers; see `SoftwareHsmOptions.testKeyObserver`.
+   * No flag or environment variable of this server sets it.
+   */
+  testKeyObserver?: TestKeyObserver;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -90,6 +96,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       store,
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
+      testKeyObserver: o.testKeyObserver,
     });
     const service = new MtmsService({
       hsm: keys.ops,

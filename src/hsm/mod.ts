@@ -45,7 +45,10 @@ export type {
   ImportResult,
   KeyInfo,
   KeyResult,
+  ObservedKey,
+  ObservedKeyOrigin,
   RsaKeyPairResult,
+  TestKeyObserver,
   WrapFormat,
 } from "./types.ts";
 export { runSelfTests, SELF_TESTS, SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";

@@ -34,6 +34,8 @@ import {
   validateRsaPrivateKey,
   zeroize,
 } from "../crypto/mod.ts";
+import { deriveKeys } from "../keyblock/_derive.ts";
+import type { KeyBlockVersion } from "../keyblock/_tables.ts";
 import {
   KeyBlockError,
   type KeyBlockHeader,
@@ -68,7 +70,9 @@ import type {
   ImportResult,
   KeyInfo,
   KeyResult,
+  ObservedKeyOrigin,
   RsaKeyPairResult,
+  TestKeyObserver,
   WrapFormat,
 } from "./types.ts";
 
@@ -84,6 +88,16 @@ export interface SoftwareHsmOptions {
   core?: CryptoCore;
   /** Where security events go (LMK loaded or refused, keys refused). */
   audit?: HsmAuditSink;
+  /**
+   * TEST ONLY: receives a copy of every clear key this HSM creates or
+   * recovers (the LMK, its components and its KBEK/KBAK; keys formed from
+   * components, generated, imported, unwrapped; KBEK/KBAK derived from a KEK;
+   * the private parts d, p, q, dp, dq, qi of RSA keys), so the key scan of
+   * SECURITY.md section 7 knows what to search for. No server flag or
+   * environment variable of the product reaches it: only the scan's test
+   * entry point (`tests/harden/_key_scan_run.ts`) sets it.
+   */
+  testKeyObserver?: TestKeyObserver;
 }
 
 interface Opened {
@@ -246,6 +260,7 @@ export class SoftwareHsm implements Hsm {
   readonly #version: "B" | "D";
   readonly #core: CryptoCore;
   readonly #audit: HsmAuditSink | undefined;
+  readonly #observer: TestKeyObserver | undefined;
 
   private constructor(
     lmk: Uint8Array,
@@ -254,6 +269,7 @@ export class SoftwareHsm implements Hsm {
     kcv: string,
     core: CryptoCore,
     audit: HsmAuditSink | undefined,
+    observer: TestKeyObserver | undefined,
   ) {
     this.#lmk = lmk;
     this.#lmkKbpk = lmkKbpk;
@@ -262,6 +278,7 @@ export class SoftwareHsm implements Hsm {
     this.#version = LMK_TYPES[algorithm].version;
     this.#core = core;
     this.#audit = audit;
+    this.#observer = observer;
   }
 
   /**
@@ -293,6 +310,10 @@ export class SoftwareHsm implements Hsm {
     if (audit !== undefined && typeof audit !== "function") {
       throw new TypeError(`options.audit must be a function, got ${describe(audit)}`);
     }
+    const observer = options.testKeyObserver;
+    if (observer !== undefined && typeof observer !== "function") {
+      throw new TypeError(`options.testKeyObserver must be a function, got ${describe(observer)}`);
+    }
     const core = options.core ?? await loadCore();
     let combined: { key: Uint8Array; kcv: string };
     try {
@@ -312,7 +333,23 @@ export class SoftwareHsm implements Hsm {
       throw e;
     }
     const lmkKbpk = await prepareKbpk(combined.key, { core });
-    const hsm = new SoftwareHsm(combined.key, lmkKbpk, algorithm, combined.kcv, core, audit);
+    const hsm = new SoftwareHsm(
+      combined.key,
+      lmkKbpk,
+      algorithm,
+      combined.kcv,
+      core,
+      audit,
+      observer,
+    );
+    if (observer) {
+      for (const [i, c] of options.components.entries()) {
+        const bytes = typeof c.key === "string" ? fromHex(c.key.toUpperCase()) : c.key;
+        hsm.#see("component", `LMK component ${i + 1}`, bytes);
+      }
+      hsm.#see("lmk", "LMK", combined.key);
+      await hsm.#seeDerived("the LMK", hsm.#version, combined.key);
+    }
     await audit?.({
       event: "lmk_loaded",
       outcome: "success",
@@ -326,6 +363,36 @@ export class SoftwareHsm implements Hsm {
   }
 
   // ---- internals ----
+
+  /** Test only: hands a copy of a clear key to the test key observer, if one is set. */
+  #see(origin: ObservedKeyOrigin, what: string, bytes: Uint8Array): void {
+    this.#observer?.({ origin, what, bytes: bytes.slice() });
+  }
+
+  /** Test only: the private parts of an RSA key (PKCS#8 DER or parsed) to the observer. */
+  #seeRsa(origin: string, key: Uint8Array | RsaPrivateKey): void {
+    if (!this.#observer) return;
+    const k = key instanceof Uint8Array ? importPkcs8Der(key) : key;
+    try {
+      for (const part of ["d", "p", "q", "dp", "dq", "qi"] as const) {
+        this.#see("rsa-private", `${part} of an RSA key (${origin})`, k[part]);
+      }
+    } finally {
+      if (k !== key) zeroize(k.d, k.p, k.q, k.dp, k.dq, k.qi);
+    }
+  }
+
+  /** Test only: the KBEK and KBAK a key block of `version` derives from `kbpk`, to the observer. */
+  async #seeDerived(name: string, version: string, kbpk: Uint8Array): Promise<void> {
+    if (!this.#observer || !"ABCDE".includes(version) || version.length !== 1) return;
+    const { kbek, kbak } = await deriveKeys(version as KeyBlockVersion, kbpk, this.#core);
+    try {
+      this.#see("derived", `KBEK of ${name} (version ${version})`, kbek);
+      this.#see("derived", `KBAK of ${name} (version ${version})`, kbak);
+    } finally {
+      zeroize(kbek, kbak);
+    }
+  }
 
   /** Errors already written to the audit log (an error passes several layers). */
   readonly #audited = new WeakSet<HsmError>();
@@ -381,6 +448,11 @@ export class SoftwareHsm implements Hsm {
       if (e instanceof HsmError) return await this.#refuse(e, `${rule.role} ${attrs(r.header)}`);
       throw e;
     }
+    if (this.#observer) {
+      if (kbpk instanceof Uint8Array) await this.#seeDerived(under, r.header.version, kbpk);
+      if (r.header.algorithm === "R") this.#seeRsa(`${op}: ${name}`, r.key);
+      else this.#see("unwrapped", `${op}: ${rule.role} ${attrs(r.header)}`, r.key);
+    }
     return r;
   }
 
@@ -414,6 +486,8 @@ export class SoftwareHsm implements Hsm {
     for (;;) {
       const raw = randomBytes(length);
       const key = setOddParity(raw);
+      this.#see("generated", "random bytes of a TDES key (before parity)", raw);
+      this.#see("generated", `a ${length}-byte TDES key`, key);
       zeroize(raw);
       try {
         checkNotDegenerate("key", key, "tdes");
@@ -508,6 +582,7 @@ export class SoftwareHsm implements Hsm {
       keyContext: "2",
     };
     try {
+      await this.#seeDerived(`the KEK of ${op}`, header.version, kek);
       return await wrapKeyBlock(kek, header, key, { core: this.#core });
     } catch (e) {
       if (e instanceof RangeError) {
@@ -562,6 +637,13 @@ export class SoftwareHsm implements Hsm {
       () => combineComponents(components, "tdes", this.#core, { length: t.length, what: "key" }),
       `the key ${attrs(t)} from components`,
     );
+    if (this.#observer) {
+      for (const [i, c] of components.entries()) {
+        const bytes = typeof c.key === "string" ? fromHex(c.key.toUpperCase()) : c.key;
+        this.#see("component", `component ${i + 1} of the key ${attrs(t)}`, bytes);
+      }
+      this.#see("formed", `the key ${attrs(t)} from components`, key);
+    }
     try {
       return { keyBlock: await this.#wrapLmk(t, key), kcv };
     } finally {
@@ -675,6 +757,7 @@ export class SoftwareHsm implements Hsm {
           );
         }
         key = this.#core.tdesDecryptEcb(kek.key, ct);
+        this.#see("imported", `importKey (ECB): ${attrs(t)}`, key);
       } else {
         const inner = await this.#open(
           "importKey",
@@ -832,6 +915,7 @@ export class SoftwareHsm implements Hsm {
       bits: options.bits ?? 2048,
       core: this.#core,
     });
+    this.#seeRsa("generateRsaKeyPair", privateKey);
     const der = exportPkcs8Der(privateKey);
     try {
       return { privateKeyBlock: await this.#wrapLmk(t, der), publicKey };
@@ -857,6 +941,7 @@ export class SoftwareHsm implements Hsm {
       throw new RangeError('template.algorithm must be "R" for an RSA private key');
     }
     validateRsaPrivateKey(privateKey);
+    this.#seeRsa("importRsaPrivateKey", privateKey);
     const der = exportPkcs8Der(privateKey);
     try {
       return { privateKeyBlock: await this.#wrapLmk(t, der), publicKey: publicKeyOf(privateKey) };
@@ -919,6 +1004,7 @@ export class SoftwareHsm implements Hsm {
         privateKey.qi,
       );
     }
+    if (key !== undefined) this.#see("imported", `${op}: the RSA-encrypted key`, key);
     if (key === undefined || key.length !== length) {
       zeroize(key);
       return await this.#refuse(
