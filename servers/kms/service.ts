@@ -85,7 +85,9 @@ export class KmsService {
   /**
    * S14: stores an order's TKs under the LMK. The MAC is checked first;
    * then every TK is imported by the HSM; only if all succeed is anything
-   * stored (one transaction).
+   * stored (one transaction, which also holds one `tk_imported` audit record
+   * per TK with its KCV). The batch as a whole gets one `tk_batch_imported`
+   * record: its refusal, or after the commit its count.
    *
    * @param batch the validated request.
    * @returns counts; `duplicate: "yes"` for the same batch sent again.
@@ -169,6 +171,7 @@ export class KmsService {
         bodyHash,
         receivedAt: this.#now(),
         tks: imported,
+        auditActor: "kms",
       });
     } catch (e) {
       // A concurrent request stored another batch (or these SNs) first: the same refusal as above.
@@ -191,8 +194,9 @@ export class KmsService {
   /**
    * S15, bulk issuance: a TMK for every terminal of the order that has none
    * yet, generated and encrypted under its TK by the HSM. Pages of
-   * {@link ISSUE_PAGE} terminals, one transaction each; a repeated call
-   * issues only what is missing.
+   * {@link ISSUE_PAGE} terminals, one transaction each, holding one
+   * `tmk_issued` audit record per TMK (SN, KCV); a repeated call issues only
+   * what is missing.
    *
    * @param orderId the order.
    * @param options `onProgress(done, total)` after each page stored (a CLI's progress bar):
@@ -240,11 +244,11 @@ export class KmsService {
           throw e;
         }
       }
-      issued += await this.#store.issueTmks(issues);
+      // One `tmk_issued` audit record per TMK, committed with it.
+      issued += await this.#store.issueTmks(issues, { auditActor: "kms" });
       options.onProgress?.(before.withTmk + issued, before.terminals);
       if (page.length < ISSUE_PAGE) break;
     }
-    await this.#audit("tmk_issued", "success", { subject: orderId, detail: `${issued} TMKs` });
     return {
       orderId,
       issued,

@@ -57,6 +57,7 @@ import type {
   ConsumeResult,
   HsmKeyInput,
   ImportedTk,
+  IssueTmksOptions,
   Order,
   OrderState,
   PageOptions,
@@ -100,6 +101,8 @@ const NONCE = /^[A-Za-z0-9+/=_.:-]{1,256}$/;
 const SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
 /** Rows per INSERT in a streamed import (one round trip each). */
 const CHUNK = 1000;
+/** A batch import of at least this many TKs refreshes the planner's statistics of `terminals`. */
+const ANALYZE_AFTER = 1000;
 /** Attempts of a replayable call that hit a deadlock or serialization failure. */
 const RETRIES = 5;
 
@@ -646,6 +649,8 @@ export class PostgresStore implements Store {
     ) {
       throw new TypeError("batch.tks must be an iterable or async iterable of TKs");
     }
+    const actor = batch.auditActor;
+    if (actor !== undefined) checkText("batch.auditActor", actor, 200);
     const { orderId, bodyHash, receivedAt: at } = batch;
     return this.#atomic(`batch of order ${orderId}`, async (q) => {
       // Imports of one order wait for each other; the second sees the first's batch.
@@ -668,13 +673,26 @@ export class PostgresStore implements Store {
       const flush = async () => {
         if (chunk.length === 0) return;
         const sns = chunk.map((t) => t.sn);
-        const got = await q`INSERT INTO terminals
-            (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
-          SELECT v.sn, ${orderId}, 'tk_received', v.b, v.h, v.k, ${at}, ${at}
-          FROM unnest(${sns}::text[], ${chunk.map((t) => t.tkBlock)}::text[],
-                      ${chunk.map((t) => t.tkHash)}::text[], ${chunk.map((t) => t.tkKcv)}::text[])
-               AS v(sn, b, h, k)
-          ON CONFLICT (sn) DO NOTHING RETURNING sn`;
+        const blocks = chunk.map((t) => t.tkBlock);
+        const hashes = chunk.map((t) => t.tkHash);
+        const kcvs = chunk.map((t) => t.tkKcv);
+        // With an actor, the same statement appends one audit record per TK it inserted.
+        const got = actor === undefined
+          ? await q`INSERT INTO terminals
+              (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
+            SELECT v.sn, ${orderId}, 'tk_received', v.b, v.h, v.k, ${at}, ${at}
+            FROM unnest(${sns}::text[], ${blocks}::text[], ${hashes}::text[], ${kcvs}::text[])
+                 AS v(sn, b, h, k)
+            ON CONFLICT (sn) DO NOTHING RETURNING sn`
+          : await q`WITH ins AS (INSERT INTO terminals
+              (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
+            SELECT v.sn, ${orderId}, 'tk_received', v.b, v.h, v.k, ${at}, ${at}
+            FROM unnest(${sns}::text[], ${blocks}::text[], ${hashes}::text[], ${kcvs}::text[])
+                 AS v(sn, b, h, k)
+            ON CONFLICT (sn) DO NOTHING RETURNING sn, tk_kcv)
+            INSERT INTO audit_log (at, actor, event, subject, key_id, kcv, outcome)
+            SELECT ${at}, ${actor}, 'tk_imported', sn, 'TK', tk_kcv, 'success' FROM ins ORDER BY sn
+            RETURNING subject AS sn`;
         if (got.length !== chunk.length) {
           const sn = firstMissing(sns, got.map((r) => str(r.sn)));
           throw new StoreError("conflict", `serial number ${sn} is already known to KMS`);
@@ -692,6 +710,10 @@ export class PostgresStore implements Store {
       await q`INSERT INTO tk_batches (order_id, body_hash, tks, received_at)
         VALUES (${orderId}, ${bodyHash}, ${n}, ${at})`;
       await q`UPDATE orders SET terminals = ${n} WHERE order_id = ${orderId}`;
+      // Statistics that know this order, so the planner pages through it by index (without
+      // them it sorts every remaining row of the order for each page: quadratic). Inside the
+      // transaction, which counts its own rows; a failure rolls the import back.
+      if (n >= ANALYZE_AFTER) await q`ANALYZE terminals`;
       return { duplicate: false, tks: n };
     }, Array.isArray(tks));
   }
@@ -775,28 +797,47 @@ export class PostgresStore implements Store {
     });
   }
 
-  issueTmks(issues: readonly TmkIssue[]): Promise<number> {
+  issueTmks(issues: readonly TmkIssue[], options: IssueTmksOptions = {}): Promise<number> {
     if (!Array.isArray(issues)) {
       throw new TypeError("issues must be an array of TMK issues");
     }
     issues.forEach((t, i) => checkTmkIssue(`issues[${i}]`, t));
+    checkObject("options", options);
+    const actor = options.auditActor;
+    if (actor !== undefined) checkText("options.auditActor", actor, 200);
     // The first issue of an SN counts, as if applied one by one.
     const seen = new Set<string>();
     const rows = issues.filter((t) => !seen.has(t.sn) && (seen.add(t.sn), true));
     if (rows.length === 0) return this.#one("bulk TMK issuance", () => Promise.resolve(0));
     const sns = rows.map((t) => t.sn);
+    const blocks = rows.map((t) => t.tmkBlock);
+    const under = rows.map((t) => t.tmkUnderTk);
+    const kcvs = rows.map((t) => t.tmkKcv);
+    const ats = rows.map((t) => t.issuedAt.toISOString());
     return this.#atomic("bulk TMK issuance", async (q) => {
-      // Lock in SN order first: two instances issuing overlapping pages never deadlock.
-      await q`SELECT sn FROM terminals WHERE sn = ANY(${sns}::text[]) AND tmk_block IS NULL
-        ORDER BY sn FOR UPDATE`;
-      const r = await q`UPDATE terminals AS t
-        SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
-            updated_at = v.at, state = 'tmk_issued'
-        FROM unnest(${sns}::text[], ${rows.map((t) => t.tmkBlock)}::text[],
-                    ${rows.map((t) => t.tmkUnderTk)}::text[], ${rows.map((t) => t.tmkKcv)}::text[],
-                    ${rows.map((t) => t.issuedAt.toISOString())}::timestamptz[])
-             AS v(sn, b, u, k, at)
-        WHERE t.sn = v.sn AND t.tmk_block IS NULL`;
+      // Lock in SN order first: two instances issuing overlapping pages never deadlock. The
+      // update is sent at once behind it (pipelined), and waits for it in the server.
+      const [, r] = await Promise.all([
+        q`SELECT count(*) FROM (SELECT sn FROM terminals
+            WHERE sn = ANY(${sns}::text[]) AND tmk_block IS NULL ORDER BY sn FOR UPDATE) AS l`,
+        actor === undefined
+          ? q`UPDATE terminals AS t
+            SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
+                updated_at = v.at, state = 'tmk_issued'
+            FROM unnest(${sns}::text[], ${blocks}::text[], ${under}::text[], ${kcvs}::text[],
+                        ${ats}::timestamptz[]) AS v(sn, b, u, k, at)
+            WHERE t.sn = v.sn AND t.tmk_block IS NULL`
+          : q`WITH u AS (UPDATE terminals AS t
+              SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
+                  updated_at = v.at, state = 'tmk_issued'
+              FROM unnest(${sns}::text[], ${blocks}::text[], ${under}::text[], ${kcvs}::text[],
+                          ${ats}::timestamptz[]) AS v(sn, b, u, k, at)
+              WHERE t.sn = v.sn AND t.tmk_block IS NULL
+              RETURNING t.sn, t.tmk_kcv, t.tmk_issued_at)
+            INSERT INTO audit_log (at, actor, event, subject, key_id, kcv, outcome)
+            SELECT tmk_issued_at, ${actor}, 'tmk_issued', sn, 'TMK', tmk_kcv, 'success'
+            FROM u ORDER BY sn`,
+      ]);
       return r.count;
     });
   }

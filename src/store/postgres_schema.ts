@@ -121,4 +121,13 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
   FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
 `,
   },
+  {
+    version: 3,
+    description: "terminals leave room on each page for their rows' later versions (HOT updates)",
+    // A flow A row is about 300 bytes when its TK is imported and about 500 once its TMK is
+    // issued; at fillfactor 30 a page keeps room for the new version of every row it holds, so
+    // issuing a TMK (and sending, delivering) updates in place: no new entries in the two
+    // indexes, one WAL record per row instead of four. Pages written before stay as they are.
+    sql: `ALTER TABLE terminals SET (fillfactor = 30);`,
+  },
 ];

@@ -44,6 +44,7 @@ import type {
   ConsumeResult,
   HsmKeyInput,
   ImportedTk,
+  IssueTmksOptions,
   Order,
   OrderState,
   PageOptions,
@@ -646,6 +647,8 @@ export class SqliteStore implements Store {
     ) {
       throw new TypeError("batch.tks must be an iterable or async iterable of TKs");
     }
+    const actor = batch.auditActor;
+    if (actor !== undefined) checkText("batch.auditActor", actor, 200);
     const { orderId, bodyHash } = batch;
     const at = iso(batch.receivedAt);
     return this._atomic(async () => {
@@ -666,22 +669,19 @@ export class SqliteStore implements Store {
         at,
       );
       let n = 0;
+      const exists = this.#st("SELECT 1 FROM terminals WHERE sn = ?");
+      const insert = this.#st(
+        `INSERT INTO terminals (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
+         VALUES (?, ?, 'tk_received', ?, ?, ?, ?, ?)`,
+      );
+      const audit = actor === undefined ? null : this.#st(SqliteStore.#AUDIT_KEY);
       for await (const t of tks as AsyncIterable<ImportedTk>) {
         checkImportedTk(n, t);
-        if (this.#get("SELECT 1 FROM terminals WHERE sn = ?", t.sn)) {
+        if (exists.get(t.sn)) {
           throw new StoreError("conflict", `serial number ${t.sn} is already known to KMS`);
         }
-        this.#run(
-          `INSERT INTO terminals (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
-           VALUES (?, ?, 'tk_received', ?, ?, ?, ?, ?)`,
-          t.sn,
-          orderId,
-          t.tkBlock,
-          t.tkHash,
-          t.tkKcv,
-          at,
-          at,
-        );
+        insert.run(t.sn, orderId, t.tkBlock, t.tkHash, t.tkKcv, at, at);
+        audit?.run(at, actor!, "tk_imported", t.sn, "TK", t.tkKcv);
         n++;
       }
       if (n === 0) throw new RangeError("batch.tks must hold at least one TK, got none");
@@ -792,17 +792,29 @@ export class SqliteStore implements Store {
     });
   }
 
-  issueTmks(issues: readonly TmkIssue[]): Promise<number> {
+  /** A key-lifecycle audit record written inside a bulk write's transaction. */
+  static readonly #AUDIT_KEY =
+    `INSERT INTO audit_log (at, actor, event, subject, key_id, kcv, outcome)
+    VALUES (?, ?, ?, ?, ?, ?, 'success')`;
+
+  issueTmks(issues: readonly TmkIssue[], options: IssueTmksOptions = {}): Promise<number> {
     if (!Array.isArray(issues)) {
       throw new TypeError("issues must be an array of TMK issues");
     }
     issues.forEach((t, i) => checkTmkIssue(`issues[${i}]`, t));
+    checkObject("options", options);
+    const actor = options.auditActor;
+    if (actor !== undefined) checkText("options.auditActor", actor, 200);
     return this._atomic(() => {
       const st = this.#st(SqliteStore.#ISSUE);
+      const audit = actor === undefined ? null : this.#st(SqliteStore.#AUDIT_KEY);
       let n = 0;
       for (const t of issues) {
         const at = iso(t.issuedAt);
-        n += Number(st.run(t.tmkBlock, t.tmkUnderTk, t.tmkKcv, at, at, t.sn).changes);
+        if (Number(st.run(t.tmkBlock, t.tmkUnderTk, t.tmkKcv, at, at, t.sn).changes) === 1) {
+          audit?.run(at, actor!, "tmk_issued", t.sn, "TMK", t.tmkKcv);
+          n++;
+        }
       }
       return n;
     }, "bulk TMK issuance");

@@ -80,6 +80,14 @@ export interface TkBatchInput {
   receivedAt: Date;
   /** The TKs; consumed once, inside the import's transaction. */
   tks: Iterable<ImportedTk> | AsyncIterable<ImportedTk>;
+  /**
+   * When set, the import also appends one audit record per TK it stores, in
+   * the same transaction (so no TK without its record, no record without its
+   * TK): event `tk_imported`, this actor, subject the SN, key id `TK`, the
+   * TK's KCV, outcome `success`, at `receivedAt`. A duplicate batch appends
+   * none.
+   */
+  auditActor?: string;
 }
 
 /** Result of {@link Store.importTkBatch}. */
@@ -149,6 +157,17 @@ export interface TmkIssue {
   tmkUnderTk: string | null;
   tmkKcv: string;
   issuedAt: Date;
+}
+
+/** Options of {@link Store.issueTmks}. */
+export interface IssueTmksOptions {
+  /**
+   * When set, one audit record per TMK this call issued, in the same
+   * transaction as the TMK (none for a terminal that already had one):
+   * event `tmk_issued`, this actor, subject the SN, key id `TMK`, the TMK's
+   * KCV, outcome `success`, at its `issuedAt`.
+   */
+  auditActor?: string;
 }
 
 /** Which terminals {@link Store.listTerminals} returns. */
@@ -368,7 +387,8 @@ export interface Store {
 
   /**
    * Imports an order's TK batch, all or nothing: creates the order (state
-   * `imported`), the batch record and one terminal per TK in one transaction.
+   * `imported`), the batch record, one terminal per TK and, with
+   * `batch.auditActor`, one audit record per TK, in one transaction.
    * Idempotent: the same body hash again returns `{ duplicate: true }` and
    * changes nothing.
    * @throws {StoreError} `conflict` for another batch of the same order, or
@@ -406,10 +426,11 @@ export interface Store {
   issueTmk(issue: TmkIssue): Promise<boolean>;
 
   /**
-   * {@link issueTmk} for many terminals in one transaction.
+   * {@link issueTmk} for many terminals in one transaction, with their audit
+   * records if `options.auditActor` is set.
    * @returns how many this call issued (the others already had a TMK or do not exist).
    */
-  issueTmks(issues: readonly TmkIssue[]): Promise<number>;
+  issueTmks(issues: readonly TmkIssue[], options?: IssueTmksOptions): Promise<number>;
 
   /**
    * Marks the TMK sent (download, S16) unless it was already delivered.

@@ -106,7 +106,14 @@ for (const core of cores) {
         // every security event is in the append-only audit logs
         const kmsEvents = await auditEvents(`${w.dir}/kms.db`);
         for (
-          const e of ["lmk_loaded", "tk_batch_imported", "tmk_issued", "tmk_sent", "tmk_delivered"]
+          const e of [
+            "lmk_loaded",
+            "tk_batch_imported",
+            "tk_imported",
+            "tmk_issued",
+            "tmk_sent",
+            "tmk_delivered",
+          ]
         ) {
           assert(kmsEvents.includes(`${e}:success`), `KMS audit has ${e}: ${kmsEvents.join(" ")}`);
         }

@@ -8,8 +8,10 @@
  * record holds key material (no run of 16 or more hex digits outside the
  * KCV field, which is 3-5 bytes).
  *
- * Known gap, printed in the figure: the flow A KMS records TK batch import
- * and bulk TMK issuance once per order (with counts), not once per key.
+ * The flow A KMS records each TK of an imported batch (`tk_imported`) and
+ * each TMK of bulk issuance (`tmk_issued`) once, with key id and KCV: the
+ * TK's KCV equal to the one the MTMS recorded when it collected that TK, the
+ * TMK's equal to the one sent and delivered.
  *
  * Prints `figure audit`.
  */
@@ -91,10 +93,20 @@ Deno.test("issue 9 proof 10: one audit record per key-lifecycle operation, with 
         collected.actor!.includes("CN="),
         `TK collected by the operator card: ${collected.actor}`,
       );
+      const imported = one(logs.kms, "tk_imported", sn, true);
+      assertEquals(imported.key_id, "TK");
+      assertEquals(imported.kcv, collected.kcv, `${sn}: the KCV of the TK the MTMS collected`);
+      const issued = one(logs.kms, "tmk_issued", sn, true);
+      assertEquals(issued.key_id, "TMK");
       const sent = one(logs.kms, "tmk_sent", sn, true);
       const delivered = one(logs.kms, "tmk_delivered", sn, true);
-      assertEquals(sent.kcv, delivered.kcv);
+      assertEquals(new Set([issued.kcv, sent.kcv, delivered.kcv]).size, 1);
     }
+    // Per order, only the batch's outcome (with its count), no per-order issuance record.
+    const batches = logs.kms.filter((r) => r.event === "tk_batch_imported");
+    assertEquals(batches.map((r) => [r.outcome, r.detail]), [["success", "2 TKs"]]);
+    assertEquals(logs.kms.filter((r) => r.event === "tmk_issued").length, snsA.length);
+    assertEquals(logs.kms.filter((r) => r.event === "tk_imported").length, snsA.length);
     for (const sn of snsB) {
       one(logs.kmsB, "hsm_key_issued", sn, false);
       one(logs.kmsB, "tk_imported", sn, true);
@@ -120,19 +132,13 @@ Deno.test("issue 9 proof 10: one audit record per key-lifecycle operation, with 
         }
       }
     }
-    const perOrder = logs.kms.filter((r) =>
-      (r.event === "tk_batch_imported" || r.event === "tmk_issued") && r.outcome === "success"
-    );
     figure(
       "audit",
       `${rows} audit records in 3 databases; ${checked} key-lifecycle operations checked (LMK loads; ` +
-        `flow A TK collected, TMK sent, TMK delivered per terminal; flow B Pr_hsm issued, AUK imported, ` +
-        `TMK issued, sent, delivered per terminal): exactly one success record each with actor, subject ` +
-        `and KCV; 0 records with key material. Gap: the flow A KMS records TK import and TMK issuance ` +
-        `once per order (${
-          perOrder.map((r) => `${r.event} "${r.detail}"`).join(", ")
-        }), not per key, ` +
-        `and key_id is set only for the LMK (the SN in subject identifies the terminal's key)`,
+        `flow A TK collected, TK imported, TMK issued, sent, delivered per terminal; flow B Pr_hsm ` +
+        `issued, AUK imported, TMK issued, sent, delivered per terminal): exactly one success record ` +
+        `each with actor, subject and KCV (flow A TK imported and TMK issued also with key id TK, TMK); ` +
+        `0 records with key material`,
     );
   } finally {
     await t.close();

@@ -22,6 +22,20 @@ const url = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
 const pgSkip = url === "" ? "KMS_TEST_DATABASE_URL not set" : undefined;
 if (pgSkip) console.log(`crash test on PostgreSQL skipped: ${pgSkip}`);
 
+/** The SN and KCV of every success record of `event`, in id order. */
+async function audited(store: Store, event: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let afterId = 0;;) {
+    const rows = await store.listAudit({ afterId, limit: 5000, event });
+    if (rows.length === 0) return out;
+    for (const r of rows) {
+      assert(!out.has(r.subject!), `${event} ${r.subject}: more than one record`);
+      if (r.outcome === "success") out.set(r.subject!, r.kcv!);
+    }
+    afterId = rows[rows.length - 1].id;
+  }
+}
+
 async function allTmkKcvs(store: Store, orderId: string): Promise<Map<string, string>> {
   const out = new Map<string, string>();
   for await (const page of terminalPages(store, orderId, { filter: "with_tmk" })) {
@@ -69,6 +83,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
             (afterKill.terminals === n && batchRow?.tks === n),
           `after the kill: ${afterKill.terminals} terminals, batch ${JSON.stringify(batchRow)}`,
         );
+        assertEquals((await audited(store, "tk_imported")).size, afterKill.terminals);
         console.log(
           `[${kind}] import killed ${afterKill.terminals === 0 ? "before" : "after"} its commit`,
         );
@@ -85,6 +100,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
         for await (const page of terminalPages(store, orderId)) {
           for (const t of page) assertEquals(t.tkKcv, batch.tkKcv.get(t.sn), t.sn);
         }
+        assertEquals(await audited(store, "tk_imported"), batch.tkKcv, "one record per TK");
 
         // 2. Killed during bulk issuance, after at least one page committed.
         const issuing = k2.call("POST", `/v1/orders/${orderId}/tmks`, undefined, keys.token)
@@ -98,6 +114,11 @@ for (const kind of ["sqlite", "postgres"] as const) {
         const before = await allTmkKcvs(store, orderId);
         assert(before.size < n, `the kill came after issuance had finished (${before.size})`);
         assertEquals(before.size % ISSUE_PAGE, 0, "issuance commits whole pages");
+        assertEquals(
+          await audited(store, "tmk_issued"),
+          before,
+          "each TMK committed with its record",
+        );
 
         const k3 = await start();
         const finished = await k3.call("POST", `/v1/orders/${orderId}/tmks`, undefined, keys.token);
@@ -117,6 +138,7 @@ for (const kind of ["sqlite", "postgres"] as const) {
         const after = await allTmkKcvs(store, orderId);
         assertEquals(after.size, n);
         for (const [sn, k] of before) assertEquals(after.get(sn), k, `${sn} kept its TMK`);
+        assertEquals(await audited(store, "tmk_issued"), after, "one record per TMK");
         const again = await k3.call("POST", `/v1/orders/${orderId}/tmks`, undefined, keys.token);
         assertEquals(again.body.issued, 0);
 

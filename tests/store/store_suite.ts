@@ -331,6 +331,109 @@ export function storeSuite(f: StoreFactory): void {
     assertEquals(await s.getOrder("PO-N"), null);
   });
 
+  test("per-key audit records: one per TK imported and per TMK issued, in the same transaction", async (s) => {
+    // Import: one tk_imported record per TK, in the batch's order, with its KCV.
+    const batch = tks(4, 300).map((t, i) => ({ ...t, tkKcv: `A0000${i}` }));
+    await s.importTkBatch({
+      orderId: "PO-AU",
+      bodyHash: hash(0x51),
+      receivedAt: at(1),
+      tks: batch,
+      auditActor: "kms",
+    });
+    const imported = await s.listAudit({ limit: 100, event: "tk_imported" });
+    assertEquals(
+      imported.map((r) => [r.at, r.actor, r.subject, r.keyId, r.kcv, r.outcome, r.detail]),
+      batch.map((t) => [at(1).toISOString(), "kms", t.sn, "TK", t.tkKcv, "success", null]),
+    );
+    // The same batch again: a duplicate stores nothing and records no key.
+    await s.importTkBatch({
+      orderId: "PO-AU",
+      bodyHash: hash(0x51),
+      receivedAt: at(2),
+      tks: batch,
+      auditActor: "kms",
+    });
+    // A refused batch (one SN known): neither its TKs nor their records.
+    await rejectsStore(
+      () =>
+        s.importTkBatch({
+          orderId: "PO-AV",
+          bodyHash: hash(0x52),
+          receivedAt: at(3),
+          tks: [...tks(2, 310), batch[0]],
+          auditActor: "kms",
+        }),
+      "conflict",
+    );
+    assertEquals((await s.listAudit({ limit: 100, event: "tk_imported" })).length, 4);
+    // Without an actor, no records (the caller audits itself).
+    await s.importTkBatch({
+      orderId: "PO-AW",
+      bodyHash: hash(0x53),
+      receivedAt: T0,
+      tks: tks(1, 320),
+    });
+    assertEquals((await s.listAudit({ limit: 100, event: "tk_imported" })).length, 4);
+
+    // Issuance: one tmk_issued per TMK this call stored; none for one already issued or unknown.
+    assertEquals(await s.issueTmk(issue(sn(300), at(4), "B00000")), true);
+    const page = [
+      issue(sn(300), at(5), "B00001"),
+      issue(sn(301), at(5), "B00002"),
+      issue(sn(302), at(6), "B00003"),
+      issue("SNUNKNOWN", at(6), "B00004"),
+    ];
+    assertEquals(await s.issueTmks(page, { auditActor: "kms-2" }), 2);
+    const issued = await s.listAudit({ limit: 100, event: "tmk_issued" });
+    assertEquals(
+      issued.map((r) => [r.at, r.actor, r.subject, r.keyId, r.kcv, r.outcome]),
+      [
+        [at(5).toISOString(), "kms-2", sn(301), "TMK", "B00002", "success"],
+        [at(6).toISOString(), "kms-2", sn(302), "TMK", "B00003", "success"],
+      ],
+    );
+    // Rolled back with the transaction around it: the TMK and its record both go.
+    await assertRejects(
+      () =>
+        s.transaction(async (tx) => {
+          assertEquals(await tx.issueTmks([issue(sn(303), at(7))], { auditActor: "kms" }), 1);
+          throw new Error("boom");
+        }),
+      Error,
+      "boom",
+    );
+    assertEquals((await s.getTerminal(sn(303)))?.tmkBlock, null);
+    assertEquals((await s.listAudit({ limit: 100, event: "tmk_issued" })).length, 2);
+    // A bad entry: the page is refused before anything is written.
+    await assertRejects(
+      () =>
+        s.issueTmks([issue(sn(303)), { ...issue(sn(320)), tmkKcv: "x" }], { auditActor: "kms" }),
+      RangeError,
+      "issues[1].tmkKcv",
+    );
+    await assertRejects(
+      () => s.issueTmks([issue(sn(303))], { auditActor: "" }),
+      RangeError,
+      "options.auditActor must be 1 to 200 characters, got 0",
+    );
+    await assertRejects(
+      () =>
+        s.importTkBatch({
+          orderId: "PO-AX",
+          bodyHash: hash(0x54),
+          receivedAt: T0,
+          tks: tks(1, 330),
+          auditActor: 7 as unknown as string,
+        }),
+      TypeError,
+      "batch.auditActor",
+    );
+    assertEquals((await s.getTerminal(sn(303)))?.tmkBlock, null);
+    assertEquals((await s.listAudit({ limit: 100, event: "tmk_issued" })).length, 2);
+    assertEquals(await s.getOrder("PO-AX"), null);
+  });
+
   test("paging streams an order by SN with flat pages, filters track issuance", async (s) => {
     const n = 2345;
     await s.importTkBatch({ orderId: "PO-P", bodyHash: hash(7), receivedAt: T0, tks: tks(n) });
@@ -391,7 +494,7 @@ export function storeSuite(f: StoreFactory): void {
               mark[t.sn] = r.tmkBlock;
               return r;
             });
-            mine += await s.issueTmks(rows);
+            mine += await s.issueTmks(rows, { auditActor: `kms-${tag}` });
             await new Promise((r) => setTimeout(r, 0));
           }
           return { mine, mark };
@@ -411,6 +514,17 @@ export function storeSuite(f: StoreFactory): void {
           }
         }
         assertEquals(fromA, ra.mine);
+        // One audit record per TMK stored, by its winner, with its KCV; none for the losers.
+        const audit = [];
+        for (let afterId = 0;;) {
+          const rows = await b.listAudit({ afterId, limit: 1000, event: "tmk_issued" });
+          if (rows.length === 0) break;
+          audit.push(...rows);
+          afterId = rows[rows.length - 1].id;
+        }
+        assertEquals(audit.length, n);
+        assertEquals(new Set(audit.map((r) => r.subject)).size, n);
+        for (const r of audit) assertEquals(r.actor, `kms-${r.kcv}`, `${r.subject}`);
 
         // Many single issues of one SN at once on both connections: one wins.
         await a.registerTerminal("SNRACE01", T0);
