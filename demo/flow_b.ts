@@ -31,6 +31,7 @@ import {
 } from "../src/protocol/mod.ts";
 import { openSqliteStore } from "../src/store/mod.ts";
 import { createHandler, jsonLogger, type Logger, serveHandler } from "../servers/_lib/mod.ts";
+import { operatorNonceMemory } from "../servers/_lib/store.ts";
 import {
   createFlowBService,
   importKmsCaKey,
@@ -350,6 +351,7 @@ export async function runFlowBStandalone(o: {
     version: "1.0.0",
     routes: withFlowB([], service),
     operatorToken: token,
+    rememberOperatorNonce: operatorNonceMemory(store),
     log: o.log ?? jsonLogger(),
   });
   const server = serveHandler(handler, { port: 0 });

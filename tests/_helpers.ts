@@ -6,6 +6,7 @@
  */
 import { type CoreName, loadCore } from "../src/core/mod.ts";
 import type { CryptoCore } from "../src/core/types.ts";
+import { signOperatorRequest } from "../src/protocol/operator_request.ts";
 
 /** Every core the suite runs each table against. */
 export const CORE_NAMES: CoreName[] = ["wasm", "js"];
@@ -55,4 +56,21 @@ export function fromBigInt(x: bigint, length: number): Uint8Array {
   const h = x.toString(16).padStart(length * 2, "0");
   if (h.length > length * 2) throw new Error("fromBigInt: does not fit");
   return hex(h);
+}
+
+/**
+ * The `Authorization` header of a signed operator request (the operator
+ * API's single-use HMAC scheme), for tests that build raw requests.
+ */
+export function operatorAuthorization(
+  token: string,
+  method: string,
+  url: string,
+  body: string | undefined,
+): Promise<string> {
+  return signOperatorRequest(token, {
+    method,
+    url,
+    body: new TextEncoder().encode(body ?? ""),
+  });
 }

@@ -19,6 +19,7 @@ import {
   ValidationError,
 } from "../../src/protocol/errors.ts";
 import { StoreError } from "../../src/store/mod.ts";
+import { OPERATOR_SCHEME } from "../../src/protocol/operator_request.ts";
 
 /** An error for a route matched by path but not by method (405). */
 export class MethodNotAllowedError extends ProtocolError {
@@ -107,7 +108,7 @@ export function errorResponse(e: unknown): { response: Response; error: HttpErro
   const error = toHttpError(e);
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (e instanceof MethodNotAllowedError) headers["allow"] = e.allow.join(", ");
-  if (error.status === 401) headers["www-authenticate"] = "Bearer";
+  if (error.status === 401) headers["www-authenticate"] = OPERATOR_SCHEME;
   const response = new Response(
     JSON.stringify({ error: { code: error.code, message: error.message } }),
     { status: error.status, headers },

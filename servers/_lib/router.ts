@@ -1,12 +1,14 @@
 /**
  * HTTP plumbing shared by the KMS and the MTMS: a table of routes
  * (`URLPattern` + method + handler), strict input validation before any
- * handler runs, a body size cap, bearer-token checks for the operator API,
+ * handler runs, a body size cap, signed single-use operator requests
+ * (`src/protocol/operator_request.ts`: HMAC-SHA256 over method, path, time,
+ * nonce and body; the nonce remembered in the store),
  * `/healthz`, and an `/openapi.json` generated from the same table and
  * schemas (one source of truth).
  *
- * Order of checks for each request: route (404), method (405), bearer token
- * (401), body size (413), JSON syntax and fields (400), path parameters
+ * Order of checks for each request: route (404), method (405), for operator
+ * routes the body size (413) then the signature, time and nonce (401), body size (413), JSON syntax and fields (400), path parameters
  * (400), then the handler. Domain errors from the handler become JSON error
  * bodies via `toHttpError`.
  *
@@ -19,13 +21,14 @@ import {
   UnauthorizedError,
   ValidationError,
 } from "../../src/protocol/errors.ts";
+import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
 /** HTTP methods the servers use. */
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
 
-/** Who may call a route: anyone (the protocol authenticates the content), or the operator (bearer token). */
+/** Who may call a route: anyone (the protocol authenticates the content), or the operator (a signed, single-use request). */
 export type Access = "public" | "operator";
 
 /** What a handler receives once every check has passed. */
@@ -160,7 +163,17 @@ export async function readBody(request: Request, maxBytes: number): Promise<Uint
  * @throws {PayloadTooLargeError} over the cap; {@link ValidationError} for an empty body, bad UTF-8 or bad JSON.
  */
 export async function readJson(request: Request, maxBytes: number): Promise<unknown> {
-  const bytes = await readBody(request, maxBytes);
+  return parseJsonBytes(await readBody(request, maxBytes));
+}
+
+/**
+ * Decodes a request body already read as JSON.
+ *
+ * @param bytes the body.
+ * @returns the decoded JSON value.
+ * @throws {ValidationError} for an empty body, bad UTF-8 or bad JSON.
+ */
+export function parseJsonBytes(bytes: Uint8Array): unknown {
   if (bytes.length === 0) {
     throw new ValidationError("invalid_json", "request body must be a JSON object");
   }
@@ -178,19 +191,8 @@ export async function readJson(request: Request, maxBytes: number): Promise<unkn
   }
 }
 
-/** Compares two secrets in time independent of their content (SHA-256 of both, then XOR). */
-async function sameSecret(a: string, b: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [x, y] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(a)),
-    crypto.subtle.digest("SHA-256", enc.encode(b)),
-  ]);
-  const u = new Uint8Array(x);
-  const v = new Uint8Array(y);
-  let diff = 0;
-  for (let i = 0; i < u.length; i++) diff |= u[i] ^ v[i];
-  return diff === 0;
-}
+/** The store scope under which servers remember operator request nonces. */
+export const OPERATOR_NONCE_SCOPE = "operator-request";
 
 /** Options of {@link createHandler}. */
 export interface HandlerOptions {
@@ -199,8 +201,19 @@ export interface HandlerOptions {
   version: string;
   description?: string;
   routes: Route[];
-  /** Bearer token of the operator API. Required if any route has `access: "operator"`. */
+  /**
+   * The operator API's secret (HMAC key of signed operator requests, see
+   * `src/protocol/operator_request.ts`). Required if any route has `access: "operator"`.
+   */
   operatorToken?: string;
+  /**
+   * Remembers an operator request's nonce until `expiresAt`, atomically;
+   * false if it was already there (a replay). Required with `operatorToken`
+   * (a store's `rememberNonce` under one scope).
+   */
+  rememberOperatorNonce?: (nonce: string, expiresAt: Date) => Promise<boolean>;
+  /** The server's clock (tests move it). */
+  now?: () => Date;
   log: Logger;
   /** Extra readiness check for `/healthz` (e.g. the database answers); throws if not ready. */
   ready?: () => void | Promise<void>;
@@ -284,7 +297,15 @@ export function openApiDocument(
     info: { title: options.title, version: options.version, description: options.description },
     paths,
     components: {
-      securitySchemes: { operatorToken: { type: "http", scheme: "bearer" } },
+      securitySchemes: {
+        operatorToken: {
+          type: "apiKey",
+          in: "header",
+          name: "Authorization",
+          description:
+            "TMK-HMAC-SHA256 ts=<unix seconds>,nonce=<32 hex>,sig=<HMAC-SHA256 hex>: see src/protocol/operator_request.ts",
+        },
+      },
     },
   };
 }
@@ -298,9 +319,22 @@ export function openApiDocument(
  */
 export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
   const { routes, log } = options;
-  if (routes.some((r) => r.access === "operator") && !options.operatorToken) {
-    throw new RangeError("operatorToken is required: the route table has operator routes");
+  if (routes.some((r) => r.access === "operator")) {
+    if (!options.operatorToken) {
+      throw new RangeError("operatorToken is required: the route table has operator routes");
+    }
+    if (options.operatorToken.length < 16) {
+      throw new RangeError(
+        `operatorToken must be at least 16 characters, got ${options.operatorToken.length}`,
+      );
+    }
+    if (!options.rememberOperatorNonce) {
+      throw new RangeError(
+        "rememberOperatorNonce is required: operator requests are single-use",
+      );
+    }
   }
+  const now = options.now ?? (() => new Date());
   const seen = new Set<string>();
   for (const r of routes) {
     const k = `${r.method} ${r.path}`;
@@ -336,16 +370,21 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const hit = matches.find((m) => m.r.method === request.method);
     if (!hit) throw new MethodNotAllowedError(request.method, matches.map((m) => m.r.method));
     const r = hit.r;
+    // An operator request's body is read before anything else is checked:
+    // the signature covers it.
+    let signedBody: Uint8Array | undefined;
     if (r.access === "operator") {
-      const h = request.headers.get("authorization") ?? "";
-      const m = /^Bearer ([\x21-\x7e]+)$/.exec(h);
-      if (!m || !(await sameSecret(m[1], options.operatorToken!))) {
-        await request.body?.cancel();
+      signedBody = await readBody(request, r.body ? r.maxBody ?? DEFAULT_MAX_BODY : 1024);
+      const v = await verifyOperatorRequest(
+        options.operatorToken!,
+        request.headers.get("authorization"),
+        { method: request.method, url, body: signedBody },
+        now(),
+      );
+      if (!(await options.rememberOperatorNonce!(v.nonce, v.expiresAt))) {
         throw new UnauthorizedError(
-          "unauthorized",
-          m
-            ? "the bearer token is not valid"
-            : "this operator API needs an Authorization: Bearer token",
+          "request_replayed",
+          "this operator request was already received (its nonce is used); sign each request anew",
         );
       }
     }
@@ -366,17 +405,19 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     if (r.body) {
       const ct = request.headers.get("content-type") ?? "";
       if (!/^application\/json\b/i.test(ct)) {
-        await request.body?.cancel();
+        if (!signedBody) await request.body?.cancel();
         throw new ValidationError(
           "unsupported_media_type",
           `content-type must be application/json, got ${JSON.stringify(ct.slice(0, 60))}`,
         );
       }
-      const raw = await readJson(request, r.maxBody ?? DEFAULT_MAX_BODY);
+      const raw = signedBody
+        ? parseJsonBytes(signedBody)
+        : await readJson(request, r.maxBody ?? DEFAULT_MAX_BODY);
       body = r.body.parse(raw, "body");
-    } else if (request.body) {
+    } else if (signedBody || request.body) {
       // A body where none is expected must be empty or "{}" (read with a small cap).
-      const text = new TextDecoder().decode(await readBody(request, 1024)).trim();
+      const text = new TextDecoder().decode(signedBody ?? await readBody(request, 1024)).trim();
       if (text !== "" && text !== "{}") {
         throw new ValidationError("unexpected_body", `${r.method} ${r.path} takes no request body`);
       }

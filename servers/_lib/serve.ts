@@ -100,7 +100,7 @@ export interface ServerFlags {
   db: string;
   /** LMK components, uppercase hex, two or more (each `HEX` or `HEX:KCV`). */
   lmkComponents: string[];
-  /** Bearer token of the operator API. */
+  /** The operator API's secret (signs each operator request; at least 16 characters). */
   token: string | undefined;
   /** Other string flags the server declared, by name. */
   extra: Record<string, string | undefined>;

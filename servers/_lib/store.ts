@@ -13,6 +13,8 @@ import {
   type Store,
 } from "../../src/store/mod.ts";
 
+import { OPERATOR_NONCE_SCOPE } from "./router.ts";
+
 export { isPostgresUrl };
 
 /** Options of {@link openStore}. */
@@ -41,4 +43,33 @@ export async function openStore(location: string, options: OpenStoreOptions = {}
     });
   }
   return await openSqliteStore(location);
+}
+
+/** How often, at most, {@link operatorNonceMemory} forgets expired nonces. */
+const PURGE_EVERY_MS = 60_000;
+
+/**
+ * The replay memory of a server's signed operator requests
+ * (`HandlerOptions.rememberOperatorNonce`): each nonce stored in `store`
+ * under {@link OPERATOR_NONCE_SCOPE} until it expires, and expired nonces
+ * (of every scope) forgotten at most once a minute, before a new one is
+ * stored.
+ *
+ * @param store the server's store.
+ * @param now the clock.
+ * @returns `(nonce, expiresAt) => fresh`.
+ */
+export function operatorNonceMemory(
+  store: Store,
+  now: () => Date = () => new Date(),
+): (nonce: string, expiresAt: Date) => Promise<boolean> {
+  let lastPurge = 0;
+  return async (nonce, expiresAt) => {
+    const t = now();
+    if (t.getTime() - lastPurge >= PURGE_EVERY_MS) {
+      lastPurge = t.getTime();
+      await store.purgeNonces(t);
+    }
+    return await store.rememberNonce(OPERATOR_NONCE_SCOPE, nonce, expiresAt);
+  };
 }

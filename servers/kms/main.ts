@@ -33,7 +33,7 @@ import {
   type Running,
   serveApp,
 } from "../_lib/mod.ts";
-import { isPostgresUrl, openStore } from "../_lib/store.ts";
+import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
@@ -61,7 +61,7 @@ export interface KmsOptions {
   pkComponents: string[];
   /** Components of MAK (MAC key shared with MTMS). */
   makComponents: string[];
-  /** Bearer token of the operator API. */
+  /** The operator API's secret (signs each operator request; at least 16 characters). */
   token: string;
   log: Logger;
   core: CryptoCore;
@@ -145,6 +145,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
       routes: flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
       operatorToken: o.token,
+      rememberOperatorNonce: operatorNonceMemory(store),
       log: o.log,
       ready: async () => {
         await store.schemaVersion();

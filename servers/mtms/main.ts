@@ -26,7 +26,7 @@ import {
   type Running,
   serveApp,
 } from "../_lib/mod.ts";
-import { isPostgresUrl, openStore } from "../_lib/store.ts";
+import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
 import { KEY_TEMPLATES, SoftwareHsm, type TestKeyObserver } from "../../src/hsm/mod.ts";
@@ -114,6 +114,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
         "Material tracking system: flow A of CN103714639A (production orders, TK collection, transfer to KMS)",
       routes: mtmsRoutes(service),
       operatorToken: o.token,
+      rememberOperatorNonce: operatorNonceMemory(store),
       log: o.log,
       ready: async () => {
         await store.schemaVersion();

@@ -9,6 +9,7 @@
  */
 import { RemoteError, ValidationError } from "./errors.ts";
 import type { Schema } from "./schema.ts";
+import { signOperatorRequest } from "./operator_request.ts";
 
 /** How a device or server reaches another: a handler, or `fetch`. */
 export type Transport = (request: Request) => Promise<Response>;
@@ -18,7 +19,7 @@ export const fetchTransport: Transport = (request) => fetch(request);
 
 /** Options of {@link callJson}. */
 export interface CallOptions {
-  /** Bearer token for an operator API. */
+  /** The operator secret: the request is signed as a single-use operator request ({@link signOperatorRequest}). */
   token?: string;
   /** Called with each exchange (the demo's trace and the key scan collect bodies). */
   observe?: (exchange: Exchange) => void;
@@ -41,7 +42,7 @@ export interface Exchange {
  * @param url absolute URL.
  * @param body JSON body, or `undefined` for none.
  * @param schema schema of a successful answer.
- * @param options bearer token, observer.
+ * @param options operator secret, observer.
  * @returns the parsed answer and its status.
  * @throws {RemoteError} for a 4xx/5xx answer (its `code` is the server's); {@link ValidationError} `bad_response` for an answer that breaks the schema.
  */
@@ -56,7 +57,13 @@ export async function callJson<T>(
   const headers: Record<string, string> = { accept: "application/json" };
   const requestBody = body === undefined ? "" : JSON.stringify(body);
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (options.token) headers["authorization"] = `Bearer ${options.token}`;
+  if (options.token) {
+    headers["authorization"] = await signOperatorRequest(options.token, {
+      method,
+      url,
+      body: new TextEncoder().encode(requestBody),
+    });
+  }
   const response = await transport(
     new Request(url, { method, headers, body: body === undefined ? undefined : requestBody }),
   );

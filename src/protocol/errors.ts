@@ -38,7 +38,7 @@ export class NotFoundError extends ProtocolError {}
 /** The request is well-formed but the resource's state refuses it (already delivered, not issued, a different batch for the same order). */
 export class ConflictError extends ProtocolError {}
 
-/** Missing or wrong bearer token on the operator API. */
+/** An operator API request without a valid signature, outside its time window, or replayed. */
 export class UnauthorizedError extends ProtocolError {}
 
 /**

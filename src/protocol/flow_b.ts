@@ -35,9 +35,13 @@
  *   encrypt a TMK under it; the S6 answer carries a tag under AUK that the
  *   PIN pad checks before it decrypts ({@link tmkMacInput}).
  * - Replay and guessing: challenges are single-use and expire after
- *   {@link FlowBPolicy.challengeTtlMs}; wrong answers count towards a
- *   lock-out of the SN at {@link FlowBPolicy.maxFailures}, lifted only by
- *   the operator API.
+ *   {@link FlowBPolicy.challengeTtlMs}; wrong answers (a Crnd2 that does not
+ *   decrypt to Rnd2, another terminal's challenge) count towards a lock-out
+ *   of the SN at {@link FlowBPolicy.maxFailures}, lifted only by the
+ *   operator API. Replays (an answered challenge again, a used or reflected
+ *   Rnd) are refused and audited but not counted: they cannot succeed, and
+ *   counting them would let whoever overheard one exchange lock the
+ *   terminal out by sending it again.
  *
  * @module
  */
@@ -566,7 +570,7 @@ export class MutualAuthResponder {
   async open(sn: string, request: ChallengeRequest, auk: AukCipher): Promise<ChallengeResponse> {
     const at = this.#now();
     if (!(await this.#fresh(sn, request.rnd1, at))) {
-      await this.#fail(sn, "rnd_replayed", at, true);
+      await this.#fail(sn, "rnd_replayed", at, false);
       throw new AuthenticationError(
         "rnd_replayed",
         `S5: this Rnd1 was already used with ${sn} (as Rnd1 or as a KMS Rnd2); send a fresh one`,
@@ -641,7 +645,7 @@ export class MutualAuthResponder {
           `S5: challenge ${challengeId} was not issued to ${sn}`,
           true,
         ],
-        used: ["challenge_replayed", `S5: challenge ${challengeId} was already answered`, true],
+        used: ["challenge_replayed", `S5: challenge ${challengeId} was already answered`, false],
         expired: [
           "challenge_expired",
           `S5: challenge ${challengeId} expired (lifetime ${this.policy.challengeTtlMs} ms)`,

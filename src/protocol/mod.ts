@@ -9,6 +9,7 @@ export * from "./errors.ts";
 export * from "./schema.ts";
 export * from "./flow_a.ts";
 export * from "./operator_auth.ts";
+export * from "./operator_request.ts";
 export * from "./flow_b.ts";
 export * from "./client.ts";
 export * from "./certs.ts";

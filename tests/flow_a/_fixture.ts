@@ -5,6 +5,7 @@
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { type Exchange, fetchTransport, type Transport } from "../../src/protocol/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
+import { operatorAuthorization } from "../_helpers.ts";
 import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";
 import { createMtms, type MtmsApp, startMtms } from "../../servers/mtms/main.ts";
 import { OperatorCard } from "../../devices/operator_card.ts";
@@ -177,16 +178,17 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
     async call(method, url, body, tok = token) {
       const headers: Record<string, string> = {};
       if (body !== undefined) headers["content-type"] = "application/json";
-      if (tok) headers["authorization"] = `Bearer ${tok}`;
+      const text = body === undefined
+        ? undefined
+        : typeof body === "string"
+        ? body
+        : JSON.stringify(body);
+      if (tok) headers["authorization"] = await operatorAuthorization(tok, method, url, text);
       const res = await transport(
         new Request(url, {
           method,
           headers,
-          body: body === undefined
-            ? undefined
-            : typeof body === "string"
-            ? body
-            : JSON.stringify(body),
+          body: text,
         }),
       );
       return { status: res.status, body: await res.json() };

@@ -264,7 +264,13 @@ for (const core of cores) {
           ],
           [
             "issue: wrong token",
-            () => w.call("POST", `${w.kmsUrl}/v1/orders/PO-FAULT-1/tmks`, undefined, "nope"),
+            () =>
+              w.call(
+                "POST",
+                `${w.kmsUrl}/v1/orders/PO-FAULT-1/tmks`,
+                undefined,
+                "not-the-operator-secret",
+              ),
             401,
             "unauthorized",
           ],

@@ -4,7 +4,7 @@
  * the public key, and an MTMS started from those files takes a real TK upload.
  */
 import { assert, assertEquals, assertFalse } from "@std/assert";
-import { CORE_NAMES } from "../_helpers.ts";
+import { CORE_NAMES, operatorAuthorization } from "../_helpers.ts";
 import { loadCore } from "../../src/core/mod.ts";
 import { importPublicKeyPem } from "../../src/crypto/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
@@ -50,7 +50,7 @@ Deno.test(`MTMS alone (${coreName}): --generate-transport-key, CA certificate, T
       lmkComponents: lmk,
       pkComponents: await randomComponents(2, 24, core),
       makComponents: await randomComponents(2, 16, core),
-      token: "t",
+      token: "mtms-setup-operator-secret",
       log: memoryLogger().logger,
       core,
       kmsUrl: "http://kms.invalid",
@@ -59,11 +59,20 @@ Deno.test(`MTMS alone (${coreName}): --generate-transport-key, CA certificate, T
     });
     try {
       const transport = (r: Request) => mtms.handler(r);
+      const orderBody = JSON.stringify({ orderId: "PO-ALONE-1", serialNumbers: ["SNH0000001"] });
       const created = await transport(
         new Request("http://mtms.test/v1/orders", {
           method: "POST",
-          headers: { "content-type": "application/json", authorization: "Bearer t" },
-          body: JSON.stringify({ orderId: "PO-ALONE-1", serialNumbers: ["SNH0000001"] }),
+          headers: {
+            "content-type": "application/json",
+            authorization: await operatorAuthorization(
+              "mtms-setup-operator-secret",
+              "POST",
+              "http://mtms.test/v1/orders",
+              orderBody,
+            ),
+          },
+          body: orderBody,
         }),
       );
       assertEquals(created.status, 201);

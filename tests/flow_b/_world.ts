@@ -13,13 +13,19 @@ import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
 import { openSqliteStore, type SqliteStore } from "../../src/store/mod.ts";
-import { createHandler, memoryLogger, type Running, serveHandler } from "../../servers/_lib/mod.ts";
+import {
+  createHandler,
+  memoryLogger,
+  OPERATOR_NONCE_SCOPE,
+  type Running,
+  serveHandler,
+} from "../../servers/_lib/mod.ts";
 import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
 import { deviceVerifier, hsmFlowBKeyOps, kmsCaCertifier } from "../../servers/kms/flow_b_hsm.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
-import { randomBytes } from "../_helpers.ts";
+import { operatorAuthorization, randomBytes } from "../_helpers.ts";
 
 /** A CA: its key and certificate. */
 export interface Ca {
@@ -181,6 +187,8 @@ export async function makeWorld(
     version: "test",
     routes: withFlowB([], service),
     operatorToken: token,
+    rememberOperatorNonce: (nonce, expiresAt) =>
+      store.rememberNonce(OPERATOR_NONCE_SCOPE, nonce, expiresAt),
     log: logger,
   });
   let server: Running | undefined;
@@ -251,7 +259,7 @@ export async function makeWorld(
  * @param method HTTP method.
  * @param path path under {@link KMS_URL}.
  * @param body JSON body or undefined.
- * @param token bearer token.
+ * @param token the operator secret (the request is signed).
  * @returns status and body.
  */
 export async function call(
@@ -265,13 +273,15 @@ export async function call(
 > {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (token) headers["authorization"] = `Bearer ${token}`;
-  const r = await handler(
-    new Request(`${KMS_URL}${path}`, {
+  const text = body === undefined ? undefined : JSON.stringify(body);
+  if (token) {
+    headers["authorization"] = await operatorAuthorization(
+      token,
       method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  );
+      `${KMS_URL}${path}`,
+      text,
+    );
+  }
+  const r = await handler(new Request(`${KMS_URL}${path}`, { method, headers, body: text }));
   return { status: r.status, body: await r.json() };
 }

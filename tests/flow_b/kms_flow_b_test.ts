@@ -31,6 +31,7 @@ import {
 } from "../../src/protocol/mod.ts";
 import { pinPadFlowBTestHarness } from "../../devices/pin_pad_flow_b.ts";
 import { allCores, randomBytes } from "../_helpers.ts";
+import { OPERATOR_NONCE_SCOPE } from "../../servers/_lib/mod.ts";
 import { call, makePki, makeWorld, type Pki, VIAS } from "./_world.ts";
 
 const cores = await allCores();
@@ -397,7 +398,7 @@ for (const via of VIAS) {
           call(w.handler, "POST", `/v1/terminals/${sn}/challenges/${id}/response`, { crnd2 });
         const failures = async (sn: string) => (await w.store.getTerminal(sn))!.authFailures;
 
-        // A pass, then the same answer again: replay (counted).
+        // A pass, then the same answer again: replay (refused, not counted).
         const ch = await open(a);
         const ans = await a.pinPad.answer(ch);
         assertEquals((await respond(a.sn, ch.challengeId, ans.crnd2)).status, 200);
@@ -405,7 +406,7 @@ for (const via of VIAS) {
           401,
           "challenge_replayed",
         ]);
-        assertEquals(await failures(a.sn), 1);
+        assertEquals(await failures(a.sn), 0);
         // A's challenge answered at B's path: refused for B (counted for B), A's challenge is used up.
         const chA = await open(a);
         const ansA = await a.pinPad.answer(chA);
@@ -432,12 +433,19 @@ for (const via of VIAS) {
         w.clock.advance(30_001);
         const stale = await assertRejects(() => b.pinPad.answer(chB), AuthenticationError);
         assertEquals(stale.code, "challenge_expired");
-        // Rnd1 reused, and KMS's own Rnd2 reflected back as Rnd1 (counted).
+        // Rnd1 reused, and KMS's own Rnd2 reflected back as Rnd1 (refused, not counted).
         const chB2 = await open(b);
         const reuse = await call(w.handler, "POST", `/v1/terminals/${b.sn}/challenges`, {
           rnd1: chB2.rnd2,
         });
         assertEquals(errorOf(reuse), [401, "rnd_replayed"]);
+        assertEquals(await failures(b.sn), 1);
+        // A wrong answer (counted).
+        const chB3 = await open(b);
+        assertEquals(errorOf(await respond(b.sn, chB3.challengeId, "00".repeat(8))), [
+          401,
+          "terminal_not_authenticated",
+        ]);
         assertEquals(await failures(b.sn), 2);
         // A wrong AUK on the terminal side: Crnd2 under another key. Third failure: B is locked.
         const wrong = toHex(core.tdesEncryptEcb(setOddParity(randomBytes(16)), fromHex(chB2.rnd2)));
@@ -682,6 +690,8 @@ Deno.test("S1: a KMS CA fault leaves no terminal behind (500, nothing stored)", 
       version: "test",
       routes: withFlowB([], service),
       operatorToken: w.token,
+      rememberOperatorNonce: (nonce, expiresAt) =>
+        w.store.rememberNonce(OPERATOR_NONCE_SCOPE, nonce, expiresAt),
       log: logger,
     });
     const r = await call(handler, "POST", "/v1/terminals/FB800001/hsm-key");

@@ -129,7 +129,7 @@ for (const { name, make } of flowBLedgers()) {
     const kms = new MutualAuthResponder({
       ledger,
       now: c.date,
-      policy: { challengeTtlMs: 1000, sessionTtlMs: 5000, maxFailures: 4 },
+      policy: { challengeTtlMs: 1000, sessionTtlMs: 5000, maxFailures: 2 },
       onEvent: (e) => void events.push(`${e.event} ${e.sn}`),
     });
     const pad = new MutualAuthInitiator({ now: c.ms });
@@ -171,7 +171,20 @@ for (const { name, make } of flowBLedgers()) {
       );
       const ch4 = await kms.open(sn, { rnd1: "B1B2B3B4B5B6B7B8" }, cipher(AUK));
       assertEquals(await code(kms.open(sn, { rnd1: ch4.rnd2 }, cipher(AUK))), "rnd_replayed");
-      // wrong AUK on the terminal side: the 4th counted failure of sn (replay, two reused Rnd1) locks it
+      // Replays were refused without counting: no failure recorded for sn yet.
+      assertEquals(events.filter((e) => e === `lockout ${sn}`).length, 0);
+      assertEquals(
+        events.filter((e) => e === `challenge_failed ${sn}`).length,
+        5,
+        "replay, unknown id, expired, two reused Rnd1: audited",
+      );
+      // A wrong answer (counted: 1 of 2), then a wrong AUK on the terminal side (2 of 2): locked.
+      const ch6 = await kms.open(sn, { rnd1: "C1C2C3C4C5C6C7C8" }, cipher(AUK));
+      assertEquals(
+        await code(kms.verify(sn, ch6.challengeId, { crnd2: "00".repeat(8) }, cipher(AUK))),
+        "terminal_not_authenticated",
+      );
+      assertEquals(events.filter((e) => e === `lockout ${sn}`).length, 0);
       const wrong = {
         crnd2: toHex(core.tdesEncryptEcb(
           OTHER,

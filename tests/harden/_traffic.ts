@@ -14,6 +14,7 @@ import { PinPad } from "../../devices/pin_pad.ts";
 import { PosTerminal } from "../../devices/pos_terminal.ts";
 import { makeWorld as makeFlowAWorld, type World as FlowAWorld } from "../flow_a/_fixture.ts";
 import { makeWorld as makeFlowBWorld, type World as FlowBWorld } from "../flow_b/_world.ts";
+import { operatorAuthorization } from "../_helpers.ts";
 
 /** One recorded request. */
 export interface Recorded {
@@ -95,14 +96,9 @@ export async function recordTraffic(
   const call = async (method: string, url: string, body?: unknown, token?: string) => {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
-    if (token) headers["authorization"] = `Bearer ${token}`;
-    const r = await ta(
-      new Request(url, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-      }),
-    );
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    if (token) headers["authorization"] = await operatorAuthorization(token, method, url, text);
+    const r = await ta(new Request(url, { method, headers, body: text }));
     return { status: r.status, body: await r.json() };
   };
   // Flow A: order, S1-S13 per terminal, transfer, issuance, S16-S17.
@@ -152,10 +148,11 @@ export async function recordTraffic(
     const r = await b.terminal(sn, { transport: tb }).run();
     if (r.state !== "delivered") throw new Error(`flow B: ${JSON.stringify(r)}`);
     for (const [m, p] of [["GET", `/v1/terminals/${sn}`], ["POST", `/v1/terminals/${sn}/unlock`]]) {
+      const u = `${urls.kmsB}${p}`;
       await tb(
-        new Request(`${urls.kmsB}${p}`, {
+        new Request(u, {
           method: m,
-          headers: { authorization: `Bearer ${b.token}` },
+          headers: { authorization: await operatorAuthorization(b.token, m, u, undefined) },
         }),
       );
     }

@@ -20,6 +20,7 @@ import { assert } from "@std/assert";
 import { loadCore } from "../../src/core/mod.ts";
 import { figure, size, Tally } from "./_figures.ts";
 import { type Recorded, recordTraffic, type Server } from "./_traffic.ts";
+import { operatorAuthorization } from "../_helpers.ts";
 
 const N = size(2000, 100_000);
 
@@ -221,14 +222,18 @@ Deno.test(`issue 9 proof 1: fuzz every endpoint, ${N} inputs each: 0 5xx, every 
         }
         const headers: Record<string, string> = {};
         if (contentType !== null) headers["content-type"] = contentType;
-        if (token === "valid") headers["authorization"] = `Bearer ${tokens[r.server]}`;
-        if (token === "bad") headers["authorization"] = "Bearer not-the-token";
+        const url = `${t.urls[r.server]}${path}`;
+        const payload = r.method === "GET" || body === null ? undefined : body;
+        if (token !== "none") {
+          headers["authorization"] = await operatorAuthorization(
+            token === "valid" ? tokens[r.server] : "not-the-operator-token",
+            r.method,
+            url,
+            payload,
+          );
+        }
         const res = await t.handlers[r.server](
-          new Request(`${t.urls[r.server]}${path}`, {
-            method: r.method,
-            headers,
-            body: r.method === "GET" || body === null ? undefined : body,
-          }),
+          new Request(url, { method: r.method, headers, body: payload }),
         );
         sent++;
         const text = await res.text();

@@ -14,6 +14,7 @@ import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { type KeyBlockHeader, unwrapKeyBlock, wrapKeyBlock } from "../../src/keyblock/mod.ts";
 import { type BatchEntry, batchMacInput, type TkBatchRequest } from "../../src/protocol/mod.ts";
 import { randomComponents } from "../../demo/_setup.ts";
+import { operatorAuthorization } from "../_helpers.ts";
 
 /** Key components and token shared by every KMS instance of a test. */
 export interface KmsKeys {
@@ -137,7 +138,7 @@ export class KmsProcess {
    * @param method HTTP method.
    * @param path path under the server.
    * @param body JSON body, if any.
-   * @param token bearer token for the operator API.
+   * @param token the operator secret (the request is signed).
    * @returns status and parsed body.
    */
   async call(
@@ -148,12 +149,16 @@ export class KmsProcess {
   ): Promise<{ status: number; body: Record<string, unknown> }> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers["content-type"] = "application/json";
-    if (token) headers.authorization = `Bearer ${token}`;
-    const r = await fetch(`${this.url}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
+    const text = body === undefined ? undefined : JSON.stringify(body);
+    if (token) {
+      headers.authorization = await operatorAuthorization(
+        token,
+        method,
+        `${this.url}${path}`,
+        text,
+      );
+    }
+    const r = await fetch(`${this.url}${path}`, { method, headers, body: text });
     return { status: r.status, body: await r.json() };
   }
 }

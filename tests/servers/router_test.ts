@@ -1,9 +1,9 @@
 /**
  * The shared server plumbing: route table, validation, error mapping,
- * size cap, bearer token, /healthz, /openapi.json, logs; in-process and over
+ * size cap, signed single-use operator requests, /healthz, /openapi.json, logs; in-process and over
  * a real socket.
  */
-import { assert, assertEquals, assertFalse } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
 import {
   createHandler,
   json,
@@ -19,6 +19,12 @@ import {
   IntegrityError,
   NotFoundError,
 } from "../../src/protocol/errors.ts";
+import {
+  OPERATOR_SCHEME,
+  OPERATOR_WINDOW_S,
+  signOperatorRequest,
+} from "../../src/protocol/operator_request.ts";
+import { operatorAuthorization } from "../_helpers.ts";
 
 const SN = text(/^[A-Z0-9]{8,20}$/, "8-20 uppercase letters or digits");
 const body = object(
@@ -26,13 +32,21 @@ const body = object(
   "b",
 );
 
+const TOKEN = "s3cret-operator-token";
+
 function makeApp(readyOk = true) {
   const { logger, lines } = memoryLogger();
+  const nonces = new Set<string>();
   const handler = createHandler({
     title: "test",
     version: "1",
     log: logger,
-    operatorToken: "s3cret-token",
+    operatorToken: TOKEN,
+    rememberOperatorNonce: (nonce) => {
+      if (nonces.has(nonce)) return Promise.resolve(false);
+      nonces.add(nonce);
+      return Promise.resolve(true);
+    },
     ready: () => {
       if (!readyOk) throw new Error("database closed");
     },
@@ -91,7 +105,7 @@ async function call(
 }
 
 // Each case: request, expected status, expected error code.
-const CASES: [string, () => Request, number, string][] = [
+const CASES: [string, () => Request | Promise<Request>, number, string][] = [
   ["unknown path", () => new Request(base + "/v1/nothing"), 404, "not_found"],
   [
     "wrong method",
@@ -107,7 +121,17 @@ const CASES: [string, () => Request, number, string][] = [
   ],
   [
     "operator route with wrong token",
-    () => new Request(base + "/v1/things/ABCDEFGH", { headers: { authorization: "Bearer nope" } }),
+    async () =>
+      new Request(base + "/v1/things/ABCDEFGH", {
+        headers: {
+          authorization: await operatorAuthorization(
+            "not-the-operator-token",
+            "GET",
+            base + "/v1/things/ABCDEFGH",
+            undefined,
+          ),
+        },
+      }),
     401,
     "unauthorized",
   ],
@@ -209,11 +233,25 @@ const CASES: [string, () => Request, number, string][] = [
     "internal_error",
   ],
   [
-    "body on a route that takes none",
+    "operator route with a bearer token (the secret itself is never accepted)",
     () =>
+      new Request(base + "/v1/things/ABCDEFGH", { headers: { authorization: `Bearer ${TOKEN}` } }),
+    401,
+    "unauthorized",
+  ],
+  [
+    "signed operator request",
+    async () =>
       new Request(base + "/v1/things/ABCDEFGH", {
         method: "GET",
-        headers: { authorization: "Bearer s3cret-token" },
+        headers: {
+          authorization: await operatorAuthorization(
+            TOKEN,
+            "GET",
+            base + "/v1/things/ABCDEFGH",
+            undefined,
+          ),
+        },
       }),
     200,
     "",
@@ -223,7 +261,7 @@ const CASES: [string, () => Request, number, string][] = [
 Deno.test("router: each bad request gets its status and error code, in-process", async () => {
   const { handler } = makeApp();
   for (const [name, make, status, code] of CASES) {
-    const r = await call(handler, make());
+    const r = await call(handler, await make());
     assertEquals(r.status, status, name);
     if (code) {
       assertEquals((r.body.error as Record<string, string>).code, code, name);
@@ -264,7 +302,7 @@ Deno.test("router: 405 carries Allow, 401 carries WWW-Authenticate", async () =>
   const r = await call(handler, new Request(base + "/v1/things/ABCDEFGH", { method: "DELETE" }));
   assertEquals(r.headers.get("allow"), "POST, GET");
   const u = await call(handler, new Request(base + "/v1/things/ABCDEFGH"));
-  assertEquals(u.headers.get("www-authenticate"), "Bearer");
+  assertEquals(u.headers.get("www-authenticate"), OPERATOR_SCHEME);
 });
 
 Deno.test("router: a good request reaches the handler with parsed params and body", async () => {
@@ -275,7 +313,14 @@ Deno.test("router: a good request reaches the handler with parsed params and bod
   const g = await call(
     handler,
     new Request(base + "/v1/things/ABCDEFGH", {
-      headers: { authorization: "Bearer s3cret-token" },
+      headers: {
+        authorization: await operatorAuthorization(
+          TOKEN,
+          "GET",
+          base + "/v1/things/ABCDEFGH",
+          undefined,
+        ),
+      },
     }),
   );
   assertEquals(g.body, { sn: "ABCDEFGH" });
@@ -358,7 +403,7 @@ Deno.test("router: the same answers over a real socket", async () => {
   try {
     for (const [name, make, status, code] of CASES) {
       if (name.startsWith("oversized body (streamed")) continue; // needs a duplex body; covered in-process
-      const req = make();
+      const req = await make();
       const url = srv.url + new URL(req.url).pathname;
       const res = await fetch(url, {
         method: req.method,
@@ -381,4 +426,155 @@ Deno.test("serveHandler: binds a free loopback port and shuts down", async () =>
   const res = await fetch(srv.url + "/healthz");
   assertEquals((await res.json()).status, "ok");
   await srv.shutdown();
+});
+
+Deno.test("router: operator requests are single-use, bound to method, path, body and time", async () => {
+  const nonces = new Set<string>();
+  let clock = new Date("2026-11-23T12:00:00Z");
+  let reached = 0;
+  const handler = createHandler({
+    title: "test",
+    version: "1",
+    log: memoryLogger().logger,
+    operatorToken: TOKEN,
+    now: () => clock,
+    rememberOperatorNonce: (nonce) => {
+      if (nonces.has(nonce)) return Promise.resolve(false);
+      nonces.add(nonce);
+      return Promise.resolve(true);
+    },
+    routes: [
+      route({
+        method: "POST",
+        path: "/v1/things/:sn/unlock",
+        operationId: "unlockThing",
+        summary: "unlock",
+        access: "operator",
+        params: { sn: SN },
+        body,
+        responses: { 200: { description: "ok" } },
+        handler: (_req, { params }) => {
+          reached++;
+          return Promise.resolve(json(200, { sn: params.sn }));
+        },
+      }),
+    ],
+  });
+  const url = base + "/v1/things/ABCDEFGH/unlock";
+  const text = JSON.stringify({ sn: "ABCDEFGH", kcv: "A1B2C3" });
+  const send = (auth: string, b = text, u = url) =>
+    handler(
+      new Request(u, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: auth },
+        body: b,
+      }),
+    );
+  const codeOf = async (r: Response) => [r.status, (await r.json()).error?.code];
+  const sign = (o: { method?: string; u?: string; b?: string; now?: Date; secret?: string } = {}) =>
+    signOperatorRequest(o.secret ?? TOKEN, {
+      method: o.method ?? "POST",
+      url: o.u ?? url,
+      body: new TextEncoder().encode(o.b ?? text),
+    }, { now: o.now ?? clock });
+
+  const good = await sign();
+  assertEquals(await codeOf(await send(good)), [200, undefined]);
+  // The same request again, then 20 copies at once: all refused.
+  assertEquals(await codeOf(await send(good)), [401, "request_replayed"]);
+  const copies = await Promise.all(Array.from({ length: 20 }, () => send(good)));
+  for (const c of copies) assertEquals(await codeOf(c), [401, "request_replayed"]);
+  // 20 copies of a fresh request at once: exactly one reaches the handler.
+  const fresh = await sign();
+  const at = await Promise.all(Array.from({ length: 20 }, () => send(fresh).then(codeOf)));
+  assertEquals(at.filter(([s]) => s === 200).length, 1);
+  assertEquals(at.filter(([, c]) => c === "request_replayed").length, 19);
+  assertEquals(reached, 2);
+
+  // A signature over something else: the body, the path, the method, another secret.
+  const other = JSON.stringify({ sn: "ABCDEFGH", kcv: "FFFFFF" });
+  assertEquals(await codeOf(await send(await sign(), other)), [401, "unauthorized"]);
+  assertEquals(
+    await codeOf(await send(await sign(), text, base + "/v1/things/ZZZZZZZZ/unlock")),
+    [401, "unauthorized"],
+  );
+  assertEquals(await codeOf(await send(await sign({ method: "PUT" }))), [401, "unauthorized"]);
+  assertEquals(
+    await codeOf(await send(await sign({ secret: "another-operator-secret" }))),
+    [401, "unauthorized"],
+  );
+  // Outside the time window either way; inside it at the edge.
+  const skewed = (s: number) => new Date(clock.getTime() + s * 1000);
+  assertEquals(
+    await codeOf(await send(await sign({ now: skewed(-OPERATOR_WINDOW_S - 2) }))),
+    [401, "request_expired"],
+  );
+  assertEquals(
+    await codeOf(await send(await sign({ now: skewed(OPERATOR_WINDOW_S + 2) }))),
+    [401, "request_expired"],
+  );
+  assertEquals(
+    await codeOf(await send(await sign({ now: skewed(-OPERATOR_WINDOW_S + 1) }))),
+    [200, undefined],
+  );
+  // Malformed headers.
+  for (
+    const h of [
+      "",
+      `${OPERATOR_SCHEME} ts=1,nonce=00,sig=00`,
+      good.replace("sig=", "sig=0"),
+      good.toUpperCase(),
+      good.replace(",", ", "),
+    ]
+  ) {
+    assertEquals(await codeOf(await send(h)), [401, "unauthorized"], h);
+  }
+  // The refusal of a replay holds after the clock moves on (the nonce is kept for the window).
+  clock = skewed(OPERATOR_WINDOW_S - 1);
+  assertEquals(await codeOf(await send(fresh)), [401, "request_replayed"]);
+  assertEquals(reached, 3);
+});
+
+Deno.test("router: operator routes need a secret of 16 characters and a nonce store", () => {
+  const r = route({
+    method: "GET",
+    path: "/v1/x",
+    operationId: "x",
+    summary: "x",
+    access: "operator",
+    responses: { 200: { description: "ok" } },
+    handler: () => Promise.resolve(json(200, {})),
+  });
+  const log = memoryLogger().logger;
+  const remember = () => Promise.resolve(true);
+  assertThrows(
+    () =>
+      createHandler({
+        title: "t",
+        version: "1",
+        log,
+        routes: [r],
+        rememberOperatorNonce: remember,
+      }),
+    RangeError,
+    "operatorToken is required: the route table has operator routes",
+  );
+  assertThrows(
+    () =>
+      createHandler({
+        title: "t",
+        version: "1",
+        log,
+        routes: [r],
+        operatorToken: "short",
+        rememberOperatorNonce: remember,
+      }),
+    RangeError,
+    "operatorToken must be at least 16 characters, got 5",
+  );
+  assertThrows(
+    () => createHandler({ title: "t", version: "1", log, routes: [r], operatorToken: TOKEN }),
+    RangeError,
+    "rememberOperatorNonce is required: operator requests are single-use",
+  );
 });
