@@ -7,6 +7,9 @@
  * @module
  */
 export {
+  checkAesBlocks,
+  checkAesIv,
+  checkAesKey,
   checkBlocks,
   checkBytes,
   checkIv,

@@ -1,5 +1,7 @@
 /**
- * The pure-JS crypto core, on node-forge: its DES (SP 800-67 TDES), its
+ * The pure-JS crypto core, on node-forge: its DES (SP 800-67 TDES), its AES
+ * (FIPS 197; table-driven, so not constant time: this core is the second,
+ * independent implementation, the wasm core is the one to run keys on), its
  * SHA-1/SHA-256 (FIPS 180-4) and its jsbn BigInteger for modular arithmetic.
  *
  * It exists so that every result of the wasm core has a second, independent
@@ -9,6 +11,9 @@
  */
 import type { CryptoCore, RsaPrivateKey } from "./types.ts";
 import {
+  checkAesBlocks,
+  checkAesIv,
+  checkAesKey,
   checkBlocks,
   checkBytes,
   checkIv,
@@ -28,6 +33,23 @@ function tdesKey24(key: Uint8Array): string {
 
 const noPadding = () => true;
 
+/** One forge block-cipher pass, no padding; `key` is forge's binary string. */
+function run(
+  encrypt: boolean,
+  mode: "3DES-ECB" | "3DES-CBC" | "AES-ECB" | "AES-CBC",
+  key: string,
+  iv: Uint8Array | null,
+  data: Uint8Array,
+): Uint8Array {
+  if (data.length === 0) return new Uint8Array(0);
+  const c = encrypt ? forge.cipher.createCipher(mode, key) : forge.cipher.createDecipher(mode, key);
+  c.start(iv ? { iv: toBinary(iv) } : {});
+  c.update(forge.util.createBuffer(toBinary(data)));
+  // deno-lint-ignore no-explicit-any
+  if (!(c.finish as any)(noPadding)) throw new Error(`${mode}: forge refused the input`);
+  return fromBinary(c.output.getBytes());
+}
+
 function tdes(
   encrypt: boolean,
   mode: "3DES-ECB" | "3DES-CBC",
@@ -35,14 +57,7 @@ function tdes(
   iv: Uint8Array | null,
   data: Uint8Array,
 ): Uint8Array {
-  if (data.length === 0) return new Uint8Array(0);
-  const k = tdesKey24(key);
-  const c = encrypt ? forge.cipher.createCipher(mode, k) : forge.cipher.createDecipher(mode, k);
-  c.start(iv ? { iv: toBinary(iv) } : {});
-  c.update(forge.util.createBuffer(toBinary(data)));
-  // deno-lint-ignore no-explicit-any
-  if (!(c.finish as any)(noPadding)) throw new Error("TDES: forge refused the input");
-  return fromBinary(c.output.getBytes());
+  return run(encrypt, mode, tdesKey24(key), iv, data);
 }
 
 /** The node-forge core. Use {@link loadCore} (`"js"`) rather than this object directly. */
@@ -69,6 +84,28 @@ export const jsCore: CryptoCore = {
     checkIv(iv);
     checkBlocks("data", data);
     return tdes(false, "3DES-CBC", key, iv, data);
+  },
+  aesEncryptEcb(key, data) {
+    checkAesKey(key);
+    checkAesBlocks(data);
+    return run(true, "AES-ECB", toBinary(key), null, data);
+  },
+  aesDecryptEcb(key, data) {
+    checkAesKey(key);
+    checkAesBlocks(data);
+    return run(false, "AES-ECB", toBinary(key), null, data);
+  },
+  aesEncryptCbc(key, iv, data) {
+    checkAesKey(key);
+    checkAesIv(iv);
+    checkAesBlocks(data);
+    return run(true, "AES-CBC", toBinary(key), iv, data);
+  },
+  aesDecryptCbc(key, iv, data) {
+    checkAesKey(key);
+    checkAesIv(iv);
+    checkAesBlocks(data);
+    return run(false, "AES-CBC", toBinary(key), iv, data);
   },
   sha1(data) {
     checkBytes("data", data);

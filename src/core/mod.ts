@@ -1,5 +1,5 @@
 /**
- * The crypto core: TDES, SHA-1/SHA-256 and RSA modular arithmetic, in two
+ * The crypto core: TDES, AES, SHA-1/SHA-256 and RSA modular arithmetic, in two
  * interchangeable implementations: WebAssembly (built from `asm/`, the
  * default) and pure JS (node-forge).
  *

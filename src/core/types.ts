@@ -38,6 +38,19 @@ export interface CryptoCore {
   tdesEncryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
   /** TDES CBC decryption, no padding. */
   tdesDecryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * AES (FIPS 197) ECB encryption. `key` is 16, 24 or 32 bytes; `data` whole
+   * 16-byte blocks. (Beyond DESIGN.md's TDES/SHA/modexp core: added for the
+   * AES-256 LMK's TR-31 D blocks because measurement justified it, issue 7;
+   * see bench/README.md.)
+   */
+  aesEncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** AES ECB decryption. */
+  aesDecryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** AES CBC encryption (SP 800-38A), no padding; `iv` is 16 bytes. */
+  aesEncryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
+  /** AES CBC decryption, no padding. */
+  aesDecryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
   /** SHA-1 (FIPS 180-4). Legacy: kept for OAEP-SHA1 and interop only. */
   sha1(data: Uint8Array): Uint8Array;
   /** SHA-256 (FIPS 180-4). */

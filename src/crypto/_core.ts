@@ -8,6 +8,7 @@
  * @module
  */
 import { type CryptoCore, loadCore } from "../core/mod.ts";
+import { wasmCore } from "../core/wasm_core.ts";
 
 /** Options every core-using function of `src/crypto` accepts. */
 export interface CoreOptions {
@@ -27,6 +28,23 @@ export async function resolveCore(options: unknown): Promise<CryptoCore> {
   }
   const core = (options as { core?: unknown }).core;
   if (core === undefined) return await loadCore();
+  checkCore(core);
+  return core;
+}
+
+/**
+ * Returns `options.core`, or the wasm core (the default of {@link loadCore},
+ * which instantiates synchronously) for the synchronous functions (AES).
+ *
+ * @throws {TypeError} if `options` is not an object or `options.core` is not a core.
+ */
+export function resolveCoreSync(options: unknown): CryptoCore {
+  if (options === undefined) return wasmCore;
+  if (options === null || typeof options !== "object") {
+    throw new TypeError(`options must be an object, got ${describe(options)}`);
+  }
+  const core = (options as { core?: unknown }).core;
+  if (core === undefined) return wasmCore;
   checkCore(core);
   return core;
 }

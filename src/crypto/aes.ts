@@ -1,13 +1,15 @@
 /**
  * AES (FIPS 197) block encryption in ECB, CBC (SP 800-38A, no padding) and
- * CTR (SP 800-38A, 128-bit big-endian counter) modes.
+ * CTR (SP 800-38A, 128-bit big-endian counter) modes, on a crypto core.
  *
- * AES is not part of the crypto core (DESIGN.md: the core has TDES, SHA and
- * modexp only). These functions use `node:crypto` `createCipheriv` with
- * `"aes-{128,192,256}-{ecb,cbc,ctr}"` and `setAutoPadding(false)`: synchronous,
- * available in Deno, Node and Bun (not in browsers). They take no `core`.
- * Deno 2.9 has no `aes-192-cbc`; where the runtime lacks a CBC cipher, CBC is
- * chained here over its ECB cipher (SP 800-38A 6.2), block by block.
+ * ECB and CBC are the core's (`aesEncryptEcb` ... `aesDecryptCbc`: the wasm
+ * core's constant-time AES, or node-forge's on the JS core); CTR is built
+ * here on the core's ECB: the counter blocks are made here and encrypted in
+ * one call, then XORed with the data. The functions are synchronous and take
+ * an optional `options.core`; without it they run on the wasm core (which
+ * instantiates synchronously). Until issue 7 these ran on `node:crypto`,
+ * one cipher object per call; the measurement that moved them onto the core
+ * is in bench/README.md.
  *
  * @example
  * ```ts
@@ -17,105 +19,28 @@
  *
  * @module
  */
-import nodeCrypto from "node:crypto";
-import { checkBytes } from "./_core.ts";
+import type { CryptoCore } from "../core/mod.ts";
+import { checkBytes, type CoreOptions, resolveCoreSync } from "./_core.ts";
 
 /** AES block size in bytes. */
 export const AES_BLOCK = 16;
-
-function checkAesKey(key: unknown): asserts key is Uint8Array {
-  checkBytes("key", key);
-  if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
-    throw new RangeError(`key must be 16, 24 or 32 bytes (AES), got ${key.length}`);
-  }
-}
-
-function checkAesBlocks(data: unknown): asserts data is Uint8Array {
-  checkBytes("data", data);
-  if (data.length % AES_BLOCK !== 0) {
-    throw new RangeError(
-      `data must be a whole number of 16-byte blocks, got ${data.length} bytes`,
-    );
-  }
-}
-
-function checkAesIv(iv: unknown): asserts iv is Uint8Array {
-  checkBytes("iv", iv);
-  if (iv.length !== AES_BLOCK) throw new RangeError(`iv must be 16 bytes, got ${iv.length}`);
-}
-
-const CIPHER_NAMES = new Set(nodeCrypto.getCiphers());
-
-/** CBC over one streaming ECB cipher object, for runtimes without `aes-N-cbc`. */
-function cbcOverEcb(
-  encrypt: boolean,
-  key: Uint8Array,
-  iv: Uint8Array,
-  data: Uint8Array,
-): Uint8Array<ArrayBuffer> {
-  const alg = `aes-${key.length * 8}-ecb`;
-  const c = encrypt
-    ? nodeCrypto.createCipheriv(alg, key, null)
-    : nodeCrypto.createDecipheriv(alg, key, null);
-  c.setAutoPadding(false);
-  const out = new Uint8Array(data.length);
-  const prev = iv.slice();
-  const x = new Uint8Array(AES_BLOCK);
-  for (let off = 0; off < data.length; off += AES_BLOCK) {
-    const block = data.subarray(off, off + AES_BLOCK);
-    if (encrypt) {
-      for (let i = 0; i < AES_BLOCK; i++) x[i] = block[i] ^ prev[i];
-      const y = c.update(x);
-      out.set(y, off);
-      prev.set(y);
-      y.fill(0);
-    } else {
-      const y = c.update(block);
-      for (let i = 0; i < AES_BLOCK; i++) out[off + i] = y[i] ^ prev[i];
-      prev.set(block);
-      y.fill(0);
-    }
-  }
-  c.final();
-  x.fill(0);
-  return out;
-}
-
-function run(
-  encrypt: boolean,
-  mode: "ecb" | "cbc" | "ctr",
-  key: Uint8Array,
-  iv: Uint8Array | null,
-  data: Uint8Array,
-): Uint8Array<ArrayBuffer> {
-  const alg = `aes-${key.length * 8}-${mode}`;
-  if (mode === "cbc" && !CIPHER_NAMES.has(alg)) return cbcOverEcb(encrypt, key, iv!, data);
-  const c = encrypt
-    ? nodeCrypto.createCipheriv(alg, key, iv)
-    : nodeCrypto.createDecipheriv(alg, key, iv);
-  c.setAutoPadding(false);
-  const a = c.update(data);
-  const b = c.final();
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  a.fill(0);
-  return out;
-}
 
 /**
  * AES-ECB encryption of whole blocks.
  *
  * @param key 16, 24 or 32 bytes.
  * @param data a whole number of 16-byte blocks (empty allowed).
+ * @param options `core` (default: the wasm core).
  * @returns the ciphertext, same length as `data`.
- * @throws {TypeError} if an argument is not a `Uint8Array`.
+ * @throws {TypeError} if an argument is not a `Uint8Array`, or `options.core` not a core.
  * @throws {RangeError} for a wrong key length or partial block.
  */
-export function aesEncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
-  checkAesKey(key);
-  checkAesBlocks(data);
-  return run(true, "ecb", key, null, data);
+export function aesEncryptEcb(
+  key: Uint8Array,
+  data: Uint8Array,
+  options?: CoreOptions,
+): Uint8Array {
+  return resolveCoreSync(options).aesEncryptEcb(key, data);
 }
 
 /**
@@ -123,14 +48,17 @@ export function aesEncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array<Arr
  *
  * @param key 16, 24 or 32 bytes.
  * @param data a whole number of 16-byte blocks.
+ * @param options `core` (default: the wasm core).
  * @returns the plaintext.
- * @throws {TypeError} if an argument is not a `Uint8Array`.
+ * @throws {TypeError} if an argument is not a `Uint8Array`, or `options.core` not a core.
  * @throws {RangeError} for a wrong key length or partial block.
  */
-export function aesDecryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
-  checkAesKey(key);
-  checkAesBlocks(data);
-  return run(false, "ecb", key, null, data);
+export function aesDecryptEcb(
+  key: Uint8Array,
+  data: Uint8Array,
+  options?: CoreOptions,
+): Uint8Array {
+  return resolveCoreSync(options).aesDecryptEcb(key, data);
 }
 
 /**
@@ -139,19 +67,18 @@ export function aesDecryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array<Arr
  * @param key 16, 24 or 32 bytes.
  * @param iv 16 bytes.
  * @param data a whole number of 16-byte blocks.
+ * @param options `core` (default: the wasm core).
  * @returns the ciphertext.
- * @throws {TypeError} if an argument is not a `Uint8Array`.
+ * @throws {TypeError} if an argument is not a `Uint8Array`, or `options.core` not a core.
  * @throws {RangeError} for a wrong key or IV length or a partial block.
  */
 export function aesEncryptCbc(
   key: Uint8Array,
   iv: Uint8Array,
   data: Uint8Array,
-): Uint8Array<ArrayBuffer> {
-  checkAesKey(key);
-  checkAesIv(iv);
-  checkAesBlocks(data);
-  return run(true, "cbc", key, iv, data);
+  options?: CoreOptions,
+): Uint8Array {
+  return resolveCoreSync(options).aesEncryptCbc(key, iv, data);
 }
 
 /**
@@ -160,19 +87,38 @@ export function aesEncryptCbc(
  * @param key 16, 24 or 32 bytes.
  * @param iv 16 bytes.
  * @param data a whole number of 16-byte blocks.
+ * @param options `core` (default: the wasm core).
  * @returns the plaintext.
- * @throws {TypeError} if an argument is not a `Uint8Array`.
+ * @throws {TypeError} if an argument is not a `Uint8Array`, or `options.core` not a core.
  * @throws {RangeError} for a wrong key or IV length or a partial block.
  */
 export function aesDecryptCbc(
   key: Uint8Array,
   iv: Uint8Array,
   data: Uint8Array,
-): Uint8Array<ArrayBuffer> {
-  checkAesKey(key);
-  checkAesIv(iv);
-  checkAesBlocks(data);
-  return run(false, "cbc", key, iv, data);
+  options?: CoreOptions,
+): Uint8Array {
+  return resolveCoreSync(options).aesDecryptCbc(key, iv, data);
+}
+
+/** CTR on `core`'s ECB: counter blocks from `iv`, encrypted in one call, XORed with `data`. */
+function ctr(core: CryptoCore, key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const blocks = Math.ceil(data.length / AES_BLOCK);
+  const counters = new Uint8Array(blocks * AES_BLOCK);
+  const c = iv.slice();
+  for (let b = 0; b < blocks; b++) {
+    counters.set(c, b * AES_BLOCK);
+    // 128-bit big-endian increment, wrapping
+    for (let i = AES_BLOCK - 1; i >= 0; i--) {
+      c[i] = (c[i] + 1) & 0xff;
+      if (c[i] !== 0) break;
+    }
+  }
+  const stream = core.aesEncryptEcb(key, counters);
+  const out = new Uint8Array(data.length);
+  for (let i = 0; i < data.length; i++) out[i] = data[i] ^ stream[i];
+  stream.fill(0);
+  return out;
 }
 
 /**
@@ -182,13 +128,24 @@ export function aesDecryptCbc(
  * @param key 16, 24 or 32 bytes.
  * @param iv 16-byte initial counter block.
  * @param data any length.
+ * @param options `core` (default: the wasm core).
  * @returns `data` XOR the key stream.
- * @throws {TypeError} if an argument is not a `Uint8Array`.
+ * @throws {TypeError} if an argument is not a `Uint8Array`, or `options.core` not a core.
  * @throws {RangeError} for a wrong key or IV length.
  */
-export function aesCtr(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array<ArrayBuffer> {
-  checkAesKey(key);
-  checkAesIv(iv);
+export function aesCtr(
+  key: Uint8Array,
+  iv: Uint8Array,
+  data: Uint8Array,
+  options?: CoreOptions,
+): Uint8Array {
+  const core = resolveCoreSync(options);
+  checkBytes("key", key);
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
+    throw new RangeError(`key must be 16, 24 or 32 bytes (AES), got ${key.length}`);
+  }
+  checkBytes("iv", iv);
+  if (iv.length !== AES_BLOCK) throw new RangeError(`iv must be 16 bytes, got ${iv.length}`);
   checkBytes("data", data);
-  return run(true, "ctr", key, iv, data);
+  return ctr(core, key, iv, data);
 }

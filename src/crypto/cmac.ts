@@ -3,8 +3,9 @@
  * (128-bit block, R128 = 0x87): subkey generation and MAC generation and
  * verification.
  *
- * TDES runs on the crypto core (`core.tdesEncryptCbc`); AES runs on
- * `node:crypto` (see `aes.ts`), so the AES variant needs no core.
+ * Both run on the crypto core (`core.tdesEncryptCbc`, `core.aesEncryptCbc`):
+ * one CBC pass for the subkeys and one over the message, or only the second
+ * when the caller keeps the key's subkeys ({@link cmacSubkeysRaw}).
  *
  * @example
  * ```ts
@@ -26,7 +27,6 @@ import {
   optionsRecord,
   resolveCore,
 } from "./_core.ts";
-import { aesEncryptCbc } from "./aes.ts";
 import { timingSafeEqual } from "./bytes.ts";
 
 /** The block ciphers CMAC is defined over here. */
@@ -59,12 +59,12 @@ function checkKey(cipher: CmacCipher, key: unknown): asserts key is Uint8Array {
 /** CBC encryption under `key` with a zero IV, for the given cipher. */
 function cbcZeroIv(
   cipher: CmacCipher,
-  core: CryptoCore | undefined,
+  core: CryptoCore,
   key: Uint8Array,
   data: Uint8Array,
 ): Uint8Array {
-  if (cipher === "aes") return aesEncryptCbc(key, new Uint8Array(16), data);
-  return core!.tdesEncryptCbc(key, new Uint8Array(8), data);
+  if (cipher === "aes") return core.aesEncryptCbc(key, new Uint8Array(16), data);
+  return core.tdesEncryptCbc(key, new Uint8Array(8), data);
 }
 
 /** Doubling in GF(2^b) (SP 800-38B 6.1 steps 2-3), without a branch on the secret bit. */
@@ -77,15 +77,14 @@ function dbl(x: Uint8Array, rb: number): Uint8Array {
 }
 
 /**
- * The subkeys K1, K2 (SP 800-38B 6.1) without argument checks (`core` must be
- * set for TDES). For use inside the project on an already-resolved core, by
+ * The subkeys K1, K2 (SP 800-38B 6.1) without argument checks. For use inside the project on an already-resolved core, by
  * callers that MAC many messages under one key (the key block layer keeps a
  * KBAK's subkeys with the KBAK) and pass them to {@link cmacRaw}. The caller
  * zeroizes both.
  */
 export function cmacSubkeysRaw(
   cipher: CmacCipher,
-  core: CryptoCore | undefined,
+  core: CryptoCore,
   key: Uint8Array,
 ): [Uint8Array, Uint8Array] {
   const l = cbcZeroIv(cipher, core, key, new Uint8Array(BLOCK[cipher]));
@@ -96,14 +95,14 @@ export function cmacSubkeysRaw(
 }
 
 /**
- * CMAC without argument checks or default core (`core` must be set for TDES).
+ * CMAC without argument checks or default core.
  * For use inside the project on an already-resolved core (kcv, key blocks).
  * With `subkeys` (K1, K2 of `key`, from {@link cmacSubkeysRaw}; not zeroed
  * here) the MAC is one CBC pass; without, they are computed and zeroed here.
  */
 export function cmacRaw(
   cipher: CmacCipher,
-  core: CryptoCore | undefined,
+  core: CryptoCore,
   key: Uint8Array,
   data: Uint8Array,
   subkeys?: readonly [Uint8Array, Uint8Array],
@@ -146,7 +145,7 @@ function parseOptions(options: unknown): { cipher: CmacCipher; length?: number }
  *
  * @param key TDES key (16 or 24 bytes) or AES key (16, 24 or 32 bytes).
  * @param data the message, any length (empty allowed).
- * @param options `cipher` (required), `length` (tag bytes), `core` (TDES only).
+ * @param options `cipher` (required), `length` (tag bytes), `core`.
  * @returns the tag: the leftmost `length` bytes of the CMAC (default the whole block).
  * @throws {TypeError} for a wrong argument type or a missing `options.cipher`.
  * @throws {RangeError} for a wrong key length, unknown cipher or bad tag length.
@@ -159,7 +158,7 @@ export async function cmac(
   const { cipher, length } = parseOptions(options);
   checkKey(cipher, key);
   checkBytes("data", data);
-  const core = cipher === "tdes" ? await resolveCore(options) : undefined;
+  const core = await resolveCore(options);
   const tag = cmacRaw(cipher, core, key, data);
   if (length === undefined || length === tag.length) return tag;
   const out = tag.slice(0, length);
@@ -197,7 +196,7 @@ export async function cmacVerify(
  * The CMAC subkeys K1 and K2 (SP 800-38B 6.1), for tests and diagnostics.
  *
  * @param key TDES or AES key.
- * @param options `cipher` (required) and `core` (TDES).
+ * @param options `cipher` (required) and `core`.
  * @returns `[K1, K2]`, each one block.
  * @throws {TypeError} for a wrong argument type.
  * @throws {RangeError} for a wrong key length or unknown cipher.
@@ -208,6 +207,6 @@ export async function cmacSubkeys(
 ): Promise<[Uint8Array, Uint8Array]> {
   const { cipher } = parseOptions({ ...optionsRecord(options), length: undefined });
   checkKey(cipher, key);
-  const core = cipher === "tdes" ? await resolveCore(options) : undefined;
+  const core = await resolveCore(options);
   return cmacSubkeysRaw(cipher, core, key);
 }

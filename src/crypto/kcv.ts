@@ -22,7 +22,6 @@ import {
   optionsRecord,
   resolveCore,
 } from "./_core.ts";
-import { aesEncryptEcb } from "./aes.ts";
 import { cmacRaw } from "./cmac.ts";
 
 /** Options of {@link kcv}. */
@@ -73,15 +72,11 @@ export async function kcv(key: Uint8Array, options?: KcvOptions): Promise<Uint8A
     throw new RangeError(`key must be 16, 24 or 32 bytes (AES), got ${key.length}`);
   }
   const zero = new Uint8Array(block);
+  const core = await resolveCore(options);
   let full: Uint8Array;
-  if (method === "cmac") {
-    const core = algorithm === "tdes" ? await resolveCore(options) : undefined;
-    full = cmacRaw(algorithm, core, key, zero);
-  } else if (algorithm === "aes") {
-    full = aesEncryptEcb(key, zero);
-  } else {
-    full = (await resolveCore(options)).tdesEncryptEcb(key, zero);
-  }
+  if (method === "cmac") full = cmacRaw(algorithm, core, key, zero);
+  else if (algorithm === "aes") full = core.aesEncryptEcb(key, zero);
+  else full = core.tdesEncryptEcb(key, zero);
   const out = full.slice(0, length);
   full.fill(0);
   return out;

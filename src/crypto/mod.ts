@@ -7,13 +7,17 @@
  *
  * ## Calling convention
  *
- * - A function that needs the crypto core (TDES, SHA, modexp) is `async` and
- *   takes `options.core`; without it, the default core (`await loadCore()`, the
- *   wasm core) is used. Tests and benchmarks always pass `core` explicitly.
+ * - A function that needs the crypto core (TDES, SHA, modexp, CMAC, KCV) is
+ *   `async` and takes `options.core`; without it, the default core (`await
+ *   loadCore()`, the wasm core) is used. Tests and benchmarks always pass
+ *   `core` explicitly.
+ * - AES (ECB, CBC, CTR) runs on the core too but stays synchronous: it takes
+ *   an optional `options.core`, default the wasm core (instantiated
+ *   synchronously).
  * - RSA private operations are blinded and their results re-encrypted and
  *   checked before use; every RSA decryption failure is one `DecryptionError`.
- * - A function that needs no core (random, hex, parity, byte helpers, AES on
- *   `node:crypto`) is synchronous and takes no `core`.
+ * - A function that needs no core (random, hex, parity, byte helpers) is
+ *   synchronous and takes no `core`.
  *
  * @example
  * ```ts

@@ -34,7 +34,7 @@ import {
   validateRsaPrivateKey,
   zeroize,
 } from "../crypto/mod.ts";
-import { deriveKeys } from "../keyblock/_derive.ts";
+import { deriveKeys, zeroizeDerived } from "../keyblock/_derive.ts";
 import type { KeyBlockVersion } from "../keyblock/_tables.ts";
 import {
   KeyBlockError,
@@ -385,12 +385,12 @@ export class SoftwareHsm implements Hsm {
   /** Test only: the KBEK and KBAK a key block of `version` derives from `kbpk`, to the observer. */
   async #seeDerived(name: string, version: string, kbpk: Uint8Array): Promise<void> {
     if (!this.#observer || !"ABCDE".includes(version) || version.length !== 1) return;
-    const { kbek, kbak } = await deriveKeys(version as KeyBlockVersion, kbpk, this.#core);
+    const keys = await deriveKeys(version as KeyBlockVersion, kbpk, this.#core);
     try {
-      this.#see("derived", `KBEK of ${name} (version ${version})`, kbek);
-      this.#see("derived", `KBAK of ${name} (version ${version})`, kbak);
+      this.#see("derived", `KBEK of ${name} (version ${version})`, keys.kbek);
+      this.#see("derived", `KBAK of ${name} (version ${version})`, keys.kbak);
     } finally {
-      zeroize(kbek, kbak);
+      zeroizeDerived(keys); // with the KBAK's CMAC subkeys
     }
   }
 

@@ -1,15 +1,15 @@
 /**
  * The block-cipher operations the key block bindings need, on one crypto
- * core: TDES (SP 800-67) ECB, CBC and CBC-MAC from the core; TDES-CMAC,
- * AES-CMAC (SP 800-38B) and AES (FIPS 197) ECB / CBC / CTR from `src/crypto`.
- * All synchronous: nothing here waits on anything.
+ * core: TDES (SP 800-67) and AES (FIPS 197) ECB and CBC, and TDES CBC-MAC,
+ * from the core; TDES-CMAC and AES-CMAC (SP 800-38B) and AES-CTR from
+ * `src/crypto` on that core. All synchronous: nothing here waits on anything.
  *
  * Internal to the keyblock module.
  *
  * @module
  */
 import type { CryptoCore } from "../core/mod.ts";
-import { aesCtr, aesDecryptCbc, aesEncryptCbc, aesEncryptEcb } from "../crypto/mod.ts";
+import { aesCtr } from "../crypto/mod.ts";
 import { cmacRaw, cmacSubkeysRaw } from "../crypto/cmac.ts";
 
 /** CMAC subkeys K1, K2 of one key (SP 800-38B 6.1). */
@@ -61,13 +61,13 @@ export function ciphersFor(core: CryptoCore): Ciphers {
       return last;
     },
     ecbEncrypt: (cipher, key, data) =>
-      cipher === "tdes" ? core.tdesEncryptEcb(key, data) : aesEncryptEcb(key, data),
+      cipher === "tdes" ? core.tdesEncryptEcb(key, data) : core.aesEncryptEcb(key, data),
     cbcEncrypt: (cipher, key, iv, data) =>
-      cipher === "tdes" ? core.tdesEncryptCbc(key, iv, data) : aesEncryptCbc(key, iv, data),
+      cipher === "tdes" ? core.tdesEncryptCbc(key, iv, data) : core.aesEncryptCbc(key, iv, data),
     cbcDecrypt: (cipher, key, iv, data) =>
-      cipher === "tdes" ? core.tdesDecryptCbc(key, iv, data) : aesDecryptCbc(key, iv, data),
+      cipher === "tdes" ? core.tdesDecryptCbc(key, iv, data) : core.aesDecryptCbc(key, iv, data),
     cmac: (cipher, key, data, subkeys) => cmacRaw(cipher, core, key, data, subkeys),
     cmacSubkeys: (cipher, key) => cmacSubkeysRaw(cipher, core, key),
-    aesCtr: (key, iv, data) => aesCtr(key, iv, data),
+    aesCtr: (key, iv, data) => aesCtr(key, iv, data, { core }),
   };
 }

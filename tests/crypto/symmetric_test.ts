@@ -121,14 +121,6 @@ for (const core of cores) {
   });
 }
 
-Deno.test("cmac: SP 800-38B AES-128 subkeys", async () => {
-  for (const v of cmacFile.subkeys) {
-    const [k1, k2] = await cmacSubkeys(hex(v.key), { cipher: v.cipher });
-    assertEquals(toHex(k1), v.K1, v.id);
-    assertEquals(toHex(k2), v.K2, v.id);
-  }
-});
-
 Deno.test("cmac: TDES tags agree across cores for every length 0..40, 16- and 24-byte keys", async () => {
   const key16 = randomBytes(16);
   const key24 = randomBytes(24);
@@ -239,48 +231,74 @@ Deno.test("iso9797Pad: methods 1, 2, 3 at the edges", () => {
 
 // --- AES ------------------------------------------------------------------------------------
 
-Deno.test("aes: FIPS 197 and SP 800-38A vectors", () => {
-  assertEquals(aesVectors.length, 5);
-  for (const v of aesVectors) {
-    const key = hex(v.key);
-    const pt = hex(v.plaintext);
-    if (v.mode === "ECB") {
-      assertEquals(toHex(aesEncryptEcb(key, pt)), v.ciphertext, v.id);
-      assertEquals(toHex(aesDecryptEcb(key, hex(v.ciphertext))), v.plaintext, v.id);
-    } else if (v.mode === "CBC") {
-      assertEquals(toHex(aesEncryptCbc(key, hex(v.iv!), pt)), v.ciphertext, v.id);
-      assertEquals(toHex(aesDecryptCbc(key, hex(v.iv!), hex(v.ciphertext))), v.plaintext, v.id);
-    } else {
-      assertEquals(toHex(aesCtr(key, hex(v.iv!), pt)), v.ciphertext, v.id);
-      assertEquals(toHex(aesCtr(key, hex(v.iv!), hex(v.ciphertext))), v.plaintext, v.id);
+for (const core of cores) {
+  const o = { core };
+  Deno.test(`aes: FIPS 197 and SP 800-38A vectors (${core.name})`, () => {
+    assertEquals(aesVectors.length, 5);
+    for (const v of aesVectors) {
+      const key = hex(v.key);
+      const pt = hex(v.plaintext);
+      if (v.mode === "ECB") {
+        assertEquals(toHex(aesEncryptEcb(key, pt, o)), v.ciphertext, v.id);
+        assertEquals(toHex(aesDecryptEcb(key, hex(v.ciphertext), o)), v.plaintext, v.id);
+      } else if (v.mode === "CBC") {
+        assertEquals(toHex(aesEncryptCbc(key, hex(v.iv!), pt, o)), v.ciphertext, v.id);
+        assertEquals(
+          toHex(aesDecryptCbc(key, hex(v.iv!), hex(v.ciphertext), o)),
+          v.plaintext,
+          v.id,
+        );
+      } else {
+        assertEquals(toHex(aesCtr(key, hex(v.iv!), pt, o)), v.ciphertext, v.id);
+        assertEquals(toHex(aesCtr(key, hex(v.iv!), hex(v.ciphertext), o)), v.plaintext, v.id);
+      }
     }
-  }
-});
+  });
 
-Deno.test("aes: CBC and CTR agree with WebCrypto for every length, every key size", async () => {
-  for (const kl of [16, 24, 32]) {
-    const key = randomBytes(kl);
-    const iv = randomBytes(16);
-    const ck = await crypto.subtle.importKey("raw", key, "AES-CBC", false, ["encrypt"]);
-    const tk = await crypto.subtle.importKey("raw", key, "AES-CTR", false, ["encrypt"]);
-    for (let blocks = 0; blocks <= 4; blocks++) {
-      const data = randomBytes(16 * blocks);
-      const web = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-CBC", iv }, ck, data));
-      // WebCrypto adds a PKCS#7 block; the unpadded CBC output is its prefix.
-      assertEquals(aesEncryptCbc(key, iv, data), web.slice(0, data.length));
-      assertEquals(aesDecryptCbc(key, iv, web.slice(0, data.length)), data);
+  Deno.test(`aes: CBC and CTR agree with WebCrypto for every length, every key size (${core.name})`, async () => {
+    for (const kl of [16, 24, 32]) {
+      const key = randomBytes(kl);
+      const iv = randomBytes(16);
+      const ck = await crypto.subtle.importKey("raw", key, "AES-CBC", false, ["encrypt"]);
+      const tk = await crypto.subtle.importKey("raw", key, "AES-CTR", false, ["encrypt"]);
+      for (let blocks = 0; blocks <= 4; blocks++) {
+        const data = randomBytes(16 * blocks);
+        const web = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-CBC", iv }, ck, data));
+        // WebCrypto adds a PKCS#7 block; the unpadded CBC output is its prefix.
+        assertEquals(aesEncryptCbc(key, iv, data, o), web.slice(0, data.length));
+        assertEquals(aesDecryptCbc(key, iv, web.slice(0, data.length), o), data);
+      }
+      for (let n = 0; n <= 70; n++) {
+        const data = randomBytes(n);
+        const web = await crypto.subtle.encrypt(
+          { name: "AES-CTR", counter: iv, length: 128 },
+          tk,
+          data,
+        );
+        assertEquals(aesCtr(key, iv, data, o), new Uint8Array(web));
+      }
     }
-    for (let n = 0; n <= 70; n++) {
-      const data = randomBytes(n);
-      const web = await crypto.subtle.encrypt(
-        { name: "AES-CTR", counter: iv, length: 128 },
-        tk,
-        data,
-      );
-      assertEquals(aesCtr(key, iv, data), new Uint8Array(web));
+    // the counter wraps as one 128-bit number
+    const key = randomBytes(16);
+    const top = new Uint8Array(16).fill(0xff);
+    const k = await crypto.subtle.importKey("raw", key, "AES-CTR", false, ["encrypt"]);
+    const data = randomBytes(40);
+    const web = await crypto.subtle.encrypt(
+      { name: "AES-CTR", counter: top, length: 128 },
+      k,
+      data,
+    );
+    assertEquals(aesCtr(key, top, data, o), new Uint8Array(web));
+  });
+
+  Deno.test(`cmac: SP 800-38B AES-128 subkeys (${core.name})`, async () => {
+    for (const v of cmacFile.subkeys) {
+      const [k1, k2] = await cmacSubkeys(hex(v.key), { cipher: v.cipher, core });
+      assertEquals(toHex(k1), v.K1, v.id);
+      assertEquals(toHex(k2), v.K2, v.id);
     }
-  }
-});
+  });
+}
 
 // --- bad arguments --------------------------------------------------------------------------
 

@@ -1,12 +1,15 @@
 /**
  * Issue 9, HSM: the wasm core's scratch memory holds no key bytes after a
  * call returns. Every core operation that takes a key (TDES ECB/CBC both
- * ways with 16- and 24-byte keys, the RSA private operation, modPow with a
- * secret exponent, SHA-1/SHA-256 of a secret) is called with a known key;
+ * ways with 16- and 24-byte keys, AES ECB/CBC both ways with 16-, 24- and
+ * 32-byte keys, the RSA private operation, modPow with a secret exponent,
+ * SHA-1/SHA-256 of a secret) is called with a known key;
  * after each call the whole linear memory of the wasm instance is searched
  * for every 8-byte window of the key (and of the hashed secret). Then the
  * same after HSM operations on the wasm core, searching for the LMK (which
- * the test knows) and for a key the test wrapped and had the HSM import.
+ * the test knows), the KBEK and KBAK its TR-31 D blocks derive from it (and
+ * the KBAK's CMAC subkeys: these run through the core's AES on every block),
+ * and for a key the test wrapped and had the HSM import.
  * The search is shown to work: a window planted in the memory is found.
  *
  * Prints `figure wasm-scratch`.
@@ -18,6 +21,7 @@ import { coreExports } from "../../src/core/wasm/loader.js";
 import { importPkcs8Der, setOddParity } from "../../src/crypto/mod.ts";
 import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { wrapKeyBlock } from "../../src/keyblock/mod.ts";
+import { deriveKeys } from "../../src/keyblock/_derive.ts";
 import { randomBytes } from "../_helpers.ts";
 import { makeHsm } from "../hsm/_fixtures.ts";
 import { figure } from "./_figures.ts";
@@ -80,6 +84,19 @@ Deno.test("issue 9: the wasm scratch memory holds no key bytes after a core or H
     core.tdesDecryptCbc(key, iv, data);
     check(`tdesDecryptCbc ${len}`, [key]);
   }
+  for (const len of [16, 24, 32]) {
+    const key = randomBytes(len);
+    const data = randomBytes(64);
+    const iv = randomBytes(16);
+    core.aesEncryptEcb(key, data);
+    check(`aesEncryptEcb ${len}`, [key]);
+    core.aesDecryptEcb(key, data);
+    check(`aesDecryptEcb ${len}`, [key]);
+    core.aesEncryptCbc(key, iv, data);
+    check(`aesEncryptCbc ${len}`, [key]);
+    core.aesDecryptCbc(key, iv, data);
+    check(`aesDecryptCbc ${len}`, [key]);
+  }
   const secret = randomBytes(100);
   core.sha1(secret);
   check("sha1", [secret]);
@@ -97,17 +114,20 @@ Deno.test("issue 9: the wasm scratch memory holds no key bytes after a core or H
   check("modPow (secret exponent)", [rsa.d]);
 
   // HSM operations on the wasm core: the LMK and a key the test had it import.
-  const { hsm, lmk } = await makeHsm(core);
-  check("HSM create", [lmk]);
+  const { hsm, lmk: lmkBytes } = await makeHsm(core);
+  // what the HSM's D blocks put through the core's AES: the LMK's KBEK, KBAK and K1/K2
+  const d = await deriveKeys("D", lmkBytes, core);
+  const lmk = [lmkBytes, d.kbek, d.kbak, ...d.kbakSubkeys!];
+  check("HSM create", lmk);
   const kek = await hsm.generateKey(KEY_TEMPLATES.PK);
-  check("generateKey", [lmk]);
+  check("generateKey", lmk);
   const tmk = await hsm.generateKeyUnderKek(KEY_TEMPLATES.TMK, kek.keyBlock);
-  check("generateKeyUnderKek", [lmk]);
+  check("generateKeyUnderKek", lmk);
   await hsm.exportKey(tmk.keyBlock, kek.keyBlock);
-  check("exportKey", [lmk]);
+  check("exportKey", lmk);
   const clear = setOddParity(randomBytes(16));
   const mine = await wrapKeyBlock(
-    lmk,
+    lmkBytes,
     {
       version: "D",
       keyUsage: "K0",
@@ -120,13 +140,13 @@ Deno.test("issue 9: the wasm scratch memory holds no key bytes after a core or H
     clear,
     { core },
   );
-  check("wrapKeyBlock under the LMK (test side)", [lmk, clear]);
+  check("wrapKeyBlock under the LMK (test side)", [...lmk, clear]);
   await hsm.keyCheckValue(mine);
-  check("keyCheckValue", [lmk, clear]);
+  check("keyCheckValue", [...lmk, clear]);
   await hsm.keyHash(mine);
-  check("keyHash", [lmk, clear]);
+  check("keyHash", [...lmk, clear]);
   const rsaPair = await hsm.importRsaPrivateKey(rsa, KEY_TEMPLATES.RSA_TRANSPORT);
-  check("importRsaPrivateKey", [lmk, ...rsaSecrets]);
+  check("importRsaPrivateKey", [...lmk, ...rsaSecrets]);
   const ct = new Uint8Array(nodeCrypto.publicEncrypt(
     {
       key: pair.publicKey,
@@ -136,12 +156,13 @@ Deno.test("issue 9: the wasm scratch memory holds no key bytes after a core or H
     clear,
   ));
   await hsm.importKeyRsa(rsaPair.privateKeyBlock, ct, { template: KEY_TEMPLATES.AUK });
-  check("importKeyRsa", [lmk, clear, ...rsaSecrets]);
-  assertEquals(calls, 21);
+  check("importKeyRsa", [...lmk, clear, ...rsaSecrets]);
+  assertEquals(calls, 33);
   figure(
     "wasm-scratch",
-    `${calls} calls (core: TDES ECB/CBC x 16/24-byte keys, SHA-1, SHA-256, RSA private, modPow; HSM: create, generate, ` +
-      `export, KCV, hash, RSA import and unwrap), whole wasm memory (${memory().length} bytes) searched for every ` +
+    `${calls} calls (core: TDES ECB/CBC x 16/24-byte keys, AES ECB/CBC x 16/24/32-byte keys, SHA-1, SHA-256, ` +
+      `RSA private, modPow; HSM: create, generate, export, KCV, hash, RSA import and unwrap, with the LMK's D ` +
+      `KBEK/KBAK/K1/K2 searched too), whole wasm memory (${memory().length} bytes) searched for every ` +
       `8-byte window of each key after each: ${leaks.length} hits (planted window found: yes)`,
   );
   assertEquals(leaks, []);

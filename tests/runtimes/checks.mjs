@@ -1,6 +1,7 @@
 /**
  * The known-answer checks every runtime runs against the @tmk/wasm-core
- * package (src/core/wasm/): TDEA (NIST SP 800-67, CAVP TCBCMMT3), SHA-1 and
+ * package (src/core/wasm/): TDEA (NIST SP 800-67, CAVP TCBCMMT3), AES (FIPS
+ * 197 C.1-C.3 ECB, SP 800-38A F.2.1 CBC, and against WebCrypto AES-CBC), SHA-1 and
  * SHA-256 (FIPS 180-4), raw RSA modexp and CRT (vectors derived from
  * Wycheproof), the argument errors, and SHA against the runtime's own
  * WebCrypto. Vectors come from tests/vectors/ (JSON modules, so the same file
@@ -15,6 +16,7 @@ import tdesFile from "../vectors/tdes_kat.json" with { type: "json" };
 import shaFile from "../vectors/sha.json" with { type: "json" };
 import modexpFile from "../vectors/rsa_modexp_raw_2048.json" with { type: "json" };
 import kcvFile from "../vectors/kcv.json" with { type: "json" };
+import aesFile from "../vectors/aes.json" with { type: "json" };
 
 /** @param {string} s */
 export function hex(s) {
@@ -44,6 +46,24 @@ function badCases() {
   const oddMod = hex("C5");
   const bigPrime = hex("C5");
   return [
+    [
+      "AES key 20 bytes",
+      (c) => c.aesEncryptEcb(new Uint8Array(20), new Uint8Array(16)),
+      "RangeError",
+      "key must be 16, 24 or 32 bytes (AES), got 20",
+    ],
+    [
+      "AES partial block",
+      (c) => c.aesDecryptCbc(k16, new Uint8Array(16), new Uint8Array(8)),
+      "RangeError",
+      "data must be a whole number of 16-byte blocks, got 8 bytes",
+    ],
+    [
+      "AES iv 8 bytes",
+      (c) => c.aesEncryptCbc(k16, b8, new Uint8Array(16)),
+      "RangeError",
+      "iv must be 16 bytes, got 8",
+    ],
     [
       "key not bytes",
       (c) => c.tdesEncryptEcb("00", b8),
@@ -206,6 +226,44 @@ export async function runChecks(core) {
         eq(toHex(core.tdesDecryptCbc(key, iv, ct)), toHex(pt), `${v.id} CBC decrypt`);
       }
     });
+  }
+
+  // AES: the ECB and CBC vectors both ways (4 vectors; the CTR one is not a core mode).
+  const aesVectors = aesFile.vectors.filter((v) => v.mode !== "CTR");
+  eq(aesVectors.length, 4, "aes.json ECB/CBC vector count");
+  for (const v of aesVectors) {
+    attempt(v.id, () => {
+      const key = hex(v.key);
+      const pt = hex(v.plaintext);
+      const ct = hex(v.ciphertext);
+      if (v.mode === "ECB") {
+        eq(toHex(core.aesEncryptEcb(key, pt)), toHex(ct), `${v.id} AES-ECB encrypt`);
+        eq(toHex(core.aesDecryptEcb(key, ct)), toHex(pt), `${v.id} AES-ECB decrypt`);
+      } else {
+        const iv = hex(v.iv);
+        eq(toHex(core.aesEncryptCbc(key, iv, pt)), toHex(ct), `${v.id} AES-CBC encrypt`);
+        eq(toHex(core.aesDecryptCbc(key, iv, ct)), toHex(pt), `${v.id} AES-CBC decrypt`);
+      }
+    });
+  }
+  // AES-CBC against the runtime's WebCrypto (unpadded output = WebCrypto's minus its PKCS#7 block).
+  if (globalThis.crypto?.subtle !== undefined) {
+    for (const keyLen of [16, 32]) {
+      const key = crypto.getRandomValues(new Uint8Array(keyLen));
+      const iv = crypto.getRandomValues(new Uint8Array(16));
+      const data = crypto.getRandomValues(new Uint8Array(48));
+      const k = await crypto.subtle.importKey("raw", key, "AES-CBC", false, ["encrypt"]);
+      const web = new Uint8Array(await crypto.subtle.encrypt({ name: "AES-CBC", iv }, k, data));
+      attempt(`AES-CBC vs WebCrypto ${keyLen}`, () => {
+        const want = toHex(web.slice(0, 48));
+        eq(toHex(core.aesEncryptCbc(key, iv, data)), want, `AES-${keyLen * 8}-CBC vs WebCrypto`);
+        eq(
+          toHex(core.aesDecryptCbc(key, iv, web.slice(0, 48))),
+          toHex(data),
+          `AES-${keyLen * 8}-CBC decrypt`,
+        );
+      });
+    }
   }
 
   // Legacy TDES KCVs (first bytes of TDES-ECB of a zero block).

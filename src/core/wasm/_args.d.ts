@@ -15,6 +15,12 @@ export function checkTdesKey(key: unknown): asserts key is Uint8Array;
 export function checkBlocks(name: string, data: unknown): asserts data is Uint8Array;
 /** Checks an 8-byte IV. */
 export function checkIv(iv: unknown): asserts iv is Uint8Array;
+/** Checks an AES key: 16, 24 or 32 bytes. */
+export function checkAesKey(key: unknown): asserts key is Uint8Array;
+/** Checks `data` of whole 16-byte blocks (empty allowed). */
+export function checkAesBlocks(data: unknown): asserts data is Uint8Array;
+/** Checks a 16-byte AES IV. */
+export function checkAesIv(iv: unknown): asserts iv is Uint8Array;
 /** Strips leading zero bytes (a view, not a copy). */
 export function stripLeadingZeros(x: Uint8Array): Uint8Array;
 /** Compares two big-endian unsigned numbers: -1, 0 or 1. */

@@ -58,6 +58,30 @@ export function checkIv(iv) {
   if (iv.length !== 8) throw new RangeError(`iv must be 8 bytes, got ${iv.length}`);
 }
 
+/** @param {unknown} key */
+export function checkAesKey(key) {
+  checkBytes("key", key);
+  if (key.length !== 16 && key.length !== 24 && key.length !== 32) {
+    throw new RangeError(`key must be 16, 24 or 32 bytes (AES), got ${key.length}`);
+  }
+}
+
+/** @param {unknown} data */
+export function checkAesBlocks(data) {
+  checkBytes("data", data);
+  if (data.length % 16 !== 0) {
+    throw new RangeError(
+      `data must be a whole number of 16-byte blocks, got ${data.length} bytes`,
+    );
+  }
+}
+
+/** @param {unknown} iv */
+export function checkAesIv(iv) {
+  checkBytes("iv", iv);
+  if (iv.length !== 16) throw new RangeError(`iv must be 16 bytes, got ${iv.length}`);
+}
+
 /**
  * Strips leading zero bytes (a view, not a copy).
  * @param {Uint8Array} x

@@ -18,6 +18,10 @@ export interface CoreExports {
   bnOutPtr(): number;
   tdesEcb(keyLen: number, len: number, decrypt: number): void;
   tdesCbc(keyLen: number, len: number, decrypt: number): void;
+  aesKeyPtr(): number;
+  aesIvPtr(): number;
+  aesEcb(keyLen: number, len: number, decrypt: number): void;
+  aesCbc(keyLen: number, len: number, decrypt: number): void;
   sha1(len: number): void;
   sha1Init(): void;
   sha1Update(len: number): void;

@@ -47,6 +47,27 @@ export interface CryptoCore {
   /** TDES CBC decryption, no padding; same arguments and errors as {@link tdesEncryptCbc}. */
   tdesDecryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
   /**
+   * AES (FIPS 197) ECB encryption, constant time.
+   * @param key 16, 24 or 32 bytes
+   * @param data whole 16-byte blocks (empty allowed)
+   * @returns the ciphertext, same length as `data`
+   * @throws {TypeError} if an argument is not a Uint8Array
+   * @throws {RangeError} for a key not 16, 24 or 32 bytes, or a partial block
+   */
+  aesEncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /** AES ECB decryption; same arguments and errors as {@link aesEncryptEcb}. */
+  aesDecryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * AES CBC encryption (SP 800-38A), no padding.
+   * @param key 16, 24 or 32 bytes
+   * @param iv 16 bytes
+   * @param data whole 16-byte blocks
+   * @throws {RangeError} for a wrong key or IV length, or a partial block
+   */
+  aesEncryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
+  /** AES CBC decryption, no padding; same arguments and errors as {@link aesEncryptCbc}. */
+  aesDecryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
    * SHA-1 (FIPS 180-4). Legacy: for OAEP-SHA1 and interoperability only.
    * @returns 20 bytes
    */

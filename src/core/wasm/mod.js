@@ -1,8 +1,9 @@
 // @ts-self-types="./mod.d.ts"
 /**
- * @tmk/wasm-core: TDEA (NIST SP 800-67), SHA-1 / SHA-256 (FIPS 180-4),
- * Montgomery modular exponentiation and the RSA CRT private operation
- * (RFC 8017 section 5.1.2) in WebAssembly, compiled from AssemblyScript.
+ * @tmk/wasm-core: TDEA (NIST SP 800-67), AES (FIPS 197, constant time),
+ * SHA-1 / SHA-256 (FIPS 180-4), Montgomery modular exponentiation and the
+ * RSA CRT private operation (RFC 8017 section 5.1.2) in WebAssembly,
+ * compiled from AssemblyScript.
  *
  * A plain ES module with no runtime-specific API: the same file runs in Deno,
  * Node.js 20+, Bun and browsers. The wasm bytes are embedded
@@ -29,6 +30,9 @@
  * @module
  */
 import {
+  checkAesBlocks,
+  checkAesIv,
+  checkAesKey,
   checkBlocks,
   checkBytes,
   checkIv,
@@ -48,6 +52,8 @@ import { compileCoreAsync, coreExports } from "./loader.js";
  * @property {number} ioSize
  * @property {number} key
  * @property {number} iv
+ * @property {number} aesKey
+ * @property {number} aesIv
  * @property {number} digest
  * @property {number} bn
  * @property {number} slot
@@ -68,6 +74,8 @@ function core() {
     ioSize: x.ioSize(),
     key: x.keyPtr(),
     iv: x.ivPtr(),
+    aesKey: x.aesKeyPtr(),
+    aesIv: x.aesIvPtr(),
     digest: x.digestPtr(),
     bn: x.bnPtr(),
     slot: x.bnSlotSize(),
@@ -103,6 +111,41 @@ function tdes(cbc, decrypt, key, iv, data) {
     mem.fill(0, b.key, b.key + 24);
     mem.fill(0, b.iv, b.iv + 8);
     mem.fill(0, io, io + Math.min(ioSize, data.length));
+  }
+  return out;
+}
+
+/**
+ * @param {boolean} cbc
+ * @param {boolean} decrypt
+ * @param {Uint8Array} key
+ * @param {Uint8Array | null} iv
+ * @param {Uint8Array} data
+ * @returns {Uint8Array}
+ */
+function aes(cbc, decrypt, key, iv, data) {
+  const b = core();
+  const n = data.length;
+  const out = new Uint8Array(n);
+  if (n === 0) return out;
+  const { mem, x, io, ioSize } = b;
+  // key blocks pass one to four blocks: a plain loop beats TypedArray#set's fixed cost there
+  for (let i = 0; i < key.length; i++) mem[b.aesKey + i] = key[i];
+  if (iv) { for (let i = 0; i < 16; i++) mem[b.aesIv + i] = iv[i]; }
+  try {
+    for (let off = 0; off < n; off += ioSize) {
+      const len = Math.min(ioSize, n - off);
+      if (len <= 64) { for (let i = 0; i < len; i++) mem[io + i] = data[off + i]; }
+      else mem.set(data.subarray(off, off + len), io);
+      if (cbc) x.aesCbc(key.length, len, decrypt ? 1 : 0);
+      else x.aesEcb(key.length, len, decrypt ? 1 : 0);
+      if (len <= 64) { for (let i = 0; i < len; i++) out[off + i] = mem[io + i]; }
+      else out.set(mem.subarray(io, io + len), off);
+    }
+  } finally {
+    mem.fill(0, b.aesKey, b.aesKey + 32);
+    mem.fill(0, b.aesIv, b.aesIv + 16);
+    mem.fill(0, io, io + Math.min(ioSize, n));
   }
   return out;
 }
@@ -189,6 +232,28 @@ export const wasmCore = Object.freeze({
     checkIv(iv);
     checkBlocks("data", data);
     return tdes(true, true, key, iv, data);
+  },
+  aesEncryptEcb(key, data) {
+    checkAesKey(key);
+    checkAesBlocks(data);
+    return aes(false, false, key, null, data);
+  },
+  aesDecryptEcb(key, data) {
+    checkAesKey(key);
+    checkAesBlocks(data);
+    return aes(false, true, key, null, data);
+  },
+  aesEncryptCbc(key, iv, data) {
+    checkAesKey(key);
+    checkAesIv(iv);
+    checkAesBlocks(data);
+    return aes(true, false, key, iv, data);
+  },
+  aesDecryptCbc(key, iv, data) {
+    checkAesKey(key);
+    checkAesIv(iv);
+    checkAesBlocks(data);
+    return aes(true, true, key, iv, data);
   },
   sha1(data) {
     checkBytes("data", data);
