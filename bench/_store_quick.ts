@@ -43,6 +43,7 @@ for (const kind of kinds) {
   try {
     const hsm = await openHsm({
       lmkComponents: await randomComponents(2, 32, core),
+      mode: "test",
       core,
       store,
       actor: "kms",

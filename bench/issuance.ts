@@ -164,7 +164,13 @@ async function runOne(
     const pk = await randomComponents(2, 24, base);
     const mak = await randomComponents(2, 16, base);
     // TKs under this KMS's LMK, as S14 would have stored them (setup, not timed).
-    const hsm = await openHsm({ lmkComponents: lmk, core: base, store: raw, actor: "kms" });
+    const hsm = await openHsm({
+      lmkComponents: lmk,
+      mode: "test",
+      core: base,
+      store: raw,
+      actor: "kms",
+    });
     const pool: { tkBlock: string; tkKcv: string; tkHash: string }[] = [];
     for (let i = 0; i < TK_POOL; i++) {
       const k = await hsm.generateKey(KEY_TEMPLATES.TK);
@@ -199,6 +205,7 @@ async function runOne(
     });
     const ops = await kmsKeyOps({
       lmkComponents: lmk,
+      hsmMode: "test",
       pkComponents: pk,
       makComponents: mak,
       core,
@@ -255,6 +262,7 @@ async function flowB(coreName: CoreName, iterations: number): Promise<string> {
   try {
     const hsm = await openHsm({
       lmkComponents: await randomComponents(2, 32, core),
+      mode: "test",
       core,
       store,
       actor: "kms",

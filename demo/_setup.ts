@@ -115,19 +115,22 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
 }
 
 /**
- * Random key components as custodians enter them: `KEY:KCV`, uppercase hex.
- * TDES components (16 or 24 bytes, odd parity) carry the legacy KCV; AES
- * components (32 bytes) the CMAC KCV (ANSI X9.24-1:2017 annex A).
+ * Random key components as custodians enter them: `CUSTODIAN:KEY:KCV`, key
+ * and KCV in uppercase hex. TDES components (16 or 24 bytes, odd parity)
+ * carry the legacy KCV; AES components (32 bytes) the CMAC KCV (ANSI
+ * X9.24-1:2017 annex A). Each comes from its own custodian (dual control).
  *
  * @param count how many (two or more).
  * @param length bytes each: 16 or 24 (TDES), 32 (AES).
  * @param core the crypto core (for the KCVs).
+ * @param custodians their names (default `custodian-1` ... `custodian-<count>`).
  * @returns the components.
  */
 export async function randomComponents(
   count: number,
   length: 16 | 24 | 32,
   core: CryptoCore,
+  custodians: string[] = Array.from({ length: count }, (_, i) => `custodian-${i + 1}`),
 ): Promise<string[]> {
   const out: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -136,7 +139,19 @@ export async function randomComponents(
     const check = length === 32
       ? await kcv(key, { method: "cmac", algorithm: "aes", length: 3, core })
       : await kcv(key, { method: "legacy", core });
-    out.push(`${toHex(key).toUpperCase()}:${toHex(check).toUpperCase()}`);
+    out.push(`${custodians[i]}:${toHex(key).toUpperCase()}:${toHex(check).toUpperCase()}`);
   }
   return out;
+}
+
+/**
+ * The key of a component written `[CUSTODIAN:]KEY:KCV` (hex), e.g. for a test
+ * that checks the key never shows.
+ *
+ * @param component the component.
+ * @returns the key, hex as written.
+ */
+export function componentKey(component: string): string {
+  const parts = component.split(":");
+  return parts[parts.length - 2];
 }

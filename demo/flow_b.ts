@@ -39,6 +39,7 @@ import {
   loadKmsCa,
 } from "../servers/kms/flow_b_hsm.ts";
 import { withFlowB } from "../servers/kms/flow_b_routes.ts";
+import { openStore } from "../servers/_lib/store.ts";
 import { PinPadFlowB } from "../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal, type FlowBTraceLine } from "../devices/pos_flow_b.ts";
 
@@ -117,9 +118,10 @@ export async function makeFlowBPki(
  * and `--kms-ca-key-block`.
  *
  * @param pki the flow B PKI (its KMS CA key in clear, from the ceremony).
- * @param lmkComponents the KMS's LMK components (`KEY:KCV`).
+ * @param lmkComponents the KMS's LMK components (`CUSTODIAN:KEY:KCV`).
  * @param dataDir the KMS's data directory.
  * @param core the crypto core.
+ * @param db the KMS's database (the import is recorded in its audit log).
  * @returns the KMS CA as the KMS loads it.
  */
 export async function kmsCaForKms(
@@ -127,6 +129,7 @@ export async function kmsCaForKms(
   lmkComponents: string[],
   dataDir: string,
   core: CryptoCore,
+  db: string,
 ): Promise<KmsCa> {
   const certPath = `${dataDir}/kms-ca.pem`;
   const blockPath = `${dataDir}/kms-ca.keyblock`;
@@ -139,7 +142,19 @@ export async function kmsCaForKms(
     await Deno.writeTextFile(`${custodian}/kms-ca.key`, exportPkcs8Pem(pki.kmsCa.privateKey), {
       mode: 0o600,
     });
-    await importKmsCaKey(`${custodian}/kms-ca.key`, blockPath, lmkComponents, core);
+    const store = await openStore(db);
+    try {
+      await importKmsCaKey({
+        pemPath: `${custodian}/kms-ca.key`,
+        outPath: blockPath,
+        lmkComponents,
+        hsmMode: "test",
+        core,
+        store,
+      });
+    } finally {
+      await store.close();
+    }
   } finally {
     await Deno.remove(custodian, { recursive: true });
   }
@@ -323,17 +338,17 @@ export async function runFlowBStandalone(o: {
     const c = randomBytes(32);
     const k = toHex(await kcv(c, { method: "cmac", algorithm: "aes", length: 3, core: o.core }));
     lmkComponents.push(toHex(c));
-    components.push({ key: toHex(c), kcv: k });
+    components.push({ custodian: `custodian-${i + 1}`, key: toHex(c), kcv: k });
   }
   const dbPath = `${o.dataDir}/kms-flow-b.db`;
   const store = await openSqliteStore(dbPath);
-  const hsm = await SoftwareHsm.create({
-    components,
+  const hsm = await SoftwareHsm.open({
+    mode: "test",
     core: o.core,
     audit: async (e) => {
       await store.appendAudit({ ...e, at: new Date(), actor: "kms hsm" });
     },
-  });
+  }, { components, by: "demo custodians" });
   const token = toHex(randomBytes(16));
   const service = createFlowBService({
     hsm,

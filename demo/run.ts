@@ -159,13 +159,14 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     port: 0,
     db: dbPaths[0],
     lmkComponents: components.kmsLmk,
+    hsmMode: "test",
     pkComponents: components.pk,
     makComponents: components.mak,
     token,
     log: options.kmsLog ?? jsonLogger(),
     core,
     kmsCa: flowBPki
-      ? await kmsCaForKms(flowBPki, components.kmsLmk, options.dataDir, core)
+      ? await kmsCaForKms(flowBPki, components.kmsLmk, options.dataDir, core, dbPaths[0])
       : undefined,
     deviceRoots: flowBPki ? [pki.rootPem] : undefined,
     testKeyObserver: options.testKeyObserver,
@@ -174,6 +175,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     port: 0,
     db: dbPaths[1],
     lmkComponents: components.mtmsLmk,
+    hsmMode: "test",
     pkComponents: components.pk,
     makComponents: components.mak,
     token,

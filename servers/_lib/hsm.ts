@@ -1,6 +1,7 @@
 /**
  * Starting a server's HSM: the LMK from two or more key components (each
- * `KEY:KCV` in hex, as custodians enter them), HSM security events into the
+ * `CUSTODIAN:KEY:KCV`, as custodians enter them), brought to the authorized
+ * state step by step (each step audited), HSM security events into the
  * store's audit log, and HSM refusals mapped to protocol errors.
  *
  * @module
@@ -9,6 +10,7 @@ import type { CryptoCore } from "../../src/core/mod.ts";
 import {
   type Hsm,
   HsmError,
+  type HsmMode,
   type LmkComponent,
   SoftwareHsm,
   type TestKeyObserver,
@@ -17,14 +19,21 @@ import { IntegrityError, ValidationError } from "../../src/protocol/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 
 /**
- * Parses key components given as `KEY:KCV` (hex).
+ * Parses key components given as `CUSTODIAN:KEY:KCV` (KEY and KCV in hex;
+ * the custodian as `CUSTODIAN_PATTERN` in the HSM says), or `KEY:KCV` where
+ * `custodians` is not required (PK and MAK components).
  *
  * @param list the components.
- * @param name what they form, for messages (`--lmk-component`).
+ * @param name what they form, for messages (`LMK component`).
+ * @param options `custodians`: each component must name its custodian (the LMK's).
  * @returns the components.
  * @throws {ValidationError} `invalid_component` naming the position, never the value.
  */
-export function parseComponents(list: string[], name: string): LmkComponent[] {
+export function parseComponents(
+  list: string[],
+  name: string,
+  options: { custodians?: boolean } = {},
+): LmkComponent[] {
   if (list.length < 2) {
     throw new ValidationError(
       "invalid_component",
@@ -32,35 +41,55 @@ export function parseComponents(list: string[], name: string): LmkComponent[] {
     );
   }
   return list.map((c, i) => {
-    const m = /^([0-9A-Fa-f]+):([0-9A-Fa-f]{6,32})$/.exec(c.trim());
-    if (!m) {
+    const m = /^(?:([A-Za-z0-9][A-Za-z0-9._@-]{0,63}):)?([0-9A-Fa-f]+):([0-9A-Fa-f]{6,32})$/.exec(
+      c.trim(),
+    );
+    if (!m || (options.custodians && m[1] === undefined)) {
       throw new ValidationError(
         "invalid_component",
-        `${name} ${i + 1}: expected KEY:KCV in hex (${c.length} characters given)`,
+        `${name} ${i + 1}: expected ${
+          options.custodians ? "CUSTODIAN:KEY:KCV" : "[CUSTODIAN:]KEY:KCV"
+        } (custodian, then hex; ${c.length} characters given)`,
       );
     }
-    return { key: m[1], kcv: m[2] };
+    return m[1] === undefined
+      ? { key: m[2], kcv: m[3] }
+      : { custodian: m[1], key: m[2], kcv: m[3] };
   });
 }
 
-/**
- * Opens the software HSM with its LMK; its security events go to the audit log.
- *
- * @param o LMK components (`KEY:KCV`), core, store, the actor name for the audit log, and (tests
- *   only, see `SoftwareHsmOptions.testKeyObserver`) a key observer.
- * @returns the HSM.
- * @throws {ValidationError} for malformed components; {@link HsmError} for components that fail their KCVs.
- */
-export async function openHsm(o: {
+/** How a server's HSM starts. */
+export interface HsmStart {
+  /** LMK components, `CUSTODIAN:KEY:KCV`, two or more from distinct custodians. */
   lmkComponents: string[];
+  /** The LMK's KCV from the key ceremony record (required in production mode). */
+  lmkKcv?: string;
+  /** "production" (refuses test LMKs, test keys, test-only options) or "test". */
+  mode: HsmMode;
   core: CryptoCore;
   store: Store;
+  /** The server's name in the audit log (`kms`, `mtms`). */
   actor: string;
+  /** Tests only (see `SoftwareHsmOptions.testKeyObserver`; a production HSM refuses it). */
   testKeyObserver?: TestKeyObserver;
-}): Promise<Hsm> {
-  const components = parseComponents(o.lmkComponents, "LMK component");
-  return await SoftwareHsm.create({
-    components,
+}
+
+/**
+ * Opens the software HSM and brings it to the authorized state, each step
+ * explicit and audited: created offline (self-tests), secure, LMK loaded
+ * from the custodians' components, authorized.
+ *
+ * @param o LMK components (`CUSTODIAN:KEY:KCV`), LMK KCV, mode, core, store, the actor name, and
+ *   (tests only) a key observer.
+ * @returns the HSM, authorized.
+ * @throws {ValidationError} for malformed components; {@link HsmError} for components that fail
+ *   their checks (one `lmk_load_failed` audit record), or `test_only` for a key observer in
+ *   production mode.
+ */
+export async function openHsm(o: HsmStart): Promise<Hsm> {
+  const components = parseComponents(o.lmkComponents, "LMK component", { custodians: true });
+  const hsm = await SoftwareHsm.create({
+    mode: o.mode,
     core: o.core,
     testKeyObserver: o.testKeyObserver,
     audit: async (e) => {
@@ -75,6 +104,11 @@ export async function openHsm(o: {
       });
     },
   });
+  const by = `${o.actor} start (custodians ${components.map((c) => c.custodian).join(", ")})`;
+  await hsm.setState("secure", by);
+  await hsm.loadLmk(components, { lmkKcv: o.lmkKcv });
+  await hsm.setState("authorized", by);
+  return hsm;
 }
 
 /**

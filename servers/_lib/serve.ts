@@ -5,6 +5,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import type { HsmMode } from "../../src/hsm/mod.ts";
 import { ValidationError } from "../../src/protocol/errors.ts";
 import type { Logger } from "./log.ts";
 
@@ -98,8 +99,12 @@ export interface ServerFlags {
   hostname: string;
   /** SQLite database file. */
   db: string;
-  /** LMK components, uppercase hex, two or more (each `HEX` or `HEX:KCV`). */
+  /** LMK components, two or more, each `CUSTODIAN:KEY:KCV` from a distinct custodian. */
   lmkComponents: string[];
+  /** The LMK's KCV from the key ceremony record (required in production mode). */
+  lmkKcv: string | undefined;
+  /** The HSM's mode: "production" (the default) or "test". */
+  hsmMode: HsmMode;
   /** The operator API's secret (signs each operator request; at least 16 characters). */
   token: string | undefined;
   /** Other string flags the server declared, by name. */
@@ -108,9 +113,12 @@ export interface ServerFlags {
 
 /**
  * Parses server flags: `--port`, `--hostname`, `--db` (a SQLite file or a `postgres://`
- * URL; also `<PREFIX>_DATABASE_URL`), `--lmk-component` (repeatable,
+ * URL; also `<PREFIX>_DATABASE_URL`), `--lmk-component CUSTODIAN:KEY:KCV` (repeatable,
  * also from the environment variable `<PREFIX>_LMK_COMPONENTS`, comma-separated),
- * `--token` (or `<PREFIX>_TOKEN`), plus server-specific string flags.
+ * `--lmk-kcv` (or `<PREFIX>_LMK_KCV`), `--hsm-mode production|test` (or
+ * `<PREFIX>_HSM_MODE`; default production, so a server started without it
+ * gets every production check and test mode is always asked for), `--token`
+ * (or `<PREFIX>_TOKEN`), plus server-specific string flags.
  *
  * Key components and the token are best passed through the environment, so
  * they do not show in the process list.
@@ -135,6 +143,8 @@ export function parseServerFlags(
         hostname: { type: "string" },
         db: { type: "string" },
         "lmk-component": { type: "string", multiple: true },
+        "lmk-kcv": { type: "string" },
+        "hsm-mode": { type: "string" },
         token: { type: "string" },
         ...extraOpts,
       },
@@ -152,6 +162,15 @@ export function parseServerFlags(
   const env = (name: string) => Deno.env.get(`${options.envPrefix}_${name}`);
   const comps = (values["lmk-component"] as string[] | undefined) ??
     (env("LMK_COMPONENTS") ?? "").split(",").filter((s) => s !== "");
+  const hsmMode = (values["hsm-mode"] as string | undefined) ?? env("HSM_MODE") ?? "production";
+  if (hsmMode !== "production" && hsmMode !== "test") {
+    throw new ValidationError(
+      "invalid_flag",
+      `--hsm-mode (or ${options.envPrefix}_HSM_MODE) must be production or test, got ${
+        JSON.stringify(hsmMode.slice(0, 40))
+      }`,
+    );
+  }
   const extra: Record<string, string | undefined> = {};
   for (const e of options.extra ?? []) extra[e] = values[e] as string | undefined;
   return {
@@ -159,6 +178,8 @@ export function parseServerFlags(
     hostname: (values.hostname as string | undefined) ?? "127.0.0.1",
     db: (values.db as string | undefined) ?? env("DATABASE_URL") ?? options.defaultDb,
     lmkComponents: comps,
+    lmkKcv: (values["lmk-kcv"] as string | undefined) ?? env("LMK_KCV"),
+    hsmMode,
     token: (values.token as string | undefined) ?? env("TOKEN"),
     extra,
   };

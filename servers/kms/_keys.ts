@@ -7,7 +7,7 @@
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { fromHex } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import { type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
 import type { KmsKeyOps } from "./service.ts";
@@ -15,11 +15,14 @@ import type { KmsKeyOps } from "./service.ts";
 /**
  * Opens the KMS HSM (LMK from components) and forms PK and MAK from theirs.
  *
- * @param o components (`KEY:KCV`), core, store (audit log).
+ * @param o LMK components (`CUSTODIAN:KEY:KCV`) and KCV, HSM mode, PK and MAK components
+ *   (`[CUSTODIAN:]KEY:KCV`), core, store (audit log).
  * @returns the operations the KMS service needs.
  */
 export async function kmsKeyOps(o: {
   lmkComponents: string[];
+  lmkKcv?: string;
+  hsmMode: HsmMode;
   pkComponents: string[];
   makComponents: string[];
   core: CryptoCore;
@@ -29,6 +32,8 @@ export async function kmsKeyOps(o: {
 }): Promise<KmsKeyOps> {
   const hsm = await openHsm({
     lmkComponents: o.lmkComponents,
+    lmkKcv: o.lmkKcv,
+    mode: o.hsmMode,
     core: o.core,
     store: o.store,
     actor: "kms",

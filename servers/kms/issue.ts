@@ -7,9 +7,11 @@
  * request (a million terminals), with a progress bar on stderr. It may run
  * beside KMS servers on the same database: terminals are issued once
  * whoever gets there first, and an interrupted run is finished by running
- * it again. Key components come from the environment (`KMS_LMK_COMPONENTS`,
- * `KMS_PK_COMPONENTS`, `KMS_MAK_COMPONENTS`, each `KEY:KCV,KEY:KCV`), the
- * database from `--db` or `KMS_DATABASE_URL`. Prints the counts as JSON.
+ * it again. Key components come from the environment (`KMS_LMK_COMPONENTS`
+ * as `CUSTODIAN:KEY:KCV,CUSTODIAN:KEY:KCV`, `KMS_LMK_KCV`, `KMS_PK_COMPONENTS`,
+ * `KMS_MAK_COMPONENTS`), the HSM mode from `KMS_HSM_MODE` (production, the
+ * default, or test), the database from `--db` or `KMS_DATABASE_URL`. Prints
+ * the counts as JSON.
  *
  * @module
  */
@@ -45,10 +47,17 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
+  const hsmMode = Deno.env.get("KMS_HSM_MODE") ?? "production";
+  if (hsmMode !== "production" && hsmMode !== "test") {
+    console.error(`KMS_HSM_MODE must be production or test, got ${JSON.stringify(hsmMode)}`);
+    return 2;
+  }
   const store = await openStore(db);
   try {
     const ops = await kmsKeyOps({
       lmkComponents: env("KMS_LMK_COMPONENTS"),
+      lmkKcv: Deno.env.get("KMS_LMK_KCV"),
+      hsmMode,
       pkComponents: env("KMS_PK_COMPONENTS"),
       makComponents: env("KMS_MAK_COMPONENTS"),
       core: await loadCore(),

@@ -4,9 +4,11 @@
  *
  * Flags: `--port` (default 8441), `--hostname` (127.0.0.1), `--db` (SQLite
  * file, default `data/kms.db`, or a `postgres://` URL for several KMS
- * instances on one database; or `KMS_DATABASE_URL`), `--lmk-component HEX` (two or more; or
- * `KMS_LMK_COMPONENTS=HEX,HEX`), `--pk-component` / `--mak-component` (the
- * keys shared with the MTMS, same form; or `KMS_PK_COMPONENTS`,
+ * instances on one database; or `KMS_DATABASE_URL`), `--lmk-component CUSTODIAN:KEY:KCV`
+ * (two or more, from distinct custodians; or `KMS_LMK_COMPONENTS=A:KEY:KCV,B:KEY:KCV`),
+ * `--lmk-kcv` (or `KMS_LMK_KCV`; required in production mode), `--hsm-mode production|test`
+ * (or `KMS_HSM_MODE`; default production), `--pk-component` / `--mak-component` (the
+ * keys shared with the MTMS, `[CUSTODIAN:]KEY:KCV`; or `KMS_PK_COMPONENTS`,
  * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
  * components and the token are best passed in the environment.
  * `--kms-ca-cert FILE --kms-ca-key-block FILE` enable flow B (CN103714641A):
@@ -14,9 +16,10 @@
  * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
  * FILE` (PEM) makes S3 require the PIN pad's device signature.
  *
- * `--import-ca-key PEM --out FILE` (with the LMK components) is the
+ * `--import-ca-key PEM --out FILE` (with the LMK components and `--db`) is the
  * custodian's one-time step: it writes the KMS CA private key as a key block
- * under the LMK to FILE and exits; the KMS never reads the PEM.
+ * under the LMK to FILE, records `kms_ca_key_imported` with the key's
+ * fingerprint in the database's audit log, and exits; the KMS never reads the PEM.
  *
  * A KMS restarted on the same database (and the same LMK) carries on where
  * it stopped: every state lives in the store.
@@ -38,7 +41,7 @@ import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
-import type { TestKeyObserver } from "../../src/hsm/mod.ts";
+import type { HsmMode, TestKeyObserver } from "../../src/hsm/mod.ts";
 import { openHsm } from "../_lib/hsm.ts";
 import {
   checkKmsCa,
@@ -55,8 +58,12 @@ export interface KmsOptions {
   hostname?: string;
   /** SQLite database file. */
   db: string;
-  /** LMK components, uppercase hex, two or more. */
+  /** LMK components, `CUSTODIAN:KEY:KCV`, two or more from distinct custodians. */
   lmkComponents: string[];
+  /** The LMK's KCV from the key ceremony record (required in production mode). */
+  lmkKcv?: string;
+  /** The HSM's mode: "production" or "test" (the demo and the tests). */
+  hsmMode: HsmMode;
   /** Components of PK (protect key shared with MTMS). */
   pkComponents: string[];
   /** Components of MAK (MAC key shared with MTMS). */
@@ -109,6 +116,8 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
   try {
     const hsm = await kmsKeyOps({
       lmkComponents: o.lmkComponents,
+      lmkKcv: o.lmkKcv,
+      hsmMode: o.hsmMode,
       pkComponents: o.pkComponents,
       makComponents: o.makComponents,
       core: o.core,
@@ -120,6 +129,8 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     const flowBHsm = o.kmsCa
       ? await openHsm({
         lmkComponents: o.lmkComponents,
+        lmkKcv: o.lmkKcv,
+        mode: o.hsmMode,
         core: o.core,
         store,
         actor: "kms",
@@ -188,13 +199,30 @@ if (import.meta.main) {
       console.error("--import-ca-key PEM needs --out FILE (where the key block is written)");
       Deno.exit(2);
     }
-    await importKmsCaKey(
-      flags.extra["import-ca-key"],
-      flags.extra.out,
-      flags.lmkComponents,
-      await loadCore(),
-    );
-    console.error(`KMS CA key block under the LMK written to ${flags.extra.out}`);
+    if (!isPostgresUrl(flags.db)) {
+      const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
+      await Deno.mkdir(dir, { recursive: true });
+    }
+    const store = await openStore(flags.db);
+    try {
+      const { fingerprint } = await importKmsCaKey({
+        pemPath: flags.extra["import-ca-key"],
+        outPath: flags.extra.out,
+        lmkComponents: flags.lmkComponents,
+        lmkKcv: flags.lmkKcv,
+        hsmMode: flags.hsmMode,
+        core: await loadCore(),
+        store,
+      });
+      console.error(
+        `KMS CA key block under the LMK written to ${flags.extra.out} ` +
+          `(fingerprint ${fingerprint}, recorded in the audit log of ${
+            isPostgresUrl(flags.db) ? "the database" : flags.db
+          })`,
+      );
+    } finally {
+      await store.close();
+    }
     Deno.exit(0);
   }
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
@@ -216,6 +244,8 @@ if (import.meta.main) {
     hostname: flags.hostname,
     db: flags.db,
     lmkComponents: flags.lmkComponents,
+    lmkKcv: flags.lmkKcv,
+    hsmMode: flags.hsmMode,
     pkComponents: flags.extra["pk-component"]?.split(",") ?? env("KMS_PK_COMPONENTS"),
     makComponents: flags.extra["mak-component"]?.split(",") ?? env("KMS_MAK_COMPONENTS"),
     token: flags.token,

@@ -8,7 +8,7 @@
  */
 import type { CryptoCore, RsaPublicKey } from "../../src/core/mod.ts";
 import { fromHex, toHex } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import { type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
 import { verifyOperatorSignature } from "../../src/protocol/certs.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
@@ -26,6 +26,8 @@ export type RsaPublicKeyBytes = RsaPublicKey;
  */
 export async function mtmsKeyOps(o: {
   lmkComponents: string[];
+  lmkKcv?: string;
+  hsmMode: HsmMode;
   pkComponents: string[];
   makComponents: string[];
   core: CryptoCore;
@@ -37,6 +39,8 @@ export async function mtmsKeyOps(o: {
 }): Promise<{ ops: MtmsKeyOps; transportCertificate: string }> {
   const hsm = await openHsm({
     lmkComponents: o.lmkComponents,
+    lmkKcv: o.lmkKcv,
+    mode: o.hsmMode,
     core: o.core,
     store: o.store,
     actor: "mtms",

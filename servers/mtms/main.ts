@@ -3,8 +3,10 @@
  * and the tests do).
  *
  * Flags: `--port` (default 8442), `--hostname`, `--db` (default
- * `data/mtms.db`), `--lmk-component HEX` (two or more; or
- * `MTMS_LMK_COMPONENTS`), `--pk-component` / `--mak-component` (shared with
+ * `data/mtms.db`), `--lmk-component CUSTODIAN:KEY:KCV` (two or more, from distinct
+ * custodians; or `MTMS_LMK_COMPONENTS`), `--lmk-kcv` (or `MTMS_LMK_KCV`; required in
+ * production mode), `--hsm-mode production|test` (or `MTMS_HSM_MODE`; default
+ * production), `--pk-component` / `--mak-component` (shared with
  * the KMS; or `MTMS_PK_COMPONENTS`, `MTMS_MAK_COMPONENTS`), `--token` (or
  * `MTMS_TOKEN`), `--kms-url`, `--ca-root FILE` (the CA root, PEM),
  * `--transport-key FILE` (the transport private key as a TR-31 block under
@@ -29,7 +31,12 @@ import {
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES, SoftwareHsm, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import {
+  type HsmMode,
+  KEY_TEMPLATES,
+  SoftwareHsm,
+  type TestKeyObserver,
+} from "../../src/hsm/mod.ts";
 import { parseComponents } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
@@ -39,7 +46,12 @@ export interface MtmsOptions {
   port: number;
   hostname?: string;
   db: string;
+  /** LMK components, `CUSTODIAN:KEY:KCV`, two or more from distinct custodians. */
   lmkComponents: string[];
+  /** The LMK's KCV from the key ceremony record (required in production mode). */
+  lmkKcv?: string;
+  /** The HSM's mode: "production" or "test" (the demo and the tests). */
+  hsmMode: HsmMode;
   pkComponents: string[];
   makComponents: string[];
   token: string;
@@ -90,6 +102,8 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
   try {
     const keys = await mtmsKeyOps({
       lmkComponents: o.lmkComponents,
+      lmkKcv: o.lmkKcv,
+      hsmMode: o.hsmMode,
       pkComponents: o.pkComponents,
       makComponents: o.makComponents,
       core: o.core,
@@ -144,17 +158,19 @@ export async function startMtms(o: MtmsOptions): Promise<MtmsServer> {
  * for the CA to certify with the `mtms-transport` profile). The MTMS then
  * starts with `--transport-key <prefix>.tr31 --transport-cert <the CA's certificate>`.
  *
- * @param o LMK components (`KEY:KCV`), core, output prefix.
+ * @param o LMK components (`CUSTODIAN:KEY:KCV`) and KCV, HSM mode, core, output prefix.
  * @returns the two paths written.
  */
 export async function generateTransportKeyFiles(o: {
   lmkComponents: string[];
+  lmkKcv?: string;
+  hsmMode: HsmMode;
   core: CryptoCore;
   prefix: string;
 }): Promise<{ keyBlockPath: string; publicKeyPath: string }> {
-  const hsm = await SoftwareHsm.create({
-    components: parseComponents(o.lmkComponents, "LMK component"),
-    core: o.core,
+  const hsm = await SoftwareHsm.open({ mode: o.hsmMode, core: o.core }, {
+    components: parseComponents(o.lmkComponents, "LMK component", { custodians: true }),
+    lmkKcv: o.lmkKcv,
   });
   const pair = await hsm.generateRsaKeyPair({ bits: 2048, template: KEY_TEMPLATES.RSA_TRANSPORT });
   const keyBlockPath = `${o.prefix}.tr31`;
@@ -183,6 +199,8 @@ if (import.meta.main) {
   if (prefix) {
     const out = await generateTransportKeyFiles({
       lmkComponents: flags.lmkComponents,
+      lmkKcv: flags.lmkKcv,
+      hsmMode: flags.hsmMode,
       core: await loadCore(),
       prefix,
     });
@@ -209,6 +227,8 @@ if (import.meta.main) {
     hostname: flags.hostname,
     db: flags.db,
     lmkComponents: flags.lmkComponents,
+    lmkKcv: flags.lmkKcv,
+    hsmMode: flags.hsmMode,
     pkComponents: flags.extra["pk-component"]?.split(",") ?? env("MTMS_PK_COMPONENTS"),
     makComponents: flags.extra["mak-component"]?.split(",") ?? env("MTMS_MAK_COMPONENTS"),
     token,

@@ -27,10 +27,85 @@ export const LMK_TYPES = {
 
 /** One custodian's component. */
 export interface LmkComponent {
+  /**
+   * Who entered it: the custodian's identity (1 to 64 characters: letters,
+   * digits, `.`, `_`, `@`, `-`, starting with a letter or digit). Required for
+   * the LMK ({@link combineComponents} with `requireCustodians`); compared
+   * without regard to case, so one person cannot enter two components.
+   */
+  readonly custodian?: string;
   /** The component: hex (either case, as a custodian types it) or bytes. */
   readonly key: string | Uint8Array;
   /** Its KCV, hex, 3 to 16 bytes. */
   readonly kcv: string;
+}
+
+/** What a custodian identity must look like. */
+export const CUSTODIAN_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+/**
+ * Published keys that must never be a production LMK: anyone can read them.
+ * Each is a key printed in a standard or a public test suite (the sources of
+ * `tests/vectors/tr31_keyblocks.json` and the SP 800-67 example the
+ * self-tests use), of an LMK length (AES-256: 32 bytes, TDES: 24 bytes). A
+ * production HSM refuses an LMK equal to one of them (`test_lmk`); for TDES
+ * the comparison ignores the parity bits (DES does).
+ */
+export const TEST_LMKS: readonly {
+  readonly algorithm: LmkAlgorithm;
+  readonly key: string;
+  readonly source: string;
+}[] = [
+  {
+    algorithm: "aes",
+    key: "88E1AB2A2E3DD38C1FA039A536500CC8A87AB9D62DC92C01058FA79F44657DE6",
+    source: "ASC X9 TR-31:2018 annex A.7.4; ANSI X9.143:2021 sections 8.1 and 8.6 (version D KBPK)",
+  },
+  {
+    algorithm: "aes",
+    key: "4141414141414141414141414141414141414141414141414141414141414141",
+    source: "Thales payShield 10K generated examples in openemv/tr31 test/tr31_decrypt_test.c",
+  },
+  {
+    algorithm: "aes",
+    key: "3235362D62697420414553207772617070696E67202849534F20323030333829",
+    source: "ISO 20038:2017 annexes B.2 and B.3 (the KBPK is the ASCII text it prints)",
+  },
+  {
+    algorithm: "aes",
+    key: "AFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAFAF",
+    source: "knovichikhin/psec issue 8 (maintainer's AES-256 KBPK example)",
+  },
+  {
+    algorithm: "tdes",
+    key: "0123456789ABCDEF23456789ABCDEF01456789ABCDEF0123",
+    source: "NIST SP 800-67 rev. 2 appendix B example key (also this HSM's TDES self-test key)",
+  },
+  {
+    algorithm: "tdes",
+    key: "AAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBCCCCCCCCCCCCCCCC",
+    source: "knovichikhin/psec tests/test_tr31.py test_kb_known_values (3rd-party known values)",
+  },
+];
+
+/**
+ * Whether `lmk` is one of {@link TEST_LMKS} (for TDES, ignoring parity bits).
+ *
+ * @param lmk the combined LMK (inside the HSM only).
+ * @param algorithm its algorithm.
+ * @returns the matching entry's source, or undefined.
+ */
+export function testLmkSource(lmk: Uint8Array, algorithm: LmkAlgorithm): string | undefined {
+  const mask = algorithm === "tdes" ? 0xfe : 0xff;
+  for (const t of TEST_LMKS) {
+    if (t.algorithm !== algorithm) continue;
+    const k = fromHex(t.key);
+    const a = lmk.map((b) => b & mask), b = k.map((x) => x & mask);
+    const same = a.length === b.length && timingSafeEqual(a, b);
+    zeroize(a);
+    if (same) return t.source;
+  }
+  return undefined;
 }
 
 /**
@@ -91,6 +166,47 @@ export interface CombineOptions {
   length?: number;
   /** What is being formed, for messages (default "LMK"). */
   what?: string;
+  /**
+   * Each component must name its custodian, all different (dual control: the
+   * LMK's components). Without it a custodian, if given, is still checked and
+   * must not repeat.
+   */
+  requireCustodians?: boolean;
+}
+
+function parseCustodian(
+  name: string,
+  v: unknown,
+  required: boolean,
+  seen: Map<string, number>,
+  index: number,
+): string | undefined {
+  if (v === undefined && !required) return undefined;
+  if (v === undefined || v === null || v === "") {
+    throw new HsmError(
+      "custodian",
+      `${name} has no custodian: each component names who entered it`,
+    );
+  }
+  if (typeof v !== "string" || !CUSTODIAN_PATTERN.test(v)) {
+    throw new HsmError(
+      "custodian",
+      `${name}: the custodian must be 1 to 64 letters, digits, ".", "_", "@" or "-", got ${
+        typeof v === "string" ? JSON.stringify(v.slice(0, 70)) : typeof v
+      }`,
+    );
+  }
+  const id = v.toLowerCase();
+  const first = seen.get(id);
+  if (first !== undefined) {
+    throw new HsmError(
+      "custodian",
+      `${name}: custodian ${JSON.stringify(v)} already entered component ${first + 1}: ` +
+        "each component needs its own custodian (dual control)",
+    );
+  }
+  seen.set(id, index);
+  return v;
 }
 
 /**
@@ -105,7 +221,8 @@ export interface CombineOptions {
  * @returns the key (the caller owns and zeroizes it) and its KCV (as long as `expectedKcv`, else 3 bytes for TDES, 5 for AES).
  * @throws {TypeError} for a wrong argument type.
  * @throws {RangeError} for a KCV or component that is not hex.
- * @throws {HsmError} `components` (count, length), `component_kcv` (naming the component), `weak_key`, `combined_kcv`; nothing is kept.
+ * @throws {HsmError} `components` (count, length), `custodian` (missing, malformed or repeated),
+ *   `component_kcv` (missing or wrong, naming the component), `weak_key`, `combined_kcv`; nothing is kept.
  */
 export async function combineComponents(
   components: readonly LmkComponent[],
@@ -131,6 +248,7 @@ export async function combineComponents(
     ? undefined
     : parseKcv("expected KCV", expectedKcv, maxKcv);
   const parts: Uint8Array[] = [];
+  const custodians = new Map<string, number>();
   const lmk = new Uint8Array(length);
   try {
     for (let i = 0; i < components.length; i++) {
@@ -141,7 +259,21 @@ export async function combineComponents(
           `${name} must be an object { key, kcv }, got ${c === null ? "null" : typeof c}`,
         );
       }
-      const given = parseKcv(`${name}: kcv`, (c as LmkComponent).kcv, maxKcv);
+      parseCustodian(
+        name,
+        (c as LmkComponent).custodian,
+        options.requireCustodians === true,
+        custodians,
+        i,
+      );
+      const rawKcv = (c as LmkComponent).kcv;
+      if (rawKcv === undefined || rawKcv === null || rawKcv === "") {
+        throw new HsmError(
+          "component_kcv",
+          `${name} has no KCV: each component comes with its KCV`,
+        );
+      }
+      const given = parseKcv(`${name}: kcv`, rawKcv, maxKcv);
       const bytes = parseComponent(`${name}: key`, (c as LmkComponent).key, length);
       parts.push(bytes);
       if (bytes.every((b) => b === 0)) {

@@ -8,7 +8,10 @@
  * @example
  * ```ts
  * import { KEY_TEMPLATES, SoftwareHsm } from "./mod.ts";
- * const hsm = await SoftwareHsm.create({ components: [c1, c2, c3], audit: (e) => store.appendAudit({ ...e, at: new Date(), actor: "hsm" }) });
+ * const hsm = await SoftwareHsm.create({ mode: "production", audit: (e) => store.appendAudit({ ...e, at: new Date(), actor: "hsm" }) });
+ * await hsm.setState("secure", "alice+bob");
+ * await hsm.loadLmk([c1, c2, c3], { lmkKcv }); // each { custodian, key, kcv }
+ * await hsm.setState("authorized", "alice+bob");
  * const tk = await hsm.importKey(tkUnderPk, pkBlock, { template: KEY_TEMPLATES.TK, expectedHash: tkHash });
  * const tmk = await hsm.generateKeyUnderKek(KEY_TEMPLATES.TMK, tk.keyBlock, { expectedKekHash: tkHash });
  * // tmk.keyBlock (under the LMK), tmk.exported (TR-31 under TK), tmk.kcv
@@ -20,11 +23,24 @@ export { HsmError, type HsmErrorCode } from "./errors.ts";
 export {
   combineComponents,
   type CombineOptions,
+  CUSTODIAN_PATTERN,
   keyCheckValue,
   LMK_TYPES,
   type LmkAlgorithm,
   type LmkComponent,
+  TEST_LMKS,
+  testLmkSource,
 } from "./lmk.ts";
+export {
+  HSM_STATES,
+  type HsmMode,
+  type HsmOperation,
+  type HsmState,
+  OPERATION_STATES,
+  PRODUCTION_OPTIONS,
+  TEST_KEY_BLOCK_ID,
+  testMarker,
+} from "./state.ts";
 export {
   checkRule,
   checkTemplate,
@@ -51,4 +67,10 @@ export type {
   TestKeyObserver,
   WrapFormat,
 } from "./types.ts";
-export { runSelfTests, SELF_TESTS, SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";
+export {
+  type LmkLoad,
+  runSelfTests,
+  SELF_TESTS,
+  SoftwareHsm,
+  type SoftwareHsmOptions,
+} from "./software_hsm.ts";

@@ -13,6 +13,11 @@
  * - keys under an RSA public key: RSA-OAEP (RFC 8017) with SHA-256;
  * - RSA private keys under the LMK: PKCS#8 DER in a block with algorithm "R".
  *
+ * States and modes (`state.ts`): a new HSM is `offline` with no LMK; the
+ * custodians bring it to `secure`, load the LMK (`loadLmk`, two or more
+ * components from distinct custodians) and move it to `authorized`, where
+ * key operations run. {@link SoftwareHsm.open} does those steps in one call.
+ *
  * @module
  */
 import { type CryptoCore, loadCore, type RsaPrivateKey, type RsaPublicKey } from "../core/mod.ts";
@@ -52,7 +57,18 @@ import {
   LMK_TYPES,
   type LmkAlgorithm,
   type LmkComponent,
+  testLmkSource,
 } from "./lmk.ts";
+import {
+  HSM_STATES,
+  type HsmMode,
+  type HsmOperation,
+  type HsmState,
+  OPERATION_STATES,
+  PRODUCTION_OPTIONS,
+  TEST_KEY_BLOCK_ID,
+  testMarker,
+} from "./state.ts";
 import {
   checkRule,
   checkTemplate,
@@ -78,15 +94,16 @@ import type {
 
 /** Options of {@link SoftwareHsm.create}. */
 export interface SoftwareHsmOptions {
-  /** Two or more LMK components, each with its KCV. */
-  components: readonly LmkComponent[];
+  /**
+   * "production" or "test", required: a production HSM refuses test LMKs,
+   * test keys and test-only options; a test HSM marks every key it makes.
+   */
+  mode: HsmMode;
   /** "aes" (default: 32-byte components, version D blocks) or "tdes" (24-byte, version B). */
   lmkAlgorithm?: LmkAlgorithm;
-  /** The LMK's KCV, if known: the combination must match it. */
-  lmkKcv?: string;
   /** The crypto core; default `await loadCore()`. */
   core?: CryptoCore;
-  /** Where security events go (LMK loaded or refused, keys refused). */
+  /** Where security events go (state changes, LMK loaded or refused, keys and calls refused). */
   audit?: HsmAuditSink;
   /**
    * TEST ONLY: receives a copy of every clear key this HSM creates or
@@ -95,9 +112,20 @@ export interface SoftwareHsmOptions {
    * the private parts d, p, q, dp, dq, qi of RSA keys), so the key scan of
    * SECURITY.md section 7 knows what to search for. No server flag or
    * environment variable of the product reaches it: only the scan's test
-   * entry point (`tests/harden/_key_scan_run.ts`) sets it.
+   * entry point (`tests/harden/_key_scan_run.ts`) sets it. A production-mode
+   * HSM refuses it (`test_only`, like every option not in `PRODUCTION_OPTIONS`).
    */
   testKeyObserver?: TestKeyObserver;
+}
+
+/** The LMK and who brings the HSM to work, for {@link SoftwareHsm.open}. */
+export interface LmkLoad {
+  /** Two or more components, each with its custodian (all different) and KCV. */
+  components: readonly LmkComponent[];
+  /** The LMK's KCV from the ceremony record; required in production mode. */
+  lmkKcv?: string;
+  /** Who changes the state, for the audit log (default "custodians"). */
+  by?: string;
 }
 
 interface Opened {
@@ -244,61 +272,109 @@ export function runSelfTests(core: CryptoCore): void {
 }
 
 /**
- * The software HSM. Create it with {@link SoftwareHsm.create}; a wrong
- * component makes `create` reject and leaves no HSM behind.
+ * The software HSM. Create it with {@link SoftwareHsm.create} (offline, no
+ * LMK), then `setState("secure")`, `loadLmk`, `setState("authorized")`; or
+ * all four with {@link SoftwareHsm.open}. A wrong component makes `loadLmk`
+ * reject and keeps no LMK.
  */
 export class SoftwareHsm implements Hsm {
   readonly lmkAlgorithm: LmkAlgorithm;
-  readonly lmkKcv: string;
-  readonly #lmk: Uint8Array;
+  /** "production" or "test", fixed at creation. */
+  readonly mode: HsmMode;
+  #state: HsmState = "offline";
+  #lmk: Uint8Array | undefined;
+  #lmkKcv: string | undefined;
   /**
    * The LMK prepared for key blocks: a copy of the LMK with its KBEK/KBAK
    * (derived once, at first use), held here for the HSM's lifetime like the
    * LMK itself, so LMK blocks do not run the CMAC KDF per block.
    */
-  readonly #lmkKbpk: PreparedKbpk;
+  #lmkKbpk: PreparedKbpk | undefined;
+  /** Test mode: the marker optional block every LMK block carries. */
+  #marker: { id: string; data: string } | undefined;
   readonly #version: "B" | "D";
   readonly #core: CryptoCore;
   readonly #audit: HsmAuditSink | undefined;
   readonly #observer: TestKeyObserver | undefined;
 
   private constructor(
-    lmk: Uint8Array,
-    lmkKbpk: PreparedKbpk,
+    mode: HsmMode,
     algorithm: LmkAlgorithm,
-    kcv: string,
     core: CryptoCore,
     audit: HsmAuditSink | undefined,
     observer: TestKeyObserver | undefined,
   ) {
-    this.#lmk = lmk;
-    this.#lmkKbpk = lmkKbpk;
+    this.mode = mode;
     this.lmkAlgorithm = algorithm;
-    this.lmkKcv = kcv;
     this.#version = LMK_TYPES[algorithm].version;
     this.#core = core;
     this.#audit = audit;
     this.#observer = observer;
   }
 
+  /** The HSM's state: "offline" (new), "secure" or "authorized". */
+  get state(): HsmState {
+    return this.#state;
+  }
+
+  /** Whether an LMK is loaded. */
+  get hasLmk(): boolean {
+    return this.#lmk !== undefined;
+  }
+
   /**
-   * Loads the LMK from its components and returns the HSM.
+   * The LMK's KCV, uppercase hex.
    *
-   * @param options components (two or more, each with its KCV), LMK algorithm, expected LMK KCV, core, audit sink.
-   * @returns the HSM with its LMK loaded.
-   * @throws {TypeError} for a wrong argument type.
-   * @throws {RangeError} for a KCV or component that is not hex.
-   * @throws {HsmError} `components`, `component_kcv` (naming the component), `weak_key`, `combined_kcv`.
+   * @throws {HsmError} `no_lmk` before the LMK is loaded.
+   */
+  get lmkKcv(): string {
+    if (this.#lmkKcv === undefined) {
+      throw new HsmError("no_lmk", `lmkKcv: no LMK is loaded (state ${this.#state})`, {
+        state: this.#state,
+        operation: "lmkKcv",
+      });
+    }
+    return this.#lmkKcv;
+  }
+
+  /**
+   * Creates the HSM: runs the known-answer self-tests and returns it
+   * `offline`, with no LMK. Bring it to work with {@link setState} and
+   * {@link loadLmk}, or with {@link SoftwareHsm.open}.
+   *
+   * @param options mode (required), LMK algorithm, core, audit sink; in production mode nothing else.
+   * @returns the HSM, offline.
+   * @throws {TypeError} for a wrong argument type, or LMK options (they go to {@link loadLmk}).
+   * @throws {RangeError} for an unknown mode or LMK algorithm.
+   * @throws {HsmError} `test_only` for a test-only option in production mode; `self_test`.
    * @example
    * ```ts
-   * const hsm = await SoftwareHsm.create({ components: [
-   *   { key: "<64 hex digits>", kcv: "<KCV>" }, { key: "<64 hex digits>", kcv: "<KCV>" } ] });
-   * const { keyBlock, kcv } = await hsm.generateKey(KEY_TEMPLATES.TMK);
+   * const hsm = await SoftwareHsm.create({ mode: "production", audit });
+   * await hsm.setState("secure", "alice+bob");
+   * await hsm.loadLmk([{ custodian: "alice", key: "<64 hex>", kcv: "<KCV>" },
+   *   { custodian: "bob", key: "<64 hex>", kcv: "<KCV>" }], { lmkKcv: "<LMK KCV>" });
+   * await hsm.setState("authorized", "alice+bob");
    * ```
    */
   static async create(options: SoftwareHsmOptions): Promise<SoftwareHsm> {
     if (options === null || typeof options !== "object") {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
+    }
+    for (const moved of ["components", "lmkKcv"]) {
+      if ((options as unknown as Record<string, unknown>)[moved] !== undefined) {
+        throw new TypeError(
+          `options.${moved}: the LMK is loaded with loadLmk in the secure state ` +
+            "(or SoftwareHsm.open), not at create",
+        );
+      }
+    }
+    const mode = options.mode as unknown;
+    if (mode !== "production" && mode !== "test") {
+      throw new RangeError(
+        `options.mode must be "production" or "test", got ${
+          mode === undefined ? "nothing" : JSON.stringify(mode)
+        }`,
+      );
     }
     const algorithm = options.lmkAlgorithm ?? "aes";
     if (algorithm !== "aes" && algorithm !== "tdes") {
@@ -310,56 +386,198 @@ export class SoftwareHsm implements Hsm {
     if (audit !== undefined && typeof audit !== "function") {
       throw new TypeError(`options.audit must be a function, got ${describe(audit)}`);
     }
+    if (mode === "production") {
+      const extra = Object.entries(options).filter(([k, v]) =>
+        v !== undefined && !PRODUCTION_OPTIONS.includes(k)
+      ).map(([k]) => k);
+      if (extra.length > 0) {
+        const e = new HsmError(
+          "test_only",
+          `production mode refuses the test-only option${extra.length > 1 ? "s" : ""} ${
+            extra.map((k) => `options.${k}`).join(", ")
+          } (allowed: ${PRODUCTION_OPTIONS.join(", ")})`,
+        );
+        await audit?.({
+          event: "hsm_refused",
+          outcome: "failure",
+          keyId: "HSM",
+          detail: `${e.code}: ${e.message}`,
+        });
+        throw e;
+      }
+    }
     const observer = options.testKeyObserver;
     if (observer !== undefined && typeof observer !== "function") {
       throw new TypeError(`options.testKeyObserver must be a function, got ${describe(observer)}`);
     }
     const core = options.core ?? await loadCore();
-    let combined: { key: Uint8Array; kcv: string };
     try {
       runSelfTests(core);
-      combined = await combineComponents(options.components, algorithm, core, {
-        expectedKcv: options.lmkKcv,
-      });
     } catch (e) {
       await audit?.({
-        event: e instanceof HsmError && e.code === "self_test"
-          ? "self_test_failed"
-          : "lmk_load_failed",
+        event: "self_test_failed",
+        outcome: "failure",
+        keyId: "HSM",
+        detail: e instanceof HsmError ? `${e.code}: ${e.message}` : (e as Error).message,
+      });
+      throw e;
+    }
+    return new SoftwareHsm(mode, algorithm, core, audit, observer);
+  }
+
+  /**
+   * Creates the HSM and brings it to work: `secure`, the LMK loaded from its
+   * components, `authorized` (each step audited). The path servers, the demo
+   * and tests take; a wrong component rejects and leaves no HSM.
+   *
+   * @param options as {@link create}.
+   * @param lmk the components (each with custodian and KCV), the LMK's KCV, who acts.
+   * @returns the HSM, authorized.
+   * @throws as {@link create}, {@link loadLmk}.
+   */
+  static async open(options: SoftwareHsmOptions, lmk: LmkLoad): Promise<SoftwareHsm> {
+    if (lmk === null || typeof lmk !== "object") {
+      throw new TypeError(
+        `lmk must be an object { components, lmkKcv?, by? }, got ${describe(lmk)}`,
+      );
+    }
+    const hsm = await SoftwareHsm.create(options);
+    const by = lmk.by ?? "custodians";
+    await hsm.setState("secure", by);
+    await hsm.loadLmk(lmk.components, { lmkKcv: lmk.lmkKcv });
+    await hsm.setState("authorized", by);
+    return hsm;
+  }
+
+  /**
+   * Moves the HSM to `state` (any state to any other); the change is audited
+   * (`state_changed`). Asking for the current state changes nothing.
+   *
+   * @param state "offline", "secure" or "authorized".
+   * @param by who asks (for the audit log).
+   * @throws {RangeError} for an unknown state.
+   * @throws {HsmError} `no_lmk` for "authorized" without an LMK.
+   */
+  async setState(state: HsmState, by = "operator"): Promise<void> {
+    if (!HSM_STATES.includes(state)) {
+      throw new RangeError(
+        `state must be one of ${HSM_STATES.join(", ")}, got ${JSON.stringify(state)}`,
+      );
+    }
+    if (typeof by !== "string") throw new TypeError(`by must be a string, got ${describe(by)}`);
+    const from = this.#state;
+    if (state === from) return;
+    if (state === "authorized" && this.#lmk === undefined) {
+      const e = new HsmError(
+        "no_lmk",
+        `setState: the HSM cannot enter the authorized state without an LMK (state ${from}; load it in secure)`,
+        { state: from, operation: "setState" },
+      );
+      await this.#audit?.({
+        event: "state_change_refused",
+        outcome: "failure",
+        keyId: "HSM",
+        detail: `${e.code}: ${e.message}`,
+      });
+      throw e;
+    }
+    this.#state = state;
+    await this.#audit?.({
+      event: "state_changed",
+      outcome: "success",
+      keyId: "HSM",
+      detail: `${from} -> ${state} by ${by.slice(0, 100)} (${this.mode} mode)`,
+    });
+  }
+
+  /**
+   * Loads the LMK (secure state only): two or more components, each with its
+   * custodian (all different) and KCV; the combination is checked against
+   * `lmkKcv` (required in production mode), and a production HSM refuses a
+   * published test LMK. A refusal keeps nothing (no partial LMK) and writes
+   * exactly one audit entry (`lmk_load_failed`, or `operation_refused` for
+   * the wrong state); a success one (`lmk_loaded`, with the KCV and the
+   * custodians).
+   *
+   * @param components the custodians' components.
+   * @param options the LMK's expected KCV.
+   * @throws {TypeError} for a wrong argument type.
+   * @throws {RangeError} for a KCV or component that is not hex.
+   * @throws {HsmError} `wrong_state`, `lmk_present`, `components`, `custodian`, `component_kcv`,
+   *   `weak_key`, `combined_kcv`, `test_lmk`.
+   */
+  async loadLmk(
+    components: readonly LmkComponent[],
+    options: { lmkKcv?: string } = {},
+  ): Promise<void> {
+    if (!this.#allows("loadLmk")) await this.#refuseState("loadLmk");
+    let combined: { key: Uint8Array; kcv: string };
+    try {
+      if (this.#lmk !== undefined) {
+        throw new HsmError(
+          "lmk_present",
+          `loadLmk: an LMK (KCV ${this.#lmkKcv}) is already loaded; a new LMK needs a new HSM`,
+        );
+      }
+      if (options === null || typeof options !== "object") {
+        throw new TypeError(`options must be an object { lmkKcv? }, got ${describe(options)}`);
+      }
+      if (this.mode === "production" && options.lmkKcv === undefined) {
+        throw new HsmError(
+          "combined_kcv",
+          "loadLmk: production mode needs the LMK's KCV from the key ceremony record (lmkKcv)",
+        );
+      }
+      combined = await combineComponents(components, this.lmkAlgorithm, this.#core, {
+        expectedKcv: options.lmkKcv,
+        requireCustodians: true,
+      });
+      if (this.mode === "production") {
+        const source = testLmkSource(combined.key, this.lmkAlgorithm);
+        if (source !== undefined) {
+          zeroize(combined.key);
+          throw new HsmError(
+            "test_lmk",
+            `loadLmk: the combined LMK (KCV ${combined.kcv}) is a published test key (${source}); ` +
+              "production mode refuses it",
+          );
+        }
+      }
+    } catch (e) {
+      await this.#audit?.({
+        event: "lmk_load_failed",
         outcome: "failure",
         keyId: "LMK",
         detail: e instanceof HsmError ? `${e.code}: ${e.message}` : (e as Error).message,
       });
       throw e;
     }
-    const lmkKbpk = await prepareKbpk(combined.key, { core });
-    const hsm = new SoftwareHsm(
-      combined.key,
-      lmkKbpk,
-      algorithm,
-      combined.kcv,
-      core,
-      audit,
-      observer,
-    );
-    if (observer) {
-      for (const [i, c] of options.components.entries()) {
-        const bytes = typeof c.key === "string" ? fromHex(c.key.toUpperCase()) : c.key;
-        hsm.#see("component", `LMK component ${i + 1}`, bytes);
-      }
-      hsm.#see("lmk", "LMK", combined.key);
-      await hsm.#seeDerived("the LMK", hsm.#version, combined.key);
+    this.#lmkKbpk = await prepareKbpk(combined.key, { core: this.#core });
+    this.#lmk = combined.key;
+    this.#lmkKcv = combined.kcv;
+    if (this.mode === "test") {
+      this.#marker = { id: TEST_KEY_BLOCK_ID, data: testMarker(combined.kcv) };
     }
-    await audit?.({
+    if (this.#observer) {
+      for (const [i, c] of components.entries()) {
+        const bytes = typeof c.key === "string" ? fromHex(c.key.toUpperCase()) : c.key;
+        this.#see("component", `LMK component ${i + 1}`, bytes);
+      }
+      this.#see("lmk", "LMK", combined.key);
+      await this.#seeDerived("the LMK", this.#version, combined.key);
+    }
+    const names = components.map((c) => c.custodian as string).join(", ");
+    await this.#audit?.({
       event: "lmk_loaded",
       outcome: "success",
       keyId: "LMK",
       kcv: combined.kcv,
       detail: `${
-        algorithm === "aes" ? "AES-256" : "TDES"
-      } LMK from ${options.components.length} components`,
+        this.lmkAlgorithm === "aes" ? "AES-256" : "TDES"
+      } LMK from ${components.length} components (custodians ${
+        names.length > 300 ? `${names.slice(0, 300)}...` : names
+      }; ${this.mode} mode)`,
     });
-    return hsm;
   }
 
   // ---- internals ----
@@ -394,6 +612,45 @@ export class SoftwareHsm implements Hsm {
     }
   }
 
+  /** Whether the state allows `op` now (and an LMK is loaded, for every operation but loadLmk). */
+  #allows(op: HsmOperation): boolean {
+    return (OPERATION_STATES[op] as readonly HsmState[]).includes(this.#state) &&
+      (this.#lmk !== undefined || op === "loadLmk");
+  }
+
+  /** Refuses `op` for the state (`wrong_state`) or the missing LMK (`no_lmk`), audited. */
+  async #refuseState(op: HsmOperation): Promise<never> {
+    const allowed: readonly HsmState[] = OPERATION_STATES[op];
+    if (allowed.includes(this.#state)) {
+      if (this.#lmk === undefined && op !== "loadLmk") {
+        const e = new HsmError(
+          "no_lmk",
+          `${op}: no LMK is loaded (state ${this.#state}); load it in the secure state first`,
+          { state: this.#state, operation: op },
+        );
+        await this.#audit?.({
+          event: "operation_refused",
+          outcome: "failure",
+          keyId: "HSM",
+          detail: `${e.code}: ${e.message}`,
+        });
+        throw e;
+      }
+    }
+    const e = new HsmError(
+      "wrong_state",
+      `${op} is refused in the ${this.#state} state (allowed in: ${allowed.join(", ")})`,
+      { state: this.#state, operation: op },
+    );
+    await this.#audit?.({
+      event: "operation_refused",
+      outcome: "failure",
+      keyId: "HSM",
+      detail: `${e.code}: ${e.message}`,
+    });
+    throw e;
+  }
+
   /** Errors already written to the audit log (an error passes several layers). */
   readonly #audited = new WeakSet<HsmError>();
 
@@ -415,7 +672,7 @@ export class SoftwareHsm implements Hsm {
     rule: RoleRule,
     name: string,
     keyBlock: unknown,
-    kbpk: Uint8Array | PreparedKbpk = this.#lmkKbpk,
+    kbpk: Uint8Array | PreparedKbpk = this.#lmkKbpk as PreparedKbpk,
     under = "the LMK",
   ): Promise<Opened> {
     checkBlockString(name, keyBlock);
@@ -436,6 +693,16 @@ export class SoftwareHsm implements Hsm {
       throw e;
     }
     try {
+      if (
+        this.mode === "production" &&
+        r.header.optionalBlocks.some((b) => b.id === TEST_KEY_BLOCK_ID)
+      ) {
+        throw new HsmError(
+          "test_key",
+          `${op}: ${rule.role} (${name}) is a test key (optional block ${TEST_KEY_BLOCK_ID}): ` +
+            "production mode refuses it",
+        );
+      }
       checkRule(op, rule, r.header);
       if (r.header.algorithm === "T" && r.key.length !== 16 && r.key.length !== 24) {
         throw new HsmError(
@@ -475,11 +742,14 @@ export class SoftwareHsm implements Hsm {
       keyVersion: t.keyVersion,
       exportability: t.exportability,
       keyContext: "1",
+      optionalBlocks: this.#marker ? [this.#marker] : [],
     };
   }
 
   async #wrapLmk(t: Required<KeyTemplate>, key: Uint8Array): Promise<string> {
-    return await wrapKeyBlock(this.#lmkKbpk, this.#lmkHeader(t), key, { core: this.#core });
+    return await wrapKeyBlock(this.#lmkKbpk as PreparedKbpk, this.#lmkHeader(t), key, {
+      core: this.#core,
+    });
   }
 
   #newTdesKey(length: 16 | 24): Uint8Array {
@@ -610,6 +880,7 @@ export class SoftwareHsm implements Hsm {
   // ---- operations ----
 
   async generateKey(template: KeyTemplate): Promise<KeyResult> {
+    if (!this.#allows("generateKey")) await this.#refuseState("generateKey");
     const t = checkTemplate("template", template);
     if (t.algorithm !== "T") {
       throw new RangeError(
@@ -628,6 +899,9 @@ export class SoftwareHsm implements Hsm {
     components: readonly LmkComponent[],
     template: KeyTemplate,
   ): Promise<KeyResult> {
+    if (!this.#allows("importKeyFromComponents")) {
+      await this.#refuseState("importKeyFromComponents");
+    }
     const t = checkTemplate("template", template);
     if (t.algorithm !== "T") {
       throw new RangeError('template.algorithm must be "T" for key components');
@@ -652,6 +926,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   async keyInfo(keyBlock: string): Promise<KeyInfo> {
+    if (!this.#allows("keyInfo")) await this.#refuseState("keyInfo");
     const rule: RoleRule = {
       role: "the key",
       usages: null,
@@ -677,6 +952,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   async keyCheckValue(keyBlock: string): Promise<string> {
+    if (!this.#allows("keyCheckValue")) await this.#refuseState("keyCheckValue");
     const { header, key } = await this.#open(
       "keyCheckValue",
       RULES.checkValue,
@@ -691,6 +967,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   async keyHash(keyBlock: string): Promise<string> {
+    if (!this.#allows("keyHash")) await this.#refuseState("keyHash");
     const { key } = await this.#open("keyHash", RULES.checkValue, "keyBlock", keyBlock);
     try {
       return this.#hash(key);
@@ -704,6 +981,7 @@ export class SoftwareHsm implements Hsm {
     kekBlock: string,
     options: ExportOptions = {},
   ): Promise<ExportResult> {
+    if (!this.#allows("exportKey")) await this.#refuseState("exportKey");
     const format = checkFormat(options?.format);
     const kek = await this.#open("exportKey", RULES.kekWrap, "kekBlock", kekBlock);
     let k: Opened | undefined;
@@ -736,6 +1014,7 @@ export class SoftwareHsm implements Hsm {
     kekBlock: string,
     options: ImportChecks & { template: KeyTemplate; format?: WrapFormat },
   ): Promise<ImportResult> {
+    if (!this.#allows("importKey")) await this.#refuseState("importKey");
     if (options === null || typeof options !== "object") {
       throw new TypeError(`options must be an object with a template, got ${describe(options)}`);
     }
@@ -797,6 +1076,7 @@ export class SoftwareHsm implements Hsm {
     kekBlock: string,
     options: ExportOptions = {},
   ): Promise<KeyResult & { exported: string }> {
+    if (!this.#allows("generateKeyUnderKek")) await this.#refuseState("generateKeyUnderKek");
     const t = checkTemplate("template", template);
     if (t.algorithm !== "T") throw new RangeError('template.algorithm must be "T"');
     const format = checkFormat(options?.format);
@@ -825,6 +1105,7 @@ export class SoftwareHsm implements Hsm {
     data: Uint8Array,
     options?: { padding?: 1 | 2 },
   ): Promise<Uint8Array> {
+    if (!this.#allows("generateMac")) await this.#refuseState("generateMac");
     const padding = checkPadding(options);
     checkBytes("data", data);
     const { key } = await this.#open("generateMac", RULES.macGenerate, "makBlock", makBlock);
@@ -847,6 +1128,7 @@ export class SoftwareHsm implements Hsm {
     mac: Uint8Array,
     options?: { padding?: 1 | 2 },
   ): Promise<boolean> {
+    if (!this.#allows("verifyMac")) await this.#refuseState("verifyMac");
     const padding = checkPadding(options);
     checkBytes("data", data);
     checkBytes("mac", mac);
@@ -872,6 +1154,7 @@ export class SoftwareHsm implements Hsm {
     keyBlock: string,
     data: Uint8Array,
   ): Promise<Uint8Array> {
+    if (!this.#allows(op)) await this.#refuseState(op);
     checkBytes("data", data);
     if (data.length === 0 || data.length % 8 !== 0 || data.length > MAX_DATA) {
       throw new RangeError(
@@ -904,6 +1187,7 @@ export class SoftwareHsm implements Hsm {
   async generateRsaKeyPair(
     options: { bits?: number; template?: KeyTemplate } = {},
   ): Promise<RsaKeyPairResult> {
+    if (!this.#allows("generateRsaKeyPair")) await this.#refuseState("generateRsaKeyPair");
     if (options === null || typeof options !== "object") {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }
@@ -936,6 +1220,7 @@ export class SoftwareHsm implements Hsm {
     privateKey: RsaPrivateKey,
     template: KeyTemplate,
   ): Promise<RsaKeyPairResult> {
+    if (!this.#allows("importRsaPrivateKey")) await this.#refuseState("importRsaPrivateKey");
     const t = checkTemplate("template", template);
     if (t.algorithm !== "R") {
       throw new RangeError('template.algorithm must be "R" for an RSA private key');
@@ -951,6 +1236,7 @@ export class SoftwareHsm implements Hsm {
   }
 
   async sign(privateKeyBlock: string, message: Uint8Array): Promise<Uint8Array> {
+    if (!this.#allows("sign")) await this.#refuseState("sign");
     checkBytes("message", message);
     const pk = await this.#open("sign", RULES.sign, "privateKeyBlock", privateKeyBlock);
     let privateKey: RsaPrivateKey;
@@ -1020,6 +1306,7 @@ export class SoftwareHsm implements Hsm {
     ciphertext: Uint8Array,
     options: ImportChecks & { template: KeyTemplate; hash?: "SHA-256" | "SHA-1" },
   ): Promise<ImportResult> {
+    if (!this.#allows("importKeyRsa")) await this.#refuseState("importKeyRsa");
     if (options === null || typeof options !== "object") {
       throw new TypeError(`options must be an object with a template, got ${describe(options)}`);
     }
@@ -1044,6 +1331,7 @@ export class SoftwareHsm implements Hsm {
     kekBlock: string,
     options: ImportChecks & { template: KeyTemplate; hash?: "SHA-256" | "SHA-1" },
   ): Promise<ExportResult & { hash: string }> {
+    if (!this.#allows("translateKeyFromRsa")) await this.#refuseState("translateKeyFromRsa");
     if (options === null || typeof options !== "object") {
       throw new TypeError(`options must be an object with a template, got ${describe(options)}`);
     }
@@ -1087,6 +1375,7 @@ export class SoftwareHsm implements Hsm {
     publicKey: RsaPublicKey,
     options: { hash?: "SHA-256" | "SHA-1" } = {},
   ): Promise<{ ciphertext: Uint8Array; kcv: string }> {
+    if (!this.#allows("exportKeyRsa")) await this.#refuseState("exportKeyRsa");
     if (options === null || typeof options !== "object") {
       throw new TypeError(`options must be an object, got ${describe(options)}`);
     }

@@ -12,6 +12,7 @@
 import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
 import type { LmkAlgorithm, LmkComponent } from "./lmk.ts";
 import type { KeyTemplate } from "./policy.ts";
+import type { HsmMode, HsmState } from "./state.ts";
 
 /** A key the HSM made or imported: its block under the LMK and its KCV. */
 export interface KeyResult {
@@ -70,7 +71,10 @@ export interface ImportChecks {
 
 /** A security event the HSM reports (the server adds actor, time and subject). */
 export interface HsmAuditEvent {
-  /** "lmk_loaded", "lmk_load_failed", "key_refused". */
+  /**
+   * "state_changed", "state_change_refused", "operation_refused" (wrong state),
+   * "lmk_loaded", "lmk_load_failed", "key_refused", "self_test_failed", "hsm_refused".
+   */
   readonly event: string;
   readonly outcome: "success" | "failure";
   /** The key's role and attributes, e.g. "LMK", "the KEK K0/T/B". */
@@ -128,8 +132,18 @@ export interface RsaKeyPairResult {
 export interface Hsm {
   /** The LMK's algorithm. */
   readonly lmkAlgorithm: LmkAlgorithm;
-  /** The LMK's KCV, uppercase hex. */
+  /** The LMK's KCV, uppercase hex (`no_lmk` before it is loaded). */
   readonly lmkKcv: string;
+  /** "production" or "test" (`state.ts`). */
+  readonly mode: HsmMode;
+  /** "offline", "secure" or "authorized" (`state.ts`): which operations run. */
+  readonly state: HsmState;
+
+  /** Moves to another state, audited; "authorized" needs the LMK. */
+  setState(state: HsmState, by?: string): Promise<void>;
+
+  /** Loads the LMK from two or more custodians' components (secure state only). */
+  loadLmk(components: readonly LmkComponent[], options?: { lmkKcv?: string }): Promise<void>;
 
   /** Generates a TDES key with the template's attributes. */
   generateKey(template: KeyTemplate): Promise<KeyResult>;

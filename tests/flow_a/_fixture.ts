@@ -81,6 +81,7 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
   const kmsOptions = {
     db: `${dir}/kms.db`,
     lmkComponents: components.kmsLmk,
+    hsmMode: "test" as const,
     pkComponents: components.pk,
     makComponents: components.mak,
     token,

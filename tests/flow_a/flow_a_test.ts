@@ -16,6 +16,7 @@ import { openSqliteStore } from "../../src/store/mod.ts";
 import { pinPadTestHarness } from "../../devices/pin_pad.ts";
 import type { OperatorCard } from "../../devices/operator_card.ts";
 import { type Json, makeWorld, type Mode, type World } from "./_fixture.ts";
+import { componentKey } from "../../demo/_setup.ts";
 
 /**
  * In-process on every core; over real sockets on the default (wasm) core only: the socket
@@ -580,9 +581,9 @@ async function signedUpload(
 }
 
 function xorComponents(components: string[]): Uint8Array {
-  const out = hex(components[0].split(":")[0]);
+  const out = hex(componentKey(components[0]));
   for (const c of components.slice(1)) {
-    const b = hex(c.split(":")[0]);
+    const b = hex(componentKey(c));
     for (let i = 0; i < out.length; i++) out[i] ^= b[i];
   }
   return out;

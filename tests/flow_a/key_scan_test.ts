@@ -12,6 +12,7 @@ import { allCores, hex, toHex } from "../_helpers.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { pinPadTestHarness } from "../../devices/pin_pad.ts";
 import { runDemo } from "../../demo/run.ts";
+import { componentKey } from "../../demo/_setup.ts";
 import { setOddParity } from "../../src/crypto/mod.ts";
 
 /** Where (if anywhere) `key` occurs in `haystack`: as hex in either case, or raw. */
@@ -29,9 +30,9 @@ function findKey(haystack: Uint8Array, key: Uint8Array): string | undefined {
 }
 
 function xorComponents(components: string[]): Uint8Array {
-  const out = hex(components[0].split(":")[0]);
+  const out = hex(componentKey(components[0]));
   for (const c of components.slice(1)) {
-    const b = hex(c.split(":")[0]);
+    const b = hex(componentKey(c));
     for (let i = 0; i < out.length; i++) out[i] ^= b[i];
   }
   return out;
@@ -90,7 +91,7 @@ for (const core of await allCores()) {
         ["MAK (odd parity)", setOddParity(xorComponents(result.components.mak))],
       );
       for (const c of Object.values(result.components).flat()) {
-        keys.push(["a key component", hex(c.split(":")[0])]);
+        keys.push(["a key component", hex(componentKey(c))]);
       }
       const haystacks: [string, Uint8Array][] = [
         ...Object.entries(files),

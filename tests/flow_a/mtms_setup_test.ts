@@ -30,7 +30,7 @@ Deno.test(`MTMS alone (${coreName}): --generate-transport-key, CA certificate, T
         "--generate-transport-key",
         `${dir}/transport`,
       ],
-      env: { MTMS_LMK_COMPONENTS: lmk.join(","), NO_COLOR: "1" },
+      env: { MTMS_LMK_COMPONENTS: lmk.join(","), MTMS_HSM_MODE: "test", NO_COLOR: "1" },
       stdout: "piped",
       stderr: "piped",
     }).output();
@@ -48,6 +48,7 @@ Deno.test(`MTMS alone (${coreName}): --generate-transport-key, CA certificate, T
     const mtms = await createMtms({
       db: `${dir}/mtms.db`,
       lmkComponents: lmk,
+      hsmMode: "test",
       pkComponents: await randomComponents(2, 24, core),
       makComponents: await randomComponents(2, 16, core),
       token: "mtms-setup-operator-secret",

@@ -152,19 +152,20 @@ export async function makeWorld(
   const components = [];
   for (const c of lmkComponents) {
     components.push({
+      custodian: `custodian-${components.length + 1}`,
       key: toHex(c),
       kcv: toHex(await kcv(c, { method: "cmac", algorithm: "aes", length: 5, core })),
     });
   }
   const store = await openSqliteStore(options.dbPath ?? ":memory:");
-  const hsm = await SoftwareHsm.create({
-    components,
+  const hsm = await SoftwareHsm.open({
+    mode: "test",
     lmkAlgorithm: "aes",
     core,
     audit: async (e) => {
       await store.appendAudit({ ...e, at: clock.date(), actor: "hsm" });
     },
-  });
+  }, { components });
   const service = new FlowBService({
     keys: hsmFlowBKeyOps(hsm, core),
     certifier: kmsCaCertifier({

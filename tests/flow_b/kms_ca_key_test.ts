@@ -4,16 +4,23 @@
  * the custodian's `deno task kms --import-ca-key PEM --out FILE` writes the
  * block, the KMS runs on `--kms-ca-cert` and `--kms-ca-key-block` and
  * certifies Pu_hsm through `hsm.sign`. Afterwards neither the KMS's input
- * files nor its database hold the CA private key in clear.
+ * files nor its database hold the CA private key in clear. The import writes
+ * one `kms_ca_key_imported` audit record with the key's fingerprint.
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { exportPkcs8Der, exportPkcs8Pem, toHex } from "../../src/crypto/mod.ts";
+import { exportPkcs8Der, exportPkcs8Pem, publicKeyOf, toHex } from "../../src/crypto/mod.ts";
 import { ValidationError } from "../../src/protocol/mod.ts";
 import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { jsonLogger } from "../../servers/_lib/mod.ts";
 import { parseComponents } from "../../servers/_lib/hsm.ts";
 import { createKms } from "../../servers/kms/main.ts";
-import { checkKmsCa, importKmsCaKey, loadKmsCa } from "../../servers/kms/flow_b_hsm.ts";
+import {
+  caKeyFingerprint,
+  checkKmsCa,
+  importKmsCaKey,
+  loadKmsCa,
+} from "../../servers/kms/flow_b_hsm.ts";
+import { openSqliteStore, type Store } from "../../src/store/mod.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { randomComponents } from "../../demo/_setup.ts";
@@ -92,6 +99,10 @@ Deno.test("KMS CA: imported once by the CLI; the KMS's input files and database 
         "--out",
         blockPath,
         ...lmk.flatMap((c) => ["--lmk-component", c]),
+        "--hsm-mode",
+        "test",
+        "--db",
+        dbPath,
       ],
       stdout: "piped",
       stderr: "piped",
@@ -100,6 +111,23 @@ Deno.test("KMS CA: imported once by the CLI; the KMS's input files and database 
     assertEquals(cli.code, 0, stderr);
     assert(stderr.includes(`written to ${blockPath}`), stderr);
     assertEquals(cli.stdout.length, 0);
+    // One audit record of the import, with the fingerprint (SHA-256 of the SPKI, 8 bytes).
+    const fingerprint = caKeyFingerprint(publicKeyOf(pki.kmsCa.key), core);
+    assertEquals(fingerprint.length, 16);
+    {
+      const s = await openSqliteStore(dbPath);
+      try {
+        const rows = await s.listAudit({ limit: 100, event: "kms_ca_key_imported" });
+        assertEquals(rows.length, 1);
+        assertEquals(
+          [rows[0].actor, rows[0].keyId, rows[0].kcv, rows[0].outcome],
+          ["kms custodian", "KMS CA", fingerprint, "success"],
+        );
+        assert(stderr.includes(fingerprint), stderr);
+      } finally {
+        await s.close();
+      }
+    }
     assertEquals(clearKeyIn(cli.stderr), []);
     const block = (await Deno.readTextFile(blockPath)).trim();
     assertEquals(block.slice(5, 12), "S1RS00N", "usage S1, algorithm R, mode S, not exportable");
@@ -109,6 +137,7 @@ Deno.test("KMS CA: imported once by the CLI; the KMS's input files and database 
     const app = await createKms({
       db: dbPath,
       lmkComponents: lmk,
+      hsmMode: "test",
       pkComponents: await randomComponents(2, 24, core),
       makComponents: await randomComponents(2, 16, core),
       token: toHex(randomBytes(16)),
@@ -151,6 +180,9 @@ Deno.test("KMS CA key block: import, load and check refuse what they should, pre
   const dir = await Deno.makeTempDir();
   const lmk = await randomComponents(2, 32, core);
   const otherLmk = await randomComponents(2, 32, core);
+  const store: Store = await openSqliteStore(":memory:");
+  const importKey = (pemPath: string, outPath: string, lmkComponents: string[]) =>
+    importKmsCaKey({ pemPath, outPath, lmkComponents, hsmMode: "test", core, store });
   try {
     const pem = `${dir}/ca.key`;
     const rootPem = `${dir}/root.key`;
@@ -158,10 +190,12 @@ Deno.test("KMS CA key block: import, load and check refuse what they should, pre
     await Deno.writeTextFile(pem, exportPkcs8Pem(pki.kmsCa.key));
     await Deno.writeTextFile(rootPem, exportPkcs8Pem(pki.root.key));
     await Deno.writeTextFile(cert, pki.kmsCa.certificate);
-    await importKmsCaKey(pem, `${dir}/ca.block`, lmk, core);
-    await importKmsCaKey(rootPem, `${dir}/root.block`, lmk, core);
-    await importKmsCaKey(pem, `${dir}/other-lmk.block`, otherLmk, core);
-    const hsm = await SoftwareHsm.create({ components: parseComponents(lmk, "LMK"), core });
+    await importKey(pem, `${dir}/ca.block`, lmk);
+    await importKey(rootPem, `${dir}/root.block`, lmk);
+    await importKey(pem, `${dir}/other-lmk.block`, otherLmk);
+    const hsm = await SoftwareHsm.open({ mode: "test", core }, {
+      components: parseComponents(lmk, "LMK", { custodians: true }),
+    });
     const ca = await loadKmsCa(cert, `${dir}/ca.block`);
     assertEquals(ca.certificate, pki.kmsCa.certificate);
     await checkKmsCa(hsm, ca, core);
@@ -170,7 +204,7 @@ Deno.test("KMS CA key block: import, load and check refuse what they should, pre
     await Deno.writeTextFile(`${dir}/transport.block`, transport.privateKeyBlock);
 
     await assertRejects(
-      () => importKmsCaKey(pem, `${dir}/ca.block`, lmk, core),
+      () => importKey(pem, `${dir}/ca.block`, lmk),
       Deno.errors.AlreadyExists,
     );
     const importCases: [string, string][] = [
@@ -179,7 +213,7 @@ Deno.test("KMS CA key block: import, load and check refuse what they should, pre
     ];
     for (const [src, msg] of importCases) {
       const e = await assertRejects(
-        () => importKmsCaKey(src, `${dir}/new.block`, lmk, core),
+        () => importKey(src, `${dir}/new.block`, lmk),
         ValidationError,
         msg,
       );
@@ -205,7 +239,21 @@ Deno.test("KMS CA key block: import, load and check refuse what they should, pre
       assertEquals(e.code, "invalid_kms_ca");
       assert(!e.message.includes(bad.privateKeyBlock), "the key block is not in the message");
     }
+    // Each import attempt wrote one record: 3 imported, 1 refused (file exists), 2 not PEM keys.
+    const rows = await store.listAudit({ limit: 100, event: "kms_ca_key_imported" });
+    assertEquals(rows.map((r) => r.outcome), [
+      "success",
+      "success",
+      "success",
+      "failure",
+      "failure",
+      "failure",
+    ]);
+    assertEquals(rows[0].kcv, caKeyFingerprint(publicKeyOf(pki.kmsCa.key), core));
+    assertEquals(rows[1].kcv, caKeyFingerprint(publicKeyOf(pki.root.key), core));
+    assertEquals(rows[3].kcv, rows[0].kcv);
   } finally {
+    await store.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -2,7 +2,7 @@
  * Issue 9, HSM: the LMK comes only from two or more components, each and
  * the result checked by KCV. Every way a component can be wrong (its KCV, its
  * length, its hex, a repeat of another, all zeros, fewer than two, a wrong
- * expected LMK KCV) makes `SoftwareHsm.create` reject with the exact code,
+ * expected LMK KCV) makes `loadLmk` reject with the exact code, keeps no LMK,
  * writes exactly one audit entry (`lmk_load_failed`, naming the check, no
  * component in it), and leaves no component bytes in the wasm scratch memory.
  *
@@ -52,11 +52,11 @@ Deno.test("issue 9: a wrong LMK component is refused with its code, one audit en
       undefined,
       "components",
     ],
-    ["the same component twice", [c1, c1, c3], undefined, "weak_key"],
+    ["the same component twice", [c1, { ...c1, custodian: "z" }, c3], undefined, "weak_key"],
     ["one component only", [c1], undefined, "components"],
     [
       "an all-zero component",
-      [{ key: "00".repeat(32), kcv: "000000" }, c2],
+      [{ custodian: "z", key: "00".repeat(32), kcv: "000000" }, c2],
       undefined,
       "weak_key",
     ],
@@ -65,16 +65,15 @@ Deno.test("issue 9: a wrong LMK component is refused with its code, one audit en
   let refused = 0;
   for (const [name, comps, lmkKcv, code] of cases) {
     const events: HsmAuditEvent[] = [];
-    const e = await assertRejects(
-      () =>
-        SoftwareHsm.create({
-          components: comps,
-          lmkKcv,
-          core,
-          audit: (ev) => void events.push(ev),
-        }),
-      HsmError,
-    );
+    const hsm = await SoftwareHsm.create({
+      mode: "test",
+      core,
+      audit: (ev) => void events.push(ev),
+    });
+    await hsm.setState("secure", "custodians");
+    events.splice(0);
+    const e = await assertRejects(() => hsm.loadLmk(comps, { lmkKcv }), HsmError);
+    assertEquals(hsm.hasLmk, false, `${name}: no LMK kept`);
     assertEquals((e as HsmError).code, code, name);
     assertEquals(events.length, 1, name);
     assertEquals(events[0].event, "lmk_load_failed", name);
@@ -90,9 +89,11 @@ Deno.test("issue 9: a wrong LMK component is refused with its code, one audit en
   }
   // The right components load, once audited with the LMK's KCV.
   const events: HsmAuditEvent[] = [];
-  const hsm = await SoftwareHsm.create({ components, core, audit: (ev) => void events.push(ev) });
-  assertEquals(events.map((e) => e.event), ["lmk_loaded"]);
-  assertEquals(events[0].kcv, hsm.lmkKcv);
+  const hsm = await SoftwareHsm.open({ mode: "test", core, audit: (ev) => void events.push(ev) }, {
+    components,
+  });
+  assertEquals(events.map((e) => e.event), ["state_changed", "lmk_loaded", "state_changed"]);
+  assertEquals(events[1].kcv, hsm.lmkKcv);
   figure(
     "lmk-components",
     `${cases.length} wrong component sets: ${refused} refused with the exact code, 1 lmk_load_failed audit entry each ` +

@@ -36,29 +36,42 @@ export async function makeComponents(
       length: algorithm === "aes" ? 5 : 3,
       core,
     });
-    components.push({ key: toHex(c), kcv: toHex(v) });
+    components.push({ custodian: `custodian-${i + 1}`, key: toHex(c), kcv: toHex(v) });
     lmk = lmk.map((b, j) => b ^ c[j]);
   }
   if (algorithm === "tdes") lmk = setOddParity(lmk);
   return { components, lmk, clear };
 }
 
-/** An HSM on `core` with a known LMK and a recording audit sink. */
+/**
+ * A test-mode HSM on `core` with a known LMK and a recording audit sink,
+ * brought to the authorized state; `events` starts empty after that (the
+ * state changes and the LMK load are in `startEvents`).
+ */
 export async function makeHsm(
   core: CryptoCore,
   algorithm: LmkAlgorithm = "aes",
-): Promise<{ hsm: SoftwareHsm; lmk: Uint8Array; events: HsmAuditEvent[]; secrets: Uint8Array[] }> {
+): Promise<
+  {
+    hsm: SoftwareHsm;
+    lmk: Uint8Array;
+    events: HsmAuditEvent[];
+    startEvents: HsmAuditEvent[];
+    secrets: Uint8Array[];
+  }
+> {
   const { components, lmk, clear } = await makeComponents(algorithm, 3, core);
   const events: HsmAuditEvent[] = [];
-  const hsm = await SoftwareHsm.create({
-    components,
+  const hsm = await SoftwareHsm.open({
+    mode: "test",
     lmkAlgorithm: algorithm,
     core,
     audit: (e) => {
       events.push(e);
     },
-  });
-  return { hsm, lmk, events, secrets: [lmk, ...clear] };
+  }, { components });
+  const startEvents = events.splice(0);
+  return { hsm, lmk, events, startEvents, secrets: [lmk, ...clear] };
 }
 
 function key24(key: Uint8Array): Uint8Array {

@@ -8,7 +8,7 @@
 import nodeCrypto from "node:crypto";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { exportSpkiDer, setOddParity } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES, type ObservedKey, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { HsmError, KEY_TEMPLATES, type ObservedKey, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { unwrapKeyBlock } from "../../src/keyblock/mod.ts";
 import { allCores, randomBytes, toBigInt, toHex } from "../_helpers.ts";
 import { makeComponents, refKcv } from "./_fixtures.ts";
@@ -23,17 +23,17 @@ for (const core of await allCores()) {
   Deno.test(`HSM key observer (${core.name}): every clear key it creates or recovers, checked independently`, async () => {
     const { components, lmk, clear } = await makeComponents("aes", 2, core);
     const seen: ObservedKey[] = [];
-    const hsm = await SoftwareHsm.create({
-      components,
+    const hsm = await SoftwareHsm.open({
+      mode: "test",
       core,
       testKeyObserver: (k) => seen.push(k),
-    });
+    }, { components });
     const of = (origin: string, what?: RegExp) =>
       seen.filter((k) => k.origin === origin && (what === undefined || what.test(k.what)));
     const has = (origin: string, bytes: Uint8Array) =>
       seen.some((k) => k.origin === origin && toHex(k.bytes) === toHex(bytes));
 
-    // create: the LMK, its components, and the LMK's KBEK/KBAK.
+    // loadLmk: the LMK, its components, and the LMK's KBEK/KBAK.
     assert(has("lmk", lmk), "the LMK");
     for (const c of clear) assert(has("component", c), "each LMK component");
     assertEquals(of("derived", /of the LMK \(version D\)/).length, 2);
@@ -125,7 +125,7 @@ Deno.test("HSM key observer: must be a function; without it nothing is observed"
   await assertRejects(
     () =>
       SoftwareHsm.create({
-        components,
+        mode: "test",
         core,
         testKeyObserver: "yes" as unknown as () => void,
       }),
@@ -133,8 +133,15 @@ Deno.test("HSM key observer: must be a function; without it nothing is observed"
     "options.testKeyObserver must be a function, got string",
   );
   // an HSM without the option works and there is no way to attach one later
-  const hsm = await SoftwareHsm.create({ components, core });
+  const hsm = await SoftwareHsm.open({ mode: "test", core }, { components });
   const k = await hsm.generateKey(KEY_TEMPLATES.TK);
   assertEquals(k.kcv.length, 6);
   assert(!("testKeyObserver" in hsm));
+  // a production HSM refuses it (test_only), and so never observes
+  const e = await assertRejects(
+    () => SoftwareHsm.create({ mode: "production", core, testKeyObserver: () => {} }),
+    HsmError,
+    "production mode refuses the test-only option options.testKeyObserver",
+  );
+  assertEquals(e.code, "test_only");
 });

@@ -19,6 +19,27 @@ import {
 import { allCores } from "../_helpers.ts";
 import { leakScanner, makeComponents } from "./_fixtures.ts";
 
+/**
+ * A test HSM brought to the secure state, then `loadLmk`; `events` holds only
+ * what the load wrote.
+ */
+async function load(
+  components: unknown[],
+  o: { algorithm: "aes" | "tdes"; core: CryptoCore; lmkKcv?: string; events?: HsmAuditEvent[] },
+): Promise<SoftwareHsm> {
+  const events = o.events ?? [];
+  const hsm = await SoftwareHsm.create({
+    mode: "test",
+    lmkAlgorithm: o.algorithm,
+    core: o.core,
+    audit: (e) => void events.push(e),
+  });
+  await hsm.setState("secure", "test");
+  events.splice(0);
+  await hsm.loadLmk(components as never, { lmkKcv: o.lmkKcv });
+  return hsm;
+}
+
 for (const core of await allCores()) {
   for (const algorithm of ["aes", "tdes"] as const) {
     const tag = `[${core.name}] hsm LMK (${algorithm})`;
@@ -27,14 +48,7 @@ for (const core of await allCores()) {
       for (const n of [2, 3]) {
         const { components, lmk } = await makeComponents(algorithm, n, core);
         const events: HsmAuditEvent[] = [];
-        const hsm = await SoftwareHsm.create({
-          components,
-          lmkAlgorithm: algorithm,
-          core,
-          audit: (e) => {
-            events.push(e);
-          },
-        });
+        const hsm = await load(components, { algorithm, core, events });
         const expected = toHex(
           await kcv(lmk, {
             method: algorithm === "aes" ? "cmac" : "legacy",
@@ -50,25 +64,19 @@ for (const core of await allCores()) {
           outcome: "success",
           keyId: "LMK",
           kcv: expected,
-          detail: `${algorithm === "aes" ? "AES-256" : "TDES"} LMK from ${n} components`,
+          detail: `${algorithm === "aes" ? "AES-256" : "TDES"} LMK from ${n} components ` +
+            `(custodians ${components.map((c) => c.custodian).join(", ")}; test mode)`,
         }]);
         // The expected LMK KCV, when given, is checked.
-        const again = await SoftwareHsm.create({
-          components,
-          lmkAlgorithm: algorithm,
-          core,
-          lmkKcv: expected.toLowerCase(),
-        });
+        const again = await load(components, { algorithm, core, lmkKcv: expected.toLowerCase() });
         assertEquals(again.lmkKcv, expected);
         // Lowercase hex components (as typed) are accepted.
         const lower = components.map((c) => ({
+          custodian: c.custodian,
           key: (c.key as string).toLowerCase(),
           kcv: c.kcv.toLowerCase(),
         }));
-        assertEquals(
-          (await SoftwareHsm.create({ components: lower, lmkAlgorithm: algorithm, core })).lmkKcv,
-          expected,
-        );
+        assertEquals((await load(lower, { algorithm, core })).lmkKcv, expected);
       }
     });
 
@@ -156,14 +164,14 @@ for (const core of await allCores()) {
         ],
         [
           "component as number",
-          [components[0], { key: 5, kcv: components[1].kcv }],
+          [components[0], { custodian: "b", key: 5, kcv: components[1].kcv }],
           undefined,
           TypeError,
           "LMK component 2 of 2: key must be a hex string or a Uint8Array, got number",
         ],
         [
           "identical components",
-          [components[0], components[0]],
+          [components[0], { ...components[0], custodian: "another" }],
           undefined,
           HsmError,
           "components 1 and 2 are identical: each custodian needs their own",
@@ -171,7 +179,7 @@ for (const core of await allCores()) {
         ],
         [
           "all-zero component",
-          [components[0], { key: "00".repeat(len), kcv: "000000" }],
+          [components[0], { custodian: "b", key: "00".repeat(len), kcv: "000000" }],
           undefined,
           HsmError,
           "LMK component 2 of 2 is all zeros",
@@ -190,16 +198,7 @@ for (const core of await allCores()) {
       for (const [name, comps, lmkKcv, cls, msg, code] of cases) {
         const events: HsmAuditEvent[] = [];
         const e = await assertRejects(
-          () =>
-            SoftwareHsm.create({
-              components: comps as typeof components,
-              lmkAlgorithm: algorithm,
-              lmkKcv,
-              core,
-              audit: (ev) => {
-                events.push(ev);
-              },
-            }),
+          () => load(comps, { algorithm, core, lmkKcv, events }),
           cls as typeof Error,
           msg,
           name,
@@ -219,7 +218,6 @@ for (const core of await allCores()) {
   }
 
   Deno.test(`[${core.name}] hsm self-tests: a core giving one wrong answer stops the HSM, named`, async () => {
-    const { components } = await makeComponents("aes", 2, core);
     for (const t of SELF_TESTS) {
       // A faulty core: the one primitive the test exercises answers wrong.
       const faulty: CryptoCore = Object.create(core);
@@ -240,7 +238,8 @@ for (const core of await allCores()) {
       Object.defineProperty(faulty, fn, { value: wrong(core[fn] as never) });
       const events: HsmAuditEvent[] = [];
       const e = await assertRejects(
-        () => SoftwareHsm.create({ components, core: faulty, audit: (ev) => void events.push(ev) }),
+        () =>
+          SoftwareHsm.create({ mode: "test", core: faulty, audit: (ev) => void events.push(ev) }),
         HsmError,
         t.name === "RSA private"
           ? "self-test RSA public failed"
@@ -255,24 +254,34 @@ for (const core of await allCores()) {
   Deno.test(`[${core.name}] hsm LMK: options are checked`, async () => {
     const { components } = await makeComponents("aes", 2, core);
     await assertRejects(
+      () => SoftwareHsm.create({ components, mode: "test", core } as never),
+      TypeError,
+      "options.components: the LMK is loaded with loadLmk in the secure state",
+    );
+    await assertRejects(
+      () => SoftwareHsm.create({ core } as never),
+      RangeError,
+      'options.mode must be "production" or "test", got nothing',
+    );
+    await assertRejects(
       () => SoftwareHsm.create(null as never),
       TypeError,
       "options must be an object, got null",
     );
     await assertRejects(
-      () => SoftwareHsm.create({ components, lmkAlgorithm: "des" as "aes", core }),
+      () => SoftwareHsm.create({ mode: "test", lmkAlgorithm: "des" as "aes", core }),
       RangeError,
       'options.lmkAlgorithm must be "aes" or "tdes", got "des"',
     );
     await assertRejects(
-      () => SoftwareHsm.create({ components, core, audit: "log" as never }),
+      () => SoftwareHsm.create({ mode: "test", core, audit: "log" as never }),
       TypeError,
       "options.audit must be a function, got string",
     );
     // AES components are 32 bytes: TDES-length components do not load an AES LMK.
     const tdes = await makeComponents("tdes", 2, core);
     const e = await assertRejects(
-      () => SoftwareHsm.create({ components: tdes.components, core }),
+      () => load(tdes.components, { algorithm: "aes", core }),
       HsmError,
       "LMK component 1 of 2: key must be 32 bytes, got 24",
     );

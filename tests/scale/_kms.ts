@@ -13,7 +13,7 @@ import { fromHex, kcv, randomBytes, retailMac, setOddParity, toHex } from "../..
 import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { type KeyBlockHeader, unwrapKeyBlock, wrapKeyBlock } from "../../src/keyblock/mod.ts";
 import { type BatchEntry, batchMacInput, type TkBatchRequest } from "../../src/protocol/mod.ts";
-import { randomComponents } from "../../demo/_setup.ts";
+import { componentKey, randomComponents } from "../../demo/_setup.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 
 /** Key components and token shared by every KMS instance of a test. */
@@ -61,6 +61,7 @@ export class KmsProcess {
       args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db],
       env: {
         KMS_LMK_COMPONENTS: keys.lmk.join(","),
+        KMS_HSM_MODE: "test",
         KMS_PK_COMPONENTS: keys.pk.join(","),
         KMS_MAK_COMPONENTS: keys.mak.join(","),
         KMS_TOKEN: keys.token,
@@ -191,8 +192,8 @@ function xor(parts: Uint8Array[]): Uint8Array {
  */
 export async function makeBatch(keys: KmsKeys, orderId: string, n: number): Promise<Batch> {
   const core = await loadCore("wasm");
-  const pk = xor(keys.pk.map((c) => fromHex(c.split(":")[0])));
-  const mak = xor(keys.mak.map((c) => fromHex(c.split(":")[0])));
+  const pk = xor(keys.pk.map((c) => fromHex(componentKey(c))));
+  const mak = xor(keys.mak.map((c) => fromHex(componentKey(c))));
   const t = KEY_TEMPLATES.TK;
   const tks: BatchEntry[] = [];
   const tkKcv = new Map<string, string>();

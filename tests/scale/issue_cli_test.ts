@@ -36,6 +36,7 @@ Deno.test("scale: kms:issue issues an order from the command line with a progres
     }
     const env = {
       KMS_LMK_COMPONENTS: keys.lmk.join(","),
+      KMS_HSM_MODE: "test",
       KMS_PK_COMPONENTS: keys.pk.join(","),
       KMS_MAK_COMPONENTS: keys.mak.join(","),
     };
