@@ -183,6 +183,7 @@ async function runOne(
       orderId,
       bodyHash: "AB".repeat(32),
       receivedAt: new Date(),
+      auditActor: "kms",
       tks: (function* (): Generator<ImportedTk> {
         for (let i = 0; i < n; i++) {
           if (i % 5000 === 0) bar.update(i);

@@ -215,11 +215,7 @@ export class KmsService {
     let issued = 0;
     let after: string | undefined;
     while (true) {
-      const page = await this.#store.listTerminals(orderId, {
-        after,
-        limit: ISSUE_PAGE,
-        filter: "without_tmk",
-      });
+      const page = await this.#store.listTksToIssue(orderId, { after, limit: ISSUE_PAGE });
       if (page.length === 0) break;
       after = page[page.length - 1].sn;
       const issues = [];

@@ -68,6 +68,7 @@ import type {
   TkBatch,
   TkBatchInput,
   TkBatchResult,
+  TkToIssue,
   TmkIssue,
   TransportKeyInput,
 } from "./types.ts";
@@ -773,6 +774,22 @@ export class PostgresStore implements Store {
     });
   }
 
+  listTksToIssue(orderId: string, page: PageOptions): Promise<TkToIssue[]> {
+    checkId("orderId", orderId);
+    const { after, limit } = checkPage(page);
+    return this.#one(
+      `order ${orderId}`,
+      async (q) =>
+        (await q`SELECT sn, tk_block, tk_hash FROM terminals
+        WHERE order_id = ${orderId} AND sn > ${after} AND tmk_block IS NULL
+        ORDER BY sn LIMIT ${limit}`).map((r) => ({
+          sn: str(r.sn),
+          tkBlock: strOrNull(r.tk_block),
+          tkHash: strOrNull(r.tk_hash),
+        })),
+    );
+  }
+
   countTerminals(orderId: string): Promise<TerminalCounts> {
     checkId("orderId", orderId);
     return this.#one(`order ${orderId}`, async (q) => {
@@ -815,11 +832,13 @@ export class PostgresStore implements Store {
     const kcvs = rows.map((t) => t.tmkKcv);
     const ats = rows.map((t) => t.issuedAt.toISOString());
     return this.#atomic("bulk TMK issuance", async (q) => {
-      // Lock in SN order first: two instances issuing overlapping pages never deadlock. The
-      // update is sent at once behind it (pipelined), and waits for it in the server.
+      // Lock in SN order first: two instances issuing overlapping pages never deadlock (the
+      // lock the UPDATE takes: it changes no key column). The update is sent at once behind it
+      // (pipelined) and waits for it in the server.
       const [, r] = await Promise.all([
         q`SELECT count(*) FROM (SELECT sn FROM terminals
-            WHERE sn = ANY(${sns}::text[]) AND tmk_block IS NULL ORDER BY sn FOR UPDATE) AS l`,
+            WHERE sn = ANY(${sns}::text[]) AND tmk_block IS NULL
+            ORDER BY sn FOR NO KEY UPDATE) AS l`,
         actor === undefined
           ? q`UPDATE terminals AS t
             SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,

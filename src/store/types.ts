@@ -170,6 +170,15 @@ export interface IssueTmksOptions {
   auditActor?: string;
 }
 
+/** What bulk issuance reads of a terminal still without a TMK ({@link Store.listTksToIssue}). */
+export interface TkToIssue {
+  readonly sn: string;
+  /** TK as a key block under the LMK (null only for a terminal without TK). */
+  readonly tkBlock: string | null;
+  /** SHA-256 of the clear TK (hex). */
+  readonly tkHash: string | null;
+}
+
 /** Which terminals {@link Store.listTerminals} returns. */
 export type TerminalFilter = "all" | "without_tmk" | "with_tmk";
 
@@ -413,6 +422,13 @@ export interface Store {
     orderId: string,
     page: PageOptions & { filter?: TerminalFilter },
   ): Promise<Terminal[]>;
+
+  /**
+   * The terminals of `listTerminals(orderId, { ...page, filter: "without_tmk" })`
+   * with only the columns bulk issuance needs (SN, TK block, TK hash): a
+   * page costs the store a fraction of whole rows.
+   */
+  listTksToIssue(orderId: string, page: PageOptions): Promise<TkToIssue[]>;
 
   /** Counts of an order's terminals. */
   countTerminals(orderId: string): Promise<TerminalCounts>;

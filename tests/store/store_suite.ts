@@ -447,12 +447,32 @@ export function storeSuite(f: StoreFactory): void {
     assertEquals(pages, 5);
     assertEquals(seen, Array.from({ length: n }, (_, i) => sn(i)));
 
+    // What bulk issuance reads: the same terminals as "without_tmk", three columns.
+    const full = await s.listTerminals("PO-P", {
+      after: sn(100),
+      limit: 700,
+      filter: "without_tmk",
+    });
+    assertEquals(
+      await s.listTksToIssue("PO-P", { after: sn(100), limit: 700 }),
+      full.map((t) => ({ sn: t.sn, tkBlock: t.tkBlock, tkHash: t.tkHash })),
+    );
+    assertEquals(full.length, 700);
+    assertEquals(full[0].sn, sn(101));
+    await s.issueTmks(full.slice(0, 5).map((t) => issue(t.sn)));
+    assertEquals(
+      (await s.listTksToIssue("PO-P", { after: sn(100), limit: 2 })).map((t) => t.sn),
+      [sn(106), sn(107)],
+    );
+    assertEquals(await s.listTksToIssue("PO-Q", { limit: 2 }), []);
+    await assertRejects(() => s.listTksToIssue("PO-P", { limit: 0 }), RangeError, "page.limit");
+
     // Issue while iterating "without_tmk": every terminal exactly once.
     let issued = 0;
     for await (const page of terminalPages(s, "PO-P", { pageSize: 1000, filter: "without_tmk" })) {
       issued += await s.issueTmks(page.map((t) => issue(t.sn)));
     }
-    assertEquals(issued, n);
+    assertEquals(issued, n - 5);
     assertEquals(await s.countTerminals("PO-P"), { terminals: n, withTmk: n, delivered: 0 });
     assertEquals((await s.listTerminals("PO-P", { limit: 10, filter: "without_tmk" })).length, 0);
     assertEquals((await s.listTerminals("PO-P", { limit: 10, filter: "with_tmk" })).length, 10);
