@@ -12,8 +12,12 @@
  * lose the last commits before a checkpoint but never leaves a torn
  * database. `synchronous = FULL` would add an fsync to every commit (one per
  * issuance page) for the power-loss case; `OFF` would give up the
- * consistency after a power loss. The issuance's key audit records go in the
- * same transactions, so they share this durability with their keys.
+ * consistency after a power loss. Checkpoints every
+ * {@link WAL_CHECKPOINT_PAGES} pages (about 40 MB) rather than SQLite's 4 MB:
+ * fewer fsyncs during bulk issuance; what a power loss can take back is what
+ * the kernel has not yet written of that WAL (it writes dirty pages within
+ * about 30 s on its own). The issuance's key audit records go in the same
+ * transactions, so they share this durability with their keys.
  *
  * Concurrency: calls on one store are serialized by an async lock, so a
  * {@link Store.transaction} that awaits in between is never interleaved with
@@ -84,6 +88,14 @@ const FILTERS: readonly TerminalFilter[] = ["all", "without_tmk", "with_tmk"];
 const MAX_CERT = 16384;
 const MAX_PUBLIC_KEY = 4096;
 const NONCE = /^[A-Za-z0-9+/=_.:-]{1,256}$/;
+/**
+ * WAL pages between automatic checkpoints (SQLite's default is 1000, 4 MB at
+ * 4 KiB pages). Bulk issuance writes about 1 KB of WAL per terminal with its
+ * audit record; checkpointing every 40 MB instead of 4 MB made the issuance
+ * store path 12-30% faster in wall time (4 of 4 runs, same CPU time), with
+ * fewer fsyncs.
+ */
+const WAL_CHECKPOINT_PAGES = 10000;
 /** Audit records per INSERT statement of a bulk write (6 parameters each). */
 const AUDIT_ROWS = 100;
 
@@ -271,6 +283,7 @@ export async function openSqliteStore(
     if (path !== ":memory:") {
       await store._retry(() => db.exec("PRAGMA journal_mode = WAL"), "journal mode");
       db.exec("PRAGMA synchronous = NORMAL");
+      db.exec(`PRAGMA wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     }
     db.exec("PRAGMA foreign_keys = ON");
     await migrate(store, conn, migrations);
