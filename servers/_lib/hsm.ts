@@ -6,7 +6,8 @@
  *
  * @module
  */
-import type { CryptoCore } from "../../src/core/mod.ts";
+import type { CryptoCore, RsaPublicKey } from "../../src/core/mod.ts";
+import { exportSpkiDer, toHex } from "../../src/crypto/mod.ts";
 import {
   type Hsm,
   HsmError,
@@ -109,6 +110,19 @@ export async function openHsm(o: HsmStart): Promise<Hsm> {
   await hsm.loadLmk(components, { lmkKcv: o.lmkKcv });
   await hsm.setState("authorized", by);
   return hsm;
+}
+
+/**
+ * The KCV-equivalent of an RSA key for the audit log: SHA-256 of its public
+ * key's SubjectPublicKeyInfo DER, the leftmost 8 bytes in uppercase hex
+ * (public data: it names the key, reveals nothing of the private key).
+ *
+ * @param publicKey the key's public half.
+ * @param core the crypto core.
+ * @returns 16 uppercase hex digits.
+ */
+export function publicKeyFingerprint(publicKey: RsaPublicKey, core: CryptoCore): string {
+  return toHex(core.sha256(exportSpkiDer(publicKey)).subarray(0, 8));
 }
 
 /**

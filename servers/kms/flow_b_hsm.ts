@@ -25,10 +25,9 @@ import {
   pkcs1v15Verify,
   publicKeyOf,
   type RsaPublicKey,
-  toHex,
 } from "../../src/crypto/mod.ts";
 import { type Hsm, HsmError, type HsmMode, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
-import { parseComponents } from "../_lib/hsm.ts";
+import { parseComponents, publicKeyFingerprint } from "../_lib/hsm.ts";
 import {
   CertificateError,
   issueCertificate,
@@ -449,14 +448,12 @@ export async function importKmsCaKey(o: {
 }
 
 /**
- * The KCV-equivalent of an RSA key for the audit log: SHA-256 of its public
- * key's SubjectPublicKeyInfo DER, the leftmost 8 bytes in uppercase hex
- * (public data: it names the key, reveals nothing of the private key).
+ * The KMS CA key's fingerprint in the audit log: {@link publicKeyFingerprint}.
  *
  * @param publicKey the key's public half.
  * @param core the crypto core.
  * @returns 16 uppercase hex digits.
  */
 export function caKeyFingerprint(publicKey: RsaPublicKey, core: CryptoCore): string {
-  return toHex(core.sha256(exportSpkiDer(publicKey)).subarray(0, 8));
+  return publicKeyFingerprint(publicKey, core);
 }

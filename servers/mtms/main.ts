@@ -31,13 +31,9 @@ import {
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
-import {
-  type HsmMode,
-  KEY_TEMPLATES,
-  SoftwareHsm,
-  type TestKeyObserver,
-} from "../../src/hsm/mod.ts";
-import { parseComponents } from "../_lib/hsm.ts";
+import { type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
+import { openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
 
@@ -157,9 +153,12 @@ export async function startMtms(o: MtmsOptions): Promise<MtmsServer> {
  * this MTMS's LMK: never clear) and `<prefix>.pub.pem` (SubjectPublicKeyInfo,
  * for the CA to certify with the `mtms-transport` profile). The MTMS then
  * starts with `--transport-key <prefix>.tr31 --transport-cert <the CA's certificate>`.
+ * The HSM's start (states, LMK load) and one `transport_key_generated`
+ * record with the key's fingerprint (`publicKeyFingerprint`) go to the
+ * MTMS's audit log in `store`.
  *
- * @param o LMK components (`CUSTODIAN:KEY:KCV`) and KCV, HSM mode, core, output prefix.
- * @returns the two paths written.
+ * @param o LMK components (`CUSTODIAN:KEY:KCV`) and KCV, HSM mode, core, output prefix, store.
+ * @returns the two paths written and the key's fingerprint.
  */
 export async function generateTransportKeyFiles(o: {
   lmkComponents: string[];
@@ -167,17 +166,41 @@ export async function generateTransportKeyFiles(o: {
   hsmMode: HsmMode;
   core: CryptoCore;
   prefix: string;
-}): Promise<{ keyBlockPath: string; publicKeyPath: string }> {
-  const hsm = await SoftwareHsm.open({ mode: o.hsmMode, core: o.core }, {
-    components: parseComponents(o.lmkComponents, "LMK component", { custodians: true }),
+  store: Store;
+}): Promise<{ keyBlockPath: string; publicKeyPath: string; fingerprint: string }> {
+  const hsm = await openHsm({
+    lmkComponents: o.lmkComponents,
     lmkKcv: o.lmkKcv,
+    mode: o.hsmMode,
+    core: o.core,
+    store: o.store,
+    actor: "mtms",
   });
-  const pair = await hsm.generateRsaKeyPair({ bits: 2048, template: KEY_TEMPLATES.RSA_TRANSPORT });
-  const keyBlockPath = `${o.prefix}.tr31`;
-  const publicKeyPath = `${o.prefix}.pub.pem`;
-  await Deno.writeTextFile(keyBlockPath, pair.privateKeyBlock + "\n");
-  await Deno.writeTextFile(publicKeyPath, exportSpkiPem(pair.publicKey));
-  return { keyBlockPath, publicKeyPath };
+  try {
+    const pair = await hsm.generateRsaKeyPair({
+      bits: 2048,
+      template: KEY_TEMPLATES.RSA_TRANSPORT,
+    });
+    const fingerprint = publicKeyFingerprint(pair.publicKey, o.core);
+    const keyBlockPath = `${o.prefix}.tr31`;
+    const publicKeyPath = `${o.prefix}.pub.pem`;
+    await Deno.writeTextFile(keyBlockPath, pair.privateKeyBlock + "\n");
+    await Deno.writeTextFile(publicKeyPath, exportSpkiPem(pair.publicKey));
+    await o.store.appendAudit({
+      at: new Date(),
+      actor: "mtms custodian",
+      event: "transport_key_generated",
+      keyId: "MTMS transport",
+      kcv: fingerprint,
+      outcome: "success",
+      detail: `RSA-2048 key pair, private key under the LMK (KCV ${hsm.lmkKcv}) as ` +
+        "RSA_TRANSPORT K3/R/D/N; KCV field = fingerprint (SHA-256 of the public key's " +
+        "SubjectPublicKeyInfo, leftmost 8 bytes)",
+    });
+    return { keyBlockPath, publicKeyPath, fingerprint };
+  } finally {
+    await hsm.setState("offline", "mtms --generate-transport-key done");
+  }
 }
 
 if (import.meta.main) {
@@ -197,16 +220,27 @@ if (import.meta.main) {
   });
   const prefix = flags.extra["generate-transport-key"];
   if (prefix) {
-    const out = await generateTransportKeyFiles({
-      lmkComponents: flags.lmkComponents,
-      lmkKcv: flags.lmkKcv,
-      hsmMode: flags.hsmMode,
-      core: await loadCore(),
-      prefix,
-    });
-    console.error(
-      `transport key generated: ${out.keyBlockPath} (under this LMK), ${out.publicKeyPath} (for the CA)`,
-    );
+    if (!isPostgresUrl(flags.db)) {
+      const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
+      await Deno.mkdir(dir, { recursive: true });
+    }
+    const store = await openStore(flags.db);
+    try {
+      const out = await generateTransportKeyFiles({
+        lmkComponents: flags.lmkComponents,
+        lmkKcv: flags.lmkKcv,
+        hsmMode: flags.hsmMode,
+        core: await loadCore(),
+        prefix,
+        store,
+      });
+      console.error(
+        `transport key generated: ${out.keyBlockPath} (under this LMK), ${out.publicKeyPath} ` +
+          `(for the CA); fingerprint ${out.fingerprint} recorded in the audit log`,
+      );
+    } finally {
+      await store.close();
+    }
     Deno.exit(0);
   }
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");

@@ -1,6 +1,7 @@
 /**
- * The MTMS alone: `--generate-transport-key` (the HSM makes the pair; the
- * private key leaves only as a TR-31 block under the LMK), the CA certifies
+ * The MTMS alone: `--generate-transport-key` (the HSM makes the pair, recorded
+ * in the audit log with its fingerprint; the private key leaves only as a
+ * TR-31 block under the LMK), the CA certifies
  * the public key, and an MTMS started from those files takes a real TK upload.
  */
 import { assert, assertEquals, assertFalse } from "@std/assert";
@@ -8,6 +9,8 @@ import { CORE_NAMES, operatorAuthorization } from "../_helpers.ts";
 import { loadCore } from "../../src/core/mod.ts";
 import { importPublicKeyPem } from "../../src/crypto/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
+import { publicKeyFingerprint } from "../../servers/_lib/hsm.ts";
+import { openSqliteStore } from "../../src/store/mod.ts";
 import { createMtms } from "../../servers/mtms/main.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
 import { PinPad } from "../../devices/pin_pad.ts";
@@ -29,6 +32,8 @@ Deno.test(`MTMS alone (${coreName}): --generate-transport-key, CA certificate, T
         new URL("../../servers/mtms/main.ts", import.meta.url).pathname,
         "--generate-transport-key",
         `${dir}/transport`,
+        "--db",
+        `${dir}/mtms.db`,
       ],
       env: { MTMS_LMK_COMPONENTS: lmk.join(","), MTMS_HSM_MODE: "test", NO_COLOR: "1" },
       stdout: "piped",
@@ -43,6 +48,29 @@ Deno.test(`MTMS alone (${coreName}): --generate-transport-key, CA certificate, T
     );
     assertFalse(keyBlock.includes("PRIVATE KEY"));
     const publicKey = importPublicKeyPem(await Deno.readTextFile(`${dir}/transport.pub.pem`));
+    // The ceremony is in the MTMS's audit log: the HSM's start, and the key by its fingerprint.
+    {
+      const store = await openSqliteStore(`${dir}/mtms.db`);
+      try {
+        const log = await store.listAudit({ limit: 100 });
+        assertEquals(log.map((r) => r.event), [
+          "state_changed",
+          "lmk_loaded",
+          "state_changed",
+          "transport_key_generated",
+          "state_changed",
+        ]);
+        const fingerprint = publicKeyFingerprint(publicKey, core);
+        assertEquals([log[3].actor, log[3].keyId, log[3].kcv], [
+          "mtms custodian",
+          "MTMS transport",
+          fingerprint,
+        ]);
+        assert(stderr.includes(`fingerprint ${fingerprint}`), stderr);
+      } finally {
+        await store.close();
+      }
+    }
     const pki = await makeDemoPki(core);
     const certificate = await pki.issueServer("MTMS transport", publicKey);
     const mtms = await createMtms({
