@@ -16,7 +16,7 @@
 import { parseArgs } from "node:util";
 import { type CoreName, type CryptoCore, loadCore } from "../src/core/mod.ts";
 import { jsonLogger } from "../servers/_lib/log.ts";
-import { type DemoOptions, runDemo } from "./run.ts";
+import { type DemoOptions, type DemoResult, runDemo } from "./run.ts";
 import { formatFlowB } from "./flow_b.ts";
 
 async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
@@ -48,10 +48,12 @@ function bar(phase: string, done: number, total: number): string {
  * What a test entry point may add to a demo run (the key scan,
  * `tests/harden/_key_scan_run.ts`); `deno task demo` sets none of it.
  */
-export type DemoTestHooks = Pick<
-  DemoOptions,
-  "testKeyObserver" | "transport" | "beforeShutdown" | "databases" | "observe"
->;
+export type DemoTestHooks =
+  & Pick<DemoOptions, "testKeyObserver" | "transport" | "beforeShutdown" | "databases" | "observe">
+  & {
+    /** Sees the run's result (the PIN pads, for the key scan) before the demo prints it. */
+    result?: (result: DemoResult) => void;
+  };
 
 /**
  * Runs the demo with command-line flags.
@@ -84,6 +86,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     );
     return 2;
   }
+  const { result: onResult, ...demoHooks } = hooks;
   const { core, note } = await pickCore(values.core);
   const dataDir = values["data-dir"] ?? await Deno.makeTempDir({ prefix: "tmk-demo-" });
   await Deno.mkdir(dataDir, { recursive: true });
@@ -95,7 +98,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
   let result;
   try {
     result = await runDemo({
-      ...hooks,
+      ...demoHooks,
       terminals,
       flowBTerminals,
       core,
@@ -115,6 +118,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     kmsLogFile.close();
     mtmsLogFile.close();
   }
+  onResult?.(result);
   // Flow A's time without flow B's (which ran on the same KMS afterwards).
   const seconds = ((performance.now() - started - (result.flowB?.ms ?? 0)) / 1000).toFixed(1);
 

@@ -717,7 +717,7 @@ export class SoftwareHsm implements Hsm {
     }
     if (this.#observer) {
       if (kbpk instanceof Uint8Array) await this.#seeDerived(under, r.header.version, kbpk);
-      if (r.header.algorithm === "R") this.#seeRsa(`${op}: ${name}`, r.key);
+      if (r.header.algorithm === "R") this.#seeRsa(`${op}: ${name} ${attrs(r.header)}`, r.key);
       else this.#see("unwrapped", `${op}: ${rule.role} ${attrs(r.header)}`, r.key);
     }
     return r;
@@ -1199,7 +1199,7 @@ export class SoftwareHsm implements Hsm {
       bits: options.bits ?? 2048,
       core: this.#core,
     });
-    this.#seeRsa("generateRsaKeyPair", privateKey);
+    this.#seeRsa(`generateRsaKeyPair ${attrs(t)}`, privateKey);
     const der = exportPkcs8Der(privateKey);
     try {
       return { privateKeyBlock: await this.#wrapLmk(t, der), publicKey };
@@ -1226,7 +1226,7 @@ export class SoftwareHsm implements Hsm {
       throw new RangeError('template.algorithm must be "R" for an RSA private key');
     }
     validateRsaPrivateKey(privateKey);
-    this.#seeRsa("importRsaPrivateKey", privateKey);
+    this.#seeRsa(`importRsaPrivateKey ${attrs(t)}`, privateKey);
     const der = exportPkcs8Der(privateKey);
     try {
       return { privateKeyBlock: await this.#wrapLmk(t, der), publicKey: publicKeyOf(privateKey) };
