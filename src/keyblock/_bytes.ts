@@ -12,11 +12,20 @@ export function isUpperHex(s: string): boolean {
   return s.length % 2 === 0 && /^[0-9A-F]*$/.test(s);
 }
 
-/** Uppercase hex to bytes; the caller has checked it with {@link isUpperHex}. */
+/** The value of one uppercase hex digit's char code (0-9: 48-57, A-F: 65-70), no lookup. */
+function digit(c: number): number {
+  return (c & 15) + 9 * (c >> 6);
+}
+
+/**
+ * Uppercase hex to bytes; the caller has checked it with {@link isUpperHex}.
+ * (Key blocks pass ciphertext and MACs here; arithmetic on char codes, no
+ * table or search.)
+ */
 export function fromHex(s: string): Uint8Array {
   const out = new Uint8Array(s.length / 2);
   for (let i = 0; i < out.length; i++) {
-    out[i] = (HEX_DIGITS.indexOf(s[2 * i]) << 4) | HEX_DIGITS.indexOf(s[2 * i + 1]);
+    out[i] = (digit(s.charCodeAt(2 * i)) << 4) | digit(s.charCodeAt(2 * i + 1));
   }
   return out;
 }
@@ -24,7 +33,7 @@ export function fromHex(s: string): Uint8Array {
 /** Bytes to uppercase hex. */
 export function toHex(b: Uint8Array): string {
   let s = "";
-  for (const x of b) s += HEX_DIGITS[x >> 4] + HEX_DIGITS[x & 15];
+  for (let i = 0; i < b.length; i++) s += HEX_DIGITS[b[i] >> 4] + HEX_DIGITS[b[i] & 15];
   return s;
 }
 
