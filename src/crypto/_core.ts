@@ -54,6 +54,7 @@ export function checkCore(core: unknown): asserts core is CryptoCore {
   if (
     core === null || typeof core !== "object" ||
     typeof (core as CryptoCore).tdesEncryptEcb !== "function" ||
+    typeof (core as CryptoCore).aesEncryptEcb !== "function" ||
     typeof (core as CryptoCore).modPow !== "function"
   ) {
     throw new TypeError(`options.core must be a CryptoCore, got ${describe(core)}`);

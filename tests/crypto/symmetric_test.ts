@@ -364,6 +364,15 @@ function badTable(core: CryptoCore): Bad[] {
       "options.core must be a CryptoCore, got Object",
     ],
     [
+      "aes core without AES (a core object from before issue 7)",
+      () => {
+        const { aesEncryptEcb: _drop, ...old } = core;
+        return aesEncryptCbc(k16, new Uint8Array(16), new Uint8Array(16), { core: old as never });
+      },
+      TypeError,
+      "options.core must be a CryptoCore, got Object",
+    ],
+    [
       "cmacVerify empty tag",
       () => cmacVerify(k16, d, new Uint8Array(0), { cipher: "aes", core }),
       RangeError,
