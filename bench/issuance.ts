@@ -10,14 +10,23 @@
  * The order is streamed in (TK batch import from a generator) and issued
  * page by page, so memory stays flat whatever the order size.
  *
- * Time is split by wrapping the three layers: the crypto core (every TDES /
- * AES / SHA call, timed; AES moved onto the core in issue 7), the HSM calls
+ * Each order runs with each `--workers` count: 1 is the in-thread path (the
+ * HSM on the main thread, one TMK after the other), N > 1 the HSM worker
+ * pool (`src/hsm/pool.ts`: N workers issue pages while the main thread reads
+ * and commits the store). Where the time goes: in-thread, by wrapping the
+ * layers: the crypto core (every TDES / AES / SHA call, timed), the HSM calls
  * (minus the core's share: TR-31 assembly, CMAC logic, parity, random,
- * checks), the store calls; the rest is the service's own loop.
+ * checks), the store calls, the rest (the service's loop).
+ * With workers: the main thread's store calls (timed) and the rest of its
+ * wall time (service loop, messages, waiting for the workers), and each
+ * worker's HSM time (measured inside the worker) as a share of the wall
+ * time. Terminals per CPU-second divide by the process's user + system CPU
+ * time over every thread.
  *
  * Flags: `--sizes 10000,100000,1000000`, `--stores sqlite,postgres`,
- * `--cores wasm,js`, `--js-max N` (largest order run on the JS core,
- * default 100000), `--flow-b N` (iterations of the flow B costs, 0 to skip).
+ * `--cores wasm,js`, `--workers 1,2` (default 1 and the number of CPUs),
+ * `--js-max N` (largest order run on the JS core, default 100000), `--flow-b
+ * N` (iterations of the flow B costs, 0 to skip).
  * PostgreSQL from `KMS_BENCH_DATABASE_URL` or `KMS_TEST_DATABASE_URL`
  * (skipped, with a line saying so, when neither is set).
  *
@@ -35,8 +44,8 @@ import {
   type Store,
 } from "../src/store/mod.ts";
 import { openHsm } from "../servers/_lib/hsm.ts";
-import { kmsKeyOps } from "../servers/kms/_keys.ts";
-import { KmsService } from "../servers/kms/service.ts";
+import { defaultHsmWorkers, kmsKeyOps } from "../servers/kms/_keys.ts";
+import { type KmsKeyOps, KmsService } from "../servers/kms/service.ts";
 import { randomComponents } from "../demo/_setup.ts";
 import { ProgressBar } from "../servers/_lib/progress.ts";
 
@@ -110,6 +119,7 @@ const pct = (x: number, total: number) => `${(100 * x / total).toFixed(0)}%`;
 interface Row {
   store: string;
   core: string;
+  workers: number;
   terminals: number;
   importS: number;
   issueS: number;
@@ -119,8 +129,10 @@ interface Row {
   core_: number;
   hsm: number;
   storeMs: number;
-  /** CPU seconds (user + system) of this process during issuance. */
+  /** CPU seconds (user + system) of this process, every thread, during issuance. */
   cpuS: number;
+  /** With workers: each worker's HSM milliseconds. */
+  workerMs: number[];
 }
 
 async function openBenchStore(
@@ -154,6 +166,7 @@ async function runOne(
   url: string,
   coreName: CoreName,
   n: number,
+  workers: number,
 ): Promise<Row> {
   const base = await loadCore(coreName);
   const t: Timers = { core: 0, hsm: 0, store: 0 };
@@ -211,27 +224,44 @@ async function runOne(
       makComponents: mak,
       core,
       store: raw,
+      hsmWorkers: workers,
     });
-    const timedOps = {
-      ...ops,
-      issueTmk: async (b: string, h: string) => {
-        const s = performance.now();
-        try {
-          return await ops.issueTmk(b, h);
-        } finally {
-          t.hsm += performance.now() - s;
-        }
-      },
-    };
-    const service = new KmsService(timedOps, store);
-    t.core = 0;
-    t.hsm = 0;
-    t.store = 0;
-    const cpu0 = process.cpuUsage();
-    const t1 = performance.now();
-    const r = await service.issueOrder(orderId);
-    const issueMs = performance.now() - t1;
-    const cpu = process.cpuUsage(cpu0);
+    let workerMs: number[] = [];
+    let r;
+    let issueMs: number;
+    let cpu: { user: number; system: number };
+    try {
+      // In-thread, the page's time is the HSM's; with workers it is mostly waiting.
+      const timedOps: KmsKeyOps = {
+        ...ops,
+        issueTmks: async (tks, o) => {
+          const s = performance.now();
+          try {
+            return await ops.issueTmks(tks, o);
+          } finally {
+            if (workers === 1) t.hsm += performance.now() - s;
+          }
+        },
+      };
+      if (workers > 1) {
+        // Start the workers before the clock (a server starts them at its first order).
+        await ops.issueTmks([{ tkBlock: pool[0].tkBlock, tkHash: pool[0].tkHash }]);
+      }
+      const before = (await ops.hsmStats?.())?.workers.map((w) => w.busyMs) ?? [];
+      const service = new KmsService(timedOps, store);
+      t.core = 0;
+      t.hsm = 0;
+      t.store = 0;
+      const cpu0 = process.cpuUsage();
+      const t1 = performance.now();
+      r = await service.issueOrder(orderId);
+      issueMs = performance.now() - t1;
+      cpu = process.cpuUsage(cpu0);
+      workerMs = (await ops.hsmStats?.())?.workers.map((w, i) => w.busyMs - (before[i] ?? 0)) ??
+        [];
+    } finally {
+      await ops.close();
+    }
     issueBar.done();
     if (r.issued !== n) throw new Error(`issued ${r.issued} of ${n}`);
     const c = await raw.countTerminals(orderId);
@@ -239,6 +269,7 @@ async function runOne(
     return {
       store: kind,
       core: coreName,
+      workers,
       terminals: n,
       importS,
       issueS: issueMs / 1000,
@@ -249,6 +280,7 @@ async function runOne(
       hsm: t.hsm - t.core,
       storeMs: t.store,
       cpuS: (cpu.user + cpu.system) / 1e6,
+      workerMs,
     };
   } finally {
     await cleanup();
@@ -310,6 +342,7 @@ if (import.meta.main) {
       sizes: { type: "string", default: "10000,100000,1000000" },
       stores: { type: "string", default: "sqlite,postgres" },
       cores: { type: "string", default: "wasm,js" },
+      workers: { type: "string", default: `1,${defaultHsmWorkers()}` },
       "js-max": { type: "string", default: "100000" },
       "flow-b": { type: "string", default: "20" },
     },
@@ -327,6 +360,7 @@ if (import.meta.main) {
     return true;
   });
   const cores = values.cores.split(",") as CoreName[];
+  const workerCounts = [...new Set(values.workers.split(",").map(Number))];
   console.log(
     `# bulk issuance, ${
       new Date().toISOString()
@@ -335,9 +369,11 @@ if (import.meta.main) {
     }`,
   );
   console.log(
-    "| store | core | terminals | terminals/s | issuance | terminals per CPU-second | import | RSS before -> peak | core (TDES, AES, SHA) | HSM and key blocks | store | service |",
+    "| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU time | import | RSS before -> peak | main thread: store | main thread: rest | HSM time, share of wall time |",
   );
-  console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+  console.log(
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+  );
   const rows: Row[] = [];
   const skipped: string[] = [];
   for (const kind of stores) {
@@ -347,19 +383,26 @@ if (import.meta.main) {
           skipped.push(`${kind}/${c}/${n}`);
           continue;
         }
-        const row = await runOne(kind, url, c, n);
-        rows.push(row);
-        console.log(
-          `| ${row.store} | ${row.core} | ${row.terminals} | ${row.perS.toFixed(0)} | ${
-            row.issueS.toFixed(1)
-          } s | ${(row.terminals / row.cpuS).toFixed(0)} | ${row.importS.toFixed(1)} s | ${
-            mb(row.rssStart)
-          } -> ${mb(row.rssPeak)} | ${pct(row.core_, row.issueS * 1000)} | ${
-            pct(row.hsm, row.issueS * 1000)
-          } | ${pct(row.storeMs, row.issueS * 1000)} | ${
-            pct(row.issueS * 1000 - row.core_ - row.hsm - row.storeMs, row.issueS * 1000)
-          } |`,
-        );
+        for (const workers of workerCounts) {
+          const row = await runOne(kind, url, c, n, workers);
+          rows.push(row);
+          const wall = row.issueS * 1000;
+          const hsm = row.workers === 1
+            ? `in-thread: core ${pct(row.core_, wall)}, HSM and key blocks ${pct(row.hsm, wall)}`
+            : `workers: ${row.workerMs.map((m) => pct(m, wall)).join(" + ")}`;
+          const rest = row.workers === 1
+            ? wall - row.core_ - row.hsm - row.storeMs
+            : wall - row.storeMs;
+          console.log(
+            `| ${row.store} | ${row.core} | ${row.workers} | ${row.terminals} | ${
+              row.perS.toFixed(0)
+            } | ${row.issueS.toFixed(1)} s | ${(row.terminals / row.cpuS).toFixed(0)} | ${
+              row.cpuS.toFixed(1)
+            } s | ${row.importS.toFixed(1)} s | ${mb(row.rssStart)} -> ${mb(row.rssPeak)} | ${
+              pct(row.storeMs, wall)
+            } | ${pct(rest, wall)} | ${hsm} |`,
+          );
+        }
       }
     }
   }

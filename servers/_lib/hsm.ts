@@ -137,16 +137,28 @@ export async function hsmCall<T>(what: string, fn: () => Promise<T>): Promise<T>
   try {
     return await fn();
   } catch (e) {
-    if (e instanceof HsmError) {
-      const code = e.code === "hash_mismatch"
-        ? "tk_hash_mismatch"
-        : e.code === "kcv_mismatch"
-        ? "kcv_mismatch"
-        : e.code === "key_block" || e.code === "decrypt_failed"
-        ? "decrypt_failed"
-        : e.code;
-      throw new IntegrityError(code, `${what}: ${e.message}`);
-    }
-    throw e;
+    throw hsmRefusal(what, e);
   }
+}
+
+/**
+ * An HSM refusal as {@link hsmCall} maps it (an {@link IntegrityError} with the
+ * protocol's code); any other error unchanged.
+ *
+ * @param what the operation, for the message.
+ * @param e the error.
+ * @returns the error to throw.
+ */
+export function hsmRefusal(what: string, e: unknown): unknown {
+  if (e instanceof HsmError) {
+    const code = e.code === "hash_mismatch"
+      ? "tk_hash_mismatch"
+      : e.code === "kcv_mismatch"
+      ? "kcv_mismatch"
+      : e.code === "key_block" || e.code === "decrypt_failed"
+      ? "decrypt_failed"
+      : e.code;
+    return new IntegrityError(code, `${what}: ${e.message}`);
+  }
+  return e;
 }

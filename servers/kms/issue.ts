@@ -1,6 +1,6 @@
 /**
  * Bulk TMK issuance from the command line (flow A S15, CN103714639A):
- * `deno task kms:issue --order PO-1 [--db kms.db | --db postgres://...]`.
+ * `deno task kms:issue --order PO-1 [--db kms.db | --db postgres://...] [--hsm-workers N]`.
  *
  * The same service and key operations as `POST /v1/orders/{orderId}/tmks`,
  * run by an operator on the KMS host for orders too large for one HTTP
@@ -10,8 +10,10 @@
  * it again. Key components come from the environment (`KMS_LMK_COMPONENTS`
  * as `CUSTODIAN:KEY:KCV,CUSTODIAN:KEY:KCV`, `KMS_LMK_KCV`, `KMS_PK_COMPONENTS`,
  * `KMS_MAK_COMPONENTS`), the HSM mode from `KMS_HSM_MODE` (production, the
- * default, or test), the database from `--db` or `KMS_DATABASE_URL`. Prints
- * the counts as JSON.
+ * default, or test), the database from `--db` or `KMS_DATABASE_URL`; the
+ * TMKs are made by `--hsm-workers` HSM workers (or `KMS_HSM_WORKERS`; default
+ * the number of CPUs, 1 for none) while this thread reads and writes the
+ * store. Prints the counts as JSON.
  *
  * @module
  */
@@ -19,8 +21,8 @@ import { parseArgs } from "node:util";
 import { loadCore } from "../../src/core/mod.ts";
 import { ProgressBar } from "../_lib/progress.ts";
 import { openStore } from "../_lib/store.ts";
-import { kmsKeyOps } from "./_keys.ts";
-import { KmsService } from "./service.ts";
+import { kmsKeyOps, MAX_HSM_WORKERS } from "./_keys.ts";
+import { type KmsKeyOps, KmsService } from "./service.ts";
 
 /**
  * Runs the CLI.
@@ -29,11 +31,15 @@ import { KmsService } from "./service.ts";
  * @returns the exit code: 0 done, 1 refused, 2 bad usage.
  */
 export async function main(args: string[]): Promise<number> {
-  let values: { order?: string; db?: string };
+  let values: { order?: string; db?: string; "hsm-workers"?: string };
   try {
     values = parseArgs({
       args,
-      options: { order: { type: "string" }, db: { type: "string" } },
+      options: {
+        order: { type: "string" },
+        db: { type: "string" },
+        "hsm-workers": { type: "string" },
+      },
       strict: true,
       allowPositionals: false,
     }).values;
@@ -46,6 +52,17 @@ export async function main(args: string[]): Promise<number> {
     console.error("usage: deno task kms:issue --order ORDER-ID [--db FILE|postgres://...]");
     return 2;
   }
+  const workersFlag = values["hsm-workers"] ?? Deno.env.get("KMS_HSM_WORKERS");
+  const hsmWorkers = workersFlag === undefined ? undefined : Number(workersFlag);
+  if (
+    hsmWorkers !== undefined &&
+    !(Number.isInteger(hsmWorkers) && hsmWorkers >= 1 && hsmWorkers <= MAX_HSM_WORKERS)
+  ) {
+    console.error(
+      `--hsm-workers must be a whole number from 1 to ${MAX_HSM_WORKERS}, got ${workersFlag}`,
+    );
+    return 2;
+  }
   const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
   const hsmMode = Deno.env.get("KMS_HSM_MODE") ?? "production";
   if (hsmMode !== "production" && hsmMode !== "test") {
@@ -53,8 +70,9 @@ export async function main(args: string[]): Promise<number> {
     return 2;
   }
   const store = await openStore(db);
+  let ops: KmsKeyOps | undefined;
   try {
-    const ops = await kmsKeyOps({
+    ops = await kmsKeyOps({
       lmkComponents: env("KMS_LMK_COMPONENTS"),
       lmkKcv: Deno.env.get("KMS_LMK_KCV"),
       hsmMode,
@@ -62,6 +80,7 @@ export async function main(args: string[]): Promise<number> {
       makComponents: env("KMS_MAK_COMPONENTS"),
       core: await loadCore(),
       store,
+      hsmWorkers,
     });
     let bar: ProgressBar | undefined;
     const r = await new KmsService(ops, store).issueOrder(values.order, {
@@ -78,7 +97,11 @@ export async function main(args: string[]): Promise<number> {
     console.error(`bulk issuance refused${code ? ` (${code})` : ""}: ${(e as Error).message}`);
     return 1;
   } finally {
-    await store.close();
+    try {
+      await ops?.close();
+    } finally {
+      await store.close();
+    }
   }
 }
 

@@ -11,6 +11,8 @@
  * keys shared with the MTMS, `[CUSTODIAN:]KEY:KCV`; or `KMS_PK_COMPONENTS`,
  * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
  * components and the token are best passed in the environment.
+ * `--hsm-workers N` (or `KMS_HSM_WORKERS`; default the number of CPUs, 1
+ * for none): the HSM workers bulk issuance runs on (`servers/kms/_keys.ts`).
  * `--kms-ca-cert FILE --kms-ca-key-block FILE` enable flow B (CN103714641A):
  * the KMS CA (certificate in PEM, private key as a TR-31 key block under the
  * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
@@ -72,6 +74,8 @@ export interface KmsOptions {
   token: string;
   log: Logger;
   core: CryptoCore;
+  /** HSM workers of bulk issuance, 1 to 64 (default: the number of CPUs; 1: in this thread). */
+  hsmWorkers?: number;
   /**
    * Flow B (CN103714641A): the KMS CA that certifies each terminal's Pu_hsm.
    * Its private key is a key block under this KMS's LMK ({@link importKmsCaKey}).
@@ -93,7 +97,7 @@ export interface KmsOptions {
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
 export interface KmsApp {
   handler: (request: Request) => Promise<Response>;
-  /** Closes the store. */
+  /** Stops the HSM workers and closes the store. */
   close(): Promise<void>;
 }
 
@@ -123,6 +127,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       core: o.core,
       store,
       testKeyObserver: o.testKeyObserver,
+      hsmWorkers: o.hsmWorkers,
     });
     const service = new KmsService(hsm, store);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
@@ -162,7 +167,16 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         await store.schemaVersion();
       },
     });
-    return { handler, close: () => store.close() };
+    return {
+      handler,
+      close: async () => {
+        try {
+          await hsm.close();
+        } finally {
+          await store.close();
+        }
+      },
+    };
   } catch (e) {
     await store.close();
     throw e;
@@ -192,6 +206,7 @@ if (import.meta.main) {
       "device-root",
       "import-ca-key",
       "out",
+      "hsm-workers",
     ],
   });
   if (flags.extra["import-ca-key"] !== undefined) {
@@ -239,6 +254,15 @@ if (import.meta.main) {
     const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
     await Deno.mkdir(dir, { recursive: true });
   }
+  const workersFlag = flags.extra["hsm-workers"] ?? Deno.env.get("KMS_HSM_WORKERS");
+  const hsmWorkers = workersFlag === undefined ? undefined : Number(workersFlag);
+  if (
+    hsmWorkers !== undefined &&
+    !(Number.isInteger(hsmWorkers) && hsmWorkers >= 1 && hsmWorkers <= 64)
+  ) {
+    console.error(`--hsm-workers must be a whole number from 1 to 64, got ${workersFlag}`);
+    Deno.exit(2);
+  }
   const server = await startKms({
     port: flags.port,
     hostname: flags.hostname,
@@ -251,6 +275,7 @@ if (import.meta.main) {
     token: flags.token,
     log,
     core: await loadCore(),
+    hsmWorkers,
     kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key-block"]
       ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key-block"])
       : undefined,

@@ -9,7 +9,8 @@
  *
  * @module
  */
-import { type Store, StoreError, type Terminal } from "../../src/store/mod.ts";
+import type { HsmPoolStats } from "../../src/hsm/pool.ts";
+import { type Store, StoreError, type Terminal, type TkToIssue } from "../../src/store/mod.ts";
 import {
   batchMacInput,
   ConflictError,
@@ -45,10 +46,42 @@ export interface KmsKeyOps {
    * as the key block protection key), with its KCV. TK's hash is checked first.
    * @throws {IntegrityError} `tk_hash_mismatch`.
    */
-  issueTmk(tkBlock: string, tkHash: string): Promise<
-    { tmkBlock: string; tmkUnderTk: string; tmkKcv: string }
-  >;
+  issueTmk(tkBlock: string, tkHash: string): Promise<IssuedTmk>;
+  /**
+   * S15 for a page of terminals: {@link issueTmk} for each, in order, on the
+   * HSM's workers or in this thread. Answers the whole page, or the first
+   * refusal with its index (the TMKs before it are not returned: nothing of
+   * the page is to be stored).
+   *
+   * @param tks each terminal's TK block under the LMK and TK hash.
+   * @param options `signal`: the page is no longer wanted (dropped if it has not started).
+   * @returns every TMK in order, or `{ ok: false, index, error }` with the
+   *   refusal as {@link issueTmk} throws it.
+   * @throws anything else that stopped the page (an HSM worker failed): nothing of it is returned.
+   */
+  issueTmks(
+    tks: readonly { tkBlock: string; tkHash: string }[],
+    options?: { signal?: AbortSignal },
+  ): Promise<TmkPageResult>;
+  /** How many pages {@link KmsService.issueOrder} keeps in the HSM at once (1: one after the other). */
+  readonly issueConcurrency: number;
+  /** Per HSM worker: pages, TMKs and milliseconds of HSM work so far (none issued in-thread). */
+  hsmStats?(): Promise<HsmPoolStats | undefined>;
+  /** Stops the HSM workers, if any. */
+  close(): Promise<void>;
 }
+
+/** A TMK the HSM issued: under the LMK, under TK, and its KCV. */
+export interface IssuedTmk {
+  tmkBlock: string;
+  tmkUnderTk: string;
+  tmkKcv: string;
+}
+
+/** A page's TMKs in order, or its first refusal. */
+export type TmkPageResult =
+  | { ok: true; tmks: IssuedTmk[] }
+  | { ok: false; index: number; error: unknown };
 
 function hexOf(b: ArrayBuffer): string {
   return [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
@@ -198,6 +231,13 @@ export class KmsService {
    * `tmk_issued` audit record per TMK (SN, KCV); a repeated call issues only
    * what is missing.
    *
+   * Pipelined: while page k is committed here, the next pages (up to the key
+   * operations' `issueConcurrency`) are read and issued by the HSM's workers.
+   * Pages are committed in order, each whole or not at all; when a page is
+   * refused, the pages before it are committed, it and the pages after it are
+   * not (the TMKs already made for those are dropped), so the store ends as
+   * with one page after the other.
+   *
    * @param orderId the order.
    * @param options `onProgress(done, total)` after each page stored (a CLI's progress bar):
    *   terminals with a TMK so far, of the order's terminals.
@@ -212,24 +252,34 @@ export class KmsService {
     if (before.terminals === 0) {
       throw new NotFoundError("unknown_order", `KMS has no TKs for order ${orderId}`);
     }
+    const depth = Math.max(1, this.#hsm.issueConcurrency);
+    // Pages read and handed to the HSM, oldest first; their results never reject.
+    const inFlight: { page: TkToIssue[]; result: Promise<TmkPageResult | { thrown: unknown }> }[] =
+      [];
+    const stop = new AbortController();
     let issued = 0;
     let after: string | undefined;
-    while (true) {
-      const page = await this.#store.listTksToIssue(orderId, { after, limit: ISSUE_PAGE });
-      if (page.length === 0) break;
-      after = page[page.length - 1].sn;
-      const issues = [];
-      for (const t of page) {
-        try {
-          const r = await this.#hsm.issueTmk(t.tkBlock!, t.tkHash!);
-          issues.push({
-            sn: t.sn,
-            tmkBlock: r.tmkBlock,
-            tmkUnderTk: r.tmkUnderTk,
-            tmkKcv: r.tmkKcv,
-            issuedAt: this.#now(),
-          });
-        } catch (e) {
+    let more = true;
+    try {
+      while (true) {
+        while (more && inFlight.length < depth) {
+          const page = await this.#store.listTksToIssue(orderId, { after, limit: ISSUE_PAGE });
+          if (page.length < ISSUE_PAGE) more = false;
+          if (page.length === 0) break;
+          after = page[page.length - 1].sn;
+          const result = this.#hsm.issueTmks(
+            page.map((t) => ({ tkBlock: t.tkBlock!, tkHash: t.tkHash! })),
+            { signal: stop.signal },
+          ).catch((thrown: unknown) => ({ thrown }));
+          inFlight.push({ page, result });
+        }
+        const head = inFlight.shift();
+        if (!head) break;
+        const r = await head.result;
+        if ("thrown" in r) throw r.thrown;
+        if (!r.ok) {
+          const t = head.page[r.index];
+          const e = r.error;
           if (e instanceof ProtocolError) {
             await this.#audit("tmk_issued", "failure", { subject: t.sn, detail: e.code });
             throw new IntegrityError(
@@ -239,11 +289,17 @@ export class KmsService {
           }
           throw e;
         }
+        const at = this.#now();
+        // One `tmk_issued` audit record per TMK, committed with it.
+        issued += await this.#store.issueTmks(
+          head.page.map((t, i) => ({ sn: t.sn, ...r.tmks[i], issuedAt: at })),
+          { auditActor: "kms" },
+        );
+        options.onProgress?.(before.withTmk + issued, before.terminals);
       }
-      // One `tmk_issued` audit record per TMK, committed with it.
-      issued += await this.#store.issueTmks(issues, { auditActor: "kms" });
-      options.onProgress?.(before.withTmk + issued, before.terminals);
-      if (page.length < ISSUE_PAGE) break;
+    } finally {
+      // Pages still queued for the HSM are not wanted any more (after a refusal).
+      stop.abort(new Error("issuance stopped"));
     }
     return {
       orderId,

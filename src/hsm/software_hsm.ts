@@ -580,6 +580,25 @@ export class SoftwareHsm implements Hsm {
     });
   }
 
+  /**
+   * Zeroes the LMK and its prepared key block keys and puts the HSM offline
+   * with no LMK, so it refuses every operation (`wrong_state`) until an LMK
+   * is loaded again. Used when an HSM instance ends before its process does
+   * (an issuance worker's HSM at shutdown, see `pool.ts`). Not audited: the
+   * instance is going away.
+   */
+  async destroy(): Promise<void> {
+    const lmk = this.#lmk;
+    const kbpk = this.#lmkKbpk;
+    this.#lmk = undefined;
+    this.#lmkKbpk = undefined;
+    this.#lmkKcv = undefined;
+    this.#marker = undefined;
+    this.#state = "offline";
+    zeroize(lmk);
+    await kbpk?.destroy();
+  }
+
   // ---- internals ----
 
   /** Test only: hands a copy of a clear key to the test key observer, if one is set. */

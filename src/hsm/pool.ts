@@ -1,0 +1,576 @@
+/**
+ * A pool of software HSM workers for bulk key generation under KEKs (flow A
+ * S15, bulk TMK issuance: CN103714639A): N Web Workers, each holding its own
+ * {@link SoftwareHsm} opened from the same LMK components, each working
+ * through a batch of `generateKeyUnderKek` calls while the caller's thread
+ * does something else (reads and writes the store). A pool of one worker or
+ * more; a caller that wants today's in-thread behaviour does not make a pool.
+ *
+ * The HSM boundary. The software HSM's boundary is this process: clear keys
+ * exist only in its memory. The workers are isolates of the same process, and
+ * `postMessage` between them is a copy (or, for transferred buffers, a move)
+ * inside that memory, so the LMK and the clear keys stay inside the boundary.
+ * How the LMK reaches a worker: not as the combined LMK, but as the
+ * custodians' components, each as bytes in its own `ArrayBuffer`, made for
+ * that worker and moved to it in the transfer list (the sending thread's
+ * buffers are detached, holding nothing); the worker runs the HSM's own
+ * start (`SoftwareHsm.open`, in the caller's mode): the known-answer
+ * self-tests on its core, offline to secure, the component KCV and custodian
+ * checks, XOR and the combined KCV check against the pool's expected LMK KCV
+ * ({@link HsmPoolOptions.lmkKcv}), authorized; then it zeroes the received
+ * component bytes whether the start succeeded or not. The audit log gets one
+ * `hsm_worker_started` record per worker (the LMK's KCV), or the refusal's
+ * own record naming the worker. Nothing of the LMK crosses a socket, a
+ * file or a log. A worker that cannot start (a self-test or KCV refusal, a
+ * module that does not load) makes {@link HsmPool.create} reject with that
+ * error, naming the worker, and stops every worker it started.
+ *
+ * Batches and errors. A batch goes to one idle worker (the others take the
+ * next batches); the worker generates each key in order and stops at the
+ * first refusal, answering with that refusal's index and its
+ * {@link HsmError} (same code and message as in-thread), so a caller can
+ * refuse exactly as the in-thread path does and store nothing of the batch.
+ * The worker's HSM security events (a key refused) come back with the answer
+ * and go to the pool's audit sink before the answer is given (fail closed:
+ * an audit failure rejects the batch). A worker that fails (an uncaught
+ * error, a message that does not deserialize) fails the pool: every batch in
+ * flight or queued is rejected with {@link HsmPoolError} `worker_failed`,
+ * whole (no batch is ever answered in part), and the pool shuts down as
+ * below; the owner makes a new pool.
+ *
+ * Shutdown. {@link HsmPool.close} (and a failure, and a start that failed)
+ * rejects queued batches (`closed`), asks each live worker to zero its LMK
+ * (`SoftwareHsm.destroy`) and waits for its answer (5 s at most; a batch in
+ * flight is answered first), then terminates every worker. A worker that
+ * failed is terminated without asking: its isolate's memory goes back to
+ * the runtime unzeroed, as a crashed process's would.
+ *
+ * @module
+ */
+import type { CoreName } from "../core/mod.ts";
+import { zeroize } from "../crypto/mod.ts";
+import { HsmError, type HsmErrorCode } from "./errors.ts";
+import type { LmkAlgorithm, LmkComponent } from "./lmk.ts";
+import type { HsmMode } from "./state.ts";
+import type { KeyTemplate } from "./policy.ts";
+import type { HsmAuditEvent, HsmAuditSink, WrapFormat } from "./types.ts";
+
+/** Why the pool refused or failed. */
+export type HsmPoolErrorCode =
+  /** A worker failed (uncaught error, undeliverable message): its batch and the queued ones are lost. */
+  | "worker_failed"
+  /** A worker did not answer its start within the time allowed. */
+  | "start_timeout"
+  /** The pool was closed (or failed before) and takes no batch. */
+  | "closed";
+
+/** A failure of the pool itself (not an HSM refusal of a key). */
+export class HsmPoolError extends Error {
+  /** What failed. */
+  readonly code: HsmPoolErrorCode;
+
+  /**
+   * @param code what failed.
+   * @param message which worker and what became of the batches.
+   */
+  constructor(code: HsmPoolErrorCode, message: string) {
+    super(message);
+    this.name = "HsmPoolError";
+    this.code = code;
+  }
+}
+
+/** Options of {@link HsmPool.create}. */
+export interface HsmPoolOptions {
+  /** "production" or "test": the workers' HSMs are created in this mode (as the caller's HSM). */
+  mode: HsmMode;
+  /** The LMK's components (two or more, each with its custodian and KCV), as `loadLmk` takes them. */
+  components: readonly LmkComponent[];
+  /** "aes" (default) or "tdes". */
+  lmkAlgorithm?: LmkAlgorithm;
+  /** The LMK's KCV: every worker's combined LMK must match it (`combined_kcv` otherwise). */
+  lmkKcv: string;
+  /** The crypto core each worker loads: "wasm" (default) or "js". */
+  core?: CoreName;
+  /** Number of workers, 1 to 64. */
+  size: number;
+  /** Where the workers' HSM security events go (a rejection fails the batch). */
+  audit?: HsmAuditSink;
+  /** Milliseconds a worker may take to start (default 60,000). */
+  startTimeoutMs?: number;
+  /** The worker module (default `./_pool_worker.ts`); a test may wrap it to inject a crash. */
+  workerUrl?: URL;
+}
+
+/** One key generation of a batch: the KEK's block under the LMK and its expected hash. */
+export interface KekItem {
+  /** The KEK (TK) as a key block under the LMK. */
+  kekBlock: string;
+  /** The SHA-256 (hex) the KEK must have (TK hash check). */
+  expectedKekHash?: string;
+}
+
+/** A key generated under a KEK, as `Hsm.generateKeyUnderKek` returns it. */
+export interface KeyUnderKek {
+  keyBlock: string;
+  exported: string;
+  kcv: string;
+}
+
+/** A batch's answer: every key in order, or the first refusal. */
+export type PoolBatchResult =
+  | { ok: true; keys: KeyUnderKek[] }
+  | { ok: false; index: number; error: Error };
+
+/** Per worker: batches and keys done and milliseconds spent in its HSM. */
+export interface HsmPoolStats {
+  workers: { batches: number; keys: number; busyMs: number }[];
+}
+
+// ---- messages (internal) ----
+
+/** An error as it crosses from a worker. */
+export interface WireError {
+  name: string;
+  message: string;
+  code?: string;
+}
+
+/** Main thread to worker. */
+export type ToWorker =
+  | {
+    type: "init";
+    mode: HsmMode;
+    by: string;
+    components: { custodian?: string; key: Uint8Array; kcv: string }[];
+    lmkAlgorithm: LmkAlgorithm;
+    lmkKcv: string;
+    core: CoreName;
+  }
+  | {
+    type: "batch";
+    id: number;
+    template: KeyTemplate;
+    format: WrapFormat | undefined;
+    items: readonly KekItem[];
+  }
+  | { type: "close" };
+
+/** Worker to main thread. */
+export type FromWorker =
+  | { type: "ready"; events: HsmAuditEvent[] }
+  | { type: "init_failed"; error: WireError; events: HsmAuditEvent[] }
+  | { type: "done"; id: number; keys: KeyUnderKek[]; events: HsmAuditEvent[]; busyMs: number }
+  | {
+    type: "refused";
+    id: number;
+    index: number;
+    error: WireError;
+    events: HsmAuditEvent[];
+    busyMs: number;
+  }
+  | { type: "closed" };
+
+/** An error from a worker, rebuilt as the same class (HsmError with its code). */
+export function fromWire(e: WireError): Error {
+  if (e.name === "HsmError" && e.code) return new HsmError(e.code as HsmErrorCode, e.message);
+  if (e.name === "TypeError") return new TypeError(e.message);
+  if (e.name === "RangeError") return new RangeError(e.message);
+  const x = new Error(e.message);
+  x.name = e.name;
+  return x;
+}
+
+/** An error as it crosses to the main thread (name, message, HsmError code). */
+export function toWire(e: unknown): WireError {
+  if (e instanceof HsmError) return { name: e.name, message: e.message, code: e.code };
+  if (e instanceof Error) return { name: e.name, message: e.message };
+  return { name: "Error", message: String(e) };
+}
+
+interface Pending {
+  template: KeyTemplate;
+  format: WrapFormat | undefined;
+  items: readonly KekItem[];
+  signal?: AbortSignal;
+  resolve: (r: PoolBatchResult) => void;
+  reject: (e: unknown) => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  job?: Pending & { id: number };
+  batches: number;
+  keys: number;
+  busyMs: number;
+  /** Resolves the wait for the worker's "closed" answer. */
+  closed?: () => void;
+  /** The worker failed: nothing more is asked of it. */
+  dead?: boolean;
+}
+
+const HEX = /^(?:[0-9A-Fa-f]{2})+$/;
+
+function componentBytes(c: LmkComponent, i: number): Uint8Array {
+  if (c === null || typeof c !== "object") {
+    throw new TypeError(`components[${i}] must be an object { key, kcv }`);
+  }
+  if (c.key instanceof Uint8Array) return c.key.slice();
+  if (typeof c.key !== "string" || !HEX.test(c.key)) {
+    throw new RangeError(`components[${i}].key must be hex or bytes (the component is not shown)`);
+  }
+  const out = new Uint8Array(c.key.length / 2);
+  for (let j = 0; j < out.length; j++) out[j] = parseInt(c.key.slice(2 * j, 2 * j + 2), 16);
+  return out;
+}
+
+/**
+ * The worker pool. Create it with {@link HsmPool.create}; close it with
+ * {@link HsmPool.close}.
+ */
+export class HsmPool {
+  /** Number of workers. */
+  readonly size: number;
+  readonly #slots: Slot[];
+  readonly #queue: Pending[] = [];
+  readonly #audit: HsmAuditSink | undefined;
+  #nextId = 1;
+  #failure: HsmPoolError | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(slots: Slot[], audit: HsmAuditSink | undefined) {
+    this.size = slots.length;
+    this.#slots = slots;
+    this.#audit = audit;
+  }
+
+  /**
+   * Starts the workers and waits until each has passed its self-tests and
+   * loaded the LMK.
+   *
+   * @param o components, LMK algorithm and KCV, core, size, audit sink.
+   * @returns the running pool.
+   * @throws {TypeError} / {RangeError} for bad options (naming them);
+   *   {@link HsmError} a worker's start refusal (`self_test`, `component_kcv`,
+   *   `combined_kcv`, ...), naming the worker; {@link HsmPoolError}
+   *   `worker_failed` / `start_timeout`. No worker is left running.
+   */
+  static async create(o: HsmPoolOptions): Promise<HsmPool> {
+    if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
+    if (!Number.isInteger(o.size) || o.size < 1 || o.size > 64) {
+      throw new RangeError(`options.size must be an integer from 1 to 64, got ${o.size}`);
+    }
+    if (!Array.isArray(o.components)) {
+      throw new TypeError("options.components must be an array of { key, kcv }");
+    }
+    if (typeof o.lmkKcv !== "string" || !HEX.test(o.lmkKcv)) {
+      throw new RangeError(`options.lmkKcv must be hex, got ${JSON.stringify(o.lmkKcv)}`);
+    }
+    const core = o.core ?? "wasm";
+    if (core !== "wasm" && core !== "js") {
+      throw new RangeError(`options.core must be "wasm" or "js", got ${JSON.stringify(core)}`);
+    }
+    if (o.mode !== "production" && o.mode !== "test") {
+      throw new RangeError(
+        `options.mode must be "production" or "test", got ${JSON.stringify(o.mode)}`,
+      );
+    }
+    const algorithm = o.lmkAlgorithm ?? "aes";
+    const url = o.workerUrl ?? new URL("./_pool_worker.ts", import.meta.url);
+    const timeoutMs = o.startTimeoutMs ?? 60_000;
+    const slots: Slot[] = [];
+    const starts: Promise<HsmAuditEvent[]>[] = [];
+    for (let i = 0; i < o.size; i++) {
+      const slot: Slot = {
+        index: i,
+        worker: new Worker(url.href, { type: "module", name: `hsm-${i + 1}` }),
+        batches: 0,
+        keys: 0,
+        busyMs: 0,
+      };
+      slots.push(slot);
+      starts.push(HsmPool.#start(slot, o, algorithm, core, timeoutMs));
+    }
+    const settled = await Promise.allSettled(starts);
+    const pool = new HsmPool(slots, o.audit);
+    for (const s of slots) pool.#listen(s);
+    try {
+      // Start events first (a refusal's, or one record per worker started), then the verdict.
+      for (const [i, s] of settled.entries()) {
+        const name = `HSM worker ${i + 1} of ${o.size}`;
+        if (s.status === "fulfilled") {
+          // One record per worker started: its start (self-tests, states, LMK) is one step here.
+          const loaded = s.value.find((e) => e.event === "lmk_loaded");
+          await o.audit?.({
+            event: "hsm_worker_started",
+            outcome: "success",
+            keyId: "LMK",
+            kcv: loaded?.kcv,
+            detail: `${name}: self-tests passed, LMK loaded and KCV checked (${
+              loaded?.detail ?? "no detail"
+            }), authorized`,
+          });
+        } else {
+          // A refusal as the HSM records it (lmk_load_failed, self_test_failed, ...), naming the worker.
+          const events = (s.reason as { events?: HsmAuditEvent[] }).events ?? [];
+          for (const e of events.filter((x) => x.outcome === "failure")) {
+            await o.audit?.({ ...e, detail: `${name}: ${e.detail ?? ""}` });
+          }
+        }
+      }
+      const failed = settled.find((s) => s.status === "rejected");
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    } catch (e) {
+      // The workers that started zero their LMK and stop; the others are terminated.
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  static #start(
+    slot: Slot,
+    o: HsmPoolOptions,
+    lmkAlgorithm: LmkAlgorithm,
+    core: CoreName,
+    timeoutMs: number,
+  ): Promise<HsmAuditEvent[]> {
+    const name = `HSM worker ${slot.index + 1} of ${o.size}`;
+    return new Promise((resolve, reject) => {
+      const w = slot.worker;
+      const timer = setTimeout(() => {
+        done();
+        slot.dead = true;
+        reject(new HsmPoolError("start_timeout", `${name} did not start in ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        w.onmessage = null;
+        w.onerror = null;
+        w.onmessageerror = null;
+      };
+      w.onmessage = (ev: MessageEvent<FromWorker>) => {
+        const m = ev.data;
+        done();
+        if (m.type === "ready") return resolve(m.events);
+        if (m.type === "init_failed") {
+          const e = fromWire(m.error);
+          e.message = `${name}: ${e.message}`;
+          return reject(Object.assign(e, { events: m.events }));
+        }
+        reject(new HsmPoolError("worker_failed", `${name} answered its start with ${m.type}`));
+      };
+      w.onerror = (ev: ErrorEvent) => {
+        ev.preventDefault();
+        done();
+        slot.dead = true;
+        reject(new HsmPoolError("worker_failed", `${name} failed to start: ${ev.message}`));
+      };
+      w.onmessageerror = () => {
+        done();
+        reject(new HsmPoolError("worker_failed", `${name}: its start answer did not deserialize`));
+      };
+      const components: { custodian?: string; key: Uint8Array; kcv: string }[] = [];
+      try {
+        for (const [i, c] of o.components.entries()) {
+          components.push({ custodian: c.custodian, key: componentBytes(c, i), kcv: c.kcv });
+        }
+        const msg: ToWorker = {
+          type: "init",
+          mode: o.mode,
+          by: `HSM pool start (${name})`,
+          components,
+          lmkAlgorithm,
+          lmkKcv: o.lmkKcv,
+          core,
+        };
+        // Moved, not copied: after this the buffers here are detached (0 bytes).
+        w.postMessage(msg, components.map((c) => c.key.buffer as ArrayBuffer));
+      } catch (e) {
+        done();
+        reject(e);
+      } finally {
+        zeroize(...components.map((c) => c.key).filter((k) => k.byteLength > 0));
+      }
+    });
+  }
+
+  #listen(slot: Slot): void {
+    const name = `HSM worker ${slot.index + 1} of ${this.size}`;
+    slot.worker.onmessage = (ev: MessageEvent<FromWorker>) => this.#answer(slot, ev.data);
+    slot.worker.onerror = (ev: ErrorEvent) => {
+      ev.preventDefault();
+      this.#fail(new HsmPoolError("worker_failed", `${name} failed: ${ev.message}`), slot);
+    };
+    slot.worker.onmessageerror = () => {
+      this.#fail(new HsmPoolError("worker_failed", `${name}: an answer did not deserialize`), slot);
+    };
+  }
+
+  async #answer(slot: Slot, m: FromWorker): Promise<void> {
+    if (m.type === "closed") {
+      slot.closed?.();
+      return;
+    }
+    const job = slot.job;
+    if ((m.type !== "done" && m.type !== "refused") || !job || job.id !== m.id) {
+      this.#fail(
+        new HsmPoolError(
+          "worker_failed",
+          `HSM worker ${slot.index + 1} of ${this.size} sent an unexpected ${m.type}`,
+        ),
+      );
+      return;
+    }
+    slot.job = undefined;
+    slot.batches++;
+    slot.busyMs += m.busyMs;
+    this.#dispatch();
+    try {
+      for (const e of m.events) await this.#audit?.(e);
+    } catch (e) {
+      job.reject(e);
+      return;
+    }
+    if (m.type === "done") {
+      slot.keys += m.keys.length;
+      job.resolve({ ok: true, keys: m.keys });
+    } else {
+      slot.keys += m.index;
+      job.resolve({ ok: false, index: m.index, error: fromWire(m.error) });
+    }
+  }
+
+  #dispatch(): void {
+    for (const slot of this.#slots) {
+      if (slot.job) continue;
+      let p: Pending | undefined;
+      while ((p = this.#queue.shift()) && p.signal?.aborted) {
+        p.reject(p.signal.reason);
+      }
+      if (!p) return;
+      const job = { ...p, id: this.#nextId++ };
+      try {
+        const msg: ToWorker = {
+          type: "batch",
+          id: job.id,
+          template: job.template,
+          format: job.format,
+          items: job.items,
+        };
+        slot.worker.postMessage(msg);
+        slot.job = job;
+      } catch (e) {
+        job.reject(e);
+      }
+    }
+  }
+
+  #fail(e: HsmPoolError, dead?: Slot): void {
+    if (dead) {
+      dead.dead = true;
+      dead.closed?.();
+    }
+    if (this.#failure) return;
+    this.#failure = e;
+    for (const s of this.#slots) {
+      if (s.job) {
+        s.job.reject(
+          new HsmPoolError(
+            e.code,
+            `${e.message}; this batch of ${s.job.items.length} keys was not answered, no key of it is returned`,
+          ),
+        );
+        s.job = undefined;
+      }
+    }
+    for (const p of this.#queue.splice(0)) p.reject(e);
+    void this.#shutdown();
+  }
+
+  /** Each live worker zeroes its LMK and answers (5 s at most), then every worker is terminated. */
+  #shutdown(): Promise<void> {
+    this.#closing ??= Promise.all(this.#slots.map(async (s) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        if (!s.dead) {
+          // A batch in flight is answered first: the worker handles its messages in order.
+          const closed = new Promise<void>((resolve) => {
+            s.closed = resolve;
+            timer = setTimeout(resolve, 5_000);
+          });
+          s.worker.postMessage({ type: "close" } satisfies ToWorker);
+          await closed;
+        }
+      } catch {
+        // the worker is gone already
+      } finally {
+        clearTimeout(timer);
+        s.worker.terminate();
+        if (s.job) {
+          s.job.reject(new HsmPoolError("closed", "the HSM pool closed before the batch ended"));
+          s.job = undefined;
+        }
+      }
+    })).then(() => undefined);
+    return this.#closing;
+  }
+
+  /** The failure that stopped the pool (a worker failed, or the pool was closed), if any. */
+  get failure(): HsmPoolError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Generates a key per item under that item's KEK (`Hsm.generateKeyUnderKek`
+   * in a worker), in order, stopping at the first refusal.
+   *
+   * @param template the generated keys' template (TMK).
+   * @param items the KEKs (TK blocks under the LMK) with their expected hashes.
+   * @param options `format` of the export ("tr31" default), `signal` to drop the batch while it is queued.
+   * @returns every key in item order, or the first refusal's index and error (an {@link HsmError}).
+   * @throws {HsmPoolError} `worker_failed` or `closed`: no key of the batch is returned.
+   */
+  generateKeysUnderKeks(
+    template: KeyTemplate,
+    items: readonly KekItem[],
+    options: { format?: WrapFormat; signal?: AbortSignal } = {},
+  ): Promise<PoolBatchResult> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (!Array.isArray(items)) {
+      return Promise.reject(new TypeError("items must be an array of { kekBlock }"));
+    }
+    if (items.length === 0) return Promise.resolve({ ok: true, keys: [] });
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        template,
+        format: options.format,
+        items,
+        signal: options.signal,
+        resolve,
+        reject,
+      });
+      this.#dispatch();
+    });
+  }
+
+  /** Batches, keys and HSM milliseconds per worker so far. */
+  stats(): HsmPoolStats {
+    return {
+      workers: this.#slots.map((s) => ({ batches: s.batches, keys: s.keys, busyMs: s.busyMs })),
+    };
+  }
+
+  /**
+   * Stops the pool: queued batches are rejected (`closed`), each worker zeroes
+   * its LMK and is terminated. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (!this.#failure) {
+      this.#failure = new HsmPoolError("closed", "the HSM pool is closed");
+      for (const p of this.#queue.splice(0)) p.reject(this.#failure);
+    }
+    await this.#shutdown();
+  }
+}
