@@ -116,6 +116,33 @@ export class KmsService {
   }
 
   /**
+   * The answer to a batch for an order that already has one: the same body is
+   * a duplicate (audited), another body a `batch_conflict`.
+   *
+   * @returns the duplicate's response, or undefined if the order has no batch yet.
+   * @throws {ConflictError} `batch_conflict`.
+   */
+  async #storedBatch(orderId: string, bodyHash: string): Promise<TkBatchResponse | undefined> {
+    const existing = await this.#store.getTkBatch(orderId);
+    if (!existing) return undefined;
+    if (existing.bodyHash === bodyHash) {
+      await this.#audit("tk_batch_imported", "success", {
+        subject: orderId,
+        detail: "duplicate",
+      });
+      return { orderId, accepted: existing.tks, duplicate: "yes" };
+    }
+    await this.#audit("tk_batch_imported", "failure", {
+      subject: orderId,
+      detail: "batch_conflict",
+    });
+    throw new ConflictError(
+      "batch_conflict",
+      `order ${orderId} already has a different batch; a batch is accepted once`,
+    );
+  }
+
+  /**
    * S14: stores an order's TKs under the LMK. The MAC is checked first;
    * then every TK is imported by the HSM; only if all succeed is anything
    * stored (one transaction, which also holds one `tk_imported` audit record
@@ -140,24 +167,8 @@ export class KmsService {
       );
     }
     const bodyHash = hexOf(await crypto.subtle.digest("SHA-256", input));
-    const existing = await this.#store.getTkBatch(orderId);
-    if (existing) {
-      if (existing.bodyHash === bodyHash) {
-        await this.#audit("tk_batch_imported", "success", {
-          subject: orderId,
-          detail: "duplicate",
-        });
-        return { orderId, accepted: existing.tks, duplicate: "yes" };
-      }
-      await this.#audit("tk_batch_imported", "failure", {
-        subject: orderId,
-        detail: "batch_conflict",
-      });
-      throw new ConflictError(
-        "batch_conflict",
-        `order ${orderId} already has a different batch; a batch is accepted once`,
-      );
-    }
+    const known = await this.#storedBatch(orderId, bodyHash);
+    if (known) return known;
     const seen = new Set<string>();
     for (const [i, t] of batch.tks.entries()) {
       if (seen.has(t.sn)) {
@@ -168,6 +179,9 @@ export class KmsService {
       }
       seen.add(t.sn);
       if (await this.#store.getTerminal(t.sn)) {
+        // The same batch, stored by another KMS instance since the check above: a duplicate.
+        const now = await this.#storedBatch(orderId, bodyHash);
+        if (now) return now;
         await this.#audit("tk_batch_imported", "failure", {
           subject: orderId,
           detail: `terminal_conflict ${t.sn}`,
@@ -209,6 +223,8 @@ export class KmsService {
     } catch (e) {
       // A concurrent request stored another batch (or these SNs) first: the same refusal as above.
       if (e instanceof StoreError && e.code === "conflict") {
+        const now = await this.#storedBatch(orderId, bodyHash);
+        if (now) return now;
         await this.#audit("tk_batch_imported", "failure", {
           subject: orderId,
           detail: "batch_conflict",
