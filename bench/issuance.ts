@@ -21,10 +21,13 @@
  * wall time (service loop, messages, waiting for the workers), and each
  * worker's HSM time (measured inside the worker) as a share of the wall
  * time. Terminals per CPU-second divide by the process's user + system CPU
- * time over every thread.
+ * time over every thread; on Linux the CPU time is also split by thread
+ * (`/proc/self/task`: the main thread, the HSM workers' threads, which Deno
+ * names `worker-N`, and the rest: V8's GC helpers, I/O), in µs per terminal.
  *
  * Flags: `--sizes 10000,100000,1000000`, `--stores sqlite,postgres`,
- * `--cores wasm,js`, `--workers 1,2` (default 1 and the number of CPUs),
+ * `--cores wasm,js`, `--workers 1,2` (default 1 and the number of CPUs;
+ * repeats allowed, `1,2,1,2` interleaves runs so that both see the same load),
  * `--js-max N` (largest order run on the JS core, default 100000), `--flow-b
  * N` (iterations of the flow B costs, 0 to skip).
  * PostgreSQL from `KMS_BENCH_DATABASE_URL` or `KMS_TEST_DATABASE_URL`
@@ -109,6 +112,44 @@ function timedStore(store: Store, t: Timers, afterIssue: (n: number) => void): S
   });
 }
 
+/** CPU seconds (user + system) per thread id of this process, from /proc (Linux); null elsewhere. */
+function threadCpu(): Map<number, { name: string; s: number }> | null {
+  const out = new Map<number, { name: string; s: number }>();
+  try {
+    for (const t of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${t.name}/stat`);
+        const name = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // utime and stime, in clock ticks (USER_HZ, 100 on Linux).
+        out.set(Number(t.name), { name, s: (Number(f[11]) + Number(f[12])) / 100 });
+      } catch {
+        // the thread ended while we looked
+      }
+    }
+  } catch {
+    return null;
+  }
+  return out;
+}
+
+/** CPU seconds between two {@link threadCpu} samples: main thread, HSM workers, other threads. */
+function cpuByThread(
+  a: Map<number, { name: string; s: number }> | null,
+  b: Map<number, { name: string; s: number }> | null,
+): { main: number; workers: number; other: number } | null {
+  if (!a || !b) return null;
+  const out = { main: 0, workers: 0, other: 0 };
+  for (const [tid, t] of b) {
+    const d = t.s - (a.get(tid)?.s ?? 0);
+    // Deno names a Web Worker's thread "worker-N".
+    if (tid === Deno.pid) out.main += d;
+    else if (t.name.startsWith("worker-")) out.workers += d;
+    else out.other += d;
+  }
+  return out;
+}
+
 function rss(): number {
   return Deno.memoryUsage().rss;
 }
@@ -133,6 +174,8 @@ interface Row {
   cpuS: number;
   /** With workers: each worker's HSM milliseconds. */
   workerMs: number[];
+  /** CPU seconds by thread during issuance (Linux), or null. */
+  threads: { main: number; workers: number; other: number } | null;
 }
 
 async function openBenchStore(
@@ -227,6 +270,7 @@ async function runOne(
       hsmWorkers: workers,
     });
     let workerMs: number[] = [];
+    let threads: Row["threads"] = null;
     let r;
     let issueMs: number;
     let cpu: { user: number; system: number };
@@ -252,11 +296,13 @@ async function runOne(
       t.core = 0;
       t.hsm = 0;
       t.store = 0;
+      const threads0 = threadCpu();
       const cpu0 = process.cpuUsage();
       const t1 = performance.now();
       r = await service.issueOrder(orderId);
       issueMs = performance.now() - t1;
       cpu = process.cpuUsage(cpu0);
+      threads = cpuByThread(threads0, threadCpu());
       workerMs = (await ops.hsmStats?.())?.workers.map((w, i) => w.busyMs - (before[i] ?? 0)) ??
         [];
     } finally {
@@ -281,6 +327,7 @@ async function runOne(
       storeMs: t.store,
       cpuS: (cpu.user + cpu.system) / 1e6,
       workerMs,
+      threads,
     };
   } finally {
     await cleanup();
@@ -360,7 +407,8 @@ if (import.meta.main) {
     return true;
   });
   const cores = values.cores.split(",") as CoreName[];
-  const workerCounts = [...new Set(values.workers.split(",").map(Number))];
+  // Repeats allowed (`--workers 1,2,1,2`): interleaved runs see the same load.
+  const workerCounts = values.workers.split(",").map(Number);
   console.log(
     `# bulk issuance, ${
       new Date().toISOString()
@@ -369,10 +417,10 @@ if (import.meta.main) {
     }`,
   );
   console.log(
-    "| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU time | import | RSS before -> peak | main thread: store | main thread: rest | HSM time, share of wall time |",
+    "| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU µs per terminal: main thread / HSM workers / other threads | main thread wall time: store / rest | HSM | import | RSS before -> peak |",
   );
   console.log(
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   const rows: Row[] = [];
   const skipped: string[] = [];
@@ -388,19 +436,25 @@ if (import.meta.main) {
           rows.push(row);
           const wall = row.issueS * 1000;
           const hsm = row.workers === 1
-            ? `in-thread: core ${pct(row.core_, wall)}, HSM and key blocks ${pct(row.hsm, wall)}`
-            : `workers: ${row.workerMs.map((m) => pct(m, wall)).join(" + ")}`;
+            ? `in main thread: core ${pct(row.core_, wall)}, HSM and key blocks ${
+              pct(row.hsm, wall)
+            } of wall time`
+            : `each worker busy ${row.workerMs.map((m) => pct(m, wall)).join(", ")} of wall time`;
           const rest = row.workers === 1
             ? wall - row.core_ - row.hsm - row.storeMs
             : wall - row.storeMs;
+          const us = (s: number) => (1e6 * s / row.terminals).toFixed(0);
+          const th = row.threads
+            ? `${us(row.threads.main)} / ${us(row.threads.workers)} / ${us(row.threads.other)}`
+            : "n/a";
           console.log(
             `| ${row.store} | ${row.core} | ${row.workers} | ${row.terminals} | ${
               row.perS.toFixed(0)
-            } | ${row.issueS.toFixed(1)} s | ${(row.terminals / row.cpuS).toFixed(0)} | ${
-              row.cpuS.toFixed(1)
-            } s | ${row.importS.toFixed(1)} s | ${mb(row.rssStart)} -> ${mb(row.rssPeak)} | ${
+            } | ${row.issueS.toFixed(1)} s | ${(row.terminals / row.cpuS).toFixed(0)} | ${th} | ${
               pct(row.storeMs, wall)
-            } | ${pct(rest, wall)} | ${hsm} |`,
+            } / ${pct(rest, wall)} | ${hsm} | ${row.importS.toFixed(1)} s | ${
+              mb(row.rssStart)
+            } -> ${mb(row.rssPeak)} |`,
           );
         }
       }
