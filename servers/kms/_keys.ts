@@ -139,7 +139,8 @@ export async function kmsKeyOps(o: {
         return { tkBlock: r.keyBlock };
       }),
     issueTmk,
-    issueConcurrency: workers === 1 ? 1 : 2 * workers,
+    // Two pages in each worker (one being issued, one waiting) and one being committed here.
+    issueConcurrency: workers === 1 ? 1 : 2 * workers + 1,
     async issueTmks(tks, options = {}): Promise<TmkPageResult> {
       if (workers === 1) {
         const tmks: IssuedTmk[] = [];

@@ -25,8 +25,9 @@
  * module that does not load) makes {@link HsmPool.create} reject with that
  * error, naming the worker, and stops every worker it started.
  *
- * Batches and errors. A batch goes to one idle worker (the others take the
- * next batches); the worker generates each key in order and stops at the
+ * Batches and errors. A batch goes to the least busy worker, up to two per
+ * worker (the second waits in the worker, so that it has work while the
+ * main thread is busy committing); the worker generates each key in order and stops at the
  * first refusal, answering with that refusal's index and its
  * {@link HsmError} (same code and message as in-thread), so a caller can
  * refuse exactly as the in-thread path does and store nothing of the batch.
@@ -200,7 +201,8 @@ interface Pending {
 interface Slot {
   index: number;
   worker: Worker;
-  job?: Pending & { id: number };
+  /** Batches sent to the worker and not answered yet, oldest first (at most {@link PER_WORKER}). */
+  jobs: (Pending & { id: number })[];
   batches: number;
   keys: number;
   busyMs: number;
@@ -211,6 +213,13 @@ interface Slot {
 }
 
 const HEX = /^(?:[0-9A-Fa-f]{2})+$/;
+
+/**
+ * Batches sent ahead to each worker: the next one waits in the worker while
+ * it works on the current one, so a worker does not idle while the main
+ * thread is busy (a synchronous SQLite commit) and cannot hand it more.
+ */
+const PER_WORKER = 2;
 
 function componentBytes(c: LmkComponent, i: number): Uint8Array {
   if (c === null || typeof c !== "object") {
@@ -285,6 +294,7 @@ export class HsmPool {
       const slot: Slot = {
         index: i,
         worker: new Worker(url.href, { type: "module", name: `hsm-${i + 1}` }),
+        jobs: [],
         batches: 0,
         keys: 0,
         busyMs: 0,
@@ -413,7 +423,7 @@ export class HsmPool {
       slot.closed?.();
       return;
     }
-    const job = slot.job;
+    const job = slot.jobs[0];
     if ((m.type !== "done" && m.type !== "refused") || !job || job.id !== m.id) {
       this.#fail(
         new HsmPoolError(
@@ -423,7 +433,7 @@ export class HsmPool {
       );
       return;
     }
-    slot.job = undefined;
+    slot.jobs.shift();
     slot.batches++;
     slot.busyMs += m.busyMs;
     this.#dispatch();
@@ -443,8 +453,15 @@ export class HsmPool {
   }
 
   #dispatch(): void {
-    for (const slot of this.#slots) {
-      if (slot.job) continue;
+    for (;;) {
+      // The worker with the fewest batches, if it can take one more.
+      let slot: Slot | undefined;
+      for (const s of this.#slots) {
+        if (!s.dead && s.jobs.length < PER_WORKER && (!slot || s.jobs.length < slot.jobs.length)) {
+          slot = s;
+        }
+      }
+      if (!slot) return;
       let p: Pending | undefined;
       while ((p = this.#queue.shift()) && p.signal?.aborted) {
         p.reject(p.signal.reason);
@@ -460,7 +477,7 @@ export class HsmPool {
           items: job.items,
         };
         slot.worker.postMessage(msg);
-        slot.job = job;
+        slot.jobs.push(job);
       } catch (e) {
         job.reject(e);
       }
@@ -475,14 +492,13 @@ export class HsmPool {
     if (this.#failure) return;
     this.#failure = e;
     for (const s of this.#slots) {
-      if (s.job) {
-        s.job.reject(
+      for (const job of s.jobs.splice(0)) {
+        job.reject(
           new HsmPoolError(
             e.code,
-            `${e.message}; this batch of ${s.job.items.length} keys was not answered, no key of it is returned`,
+            `${e.message}; this batch of ${job.items.length} keys was not answered, no key of it is returned`,
           ),
         );
-        s.job = undefined;
       }
     }
     for (const p of this.#queue.splice(0)) p.reject(e);
@@ -508,9 +524,8 @@ export class HsmPool {
       } finally {
         clearTimeout(timer);
         s.worker.terminate();
-        if (s.job) {
-          s.job.reject(new HsmPoolError("closed", "the HSM pool closed before the batch ended"));
-          s.job = undefined;
+        for (const job of s.jobs.splice(0)) {
+          job.reject(new HsmPoolError("closed", "the HSM pool closed before the batch ended"));
         }
       }
     })).then(() => undefined);
