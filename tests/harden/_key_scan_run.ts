@@ -504,7 +504,8 @@ const plantedLog: string[] = [];
 /**
  * Plants windows of observed keys (a generated TDES key and, from an RSA
  * key, a window of its prime p) in each kind of artefact, each in its own
- * encoding: the database (raw bytes in SQLite, bytea in PostgreSQL), stdout
+ * encoding: the database (raw bytes in SQLite, bytea in PostgreSQL, and in
+ * PostgreSQL's server log uppercase hex in a statement it refuses), stdout
  * (uppercase hex), stderr (base64), an HTTP request header (base64url) and
  * body (lowercase hex), an error message (mixed-case hex), a temporary file
  * (raw bytes, and base64 of the RSA window in lines of six characters), and,
@@ -549,7 +550,11 @@ async function plantInDatabase(db: string, bytes: Uint8Array): Promise<void> {
     const sql = postgres(url.href, { max: 1, onnotice: () => {} });
     await sql.unsafe(`CREATE TABLE ${schema}.planted (v bytea)`);
     await sql.unsafe(`INSERT INTO ${schema}.planted VALUES ($1)`, [bytes]);
+    // A statement PostgreSQL refuses, so that its server log records it with the planted hex.
+    const refusedStatement = `SELECT 'planted ${encode.hexUpper(bytes.subarray(0, 8))}'::int`;
+    const failed = await sql.unsafe(refusedStatement).then(() => false, () => true);
     await sql.end();
+    if (!failed) throw new Error(`PostgreSQL accepted ${refusedStatement}`);
   } else {
     const sqlite = new DatabaseSync(db);
     sqlite.exec("CREATE TABLE planted (v BLOB)");

@@ -17,8 +17,9 @@
  * - every HTTP request and response, headers and bodies (`http.jsonl`);
  * - the child's stdout and stderr (the demo's output and the error paths'
  *   messages) and every error answer;
- * - with `KMS_TEST_DATABASE_URL`: a second run on PostgreSQL, and `pg_dump`
- *   of its two schemas.
+ * - with `KMS_TEST_DATABASE_URL`: a second run on PostgreSQL, `pg_dump` of
+ *   its two schemas, and what PostgreSQL's server log gained during the run
+ *   (when this test can read it).
  *
  * 0 hits are required. A control run plants windows of observed keys in each
  * kind of artefact, each in another encoding, and the scan must find every one
@@ -110,6 +111,59 @@ async function dropSchemas(schemas: string[]): Promise<void> {
   }
 }
 
+/** Where PostgreSQL's server logs are (Debian's packages; the cluster CI starts). */
+const PG_LOG_DIR = "/var/log/postgresql";
+
+/** Each readable PostgreSQL server log and its size now (none if the directory is not readable). */
+async function pgLogSizes(): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  try {
+    for await (const e of Deno.readDir(PG_LOG_DIR)) {
+      if (!e.isFile || !e.name.endsWith(".log")) continue;
+      const path = `${PG_LOG_DIR}/${e.name}`;
+      try {
+        const f = await Deno.open(path);
+        f.close();
+        sizes.set(path, (await Deno.stat(path)).size);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.PermissionDenied)) throw err;
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound || err instanceof Deno.errors.PermissionDenied)) {
+      throw err;
+    }
+  }
+  return sizes;
+}
+
+/** What each log gained since `before` (the whole file if it was rotated). */
+async function pgLogTails(before: Map<string, number>): Promise<Artefact[]> {
+  const out: Artefact[] = [];
+  for (const [path, size] of await pgLogSizes()) {
+    const from = (before.get(path) ?? 0) <= size ? (before.get(path) ?? 0) : 0;
+    const f = await Deno.open(path);
+    try {
+      await f.seek(from, Deno.SeekMode.Start);
+      const bytes = new Uint8Array(size - from);
+      let n = 0;
+      while (n < bytes.length) {
+        const r = await f.read(bytes.subarray(n));
+        if (r === null) break;
+        n += r;
+      }
+      out.push({
+        kind: "PostgreSQL server log (the run's part)",
+        name: path,
+        bytes: bytes.subarray(0, n),
+      });
+    } finally {
+      f.close();
+    }
+  }
+  return out;
+}
+
 async function* walk(dir: string): AsyncGenerator<string> {
   for await (const e of Deno.readDir(dir)) {
     const p = `${dir}/${e.name}`;
@@ -145,6 +199,7 @@ async function run(
     `t_ks_mtms_${tag}`,
   ];
   const pgUrl = (s: string) => `${PG_URL}${PG_URL.includes("?") ? "&" : "?"}schema=${s}`;
+  const pgLogsBefore = schemas.length > 0 ? await pgLogSizes() : new Map<string, number>();
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const received = (async () => {
     const conn = await listener.accept();
@@ -236,6 +291,7 @@ async function run(
         name: `${d.how} ${schemas.join(", ")}`,
         bytes: d.text,
       });
+      artefacts.push(...await pgLogTails(pgLogsBefore));
     }
     return { keys, artefacts, dump, stdout, code: out.code };
   } finally {
@@ -277,6 +333,9 @@ const ORIGINS = [
   "derived",
   "rsa-private",
 ];
+
+/** Whether this test can read PostgreSQL's server log (CI runs as root: yes). */
+const pgLogReadable = PG_URL !== "" && (await pgLogSizes()).size > 0;
 
 const terminals = size(3, 20);
 const flowB = size(2, 10);
@@ -342,6 +401,10 @@ Deno.test(
         if (name === "PostgreSQL" && kind.startsWith("SQLite")) continue;
         assert(r.artefacts.some((a) => a.kind === kind && a.bytes.length > 0), `${name}: ${kind}`);
       }
+      if (name === "PostgreSQL" && pgLogReadable) {
+        // what the server logged during the run (possibly nothing: it is still scanned)
+        assert(r.artefacts.some((a) => a.kind === "PostgreSQL server log (the run's part)"));
+      }
       const errors = r.stdout.split("\n").filter((l) => l.startsWith("error path ")).length;
       assertEquals(errors, 29, `${name}: every error path ran`);
       errorPaths += errors;
@@ -396,6 +459,9 @@ Deno.test(
       ["temporary file", ["raw"]],
       ["temporary file", ["base64 (over lines)"]],
       ...(PG_URL ? [["PostgreSQL dump", ["hex lower"]] as [string, string[]]] : []),
+      ...(PG_URL && pgLogReadable
+        ? [["PostgreSQL server log (the run's part)", ["hex upper"]] as [string, string[]]]
+        : []),
     ];
     for (const [kind, encodings] of expected) {
       const got = found.get(kind) ?? new Set();
@@ -423,6 +489,13 @@ Deno.test(
         `control run: ${expected.length} plants (${expected.map(([k]) => k).join(", ")}), ` +
         `${expected.length} found`,
         ...(runs[1]?.r.dump ? [`PostgreSQL dumped with ${runs[1].r.dump}`] : []),
+        ...(PG_URL
+          ? [
+            pgLogReadable
+              ? `PostgreSQL server log: the part written during each run`
+              : `PostgreSQL server log not readable here (${PG_LOG_DIR}): not scanned`,
+          ]
+          : []),
       ].join("; ") + (LONG ? " [long]" : ""),
     );
   },
