@@ -290,7 +290,7 @@ export class SoftwareHsm implements Hsm {
    * LMK itself, so LMK blocks do not run the CMAC KDF per block.
    */
   #lmkKbpk: PreparedKbpk | undefined;
-  /** Test mode: the marker optional block every LMK block carries. */
+  /** Test mode: the marker optional block every LMK block and every TR-31 export carries. */
   #marker: { id: string; data: string } | undefined;
   readonly #version: "B" | "D";
   readonly #core: CryptoCore;
@@ -869,6 +869,8 @@ export class SoftwareHsm implements Hsm {
       keyVersion: h.keyVersion,
       exportability: h.exportability as KeyBlockHeader["exportability"],
       keyContext: "2",
+      // A test HSM's keys stay recognisable where they go: the marker travels too.
+      optionalBlocks: this.#marker ? [this.#marker] : [],
     };
     try {
       await this.#seeDerived(`the KEK of ${op}`, header.version, kek);

@@ -20,8 +20,9 @@
  * refuses every option but {@link PRODUCTION_OPTIONS} (`test_only`), an LMK
  * in `TEST_LMKS` (`test_lmk`), an LMK without its KCV from the ceremony record
  * (`combined_kcv`), and every key block that carries the test marker
- * {@link TEST_KEY_BLOCK_ID} (`test_key`): a test HSM puts that optional block
- * in every key block it makes under its LMK, bound by the block's MAC.
+ * {@link TEST_KEY_BLOCK_ID} (`test_key`), under its LMK or under a KEK: a test
+ * HSM puts that optional block in every key block it makes under its LMK and
+ * every TR-31 block it exports under a KEK, bound by the block's MAC.
  *
  * @module
  */
@@ -68,8 +69,8 @@ export type HsmOperation = keyof typeof OPERATION_STATES;
 export const PRODUCTION_OPTIONS: readonly string[] = ["mode", "lmkAlgorithm", "core", "audit"];
 
 /**
- * The optional block a test HSM puts in every key block under its LMK: a
- * proprietary ID (X9.143 reserves numeric IDs for proprietary blocks) whose
+ * The optional block a test HSM puts in every key block under its LMK and
+ * every TR-31 block it exports under a KEK: a proprietary ID (X9.143 reserves numeric IDs for proprietary blocks) whose
  * data is `TESTLMK` and the LMK's KCV. The block's MAC covers it, so it cannot
  * be removed without the LMK.
  */

@@ -545,6 +545,35 @@ for (const core of proofCores(await allCores())) {
       entries++;
       tally.add("test_key");
     }
+    // A key a test HSM exports (TR-31 under a KEK both hold) carries the marker too, and the
+    // production HSM refuses to import it; a production export carries none and imports.
+    const prodPk = await prod.importKeyFromComponents(
+      await tdesComponents(24, core),
+      KEY_TEMPLATES.PK,
+    );
+    const testExport = (await testHsm.exportKey(made.TMK, prodPk.keyBlock)).exported;
+    assertEquals(
+      readKeyBlockHeader(testExport).optionalBlocks?.find((o) => o.id === "90")?.data,
+      `TESTLMK${testHsm.lmkKcv}`,
+    );
+    {
+      const before = events.length;
+      const e = await assertRejects(
+        () => prod.importKey(testExport, prodPk.keyBlock, { template: KEY_TEMPLATES.TMK }),
+        HsmError,
+        "is a test key",
+      );
+      assertEquals(e.code, "test_key");
+      assertEquals(events.slice(before).map((x) => x.event), ["key_refused"]);
+      entries++;
+      tally.add("test_key");
+    }
+    const prodExport = (await prod.exportKey(
+      (await prod.generateKey(KEY_TEMPLATES.TMK)).keyBlock,
+      prodPk.keyBlock,
+    )).exported;
+    assertEquals(readKeyBlockHeader(prodExport).optionalBlocks ?? [], []);
+    await prod.importKey(prodExport, prodPk.keyBlock, { template: KEY_TEMPLATES.TMK });
     // The marker cannot be stripped: the header is under the block's MAC.
     const tmk = made.TMK;
     const rest = tmk.slice(5, 12) + "00" + tmk.slice(14, 16) + tmk.slice(headerLength(tmk));
@@ -562,7 +591,7 @@ for (const core of proofCores(await allCores())) {
       `${tally.total} refusals: ${tally} (${TEST_LMKS.length} published test LMKs, ` +
         `${
           Object.keys(made).length
-        } test keys in ${uses.length} uses); ${entries} audit entries, 1 each; ` +
+        } test keys in ${uses.length} uses, 1 test export imported); ${entries} audit entries, 1 each; ` +
         `test marker stripped: refused (key_block); production keys: no marker, usable`,
     );
   });

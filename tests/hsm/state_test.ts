@@ -2,9 +2,10 @@
  * HSM states and modes, unit level, on both cores and both LMK types: a new
  * HSM is offline without an LMK; the state argument is checked; a test HSM
  * marks every key block under its LMK with the test optional block (read
- * back with the LMK the test knows, so the MAC covers it) and a production
- * HSM marks none. The full state x operation table, the custodian table and
- * the production refusals are proofs in `tests/harden/hsm_state_test.ts`.
+ * back with the LMK the test knows, so the MAC covers it) and every TR-31
+ * block it exports, and a production HSM marks none. The full state x
+ * operation table, the custodian table and the production refusals are
+ * proofs in `tests/harden/hsm_state_test.ts`.
  *
  * @module
  */
@@ -16,7 +17,7 @@ import {
   TEST_KEY_BLOCK_ID,
   testMarker,
 } from "../../src/hsm/mod.ts";
-import { unwrapKeyBlock } from "../../src/keyblock/mod.ts";
+import { readKeyBlockHeader, unwrapKeyBlock } from "../../src/keyblock/mod.ts";
 import { allCores } from "../_helpers.ts";
 import { makeComponents, makeHsm } from "./_fixtures.ts";
 
@@ -64,6 +65,13 @@ for (const core of await allCores()) {
           data: testMarker(hsm.lmkKcv),
         });
       }
+      // A TR-31 export under a KEK carries it too (its header, in clear, under the KEK's MAC).
+      const kek = (await hsm.generateKey(KEY_TEMPLATES.TK)).keyBlock;
+      const exported = (await hsm.exportKey(made[0], kek)).exported;
+      assertEquals(readKeyBlockHeader(exported).optionalBlocks?.[0], {
+        id: TEST_KEY_BLOCK_ID,
+        data: testMarker(hsm.lmkKcv),
+      });
       // Production, same LMK (with its KCV): no optional block at all.
       const { components } = await makeComponents(algorithm, 2, core);
       const prod = await SoftwareHsm.open({ mode: "production", lmkAlgorithm: algorithm, core }, {
@@ -75,6 +83,8 @@ for (const core of await allCores()) {
       const block = (await prod.generateKey(KEY_TEMPLATES.TMK)).keyBlock;
       assertEquals(block.slice(12, 14), "00", "no optional blocks");
       assertEquals((await prod.keyInfo(block)).keyUsage, "K0");
+      const prodKek = (await prod.generateKey(KEY_TEMPLATES.TK)).keyBlock;
+      assertEquals((await prod.exportKey(block, prodKek)).exported.slice(12, 14), "00");
     });
   }
 }
