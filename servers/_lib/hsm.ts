@@ -59,6 +59,18 @@ export function parseComponents(
   });
 }
 
+/**
+ * Hooks a caller may put around a server's HSM and store (the fault-injection
+ * proof of issue 9 wraps them to make call number k fail). Each returns the
+ * object the server then uses; without them the server uses what it opened.
+ */
+export interface Instrument {
+  /** Wraps the store the server opened. */
+  store?: (store: Store) => Store;
+  /** Wraps each HSM the server opens. */
+  hsm?: (hsm: Hsm) => Hsm;
+}
+
 /** How a server's HSM starts. */
 export interface HsmStart {
   /** LMK components, `CUSTODIAN:KEY:KCV`, two or more from distinct custodians. */
@@ -73,6 +85,8 @@ export interface HsmStart {
   actor: string;
   /** Tests only (see `SoftwareHsmOptions.testKeyObserver`; a production HSM refuses it). */
   testKeyObserver?: TestKeyObserver;
+  /** Wraps the HSM once it is authorized (see {@link Instrument}). */
+  wrap?: (hsm: Hsm) => Hsm;
 }
 
 /**
@@ -81,7 +95,7 @@ export interface HsmStart {
  * from the custodians' components, authorized.
  *
  * @param o LMK components (`CUSTODIAN:KEY:KCV`), LMK KCV, mode, core, store, the actor name, and
- *   (tests only) a key observer.
+ *   (tests only) a key observer and a wrapper of the HSM.
  * @returns the HSM, authorized.
  * @throws {ValidationError} for malformed components; {@link HsmError} for components that fail
  *   their checks (one `lmk_load_failed` audit record), or `test_only` for a key observer in
@@ -109,7 +123,7 @@ export async function openHsm(o: HsmStart): Promise<Hsm> {
   await hsm.setState("secure", by);
   await hsm.loadLmk(components, { lmkKcv: o.lmkKcv });
   await hsm.setState("authorized", by);
-  return hsm;
+  return o.wrap ? o.wrap(hsm) : hsm;
 }
 
 /**

@@ -18,6 +18,7 @@
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { fromHex } from "../../src/crypto/mod.ts";
 import {
+  type Hsm,
   type HsmAuditSink,
   type HsmMode,
   KEY_TEMPLATES,
@@ -45,7 +46,8 @@ export function defaultHsmWorkers(): number {
  *
  * @param o LMK components (`CUSTODIAN:KEY:KCV`) and KCV, HSM mode, PK and MAK components
  *   (`[CUSTODIAN:]KEY:KCV`), core, store (audit log), and `hsmWorkers` (1 to 64, default
- *   {@link defaultHsmWorkers}): the HSM workers of bulk issuance, 1 for none.
+ *   {@link defaultHsmWorkers}): the HSM workers of bulk issuance, 1 for none; a wrapper for the
+ *   HSM (tests: fault injection; with it, as with a key observer, issuance runs in this thread).
  * @returns the operations the KMS service needs; `close()` stops the workers.
  * @throws {RangeError} `hsmWorkers` out of range; as {@link openHsm} for the components.
  */
@@ -60,10 +62,11 @@ export async function kmsKeyOps(o: {
   /** Tests only: see `SoftwareHsmOptions.testKeyObserver`. */
   testKeyObserver?: TestKeyObserver;
   hsmWorkers?: number;
+  wrapHsm?: (hsm: Hsm) => Hsm;
 }): Promise<KmsKeyOps> {
-  // A test key observer is a function of this thread: it cannot see into a worker, so with one
-  // issuance stays in this thread, where the observer sees every TMK.
-  const workers = o.testKeyObserver ? 1 : o.hsmWorkers ?? defaultHsmWorkers();
+  // A test key observer and an HSM wrapper are functions of this thread: they cannot see into a
+  // worker, so with one issuance stays in this thread, where they see every HSM call.
+  const workers = o.testKeyObserver || o.wrapHsm ? 1 : o.hsmWorkers ?? defaultHsmWorkers();
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_HSM_WORKERS) {
     throw new RangeError(
       `hsmWorkers must be an integer from 1 to ${MAX_HSM_WORKERS}, got ${workers}`,
@@ -77,6 +80,7 @@ export async function kmsKeyOps(o: {
     store: o.store,
     actor: "kms",
     testKeyObserver: o.testKeyObserver,
+    wrap: o.wrapHsm,
   });
   const pk = await hsm.importKeyFromComponents(
     parseComponents(o.pkComponents, "PK component"),

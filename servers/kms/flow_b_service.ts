@@ -173,7 +173,8 @@ export class FlowBService {
       ledger: options.store,
       policy: options.policy,
       now: this.#now,
-      onEvent: (e) =>
+      // The ledger is this store; `l` is the view of the transaction the event belongs to.
+      onEvent: (e, l) =>
         this.#audit(
           e.event,
           e.event.endsWith("_failed") || e.event === "lockout" ? "failure" : "success",
@@ -181,6 +182,7 @@ export class FlowBService {
             subject: e.sn,
             detail: e.event === "challenge_opened" ? `opened, ${e.detail}` : e.detail,
           },
+          l as Store,
         ),
     });
   }
@@ -190,12 +192,14 @@ export class FlowBService {
     return this.#auth.policy;
   }
 
+  /** Appends an audit record; `store` is the transaction of the change it records, if any. */
   async #audit(
     event: string,
     outcome: "success" | "failure",
     fields: { subject?: string; kcv?: string; detail?: string },
+    store: Store = this.#store,
   ): Promise<void> {
-    await this.#store.appendAudit({ at: this.#now(), actor: "kms", event, outcome, ...fields });
+    await store.appendAudit({ at: this.#now(), actor: "kms", event, outcome, ...fields });
   }
 
   /**
@@ -287,25 +291,31 @@ export class FlowBService {
     const pair = await this.#keys.generateHsmKeyPair();
     const cert = await this.#certifier.certify(sn, pair.publicKey);
     const at = this.#now();
-    const created = await this.#store.registerTerminal(sn, at);
-    const rotate = !created && existing !== null && existing.prHsmBlock !== null;
-    const ok = await this.#store.setHsmKey(sn, {
-      puHsmCert: cert.certificate,
-      prHsmBlock: pair.prHsmBlock,
-      at,
-      replace: rotate,
+    // The terminal row, its key and the audit record commit together.
+    const stored = await this.#store.transaction(async (tx) => {
+      const created = await tx.registerTerminal(sn, at);
+      const rotate = !created && existing !== null && existing.prHsmBlock !== null;
+      const ok = await tx.setHsmKey(sn, {
+        puHsmCert: cert.certificate,
+        prHsmBlock: pair.prHsmBlock,
+        at,
+        replace: rotate,
+      });
+      if (!ok) return null;
+      await this.#audit("hsm_key_issued", "success", {
+        subject: sn,
+        detail: rotate ? "rotated: the earlier Pr_hsm is dropped" : "first key pair",
+      }, tx);
+      return { created, rotate };
     });
-    if (!ok) {
+    if (!stored) {
       // Another S1 or S3 for this SN won the race; nothing of ours was stored.
       throw new ConflictError(
         "concurrent_request",
         `S1: ${sn} changed while its HSM key was made; retry`,
       );
     }
-    await this.#audit("hsm_key_issued", "success", {
-      subject: sn,
-      detail: rotate ? "rotated: the earlier Pr_hsm is dropped" : "first key pair",
-    });
+    const { created, rotate } = stored;
     return {
       created,
       body: {
@@ -389,12 +399,21 @@ export class FlowBService {
       }
       throw e;
     }
-    const ok = await this.#store.setTransportKey(sn, {
-      aukBlock,
-      puTek: tek.pem,
-      tkHash: req.tkHash,
-      tkKcv: req.aukKcv,
-      at: this.#now(),
+    const ok = await this.#store.transaction(async (tx) => {
+      const set = await tx.setTransportKey(sn, {
+        aukBlock,
+        puTek: tek.pem,
+        tkHash: req.tkHash,
+        tkKcv: req.aukKcv,
+        at: this.#now(),
+      });
+      if (!set) return false;
+      await this.#audit("tk_imported", "success", {
+        subject: sn,
+        kcv: req.aukKcv,
+        detail: `flow B: AUK and Pu_tek (${tek.bits} bits)`,
+      }, tx);
+      return true;
     });
     if (!ok) {
       throw new ConflictError(
@@ -402,11 +421,6 @@ export class FlowBService {
         `S3: ${sn} changed while its transport key was imported; retry`,
       );
     }
-    await this.#audit("tk_imported", "success", {
-      subject: sn,
-      kcv: req.aukKcv,
-      detail: `flow B: AUK and Pu_tek (${tek.bits} bits)`,
-    });
     return { sn, aukKcv: req.aukKcv, tekBits: tek.bits, duplicate: "no" };
   }
 
@@ -475,38 +489,53 @@ export class FlowBService {
       });
       throw sessionError(sn, expired);
     }
-    let tmkBlock = t.tmkBlock;
-    let tmkKcv = t.tmkKcv;
-    if (!tmkBlock || !tmkKcv) {
-      const g = await this.#keys.generateTmk();
-      // Of concurrent first downloads only one stores its TMK; only that one is audited.
-      const mine = await this.#store.issueTmk({
-        sn,
-        tmkBlock: g.tmkBlock,
-        tmkUnderTk: null,
-        tmkKcv: g.tmkKcv,
-        issuedAt: now,
-      });
-      const again = (await this.#store.getTerminal(sn))!;
-      tmkBlock = again.tmkBlock!;
-      tmkKcv = again.tmkKcv!;
-      if (mine) {
-        await this.#audit("tmk_issued", "success", { subject: sn, kcv: tmkKcv, detail: "flow B" });
-      }
-    }
+    // Every HSM operation first (a new TMK on the first download, its export under Pu_tek,
+    // the tag under AUK): a failure there leaves nothing behind.
+    const fresh = !t.tmkBlock || !t.tmkKcv ? await this.#keys.generateTmk() : null;
+    const tmkBlock = fresh ? fresh.tmkBlock : t.tmkBlock!;
+    const tmkKcv = fresh ? fresh.tmkKcv : t.tmkKcv!;
     const encryptedTmk = toHex(await this.#keys.exportTmk(tmkBlock, tk.puTek));
     const h = await this.#keys.sha256(tmkMacInput(sn, encryptedTmk, tmkKcv));
     const tmkMac = toHex(await this.#keys.aukCipher(tk.aukBlock, "decrypt", h.subarray(0, 8)));
-    // The session is used up only now, after every check passed: of two
-    // concurrent downloads exactly one gets it.
-    if (!(await this.#store.consumeSession(sn, this.#now()))) {
+    // Then, in one transaction: the new TMK kept, the session used up (of concurrent
+    // downloads exactly one gets it), the TMK marked sent, and the audit records.
+    const outcome = await this.#store.transaction(async (tx) => {
+      if (fresh) {
+        const mine = await tx.issueTmk({
+          sn,
+          tmkBlock,
+          tmkUnderTk: null,
+          tmkKcv,
+          issuedAt: now,
+        });
+        // Another first download kept its TMK and used the session with it.
+        if (!mine) return "session_used";
+      }
+      if (!(await tx.consumeSession(sn, this.#now()))) return "session_used";
+      if (!(await tx.markTmkSent(sn, this.#now()))) return "already_delivered";
+      if (fresh) {
+        await this.#audit(
+          "tmk_issued",
+          "success",
+          { subject: sn, kcv: tmkKcv, detail: "flow B" },
+          tx,
+        );
+      }
+      await this.#audit(
+        "tmk_sent",
+        "success",
+        { subject: sn, kcv: tmkKcv, detail: "under Pu_tek" },
+        tx,
+      );
+      return "sent";
+    });
+    if (outcome === "session_used") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "session_expired" });
       throw sessionError(sn, true);
     }
-    if (!(await this.#store.markTmkSent(sn, this.#now()))) {
+    if (outcome === "already_delivered") {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
-    await this.#audit("tmk_sent", "success", { subject: sn, kcv: tmkKcv, detail: "under Pu_tek" });
     return { sn, encryptedTmk, tmkKcv, tmkMac };
   }
 
@@ -537,22 +566,33 @@ export class FlowBService {
         `the PIN pad's KCV ${tmkKcv} differs from the issued TMK's ${t.tmkKcv}`,
       );
     }
-    if (!(await this.#store.markDelivered(sn, tmkKcv, this.#now()))) {
+    // The delivery, its audit record and the status read for the answer in one transaction.
+    const status = await this.#store.transaction(async (tx) => {
+      if (!(await tx.markDelivered(sn, tmkKcv, this.#now()))) return null;
+      await this.#audit(
+        "tmk_delivered",
+        "success",
+        { subject: sn, kcv: tmkKcv, detail: "flow B" },
+        tx,
+      );
+      return await this.status(sn, tx);
+    });
+    if (!status) {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
     }
-    await this.#audit("tmk_delivered", "success", { subject: sn, kcv: tmkKcv, detail: "flow B" });
-    return await this.status(sn);
+    return status;
   }
 
   /**
    * State, KCVs and lock-out of a flow B terminal (operator API).
    *
    * @param sn serial number.
+   * @param store the store or a transaction of it to read from.
    * @returns the status, never keys.
    * @throws {NotFoundError} `unknown_terminal`.
    */
-  async status(sn: string): Promise<FlowBTerminalStatus> {
-    const t = await this.#store.getTerminal(sn);
+  async status(sn: string, store: Store = this.#store): Promise<FlowBTerminalStatus> {
+    const t = await store.getTerminal(sn);
     if (!t || t.orderId !== null || t.state === "registered") {
       throw new NotFoundError("unknown_terminal", `KMS knows no flow B terminal ${sn}`);
     }
@@ -582,10 +622,13 @@ export class FlowBService {
     if (!t || t.orderId !== null) {
       throw new NotFoundError("unknown_terminal", `KMS knows no flow B terminal ${sn}`);
     }
-    const done = await this.#store.unlockTerminal(sn, this.#now());
-    await this.#audit("unlock", done ? "success" : "failure", {
-      subject: sn,
-      detail: done ? `lifted by ${operator}` : "was not locked",
+    const done = await this.#store.transaction(async (tx) => {
+      const lifted = await tx.unlockTerminal(sn, this.#now());
+      await this.#audit("unlock", lifted ? "success" : "failure", {
+        subject: sn,
+        detail: lifted ? `lifted by ${operator}` : "was not locked",
+      }, tx);
+      return lifted;
     });
     return { sn, unlocked: done ? "yes" : "no" };
   }

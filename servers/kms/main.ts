@@ -44,7 +44,7 @@ import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { HsmMode, TestKeyObserver } from "../../src/hsm/mod.ts";
-import { openHsm } from "../_lib/hsm.ts";
+import { type Instrument, openHsm } from "../_lib/hsm.ts";
 import {
   checkKmsCa,
   createFlowBService,
@@ -92,6 +92,8 @@ export interface KmsOptions {
    * or environment variable of this server sets it.
    */
   testKeyObserver?: TestKeyObserver;
+  /** Wrappers around the store and the HSMs (tests: fault injection). */
+  instrument?: Instrument;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -116,7 +118,8 @@ export interface KmsServer extends Running {
  *   `ValidationError` `invalid_kms_ca` for a KMS CA key block that is not the CA's key under the LMK.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
-  const store = await openStore(o.db);
+  const opened = await openStore(o.db);
+  const store = o.instrument?.store ? o.instrument.store(opened) : opened;
   try {
     const hsm = await kmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -128,6 +131,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       store,
       testKeyObserver: o.testKeyObserver,
       hsmWorkers: o.hsmWorkers,
+      wrapHsm: o.instrument?.hsm,
     });
     const service = new KmsService(hsm, store);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
@@ -140,6 +144,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         store,
         actor: "kms",
         testKeyObserver: o.testKeyObserver,
+        wrap: o.instrument?.hsm,
       })
       : undefined;
     if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
@@ -173,12 +178,12 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         try {
           await hsm.close();
         } finally {
-          await store.close();
+          await opened.close();
         }
       },
     };
   } catch (e) {
-    await store.close();
+    await opened.close();
     throw e;
   }
 }

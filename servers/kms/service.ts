@@ -107,12 +107,14 @@ export class KmsService {
     this.#now = now;
   }
 
+  /** Appends an audit record; `store` is the transaction of the change it records, if any. */
   async #audit(
     event: string,
     outcome: "success" | "failure",
     fields: { subject?: string; kcv?: string; detail?: string; keyId?: string },
+    store: Store = this.#store,
   ): Promise<void> {
-    await this.#store.appendAudit({ at: this.#now(), actor: "kms", event, outcome, ...fields });
+    await store.appendAudit({ at: this.#now(), actor: "kms", event, outcome, ...fields });
   }
 
   /**
@@ -147,7 +149,7 @@ export class KmsService {
    * then every TK is imported by the HSM; only if all succeed is anything
    * stored (one transaction, which also holds one `tk_imported` audit record
    * per TK with its KCV). The batch as a whole gets one `tk_batch_imported`
-   * record: its refusal, or after the commit its count.
+   * record: its refusal, or its count in the same transaction as the TKs.
    *
    * @param batch the validated request.
    * @returns counts; `duplicate: "yes"` for the same batch sent again.
@@ -213,12 +215,20 @@ export class KmsService {
     }
     let r;
     try {
-      r = await this.#store.importTkBatch({
-        orderId,
-        bodyHash,
-        receivedAt: this.#now(),
-        tks: imported,
-        auditActor: "kms",
+      // The batch and its audit record commit together: a failed request leaves neither.
+      r = await this.#store.transaction(async (tx) => {
+        const stored = await tx.importTkBatch({
+          orderId,
+          bodyHash,
+          receivedAt: this.#now(),
+          tks: imported,
+          auditActor: "kms",
+        });
+        await this.#audit("tk_batch_imported", "success", {
+          subject: orderId,
+          detail: `${stored.tks} TKs${stored.duplicate ? " (duplicate)" : ""}`,
+        }, tx);
+        return stored;
       });
     } catch (e) {
       // A concurrent request stored another batch (or these SNs) first: the same refusal as above.
@@ -233,10 +243,6 @@ export class KmsService {
       }
       throw e;
     }
-    await this.#audit("tk_batch_imported", "success", {
-      subject: orderId,
-      detail: `${r.tks} TKs${r.duplicate ? " (duplicate)" : ""}`,
-    });
     return { orderId, accepted: r.tks, duplicate: r.duplicate ? "yes" : "no" };
   }
 
@@ -325,8 +331,8 @@ export class KmsService {
     };
   }
 
-  async #terminal(sn: string): Promise<Terminal> {
-    const t = await this.#store.getTerminal(sn);
+  async #terminal(sn: string, store: Store = this.#store): Promise<Terminal> {
+    const t = await store.getTerminal(sn);
     if (!t) throw new NotFoundError("unknown_terminal", `KMS knows no terminal ${sn}`);
     return t;
   }
@@ -348,10 +354,15 @@ export class KmsService {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "not_issued" });
       throw new ConflictError("not_issued", `no TMK has been issued for ${sn} yet`);
     }
-    if (!(await this.#store.markTmkSent(sn, this.#now()))) {
+    const tmkKcv = t.tmkKcv;
+    const sent = await this.#store.transaction(async (tx) => {
+      if (!(await tx.markTmkSent(sn, this.#now()))) return false;
+      await this.#audit("tmk_sent", "success", { subject: sn, kcv: tmkKcv }, tx);
+      return true;
+    });
+    if (!sent) {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
-    await this.#audit("tmk_sent", "success", { subject: sn, kcv: t.tmkKcv });
     return { sn, tmkBlock: t.tmkUnderTk, tmkKcv: t.tmkKcv };
   }
 
@@ -382,22 +393,29 @@ export class KmsService {
         `the PIN pad's KCV ${tmkKcv} differs from the issued TMK's ${t.tmkKcv}`,
       );
     }
-    if (!(await this.#store.markDelivered(sn, tmkKcv, this.#now()))) {
+    // The delivery, its audit record and the status read for the answer in one transaction:
+    // no failure after the commit can turn a done acknowledgement into an error.
+    const status = await this.#store.transaction(async (tx) => {
+      if (!(await tx.markDelivered(sn, tmkKcv, this.#now()))) return null;
+      await this.#audit("tmk_delivered", "success", { subject: sn, kcv: tmkKcv }, tx);
+      return await this.status(sn, tx);
+    });
+    if (!status) {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
     }
-    await this.#audit("tmk_delivered", "success", { subject: sn, kcv: tmkKcv });
-    return await this.status(sn);
+    return status;
   }
 
   /**
    * State and KCVs of a terminal (operator API).
    *
    * @param sn serial number.
+   * @param store the store or a transaction of it to read from.
    * @returns the status, never keys.
    * @throws {NotFoundError} `unknown_terminal`.
    */
-  async status(sn: string): Promise<TerminalStatus> {
-    const t = await this.#terminal(sn);
+  async status(sn: string, store: Store = this.#store): Promise<TerminalStatus> {
+    const t = await this.#terminal(sn, store);
     if (!t.orderId || !t.tkKcv || !(TERMINAL_STATES as readonly string[]).includes(t.state)) {
       throw new NotFoundError("unknown_terminal", `terminal ${sn} is not a flow A terminal`);
     }

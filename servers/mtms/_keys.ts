@@ -8,7 +8,7 @@
  */
 import type { CryptoCore, RsaPublicKey } from "../../src/core/mod.ts";
 import { fromHex, toHex } from "../../src/crypto/mod.ts";
-import { type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import { type Hsm, type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
 import { verifyOperatorSignature } from "../../src/protocol/certs.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
@@ -20,7 +20,8 @@ export type RsaPublicKeyBytes = RsaPublicKey;
 /**
  * Opens the MTMS HSM, forms PK and MAK, and sets up the transport key.
  *
- * @param o components, core, store, and the transport key (existing, or to generate and certify).
+ * @param o components, core, store, the transport key (existing, or to generate and certify),
+ *   and a wrapper for the HSM.
  * @returns the operations and the transport certificate.
  * @throws {TypeError} if neither `transportKey` nor `issueTransportCertificate` is given.
  */
@@ -36,6 +37,7 @@ export async function mtmsKeyOps(o: {
   testKeyObserver?: TestKeyObserver;
   transportKey?: { keyBlock: string; certificate: string };
   issueTransportCertificate?: (publicKey: RsaPublicKey) => Promise<string>;
+  wrapHsm?: (hsm: Hsm) => Hsm;
 }): Promise<{ ops: MtmsKeyOps; transportCertificate: string }> {
   const hsm = await openHsm({
     lmkComponents: o.lmkComponents,
@@ -45,6 +47,7 @@ export async function mtmsKeyOps(o: {
     store: o.store,
     actor: "mtms",
     testKeyObserver: o.testKeyObserver,
+    wrap: o.wrapHsm,
   });
   const pk = await hsm.importKeyFromComponents(
     parseComponents(o.pkComponents, "PK component"),

@@ -33,7 +33,7 @@ import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_k
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
 import { type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
+import { type Instrument, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
 
@@ -73,6 +73,8 @@ export interface MtmsOptions {
    * No flag or environment variable of this server sets it.
    */
   testKeyObserver?: TestKeyObserver;
+  /** Wrappers around the store and the HSM (tests: fault injection). */
+  instrument?: Instrument;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -94,7 +96,8 @@ export interface MtmsServer extends Running {
  * @returns the handler and a close.
  */
 export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Promise<MtmsApp> {
-  const store = await openStore(o.db);
+  const opened = await openStore(o.db);
+  const store = o.instrument?.store ? o.instrument.store(opened) : opened;
   try {
     const keys = await mtmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -107,6 +110,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
       testKeyObserver: o.testKeyObserver,
+      wrapHsm: o.instrument?.hsm,
     });
     const service = new MtmsService({
       hsm: keys.ops,
@@ -130,9 +134,9 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
         await store.schemaVersion();
       },
     });
-    return { handler, close: () => store.close() };
+    return { handler, close: () => opened.close() };
   } catch (e) {
-    await store.close();
+    await opened.close();
     throw e;
   }
 }

@@ -92,12 +92,14 @@ export class MtmsService {
     return this.#o.transportCertificate;
   }
 
+  /** Appends an audit record; `store` is the transaction of the change it records, if any. */
   async #audit(
     event: string,
     outcome: "success" | "failure",
     fields: { subject?: string; kcv?: string; detail?: string; actor?: string },
+    store: Store = this.#store,
   ): Promise<void> {
-    await this.#store.appendAudit({
+    await store.appendAudit({
       at: new Date(this.#now()),
       actor: fields.actor ?? "mtms",
       event,
@@ -151,17 +153,21 @@ export class MtmsService {
         );
       }
     }
-    await this.#store.createOrder({
-      orderId: req.orderId,
-      state: "collecting",
-      createdAt: new Date(this.#now()),
-      serialNumbers: req.serialNumbers,
+    // The order and its audit record commit together: a failed request leaves neither.
+    await this.#store.transaction(async (tx) => {
+      await tx.createOrder({
+        orderId: req.orderId,
+        state: "collecting",
+        createdAt: new Date(this.#now()),
+        serialNumbers: req.serialNumbers,
+      });
+      await this.#audit("order_created", "success", {
+        subject: req.orderId,
+        detail: `${seen.size} terminals`,
+      }, tx);
     });
-    await this.#audit("order_created", "success", {
-      subject: req.orderId,
-      detail: `${seen.size} terminals`,
-    });
-    return await this.orderStatus(req.orderId);
+    // Answered from what was stored, with no read after the commit that could fail.
+    return { orderId: req.orderId, terminals: seen.size, collected: 0, state: "collecting" };
   }
 
   /**
@@ -241,15 +247,27 @@ export class MtmsService {
       }
       throw e;
     }
-    let r: "stored" | "same";
+    let r: { stored: "stored" | "same"; counts: { terminals: number; collected: number } };
     try {
-      r = await this.#store.putCollectedTk({
-        orderId,
-        sn: up.sn,
-        tkBlock,
-        tkKcv: up.tkKcv,
-        tkHash: up.tkHash,
-        uploadedAt: new Date(now),
+      // The TK and its audit record commit together.
+      r = await this.#store.transaction(async (tx) => {
+        const stored = await tx.putCollectedTk({
+          orderId,
+          sn: up.sn,
+          tkBlock,
+          tkKcv: up.tkKcv,
+          tkHash: up.tkHash,
+          uploadedAt: new Date(now),
+        });
+        if (stored === "stored") {
+          await this.#audit("tk_collected", "success", {
+            subject: up.sn,
+            kcv: up.tkKcv,
+            actor: operator,
+          }, tx);
+        }
+        // The counts of the answer are read in the same transaction (no read after the commit).
+        return { stored, counts: await tx.countCollected(orderId) };
       });
     } catch (e) {
       // A concurrent upload stored another TK for this SN first.
@@ -261,16 +279,9 @@ export class MtmsService {
       }
       throw e;
     }
-    if (r === "stored") {
-      await this.#audit("tk_collected", "success", {
-        subject: up.sn,
-        kcv: up.tkKcv,
-        actor: operator,
-      });
-    }
-    const c = await this.#store.countCollected(orderId);
+    const c = r.counts;
     return {
-      created: r === "stored",
+      created: r.stored === "stored",
       body: { orderId, sn: up.sn, tkKcv: up.tkKcv, collected: c.collected, terminals: c.terminals },
     };
   }
@@ -324,10 +335,12 @@ export class MtmsService {
         `KMS did not accept order ${orderId}: ${e instanceof Error ? e.message : String(e)}`,
       );
     }
-    await this.#store.setOrderState(orderId, "collecting", "transferred");
-    await this.#audit("order_transferred", "success", {
-      subject: orderId,
-      detail: `${entries.length} TKs, duplicate ${answer.duplicate}`,
+    await this.#store.transaction(async (tx) => {
+      await tx.setOrderState(orderId, "collecting", "transferred");
+      await this.#audit("order_transferred", "success", {
+        subject: orderId,
+        detail: `${entries.length} TKs, duplicate ${answer.duplicate}`,
+      }, tx);
     });
     return { orderId, transferred: answer.accepted, duplicate: answer.duplicate };
   }

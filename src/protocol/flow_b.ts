@@ -495,6 +495,12 @@ export interface ChallengeLedger {
   ): Promise<{ readonly failures: number; readonly locked: boolean; readonly lockedNow: boolean }>;
   recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean>;
   rememberNonce(scope: string, nonce: string, expiresAt: Date): Promise<boolean>;
+  /**
+   * Runs `fn` atomically on a view of the ledger (the store's transaction):
+   * the writes of one S5 step and their events commit together or not at all.
+   * Without it the steps run one write after the other.
+   */
+  transaction?<T>(fn: (tx: this) => Promise<T>): Promise<T>;
 }
 
 /** What happened in one S5 step, for the audit log and the trace. */
@@ -513,8 +519,11 @@ export interface MutualAuthResponderOptions {
   now?: () => Date;
   /** RNG for Rnd2 and challenge ids (default `crypto.getRandomValues`). */
   random?: (n: number) => Uint8Array;
-  /** Receives each event (the service writes them to the audit log). */
-  onEvent?: (e: AuthEvent) => Promise<void> | void;
+  /**
+   * Receives each event (the service writes them to the audit log), with the
+   * ledger view of the transaction the event belongs to (write the record there).
+   */
+  onEvent?: (e: AuthEvent, ledger: ChallengeLedger) => Promise<void> | void;
 }
 
 /** How long a random stays remembered against reuse: far beyond any challenge. */
@@ -534,7 +543,7 @@ export class MutualAuthResponder {
   readonly #ledger: ChallengeLedger;
   readonly #now: () => Date;
   readonly #random: (n: number) => Uint8Array;
-  readonly #onEvent: (e: AuthEvent) => Promise<void> | void;
+  readonly #onEvent: (e: AuthEvent, ledger: ChallengeLedger) => Promise<void> | void;
 
   /**
    * @param options ledger, policy, clock, RNG, event sink.
@@ -549,8 +558,14 @@ export class MutualAuthResponder {
     this.#onEvent = options.onEvent ?? (() => {});
   }
 
-  async #fresh(sn: string, rnd: string, at: Date): Promise<boolean> {
-    return await this.#ledger.rememberNonce(
+  /** Runs `fn` in one ledger transaction (when the ledger has them). */
+  #atomic<T>(fn: (l: ChallengeLedger) => Promise<T>): Promise<T> {
+    const l = this.#ledger;
+    return l.transaction ? l.transaction((tx) => fn(tx)) : fn(l);
+  }
+
+  async #fresh(l: ChallengeLedger, sn: string, rnd: string, at: Date): Promise<boolean> {
+    return await l.rememberNonce(
       `flowb-rnd:${sn}`,
       rnd,
       new Date(at.getTime() + NONCE_MEMORY_MS),
@@ -569,26 +584,34 @@ export class MutualAuthResponder {
    */
   async open(sn: string, request: ChallengeRequest, auk: AukCipher): Promise<ChallengeResponse> {
     const at = this.#now();
-    if (!(await this.#fresh(sn, request.rnd1, at))) {
-      await this.#fail(sn, "rnd_replayed", at, false);
+    // The HSM first: a failure there leaves nothing behind. Then the writes (both randoms
+    // remembered, the challenge, its event) in one transaction.
+    const crnd1 = await auk.encrypt(fromHex(request.rnd1));
+    const id = toHex(this.#random(16));
+    const expiresAt = new Date(at.getTime() + this.policy.challengeTtlMs);
+    const rnd2 = await this.#atomic(async (l) => {
+      if (!(await this.#fresh(l, sn, request.rnd1, at))) {
+        await this.#fail(l, sn, "rnd_replayed", at, false);
+        return null;
+      }
+      let r: Uint8Array;
+      do {
+        r = this.#random(FLOW_B_RND_BYTES);
+      } while (!(await this.#fresh(l, sn, toHex(r), at)));
+      await l.createChallenge({ id, sn, rnd: toHex(r), createdAt: at, expiresAt });
+      await this.#onEvent({
+        event: "challenge_opened",
+        sn,
+        detail: `expires ${expiresAt.toISOString()}`,
+      }, l);
+      return r;
+    });
+    if (!rnd2) {
       throw new AuthenticationError(
         "rnd_replayed",
         `S5: this Rnd1 was already used with ${sn} (as Rnd1 or as a KMS Rnd2); send a fresh one`,
       );
     }
-    let rnd2: Uint8Array;
-    do {
-      rnd2 = this.#random(FLOW_B_RND_BYTES);
-    } while (!(await this.#fresh(sn, toHex(rnd2), at)));
-    const crnd1 = await auk.encrypt(fromHex(request.rnd1));
-    const id = toHex(this.#random(16));
-    const expiresAt = new Date(at.getTime() + this.policy.challengeTtlMs);
-    await this.#ledger.createChallenge({ id, sn, rnd: toHex(rnd2), createdAt: at, expiresAt });
-    await this.#onEvent({
-      event: "challenge_opened",
-      sn,
-      detail: `expires ${expiresAt.toISOString()}`,
-    });
     return {
       challengeId: id,
       crnd1: toHex(crnd1),
@@ -597,12 +620,19 @@ export class MutualAuthResponder {
     };
   }
 
-  async #fail(sn: string, code: string, at: Date, count: boolean): Promise<void> {
+  /** Records a failed answer (counted or not) and its events, on the transaction's view `l`. */
+  async #fail(
+    l: ChallengeLedger,
+    sn: string,
+    code: string,
+    at: Date,
+    count: boolean,
+  ): Promise<void> {
     if (!count) {
-      await this.#onEvent({ event: "challenge_failed", sn, detail: `${code} (not counted)` });
+      await this.#onEvent({ event: "challenge_failed", sn, detail: `${code} (not counted)` }, l);
       return;
     }
-    const r = await this.#ledger.recordAuthFailure(sn, {
+    const r = await l.recordAuthFailure(sn, {
       maxFailures: this.policy.maxFailures,
       at,
     });
@@ -610,9 +640,12 @@ export class MutualAuthResponder {
       event: "challenge_failed",
       sn,
       detail: `${code}; failures ${r.failures}/${this.policy.maxFailures}`,
-    });
+    }, l);
     if (r.lockedNow) {
-      await this.#onEvent({ event: "lockout", sn, detail: `after ${r.failures} failed answers` });
+      await this.#onEvent(
+        { event: "lockout", sn, detail: `after ${r.failures} failed answers` },
+        l,
+      );
     }
   }
 
@@ -636,45 +669,51 @@ export class MutualAuthResponder {
     auk: AukCipher,
   ): Promise<{ sessionExpiresAt: string }> {
     const at = this.#now();
-    const r = await this.#ledger.consumeChallenge(challengeId, sn, at);
-    if (!r.ok) {
-      const [code, msg, count] = {
-        not_found: ["challenge_unknown", `S5: no challenge ${challengeId}`, false],
-        wrong_terminal: [
-          "challenge_wrong_terminal",
-          `S5: challenge ${challengeId} was not issued to ${sn}`,
-          true,
-        ],
-        used: ["challenge_replayed", `S5: challenge ${challengeId} was already answered`, false],
-        expired: [
-          "challenge_expired",
-          `S5: challenge ${challengeId} expired (lifetime ${this.policy.challengeTtlMs} ms)`,
-          false,
-        ],
-      }[r.reason] as [string, string, boolean];
-      await this.#fail(sn, code, at, count);
-      throw new AuthenticationError(code, msg);
-    }
+    // The HSM first (a failure there leaves the challenge unused); then the challenge used up,
+    // the outcome recorded and its events, in one transaction; the refusal after it commits.
     const rnd2x = await auk.decrypt(fromHex(answer.crnd2));
-    if (!constantTimeEqual(rnd2x, fromHex(r.challenge.rnd))) {
-      await this.#fail(sn, "terminal_not_authenticated", at, true);
-      throw new AuthenticationError(
-        "terminal_not_authenticated",
-        "S5: Crnd2 does not decrypt to Rnd2 under AUK; the terminal is not the one holding AUK",
-      );
-    }
     const sessionExpiresAt = new Date(at.getTime() + this.policy.sessionTtlMs);
-    if (!(await this.#ledger.recordAuthSuccess(sn, { sessionExpiresAt, at }))) {
-      throw new AuthenticationError(
-        "terminal_locked",
-        `${sn} is locked out after repeated failures; the operator API can lift it`,
-      );
-    }
-    await this.#onEvent({
-      event: "challenge_passed",
-      sn,
-      detail: `session until ${sessionExpiresAt.toISOString()}`,
+    const refusal = await this.#atomic(async (l) => {
+      const r = await l.consumeChallenge(challengeId, sn, at);
+      if (!r.ok) {
+        const [code, msg, count] = {
+          not_found: ["challenge_unknown", `S5: no challenge ${challengeId}`, false],
+          wrong_terminal: [
+            "challenge_wrong_terminal",
+            `S5: challenge ${challengeId} was not issued to ${sn}`,
+            true,
+          ],
+          used: ["challenge_replayed", `S5: challenge ${challengeId} was already answered`, false],
+          expired: [
+            "challenge_expired",
+            `S5: challenge ${challengeId} expired (lifetime ${this.policy.challengeTtlMs} ms)`,
+            false,
+          ],
+        }[r.reason] as [string, string, boolean];
+        await this.#fail(l, sn, code, at, count);
+        return new AuthenticationError(code, msg);
+      }
+      if (!constantTimeEqual(rnd2x, fromHex(r.challenge.rnd))) {
+        await this.#fail(l, sn, "terminal_not_authenticated", at, true);
+        return new AuthenticationError(
+          "terminal_not_authenticated",
+          "S5: Crnd2 does not decrypt to Rnd2 under AUK; the terminal is not the one holding AUK",
+        );
+      }
+      if (!(await l.recordAuthSuccess(sn, { sessionExpiresAt, at }))) {
+        return new AuthenticationError(
+          "terminal_locked",
+          `${sn} is locked out after repeated failures; the operator API can lift it`,
+        );
+      }
+      await this.#onEvent({
+        event: "challenge_passed",
+        sn,
+        detail: `session until ${sessionExpiresAt.toISOString()}`,
+      }, l);
+      return null;
     });
+    if (refusal) throw refusal;
     return { sessionExpiresAt: sessionExpiresAt.toISOString() };
   }
 }

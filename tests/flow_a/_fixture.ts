@@ -14,6 +14,7 @@ import { PinPad } from "../../devices/pin_pad.ts";
 import { PosTerminal } from "../../devices/pos_terminal.ts";
 import type { RsaPublicKeyBytes } from "../../servers/mtms/_keys.ts";
 import { type DemoPki, makeDemoPki, randomComponents } from "../../demo/_setup.ts";
+import type { Instrument } from "../../servers/_lib/hsm.ts";
 
 /** How the parts talk: handlers called directly, or HTTP over loopback sockets. */
 export type Mode = "in-process" | "socket";
@@ -64,10 +65,26 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
+/** Options of {@link makeWorld} for the hardening proofs. */
+export interface WorldOptions {
+  /** Wrappers around each server's store and HSM (fault injection). */
+  instrument?: { kms?: Instrument; mtms?: Instrument };
+  /** In-process only: wraps each server's handler (what devices and the MTMS call). */
+  around?: (server: "kms" | "mtms", handler: Transport) => Transport;
+  /** Database locations (default: SQLite files in the world's directory). */
+  db?: { kms: string; mtms: string };
+  /** The operator secret (default "test-operator-token"). */
+  token?: string;
+}
+
+export async function makeWorld(
+  core: CryptoCore,
+  mode: Mode,
+  options: WorldOptions = {},
+): Promise<World> {
   const pki = await pkiFor(core);
   const dir = await Deno.makeTempDir({ prefix: "flowa-test-" });
-  const token = "test-operator-token";
+  const token = options.token ?? "test-operator-token";
   const components = {
     kmsLmk: await randomComponents(2, 32, core),
     mtmsLmk: await randomComponents(2, 32, core),
@@ -79,7 +96,7 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
   const issueTransportCertificate = (publicKey: RsaPublicKeyBytes) =>
     pki.issueServer("MTMS transport", publicKey);
   const kmsOptions = {
-    db: `${dir}/kms.db`,
+    db: options.db?.kms ?? `${dir}/kms.db`,
     lmkComponents: components.kmsLmk,
     hsmMode: "test" as const,
     pkComponents: components.pk,
@@ -87,6 +104,7 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
     token,
     log: kmsLog.logger,
     core,
+    instrument: options.instrument?.kms,
   };
   let kmsApp: KmsApp | undefined;
   let kmsStop: () => Promise<void>;
@@ -96,7 +114,9 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
   let mtmsUrl: string;
   let transport: Transport;
   // The KMS handler is looked up on each call, so a restart swaps it.
-  const kmsHandler: Transport = (r) => kmsApp!.handler(r);
+  const around = options.around ?? ((_: "kms" | "mtms", h: Transport) => h);
+  const kmsHandler: Transport = around("kms", (r) => kmsApp!.handler(r));
+  const mtmsHandler: Transport = around("mtms", (r) => mtmsApp!.handler(r));
   if (mode === "in-process") {
     kmsUrl = "http://kms.test";
     mtmsUrl = "http://mtms.test";
@@ -104,9 +124,10 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
     kmsStop = () => kmsApp!.close();
     mtmsApp = await createMtms({
       ...kmsOptions,
-      db: `${dir}/mtms.db`,
+      db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
+      instrument: options.instrument?.mtms,
       kmsUrl,
       kmsTransport: (r) =>
         world.kmsDown
@@ -122,7 +143,7 @@ export async function makeWorld(core: CryptoCore, mode: Mode): Promise<World> {
       issueTransportCertificate,
     });
     mtmsStop = () => mtmsApp!.close();
-    transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsApp!.handler(r);
+    transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsHandler(r);
   } else {
     const k = await startKms({ ...kmsOptions, port: 0 });
     kmsUrl = k.url;

@@ -12,7 +12,8 @@ import { generateRsaKeyPair, kcv, type RsaPrivateKey, toHex } from "../../src/cr
 import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
-import { openSqliteStore, type SqliteStore } from "../../src/store/mod.ts";
+import { openPostgresStore, openSqliteStore, type Store } from "../../src/store/mod.ts";
+import type { Instrument } from "../../servers/_lib/hsm.ts";
 import {
   createHandler,
   memoryLogger,
@@ -95,7 +96,7 @@ export interface World {
   core: CryptoCore;
   pki: Pki;
   clock: Clock;
-  store: SqliteStore;
+  store: Store;
   hsm: SoftwareHsm;
   service: FlowBService;
   handler: Transport;
@@ -144,6 +145,14 @@ export async function makeWorld(
     via?: Via;
     /** Require S3 to be signed by a PIN pad device key chained to the root. */
     devices?: boolean;
+    /** A `postgres://` URL (with `?schema=`) instead of SQLite. */
+    dbUrl?: string;
+    /** Wrappers around the store and the HSM the service uses (fault injection). */
+    instrument?: Instrument;
+    /** Wraps the handler (what terminals call). */
+    around?: (handler: Transport) => Transport;
+    /** The operator secret (default: random). */
+    token?: string;
   } = {},
 ): Promise<World> {
   const pki = options.pki ?? await makePki(core);
@@ -157,7 +166,9 @@ export async function makeWorld(
       kcv: toHex(await kcv(c, { method: "cmac", algorithm: "aes", length: 5, core })),
     });
   }
-  const store = await openSqliteStore(options.dbPath ?? ":memory:");
+  const store = options.dbUrl
+    ? await openPostgresStore(options.dbUrl)
+    : await openSqliteStore(options.dbPath ?? ":memory:");
   const hsm = await SoftwareHsm.open({
     mode: "test",
     lmkAlgorithm: "aes",
@@ -166,10 +177,14 @@ export async function makeWorld(
       await store.appendAudit({ ...e, at: clock.date(), actor: "hsm" });
     },
   }, { components });
+  const served = {
+    hsm: options.instrument?.hsm ? options.instrument.hsm(hsm) : hsm,
+    store: options.instrument?.store ? options.instrument.store(store) : store,
+  };
   const service = new FlowBService({
-    keys: hsmFlowBKeyOps(hsm, core),
+    keys: hsmFlowBKeyOps(served.hsm, core),
     certifier: kmsCaCertifier({
-      hsm,
+      hsm: served.hsm,
       privateKeyBlock: (await hsm.importRsaPrivateKey(pki.kmsCa.key, KEY_TEMPLATES.RSA_CA))
         .privateKeyBlock,
       certificate: pki.kmsCa.certificate,
@@ -177,11 +192,11 @@ export async function makeWorld(
       core,
     }),
     devices: options.devices ? deviceVerifier([pki.root.certificate], core, clock.date) : undefined,
-    store,
+    store: served.store,
     policy: options.policy ?? { challengeTtlMs: 30_000, sessionTtlMs: 60_000, maxFailures: 3 },
     now: clock.date,
   });
-  const token = toHex(randomBytes(16));
+  const token = options.token ?? toHex(randomBytes(16));
   const { logger, lines } = memoryLogger();
   const direct = createHandler({
     title: "KMS (flow B test)",
@@ -189,11 +204,11 @@ export async function makeWorld(
     routes: withFlowB([], service),
     operatorToken: token,
     rememberOperatorNonce: (nonce, expiresAt) =>
-      store.rememberNonce(OPERATOR_NONCE_SCOPE, nonce, expiresAt),
+      served.store.rememberNonce(OPERATOR_NONCE_SCOPE, nonce, expiresAt),
     log: logger,
   });
   let server: Running | undefined;
-  let handler: Transport = direct;
+  let handler: Transport = options.around ? options.around(direct) : direct;
   if (options.via === "socket") {
     const s = serveHandler(direct, { port: 0 });
     server = s;

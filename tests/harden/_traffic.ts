@@ -12,7 +12,11 @@ import type { Transport } from "../../src/protocol/mod.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
 import { PinPad } from "../../devices/pin_pad.ts";
 import { PosTerminal } from "../../devices/pos_terminal.ts";
-import { makeWorld as makeFlowAWorld, type World as FlowAWorld } from "../flow_a/_fixture.ts";
+import {
+  makeWorld as makeFlowAWorld,
+  type World as FlowAWorld,
+  type WorldOptions as FlowAOptions,
+} from "../flow_a/_fixture.ts";
 import { makeWorld as makeFlowBWorld, type World as FlowBWorld } from "../flow_b/_world.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 
@@ -71,18 +75,22 @@ export interface Traffic {
  * @param core the crypto core.
  * @param terminals how many terminals per flow.
  * @param prefix SN prefix (distinct per call keeps SNs unique).
- * @param options `flowBDb`: a database file for the flow B world (default in memory).
- * @param options `flowBDb`: a database file for the flow B world (default in memory).
+ * @param options `flowBDb`: a database file for the flow B world (default in memory);
+ *   `flowA`, `flowB`: more options of each world (databases, instruments, handler wrappers).
  * @returns the traffic.
  */
 export async function recordTraffic(
   core: CryptoCore,
   terminals = 2,
   prefix = "HD",
-  options: { flowBDb?: string } = {},
+  options: {
+    flowBDb?: string;
+    flowA?: FlowAOptions;
+    flowB?: Omit<NonNullable<Parameters<typeof makeFlowBWorld>[1]>, "dbPath">;
+  } = {},
 ): Promise<Traffic> {
-  const a = await makeFlowAWorld(core, "in-process");
-  const b = await makeFlowBWorld(core, { dbPath: options.flowBDb });
+  const a = await makeFlowAWorld(core, "in-process", options.flowA);
+  const b = await makeFlowBWorld(core, { ...options.flowB, dbPath: options.flowBDb });
   const recorded: Recorded[] = [];
   const urls: Record<Server, string> = { kms: a.kmsUrl, mtms: a.mtmsUrl, kmsB: "http://kms.test" };
   const serverOf = (u: URL): Server =>
