@@ -54,11 +54,12 @@ export class KmsProcess {
    *
    * @param db SQLite file or postgres:// URL.
    * @param keys components and token (passed in the environment).
+   * @param args more flags (flow B: `--kms-ca-cert`, `--kms-ca-key-block`).
    * @returns the running process.
    */
-  static async start(db: string, keys: KmsKeys): Promise<KmsProcess> {
+  static async start(db: string, keys: KmsKeys, args: string[] = []): Promise<KmsProcess> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db],
+      args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db, ...args],
       env: {
         KMS_LMK_COMPONENTS: keys.lmk.join(","),
         KMS_HSM_MODE: "test",
