@@ -7,7 +7,9 @@
  * same key, whose node:crypto KCV is the stored one); the progress bar sees
  * the same pages; a TK that fails its hash check in the second page stops
  * the order with the same IntegrityError, the first page stored and nothing
- * of the second; the KMS closes its workers (the test sanitizers).
+ * of the second; a worker that crashes stops the order with whole pages
+ * stored only, and a second call finishes it; the KMS closes its workers
+ * (the test sanitizers).
  *
  * @module
  */
@@ -15,6 +17,7 @@ import nodeCrypto from "node:crypto";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { HsmPool, HsmPoolError } from "../../src/hsm/pool.ts";
 import { IntegrityError } from "../../src/protocol/mod.ts";
 import { type ImportedTk, openSqliteStore, type Store } from "../../src/store/mod.ts";
 import { kmsKeyOps } from "../../servers/kms/_keys.ts";
@@ -54,8 +57,11 @@ async function order(core: CryptoCore, n: number, badAt?: number) {
       tkHash: i === badAt ? "AB".repeat(32) : sha256(t.clear),
     });
   }
+  const lmkKcv = hsm.lmkKcv;
   await hsm.destroy();
   return {
+    lmkParts: lmk.components,
+    lmkKcv,
     keys: {
       lmkComponents: asFlags(lmk.components),
       pkComponents: await randomComponents(2, 24, core),
@@ -189,3 +195,78 @@ for (const core of await allCores()) {
     );
   });
 }
+
+Deno.test("bulk issuance: an HSM worker that crashes stops the order with whole pages stored only; the next call finishes it", async () => {
+  const core = (await allCores())[0];
+  const n = 2 * ISSUE_PAGE + 7;
+  const o = await order(core, n);
+  await withStore(async (store) => {
+    await store.importTkBatch({
+      orderId: "PO-CRASH",
+      bodyHash: "00".repeat(32),
+      receivedAt: new Date(),
+      tks: o.tks,
+    });
+    const ops = await kmsKeyOps({ ...o.keys, hsmMode: "test", core, store, hsmWorkers: 2 });
+    // The real pool worker, with an uncaught error on a batch of exactly 7 keys: the last page.
+    const crashing = await HsmPool.create({
+      mode: "test",
+      components: o.lmkParts,
+      lmkKcv: o.lmkKcv,
+      core: core.name,
+      size: 2,
+      workerUrl: new URL("../hsm/_crashing_pool_worker.ts", import.meta.url),
+    });
+    try {
+      const service = new KmsService({
+        ...ops,
+        issueTmks: async (tks, options) => {
+          const r = await crashing.generateKeysUnderKeks(
+            KEY_TEMPLATES.TMK,
+            tks.map((t) => ({ kekBlock: t.tkBlock, expectedKekHash: t.tkHash })),
+            options,
+          );
+          if (!r.ok) return { ok: false, index: r.index, error: r.error };
+          return {
+            ok: true,
+            tmks: r.keys.map((k) => ({
+              tmkBlock: k.keyBlock,
+              tmkUnderTk: k.exported,
+              tmkKcv: k.kcv,
+            })),
+          };
+        },
+      }, store);
+      const e = await assertRejects(() => service.issueOrder("PO-CRASH"), HsmPoolError);
+      assertEquals(e.code, "worker_failed");
+      assert(/^HSM worker [12] of 2 failed: .*injected crash/.test(e.message), e.message);
+      // Pages in flight when the worker failed are lost whole: a multiple of the page, never 7.
+      const c = await store.countTerminals("PO-CRASH");
+      assert([0, ISSUE_PAGE, 2 * ISSUE_PAGE].includes(c.withTmk), `${c.withTmk} TMKs stored`);
+      // The KMS's own pool finishes what is missing.
+      const r = await new KmsService(ops, store).issueOrder("PO-CRASH");
+      assertEquals(r, {
+        orderId: "PO-CRASH",
+        issued: n - c.withTmk,
+        alreadyIssued: c.withTmk,
+        terminals: n,
+      });
+      for (let after: string | undefined = undefined;;) {
+        const page: Awaited<ReturnType<Store["listTerminals"]>> = await store.listTerminals(
+          "PO-CRASH",
+          { after, limit: 500 },
+        );
+        if (page.length === 0) break;
+        after = page[page.length - 1].sn;
+        for (const t of page) {
+          const tmk = referenceUnwrap(o.lmk, t.tmkBlock!);
+          assertEquals(referenceUnwrap(o.clear.get(t.sn)!, t.tmkUnderTk!), tmk, t.sn);
+          assertEquals(t.tmkKcv, refKcv(tmk), t.sn);
+        }
+      }
+    } finally {
+      await crashing.close();
+      await ops.close();
+    }
+  });
+});
