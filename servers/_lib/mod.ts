@@ -6,5 +6,6 @@
  */
 export * from "./errors.ts";
 export * from "./log.ts";
+export * from "./ndjson.ts";
 export * from "./router.ts";
 export * from "./serve.ts";

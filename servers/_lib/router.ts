@@ -60,6 +60,12 @@ export interface RouteSpec<B> {
   body?: Schema<B>;
   /** Body size cap in bytes (default {@link DEFAULT_MAX_BODY}). */
   maxBody?: number;
+  /**
+   * A second media type the route takes besides JSON (e.g. `application/x-ndjson`):
+   * a request of that type reaches the handler with `body` undefined and its
+   * body unread, for the handler to stream (with its own caps).
+   */
+  streamType?: string;
   /** Documented responses by status. */
   responses: Record<number, ResponseSpec>;
   /** Does the work; throws domain errors for refusals. */
@@ -402,13 +408,18 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       params[name] = schema.parse(raw, name);
     }
     let body: unknown = undefined;
+    const ct = request.headers.get("content-type") ?? "";
+    if (r.streamType && !signedBody && ct.split(";")[0].trim().toLowerCase() === r.streamType) {
+      return await r.handler(request, { params, body: undefined });
+    }
     if (r.body) {
-      const ct = request.headers.get("content-type") ?? "";
       if (!/^application\/json\b/i.test(ct)) {
         if (!signedBody) await request.body?.cancel();
         throw new ValidationError(
           "unsupported_media_type",
-          `content-type must be application/json, got ${JSON.stringify(ct.slice(0, 60))}`,
+          `content-type must be application/json${r.streamType ? ` or ${r.streamType}` : ""}, got ${
+            JSON.stringify(ct.slice(0, 60))
+          }`,
         );
       }
       const raw = signedBody

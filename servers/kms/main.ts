@@ -13,6 +13,9 @@
  * components and the token are best passed in the environment.
  * `--hsm-workers N` (or `KMS_HSM_WORKERS`; default the number of CPUs, 1
  * for none): the HSM workers bulk issuance runs on (`servers/kms/_keys.ts`).
+ * `--staging-idle-s S` (or `KMS_STAGING_IDLE_S`; default 600): at the start,
+ * the staged TKs of streamed batches idle S seconds are deleted (0 for a KMS
+ * alone on its database: every upload left by a killed process).
  * `--kms-ca-cert FILE --kms-ca-key-block FILE` enable flow B (CN103714641A):
  * the KMS CA (certificate in PEM, private key as a TR-31 key block under the
  * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
@@ -77,6 +80,11 @@ export interface KmsOptions {
   /** HSM workers of bulk issuance, 1 to 64 (default: the number of CPUs; 1: in this thread). */
   hsmWorkers?: number;
   /**
+   * At the start, staged TKs of streamed uploads idle this long are deleted
+   * (default `STAGING_IDLE_MS`; 0: every upload, for a KMS alone on its database).
+   */
+  stagingIdleMs?: number;
+  /**
    * Flow B (CN103714641A): the KMS CA that certifies each terminal's Pu_hsm.
    * Its private key is a key block under this KMS's LMK ({@link importKmsCaKey}).
    * Without it the flow B routes are not served.
@@ -134,6 +142,8 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       wrapHsm: o.instrument?.hsm,
     });
     const service = new KmsService(hsm, store);
+    // Streamed uploads left by a killed process: their staged TKs never become terminals.
+    await service.purgeStaleUploads(o.stagingIdleMs);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
     const flowBHsm = o.kmsCa
       ? await openHsm({
@@ -212,6 +222,7 @@ if (import.meta.main) {
       "import-ca-key",
       "out",
       "hsm-workers",
+      "staging-idle-s",
     ],
   });
   if (flags.extra["import-ca-key"] !== undefined) {
@@ -268,6 +279,12 @@ if (import.meta.main) {
     console.error(`--hsm-workers must be a whole number from 1 to 64, got ${workersFlag}`);
     Deno.exit(2);
   }
+  const idleFlag = flags.extra["staging-idle-s"] ?? Deno.env.get("KMS_STAGING_IDLE_S");
+  const stagingIdleS = idleFlag === undefined ? undefined : Number(idleFlag);
+  if (stagingIdleS !== undefined && !(Number.isInteger(stagingIdleS) && stagingIdleS >= 0)) {
+    console.error(`--staging-idle-s must be a whole number of seconds, got ${idleFlag}`);
+    Deno.exit(2);
+  }
   const server = await startKms({
     port: flags.port,
     hostname: flags.hostname,
@@ -281,6 +298,7 @@ if (import.meta.main) {
     log,
     core: await loadCore(),
     hsmWorkers,
+    stagingIdleMs: stagingIdleS === undefined ? undefined : stagingIdleS * 1000,
     kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key-block"]
       ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key-block"])
       : undefined,

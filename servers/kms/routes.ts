@@ -8,6 +8,9 @@
 import {
   IssueResponse,
   MAX_BATCH_BODY,
+  MAX_STREAM_BODY,
+  MAX_STREAM_LINE,
+  NDJSON,
   ORDER_ID,
   SERIAL_NUMBER,
   TerminalStatus,
@@ -16,7 +19,7 @@ import {
   TmkAckRequest,
   TmkDownloadResponse,
 } from "../../src/protocol/mod.ts";
-import { json, type Route, route } from "../_lib/mod.ts";
+import { json, readLines, type Route, route } from "../_lib/mod.ts";
 import type { KmsService } from "./service.ts";
 
 /**
@@ -32,16 +35,26 @@ export function kmsRoutes(service: KmsService): Route[] {
       path: "/v1/tk-batches",
       operationId: "acceptTkBatch",
       summary:
-        "S14: an order's TKs under PK from the MTMS, MAC under MAK; all or nothing, idempotent",
+        "S14: an order's TKs under PK from the MTMS, MAC under MAK; all or nothing, idempotent. " +
+        "JSON, or streamed as application/x-ndjson (header line, a line per TK, MAC line; " +
+        "see src/protocol/flow_a.ts TkBatchStreamHeader) for orders up to 1,000,000 terminals",
       access: "public",
       body: TkBatchRequest,
       maxBody: MAX_BATCH_BODY,
+      streamType: NDJSON,
       responses: {
         201: { description: "batch stored", schema: TkBatchResponse },
         200: { description: "the same batch was already stored", schema: TkBatchResponse },
       },
-      handler: async (_req, { body }) => {
-        const r = await service.acceptBatch(body);
+      handler: async (req, { body }) => {
+        const r = body === undefined
+          ? await service.acceptBatchStream(
+            readLines(req.body ?? new ReadableStream(), {
+              maxLine: MAX_STREAM_LINE,
+              maxBody: MAX_STREAM_BODY,
+            }),
+          )
+          : await service.acceptBatch(body);
         return json(r.duplicate === "yes" ? 200 : 201, r);
       },
     }),

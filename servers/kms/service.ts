@@ -9,10 +9,21 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import type { HsmPoolStats } from "../../src/hsm/pool.ts";
-import { type Store, StoreError, type Terminal, type TkToIssue } from "../../src/store/mod.ts";
 import {
+  type ImportedTk,
+  type StagedTk,
+  type Store,
+  StoreError,
+  type Terminal,
+  type TkToIssue,
+} from "../../src/store/mod.ts";
+import {
+  BatchEntry,
   batchMacInput,
+  batchMacLine,
+  batchMacPrefix,
   ConflictError,
   IntegrityError,
   type IssueResponse,
@@ -22,9 +33,12 @@ import {
   type TerminalStatus,
   type TkBatchRequest,
   type TkBatchResponse,
+  TkBatchStreamHeader,
+  TkBatchStreamTrailer,
   type TmkDownloadResponse,
   ValidationError,
 } from "../../src/protocol/mod.ts";
+import type { Schema } from "../../src/protocol/schema.ts";
 
 /** The HSM operations the KMS needs; clear keys never leave them. */
 export interface KmsKeyOps {
@@ -85,6 +99,60 @@ export type TmkPageResult =
 
 function hexOf(b: ArrayBuffer): string {
   return [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
+}
+
+/** TKs of a streamed batch staged per store call (and read back per page at the commit). */
+export const STAGE_CHUNK = 500;
+
+/**
+ * Default idle time after which an upload's staged TKs are purged (at the
+ * KMS's start and before each streamed batch): its process was killed or
+ * its connection dropped. A live upload stages a chunk every few seconds.
+ */
+export const STAGING_IDLE_MS = 10 * 60_000;
+
+/** A line of a streamed body, counted from 1. */
+export interface BodyLine {
+  line: number;
+  text: string;
+}
+
+function parseLine<T>(schema: Schema<T>, l: BodyLine, path: string): T {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(l.text);
+  } catch {
+    // The parser's message quotes the input: not echoed.
+    throw new ValidationError("invalid_json", `line ${l.line}: not a JSON object`);
+  }
+  try {
+    return schema.parse(raw, path);
+  } catch (e) {
+    if (e instanceof ValidationError) {
+      throw new ValidationError(e.code, `line ${l.line}: ${e.message}`);
+    }
+    throw e;
+  }
+}
+
+function hasKey(text: string, key: string): boolean {
+  try {
+    const v = JSON.parse(text);
+    return v !== null && typeof v === "object" && Object.hasOwn(v, key);
+  } catch {
+    return false;
+  }
+}
+
+/** An upload's staged TKs in order, a page at a time, read through `store`. */
+async function* stagedTks(store: Store, uploadId: string): AsyncGenerator<StagedTk> {
+  let after = -1;
+  while (true) {
+    const page = await store.listStagedTks(uploadId, { after, limit: STAGE_CHUNK });
+    yield* page;
+    if (page.length < STAGE_CHUNK) return;
+    after = page[page.length - 1].seq;
+  }
 }
 
 /** Page size of bulk issuance: one transaction per page. */
@@ -244,6 +312,192 @@ export class KmsService {
       throw e;
     }
     return { orderId, accepted: r.tks, duplicate: r.duplicate ? "yes" : "no" };
+  }
+
+  /**
+   * Deletes the staged TKs of streamed uploads idle for `idleMs` (left by a
+   * killed process or a dropped connection); they never became terminals.
+   *
+   * @returns how many staged TKs were deleted.
+   */
+  purgeStaleUploads(idleMs: number = STAGING_IDLE_MS): Promise<number> {
+    return this.#store.purgeStaged(new Date(this.#now().getTime() - idleMs));
+  }
+
+  /**
+   * S14, streamed (`application/x-ndjson`, see `TkBatchStreamHeader`): the
+   * same guarantees as {@link acceptBatch} with memory bounded by a chunk.
+   * Each line is validated as it arrives and hashed into SHA-256 of the
+   * batch's canonical bytes; each TK is imported by the HSM and its LMK block
+   * staged under a fresh upload id, {@link STAGE_CHUNK} at a time. At the MAC
+   * line the MAC over that hash is checked; then one transaction moves the
+   * staged TKs into terminals with the batch row and the per-TK audit
+   * records, and deletes them from staging. Any refusal or failure (a bad
+   * line, a wrong count, a bad MAC, an HSM refusal, a body that ends early)
+   * deletes the upload's staged TKs: nothing is stored. An order that
+   * already has a batch is only hashed (no HSM work), then answered as a
+   * duplicate or a `batch_conflict`.
+   *
+   * @param lines the body's lines (e.g. `readLines` of the request body).
+   * @returns counts; `duplicate: "yes"` for the same batch sent again (either format).
+   * @throws {ValidationError} naming the line (`line K: body.tks[i].sn ...`), `truncated`,
+   *   `wrong_count`, `duplicate_sn`; {@link IntegrityError} `mac_invalid` or a TK's import
+   *   failure; {@link ConflictError} `batch_conflict`, `terminal_conflict`.
+   */
+  async acceptBatchStream(lines: AsyncIterable<BodyLine>): Promise<TkBatchResponse> {
+    const it = lines[Symbol.asyncIterator]();
+    let lastLine = 0;
+    const next = async (what: string): Promise<BodyLine> => {
+      const r = await it.next();
+      if (r.done) {
+        throw new ValidationError(
+          "truncated",
+          `line ${lastLine + 1}: the body ended; expected ${what}`,
+        );
+      }
+      lastLine = r.value.line;
+      if (r.value.text === "") {
+        throw new ValidationError("invalid_json", `line ${r.value.line}: empty; expected ${what}`);
+      }
+      return r.value;
+    };
+    const uploadId = crypto.randomUUID();
+    let staged = false;
+    try {
+      await this.purgeStaleUploads();
+      const header = parseLine(
+        TkBatchStreamHeader,
+        await next(`the header {"orderId":...,"tks":N}`),
+        "body",
+      );
+      const { orderId, tks: n } = header;
+      const hash = createHash("sha256").update(batchMacPrefix(orderId));
+      // An order that already has a batch: no HSM work, the body is only hashed.
+      const prior = await this.#store.getTkBatch(orderId);
+      let chunk: ImportedTk[] = [];
+      let chunkLines: number[] = [];
+      let seq = 0;
+      const flush = async () => {
+        if (chunk.length === 0) return;
+        staged = true;
+        const dup = await this.#store.stageTks(uploadId, seq, chunk, this.#now());
+        if (dup >= 0) {
+          throw new ValidationError(
+            "duplicate_sn",
+            `line ${chunkLines[dup]}: body.tks[${seq + dup}].sn ${
+              chunk[dup].sn
+            } appears twice in the batch`,
+          );
+        }
+        seq += chunk.length;
+        chunk = [];
+        chunkLines = [];
+      };
+      for (let i = 0; i < n; i++) {
+        const l = await next(`TK line ${i + 1} of ${n}`);
+        if (hasKey(l.text, "mac")) {
+          throw new ValidationError(
+            "wrong_count",
+            `line ${l.line}: the MAC line after ${i} TKs; the header announced ${n}`,
+          );
+        }
+        const t = parseLine(BatchEntry, l, `body.tks[${i}]`);
+        hash.update(batchMacLine(t));
+        if (prior) continue;
+        let tkBlock: string;
+        try {
+          ({ tkBlock } = await this.#hsm.importTk(t.tkBlock, { kcv: t.tkKcv, hash: t.tkHash }));
+        } catch (e) {
+          if (e instanceof ProtocolError) {
+            await this.#audit("tk_batch_imported", "failure", {
+              subject: orderId,
+              detail: `${e.code} at ${t.sn}`,
+            });
+            throw new IntegrityError(
+              e.code,
+              `line ${l.line}: body.tks[${i}] (SN ${t.sn}): ${e.message}; nothing stored`,
+            );
+          }
+          throw e;
+        }
+        chunk.push({ sn: t.sn, tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
+        chunkLines.push(l.line);
+        if (chunk.length === STAGE_CHUNK) await flush();
+      }
+      await flush();
+      const last = await next(`the MAC line {"mac":...} after ${n} TKs`);
+      if (hasKey(last.text, "sn")) {
+        throw new ValidationError(
+          "wrong_count",
+          `line ${last.line}: more TK lines than the ${n} the header announced`,
+        );
+      }
+      const { mac } = parseLine(TkBatchStreamTrailer, last, "body");
+      const extra = await it.next();
+      if (!extra.done) {
+        throw new ValidationError(
+          "trailing_data",
+          `line ${extra.value.line}: nothing may follow the MAC line`,
+        );
+      }
+      const digest = hash.digest();
+      if (!(await this.#hsm.verifyBatchMac(digest, mac))) {
+        await this.#audit("tk_batch_imported", "failure", {
+          subject: orderId,
+          detail: "mac_invalid",
+        });
+        throw new IntegrityError(
+          "mac_invalid",
+          `line ${last.line}: the MAC of the batch for order ${orderId} does not verify under MAK`,
+        );
+      }
+      const bodyHash = digest.toString("hex").toUpperCase();
+      const known = await this.#storedBatch(orderId, bodyHash);
+      if (known) return known;
+      if (prior) throw new Error(`order ${orderId}: its batch disappeared`);
+      let r;
+      try {
+        // Staged TKs, batch row and audit records in one transaction; staging emptied in it.
+        r = await this.#store.transaction(async (tx) => {
+          const stored = await tx.importTkBatch({
+            orderId,
+            bodyHash,
+            receivedAt: this.#now(),
+            tks: stagedTks(tx, uploadId),
+            auditActor: "kms",
+          });
+          if (stored.tks !== n) {
+            throw new Error(`upload ${uploadId}: ${stored.tks} staged TKs of ${n}; nothing stored`);
+          }
+          await tx.dropStaged(uploadId);
+          await this.#audit("tk_batch_imported", "success", {
+            subject: orderId,
+            detail: `${stored.tks} TKs (streamed)`,
+          }, tx);
+          return stored;
+        });
+        staged = false;
+      } catch (e) {
+        if (e instanceof StoreError && e.code === "conflict") {
+          const now = await this.#storedBatch(orderId, bodyHash);
+          if (now) return now;
+          const sn = /serial number (\S+) is already known/.exec(e.message)?.[1];
+          const code = sn ? "terminal_conflict" : "batch_conflict";
+          await this.#audit("tk_batch_imported", "failure", {
+            subject: orderId,
+            detail: sn ? `terminal_conflict ${sn}` : "batch_conflict",
+          });
+          throw new ConflictError(code, `order ${orderId}: ${e.message}; nothing stored`);
+        }
+        throw e;
+      }
+      return { orderId, accepted: r.tks, duplicate: "no" };
+    } finally {
+      // A refusal or failure: the upload's staged TKs go (if this fails too, the purge by age).
+      if (staged) await this.#store.dropStaged(uploadId).catch(() => 0);
+      // Stopped before the end of the body: the rest is not read.
+      await it.return?.();
+    }
   }
 
   /**

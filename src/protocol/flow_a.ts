@@ -37,6 +37,21 @@ export const ORDER_ID = text(
 /** Most terminals in one production order (bigger runs are split into several orders). */
 export const MAX_ORDER_TERMINALS = 10000;
 
+/**
+ * Most terminals in one streamed batch (`application/x-ndjson`, below): a
+ * production order of the terminal maker goes up to a million.
+ */
+export const MAX_STREAM_ORDER_TERMINALS = 1_000_000;
+
+/** Longest line of a streamed batch in bytes, without its `\n` (a TDES TK entry is about 200). */
+export const MAX_STREAM_LINE = 2048;
+
+/** Body cap of a streamed batch: header and MAC lines plus about 400 bytes per terminal. */
+export const MAX_STREAM_BODY = 4096 + MAX_STREAM_ORDER_TERMINALS * 400;
+
+/** The media type of a streamed batch. */
+export const NDJSON = "application/x-ndjson";
+
 /** Length of the operator-authentication random `Rnd` in bytes. */
 export const RND_BYTES = 16;
 
@@ -154,7 +169,7 @@ export type TransportCertificateResponse = Infer<typeof TransportCertificateResp
 /** Answer to `POST /v1/orders/{orderId}/transfer` (S14 from the MTMS side). */
 export const TransferResponse = object({
   orderId: ORDER_ID,
-  transferred: integer(0, MAX_ORDER_TERMINALS, "TKs in the batch"),
+  transferred: integer(0, MAX_STREAM_ORDER_TERMINALS, "TKs in the batch"),
   duplicate: oneOf(["yes", "no"], "whether KMS already had this exact batch"),
 }, "order transferred to KMS");
 export type TransferResponse = Infer<typeof TransferResponse>;
@@ -189,15 +204,60 @@ export const MAX_BATCH_BODY = 256 + MAX_ORDER_TERMINALS * 256;
  * @returns UTF-8 of `TKBATCH1\n<orderId>\n` then `sn|tkBlock|tkKcv|tkHash\n` per TK, in order.
  */
 export function batchMacInput(b: Pick<TkBatchRequest, "orderId" | "tks">): Uint8Array<ArrayBuffer> {
-  let s = `TKBATCH1\n${b.orderId}\n`;
-  for (const t of b.tks) s += `${t.sn}|${t.tkBlock}|${t.tkKcv}|${t.tkHash}\n`;
+  let s = batchMacPrefix(b.orderId);
+  for (const t of b.tks) s += batchMacLine(t);
   return new TextEncoder().encode(s);
+}
+
+/**
+ * First line of a streamed batch: the order and how many TK lines follow.
+ *
+ * Streamed batch, `POST /v1/tk-batches` with `Content-Type: application/x-ndjson`
+ * (the JSON body of {@link TkBatchRequest} stays for small batches): UTF-8
+ * lines ended by `\n`, each one JSON object of at most {@link MAX_STREAM_LINE}
+ * bytes, the whole body at most {@link MAX_STREAM_BODY} bytes:
+ *
+ * ```text
+ * {"orderId":"PO-1","tks":3}                                  line 1: this header
+ * {"sn":"...","tkBlock":"B0096...","tkKcv":"...","tkHash":"..."}  lines 2..N+1: a BatchEntry each
+ * ...
+ * {"mac":"0123456789ABCDEF"}                                  line N+2: the trailer
+ * ```
+ *
+ * The MAC is the retail MAC (ISO 9797-1 alg. 3, padding method 2) under MAK
+ * over the 32 bytes SHA-256({@link batchMacInput}) of the same order and TKs
+ * in the same order (hash, then MAC: neither side holds the batch; the HSM
+ * MACs 32 bytes). The stored body hash is that SHA-256, as for a JSON batch,
+ * so the same order sent either way is the same batch (idempotent). Nothing
+ * may follow the trailer but one final `\n`. The KMS answers as for a JSON
+ * batch; a refusal's message starts with `line K:`.
+ */
+export const TkBatchStreamHeader = object({
+  orderId: ORDER_ID,
+  tks: integer(1, MAX_STREAM_ORDER_TERMINALS, "how many TK lines follow"),
+}, "first line of a streamed batch");
+export type TkBatchStreamHeader = Infer<typeof TkBatchStreamHeader>;
+
+/** Last line of a streamed batch: the MAC over SHA-256 of {@link batchMacInput}. */
+export const TkBatchStreamTrailer = object({
+  mac: hex(8, "ISO 9797-1 MAC algorithm 3 (retail MAC), padding method 2, under MAK"),
+}, "last line of a streamed batch");
+export type TkBatchStreamTrailer = Infer<typeof TkBatchStreamTrailer>;
+
+/** The first bytes of {@link batchMacInput}, for hashing a batch as it streams. */
+export function batchMacPrefix(orderId: string): string {
+  return `TKBATCH1\n${orderId}\n`;
+}
+
+/** One TK's part of {@link batchMacInput}: `sn|tkBlock|tkKcv|tkHash\n`. */
+export function batchMacLine(t: BatchEntry): string {
+  return `${t.sn}|${t.tkBlock}|${t.tkKcv}|${t.tkHash}\n`;
 }
 
 /** Answer to a batch. */
 export const TkBatchResponse = object({
   orderId: ORDER_ID,
-  accepted: integer(0, MAX_ORDER_TERMINALS, "TKs stored under the KMS LMK"),
+  accepted: integer(0, MAX_STREAM_ORDER_TERMINALS, "TKs stored under the KMS LMK"),
   duplicate: oneOf(["yes", "no"], "yes if this exact batch was already stored (idempotent)"),
 }, "batch stored");
 export type TkBatchResponse = Infer<typeof TkBatchResponse>;

@@ -61,6 +61,7 @@ import type {
   Order,
   OrderState,
   PageOptions,
+  StagedTk,
   Store,
   Terminal,
   TerminalCounts,
@@ -114,6 +115,7 @@ const HASHED_TABLES: readonly [string, string][] = [
   ["collected_tks", "sn"],
   ["tk_batches", "order_id"],
   ["terminals", "sn"],
+  ["tk_staging", "upload_id, seq"],
   ["challenges", "id"],
   ["nonces", "scope, nonce"],
   ["audit_log", "id"],
@@ -732,6 +734,75 @@ export class PostgresStore implements Store {
         }
         : null;
     });
+  }
+
+  stageTks(
+    uploadId: string,
+    firstSeq: number,
+    tks: readonly ImportedTk[],
+    at: Date,
+  ): Promise<number> {
+    checkId("uploadId", uploadId);
+    checkInt("firstSeq", firstSeq, 0, 2 ** 31 - 1);
+    if (!Array.isArray(tks)) throw new TypeError("tks must be an array of TKs");
+    tks.forEach((t, i) => checkImportedTk(i, t));
+    checkDate("at", at);
+    if (tks.length === 0) return Promise.resolve(-1);
+    const seqs = tks.map((_, i) => firstSeq + i);
+    const sns = tks.map((t) => t.sn);
+    const blocks = tks.map((t) => t.tkBlock);
+    const kcvs = tks.map((t) => t.tkKcv);
+    const hashes = tks.map((t) => t.tkHash);
+    return this.#atomic(`upload ${uploadId}`, async (q) => {
+      const got = await q`INSERT INTO tk_staging
+          (upload_id, seq, sn, tk_block, tk_kcv, tk_hash, staged_at)
+        SELECT ${uploadId}, s, n, b, k, h, ${at}
+        FROM unnest(${seqs}::int[], ${sns}::text[], ${blocks}::text[], ${kcvs}::text[],
+                    ${hashes}::text[]) AS x(s, n, b, k, h)
+        ORDER BY s
+        ON CONFLICT (upload_id, sn) DO NOTHING RETURNING seq`;
+      if (got.length === tks.length) return -1;
+      const stored = new Set(got.map((r) => Number(r.seq)));
+      return seqs.findIndex((x) => !stored.has(x));
+    });
+  }
+
+  listStagedTks(uploadId: string, page: { after: number; limit: number }): Promise<StagedTk[]> {
+    checkId("uploadId", uploadId);
+    checkObject("page", page);
+    checkInt("page.after", page.after, -1, 2 ** 31 - 1);
+    checkInt("page.limit", page.limit, 1, 10000);
+    return this.#one(
+      `upload ${uploadId}`,
+      async (q) =>
+        (await q`SELECT * FROM tk_staging WHERE upload_id = ${uploadId} AND seq > ${page.after}
+        ORDER BY seq LIMIT ${page.limit}`).map((r) => ({
+          seq: Number(r.seq),
+          sn: str(r.sn),
+          tkBlock: str(r.tk_block),
+          tkKcv: str(r.tk_kcv),
+          tkHash: str(r.tk_hash),
+        })),
+    );
+  }
+
+  dropStaged(uploadId: string): Promise<number> {
+    checkId("uploadId", uploadId);
+    return this.#one(
+      `upload ${uploadId}`,
+      async (q) => (await q`DELETE FROM tk_staging WHERE upload_id = ${uploadId}`).count,
+    );
+  }
+
+  purgeStaged(idleBefore: Date): Promise<number> {
+    checkDate("idleBefore", idleBefore);
+    return this.#one(
+      "staged uploads",
+      async (q) =>
+        (await q`DELETE FROM tk_staging WHERE upload_id IN
+        (SELECT upload_id FROM tk_staging GROUP BY upload_id
+         HAVING max(staged_at) < ${idleBefore})`).count,
+    );
   }
 
   registerTerminal(sn: string, at: Date): Promise<boolean> {

@@ -130,4 +130,22 @@ CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
     // indexes, one WAL record per row instead of four. Pages written before stay as they are.
     sql: `ALTER TABLE terminals SET (fillfactor = 30);`,
   },
+  {
+    version: 4,
+    description: "KMS: TKs of streamed batches staged under their upload until the MAC is checked",
+    sql: `
+CREATE TABLE tk_staging (
+  upload_id text COLLATE "C" NOT NULL,
+  seq       integer NOT NULL CHECK (seq >= 0),
+  sn        text COLLATE "C" NOT NULL,
+  tk_block  text NOT NULL,
+  tk_kcv    text NOT NULL,
+  tk_hash   text NOT NULL,
+  staged_at timestamptz NOT NULL,
+  PRIMARY KEY (upload_id, seq),
+  UNIQUE (upload_id, sn)
+);
+CREATE INDEX tk_staging_time ON tk_staging (staged_at);
+`,
+  },
 ];

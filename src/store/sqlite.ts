@@ -63,6 +63,7 @@ import type {
   Order,
   OrderState,
   PageOptions,
+  StagedTk,
   Store,
   Terminal,
   TerminalCounts,
@@ -108,6 +109,7 @@ const HASHED_TABLES: readonly [string, string][] = [
   ["collected_tks", "sn"],
   ["tk_batches", "order_id"],
   ["terminals", "sn"],
+  ["tk_staging", "upload_id, seq"],
   ["challenges", "id"],
   ["nonces", "scope, nonce"],
   ["audit_log", "id"],
@@ -738,6 +740,72 @@ export class SqliteStore implements Store {
         }
         : null;
     });
+  }
+
+  stageTks(
+    uploadId: string,
+    firstSeq: number,
+    tks: readonly ImportedTk[],
+    at: Date,
+  ): Promise<number> {
+    checkId("uploadId", uploadId);
+    checkInt("firstSeq", firstSeq, 0, 2 ** 31 - 1);
+    if (!Array.isArray(tks)) throw new TypeError("tks must be an array of TKs");
+    tks.forEach((t, i) => checkImportedTk(i, t));
+    checkDate("at", at);
+    const when = iso(at);
+    return this._atomic(() => {
+      const insert = this.#st(
+        `INSERT INTO tk_staging (upload_id, seq, sn, tk_block, tk_kcv, tk_hash, staged_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (upload_id, sn) DO NOTHING`,
+      );
+      for (const [i, t] of tks.entries()) {
+        const r = insert.run(uploadId, firstSeq + i, t.sn, t.tkBlock, t.tkKcv, t.tkHash, when);
+        if (Number(r.changes) === 0) return i;
+      }
+      return -1;
+    }, `upload ${uploadId}`);
+  }
+
+  listStagedTks(uploadId: string, page: { after: number; limit: number }): Promise<StagedTk[]> {
+    checkId("uploadId", uploadId);
+    checkObject("page", page);
+    checkInt("page.after", page.after, -1, 2 ** 31 - 1);
+    checkInt("page.limit", page.limit, 1, 10000);
+    return this.#one(`upload ${uploadId}`, () =>
+      this.#all(
+        "SELECT * FROM tk_staging WHERE upload_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        uploadId,
+        page.after,
+        page.limit,
+      ).map((r) => ({
+        seq: Number(r.seq),
+        sn: str(r.sn),
+        tkBlock: str(r.tk_block),
+        tkKcv: str(r.tk_kcv),
+        tkHash: str(r.tk_hash),
+      })));
+  }
+
+  dropStaged(uploadId: string): Promise<number> {
+    checkId("uploadId", uploadId);
+    return this._atomic(
+      () => this.#run("DELETE FROM tk_staging WHERE upload_id = ?", uploadId),
+      `upload ${uploadId}`,
+    );
+  }
+
+  purgeStaged(idleBefore: Date): Promise<number> {
+    checkDate("idleBefore", idleBefore);
+    return this._atomic(
+      () =>
+        this.#run(
+          `DELETE FROM tk_staging WHERE upload_id IN
+           (SELECT upload_id FROM tk_staging GROUP BY upload_id HAVING max(staged_at) < ?)`,
+          iso(idleBefore),
+        ),
+      "staged uploads",
+    );
   }
 
   registerTerminal(sn: string, at: Date): Promise<boolean> {

@@ -122,4 +122,29 @@ CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: DELETE refused'); END;
 `,
   },
+  {
+    version: 3,
+    description: "nothing (PostgreSQL's version 3 sets a fillfactor; SQLite has none)",
+    sql: `SELECT 1;`,
+  },
+  {
+    version: 4,
+    description: "KMS: TKs of streamed batches staged under their upload until the MAC is checked",
+    sql: `
+-- Never terminals: moved into terminals by one transaction once the upload's MAC verifies,
+-- else deleted (a refusal, or at the next start for an upload left by a killed process).
+CREATE TABLE tk_staging (
+  upload_id TEXT NOT NULL,
+  seq       INTEGER NOT NULL CHECK (seq >= 0),
+  sn        TEXT NOT NULL,
+  tk_block  TEXT NOT NULL,
+  tk_kcv    TEXT NOT NULL,
+  tk_hash   TEXT NOT NULL,
+  staged_at TEXT NOT NULL,
+  PRIMARY KEY (upload_id, seq),
+  UNIQUE (upload_id, sn)
+) STRICT;
+CREATE INDEX tk_staging_time ON tk_staging (staged_at);
+`,
+  },
 ];

@@ -90,6 +90,12 @@ export interface TkBatchInput {
   auditActor?: string;
 }
 
+/** KMS: a TK of a streamed batch, staged under its upload until the batch's MAC is checked. */
+export interface StagedTk extends ImportedTk {
+  /** Its place in the upload: 0, 1, 2, ... (the order of the batch). */
+  readonly seq: number;
+}
+
 /** Result of {@link Store.importTkBatch}. */
 export interface TkBatchResult {
   /** True if this exact batch (same body hash) was already imported: nothing changed. */
@@ -407,6 +413,38 @@ export interface Store {
 
   /** The batch record of an order, or null. */
   getTkBatch(orderId: string): Promise<TkBatch | null>;
+
+  /**
+   * KMS, streamed batch: stages TKs (already under the LMK) of an upload
+   * that is not yet verified. Staged TKs are no terminals: they become ones
+   * only through {@link importTkBatch} reading them back, or are dropped.
+   *
+   * @param uploadId the upload (a random id of one request).
+   * @param firstSeq the `seq` of `tks[0]`; the others follow.
+   * @param at when (uploads idle since before a time are purged by {@link purgeStaged}).
+   * @returns -1, or the index in `tks` of the first TK whose SN is already staged under this
+   *   upload (a duplicate SN: the upload is to be dropped; what else of `tks` is staged is unsaid).
+   */
+  stageTks(
+    uploadId: string,
+    firstSeq: number,
+    tks: readonly ImportedTk[],
+    at: Date,
+  ): Promise<number>;
+
+  /** KMS: a page of an upload's staged TKs in `seq` order, after `after` (-1 for the first page). */
+  listStagedTks(uploadId: string, page: { after: number; limit: number }): Promise<StagedTk[]>;
+
+  /** KMS: deletes an upload's staged TKs. @returns how many. */
+  dropStaged(uploadId: string): Promise<number>;
+
+  /**
+   * KMS: deletes the staged TKs of every upload whose last TK was staged
+   * before `idleBefore` (left by a killed process or a dropped connection).
+   *
+   * @returns how many TKs.
+   */
+  purgeStaged(idleBefore: Date): Promise<number>;
 
   /**
    * Registers a terminal that has no order (flow B, S1), in state `registered`.

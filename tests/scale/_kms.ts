@@ -12,7 +12,13 @@ import { createHash } from "node:crypto";
 import { fromHex, kcv, randomBytes, retailMac, setOddParity, toHex } from "../../src/crypto/mod.ts";
 import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { type KeyBlockHeader, unwrapKeyBlock, wrapKeyBlock } from "../../src/keyblock/mod.ts";
-import { type BatchEntry, batchMacInput, type TkBatchRequest } from "../../src/protocol/mod.ts";
+import {
+  type BatchEntry,
+  batchMacInput,
+  batchMacLine,
+  batchMacPrefix,
+  type TkBatchRequest,
+} from "../../src/protocol/mod.ts";
 import { componentKey, randomComponents } from "../../demo/_setup.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 
@@ -105,6 +111,19 @@ export class KmsProcess {
       } catch { /* the process was killed: its pipe closed */ }
     })();
     return new KmsProcess(url, child, log);
+  }
+
+  /** The server's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** The server's resident set size in bytes, from /proc (Linux). */
+  async rss(): Promise<number> {
+    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    const m = /^VmRSS:\s+(\d+) kB$/m.exec(status);
+    if (!m) throw new Error(`no VmRSS in /proc/${this.#child.pid}/status`);
+    return Number(m[1]) * 1024;
   }
 
   /** The server's stderr so far (JSON log lines). */
@@ -226,6 +245,51 @@ export async function makeBatch(keys: KmsKeys, orderId: string, n: number): Prom
     await retailMac(mak, batchMacInput({ orderId, tks }), { padding: 2, core }),
   ).toUpperCase();
   return { request: { orderId, tks, mac }, tkKcv, tk: tkMap };
+}
+
+/**
+ * The MAC line of a streamed batch as the MTMS makes it: retail MAC under
+ * MAK (formed from the components) over SHA-256 of the canonical bytes,
+ * hashed here with node:crypto from the same fields.
+ *
+ * @param keys the shared components (MAK).
+ * @param orderId the order.
+ * @param tks the TKs in the order they are sent.
+ * @returns the MAC, uppercase hex.
+ */
+export async function streamMac(
+  keys: KmsKeys,
+  orderId: string,
+  tks: readonly BatchEntry[],
+): Promise<string> {
+  const core = await loadCore("wasm");
+  const mak = xor(keys.mak.map((c) => fromHex(componentKey(c))));
+  const h = createHash("sha256").update(batchMacPrefix(orderId));
+  for (const t of tks) h.update(batchMacLine(t));
+  return toHex(await retailMac(mak, new Uint8Array(h.digest()), { padding: 2, core }))
+    .toUpperCase();
+}
+
+/**
+ * A streamed batch's body (`application/x-ndjson`): header, a line per TK, MAC line.
+ *
+ * @param orderId the order.
+ * @param tks the TKs.
+ * @param mac the MAC line's value ({@link streamMac}).
+ * @param count the header's count (default the number of TKs).
+ * @returns the lines, each ended by `\n`.
+ */
+export function streamLines(
+  orderId: string,
+  tks: readonly BatchEntry[],
+  mac: string,
+  count = tks.length,
+): string[] {
+  return [
+    `${JSON.stringify({ orderId, tks: count })}\n`,
+    ...tks.map((t) => `${JSON.stringify(t)}\n`),
+    `${JSON.stringify({ mac })}\n`,
+  ];
 }
 
 /**

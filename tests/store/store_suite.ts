@@ -248,6 +248,70 @@ export function storeSuite(f: StoreFactory): void {
     await rejectsStore(() => s.countCollected("PO-X"), "not_found", "order PO-X does not exist");
   });
 
+  test("KMS staging: staged TKs in order, a duplicate SN named, dropped, purged when idle; never terminals", async (s) => {
+    const before = await s.stateHash();
+    const batch = tks(7, 200);
+    assertEquals(await s.stageTks("up-1", 0, batch.slice(0, 4), T0), -1);
+    assertEquals(await s.stageTks("up-1", 4, batch.slice(4), at(1)), -1);
+    // Another upload may stage the same SNs (another request for the same order).
+    assertEquals(await s.stageTks("up-2", 0, batch.slice(0, 2), at(2)), -1);
+    const page1 = await s.listStagedTks("up-1", { after: -1, limit: 5 });
+    assertEquals(page1.map((t) => t.seq), [0, 1, 2, 3, 4]);
+    assertEquals(page1.map(({ seq: _, ...t }) => t), batch.slice(0, 5));
+    const page2 = await s.listStagedTks("up-1", { after: 4, limit: 5 });
+    assertEquals(page2.map(({ seq: _, ...t }) => t), batch.slice(5));
+    assertEquals(await s.getTerminal(batch[0].sn), null, "a staged TK is no terminal");
+    // A duplicate SN within the upload: its index in the chunk.
+    assertEquals(await s.stageTks("up-1", 7, [...tks(2, 300), batch[3]], at(3)), 2);
+    await assertRejects(() => s.stageTks("up 1", 0, batch, T0), RangeError, "uploadId");
+    // Purge by idle time: up-1 staged last at 3 s, up-2 at 2 s.
+    assertEquals(await s.purgeStaged(at(2)), 0);
+    assertEquals(await s.purgeStaged(at(2.5)), 2);
+    assertEquals(await s.listStagedTks("up-2", { after: -1, limit: 10 }), []);
+    assertEquals((await s.listStagedTks("up-1", { after: -1, limit: 100 })).length, 9);
+    assertEquals(await s.dropStaged("up-1"), 9);
+    assertEquals(await s.dropStaged("up-1"), 0);
+    assertEquals(await s.stateHash(), before, "nothing left");
+  });
+
+  test("KMS staging: staged TKs become terminals in one transaction with the batch, or not at all", async (s) => {
+    const batch = tks(5, 400);
+    await s.stageTks("up-m", 0, batch, T0);
+    const move = (orderId: string) =>
+      s.transaction(async (tx) => {
+        const r = await tx.importTkBatch({
+          orderId,
+          bodyHash: hash(0xee),
+          receivedAt: T0,
+          tks: (async function* () {
+            let after = -1;
+            while (true) {
+              const page = await tx.listStagedTks("up-m", { after, limit: 2 });
+              for (const { seq: _, ...t } of page) yield t;
+              if (page.length < 2) return;
+              after = page[page.length - 1].seq;
+            }
+          })(),
+          auditActor: "kms",
+        });
+        await tx.dropStaged("up-m");
+        return r;
+      });
+    // A terminal already known: the move fails, staging and terminals stay as they were.
+    await s.importTkBatch({ orderId: "PO-S0", bodyHash: hash(1), receivedAt: T0, tks: [batch[4]] });
+    const before = await s.stateHash();
+    await rejectsStore(() => move("PO-S1"), "conflict", `serial number ${batch[4].sn}`);
+    assertEquals(await s.stateHash(), before);
+    assertEquals((await s.listStagedTks("up-m", { after: -1, limit: 10 })).length, 5);
+    // Without the conflict: all five move, with their audit records, and staging is empty.
+    await s.dropStaged("up-m");
+    await s.stageTks("up-m", 0, batch.slice(0, 4), T0);
+    assertEquals(await move("PO-S2"), { duplicate: false, tks: 4 });
+    assertEquals(await s.listStagedTks("up-m", { after: -1, limit: 10 }), []);
+    assertEquals((await s.getTerminal(batch[3].sn))?.tkBlock, batch[3].tkBlock);
+    assertEquals((await s.listAudit({ limit: 100, event: "tk_imported" })).length, 4);
+  });
+
   test("KMS batch import: all or nothing, idempotent on the body hash", async (s) => {
     const batch = tks(5);
     const r = await s.importTkBatch({
