@@ -77,6 +77,25 @@ export async function operatorCanonicalString(
   );
 }
 
+/** HMAC-SHA256 under the secret of one request's canonical string. */
+async function requestMac(
+  secret: string,
+  request: { method: string; url: string | URL; body: Uint8Array },
+  ts: number,
+  nonce: string,
+): Promise<Uint8Array> {
+  return await hmac(
+    secret,
+    await operatorCanonicalString(
+      request.method,
+      pathAndQueryOf(request.url),
+      ts,
+      nonce,
+      request.body,
+    ),
+  );
+}
+
 async function hmac(secret: string, message: string): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey(
     "raw",
@@ -128,18 +147,7 @@ export async function signOperatorRequest(
   } else if (!new RegExp(`^[0-9a-f]{${2 * OPERATOR_NONCE_BYTES}}$`).test(nonce)) {
     throw new RangeError(`nonce must be ${2 * OPERATOR_NONCE_BYTES} lowercase hex digits`);
   }
-  const sig = hexOf(
-    await hmac(
-      secret,
-      await operatorCanonicalString(
-        request.method,
-        pathAndQueryOf(request.url),
-        ts,
-        nonce,
-        request.body,
-      ),
-    ),
-  );
+  const sig = hexOf(await requestMac(secret, request, ts, nonce));
   return `${OPERATOR_SCHEME} ts=${ts},nonce=${nonce},sig=${sig}`;
 }
 
@@ -185,16 +193,7 @@ export async function verifyOperatorRequest(
   }
   const ts = Number(m[1]);
   const nonce = m[2];
-  const expected = await hmac(
-    secret,
-    await operatorCanonicalString(
-      request.method,
-      pathAndQueryOf(request.url),
-      ts,
-      nonce,
-      request.body,
-    ),
-  );
+  const expected = await requestMac(secret, request, ts, nonce);
   const given = m[3];
   let diff = 0;
   for (let i = 0; i < expected.length; i++) {
