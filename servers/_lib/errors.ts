@@ -19,6 +19,7 @@ import {
   ValidationError,
 } from "../../src/protocol/errors.ts";
 import { StoreError } from "../../src/store/mod.ts";
+import { HsmError } from "../../src/hsm/mod.ts";
 import { OPERATOR_SCHEME } from "../../src/protocol/operator_request.ts";
 
 /** An error for a route matched by path but not by method (405). */
@@ -72,6 +73,16 @@ export function toHttpError(e: unknown): HttpError {
       ? 502
       : 400;
     return { status, code: e.code, message: e.message, expected: true };
+  }
+  if (e instanceof HsmError) {
+    // What reaches here is a condition of the HSM itself (see HSM_CONDITIONS in hsm.ts), not of
+    // the request: the service is unavailable; the log has the HSM's code and message.
+    return {
+      status: 503,
+      code: "hsm_unavailable",
+      message: "the HSM cannot serve requests now; the server log has the detail",
+      expected: false,
+    };
   }
   if (e instanceof StoreError) {
     // A refusal by the database (a race another check did not catch): 409/404; a fault: 503.

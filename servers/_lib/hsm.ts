@@ -156,15 +156,28 @@ export async function hsmCall<T>(what: string, fn: () => Promise<T>): Promise<T>
 }
 
 /**
+ * HSM error codes that describe the HSM itself (its state, its LMK, its
+ * self-tests, its mode), not the request: the server answers them as 503
+ * `hsm_unavailable` (servers/_lib/errors.ts), never as the client's fault.
+ */
+export const HSM_CONDITIONS: ReadonlySet<string> = new Set([
+  "wrong_state",
+  "no_lmk",
+  "lmk_present",
+  "self_test",
+  "test_only",
+]);
+
+/**
  * An HSM refusal as {@link hsmCall} maps it (an {@link IntegrityError} with the
- * protocol's code); any other error unchanged.
+ * protocol's code); an error of {@link HSM_CONDITIONS} and any other error unchanged.
  *
  * @param what the operation, for the message.
  * @param e the error.
  * @returns the error to throw.
  */
 export function hsmRefusal(what: string, e: unknown): unknown {
-  if (e instanceof HsmError) {
+  if (e instanceof HsmError && !HSM_CONDITIONS.has(e.code)) {
     const code = e.code === "hash_mismatch"
       ? "tk_hash_mismatch"
       : e.code === "kcv_mismatch"
