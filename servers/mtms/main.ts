@@ -67,6 +67,8 @@ export interface MtmsOptions {
   transportKey?: { keyBlock: string; certificate: string };
   issueTransportCertificate?: (publicKey: RsaPublicKeyBytes) => Promise<string>;
   observe?: CallOptions["observe"];
+  /** Orders of more TKs go to KMS streamed (default `STREAM_ABOVE` of `service.ts`). */
+  streamAbove?: number;
   /**
    * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the
    * MTMS's HSM creates or recovers; see `SoftwareHsmOptions.testKeyObserver`.
@@ -120,6 +122,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       kms: o.kmsTransport ?? fetchTransport,
       kmsUrl: o.kmsUrl,
       observe: o.observe,
+      streamAbove: o.streamAbove,
     });
     const handler = createHandler({
       title: "MTMS",

@@ -3,23 +3,29 @@
  * TK uploads from operator terminals (operator card signature and
  * certificate chain checked, TK decrypted and re-encrypted under PK by the
  * HSM: S12-S13), and the transfer of an order's TKs to the KMS as one batch
- * MACed under MAK (S14).
+ * MACed under MAK (S14): one JSON body, or streamed line by line for a large order.
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { type Store, StoreError } from "../../src/store/mod.ts";
 import {
   AuthenticationError,
   type BatchEntry,
   batchMacInput,
+  batchMacLine,
+  batchMacPrefix,
   callJson,
   type CallOptions,
+  callStream,
   ConflictError,
   type CreateOrderRequest,
+  NDJSON,
   NotFoundError,
   type OrderStatus,
   ProtocolError,
   RemoteError,
+  type TkBatchRequest,
   TkBatchResponse,
   type TkUploadRequest,
   type TkUploadResponse,
@@ -66,11 +72,28 @@ export interface MtmsServiceOptions {
   /** Reaches the KMS. */
   kms: Transport;
   kmsUrl: string;
+  /**
+   * Orders of more TKs than this go to KMS as a streamed batch (NDJSON, memory
+   * flat in the order's size); smaller ones as one JSON body. Default {@link STREAM_ABOVE}.
+   */
+  streamAbove?: number;
   /** Allowed age of an upload's `signedAt`, ms (default 300 000). */
   uploadWindowMs?: number;
   now?: () => number;
   observe?: CallOptions["observe"];
 }
+
+/**
+ * Default of {@link MtmsServiceOptions.streamAbove}: an order of up to 1,000
+ * TKs (about 250 KB) still goes as one JSON body, which any KMS version takes
+ * and a trace shows whole; above that the streamed batch keeps the MTMS's and
+ * the KMS's memory flat whatever the order's size (and orders over 10,000
+ * can only go streamed).
+ */
+export const STREAM_ABOVE = 1000;
+
+/** TKs read from the store per page while a batch streams. */
+const TRANSFER_PAGE = 1000;
 
 /** The MTMS's flow A logic. */
 export class MtmsService {
@@ -288,8 +311,10 @@ export class MtmsService {
 
   /**
    * S14: sends all of an order's TKs (under PK) to the KMS as one batch with
-   * a retail MAC under MAK. Sending again resends the same batch (the KMS
-   * answers `duplicate: "yes"`).
+   * a retail MAC under MAK: one JSON body, or for more than `streamAbove` TKs
+   * a streamed batch (read from the store a page at a time, MAC over its
+   * SHA-256). Sending again resends the same batch (the KMS answers
+   * `duplicate: "yes"`).
    *
    * @param orderId the order.
    * @returns how many TKs went and whether KMS already had them.
@@ -303,30 +328,21 @@ export class MtmsService {
         `order ${orderId} has ${order.collected} of ${order.terminals} TKs; an order goes to KMS whole`,
       );
     }
-    const entries: BatchEntry[] = [];
-    let after: string | undefined;
-    while (true) {
-      const page = await this.#store.listCollectedTks(orderId, { after, limit: 1000 });
-      for (const t of page) {
-        if (t.tkBlock && t.tkKcv && t.tkHash) {
-          entries.push({ sn: t.sn, tkBlock: t.tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
-        }
-      }
-      if (page.length < 1000) break;
-      after = page[page.length - 1].sn;
-    }
-    entries.sort((a, b) => (a.sn < b.sn ? -1 : a.sn > b.sn ? 1 : 0));
-    const mac = await this.#o.hsm.macBatch(batchMacInput({ orderId, tks: entries }));
+    const streamed = order.collected > (this.#o.streamAbove ?? STREAM_ABOVE);
+    // A JSON batch is read and MACed before it is sent; a streamed one as it is sent.
+    const batch = streamed ? undefined : await this.#jsonBatch(orderId);
     let answer: TkBatchResponse;
     try {
-      ({ body: answer } = await callJson(
-        this.#o.kms,
-        "POST",
-        `${this.#o.kmsUrl.replace(/\/$/, "")}/v1/tk-batches`,
-        { orderId, tks: entries, mac },
-        TkBatchResponse,
-        { observe: this.#o.observe },
-      ));
+      answer = batch
+        ? (await callJson(
+          this.#o.kms,
+          "POST",
+          `${this.#o.kmsUrl.replace(/\/$/, "")}/v1/tk-batches`,
+          batch,
+          TkBatchResponse,
+          { observe: this.#o.observe },
+        )).body
+        : await this.#sendStreamed(orderId, order.collected);
     } catch (e) {
       const code = e instanceof RemoteError ? e.code : "kms_unreachable";
       await this.#audit("order_transferred", "failure", { subject: orderId, detail: code });
@@ -339,9 +355,82 @@ export class MtmsService {
       await tx.setOrderState(orderId, "collecting", "transferred");
       await this.#audit("order_transferred", "success", {
         subject: orderId,
-        detail: `${entries.length} TKs, duplicate ${answer.duplicate}`,
+        detail: `${answer.accepted} TKs, duplicate ${answer.duplicate}`,
       }, tx);
     });
     return { orderId, transferred: answer.accepted, duplicate: answer.duplicate };
+  }
+
+  /** The order as one JSON batch, MAC over its canonical bytes. */
+  async #jsonBatch(orderId: string): Promise<TkBatchRequest> {
+    const entries: BatchEntry[] = [];
+    let after: string | undefined;
+    while (true) {
+      const page = await this.#store.listCollectedTks(orderId, { after, limit: TRANSFER_PAGE });
+      for (const t of page) {
+        if (t.tkBlock && t.tkKcv && t.tkHash) {
+          entries.push({ sn: t.sn, tkBlock: t.tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
+        }
+      }
+      if (page.length < TRANSFER_PAGE) break;
+      after = page[page.length - 1].sn;
+    }
+    entries.sort((a, b) => (a.sn < b.sn ? -1 : a.sn > b.sn ? 1 : 0));
+    const mac = await this.#o.hsm.macBatch(batchMacInput({ orderId, tks: entries }));
+    return { orderId, tks: entries, mac };
+  }
+
+  /**
+   * The order as a streamed batch (`TkBatchStreamHeader`): read from the
+   * store a page at a time in SN order (the order the JSON batch sorts to, so
+   * both have the same body hash), each line hashed as it goes out, then the
+   * MAC line: the HSM MACs the 32-byte hash.
+   */
+  async #sendStreamed(orderId: string, n: number): Promise<TkBatchResponse> {
+    const store = this.#store;
+    const hsm = this.#o.hsm;
+    const enc = new TextEncoder();
+    const hash = createHash("sha256").update(batchMacPrefix(orderId));
+    let after: string | undefined;
+    let sent = 0;
+    const body = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(enc.encode(`${JSON.stringify({ orderId, tks: n })}\n`));
+      },
+      async pull(c) {
+        const page = await store.listCollectedTks(orderId, { after, limit: TRANSFER_PAGE });
+        let text = "";
+        for (const t of page) {
+          if (!(t.tkBlock && t.tkKcv && t.tkHash)) continue;
+          const e = { sn: t.sn, tkBlock: t.tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash };
+          hash.update(batchMacLine(e));
+          text += `${JSON.stringify(e)}\n`;
+          sent++;
+        }
+        if (text !== "") c.enqueue(enc.encode(text));
+        if (page.length === TRANSFER_PAGE) {
+          after = page[page.length - 1].sn;
+          return;
+        }
+        if (sent !== n) {
+          // The header announced n: KMS refuses the batch (wrong count) and stores nothing.
+          c.error(new Error(`order ${orderId}: ${sent} TKs read, ${n} announced`));
+          return;
+        }
+        const mac = await hsm.macBatch(new Uint8Array(hash.digest()));
+        c.enqueue(enc.encode(`${JSON.stringify({ mac })}\n`));
+        c.close();
+      },
+    });
+    const { body: answer } = await callStream(
+      this.#o.kms,
+      `${this.#o.kmsUrl.replace(/\/$/, "")}/v1/tk-batches`,
+      NDJSON,
+      body,
+      `(${NDJSON}: header, ${n} TK lines, MAC line)`,
+      TkBatchResponse,
+      { observe: this.#o.observe },
+    );
+    return answer;
   }
 }

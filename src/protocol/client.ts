@@ -67,6 +67,51 @@ export async function callJson<T>(
   const response = await transport(
     new Request(url, { method, headers, body: body === undefined ? undefined : requestBody }),
   );
+  return await answer(response, method, url, requestBody, schema, options);
+}
+
+/**
+ * Sends a streamed body (e.g. `application/x-ndjson`) and parses the JSON
+ * answer as {@link callJson} does. The body is read as the transport sends
+ * it, never held whole.
+ *
+ * @param transport where to send it.
+ * @param url absolute URL (POST).
+ * @param contentType the body's media type.
+ * @param body the body stream.
+ * @param describe what the observer sees instead of the body (it is not kept).
+ * @param schema schema of a successful answer.
+ * @param options observer (no operator signature: that needs the whole body).
+ * @returns the parsed answer and its status.
+ * @throws as {@link callJson}.
+ */
+export async function callStream<T>(
+  transport: Transport,
+  url: string,
+  contentType: string,
+  body: ReadableStream<Uint8Array>,
+  describe: string,
+  schema: Schema<T>,
+  options: Omit<CallOptions, "token"> = {},
+): Promise<{ status: number; body: T }> {
+  const response = await transport(
+    new Request(url, {
+      method: "POST",
+      headers: { accept: "application/json", "content-type": contentType },
+      body,
+    }),
+  );
+  return await answer(response, "POST", url, describe, schema, options);
+}
+
+async function answer<T>(
+  response: Response,
+  method: string,
+  url: string,
+  requestBody: string,
+  schema: Schema<T>,
+  options: CallOptions,
+): Promise<{ status: number; body: T }> {
   const responseBody = await response.text();
   options.observe?.({ method, url, requestBody, status: response.status, responseBody });
   let parsed: unknown;

@@ -75,6 +75,8 @@ export interface WorldOptions {
   db?: { kms: string; mtms: string };
   /** The operator secret (default "test-operator-token"). */
   token?: string;
+  /** Orders of more TKs go from MTMS to KMS streamed (default the MTMS's). */
+  streamAbove?: number;
 }
 
 export async function makeWorld(
@@ -139,6 +141,7 @@ export async function makeWorld(
           )
           : kmsHandler(r),
       observe: (x) => world.mtmsToKms.push(x),
+      streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
     });
@@ -155,6 +158,7 @@ export async function makeWorld(
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       kmsUrl,
+      streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
     });
