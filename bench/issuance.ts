@@ -24,6 +24,9 @@
  * time over every thread; on Linux the CPU time is also split by thread
  * (`/proc/self/task`: the main thread, the HSM workers' threads, which Deno
  * names `worker-N`, and the rest: V8's GC helpers, I/O), in µs per terminal.
+ * At the start and the end a probe spins one worker per CPU for a second and
+ * prints how many CPUs the process got: on a shared machine, what the pool
+ * can use at most.
  *
  * Flags: `--sizes 10000,100000,1000000`, `--stores sqlite,postgres`,
  * `--cores wasm,js`, `--workers 1,2` (default 1 and the number of CPUs;
@@ -148,6 +151,37 @@ function cpuByThread(
     else out.other += d;
   }
   return out;
+}
+
+/**
+ * How many CPUs this process can get right now: one Web Worker per CPU spins
+ * for `ms` milliseconds; the process's CPU time over the wall time. On the
+ * shared machine this shows how much of the second vCPU other sessions left
+ * (the HSM pool cannot beat it).
+ */
+async function cpuProbe(ms = 1000): Promise<number> {
+  const src = `self.onmessage = (e) => { const t = performance.now(); let x = 0;
+    while (performance.now() - t < e.data) x++; self.postMessage(x); };`;
+  const url = URL.createObjectURL(new Blob([src], { type: "application/javascript" }));
+  const workers = Array.from(
+    { length: navigator.hardwareConcurrency },
+    () => new Worker(url, { type: "module" }),
+  );
+  try {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await Promise.all(workers.map((w) =>
+      new Promise((resolve) => {
+        w.onmessage = resolve;
+        w.postMessage(ms);
+      })
+    ));
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / 1e3 / (performance.now() - t0);
+  } finally {
+    for (const w of workers) w.terminate();
+    URL.revokeObjectURL(url);
+  }
 }
 
 function rss(): number {
@@ -414,7 +448,9 @@ if (import.meta.main) {
       new Date().toISOString()
     }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, load ${
       Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
-    }`,
+    }; CPU probe (${navigator.hardwareConcurrency} spinning workers, 1 s): ${
+      (await cpuProbe()).toFixed(2)
+    } CPUs`,
   );
   console.log(
     "| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU µs per terminal: main thread / HSM workers / other threads | main thread wall time: store / rest | HSM | import | RSS before -> peak |",
@@ -461,6 +497,11 @@ if (import.meta.main) {
     }
   }
   if (skipped.length) console.log(`not run (--js-max ${jsMax}): ${skipped.join(", ")}`);
+  console.log(
+    `# end ${new Date().toISOString()}, load ${
+      Deno.loadavg().map((x) => x.toFixed(1)).join(" ")
+    }; CPU probe: ${(await cpuProbe()).toFixed(2)} CPUs`,
+  );
   const it = Number(values["flow-b"]);
   if (it > 0) {
     console.log(
