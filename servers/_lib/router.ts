@@ -294,6 +294,11 @@ export function openApiDocument(
         required: true,
         content: { "application/json": { schema: r.body.jsonSchema } },
       };
+      if (r.streamType) {
+        (op.requestBody as { content: Record<string, unknown> }).content[r.streamType] = {
+          schema: { type: "string", description: "one JSON object per line (see the summary)" },
+        };
+      }
     }
     if (r.access === "operator") op.security = [{ operatorToken: [] }];
     (paths[p] ??= {})[r.method.toLowerCase()] = op;

@@ -9,13 +9,15 @@
  * killed with SIGKILL while a batch streams leaves no terminal, its staged
  * TKs go at the restart, and the batch can be sent again.
  *
- * The database is read with node:sqlite directly (counts of each table,
- * including the staging table the store interface does not list).
+ * The database is read directly (node:sqlite, or the postgres client for
+ * the kill -9 test's PostgreSQL run): counts of each table, including the
+ * staging table the store interface does not list.
  *
  * @module
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { DatabaseSync } from "node:sqlite";
+import postgres from "postgres";
 import type { BatchEntry } from "../../src/protocol/mod.ts";
 import {
   type Batch,
@@ -107,6 +109,12 @@ Deno.test("stream: a streamed batch round trip: stored, a duplicate in either fo
       status: 200,
       body: { orderId, accepted: 1201, duplicate: "yes" },
     });
+    const api = await kms.call("GET", "/openapi.json");
+    const content =
+      (api.body.paths as Record<string, { post: { requestBody: { content: object } } }>)[
+        "/v1/tk-batches"
+      ].post.requestBody.content;
+    assertEquals(Object.keys(content), ["application/json", "application/x-ndjson"]);
     // Without a final newline after the MAC line: the same.
     assertEquals((await post(kms, body.slice(0, -1))).body.duplicate, "yes");
     assertEquals(counts(`${dir}/kms.db`).terminals, 1201);
@@ -296,41 +304,84 @@ Deno.test("stream: every refusal names the line and leaves terminals, batches, o
   }
 });
 
-Deno.test("stream: kill -9 of the KMS while a batch streams: no terminal, staging cleared at the restart, sent again", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "stream_test_" });
-  const db = `${dir}/kms.db`;
-  const keys = await makeKeys();
-  const orderId = "PO-ST9";
-  const b = await makeBatch(keys, orderId, 1300);
-  const lines = streamLines(orderId, b.request.tks, await streamMac(keys, orderId, b.request.tks));
-  const k1 = await KmsProcess.start(db, keys);
+const pgUrl = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
+
+/** Table counts of a store: the SQLite file, or a PostgreSQL schema. */
+async function countsOf(kind: "sqlite" | "postgres", db: string, schema: string): Promise<Counts> {
+  if (kind === "sqlite") return counts(db);
+  const sql = postgres(pgUrl, { max: 1, onnotice: () => {}, connection: { search_path: schema } });
   try {
-    const pending = post(k1, hangingBody(lines.slice(0, 1200))).catch((e) => e);
-    await waitFor("staged TKs", () => Promise.resolve(counts(db).staged >= 1000));
-    await k1.kill();
-    assert((await pending) instanceof Error, "the request dies with the process");
+    const n = async (q: Promise<{ n: string }[]>) => Number((await q)[0].n);
+    return {
+      terminals: await n(sql`SELECT count(*) AS n FROM terminals`),
+      batches: await n(sql`SELECT count(*) AS n FROM tk_batches`),
+      orders: await n(sql`SELECT count(*) AS n FROM orders`),
+      staged: await n(sql`SELECT count(*) AS n FROM tk_staging`),
+      tkImported: await n(sql`SELECT count(*) AS n FROM audit_log WHERE event = 'tk_imported'`),
+    };
   } finally {
-    await k1.kill();
+    await sql.end();
   }
-  const killed = counts(db);
-  assert(killed.staged >= 1000, `staged TKs left by the killed process: ${killed.staged}`);
-  assertEquals([killed.terminals, killed.batches, killed.orders], [0, 0, 0]);
-  const k2 = await KmsProcess.start(db, keys, ["--staging-idle-s", "0"]);
-  try {
-    assertEquals(counts(db), { terminals: 0, batches: 0, orders: 0, staged: 0, tkImported: 0 });
-    assertEquals(await post(k2, lines.join("")), {
-      status: 201,
-      body: { orderId, accepted: 1300, duplicate: "no" },
-    });
-    assertEquals(counts(db), {
-      terminals: 1300,
-      batches: 1,
-      orders: 1,
-      staged: 0,
-      tkImported: 1300,
-    });
-  } finally {
-    await k2.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+}
+
+for (const kind of ["sqlite", "postgres"] as const) {
+  const skip = kind === "postgres" && pgUrl === "" ? "KMS_TEST_DATABASE_URL not set" : undefined;
+  Deno.test({
+    name:
+      `stream: kill -9 of the KMS while a batch streams: no terminal, staging cleared at the restart, sent again [${kind}]${
+        skip ? ` (skipped: ${skip})` : ""
+      }`,
+    ignore: skip !== undefined,
+    fn: async () => {
+      const dir = await Deno.makeTempDir({ prefix: "stream_test_" });
+      const schema = `t_stream_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
+      const db = kind === "sqlite"
+        ? `${dir}/kms.db`
+        : `${pgUrl}${pgUrl.includes("?") ? "&" : "?"}schema=${schema}`;
+      const at = () => countsOf(kind, db, schema);
+      const keys = await makeKeys();
+      const orderId = "PO-ST9";
+      const b = await makeBatch(keys, orderId, 1300);
+      const lines = streamLines(
+        orderId,
+        b.request.tks,
+        await streamMac(keys, orderId, b.request.tks),
+      );
+      const k1 = await KmsProcess.start(db, keys);
+      try {
+        const pending = post(k1, hangingBody(lines.slice(0, 1200))).catch((e) => e);
+        await waitFor("staged TKs", async () => (await at()).staged >= 1000);
+        await k1.kill();
+        assert((await pending) instanceof Error, "the request dies with the process");
+      } finally {
+        await k1.kill();
+      }
+      const killed = await at();
+      assert(killed.staged >= 1000, `staged TKs left by the killed process: ${killed.staged}`);
+      assertEquals([killed.terminals, killed.batches, killed.orders], [0, 0, 0]);
+      const k2 = await KmsProcess.start(db, keys, ["--staging-idle-s", "0"]);
+      try {
+        assertEquals(await at(), { terminals: 0, batches: 0, orders: 0, staged: 0, tkImported: 0 });
+        assertEquals(await post(k2, lines.join("")), {
+          status: 201,
+          body: { orderId, accepted: 1300, duplicate: "no" },
+        });
+        assertEquals(await at(), {
+          terminals: 1300,
+          batches: 1,
+          orders: 1,
+          staged: 0,
+          tkImported: 1300,
+        });
+      } finally {
+        await k2.stop();
+        await Deno.remove(dir, { recursive: true });
+        if (kind === "postgres") {
+          const sql = postgres(pgUrl, { max: 1, onnotice: () => {} });
+          await sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+          await sql.end();
+        }
+      }
+    },
+  });
+}
