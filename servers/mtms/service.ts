@@ -25,6 +25,7 @@ import {
   type OrderStatus,
   ProtocolError,
   RemoteError,
+  serialsOfRange,
   type TkBatchRequest,
   TkBatchResponse,
   type TkUploadRequest,
@@ -157,17 +158,35 @@ export class MtmsService {
    * @throws {ConflictError} `order_exists`, `terminal_conflict`; {@link ValidationError} `duplicate_sn`.
    */
   async createOrder(req: CreateOrderRequest): Promise<OrderStatus> {
-    const seen = new Set<string>();
-    for (const [i, sn] of req.serialNumbers.entries()) {
-      if (seen.has(sn)) {
-        throw new ValidationError("duplicate_sn", `body.serialNumbers[${i}] ${sn} appears twice`);
+    if ((req.serialNumbers === undefined) === (req.serialRange === undefined)) {
+      throw new ValidationError(
+        "invalid_field",
+        "body must have exactly one of serialNumbers (a list) and serialRange (a run), " +
+          `got ${req.serialNumbers === undefined ? "neither" : "both"}`,
+      );
+    }
+    let serialNumbers: Iterable<string>;
+    let terminals: number;
+    if (req.serialRange !== undefined) {
+      // A run is distinct by construction; a number another order holds is found by the store.
+      serialNumbers = serialsOfRange(req.serialRange, "body.serialRange");
+      terminals = req.serialRange.count;
+    } else {
+      const list = req.serialNumbers!;
+      const seen = new Set<string>();
+      for (const [i, sn] of list.entries()) {
+        if (seen.has(sn)) {
+          throw new ValidationError("duplicate_sn", `body.serialNumbers[${i}] ${sn} appears twice`);
+        }
+        seen.add(sn);
       }
-      seen.add(sn);
+      serialNumbers = list;
+      terminals = seen.size;
     }
     if (await this.#store.getOrder(req.orderId)) {
       throw new ConflictError("order_exists", `order ${req.orderId} already exists`);
     }
-    for (const [i, sn] of req.serialNumbers.entries()) {
+    for (const [i, sn] of (req.serialNumbers ?? []).entries()) {
       const slot = await this.#store.getCollectedTk(sn);
       if (slot) {
         throw new ConflictError(
@@ -177,20 +196,36 @@ export class MtmsService {
       }
     }
     // The order and its audit record commit together: a failed request leaves neither.
-    await this.#store.transaction(async (tx) => {
-      await tx.createOrder({
-        orderId: req.orderId,
-        state: "collecting",
-        createdAt: new Date(this.#now()),
-        serialNumbers: req.serialNumbers,
+    try {
+      await this.#store.transaction(async (tx) => {
+        await tx.createOrder({
+          orderId: req.orderId,
+          state: "collecting",
+          createdAt: new Date(this.#now()),
+          serialNumbers,
+        });
+        await this.#audit("order_created", "success", {
+          subject: req.orderId,
+          detail: `${terminals} terminals`,
+        }, tx);
       });
-      await this.#audit("order_created", "success", {
-        subject: req.orderId,
-        detail: `${seen.size} terminals`,
-      }, tx);
-    });
+    } catch (e) {
+      // A serial number of the run (or, in a race, of the list) that another order holds.
+      if (e instanceof StoreError && e.code === "duplicate" && /^serial number /.test(e.message)) {
+        throw new ConflictError(
+          "terminal_conflict",
+          `${
+            req.serialRange ? "body.serialRange" : "body.serialNumbers"
+          }: ${e.message}; nothing stored`,
+        );
+      }
+      if (e instanceof StoreError && e.code === "duplicate") {
+        throw new ConflictError("order_exists", `order ${req.orderId} already exists`);
+      }
+      throw e;
+    }
     // Answered from what was stored, with no read after the commit that could fail.
-    return { orderId: req.orderId, terminals: seen.size, collected: 0, state: "collecting" };
+    return { orderId: req.orderId, terminals, collected: 0, state: "collecting" };
   }
 
   /**
