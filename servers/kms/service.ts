@@ -213,6 +213,30 @@ export class KmsService {
   }
 
   /**
+   * One TK of a batch from PK to the LMK in the HSM (KCV and hash checked
+   * there). A refusal is audited once and becomes an {@link IntegrityError}
+   * naming `where` and the SN; nothing of the batch is stored.
+   */
+  async #importTk(
+    orderId: string,
+    t: { sn: string; tkBlock: string; tkKcv: string; tkHash: string },
+    where: string,
+  ): Promise<string> {
+    try {
+      return (await this.#hsm.importTk(t.tkBlock, { kcv: t.tkKcv, hash: t.tkHash })).tkBlock;
+    } catch (e) {
+      if (e instanceof ProtocolError) {
+        await this.#audit("tk_batch_imported", "failure", {
+          subject: orderId,
+          detail: `${e.code} at ${t.sn}`,
+        });
+        throw new IntegrityError(e.code, `${where} (SN ${t.sn}): ${e.message}; nothing stored`);
+      }
+      throw e;
+    }
+  }
+
+  /**
    * S14: stores an order's TKs under the LMK. The MAC is checked first;
    * then every TK is imported by the HSM; only if all succeed is anything
    * stored (one transaction, which also holds one `tk_imported` audit record
@@ -264,22 +288,8 @@ export class KmsService {
     }
     const imported: { sn: string; tkBlock: string; tkKcv: string; tkHash: string }[] = [];
     for (const [i, t] of batch.tks.entries()) {
-      try {
-        const r = await this.#hsm.importTk(t.tkBlock, { kcv: t.tkKcv, hash: t.tkHash });
-        imported.push({ sn: t.sn, tkBlock: r.tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
-      } catch (e) {
-        if (e instanceof ProtocolError) {
-          await this.#audit("tk_batch_imported", "failure", {
-            subject: orderId,
-            detail: `${e.code} at ${t.sn}`,
-          });
-          throw new IntegrityError(
-            e.code,
-            `body.tks[${i}] (SN ${t.sn}): ${e.message}; nothing stored`,
-          );
-        }
-        throw e;
-      }
+      const tkBlock = await this.#importTk(orderId, t, `body.tks[${i}]`);
+      imported.push({ sn: t.sn, tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
     }
     let r;
     try {
@@ -404,22 +414,7 @@ export class KmsService {
         const t = parseLine(BatchEntry, l, `body.tks[${i}]`);
         hash.update(batchMacLine(t));
         if (prior) continue;
-        let tkBlock: string;
-        try {
-          ({ tkBlock } = await this.#hsm.importTk(t.tkBlock, { kcv: t.tkKcv, hash: t.tkHash }));
-        } catch (e) {
-          if (e instanceof ProtocolError) {
-            await this.#audit("tk_batch_imported", "failure", {
-              subject: orderId,
-              detail: `${e.code} at ${t.sn}`,
-            });
-            throw new IntegrityError(
-              e.code,
-              `line ${l.line}: body.tks[${i}] (SN ${t.sn}): ${e.message}; nothing stored`,
-            );
-          }
-          throw e;
-        }
+        const tkBlock = await this.#importTk(orderId, t, `line ${l.line}: body.tks[${i}]`);
         chunk.push({ sn: t.sn, tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
         chunkLines.push(l.line);
         if (chunk.length === STAGE_CHUNK) await flush();
