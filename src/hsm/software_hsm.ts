@@ -927,9 +927,15 @@ export class SoftwareHsm implements Hsm {
     if (t.algorithm !== "T") {
       throw new RangeError('template.algorithm must be "T" for key components');
     }
-    // The LMK's component rules apply: two or more, each checked against its KCV.
+    // The LMK's component rules apply: two or more, each checked against its KCV; in production
+    // mode each names its custodian, all different (dual control, as for the LMK).
     const { key, kcv } = await this.#guard(
-      () => combineComponents(components, "tdes", this.#core, { length: t.length, what: "key" }),
+      () =>
+        combineComponents(components, "tdes", this.#core, {
+          length: t.length,
+          what: "key",
+          requireCustodians: this.mode === "production",
+        }),
       `the key ${attrs(t)} from components`,
     );
     if (this.#observer) {

@@ -18,7 +18,8 @@ import {
   testMarker,
 } from "../../src/hsm/mod.ts";
 import { readKeyBlockHeader, unwrapKeyBlock } from "../../src/keyblock/mod.ts";
-import { allCores } from "../_helpers.ts";
+import { allCores, randomBytes } from "../_helpers.ts";
+import { kcv, setOddParity, toHex } from "../../src/crypto/mod.ts";
 import { makeComponents, makeHsm } from "./_fixtures.ts";
 
 for (const core of await allCores()) {
@@ -87,4 +88,38 @@ for (const core of await allCores()) {
       assertEquals((await prod.exportKey(block, prodKek)).exported.slice(12, 14), "00");
     });
   }
+
+  Deno.test(`[${core.name}] hsm: in production mode, PK/MAK-style keys from components need distinct custodians too`, async () => {
+    const { components } = await makeComponents("aes", 2, core);
+    const lmkKcv = (await SoftwareHsm.open({ mode: "test", core }, { components })).lmkKcv;
+    const prod = await SoftwareHsm.open({ mode: "production", core }, { components, lmkKcv });
+    const test = await SoftwareHsm.open({ mode: "test", core }, { components });
+    const parts = [];
+    for (let i = 0; i < 2; i++) {
+      const k = setOddParity(randomBytes(24));
+      parts.push({
+        custodian: `officer-${i + 1}`,
+        key: toHex(k),
+        kcv: toHex(await kcv(k, { method: "legacy", core })),
+      });
+    }
+    const bare = parts.map(({ key, kcv }) => ({ key, kcv }));
+    const twice = parts.map((p) => ({ ...p, custodian: "officer-1" }));
+    for (
+      const [what, comps, message] of [
+        ["no custodian", bare, "key component 1 of 2 has no custodian"],
+        ["one custodian twice", twice, 'custodian "officer-1" already entered component 1'],
+      ] as const
+    ) {
+      const e = await assertRejects(
+        () => prod.importKeyFromComponents(comps, KEY_TEMPLATES.PK),
+        HsmError,
+        message,
+      );
+      assertEquals(e.code, "custodian", what);
+    }
+    // Named, distinct: formed, with the same KCV as a test HSM forms from the bare components.
+    const formed = await prod.importKeyFromComponents(parts, KEY_TEMPLATES.PK);
+    assertEquals(formed.kcv, (await test.importKeyFromComponents(bare, KEY_TEMPLATES.PK)).kcv);
+  });
 }
