@@ -14,6 +14,54 @@ import forge from "node-forge";
 // `options` is missing from @types/node-forge.
 (forge as unknown as { options: { usePureJavaScript: boolean } }).options.usePureJavaScript = true;
 
+/** The parts of forge's jsbn BigInteger that the division fix below touches. */
+interface JsbnInternals {
+  s: number;
+  compareTo(b: JsbnInternals): number;
+  subTo(b: JsbnInternals, r: JsbnInternals): void;
+  dAddOffset(n: number, w: number): void;
+  divRemTo(m: JsbnInternals, q: JsbnInternals | null, r: JsbnInternals | null): void;
+}
+
+/**
+ * forge's jsbn division (`divRemTo`, behind `mod`, `divide` and every
+ * modular reduction of `modPow`) now and then leaves the remainder one
+ * divisor too large: about 2 in 1,000 divisions of `(n - 1)^2` by a modulus
+ * `n` whose top 16 bits are set (found by tests/core/core_sweep_test.ts on
+ * the JS core: a 4096-bit `modPow(n - 1, 2, n)` gave `n + 1`, not 1). For
+ * nonnegative operands, the only ones this project divides, the remainder
+ * is brought below the divisor and the quotient raised to match after each
+ * division. Other signs are left as forge computes them. This changes
+ * forge's BigInteger for the whole process (forge's own RSA code included),
+ * which is the point: nothing here should use the faulty division.
+ */
+function fixJsbnDivision(): void {
+  const BigInteger = forge.jsbn.BigInteger as unknown as {
+    new (): JsbnInternals;
+    prototype: JsbnInternals;
+  };
+  const proto = BigInteger.prototype;
+  const original = proto.divRemTo;
+  if ((original as { fixed?: boolean }).fixed) return;
+  const fixed = function (
+    this: JsbnInternals,
+    m: JsbnInternals,
+    q: JsbnInternals | null,
+    r: JsbnInternals | null,
+  ): void {
+    const rem = r ?? new BigInteger();
+    original.call(this, m, q, rem);
+    if (this.s < 0 || m.s < 0) return;
+    while (rem.compareTo(m) >= 0) {
+      rem.subTo(m, rem);
+      q?.dAddOffset(1, 0);
+    }
+  };
+  (fixed as { fixed?: boolean }).fixed = true;
+  proto.divRemTo = fixed;
+}
+fixJsbnDivision();
+
 export { forge };
 
 /** Bytes to forge's binary string. */
