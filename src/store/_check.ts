@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { ImportedTk, TmkIssue } from "./types.ts";
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -144,4 +145,37 @@ export function checkObject(name: string, v: unknown): asserts v is Record<strin
   if (v === null || typeof v !== "object") {
     throw new TypeError(`${name} must be an object, got ${describe(v)}`);
   }
+}
+
+/** Throws unless `t` is a TK of a batch (SN, key block under the LMK, KCV, SHA-256), naming `tks[i]`. */
+export function checkImportedTk(i: number, t: unknown): asserts t is ImportedTk {
+  checkObject(`tks[${i}]`, t);
+  checkId(`tks[${i}].sn`, t.sn);
+  checkKeyBlock(`tks[${i}].tkBlock`, t.tkBlock);
+  checkKcv(`tks[${i}].tkKcv`, t.tkKcv);
+  checkHash(`tks[${i}].tkHash`, t.tkHash);
+}
+
+/** Throws unless `t` is a TMK issue (SN, key blocks, KCV, time), naming `name`. */
+export function checkTmkIssue(name: string, t: unknown): asserts t is TmkIssue {
+  checkObject(name, t);
+  checkId(`${name}.sn`, t.sn);
+  checkKeyBlock(`${name}.tmkBlock`, t.tmkBlock);
+  if (t.tmkUnderTk !== null) checkWrapped(`${name}.tmkUnderTk`, t.tmkUnderTk);
+  checkKcv(`${name}.tmkKcv`, t.tmkKcv);
+  checkDate(`${name}.issuedAt`, t.issuedAt);
+}
+
+/** The arguments of `stageTks` (a streamed batch's chunk), each named in the error. */
+export function checkStageTks(
+  uploadId: unknown,
+  firstSeq: unknown,
+  tks: unknown,
+  at: unknown,
+): asserts tks is readonly ImportedTk[] {
+  checkId("uploadId", uploadId);
+  checkInt("firstSeq", firstSeq, 0, 2 ** 31 - 1);
+  if (!Array.isArray(tks)) throw new TypeError("tks must be an array of TKs");
+  tks.forEach((t, i) => checkImportedTk(i, t));
+  checkDate("at", at);
 }

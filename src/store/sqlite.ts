@@ -35,15 +35,17 @@ import {
   checkHash,
   checkHex,
   checkId,
+  checkImportedTk,
   checkInt,
   checkKcv,
   checkKeyBlock,
   checkObject,
   checkOneOf,
   checkPage,
+  checkStageTks,
   checkString,
   checkText,
-  checkWrapped,
+  checkTmkIssue,
 } from "./_check.ts";
 import { StoreError } from "./errors.ts";
 import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
@@ -233,23 +235,6 @@ function toAudit(r: Row): AuditRecord {
     outcome: str(r.outcome) as AuditRecord["outcome"],
     detail: strOrNull(r.detail),
   };
-}
-
-function checkImportedTk(i: number, t: unknown): asserts t is ImportedTk {
-  checkObject(`tks[${i}]`, t);
-  checkId(`tks[${i}].sn`, t.sn);
-  checkKeyBlock(`tks[${i}].tkBlock`, t.tkBlock);
-  checkKcv(`tks[${i}].tkKcv`, t.tkKcv);
-  checkHash(`tks[${i}].tkHash`, t.tkHash);
-}
-
-function checkTmkIssue(name: string, t: unknown): asserts t is TmkIssue {
-  checkObject(name, t);
-  checkId(`${name}.sn`, t.sn);
-  checkKeyBlock(`${name}.tmkBlock`, t.tmkBlock);
-  if (t.tmkUnderTk !== null) checkWrapped(`${name}.tmkUnderTk`, t.tmkUnderTk);
-  checkKcv(`${name}.tmkKcv`, t.tmkKcv);
-  checkDate(`${name}.issuedAt`, t.issuedAt);
 }
 
 /**
@@ -748,11 +733,7 @@ export class SqliteStore implements Store {
     tks: readonly ImportedTk[],
     at: Date,
   ): Promise<number> {
-    checkId("uploadId", uploadId);
-    checkInt("firstSeq", firstSeq, 0, 2 ** 31 - 1);
-    if (!Array.isArray(tks)) throw new TypeError("tks must be an array of TKs");
-    tks.forEach((t, i) => checkImportedTk(i, t));
-    checkDate("at", at);
+    checkStageTks(uploadId, firstSeq, tks, at);
     const when = iso(at);
     return this._atomic(() => {
       const insert = this.#st(
