@@ -98,3 +98,4 @@ export {
   type OpenKeyTokenOptions,
 } from "./krd.ts";
 export { Krd, type KrdConfig } from "./device.ts";
+export { type ExplainedField, explainText, explainToken } from "./explain.ts";
