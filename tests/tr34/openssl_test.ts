@@ -11,6 +11,8 @@ import * as asn1js from "asn1js";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "@std/assert";
 import { loadCore } from "../../src/core/mod.ts";
 import {
+  buildCredentialToken,
+  buildCrl,
   buildSignedData,
   createBindingToken,
   createKeyToken,
@@ -20,6 +22,7 @@ import {
   Krd,
   openEnvelope,
   readCertificate,
+  readCredentialToken,
   readRandomNumberToken,
   readSignedData,
   signerOf,
@@ -250,3 +253,61 @@ function indexOf(hay: Uint8Array, needle: Uint8Array): number {
   }
   throw new Error("needle not found");
 }
+
+Deno.test("tr34 openssl: credential tokens and the KDH CRL read with openssl", async () => {
+  const krd = new Krd({ certificate: pki.krd.cert, key: pki.krd.key, kdhCas: [pki.kdhCa.cert] });
+  const ct = await krd.credentialToken();
+  const printed = new TextDecoder().decode(
+    await openssl(["pkcs7", "-inform", "DER", "-print_certs", "-noout"], ct),
+  );
+  assert(printed.includes("CN = TR34 Test KRD 1"), printed);
+  const kdhCert = readCertificate(pki.kdh.cert, "kdh");
+  const crl = await buildCrl({
+    issuer: pki.kdhCa.cert,
+    sign: signerOf(pki.kdhCa.key, core),
+    revoked: [{ serial: readCertificate(pki.kdh2.cert, "kdh2").id.serial, date: AT }],
+    thisUpdate: AT,
+    nextUpdate: new Date(AT.getTime() + 30 * 86400e3),
+  }, core);
+  const crlFile = `${pki.dir}/kdh_ca.crl`;
+  await Deno.writeFile(crlFile, crl);
+  const v = await run("openssl", [
+    "crl",
+    "-inform",
+    "DER",
+    "-in",
+    crlFile,
+    "-CAfile",
+    pki.kdhCa.certFile,
+    "-noout",
+  ]);
+  assertEquals(v.code, 0, v.stderr);
+  assertStringIncludes(v.stderr + new TextDecoder().decode(v.stdout), "verify OK");
+  // CT_KDH with the CA's CRL: the KRD binds to the KDH; the revoked KDH 2 is refused.
+  const ctKdh = await buildCredentialToken([kdhCert.der], [crl], core);
+  const withCrl = new TextDecoder().decode(
+    await openssl(["pkcs7", "-inform", "DER", "-print_certs", "-noout"], ctKdh),
+  );
+  assert(withCrl.includes("CN = TR34 Test KDH 1"), withCrl);
+  await krd.acceptKdhCredential(ctKdh, AT);
+  assertEquals(toHex(krd.boundKdh!), toHex(kdhCert.der));
+  const ctKdh2 = await buildCredentialToken(
+    [readCertificate(pki.kdh2.cert, "kdh2").der],
+    [crl],
+    core,
+  );
+  const e = await assertRejects(() => krd.acceptKdhCredential(ctKdh2, AT), Tr34Error);
+  assertEquals(e.code, "kdh_revoked");
+  // A valid KDH other than the bound one.
+  const ctShort = await buildCredentialToken(
+    [readCertificate(pki.kdhShort.cert, "s").der],
+    [],
+    core,
+  );
+  const e2 = await assertRejects(
+    () => krd.acceptKdhCredential(ctShort, new Date("2026-06-01T00:00:00Z")),
+    Tr34Error,
+  );
+  assertEquals(e2.code, "wrong_kdh");
+  assertEquals(readCredentialToken(ct).certificates.length, 1);
+});
