@@ -122,8 +122,8 @@ export interface KdhCheck {
   cas: Certificate[];
   /** The time to check validity at. */
   at: Date;
-  /** The CA's CRL, if the token or the KRD holds one. */
-  crl?: Crl;
+  /** The CA's CRLs the token and the KRD hold; each is checked. */
+  crls?: Crl[];
   /** The signer is a CA (binding tokens B.10, B.13): keyCertSign also allows signing. */
   caSigner?: boolean;
 }
@@ -132,7 +132,7 @@ export interface KdhCheck {
  * Checks a KDH certificate as a KRD must before trusting a token it signed:
  * issued by one of `cas` (an empty list pins the certificate: the caller
  * already trusts it), valid at `at`, keyUsage allows digitalSignature, and,
- * with a CRL (itself signed by that CA), not revoked.
+ * on none of the CRLs (each signed by that CA).
  *
  * @returns the issuing CA, undefined for a pinned certificate.
  *
@@ -168,11 +168,11 @@ export async function checkKdhCertificate(
   if (kdh.keyUsage && !kdh.keyUsage.includes("digitalSignature") && !mayCaSign) {
     throw new Tr34Error("kdh_untrusted", "the KDH certificate's keyUsage lacks digitalSignature");
   }
-  if (check.crl) {
-    // Without a trusted CA (a pinned KDH certificate) the CRL cannot be authenticated; it is
+  for (const crl of check.crls ?? []) {
+    // Without a trusted CA (a pinned KDH certificate) a CRL cannot be authenticated; it is
     // still applied, since it can only refuse.
-    if (ca) await verifyCrl(check.crl, ca, core);
-    if (isRevoked(check.crl, kdh.id.serial)) {
+    if (ca) await verifyCrl(crl, ca, core);
+    if (isRevoked(crl, kdh.id.serial)) {
       throw new Tr34Error("kdh_revoked", `the KDH certificate ${kdh.subjectText} is revoked`);
     }
   }

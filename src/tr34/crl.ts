@@ -137,6 +137,11 @@ export async function verifyCrl(crl: Crl, ca: Certificate, core: CryptoCore): Pr
   }
 }
 
+/** Reads the CRLs given, skipping absent ones. */
+export function readCrls(ders: (Uint8Array | undefined)[]): Crl[] {
+  return ders.filter((d) => d !== undefined).map(readCrl);
+}
+
 /** Whether `serial` is on the CRL. */
 export function isRevoked(crl: Crl, serial: Uint8Array): boolean {
   const strip = (b: Uint8Array) => {

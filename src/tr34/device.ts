@@ -21,7 +21,7 @@ import { type CryptoCore, loadCore, type RsaPrivateKey } from "../core/mod.ts";
 import { randomBytes, toHex } from "../crypto/mod.ts";
 import { sameBytes } from "./_der.ts";
 import { checkKdhCertificate, readCertificate } from "./certs.ts";
-import { readCrl } from "./crl.ts";
+import { readCrls } from "./crl.ts";
 import type { KeyTransport } from "./enveloped.ts";
 import { Tr34Error } from "./errors.ts";
 import type { KeyUsePolicy } from "./keyblock.ts";
@@ -94,9 +94,9 @@ export class Krd {
     const core = c.core ?? await loadCore();
     const { certificates, crls } = readCredentialToken(token);
     const kdh = readCertificate(certificates[0], "KDH certificate");
-    const crl = crls[0] ?? c.crl;
+
     const cas = c.kdhCas.map((x, i) => readCertificate(x, `kdhCas[${i}]`));
-    await checkKdhCertificate(kdh, { cas, at, crl: crl ? readCrl(crl) : undefined }, core);
+    await checkKdhCertificate(kdh, { cas, at, crls: readCrls([...crls, c.crl]) }, core);
     if (this.#kdh !== undefined && !sameBytes(this.#kdh, kdh.der)) {
       throw new Tr34Error("wrong_kdh", "the KRD is bound to another KDH");
     }

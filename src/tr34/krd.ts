@@ -22,7 +22,7 @@ import { zeroize } from "../crypto/mod.ts";
 import { octetsOf, sameId, timeOf } from "./_der.ts";
 import { type Certificate, checkKdhCertificate, readCertificate } from "./certs.ts";
 import { readSignedData, readSignedDataBody, type SignedData, verifySigner } from "./cms.ts";
-import { type Crl, readCrl } from "./crl.ts";
+import { type Crl, readCrls } from "./crl.ts";
 import { type KeyTransport, keyTransportOf, openEnvelope } from "./enveloped.ts";
 import { Tr34Error } from "./errors.ts";
 import {
@@ -56,7 +56,7 @@ export interface OpenKeyTokenOptions {
   kdhCertificate?: string | Uint8Array;
   /** CA certificates trusted to issue KDH certificates; absent: the KDH certificate is pinned. */
   kdhCas?: (string | Uint8Array)[];
-  /** A CRL of the KDH CA held by the KRD (one in the token is used too). */
+  /** A CRL of the KDH CA held by the KRD (those in the token are checked too). */
   crl?: Uint8Array;
   /** The receiving key slot's policy (default: any header). */
   policy?: KeyUsePolicy;
@@ -88,7 +88,7 @@ export interface OpenedKeyToken {
 interface SignerCheck {
   sd: SignedData;
   signer: Certificate;
-  crl?: Crl;
+  crls: Crl[];
 }
 
 /** Finds the signer certificate, checks it and the signature. */
@@ -109,15 +109,20 @@ async function checkSigner(
   const signer = given ??
     sd.certificates.map((c, i) => readCertificate(c, `token certificates[${i}]`))
       .find((c) => sameId(c.id, si.sid));
-  if (!signer || !sameId(signer.id, si.sid)) {
+  if (!signer) {
+    throw new Tr34Error(
+      "wrong_kdh",
+      `the ${role} token carries no certificate of its signer and no KDH certificate is given`,
+    );
+  }
+  if (!sameId(signer.id, si.sid)) {
     throw new Tr34Error("wrong_kdh", `the ${role} token is not signed by the expected KDH`);
   }
-  const crlDer = sd.crls[0] ?? opts.crl;
-  const crl = crlDer ? readCrl(crlDer) : undefined;
+  const crls = readCrls([...sd.crls, opts.crl]);
   const cas = (opts.kdhCas ?? []).map((c, i) => readCertificate(c, `kdhCas[${i}]`));
-  await checkKdhCertificate(signer, { cas, at: opts.at ?? new Date(), crl, caSigner }, core);
+  await checkKdhCertificate(signer, { cas, at: opts.at ?? new Date(), crls, caSigner }, core);
   await verifySigner(sd, si, signer.publicKey, core);
-  return { sd, signer, crl };
+  return { sd, signer, crls };
 }
 
 function checkFreshness(
@@ -278,7 +283,7 @@ export async function openBindingToken(
   }
   const newKdh = readCertificate(body.certificates[0], "new KDH certificate");
   const cas = (opts.kdhCas ?? []).map((c, i) => readCertificate(c, `kdhCas[${i}]`));
-  const crl = sd.crls[0] ?? opts.crl;
-  await checkKdhCertificate(newKdh, { cas, at, crl: crl ? readCrl(crl) : undefined }, core);
+  const crls = readCrls([...sd.crls, opts.crl]);
+  await checkKdhCertificate(newKdh, { cas, at, crls }, core);
   return { kind, byCa, newKdh };
 }

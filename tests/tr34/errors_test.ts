@@ -235,6 +235,11 @@ Deno.test("tr34 errors: wrong_kdh: a token from a KDH the KRD is not bound to", 
     core,
   });
   await refused("wrong_kdh", () => d.openKeyToken(token, AT));
+  // An unbound KRD and a token without its signer's certificate.
+  const unbound = krd({ kdh: undefined });
+  const bare = await twoPass(unbound);
+  const e = await refused("wrong_kdh", () => unbound.openKeyToken(bare, AT));
+  assertEquals(e.message.includes("no certificate of its signer"), true);
 });
 
 Deno.test("tr34 errors: attribute_missing: no key block header, no freshness", async () => {
@@ -306,6 +311,13 @@ Deno.test("tr34 errors: kdh_revoked and crl_invalid", async () => {
   }, core);
   const d = krd();
   await refused("kdh_revoked", async () => d.openKeyToken(await twoPass(d, { crl }), AT));
+  // The KRD's own CRL counts even when the token carries an older, empty one.
+  const empty = await buildCrl({ ...ca, ...times, revoked: [] }, core);
+  const holder = krd({ crl });
+  await refused(
+    "kdh_revoked",
+    async () => holder.openKeyToken(await twoPass(holder, { crl: empty }), AT),
+  );
   // A CRL that claims to be the CA's but is signed by another key.
   await refused(
     "crl_invalid",
