@@ -18,7 +18,14 @@ export function malformed(what: string, cause?: unknown): Tr34Error {
   return new Tr34Error("malformed", `${what} is malformed`, { cause });
 }
 
-/** Parses exactly one DER element. */
+/** A version INTEGER that must be one of `allowed`. */
+export function versionOf(el: El | undefined, what: string, allowed: number[]): number {
+  const v = intOf(el, what);
+  if (!allowed.includes(v)) throw malformed(`${what} (${v}; must be ${allowed.join(" or ")})`);
+  return v;
+}
+
+/** Parses exactly one DER element; BER forms (indefinite or non-minimal lengths) are refused. */
 export function parseOne(bytes: Uint8Array, what: string): El {
   if (!(bytes instanceof Uint8Array)) {
     throw new TypeError(`${what} must be a Uint8Array`);
@@ -32,6 +39,11 @@ export function parseOne(bytes: Uint8Array, what: string): El {
   if (r.offset === -1) throw malformed(`${what} (not DER: ${r.result.error})`);
   if (r.offset !== bytes.length) {
     throw malformed(`${what} (${bytes.length - r.offset} bytes after the end)`);
+  }
+  // asn1js reads BER and tolerates a length field that disagrees with the content it encloses;
+  // the DER re-encoding of what was read must be the input itself.
+  if (!sameBytes(der(r.result), bytes)) {
+    throw malformed(`${what} (not DER: a length or a form differs from its DER encoding)`);
   }
   return r.result;
 }
@@ -83,7 +95,10 @@ export function oidOf(el: El | undefined, what: string): string {
 
 /** A small INTEGER's value. */
 export function intOf(el: El | undefined, what: string): number {
-  if (!(el instanceof asn1js.Integer)) throw malformed(`${what} (expected an INTEGER)`);
+  // ENUMERATED is an asn1js.Integer too: the tag decides.
+  if (!(el instanceof asn1js.Integer) || !isUniversal(el, 2, false)) {
+    throw malformed(`${what} (expected an INTEGER)`);
+  }
   const v = el.valueBlock.valueDec;
   if (!Number.isSafeInteger(v) || el.valueBlock.valueHexView.length > 6) {
     throw malformed(`${what} (INTEGER out of range)`);
@@ -93,7 +108,10 @@ export function intOf(el: El | undefined, what: string): number {
 
 /** An INTEGER's content octets. */
 export function intBytes(el: El | undefined, what: string): Uint8Array {
-  if (!(el instanceof asn1js.Integer)) throw malformed(`${what} (expected an INTEGER)`);
+  // ENUMERATED is an asn1js.Integer too: the tag decides.
+  if (!(el instanceof asn1js.Integer) || !isUniversal(el, 2, false)) {
+    throw malformed(`${what} (expected an INTEGER)`);
+  }
   return new Uint8Array(el.valueBlock.valueHexView);
 }
 

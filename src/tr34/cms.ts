@@ -24,7 +24,6 @@ import {
   der,
   type El,
   inDerOrder,
-  intOf,
   isCtx,
   malformed,
   octets,
@@ -37,6 +36,7 @@ import {
   readCertId,
   sameBytes,
   sortedAttrs,
+  versionOf,
 } from "./_der.ts";
 import { Tr34Error } from "./errors.ts";
 import { ALG, ATTR, CT, oidName } from "./oids.ts";
@@ -170,12 +170,26 @@ export async function buildSignedData(spec: SignedDataSpec, core: CryptoCore): P
   );
 }
 
+/**
+ * The OID of a digest or signature AlgorithmIdentifier whose parameters are
+ * absent or NULL (RFC 3370 2.1, 3.2; RFC 4055 5), the only forms those
+ * algorithms take.
+ */
+function simpleAlgOf(el: El | undefined, what: string): string {
+  const [o, params, ...rest] = children(el, what);
+  if (rest.length > 0 || (params !== undefined && !(params instanceof asn1js.Null))) {
+    throw malformed(`${what} (parameters must be absent or NULL)`);
+  }
+  return oidOf(o, what);
+}
+
 function readSignerInfo(el: El, what: string): SignerInfo {
   const f = children(el, what);
   let i = 0;
-  const version = intOf(f[i++], `${what} version`);
+  // Version 1 goes with an IssuerAndSerialNumber sid (RFC 5652 5.3), the form TR-34 uses.
+  const version = versionOf(f[i++], `${what} version`, [1]);
   const sid = readCertId(f[i++], `${what} sid`);
-  const digestAlgorithm = oidOf(children(f[i++], `${what} digestAlgorithm`)[0], what);
+  const digestAlgorithm = simpleAlgOf(f[i++], `${what} digestAlgorithm`);
   let signedAttrs: Attr[] | undefined;
   let signedAttrsDer: Uint8Array | undefined;
   let signedAttrsInDerOrder = true;
@@ -186,7 +200,7 @@ function readSignerInfo(el: El, what: string): SignerInfo {
     signedAttrsDer = raw(f[i++]).slice();
     signedAttrsDer[0] = 0x31;
   }
-  const signatureAlgorithm = oidOf(children(f[i++], `${what} signatureAlgorithm`)[0], what);
+  const signatureAlgorithm = simpleAlgOf(f[i++], `${what} signatureAlgorithm`);
   const signature = octetsOf(f[i++], `${what} signature`);
   if (i < f.length && !isCtx(f[i], 1)) throw malformed(`${what} (unexpected field)`);
   return {
@@ -205,9 +219,11 @@ function readSignerInfo(el: El, what: string): SignerInfo {
 export function readSignedDataBody(el: El, what = "SignedData"): SignedData {
   const f = children(el, what);
   let i = 0;
-  const version = intOf(f[i++], `${what} version`);
+  // 1 as in the TR 34-2019 samples, 3 as RFC 5652 5.1 asks for a content other than id-data;
+  // 4 and 5 mark attribute certificates and other formats TR-34 does not carry.
+  const version = versionOf(f[i++], `${what} version`, [1, 3]);
   const digestAlgorithms = children(f[i++], `${what} digestAlgorithms`, 17).map((a) =>
-    oidOf(children(a, `${what} digestAlgorithm`)[0], `${what} digestAlgorithm`)
+    simpleAlgOf(a, `${what} digestAlgorithm`)
   );
   const [ct, ec, ...extra] = children(f[i++], `${what} encapContentInfo`);
   if (extra.length > 0) throw malformed(`${what} encapContentInfo (extra fields)`);
@@ -223,6 +239,11 @@ export function readSignedDataBody(el: El, what = "SignedData"): SignedData {
     readSignerInfo(s, `${what} signerInfos[${k}]`)
   );
   if (i !== f.length) throw malformed(`${what} (fields after signerInfos)`);
+  for (const si of signerInfos) {
+    if (!digestAlgorithms.includes(si.digestAlgorithm)) {
+      throw malformed(`${what} digestAlgorithms (must list each signer's digest, RFC 5652 5.1)`);
+    }
+  }
   return { version, digestAlgorithms, eContentType, eContent, certificates, crls, signerInfos };
 }
 

@@ -25,7 +25,6 @@ import {
   children,
   der,
   type El,
-  intOf,
   isCtx,
   malformed,
   octets,
@@ -35,6 +34,7 @@ import {
   parseOne,
   readCertId,
   sameId,
+  versionOf,
 } from "./_der.ts";
 import { Tr34Error } from "./errors.ts";
 import { ALG, CONTENT_CIPHERS, type ContentCipher, contentCipherOf, CT, oidName } from "./oids.ts";
@@ -209,13 +209,14 @@ export interface EnvelopedData {
 export function readEnvelopedData(bytes: Uint8Array, what = "EnvelopedData"): EnvelopedData {
   const f = children(parseOne(bytes, what), what);
   let i = 0;
-  const version = intOf(f[i++], `${what} version`);
+  const version = versionOf(f[i++], `${what} version`, [0, 2, 3, 4]);
   if (isCtx(f[i], 0)) i++;
   const recipients = children(f[i++], `${what} recipientInfos`, 17).map((r, k) => {
     const w = `${what} recipientInfos[${k}]`;
     const [v, rid, kea, ek, ...rest] = children(r, `${w} (a KeyTransRecipientInfo)`);
     if (rest.length > 0) throw malformed(`${w} (extra fields)`);
-    intOf(v, `${w} version`);
+    // Version 0 goes with an IssuerAndSerialNumber rid (RFC 5652 6.2.1).
+    versionOf(v, `${w} version`, [0]);
     const [alg, params] = children(kea, `${w} keyEncryptionAlgorithm`);
     return {
       rid: readCertId(rid, `${w} rid`),

@@ -19,6 +19,8 @@ import {
   envelope,
   Krd,
   type KrdConfig,
+  openKeyToken,
+  type OpenKeyTokenOptions,
   readCertificate,
   readRandomNumberToken,
   readSignedData,
@@ -27,7 +29,7 @@ import {
   Tr34Error,
   type Tr34ErrorCode,
 } from "../../src/tr34/mod.ts";
-import { hex } from "../_helpers.ts";
+import { hex, toHex } from "../_helpers.ts";
 import { AT, makePki } from "./_pki.ts";
 
 const pki = await makePki();
@@ -126,6 +128,26 @@ Deno.test("tr34 errors: malformed: truncated DER, trailing bytes, not a certific
   const longer = new Uint8Array(token.length + 1);
   longer.set(token);
   await refused("malformed", () => d.openKeyToken(longer, AT));
+  // Fields outside the signature that asn1js alone would let through.
+  const fresh = async () => await twoPass(d);
+  assertEquals(toHex((await fresh()).subarray(0, 4)).slice(0, 4), "3082");
+  const flip = (t: Uint8Array, at: number, mask: number) => {
+    const x = t.slice();
+    x[at] ^= mask;
+    return x;
+  };
+  // The outer length 0x04xx -> 0x00xx: a length that disagrees with the content.
+  await refused("malformed", async () => d.openKeyToken(flip(await fresh(), 2, 0x04), AT));
+  // The SignedData version INTEGER -> ENUMERATED, and 1 -> 5.
+  await refused("malformed", async () => d.openKeyToken(flip(await fresh(), 23, 0x08), AT));
+  await refused("malformed", async () => d.openKeyToken(flip(await fresh(), 25, 0x04), AT));
+  // The unsigned digestAlgorithms entry id-sha256 -> 2.32.840...: not the signer's digest.
+  await refused("malformed", async () => d.openKeyToken(flip(await fresh(), 32, 0x10), AT));
+  // The signer's rsaEncryption NULL parameters -> an empty OCTET STRING.
+  const t = await fresh();
+  const nullAt = toHex(t).indexOf("06092A864886F70D0101010500") / 2 + 11;
+  assertEquals(Number.isInteger(nullAt) && nullAt > 11, true);
+  await refused("malformed", () => d.openKeyToken(flip(t, nullAt, 0x01), AT));
   await refused("malformed", () => readCertificate("not a certificate", "KDH certificate"));
   await refused("malformed", () => readRandomNumberToken(hex("3000")));
 });
@@ -388,4 +410,56 @@ Deno.test("tr34 errors: each code has its case above", () => {
     "header_forbidden",
   ];
   assertEquals([...covered].sort(), [...all].sort());
+});
+
+Deno.test("tr34 errors: every truncation and random single-bit flips of a token give a Tr34Error", async () => {
+  const nonce = hex("00112233445566778899AABBCCDDEEFF");
+  const token = await createKeyToken(kdh, {
+    krd: pki.krd.cert,
+    header: HDR,
+    key: TMK,
+    nonce,
+    at: AT,
+    core,
+  });
+  const opts: OpenKeyTokenOptions = {
+    krdCertificate: pki.krd.cert,
+    krdKey: pki.krd.key,
+    kdhCertificate: pki.kdh.cert,
+    kdhCas: [pki.kdhCa.cert],
+    policy: TMK_POLICY,
+    at: AT,
+    core,
+    freshness: {
+      nonce: (n) => {
+        if (toHex(n) !== toHex(nonce)) throw new Tr34Error("nonce_mismatch", "another nonce");
+      },
+    },
+  };
+  assertEquals((await openKeyToken(token, opts)).header, HDR);
+  // The SignedData version (ContentInfo header 4 + OID 11 + [0] 4 + SEQUENCE 4 + INTEGER tag and
+  // length 2 = byte 25) is not signed, and 1 -> 3 is a valid version: that one flip may pass.
+  assertEquals(toHex(token.subarray(23, 26)), "020101");
+  const seen = new Set<string>();
+  const check = async (bytes: Uint8Array, what: string, benign = false) => {
+    try {
+      await openKeyToken(bytes, opts);
+    } catch (e) {
+      if (!(e instanceof Tr34Error)) throw new Error(`${what}: ${e}`);
+      seen.add(e.code);
+      return;
+    }
+    if (!benign) throw new Error(`${what}: accepted`);
+  };
+  for (let n = 0; n < token.length; n++) await check(token.subarray(0, n), `first ${n} bytes`);
+  const rnd = new Uint32Array(Number(Deno.env.get("TR34_FLIPS") ?? 300));
+  crypto.getRandomValues(rnd);
+  for (const r of rnd) {
+    const bit = r % (token.length * 8);
+    const t = token.slice();
+    t[bit >> 3] ^= 0x80 >> (bit & 7);
+    await check(t, `bit ${bit} flipped`, bit === 25 * 8 + 6);
+  }
+  assertEquals(seen.has("malformed"), true);
+  assertEquals(seen.has("bad_signature") || seen.has("content_altered"), true);
 });
