@@ -34,7 +34,13 @@ import { KeyBlockError } from "./errors.ts";
 import { checkHeaderObject, formatHeader, type KeyBlockHeader, parseHeader } from "./header.ts";
 
 export { KEY_BLOCK_CHECKS, KeyBlockError, type KeyBlockErrorCode } from "./errors.ts";
-export { type KeyBlockHeader, type OptionalBlock, readKeyBlockHeader } from "./header.ts";
+export {
+  type KeyBlockHeader,
+  type OptionalBlock,
+  type ParsedHeader,
+  parseHeader,
+  readKeyBlockHeader,
+} from "./header.ts";
 export {
   ALGORITHMS,
   type Digit,

@@ -18,8 +18,7 @@
  * @module
  */
 import * as asn1js from "asn1js";
-import { KEY_LENGTHS, type KeyBlockHeader } from "../keyblock/mod.ts";
-import { parseHeader } from "../keyblock/header.ts";
+import { KEY_LENGTHS, type KeyBlockHeader, parseHeader } from "../keyblock/mod.ts";
 import {
   attrEl,
   type CertId,
