@@ -146,3 +146,32 @@ Deno.test("tr34: the TR 34-2019 sample key blocks decode and decrypt (B.2.2.2.1,
     }
   }
 });
+
+Deno.test("tr34: a CA-signed rebind token moves the KRD, and the new KDH's token opens", async () => {
+  const krd = new Krd({
+    certificate: pki.krd.cert,
+    key: pki.krd.key,
+    kdhCas: [pki.kdhCa.cert],
+    kdh: pki.kdh.cert,
+    policy: TMK_POLICY,
+  });
+  const ca = { certificate: pki.kdhCa.cert, sign: signerOf(pki.kdhCa.key) };
+  const rebind = await createBindingToken(ca, {
+    kind: "rebind",
+    krd: pki.krd.cert,
+    kdh: pki.kdh.cert,
+    newKdh: pki.kdh2.cert,
+    nonce: readRandomNumberToken(krd.randomNumberToken()),
+  });
+  const r = await krd.applyBindingToken(rebind, { ca: pki.kdhCa.cert, at: AT });
+  assertEquals([r.kind, r.byCa], ["rebind", true]);
+  const next = { certificate: pki.kdh2.cert, sign: signerOf(pki.kdh2.key) };
+  const token = await createKeyToken(next, {
+    krd: pki.krd.cert,
+    header: "A0256K0TB00E0000",
+    key: hex("0123456789ABCDEFFEDCBA9876543210"),
+    nonce: readRandomNumberToken(krd.randomNumberToken()),
+    at: AT,
+  });
+  assertEquals((await krd.openKeyToken(token, AT)).kdh.subjectText.includes("KDH 2"), true);
+});
