@@ -43,7 +43,7 @@ function auditOf(path: string): AuditRow[] {
   }
 }
 
-Deno.test("issue 9 proof 10: one audit record per key-lifecycle operation, with actor, subject, KCV, outcome; no key material", async () => {
+Deno.test("one audit record per key-lifecycle operation, with actor, subject, KCV, outcome; no key material", async () => {
   const dir = await Deno.makeTempDir({ prefix: "harden-audit-" });
   const t = await recordTraffic(core, 2, "AU", { flowBDb: `${dir}/kmsb.db` });
   try {

@@ -69,7 +69,7 @@ function routeOf(server: ServerName, req: Request): string {
 for (const backend of ["sqlite", "postgres"] as Backend[]) {
   const skip = backend === "postgres" ? pgSkip : undefined;
   Deno.test({
-    name: `issue 9 proof 8: a fault at each HSM and store call of every mutating request ` +
+    name: `a fault at each HSM and store call of every mutating request ` +
       `leaves the state unchanged and the request succeeds afterwards [${backend}]` +
       (skip ? ` (skipped: ${skip})` : ""),
     ignore: skip !== undefined,

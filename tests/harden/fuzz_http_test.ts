@@ -168,7 +168,7 @@ const paramValue = (recorded: string | undefined) =>
 
 const core = await loadCore("wasm");
 
-Deno.test(`issue 9 proof 1: fuzz every endpoint, ${N} inputs each: 0 5xx, every 4xx names what was wrong`, async () => {
+Deno.test(`fuzz every endpoint, ${N} inputs each: 0 5xx, every 4xx names what was wrong`, async () => {
   const t = await recordTraffic(core, 2, "FZ");
   try {
     // Every route each server publishes.

@@ -186,7 +186,7 @@ async function fixtures(hsm: SoftwareHsm, lmk: Uint8Array, core: CryptoCore) {
 }
 
 for (const core of cores) {
-  Deno.test(`issue 9 proof 4: usage x algorithm x mode x exportability x HSM operation, 0 unexpected (${core.name} core)`, async () => {
+  Deno.test(`usage x algorithm x mode x exportability x HSM operation, 0 unexpected (${core.name} core)`, async () => {
     const { hsm, lmk } = await makeHsm(core);
     const f = await fixtures(hsm, lmk, core);
     // CI: every usage the table names plus three it does not (the others behave like

@@ -341,7 +341,7 @@ const terminals = size(3, 20);
 const flowB = size(2, 10);
 
 Deno.test(
-  `issue 9 proof 7: key scan of a demo run with error paths (SQLite${
+  `key scan of a demo run with error paths (SQLite${
     PG_URL ? " and PostgreSQL" : ""
   }): 0 hits; the control run's plants all found`,
   async () => {

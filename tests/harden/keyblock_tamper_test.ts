@@ -139,7 +139,7 @@ function* randomMutations(s: Sample, count: number): Generator<[string, string, 
 }
 
 for (const core of cores) {
-  Deno.test(`issue 9 proof 2: every tampered key block refused, 0 keys returned (${core.name} core)`, async () => {
+  Deno.test(`every tampered key block refused, 0 keys returned (${core.name} core)`, async () => {
     const fresh = await freshSamples(core);
     // CI: one fresh block per version (with an optional block); the long run: all of them.
     const samples = [

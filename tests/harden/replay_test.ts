@@ -56,7 +56,7 @@ function idempotent(route: string, status: number, body: Record<string, unknown>
   return false;
 }
 
-Deno.test(`issue 9 proof 5: every recorded state-changing request replayed ${REPLAYS} times: refused or idempotent, database state unchanged`, async () => {
+Deno.test(`every recorded state-changing request replayed ${REPLAYS} times: refused or idempotent, database state unchanged`, async () => {
   const dir = await Deno.makeTempDir({ prefix: "harden-replay-" });
   const t = await recordTraffic(core, 2, "RP", { flowBDb: `${dir}/kmsb.db` });
   try {

@@ -54,7 +54,7 @@ function findWindows(secrets: Uint8Array[]): string[] {
   return hits;
 }
 
-Deno.test("issue 9: the wasm scratch memory holds no key bytes after a core or HSM call returns", async () => {
+Deno.test("the wasm scratch memory holds no key bytes after a core or HSM call returns", async () => {
   // The search works: a planted window is found, then wiped.
   const planted = randomBytes(16);
   const mem = memory();
