@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 10: audit completeness. After a recorded run of both flows
+ * Audit completeness. After a recorded run of both flows
  * (2 terminals each), the audit log of each server (KMS, MTMS, KMS flow B)
  * is read from its database: exactly one success record per key-lifecycle
  * operation per terminal, each with actor, subject (the SN: the key's id)

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 8 (first half): fault injection at each step of each
+ * Fault injection (with kill9_test.ts, the crash guarantees) at each step of each
  * mutating endpoint. A full run of both flows is driven by the real devices
  * (`_traffic.ts`); every state-changing request (every non-GET) of the KMS
  * (flow A and flow B) and the MTMS is, the first time it is sent, first

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 1 (endpoints): every route of the KMS (flow A and flow B)
+ * Fuzzing the endpoints: every route of the KMS (flow A and flow B)
  * and the MTMS, as each server lists it in `/openapi.json`, gets N inputs:
  * half from fast-check (random path parameters, bodies of random JSON, text
  * and bytes, content types, tokens), half mutations of the valid requests a

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 1 (parsers): every parser that takes outside input, fed
+ * Fuzzing the parsers: every parser that takes outside input, fed
  * N inputs each from fast-check, half random and half mutations of valid
  * input (TR-31 vectors, RSA keys in PEM and DER, certificates): each either
  * returns or throws its documented domain error (KeyBlockError, RsaKeyError,

@@ -1,5 +1,5 @@
 /**
- * Issue 9, the software HSM as a security boundary:
+ * The software HSM as a security boundary:
  *
  * 1. states: every HSM operation in every state (offline, secure,
  *    authorized) is allowed or refused as the test's own table {@link EXPECT}

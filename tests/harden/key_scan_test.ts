@@ -1,5 +1,5 @@
 /**
- * Issue 9 proof 7 (SECURITY.md section 7): no clear key the HSMs created or
+ * Key scan: no clear key the HSMs created or
  * recovered appears in anything a run leaves behind.
  *
  * Each run is a child process (`_key_scan_run.ts`): the demo (flow A and
@@ -42,7 +42,7 @@ interface ObservedLine {
 }
 
 interface Artefact {
-  /** Its kind (the rows of SECURITY.md section 7). */
+  /** Its kind (database, log, HTTP exchange, temporary file, ...). */
   kind: string;
   name: string;
   bytes: Uint8Array;

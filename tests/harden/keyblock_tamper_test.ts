@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 2: every valid key block (the 34 valid vectors of
+ * Every valid key block (the 34 valid vectors of
  * tests/vectors/tr31_keyblocks.json, ANSI X9.143 / TR-31 versions A-D and
  * ISO 20038 E, plus blocks freshly wrapped here for every version and key
  * length) with every bit flipped, every header character replaced by every

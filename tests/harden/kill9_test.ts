@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 8 (second half): kill -9 at random points. A KMS server
+ * Kill -9 at random points (with faults_test.ts, the crash guarantees). A KMS server
  * process (`servers/kms/main.ts` with flow B, spawned with
  * `Deno.execPath()`) is put under load: a new TK batch each round (and any
  * batch whose answer a kill swallowed, sent again), bulk issuance, flow A

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 9: limits over real loopback sockets. Every route with a
+ * Limits over real loopback sockets. Every route with a
  * body gets bodies over its cap (declared with Content-Length, and streamed
  * without one, up to 16 MiB) and deeply nested JSON; then 500 concurrent
  * connections (HTTP requests of every kind, and raw TCP connections that

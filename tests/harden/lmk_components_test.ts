@@ -1,5 +1,5 @@
 /**
- * Issue 9, HSM: the LMK comes only from two or more components, each and
+ * The LMK comes only from two or more components, each and
  * the result checked by KCV. Every way a component can be wrong (its KCV, its
  * length, its hex, a repeat of another, all zeros, fewer than two, a wrong
  * expected LMK KCV) makes `loadLmk` reject with the exact code, keeps no LMK,

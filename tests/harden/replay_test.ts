@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 5: replay. A full run of both flows is recorded
+ * Replay. A full run of both flows is recorded
  * (`_traffic.ts`); then every recorded request that changes state (every
  * non-GET: signed single-use operator API calls, the operator card's
  * signed TK uploads, the MTMS's MAC'd batch, flow B's S1, S3, S5 answers

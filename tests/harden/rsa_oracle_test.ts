@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 3: no padding oracle on the paths that unwrap RSA-wrapped
+ * No padding oracle on the paths that unwrap RSA-wrapped
  * keys (RFC 8017 RSAES-OAEP, and RSAES-PKCS1-v1_5 ciphertexts thrown at
  * them), and e = 3 forged PKCS#1 v1.5 signatures (Bleichenbacher 2006)
  * refused.

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 6: one TMK per terminal under concurrency, and TMKs that
+ * One TMK per terminal under concurrency, and TMKs that
  * are distinct by their full fingerprint.
  *
  * - Flow B: a terminal through S1-S5, then 200 concurrent

@@ -1,5 +1,5 @@
 /**
- * Issue 9, HSM: the wasm core's scratch memory holds no key bytes after a
+ * The wasm core's scratch memory holds no key bytes after a
  * call returns. Every core operation that takes a key (TDES ECB/CBC both
  * ways with 16- and 24-byte keys, AES ECB/CBC both ways with 16-, 24- and
  * 32-byte keys, the RSA private operation, modPow with a secret exponent,
