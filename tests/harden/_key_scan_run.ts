@@ -1,5 +1,5 @@
 /**
- * TEST ENTRY POINT of the key scan (issue 9 proof 7, SECURITY.md section 7),
+ * TEST ENTRY POINT of the key scan (`key_scan_test.ts`),
  * started as a child process by `key_scan_test.ts`; never part of the product.
  *
  * It runs the demo (`demo/main.ts`: flow A and flow B over real HTTP
@@ -90,8 +90,8 @@ const testKeyObserver = (k: ObservedKey) => observed.push(k);
 
 // ---- temporary files the run removes: kept for the scan ----
 // The run's TMPDIR is the test's directory; whatever the run deletes under it
-// (the demo's custodian directory with the KMS CA key, see SECURITY.md
-// section 7) is copied to `removed/` first, so the scan sees every temporary
+// (the demo's custodian directory with the KMS CA key, see key_scan_test.ts)
+// is copied to `removed/` first, so the scan sees every temporary
 // file the run created, not only those left at the end.
 const tmpDir = Deno.env.get("TMPDIR");
 if (!tmpDir) throw new RangeError("TMPDIR must be the key scan's directory");

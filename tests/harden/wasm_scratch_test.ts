@@ -1,5 +1,5 @@
 /**
- * Issue 9, HSM: the wasm core's scratch memory holds no key bytes after a
+ * The wasm core's scratch memory holds no key bytes after a
  * call returns. Every core operation that takes a key (TDES ECB/CBC both
  * ways with 16- and 24-byte keys, AES ECB/CBC both ways with 16-, 24- and
  * 32-byte keys, the RSA private operation, modPow with a secret exponent,
@@ -54,7 +54,7 @@ function findWindows(secrets: Uint8Array[]): string[] {
   return hits;
 }
 
-Deno.test("issue 9: the wasm scratch memory holds no key bytes after a core or HSM call returns", async () => {
+Deno.test("the wasm scratch memory holds no key bytes after a core or HSM call returns", async () => {
   // The search works: a planted window is found, then wiped.
   const planted = randomBytes(16);
   const mem = memory();
