@@ -17,9 +17,8 @@
 # with exit status 2 and one line naming the command that fixes it.
 #
 # It prints the database URL alone on stdout (its other lines go to stderr).
-# The `test` task runs it once to set up and stop on a failure, then again
-# with stderr silenced to export KMS_TEST_DATABASE_URL, because deno task
-# does not stop on a failed command substitution.
+# scripts/test.sh, which `deno task test` runs, exports that URL as
+# KMS_TEST_DATABASE_URL for the test run.
 set -euo pipefail
 
 DEFAULT_URL="postgres://kms_test:kms_test@127.0.0.1:5432/kms_test"

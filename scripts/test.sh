@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, as `deno task test` runs it: the set-up outside Deno
+# (scripts/test_setup.sh: chromium, openssl, PostgreSQL), then format, lint,
+# every test file, and the wasm core in the other runtimes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deno=${DENO:-deno}
+url=$(bash scripts/test_setup.sh)
+export KMS_TEST_DATABASE_URL=$url
+"$deno" fmt --check
+"$deno" lint
+"$deno" test --allow-all tests/
+"$deno" task test:runtimes
