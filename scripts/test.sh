@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deno=${DENO:-deno}
 url=$(bash scripts/test_setup.sh)
+if ! "$deno" run --allow-net --allow-read --allow-env scripts/db_ping.ts "$url"; then
+  echo "the test database does not answer; run: bash scripts/test_setup.sh" >&2
+  exit 2
+fi
 export KMS_TEST_DATABASE_URL=$url
 "$deno" fmt --check
 "$deno" lint

@@ -62,11 +62,13 @@ root_postgres() {
   local ver port psql
   ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
   if ! pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main" { f = 1 } END { exit !f }'; then
-    pg_createcluster "$ver" main >/dev/null
+    pg_createcluster "$ver" main >&2
   fi
   port=$(pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main" { print $3 }')
   if ! pg_lsclusters -h | awk -v v="$ver" '$1 == v && $2 == "main" && $4 ~ /online/ { f = 1 } END { exit !f }'; then
-    pg_ctlcluster "$ver" main start ||
+    # pg_ctlcluster may print notes (a stale pid file removed) on stdout,
+    # which is reserved for the URL.
+    pg_ctlcluster "$ver" main start >&2 ||
       fail "PostgreSQL $ver does not start; run: pg_ctlcluster $ver main start"
   fi
   for _ in $(seq 1 50); do
