@@ -12,6 +12,7 @@
  * @module
  */
 import type { CryptoCore } from "../src/core/mod.ts";
+import { fromHex, timingSafeEqual, toHex } from "../src/crypto/mod.ts";
 import {
   type AuthChallenge,
   AuthenticationError,
@@ -25,12 +26,10 @@ import {
 import {
   authCrypto,
   checkCertificate,
-  fromHex,
   generateTdesKey,
   keyKcv,
   oaepEncrypt,
   sha256,
-  toHex,
   unwrap,
   wrap,
 } from "./_crypto.ts";
@@ -205,9 +204,7 @@ export class PinPad {
     if (!this.#tk) throw new ConflictError("no_tk", `${step}: the PIN pad holds no TK`);
     const { key } = await unwrap(this.#storageKey, this.#tk.block, this.#core);
     const h = await sha256(key, this.#core);
-    let diff = h.length ^ this.#tk.hash.length;
-    for (let i = 0; i < h.length; i++) diff |= h[i] ^ this.#tk.hash[i];
-    if (diff !== 0) {
+    if (!timingSafeEqual(h, this.#tk.hash)) {
       key.fill(0);
       throw new IntegrityError(
         "tk_hash_mismatch",

@@ -24,8 +24,7 @@
  * @module
  */
 import { type CryptoCore, loadCore } from "../core/mod.ts";
-import { randomBytes, zeroize } from "../crypto/mod.ts";
-import { fromHex, isUpperHex, toHex } from "./_bytes.ts";
+import { describe, fromHex, isHex, randomBytes, toHex, zeroize } from "../crypto/mod.ts";
 import { bind, unbind } from "./_binding.ts";
 import { ciphersFor } from "./_ciphers.ts";
 import { type DerivedKeys, deriveKeys, zeroizeDerived } from "./_derive.ts";
@@ -203,12 +202,7 @@ function defaultCore(core: CryptoCore | undefined): Promise<CryptoCore> {
 
 function checkBytes(name: string, value: unknown): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    const got = value === null
-      ? "null"
-      : typeof value === "object"
-      ? (value as object).constructor?.name ?? "an object"
-      : typeof value;
-    throw new TypeError(`${name} must be a Uint8Array, got ${got}`);
+    throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
   }
 }
 
@@ -352,7 +346,7 @@ export async function unwrapKeyBlock(
     );
   }
   const body = keyBlock.slice(headerLength);
-  if (!isUpperHex(body)) {
+  if (!isHex(body)) {
     throw new KeyBlockError(
       "payload_hex",
       `payload and MAC (${body.length} characters after the header) must be uppercase hex of even length`,

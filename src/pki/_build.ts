@@ -10,11 +10,18 @@
  *
  * @module
  */
-import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { forge, fromBinary, toBigInteger, toBinary } from "../core/_forge.ts";
+import {
+  type CryptoCore,
+  forge,
+  fromBinary,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+  toBigInteger,
+  toBinary,
+} from "../core/mod.ts";
 import { type DistinguishedName, NAME_ATTRIBUTES } from "./name.ts";
 import type { KeyUsage } from "./profiles.ts";
-import { pkcs1v15Sign, pkcs1v15Verify } from "../crypto/mod.ts";
+import { pkcs1v15Sign, pkcs1v15Verify, toHex } from "../crypto/mod.ts";
 import { oidToContent } from "./_oid.ts";
 import type { ParsedCertificate } from "./certificate.ts";
 
@@ -55,12 +62,6 @@ function oidValue(oid: string): forge.asn1.Asn1 {
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, toBinary(oidToContent(oid)));
 }
 
-function hexOf(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
-
 function nameAttributes(dn: DistinguishedName): forge.pki.CertificateField[] {
   const out: forge.pki.CertificateField[] = [];
   for (const a of NAME_ATTRIBUTES) {
@@ -99,7 +100,7 @@ function issuerAttributes(issuer: ParsedCertificate): forge.pki.CertificateField
 export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
   const cert = forge.pki.createCertificate();
   cert.version = 2;
-  cert.serialNumber = hexOf(spec.serialNumber);
+  cert.serialNumber = toHex(spec.serialNumber, { case: "lower" });
   cert.validity.notBefore = spec.notBefore;
   cert.validity.notAfter = spec.notAfter;
   cert.publicKey = forge.pki.setRsaPublicKey(

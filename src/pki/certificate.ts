@@ -12,6 +12,7 @@
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import type { RsaPublicKey } from "../core/mod.ts";
+import { toHex } from "../crypto/mod.ts";
 import { CertificateError } from "./errors.ts";
 import { type DistinguishedName, formatName, NAME_ATTRIBUTES } from "./name.ts";
 import { decodePem } from "./pem.ts";
@@ -88,12 +89,6 @@ function view(buf: ArrayBuffer | ArrayBufferView): Uint8Array {
     : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-function hexUpper(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s.toUpperCase();
-}
-
 /** DER of one element, or `malformed` if it is not exactly one BER element. */
 function berOne(bytes: Uint8Array, what: string): asn1js.AsnType {
   let r: ReturnType<typeof asn1js.fromBER>;
@@ -119,7 +114,7 @@ function readName(rdns: pkijs.RelativeDistinguishedNames): {
   for (const tv of rdns.typesAndValues) {
     const a = NAME_ATTRIBUTES.find((x) => x.oid === tv.type);
     const raw = (tv.value as asn1js.BaseStringBlock).valueBlock?.value;
-    const v = typeof raw === "string" ? raw : "#" + hexUpper(view(tv.value.toBER()));
+    const v = typeof raw === "string" ? raw : "#" + toHex(view(tv.value.toBER()));
     if (a && dn[a.key] === undefined) dn[a.key] = v;
     parts.push(`${a ? a.short : tv.type}=${v}`);
   }
@@ -242,7 +237,7 @@ export function parseCertificateInternal(input: string | Uint8Array): ParsedCert
   const publicKey = readRsaKey(cert.subjectPublicKeyInfo, subject);
 
   const info: Omit<CertificateInfo, "der" | "publicKey"> = {
-    serialNumber: hexUpper(serial),
+    serialNumber: toHex(serial),
     subject: subjectName.dn,
     subjectText: subject,
     issuer: readName(cert.issuer).dn,

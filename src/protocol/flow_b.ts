@@ -58,7 +58,7 @@ import {
   type Schema,
   text,
 } from "./schema.ts";
-import { constantTimeEqual } from "./operator_auth.ts";
+import { fromHex, timingSafeEqual, toHex } from "../crypto/mod.ts";
 
 /** Bytes of Rnd1 and Rnd2: one TDES block (see the module doc on reflection). */
 export const FLOW_B_RND_BYTES = 8;
@@ -313,18 +313,6 @@ export interface AukCipher {
   decrypt(block: Uint8Array): Promise<Uint8Array>;
 }
 
-function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s.toUpperCase();
-}
-
-function fromHex(s: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
-
 function randomRnd(): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(FLOW_B_RND_BYTES));
 }
@@ -428,7 +416,7 @@ export class MutualAuthInitiator {
       );
     }
     const rnd1x = await auk.decrypt(crnd1);
-    if (!constantTimeEqual(rnd1x, pending.rnd1)) {
+    if (!timingSafeEqual(rnd1x, pending.rnd1)) {
       throw new AuthenticationError(
         "kms_not_authenticated",
         "S5: Crnd1 does not decrypt to Rnd1 under AUK; the KMS is not the one holding AUK",
@@ -693,7 +681,7 @@ export class MutualAuthResponder {
         await this.#fail(l, sn, code, at, count);
         return new AuthenticationError(code, msg);
       }
-      if (!constantTimeEqual(rnd2x, fromHex(r.challenge.rnd))) {
+      if (!timingSafeEqual(rnd2x, fromHex(r.challenge.rnd))) {
         await this.#fail(l, sn, "terminal_not_authenticated", at, true);
         return new AuthenticationError(
           "terminal_not_authenticated",
