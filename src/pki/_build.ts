@@ -89,32 +89,8 @@ function issuerAttributes(issuer: ParsedCertificate): forge.pki.CertificateField
   });
 }
 
-/**
- * Builds and signs a certificate.
- *
- * @param spec the contents.
- * @returns the certificate, DER.
- * @throws {RsaKeyError} (src/crypto) for a malformed signing key.
- * @throws {RangeError} if `verifyWith` is given and the signature does not verify under it.
- */
-export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
-  const cert = forge.pki.createCertificate();
-  cert.version = 2;
-  cert.serialNumber = toHex(spec.serialNumber, { case: "lower" });
-  cert.validity.notBefore = spec.notBefore;
-  cert.validity.notAfter = spec.notAfter;
-  cert.publicKey = forge.pki.setRsaPublicKey(
-    toBigInteger(spec.publicKey.n),
-    toBigInteger(spec.publicKey.e),
-  );
-  const subject = nameAttributes(spec.subject);
-  cert.setSubject(subject);
-  cert.setIssuer(
-    spec.issuerCertificate ? issuerAttributes(spec.issuerCertificate) : nameAttributes(
-      spec.subject,
-    ),
-  );
-
+/** The extensions of `spec`, in forge's form. */
+function extensions(spec: BuildSpec): Record<string, unknown>[] {
   const exts: Record<string, unknown>[] = [];
   if (spec.basicConstraints) {
     const bc: Record<string, unknown> = {
@@ -181,8 +157,17 @@ export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
       value: asn1.fromDer(toBinary(x.value)),
     });
   }
-  cert.setExtensions(exts);
+  return exts;
+}
 
+/**
+ * The TBSCertificate of `cert` as DER, and its signature by `spec.sign` or
+ * `spec.signingKey`, checked under `spec.verifyWith` when given.
+ */
+async function signTbs(
+  cert: forge.pki.Certificate,
+  spec: BuildSpec,
+): Promise<Uint8Array> {
   // forge's cert.sign(key, md) sets the signature algorithm (sha256WithRSAEncryption, from
   // md.algorithm), encodes the TBSCertificate, feeds its DER to md.update() and then calls
   // key.sign(md) synchronously. The project's signer (src/crypto pkcs1v15Sign: SHA-256 and
@@ -219,6 +204,38 @@ export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
       "the signature made for the certificate does not verify under the issuer's public key",
     );
   }
+  return signature;
+}
+
+/**
+ * Builds and signs a certificate.
+ *
+ * @param spec the contents.
+ * @returns the certificate, DER.
+ * @throws {RsaKeyError} (src/crypto) for a malformed signing key.
+ * @throws {RangeError} if `verifyWith` is given and the signature does not verify under it.
+ */
+export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
+  const cert = forge.pki.createCertificate();
+  cert.version = 2;
+  cert.serialNumber = toHex(spec.serialNumber, { case: "lower" });
+  cert.validity.notBefore = spec.notBefore;
+  cert.validity.notAfter = spec.notAfter;
+  cert.publicKey = forge.pki.setRsaPublicKey(
+    toBigInteger(spec.publicKey.n),
+    toBigInteger(spec.publicKey.e),
+  );
+  const subject = nameAttributes(spec.subject);
+  cert.setSubject(subject);
+  cert.setIssuer(
+    spec.issuerCertificate ? issuerAttributes(spec.issuerCertificate) : nameAttributes(
+      spec.subject,
+    ),
+  );
+
+  cert.setExtensions(extensions(spec));
+
+  const signature = await signTbs(cert, spec);
   (cert as unknown as { signature: string }).signature = toBinary(signature);
   return fromBinary(asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes());
 }
