@@ -1,6 +1,6 @@
 /**
- * Bulk TMK issuance benchmark (flow A S15, CN103714639A; DESIGN.md "Flow A"
- * step 8): `deno task bench:issuance`.
+ * Bulk TMK issuance benchmark (flow A S15, CN103714639A; docs/ARCHITECTURE.md
+ * "Flow A" step 8): `deno task bench:issuance`.
  *
  * What runs is the product's own path: {@link KmsService.issueOrder} over the
  * KMS's key operations ({@link kmsKeyOps}: the software HSM unwraps TK from
@@ -52,7 +52,7 @@ import {
 import { openHsm } from "../servers/_lib/hsm.ts";
 import { defaultHsmWorkers, kmsKeyOps } from "../servers/kms/_keys.ts";
 import { type KmsKeyOps, KmsService } from "../servers/kms/service.ts";
-import { randomComponents } from "../demo/_setup.ts";
+import { randomComponents } from "../demo/setup.ts";
 import { ProgressBar } from "../servers/_lib/progress.ts";
 
 /** Distinct TKs in the pool the order's terminals cycle through (setup cost, not timed). */

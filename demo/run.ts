@@ -29,7 +29,7 @@ import { OperatorCard } from "../devices/operator_card.ts";
 import { OperatorTerminal } from "../devices/operator_terminal.ts";
 import { PinPad } from "../devices/pin_pad.ts";
 import { PosTerminal } from "../devices/pos_terminal.ts";
-import { type DemoPki, makeDemoPki, randomComponents } from "./_setup.ts";
+import { type DemoPki, makeDemoPki, randomComponents } from "./setup.ts";
 import {
   type FlowBDemoResult,
   type FlowBPki,

@@ -2,8 +2,8 @@
  * The PIN pad: the only device that ever holds TK or TMK in clear, and only
  * for the length of one operation. It keeps every key as a TR-31 key block
  * under its own storage key, keeps SHA-256(TK) and checks it each time TK
- * is stored, exported or used (CN103714639A S10-S11, S17; DESIGN.md "Flow
- * A"), and offers operations, never key bytes.
+ * is stored, exported or used (CN103714639A S10-S11, S17; docs/ARCHITECTURE.md
+ * "Flow A"), and offers operations, never key bytes.
  *
  * It also runs the POS side of operator authentication (S1, S6-S9): the CA
  * root OpRCRT is written into it at flashing, and generating a TK needs a

@@ -3,7 +3,7 @@
  * what each kind of certificate may do, stated once and used both to issue and
  * to verify.
  *
- * Hierarchy (our decision, DESIGN.md "Flow B" goes beyond the patent here):
+ * Hierarchy (our decision, docs/ARCHITECTURE.md "Flow B" goes beyond the patent here):
  * one root CA (OpRCRT of CN103714639A, written into every POS and PIN pad at
  * flashing) issues the operator cards (OpWCRT), the MTMS transport key, the KMS
  * server and the KMS CA; the KMS CA, an intermediate CA with pathLenConstraint 0,

@@ -6,7 +6,7 @@
  * as OAEP labels, and the mutual-authentication state machines of both
  * ends.
  *
- * Steps (claim 1; DESIGN.md "Flow B"):
+ * Steps (claim 1; docs/ARCHITECTURE.md "Flow B"):
  * - S1 `POST /v1/terminals/{sn}/hsm-key`: the KMS's HSM makes Pu_hsm/Pr_hsm
  *   for the terminal and returns Pu_hsm in a certificate of the KMS CA (our
  *   addition: the PIN pad checks it against the KMS root set at flashing).
