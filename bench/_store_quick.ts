@@ -21,7 +21,7 @@ import {
   type Store,
 } from "../src/store/mod.ts";
 import { openHsm } from "../servers/_lib/hsm.ts";
-import { ISSUE_PAGE } from "../servers/kms/service.ts";
+import { ISSUE_PAGE } from "../servers/kms/mod.ts";
 import { randomComponents } from "../demo/setup.ts";
 
 const n = Number(Deno.args[0] ?? 100000);

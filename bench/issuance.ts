@@ -50,8 +50,7 @@ import {
   type Store,
 } from "../src/store/mod.ts";
 import { openHsm } from "../servers/_lib/hsm.ts";
-import { defaultHsmWorkers, kmsKeyOps } from "../servers/kms/_keys.ts";
-import { type KmsKeyOps, KmsService } from "../servers/kms/service.ts";
+import { defaultHsmWorkers, type KmsKeyOps, kmsKeyOps, KmsService } from "../servers/kms/mod.ts";
 import { randomComponents } from "../demo/setup.ts";
 import { ProgressBar } from "../servers/_lib/progress.ts";
 
