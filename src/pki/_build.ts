@@ -5,7 +5,7 @@
  * RSASSA-PKCS1-v1_5 SHA-256 on the crypto core, handed to forge through the
  * `cert.sign` hook (see below); forge's own RSA is not used.
  *
- * Tests use this directly to make the bad certificates that `issue.ts` refuses
+ * Exported through `mod.ts` for the bad certificates that `issue.ts` refuses
  * to make (a CA:false issuer, an issuer without keyCertSign).
  *
  * @module
