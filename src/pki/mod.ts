@@ -40,5 +40,12 @@ export {
 } from "./profiles.ts";
 export { type CertificateInfo, parseCertificate } from "./certificate.ts";
 export { issueCertificate, type IssueRequest } from "./issue.ts";
+/**
+ * The builder under {@link issueCertificate}, which signs exactly what it is
+ * given with no profile checks: for certificates `issueCertificate` refuses
+ * to make (a CA:false issuer, say), which a verifier must reject.
+ */
+export { buildCertificate, type BuildSpec } from "./_build.ts";
+export { oidFromContent, oidToContent } from "./_oid.ts";
 export { type VerifiedCertificate, verifyChain, type VerifyOptions } from "./verify.ts";
 export type { CoreOptions } from "./_core.ts";

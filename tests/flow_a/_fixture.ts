@@ -13,7 +13,7 @@ import { OperatorTerminal } from "../../devices/operator_terminal.ts";
 import { PinPad } from "../../devices/pin_pad.ts";
 import { PosTerminal } from "../../devices/pos_terminal.ts";
 import type { RsaPublicKeyBytes } from "../../servers/mtms/_keys.ts";
-import { type DemoPki, makeDemoPki, randomComponents } from "../../demo/_setup.ts";
+import { type DemoPki, makeDemoPki, randomComponents } from "../../demo/setup.ts";
 import type { Instrument } from "../../servers/_lib/hsm.ts";
 
 /** How the parts talk: handlers called directly, or HTTP over loopback sockets. */
