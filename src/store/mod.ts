@@ -24,7 +24,8 @@
 export * from "./types.ts";
 export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
-export { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+export { type Migration } from "./migration.ts";
+export { SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
 export {
   isPostgresUrl,
   openPostgresStore,

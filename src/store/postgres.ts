@@ -46,7 +46,7 @@ import {
 } from "./_check.ts";
 import { StoreError } from "./errors.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
-import type { Migration } from "./sqlite_schema.ts";
+import type { Migration } from "./migration.ts";
 import type {
   AuditInput,
   AuditQuery,

@@ -48,7 +48,8 @@ import {
   checkTmkIssue,
 } from "./_check.ts";
 import { StoreError } from "./errors.ts";
-import { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+import type { Migration } from "./migration.ts";
+import { SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
 import type {
   AuditInput,
   AuditQuery,
