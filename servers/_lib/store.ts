@@ -8,6 +8,7 @@
  */
 import {
   isPostgresUrl,
+  type NonceMemory,
   openPostgresStore,
   openSqliteStore,
   type Store,
@@ -55,12 +56,12 @@ const PURGE_EVERY_MS = 60_000;
  * (of every scope) forgotten at most once a minute, before a new one is
  * stored.
  *
- * @param store the server's store.
+ * @param store the server's store (only its nonce memory is used).
  * @param now the clock.
  * @returns `(nonce, expiresAt) => fresh`.
  */
 export function operatorNonceMemory(
-  store: Store,
+  store: NonceMemory,
   now: () => Date = () => new Date(),
 ): (nonce: string, expiresAt: Date) => Promise<boolean> {
   let lastPurge = 0;

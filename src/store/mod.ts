@@ -22,6 +22,7 @@
  * @module
  */
 export * from "./types.ts";
+export * from "./api.ts";
 export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 export { type Migration } from "./migration.ts";

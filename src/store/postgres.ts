@@ -44,6 +44,7 @@ import {
   checkText,
   checkTmkIssue,
 } from "./_check.ts";
+import type { Store } from "./api.ts";
 import { StoreError } from "./errors.ts";
 import { POSTGRES_MIGRATIONS } from "./postgres_schema.ts";
 import type { Migration } from "./migration.ts";
@@ -64,7 +65,6 @@ import type {
   OrderState,
   PageOptions,
   StagedTk,
-  Store,
   Terminal,
   TerminalCounts,
   TerminalFilter,

@@ -47,6 +47,7 @@ import {
   checkText,
   checkTmkIssue,
 } from "./_check.ts";
+import type { Store } from "./api.ts";
 import { StoreError } from "./errors.ts";
 import type { Migration } from "./migration.ts";
 import { SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
@@ -67,7 +68,6 @@ import type {
   OrderState,
   PageOptions,
   StagedTk,
-  Store,
   Terminal,
   TerminalCounts,
   TerminalFilter,
