@@ -1,8 +1,8 @@
 /**
  * Opening the servers' store: the embedded SQLite default (a file; the path
  * is a flag), or PostgreSQL when the location is a `postgres://` URL, for
- * several instances on one database. Both implement the same `Store`
- * interface and pass the same repository suite.
+ * several instances on one database. Both are the same checked `Store`
+ * over their own backend and pass the same repository suite.
  *
  * @module
  */

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { StoreError } from "./errors.ts";
 
 /** One schema step. */
 export interface Migration {
@@ -14,4 +15,39 @@ export interface Migration {
   readonly description: string;
   /** SQL statements, run as one script. */
   readonly sql: string;
+}
+
+/**
+ * Throws unless the migrations are numbered 1, 2, 3, ...
+ *
+ * @throws {StoreError} `schema`.
+ */
+export function checkMigrationOrder(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) {
+      throw new StoreError("schema", `migration ${i} must have version ${i + 1}, has ${m.version}`);
+    }
+  });
+}
+
+/** The error of a migration whose SQL failed (the transaction is rolled back). */
+export function migrationFailed(m: Migration, e: unknown): StoreError {
+  return new StoreError(
+    "schema",
+    `migration ${m.version} (${m.description}) failed: ${(e as Error).message}`,
+  );
+}
+
+/**
+ * Throws if the database is at a version this code does not know.
+ *
+ * @throws {StoreError} `schema`.
+ */
+export function checkNotNewer(version: number, migrations: readonly Migration[]): void {
+  if (version > migrations.length) {
+    throw new StoreError(
+      "schema",
+      `database schema version ${version} is newer than this code (knows ${migrations.length})`,
+    );
+  }
 }

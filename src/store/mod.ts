@@ -1,8 +1,9 @@
 /**
  * Persistence for the KMS and MTMS servers: the {@link Store} repository
- * interface, its embedded implementation on SQLite ({@link openSqliteStore}),
- * the PostgreSQL one for several instances on one database
- * ({@link openPostgresStore}), and helpers that work on any implementation.
+ * interfaces (split by who uses them), one checked front over two backends
+ * (the embedded SQLite one, {@link openSqliteStore}, and PostgreSQL for
+ * several instances on one database, {@link openPostgresStore}), and
+ * helpers that work on any of them.
  *
  * The store never sees a clear key: key fields take TR-31 key blocks (checked
  * for form) or ciphertexts, and the audit log is append-only in the database
