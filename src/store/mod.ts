@@ -24,6 +24,7 @@
  */
 export * from "./types.ts";
 export * from "./api.ts";
+export { type TmkDelivery, tmkDelivery } from "./delivery.ts";
 export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
 export { type Migration } from "./migration.ts";
