@@ -20,7 +20,7 @@
  * @module
  */
 import { timingSafeEqual } from "../../src/crypto/mod.ts";
-import type { Store, Terminal } from "../../src/store/mod.ts";
+import { type Store, type Terminal, tmkDelivery } from "../../src/store/mod.ts";
 import {
   type AukCipher,
   AuthenticationError,
@@ -475,7 +475,7 @@ export class FlowBService {
    */
   async downloadTmk(sn: string): Promise<FlowBTmkResponse> {
     const t = await this.#terminal(sn);
-    if (t.deliveredAt !== null) {
+    if (tmkDelivery(t) === "delivered") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
@@ -549,10 +549,11 @@ export class FlowBService {
    */
   async acknowledge(sn: string, tmkKcv: string): Promise<FlowBTerminalStatus> {
     const t = await this.#terminal(sn);
-    if (t.deliveredAt !== null) {
+    const delivery = tmkDelivery(t);
+    if (delivery === "delivered") {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
     }
-    if (t.tmkSentAt === null) {
+    if (delivery !== "sent") {
       throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
     }
     if (tmkKcv !== t.tmkKcv) {
