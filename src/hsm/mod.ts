@@ -61,16 +61,8 @@ export type {
   ImportResult,
   KeyInfo,
   KeyResult,
-  ObservedKey,
-  ObservedKeyOrigin,
   RsaKeyPairResult,
-  TestKeyObserver,
   WrapFormat,
 } from "./types.ts";
-export {
-  type LmkLoad,
-  runSelfTests,
-  SELF_TESTS,
-  SoftwareHsm,
-  type SoftwareHsmOptions,
-} from "./software_hsm.ts";
+export { type KnownAnswer, runSelfTests, SELF_TESTS } from "./self_tests.ts";
+export { type LmkLoad, SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";
