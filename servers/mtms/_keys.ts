@@ -8,10 +8,10 @@
  */
 import type { CryptoCore, RsaPublicKey } from "../../src/core/mod.ts";
 import { fromHex, toHex } from "../../src/crypto/mod.ts";
-import { type Hsm, type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import { type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { verifyOperatorSignature } from "../../src/protocol/certs.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
+import { hsmCall, type HsmFactory, openHsm, parseComponents } from "../_lib/hsm.ts";
 import type { MtmsKeyOps, SignatureCheck } from "./service.ts";
 
 /** An RSA public key (modulus and exponent, big-endian). */
@@ -21,7 +21,7 @@ export type RsaPublicKeyBytes = RsaPublicKey;
  * Opens the MTMS HSM, forms PK and MAK, and sets up the transport key.
  *
  * @param o components, core, store, the transport key (existing, or to generate and certify),
- *   and a wrapper for the HSM.
+ *   and the HSM factory (default {@link openHsm}, the software HSM).
  * @returns the operations and the transport certificate.
  * @throws {TypeError} if neither `transportKey` nor `issueTransportCertificate` is given.
  */
@@ -33,21 +33,17 @@ export async function mtmsKeyOps(o: {
   makComponents: string[];
   core: CryptoCore;
   store: Store;
-  /** Tests only: see `SoftwareHsmOptions.testKeyObserver`. */
-  testKeyObserver?: TestKeyObserver;
   transportKey?: { keyBlock: string; certificate: string };
   issueTransportCertificate?: (publicKey: RsaPublicKey) => Promise<string>;
-  wrapHsm?: (hsm: Hsm) => Hsm;
+  hsmFactory?: HsmFactory;
 }): Promise<{ ops: MtmsKeyOps; transportCertificate: string }> {
-  const hsm = await openHsm({
+  const hsm = await (o.hsmFactory ?? openHsm)({
     lmkComponents: o.lmkComponents,
     lmkKcv: o.lmkKcv,
     mode: o.hsmMode,
     core: o.core,
     store: o.store,
     actor: "mtms",
-    testKeyObserver: o.testKeyObserver,
-    wrap: o.wrapHsm,
   });
   const pk = await hsm.importKeyFromComponents(
     parseComponents(o.pkComponents, "PK component"),

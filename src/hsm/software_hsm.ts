@@ -140,6 +140,14 @@ export class SoftwareHsm implements Hsm {
     this.lmkAlgorithm = ctx.lmkAlgorithm;
   }
 
+  /**
+   * Whether `x` is a software HSM itself: false for anything around one (a
+   * proxy, a wrapper), whose calls the software HSM alone would not see.
+   */
+  static is(x: unknown): x is SoftwareHsm {
+    return typeof x === "object" && x !== null && #ctx in x;
+  }
+
   /** The HSM's state: "offline" (new), "secure" or "authorized". */
   get state(): HsmState {
     return this.#ctx.state;

@@ -34,6 +34,7 @@ import { KeyBlockError } from "./errors.ts";
 import { checkHeaderObject, formatHeader, type KeyBlockHeader, parseHeader } from "./header.ts";
 
 export { KEY_BLOCK_CHECKS, KeyBlockError, type KeyBlockErrorCode } from "./errors.ts";
+export { type DerivedKeys, deriveKeys, zeroizeDerived } from "./_derive.ts";
 export { type KeyBlockHeader, type OptionalBlock, readKeyBlockHeader } from "./header.ts";
 export {
   ALGORITHMS,
