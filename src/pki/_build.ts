@@ -10,8 +10,15 @@
  *
  * @module
  */
-import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { forge, fromBinary, toBigInteger, toBinary } from "../core/_forge.ts";
+import {
+  type CryptoCore,
+  forge,
+  fromBinary,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+  toBigInteger,
+  toBinary,
+} from "../core/mod.ts";
 import { type DistinguishedName, NAME_ATTRIBUTES } from "./name.ts";
 import type { KeyUsage } from "./profiles.ts";
 import { pkcs1v15Sign, pkcs1v15Verify } from "../crypto/mod.ts";

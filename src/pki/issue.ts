@@ -11,8 +11,13 @@
  *
  * @module
  */
-import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { forge, fromBinary, toBigInteger } from "../core/_forge.ts";
+import {
+  forge,
+  fromBinary,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+  toBigInteger,
+} from "../core/mod.ts";
 import { type CoreOptions, defaultCore, describe } from "./_core.ts";
 import { buildCertificate } from "./_build.ts";
 import { parseCertificateInternal, type ParsedCertificate } from "./certificate.ts";
