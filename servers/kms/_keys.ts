@@ -15,8 +15,15 @@
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { fromHex } from "../../src/crypto/mod.ts";
-import { type HsmAuditSink, type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
-import { IssuancePool, MAX_POOL_SIZE } from "../../src/hsm/issuance_pool.ts";
+import {
+  checkPoolSize,
+  defaultPoolSize,
+  type HsmAuditSink,
+  type HsmMode,
+  IssuancePool,
+  KEY_TEMPLATES,
+  MAX_POOL_SIZE,
+} from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { hsmCall, type HsmFactory, hsmRefusal, openHsm, parseComponents } from "../_lib/hsm.ts";
 import type { KmsKeyOps, TmkPageResult } from "./service.ts";
@@ -30,7 +37,7 @@ export const MAX_HSM_WORKERS = MAX_POOL_SIZE;
  * @returns `navigator.hardwareConcurrency`, at least 1.
  */
 export function defaultHsmWorkers(): number {
-  return Math.max(1, Math.min(MAX_HSM_WORKERS, navigator.hardwareConcurrency || 1));
+  return defaultPoolSize();
 }
 
 /**
@@ -54,10 +61,8 @@ export async function kmsKeyOps(o: {
   hsmWorkers?: number;
   hsmFactory?: HsmFactory;
 }): Promise<KmsKeyOps> {
-  const size = o.hsmWorkers ?? defaultHsmWorkers();
-  if (!Number.isInteger(size) || size < 1 || size > MAX_HSM_WORKERS) {
-    throw new RangeError(`hsmWorkers must be an integer from 1 to ${MAX_HSM_WORKERS}, got ${size}`);
-  }
+  const size = o.hsmWorkers ?? defaultPoolSize();
+  checkPoolSize(size);
   const hsm = await (o.hsmFactory ?? openHsm)({
     lmkComponents: o.lmkComponents,
     lmkKcv: o.lmkKcv,

@@ -29,6 +29,28 @@ import type { Hsm, HsmAuditSink } from "./types.ts";
 /** The largest number of workers. */
 export const MAX_POOL_SIZE = 64;
 
+/**
+ * The default number of workers: the number of CPUs.
+ *
+ * @returns `navigator.hardwareConcurrency`, 1 to {@link MAX_POOL_SIZE}.
+ */
+export function defaultPoolSize(): number {
+  return Math.max(1, Math.min(MAX_POOL_SIZE, navigator.hardwareConcurrency || 1));
+}
+
+/**
+ * Checks a number of workers.
+ *
+ * @param size the number, 1 to {@link MAX_POOL_SIZE}.
+ * @param name the option that gave it, for the message.
+ * @throws {RangeError} for a size that is not an integer in range.
+ */
+export function checkPoolSize(size: number, name = "hsmWorkers"): void {
+  if (!Number.isInteger(size) || size < 1 || size > MAX_POOL_SIZE) {
+    throw new RangeError(`${name} must be an integer from 1 to ${MAX_POOL_SIZE}, got ${size}`);
+  }
+}
+
 /** Options of {@link IssuancePool}. */
 export interface IssuancePoolOptions {
   /** The HSM the keys are generated on, authorized. */
@@ -58,11 +80,7 @@ export class IssuancePool {
    * @throws {RangeError} for a size out of range.
    */
   constructor(o: IssuancePoolOptions) {
-    if (!Number.isInteger(o.size) || o.size < 1 || o.size > MAX_POOL_SIZE) {
-      throw new RangeError(
-        `hsmWorkers must be an integer from 1 to ${MAX_POOL_SIZE}, got ${o.size}`,
-      );
-    }
+    checkPoolSize(o.size);
     this.#o = o;
     this.size = SoftwareHsm.is(o.hsm) ? o.size : 1;
     this.concurrency = this.size === 1 ? 1 : 2 * this.size + 1;
