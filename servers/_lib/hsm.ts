@@ -12,6 +12,8 @@ import {
   type Hsm,
   HsmError,
   type HsmMode,
+  KEY_TEMPLATES,
+  type KeyResult,
   type LmkComponent,
   SoftwareHsm,
 } from "../../src/hsm/mod.ts";
@@ -111,6 +113,55 @@ export async function openHsm(o: HsmStart): Promise<SoftwareHsm> {
   await hsm.loadLmk(components, { lmkKcv: o.lmkKcv });
   await hsm.setState("authorized", by);
   return hsm;
+}
+
+/** What the MTMS and the KMS open their HSM and their shared keys with. */
+export interface ServerKeysStart {
+  /** LMK components, `CUSTODIAN:KEY:KCV`. */
+  lmkComponents: string[];
+  /** The LMK's KCV from the key ceremony record (required in production mode). */
+  lmkKcv?: string;
+  hsmMode: HsmMode;
+  /** PK components (`[CUSTODIAN:]KEY:KCV`): the protect key between MTMS and KMS. */
+  pkComponents: string[];
+  /** MAK components (`[CUSTODIAN:]KEY:KCV`): the batch MAC key between MTMS and KMS. */
+  makComponents: string[];
+  core: CryptoCore;
+  store: Store;
+  /** Opens the HSM; default {@link openHsm}, the software HSM. */
+  hsmFactory?: HsmFactory;
+}
+
+/**
+ * Opens a server's HSM (authorized) and forms in it the keys the MTMS and
+ * the KMS share: PK and MAK, each from its components.
+ *
+ * @param o the components, mode, core, store and HSM factory.
+ * @param actor the server's name in the audit log (`kms`, `mtms`).
+ * @returns the HSM and the PK and MAK blocks under its LMK.
+ * @throws {ValidationError} for malformed components; as the factory.
+ */
+export async function openServerKeys(
+  o: ServerKeysStart,
+  actor: string,
+): Promise<{ hsm: Hsm; pk: KeyResult; mak: KeyResult }> {
+  const hsm = await (o.hsmFactory ?? openHsm)({
+    lmkComponents: o.lmkComponents,
+    lmkKcv: o.lmkKcv,
+    mode: o.hsmMode,
+    core: o.core,
+    store: o.store,
+    actor,
+  });
+  const pk = await hsm.importKeyFromComponents(
+    parseComponents(o.pkComponents, "PK component"),
+    KEY_TEMPLATES.PK,
+  );
+  const mak = await hsm.importKeyFromComponents(
+    parseComponents(o.makComponents, "MAK component"),
+    KEY_TEMPLATES.MAK,
+  );
+  return { hsm, pk, mak };
 }
 
 /**

@@ -13,19 +13,22 @@
  *
  * @module
  */
-import type { CryptoCore } from "../../src/core/mod.ts";
 import { fromHex } from "../../src/crypto/mod.ts";
 import {
   checkPoolSize,
   defaultPoolSize,
   type HsmAuditSink,
-  type HsmMode,
   IssuancePool,
   KEY_TEMPLATES,
   MAX_POOL_SIZE,
 } from "../../src/hsm/mod.ts";
-import type { Store } from "../../src/store/mod.ts";
-import { hsmCall, type HsmFactory, hsmRefusal, openHsm, parseComponents } from "../_lib/hsm.ts";
+import {
+  hsmCall,
+  hsmRefusal,
+  openServerKeys,
+  parseComponents,
+  type ServerKeysStart,
+} from "../_lib/hsm.ts";
 import type { KmsKeyOps, TmkPageResult } from "./service.ts";
 
 /** The largest pool size taken. */
@@ -43,42 +46,18 @@ export function defaultHsmWorkers(): number {
 /**
  * Opens the KMS HSM (LMK from components) and forms PK and MAK from theirs.
  *
- * @param o LMK components (`CUSTODIAN:KEY:KCV`) and KCV, HSM mode, PK and MAK components
- *   (`[CUSTODIAN:]KEY:KCV`), core, store (audit log), `hsmWorkers` (1 to 64, default
- *   {@link defaultHsmWorkers}): the HSM workers of bulk issuance, 1 for none; and the HSM
- *   factory (default {@link openHsm}, the software HSM).
+ * @param o the components, mode, core, store and HSM factory ({@link ServerKeysStart}), and
+ *   `hsmWorkers` (1 to 64, default {@link defaultHsmWorkers}): the HSM workers of bulk
+ *   issuance, 1 for none.
  * @returns the operations the KMS service needs; `close()` stops the workers.
- * @throws {RangeError} `hsmWorkers` out of range; as {@link openHsm} for the components.
+ * @throws {RangeError} `hsmWorkers` out of range; as {@link openServerKeys}.
  */
-export async function kmsKeyOps(o: {
-  lmkComponents: string[];
-  lmkKcv?: string;
-  hsmMode: HsmMode;
-  pkComponents: string[];
-  makComponents: string[];
-  core: CryptoCore;
-  store: Store;
-  hsmWorkers?: number;
-  hsmFactory?: HsmFactory;
-}): Promise<KmsKeyOps> {
+export async function kmsKeyOps(
+  o: ServerKeysStart & { hsmWorkers?: number },
+): Promise<KmsKeyOps> {
   const size = o.hsmWorkers ?? defaultPoolSize();
   checkPoolSize(size);
-  const hsm = await (o.hsmFactory ?? openHsm)({
-    lmkComponents: o.lmkComponents,
-    lmkKcv: o.lmkKcv,
-    mode: o.hsmMode,
-    core: o.core,
-    store: o.store,
-    actor: "kms",
-  });
-  const pk = await hsm.importKeyFromComponents(
-    parseComponents(o.pkComponents, "PK component"),
-    KEY_TEMPLATES.PK,
-  );
-  const mak = await hsm.importKeyFromComponents(
-    parseComponents(o.makComponents, "MAK component"),
-    KEY_TEMPLATES.MAK,
-  );
+  const { hsm, pk, mak } = await openServerKeys(o, "kms");
   const audit: HsmAuditSink = async (e) => {
     await o.store.appendAudit({ at: new Date(), actor: "kms hsm", ...e });
   };
