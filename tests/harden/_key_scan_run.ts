@@ -1,5 +1,5 @@
 /**
- * TEST ENTRY POINT of the key scan (SECURITY.md),
+ * TEST ENTRY POINT of the key scan (`key_scan_test.ts`),
  * started as a child process by `key_scan_test.ts`; never part of the product.
  *
  * It runs the demo (`demo/main.ts`: flow A and flow B over real HTTP
