@@ -10,7 +10,6 @@
  * @module
  */
 import type { CryptoCore } from "../src/core/mod.ts";
-import type { TestKeyObserver } from "../src/hsm/mod.ts";
 import {
   callJson,
   type Exchange,
@@ -22,6 +21,7 @@ import {
   TransferResponse,
   type Transport,
 } from "../src/protocol/mod.ts";
+import type { HsmFactory } from "../servers/_lib/hsm.ts";
 import { jsonLogger, type Logger } from "../servers/_lib/log.ts";
 import { startKms } from "../servers/kms/main.ts";
 import { startMtms } from "../servers/mtms/main.ts";
@@ -83,11 +83,8 @@ export interface DemoOptions {
   transport?: Transport;
   /** The databases (default `dataDir/kms.db`, `dataDir/mtms.db`): SQLite files or `postgres://` URLs. */
   databases?: { kms: string; mtms: string };
-  /**
-   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the
-   * servers' HSMs create or recover; see `SoftwareHsmOptions.testKeyObserver`.
-   */
-  testKeyObserver?: TestKeyObserver;
+  /** Opens the servers' HSMs (default: the software HSM). */
+  hsmFactory?: HsmFactory;
   /** Progress: terminals done of total, per phase. */
   progress?: (phase: string, done: number, total: number) => void;
   /** Flow B (CN103714641A) on the same KMS for this many terminals of its own (default 0: none). */
@@ -181,7 +178,7 @@ async function startServers(
       ? await kmsCaForKms(flowBPki, components.kmsLmk, options.dataDir, core, dbPaths[0])
       : undefined,
     deviceRoots: flowBPki ? [pki.rootPem] : undefined,
-    testKeyObserver: options.testKeyObserver,
+    hsmFactory: options.hsmFactory,
   });
   const mtms = await startMtms({
     port: 0,
@@ -198,7 +195,7 @@ async function startServers(
     issueTransportCertificate: (publicKey) => pki.issueServer("MTMS transport", publicKey),
     observe: options.observe,
     kmsTransport: options.transport ?? fetchTransport,
-    testKeyObserver: options.testKeyObserver,
+    hsmFactory: options.hsmFactory,
   });
   return { kms, mtms };
 }

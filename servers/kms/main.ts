@@ -46,8 +46,9 @@ import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
-import type { HsmMode, TestKeyObserver } from "../../src/hsm/mod.ts";
-import { type Instrument, openHsm } from "../_lib/hsm.ts";
+import type { HsmMode } from "../../src/hsm/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
+import { type HsmFactory, openHsm } from "../_lib/hsm.ts";
 import {
   checkKmsCa,
   createFlowBService,
@@ -94,14 +95,10 @@ export interface KmsOptions {
   flowBPolicy?: Partial<FlowBPolicy>;
   /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
   deviceRoots?: string[];
-  /**
-   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the KMS's
-   * HSMs create or recover; see `SoftwareHsmOptions.testKeyObserver`. No flag
-   * or environment variable of this server sets it.
-   */
-  testKeyObserver?: TestKeyObserver;
-  /** Wrappers around the store and the HSMs (tests: fault injection). */
-  instrument?: Instrument;
+  /** Opens each HSM the KMS uses (default `openHsm`: the software HSM). */
+  hsmFactory?: HsmFactory;
+  /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
+  storeFactory?: (db: string) => Promise<Store>;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -126,8 +123,7 @@ export interface KmsServer extends Running {
  *   `ValidationError` `invalid_kms_ca` for a KMS CA key block that is not the CA's key under the LMK.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
-  const opened = await openStore(o.db);
-  const store = o.instrument?.store ? o.instrument.store(opened) : opened;
+  const store = await (o.storeFactory ?? openStore)(o.db);
   try {
     const hsm = await kmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -137,24 +133,21 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       makComponents: o.makComponents,
       core: o.core,
       store,
-      testKeyObserver: o.testKeyObserver,
       hsmWorkers: o.hsmWorkers,
-      wrapHsm: o.instrument?.hsm,
+      hsmFactory: o.hsmFactory,
     });
     const service = new KmsService(hsm, store);
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
     await service.purgeStaleUploads(o.stagingIdleMs);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
     const flowBHsm = o.kmsCa
-      ? await openHsm({
+      ? await (o.hsmFactory ?? openHsm)({
         lmkComponents: o.lmkComponents,
         lmkKcv: o.lmkKcv,
         mode: o.hsmMode,
         core: o.core,
         store,
         actor: "kms",
-        testKeyObserver: o.testKeyObserver,
-        wrap: o.instrument?.hsm,
       })
       : undefined;
     if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
@@ -188,12 +181,12 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         try {
           await hsm.close();
         } finally {
-          await opened.close();
+          await store.close();
         }
       },
     };
   } catch (e) {
-    await opened.close();
+    await store.close();
     throw e;
   }
 }

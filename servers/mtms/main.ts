@@ -31,9 +31,9 @@ import {
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
-import { type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import { type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { type Instrument, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
+import { type HsmFactory, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
 
@@ -69,14 +69,10 @@ export interface MtmsOptions {
   observe?: CallOptions["observe"];
   /** Orders of more TKs go to KMS streamed (default `STREAM_ABOVE` of `service.ts`). */
   streamAbove?: number;
-  /**
-   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the
-   * MTMS's HSM creates or recovers; see `SoftwareHsmOptions.testKeyObserver`.
-   * No flag or environment variable of this server sets it.
-   */
-  testKeyObserver?: TestKeyObserver;
-  /** Wrappers around the store and the HSM (tests: fault injection). */
-  instrument?: Instrument;
+  /** Opens the MTMS's HSM (default `openHsm`: the software HSM). */
+  hsmFactory?: HsmFactory;
+  /** Opens the MTMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
+  storeFactory?: (db: string) => Promise<Store>;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -98,8 +94,7 @@ export interface MtmsServer extends Running {
  * @returns the handler and a close.
  */
 export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Promise<MtmsApp> {
-  const opened = await openStore(o.db);
-  const store = o.instrument?.store ? o.instrument.store(opened) : opened;
+  const store = await (o.storeFactory ?? openStore)(o.db);
   try {
     const keys = await mtmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -111,8 +106,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       store,
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
-      testKeyObserver: o.testKeyObserver,
-      wrapHsm: o.instrument?.hsm,
+      hsmFactory: o.hsmFactory,
     });
     const service = new MtmsService({
       hsm: keys.ops,
@@ -137,9 +131,9 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
         await store.schemaVersion();
       },
     });
-    return { handler, close: () => opened.close() };
+    return { handler, close: () => store.close() };
   } catch (e) {
-    await opened.close();
+    await store.close();
     throw e;
   }
 }

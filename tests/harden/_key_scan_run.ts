@@ -6,9 +6,9 @@
  * sockets, the KMS and MTMS servers in this process, their logs in
  * `data/kms.log` and `data/mtms.log` as `deno task demo` writes them), with:
  *
- * - the software HSMs' test-only key observer (`testKeyObserver`), set only
- *   here and only when `TMK_TEST_KEY_OBSERVER` (`127.0.0.1:PORT`, the test's
- *   loopback listener) is set: each clear key the HSMs create or recover goes
+ * - the servers' HSMs observed (`tests/hsm/observed_hsm.ts`, passed to them
+ *   as their HSM factory), only when `TMK_TEST_KEY_OBSERVER` (`127.0.0.1:PORT`,
+ *   the test's loopback listener) is set: each clear key the HSMs create or recover goes
  *   to the test as a line `origin<TAB>what<TAB>hex`, never to a file or to
  *   this process's output; the PIN pads' clear keys go the same way
  *   (origin `device`);
@@ -44,7 +44,6 @@ import {
   retailMac,
   toHex,
 } from "../../src/crypto/mod.ts";
-import type { ObservedKey } from "../../src/hsm/mod.ts";
 import {
   batchMacInput,
   RemoteError,
@@ -62,6 +61,7 @@ import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { makeBatch } from "../scale/_kms.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 import { encode } from "./_key_scan.ts";
+import { observedHsmFactory, type ObservedKey } from "../hsm/observed_hsm.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -86,7 +86,7 @@ if (!observerAddress || !/^127\.0\.0\.1:[0-9]+$/.test(observerAddress)) {
   throw new RangeError("TMK_TEST_KEY_OBSERVER must be 127.0.0.1:PORT (the key scan's listener)");
 }
 const observed: ObservedKey[] = [];
-const testKeyObserver = (k: ObservedKey) => observed.push(k);
+const hsmFactory = observedHsmFactory((k: ObservedKey) => observed.push(k));
 
 // ---- temporary files the run removes: kept for the scan ----
 // The run's TMPDIR is the test's directory; whatever the run deletes under it
@@ -583,7 +583,7 @@ try {
       dataDir,
     ],
     {
-      testKeyObserver,
+      hsmFactory,
       transport,
       databases,
       result: (r) => {
