@@ -23,6 +23,7 @@ export type CertificateProfile =
   | "operator-card"
   | "mtms-transport"
   | "kms-server"
+  | "mtms-client"
   | "terminal-hsm"
   | "pin-pad";
 
@@ -55,6 +56,8 @@ export const PROJECT_OID_ARC = "2.25.221924170463554179671283123399974609328";
 export const EXT_KEY_USAGE = {
   /** id-kp-serverAuth (RFC 5280): the KMS server. */
   serverAuth: "1.3.6.1.5.5.7.3.1",
+  /** id-kp-clientAuth (RFC 5280): the MTMS as a TLS client of the KMS. */
+  clientAuth: "1.3.6.1.5.5.7.3.2",
   /** Operator card (OpWCRT): signs Rnd || TimeOne in flow A. */
   operatorCard: `${PROJECT_OID_ARC}.1.1`,
   /** MTMS transport key: TK is RSA-OAEP encrypted under it in flow A. */
@@ -115,6 +118,13 @@ export const PROFILES: Readonly<Record<CertificateProfile, ProfileSpec>> = {
     ca: false,
     keyUsage: ["digitalSignature", "keyEncipherment"],
     extKeyUsage: [EXT_KEY_USAGE.serverAuth],
+    selfSigned: false,
+    subjectSerialNumber: false,
+  },
+  "mtms-client": {
+    ca: false,
+    keyUsage: ["digitalSignature"],
+    extKeyUsage: [EXT_KEY_USAGE.clientAuth],
     selfSigned: false,
     subjectSerialNumber: false,
   },
