@@ -3,18 +3,21 @@
  * and key from PEM files, the client side of mutual TLS
  * (`Deno.createHttpClient` with the root and a client certificate), and the
  * check of a client certificate against the root, a purpose and the current
- * CRLs, and a CRL file that a server reloads without a restart.
+ * CRLs, and the socket options of a server's `main.ts`.
  *
  * @module
  */
 import type { Transport } from "../../src/protocol/mod.ts";
 import {
   type CertificatePurpose,
-  CrlSet,
+  type CrlSet,
   parseCertificate,
   verifyChain,
 } from "../../src/pki/mod.ts";
-import type { PeerIdentity, ServerTls } from "./listener.ts";
+import { ValidationError } from "../../src/protocol/errors.ts";
+import type { PeerIdentity, ServeLimits, ServerTls } from "./listener.ts";
+import type { Logger } from "./log.ts";
+import type { ServerFlags } from "./serve.ts";
 
 /**
  * Reads a server's certificate chain and private key (PEM files).
@@ -117,51 +120,33 @@ export function clientCertificateCheck(
   };
 }
 
-/** The current CRLs of a server, read from a PEM file and replaced on {@link CrlFile.reload}. */
-export interface CrlFile {
-  /** The CRLs in force (for `ClientCheckOptions.crls` and `verifyChain`'s `crls`). */
-  current(): CrlSet;
-  /**
-   * Reads the file again and puts its CRLs in force. A file that does not
-   * parse, or whose CRL of an issuer is older (lower cRLNumber) than the one
-   * in force, leaves the CRLs in force unchanged and throws.
-   */
-  reload(): Promise<void>;
-}
-
-/** Splits a PEM file into its `X509 CRL` blocks. */
-function crlBlocks(path: string, text: string): string[] {
-  const blocks = text.match(/-----BEGIN X509 CRL-----[\s\S]*?-----END X509 CRL-----/g) ?? [];
-  if (blocks.length === 0) throw new TypeError(`${path} holds no PEM CRL (X509 CRL)`);
-  return blocks;
-}
-
 /**
- * Loads the CRLs of a PEM file (one or more `X509 CRL` blocks, e.g. one per CA).
+ * The socket options `main.ts` serves with: HTTPS from `--tls-cert-file` and
+ * `--tls-key-file`, or plain HTTP when `--insecure-http` asks for it (logged
+ * at warn as `<name>.insecure_http`); the default socket limits either way.
  *
- * @param path the file.
- * @returns the CRLs in force and their reload.
- * @throws {Deno.errors.NotFound} for a missing file; `TypeError` for a file
- *   without CRLs; `CertificateError` naming the CRL that does not parse.
+ * @param name the server's name in log events.
+ * @param flags the parsed TLS flags.
+ * @param log where the warning goes.
+ * @param checkClient the client certificate check, if the server asks for one.
+ * @returns `tls` and `limits` for `serveApp`.
+ * @throws {ValidationError} `tls_required` when neither TLS files nor `--insecure-http` are given.
  */
-export async function loadCrlFile(path: string): Promise<CrlFile> {
-  const read = async () => new CrlSet(crlBlocks(path, await Deno.readTextFile(path)));
-  let set = await read();
-  return {
-    current: () => set,
-    async reload() {
-      const next = await read();
-      for (const old of set.crls) {
-        const same = next.crls.filter((c) => c.issuerText === old.issuerText);
-        if (same.length > 0 && same.every((c) => c.crlNumber < old.crlNumber)) {
-          throw new RangeError(
-            `${path}: the CRL of "${old.issuerText}" is older (cRLNumber ${
-              same.map((c) => c.crlNumber).join(", ")
-            }) than the one in force (${old.crlNumber})`,
-          );
-        }
-      }
-      set = next;
-    },
-  };
+export async function serverSocket(
+  name: string,
+  flags: Pick<ServerFlags, "tls" | "insecureHttp">,
+  log: Logger,
+  checkClient?: ServerTls["checkClient"],
+): Promise<{ tls?: ServerTls; limits: Partial<ServeLimits> }> {
+  if (flags.tls) return { tls: await readServerTls(flags.tls, checkClient), limits: {} };
+  if (!flags.insecureHttp) {
+    throw new ValidationError(
+      "tls_required",
+      "serving needs --tls-cert-file and --tls-key-file (HTTPS), or --insecure-http for plain HTTP",
+    );
+  }
+  log.log("warn", `${name}.insecure_http`, {
+    detail: "plain HTTP asked for with --insecure-http: no server identity, no confidentiality",
+  });
+  return { limits: {} };
 }

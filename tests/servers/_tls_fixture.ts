@@ -108,3 +108,16 @@ export function rootCrl(crlNumber: bigint, serials: string[]): Promise<string> {
     revoked,
   });
 }
+
+const cardKey = pair();
+/** An operator card (`operator-card`) issued by the root, with its private key. */
+export const operatorCard = {
+  cert: await issueCertificate({
+    profile: "operator-card",
+    subject: { commonName: "Operator 1", ...ORG },
+    publicKey: pub(cardKey.privateKey),
+    ...VALID,
+    issuer: byRoot,
+  }),
+  privateKey: cardKey.privateKey,
+};

@@ -7,7 +7,8 @@
 import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { createHandler, json, memoryLogger, route } from "../../servers/_lib/mod.ts";
 import { listen, peerIdentity } from "../../servers/_lib/listener.ts";
-import { clientCertificateCheck, loadCrlFile, tlsClient } from "../../servers/_lib/tls.ts";
+import { clientCertificateCheck, tlsClient } from "../../servers/_lib/tls.ts";
+import { loadCrlFile } from "../../servers/_lib/revocation.ts";
 import { object, text } from "../../src/protocol/schema.ts";
 import { alice, bob, mallory, root, rootCrl, server } from "./_tls_fixture.ts";
 
