@@ -416,10 +416,13 @@ export async function listen(
       rejectUnauthorized: false,
     })
     : http.createServer();
-  // This module's timers govern; node's own are set past them so they never fire first.
+  // This module's timers govern; node's headers timeout is set past its own so
+  // that it never fires first.
   server.headersTimeout = limits.headersTimeoutMs + 60_000;
   server.requestTimeout = 0;
-  server.keepAliveTimeout = limits.idleTimeoutMs + 60_000;
+  // The idle timeout is this module's too; node's equals it so that the
+  // Keep-Alive header it sends tells clients the real one.
+  server.keepAliveTimeout = limits.idleTimeoutMs;
   const st: ServerState = {
     limits,
     conns: new Set(),

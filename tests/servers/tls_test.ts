@@ -201,3 +201,65 @@ Deno.test("tls: a client that hangs up mid-body is logged at info as 499, not as
     await s.shutdown();
   }
 });
+
+Deno.test("tls: a stalled body times out as 408 at warn; shutdown ends a hung request at its deadline", async () => {
+  const { logger, lines } = memoryLogger();
+  let hungSignal: AbortSignal | undefined;
+  const handler = createHandler({
+    title: "t",
+    version: "1",
+    log: logger,
+    routes: [
+      route({
+        method: "POST",
+        path: "/v1/echo",
+        operationId: "echo",
+        summary: "echo",
+        access: "public",
+        body: object({ note: text(/^[a-z]{0,2000}$/, "a-z") }, "b"),
+        maxBody: 4096,
+        responses: { 200: { description: "ok" } },
+        handler: (_req, { body }) => Promise.resolve(json(200, body)),
+      }),
+      route({
+        method: "GET",
+        path: "/v1/hang",
+        operationId: "hang",
+        summary: "never answers until its client or the server goes",
+        access: "public",
+        responses: { 200: { description: "never" } },
+        handler: (req) =>
+          new Promise((_resolve, reject) => {
+            hungSignal = req.signal;
+            req.signal.addEventListener("abort", () => reject(req.signal.reason));
+          }),
+      }),
+    ],
+  });
+  const s = await listen(handler, {
+    limits: { bodyReadTimeoutMs: 300, shutdownGraceMs: 400 },
+    log: logger,
+  });
+  const head = "POST /v1/echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
+    "content-length: 1000\r\n\r\n";
+  const t0 = Date.now();
+  assertEquals(await rawExchange(s.port, `${head}{"note":"abc`), "");
+  assert(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+  for (let i = 0; i < 50 && !lines.some((l) => l.includes("http.request")); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const logged = lines.filter((l) => l.includes("http.request")).map((l) => JSON.parse(l));
+  assertEquals(logged.map((l) => [l.level, l.status, l.code]), [["warn", 408, "request_timeout"]]);
+
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  await conn.write(new TextEncoder().encode("GET /v1/hang HTTP/1.1\r\nhost: x\r\n\r\n"));
+  for (let i = 0; i < 50 && !hungSignal; i++) await new Promise((r) => setTimeout(r, 20));
+  assert(hungSignal && !hungSignal.aborted);
+  const t1 = Date.now();
+  await s.shutdown();
+  const took = Date.now() - t1;
+  assert(took >= 350 && took < 3000, `shutdown took ${took} ms`);
+  assert(hungSignal.aborted);
+  assertEquals(await conn.read(new Uint8Array(64)).catch(() => null), null);
+  conn.close();
+});
