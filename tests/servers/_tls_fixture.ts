@@ -6,7 +6,7 @@
  * @module
  */
 import { generateKeyPairSync } from "node:crypto";
-import type { RsaPrivateKey } from "../../src/core/mod.ts";
+import type { RsaPrivateKey, RsaPublicKey } from "../../src/core/mod.ts";
 import { importJwk, type RsaJwk } from "../../src/crypto/mod.ts";
 import {
   issueCertificate,
@@ -121,3 +121,24 @@ export const operatorCard = {
   }),
   privateKey: cardKey.privateKey,
 };
+
+/**
+ * An end-entity certificate issued by the root (e.g. the MTMS transport key's).
+ *
+ * @param profile its profile.
+ * @param commonName its subject CN.
+ * @param publicKey its key.
+ */
+export function issueByRoot(
+  profile: "mtms-transport" | "mtms-client",
+  commonName: string,
+  publicKey: RsaPublicKey,
+): Promise<string> {
+  return issueCertificate({
+    profile,
+    subject: { commonName, ...ORG },
+    publicKey,
+    ...VALID,
+    issuer: byRoot,
+  });
+}

@@ -1,16 +1,20 @@
 /**
- * The KMS process (`servers/kms/main.ts`, spawned with `Deno.execPath()`):
- * it refuses to serve plain HTTP unless asked, serves HTTPS from its flags,
- * and on SIGTERM stops accepting, finishes the request in flight, closes
- * the store and logs `kms.stopped`, then exits 0.
+ * The server processes (`servers/kms/main.ts`, `servers/mtms/main.ts`, spawned
+ * with `Deno.execPath()`):
+ * the KMS refuses to serve plain HTTP unless asked, serves HTTPS from its
+ * flags, and on SIGTERM stops accepting, finishes the request in flight,
+ * closes the store and logs `kms.stopped`, then exits 0; the MTMS stops the
+ * same way on SIGINT and SIGTERM.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { loadCore } from "../../src/core/mod.ts";
 import { randomComponents } from "../../demo/_setup.ts";
 import { tlsClient } from "../../servers/_lib/tls.ts";
-import { root, server } from "./_tls_fixture.ts";
+import { importPublicKeyPem } from "../../src/crypto/mod.ts";
+import { issueByRoot, root, server } from "./_tls_fixture.ts";
 
 const MAIN = new URL("../../servers/kms/main.ts", import.meta.url).pathname;
+const MTMS_MAIN = new URL("../../servers/mtms/main.ts", import.meta.url).pathname;
 const core = await loadCore();
 
 async function kmsEnv(): Promise<Record<string, string>> {
@@ -24,7 +28,7 @@ async function kmsEnv(): Promise<Record<string, string>> {
   };
 }
 
-/** A spawned KMS with its stderr collected. */
+/** A spawned server with its stderr collected. */
 interface Kms {
   child: Deno.ChildProcess;
   url: string;
@@ -35,9 +39,18 @@ interface Kms {
 }
 
 async function spawnKms(dir: string, args: string[]): Promise<Kms> {
+  return await spawnServer("KMS", MAIN, await kmsEnv(), ["--db", `${dir}/kms.db`, ...args]);
+}
+
+async function spawnServer(
+  name: "KMS" | "MTMS",
+  main: string,
+  env: Record<string, string>,
+  args: string[],
+): Promise<Kms> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, "--port", "0", "--db", `${dir}/kms.db`, ...args],
-    env: await kmsEnv(),
+    args: ["run", "--allow-all", main, "--port", "0", ...args],
+    env,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -65,8 +78,8 @@ async function spawnKms(dir: string, args: string[]): Promise<Kms> {
         },
       });
     });
-  await waitFor("KMS listening on ");
-  const url = /KMS listening on (\S+)/.exec(buf)![1];
+  await waitFor(`${name} listening on `);
+  const url = new RegExp(`${name} listening on (\\S+)`).exec(buf)![1];
   return { child, url, err: () => buf, waitFor };
 }
 
@@ -169,6 +182,53 @@ Deno.test("kms process: SIGTERM finishes the request in flight, then stops", asy
     );
     const order = ["kms.stopping", "http.request", "kms.stopped"].map((e) => events.indexOf(e));
     assert(order.every((i, k) => i >= 0 && (k === 0 || i > order[k - 1])), events.join(", "));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("mtms process: SIGINT and SIGTERM stop it with its stopped record", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mtms-socket-" });
+  try {
+    const env = {
+      MTMS_LMK_COMPONENTS: (await randomComponents(2, 32, core)).join(","),
+      MTMS_HSM_MODE: "test",
+      MTMS_PK_COMPONENTS: (await randomComponents(2, 24, core)).join(","),
+      MTMS_MAK_COMPONENTS: (await randomComponents(2, 16, core)).join(","),
+      MTMS_TOKEN: "0123456789abcdef0123456789abcdef",
+      NO_COLOR: "1",
+    };
+    const gen = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", MTMS_MAIN, "--generate-transport-key", `${dir}/t`, "--db", `${dir}/m.db`],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(gen.code, 0, new TextDecoder().decode(gen.stderr));
+    const pub = importPublicKeyPem(await Deno.readTextFile(`${dir}/t.pub.pem`));
+    await Deno.writeTextFile(`${dir}/t.cert.pem`, await issueByRoot("mtms-transport", "MTMS", pub));
+    await Deno.writeTextFile(`${dir}/root.pem`, root);
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      const mtms = await spawnServer("MTMS", MTMS_MAIN, env, [
+        "--db",
+        `${dir}/m.db`,
+        "--insecure-http",
+        "--kms-url",
+        "http://127.0.0.1:9",
+        "--ca-root",
+        `${dir}/root.pem`,
+        "--transport-key",
+        `${dir}/t.tr31`,
+        "--transport-cert",
+        `${dir}/t.cert.pem`,
+      ]);
+      const r = await fetch(`${mtms.url}/healthz`);
+      assertEquals(r.status, 200, await r.text());
+      mtms.child.kill(signal);
+      assertEquals((await mtms.child.status).code, 0, mtms.err());
+      assertMatch(mtms.err(), new RegExp(`"event":"mtms.stopping","signal":"${signal}"`));
+      assertMatch(mtms.err(), /"event":"mtms.stopped"/);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
