@@ -44,7 +44,7 @@ export class KmsProcess {
   }
 
   /**
-   * Starts `deno run servers/kms/main.ts --port 0 --db <db>` and waits until it listens.
+   * Starts `deno run servers/kms/main.ts --port 0 --db <db> --insecure-http` and waits until it listens.
    *
    * @param db SQLite file or postgres:// URL.
    * @param keys components and token (passed in the environment).
@@ -53,7 +53,7 @@ export class KmsProcess {
    */
   static async start(db: string, keys: KmsKeys, args: string[] = []): Promise<KmsProcess> {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db, ...args],
+      args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db, "--insecure-http", ...args],
       env: {
         KMS_LMK_COMPONENTS: keys.lmk.join(","),
         KMS_HSM_MODE: "test",

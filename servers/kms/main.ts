@@ -21,6 +21,14 @@
  * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
  * FILE` (PEM) makes S3 require the PIN pad's device signature.
  *
+ * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
+ * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
+ * asks TLS clients for a certificate and checks one sent (the MTMS's,
+ * `mtms-client`) against that root and, with `--crl-file FILE` (PEM CRLs,
+ * reloaded on SIGHUP), its CRL. SIGTERM and SIGINT stop the server
+ * gracefully: in-flight requests finish, the store closes, `kms.stopped` is
+ * logged.
+ *
  * `--import-ca-key PEM --out FILE` (with the LMK components and `--db`) is the
  * custodian's one-time step: it writes the KMS CA private key as a key block
  * under the LMK to FILE, records `kms_ca_key_imported` with the key's
@@ -40,7 +48,11 @@ import {
   parseServerFlags,
   type Running,
   serveApp,
+  stopOnSignals,
 } from "../_lib/mod.ts";
+import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
+import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
+import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
@@ -99,6 +111,10 @@ export interface KmsOptions {
   hsmFactory?: HsmFactory;
   /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
   storeFactory?: (db: string) => Promise<Store>;
+  /** Serve HTTPS (and check client certificates); plain HTTP without. */
+  tls?: ServerTls;
+  /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
+  limits?: Partial<ServeLimits>;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -216,6 +232,7 @@ if (import.meta.main) {
       "out",
       "hsm-workers",
       "staging-idle-s",
+      "crl-file",
     ],
   });
   if (flags.extra["import-ca-key"] !== undefined) {
@@ -278,7 +295,29 @@ if (import.meta.main) {
     console.error(`--staging-idle-s must be a whole number of seconds, got ${idleFlag}`);
     Deno.exit(2);
   }
+  // The MTMS's client certificate is checked against --ca-root and the CRLs
+  // of --crl-file (reloaded on SIGHUP); devices connect without one.
+  const crls = flags.extra["crl-file"] ? await loadCrlFile(flags.extra["crl-file"]) : undefined;
+  if (crls) reloadOnSighup(crls, log);
+  const caRoot = flags.caRoot ? await Deno.readTextFile(flags.caRoot) : undefined;
+  const socket = await serverSocket(
+    "kms",
+    flags,
+    log,
+    caRoot
+      ? clientCertificateCheck({
+        roots: [caRoot],
+        purpose: "mtms-client",
+        required: false,
+        crls: crls?.current,
+      })
+      : undefined,
+  ).catch((e) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(2);
+  });
   const server = await startKms({
+    ...socket,
     port: flags.port,
     hostname: flags.hostname,
     db: flags.db,
@@ -300,5 +339,5 @@ if (import.meta.main) {
       : undefined,
   });
   console.error(`KMS listening on ${server.url}`);
-  Deno.addSignalListener("SIGINT", () => server.shutdown().then(() => Deno.exit(0)));
+  stopOnSignals("kms", server, log);
 }

@@ -14,6 +14,16 @@
  * `--generate-transport-key PREFIX` (with the LMK components) makes that key
  * block and the public key for the CA, then exits.
  *
+ * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
+ * plain HTTP needs `--insecure-http` and logs a warning. An `https:`
+ * `--kms-url` is reached over mutual TLS: the KMS's certificate is checked
+ * against `--ca-root`, and the MTMS presents `--kms-client-cert FILE
+ * --kms-client-key FILE` (profile `mtms-client`); a plain `http:` one needs
+ * `--insecure-http`. `--crl-file FILE` (PEM CRLs, reloaded on SIGHUP):
+ * operator cards they list are refused. SIGTERM and SIGINT stop the server
+ * gracefully: in-flight requests finish, the store closes, `mtms.stopped` is
+ * logged.
+ *
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
@@ -27,7 +37,12 @@ import {
   parseServerFlags,
   type Running,
   serveApp,
+  stopOnSignals,
 } from "../_lib/mod.ts";
+import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
+import { clientTransport, serverSocket, tlsClient } from "../_lib/tls.ts";
+import { loadCrlFile, reloadOnSighup, revocationChecked } from "../_lib/revocation.ts";
+import type { CrlSet } from "../../src/pki/mod.ts";
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
@@ -73,6 +88,12 @@ export interface MtmsOptions {
   hsmFactory?: HsmFactory;
   /** Opens the MTMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
   storeFactory?: (db: string) => Promise<Store>;
+  /** The CRLs in force: operator cards they list are refused. */
+  crls?: () => CrlSet;
+  /** Serve HTTPS; plain HTTP without. */
+  tls?: ServerTls;
+  /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
+  limits?: Partial<ServeLimits>;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -111,7 +132,13 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
     const service = new MtmsService({
       hsm: keys.ops,
       store,
-      signatures: operatorSignatureCheck(o.caRoot, o.core),
+      signatures: o.crls
+        ? revocationChecked(operatorSignatureCheck(o.caRoot, o.core), {
+          roots: [o.caRoot],
+          purpose: "operator-card",
+          crls: o.crls,
+        })
+        : operatorSignatureCheck(o.caRoot, o.core),
       transportCertificate: keys.transportCertificate,
       kms: o.kmsTransport ?? fetchTransport,
       kmsUrl: o.kmsUrl,
@@ -213,10 +240,12 @@ if (import.meta.main) {
       "pk-component",
       "mak-component",
       "kms-url",
-      "ca-root",
       "transport-key",
       "transport-cert",
       "generate-transport-key",
+      "crl-file",
+      "kms-client-cert",
+      "kms-client-key",
     ],
   });
   const prefix = flags.extra["generate-transport-key"];
@@ -257,7 +286,31 @@ if (import.meta.main) {
     const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
     await Deno.mkdir(dir, { recursive: true });
   }
+  const log = jsonLogger();
+  const caRoot = await Deno.readTextFile(need("ca-root", flags.caRoot));
+  const crls = flags.extra["crl-file"] ? await loadCrlFile(flags.extra["crl-file"]) : undefined;
+  if (crls) reloadOnSighup(crls, log);
+  const kmsUrl = need("kms-url", flags.extra["kms-url"]);
+  const socket = await serverSocket("mtms", flags, log).catch((e) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(2);
+  });
+  // MTMS -> KMS: mutual TLS, the KMS checked against the root.
+  let kmsTransport: Transport | undefined;
+  if (kmsUrl.startsWith("https:")) {
+    kmsTransport = clientTransport(tlsClient({
+      caCerts: [caRoot],
+      cert: await Deno.readTextFile(need("kms-client-cert", flags.extra["kms-client-cert"])),
+      key: await Deno.readTextFile(need("kms-client-key", flags.extra["kms-client-key"])),
+    }));
+  } else if (!flags.insecureHttp) {
+    console.error(`--kms-url ${kmsUrl} is plain HTTP: use https, or --insecure-http`);
+    Deno.exit(2);
+  }
   const server = await startMtms({
+    ...socket,
+    crls: crls?.current,
+    kmsTransport,
     port: flags.port,
     hostname: flags.hostname,
     db: flags.db,
@@ -267,10 +320,10 @@ if (import.meta.main) {
     pkComponents: flags.extra["pk-component"]?.split(",") ?? env("MTMS_PK_COMPONENTS"),
     makComponents: flags.extra["mak-component"]?.split(",") ?? env("MTMS_MAK_COMPONENTS"),
     token,
-    log: jsonLogger(),
+    log,
     core: await loadCore(),
-    kmsUrl: need("kms-url", flags.extra["kms-url"]),
-    caRoot: await Deno.readTextFile(need("ca-root", flags.extra["ca-root"])),
+    kmsUrl,
+    caRoot,
     transportKey: {
       keyBlock: (await Deno.readTextFile(need("transport-key", flags.extra["transport-key"])))
         .trim(),
@@ -278,5 +331,5 @@ if (import.meta.main) {
     },
   });
   console.error(`MTMS listening on ${server.url}`);
-  Deno.addSignalListener("SIGINT", () => server.shutdown().then(() => Deno.exit(0)));
+  stopOnSignals("mtms", server, log);
 }

@@ -23,6 +23,7 @@ export type CertificateProfile =
   | "operator-card"
   | "mtms-transport"
   | "kms-server"
+  | "mtms-client"
   | "terminal-hsm"
   | "pin-pad";
 
@@ -55,6 +56,8 @@ export const PROJECT_OID_ARC = "2.25.221924170463554179671283123399974609328";
 export const EXT_KEY_USAGE = {
   /** id-kp-serverAuth (RFC 5280): the KMS server. */
   serverAuth: "1.3.6.1.5.5.7.3.1",
+  /** id-kp-clientAuth (RFC 5280): the MTMS as a TLS client of the KMS. */
+  clientAuth: "1.3.6.1.5.5.7.3.2",
   /** Operator card (OpWCRT): signs Rnd || TimeOne in flow A. */
   operatorCard: `${PROJECT_OID_ARC}.1.1`,
   /** MTMS transport key: TK is RSA-OAEP encrypted under it in flow A. */
@@ -114,6 +117,7 @@ export const PROFILES: Readonly<Record<CertificateProfile, ProfileSpec>> = {
   "operator-card": endEntity(["digitalSignature"], EXT_KEY_USAGE.operatorCard),
   "mtms-transport": endEntity(["keyEncipherment"], EXT_KEY_USAGE.mtmsTransport),
   "kms-server": endEntity(["digitalSignature", "keyEncipherment"], EXT_KEY_USAGE.serverAuth),
+  "mtms-client": endEntity(["digitalSignature"], EXT_KEY_USAGE.clientAuth),
   "terminal-hsm": endEntity(["keyEncipherment"], EXT_KEY_USAGE.terminalHsm, true),
   "pin-pad": endEntity(["digitalSignature"], EXT_KEY_USAGE.pinPad, true),
 };

@@ -132,6 +132,7 @@ Deno.test("servers: the KMS process without --hsm-mode runs in production mode",
         "0",
         "--db",
         `${dir}/kms.db`,
+        "--insecure-http",
       ],
       env: {
         KMS_LMK_COMPONENTS: (await randomComponents(2, 32, core)).join(","),
