@@ -21,6 +21,7 @@
  */
 export { HsmError, type HsmErrorCode } from "./errors.ts";
 export {
+  checkNotDegenerate,
   combineComponents,
   type CombineOptions,
   CUSTODIAN_PATTERN,
