@@ -19,7 +19,8 @@
  *
  * @module
  */
-import type { Store, Terminal } from "../../src/store/mod.ts";
+import { timingSafeEqual } from "../../src/crypto/mod.ts";
+import { type Store, type Terminal, tmkDelivery } from "../../src/store/mod.ts";
 import {
   type AukCipher,
   AuthenticationError,
@@ -28,7 +29,6 @@ import {
   type ChallengeResponse,
   type ChallengeResult,
   ConflictError,
-  constantTimeEqual,
   type FlowBPolicy,
   type FlowBTerminalStatus,
   type FlowBTmkResponse,
@@ -247,7 +247,7 @@ export class FlowBService {
     }
     const tek = this.#keys.parsePuTek(t.puTek);
     const h = await this.#tkHash(await this.#keys.aukDigest(t.aukBlock), tek.der);
-    if (!constantTimeEqual(new TextEncoder().encode(h), new TextEncoder().encode(t.tkHash))) {
+    if (!timingSafeEqual(new TextEncoder().encode(h), new TextEncoder().encode(t.tkHash))) {
       await this.#audit("key_refused", "failure", {
         subject: t.sn,
         detail: `${step}: tk_hash_mismatch`,
@@ -387,7 +387,7 @@ export class FlowBService {
       const r = await this.#keys.importAuk(t.prHsmBlock, fromHex(req.encryptedAuk), req.aukKcv);
       aukBlock = r.aukBlock;
       const h = await this.#tkHash(r.aukDigest, tek.der);
-      if (!constantTimeEqual(new TextEncoder().encode(h), new TextEncoder().encode(req.tkHash))) {
+      if (!timingSafeEqual(new TextEncoder().encode(h), new TextEncoder().encode(req.tkHash))) {
         throw new IntegrityError(
           "tk_hash_mismatch",
           "S4: the TK hash over AUK and Pu_tek differs from the one sent; nothing stored",
@@ -475,7 +475,7 @@ export class FlowBService {
    */
   async downloadTmk(sn: string): Promise<FlowBTmkResponse> {
     const t = await this.#terminal(sn);
-    if (t.deliveredAt !== null) {
+    if (tmkDelivery(t) === "delivered") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
@@ -549,10 +549,11 @@ export class FlowBService {
    */
   async acknowledge(sn: string, tmkKcv: string): Promise<FlowBTerminalStatus> {
     const t = await this.#terminal(sn);
-    if (t.deliveredAt !== null) {
+    const delivery = tmkDelivery(t);
+    if (delivery === "delivered") {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
     }
-    if (t.tmkSentAt === null) {
+    if (delivery !== "sent") {
       throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
     }
     if (tmkKcv !== t.tmkKcv) {

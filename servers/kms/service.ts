@@ -18,6 +18,7 @@ import {
   StoreError,
   type Terminal,
   type TkToIssue,
+  tmkDelivery,
 } from "../../src/store/mod.ts";
 import {
   BatchEntry,
@@ -595,7 +596,7 @@ export class KmsService {
    */
   async download(sn: string): Promise<TmkDownloadResponse> {
     const t = await this.#terminal(sn);
-    if (t.state === "delivered") {
+    if (tmkDelivery(t) === "delivered") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
@@ -625,10 +626,11 @@ export class KmsService {
    */
   async acknowledge(sn: string, tmkKcv: string): Promise<TerminalStatus> {
     const t = await this.#terminal(sn);
-    if (t.state === "delivered") {
+    const delivery = tmkDelivery(t);
+    if (delivery === "delivered") {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
     }
-    if (t.state !== "tmk_sent") {
+    if (delivery !== "sent") {
       throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
     }
     if (tmkKcv !== t.tmkKcv) {
