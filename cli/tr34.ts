@@ -6,8 +6,11 @@
  * - `open`: checks a key token as a KRD and prints its header and KCV, never the key.
  * - `explain`: prints each field of any TR-34 token and the rule a field breaks.
  *
- * Exit status: 0 done, 1 bad usage or unreadable file, 2 the token failed a
- * check (the Tr34Error code is printed).
+ * Flags are read by the shared front end (cli/flags.ts): `--help` after a
+ * command lists its flags, and the key may come from `--key-file` or
+ * `TR34_KEY` instead of the command line. Exit status: 0 done, 1 the token
+ * failed a check (its Tr34Error code is printed), 2 bad usage or an
+ * unreadable file.
  *
  * @example
  * ```sh
@@ -19,7 +22,6 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { fromHex, importPrivateKeyPem, kcv, toHex, zeroize } from "../src/crypto/mod.ts";
 import {
   type ContentCipher,
@@ -30,23 +32,119 @@ import {
   signerOf,
   Tr34Error,
 } from "../src/tr34/mod.ts";
+import { type CommandSpec, type FlagSpec, formatHelp, parseFlags, UsageError } from "./flags.ts";
 
-const USAGE = `usage:
-  tr34 token --kdh-cert F --kdh-key F --krd-cert F --header H --key HEX
-             (--nonce HEX | --timestamp T) [--cipher tdes|aes128|aes192|aes256]
-             [--crl F] [--include-cert] [--out F]
-  tr34 open --krd-cert F --krd-key F --kdh-cert F [--ca F]... [--crl F]
-            [--nonce HEX] [--at T] [--window-seconds N] TOKEN
-  tr34 explain TOKEN
-Certificates are PEM; keys are PKCS#8 or PKCS#1 PEM; T is an ISO 8601 time or "now";
-TOKEN and --crl are DER (TOKEN may also be "-" for standard input).`;
+const CERT = (name: string, who: string): FlagSpec => ({
+  name,
+  type: "string",
+  required: true,
+  metavar: "FILE",
+  help: `the ${who} certificate (PEM)`,
+});
+const KEY_FILE = (name: string, who: string): FlagSpec => ({
+  name,
+  type: "string",
+  required: true,
+  metavar: "FILE",
+  help: `the ${who} private key (PKCS#8 or PKCS#1 PEM)`,
+});
+const CRL: FlagSpec = {
+  name: "crl",
+  type: "string",
+  metavar: "FILE",
+  help: "the KDH CA's CRL (DER)",
+};
 
-/** A usage or file error: exit status 1. */
-class UsageError extends Error {
-  /** @param usage whether to print the usage text after the message. */
-  constructor(message: string, readonly usage = true) {
-    super(message);
-  }
+const SPECS: Record<string, CommandSpec> = {
+  token: {
+    name: "deno task tr34 token",
+    summary: "Builds a TR-34 key token (DER on standard output or --out): 2-pass with " +
+      "--nonce, 1-pass with --timestamp.",
+    flags: [
+      CERT("kdh-cert", "KDH"),
+      KEY_FILE("kdh-key", "KDH"),
+      CERT("krd-cert", "KRD"),
+      {
+        name: "header",
+        type: "string",
+        required: true,
+        metavar: "H",
+        help: "the TR-31 key block header, e.g. A0256K0TB00E0000",
+      },
+      {
+        name: "key",
+        type: "string",
+        required: true,
+        secret: true,
+        env: "TR34_KEY",
+        metavar: "HEX",
+        help: "the key to load",
+      },
+      { name: "nonce", type: "string", metavar: "HEX", help: "the KRD's random number (2-pass)" },
+      {
+        name: "timestamp",
+        type: "string",
+        metavar: "T",
+        help: 'the signing time (1-pass), ISO 8601 or "now"',
+      },
+      {
+        name: "cipher",
+        type: "string",
+        default: "aes256",
+        choices: ["tdes", "aes128", "aes192", "aes256"],
+        help: "the EnvelopedData content cipher",
+      },
+      CRL,
+      { name: "include-cert", type: "bool", help: "carry the KDH certificate in the token" },
+      { name: "out", type: "string", metavar: "FILE", help: "write the token here" },
+    ],
+  },
+  open: {
+    name: "deno task tr34 open",
+    summary: "Checks a key token as its KRD would and prints its header and KCV, never the key.",
+    positionals: { usage: "TOKEN (a DER file, or - for standard input)", min: 1, max: 1 },
+    flags: [
+      CERT("krd-cert", "KRD"),
+      KEY_FILE("krd-key", "KRD"),
+      CERT("kdh-cert", "KDH"),
+      {
+        name: "ca",
+        type: "list",
+        metavar: "FILE",
+        help: "a CA certificate trusted to issue KDH certificates (PEM)",
+      },
+      CRL,
+      {
+        name: "nonce",
+        type: "string",
+        metavar: "HEX",
+        help: "the random number the token must carry (unchecked when absent)",
+      },
+      { name: "at", type: "string", metavar: "T", help: "the time of the checks (default now)" },
+      {
+        name: "window-seconds",
+        type: "int",
+        min: 1,
+        help: "the 1-pass signing time window",
+      },
+    ],
+  },
+  explain: {
+    name: "deno task tr34 explain",
+    summary: "Prints each field of any TR-34 token and the rule a field breaks, if any.",
+    positionals: { usage: "TOKEN (a DER file, or - for standard input)", min: 1, max: 1 },
+    flags: [],
+  },
+};
+
+/** The usage line when no command or an unknown one is given. */
+export function usage(): string {
+  return "usage: deno task tr34 <token|open|explain> [flags]   (--help after a command lists its flags)";
+}
+
+/** A problem with the command line or a file it names: exit status 2. */
+function usageError(message: string): UsageError {
+  return new UsageError([message]);
 }
 
 /** Where the command writes. */
@@ -65,11 +163,11 @@ const defaultIo: Io = {
   stdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
 };
 
-type Values = Record<string, string | boolean | string[] | undefined>;
+type Values = Record<string, string | number | boolean | string[] | undefined>;
 
 function need(v: Values, name: string): string {
   const x = v[name];
-  if (typeof x !== "string" || x === "") throw new UsageError(`--${name} is required`);
+  if (typeof x !== "string" || x === "") throw usageError(`--${name} is required`);
   return x;
 }
 
@@ -77,7 +175,7 @@ function readText(path: string, what: string): string {
   try {
     return Deno.readTextFileSync(path);
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`, false);
+    throw usageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
   }
 }
 
@@ -86,7 +184,7 @@ async function readBytes(path: string, what: string, io: Io): Promise<Uint8Array
   try {
     return Deno.readFileSync(path);
   } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`, false);
+    throw usageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
   }
 }
 
@@ -94,13 +192,13 @@ function hexArg(v: Values, name: string): Uint8Array {
   try {
     return fromHex(need(v, name));
   } catch {
-    throw new UsageError(`--${name} must be hex with an even number of digits`);
+    throw usageError(`--${name} must be hex with an even number of digits`);
   }
 }
 
 function timeArg(s: string, name: string): Date {
   const t = s === "now" ? new Date() : new Date(s);
-  if (Number.isNaN(t.getTime())) throw new UsageError(`--${name} must be an ISO 8601 time`);
+  if (Number.isNaN(t.getTime())) throw usageError(`--${name} must be an ISO 8601 time`);
   return t;
 }
 
@@ -109,21 +207,15 @@ function keyFile(path: string, what: string) {
     return importPrivateKeyPem(readText(path, what));
   } catch (e) {
     if (e instanceof UsageError) throw e;
-    throw new UsageError(
-      `${what} ${path} is not an RSA private key PEM: ${(e as Error).message}`,
-      false,
-    );
+    throw usageError(`${what} ${path} is not an RSA private key PEM: ${(e as Error).message}`);
   }
 }
 
 async function tokenCommand(v: Values, io: Io): Promise<void> {
   if ((v.nonce === undefined) === (v.timestamp === undefined)) {
-    throw new UsageError("give exactly one of --nonce (2-pass) and --timestamp (1-pass)");
+    throw usageError("give exactly one of --nonce (2-pass) and --timestamp (1-pass)");
   }
-  const cipher = (v.cipher ?? "aes256") as ContentCipher;
-  if (!["tdes", "aes128", "aes192", "aes256"].includes(cipher)) {
-    throw new UsageError(`--cipher must be tdes, aes128, aes192 or aes256, got ${cipher}`);
-  }
+  const cipher = v.cipher as ContentCipher;
   const key = hexArg(v, "key");
   try {
     const token = await createKeyToken(
@@ -147,7 +239,7 @@ async function tokenCommand(v: Values, io: Io): Promise<void> {
     if (typeof v.out === "string") Deno.writeFileSync(v.out, token);
     else io.stdout(token);
   } catch (e) {
-    if (e instanceof TypeError || e instanceof RangeError) throw new UsageError(e.message);
+    if (e instanceof TypeError || e instanceof RangeError) throw usageError(e.message);
     throw e;
   } finally {
     zeroize(key);
@@ -156,10 +248,7 @@ async function tokenCommand(v: Values, io: Io): Promise<void> {
 
 async function openCommand(v: Values, file: string, io: Io): Promise<void> {
   const expected = v.nonce === undefined ? undefined : hexArg(v, "nonce");
-  const window = v["window-seconds"] === undefined ? undefined : Number(v["window-seconds"]);
-  if (window !== undefined && !(window > 0)) {
-    throw new UsageError("--window-seconds must be a positive number");
-  }
+  const window = v["window-seconds"] as number | undefined;
   let nonceNote = "";
   const opened = await openKeyToken(await readBytes(file, "token", io), {
     krdCertificate: readText(need(v, "krd-cert"), "KRD certificate"),
@@ -207,53 +296,42 @@ async function openCommand(v: Values, file: string, io: Io): Promise<void> {
  * @returns the exit status.
  */
 export async function main(args: string[], io: Io = defaultIo): Promise<number> {
+  const text = (t: string) => io.stdout(new TextEncoder().encode(t));
+  const [cmd, ...rest] = args;
+  if (cmd === "--help" || cmd === "-h") {
+    text(
+      `${usage()}\n${
+        Object.entries(SPECS).map(([n, s]) => `  ${n.padEnd(8)} ${s.summary}`).join("\n")
+      }\n`,
+    );
+    return 0;
+  }
+  const spec = cmd === undefined ? undefined : SPECS[cmd];
+  if (spec === undefined) {
+    io.stderr(cmd === undefined ? usage() : `unknown command ${JSON.stringify(cmd)}; ${usage()}`);
+    return 2;
+  }
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        "kdh-cert": { type: "string" },
-        "kdh-key": { type: "string" },
-        "krd-cert": { type: "string" },
-        "krd-key": { type: "string" },
-        header: { type: "string" },
-        key: { type: "string" },
-        nonce: { type: "string" },
-        timestamp: { type: "string" },
-        cipher: { type: "string" },
-        crl: { type: "string" },
-        ca: { type: "string", multiple: true },
-        at: { type: "string" },
-        "window-seconds": { type: "string" },
-        "include-cert": { type: "boolean" },
-        out: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    const [cmd, ...rest] = positionals;
-    if (values.help || cmd === undefined) throw new UsageError("");
-    const one = () => {
-      if (rest.length !== 1) throw new UsageError(`${cmd} takes one TOKEN file`);
-      return rest[0];
-    };
-    if (cmd === "token") {
-      if (rest.length > 0) throw new UsageError("token takes no file argument");
-      await tokenCommand(values, io);
-    } else if (cmd === "open") await openCommand(values, one(), io);
-    else if (cmd === "explain") {
-      const text = explainText(explainToken(await readBytes(one(), "token", io)));
-      io.stdout(new TextEncoder().encode(text + "\n"));
-    } else throw new UsageError(`unknown command ${cmd}`);
+    const parsed = parseFlags(spec, rest);
+    if (parsed.help) {
+      text(formatHelp(spec));
+      return 0;
+    }
+    for (const w of parsed.warnings) io.stderr(`${spec.name}: ${w}`);
+    const { values, positionals } = parsed;
+    if (cmd === "token") await tokenCommand(values, io);
+    else if (cmd === "open") await openCommand(values, positionals[0], io);
+    else text(explainText(explainToken(await readBytes(positionals[0], "token", io))) + "\n");
     return 0;
   } catch (e) {
     if (e instanceof Tr34Error) {
-      io.stderr(`tr34: ${e.code}: ${e.message}`);
-      return 2;
+      io.stderr(`${spec.name}: ${e.code}: ${e.message}`);
+      return 1;
     }
-    const m = (e as Error).message;
-    const usage = !(e instanceof UsageError) || e.usage;
-    io.stderr(m ? `tr34: ${m}${usage ? `\n${USAGE}` : ""}` : USAGE);
-    return 1;
+    if (!(e instanceof UsageError)) throw e;
+    for (const p of e.problems) io.stderr(`${spec.name}: ${p}`);
+    io.stderr(`${spec.name}: see --help`);
+    return 2;
   }
 }
 

@@ -86,16 +86,16 @@ Deno.test("tr34 cli: a 1-pass token opens inside its window and is refused outsi
   assertEquals(ok.code, 0, ok.stderr);
   assertStringIncludes(ok.text, "signing time: 2027-06-01T00:00:00.000Z");
   const late = await cli([...openArgs, "--at", "2027-06-01T01:00:00Z", `${pki.dir}/one.der`]);
-  assertEquals(late.code, 2);
+  assertEquals(late.code, 1);
   assertStringIncludes(late.stderr, "timestamp_window");
 });
 
-Deno.test("tr34 cli: refusals exit 2 with their code, usage errors exit 1", async () => {
+Deno.test("tr34 cli: refusals exit 1 with their code, usage errors exit 2", async () => {
   const t = await cli([...tokenArgs, "--nonce", NONCE]);
   const file = `${pki.dir}/kt2.der`;
   await Deno.writeFile(file, t.stdout);
   const wrong = await cli([...openArgs, "--nonce", "00".repeat(16), file]);
-  assertEquals([wrong.code, wrong.stderr.includes("nonce_mismatch")], [2, true]);
+  assertEquals([wrong.code, wrong.stderr.includes("nonce_mismatch")], [1, true]);
   const other = await cli([
     ...openArgs.slice(0, 2),
     pki.krd2.certFile,
@@ -104,11 +104,11 @@ Deno.test("tr34 cli: refusals exit 2 with their code, usage errors exit 1", asyn
     ...openArgs.slice(5),
     file,
   ]);
-  assertEquals([other.code, other.stderr.includes("wrong_recipient")], [2, true]);
+  assertEquals([other.code, other.stderr.includes("wrong_recipient")], [1, true]);
   const cut = `${pki.dir}/cut.der`;
   await Deno.writeFile(cut, t.stdout.subarray(0, 100));
   const trunc = await cli([...openArgs, cut]);
-  assertEquals([trunc.code, trunc.stderr.includes("malformed")], [2, true]);
+  assertEquals([trunc.code, trunc.stderr.includes("malformed")], [1, true]);
   for (
     const bad of [
       [...tokenArgs],
@@ -121,8 +121,8 @@ Deno.test("tr34 cli: refusals exit 2 with their code, usage errors exit 1", asyn
     ]
   ) {
     const r = await cli(bad);
-    assertEquals(r.code, 1, `${bad.join(" ")}: ${r.stderr}`);
-    assertStringIncludes(r.stderr, "tr34:");
+    assertEquals(r.code, 2, `${bad.join(" ")}: ${r.stderr}`);
+    assertStringIncludes(r.stderr, "deno task tr34");
   }
 });
 
@@ -185,4 +185,24 @@ Deno.test("tr34 cli: deno task tr34 runs the command line", async () => {
   const r = await run("deno", ["task", "-q", "tr34", "explain", `${pki.dir}/kt3.der`]);
   assertEquals(r.code, 0, r.stderr);
   assertStringIncludes(new TextDecoder().decode(r.stdout), "type: key-2pass token");
+});
+
+Deno.test("tr34 cli: --help lists each command's flags; the key may come from --key-file", async () => {
+  const h = await cli(["token", "--help"]);
+  assertEquals(h.code, 0);
+  for (const f of ["--kdh-cert FILE", "--key HEX", "--key-file FILE", "--nonce HEX", "TR34_KEY"]) {
+    assertStringIncludes(h.text, f);
+  }
+  assertEquals((await cli(["--help"])).code, 0);
+  const argv = await cli([...tokenArgs, "--nonce", NONCE]);
+  assertStringIncludes(argv.stderr, "visible to every user");
+  const keyFile = `${pki.dir}/tmk.hex`;
+  await Deno.writeTextFile(keyFile, KEY + "\n", { mode: 0o600 });
+  const fromFile = await cli([...tokenArgs.slice(0, -2), "--key-file", keyFile, "--nonce", NONCE]);
+  assertEquals(fromFile.code, 0, fromFile.stderr);
+  assertEquals(fromFile.stderr, "");
+  const file = `${pki.dir}/kt4.der`;
+  await Deno.writeFile(file, fromFile.stdout);
+  const o = await cli([...openArgs, "--nonce", NONCE, file]);
+  assertStringIncludes(o.text, "kcv: 08D7B4");
 });
