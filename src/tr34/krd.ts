@@ -52,7 +52,10 @@ export interface OpenKeyTokenOptions {
   krdCertificate: string | Uint8Array;
   /** The KRD's private key, or a function that does its RSAES-OAEP decryption. */
   krdKey: RsaPrivateKey | KeyTransport;
-  /** The KDH certificate expected to sign; absent: the one in the token's certificates. */
+  /**
+   * The KDH certificate expected to sign; absent: the one in the token's certificates, which
+   * must then chain to one of `kdhCas`.
+   */
   kdhCertificate?: string | Uint8Array;
   /** CA certificates trusted to issue KDH certificates; absent: the KDH certificate is pinned. */
   kdhCas?: (string | Uint8Array)[];
@@ -120,6 +123,13 @@ async function checkSigner(
   }
   const crls = readCrls([...sd.crls, opts.crl]);
   const cas = (opts.kdhCas ?? []).map((c, i) => readCertificate(c, `kdhCas[${i}]`));
+  if (given === undefined && cas.length === 0) {
+    // A certificate the token brings for itself proves nothing without a CA to check it against.
+    throw new Tr34Error(
+      "kdh_untrusted",
+      `the ${role} token's own KDH certificate cannot be trusted without kdhCas`,
+    );
+  }
   await checkKdhCertificate(signer, { cas, at: opts.at ?? new Date(), crls, caSigner }, core);
   await verifySigner(sd, si, signer.publicKey, core);
   return { sd, signer, crls };

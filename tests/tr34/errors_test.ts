@@ -321,6 +321,12 @@ Deno.test("tr34 errors: kdh_expired, kdh_not_yet_valid, kdh_untrusted", async ()
   await refused("kdh_not_yet_valid", () => d.openKeyToken(token, new Date("2025-06-01T00:00:00Z")));
   const e = krd({ kdhCas: [pki.root.cert] });
   await refused("kdh_untrusted", async () => e.openKeyToken(await twoPass(e), AT));
+  // An unbound KRD with no trusted CA cannot take a KDH certificate from the token itself.
+  const tofu = krd({ kdh: undefined, kdhCas: [] });
+  await refused(
+    "kdh_untrusted",
+    async () => tofu.openKeyToken(await twoPass(tofu, { includeCertificate: true }), AT),
+  );
 });
 
 Deno.test("tr34 errors: kdh_revoked and crl_invalid", async () => {
