@@ -96,6 +96,9 @@ export class Krd {
     const kdh = readCertificate(certificates[0], "KDH certificate");
 
     const cas = c.kdhCas.map((x, i) => readCertificate(x, `kdhCas[${i}]`));
+    if (cas.length === 0) {
+      throw new Tr34Error("kdh_untrusted", "a KDH credential token needs kdhCas to be checked");
+    }
     await checkKdhCertificate(kdh, { cas, at, crls: readCrls([...crls, c.crl]) }, core);
     if (this.#kdh !== undefined && !sameBytes(this.#kdh, kdh.der)) {
       throw new Tr34Error("wrong_kdh", "the KRD is bound to another KDH");

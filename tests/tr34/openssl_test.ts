@@ -310,4 +310,12 @@ Deno.test("tr34 openssl: credential tokens and the KDH CRL read with openssl", a
   );
   assertEquals(e2.code, "wrong_kdh");
   assertEquals(readCredentialToken(ct).certificates.length, 1);
+  // A KRD that trusts no CA cannot take a KDH from a credential token.
+  const e3 = await assertRejects(
+    () =>
+      new Krd({ certificate: pki.krd.cert, key: pki.krd.key, kdhCas: [] })
+        .acceptKdhCredential(ctKdh, AT),
+    Tr34Error,
+  );
+  assertEquals(e3.code, "kdh_untrusted");
 });
