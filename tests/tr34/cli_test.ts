@@ -8,7 +8,8 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "@std/assert";
 import { type Io, main } from "../../cli/tr34.ts";
-import { explainToken, Krd } from "../../src/tr34/mod.ts";
+import { createBindingToken, explainToken, Krd, signerOf } from "../../src/tr34/mod.ts";
+import { hex } from "../_helpers.ts";
 import { makePki, run } from "./_pki.ts";
 
 const pki = await makePki();
@@ -205,4 +206,39 @@ Deno.test("tr34 cli: --help lists each command's flags; the key may come from --
   await Deno.writeFile(file, fromFile.stdout);
   const o = await cli([...openArgs, "--nonce", NONCE, file]);
   assertStringIncludes(o.text, "kcv: 08D7B4");
+});
+
+Deno.test("tr34 cli: explain reads credential, rebind and unbind tokens without a broken rule", async () => {
+  const kdh = { certificate: pki.kdh.cert, sign: signerOf(pki.kdh.key) };
+  const tokens: [string, Uint8Array][] = [
+    [
+      "credential",
+      await new Krd({ certificate: pki.krd.cert, key: pki.krd.key, kdhCas: [] }).credentialToken(),
+    ],
+    [
+      "rebind",
+      await createBindingToken(kdh, {
+        kind: "rebind",
+        krd: pki.krd.cert,
+        newKdh: pki.kdh2.cert,
+        timestamp: new Date("2027-06-01T00:00:00Z"),
+      }),
+    ],
+    [
+      "unbind",
+      await createBindingToken(kdh, {
+        kind: "unbind",
+        krd: pki.krd.cert,
+        nonce: hex(NONCE),
+      }),
+    ],
+  ];
+  for (const [kind, token] of tokens) {
+    const fields = explainToken(token);
+    assertEquals(fields[0], { field: "type", value: `${kind} token` });
+    assertEquals(fields.filter((f) => f.problem), [], kind);
+    if (kind !== "credential") {
+      assert(fields.some((f) => f.field === "content.krd" && f.value.includes("TR34 Test CA KDH")));
+    }
+  }
 });
