@@ -6,6 +6,12 @@
  */
 import { PayloadTooLargeError, ValidationError } from "../../src/protocol/mod.ts";
 
+/** A line of a body, counted from 1, without its `\n`. */
+export interface BodyLine {
+  line: number;
+  text: string;
+}
+
 /** Caps of {@link readLines}. */
 export interface LineCaps {
   /** Longest line in bytes, without its `\n`. */
@@ -28,7 +34,7 @@ export interface LineCaps {
 export async function* readLines(
   body: ReadableStream<Uint8Array>,
   caps: LineCaps,
-): AsyncGenerator<{ line: number; text: string }> {
+): AsyncGenerator<BodyLine> {
   const reader = body.getReader();
   let parts: Uint8Array[] = [];
   let partLen = 0;

@@ -1,5 +1,5 @@
 /**
- * The KMS route table (DESIGN.md, "Servers on the wire"): flow A's batch
+ * The KMS route table (docs/ARCHITECTURE.md, "Servers on the wire"): flow A's batch
  * intake, bulk issuance, TMK download and acknowledgement, terminal status.
  * `/openapi.json` is generated from this table.
  *
@@ -19,7 +19,14 @@ import {
   TmkAckRequest,
   TmkDownloadResponse,
 } from "../../src/protocol/mod.ts";
-import { json, readLines, type Route, route } from "../_lib/mod.ts";
+import {
+  json,
+  readLines,
+  type Route,
+  route,
+  tkBatchFromJson,
+  tkBatchFromLines,
+} from "../_lib/mod.ts";
 import type { KmsService } from "./service.ts";
 
 /**
@@ -47,14 +54,15 @@ export function kmsRoutes(service: KmsService): Route[] {
         200: { description: "the same batch was already stored", schema: TkBatchResponse },
       },
       handler: async (req, { body }) => {
-        const r = body === undefined
-          ? await service.acceptBatchStream(
+        const batch = body === undefined
+          ? tkBatchFromLines(
             readLines(req.body ?? new ReadableStream(), {
               maxLine: MAX_STREAM_LINE,
               maxBody: MAX_STREAM_BODY,
             }),
           )
-          : await service.acceptBatch(body);
+          : tkBatchFromJson(body);
+        const r = await service.importBatch(batch);
         return json(r.duplicate === "yes" ? 200 : 201, r);
       },
     }),
