@@ -6,8 +6,8 @@
  * an async iterable, and the trailer with the MAC and what it covers. The
  * KMS imports either through the same path.
  *
- * The readers check the framing (line order, counts, JSON syntax, each
- * line's schema) and compute the batch's canonical bytes
+ * The readers check the framing (line order and counts here; JSON syntax
+ * and each line's schema through `ndjson.ts`) and compute the batch's canonical bytes
  * (`batchMacInput`); key material is only passed on, never in a message.
  *
  * @module
@@ -24,8 +24,7 @@ import {
   TkBatchStreamTrailer,
   ValidationError,
 } from "../../src/protocol/mod.ts";
-import type { Schema } from "../../src/protocol/schema.ts";
-import type { BodyLine } from "./ndjson.ts";
+import { type BodyLine, hasKey, LineCursor, parseLine } from "./ndjson.ts";
 
 /** One TK of a batch and where it stands in the body. */
 export interface TkBatchEntry {
@@ -111,33 +110,6 @@ export function tkBatchFromJson(batch: TkBatchRequest): TkBatchBody {
   };
 }
 
-function parseLine<T>(schema: Schema<T>, l: BodyLine, path: string): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(l.text);
-  } catch {
-    // The parser's message quotes the input: not echoed.
-    throw new ValidationError("invalid_json", `line ${l.line}: not a JSON object`);
-  }
-  try {
-    return schema.parse(raw, path);
-  } catch (e) {
-    if (e instanceof ValidationError) {
-      throw new ValidationError(e.code, `line ${l.line}: ${e.message}`);
-    }
-    throw e;
-  }
-}
-
-function hasKey(text: string, key: string): boolean {
-  try {
-    const v = JSON.parse(text);
-    return v !== null && typeof v === "object" && Object.hasOwn(v, key);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A streamed batch (`application/x-ndjson`) as a {@link TkBatchBody}, read
  * a line at a time: each line is checked as it arrives and hashed into
@@ -147,22 +119,7 @@ function hasKey(text: string, key: string): boolean {
  * @returns the batch; its trailer comes after its entries.
  */
 export function tkBatchFromLines(lines: AsyncIterable<BodyLine>): TkBatchBody {
-  const it = lines[Symbol.asyncIterator]();
-  let lastLine = 0;
-  const next = async (what: string): Promise<BodyLine> => {
-    const r = await it.next();
-    if (r.done) {
-      throw new ValidationError(
-        "truncated",
-        `line ${lastLine + 1}: the body ended; expected ${what}`,
-      );
-    }
-    lastLine = r.value.line;
-    if (r.value.text === "") {
-      throw new ValidationError("invalid_json", `line ${r.value.line}: empty; expected ${what}`);
-    }
-    return r.value;
-  };
+  const cursor = new LineCursor(lines);
   let n = 0;
   const hash = createHash("sha256");
   return {
@@ -171,7 +128,7 @@ export function tkBatchFromLines(lines: AsyncIterable<BodyLine>): TkBatchBody {
     async header() {
       const header = parseLine(
         TkBatchStreamHeader,
-        await next(`the header {"orderId":...,"tks":N}`),
+        await cursor.next(`the header {"orderId":...,"tks":N}`),
         "body",
       );
       n = header.tks;
@@ -180,7 +137,7 @@ export function tkBatchFromLines(lines: AsyncIterable<BodyLine>): TkBatchBody {
     },
     async *entries() {
       for (let i = 0; i < n; i++) {
-        const l = await next(`TK line ${i + 1} of ${n}`);
+        const l = await cursor.next(`TK line ${i + 1} of ${n}`);
         if (hasKey(l.text, "mac")) {
           throw new ValidationError(
             "wrong_count",
@@ -193,7 +150,7 @@ export function tkBatchFromLines(lines: AsyncIterable<BodyLine>): TkBatchBody {
       }
     },
     async trailer() {
-      const last = await next(`the MAC line {"mac":...} after ${n} TKs`);
+      const last = await cursor.next(`the MAC line {"mac":...} after ${n} TKs`);
       if (hasKey(last.text, "sn")) {
         throw new ValidationError(
           "wrong_count",
@@ -201,18 +158,10 @@ export function tkBatchFromLines(lines: AsyncIterable<BodyLine>): TkBatchBody {
         );
       }
       const { mac } = parseLine(TkBatchStreamTrailer, last, "body");
-      const extra = await it.next();
-      if (!extra.done) {
-        throw new ValidationError(
-          "trailing_data",
-          `line ${extra.value.line}: nothing may follow the MAC line`,
-        );
-      }
+      await cursor.end("the MAC line");
       const digest = new Uint8Array(hash.digest());
       return { mac, macInput: digest, bodyHash: toHex(digest), where: `line ${last.line}: ` };
     },
-    async close() {
-      await it.return?.();
-    },
+    close: () => cursor.close(),
   };
 }
