@@ -1,6 +1,7 @@
 /**
- * The KMS routes of flow B (CN103714641A; DESIGN.md "Servers on the wire"):
- * S1 `POST /v1/terminals/{sn}/hsm-key`, S3-S4 `PUT .../transport-key`, S5
+ * The KMS routes of flow B (CN103714641A; on the wire as in
+ * docs/ARCHITECTURE.md, "Contracts other code relies on"): S1
+ * `POST /v1/terminals/{sn}/hsm-key`, S3-S4 `PUT .../transport-key`, S5
  * `POST .../challenges` and `POST .../challenges/{id}/response`, the
  * operator's `POST .../unlock`, and {@link withFlowB}, which merges flow B
  * into the routes flow A and B share (`POST .../tmk`, `POST .../tmk/ack`,
