@@ -52,6 +52,7 @@ import type {
   HeldTransportKey,
   HsmKeyCertifier,
 } from "./flow_b_ports.ts";
+import { acknowledgeTmk, deliveryOf } from "./_delivery.ts";
 
 /** Options of {@link FlowBService}. */
 export interface FlowBServiceOptions {
@@ -394,7 +395,7 @@ export class FlowBService {
    */
   async downloadTmk(sn: string): Promise<FlowBTmkResponse> {
     const t = await this.#terminal(sn);
-    if (t.deliveredAt !== null) {
+    if (deliveryOf(t) === "delivered") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
@@ -467,39 +468,14 @@ export class FlowBService {
    * @throws {ConflictError} `not_sent`, `already_delivered`; {@link IntegrityError} `kcv_mismatch`.
    */
   async acknowledge(sn: string, tmkKcv: string): Promise<FlowBTerminalStatus> {
-    const t = await this.#terminal(sn);
-    if (t.deliveredAt !== null) {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    if (t.tmkSentAt === null) {
-      throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
-    }
-    if (tmkKcv !== t.tmkKcv) {
-      await this.#audit("tmk_delivered", "failure", {
-        subject: sn,
-        kcv: tmkKcv,
-        detail: `kcv_mismatch: issued ${t.tmkKcv}`,
-      });
-      throw new IntegrityError(
-        "kcv_mismatch",
-        `the PIN pad's KCV ${tmkKcv} differs from the issued TMK's ${t.tmkKcv}`,
-      );
-    }
-    // The delivery, its audit record and the status read for the answer in one transaction.
-    const status = await this.#store.transaction(async (tx) => {
-      if (!(await tx.markDelivered(sn, tmkKcv, this.#now()))) return null;
-      await this.#audit(
-        "tmk_delivered",
-        "success",
-        { subject: sn, kcv: tmkKcv, detail: "flow B" },
-        tx,
-      );
-      return await this.status(sn, tx);
+    return await acknowledgeTmk({
+      store: this.#store,
+      terminal: await this.#terminal(sn),
+      tmkKcv,
+      now: this.#now,
+      detail: "flow B",
+      status: (tx) => this.status(sn, tx),
     });
-    if (!status) {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    return status;
   }
 
   /**

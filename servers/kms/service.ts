@@ -32,6 +32,7 @@ import {
   type TmkDownloadResponse,
 } from "../../src/protocol/mod.ts";
 import { type TkBatchBody, tkBatchFromJson, type TkBatchTrailer } from "../_lib/mod.ts";
+import { acknowledgeTmk, deliveryOf } from "./_delivery.ts";
 import { StagedUpload } from "./_upload.ts";
 
 /** The HSM operations the KMS needs; clear keys never leave them. */
@@ -421,7 +422,7 @@ export class KmsService {
    */
   async download(sn: string): Promise<TmkDownloadResponse> {
     const t = await this.#terminal(sn);
-    if (t.state === "delivered") {
+    if (deliveryOf(t) === "delivered") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
@@ -450,35 +451,13 @@ export class KmsService {
    * @throws {NotFoundError} `unknown_terminal`; {@link ConflictError} `not_sent`, `already_delivered`; {@link IntegrityError} `kcv_mismatch`.
    */
   async acknowledge(sn: string, tmkKcv: string): Promise<TerminalStatus> {
-    const t = await this.#terminal(sn);
-    if (t.state === "delivered") {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    if (t.state !== "tmk_sent") {
-      throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
-    }
-    if (tmkKcv !== t.tmkKcv) {
-      await this.#audit("tmk_delivered", "failure", {
-        subject: sn,
-        kcv: tmkKcv,
-        detail: `kcv_mismatch: issued ${t.tmkKcv}`,
-      });
-      throw new IntegrityError(
-        "kcv_mismatch",
-        `the PIN pad's KCV ${tmkKcv} differs from the issued TMK's ${t.tmkKcv}`,
-      );
-    }
-    // The delivery, its audit record and the status read for the answer in one transaction:
-    // no failure after the commit can turn a done acknowledgement into an error.
-    const status = await this.#store.transaction(async (tx) => {
-      if (!(await tx.markDelivered(sn, tmkKcv, this.#now()))) return null;
-      await this.#audit("tmk_delivered", "success", { subject: sn, kcv: tmkKcv }, tx);
-      return await this.status(sn, tx);
+    return await acknowledgeTmk({
+      store: this.#store,
+      terminal: await this.#terminal(sn),
+      tmkKcv,
+      now: this.#now,
+      status: (tx) => this.status(sn, tx),
     });
-    if (!status) {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    return status;
   }
 
   /**
