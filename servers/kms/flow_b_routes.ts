@@ -21,6 +21,7 @@ import {
   FlowBTerminalStatus,
   FlowBTmkResponse,
   HsmKeyResponse,
+  type Schema,
   SERIAL_NUMBER,
   text,
   TmkAckRequest,
@@ -166,6 +167,11 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
     (!a || (await service.owns(input.params.sn)))
       ? await b(req, input)
       : await a.handler(req, input);
+  // The 200 answer of a shared route: flow A's or flow B's, or flow B's alone.
+  const either = (a: Route | undefined, b: Schema<unknown>, description: string) => {
+    const schemaA = a?.responses[200]?.schema;
+    return schemaA ? eitherOf([schemaA, b], description) : b;
+  };
   out.push(
     route({
       method: "POST",
@@ -179,9 +185,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       responses: {
         200: {
           description: "TMK under TK (flow A) or under Pu_tek (flow B)",
-          schema: tmkA?.responses[200]?.schema
-            ? eitherOf([tmkA.responses[200].schema, FlowBTmkResponse], "TMK download")
-            : FlowBTmkResponse,
+          schema: either(tmkA, FlowBTmkResponse, "TMK download"),
         },
       },
       handler: dispatch(
@@ -200,9 +204,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       responses: {
         200: {
           description: "delivered",
-          schema: ackA?.responses[200]?.schema
-            ? eitherOf([ackA.responses[200].schema, FlowBTerminalStatus], "terminal status")
-            : FlowBTerminalStatus,
+          schema: either(ackA, FlowBTerminalStatus, "terminal status"),
         },
       },
       handler: dispatch(
@@ -221,9 +223,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       responses: {
         200: {
           description: "status",
-          schema: statusA?.responses[200]?.schema
-            ? eitherOf([statusA.responses[200].schema, FlowBTerminalStatus], "terminal status")
-            : FlowBTerminalStatus,
+          schema: either(statusA, FlowBTerminalStatus, "terminal status"),
         },
       },
       handler: dispatch(
