@@ -24,7 +24,7 @@ import {
 } from "../../src/protocol/errors.ts";
 import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
-import type { Logger } from "./log.ts";
+import { endedOutcome, type Level, type Logger } from "./log.ts";
 
 /** HTTP methods the servers use. */
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -529,13 +529,20 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const url = new URL(request.url);
     let response: Response;
     let code: string | undefined;
+    let level: Level | undefined;
     try {
       response = await dispatch(request, url);
     } catch (e) {
       const out = errorResponse(e);
       response = out.response;
       code = out.error.code;
-      if (!out.error.expected) {
+      const ended = endedOutcome(request.signal);
+      if (ended) {
+        // The client went away (or timed out): nobody reads this answer, and it is no fault.
+        response = new Response(null, { status: ended.status });
+        code = ended.code;
+        level = ended.level;
+      } else if (!out.error.expected) {
         log.log("error", "http.unexpected", {
           method: request.method,
           path: url.pathname,
@@ -545,7 +552,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       }
     }
     log.log(
-      response.status >= 500 ? "error" : response.status >= 400 ? "warn" : "info",
+      level ?? (response.status >= 500 ? "error" : response.status >= 400 ? "warn" : "info"),
       "http.request",
       {
         method: request.method,

@@ -1,27 +1,12 @@
 /**
- * A terminal's TMK delivery as both KMS flows read and record it
- * (CN103714639A S16-S17, CN103714641A S6-S7): one source of truth, the
- * times the store keeps (`tmkSentAt`, `deliveredAt`), the same fields its
- * guarded updates `markTmkSent` and `markDelivered` check.
+ * The acknowledgement of a terminal's TMK as both KMS flows record it
+ * (CN103714639A S17, CN103714641A S7), on the delivery state the store
+ * decides ({@link tmkDelivery}).
  *
  * @module
  */
-import type { Store, Terminal } from "../../src/store/mod.ts";
+import { type Store, type Terminal, tmkDelivery } from "../../src/store/mod.ts";
 import { ConflictError, IntegrityError } from "../../src/protocol/mod.ts";
-
-/** Where a terminal's TMK stands: not sent yet, sent and not acknowledged, delivered. */
-export type Delivery = "not_sent" | "sent" | "delivered";
-
-/**
- * Where a terminal's TMK stands.
- *
- * @param t the terminal as stored.
- * @returns `delivered` once acknowledged, `sent` once downloaded, else `not_sent`.
- */
-export function deliveryOf(t: Terminal): Delivery {
-  if (t.deliveredAt !== null) return "delivered";
-  return t.tmkSentAt !== null ? "sent" : "not_sent";
-}
 
 /** What {@link acknowledgeTmk} needs from the service that calls it. */
 export interface Acknowledgement<S> {
@@ -62,11 +47,11 @@ export async function acknowledgeTmk<S>(a: Acknowledgement<S>): Promise<S> {
       kcv: tmkKcv,
       ...(detail === undefined ? {} : { detail }),
     });
-  const delivery = deliveryOf(t);
+  const delivery = tmkDelivery(t);
   if (delivery === "delivered") {
     throw new ConflictError("already_delivered", `the TMK of ${t.sn} was already acknowledged`);
   }
-  if (delivery === "not_sent") {
+  if (delivery !== "sent") {
     throw new ConflictError("not_sent", `no TMK has been sent to ${t.sn}; nothing to acknowledge`);
   }
   if (tmkKcv !== t.tmkKcv) {

@@ -20,7 +20,7 @@
  * @module
  */
 import { fromHex, timingSafeEqual, toHex } from "../../src/crypto/mod.ts";
-import type { Store, Terminal } from "../../src/store/mod.ts";
+import { type Store, type Terminal, tmkDelivery } from "../../src/store/mod.ts";
 import {
   type AukCipher,
   AuthenticationError,
@@ -52,7 +52,7 @@ import type {
   HeldTransportKey,
   HsmKeyCertifier,
 } from "./flow_b_ports.ts";
-import { acknowledgeTmk, deliveryOf } from "./_delivery.ts";
+import { acknowledgeTmk } from "./_delivery.ts";
 
 /** Options of {@link FlowBService}. */
 export interface FlowBServiceOptions {
@@ -395,7 +395,7 @@ export class FlowBService {
    */
   async downloadTmk(sn: string): Promise<FlowBTmkResponse> {
     const t = await this.#terminal(sn);
-    if (deliveryOf(t) === "delivered") {
+    if (tmkDelivery(t) === "delivered") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }

@@ -17,6 +17,7 @@ import {
   type Terminal,
   type TkBatch,
   type TkToIssue,
+  tmkDelivery,
 } from "../../src/store/mod.ts";
 import {
   type BatchEntry,
@@ -32,7 +33,7 @@ import {
   type TmkDownloadResponse,
 } from "../../src/protocol/mod.ts";
 import { type TkBatchBody, tkBatchFromJson, type TkBatchTrailer } from "../_lib/mod.ts";
-import { acknowledgeTmk, deliveryOf } from "./_delivery.ts";
+import { acknowledgeTmk } from "./_delivery.ts";
 import { StagedUpload } from "./_upload.ts";
 
 /** The HSM operations the KMS needs; clear keys never leave them. */
@@ -422,7 +423,7 @@ export class KmsService {
    */
   async download(sn: string): Promise<TmkDownloadResponse> {
     const t = await this.#terminal(sn);
-    if (deliveryOf(t) === "delivered") {
+    if (tmkDelivery(t) === "delivered") {
       await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }

@@ -16,7 +16,7 @@ import { openSqliteStore } from "../../src/store/mod.ts";
 import { pinPadTestHarness } from "../../devices/pin_pad.ts";
 import type { OperatorCard } from "../../devices/operator_card.ts";
 import { type Json, makeWorld, type Mode, type World } from "./_fixture.ts";
-import { componentKey } from "../../demo/_setup.ts";
+import { componentKey } from "../../demo/setup.ts";
 
 /**
  * In-process on every core; over real sockets on the default (wasm) core only: the socket

@@ -9,11 +9,10 @@
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { generateRsaKeyPair, kcv, type RsaPrivateKey, toHex } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { type Hsm, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
 import { openPostgresStore, openSqliteStore, type Store } from "../../src/store/mod.ts";
-import type { Instrument } from "../../servers/_lib/hsm.ts";
 import {
   createHandler,
   memoryLogger,
@@ -150,7 +149,7 @@ export async function makeWorld(
     /** A `postgres://` URL (with `?schema=`) instead of SQLite. */
     dbUrl?: string;
     /** Wrappers around the store and the HSM the service uses (fault injection). */
-    instrument?: Instrument;
+    instrument?: { store?: (store: Store) => Store; hsm?: (hsm: Hsm) => Hsm };
     /** Wraps the handler (what terminals call). */
     around?: (handler: Transport) => Transport;
     /** The operator secret (default: random). */

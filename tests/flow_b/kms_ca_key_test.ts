@@ -19,7 +19,7 @@ import { checkKmsCa, loadKmsCa } from "../../servers/kms/kms_ca.ts";
 import { openSqliteStore, type Store } from "../../src/store/mod.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
-import { randomComponents } from "../../demo/_setup.ts";
+import { randomComponents } from "../../demo/setup.ts";
 import { allCores, randomBytes } from "../_helpers.ts";
 import { KMS_URL, makePki } from "./_world.ts";
 

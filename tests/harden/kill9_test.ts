@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 8 (second half): kill -9 at random points. A KMS server
+ * Kill -9 at random points (with faults_test.ts, the crash guarantees). A KMS server
  * process (`servers/kms/main.ts` with flow B, spawned with
  * `Deno.execPath()`) is put under load: a new TK batch each round (and any
  * batch whose answer a kill swallowed, sent again), bulk issuance, flow A
@@ -64,8 +64,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
   const rounds = Number(Deno.env.get("KILL9_ROUNDS") ?? 0) ||
     (backend === "sqlite" ? (LONG ? 100 : 20) : (LONG ? 20 : 6));
   Deno.test({
-    name:
-      `issue 9 proof 8: KMS killed with SIGKILL under load at random points, ${rounds} rounds: ` +
+    name: `KMS killed with SIGKILL under load at random points, ${rounds} rounds: ` +
       `integrity, whole batches, acknowledged batches present, issued TMKs unchanged [${backend}]` +
       (skip ? ` (skipped: ${skip})` : ""),
     ignore: skip !== undefined,
