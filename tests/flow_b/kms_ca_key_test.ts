@@ -1,6 +1,6 @@
 /**
  * The KMS CA private key lives only as a TR-31 key block under the KMS's LMK
- * (DESIGN.md: servers keep every key as a key block under their HSM's LMK):
+ * (docs/ARCHITECTURE.md: servers keep every key as a key block under their HSM's LMK):
  * the custodian's `deno task kms --import-ca-key PEM --out FILE` writes the
  * block, the KMS runs on `--kms-ca-cert` and `--kms-ca-key-block` and
  * certifies Pu_hsm through `hsm.sign`. Afterwards neither the KMS's input
