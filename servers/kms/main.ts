@@ -65,6 +65,9 @@ import { createFlowBService } from "./flow_b_hsm.ts";
 import { importKmsCaKey } from "./import_ca_key.ts";
 import { checkKmsCa, type KmsCa, loadKmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
+import type { ConsoleOptions } from "../_lib/console.ts";
+import { watchHsm } from "../_lib/console_common.ts";
+import { mountKmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startKms}. */
 export interface KmsOptions {
@@ -111,6 +114,8 @@ export interface KmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+  /** The operator console at `/console/` (`servers/_lib/console.ts`); none without. */
+  console?: ConsoleOptions;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -137,6 +142,7 @@ export interface KmsServer extends Running {
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
   const store = await (o.storeFactory ?? openStore)(o.db);
+  const hsmWatch = watchHsm(o.hsmFactory);
   try {
     const hsm = await kmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -147,7 +153,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       core: o.core,
       store,
       hsmWorkers: o.hsmWorkers,
-      hsmFactory: o.hsmFactory,
+      hsmFactory: hsmWatch.factory,
     });
     const service = new KmsService(hsm, store);
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
@@ -174,7 +180,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         deviceRoots: o.deviceRoots,
       })
       : undefined;
-    const handler = createHandler({
+    const api = createHandler({
       title: "KMS",
       version: "1.0.0",
       description:
@@ -187,6 +193,16 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       ready: async () => {
         await store.schemaVersion();
       },
+    });
+    const handler = mountKmsConsole(api, {
+      console: o.console,
+      store,
+      core: o.core,
+      hsm: hsmWatch,
+      log: o.log,
+      service,
+      flowB,
+      kmsCaCertificate: o.kmsCa?.certificate,
     });
     return {
       handler,

@@ -51,6 +51,9 @@ import type { Store } from "../../src/store/mod.ts";
 import { type HsmFactory, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
+import type { ConsoleOptions } from "../_lib/console.ts";
+import { watchHsm } from "../_lib/console_common.ts";
+import { mountMtmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startMtms}. */
 export interface MtmsOptions {
@@ -94,6 +97,10 @@ export interface MtmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+  /** The operator console at `/console/` (`servers/_lib/console.ts`); none without. */
+  console?: ConsoleOptions;
+  /** The KMS's console, linked from an order's page. */
+  kmsConsoleUrl?: string;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -116,6 +123,7 @@ export interface MtmsServer extends Running {
  */
 export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Promise<MtmsApp> {
   const store = await (o.storeFactory ?? openStore)(o.db);
+  const hsmWatch = watchHsm(o.hsmFactory);
   try {
     const keys = await mtmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -127,7 +135,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       store,
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
-      hsmFactory: o.hsmFactory,
+      hsmFactory: hsmWatch.factory,
     });
     const service = new MtmsService({
       hsm: keys.ops,
@@ -145,7 +153,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       observe: o.observe,
       streamAbove: o.streamAbove,
     });
-    const handler = createHandler({
+    const api = createHandler({
       title: "MTMS",
       version: "1.0.0",
       description:
@@ -157,6 +165,16 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       ready: async () => {
         await store.schemaVersion();
       },
+    });
+    const handler = mountMtmsConsole(api, {
+      console: o.console,
+      store,
+      core: o.core,
+      hsm: hsmWatch,
+      log: o.log,
+      service,
+      crls: o.crls,
+      kmsConsoleUrl: o.kmsConsoleUrl,
     });
     return { handler, close: () => store.close() };
   } catch (e) {

@@ -1,0 +1,112 @@
+/**
+ * Puts the console on the KMS's and the MTMS's handlers: each server's
+ * `createKms` / `createMtms` calls one function here with what it opened.
+ *
+ * @module
+ */
+import type { CryptoCore } from "../../src/core/mod.ts";
+import type { CrlSet } from "../../src/pki/mod.ts";
+import type { CreateOrderRequest, OrderStatus } from "../../src/protocol/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
+import { type ConsoleOptions, withConsole } from "./console.ts";
+import { kmsCertificates } from "./console_certs.ts";
+import type { ChainState, HsmWatch } from "./console_common.ts";
+import { KMS_PAGES, kmsConsoleRoutes } from "./console_kms.ts";
+import { MTMS_PAGES, mtmsConsoleRoutes } from "./console_mtms.ts";
+import type { Logger } from "./log.ts";
+
+type Handler = (request: Request) => Promise<Response>;
+
+/** The state of the audit log's chain as the console shows it, from the records alone. */
+export function auditChainState(store: Store): ChainState {
+  return async () => {
+    let n = 0;
+    let afterId = 0;
+    while (true) {
+      const page = await store.listAudit({ afterId, limit: 1000 });
+      n += page.length;
+      if (page.length < 1000) break;
+      afterId = page[page.length - 1].id;
+    }
+    return {
+      state: "unchained",
+      records: n,
+      detail: "this store's audit log has no hash chain: records are append-only only",
+    };
+  };
+}
+
+/** What the KMS hands its console. */
+export interface KmsConsoleMount {
+  console: ConsoleOptions | undefined;
+  store: Store;
+  core: CryptoCore;
+  hsm: HsmWatch;
+  log: Logger;
+  service: {
+    issueOrder(
+      orderId: string,
+      options: { onProgress?: (done: number, total: number) => void },
+    ): Promise<unknown>;
+  };
+  flowB?: { unlock(sn: string, operator: string): Promise<{ unlocked: string }> };
+  kmsCaCertificate?: string;
+}
+
+/**
+ * The KMS's handler with its console at `/console/` (the handler alone without console options).
+ */
+export function mountKmsConsole(handler: Handler, m: KmsConsoleMount): Handler {
+  if (!m.console) return handler;
+  const routes = kmsConsoleRoutes({
+    store: m.store,
+    core: m.core,
+    hsm: m.hsm,
+    issueOrder: (id, o) => m.service.issueOrder(id, o),
+    unlock: m.flowB ? (sn, op) => m.flowB!.unlock(sn, op) : undefined,
+    certificates: { certificates: kmsCertificates(m.store, m.kmsCaCertificate) },
+    chain: auditChainState(m.store),
+  });
+  return withConsole(handler, { server: "KMS", pages: KMS_PAGES, routes, log: m.log }, m.console);
+}
+
+/** What the MTMS hands its console. */
+export interface MtmsConsoleMount {
+  console: ConsoleOptions | undefined;
+  store: Store;
+  core: CryptoCore;
+  hsm: HsmWatch;
+  log: Logger;
+  service: {
+    createOrder(req: CreateOrderRequest): Promise<OrderStatus>;
+    orderStatus(orderId: string): Promise<OrderStatus>;
+    transfer(orderId: string): Promise<unknown>;
+    readonly transportCertificate: string;
+  };
+  crls?: () => CrlSet;
+  /** The KMS's console URL, linked from an order's page. */
+  kmsConsoleUrl?: string;
+}
+
+/**
+ * The MTMS's handler with its console at `/console/` (the handler alone without console options).
+ */
+export function mountMtmsConsole(handler: Handler, m: MtmsConsoleMount): Handler {
+  if (!m.console) return handler;
+  const routes = mtmsConsoleRoutes({
+    store: m.store,
+    core: m.core,
+    hsm: m.hsm,
+    createOrder: (r) => m.service.createOrder(r),
+    orderStatus: (id) => m.service.orderStatus(id),
+    transfer: (id) => m.service.transfer(id),
+    certificates: {
+      certificates: () =>
+        Promise.resolve([{ label: "MTMS transport", pem: m.service.transportCertificate }]),
+      crls: m.crls,
+    },
+    chain: auditChainState(m.store),
+    kmsConsoleUrl: m.kmsConsoleUrl,
+  });
+  return withConsole(handler, { server: "MTMS", pages: MTMS_PAGES, routes, log: m.log }, m.console);
+}

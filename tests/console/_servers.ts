@@ -1,0 +1,158 @@
+/**
+ * A KMS and an MTMS on loopback with their consoles, as the console tests
+ * use them: test-mode HSMs from random components, one operator login per
+ * role (two operators, two custodians), and the simulated factory line and
+ * POS terminals that move an order's keys while the console watches.
+ *
+ * @module
+ */
+import { loadCore } from "../../src/core/mod.ts";
+import { fetchTransport } from "../../src/protocol/mod.ts";
+import { jsonLogger, type Logger } from "../../servers/_lib/log.ts";
+import { type KmsServer, startKms } from "../../servers/kms/main.ts";
+import { type MtmsServer, startMtms } from "../../servers/mtms/main.ts";
+import { hashPassword, staticDirectory } from "../../servers/_lib/console_auth.ts";
+import type { SessionPolicy } from "../../servers/_lib/console_auth.ts";
+import { makeDemoPki, randomComponents } from "../../demo/setup.ts";
+import { OperatorCard } from "../../devices/operator_card.ts";
+import { OperatorTerminal } from "../../devices/operator_terminal.ts";
+import { PinPad } from "../../devices/pin_pad.ts";
+import { PosTerminal } from "../../devices/pos_terminal.ts";
+import type { Store } from "../../src/store/mod.ts";
+import { openStore } from "../../servers/_lib/store.ts";
+
+/** The console logins of the tests: id, role, password. */
+export const LOGINS = [
+  { id: "olga", name: "Olga Operator", role: "operator", password: "olga-pass-1234" },
+  { id: "sam", name: "Sam Supervisor", role: "supervisor", password: "sam-pass-1234" },
+  { id: "cora", name: "Cora Custodian", role: "custodian", password: "cora-pass-1234" },
+  { id: "carl", name: "Carl Custodian", role: "custodian", password: "carl-pass-1234" },
+  { id: "audrey", name: "Audrey Auditor", role: "auditor", password: "audrey-pass-1234" },
+] as const;
+
+/** The running pair. */
+export interface ConsoleServers {
+  kms: KmsServer;
+  mtms: MtmsServer;
+  /** Each server's store, opened a second time on its file (read-only use). */
+  kmsStore: Store;
+  mtmsStore: Store;
+  /** Every log line of both servers. */
+  logs: string[];
+  pki: Awaited<ReturnType<typeof makeDemoPki>>;
+  close(): Promise<void>;
+}
+
+/** Lines of JSON logs kept in memory. */
+function memoryLogger(lines: string[], server: string): Logger {
+  return jsonLogger((l) => lines.push(`${server} ${l}`));
+}
+
+/**
+ * Starts both servers with their consoles.
+ *
+ * @param policy session policy (tests shorten the idle expiry).
+ */
+export async function startConsoleServers(
+  policy: Partial<SessionPolicy> = {},
+): Promise<ConsoleServers> {
+  const core = await loadCore();
+  const dir = await Deno.makeTempDir({ prefix: "tmk-console-test-" });
+  const records = [];
+  for (const l of LOGINS) {
+    records.push({
+      id: l.id,
+      name: l.name,
+      role: l.role,
+      passwordHash: await hashPassword(l.password),
+    });
+  }
+  const consoleOptions = { directory: staticDirectory(records), policy };
+  const pki = await makeDemoPki(core);
+  const pk = await randomComponents(2, 24, core);
+  const mak = await randomComponents(2, 16, core);
+  const logs: string[] = [];
+  const token = crypto.randomUUID();
+  const kms = await startKms({
+    port: 0,
+    db: `${dir}/kms.db`,
+    lmkComponents: await randomComponents(2, 32, core),
+    hsmMode: "test",
+    pkComponents: pk,
+    makComponents: mak,
+    token,
+    log: memoryLogger(logs, "kms"),
+    core,
+    hsmWorkers: 1,
+    console: consoleOptions,
+  });
+  const mtms = await startMtms({
+    port: 0,
+    db: `${dir}/mtms.db`,
+    lmkComponents: await randomComponents(2, 32, core),
+    hsmMode: "test",
+    pkComponents: pk,
+    makComponents: mak,
+    token,
+    log: memoryLogger(logs, "mtms"),
+    core,
+    kmsUrl: kms.url,
+    caRoot: pki.rootPem,
+    issueTransportCertificate: (publicKey) => pki.issueServer("MTMS transport", publicKey),
+    console: consoleOptions,
+    kmsConsoleUrl: `${kms.url}/console/`,
+  });
+  const kmsStore = await openStore(`${dir}/kms.db`);
+  const mtmsStore = await openStore(`${dir}/mtms.db`);
+  return {
+    kms,
+    mtms,
+    kmsStore,
+    mtmsStore,
+    logs,
+    pki,
+    close: async () => {
+      await kmsStore.close();
+      await mtmsStore.close();
+      await mtms.shutdown();
+      await kms.shutdown();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/**
+ * The factory line (flow A S1-S13): an operator card authenticates at each
+ * POS and its PIN pad's TK goes to the MTMS.
+ *
+ * @returns the POS terminals, for their downloads later.
+ */
+export async function collectOnLine(
+  s: ConsoleServers,
+  orderId: string,
+  sns: string[],
+): Promise<PosTerminal[]> {
+  const core = await loadCore();
+  const operator = await s.pki.issueOperator("Operator 0042");
+  const op = new OperatorTerminal({ transport: fetchTransport, mtmsUrl: s.mtms.url });
+  op.insertCard(new OperatorCard(operator.certificate, operator.privateKey, { core }));
+  const cert = await op.mtmsCertificate();
+  const out: PosTerminal[] = [];
+  for (const sn of sns) {
+    const pos = new PosTerminal({
+      sn,
+      pinPad: await PinPad.create({ root: s.pki.rootPem, core }),
+      transport: fetchTransport,
+      kmsUrl: s.kms.url,
+    });
+    const challenge = pos.startOperatorAuth();
+    const answer = await op.answerChallenge(challenge);
+    await pos.finishOperatorAuth({
+      certificate: answer.certificate,
+      cryptogram: answer.cryptogram,
+    });
+    await op.uploadTk(orderId, sn, await pos.generateAndExportTk(cert));
+    out.push(pos);
+  }
+  return out;
+}
