@@ -23,8 +23,14 @@ import {
   type SessionPolicy,
 } from "./console_auth.ts";
 
-/** The console's session cookie. */
-export const SESSION_COOKIE = "tmk_console";
+/**
+ * The console's session cookie of a server. Cookies are per host, not per
+ * port, so each server's name is in its cookie's: a KMS and an MTMS on one
+ * host keep their sessions apart.
+ */
+export function sessionCookieName(server: string): string {
+  return `tmk_console_${server.toLowerCase()}`;
+}
 
 /** What a console route's handler receives. */
 export interface ConsoleContext {
@@ -137,8 +143,8 @@ export function cookieValue(request: Request, name: string): string | undefined 
   return undefined;
 }
 
-function sessionCookie(token: string, maxAgeS: number): string {
-  return `${SESSION_COOKIE}=${token}; Path=/console/; Max-Age=${maxAgeS}; Secure; HttpOnly; SameSite=Strict`;
+function sessionCookie(name: string, token: string, maxAgeS: number): string {
+  return `${name}=${token}; Path=/console/; Max-Age=${maxAgeS}; Secure; HttpOnly; SameSite=Strict`;
 }
 
 async function serveAsset(url: URL, request: Request): Promise<Response> {
@@ -187,6 +193,7 @@ export function withConsole(
   options: ConsoleOptions,
 ): (request: Request) => Promise<Response> {
   const book = new SessionBook(options.directory, options.policy, options.now);
+  const cookie = sessionCookieName(server.server);
   const routes = server.routes.map((r) => ({
     ...r,
     pattern: new URLPattern({ pathname: `/console/api${r.path}` }),
@@ -227,7 +234,7 @@ export function withConsole(
     const res = consoleJson(200, sessionView(r.session), url);
     res.headers.set(
       "set-cookie",
-      sessionCookie(r.token, Math.round(book.policy.absoluteMs / 1000)),
+      sessionCookie(cookie, r.token, Math.round(book.policy.absoluteMs / 1000)),
     );
     return res;
   }
@@ -240,8 +247,12 @@ export function withConsole(
       return consoleError(403, "cross_origin", "this request comes from another origin", url);
     }
     if (path === "/console/api/login" && post) return await login(request, url);
-    const token = cookieValue(request, SESSION_COOKIE);
+    const token = cookieValue(request, cookie);
     const session = await book.resume(token);
+    if (!session && path === "/console/api/session" && request.method === "GET") {
+      // The page asks at load whether it has a session: no is an answer, not an error.
+      return consoleJson(200, { server: server.server, operator: null }, url);
+    }
     if (!session) {
       return consoleError(401, "no_session", "log in first (or again: the session ended)", url);
     }
@@ -255,7 +266,7 @@ export function withConsole(
       await book.logout(token);
       server.log.log("info", "console.logout", { operator: session.operator.id });
       const res = consoleJson(200, { loggedOut: true }, url);
-      res.headers.set("set-cookie", sessionCookie("", 0));
+      res.headers.set("set-cookie", sessionCookie(cookie, "", 0));
       return res;
     }
     for (const r of routes) {

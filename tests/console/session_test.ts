@@ -106,7 +106,9 @@ Deno.test("console: headers, cookie, CSRF, origin and roles over HTTP", async ()
       await other.body?.cancel();
 
       const c = new Client(base);
-      assertEquals((await c.call("GET", "/session")).status, 401);
+      const none = await c.call("GET", "/session");
+      assertEquals([none.status, none.body.operator], [200, null], "no session yet");
+      assertEquals((await c.call("GET", "/dashboard")).status, 401);
       const bad = await c.call("POST", "/login", { id: "olga", password: "not-the-password" });
       assertEquals([bad.status, bad.body.error.code], [401, "login_failed"]);
       const ok = await c.login("olga");

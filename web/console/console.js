@@ -767,4 +767,4 @@ async function route() {
   }
 }
 globalThis.addEventListener("hashchange", route);
-get("/session").then(start, (e) => showLogin(e instanceof ApiError && e.status === 401 ? "" : messageOf(e)));
+get("/session").then((s) => s.operator ? start(s) : showLogin(), (e) => showLogin(messageOf(e)));

@@ -122,7 +122,7 @@ async function route(): Promise<void> {
 }
 
 globalThis.addEventListener("hashchange", route);
-get<Session>("/session").then(
-  start,
-  (e) => showLogin(e instanceof ApiError && e.status === 401 ? "" : messageOf(e)),
+get<Session | { operator: null }>("/session").then(
+  (s) => s.operator ? start(s as Session) : showLogin(),
+  (e) => showLogin(messageOf(e)),
 );
