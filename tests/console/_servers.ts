@@ -20,6 +20,10 @@ import { PinPad } from "../../devices/pin_pad.ts";
 import { PosTerminal } from "../../devices/pos_terminal.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { openStore } from "../../servers/_lib/store.ts";
+import { kmsCaForKms, makeFlowBPki } from "../../demo/flow_b.ts";
+import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
+import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
+import { randomBytes, toHex } from "../../src/crypto/mod.ts";
 
 /** The console logins of the tests: id, role, password. */
 export const LOGINS = [
@@ -40,6 +44,8 @@ export interface ConsoleServers {
   /** Every log line of both servers. */
   logs: string[];
   pki: Awaited<ReturnType<typeof makeDemoPki>>;
+  /** The KMS root PIN pads of flow B trust. */
+  kmsRootPem: string;
   close(): Promise<void>;
 }
 
@@ -73,10 +79,13 @@ export async function startConsoleServers(
   const mak = await randomComponents(2, 16, core);
   const logs: string[] = [];
   const token = crypto.randomUUID();
+  const kmsLmk = await randomComponents(2, 32, core);
+  const flowB = await makeFlowBPki(core);
   const kms = await startKms({
     port: 0,
     db: `${dir}/kms.db`,
-    lmkComponents: await randomComponents(2, 32, core),
+    lmkComponents: kmsLmk,
+    kmsCa: await kmsCaForKms(flowB, kmsLmk, dir, core, `${dir}/kms.db`),
     hsmMode: "test",
     pkComponents: pk,
     makComponents: mak,
@@ -111,6 +120,7 @@ export async function startConsoleServers(
     mtmsStore,
     logs,
     pki,
+    kmsRootPem: flowB.kmsRootPem,
     close: async () => {
       await kmsStore.close();
       await mtmsStore.close();
@@ -155,4 +165,31 @@ export async function collectOnLine(
     out.push(pos);
   }
   return out;
+}
+
+/**
+ * A flow B terminal (S1-S4 done) that then answers S5 wrongly until the
+ * KMS locks it out.
+ *
+ * @returns the number of wrong answers it took.
+ */
+export async function lockOutTerminal(s: ConsoleServers, sn: string): Promise<number> {
+  const core = await loadCore();
+  const pinPad = new PinPadFlowB({ kmsRoot: s.kmsRootPem, core, storageKey: randomBytes(24) });
+  const pos = new FlowBTerminal({ sn, pinPad, transport: fetchTransport, kmsUrl: s.kms.url });
+  await pos.requestHsmKey();
+  await pos.sendTransportKey();
+  for (let n = 1; n <= 10; n++) {
+    const post = (path: string, body: unknown) =>
+      fetch(`${s.kms.url}/v1/terminals/${sn}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then((r) => r.json());
+    const ch = await post("/challenges", { rnd1: toHex(randomBytes(8)).toUpperCase() });
+    if (ch.error) throw new Error(`S5 refused: ${ch.error.code}`);
+    await post(`/challenges/${ch.challengeId}/response`, { crnd2: "00".repeat(8) });
+    if ((await s.kmsStore.getTerminal(sn))?.lockedAt) return n;
+  }
+  throw new Error(`${sn} was not locked after 10 wrong answers`);
 }
