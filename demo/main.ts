@@ -9,7 +9,9 @@
  *
  * Flags: `--terminals N` (flow A, default 20), `--flow-b-terminals N` (flow
  * B, default 10; 0 skips flow B), `--data-dir DIR` (default: a new
- * temporary directory), `--core wasm|js` (default: the default core).
+ * temporary directory), `--core wasm|js` (default: the default core),
+ * `--serve` (after the run, the servers keep running with their operator
+ * consoles; their URLs and a login per role are printed; Ctrl-C stops them).
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { type CoreName, type CryptoCore, loadCore } from "../src/core/mod.ts";
 import { jsonLogger } from "../servers/_lib/log.ts";
 import { type DemoOptions, type DemoResult, runDemo } from "./run.ts";
 import { formatFlowB } from "./flow_b.ts";
+import { demoLogins, serveUntilSignal } from "./console_logins.ts";
 
 async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
   if (name !== undefined) {
@@ -71,6 +74,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       "data-dir": { type: "string" },
       core: { type: "string" },
       "order-id": { type: "string" },
+      serve: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -87,6 +91,14 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     return 2;
   }
   const { result: onResult, ...demoHooks } = hooks;
+  const served = values.serve ? await demoLogins() : undefined;
+  if (served) {
+    const after = demoHooks.beforeShutdown;
+    demoHooks.beforeShutdown = async (running) => {
+      await after?.(running);
+      await serveUntilSignal(running, served.logins);
+    };
+  }
   const { core, note } = await pickCore(values.core);
   const dataDir = values["data-dir"] ?? await Deno.makeTempDir({ prefix: "tmk-demo-" });
   await Deno.mkdir(dataDir, { recursive: true });
@@ -104,6 +116,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       core,
       dataDir,
       orderId: values["order-id"],
+      console: served ? { directory: served.directory } : undefined,
       kmsLog: jsonLogger((l) => kmsLogFile.writeSync(enc.encode(l + "\n"))),
       mtmsLog: jsonLogger((l) => mtmsLogFile.writeSync(enc.encode(l + "\n"))),
       progress: (phase, done, total) => {

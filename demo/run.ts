@@ -25,6 +25,7 @@ import type { HsmFactory } from "../servers/_lib/hsm.ts";
 import { jsonLogger, type Logger } from "../servers/_lib/log.ts";
 import { startKms } from "../servers/kms/main.ts";
 import { startMtms } from "../servers/mtms/main.ts";
+import type { ConsoleOptions } from "../servers/_lib/console.ts";
 import { OperatorCard } from "../devices/operator_card.ts";
 import { OperatorTerminal } from "../devices/operator_terminal.ts";
 import { PinPad } from "../devices/pin_pad.ts";
@@ -89,6 +90,8 @@ export interface DemoOptions {
   progress?: (phase: string, done: number, total: number) => void;
   /** Flow B (CN103714641A) on the same KMS for this many terminals of its own (default 0: none). */
   flowBTerminals?: number;
+  /** Both servers' operator consoles at `/console/` (none without). */
+  console?: ConsoleOptions;
 }
 
 /** The running demo, as {@link DemoOptions.beforeShutdown} sees it. */
@@ -179,6 +182,7 @@ async function startServers(
       : undefined,
     deviceRoots: flowBPki ? [pki.rootPem] : undefined,
     hsmFactory: options.hsmFactory,
+    console: options.console,
   });
   const mtms = await startMtms({
     port: 0,
@@ -196,6 +200,8 @@ async function startServers(
     observe: options.observe,
     kmsTransport: options.transport ?? fetchTransport,
     hsmFactory: options.hsmFactory,
+    console: options.console,
+    kmsConsoleUrl: `${kms.url}/console/`,
   });
   return { kms, mtms };
 }

@@ -178,6 +178,47 @@ function sameOrigin(request: Request, url: URL): boolean {
   return origin === null || origin === url.origin;
 }
 
+/** What a login needs of its server's console. */
+interface LoginScope {
+  book: SessionBook;
+  cookie: string;
+  server: ConsoleServer;
+  view(s: ConsoleSession): unknown;
+}
+
+/** Checks a login and sets the session cookie. */
+async function login(request: Request, url: URL, scope: LoginScope): Promise<Response> {
+  const { book, cookie, server } = scope;
+  const body = await jsonBody(request) as { id?: unknown; password?: unknown } | null;
+  if (typeof body?.id !== "string" || typeof body?.password !== "string") {
+    return consoleError(400, "invalid_login", "send JSON {id, password}", url);
+  }
+  const r = await book.login(body.id, body.password);
+  if (!r.ok) {
+    server.log.log("warn", "console.login_refused", { operator: body.id, reason: r.reason });
+    const status = r.reason === "locked" ? 429 : 401;
+    const message = r.reason === "locked"
+      ? "too many failed logins for this operator; try again later"
+      : "operator id or password is wrong";
+    return consoleError(
+      status,
+      r.reason === "locked" ? "login_locked" : "login_failed",
+      message,
+      url,
+    );
+  }
+  server.log.log("info", "console.login", {
+    operator: r.session.operator.id,
+    role: r.session.operator.role,
+  });
+  const res = consoleJson(200, scope.view(r.session), url);
+  res.headers.set(
+    "set-cookie",
+    sessionCookie(cookie, r.token, Math.round(book.policy.absoluteMs / 1000)),
+  );
+  return res;
+}
+
 /**
  * Adds the console to a server's handler: `/console/...` is the console's,
  * everything else goes to `handler`.
@@ -208,37 +249,6 @@ export function withConsole(
     pages: pagesOf(s.operator.role),
   });
 
-  async function login(request: Request, url: URL): Promise<Response> {
-    const body = await jsonBody(request) as { id?: unknown; password?: unknown } | null;
-    if (typeof body?.id !== "string" || typeof body?.password !== "string") {
-      return consoleError(400, "invalid_login", "send JSON {id, password}", url);
-    }
-    const r = await book.login(body.id, body.password);
-    if (!r.ok) {
-      server.log.log("warn", "console.login_refused", { operator: body.id, reason: r.reason });
-      const status = r.reason === "locked" ? 429 : 401;
-      const message = r.reason === "locked"
-        ? "too many failed logins for this operator; try again later"
-        : "operator id or password is wrong";
-      return consoleError(
-        status,
-        r.reason === "locked" ? "login_locked" : "login_failed",
-        message,
-        url,
-      );
-    }
-    server.log.log("info", "console.login", {
-      operator: r.session.operator.id,
-      role: r.session.operator.role,
-    });
-    const res = consoleJson(200, sessionView(r.session), url);
-    res.headers.set(
-      "set-cookie",
-      sessionCookie(cookie, r.token, Math.round(book.policy.absoluteMs / 1000)),
-    );
-    return res;
-  }
-
   async function dispatch(request: Request, url: URL): Promise<Response> {
     const path = url.pathname;
     if (!path.startsWith("/console/api/")) return await serveAsset(url, request);
@@ -246,7 +256,9 @@ export function withConsole(
     if (post && !sameOrigin(request, url)) {
       return consoleError(403, "cross_origin", "this request comes from another origin", url);
     }
-    if (path === "/console/api/login" && post) return await login(request, url);
+    if (path === "/console/api/login" && post) {
+      return await login(request, url, { book, cookie, server, view: sessionView });
+    }
     const token = cookieValue(request, cookie);
     const session = await book.resume(token);
     if (!session && path === "/console/api/session" && request.method === "GET") {

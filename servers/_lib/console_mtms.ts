@@ -17,40 +17,29 @@ import {
   type ConsolePage,
   type ConsoleRoute,
 } from "./console.ts";
-import {
-  ALL_ROLES,
-  auditConsole,
-  auditRoutes,
-  ceremonyRoutes,
-  type ChainState,
-  eventStream,
-  hsmPanel,
-  type HsmWatch,
-  RUN_ROLES,
-  VIEW_ROLES,
-} from "./console_common.ts";
+import * as common from "./console_common.ts";
 import { type CertificateSource, certificateView } from "./console_certs.ts";
 
 /** What the MTMS console needs of the MTMS. */
 export interface MtmsConsoleDeps {
   store: Store;
   core: CryptoCore;
-  hsm: HsmWatch;
+  hsm: common.HsmWatch;
   createOrder(req: CreateOrderRequest): Promise<OrderStatus>;
   orderStatus(orderId: string): Promise<OrderStatus>;
   /** S14: sends the order's TKs to the KMS. */
   transfer(orderId: string): Promise<unknown>;
   certificates: CertificateSource;
-  chain: ChainState;
+  chain: common.ChainState;
   /** The KMS console, linked from an order's page. */
   kmsConsoleUrl?: string;
 }
 
 /** The MTMS console's pages. */
 export const MTMS_PAGES: readonly ConsolePage[] = [
-  { id: "dashboard", title: "Dashboard", roles: ALL_ROLES },
-  { id: "orders", title: "Orders", roles: VIEW_ROLES },
-  { id: "certificates", title: "Certificates", roles: VIEW_ROLES },
+  { id: "dashboard", title: "Dashboard", roles: common.ALL_ROLES },
+  { id: "orders", title: "Orders", roles: common.VIEW_ROLES },
+  { id: "certificates", title: "Certificates", roles: common.VIEW_ROLES },
   { id: "audit", title: "Audit", roles: ["supervisor", "auditor"] },
   { id: "ceremony", title: "Key ceremony", roles: ["custodian"] },
 ];
@@ -74,6 +63,42 @@ interface TransferJob {
   error?: string;
 }
 
+/** Creates an order by serial range (the MTMS's own checks and audit), recording who asked. */
+function createOrderRoute(d: MtmsConsoleDeps): ConsoleRoute {
+  return {
+    method: "POST",
+    path: "/orders",
+    roles: common.RUN_ROLES,
+    handler: async (ctx) => {
+      const b = ctx.body as Record<string, unknown>;
+      const num = (k: string) => {
+        const v = Number(b?.[k]);
+        if (!Number.isInteger(v)) {
+          throw new ValidationError("invalid_field", `${k} must be a whole number`);
+        }
+        return v;
+      };
+      const req = CreateOrderRequest.parse({
+        orderId: b?.orderId,
+        serialRange: {
+          prefix: b?.prefix,
+          first: num("first"),
+          count: num("count"),
+          digits: num("digits"),
+        },
+      }, "body");
+      const status = await d.createOrder(req);
+      await common.auditConsole(d.store, ctx, "order_create_requested", {
+        subject: req.orderId,
+        detail: `${req.serialRange!.prefix} from ${req.serialRange!.first}, ${
+          req.serialRange!.count
+        } terminals`,
+      });
+      return consoleJson(201, status, ctx.url);
+    },
+  };
+}
+
 /**
  * The MTMS console's routes.
  *
@@ -90,7 +115,7 @@ export function mtmsConsoleRoutes(d: MtmsConsoleDeps): ConsoleRoute[] {
     const all = await orders();
     const count = (s: string) => all.filter((o) => o.state === s).length;
     return {
-      hsm: hsmPanel(d.hsm.current(), d.core),
+      hsm: common.hsmPanel(d.hsm.current(), d.core),
       orders: { collecting: count("collecting"), transferred: count("transferred") },
       tks: {
         expected: all.reduce((a, o) => a + o.terminals, 0),
@@ -108,69 +133,38 @@ export function mtmsConsoleRoutes(d: MtmsConsoleDeps): ConsoleRoute[] {
     {
       method: "GET",
       path: "/dashboard",
-      roles: ALL_ROLES,
+      roles: common.ALL_ROLES,
       handler: async ({ url }) => consoleJson(200, await dashboard(), url),
     },
     {
       method: "GET",
       path: "/dashboard/events",
-      roles: ALL_ROLES,
-      handler: (ctx) => Promise.resolve(eventStream(ctx, dashboard, 500)),
+      roles: common.ALL_ROLES,
+      handler: (ctx) => Promise.resolve(common.eventStream(ctx, dashboard, 500)),
     },
     {
       method: "GET",
       path: "/orders",
-      roles: VIEW_ROLES,
+      roles: common.VIEW_ROLES,
       handler: async ({ url }) => consoleJson(200, { orders: await orders() }, url),
     },
-    {
-      method: "POST",
-      path: "/orders",
-      roles: RUN_ROLES,
-      handler: async (ctx) => {
-        const b = ctx.body as Record<string, unknown>;
-        const num = (k: string) => {
-          const v = Number(b?.[k]);
-          if (!Number.isInteger(v)) {
-            throw new ValidationError("invalid_field", `${k} must be a whole number`);
-          }
-          return v;
-        };
-        const req = CreateOrderRequest.parse({
-          orderId: b?.orderId,
-          serialRange: {
-            prefix: b?.prefix,
-            first: num("first"),
-            count: num("count"),
-            digits: num("digits"),
-          },
-        }, "body");
-        const status = await d.createOrder(req);
-        await auditConsole(d.store, ctx, "order_create_requested", {
-          subject: req.orderId,
-          detail: `${req.serialRange!.prefix} from ${req.serialRange!.first}, ${
-            req.serialRange!.count
-          } terminals`,
-        });
-        return consoleJson(201, status, ctx.url);
-      },
-    },
+    createOrderRoute(d),
     {
       method: "GET",
       path: "/orders/:orderId",
-      roles: VIEW_ROLES,
+      roles: common.VIEW_ROLES,
       handler: async (ctx) => consoleJson(200, await orderView(orderParam(ctx)), ctx.url),
     },
     {
       method: "GET",
       path: "/orders/:orderId/events",
-      roles: VIEW_ROLES,
-      handler: (ctx) => Promise.resolve(eventStream(ctx, () => orderView(orderParam(ctx)))),
+      roles: common.VIEW_ROLES,
+      handler: (ctx) => Promise.resolve(common.eventStream(ctx, () => orderView(orderParam(ctx)))),
     },
     {
       method: "POST",
       path: "/orders/:orderId/transfer",
-      roles: RUN_ROLES,
+      roles: common.RUN_ROLES,
       handler: async (ctx) => {
         const id = orderParam(ctx);
         const status = await d.orderStatus(id);
@@ -182,7 +176,7 @@ export function mtmsConsoleRoutes(d: MtmsConsoleDeps): ConsoleRoute[] {
         }
         const job: TransferJob = { state: "running", startedBy: ctx.session.operator.id };
         jobs.set(id, job);
-        await auditConsole(d.store, ctx, "transfer_started", { subject: id });
+        await common.auditConsole(d.store, ctx, "transfer_started", { subject: id });
         d.transfer(id).then(
           () => job.state = "done",
           (e) => {
@@ -196,10 +190,10 @@ export function mtmsConsoleRoutes(d: MtmsConsoleDeps): ConsoleRoute[] {
     {
       method: "GET",
       path: "/certificates",
-      roles: VIEW_ROLES,
+      roles: common.VIEW_ROLES,
       handler: async ({ url }) => consoleJson(200, await certificateView(d.certificates), url),
     },
-    ...auditRoutes(d.store, d.chain),
-    ...ceremonyRoutes(d.store, d.core),
+    ...common.auditRoutes(d.store, d.chain),
+    ...common.ceremonyRoutes(d.store, d.core),
   ];
 }

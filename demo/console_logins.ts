@@ -1,0 +1,76 @@
+/**
+ * The console logins of `deno task demo --serve`: one operator id per role
+ * (two custodians, for a ceremony), each with a fresh random password
+ * hashed with argon2id, to print once and forget.
+ *
+ * @module
+ */
+import {
+  type ConsoleDirectory,
+  type ConsoleRole,
+  hashPassword,
+  staticDirectory,
+} from "../servers/_lib/console_auth.ts";
+
+/** One login as printed. */
+export interface DemoLogin {
+  id: string;
+  role: ConsoleRole;
+  password: string;
+}
+
+const PEOPLE: [string, string, ConsoleRole][] = [
+  ["operator1", "Demo Operator", "operator"],
+  ["supervisor1", "Demo Supervisor", "supervisor"],
+  ["custodian1", "Demo Custodian 1", "custodian"],
+  ["custodian2", "Demo Custodian 2", "custodian"],
+  ["auditor1", "Demo Auditor", "auditor"],
+];
+
+/**
+ * Makes the demo's logins.
+ *
+ * @returns the logins (passwords in clear, to print) and the directory the servers get.
+ */
+export async function demoLogins(): Promise<{ logins: DemoLogin[]; directory: ConsoleDirectory }> {
+  const logins: DemoLogin[] = [];
+  const records = [];
+  for (const [id, name, role] of PEOPLE) {
+    const bytes = crypto.getRandomValues(new Uint8Array(12));
+    const password = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_");
+    logins.push({ id, role, password });
+    records.push({ id, name, role, passwordHash: await hashPassword(password) });
+  }
+  return { logins, directory: staticDirectory(records) };
+}
+
+/**
+ * Prints the consoles' URLs and the logins, then waits for SIGINT or
+ * SIGTERM (the servers keep running until then).
+ *
+ * @param urls the KMS's and the MTMS's base URLs.
+ * @param logins the logins to print.
+ * @param print where the lines go (default stdout).
+ */
+export async function serveUntilSignal(
+  urls: { kmsUrl: string; mtmsUrl: string },
+  logins: DemoLogin[],
+  print: (line: string) => void = console.log,
+): Promise<void> {
+  print("");
+  print("The servers keep running with their consoles:");
+  print(`  MTMS console: ${urls.mtmsUrl}/console/`);
+  print(`  KMS console:  ${urls.kmsUrl}/console/`);
+  print("Logins (operator id, password, role):");
+  for (const l of logins) print(`  ${l.id.padEnd(12)} ${l.password}  ${l.role}`);
+  print("Press Ctrl-C to stop.");
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+      resolve();
+    };
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+  });
+}
