@@ -9,6 +9,7 @@ import type { CrlSet } from "../../src/pki/mod.ts";
 import type { CreateOrderRequest, OrderStatus } from "../../src/protocol/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { type ConsoleOptions, withConsole } from "./console.ts";
+import { staticDirectory } from "./console_auth.ts";
 import { kmsCertificates } from "./console_certs.ts";
 import type { ChainState, HsmWatch } from "./console_common.ts";
 import { KMS_PAGES, kmsConsoleRoutes } from "./console_kms.ts";
@@ -109,4 +110,21 @@ export function mountMtmsConsole(handler: Handler, m: MtmsConsoleMount): Handler
     kmsConsoleUrl: m.kmsConsoleUrl,
   });
   return withConsole(handler, { server: "MTMS", pages: MTMS_PAGES, routes, log: m.log }, m.console);
+}
+
+/**
+ * The console's options from a `--console-users` file: a JSON array of
+ * `{id, name, role, passwordHash}` (`deno task console:user` makes one record).
+ *
+ * @param path the file, or undefined for no console.
+ * @returns the options, or undefined without a file.
+ * @throws {RangeError} naming the first bad record; errors of reading or JSON.
+ */
+export async function consoleFromFile(
+  path: string | undefined,
+): Promise<ConsoleOptions | undefined> {
+  if (path === undefined) return undefined;
+  const records = JSON.parse(await Deno.readTextFile(path));
+  if (!Array.isArray(records)) throw new RangeError(`${path} must hold a JSON array of users`);
+  return { directory: staticDirectory(records) };
 }

@@ -29,6 +29,9 @@
  * gracefully: in-flight requests finish, the store closes, `kms.stopped` is
  * logged.
  *
+ * `--console-users FILE` (a JSON array of `{id, name, role, passwordHash}`,
+ * from `deno task console:user`) serves the operator console at `/console/`.
+ *
  * `--import-ca-key PEM --out FILE` (with the LMK components and `--db`) is the
  * custodian's one-time step: it writes the KMS CA private key as a key block
  * under the LMK to FILE, records `kms_ca_key_imported` with the key's
@@ -67,7 +70,7 @@ import { checkKmsCa, type KmsCa, loadKmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 import type { ConsoleOptions } from "../_lib/console.ts";
 import { watchHsm } from "../_lib/console_common.ts";
-import { mountKmsConsole } from "../_lib/console_mount.ts";
+import { consoleFromFile, mountKmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startKms}. */
 export interface KmsOptions {
@@ -246,6 +249,7 @@ if (import.meta.main) {
       "hsm-workers",
       "staging-idle-s",
       "crl-file",
+      "console-users",
     ],
   });
   if (flags.extra["import-ca-key"] !== undefined) {
@@ -344,6 +348,7 @@ if (import.meta.main) {
     core: await loadCore(),
     hsmWorkers,
     stagingIdleMs: stagingIdleS === undefined ? undefined : stagingIdleS * 1000,
+    console: await consoleFromFile(flags.extra["console-users"]),
     kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key-block"]
       ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key-block"])
       : undefined,

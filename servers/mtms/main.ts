@@ -13,6 +13,8 @@
  * this MTMS's LMK) and `--transport-cert FILE` (its certificate from the CA).
  * `--generate-transport-key PREFIX` (with the LMK components) makes that key
  * block and the public key for the CA, then exits.
+ * `--console-users FILE` (a JSON array of `{id, name, role, passwordHash}`,
+ * from `deno task console:user`) serves the operator console at `/console/`.
  *
  * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
  * plain HTTP needs `--insecure-http` and logs a warning. An `https:`
@@ -53,7 +55,7 @@ import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
 import type { ConsoleOptions } from "../_lib/console.ts";
 import { watchHsm } from "../_lib/console_common.ts";
-import { mountMtmsConsole } from "../_lib/console_mount.ts";
+import { consoleFromFile, mountMtmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startMtms}. */
 export interface MtmsOptions {
@@ -264,6 +266,7 @@ if (import.meta.main) {
       "crl-file",
       "kms-client-cert",
       "kms-client-key",
+      "console-users",
     ],
   });
   const prefix = flags.extra["generate-transport-key"];
@@ -328,6 +331,8 @@ if (import.meta.main) {
   const server = await startMtms({
     ...socket,
     crls: crls?.current,
+    console: await consoleFromFile(flags.extra["console-users"]),
+    kmsConsoleUrl: `${kmsUrl.replace(/\/$/, "")}/console/`,
     kmsTransport,
     port: flags.port,
     hostname: flags.hostname,

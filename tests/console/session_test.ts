@@ -154,3 +154,44 @@ Deno.test("console: headers, cookie, CSRF, origin and roles over HTTP", async ()
     await s.close();
   }
 });
+
+Deno.test("console: console:user writes a users file the servers read, refusing bad input", async () => {
+  const { main } = await import("../../cli/console_user.ts");
+  const { consoleFromFile } = await import("../../servers/_lib/console_mount.ts");
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/users.json`;
+  const stdin = (s: string) => new Response(s).body!;
+  try {
+    assertEquals(
+      await main(["--file", file, "--id", "olga", "--role", "operator"], stdin("olga-pass-1234\n")),
+      0,
+    );
+    assertEquals(
+      await main(["--file", file, "--id", "sam", "--role", "supervisor"], stdin("sam-pass-1234\n")),
+      0,
+    );
+    assertEquals(
+      await main(["--file", file, "--id", "sam", "--role", "auditor"], stdin("another-pass\n")),
+      2,
+    );
+    assertEquals(
+      await main(["--file", file, "--id", "x", "--role", "king"], stdin("long-enough\n")),
+      2,
+    );
+    assertEquals(
+      await main(["--file", file, "--id", "tiny", "--role", "auditor"], stdin("short\n")),
+      2,
+    );
+    assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+    const text = await Deno.readTextFile(file);
+    assert(!text.includes("pass-1234"), "no password in the file");
+    const options = (await consoleFromFile(file))!;
+    const book = new SessionBook(options.directory);
+    const olga = await book.login("olga", "olga-pass-1234");
+    assertEquals(olga.ok && olga.session.operator.role, "operator");
+    assertEquals((await book.login("sam", "another-pass")).ok, false);
+    assertEquals(await consoleFromFile(undefined), undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
