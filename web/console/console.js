@@ -316,7 +316,9 @@ async function orderPage(ctx, orderId) {
   const stages = h("div", {
     "aria-live": "polite"
   });
-  const actions = h("p");
+  const actions = h("p", {
+    class: "actions"
+  });
   const draw = (o) => {
     if (kms) {
       stages.replaceChildren(stage("imported", "TKs transferred (imported)", o.terminals, o.terminals), stage("issued", "TMKs issued", o.issued, o.terminals), stage("downloaded", "Downloaded", o.downloaded, o.terminals), stage("acknowledged", "Acknowledged", o.acknowledged, o.terminals), o.job ? h("p", {

@@ -189,7 +189,7 @@ async function orderPage(ctx: PageContext, orderId: string): Promise<void> {
   const runs = ["operator", "supervisor"].includes(ctx.session.operator.role);
   const kms = ctx.session.server === "KMS";
   const stages = h("div", { "aria-live": "polite" });
-  const actions = h("p");
+  const actions = h("p", { class: "actions" });
   const draw = (o: KmsOrder & MtmsOrder) => {
     if (kms) {
       stages.replaceChildren(
