@@ -195,3 +195,47 @@ Deno.test("console: console:user writes a users file the servers read, refusing 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("console: the audit filters by operator, event, subject and time; refuses a bad time", async () => {
+  const s = await startConsoleServers();
+  try {
+    const olga = new Client(s.mtms.url);
+    await olga.login("olga");
+    const made = await olga.call("POST", "/orders", {
+      orderId: "PO-FILTER-1",
+      prefix: "FL",
+      first: 7,
+      count: 3,
+      digits: 6,
+    });
+    assertEquals([made.status, made.body.terminals, made.body.state], [201, 3, "collecting"]);
+    assertEquals((await s.mtmsStore.getCollectedTk("FL000009"))?.orderId, "PO-FILTER-1");
+    const bad = await olga.call("POST", "/orders", {
+      orderId: "PO-FILTER-2",
+      prefix: "FL",
+      first: 1,
+      count: "x",
+      digits: 6,
+    });
+    assertEquals([bad.status, bad.body.error.code], [400, "invalid_field"]);
+    const sam = new Client(s.mtms.url);
+    await sam.login("sam");
+    const q = async (query: string) => (await sam.call("GET", `/audit?${query}`)).body;
+    const mine = await q("actor=olga");
+    assertEquals(mine.records.map((r: { event: string }) => r.event), ["order_create_requested"]);
+    assertEquals((await q("event=order_created&subject=PO-FILTER-1")).records.length, 1);
+    assertEquals(
+      (await q(`from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).records,
+      [],
+    );
+    const all = await s.mtmsStore.listAudit({ limit: 10_000 });
+    const before = await q(`to=${encodeURIComponent(new Date().toISOString())}`);
+    assertEquals(before.records, all.slice(0, before.records.length));
+    assert(before.records.length >= all.length - 1);
+    assertEquals(mine.chain.records, all.length, "the chain state counts every record");
+    const badTime = await sam.call("GET", "/audit?from=yesterday");
+    assertEquals([badTime.status, badTime.body.error.code], [400, "invalid_field"]);
+  } finally {
+    await s.close();
+  }
+});
