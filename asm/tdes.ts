@@ -8,20 +8,21 @@
  * words: `rotr(R, 1)` holds groups 1, 3, 5, 7 and `rotl(R, 3)` groups 2, 4,
  * 6, 8 (FIPS 46-3 numbering), so a masked byte is directly a table offset.
  * Round keys are stored in that same lane layout.
- * IP, IP^-1, PC-1 and PC-2 are byte-indexed lookup tables. Every table is
- * derived once, at instantiation, from the standard's tables in const.ts.
+ * IP and IP^-1 (const.ts) are computed as five masked exchanges of bit
+ * groups between the two 32-bit halves, with no table and no
+ * data-dependent address; PC-1 and PC-2 are byte-indexed lookup tables.
+ * Every table is derived once, at instantiation, from the standard's tables
+ * in const.ts.
  *
  * The key schedule runs on every call (no key is cached), into a fixed
  * 384-byte buffer that is zeroed before the call returns. Nothing allocates.
  * Table lookups are indexed by secret data, as in every table-based DES.
  */
-import { IP, IP_INV, P, PC1, PC2, S, SHIFTS } from "./const";
+import { P, PC1, PC2, S, SHIFTS } from "./const";
 import { loadBe64, storeBe64, wipe } from "./common";
 import { IO, IV, KEY } from "./buffers";
 
 const SP: usize = memory.data(8 * 64 * 4, 16); // u32 [8][64]
-const IPT: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
-const FPT: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
 const PC1T: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
 const PC2T: usize = memory.data(8 * 128 * 8, 16); // u64 [8][128]
 /** 48 round keys (3 x 16) in the order the rounds use them. */
@@ -43,21 +44,6 @@ function buildTables(): void {
         if ((x >> (32 - from)) & 1) out |= <u32>1 << <u32>(32 - i);
       }
       store<u32>(SP + <usize>((g * 64 + v) * 4), out);
-    }
-  }
-  // IP and IP^-1: output bit i (1..64) at u64 position 64 - i; input byte p holds bits 8p+1..8p+8.
-  for (let p = 0; p < 8; p++) {
-    for (let val = 0; val < 256; val++) {
-      let ip: u64 = 0;
-      let fp: u64 = 0;
-      for (let i = 1; i <= 64; i++) {
-        const a = <i32>load<u8>(IP + <usize>(i - 1)) - 1;
-        if ((a >> 3) == p && ((val >> (7 - (a & 7))) & 1)) ip |= <u64>1 << <u64>(64 - i);
-        const b = <i32>load<u8>(IP_INV + <usize>(i - 1)) - 1;
-        if ((b >> 3) == p && ((val >> (7 - (b & 7))) & 1)) fp |= <u64>1 << <u64>(64 - i);
-      }
-      store<u64>(IPT + <usize>((p * 256 + val) * 8), ip);
-      store<u64>(FPT + <usize>((p * 256 + val) * 8), fp);
     }
   }
   // PC-1: key byte p -> C0 || D0 as 56 bits, output bit j (1..56) at position 56 - j.
@@ -148,12 +134,24 @@ function tdesSchedule(keyLen: i32, decrypt: bool): void {
 
 /** One TDEA block (the 64-bit value big-endian) through the 48 scheduled rounds. */
 function block(x: u64): u64 {
-  let ip: u64 = 0;
-  for (let p = 0; p < 8; p++) {
-    ip |= load<u64>(IPT + <usize>((p << 8 | <i32>(x >> <u64>(56 - 8 * p)) & 0xff) << 3));
-  }
-  let l = <u32>(ip >> 32);
-  let r = <u32>ip;
+  // IP: exchange bit groups of the halves (the IP table's columns become rows)
+  let l = <u32>(x >> 32);
+  let r = <u32>x;
+  let t = ((l >> 4) ^ r) & 0x0f0f0f0f;
+  r ^= t;
+  l ^= t << 4;
+  t = ((l >> 16) ^ r) & 0x0000ffff;
+  r ^= t;
+  l ^= t << 16;
+  t = ((r >> 2) ^ l) & 0x33333333;
+  l ^= t;
+  r ^= t << 2;
+  t = ((r >> 8) ^ l) & 0x00ff00ff;
+  l ^= t;
+  r ^= t << 8;
+  t = ((l >> 1) ^ r) & 0x55555555;
+  r ^= t;
+  l ^= t << 1;
   let ks = SCHEDULE;
   for (let d = 0; d < 3; d++) {
     for (let i = 0; i < 8; i++) {
@@ -165,12 +163,23 @@ function block(x: u64): u64 {
     l = r;
     r = t;
   }
-  const pre = (<u64>l << 32) | <u64>r;
-  let out: u64 = 0;
-  for (let p = 0; p < 8; p++) {
-    out |= load<u64>(FPT + <usize>((p << 8 | <i32>(pre >> <u64>(56 - 8 * p)) & 0xff) << 3));
-  }
-  return out;
+  // IP^-1: the same exchanges in reverse order (each one is its own inverse)
+  t = ((l >> 1) ^ r) & 0x55555555;
+  r ^= t;
+  l ^= t << 1;
+  t = ((r >> 8) ^ l) & 0x00ff00ff;
+  l ^= t;
+  r ^= t << 8;
+  t = ((r >> 2) ^ l) & 0x33333333;
+  l ^= t;
+  r ^= t << 2;
+  t = ((l >> 16) ^ r) & 0x0000ffff;
+  r ^= t;
+  l ^= t << 16;
+  t = ((l >> 4) ^ r) & 0x0f0f0f0f;
+  r ^= t;
+  l ^= t << 4;
+  return (<u64>l << 32) | <u64>r;
 }
 
 // ---- entry points ---------------------------------------------------------------------------------
