@@ -412,18 +412,17 @@ export function setModulus(c: usize, src: usize, len: i32): void {
   wipe(one, <usize>k << 2);
   setLimb(one, (nbits - 1) / DIGIT_BITS, <u32>1 << <u32>((nbits - 1) % DIGIT_BITS));
   for (let i = 0; i < DIGIT_BITS * k - nbits + 1; i++) modDouble(one, n, k);
-  // r2 = R^2 mod n: write 27k = t 2^m with t odd; 2^t R by t doublings of one, then m
-  // Montgomery squarings give 2^(t 2^m) R = R^2.
-  let t = DIGIT_BITS * k;
-  let m = 0;
-  while ((t & 1) == 0) {
-    t >>= 1;
-    m++;
-  }
-  memory.copy(r2, one, <usize>k << 2);
-  for (let i = 0; i < t; i++) modDouble(r2, n, k);
+  // r2 = R^2 mod n = 2^(27k) R, the Montgomery form of 2^(27k): from 2R (top bit of 27k),
+  // left to right over the other bits of 27k (public), a Montgomery squaring doubles the
+  // power of two and a modular doubling adds one to it.
+  const e = DIGIT_BITS * k;
   const n0inv = load<u32>(c + CTX_N0);
-  for (let i = 0; i < m; i++) montSqr(r2, r2, n, k, n0inv);
+  memory.copy(r2, one, <usize>k << 2);
+  modDouble(r2, n, k);
+  for (let b = 30 - <i32>clz<i32>(e); b >= 0; b--) {
+    montSqr(r2, r2, n, k, n0inv);
+    if (((e >> b) & 1) != 0) modDouble(r2, n, k);
+  }
   memory.copy(c + CTX_BYTES, start, <usize>sig);
   store<i32>(c + CTX_LEN, sig);
 }
