@@ -132,26 +132,49 @@ function tdesSchedule(keyLen: i32, decrypt: bool): void {
     sp(1, b >> 24) | sp(3, b >> 16) | sp(5, b >> 8) | sp(7, b);
 }
 
+/** x with bit groups of its halves exchanged: `t = ((x >> 32 + s) ^ x) & m` moved both ways. */
+// @ts-ignore: decorator
+@inline function exchangeLr(x: u64, s: u32, m: u32): u64 {
+  const l = <u32>(x >> 32);
+  const r = <u32>x;
+  const t = ((l >> s) ^ r) & m;
+  return (<u64>(l ^ (t << s)) << 32) | <u64>(r ^ t);
+}
+
+/** The same exchange from the right half into the left. */
+// @ts-ignore: decorator
+@inline function exchangeRl(x: u64, s: u32, m: u32): u64 {
+  const l = <u32>(x >> 32);
+  const r = <u32>x;
+  const t = ((r >> s) ^ l) & m;
+  return (<u64>(l ^ t) << 32) | <u64>(r ^ (t << s));
+}
+
+/** IP as five exchanges of bit groups between the halves (the table's columns become rows). */
+// @ts-ignore: decorator
+@inline function ip(x: u64): u64 {
+  x = exchangeLr(x, 4, 0x0f0f0f0f);
+  x = exchangeLr(x, 16, 0x0000ffff);
+  x = exchangeRl(x, 2, 0x33333333);
+  x = exchangeRl(x, 8, 0x00ff00ff);
+  return exchangeLr(x, 1, 0x55555555);
+}
+
+/** IP^-1: the same exchanges in reverse order (each one is its own inverse). */
+// @ts-ignore: decorator
+@inline function fp(x: u64): u64 {
+  x = exchangeLr(x, 1, 0x55555555);
+  x = exchangeRl(x, 8, 0x00ff00ff);
+  x = exchangeRl(x, 2, 0x33333333);
+  x = exchangeLr(x, 16, 0x0000ffff);
+  return exchangeLr(x, 4, 0x0f0f0f0f);
+}
+
 /** One TDEA block (the 64-bit value big-endian) through the 48 scheduled rounds. */
 function block(x: u64): u64 {
-  // IP: exchange bit groups of the halves (the IP table's columns become rows)
-  let l = <u32>(x >> 32);
-  let r = <u32>x;
-  let t = ((l >> 4) ^ r) & 0x0f0f0f0f;
-  r ^= t;
-  l ^= t << 4;
-  t = ((l >> 16) ^ r) & 0x0000ffff;
-  r ^= t;
-  l ^= t << 16;
-  t = ((r >> 2) ^ l) & 0x33333333;
-  l ^= t;
-  r ^= t << 2;
-  t = ((r >> 8) ^ l) & 0x00ff00ff;
-  l ^= t;
-  r ^= t << 8;
-  t = ((l >> 1) ^ r) & 0x55555555;
-  r ^= t;
-  l ^= t << 1;
+  const y = ip(x);
+  let l = <u32>(y >> 32);
+  let r = <u32>y;
   let ks = SCHEDULE;
   for (let d = 0; d < 3; d++) {
     for (let i = 0; i < 8; i++) {
@@ -163,23 +186,40 @@ function block(x: u64): u64 {
     l = r;
     r = t;
   }
-  // IP^-1: the same exchanges in reverse order (each one is its own inverse)
-  t = ((l >> 1) ^ r) & 0x55555555;
-  r ^= t;
-  l ^= t << 1;
-  t = ((r >> 8) ^ l) & 0x00ff00ff;
-  l ^= t;
-  r ^= t << 8;
-  t = ((r >> 2) ^ l) & 0x33333333;
-  l ^= t;
-  r ^= t << 2;
-  t = ((l >> 16) ^ r) & 0x0000ffff;
-  r ^= t;
-  l ^= t << 16;
-  t = ((l >> 4) ^ r) & 0x0f0f0f0f;
-  r ^= t;
-  l ^= t << 4;
-  return (<u64>l << 32) | <u64>r;
+  return fp((<u64>l << 32) | <u64>r);
+}
+
+/**
+ * Two independent TDEA blocks (ECB) at `p` and `p + 8`, in place, their
+ * rounds interleaved so that the CPU overlaps the two dependency chains.
+ */
+function block2(p: usize): void {
+  const x = ip(loadBe64(p));
+  const y = ip(loadBe64(p + 8));
+  let l = <u32>(x >> 32);
+  let r = <u32>x;
+  let l2 = <u32>(y >> 32);
+  let r2 = <u32>y;
+  let ks = SCHEDULE;
+  for (let d = 0; d < 3; d++) {
+    for (let i = 0; i < 8; i++) {
+      const k0 = load<u64>(ks);
+      const k1 = load<u64>(ks, 8);
+      l ^= f(r, k0);
+      l2 ^= f(r2, k0);
+      r ^= f(l, k1);
+      r2 ^= f(l2, k1);
+      ks += 16;
+    }
+    const t = l;
+    l = r;
+    r = t;
+    const t2 = l2;
+    l2 = r2;
+    r2 = t2;
+  }
+  storeBe64(p, fp((<u64>l << 32) | <u64>r));
+  storeBe64(p + 8, fp((<u64>l2 << 32) | <u64>r2));
 }
 
 // ---- entry points ---------------------------------------------------------------------------------
@@ -192,10 +232,9 @@ function block(x: u64): u64 {
  */
 export function tdesEcb(keyLen: i32, len: i32, decrypt: i32): void {
   tdesSchedule(keyLen, decrypt != 0);
-  for (let off = 0; off < len; off += 8) {
-    const p = IO + <usize>off;
-    storeBe64(p, block(loadBe64(p)));
-  }
+  let off = 0;
+  for (; off + 16 <= len; off += 16) block2(IO + <usize>off);
+  if (off < len) storeBe64(IO + <usize>off, block(loadBe64(IO + <usize>off)));
   wipe(SCHEDULE, 48 * 8);
 }
 
@@ -211,7 +250,18 @@ export function tdesCbc(keyLen: i32, len: i32, decrypt: i32): void {
   tdesSchedule(keyLen, decrypt != 0);
   let chain = loadBe64(IV);
   if (decrypt != 0) {
-    for (let off = 0; off < len; off += 8) {
+    // decryption of each block is independent: two at a time, chained afterwards
+    let off = 0;
+    for (; off + 16 <= len; off += 16) {
+      const p = IO + <usize>off;
+      const c1 = loadBe64(p);
+      const c2 = loadBe64(p + 8);
+      block2(p);
+      storeBe64(p, loadBe64(p) ^ chain);
+      storeBe64(p + 8, loadBe64(p + 8) ^ c1);
+      chain = c2;
+    }
+    if (off < len) {
       const p = IO + <usize>off;
       const c = loadBe64(p);
       storeBe64(p, block(c) ^ chain);
