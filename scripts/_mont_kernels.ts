@@ -24,9 +24,9 @@
 
 /**
  * Digit counts with a specialised kernel (27-bit digits): 38 digits hold a
- * 1024-bit modulus, the CRT half of RSA-2048. Each kernel adds about 60 KB of
- * wasm, so other sizes (public operations, whose cost is dominated by the
- * per-modulus set-up, and the rarer key sizes) use the generic loops.
+ * 1024-bit modulus, the CRT half of RSA-2048. A kernel's size grows with k^2
+ * (tens of KB of wasm at 38 digits), and a 76-digit (2048-bit) kernel
+ * measured no faster than the generic loops, so other sizes use those.
  */
 export const KERNEL_DIGITS = [38] as const;
 
