@@ -1,5 +1,5 @@
 /**
- * The store's share of bulk issuance alone (issue 7): imports an order of N
+ * The store's share of bulk issuance alone: imports an order of N
  * terminals (TKs made by the software HSM, cycled through a pool), then
  * walks it the way `KmsService.issueOrder` does, one page of
  * {@link ISSUE_PAGE} at a time (list the terminals without a TMK, store the
@@ -21,8 +21,8 @@ import {
   type Store,
 } from "../src/store/mod.ts";
 import { openHsm } from "../servers/_lib/hsm.ts";
-import { ISSUE_PAGE } from "../servers/kms/service.ts";
-import { randomComponents } from "../demo/_setup.ts";
+import { ISSUE_PAGE } from "../servers/kms/mod.ts";
+import { randomComponents } from "../demo/setup.ts";
 
 const n = Number(Deno.args[0] ?? 100000);
 const kinds = (Deno.args[1] ?? "sqlite,postgres").split(",");

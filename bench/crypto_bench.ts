@@ -10,7 +10,7 @@
  * Run: `deno bench --allow-all bench/crypto_bench.ts`
  */
 import nodeCrypto from "node:crypto";
-import { allCores } from "../tests/_helpers.ts";
+import { allCores } from "./_cores.ts";
 import { generateRsaKeyPair, oaepDecrypt, oaepEncrypt } from "../src/crypto/mod.ts";
 import { importPrivateKeyPem, publicKeyOf } from "../src/crypto/rsa_keys.ts";
 

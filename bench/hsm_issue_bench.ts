@@ -9,14 +9,17 @@
  *
  * Run: `deno bench --allow-all bench/hsm_issue_bench.ts`
  */
-import { allCores } from "../tests/_helpers.ts";
-import { makeHsm } from "../tests/hsm/_fixtures.ts";
-import { KEY_TEMPLATES } from "../src/hsm/mod.ts";
+import { allCores } from "./_cores.ts";
+import { KEY_TEMPLATES, SoftwareHsm } from "../src/hsm/mod.ts";
 import { aesDecryptCbc, aesEncryptCbc, cmac } from "../src/crypto/mod.ts";
+import { randomLmkComponents } from "../demo/setup.ts";
 
 const cores = await allCores();
 for (const core of cores) {
-  const { hsm } = await makeHsm(core, "aes");
+  const hsm = await SoftwareHsm.open(
+    { mode: "test", lmkAlgorithm: "aes", core },
+    { components: await randomLmkComponents(3, core) },
+  );
   const tks: { block: string; hash: string }[] = [];
   for (let i = 0; i < 16; i++) {
     const tk = await hsm.generateKey(KEY_TEMPLATES.TK);

@@ -1,6 +1,6 @@
 /**
- * Bulk TMK issuance benchmark (flow A S15, CN103714639A; DESIGN.md "Flow A"
- * step 8): `deno task bench:issuance`.
+ * Bulk TMK issuance benchmark (flow A S15, CN103714639A; docs/ARCHITECTURE.md
+ * "Flow A" step 8): `deno task bench:issuance`.
  *
  * What runs is the product's own path: {@link KmsService.issueOrder} over the
  * KMS's key operations ({@link kmsKeyOps}: the software HSM unwraps TK from
@@ -50,9 +50,8 @@ import {
   type Store,
 } from "../src/store/mod.ts";
 import { openHsm } from "../servers/_lib/hsm.ts";
-import { defaultHsmWorkers, kmsKeyOps } from "../servers/kms/_keys.ts";
-import { type KmsKeyOps, KmsService } from "../servers/kms/service.ts";
-import { randomComponents } from "../demo/_setup.ts";
+import { defaultHsmWorkers, type KmsKeyOps, kmsKeyOps, KmsService } from "../servers/kms/mod.ts";
+import { randomComponents } from "../demo/setup.ts";
 import { ProgressBar } from "../servers/_lib/progress.ts";
 
 /** Distinct TKs in the pool the order's terminals cycle through (setup cost, not timed). */
@@ -238,6 +237,104 @@ async function openBenchStore(
   };
 }
 
+type TkPool = { tkBlock: string; tkKcv: string; tkHash: string }[];
+
+/**
+ * Imports an order of `n` terminals, their TKs cycled from a pool made under
+ * this KMS's LMK, as S14 would have stored them (setup, not timed).
+ */
+async function importOrder(
+  raw: Store,
+  lmk: string[],
+  base: CryptoCore,
+  label: string,
+  n: number,
+): Promise<{ orderId: string; pool: TkPool; importS: number }> {
+  const hsm = await openHsm({
+    lmkComponents: lmk,
+    mode: "test",
+    core: base,
+    store: raw,
+    actor: "kms",
+  });
+  const pool: TkPool = [];
+  for (let i = 0; i < TK_POOL; i++) {
+    const k = await hsm.generateKey(KEY_TEMPLATES.TK);
+    pool.push({ tkBlock: k.keyBlock, tkKcv: k.kcv, tkHash: await hsm.keyHash(k.keyBlock) });
+  }
+  const orderId = `PO-BENCH-${n}`;
+  const bar = new ProgressBar(`${label} import`, n);
+  const t0 = performance.now();
+  await raw.importTkBatch({
+    orderId,
+    bodyHash: "AB".repeat(32),
+    receivedAt: new Date(),
+    auditActor: "kms",
+    tks: (function* (): Generator<ImportedTk> {
+      for (let i = 0; i < n; i++) {
+        if (i % 5000 === 0) bar.update(i);
+        yield { sn: `SN${String(i).padStart(8, "0")}`, ...pool[i % TK_POOL] };
+      }
+    })(),
+  });
+  bar.done();
+  return { orderId, pool, importS: (performance.now() - t0) / 1000 };
+}
+
+/** What one timed issuance measured. */
+interface Issued {
+  issued: number;
+  issueMs: number;
+  cpu: { user: number; system: number };
+  threads: Row["threads"];
+  workerMs: number[];
+}
+
+/**
+ * Issues the order through {@link KmsService.issueOrder} on `ops`, timing
+ * the HSM (in-thread only: with workers a page's time is mostly waiting),
+ * the whole process's CPU and, with workers, each worker's busy time.
+ */
+async function timeIssuance(
+  ops: KmsKeyOps,
+  store: Store,
+  t: Timers,
+  orderId: string,
+  pool: TkPool,
+  workers: number,
+): Promise<Issued> {
+  const timedOps: KmsKeyOps = {
+    ...ops,
+    issueTmks: async (tks, o) => {
+      const s = performance.now();
+      try {
+        return await ops.issueTmks(tks, o);
+      } finally {
+        if (workers === 1) t.hsm += performance.now() - s;
+      }
+    },
+  };
+  if (workers > 1) {
+    // Start the workers before the clock (a server starts them at its first order).
+    await ops.issueTmks([{ tkBlock: pool[0].tkBlock, tkHash: pool[0].tkHash }]);
+  }
+  const before = (await ops.hsmStats?.())?.workers.map((w) => w.busyMs) ?? [];
+  const service = new KmsService(timedOps, store);
+  t.core = 0;
+  t.hsm = 0;
+  t.store = 0;
+  const threads0 = threadCpu();
+  const cpu0 = process.cpuUsage();
+  const t1 = performance.now();
+  const r = await service.issueOrder(orderId);
+  const issueMs = performance.now() - t1;
+  const cpu = process.cpuUsage(cpu0);
+  const threads = cpuByThread(threads0, threadCpu());
+  const workerMs = (await ops.hsmStats?.())?.workers.map((w, i) => w.busyMs - (before[i] ?? 0)) ??
+    [];
+  return { issued: r.issued, issueMs, cpu, threads, workerMs };
+}
+
 async function runOne(
   kind: string,
   url: string,
@@ -253,42 +350,14 @@ async function runOne(
     const lmk = await randomComponents(2, 32, base);
     const pk = await randomComponents(2, 24, base);
     const mak = await randomComponents(2, 16, base);
-    // TKs under this KMS's LMK, as S14 would have stored them (setup, not timed).
-    const hsm = await openHsm({
-      lmkComponents: lmk,
-      mode: "test",
-      core: base,
-      store: raw,
-      actor: "kms",
-    });
-    const pool: { tkBlock: string; tkKcv: string; tkHash: string }[] = [];
-    for (let i = 0; i < TK_POOL; i++) {
-      const k = await hsm.generateKey(KEY_TEMPLATES.TK);
-      pool.push({ tkBlock: k.keyBlock, tkKcv: k.kcv, tkHash: await hsm.keyHash(k.keyBlock) });
-    }
-    const orderId = `PO-BENCH-${n}`;
-    const bar = new ProgressBar(`${kind}/${coreName} ${n} import`, n);
-    const t0 = performance.now();
-    await raw.importTkBatch({
-      orderId,
-      bodyHash: "AB".repeat(32),
-      receivedAt: new Date(),
-      auditActor: "kms",
-      tks: (function* (): Generator<ImportedTk> {
-        for (let i = 0; i < n; i++) {
-          if (i % 5000 === 0) bar.update(i);
-          yield { sn: `SN${String(i).padStart(8, "0")}`, ...pool[i % TK_POOL] };
-        }
-      })(),
-    });
-    bar.done();
-    const importS = (performance.now() - t0) / 1000;
+    const label = `${kind}/${coreName} ${n}`;
+    const { orderId, pool, importS } = await importOrder(raw, lmk, base, label, n);
 
     (globalThis as { gc?: () => void }).gc?.();
     const rssStart = rss();
     let rssPeak = rssStart;
     let done = 0;
-    const issueBar = new ProgressBar(`${kind}/${coreName} ${n} issue`, n);
+    const issueBar = new ProgressBar(`${label} issue`, n);
     const store = timedStore(raw, t, (k) => {
       done += k;
       rssPeak = Math.max(rssPeak, rss());
@@ -303,47 +372,14 @@ async function runOne(
       store: raw,
       hsmWorkers: workers,
     });
-    let workerMs: number[] = [];
-    let threads: Row["threads"] = null;
-    let r;
-    let issueMs: number;
-    let cpu: { user: number; system: number };
+    let m: Issued;
     try {
-      // In-thread, the page's time is the HSM's; with workers it is mostly waiting.
-      const timedOps: KmsKeyOps = {
-        ...ops,
-        issueTmks: async (tks, o) => {
-          const s = performance.now();
-          try {
-            return await ops.issueTmks(tks, o);
-          } finally {
-            if (workers === 1) t.hsm += performance.now() - s;
-          }
-        },
-      };
-      if (workers > 1) {
-        // Start the workers before the clock (a server starts them at its first order).
-        await ops.issueTmks([{ tkBlock: pool[0].tkBlock, tkHash: pool[0].tkHash }]);
-      }
-      const before = (await ops.hsmStats?.())?.workers.map((w) => w.busyMs) ?? [];
-      const service = new KmsService(timedOps, store);
-      t.core = 0;
-      t.hsm = 0;
-      t.store = 0;
-      const threads0 = threadCpu();
-      const cpu0 = process.cpuUsage();
-      const t1 = performance.now();
-      r = await service.issueOrder(orderId);
-      issueMs = performance.now() - t1;
-      cpu = process.cpuUsage(cpu0);
-      threads = cpuByThread(threads0, threadCpu());
-      workerMs = (await ops.hsmStats?.())?.workers.map((w, i) => w.busyMs - (before[i] ?? 0)) ??
-        [];
+      m = await timeIssuance(ops, store, t, orderId, pool, workers);
     } finally {
       await ops.close();
     }
     issueBar.done();
-    if (r.issued !== n) throw new Error(`issued ${r.issued} of ${n}`);
+    if (m.issued !== n) throw new Error(`issued ${m.issued} of ${n}`);
     const c = await raw.countTerminals(orderId);
     if (c.withTmk !== n) throw new Error(`${c.withTmk} of ${n} terminals have a TMK`);
     return {
@@ -352,16 +388,16 @@ async function runOne(
       workers,
       terminals: n,
       importS,
-      issueS: issueMs / 1000,
-      perS: n / (issueMs / 1000),
+      issueS: m.issueMs / 1000,
+      perS: n / (m.issueMs / 1000),
       rssStart,
       rssPeak,
       core_: t.core,
       hsm: t.hsm - t.core,
       storeMs: t.store,
-      cpuS: (cpu.user + cpu.system) / 1e6,
-      workerMs,
-      threads,
+      cpuS: (m.cpu.user + m.cpu.system) / 1e6,
+      workerMs: m.workerMs,
+      threads: m.threads,
     };
   } finally {
     await cleanup();

@@ -6,7 +6,7 @@
  *
  * Run: `deno bench --allow-all bench/keyblock_bench.ts`
  */
-import { allCores } from "../tests/_helpers.ts";
+import { allCores } from "./_cores.ts";
 import { unwrapKeyBlock, wrapKeyBlock } from "../src/keyblock/mod.ts";
 
 const cores = await allCores();

@@ -9,7 +9,7 @@
  * Run: `deno bench --allow-all bench/pki_bench.ts`
  */
 import nodeCrypto from "node:crypto";
-import { allCores } from "../tests/_helpers.ts";
+import { allCores } from "./_cores.ts";
 import { importPrivateKeyPem, publicKeyOf } from "../src/crypto/mod.ts";
 import { issueCertificate, verifyChain } from "../src/pki/mod.ts";
 

@@ -19,8 +19,8 @@ import { fromHex, kcv, randomBytes, retailMac, setOddParity, toHex } from "../sr
 import { KEY_TEMPLATES } from "../src/hsm/mod.ts";
 import { type KeyBlockHeader, wrapKeyBlock } from "../src/keyblock/mod.ts";
 import { batchMacLine, batchMacPrefix, NDJSON } from "../src/protocol/mod.ts";
-import { componentKey } from "../demo/_setup.ts";
-import { KmsProcess, makeKeys } from "../tests/scale/_kms.ts";
+import { componentKey } from "../demo/setup.ts";
+import { KmsProcess, makeKeys } from "../demo/kms_process.ts";
 
 const { values } = parseArgs({
   args: Deno.args,

@@ -19,7 +19,7 @@ import {
   type RsaPrivateKey,
   type RsaPublicKey,
 } from "../src/core/mod.ts";
-import { exportPkcs8Pem, generateRsaKeyPair, kcv, randomBytes, toHex } from "../src/crypto/mod.ts";
+import { exportPkcs8Pem, generateRsaKeyPair, randomBytes, toHex } from "../src/crypto/mod.ts";
 import { KEY_TEMPLATES, SoftwareHsm } from "../src/hsm/mod.ts";
 import { issueCertificate } from "../src/pki/mod.ts";
 import {
@@ -32,16 +32,14 @@ import {
 import { openSqliteStore } from "../src/store/mod.ts";
 import { createHandler, jsonLogger, type Logger, serveHandler } from "../servers/_lib/mod.ts";
 import { operatorNonceMemory } from "../servers/_lib/store.ts";
-import {
-  createFlowBService,
-  importKmsCaKey,
-  type KmsCa,
-  loadKmsCa,
-} from "../servers/kms/flow_b_hsm.ts";
+import { createFlowBService } from "../servers/kms/flow_b_hsm.ts";
+import { importKmsCaKey } from "../servers/kms/import_ca_key.ts";
+import { type KmsCa, loadKmsCa } from "../servers/kms/kms_ca.ts";
 import { withFlowB } from "../servers/kms/flow_b_routes.ts";
 import { openStore } from "../servers/_lib/store.ts";
 import { PinPadFlowB } from "../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal, type FlowBTraceLine } from "../devices/pos_flow_b.ts";
+import { randomLmkComponents } from "./setup.ts";
 
 /** The KMS side of flow B's PKI: the root written into PIN pads, and the KMS CA under it. */
 export interface FlowBPki {
@@ -332,14 +330,8 @@ export async function runFlowBStandalone(o: {
   progress?: (phase: string, done: number, total: number) => void;
 }): Promise<FlowBDemoResult & { dbPath: string; lmkComponents: string[] }> {
   const pki = await makeFlowBPki(o.core);
-  const lmkComponents: string[] = [];
-  const components = [];
-  for (let i = 0; i < 2; i++) {
-    const c = randomBytes(32);
-    const k = toHex(await kcv(c, { method: "cmac", algorithm: "aes", length: 3, core: o.core }));
-    lmkComponents.push(toHex(c));
-    components.push({ custodian: `custodian-${i + 1}`, key: toHex(c), kcv: k });
-  }
+  const components = await randomLmkComponents(2, o.core);
+  const lmkComponents = components.map((c) => c.key);
   const dbPath = `${o.dataDir}/kms-flow-b.db`;
   const store = await openSqliteStore(dbPath);
   const hsm = await SoftwareHsm.open({

@@ -49,7 +49,7 @@ function bar(phase: string, done: number, total: number): string {
  * `tests/harden/_key_scan_run.ts`); `deno task demo` sets none of it.
  */
 export type DemoTestHooks =
-  & Pick<DemoOptions, "testKeyObserver" | "transport" | "beforeShutdown" | "databases" | "observe">
+  & Pick<DemoOptions, "hsmFactory" | "transport" | "beforeShutdown" | "databases" | "observe">
   & {
     /** Sees the run's result (the PIN pads, for the key scan) before the demo prints it. */
     result?: (result: DemoResult) => void;

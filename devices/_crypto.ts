@@ -8,14 +8,13 @@
  */
 import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../src/core/mod.ts";
 import {
-  fromHex as hexToBytes,
   kcv,
   oaepEncrypt as rsaOaepEncrypt,
   pkcs1v15Sign,
   privateEncrypt,
   randomBytes,
   setOddParity,
-  toHex as bytesToHex,
+  toHex,
 } from "../src/crypto/mod.ts";
 import { unwrapKeyBlock, wrapKeyBlock } from "../src/keyblock/mod.ts";
 import {
@@ -23,16 +22,6 @@ import {
   checkCertificate as protocolCheck,
 } from "../src/protocol/certs.ts";
 import type { AuthCrypto } from "../src/protocol/mod.ts";
-
-/** Bytes to uppercase hex. */
-export function toHex(b: Uint8Array): string {
-  return bytesToHex(b).toUpperCase();
-}
-
-/** Hex (either case) to bytes. */
-export function fromHex(h: string): Uint8Array<ArrayBuffer> {
-  return hexToBytes(h);
-}
 
 /**
  * A fresh TDES key with odd parity.

@@ -20,7 +20,7 @@ import {
   type Transport,
   TransportCertificateResponse,
 } from "../src/protocol/mod.ts";
-import { fromHex, toHex } from "./_crypto.ts";
+import { fromHex, toHex } from "../src/crypto/mod.ts";
 import type { OperatorCard } from "./operator_card.ts";
 import type { TkExport } from "./pin_pad.ts";
 

@@ -2,8 +2,8 @@
  * The PIN pad: the only device that ever holds TK or TMK in clear, and only
  * for the length of one operation. It keeps every key as a TR-31 key block
  * under its own storage key, keeps SHA-256(TK) and checks it each time TK
- * is stored, exported or used (CN103714639A S10-S11, S17; DESIGN.md "Flow
- * A"), and offers operations, never key bytes.
+ * is stored, exported or used (CN103714639A S10-S11, S17; docs/ARCHITECTURE.md
+ * "Flow A"), and offers operations, never key bytes.
  *
  * It also runs the POS side of operator authentication (S1, S6-S9): the CA
  * root OpRCRT is written into it at flashing, and generating a TK needs a
@@ -12,6 +12,7 @@
  * @module
  */
 import type { CryptoCore } from "../src/core/mod.ts";
+import { fromHex, timingSafeEqual, toHex } from "../src/crypto/mod.ts";
 import {
   type AuthChallenge,
   AuthenticationError,
@@ -25,12 +26,10 @@ import {
 import {
   authCrypto,
   checkCertificate,
-  fromHex,
   generateTdesKey,
   keyKcv,
   oaepEncrypt,
   sha256,
-  toHex,
   unwrap,
   wrap,
 } from "./_crypto.ts";
@@ -205,9 +204,7 @@ export class PinPad {
     if (!this.#tk) throw new ConflictError("no_tk", `${step}: the PIN pad holds no TK`);
     const { key } = await unwrap(this.#storageKey, this.#tk.block, this.#core);
     const h = await sha256(key, this.#core);
-    let diff = h.length ^ this.#tk.hash.length;
-    for (let i = 0; i < h.length; i++) diff |= h[i] ^ this.#tk.hash[i];
-    if (diff !== 0) {
+    if (!timingSafeEqual(h, this.#tk.hash)) {
       key.fill(0);
       throw new IntegrityError(
         "tk_hash_mismatch",

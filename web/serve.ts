@@ -35,8 +35,56 @@ function notFound(): Response {
   return new Response("not found\n", { status: 404, headers: { "content-type": "text/plain" } });
 }
 
+function badRequest(what: string): Response {
+  return new Response(`bad request: ${what}\n`, {
+    status: 400,
+    headers: { "content-type": "text/plain" },
+  });
+}
+
 /**
- * Handles one request: GET/HEAD of an allow-listed file, else 404 (405 for other methods).
+ * What a decoded path may contain: letters, digits, `_`, `-`, `.` and `/`.
+ * Anything else (`%` left by a double encoding, a backslash, a NUL, a control
+ * or non-ASCII character) is refused before the file system is asked.
+ */
+const SAFE_PATH = /^\/[A-Za-z0-9_.\/-]*$/;
+
+/**
+ * The repository-relative file a request path names, or `undefined` if it
+ * names nothing served. The path is decoded once; a segment that is empty,
+ * `.`, `..` or starts with a dot is refused, so no encoding (double,
+ * `%2e%2e`, backslashes, overlong UTF-8, NUL) can leave the allow-list.
+ *
+ * @param raw the URL's pathname, still percent-encoded.
+ * @returns the relative path, or `undefined`.
+ * @throws {URIError} for a malformed percent-encoding (overlong UTF-8 included).
+ */
+export function servedPath(raw: string): string | undefined {
+  let path = decodeURIComponent(raw);
+  if (!SAFE_PATH.test(path)) return undefined;
+  if (path === "/") path = "/index.html";
+  const segments = path.slice(1).split("/");
+  if (segments.some((s) => s === "" || s.startsWith("."))) return undefined;
+  const inRepo = SERVED_PREFIXES.some((p) => path.startsWith(p));
+  const rel = inRepo ? path.slice(1) : `web${path}`;
+  const dot = rel.lastIndexOf(".");
+  if (dot < 0 || TYPES[rel.slice(dot)] === undefined) return undefined;
+  return rel;
+}
+
+/** The folders served files must really be in (after symbolic links are followed). */
+async function insideServedFolder(rel: string): Promise<boolean> {
+  const real = await Deno.realPath(new URL(rel, ROOT));
+  const root = await Deno.realPath(ROOT);
+  const allowed = ["/web/", ...SERVED_PREFIXES];
+  return allowed.some((p) =>
+    p.endsWith("/") ? real.startsWith(`${root}${p}`) : real === `${root}${p}`
+  );
+}
+
+/**
+ * Handles one request: GET/HEAD of an allow-listed file, else 404 (405 for
+ * other methods, 400 for a malformed URL or percent-encoding).
  *
  * @param req the request
  * @returns the file with its content type, or an error status
@@ -45,21 +93,27 @@ export async function handler(req: Request): Promise<Response> {
   if (req.method !== "GET" && req.method !== "HEAD") {
     return new Response("method not allowed\n", { status: 405, headers: { allow: "GET, HEAD" } });
   }
-  let path = decodeURIComponent(new URL(req.url).pathname);
-  if (path.includes("..") || path.includes("\\") || path.includes("\0")) return notFound();
-  if (path === "/") path = "/index.html";
-  const inRepo = SERVED_PREFIXES.some((p) => path.startsWith(p));
-  const rel = inRepo ? path.slice(1) : `web${path}`;
-  const dot = rel.lastIndexOf(".");
-  const type = dot >= 0 ? TYPES[rel.slice(dot)] : undefined;
-  if (type === undefined || rel.endsWith(".ts")) return notFound();
+  let rel: string | undefined;
   try {
+    rel = servedPath(new URL(req.url).pathname);
+  } catch {
+    return badRequest("malformed URL or percent-encoding");
+  }
+  if (rel === undefined) return notFound();
+  try {
+    if (!(await insideServedFolder(rel))) return notFound();
     const body = await Deno.readFile(new URL(rel, ROOT));
     return new Response(req.method === "HEAD" ? null : body, {
-      headers: { "content-type": type, "cache-control": "no-store" },
+      headers: {
+        "content-type": TYPES[rel.slice(rel.lastIndexOf("."))],
+        "cache-control": "no-store",
+      },
     });
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory) {
+    if (
+      e instanceof Deno.errors.NotFound || e instanceof Deno.errors.IsADirectory ||
+      e instanceof Deno.errors.NotADirectory
+    ) {
       return notFound();
     }
     throw e;
@@ -77,7 +131,13 @@ export function servePage(
   port: number,
   signal?: AbortSignal,
 ): { server: Deno.HttpServer<Deno.NetAddr>; url: string } {
-  const server = Deno.serve({ hostname: "127.0.0.1", port, signal, onListen() {} }, handler);
+  const server = Deno.serve({
+    hostname: "127.0.0.1",
+    port,
+    signal,
+    onListen() {},
+    onError: () => new Response("internal error\n", { status: 500 }),
+  }, handler);
   return { server, url: `http://127.0.0.1:${server.addr.port}` };
 }
 

@@ -12,9 +12,10 @@ import {
   type Hsm,
   HsmError,
   type HsmMode,
+  KEY_TEMPLATES,
+  type KeyResult,
   type LmkComponent,
   SoftwareHsm,
-  type TestKeyObserver,
 } from "../../src/hsm/mod.ts";
 import { IntegrityError, ValidationError } from "../../src/protocol/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
@@ -59,54 +60,42 @@ export function parseComponents(
   });
 }
 
-/**
- * Hooks a caller may put around a server's HSM and store (the fault-injection
- * proof of issue 9 wraps them to make call number k fail). Each returns the
- * object the server then uses; without them the server uses what it opened.
- */
-export interface Instrument {
-  /** Wraps the store the server opened. */
-  store?: (store: Store) => Store;
-  /** Wraps each HSM the server opens. */
-  hsm?: (hsm: Hsm) => Hsm;
-}
-
-/** How a server's HSM starts. */
+/** What a server's HSM is opened with. */
 export interface HsmStart {
   /** LMK components, `CUSTODIAN:KEY:KCV`, two or more from distinct custodians. */
   lmkComponents: string[];
   /** The LMK's KCV from the key ceremony record (required in production mode). */
   lmkKcv?: string;
-  /** "production" (refuses test LMKs, test keys, test-only options) or "test". */
+  /** "production" (refuses test LMKs, test keys, unknown options) or "test". */
   mode: HsmMode;
   core: CryptoCore;
   store: Store;
   /** The server's name in the audit log (`kms`, `mtms`). */
   actor: string;
-  /** Tests only (see `SoftwareHsmOptions.testKeyObserver`; a production HSM refuses it). */
-  testKeyObserver?: TestKeyObserver;
-  /** Wraps the HSM once it is authorized (see {@link Instrument}). */
-  wrap?: (hsm: Hsm) => Hsm;
 }
+
+/**
+ * Opens a server's HSM, authorized, its security events in the store's audit
+ * log. The servers take one (default {@link openHsm}, the software HSM); a
+ * driver of another HSM is another.
+ */
+export type HsmFactory = (start: HsmStart) => Promise<Hsm>;
 
 /**
  * Opens the software HSM and brings it to the authorized state, each step
  * explicit and audited: created offline (self-tests), secure, LMK loaded
- * from the custodians' components, authorized.
+ * from the custodians' components, authorized. The default {@link HsmFactory}.
  *
- * @param o LMK components (`CUSTODIAN:KEY:KCV`), LMK KCV, mode, core, store, the actor name, and
- *   (tests only) a key observer and a wrapper of the HSM.
+ * @param o LMK components (`CUSTODIAN:KEY:KCV`), LMK KCV, mode, core, store, the actor name.
  * @returns the HSM, authorized.
  * @throws {ValidationError} for malformed components; {@link HsmError} for components that fail
- *   their checks (one `lmk_load_failed` audit record), or `test_only` for a key observer in
- *   production mode.
+ *   their checks (one `lmk_load_failed` audit record).
  */
-export async function openHsm(o: HsmStart): Promise<Hsm> {
+export async function openHsm(o: HsmStart): Promise<SoftwareHsm> {
   const components = parseComponents(o.lmkComponents, "LMK component", { custodians: true });
   const hsm = await SoftwareHsm.create({
     mode: o.mode,
     core: o.core,
-    testKeyObserver: o.testKeyObserver,
     audit: async (e) => {
       await o.store.appendAudit({
         at: new Date(),
@@ -123,7 +112,56 @@ export async function openHsm(o: HsmStart): Promise<Hsm> {
   await hsm.setState("secure", by);
   await hsm.loadLmk(components, { lmkKcv: o.lmkKcv });
   await hsm.setState("authorized", by);
-  return o.wrap ? o.wrap(hsm) : hsm;
+  return hsm;
+}
+
+/** What the MTMS and the KMS open their HSM and their shared keys with. */
+export interface ServerKeysStart {
+  /** LMK components, `CUSTODIAN:KEY:KCV`. */
+  lmkComponents: string[];
+  /** The LMK's KCV from the key ceremony record (required in production mode). */
+  lmkKcv?: string;
+  hsmMode: HsmMode;
+  /** PK components (`[CUSTODIAN:]KEY:KCV`): the protect key between MTMS and KMS. */
+  pkComponents: string[];
+  /** MAK components (`[CUSTODIAN:]KEY:KCV`): the batch MAC key between MTMS and KMS. */
+  makComponents: string[];
+  core: CryptoCore;
+  store: Store;
+  /** Opens the HSM; default {@link openHsm}, the software HSM. */
+  hsmFactory?: HsmFactory;
+}
+
+/**
+ * Opens a server's HSM (authorized) and forms in it the keys the MTMS and
+ * the KMS share: PK and MAK, each from its components.
+ *
+ * @param o the components, mode, core, store and HSM factory.
+ * @param actor the server's name in the audit log (`kms`, `mtms`).
+ * @returns the HSM and the PK and MAK blocks under its LMK.
+ * @throws {ValidationError} for malformed components; as the factory.
+ */
+export async function openServerKeys(
+  o: ServerKeysStart,
+  actor: string,
+): Promise<{ hsm: Hsm; pk: KeyResult; mak: KeyResult }> {
+  const hsm = await (o.hsmFactory ?? openHsm)({
+    lmkComponents: o.lmkComponents,
+    lmkKcv: o.lmkKcv,
+    mode: o.hsmMode,
+    core: o.core,
+    store: o.store,
+    actor,
+  });
+  const pk = await hsm.importKeyFromComponents(
+    parseComponents(o.pkComponents, "PK component"),
+    KEY_TEMPLATES.PK,
+  );
+  const mak = await hsm.importKeyFromComponents(
+    parseComponents(o.makComponents, "MAK component"),
+    KEY_TEMPLATES.MAK,
+  );
+  return { hsm, pk, mak };
 }
 
 /**

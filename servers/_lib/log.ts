@@ -73,3 +73,27 @@ export function memoryLogger(minLevel: Level = "debug"): { logger: Logger; lines
   const lines: string[] = [];
   return { logger: jsonLogger((l) => lines.push(l), minLevel), lines };
 }
+
+/** How a request that ended without an answer is logged. */
+export interface EndedOutcome {
+  /** 499 (client closed the request) or 408 (it timed out). */
+  status: 408 | 499;
+  code: "client_closed_request" | "request_timeout";
+  level: Level;
+}
+
+/**
+ * Tells a request its client abandoned (or that timed out) from a server fault:
+ * the server aborts the request's signal when its connection closes early.
+ *
+ * @param signal the request's signal.
+ * @returns the outcome to log, or `undefined` while the client is still there.
+ */
+export function endedOutcome(signal: AbortSignal): EndedOutcome | undefined {
+  if (!signal.aborted) return undefined;
+  const reason = signal.reason;
+  if (reason instanceof DOMException && reason.name === "TimeoutError") {
+    return { status: 408, code: "request_timeout", level: "warn" };
+  }
+  return { status: 499, code: "client_closed_request", level: "info" };
+}

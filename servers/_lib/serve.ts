@@ -1,6 +1,7 @@
 /**
- * Starting a server on a socket and parsing command-line flags, shared by
- * `servers/kms/main.ts` and `servers/mtms/main.ts`.
+ * Starting a server on a socket (plain HTTP, or TLS with the socket limits
+ * of `listener.ts`), stopping it on SIGTERM and SIGINT, and parsing the
+ * command-line flags shared by `servers/kms/main.ts` and `servers/mtms/main.ts`.
  *
  * @module
  */
@@ -8,6 +9,7 @@ import { parseArgs } from "node:util";
 import type { HsmMode } from "../../src/hsm/mod.ts";
 import { ValidationError } from "../../src/protocol/errors.ts";
 import type { Logger } from "./log.ts";
+import { listen, type ServeLimits, type ServerTls } from "./listener.ts";
 
 /** A running server. */
 export interface Running {
@@ -67,30 +69,88 @@ export interface RunningApp extends Running {
   handler: (request: Request) => Promise<Response>;
 }
 
+/** Where and how {@link serveApp} serves. */
+export interface ServeAppOptions {
+  port?: number;
+  hostname?: string;
+  log: Logger;
+  /** Serve HTTPS with this certificate and key (and, if set, check client certificates). */
+  tls?: ServerTls;
+  /**
+   * Socket limits. With `tls` or `limits` the server is `listener.ts`'s, with
+   * timeouts and connection caps; with neither it is `Deno.serve` on plain HTTP.
+   */
+  limits?: Partial<ServeLimits>;
+}
+
 /**
  * Serves an {@link App} on a socket and logs `<name>.started` / `<name>.stopped`.
  *
  * @param name the server's name in log events (`kms`, `mtms`).
  * @param app the handler and its close.
- * @param options `port`, `hostname` and the logger.
- * @returns the running server; `shutdown` stops it, then closes the app.
+ * @param options address, logger, TLS and limits.
+ * @returns the running server; `shutdown` stops accepting, lets in-flight
+ *   requests finish (up to the limits' grace period), closes the app, then
+ *   logs `<name>.stopped`.
  */
-export function serveApp(
+export async function serveApp(
   name: string,
   app: App,
-  options: { port?: number; hostname?: string; log: Logger },
-): RunningApp {
-  const running = serveHandler(app.handler, { port: options.port, hostname: options.hostname });
-  options.log.log("info", `${name}.started`, { url: running.url });
+  options: ServeAppOptions,
+): Promise<RunningApp> {
+  const running: Running = options.tls || options.limits
+    ? await listen(app.handler, {
+      port: options.port,
+      hostname: options.hostname,
+      tls: options.tls,
+      limits: options.limits,
+      log: options.log,
+    })
+    : serveHandler(app.handler, { port: options.port, hostname: options.hostname });
+  options.log.log("info", `${name}.started`, { url: running.url, tls: options.tls !== undefined });
+  let stopping: Promise<void> | undefined;
   return {
     ...running,
     handler: app.handler,
-    async shutdown() {
-      await running.shutdown();
-      await app.close();
-      options.log.log("info", `${name}.stopped`, {});
+    shutdown() {
+      stopping ??= (async () => {
+        try {
+          await running.shutdown();
+        } finally {
+          await app.close();
+          options.log.log("info", `${name}.stopped`, {});
+        }
+      })();
+      return stopping;
     },
   };
+}
+
+/**
+ * Stops a server gracefully on SIGTERM or SIGINT: logs `<name>.stopping`,
+ * runs its shutdown (stop accepting, finish in-flight requests, close the
+ * store, write the stopped record), then exits 0; 1 if the shutdown fails.
+ *
+ * @param name the server's name in log events.
+ * @param server the running server.
+ * @param log where `<name>.stopping` goes.
+ */
+export function stopOnSignals(name: string, server: Running, log: Logger): void {
+  let started = false;
+  const stop = (signal: Deno.Signal) => {
+    if (started) return;
+    started = true;
+    log.log("info", `${name}.stopping`, { signal });
+    server.shutdown().then(() => Deno.exit(0), (e) => {
+      log.log("error", `${name}.stop_failed`, {
+        error: e instanceof Error ? e.message : String(e),
+      });
+      Deno.exit(1);
+    });
+  };
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, () => stop(signal));
+  }
 }
 
 /** The flags every server takes. */
@@ -107,6 +167,12 @@ export interface ServerFlags {
   hsmMode: HsmMode;
   /** The operator API's secret (signs each operator request; at least 16 characters). */
   token: string | undefined;
+  /** `--tls-cert-file` and `--tls-key-file` (PEM): serve HTTPS. */
+  tls: { certFile: string; keyFile: string } | undefined;
+  /** `--ca-root` (PEM file): the root CA the server checks certificates against. */
+  caRoot: string | undefined;
+  /** `--insecure-http`: plain HTTP asked for explicitly. */
+  insecureHttp: boolean;
   /** Other string flags the server declared, by name. */
   extra: Record<string, string | undefined>;
 }
@@ -118,7 +184,9 @@ export interface ServerFlags {
  * `--lmk-kcv` (or `<PREFIX>_LMK_KCV`), `--hsm-mode production|test` (or
  * `<PREFIX>_HSM_MODE`; default production, so a server started without it
  * gets every production check and test mode is always asked for), `--token`
- * (or `<PREFIX>_TOKEN`), plus server-specific string flags.
+ * (or `<PREFIX>_TOKEN`), `--tls-cert-file` and `--tls-key-file` (PEM: serve
+ * HTTPS), `--ca-root` (PEM file: the root CA), `--insecure-http` (plain
+ * HTTP, asked for explicitly), plus server-specific string flags.
  *
  * Key components and the token are best passed through the environment, so
  * they do not show in the process list.
@@ -126,7 +194,8 @@ export interface ServerFlags {
  * @param args command-line arguments.
  * @param options `envPrefix` (e.g. `KMS`), `defaults` for port and db, `extra` flag names.
  * @returns the flags.
- * @throws {ValidationError} for an unknown flag or a bad port.
+ * @throws {ValidationError} for an unknown flag, a bad port, one TLS file
+ *   without the other, or `--insecure-http` with TLS files.
  */
 export function parseServerFlags(
   args: string[],
@@ -146,6 +215,10 @@ export function parseServerFlags(
         "lmk-kcv": { type: "string" },
         "hsm-mode": { type: "string" },
         token: { type: "string" },
+        "tls-cert-file": { type: "string" },
+        "tls-key-file": { type: "string" },
+        "ca-root": { type: "string" },
+        "insecure-http": { type: "boolean" },
         ...extraOpts,
       },
       strict: true,
@@ -173,6 +246,21 @@ export function parseServerFlags(
   }
   const extra: Record<string, string | undefined> = {};
   for (const e of options.extra ?? []) extra[e] = values[e] as string | undefined;
+  const certFile = values["tls-cert-file"] as string | undefined;
+  const keyFile = values["tls-key-file"] as string | undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new ValidationError(
+      "invalid_flag",
+      "HTTPS needs both --tls-cert-file and --tls-key-file (or neither, for plain HTTP)",
+    );
+  }
+  const insecureHttp = values["insecure-http"] === true;
+  if (insecureHttp && certFile !== undefined) {
+    throw new ValidationError(
+      "invalid_flag",
+      "--insecure-http and --tls-cert-file exclude each other",
+    );
+  }
   return {
     port,
     hostname: (values.hostname as string | undefined) ?? "127.0.0.1",
@@ -181,6 +269,9 @@ export function parseServerFlags(
     lmkKcv: (values["lmk-kcv"] as string | undefined) ?? env("LMK_KCV"),
     hsmMode,
     token: (values.token as string | undefined) ?? env("TOKEN"),
+    tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+    caRoot: values["ca-root"] as string | undefined,
+    insecureHttp,
     extra,
   };
 }

@@ -1,13 +1,14 @@
 /**
  * Opening the servers' store: the embedded SQLite default (a file; the path
  * is a flag), or PostgreSQL when the location is a `postgres://` URL, for
- * several instances on one database. Both implement the same `Store`
- * interface and pass the same repository suite.
+ * several instances on one database. Both are the same checked `Store`
+ * over their own backend and pass the same repository suite.
  *
  * @module
  */
 import {
   isPostgresUrl,
+  type NonceMemory,
   openPostgresStore,
   openSqliteStore,
   type Store,
@@ -55,12 +56,12 @@ const PURGE_EVERY_MS = 60_000;
  * (of every scope) forgotten at most once a minute, before a new one is
  * stored.
  *
- * @param store the server's store.
+ * @param store the server's store (only its nonce memory is used).
  * @param now the clock.
  * @returns `(nonce, expiresAt) => fresh`.
  */
 export function operatorNonceMemory(
-  store: Store,
+  store: NonceMemory,
   now: () => Date = () => new Date(),
 ): (nonce: string, expiresAt: Date) => Promise<boolean> {
   let lastPurge = 0;

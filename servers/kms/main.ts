@@ -21,6 +21,14 @@
  * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
  * FILE` (PEM) makes S3 require the PIN pad's device signature.
  *
+ * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
+ * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
+ * asks TLS clients for a certificate and checks one sent (the MTMS's,
+ * `mtms-client`) against that root and, with `--crl-file FILE` (PEM CRLs,
+ * reloaded on SIGHUP), its CRL. SIGTERM and SIGINT stop the server
+ * gracefully: in-flight requests finish, the store closes, `kms.stopped` is
+ * logged.
+ *
  * `--import-ca-key PEM --out FILE` (with the LMK components and `--db`) is the
  * custodian's one-time step: it writes the KMS CA private key as a key block
  * under the LMK to FILE, records `kms_ca_key_imported` with the key's
@@ -40,21 +48,22 @@ import {
   parseServerFlags,
   type Running,
   serveApp,
+  stopOnSignals,
 } from "../_lib/mod.ts";
+import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
+import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
+import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
-import type { HsmMode, TestKeyObserver } from "../../src/hsm/mod.ts";
-import { type Instrument, openHsm } from "../_lib/hsm.ts";
-import {
-  checkKmsCa,
-  createFlowBService,
-  importKmsCaKey,
-  type KmsCa,
-  loadKmsCa,
-} from "./flow_b_hsm.ts";
+import type { HsmMode } from "../../src/hsm/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
+import { type HsmFactory, openHsm } from "../_lib/hsm.ts";
+import { createFlowBService } from "./flow_b_hsm.ts";
+import { importKmsCaKey } from "./import_ca_key.ts";
+import { checkKmsCa, type KmsCa, loadKmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 
 /** Options of {@link startKms}. */
@@ -94,14 +103,14 @@ export interface KmsOptions {
   flowBPolicy?: Partial<FlowBPolicy>;
   /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
   deviceRoots?: string[];
-  /**
-   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the KMS's
-   * HSMs create or recover; see `SoftwareHsmOptions.testKeyObserver`. No flag
-   * or environment variable of this server sets it.
-   */
-  testKeyObserver?: TestKeyObserver;
-  /** Wrappers around the store and the HSMs (tests: fault injection). */
-  instrument?: Instrument;
+  /** Opens each HSM the KMS uses (default `openHsm`: the software HSM). */
+  hsmFactory?: HsmFactory;
+  /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
+  storeFactory?: (db: string) => Promise<Store>;
+  /** Serve HTTPS (and check client certificates); plain HTTP without. */
+  tls?: ServerTls;
+  /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
+  limits?: Partial<ServeLimits>;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -122,12 +131,12 @@ export interface KmsServer extends Running {
  *
  * @param o options (`port`/`hostname` unused here).
  * @returns the handler and a close.
- * @throws {KeyComponentError} (from the HSM) for bad components; store errors for a bad database;
- *   `ValidationError` `invalid_kms_ca` for a KMS CA key block that is not the CA's key under the LMK.
+ * @throws {ValidationError} `invalid_component` for a malformed component, `invalid_kms_ca`
+ *   for a KMS CA key block that is not the CA's key under the LMK; `HsmError` if the HSM
+ *   refuses the components; store errors for a bad database.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
-  const opened = await openStore(o.db);
-  const store = o.instrument?.store ? o.instrument.store(opened) : opened;
+  const store = await (o.storeFactory ?? openStore)(o.db);
   try {
     const hsm = await kmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -137,24 +146,21 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       makComponents: o.makComponents,
       core: o.core,
       store,
-      testKeyObserver: o.testKeyObserver,
       hsmWorkers: o.hsmWorkers,
-      wrapHsm: o.instrument?.hsm,
+      hsmFactory: o.hsmFactory,
     });
     const service = new KmsService(hsm, store);
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
     await service.purgeStaleUploads(o.stagingIdleMs);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
     const flowBHsm = o.kmsCa
-      ? await openHsm({
+      ? await (o.hsmFactory ?? openHsm)({
         lmkComponents: o.lmkComponents,
         lmkKcv: o.lmkKcv,
         mode: o.hsmMode,
         core: o.core,
         store,
         actor: "kms",
-        testKeyObserver: o.testKeyObserver,
-        wrap: o.instrument?.hsm,
       })
       : undefined;
     if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
@@ -188,12 +194,12 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         try {
           await hsm.close();
         } finally {
-          await opened.close();
+          await store.close();
         }
       },
     };
   } catch (e) {
-    await opened.close();
+    await store.close();
     throw e;
   }
 }
@@ -223,6 +229,7 @@ if (import.meta.main) {
       "out",
       "hsm-workers",
       "staging-idle-s",
+      "crl-file",
     ],
   });
   if (flags.extra["import-ca-key"] !== undefined) {
@@ -285,7 +292,29 @@ if (import.meta.main) {
     console.error(`--staging-idle-s must be a whole number of seconds, got ${idleFlag}`);
     Deno.exit(2);
   }
+  // The MTMS's client certificate is checked against --ca-root and the CRLs
+  // of --crl-file (reloaded on SIGHUP); devices connect without one.
+  const crls = flags.extra["crl-file"] ? await loadCrlFile(flags.extra["crl-file"]) : undefined;
+  if (crls) reloadOnSighup(crls, log);
+  const caRoot = flags.caRoot ? await Deno.readTextFile(flags.caRoot) : undefined;
+  const socket = await serverSocket(
+    "kms",
+    flags,
+    log,
+    caRoot
+      ? clientCertificateCheck({
+        roots: [caRoot],
+        purpose: "mtms-client",
+        required: false,
+        crls: crls?.current,
+      })
+      : undefined,
+  ).catch((e) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(2);
+  });
   const server = await startKms({
+    ...socket,
     port: flags.port,
     hostname: flags.hostname,
     db: flags.db,
@@ -307,5 +336,5 @@ if (import.meta.main) {
       : undefined,
   });
   console.error(`KMS listening on ${server.url}`);
-  Deno.addSignalListener("SIGINT", () => server.shutdown().then(() => Deno.exit(0)));
+  stopOnSignals("kms", server, log);
 }

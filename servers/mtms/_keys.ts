@@ -8,10 +8,9 @@
  */
 import type { CryptoCore, RsaPublicKey } from "../../src/core/mod.ts";
 import { fromHex, toHex } from "../../src/crypto/mod.ts";
-import { type Hsm, type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { verifyOperatorSignature } from "../../src/protocol/certs.ts";
-import type { Store } from "../../src/store/mod.ts";
-import { hsmCall, openHsm, parseComponents } from "../_lib/hsm.ts";
+import { hsmCall, openServerKeys, type ServerKeysStart } from "../_lib/hsm.ts";
 import type { MtmsKeyOps, SignatureCheck } from "./service.ts";
 
 /** An RSA public key (modulus and exponent, big-endian). */
@@ -21,42 +20,17 @@ export type RsaPublicKeyBytes = RsaPublicKey;
  * Opens the MTMS HSM, forms PK and MAK, and sets up the transport key.
  *
  * @param o components, core, store, the transport key (existing, or to generate and certify),
- *   and a wrapper for the HSM.
+ *   and the HSM factory (see {@link ServerKeysStart}).
  * @returns the operations and the transport certificate.
  * @throws {TypeError} if neither `transportKey` nor `issueTransportCertificate` is given.
  */
-export async function mtmsKeyOps(o: {
-  lmkComponents: string[];
-  lmkKcv?: string;
-  hsmMode: HsmMode;
-  pkComponents: string[];
-  makComponents: string[];
-  core: CryptoCore;
-  store: Store;
-  /** Tests only: see `SoftwareHsmOptions.testKeyObserver`. */
-  testKeyObserver?: TestKeyObserver;
-  transportKey?: { keyBlock: string; certificate: string };
-  issueTransportCertificate?: (publicKey: RsaPublicKey) => Promise<string>;
-  wrapHsm?: (hsm: Hsm) => Hsm;
-}): Promise<{ ops: MtmsKeyOps; transportCertificate: string }> {
-  const hsm = await openHsm({
-    lmkComponents: o.lmkComponents,
-    lmkKcv: o.lmkKcv,
-    mode: o.hsmMode,
-    core: o.core,
-    store: o.store,
-    actor: "mtms",
-    testKeyObserver: o.testKeyObserver,
-    wrap: o.wrapHsm,
-  });
-  const pk = await hsm.importKeyFromComponents(
-    parseComponents(o.pkComponents, "PK component"),
-    KEY_TEMPLATES.PK,
-  );
-  const mak = await hsm.importKeyFromComponents(
-    parseComponents(o.makComponents, "MAK component"),
-    KEY_TEMPLATES.MAK,
-  );
+export async function mtmsKeyOps(
+  o: ServerKeysStart & {
+    transportKey?: { keyBlock: string; certificate: string };
+    issueTransportCertificate?: (publicKey: RsaPublicKey) => Promise<string>;
+  },
+): Promise<{ ops: MtmsKeyOps; transportCertificate: string }> {
+  const { hsm, pk, mak } = await openServerKeys(o, "mtms");
   let transport: { keyBlock: string; certificate: string };
   if (o.transportKey) {
     transport = o.transportKey;

@@ -14,6 +14,16 @@
  * `--generate-transport-key PREFIX` (with the LMK components) makes that key
  * block and the public key for the CA, then exits.
  *
+ * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
+ * plain HTTP needs `--insecure-http` and logs a warning. An `https:`
+ * `--kms-url` is reached over mutual TLS: the KMS's certificate is checked
+ * against `--ca-root`, and the MTMS presents `--kms-client-cert FILE
+ * --kms-client-key FILE` (profile `mtms-client`); a plain `http:` one needs
+ * `--insecure-http`. `--crl-file FILE` (PEM CRLs, reloaded on SIGHUP):
+ * operator cards they list are refused. SIGTERM and SIGINT stop the server
+ * gracefully: in-flight requests finish, the store closes, `mtms.stopped` is
+ * logged.
+ *
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
@@ -27,13 +37,18 @@ import {
   parseServerFlags,
   type Running,
   serveApp,
+  stopOnSignals,
 } from "../_lib/mod.ts";
+import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
+import { clientTransport, serverSocket, tlsClient } from "../_lib/tls.ts";
+import { loadCrlFile, reloadOnSighup, revocationChecked } from "../_lib/revocation.ts";
+import type { CrlSet } from "../../src/pki/mod.ts";
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
-import { type HsmMode, KEY_TEMPLATES, type TestKeyObserver } from "../../src/hsm/mod.ts";
+import { type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { type Instrument, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
+import { type HsmFactory, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
 
@@ -69,14 +84,16 @@ export interface MtmsOptions {
   observe?: CallOptions["observe"];
   /** Orders of more TKs go to KMS streamed (default `STREAM_ABOVE` of `service.ts`). */
   streamAbove?: number;
-  /**
-   * TEST ONLY (the key scan, SECURITY.md section 7): every clear key the
-   * MTMS's HSM creates or recovers; see `SoftwareHsmOptions.testKeyObserver`.
-   * No flag or environment variable of this server sets it.
-   */
-  testKeyObserver?: TestKeyObserver;
-  /** Wrappers around the store and the HSM (tests: fault injection). */
-  instrument?: Instrument;
+  /** Opens the MTMS's HSM (default `openHsm`: the software HSM). */
+  hsmFactory?: HsmFactory;
+  /** Opens the MTMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
+  storeFactory?: (db: string) => Promise<Store>;
+  /** The CRLs in force: operator cards they list are refused. */
+  crls?: () => CrlSet;
+  /** Serve HTTPS; plain HTTP without. */
+  tls?: ServerTls;
+  /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
+  limits?: Partial<ServeLimits>;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -98,8 +115,7 @@ export interface MtmsServer extends Running {
  * @returns the handler and a close.
  */
 export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Promise<MtmsApp> {
-  const opened = await openStore(o.db);
-  const store = o.instrument?.store ? o.instrument.store(opened) : opened;
+  const store = await (o.storeFactory ?? openStore)(o.db);
   try {
     const keys = await mtmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -111,13 +127,18 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       store,
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
-      testKeyObserver: o.testKeyObserver,
-      wrapHsm: o.instrument?.hsm,
+      hsmFactory: o.hsmFactory,
     });
     const service = new MtmsService({
       hsm: keys.ops,
       store,
-      signatures: operatorSignatureCheck(o.caRoot, o.core),
+      signatures: o.crls
+        ? revocationChecked(operatorSignatureCheck(o.caRoot, o.core), {
+          roots: [o.caRoot],
+          purpose: "operator-card",
+          crls: o.crls,
+        })
+        : operatorSignatureCheck(o.caRoot, o.core),
       transportCertificate: keys.transportCertificate,
       kms: o.kmsTransport ?? fetchTransport,
       kmsUrl: o.kmsUrl,
@@ -137,9 +158,9 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
         await store.schemaVersion();
       },
     });
-    return { handler, close: () => opened.close() };
+    return { handler, close: () => store.close() };
   } catch (e) {
-    await opened.close();
+    await store.close();
     throw e;
   }
 }
@@ -219,10 +240,12 @@ if (import.meta.main) {
       "pk-component",
       "mak-component",
       "kms-url",
-      "ca-root",
       "transport-key",
       "transport-cert",
       "generate-transport-key",
+      "crl-file",
+      "kms-client-cert",
+      "kms-client-key",
     ],
   });
   const prefix = flags.extra["generate-transport-key"];
@@ -263,7 +286,31 @@ if (import.meta.main) {
     const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
     await Deno.mkdir(dir, { recursive: true });
   }
+  const log = jsonLogger();
+  const caRoot = await Deno.readTextFile(need("ca-root", flags.caRoot));
+  const crls = flags.extra["crl-file"] ? await loadCrlFile(flags.extra["crl-file"]) : undefined;
+  if (crls) reloadOnSighup(crls, log);
+  const kmsUrl = need("kms-url", flags.extra["kms-url"]);
+  const socket = await serverSocket("mtms", flags, log).catch((e) => {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(2);
+  });
+  // MTMS -> KMS: mutual TLS, the KMS checked against the root.
+  let kmsTransport: Transport | undefined;
+  if (kmsUrl.startsWith("https:")) {
+    kmsTransport = clientTransport(tlsClient({
+      caCerts: [caRoot],
+      cert: await Deno.readTextFile(need("kms-client-cert", flags.extra["kms-client-cert"])),
+      key: await Deno.readTextFile(need("kms-client-key", flags.extra["kms-client-key"])),
+    }));
+  } else if (!flags.insecureHttp) {
+    console.error(`--kms-url ${kmsUrl} is plain HTTP: use https, or --insecure-http`);
+    Deno.exit(2);
+  }
   const server = await startMtms({
+    ...socket,
+    crls: crls?.current,
+    kmsTransport,
     port: flags.port,
     hostname: flags.hostname,
     db: flags.db,
@@ -273,10 +320,10 @@ if (import.meta.main) {
     pkComponents: flags.extra["pk-component"]?.split(",") ?? env("MTMS_PK_COMPONENTS"),
     makComponents: flags.extra["mak-component"]?.split(",") ?? env("MTMS_MAK_COMPONENTS"),
     token,
-    log: jsonLogger(),
+    log,
     core: await loadCore(),
-    kmsUrl: need("kms-url", flags.extra["kms-url"]),
-    caRoot: await Deno.readTextFile(need("ca-root", flags.extra["ca-root"])),
+    kmsUrl,
+    caRoot,
     transportKey: {
       keyBlock: (await Deno.readTextFile(need("transport-key", flags.extra["transport-key"])))
         .trim(),
@@ -284,5 +331,5 @@ if (import.meta.main) {
     },
   });
   console.error(`MTMS listening on ${server.url}`);
-  Deno.addSignalListener("SIGINT", () => server.shutdown().then(() => Deno.exit(0)));
+  stopOnSignals("mtms", server, log);
 }

@@ -17,6 +17,11 @@ import { jsCore } from "./js_core.ts";
 import { wasmCore } from "./wasm_core.ts";
 
 export type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "./types.ts";
+/**
+ * node-forge as the JS core sets it up (pure JavaScript, corrected jsbn
+ * division) and its byte conversions: what the PKI builds certificates with.
+ */
+export { forge, fromBigInteger, fromBinary, toBigInteger, toBinary } from "./_forge.ts";
 
 /** The names {@link loadCore} accepts. */
 export type CoreName = "wasm" | "js";

@@ -7,9 +7,9 @@
  * here on the core's ECB: the counter blocks are made here and encrypted in
  * one call, then XORed with the data. The functions are synchronous and take
  * an optional `options.core`; without it they run on the wasm core (which
- * instantiates synchronously). Until issue 7 these ran on `node:crypto`,
- * one cipher object per call; the measurement that moved them onto the core
- * is in bench/README.md.
+ * instantiates synchronously). They run on the core rather than on
+ * `node:crypto` so that every runtime the core runs in has them, with no
+ * cipher object made per call.
  *
  * @example
  * ```ts

@@ -1,8 +1,9 @@
 /**
- * Hexadecimal for the wire: payments systems send keys, KCVs and MACs as
- * uppercase hex (DESIGN.md, "Servers on the wire"). Parsing is strict and its
- * errors say exactly what was wrong, without echoing the value (it may be a
- * key).
+ * Hexadecimal, the one codec every area uses: payments systems send keys,
+ * KCVs and MACs as uppercase hex (docs/ARCHITECTURE.md, "Servers on the
+ * wire"); digests in HTTP headers and certificate fields are lowercase.
+ * Parsing is strict and its errors say exactly what was wrong, without
+ * echoing the value (it may be a key).
  *
  * @example
  * ```ts
@@ -15,7 +16,8 @@
  */
 import { checkBytes, describe } from "./_core.ts";
 
-const DIGITS = "0123456789ABCDEF";
+const UPPER = "0123456789ABCDEF";
+const LOWER = "0123456789abcdef";
 
 /** Options of {@link fromHex} and {@link isHex}. */
 export interface HexOptions {
@@ -27,17 +29,30 @@ export interface HexOptions {
   length?: number | readonly number[];
 }
 
+/** Options of {@link toHex}. */
+export interface ToHexOptions {
+  /** `"upper"` (default) or `"lower"` digits. */
+  case?: "upper" | "lower";
+}
+
 /**
- * Bytes to uppercase hex.
+ * Bytes to hex, uppercase unless `options.case` is `"lower"`.
  *
  * @param bytes the bytes.
- * @returns two uppercase hex digits per byte.
+ * @param options the case of the digits.
+ * @returns two hex digits per byte.
  * @throws {TypeError} if `bytes` is not a `Uint8Array`.
+ * @throws {RangeError} if `options.case` is neither `"upper"` nor `"lower"`.
  */
-export function toHex(bytes: Uint8Array): string {
+export function toHex(bytes: Uint8Array, options?: ToHexOptions): string {
   checkBytes("bytes", bytes);
+  const c = options?.case ?? "upper";
+  if (c !== "upper" && c !== "lower") {
+    throw new RangeError(`options.case must be "upper" or "lower", got ${JSON.stringify(c)}`);
+  }
+  const digits = c === "upper" ? UPPER : LOWER;
   let s = "";
-  for (const b of bytes) s += DIGITS[b >> 4] + DIGITS[b & 15];
+  for (let i = 0; i < bytes.length; i++) s += digits[bytes[i] >> 4] + digits[bytes[i] & 15];
   return s;
 }
 

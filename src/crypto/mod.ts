@@ -1,6 +1,7 @@
 /**
  * Crypto building blocks on a crypto core: random bytes, hex, DES parity,
- * constant-time comparison, AES, CMAC (SP 800-38B), ISO 9797-1 MACs, key
+ * constant-time comparison, the type description of error messages
+ * (`describe`), AES, CMAC (SP 800-38B), ISO 9797-1 MACs, key
  * check values, and RSA (RFC 8017): OAEP, PKCS#1 v1.5 encryption and SHA-256
  * signatures, the type-1 "private encrypt" / "public decrypt" of flow A, key
  * generation, and PKCS#8 / SPKI / JWK keys.
@@ -31,10 +32,10 @@
  *
  * @module
  */
-export type { CoreOptions } from "./_core.ts";
+export { type CoreOptions, describe } from "./_core.ts";
 export { randomBytes } from "./random.ts";
 export { concatBytes, timingSafeEqual, xorBytes, zeroize } from "./bytes.ts";
-export { fromHex, type HexOptions, isHex, toHex } from "./hex.ts";
+export { fromHex, type HexOptions, isHex, toHex, type ToHexOptions } from "./hex.ts";
 export { hasOddParity, setOddParity } from "./parity.ts";
 export {
   AES_BLOCK,

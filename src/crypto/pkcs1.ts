@@ -19,13 +19,39 @@
  *
  * @module
  */
-import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
+import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
 import { checkBytes, type CoreOptions, optionsRecord, resolveCore } from "./_core.ts";
 import { ctEqByte, ctGe, ctSelect, lessThan, rsaPrivateRaw, rsaPublicRaw } from "./_rsa.ts";
 import { timingSafeEqual } from "./bytes.ts";
 import { DecryptionError, SignatureError } from "./errors.ts";
 import { randomBytes } from "./random.ts";
 import { checkRsaPrivateKey, checkRsaPublicKey } from "./rsa_keys.ts";
+
+/** Throws `RangeError` unless `message` fits a k-byte PKCS #1 v1.5 block. */
+function checkFits(message: Uint8Array, k: number): void {
+  if (message.length > maxMessage(k)) {
+    throw new RangeError(
+      `message must be at most ${maxMessage(k)} bytes for this key, got ${message.length}`,
+    );
+  }
+}
+
+/**
+ * The checks an operation with an RSA key starts with, in this order: options,
+ * key (by `checkKey`), the input named `name`; then the core to run on.
+ */
+async function start<K>(
+  checkKey: (key: K) => K,
+  rsaKey: K,
+  name: string,
+  data: unknown,
+  options: unknown,
+): Promise<{ key: K; core: CryptoCore }> {
+  optionsRecord(options);
+  const key = checkKey(rsaKey);
+  checkBytes(name, data);
+  return { key, core: await resolveCore(options) };
+}
 
 /** DER of DigestInfo for SHA-256 up to the digest (RFC 8017 9.2 note 1). */
 const SHA256_DIGEST_INFO_PREFIX = new Uint8Array([
@@ -76,11 +102,7 @@ export async function pkcs1v15Encrypt(
   const key = checkRsaPublicKey(publicKey);
   checkBytes("message", message);
   const k = key.n.length;
-  if (message.length > maxMessage(k)) {
-    throw new RangeError(
-      `message must be at most ${maxMessage(k)} bytes for this key, got ${message.length}`,
-    );
-  }
+  checkFits(message, k);
   const core = await resolveCore(options);
   const em = new Uint8Array(k);
   em[1] = 0x02;
@@ -113,10 +135,13 @@ export async function pkcs1v15Decrypt(
   ciphertext: Uint8Array,
   options?: CoreOptions,
 ): Promise<Uint8Array> {
-  optionsRecord(options);
-  const key = checkRsaPrivateKey(privateKey);
-  checkBytes("ciphertext", ciphertext);
-  const core = await resolveCore(options);
+  const { key, core } = await start(
+    checkRsaPrivateKey,
+    privateKey,
+    "ciphertext",
+    ciphertext,
+    options,
+  );
   const k = key.n.length;
   if (ciphertext.length !== k || k < 11 || !lessThan(ciphertext, key.n)) {
     throw new DecryptionError();
@@ -174,10 +199,7 @@ export async function pkcs1v15Sign(
   message: Uint8Array,
   options?: CoreOptions,
 ): Promise<Uint8Array> {
-  optionsRecord(options);
-  const key = checkRsaPrivateKey(privateKey);
-  checkBytes("message", message);
-  const core = await resolveCore(options);
+  const { key, core } = await start(checkRsaPrivateKey, privateKey, "message", message, options);
   const em = emsaSha256(core.sha256(message), key.n.length);
   return rsaPrivateRaw(core, key, em);
 }
@@ -238,11 +260,7 @@ export async function privateEncrypt(
   const key = checkRsaPrivateKey(privateKey);
   checkBytes("message", message);
   const k = key.n.length;
-  if (message.length > maxMessage(k)) {
-    throw new RangeError(
-      `message must be at most ${maxMessage(k)} bytes for this key, got ${message.length}`,
-    );
-  }
+  checkFits(message, k);
   const core = await resolveCore(options);
   const em = new Uint8Array(k).fill(0xff);
   em[0] = 0x00;
@@ -272,10 +290,7 @@ export async function publicDecrypt(
   signature: Uint8Array,
   options?: CoreOptions,
 ): Promise<Uint8Array> {
-  optionsRecord(options);
-  const key = checkRsaPublicKey(publicKey);
-  checkBytes("signature", signature);
-  const core = await resolveCore(options);
+  const { key, core } = await start(checkRsaPublicKey, publicKey, "signature", signature, options);
   const k = key.n.length;
   if (signature.length !== k || !lessThan(signature, key.n)) throw new SignatureError();
   const em = rsaPublicRaw(core, key, signature);

@@ -21,6 +21,7 @@
  */
 export { HsmError, type HsmErrorCode } from "./errors.ts";
 export {
+  checkNotDegenerate,
   combineComponents,
   type CombineOptions,
   CUSTODIAN_PATTERN,
@@ -61,16 +62,23 @@ export type {
   ImportResult,
   KeyInfo,
   KeyResult,
-  ObservedKey,
-  ObservedKeyOrigin,
   RsaKeyPairResult,
-  TestKeyObserver,
   WrapFormat,
 } from "./types.ts";
+export { type KnownAnswer, runSelfTests, SELF_TESTS } from "./self_tests.ts";
 export {
-  type LmkLoad,
-  runSelfTests,
-  SELF_TESTS,
-  SoftwareHsm,
-  type SoftwareHsmOptions,
-} from "./software_hsm.ts";
+  checkPoolSize,
+  defaultPoolSize,
+  IssuancePool,
+  type IssuancePoolOptions,
+  MAX_POOL_SIZE,
+} from "./issuance_pool.ts";
+export {
+  HsmPoolError,
+  type HsmPoolErrorCode,
+  type HsmPoolStats,
+  type KekItem,
+  type KeyUnderKek,
+  type PoolBatchResult,
+} from "./pool.ts";
+export { type LmkLoad, SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";

@@ -34,7 +34,7 @@ export interface KeyTemplate {
  *   Pu_tek with RSA-OAEP, flow B).
  * - `TK`: flow A transport key as KMS keeps it: wraps the TMK, nothing else,
  *   never exported again.
- * - `PK`: protect key between MTMS and KMS (24 bytes, DESIGN.md), wraps TK
+ * - `PK`: protect key between MTMS and KMS (24 bytes, docs/ARCHITECTURE.md), wraps TK
  *   at MTMS and unwraps it at KMS.
  * - `MAK`: MAC key between MTMS and KMS (ISO 9797-1 algorithm 3 takes two
  *   DES keys K, K': 16 bytes).

@@ -4,7 +4,8 @@
  * {@link SoftwareHsm} opened from the same LMK components, each working
  * through a batch of `generateKeyUnderKek` calls while the caller's thread
  * does something else (reads and writes the store). A pool of one worker or
- * more; a caller that wants today's in-thread behaviour does not make a pool.
+ * more; generating in the caller's thread needs no pool (`issuance_pool.ts`
+ * chooses between the two and owns the pool's lifecycle).
  *
  * The HSM boundary. The software HSM's boundary is this process: clear keys
  * exist only in its memory. The workers are isolates of the same process, and

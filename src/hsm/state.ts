@@ -33,7 +33,7 @@ export type HsmState = "offline" | "secure" | "authorized";
 /** Every state, in the order of the module description. */
 export const HSM_STATES: readonly HsmState[] = ["offline", "secure", "authorized"];
 
-/** `production` refuses test LMKs, test keys and test-only options; `test` marks its keys. */
+/** `production` refuses test LMKs, test keys and unknown options; `test` marks its keys. */
 export type HsmMode = "production" | "test";
 
 /** The states each HSM operation is allowed in; every other state refuses it (`wrong_state`). */
@@ -63,8 +63,8 @@ export const OPERATION_STATES = {
 export type HsmOperation = keyof typeof OPERATION_STATES;
 
 /**
- * The options a production HSM accepts; anything else (a test-only hook such
- * as a key observer) is refused with `test_only`.
+ * The options a production HSM accepts; it refuses anything else with
+ * `test_only` (an option it does not know can only be a test's).
  */
 export const PRODUCTION_OPTIONS: readonly string[] = ["mode", "lmkAlgorithm", "core", "audit"];
 

@@ -57,7 +57,7 @@ export type WrapFormat = "tr31" | "ecb";
 export interface ExportOptions {
   /** "tr31" (default): a TR-31 block (version B under a TDES KEK, D under AES); "ecb": TDES-ECB ciphertext, for keys with exportability "S" only. */
   format?: WrapFormat;
-  /** The SHA-256 (hex) the KEK must have (TK hash check, DESIGN.md); refused with `hash_mismatch` otherwise. */
+  /** The SHA-256 (hex) the KEK must have (the TK hash check, docs/ARCHITECTURE.md); refused with `hash_mismatch` otherwise. */
   expectedKekHash?: string;
 }
 
@@ -86,40 +86,6 @@ export interface HsmAuditEvent {
 
 /** Where the HSM sends its security events. A rejection propagates (fail closed). */
 export type HsmAuditSink = (event: HsmAuditEvent) => void | Promise<void>;
-
-/**
- * Where a clear key seen by a {@link TestKeyObserver} came from: the LMK and
- * its components, a key formed from components, a key the HSM generated, a
- * key it imported (decrypted from ECB or RSA-OAEP), a key block it unwrapped,
- * a KBEK/KBAK it derived from a key block protection key, or the private parts
- * of an RSA key it generated, imported or unwrapped.
- */
-export type ObservedKeyOrigin =
-  | "lmk"
-  | "component"
-  | "formed"
-  | "generated"
-  | "imported"
-  | "unwrapped"
-  | "derived"
-  | "rsa-private";
-
-/** One clear key handed to a {@link TestKeyObserver}. */
-export interface ObservedKey {
-  readonly origin: ObservedKeyOrigin;
-  /** What it is, e.g. "generateKey K0/T/B", "KBAK of the LMK (version D)", "p of an RSA key". */
-  readonly what: string;
-  /** A copy of the clear bytes (the HSM zeroizes its own). */
-  readonly bytes: Uint8Array;
-}
-
-/**
- * TEST ONLY. Receives a copy of every clear key the software HSM creates or
- * recovers, so a leak scan (SECURITY.md section 7) knows exactly which
- * secrets to look for. No server flag or environment variable of the product
- * sets it; only a test entry point does. An exception it throws propagates.
- */
-export type TestKeyObserver = (key: ObservedKey) => void;
 
 /** An RSA key pair made by the HSM. */
 export interface RsaKeyPairResult {
@@ -163,7 +129,7 @@ export interface Hsm {
   /** The key's KCV (symmetric keys). */
   keyCheckValue(keyBlock: string): Promise<string>;
 
-  /** SHA-256 of the clear key (the TK hash of DESIGN.md), uppercase hex. */
+  /** SHA-256 of the clear key (the TK hash of docs/ARCHITECTURE.md), uppercase hex. */
   keyHash(keyBlock: string): Promise<string>;
 
   /** Exports a key under a KEK (flow A S15: TMK under TK; MTMS: TK under PK). */

@@ -24,8 +24,7 @@
  * @module
  */
 import { type CryptoCore, loadCore } from "../core/mod.ts";
-import { randomBytes, zeroize } from "../crypto/mod.ts";
-import { fromHex, isUpperHex, toHex } from "./_bytes.ts";
+import { describe, fromHex, isHex, randomBytes, toHex, zeroize } from "../crypto/mod.ts";
 import { bind, unbind } from "./_binding.ts";
 import { ciphersFor } from "./_ciphers.ts";
 import { type DerivedKeys, deriveKeys, zeroizeDerived } from "./_derive.ts";
@@ -34,7 +33,14 @@ import { KeyBlockError } from "./errors.ts";
 import { checkHeaderObject, formatHeader, type KeyBlockHeader, parseHeader } from "./header.ts";
 
 export { KEY_BLOCK_CHECKS, KeyBlockError, type KeyBlockErrorCode } from "./errors.ts";
-export { type KeyBlockHeader, type OptionalBlock, readKeyBlockHeader } from "./header.ts";
+export { type DerivedKeys, deriveKeys, zeroizeDerived } from "./_derive.ts";
+export {
+  type KeyBlockHeader,
+  type OptionalBlock,
+  type ParsedHeader,
+  parseHeader,
+  readKeyBlockHeader,
+} from "./header.ts";
 export {
   ALGORITHMS,
   type Digit,
@@ -203,12 +209,7 @@ function defaultCore(core: CryptoCore | undefined): Promise<CryptoCore> {
 
 function checkBytes(name: string, value: unknown): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) {
-    const got = value === null
-      ? "null"
-      : typeof value === "object"
-      ? (value as object).constructor?.name ?? "an object"
-      : typeof value;
-    throw new TypeError(`${name} must be a Uint8Array, got ${got}`);
+    throw new TypeError(`${name} must be a Uint8Array, got ${describe(value)}`);
   }
 }
 
@@ -352,7 +353,7 @@ export async function unwrapKeyBlock(
     );
   }
   const body = keyBlock.slice(headerLength);
-  if (!isUpperHex(body)) {
+  if (!isHex(body)) {
     throw new KeyBlockError(
       "payload_hex",
       `payload and MAC (${body.length} characters after the header) must be uppercase hex of even length`,

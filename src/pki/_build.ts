@@ -5,16 +5,23 @@
  * RSASSA-PKCS1-v1_5 SHA-256 on the crypto core, handed to forge through the
  * `cert.sign` hook (see below); forge's own RSA is not used.
  *
- * Tests use this directly to make the bad certificates that `issue.ts` refuses
+ * Exported through `mod.ts` for the bad certificates that `issue.ts` refuses
  * to make (a CA:false issuer, an issuer without keyCertSign).
  *
  * @module
  */
-import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { forge, fromBinary, toBigInteger, toBinary } from "../core/_forge.ts";
+import {
+  type CryptoCore,
+  forge,
+  fromBinary,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+  toBigInteger,
+  toBinary,
+} from "../core/mod.ts";
 import { type DistinguishedName, NAME_ATTRIBUTES } from "./name.ts";
 import type { KeyUsage } from "./profiles.ts";
-import { pkcs1v15Sign, pkcs1v15Verify } from "../crypto/mod.ts";
+import { pkcs1v15Sign, pkcs1v15Verify, toHex } from "../crypto/mod.ts";
 import { oidToContent } from "./_oid.ts";
 import type { ParsedCertificate } from "./certificate.ts";
 
@@ -55,12 +62,6 @@ function oidValue(oid: string): forge.asn1.Asn1 {
   return asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, toBinary(oidToContent(oid)));
 }
 
-function hexOf(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s;
-}
-
 function nameAttributes(dn: DistinguishedName): forge.pki.CertificateField[] {
   const out: forge.pki.CertificateField[] = [];
   for (const a of NAME_ATTRIBUTES) {
@@ -88,32 +89,8 @@ function issuerAttributes(issuer: ParsedCertificate): forge.pki.CertificateField
   });
 }
 
-/**
- * Builds and signs a certificate.
- *
- * @param spec the contents.
- * @returns the certificate, DER.
- * @throws {RsaKeyError} (src/crypto) for a malformed signing key.
- * @throws {RangeError} if `verifyWith` is given and the signature does not verify under it.
- */
-export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
-  const cert = forge.pki.createCertificate();
-  cert.version = 2;
-  cert.serialNumber = hexOf(spec.serialNumber);
-  cert.validity.notBefore = spec.notBefore;
-  cert.validity.notAfter = spec.notAfter;
-  cert.publicKey = forge.pki.setRsaPublicKey(
-    toBigInteger(spec.publicKey.n),
-    toBigInteger(spec.publicKey.e),
-  );
-  const subject = nameAttributes(spec.subject);
-  cert.setSubject(subject);
-  cert.setIssuer(
-    spec.issuerCertificate ? issuerAttributes(spec.issuerCertificate) : nameAttributes(
-      spec.subject,
-    ),
-  );
-
+/** The extensions of `spec`, in forge's form. */
+function extensions(spec: BuildSpec): Record<string, unknown>[] {
   const exts: Record<string, unknown>[] = [];
   if (spec.basicConstraints) {
     const bc: Record<string, unknown> = {
@@ -180,8 +157,17 @@ export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
       value: asn1.fromDer(toBinary(x.value)),
     });
   }
-  cert.setExtensions(exts);
+  return exts;
+}
 
+/**
+ * The TBSCertificate of `cert` as DER, and its signature by `spec.sign` or
+ * `spec.signingKey`, checked under `spec.verifyWith` when given.
+ */
+async function signTbs(
+  cert: forge.pki.Certificate,
+  spec: BuildSpec,
+): Promise<Uint8Array> {
   // forge's cert.sign(key, md) sets the signature algorithm (sha256WithRSAEncryption, from
   // md.algorithm), encodes the TBSCertificate, feeds its DER to md.update() and then calls
   // key.sign(md) synchronously. The project's signer (src/crypto pkcs1v15Sign: SHA-256 and
@@ -218,6 +204,38 @@ export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
       "the signature made for the certificate does not verify under the issuer's public key",
     );
   }
+  return signature;
+}
+
+/**
+ * Builds and signs a certificate.
+ *
+ * @param spec the contents.
+ * @returns the certificate, DER.
+ * @throws {RsaKeyError} (src/crypto) for a malformed signing key.
+ * @throws {RangeError} if `verifyWith` is given and the signature does not verify under it.
+ */
+export async function buildCertificate(spec: BuildSpec): Promise<Uint8Array> {
+  const cert = forge.pki.createCertificate();
+  cert.version = 2;
+  cert.serialNumber = toHex(spec.serialNumber, { case: "lower" });
+  cert.validity.notBefore = spec.notBefore;
+  cert.validity.notAfter = spec.notAfter;
+  cert.publicKey = forge.pki.setRsaPublicKey(
+    toBigInteger(spec.publicKey.n),
+    toBigInteger(spec.publicKey.e),
+  );
+  const subject = nameAttributes(spec.subject);
+  cert.setSubject(subject);
+  cert.setIssuer(
+    spec.issuerCertificate ? issuerAttributes(spec.issuerCertificate) : nameAttributes(
+      spec.subject,
+    ),
+  );
+
+  cert.setExtensions(extensions(spec));
+
+  const signature = await signTbs(cert, spec);
   (cert as unknown as { signature: string }).signature = toBinary(signature);
   return fromBinary(asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes());
 }

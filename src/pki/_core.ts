@@ -1,10 +1,12 @@
 /**
- * Internal: the default-core rule of `src/pki` (TEAM.md): `options.core` if
- * given, otherwise `await loadCore()` (the wasm core).
+ * Internal: the default-core rule of `src/pki`: `options.core` if given,
+ * otherwise `await loadCore()` (the wasm core). `describe` is the one of
+ * `src/crypto`, re-exported for the files of this folder.
  *
  * @module
  */
 import { type CryptoCore, loadCore } from "../core/mod.ts";
+import { describe } from "../crypto/mod.ts";
 
 /** Options of every core-using function of `src/pki`. */
 export interface CoreOptions {
@@ -12,13 +14,7 @@ export interface CoreOptions {
   core?: CryptoCore;
 }
 
-/** A short description of a value's type for error messages (never its content). */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (typeof value === "object") return (value as object).constructor?.name ?? "an object";
-  return typeof value;
-}
+export { describe };
 
 /**
  * Returns `options.core`, or the default core.

@@ -1,5 +1,5 @@
 /**
- * Internal: OBJECT IDENTIFIER content octets (X.690 section 8.19) with arcs of
+ * OBJECT IDENTIFIER content octets (X.690 section 8.19) with arcs of
  * any size. forge's `oidToDer` stops at 32-bit arcs and asn1js prints big arcs
  * in hex, while the project arc (2.25.<UUID>, X.667) has a 128-bit arc.
  *

@@ -12,6 +12,7 @@
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import type { RsaPublicKey } from "../core/mod.ts";
+import { toHex } from "../crypto/mod.ts";
 import { CertificateError } from "./errors.ts";
 import { type DistinguishedName, formatName, NAME_ATTRIBUTES } from "./name.ts";
 import { decodePem } from "./pem.ts";
@@ -88,12 +89,6 @@ function view(buf: ArrayBuffer | ArrayBufferView): Uint8Array {
     : new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-function hexUpper(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s.toUpperCase();
-}
-
 /** DER of one element, or `malformed` if it is not exactly one BER element. */
 function berOne(bytes: Uint8Array, what: string): asn1js.AsnType {
   let r: ReturnType<typeof asn1js.fromBER>;
@@ -119,7 +114,7 @@ function readName(rdns: pkijs.RelativeDistinguishedNames): {
   for (const tv of rdns.typesAndValues) {
     const a = NAME_ATTRIBUTES.find((x) => x.oid === tv.type);
     const raw = (tv.value as asn1js.BaseStringBlock).valueBlock?.value;
-    const v = typeof raw === "string" ? raw : "#" + hexUpper(view(tv.value.toBER()));
+    const v = typeof raw === "string" ? raw : "#" + toHex(view(tv.value.toBER()));
     if (a && dn[a.key] === undefined) dn[a.key] = v;
     parts.push(`${a ? a.short : tv.type}=${v}`);
   }
@@ -185,39 +180,8 @@ function readRsaKey(spki: pkijs.PublicKeyInfo, subject: string): RsaPublicKey {
   return { n, e };
 }
 
-/**
- * Parses one certificate (internal form, with the pkijs object).
- *
- * @param input PEM text (label `CERTIFICATE`) or DER bytes.
- * @returns the parsed certificate.
- * @throws {TypeError} if `input` is neither a string nor a `Uint8Array`.
- * @throws {CertificateError} `not_pem`, `pem_label`, `bad_base64`, `malformed`,
- *   `unsupported_algorithm` or `unknown_critical_extension`.
- */
-export function parseCertificateInternal(input: string | Uint8Array): ParsedCertificate {
-  let der: Uint8Array;
-  if (typeof input === "string") der = decodePem(input, "CERTIFICATE");
-  else if (input instanceof Uint8Array) der = input.slice();
-  else {
-    throw new TypeError(
-      `certificate must be PEM text or DER bytes (Uint8Array), got ${
-        input === null ? "null" : typeof input
-      }`,
-    );
-  }
-  if (der.length === 0) throw malformed("empty input");
-  const top = berOne(der, "certificate");
-  let cert: pkijs.Certificate;
-  try {
-    cert = new pkijs.Certificate({ schema: top });
-  } catch (e) {
-    throw malformed(`not an X.509 Certificate (${(e as Error).message})`, e);
-  }
-  const subjectName = readName(cert.subject);
-  const subject = subjectName.text;
-  if (cert.version !== 2) {
-    throw malformed(`"${subject}" is version ${cert.version + 1}; version 3 is required`);
-  }
+/** Both algorithm fields must be sha256WithRSAEncryption, with NULL or absent parameters. */
+function checkAlgorithms(cert: pkijs.Certificate, subject: string): void {
   for (
     const [what, alg] of [
       ["signatureAlgorithm", cert.signatureAlgorithm],
@@ -235,26 +199,14 @@ export function parseCertificateInternal(input: string | Uint8Array): ParsedCert
       throw malformed(`"${subject}" ${what} parameters must be NULL or absent`);
     }
   }
-  const serial = cert.serialNumber.valueBlock.valueHexView;
-  if (serial.length === 0 || serial.length > 20 || (serial[0] & 0x80) !== 0) {
-    throw malformed(`serialNumber of "${subject}" must be a positive integer of 1 to 20 octets`);
-  }
-  const publicKey = readRsaKey(cert.subjectPublicKeyInfo, subject);
+}
 
-  const info: Omit<CertificateInfo, "der" | "publicKey"> = {
-    serialNumber: hexUpper(serial),
-    subject: subjectName.dn,
-    subjectText: subject,
-    issuer: readName(cert.issuer).dn,
-    issuerText: readName(cert.issuer).text,
-    notBefore: cert.notBefore.value,
-    notAfter: cert.notAfter.value,
-    ca: false,
-    dnsNames: [],
-  };
-  if (Number.isNaN(info.notBefore.getTime()) || Number.isNaN(info.notAfter.getTime())) {
-    throw malformed(`validity of "${subject}" holds an invalid time`);
-  }
+/** Reads the extensions this project processes into `info`; refuses unknown critical ones. */
+function readExtensions(
+  cert: pkijs.Certificate,
+  subject: string,
+  info: Omit<CertificateInfo, "der" | "publicKey">,
+): void {
   const seen = new Set<string>();
   for (const ext of cert.extensions ?? []) {
     if (seen.has(ext.extnID)) throw malformed(`"${subject}" has extension ${ext.extnID} twice`);
@@ -312,6 +264,63 @@ export function parseCertificateInternal(input: string | Uint8Array): ParsedCert
       throw malformed(`${name} of "${subject}" cannot be read (${(e as Error).message})`, e);
     }
   }
+}
+
+/**
+ * Parses one certificate (internal form, with the pkijs object).
+ *
+ * @param input PEM text (label `CERTIFICATE`) or DER bytes.
+ * @returns the parsed certificate.
+ * @throws {TypeError} if `input` is neither a string nor a `Uint8Array`.
+ * @throws {CertificateError} `not_pem`, `pem_label`, `bad_base64`, `malformed`,
+ *   `unsupported_algorithm` or `unknown_critical_extension`.
+ */
+export function parseCertificateInternal(input: string | Uint8Array): ParsedCertificate {
+  let der: Uint8Array;
+  if (typeof input === "string") der = decodePem(input, "CERTIFICATE");
+  else if (input instanceof Uint8Array) der = input.slice();
+  else {
+    throw new TypeError(
+      `certificate must be PEM text or DER bytes (Uint8Array), got ${
+        input === null ? "null" : typeof input
+      }`,
+    );
+  }
+  if (der.length === 0) throw malformed("empty input");
+  const top = berOne(der, "certificate");
+  let cert: pkijs.Certificate;
+  try {
+    cert = new pkijs.Certificate({ schema: top });
+  } catch (e) {
+    throw malformed(`not an X.509 Certificate (${(e as Error).message})`, e);
+  }
+  const subjectName = readName(cert.subject);
+  const subject = subjectName.text;
+  if (cert.version !== 2) {
+    throw malformed(`"${subject}" is version ${cert.version + 1}; version 3 is required`);
+  }
+  checkAlgorithms(cert, subject);
+  const serial = cert.serialNumber.valueBlock.valueHexView;
+  if (serial.length === 0 || serial.length > 20 || (serial[0] & 0x80) !== 0) {
+    throw malformed(`serialNumber of "${subject}" must be a positive integer of 1 to 20 octets`);
+  }
+  const publicKey = readRsaKey(cert.subjectPublicKeyInfo, subject);
+
+  const info: Omit<CertificateInfo, "der" | "publicKey"> = {
+    serialNumber: toHex(serial),
+    subject: subjectName.dn,
+    subjectText: subject,
+    issuer: readName(cert.issuer).dn,
+    issuerText: readName(cert.issuer).text,
+    notBefore: cert.notBefore.value,
+    notAfter: cert.notAfter.value,
+    ca: false,
+    dnsNames: [],
+  };
+  if (Number.isNaN(info.notBefore.getTime()) || Number.isNaN(info.notAfter.getTime())) {
+    throw malformed(`validity of "${subject}" holds an invalid time`);
+  }
+  readExtensions(cert, subject, info);
   return {
     ...info,
     der,

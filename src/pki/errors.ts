@@ -24,6 +24,11 @@
  * - `key_usage`: the end-entity certificate lacks the keyUsage bits its purpose needs.
  * - `extended_key_usage`: the end-entity certificate's extKeyUsage is not its purpose's.
  * - `subject_mismatch`: the end-entity subject is not the one the caller required.
+ * - `revoked`: the certificate is listed on its issuer's CRL.
+ * - `crl_missing`: revocation was asked for and no CRL from the issuer was given.
+ * - `crl_bad_signature`: the issuer's CRL is not signed by the issuer (or it lacks cRLSign).
+ * - `crl_not_yet_valid`, `crl_stale`: the time checked is before the CRL's thisUpdate,
+ *   or after its nextUpdate.
  */
 export type CertificateErrorCode =
   | "not_pem"
@@ -41,7 +46,12 @@ export type CertificateErrorCode =
   | "path_length"
   | "key_usage"
   | "extended_key_usage"
-  | "subject_mismatch";
+  | "subject_mismatch"
+  | "revoked"
+  | "crl_missing"
+  | "crl_bad_signature"
+  | "crl_not_yet_valid"
+  | "crl_stale";
 
 /** A certificate, a PEM block or a chain failed a check; `code` says which. */
 export class CertificateError extends Error {

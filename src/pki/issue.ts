@@ -11,8 +11,14 @@
  *
  * @module
  */
-import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { forge, fromBinary, toBigInteger } from "../core/_forge.ts";
+import {
+  type CryptoCore,
+  forge,
+  fromBinary,
+  type RsaPrivateKey,
+  type RsaPublicKey,
+  toBigInteger,
+} from "../core/mod.ts";
 import { type CoreOptions, defaultCore, describe } from "./_core.ts";
 import { buildCertificate } from "./_build.ts";
 import { parseCertificateInternal, type ParsedCertificate } from "./certificate.ts";
@@ -168,6 +174,117 @@ function checkIssuerCanSign(issuer: ParsedCertificate, issuesCa: boolean): void 
   }
 }
 
+/** Checks an {@link IssueRequest} field by field; returns its profile's specification. */
+function checkRequest(request: IssueRequest) {
+  if (request === null || typeof request !== "object") {
+    throw new TypeError(`request must be an IssueRequest object, got ${describe(request)}`);
+  }
+  const { profile, subject, publicKey, notBefore, notAfter, issuer, dnsNames } = request;
+  if (typeof profile !== "string" || !Object.hasOwn(PROFILES, profile)) {
+    throw new RangeError(
+      `request.profile must be one of ${Object.keys(PROFILES).join(", ")}, got ${
+        JSON.stringify(profile)
+      }`,
+    );
+  }
+  const spec = PROFILES[profile];
+  checkName("request.subject", subject);
+  if (spec.subjectSerialNumber && subject.serialNumber === undefined) {
+    throw new RangeError(
+      `request.subject.serialNumber (the terminal SN) is required for profile ${profile}`,
+    );
+  }
+  checkPublicKey("request.publicKey", publicKey);
+  checkTime("request.notBefore", notBefore);
+  checkTime("request.notAfter", notAfter);
+  if (notAfter.getTime() <= notBefore.getTime()) {
+    throw new RangeError(
+      `request.notAfter (${notAfter.toISOString()}) must be after request.notBefore (${notBefore.toISOString()})`,
+    );
+  }
+  checkIssuer(issuer);
+  if (dnsNames !== undefined) {
+    if (!Array.isArray(dnsNames)) {
+      throw new TypeError(`request.dnsNames must be an array, got ${describe(dnsNames)}`);
+    }
+    if (spec.ca) throw new RangeError(`request.dnsNames is for end entities, not ${profile}`);
+    dnsNames.forEach((d, i) => checkDnsName(`request.dnsNames[${i}]`, d));
+  }
+  return spec;
+}
+
+/** Checks `request.issuer`: an object with exactly one of a private key and a signer. */
+function checkIssuer(issuer: IssueRequest["issuer"]): void {
+  if (issuer === null || typeof issuer !== "object") {
+    throw new TypeError(
+      `request.issuer must be an object { certificate?, privateKey | sign }, got ${
+        describe(issuer)
+      }`,
+    );
+  }
+  if ((issuer.privateKey === undefined) === (issuer.sign === undefined)) {
+    throw new TypeError("request.issuer must have exactly one of privateKey and sign");
+  }
+  if (issuer.privateKey !== undefined) {
+    checkPrivateKey("request.issuer.privateKey", issuer.privateKey);
+  } else if (typeof issuer.sign !== "function") {
+    throw new TypeError(`request.issuer.sign must be a function, got ${describe(issuer.sign)}`);
+  }
+}
+
+/**
+ * The issuer side of a request: its parsed certificate (none for a self-signed
+ * profile) and the authority key identifier, after checking that the issuer
+ * may sign this profile, holds the key given, and covers the validity asked.
+ */
+function resolveIssuer(
+  request: IssueRequest,
+  spec: (typeof PROFILES)[CertificateProfile],
+  ski: Uint8Array,
+  core: CryptoCore,
+): { aki: Uint8Array; parsedIssuer?: ParsedCertificate } {
+  const { profile, publicKey, notBefore, notAfter, issuer } = request;
+  if (spec.selfSigned) {
+    if (issuer.certificate !== undefined) {
+      throw new RangeError(
+        `request.issuer.certificate must be absent for ${profile} (self-signed)`,
+      );
+    }
+    if (
+      issuer.privateKey &&
+      (!sameNumber(issuer.privateKey.n, publicKey.n) ||
+        !sameNumber(issuer.privateKey.e, publicKey.e))
+    ) {
+      throw new RangeError(
+        `request.issuer.privateKey must be the private key of request.publicKey for ${profile} (self-signed)`,
+      );
+    }
+    return { aki: ski };
+  }
+  if (issuer.certificate === undefined) {
+    throw new RangeError(`request.issuer.certificate is required for ${profile}`);
+  }
+  const parsedIssuer = parseCertificateInternal(issuer.certificate);
+  checkIssuerCanSign(parsedIssuer, spec.ca);
+  if (
+    issuer.privateKey &&
+    (!sameNumber(issuer.privateKey.n, parsedIssuer.publicKey.n) ||
+      !sameNumber(issuer.privateKey.e, parsedIssuer.publicKey.e))
+  ) {
+    throw new RangeError(
+      `request.issuer.privateKey is not the key of issuer "${parsedIssuer.subjectText}"`,
+    );
+  }
+  if (notBefore < parsedIssuer.notBefore || notAfter > parsedIssuer.notAfter) {
+    throw new RangeError(
+      `request validity ${notBefore.toISOString()}..${notAfter.toISOString()} must lie within issuer "${parsedIssuer.subjectText}" validity ${parsedIssuer.notBefore.toISOString()}..${parsedIssuer.notAfter.toISOString()}`,
+    );
+  }
+  const aki = parsedIssuer.subjectKeyIdentifier ??
+    core.sha1(rsaPublicKeyDer(parsedIssuer.publicKey));
+  return { aki, parsedIssuer };
+}
+
 /**
  * Issues a certificate.
  *
@@ -203,97 +320,10 @@ export async function issueCertificate(
   options?: CoreOptions,
 ): Promise<string> {
   const core = await defaultCore(options);
-  if (request === null || typeof request !== "object") {
-    throw new TypeError(`request must be an IssueRequest object, got ${describe(request)}`);
-  }
-  const { profile, subject, publicKey, notBefore, notAfter, issuer, dnsNames } = request;
-  if (typeof profile !== "string" || !Object.hasOwn(PROFILES, profile)) {
-    throw new RangeError(
-      `request.profile must be one of ${Object.keys(PROFILES).join(", ")}, got ${
-        JSON.stringify(profile)
-      }`,
-    );
-  }
-  const spec = PROFILES[profile];
-  checkName("request.subject", subject);
-  if (spec.subjectSerialNumber && subject.serialNumber === undefined) {
-    throw new RangeError(
-      `request.subject.serialNumber (the terminal SN) is required for profile ${profile}`,
-    );
-  }
-  checkPublicKey("request.publicKey", publicKey);
-  checkTime("request.notBefore", notBefore);
-  checkTime("request.notAfter", notAfter);
-  if (notAfter.getTime() <= notBefore.getTime()) {
-    throw new RangeError(
-      `request.notAfter (${notAfter.toISOString()}) must be after request.notBefore (${notBefore.toISOString()})`,
-    );
-  }
-  if (issuer === null || typeof issuer !== "object") {
-    throw new TypeError(
-      `request.issuer must be an object { certificate?, privateKey | sign }, got ${
-        describe(issuer)
-      }`,
-    );
-  }
-  if ((issuer.privateKey === undefined) === (issuer.sign === undefined)) {
-    throw new TypeError("request.issuer must have exactly one of privateKey and sign");
-  }
-  if (issuer.privateKey !== undefined) {
-    checkPrivateKey("request.issuer.privateKey", issuer.privateKey);
-  } else if (typeof issuer.sign !== "function") {
-    throw new TypeError(`request.issuer.sign must be a function, got ${describe(issuer.sign)}`);
-  }
-  if (dnsNames !== undefined) {
-    if (!Array.isArray(dnsNames)) {
-      throw new TypeError(`request.dnsNames must be an array, got ${describe(dnsNames)}`);
-    }
-    if (spec.ca) throw new RangeError(`request.dnsNames is for end entities, not ${profile}`);
-    dnsNames.forEach((d, i) => checkDnsName(`request.dnsNames[${i}]`, d));
-  }
-
+  const spec = checkRequest(request);
+  const { subject, publicKey, notBefore, notAfter, issuer, dnsNames } = request;
   const ski = core.sha1(rsaPublicKeyDer(publicKey));
-  let aki: Uint8Array;
-  let parsedIssuer: ParsedCertificate | undefined;
-  if (spec.selfSigned) {
-    if (issuer.certificate !== undefined) {
-      throw new RangeError(
-        `request.issuer.certificate must be absent for ${profile} (self-signed)`,
-      );
-    }
-    if (
-      issuer.privateKey &&
-      (!sameNumber(issuer.privateKey.n, publicKey.n) ||
-        !sameNumber(issuer.privateKey.e, publicKey.e))
-    ) {
-      throw new RangeError(
-        `request.issuer.privateKey must be the private key of request.publicKey for ${profile} (self-signed)`,
-      );
-    }
-    aki = ski;
-  } else {
-    if (issuer.certificate === undefined) {
-      throw new RangeError(`request.issuer.certificate is required for ${profile}`);
-    }
-    parsedIssuer = parseCertificateInternal(issuer.certificate);
-    checkIssuerCanSign(parsedIssuer, spec.ca);
-    if (
-      issuer.privateKey &&
-      (!sameNumber(issuer.privateKey.n, parsedIssuer.publicKey.n) ||
-        !sameNumber(issuer.privateKey.e, parsedIssuer.publicKey.e))
-    ) {
-      throw new RangeError(
-        `request.issuer.privateKey is not the key of issuer "${parsedIssuer.subjectText}"`,
-      );
-    }
-    if (notBefore < parsedIssuer.notBefore || notAfter > parsedIssuer.notAfter) {
-      throw new RangeError(
-        `request validity ${notBefore.toISOString()}..${notAfter.toISOString()} must lie within issuer "${parsedIssuer.subjectText}" validity ${parsedIssuer.notBefore.toISOString()}..${parsedIssuer.notAfter.toISOString()}`,
-      );
-    }
-    aki = parsedIssuer.subjectKeyIdentifier ?? core.sha1(rsaPublicKeyDer(parsedIssuer.publicKey));
-  }
-
+  const { aki, parsedIssuer } = resolveIssuer(request, spec, ski, core);
   const der = await buildCertificate({
     serialNumber: randomSerial(),
     subject,

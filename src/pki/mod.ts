@@ -3,7 +3,8 @@
  * issue the root CA (OpRCRT), the KMS CA, and the end-entity certificates of
  * the operator cards (OpWCRT), the MTMS transport key, the KMS server and the
  * per-terminal `Pu_hsm` keys; read them; verify chains with a reason code for
- * every failed check; PEM in and out (RFC 7468).
+ * every failed check; issue and check CRLs (RFC 5280 section 5); PEM in and
+ * out (RFC 7468).
  *
  * @example
  * ```ts
@@ -40,5 +41,20 @@ export {
 } from "./profiles.ts";
 export { type CertificateInfo, parseCertificate } from "./certificate.ts";
 export { issueCertificate, type IssueRequest } from "./issue.ts";
+/**
+ * The builder under {@link issueCertificate}, which signs exactly what it is
+ * given with no profile checks: for certificates `issueCertificate` refuses
+ * to make (a CA:false issuer, say), which a verifier must reject.
+ */
+export { buildCertificate, type BuildSpec } from "./_build.ts";
+export { oidFromContent, oidToContent } from "./_oid.ts";
 export { type VerifiedCertificate, verifyChain, type VerifyOptions } from "./verify.ts";
+export {
+  issueCrl,
+  type IssueCrlRequest,
+  REVOCATION_REASONS,
+  type RevocationReason,
+  type RevokedEntry,
+} from "./crl.ts";
+export { type CrlInfo, CrlSet, parseCrl } from "./crl_check.ts";
 export type { CoreOptions } from "./_core.ts";

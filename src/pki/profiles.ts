@@ -3,7 +3,7 @@
  * what each kind of certificate may do, stated once and used both to issue and
  * to verify.
  *
- * Hierarchy (our decision, DESIGN.md "Flow B" goes beyond the patent here):
+ * Hierarchy (our decision, docs/ARCHITECTURE.md "Flow B" goes beyond the patent here):
  * one root CA (OpRCRT of CN103714639A, written into every POS and PIN pad at
  * flashing) issues the operator cards (OpWCRT), the MTMS transport key, the KMS
  * server and the KMS CA; the KMS CA, an intermediate CA with pathLenConstraint 0,
@@ -23,6 +23,7 @@ export type CertificateProfile =
   | "operator-card"
   | "mtms-transport"
   | "kms-server"
+  | "mtms-client"
   | "terminal-hsm"
   | "pin-pad";
 
@@ -55,6 +56,8 @@ export const PROJECT_OID_ARC = "2.25.221924170463554179671283123399974609328";
 export const EXT_KEY_USAGE = {
   /** id-kp-serverAuth (RFC 5280): the KMS server. */
   serverAuth: "1.3.6.1.5.5.7.3.1",
+  /** id-kp-clientAuth (RFC 5280): the MTMS as a TLS client of the KMS. */
+  clientAuth: "1.3.6.1.5.5.7.3.2",
   /** Operator card (OpWCRT): signs Rnd || TimeOne in flow A. */
   operatorCard: `${PROJECT_OID_ARC}.1.1`,
   /** MTMS transport key: TK is RSA-OAEP encrypted under it in flow A. */
@@ -81,55 +84,40 @@ export interface ProfileSpec {
   readonly subjectSerialNumber: boolean;
 }
 
+/** A CA profile: signs certificates and CRLs, below it at most `pathLength` CAs. */
+function caProfile(pathLength: number, selfSigned: boolean): ProfileSpec {
+  return {
+    ca: true,
+    pathLength,
+    keyUsage: ["keyCertSign", "cRLSign"],
+    selfSigned,
+    subjectSerialNumber: false,
+  };
+}
+
+/** An end-entity profile issued by a CA, for one extended key usage. */
+function endEntity(
+  keyUsage: readonly KeyUsage[],
+  extKeyUsage: string,
+  subjectSerialNumber = false,
+): ProfileSpec {
+  return {
+    ca: false,
+    keyUsage,
+    extKeyUsage: [extKeyUsage],
+    selfSigned: false,
+    subjectSerialNumber,
+  };
+}
+
 /** The profiles. */
 export const PROFILES: Readonly<Record<CertificateProfile, ProfileSpec>> = {
-  "root-ca": {
-    ca: true,
-    pathLength: 1,
-    keyUsage: ["keyCertSign", "cRLSign"],
-    selfSigned: true,
-    subjectSerialNumber: false,
-  },
-  "kms-ca": {
-    ca: true,
-    pathLength: 0,
-    keyUsage: ["keyCertSign", "cRLSign"],
-    selfSigned: false,
-    subjectSerialNumber: false,
-  },
-  "operator-card": {
-    ca: false,
-    keyUsage: ["digitalSignature"],
-    extKeyUsage: [EXT_KEY_USAGE.operatorCard],
-    selfSigned: false,
-    subjectSerialNumber: false,
-  },
-  "mtms-transport": {
-    ca: false,
-    keyUsage: ["keyEncipherment"],
-    extKeyUsage: [EXT_KEY_USAGE.mtmsTransport],
-    selfSigned: false,
-    subjectSerialNumber: false,
-  },
-  "kms-server": {
-    ca: false,
-    keyUsage: ["digitalSignature", "keyEncipherment"],
-    extKeyUsage: [EXT_KEY_USAGE.serverAuth],
-    selfSigned: false,
-    subjectSerialNumber: false,
-  },
-  "terminal-hsm": {
-    ca: false,
-    keyUsage: ["keyEncipherment"],
-    extKeyUsage: [EXT_KEY_USAGE.terminalHsm],
-    selfSigned: false,
-    subjectSerialNumber: true,
-  },
-  "pin-pad": {
-    ca: false,
-    keyUsage: ["digitalSignature"],
-    extKeyUsage: [EXT_KEY_USAGE.pinPad],
-    selfSigned: false,
-    subjectSerialNumber: true,
-  },
+  "root-ca": caProfile(1, true),
+  "kms-ca": caProfile(0, false),
+  "operator-card": endEntity(["digitalSignature"], EXT_KEY_USAGE.operatorCard),
+  "mtms-transport": endEntity(["keyEncipherment"], EXT_KEY_USAGE.mtmsTransport),
+  "kms-server": endEntity(["digitalSignature", "keyEncipherment"], EXT_KEY_USAGE.serverAuth),
+  "mtms-client": endEntity(["digitalSignature"], EXT_KEY_USAGE.clientAuth),
+  "terminal-hsm": endEntity(["keyEncipherment"], EXT_KEY_USAGE.terminalHsm, true),
+  "pin-pad": endEntity(["digitalSignature"], EXT_KEY_USAGE.pinPad, true),
 };

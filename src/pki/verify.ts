@@ -13,11 +13,15 @@
  *    pathLenConstraint (`path_length`);
  * 4. for the end entity: the keyUsage bits (`key_usage`) and the extKeyUsage
  *    (`extended_key_usage`) of the expected purpose, then the subject
- *    serialNumber when one is required (`subject_mismatch`).
+ *    serialNumber when one is required (`subject_mismatch`);
+ * 5. with `crls`: revocation of every certificate below the trust anchor,
+ *    from the anchor down, against its issuer's CRL (RFC 5280 section 6.3;
+ *    `crl_missing`, `crl_bad_signature`, `crl_not_yet_valid`, `crl_stale`,
+ *    `revoked`: see `crl_check.ts`).
  *
  * Parsing errors (`not_pem`, `malformed`, ...) come first, for each input in the
- * order leaf, intermediates, roots; then path building (`issuer_mismatch`).
- * Revocation is not checked (no CRL or OCSP in this system).
+ * order leaf, intermediates, roots, CRLs; then path building (`issuer_mismatch`).
+ * Without `crls` revocation is not checked.
  *
  * @module
  */
@@ -31,6 +35,7 @@ import {
 import { CertificateError } from "./errors.ts";
 import { describe } from "./_core.ts";
 import { type CertificatePurpose, EXT_KEY_USAGE, PROFILES } from "./profiles.ts";
+import { checkRevocation, CrlSet } from "./crl_check.ts";
 
 /** How to verify. */
 export interface VerifyOptions {
@@ -44,6 +49,12 @@ export interface VerifyOptions {
   at?: Date;
   /** If given, the end-entity subject serialNumber must equal it (the terminal SN). */
   subjectSerialNumber?: string;
+  /**
+   * CRLs (PEM, DER, or a parsed {@link CrlSet}): when given, every certificate
+   * below the trust anchor is checked for revocation, and each issuer's CRL
+   * must be among them.
+   */
+  crls?: CrlSet | (string | Uint8Array)[];
 }
 
 /** A certificate that passed every check. */
@@ -60,6 +71,7 @@ const PURPOSE_EKU: Record<CertificatePurpose, string> = {
   "operator-card": EXT_KEY_USAGE.operatorCard,
   "mtms-transport": EXT_KEY_USAGE.mtmsTransport,
   "kms-server": EXT_KEY_USAGE.serverAuth,
+  "mtms-client": EXT_KEY_USAGE.clientAuth,
   "terminal-hsm": EXT_KEY_USAGE.terminalHsm,
   "pin-pad": EXT_KEY_USAGE.pinPad,
 };
@@ -98,27 +110,7 @@ function parseList(name: string, list: unknown): ParsedCertificate[] {
   });
 }
 
-/**
- * Verifies a certificate up to one of the trust anchors.
- *
- * @param leaf the end-entity certificate (PEM or DER).
- * @param options roots, intermediates, purpose, time and required subject serialNumber.
- * @returns the verified certificate, its public key and the path.
- * @throws {TypeError} for arguments of the wrong type.
- * @throws {RangeError} for an unknown purpose or an invalid `at`.
- * @throws {CertificateError} whose `code` is the first check that failed (see the module
- *   documentation for the order); the message names the certificate's subject.
- * @example
- * ```ts
- * import { verifyChain } from "./mod.ts";
- * declare const rootPem: string, cardPem: string;
- * const { publicKey } = await verifyChain(cardPem, { roots: [rootPem], purpose: "operator-card" });
- * ```
- */
-export async function verifyChain(
-  leaf: string | Uint8Array,
-  options: VerifyOptions,
-): Promise<VerifiedCertificate> {
+function checkOptions(options: VerifyOptions): Date {
   if (options === null || typeof options !== "object") {
     throw new TypeError(`options must be a VerifyOptions object, got ${describe(options)}`);
   }
@@ -138,21 +130,15 @@ export async function verifyChain(
       `options.subjectSerialNumber must be a string, got ${describe(subjectSerialNumber)}`,
     );
   }
+  return at;
+}
 
-  let end: ParsedCertificate;
-  try {
-    end = parseCertificateInternal(leaf);
-  } catch (e) {
-    if (e instanceof CertificateError) {
-      throw new CertificateError(e.code, `leaf: ${e.message}`, { cause: e });
-    }
-    throw e;
-  }
-  const pool = parseList("options.intermediates", options.intermediates ?? []);
-  const roots = parseList("options.roots", options.roots);
-  if (roots.length === 0) throw new RangeError("options.roots must hold at least one root");
-
-  // Path building by name.
+/** Builds the path by name from the end entity up to a trust anchor, anchor first. */
+async function buildPath(
+  end: ParsedCertificate,
+  pool: ParsedCertificate[],
+  roots: ParsedCertificate[],
+): Promise<ParsedCertificate[]> {
   const path: ParsedCertificate[] = [end];
   for (let cur = end;;) {
     if (path.length > MAX_PATH) {
@@ -168,7 +154,7 @@ export async function verifyChain(
         if (await signedBy(cur, a)) anchor = a;
       }
       path.unshift(anchor);
-      break;
+      return path;
     }
     const next = pool.find((c) => !path.includes(c) && sameBytes(c.subjectDer, cur.issuerDer));
     if (!next) {
@@ -180,62 +166,64 @@ export async function verifyChain(
     path.unshift(next);
     cur = next;
   }
+}
 
+/** Checks 1 to 3 of the module documentation for certificate `i` of the path. */
+async function checkLink(path: ParsedCertificate[], i: number, at: Date): Promise<void> {
   const k = path.length - 1;
-  for (let i = 0; i <= k; i++) {
-    const c = path[i];
-    const who = c.subjectText;
-    if (i === 0 && !sameBytes(c.issuerDer, c.subjectDer)) {
-      throw new CertificateError(
-        "issuer_mismatch",
-        `trust anchor "${who}" is not self-issued (issuer "${c.issuerText}"); roots must be self-signed`,
-      );
-    }
-    {
-      const issuer = i > 0 ? path[i - 1] : c;
-      if (!(await signedBy(c, issuer))) {
-        throw new CertificateError(
-          "bad_signature",
-          `signature of certificate "${who}" does not verify with the key of "${issuer.subjectText}"`,
-        );
-      }
-    }
-    if (at < c.notBefore) {
-      throw new CertificateError(
-        "not_yet_valid",
-        `certificate "${who}" is not valid before ${c.notBefore.toISOString()} (checked at ${at.toISOString()})`,
-      );
-    }
-    if (at > c.notAfter) {
-      throw new CertificateError(
-        "expired",
-        `certificate "${who}" expired at ${c.notAfter.toISOString()} (checked at ${at.toISOString()})`,
-      );
-    }
-    if (i < k) {
-      const issued = path[i + 1].subjectText;
-      if (!c.ca) {
-        throw new CertificateError(
-          "issuer_not_ca",
-          `certificate "${who}" issued "${issued}" but is not a CA (basicConstraints cA is not TRUE)`,
-        );
-      }
-      if (!c.keyUsage?.includes("keyCertSign")) {
-        throw new CertificateError(
-          "issuer_key_usage",
-          `certificate "${who}" issued "${issued}" but lacks keyUsage keyCertSign`,
-        );
-      }
-      const below = k - i - 1;
-      if (c.pathLength !== undefined && below > c.pathLength) {
-        throw new CertificateError(
-          "path_length",
-          `certificate "${who}" allows ${c.pathLength} CA certificates below it, the path has ${below}`,
-        );
-      }
-    }
+  const c = path[i];
+  const who = c.subjectText;
+  if (i === 0 && !sameBytes(c.issuerDer, c.subjectDer)) {
+    throw new CertificateError(
+      "issuer_mismatch",
+      `trust anchor "${who}" is not self-issued (issuer "${c.issuerText}"); roots must be self-signed`,
+    );
   }
+  const issuer = i > 0 ? path[i - 1] : c;
+  if (!(await signedBy(c, issuer))) {
+    throw new CertificateError(
+      "bad_signature",
+      `signature of certificate "${who}" does not verify with the key of "${issuer.subjectText}"`,
+    );
+  }
+  if (at < c.notBefore) {
+    throw new CertificateError(
+      "not_yet_valid",
+      `certificate "${who}" is not valid before ${c.notBefore.toISOString()} (checked at ${at.toISOString()})`,
+    );
+  }
+  if (at > c.notAfter) {
+    throw new CertificateError(
+      "expired",
+      `certificate "${who}" expired at ${c.notAfter.toISOString()} (checked at ${at.toISOString()})`,
+    );
+  }
+  if (i === k) return;
+  const issued = path[i + 1].subjectText;
+  if (!c.ca) {
+    throw new CertificateError(
+      "issuer_not_ca",
+      `certificate "${who}" issued "${issued}" but is not a CA (basicConstraints cA is not TRUE)`,
+    );
+  }
+  if (!c.keyUsage?.includes("keyCertSign")) {
+    throw new CertificateError(
+      "issuer_key_usage",
+      `certificate "${who}" issued "${issued}" but lacks keyUsage keyCertSign`,
+    );
+  }
+  const below = k - i - 1;
+  if (c.pathLength !== undefined && below > c.pathLength) {
+    throw new CertificateError(
+      "path_length",
+      `certificate "${who}" allows ${c.pathLength} CA certificates below it, the path has ${below}`,
+    );
+  }
+}
 
+/** Check 4 of the module documentation: the end entity's purpose and subject. */
+function checkPurpose(end: ParsedCertificate, options: VerifyOptions): void {
+  const { purpose, subjectSerialNumber } = options;
   const want = PROFILES[purpose].keyUsage;
   const missing = want.filter((u) => !end.keyUsage?.includes(u));
   if (missing.length > 0) {
@@ -262,6 +250,56 @@ export async function verifyChain(
         JSON.stringify(subjectSerialNumber)
       }`,
     );
+  }
+}
+
+function parseLeaf(leaf: string | Uint8Array): ParsedCertificate {
+  try {
+    return parseCertificateInternal(leaf);
+  } catch (e) {
+    if (e instanceof CertificateError) {
+      throw new CertificateError(e.code, `leaf: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Verifies a certificate up to one of the trust anchors.
+ *
+ * @param leaf the end-entity certificate (PEM or DER).
+ * @param options roots, intermediates, purpose, time, required subject serialNumber, CRLs.
+ * @returns the verified certificate, its public key and the path.
+ * @throws {TypeError} for arguments of the wrong type.
+ * @throws {RangeError} for an unknown purpose or an invalid `at`.
+ * @throws {CertificateError} whose `code` is the first check that failed (see the module
+ *   documentation for the order); the message names the certificate's subject.
+ * @example
+ * ```ts
+ * import { verifyChain } from "./mod.ts";
+ * declare const rootPem: string, cardPem: string;
+ * const { publicKey } = await verifyChain(cardPem, { roots: [rootPem], purpose: "operator-card" });
+ * ```
+ */
+export async function verifyChain(
+  leaf: string | Uint8Array,
+  options: VerifyOptions,
+): Promise<VerifiedCertificate> {
+  const at = checkOptions(options);
+  const end = parseLeaf(leaf);
+  const pool = parseList("options.intermediates", options.intermediates ?? []);
+  const roots = parseList("options.roots", options.roots);
+  if (roots.length === 0) throw new RangeError("options.roots must hold at least one root");
+  const crls = options.crls === undefined || options.crls instanceof CrlSet
+    ? options.crls
+    : new CrlSet(options.crls);
+  const path = await buildPath(end, pool, roots);
+  for (let i = 0; i < path.length; i++) await checkLink(path, i, at);
+  checkPurpose(end, options);
+  if (crls) {
+    for (let i = 1; i < path.length; i++) {
+      await checkRevocation(path[i], path[i - 1], crls, at, engine);
+    }
   }
   const strip = ({ pkijs: _p, subjectDer: _s, issuerDer: _i, ...info }: ParsedCertificate) =>
     info as CertificateInfo;

@@ -4,7 +4,7 @@
  * schemas both sides validate with, and the canonical byte strings that
  * get signed or MACed.
  *
- * Wire conventions (DESIGN.md, "Servers on the wire"): JSON, binary fields
+ * Wire conventions (docs/ARCHITECTURE.md, "Servers on the wire"): JSON, binary fields
  * as uppercase hex, certificates as PEM, key blocks as TR-31 strings.
  *
  * @module

@@ -11,5 +11,6 @@ export * from "./flow_a.ts";
 export * from "./operator_auth.ts";
 export * from "./operator_request.ts";
 export * from "./flow_b.ts";
+export * from "./flow_b_auth.ts";
 export * from "./client.ts";
 export * from "./certs.ts";

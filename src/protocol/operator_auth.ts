@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { timingSafeEqual, toHex } from "../crypto/mod.ts";
 import { AuthenticationError } from "./errors.ts";
 import { RND_BYTES } from "./flow_a.ts";
 
@@ -76,26 +77,6 @@ export function decodeRndTime(message: Uint8Array): { rnd: Uint8Array; timeOneMs
     throw new AuthenticationError("cryptogram_invalid", "S7: TimeOne' is out of range");
   }
   return { rnd: message.slice(0, RND_BYTES), timeOneMs: Number(t) };
-}
-
-/**
- * Compares two byte strings in time that depends only on their lengths.
- *
- * @param a first.
- * @param b second.
- * @returns true if equal.
- */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
-
-function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s.toUpperCase();
 }
 
 /** What a successful check found (for the trace and the audit log). */
@@ -233,7 +214,7 @@ export class OperatorAuthenticator {
     const message = await this.#crypto.recover(cert.publicKey, answer.cryptogram);
     const { rnd, timeOneMs } = decodeRndTime(message);
     // S8
-    if (!constantTimeEqual(rnd, pending.rnd)) {
+    if (!timingSafeEqual(rnd, pending.rnd)) {
       throw new AuthenticationError("rnd_mismatch", "S8: the recovered Rnd' differs from Rnd");
     }
     // S9

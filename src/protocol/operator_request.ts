@@ -26,6 +26,7 @@
  *
  * @module
  */
+import { fromHex, timingSafeEqual, toHex } from "../crypto/mod.ts";
 import { UnauthorizedError } from "./errors.ts";
 
 /** The authorization scheme's name, also the first line of the signed string. */
@@ -45,11 +46,9 @@ const HEADER_RE = new RegExp(
 
 const enc = new TextEncoder();
 
+/** Lowercase hex, the header's and the canonical string's form. */
 function hexOf(b: ArrayBuffer | Uint8Array): string {
-  const u = b instanceof Uint8Array ? b : new Uint8Array(b);
-  let s = "";
-  for (const x of u) s += x.toString(16).padStart(2, "0");
-  return s;
+  return toHex(b instanceof Uint8Array ? b : new Uint8Array(b), { case: "lower" });
 }
 
 function checkSecret(secret: unknown): asserts secret is string {
@@ -194,12 +193,8 @@ export async function verifyOperatorRequest(
   const ts = Number(m[1]);
   const nonce = m[2];
   const expected = await requestMac(secret, request, ts, nonce);
-  const given = m[3];
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff |= expected[i] ^ parseInt(given.slice(2 * i, 2 * i + 2), 16);
-  }
-  if (diff !== 0) {
+  const given = fromHex(m[3], { case: "any" });
+  if (!timingSafeEqual(expected, given)) {
     throw new UnauthorizedError(
       "unauthorized",
       "the operator request's signature is not valid (wrong secret, or the method, path, time, nonce or body differ from what was signed)",

@@ -5,7 +5,20 @@
  *
  * @module
  */
-import type { ImportedTk, TmkIssue } from "./types.ts";
+import type {
+  AuditInput,
+  AuditQuery,
+  ChallengeInput,
+  CollectedTkInput,
+  HsmKeyInput,
+  ImportedTk,
+  IssueTmksOptions,
+  OrderState,
+  TerminalFilter,
+  TkBatchInput,
+  TmkIssue,
+  TransportKeyInput,
+} from "./types.ts";
 
 function describe(value: unknown): string {
   if (value === null) return "null";
@@ -178,4 +191,174 @@ export function checkStageTks(
   if (!Array.isArray(tks)) throw new TypeError("tks must be an array of TKs");
   tks.forEach((t, i) => checkImportedTk(i, t));
   checkDate("at", at);
+}
+
+/** The states of an order. */
+export const ORDER_STATES: readonly OrderState[] = ["collecting", "transferred", "imported"];
+/** The filters of `listTerminals`. */
+export const FILTERS: readonly TerminalFilter[] = ["all", "without_tmk", "with_tmk"];
+const MAX_CERT = 16384;
+const MAX_PUBLIC_KEY = 4096;
+const NONCE = /^[A-Za-z0-9+/=_.:-]{1,256}$/;
+
+/** The argument of `createOrder`. */
+export function checkOrderInput(order: {
+  orderId: string;
+  state: OrderState;
+  createdAt: Date;
+  serialNumbers?: Iterable<string>;
+}): void {
+  checkObject("order", order);
+  checkId("order.orderId", order.orderId);
+  checkOneOf("order.state", order.state, ORDER_STATES);
+  checkDate("order.createdAt", order.createdAt);
+  const sns = order.serialNumbers;
+  if (sns !== undefined && (sns === null || typeof sns[Symbol.iterator] !== "function")) {
+    throw new TypeError("order.serialNumbers must be an iterable of strings");
+  }
+}
+
+/** The argument of `putCollectedTk`. */
+export function checkCollectedTk(tk: CollectedTkInput): void {
+  checkObject("tk", tk);
+  checkId("tk.orderId", tk.orderId);
+  checkId("tk.sn", tk.sn);
+  checkKeyBlock("tk.tkBlock", tk.tkBlock);
+  checkKcv("tk.tkKcv", tk.tkKcv);
+  checkHash("tk.tkHash", tk.tkHash);
+  if (tk.mac !== undefined && tk.mac !== null) checkHex("tk.mac", tk.mac, 8, 64);
+  checkDate("tk.uploadedAt", tk.uploadedAt);
+}
+
+/** The argument of `importTkBatch` (its TKs are checked as they are read). */
+export function checkTkBatch(batch: TkBatchInput): void {
+  checkObject("batch", batch);
+  checkId("batch.orderId", batch.orderId);
+  checkHash("batch.bodyHash", batch.bodyHash);
+  checkDate("batch.receivedAt", batch.receivedAt);
+  const tks = batch.tks as unknown;
+  if (
+    tks === null || typeof tks !== "object" ||
+    (typeof (tks as Iterable<unknown>)[Symbol.iterator] !== "function" &&
+      typeof (tks as AsyncIterable<unknown>)[Symbol.asyncIterator] !== "function")
+  ) {
+    throw new TypeError("batch.tks must be an iterable or async iterable of TKs");
+  }
+  if (batch.auditActor !== undefined) checkText("batch.auditActor", batch.auditActor, 200);
+}
+
+/** The arguments of `listStagedTks`. */
+export function checkStagedPage(uploadId: string, page: { after: number; limit: number }): void {
+  checkId("uploadId", uploadId);
+  checkObject("page", page);
+  checkInt("page.after", page.after, -1, 2 ** 31 - 1);
+  checkInt("page.limit", page.limit, 1, MAX_PAGE);
+}
+
+/** The arguments of `issueTmks`. */
+export function checkTmkIssues(issues: readonly TmkIssue[], options: IssueTmksOptions): void {
+  if (!Array.isArray(issues)) {
+    throw new TypeError("issues must be an array of TMK issues");
+  }
+  issues.forEach((t, i) => checkTmkIssue(`issues[${i}]`, t));
+  checkObject("options", options);
+  if (options.auditActor !== undefined) {
+    checkText("options.auditActor", options.auditActor, 200);
+  }
+}
+
+/** The arguments of `setHsmKey`. */
+export function checkHsmKey(sn: string, key: HsmKeyInput): void {
+  checkId("sn", sn);
+  checkObject("key", key);
+  checkText("key.puHsmCert", key.puHsmCert, MAX_CERT);
+  checkKeyBlock("key.prHsmBlock", key.prHsmBlock);
+  checkDate("key.at", key.at);
+  if (key.replace !== undefined && typeof key.replace !== "boolean") {
+    throw new TypeError(`key.replace must be a boolean, got ${typeof key.replace}`);
+  }
+}
+
+/** The arguments of `setTransportKey`. */
+export function checkTransportKey(sn: string, tk: TransportKeyInput): void {
+  checkId("sn", sn);
+  checkObject("tk", tk);
+  checkKeyBlock("tk.aukBlock", tk.aukBlock);
+  checkText("tk.puTek", tk.puTek, MAX_PUBLIC_KEY);
+  checkHash("tk.tkHash", tk.tkHash);
+  checkKcv("tk.tkKcv", tk.tkKcv);
+  checkDate("tk.at", tk.at);
+}
+
+/** The arguments of `recordAuthFailure`. */
+export function checkAuthFailure(sn: string, options: { maxFailures: number; at: Date }): void {
+  checkId("sn", sn);
+  checkObject("options", options);
+  checkInt("options.maxFailures", options.maxFailures, 1, 1_000_000);
+  checkDate("options.at", options.at);
+}
+
+/** The arguments of `recordAuthSuccess`. */
+export function checkAuthSuccess(
+  sn: string,
+  options: { sessionExpiresAt: Date; at: Date },
+): void {
+  checkId("sn", sn);
+  checkObject("options", options);
+  checkDate("options.sessionExpiresAt", options.sessionExpiresAt);
+  checkDate("options.at", options.at);
+}
+
+/** The argument of `createChallenge`. */
+export function checkChallenge(c: ChallengeInput): void {
+  checkObject("challenge", c);
+  checkId("challenge.id", c.id);
+  checkId("challenge.sn", c.sn);
+  checkHex("challenge.rnd", c.rnd, 16, 128);
+  checkDate("challenge.createdAt", c.createdAt);
+  checkDate("challenge.expiresAt", c.expiresAt);
+  if (c.expiresAt.getTime() <= c.createdAt.getTime()) {
+    throw new RangeError("challenge.expiresAt must be after challenge.createdAt");
+  }
+}
+
+/** The arguments of `rememberNonce`. */
+export function checkNonce(scope: string, nonce: string, expiresAt: Date): void {
+  checkId("scope", scope);
+  checkString("nonce", nonce);
+  if (!NONCE.test(nonce)) {
+    throw new RangeError("nonce must be 1-256 characters of A-Z a-z 0-9 + / = _ . : -");
+  }
+  checkDate("expiresAt", expiresAt);
+}
+
+/** The argument of `appendAudit`: facts only, each field in its form and length. */
+export function checkAuditInput(e: AuditInput): void {
+  checkObject("event", e);
+  checkDate("event.at", e.at);
+  checkText("event.actor", e.actor, 200);
+  checkString("event.event", e.event);
+  if (!/^[a-z][a-z0-9_.]{0,63}$/.test(e.event)) {
+    throw new RangeError(
+      `event.event must be a lowercase name of 1-64 characters a-z 0-9 _ ., got ${
+        JSON.stringify(e.event.slice(0, 64))
+      }`,
+    );
+  }
+  if (e.subject != null) checkText("event.subject", e.subject, 200);
+  if (e.keyId != null) checkText("event.keyId", e.keyId, 200);
+  if (e.kcv != null) checkKcv("event.kcv", e.kcv);
+  checkOneOf("event.outcome", e.outcome, ["success", "failure"] as const);
+  if (e.detail != null) checkText("event.detail", e.detail, 500);
+}
+
+/** The argument of `listAudit`; returns `afterId` (0 for the first page). */
+export function checkAuditQuery(q: AuditQuery): number {
+  checkObject("query", q);
+  checkInt("query.limit", q.limit, 1, MAX_PAGE);
+  const afterId = q.afterId ?? 0;
+  checkInt("query.afterId", afterId, 0, Number.MAX_SAFE_INTEGER);
+  if (q.subject !== undefined) checkText("query.subject", q.subject, 200);
+  if (q.event !== undefined) checkText("query.event", q.event, 64);
+  return afterId;
 }

@@ -1,8 +1,9 @@
 /**
  * Persistence for the KMS and MTMS servers: the {@link Store} repository
- * interface, its embedded implementation on SQLite ({@link openSqliteStore}),
- * the PostgreSQL one for several instances on one database
- * ({@link openPostgresStore}), and helpers that work on any implementation.
+ * interfaces (split by who uses them), one checked front over two backends
+ * (the embedded SQLite one, {@link openSqliteStore}, and PostgreSQL for
+ * several instances on one database, {@link openPostgresStore}), and
+ * helpers that work on any of them.
  *
  * The store never sees a clear key: key fields take TR-31 key blocks (checked
  * for form) or ciphertexts, and the audit log is append-only in the database
@@ -22,9 +23,12 @@
  * @module
  */
 export * from "./types.ts";
+export * from "./api.ts";
+export { type TmkDelivery, tmkDelivery } from "./delivery.ts";
 export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";
-export { type Migration, SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
+export { type Migration } from "./migration.ts";
+export { SQLITE_MIGRATIONS } from "./sqlite_schema.ts";
 export {
   isPostgresUrl,
   openPostgresStore,

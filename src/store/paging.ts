@@ -6,7 +6,8 @@
  * @module
  */
 import { checkInt } from "./_check.ts";
-import type { Store, Terminal, TerminalFilter } from "./types.ts";
+import type { KmsStore } from "./api.ts";
+import type { Terminal, TerminalFilter } from "./types.ts";
 
 /** Options of {@link terminalPages}. */
 export interface TerminalPagesOptions {
@@ -22,7 +23,7 @@ export interface TerminalPagesOptions {
  * SN seen: rows changed meanwhile (e.g. TMKs issued with filter
  * "without_tmk") neither repeat nor get skipped.
  *
- * @param store the store.
+ * @param store the store (only its `listTerminals` is called).
  * @param orderId the production order.
  * @param options page size and filter.
  * @returns an async iterator of non-empty pages.
@@ -35,7 +36,7 @@ export interface TerminalPagesOptions {
  * ```
  */
 export async function* terminalPages(
-  store: Store,
+  store: Pick<KmsStore, "listTerminals">,
   orderId: string,
   options: TerminalPagesOptions = {},
 ): AsyncGenerator<Terminal[]> {

@@ -14,7 +14,7 @@
  *
  * @module
  */
-import type { Migration } from "./sqlite_schema.ts";
+import type { Migration } from "./migration.ts";
 
 /** Every PostgreSQL migration, in order (same versions as the SQLite ones). */
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [

@@ -1,21 +1,14 @@
 /**
- * The SQLite schema as a versioned list of migrations. Each migration runs in
- * its own transaction together with its row in `schema_version`, so a crash
- * leaves the database at the previous version, never between two.
+ * The SQLite schema as a versioned list of migrations ({@link Migration}):
+ * each runs in its own transaction together with its row in
+ * `schema_version`, so a crash leaves the database at the previous version,
+ * never between two.
  *
  * Append a migration to change the schema; never edit one that has shipped.
  *
  * @module
  */
-
-/** One schema step. */
-export interface Migration {
-  /** 1, 2, 3, ... in order. */
-  readonly version: number;
-  readonly description: string;
-  /** SQL statements, run with `exec`. */
-  readonly sql: string;
-}
+import type { Migration } from "./migration.ts";
 
 /** Every migration, in order. */
 export const SQLITE_MIGRATIONS: readonly Migration[] = [

@@ -12,7 +12,7 @@ import { wrapKeyBlock } from "../../src/keyblock/mod.ts";
 import { AuthenticationError, IntegrityError } from "../../src/protocol/mod.ts";
 import { PinPad, pinPadTestHarness } from "../../devices/pin_pad.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
-import { makeDemoPki } from "../../demo/_setup.ts";
+import { makeDemoPki } from "../../demo/setup.ts";
 
 async function authenticated(pad: PinPad, op: OperatorTerminal) {
   const ch = pad.operatorChallenge();

@@ -13,8 +13,26 @@ import { OperatorTerminal } from "../../devices/operator_terminal.ts";
 import { PinPad } from "../../devices/pin_pad.ts";
 import { PosTerminal } from "../../devices/pos_terminal.ts";
 import type { RsaPublicKeyBytes } from "../../servers/mtms/_keys.ts";
-import { type DemoPki, makeDemoPki, randomComponents } from "../../demo/_setup.ts";
-import type { Instrument } from "../../servers/_lib/hsm.ts";
+import { type DemoPki, makeDemoPki, randomComponents } from "../../demo/setup.ts";
+import type { Hsm } from "../../src/hsm/mod.ts";
+import type { Store } from "../../src/store/mod.ts";
+import { openHsm } from "../../servers/_lib/hsm.ts";
+import { openStore } from "../../servers/_lib/store.ts";
+
+/** Wrappers around a server's store and HSMs (fault injection). */
+export interface Instrument {
+  store?: (store: Store) => Store;
+  hsm?: (hsm: Hsm) => Hsm;
+}
+
+/** A server's store and HSM factories that wrap what they open with `i`. */
+function instrumented(i: Instrument | undefined) {
+  const { hsm, store } = i ?? {};
+  return {
+    hsmFactory: hsm ? async (o: Parameters<typeof openHsm>[0]) => hsm(await openHsm(o)) : undefined,
+    storeFactory: store ? async (db: string) => store(await openStore(db)) : undefined,
+  };
+}
 
 /** How the parts talk: handlers called directly, or HTTP over loopback sockets. */
 export type Mode = "in-process" | "socket";
@@ -106,7 +124,7 @@ export async function makeWorld(
     token,
     log: kmsLog.logger,
     core,
-    instrument: options.instrument?.kms,
+    ...instrumented(options.instrument?.kms),
   };
   let kmsApp: KmsApp | undefined;
   let kmsStop: () => Promise<void>;
@@ -129,7 +147,7 @@ export async function makeWorld(
       db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
-      instrument: options.instrument?.mtms,
+      ...instrumented(options.instrument?.mtms),
       kmsUrl,
       kmsTransport: (r) =>
         world.kmsDown

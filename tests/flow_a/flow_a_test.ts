@@ -1,6 +1,6 @@
 /**
  * Flow A (CN103714639A S1-S17) through the real servers, HSMs, store and
- * devices: the whole path, then every fault of issue 5's list, each with
+ * devices: the whole path, then every fault a terminal or operator can meet, each with
  * its exact status and error code, in-process and over real sockets.
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
@@ -16,7 +16,7 @@ import { openSqliteStore } from "../../src/store/mod.ts";
 import { pinPadTestHarness } from "../../devices/pin_pad.ts";
 import type { OperatorCard } from "../../devices/operator_card.ts";
 import { type Json, makeWorld, type Mode, type World } from "./_fixture.ts";
-import { componentKey } from "../../demo/_setup.ts";
+import { componentKey } from "../../demo/setup.ts";
 
 /**
  * In-process on every core; over real sockets on the default (wasm) core only: the socket

@@ -12,7 +12,7 @@ import { allCores, hex, toHex } from "../_helpers.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { pinPadTestHarness } from "../../devices/pin_pad.ts";
 import { runDemo } from "../../demo/run.ts";
-import { componentKey } from "../../demo/_setup.ts";
+import { componentKey } from "../../demo/setup.ts";
 import { setOddParity } from "../../src/crypto/mod.ts";
 
 /** Where (if anywhere) `key` occurs in `haystack`: as hex in either case, or raw. */

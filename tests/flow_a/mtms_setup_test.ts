@@ -15,7 +15,7 @@ import { createMtms } from "../../servers/mtms/main.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
 import { PinPad } from "../../devices/pin_pad.ts";
 import { PosTerminal } from "../../devices/pos_terminal.ts";
-import { makeDemoPki, randomComponents } from "../../demo/_setup.ts";
+import { makeDemoPki, randomComponents } from "../../demo/setup.ts";
 
 // One core: the command runs on the default core; the flow itself runs on every core elsewhere.
 const coreName = CORE_NAMES.includes("wasm") ? "wasm" : CORE_NAMES[0];

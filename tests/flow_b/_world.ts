@@ -9,11 +9,10 @@
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { generateRsaKeyPair, kcv, type RsaPrivateKey, toHex } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { type Hsm, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
 import { openPostgresStore, openSqliteStore, type Store } from "../../src/store/mod.ts";
-import type { Instrument } from "../../servers/_lib/hsm.ts";
 import {
   createHandler,
   memoryLogger,
@@ -23,7 +22,9 @@ import {
 } from "../../servers/_lib/mod.ts";
 import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
-import { deviceVerifier, hsmFlowBKeyOps, kmsCaCertifier } from "../../servers/kms/flow_b_hsm.ts";
+import { kmsCaCertifier } from "../../servers/kms/ca_certifier.ts";
+import { deviceVerifier } from "../../servers/kms/device_verifier.ts";
+import { hsmFlowBKeyOps } from "../../servers/kms/flow_b_keys.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { operatorAuthorization, randomBytes } from "../_helpers.ts";
@@ -148,7 +149,7 @@ export async function makeWorld(
     /** A `postgres://` URL (with `?schema=`) instead of SQLite. */
     dbUrl?: string;
     /** Wrappers around the store and the HSM the service uses (fault injection). */
-    instrument?: Instrument;
+    instrument?: { store?: (store: Store) => Store; hsm?: (hsm: Hsm) => Hsm };
     /** Wraps the handler (what terminals call). */
     around?: (handler: Transport) => Transport;
     /** The operator secret (default: random). */

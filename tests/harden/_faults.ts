@@ -1,5 +1,5 @@
 /**
- * Fault injection for the hardening proofs (issue 9, proof 8): wrappers
+ * Fault injection for the hardening proofs (`faults_test.ts`): wrappers
  * around a server's HSM and store that count every call made while a
  * request runs and make call number k fail, and the state of a database
  * (every table but the append-only audit log) as a hash.

@@ -1,7 +1,7 @@
 /**
- * Shared pieces of the hardening proofs (issue 9): the run size (the fast
+ * Shared pieces of the hardening proofs: the run size (the fast
  * size in CI, the long one under `deno task fuzz`) and the one-line figure
- * each proof prints, so SECURITY.md can quote it.
+ * each proof prints, counting what it tried.
  *
  * @module
  */
@@ -23,7 +23,7 @@ export function size(fast: number, long: number): number {
 /**
  * Prints a proof's figure on one line: `figure <name>: <text>`.
  *
- * @param name the proof's name (as in SECURITY.md).
+ * @param name the proof's name.
  * @param text the counts.
  */
 export function figure(name: string, text: string): void {

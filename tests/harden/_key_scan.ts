@@ -1,5 +1,5 @@
 /**
- * The key scanner of issue 9 proof 7 (SECURITY.md section 7): searches byte
+ * The key scanner behind SECURITY.md's key scan: searches byte
  * strings (files, logs, HTTP traffic, dumps) for every 8-byte window of a set
  * of secret keys, in every encoding a key could take on its way out:
  *

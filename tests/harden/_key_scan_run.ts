@@ -1,14 +1,14 @@
 /**
- * TEST ENTRY POINT of the key scan (issue 9 proof 7, SECURITY.md section 7),
+ * TEST ENTRY POINT of the key scan (`key_scan_test.ts`),
  * started as a child process by `key_scan_test.ts`; never part of the product.
  *
  * It runs the demo (`demo/main.ts`: flow A and flow B over real HTTP
  * sockets, the KMS and MTMS servers in this process, their logs in
  * `data/kms.log` and `data/mtms.log` as `deno task demo` writes them), with:
  *
- * - the software HSMs' test-only key observer (`testKeyObserver`), set only
- *   here and only when `TMK_TEST_KEY_OBSERVER` (`127.0.0.1:PORT`, the test's
- *   loopback listener) is set: each clear key the HSMs create or recover goes
+ * - the servers' HSMs observed (`tests/hsm/observed_hsm.ts`, passed to them
+ *   as their HSM factory), only when `TMK_TEST_KEY_OBSERVER` (`127.0.0.1:PORT`,
+ *   the test's loopback listener) is set: each clear key the HSMs create or recover goes
  *   to the test as a line `origin<TAB>what<TAB>hex`, never to a file or to
  *   this process's output; the PIN pads' clear keys go the same way
  *   (origin `device`);
@@ -44,7 +44,6 @@ import {
   retailMac,
   toHex,
 } from "../../src/crypto/mod.ts";
-import type { ObservedKey } from "../../src/hsm/mod.ts";
 import {
   batchMacInput,
   RemoteError,
@@ -62,6 +61,7 @@ import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { makeBatch } from "../scale/_kms.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 import { encode } from "./_key_scan.ts";
+import { observedHsmFactory, type ObservedKey } from "../hsm/observed_hsm.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -86,12 +86,12 @@ if (!observerAddress || !/^127\.0\.0\.1:[0-9]+$/.test(observerAddress)) {
   throw new RangeError("TMK_TEST_KEY_OBSERVER must be 127.0.0.1:PORT (the key scan's listener)");
 }
 const observed: ObservedKey[] = [];
-const testKeyObserver = (k: ObservedKey) => observed.push(k);
+const hsmFactory = observedHsmFactory((k: ObservedKey) => observed.push(k));
 
 // ---- temporary files the run removes: kept for the scan ----
 // The run's TMPDIR is the test's directory; whatever the run deletes under it
-// (the demo's custodian directory with the KMS CA key, see SECURITY.md
-// section 7) is copied to `removed/` first, so the scan sees every temporary
+// (the demo's custodian directory with the KMS CA key, see key_scan_test.ts)
+// is copied to `removed/` first, so the scan sees every temporary
 // file the run created, not only those left at the end.
 const tmpDir = Deno.env.get("TMPDIR");
 if (!tmpDir) throw new RangeError("TMPDIR must be the key scan's directory");
@@ -583,7 +583,7 @@ try {
       dataDir,
     ],
     {
-      testKeyObserver,
+      hsmFactory,
       transport,
       databases,
       result: (r) => {

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 10: audit completeness. After a recorded run of both flows
+ * Audit completeness. After a recorded run of both flows
  * (2 terminals each), the audit log of each server (KMS, MTMS, KMS flow B)
  * is read from its database: exactly one success record per key-lifecycle
  * operation per terminal, each with actor, subject (the SN: the key's id)
@@ -43,7 +43,7 @@ function auditOf(path: string): AuditRow[] {
   }
 }
 
-Deno.test("issue 9 proof 10: one audit record per key-lifecycle operation, with actor, subject, KCV, outcome; no key material", async () => {
+Deno.test("one audit record per key-lifecycle operation, with actor, subject, KCV, outcome; no key material", async () => {
   const dir = await Deno.makeTempDir({ prefix: "harden-audit-" });
   const t = await recordTraffic(core, 2, "AU", { flowBDb: `${dir}/kmsb.db` });
   try {

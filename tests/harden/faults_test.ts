@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 8 (first half): fault injection at each step of each
+ * Fault injection (with kill9_test.ts, the crash guarantees) at each step of each
  * mutating endpoint. A full run of both flows is driven by the real devices
  * (`_traffic.ts`); every state-changing request (every non-GET) of the KMS
  * (flow A and flow B) and the MTMS is, the first time it is sent, first
@@ -69,7 +69,7 @@ function routeOf(server: ServerName, req: Request): string {
 for (const backend of ["sqlite", "postgres"] as Backend[]) {
   const skip = backend === "postgres" ? pgSkip : undefined;
   Deno.test({
-    name: `issue 9 proof 8: a fault at each HSM and store call of every mutating request ` +
+    name: `a fault at each HSM and store call of every mutating request ` +
       `leaves the state unchanged and the request succeeds afterwards [${backend}]` +
       (skip ? ` (skipped: ${skip})` : ""),
     ignore: skip !== undefined,

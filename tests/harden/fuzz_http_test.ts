@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 1 (endpoints): every route of the KMS (flow A and flow B)
+ * Fuzzing the endpoints: every route of the KMS (flow A and flow B)
  * and the MTMS, as each server lists it in `/openapi.json`, gets N inputs:
  * half from fast-check (random path parameters, bodies of random JSON, text
  * and bytes, content types, tokens), half mutations of the valid requests a
@@ -168,7 +168,7 @@ const paramValue = (recorded: string | undefined) =>
 
 const core = await loadCore("wasm");
 
-Deno.test(`issue 9 proof 1: fuzz every endpoint, ${N} inputs each: 0 5xx, every 4xx names what was wrong`, async () => {
+Deno.test(`fuzz every endpoint, ${N} inputs each: 0 5xx, every 4xx names what was wrong`, async () => {
   const t = await recordTraffic(core, 2, "FZ");
   try {
     // Every route each server publishes.

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 1 (parsers): every parser that takes outside input, fed
+ * Fuzzing the parsers: every parser that takes outside input, fed
  * N inputs each from fast-check, half random and half mutations of valid
  * input (TR-31 vectors, RSA keys in PEM and DER, certificates): each either
  * returns or throws its documented domain error (KeyBlockError, RsaKeyError,
@@ -97,7 +97,7 @@ const rsaKeyError = (e: unknown) =>
   e instanceof RsaKeyError && e.message.length > 0 ? "RsaKeyError" : null;
 const certificateError = (e: unknown) => e instanceof CertificateError ? e.code : null;
 
-Deno.test(`issue 9 proof 1: fuzz the key block parsers, ${N} inputs each`, async () => {
+Deno.test(`fuzz the key block parsers, ${N} inputs each`, async () => {
   const vectors = loadVectors<{ vectors: { kbpk: string; key_block: string; valid: boolean }[] }>(
     "tr31_keyblocks.json",
   ).vectors.filter((v) => v.valid);
@@ -119,7 +119,7 @@ Deno.test(`issue 9 proof 1: fuzz the key block parsers, ${N} inputs each`, async
   );
 });
 
-Deno.test(`issue 9 proof 1: fuzz the RSA key parsers (PEM and DER), ${N} inputs each`, async () => {
+Deno.test(`fuzz the RSA key parsers (PEM and DER), ${N} inputs each`, async () => {
   const pair = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 1024 });
   const spki = new Uint8Array(pair.publicKey.export({ type: "spki", format: "der" }));
   const pkcs8 = new Uint8Array(pair.privateKey.export({ type: "pkcs8", format: "der" }));
@@ -135,7 +135,7 @@ Deno.test(`issue 9 proof 1: fuzz the RSA key parsers (PEM and DER), ${N} inputs 
   await fuzz("importPrivateKeyPem", text, (s) => importPrivateKeyPem(s), rsaKeyError);
 });
 
-Deno.test(`issue 9 proof 1: fuzz the certificate parser (PEM and DER), ${N} inputs each`, async () => {
+Deno.test(`fuzz the certificate parser (PEM and DER), ${N} inputs each`, async () => {
   const pair = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
   const jwk = pair.privateKey.export({ format: "jwk" }) as Record<string, string>;
   const b64 = (s: string) =>
@@ -196,7 +196,7 @@ Deno.test(`issue 9 proof 1: fuzz the certificate parser (PEM and DER), ${N} inpu
   );
 });
 
-Deno.test(`issue 9 proof 1: fuzz every protocol message schema, ${N} inputs each`, async () => {
+Deno.test(`fuzz every protocol message schema, ${N} inputs each`, async () => {
   const schemas = Object.entries(protocol).filter(([name, v]) =>
     /^[A-Z]/.test(name) && v !== null && typeof v === "object" &&
     typeof (v as { parse?: unknown }).parse === "function" &&

@@ -1,11 +1,11 @@
 /**
- * Issue 9, proof 4: key usage x algorithm x mode of use x exportability x
+ * Key usage x algorithm x mode of use x exportability x
  * HSM operation. Every combination of the TR-31 / ANSI X9.143 header fields
  * (table 2 usages, algorithms T, A and R, table 4 modes, table 6
  * exportability) is wrapped under the HSM's LMK by the test (which knows the
  * LMK) and handed to every HSM operation in every role a key plays there.
  * The expected result of each call comes from {@link ALLOW}, the allow-list
- * written out here as a table from the key roles of DESIGN.md and PCI PIN
+ * written out here as a table from the key roles of docs/ARCHITECTURE.md and PCI PIN
  * ("a key is used only for its purpose"): a call the table allows must
  * succeed, any other must be refused with `HsmError` `key_usage`. Any other
  * outcome is an unexpected result; the test counts them and requires 0.
@@ -46,7 +46,7 @@ interface Allowed {
 
 /**
  * The allow-list as a table: operation and role -> the attributes allowed.
- * Written from the key roles (DESIGN.md, src/hsm/policy.ts KEY_TEMPLATES)
+ * Written from the key roles (docs/ARCHITECTURE.md, src/hsm/policy.ts KEY_TEMPLATES)
  * and the meaning of the X9.143 fields, not copied from the HSM's RULES.
  */
 const ALLOW: Record<string, Allowed> = {
@@ -186,7 +186,7 @@ async function fixtures(hsm: SoftwareHsm, lmk: Uint8Array, core: CryptoCore) {
 }
 
 for (const core of cores) {
-  Deno.test(`issue 9 proof 4: usage x algorithm x mode x exportability x HSM operation, 0 unexpected (${core.name} core)`, async () => {
+  Deno.test(`usage x algorithm x mode x exportability x HSM operation, 0 unexpected (${core.name} core)`, async () => {
     const { hsm, lmk } = await makeHsm(core);
     const f = await fixtures(hsm, lmk, core);
     // CI: every usage the table names plus three it does not (the others behave like

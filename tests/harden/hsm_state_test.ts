@@ -1,5 +1,5 @@
 /**
- * Issue 9, the software HSM as a security boundary:
+ * The software HSM as a security boundary:
  *
  * 1. states: every HSM operation in every state (offline, secure,
  *    authorized) is allowed or refused as the test's own table {@link EXPECT}
@@ -137,7 +137,7 @@ async function rsaKey(core: CryptoCore): Promise<RsaPrivateKey> {
 }
 
 for (const core of proofCores(await allCores())) {
-  Deno.test(`issue 9 [${core.name}]: every HSM operation in every state, allowed or refused with wrong_state, audited`, async () => {
+  Deno.test(`[${core.name}] every HSM operation in every state, allowed or refused with wrong_state, audited`, async () => {
     const { components } = await makeComponents("aes", 2, core);
     // Inputs, made by an authorized HSM on the same LMK.
     const ref = await SoftwareHsm.open({ mode: "test", core }, { components });
@@ -300,7 +300,7 @@ for (const core of proofCores(await allCores())) {
     );
   });
 
-  Deno.test(`issue 9 [${core.name}]: the LMK only from distinct custodians' components, each and the result KCV-checked`, async () => {
+  Deno.test(`[${core.name}] the LMK only from distinct custodians' components, each and the result KCV-checked`, async () => {
     const { components: [c1, c2, c3] } = await makeComponents("aes", 3, core);
     const flip = (hex: string) => (hex[0] === "0" ? "1" : "0") + hex.slice(1);
     const cases: [string, unknown[], string | undefined, string, string][] = [
@@ -430,7 +430,7 @@ for (const core of proofCores(await allCores())) {
     );
   });
 
-  Deno.test(`issue 9 [${core.name}]: production mode refuses test-only options, test LMKs and test keys`, async () => {
+  Deno.test(`[${core.name}] production mode refuses test-only options, test LMKs and test keys`, async () => {
     const tally = new Tally();
     let entries = 0;
     // Test-only options (a key observer, anything not in PRODUCTION_OPTIONS).
@@ -608,7 +608,7 @@ function headerLength(block: string): number {
   return pos;
 }
 
-Deno.test("issue 9: servers take --hsm-mode production|test, production by default", () => {
+Deno.test("servers take --hsm-mode production|test, production by default", () => {
   const base = { envPrefix: "HSMTEST", defaultPort: 1, defaultDb: "x.db" };
   assertEquals(parseServerFlags([], base).hsmMode, "production");
   assertEquals(parseServerFlags(["--hsm-mode", "test"], base).hsmMode, "test");

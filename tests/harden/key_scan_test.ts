@@ -1,5 +1,5 @@
 /**
- * Issue 9 proof 7 (SECURITY.md section 7): no clear key the HSMs created or
+ * Key scan: no clear key the HSMs created or
  * recovered appears in anything a run leaves behind.
  *
  * Each run is a child process (`_key_scan_run.ts`): the demo (flow A and
@@ -42,7 +42,7 @@ interface ObservedLine {
 }
 
 interface Artefact {
-  /** Its kind (the rows of SECURITY.md section 7). */
+  /** Its kind (database, log, HTTP exchange, temporary file, ...). */
   kind: string;
   name: string;
   bytes: Uint8Array;
@@ -341,7 +341,7 @@ const terminals = size(3, 20);
 const flowB = size(2, 10);
 
 Deno.test(
-  `issue 9 proof 7: key scan of a demo run with error paths (SQLite${
+  `key scan of a demo run with error paths (SQLite${
     PG_URL ? " and PostgreSQL" : ""
   }): 0 hits; the control run's plants all found`,
   async () => {

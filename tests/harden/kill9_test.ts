@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 8 (second half): kill -9 at random points. A KMS server
+ * Kill -9 at random points (with faults_test.ts, the crash guarantees). A KMS server
  * process (`servers/kms/main.ts` with flow B, spawned with
  * `Deno.execPath()`) is put under load: a new TK batch each round (and any
  * batch whose answer a kill swallowed, sent again), bulk issuance, flow A
@@ -28,7 +28,7 @@ import { exportPkcs8Pem, randomBytes } from "../../src/crypto/mod.ts";
 import { fetchTransport, ProtocolError } from "../../src/protocol/mod.ts";
 import { type Store, type Terminal, terminalPages } from "../../src/store/mod.ts";
 import { openStore } from "../../servers/_lib/store.ts";
-import { importKmsCaKey } from "../../servers/kms/flow_b_hsm.ts";
+import { importKmsCaKey } from "../../servers/kms/import_ca_key.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { makePki } from "../flow_b/_world.ts";
@@ -64,8 +64,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
   const rounds = Number(Deno.env.get("KILL9_ROUNDS") ?? 0) ||
     (backend === "sqlite" ? (LONG ? 100 : 20) : (LONG ? 20 : 6));
   Deno.test({
-    name:
-      `issue 9 proof 8: KMS killed with SIGKILL under load at random points, ${rounds} rounds: ` +
+    name: `KMS killed with SIGKILL under load at random points, ${rounds} rounds: ` +
       `integrity, whole batches, acknowledged batches present, issued TMKs unchanged [${backend}]` +
       (skip ? ` (skipped: ${skip})` : ""),
     ignore: skip !== undefined,

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 9: limits over real loopback sockets. Every route with a
+ * Limits over real loopback sockets. Every route with a
  * body gets bodies over its cap (declared with Content-Length, and streamed
  * without one, up to 16 MiB) and deeply nested JSON; then 500 concurrent
  * connections (HTTP requests of every kind, and raw TCP connections that
@@ -31,7 +31,7 @@ function stream(total: number, chunk = 64 * 1024): ReadableStream<Uint8Array> {
   });
 }
 
-Deno.test("issue 9 proof 9: oversized bodies, deep nesting, 500 concurrent loopback connections: 413/400, 0 5xx, memory bounded", async () => {
+Deno.test("oversized bodies, deep nesting, 500 concurrent loopback connections: 413/400, 0 5xx, memory bounded", async () => {
   const t = await recordTraffic(core, 1, "LM");
   const kmsB = serveHandler(t.handlers.kmsB, { port: 0 });
   const kmsA = serveHandler((r) => {

@@ -1,5 +1,5 @@
 /**
- * Issue 9, HSM: the LMK comes only from two or more components, each and
+ * The LMK comes only from two or more components, each and
  * the result checked by KCV. Every way a component can be wrong (its KCV, its
  * length, its hex, a repeat of another, all zeros, fewer than two, a wrong
  * expected LMK KCV) makes `loadLmk` reject with the exact code, keeps no LMK,
@@ -29,7 +29,7 @@ function wasmHolds(secret: Uint8Array): boolean {
   return false;
 }
 
-Deno.test("issue 9: a wrong LMK component is refused with its code, one audit entry, nothing left behind", async () => {
+Deno.test("a wrong LMK component is refused with its code, one audit entry, nothing left behind", async () => {
   const { components } = await makeComponents("aes", 3, core);
   const [c1, c2, c3] = components;
   const flip = (hex: string) => (hex[0] === "0" ? "1" : "0") + hex.slice(1);

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 5: replay. A full run of both flows is recorded
+ * Replay. A full run of both flows is recorded
  * (`_traffic.ts`); then every recorded request that changes state (every
  * non-GET: signed single-use operator API calls, the operator card's
  * signed TK uploads, the MTMS's MAC'd batch, flow B's S1, S3, S5 answers
@@ -56,7 +56,7 @@ function idempotent(route: string, status: number, body: Record<string, unknown>
   return false;
 }
 
-Deno.test(`issue 9 proof 5: every recorded state-changing request replayed ${REPLAYS} times: refused or idempotent, database state unchanged`, async () => {
+Deno.test(`every recorded state-changing request replayed ${REPLAYS} times: refused or idempotent, database state unchanged`, async () => {
   const dir = await Deno.makeTempDir({ prefix: "harden-replay-" });
   const t = await recordTraffic(core, 2, "RP", { flowBDb: `${dir}/kmsb.db` });
   try {

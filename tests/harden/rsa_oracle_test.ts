@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 3: no padding oracle on the paths that unwrap RSA-wrapped
+ * No padding oracle on the paths that unwrap RSA-wrapped
  * keys (RFC 8017 RSAES-OAEP, and RSAES-PKCS1-v1_5 ciphertexts thrown at
  * them), and e = 3 forged PKCS#1 v1.5 signatures (Bleichenbacher 2006)
  * refused.
@@ -106,7 +106,7 @@ async function controlAuk(key: RsaPrivateKey, hash: "sha1" | "sha256", core: Cry
 }
 
 for (const core of cores) {
-  Deno.test(`issue 9 proof 3: one error for every RSA decryption failure, crypto layer and HSM (${core.name} core)`, async () => {
+  Deno.test(`one error for every RSA decryption failure, crypto layer and HSM (${core.name} core)`, async () => {
     // The crypto layer: valid cases give the message, every invalid one the same error.
     const errors = new Set<string>();
     let valid = 0, invalid = 0;
@@ -204,7 +204,7 @@ for (const core of cores) {
 
   Deno.test({
     name:
-      `issue 9 proof 3: PUT /v1/terminals/{sn}/transport-key gives one (status, body) for every undecryptable AUK (${core.name} core)`,
+      `PUT /v1/terminals/{sn}/transport-key gives one (status, body) for every undecryptable AUK (${core.name} core)`,
     ignore: proofCores([core]).length === 0,
   }, async () => {
     const w = await makeWorld(core);
@@ -285,7 +285,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`issue 9 proof 3: e = 3 forged PKCS#1 v1.5 SHA-256 signatures refused (${core.name} core)`, async () => {
+  Deno.test(`e = 3 forged PKCS#1 v1.5 SHA-256 signatures refused (${core.name} core)`, async () => {
     // Any 2048-bit modulus will do: the forgeries have s^3 < n, no private key is needed.
     const n = hex(files[0].privateKey.modulus.replace(/^00/, ""));
     assertEquals(n.length, 256);

@@ -1,5 +1,5 @@
 /**
- * Issue 9, proof 6: one TMK per terminal under concurrency, and TMKs that
+ * One TMK per terminal under concurrency, and TMKs that
  * are distinct by their full fingerprint.
  *
  * - Flow B: a terminal through S1-S5, then 200 concurrent
@@ -27,7 +27,7 @@ import { recordTraffic } from "./_traffic.ts";
 const core = await loadCore("wasm");
 const CONCURRENT = 200;
 
-Deno.test(`issue 9 proof 6: ${CONCURRENT} concurrent flow B TMK requests for one terminal, exactly one TMK`, async () => {
+Deno.test(`${CONCURRENT} concurrent flow B TMK requests for one terminal, exactly one TMK`, async () => {
   const w = await makeWorld(core);
   try {
     const sn = "CONCURB00001";
@@ -64,7 +64,7 @@ Deno.test(`issue 9 proof 6: ${CONCURRENT} concurrent flow B TMK requests for one
   }
 });
 
-Deno.test(`issue 9 proof 6: ${CONCURRENT} concurrent flow A issuances and downloads, one TMK per terminal`, async () => {
+Deno.test(`${CONCURRENT} concurrent flow A issuances and downloads, one TMK per terminal`, async () => {
   const t = await recordTraffic(core, 0, "CC");
   try {
     const a = t.a;
@@ -123,7 +123,7 @@ Deno.test(`issue 9 proof 6: ${CONCURRENT} concurrent flow A issuances and downlo
   }
 });
 
-Deno.test("issue 9 proof 6: 10,000 TMKs have distinct full fingerprints (SHA-256 in the HSM)", async () => {
+Deno.test("10,000 TMKs have distinct full fingerprints (SHA-256 in the HSM)", async () => {
   const n = size(10_000, 10_000);
   const { hsm } = await makeHsm(core);
   const tk = await hsm.generateKey(KEY_TEMPLATES.TK);

@@ -1,5 +1,5 @@
 /**
- * Issue 9, HSM: the wasm core's scratch memory holds no key bytes after a
+ * The wasm core's scratch memory holds no key bytes after a
  * call returns. Every core operation that takes a key (TDES ECB/CBC both
  * ways with 16- and 24-byte keys, AES ECB/CBC both ways with 16-, 24- and
  * 32-byte keys, the RSA private operation, modPow with a secret exponent,
@@ -20,8 +20,7 @@ import { loadCore } from "../../src/core/mod.ts";
 import { coreExports } from "../../src/core/wasm/loader.js";
 import { importPkcs8Der, setOddParity } from "../../src/crypto/mod.ts";
 import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
-import { wrapKeyBlock } from "../../src/keyblock/mod.ts";
-import { deriveKeys } from "../../src/keyblock/_derive.ts";
+import { deriveKeys, wrapKeyBlock } from "../../src/keyblock/mod.ts";
 import { randomBytes } from "../_helpers.ts";
 import { makeHsm } from "../hsm/_fixtures.ts";
 import { figure } from "./_figures.ts";
@@ -54,7 +53,7 @@ function findWindows(secrets: Uint8Array[]): string[] {
   return hits;
 }
 
-Deno.test("issue 9: the wasm scratch memory holds no key bytes after a core or HSM call returns", async () => {
+Deno.test("the wasm scratch memory holds no key bytes after a core or HSM call returns", async () => {
   // The search works: a planted window is found, then wiped.
   const planted = randomBytes(16);
   const mem = memory();

@@ -1,17 +1,23 @@
 /**
- * The test-only key observer of the software HSM (`testKeyObserver`): it
- * receives a copy of every clear key the HSM creates or recovers, and what it
+ * The tests' observed HSM (`observed_hsm.ts`): its observer receives a copy
+ * of every clear key the software HSM creates or recovers, and what it
  * receives is the right key, checked independently (node:crypto TDES for
- * KCVs, node:crypto RSA-OAEP, BigInt for RSA). The key scan of SECURITY.md
- * section 7 searches its artefacts for these keys.
+ * KCVs, node:crypto RSA-OAEP, BigInt for RSA). The key scan (SECURITY.md)
+ * searches its artefacts for these keys.
  */
 import nodeCrypto from "node:crypto";
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { exportSpkiDer, setOddParity } from "../../src/crypto/mod.ts";
-import { HsmError, KEY_TEMPLATES, type ObservedKey, SoftwareHsm } from "../../src/hsm/mod.ts";
+import {
+  HsmError,
+  KEY_TEMPLATES,
+  SoftwareHsm,
+  type SoftwareHsmOptions,
+} from "../../src/hsm/mod.ts";
 import { unwrapKeyBlock } from "../../src/keyblock/mod.ts";
 import { allCores, randomBytes, toBigInt, toHex } from "../_helpers.ts";
 import { makeComponents, refKcv } from "./_fixtures.ts";
+import { type ObservedKey, openObservedHsm, type TestKeyObserver } from "./observed_hsm.ts";
 
 function xorAll(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts[0].length);
@@ -23,7 +29,7 @@ for (const core of await allCores()) {
   Deno.test(`HSM key observer (${core.name}): every clear key it creates or recovers, checked independently`, async () => {
     const { components, lmk, clear } = await makeComponents("aes", 2, core);
     const seen: ObservedKey[] = [];
-    const hsm = await SoftwareHsm.open({
+    const hsm = await openObservedHsm({
       mode: "test",
       core,
       testKeyObserver: (k) => seen.push(k),
@@ -124,11 +130,11 @@ Deno.test("HSM key observer: must be a function; without it nothing is observed"
   const { components } = await makeComponents("aes", 2, core);
   await assertRejects(
     () =>
-      SoftwareHsm.create({
+      openObservedHsm({
         mode: "test",
         core,
-        testKeyObserver: "yes" as unknown as () => void,
-      }),
+        testKeyObserver: "yes" as unknown as TestKeyObserver,
+      }, { components }),
     TypeError,
     "options.testKeyObserver must be a function, got string",
   );
@@ -139,7 +145,10 @@ Deno.test("HSM key observer: must be a function; without it nothing is observed"
   assert(!("testKeyObserver" in hsm));
   // a production HSM refuses it (test_only), and so never observes
   const e = await assertRejects(
-    () => SoftwareHsm.create({ mode: "production", core, testKeyObserver: () => {} }),
+    () =>
+      SoftwareHsm.create(
+        { mode: "production", core, testKeyObserver: () => {} } as SoftwareHsmOptions,
+      ),
     HsmError,
     "production mode refuses the test-only option options.testKeyObserver",
   );

@@ -132,6 +132,66 @@ function kdf(
 }
 
 /**
+ * KBEK and KBAK of a version: the key variants of X9.143 7.1 for A and C, the
+ * CMAC KDF of 7.2 (ISO 20038 for E) otherwise.
+ */
+function referenceKeys(v: string, kbpk: Uint8Array): { kbek: Uint8Array; kbak: Uint8Array } {
+  if (v === "A" || v === "C") {
+    return { kbek: kbpk.map((b) => b ^ 0x45), kbak: kbpk.map((b) => b ^ 0x4d) };
+  }
+  if (v === "B") {
+    const alg = kbpk.length === 16 ? 0 : 1;
+    return { kbek: kdf(tdesCmac, kbpk, 0, alg), kbak: kdf(tdesCmac, kbpk, 1, alg) };
+  }
+  const alg = { 16: 2, 24: 3, 32: 4 }[kbpk.length]!;
+  return { kbek: kdf(aesCmac, kbpk, v === "E" ? 2 : 0, alg), kbak: kdf(aesCmac, kbpk, 1, alg) };
+}
+
+function tdesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const c = createCipheriv("des-ede3-cbc", tdesKey24(key), iv);
+  c.setAutoPadding(false);
+  return new Uint8Array([...c.update(data), ...c.final()]);
+}
+
+/** AES-CBC encryption built on node:crypto's AES-ECB, one block at a time. */
+function aesCbcEncrypt(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(data.length);
+  let chain = iv;
+  for (let i = 0; i < data.length; i += 16) {
+    const block = data.slice(i, i + 16).map((b, j) => b ^ chain[j]);
+    chain = aesEncryptBlock(key, block);
+    out.set(chain, i);
+  }
+  return out;
+}
+
+/**
+ * An independent TR-31 / X9.143 / ISO 20038 seal for the tests, on
+ * node:crypto: binds a clear payload the test chooses (a wrong key length
+ * field, say) under `header` with a valid MAC, for the checks after the MAC.
+ * Returns the block in uppercase hex after the header.
+ */
+export function referenceSeal(kbpk: Uint8Array, header: string, payload: Uint8Array): string {
+  const v = header[0];
+  const h = new TextEncoder().encode(header);
+  const { kbek, kbak } = referenceKeys(v, kbpk);
+  let ciphertext: Uint8Array;
+  let mac: Uint8Array;
+  if (v === "A" || v === "C") {
+    ciphertext = tdesCbcEncrypt(kbek, h.subarray(0, 8), payload);
+    mac = tdesCbcMacRef(kbak, new Uint8Array([...h, ...ciphertext])).slice(0, 4);
+  } else if (v === "B") {
+    mac = tdesCmac(kbak, new Uint8Array([...h, ...payload]));
+    ciphertext = tdesCbcEncrypt(kbek, mac, payload);
+  } else {
+    mac = aesCmac(kbak, new Uint8Array([...h, ...payload]));
+    ciphertext = v === "E" ? aesCtrRef(kbek, mac, payload) : aesCbcEncrypt(kbek, mac, payload);
+  }
+  const hex = (b: Uint8Array) => [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return header + (hex(ciphertext) + hex(mac)).toUpperCase();
+}
+
+/**
  * An independent TR-31 / X9.143 / ISO 20038 unwrap for the tests, on
  * node:crypto: no header validation, just enough to check that the module's
  * wrap output is what the standard says. Returns the key, or throws.
@@ -153,23 +213,16 @@ export function referenceUnwrap(kbpk: Uint8Array, block: string): Uint8Array {
   const bytes = (h: string) => new Uint8Array(h.match(/../g)!.map((x) => parseInt(x, 16)));
   const ct = bytes(body.slice(0, body.length - 2 * macLength));
   const mac = bytes(body.slice(body.length - 2 * macLength));
+  const { kbek, kbak } = referenceKeys(v, kbpk);
   let payload: Uint8Array;
   let expected: Uint8Array;
   if (v === "A" || v === "C") {
-    const kbek = kbpk.map((b) => b ^ 0x45);
-    const kbak = kbpk.map((b) => b ^ 0x4d);
     expected = tdesCbcMacRef(kbak, new Uint8Array([...header, ...ct])).slice(0, 4);
     payload = tdesCbcDecrypt(kbek, header.subarray(0, 8), ct);
   } else if (v === "B") {
-    const alg = kbpk.length === 16 ? 0 : 1;
-    const kbek = kdf(tdesCmac, kbpk, 0, alg);
-    const kbak = kdf(tdesCmac, kbpk, 1, alg);
     payload = tdesCbcDecrypt(kbek, mac, ct);
     expected = tdesCmac(kbak, new Uint8Array([...header, ...payload]));
   } else {
-    const alg = { 16: 2, 24: 3, 32: 4 }[kbpk.length]!;
-    const kbek = kdf(aesCmac, kbpk, v === "E" ? 2 : 0, alg);
-    const kbak = kdf(aesCmac, kbpk, 1, alg);
     payload = v === "E" ? aesCtrRef(kbek, mac, ct) : aesCbcDecrypt(kbek, mac, ct);
     expected = aesCmac(kbak, new Uint8Array([...header, ...payload]));
   }

@@ -9,12 +9,12 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { allCores, hex, loadVectors, toHex } from "../_helpers.ts";
 import {
+  deriveKeys,
   KeyBlockError,
   readKeyBlockHeader,
   unwrapKeyBlock,
   wrapKeyBlock,
 } from "../../src/keyblock/mod.ts";
-import { deriveKeys } from "../../src/keyblock/_derive.ts";
 import type { KeyBlockVersion } from "../../src/keyblock/mod.ts";
 import { aesCmac, cmacKcv, legacyKcv } from "./_reference.ts";
 

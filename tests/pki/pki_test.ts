@@ -8,6 +8,7 @@ import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "
 import { allCores, toHex } from "../_helpers.ts";
 import type { CryptoCore } from "../../src/core/mod.ts";
 import {
+  buildCertificate,
   CertificateError,
   type CertificateErrorCode,
   type CertificatePurpose,
@@ -15,13 +16,13 @@ import {
   encodePem,
   EXT_KEY_USAGE,
   issueCertificate,
+  oidFromContent,
+  oidToContent,
   parseCertificate,
   verifyChain,
   type VerifyOptions,
 } from "../../src/pki/mod.ts";
-import { buildCertificate } from "../../src/pki/_build.ts";
 import { parseCertificateInternal } from "../../src/pki/certificate.ts";
-import { oidFromContent, oidToContent } from "../../src/pki/_oid.ts";
 import { exportJwk, importPrivateKeyPem, pkcs1v15Sign } from "../../src/crypto/mod.ts";
 import { nodeRsaKey, type TestKey } from "./_keys.ts";
 

@@ -5,7 +5,7 @@
  */
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import nodeCrypto from "node:crypto";
-import { forge } from "../../src/core/_forge.ts";
+import { forge } from "../../src/core/mod.ts";
 import {
   type AuthCrypto,
   decodeRndTime,

@@ -25,7 +25,7 @@ import { ISSUE_PAGE, KmsService } from "../../servers/kms/service.ts";
 import { allCores, toHex } from "../_helpers.ts";
 import { referenceUnwrap } from "../keyblock/_reference.ts";
 import { makeComponents, refKcv } from "../hsm/_fixtures.ts";
-import { randomComponents } from "../../demo/_setup.ts";
+import { randomComponents } from "../../demo/setup.ts";
 
 const sha256 = (k: Uint8Array) =>
   toHex(new Uint8Array(nodeCrypto.createHash("sha256").update(k).digest()));

@@ -15,7 +15,7 @@ import { ValidationError } from "../../src/protocol/mod.ts";
 import { openSqliteStore } from "../../src/store/mod.ts";
 import { jsonLogger } from "../../servers/_lib/mod.ts";
 import { createKms } from "../../servers/kms/main.ts";
-import { randomComponents } from "../../demo/_setup.ts";
+import { randomComponents } from "../../demo/setup.ts";
 import { randomBytes } from "../_helpers.ts";
 
 const core = await loadCore("wasm");
@@ -132,6 +132,7 @@ Deno.test("servers: the KMS process without --hsm-mode runs in production mode",
         "0",
         "--db",
         `${dir}/kms.db`,
+        "--insecure-http",
       ],
       env: {
         KMS_LMK_COMPONENTS: (await randomComponents(2, 32, core)).join(","),

@@ -20,6 +20,7 @@ import {
   type Store,
   StoreError,
   terminalPages,
+  tmkDelivery,
   type TmkIssue,
 } from "../../src/store/mod.ts";
 
@@ -638,6 +639,35 @@ export function storeSuite(f: StoreFactory): void {
     assertEquals(t?.deliveredAt, at(6).toISOString());
     assertEquals(t?.tmkSentAt, at(4).toISOString());
     assertEquals(await s.countTerminals("PO-D"), { terminals: 2, withTmk: 1, delivered: 1 });
+  });
+
+  test("delivery state: one answer for both flows, from the rows the updates change", async (s) => {
+    const delivery = async (id: string) => {
+      const t = await s.getTerminal(id);
+      assert(t, `terminal ${id}`);
+      return tmkDelivery(t);
+    };
+    await s.importTkBatch({ orderId: "PO-S", bodyHash: hash(11), receivedAt: T0, tks: tks(1) });
+    assertEquals(await delivery(sn(0)), "none");
+    await s.issueTmk(issue(sn(0), T0, "C0FFEE"));
+    assertEquals(await delivery(sn(0)), "issued");
+    await s.markTmkSent(sn(0), at(1));
+    assertEquals(await delivery(sn(0)), "sent");
+    assertFalse(await s.markDelivered(sn(0), "BADBAD", at(2)));
+    assertEquals(await delivery(sn(0)), "sent", "a wrong KCV delivers nothing");
+    await s.markDelivered(sn(0), "C0FFEE", at(3));
+    assertEquals(await delivery(sn(0)), "delivered");
+    assertFalse(await s.markTmkSent(sn(0), at(4)));
+    assertEquals(await delivery(sn(0)), "delivered", "final");
+
+    assert(await s.registerTerminal("SNB00009", T0));
+    assertEquals(await delivery("SNB00009"), "none");
+    await s.issueTmk({ ...issue("SNB00009", at(1), "ABCDEF"), tmkUnderTk: null });
+    assertEquals(await delivery("SNB00009"), "issued");
+    await s.markTmkSent("SNB00009", at(2));
+    assertEquals(await delivery("SNB00009"), "sent");
+    await s.markDelivered("SNB00009", "ABCDEF", at(3));
+    assertEquals(await delivery("SNB00009"), "delivered");
   });
 
   test("flow B: HSM key once (or rotate), transport key once after it", async (s) => {

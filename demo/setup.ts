@@ -1,7 +1,7 @@
 /**
- * The demo's (and the tests') setup ceremony: a CA root (OpRCRT), operator
- * cards, certificates for server keys, and random key components for the
- * LMKs and the shared PK and MAK.
+ * The setup ceremony the demo, the tests and the benchmarks share: a CA root
+ * (OpRCRT), operator cards, certificates for server keys, and random key
+ * components for the LMKs and the shared PK and MAK.
  *
  * @module
  */
@@ -142,6 +142,24 @@ export async function randomComponents(
     out.push(`${custodians[i]}:${toHex(key).toUpperCase()}:${toHex(check).toUpperCase()}`);
   }
   return out;
+}
+
+/**
+ * Random AES-256 LMK components (CMAC KCV), each with its own custodian, as
+ * the software HSM's `open` takes them.
+ *
+ * @param count how many (two or more).
+ * @param core the crypto core (for the KCVs).
+ * @returns the components.
+ */
+export async function randomLmkComponents(
+  count: number,
+  core: CryptoCore,
+): Promise<{ custodian: string; key: string; kcv: string }[]> {
+  return (await randomComponents(count, 32, core)).map((c) => {
+    const [custodian, key, kcv] = c.split(":");
+    return { custodian, key, kcv };
+  });
 }
 
 /**

@@ -1,0 +1,265 @@
+/**
+ * The servers' sockets (servers/_lib/listener.ts, tls.ts): HTTPS with a
+ * private root, mutual TLS refusing a missing, foreign or revoked client
+ * certificate (after a CRL reload), connection caps and timeouts, and a
+ * client that hangs up logged as 499 at info.
+ */
+import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
+import { createHandler, json, memoryLogger, route } from "../../servers/_lib/mod.ts";
+import { listen, peerIdentity } from "../../servers/_lib/listener.ts";
+import { clientCertificateCheck, tlsClient } from "../../servers/_lib/tls.ts";
+import { loadCrlFile } from "../../servers/_lib/revocation.ts";
+import { object, text } from "../../src/protocol/schema.ts";
+import { alice, bob, mallory, root, rootCrl, server } from "./_tls_fixture.ts";
+
+const hello = (request: Request) =>
+  Promise.resolve(new Response(`hello ${peerIdentity(request)?.subject ?? "anonymous"}`));
+
+/** GET over a fresh TLS client (a fresh connection), closed afterwards. */
+async function get(
+  url: string,
+  o: { caCerts: string[]; cert?: string; key?: string },
+): Promise<string> {
+  const client = tlsClient(o);
+  try {
+    const r = await fetch(url, { client });
+    return `${r.status} ${await r.text()}`;
+  } finally {
+    client.close();
+  }
+}
+
+Deno.test("tls: HTTPS with a private root; a client without that root cannot connect", async () => {
+  const s = await listen(hello, { tls: server });
+  try {
+    assertMatch(s.url, /^https:/);
+    const url = `https://localhost:${s.port}/`;
+    assertEquals(await get(url, { caCerts: [root] }), "200 hello anonymous");
+    // The system roots do not know the private root.
+    await assertRejects(() => fetch(url).then((r) => r.body?.cancel()), TypeError);
+    // Plain HTTP to the TLS port gets no answer from the handler.
+    const plain = await fetch(`http://127.0.0.1:${s.port}/`).then(
+      (r) => r.text(),
+      () => "refused",
+    );
+    assert(!plain.includes("hello"), plain);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("tls: mutual TLS refuses no certificate and a foreign one, names a good one", async () => {
+  const { logger, lines } = memoryLogger();
+  const check = clientCertificateCheck({ roots: [root], purpose: "mtms-client", required: true });
+  const s = await listen(hello, { tls: { ...server, checkClient: check }, log: logger });
+  try {
+    const url = `https://localhost:${s.port}/`;
+    assertEquals(
+      await get(url, { caCerts: [root], ...alice }),
+      "200 hello C=CN, O=TLS Test, CN=alice",
+    );
+    await assertRejects(() => get(url, { caCerts: [root] }), TypeError);
+    await assertRejects(() => get(url, { caCerts: [root], ...mallory }), TypeError);
+    const refusals = lines.filter((l) => l.includes("tls.client_refused"));
+    assertEquals(refusals.length, 2, lines.join("\n"));
+    assertMatch(refusals[0], /a client certificate is required/);
+    assertMatch(refusals[1], /Stranger Root/);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("tls: a revoked client certificate is refused once the CRL file is reloaded", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tls_test_" });
+  const file = `${dir}/crl.pem`;
+  await Deno.writeTextFile(file, await rootCrl(1n, []));
+  const crls = await loadCrlFile(file);
+  const check = clientCertificateCheck({
+    roots: [root],
+    purpose: "mtms-client",
+    required: true,
+    crls: crls.current,
+  });
+  const s = await listen(hello, { tls: { ...server, checkClient: check } });
+  try {
+    const url = `https://localhost:${s.port}/`;
+    assertEquals(await get(url, { caCerts: [root], ...bob }), "200 hello C=CN, O=TLS Test, CN=bob");
+    await Deno.writeTextFile(file, await rootCrl(2n, [bob.serialNumber]));
+    // Until the reload the CRL in force is the old one.
+    assertEquals(await get(url, { caCerts: [root], ...bob }), "200 hello C=CN, O=TLS Test, CN=bob");
+    await crls.reload();
+    await assertRejects(() => get(url, { caCerts: [root], ...bob }), TypeError);
+    assertEquals(
+      await get(url, { caCerts: [root], ...alice }),
+      "200 hello C=CN, O=TLS Test, CN=alice",
+    );
+    // An older CRL does not replace the one in force.
+    await Deno.writeTextFile(file, await rootCrl(1n, []));
+    await assertRejects(() => crls.reload(), RangeError, "older");
+    await assertRejects(() => get(url, { caCerts: [root], ...bob }), TypeError);
+  } finally {
+    await s.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Opens a raw TCP connection and reads until the server closes it (or `ms` pass). */
+async function rawExchange(port: number, send: string, ms = 5000): Promise<string> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const out: string[] = [];
+  const timer = setTimeout(() => conn.close(), ms);
+  try {
+    if (send) await conn.write(new TextEncoder().encode(send));
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      out.push(new TextDecoder().decode(buf.subarray(0, n)));
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
+  return out.join("");
+}
+
+Deno.test("tls: idle and stalled connections are closed, and each source is capped", async () => {
+  const { logger, lines } = memoryLogger();
+  const s = await listen(hello, {
+    limits: { headersTimeoutMs: 300, maxConnectionsPerSource: 2, idleTimeoutMs: 300 },
+    log: logger,
+  });
+  try {
+    // No headers at all: closed after the headers timeout, long before the test's 5 s.
+    const t0 = Date.now();
+    assertEquals(await rawExchange(s.port, ""), "");
+    assert(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+    // Half a request line: the same.
+    assertEquals(await rawExchange(s.port, "GET / HT"), "");
+    // A complete request is answered; the idle connection is then closed.
+    const answered = await rawExchange(s.port, "GET / HTTP/1.1\r\nhost: x\r\n\r\n");
+    assertMatch(answered, /^HTTP\/1\.1 200[\s\S]*hello anonymous/);
+    // Two open connections from 127.0.0.1; the third is closed at once.
+    const a = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    const b = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+    await new Promise((r) => setTimeout(r, 50));
+    const t1 = Date.now();
+    assertEquals(await rawExchange(s.port, "GET / HTTP/1.1\r\nhost: x\r\n\r\n"), "");
+    assert(Date.now() - t1 < 250, "the third connection waited for a timeout");
+    a.close();
+    b.close();
+    assert(lines.some((l) => l.includes("http.connection_refused_source_cap")), lines.join("\n"));
+    assert(lines.some((l) => l.includes("http.headers_timeout")), lines.join("\n"));
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("tls: a client that hangs up mid-body is logged at info as 499, not as an error", async () => {
+  const { logger, lines } = memoryLogger();
+  const handler = createHandler({
+    title: "t",
+    version: "1",
+    log: logger,
+    routes: [
+      route({
+        method: "POST",
+        path: "/v1/echo",
+        operationId: "echo",
+        summary: "echo",
+        access: "public",
+        body: object({ note: text(/^[a-z]{0,2000}$/, "a-z") }, "b"),
+        maxBody: 4096,
+        responses: { 200: { description: "ok" } },
+        handler: (_req, { body }) => Promise.resolve(json(200, body)),
+      }),
+    ],
+  });
+  const s = await listen(handler, { limits: {}, log: logger });
+  try {
+    const head = "POST /v1/echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
+      "content-length: 1000\r\n\r\n";
+    assertEquals(await rawExchange(s.port, `${head}{"note":"abc`, 300), "");
+    for (let i = 0; i < 50 && !lines.some((l) => l.includes("http.request")); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const logged = lines.filter((l) => l.includes("http.request")).map((l) => JSON.parse(l));
+    assertEquals(logged.length, 1, lines.join("\n"));
+    assertEquals(logged[0].level, "info", lines.join("\n"));
+    assertEquals(logged[0].status, 499);
+    assertEquals(logged[0].code, "client_closed_request");
+    assertEquals(lines.filter((l) => JSON.parse(l).level === "error"), []);
+    // A client that stays gets its answer on the same server.
+    const ok = await rawExchange(
+      s.port,
+      'POST /v1/echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 14\r\nconnection: close\r\n\r\n{"note":"abc"}',
+    );
+    assertMatch(ok, /^HTTP\/1\.1 200[\s\S]*\{"note":"abc"\}/);
+  } finally {
+    await s.shutdown();
+  }
+});
+
+Deno.test("tls: a stalled body times out as 408 at warn; shutdown ends a hung request at its deadline", async () => {
+  const { logger, lines } = memoryLogger();
+  let hungSignal: AbortSignal | undefined;
+  const handler = createHandler({
+    title: "t",
+    version: "1",
+    log: logger,
+    routes: [
+      route({
+        method: "POST",
+        path: "/v1/echo",
+        operationId: "echo",
+        summary: "echo",
+        access: "public",
+        body: object({ note: text(/^[a-z]{0,2000}$/, "a-z") }, "b"),
+        maxBody: 4096,
+        responses: { 200: { description: "ok" } },
+        handler: (_req, { body }) => Promise.resolve(json(200, body)),
+      }),
+      route({
+        method: "GET",
+        path: "/v1/hang",
+        operationId: "hang",
+        summary: "never answers until its client or the server goes",
+        access: "public",
+        responses: { 200: { description: "never" } },
+        handler: (req) =>
+          new Promise((_resolve, reject) => {
+            hungSignal = req.signal;
+            req.signal.addEventListener("abort", () => reject(req.signal.reason));
+          }),
+      }),
+    ],
+  });
+  const s = await listen(handler, {
+    limits: { bodyReadTimeoutMs: 300, shutdownGraceMs: 400 },
+    log: logger,
+  });
+  const head = "POST /v1/echo HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n" +
+    "content-length: 1000\r\n\r\n";
+  const t0 = Date.now();
+  assertEquals(await rawExchange(s.port, `${head}{"note":"abc`), "");
+  assert(Date.now() - t0 < 3000, `closed after ${Date.now() - t0} ms`);
+  for (let i = 0; i < 50 && !lines.some((l) => l.includes("http.request")); i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const logged = lines.filter((l) => l.includes("http.request")).map((l) => JSON.parse(l));
+  assertEquals(logged.map((l) => [l.level, l.status, l.code]), [["warn", 408, "request_timeout"]]);
+
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: s.port });
+  await conn.write(new TextEncoder().encode("GET /v1/hang HTTP/1.1\r\nhost: x\r\n\r\n"));
+  for (let i = 0; i < 50 && !hungSignal; i++) await new Promise((r) => setTimeout(r, 20));
+  assert(hungSignal && !hungSignal.aborted);
+  const t1 = Date.now();
+  await s.shutdown();
+  const took = Date.now() - t1;
+  assert(took >= 350 && took < 3000, `shutdown took ${took} ms`);
+  assert(hungSignal.aborted);
+  assertEquals(await conn.read(new Uint8Array(64)).catch(() => null), null);
+  conn.close();
+});
