@@ -55,7 +55,7 @@ Deno.test("docs: every function, class and constant docs/ARCHITECTURE.md names e
   for (const q of await quoted("docs/ARCHITECTURE.md")) {
     // `Class.method`, `functionName`, `ClassName`, `CONSTANT_NAME`: identifiers only.
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\.([A-Za-z_][A-Za-z0-9_]*))?(?:\(.*\))?$/.exec(q);
-    if (!m) continue;
+    if (!m || /^(ts|js|mjs|wasm|sh|json|md)$/.test(m[2] ?? "")) continue;
     const names = [m[1], m[2]].filter((n): n is string => n !== undefined);
     const identifierLike = names.some((n) =>
       /[a-z][A-Z]|^[A-Z][a-z]+[A-Z]|^[A-Z][A-Z0-9]*_[A-Z0-9_]+$/.test(n)
