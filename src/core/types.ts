@@ -1,5 +1,6 @@
 /**
- * The interface both crypto cores implement (DESIGN.md, "Contracts").
+ * The interface both crypto cores implement (docs/ARCHITECTURE.md, "Contracts
+ * other code relies on").
  *
  * Byte strings are `Uint8Array`; big numbers are big-endian unsigned byte
  * strings. Every method checks its arguments and throws `TypeError` for a
@@ -40,9 +41,8 @@ export interface CryptoCore {
   tdesDecryptCbc(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array;
   /**
    * AES (FIPS 197) ECB encryption. `key` is 16, 24 or 32 bytes; `data` whole
-   * 16-byte blocks. (Beyond DESIGN.md's TDES/SHA/modexp core: added for the
-   * AES-256 LMK's TR-31 D blocks because measurement justified it, issue 7;
-   * see bench/README.md.)
+   * 16-byte blocks. The core has AES for the AES-256 LMK's TR-31 version D
+   * blocks, the largest cost of bulk issuance (bench/README.md).
    */
   aesEncryptEcb(key: Uint8Array, data: Uint8Array): Uint8Array;
   /** AES ECB decryption. */
