@@ -39,6 +39,8 @@ export interface FlagSpec {
    * because argv is visible to every user of the machine.
    */
   secret?: boolean;
+  /** A secret file holds the whole value over several lines (a PEM private key). */
+  multiline?: boolean;
   /** The placeholder shown in help, e.g. `FILE`, `N`. */
   metavar?: string;
 }
@@ -113,11 +115,13 @@ function addRaw(raw: Raw, name: string, value: string, from: string): void {
   if (!raw.from.has(name)) raw.from.set(name, from);
 }
 
-function readSecretFile(path: string, flag: string, read: (p: string) => string): string {
+function readSecretFile(path: string, f: FlagSpec, read: (p: string) => string): string {
   const text = read(path);
-  const value = text.replace(/\r?\n$/, "");
-  if (value === "" || /[\r\n]/.test(value)) {
-    throw new Error(`--${flag}-file ${path} must hold one value on one line`);
+  const value = f.multiline ? text.trim() : text.replace(/\r?\n$/, "");
+  if (value === "" || (!f.multiline && /[\r\n]/.test(value))) {
+    throw new Error(
+      `--${f.name}-file ${path} must hold ${f.multiline ? "a value" : "one value on one line"}`,
+    );
   }
   return value;
 }
@@ -196,7 +200,7 @@ function scanArgv(
     const flag = f as FlagSpec;
     if (flag !== flags.get(name)) {
       try {
-        addRaw(out.raw, flag.name, readSecretFile(inline, flag.name, read), "file");
+        addRaw(out.raw, flag.name, readSecretFile(inline, flag, read), "file");
       } catch (e) {
         problems.push(fileProblem(e, `--${name} ${inline}`));
       }
