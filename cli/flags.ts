@@ -409,6 +409,19 @@ export function formatHelp(spec: CommandSpec): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Moves to the directory `deno task` was started from. A task runs in the
+ * directory of its deno.json, so `deno task --config REPO/deno.json ...` run
+ * from a working directory would otherwise resolve the user's relative paths
+ * against the repository; `deno task` names the caller's directory in
+ * `INIT_CWD`. Without permission to read that variable nothing changes.
+ */
+export function enterCallerDirectory(): void {
+  if (Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state !== "granted") return;
+  const dir = Deno.env.get("INIT_CWD");
+  if (dir !== undefined && dir !== "") Deno.chdir(dir);
+}
+
 /** What {@link runCommand} gives the command's body. */
 export interface Invocation {
   values: FlagValues;
@@ -432,6 +445,7 @@ export async function runCommand(
   body: (inv: Invocation) => Promise<void> | void,
   userErrors: readonly (abstract new (...a: never[]) => Error)[] = [],
 ): Promise<void> {
+  enterCallerDirectory();
   let parsed: Parsed;
   try {
     parsed = parseFlags(spec, args);
