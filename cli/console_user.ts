@@ -18,6 +18,7 @@ import {
   OPERATOR_ID,
   staticDirectory,
 } from "../servers/_lib/console_auth.ts";
+import { enterCallerDirectory } from "./flags.ts";
 
 /**
  * Adds one user to the file (created if missing).
@@ -75,5 +76,6 @@ export async function main(args: string[], stdin: ReadableStream<Uint8Array>): P
 }
 
 if (import.meta.main) {
+  enterCallerDirectory();
   Deno.exit(await main(Deno.args, Deno.stdin.readable));
 }
