@@ -40,6 +40,8 @@ export interface ConsoleContext {
   /** The JSON body of a POST (undefined for GET). */
   body: unknown;
   url: URL;
+  /** Whether the session still holds (not idle, not logged out), without counting as a use. */
+  alive(): Promise<boolean>;
 }
 
 /** One console API route. */
@@ -305,7 +307,8 @@ export function withConsole(
       if (post && body === null) {
         return consoleError(400, "invalid_json", "send a JSON body (application/json)", url);
       }
-      return await r.handler({ request, params, session, body, url });
+      const alive = async () => (await book.resume(token, false)) === session;
+      return await r.handler({ request, params, session, body, url, alive });
     }
     return consoleError(404, "not_found", `no console route ${request.method} ${path}`, url);
   }

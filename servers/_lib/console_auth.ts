@@ -222,10 +222,12 @@ export class SessionBook {
   }
 
   /**
-   * The session of a cookie token, if it is live; its idle clock restarts.
-   * An expired session, or one whose operator is gone or disabled, is ended.
+   * The session of a cookie token, if it is live; its idle clock restarts
+   * unless `touch` is false (a live stream asking whether its session still
+   * holds is no use of the console). An expired session, or one whose
+   * operator is gone or disabled, is ended.
    */
-  async resume(token: string | undefined): Promise<ConsoleSession | null> {
+  async resume(token: string | undefined, touch = true): Promise<ConsoleSession | null> {
     if (!token || token.length > 100) return null;
     const key = await tokenKey(token);
     const s = this.#sessions.get(key);
@@ -240,7 +242,7 @@ export class SessionBook {
       this.#sessions.delete(key);
       return null;
     }
-    s.lastSeen = now;
+    if (touch) s.lastSeen = now;
     return s;
   }
 

@@ -197,7 +197,8 @@ export function auditRoutes(store: Store, chain: ChainState): ConsoleRoute[] {
 
 /**
  * Server-sent events: `snapshot()` every `everyMs`, sent as an event when it changed,
- * until the browser goes away.
+ * until the browser goes away or the session ends (idle, logged out, operator disabled):
+ * then an `ended` event, and the stream closes.
  */
 export function eventStream(
   ctx: ConsoleContext,
@@ -207,24 +208,35 @@ export function eventStream(
   const enc = new TextEncoder();
   let last = "";
   let timer: ReturnType<typeof setTimeout> | undefined;
+  // Set when the browser went away: a tick still in flight then sends nothing.
+  let gone = false;
   const body = new ReadableStream<Uint8Array>({
     start(c) {
+      const send = (event: string, data: string) => {
+        if (!gone) c.enqueue(enc.encode(`event: ${event}\ndata: ${data}\n\n`));
+      };
+      const end = (event: string, data: string) => {
+        send(event, data);
+        if (!gone) c.close();
+        gone = true;
+      };
       const tick = async () => {
         try {
+          if (!(await ctx.alive())) return end("ended", "{}");
           const text = JSON.stringify(await snapshot());
           if (text !== last) {
             last = text;
-            c.enqueue(enc.encode(`event: figures\ndata: ${text}\n\n`));
+            send("figures", text);
           }
-          timer = setTimeout(tick, everyMs);
+          if (!gone) timer = setTimeout(tick, everyMs);
         } catch (e) {
-          c.enqueue(enc.encode(`event: failed\ndata: ${JSON.stringify((e as Error).message)}\n\n`));
-          c.close();
+          end("failed", JSON.stringify((e as Error).message));
         }
       };
       tick();
     },
     cancel() {
+      gone = true;
       clearTimeout(timer);
     },
   });

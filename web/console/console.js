@@ -37,9 +37,18 @@ function get(path) {
 function post(path, body) {
   return call("POST", path, body);
 }
+var sessionLost = () => {
+};
+function onSessionLost(fn) {
+  sessionLost = fn;
+}
 function follow(path, onFigures) {
   const es = new EventSource(`/console/api${path}`);
   es.addEventListener("figures", (e) => onFigures(JSON.parse(e.data)));
+  es.addEventListener("ended", () => {
+    es.close();
+    sessionLost();
+  });
   return () => es.close();
 }
 
@@ -670,6 +679,10 @@ var who = document.getElementById("who");
 var status = document.getElementById("status");
 var leave = [];
 var session = null;
+function stopLive() {
+  for (const f of leave) f();
+  leave = [];
+}
 function say(message, error = false) {
   status.textContent = message;
   status.className = error ? "error" : "";
@@ -720,6 +733,7 @@ function start(s) {
     type: "button"
   }, "Log out");
   out.addEventListener("click", async () => {
+    stopLive();
     await post("/logout").catch(() => void 0);
     setCsrf("");
     location.hash = "";
@@ -735,8 +749,7 @@ function start(s) {
 }
 async function route() {
   if (!session) return;
-  for (const f of leave) f();
-  leave = [];
+  stopLive();
   const [id, ...args] = location.hash.slice(1).split("/").map(decodeURIComponent);
   const pageId = session.pages.some((p) => p.id === id) ? id : "dashboard";
   for (const a of nav.querySelectorAll("a")) {
@@ -769,4 +782,8 @@ async function route() {
   }
 }
 globalThis.addEventListener("hashchange", route);
+onSessionLost(() => {
+  stopLive();
+  showLogin("your session ended: log in again");
+});
 get("/session").then((s) => s.operator ? start(s) : showLogin(), (e) => showLogin(messageOf(e)));

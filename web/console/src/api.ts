@@ -73,13 +73,25 @@ export function post<T>(path: string, body?: unknown): Promise<T> {
   return call<T>("POST", path, body);
 }
 
+let sessionLost: () => void = () => {};
+
+/** What to do when a live stream says the session ended. */
+export function onSessionLost(fn: () => void): void {
+  sessionLost = fn;
+}
+
 /**
- * Follows a server-sent event stream of figures until `stop` is called.
+ * Follows a server-sent event stream of figures until `stop` is called or
+ * the server ends it because the session ended.
  *
  * @returns stop.
  */
 export function follow<T>(path: string, onFigures: (f: T) => void): () => void {
   const es = new EventSource(`/console/api${path}`);
   es.addEventListener("figures", (e) => onFigures(JSON.parse((e as MessageEvent).data) as T));
+  es.addEventListener("ended", () => {
+    es.close();
+    sessionLost();
+  });
   return () => es.close();
 }

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { ApiError, get, post, type Session, setCsrf } from "./api.ts";
+import { ApiError, get, onSessionLost, post, type Session, setCsrf } from "./api.ts";
 import { field, h } from "./dom.ts";
 import { messageOf, type Page, type PageContext } from "./page.ts";
 import { dashboardPage, ordersPage } from "./pages_orders.ts";
@@ -28,6 +28,12 @@ const who = document.getElementById("who")!;
 const status = document.getElementById("status")!;
 let leave: (() => void)[] = [];
 let session: Session | null = null;
+
+/** Stops the page's live updates. */
+function stopLive(): void {
+  for (const f of leave) f();
+  leave = [];
+}
 
 function say(message: string, error = false): void {
   status.textContent = message;
@@ -74,6 +80,7 @@ function start(s: Session): void {
   document.getElementById("title")!.textContent = `${s.server} console`;
   const out = h("button", { type: "button" }, "Log out");
   out.addEventListener("click", async () => {
+    stopLive();
     await post("/logout").catch(() => undefined);
     setCsrf("");
     location.hash = "";
@@ -89,8 +96,7 @@ function start(s: Session): void {
 
 async function route(): Promise<void> {
   if (!session) return;
-  for (const f of leave) f();
-  leave = [];
+  stopLive();
   const [id, ...args] = location.hash.slice(1).split("/").map(decodeURIComponent);
   const pageId = session.pages.some((p) => p.id === id) ? id : "dashboard";
   for (const a of nav.querySelectorAll("a")) {
@@ -122,6 +128,10 @@ async function route(): Promise<void> {
 }
 
 globalThis.addEventListener("hashchange", route);
+onSessionLost(() => {
+  stopLive();
+  showLogin("your session ended: log in again");
+});
 get<Session | { operator: null }>("/session").then(
   (s) => s.operator ? start(s as Session) : showLogin(),
   (e) => showLogin(messageOf(e)),
