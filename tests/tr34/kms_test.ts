@@ -9,7 +9,8 @@
  * TR-34 code: a replayed random number (at the KMS and at the PIN pad), a
  * token for another KRD, a KRD certificate for another SN, a revoked KDH
  * certificate, a key block header the TMK slot's use forbids; and a TR-34
- * terminal is kept out of the other flows' routes.
+ * terminal is kept out of the other flows' routes. A KDH whose key block or
+ * certificate does not check out keeps the KMS from starting.
  *
  * @module
  */
@@ -22,11 +23,15 @@ import {
   type RemoteError,
   Tr34KeyTokenResponse,
   Tr34TerminalStatus,
+  ValidationError,
 } from "../../src/protocol/mod.ts";
 import { TMK_POLICY, Tr34Error } from "../../src/tr34/mod.ts";
 import { type PinPadTr34, pinPadTr34TestHarness } from "../../devices/pin_pad_tr34.ts";
 import { Tr34Terminal } from "../../devices/pos_tr34.ts";
-import { makeDemoPki } from "../../demo/setup.ts";
+import { makeDemoPki, randomComponents } from "../../demo/setup.ts";
+import { kdhForKms } from "../../demo/tr34.ts";
+import { jsonLogger } from "../../servers/_lib/mod.ts";
+import { createKms } from "../../servers/kms/main.ts";
 import { allCores } from "../_helpers.ts";
 import { dumpDatabase, PG_URL, startTr34Kms, type Tr34Kms } from "./_kms.ts";
 
@@ -262,5 +267,45 @@ Deno.test("TR-34 with a revoked KDH certificate: the PIN pad refuses with kdh_re
     assertEquals(e2.code, "kdh_revoked");
   } finally {
     await k.close();
+  }
+});
+
+Deno.test("a KDH key block that is not its certificate's key: the KMS does not start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "tr34-kdh-" });
+  try {
+    const lmk = await randomComponents(2, 32, core);
+    const db = `${dir}/kms.db`;
+    await Deno.mkdir(`${dir}/a`);
+    await Deno.mkdir(`${dir}/b`);
+    const a = await kdhForKms(pki, lmk, `${dir}/a`, core, db);
+    const b = await kdhForKms(pki, lmk, `${dir}/b`, core, db);
+    const pk = await randomComponents(2, 24, core);
+    const mak = await randomComponents(2, 16, core);
+    const start = (tr34: typeof a) =>
+      createKms({
+        db,
+        lmkComponents: lmk,
+        hsmMode: "test",
+        pkComponents: pk,
+        makComponents: mak,
+        token: crypto.randomUUID(),
+        log: jsonLogger(() => {}),
+        core,
+        hsmWorkers: 1,
+        tr34,
+      });
+    const e = await assertRejects(
+      () => start({ ...a, privateKeyBlock: b.privateKeyBlock }),
+      ValidationError,
+    );
+    assertEquals(e.code, "invalid_kdh");
+    assert(e.message.includes("does not hold the private key"), e.message);
+    const e2 = await assertRejects(
+      () => start({ ...a, krdRoots: [a.certificate] }),
+      ValidationError,
+    );
+    assertEquals(e2.code, "invalid_kdh");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
