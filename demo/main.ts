@@ -58,6 +58,14 @@ export type DemoTestHooks =
     result?: (result: DemoResult) => void;
   };
 
+/** A terminal count flag, `min` to 10000; undefined (and the reason on stderr) if it is not. */
+function count(text: string, flag: string, min: number): number | undefined {
+  const n = Number(text);
+  if (/^[0-9]+$/.test(text) && n >= min && n <= 10000) return n;
+  console.error(`${flag} must be an integer from ${min} to 10000, got ${text}`);
+  return undefined;
+}
+
 /**
  * Runs the demo with command-line flags.
  *
@@ -78,23 +86,10 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     },
     strict: true,
   });
-  const terminals = Number(values.terminals);
-  if (!/^[0-9]+$/.test(values.terminals!) || terminals < 1 || terminals > 10000) {
-    console.error(`--terminals must be an integer from 1 to 10000, got ${values.terminals}`);
-    return 2;
-  }
-  const flowBTerminals = Number(values["flow-b-terminals"]);
-  if (!/^[0-9]+$/.test(values["flow-b-terminals"]!) || flowBTerminals > 10000) {
-    console.error(
-      `--flow-b-terminals must be an integer from 0 to 10000, got ${values["flow-b-terminals"]}`,
-    );
-    return 2;
-  }
-  const tr34Terminals = Number(values["tr34-terminals"]);
-  if (!/^[0-9]+$/.test(values["tr34-terminals"]!) || tr34Terminals > 10000) {
-    console.error(
-      `--tr34-terminals must be an integer from 0 to 10000, got ${values["tr34-terminals"]}`,
-    );
+  const terminals = count(values.terminals!, "--terminals", 1);
+  const flowBTerminals = count(values["flow-b-terminals"]!, "--flow-b-terminals", 0);
+  const tr34Terminals = count(values["tr34-terminals"]!, "--tr34-terminals", 0);
+  if (terminals === undefined || flowBTerminals === undefined || tr34Terminals === undefined) {
     return 2;
   }
   const { result: onResult, ...demoHooks } = hooks;
