@@ -15,6 +15,7 @@ import { type KmsServer, startKms } from "../../servers/kms/main.ts";
 import type { PinPadTr34 } from "../../devices/pin_pad_tr34.ts";
 import { componentKey, type DemoPki, randomComponents } from "../../demo/setup.ts";
 import { kdhForKms, makeTr34PinPad } from "../../demo/tr34.ts";
+import { kmsCaForKms, makeFlowBPki } from "../../demo/flow_b.ts";
 import type { KeyUsePolicy } from "../../src/tr34/mod.ts";
 
 /** The PostgreSQL URL of the tests, if set. */
@@ -43,12 +44,12 @@ export interface Tr34Kms {
  * @param core the crypto core.
  * @param pki the CA.
  * @param o `postgres`: on a new schema of {@link PG_URL}; `revokeKdh`: the CRL the KMS hands
- *   out lists its own KDH certificate.
+ *   out lists its own KDH certificate; `flowB`: flow B is served too (KMS CA under the same root).
  */
 export async function startTr34Kms(
   core: CryptoCore,
   pki: DemoPki,
-  o: { postgres?: boolean; revokeKdh?: boolean } = {},
+  o: { postgres?: boolean; revokeKdh?: boolean; flowB?: boolean } = {},
 ): Promise<Tr34Kms> {
   const dir = await Deno.makeTempDir({ prefix: "tr34-kms-" });
   const schema = o.postgres
@@ -73,6 +74,10 @@ export async function startTr34Kms(
     core,
     hsmWorkers: 1,
     tr34,
+    kmsCa: o.flowB
+      ? await kmsCaForKms(await makeFlowBPki(core, pki), lmk, dir, core, db)
+      : undefined,
+    deviceRoots: o.flowB ? [pki.rootPem] : undefined,
   });
   return {
     server,

@@ -9,7 +9,8 @@
  * TR-34 code: a replayed random number (at the KMS and at the PIN pad), a
  * token for another KRD, a KRD certificate for another SN, a revoked KDH
  * certificate, a key block header the TMK slot's use forbids; and a TR-34
- * terminal is kept out of the other flows' routes. A KDH whose key block or
+ * terminal is kept out of the other flows' routes, and a flow B one out of
+ * TR-34's. A KDH whose key block or
  * certificate does not check out keeps the KMS from starting.
  *
  * @module
@@ -307,5 +308,40 @@ Deno.test("a KDH key block that is not its certificate's key: the KMS does not s
     assertEquals(e2.code, "invalid_kdh");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("with flow B on the same KMS: each flow keeps its terminals", async () => {
+  const k = await startTr34Kms(core, pki, { flowB: true });
+  try {
+    const pad = await k.newPad("TX00000001");
+    const r = await terminal(k, "TX00000001", pad).run();
+    assertEquals(r.state, "delivered");
+    // Flow B's S1 on a TR-34 terminal, and TR-34's binding on a flow B terminal.
+    assertEquals(await post(`${k.url}/v1/terminals/TX00000001/hsm-key`, undefined), {
+      status: 409,
+      code: "tr34_terminal",
+    });
+    const s1 = await fetch(`${k.url}/v1/terminals/FX00000001/hsm-key`, { method: "POST" });
+    assertEquals(s1.status, 201);
+    await s1.body?.cancel();
+    const other = await k.newPad("FX00000001");
+    assertEquals(
+      await post(`${k.url}/v1/terminals/FX00000001/tr34/bind`, {
+        credentialToken: await other.credentialToken(),
+      }),
+      { status: 409, code: "flow_b_terminal" },
+    );
+    const s = await callJson(
+      fetchTransport,
+      "GET",
+      `${k.url}/v1/terminals/TX00000001`,
+      undefined,
+      Tr34TerminalStatus,
+      { token: k.token },
+    );
+    assertEquals([s.body.flow, s.body.state], ["TR-34", "delivered"]);
+  } finally {
+    await k.close();
   }
 });
