@@ -34,6 +34,8 @@ Deno.test("demo --serve keeps the servers running with their consoles until SIGI
       "3",
       "--flow-b-terminals",
       "2",
+      "--tr34-terminals",
+      "1",
       "--data-dir",
       dir,
     ],
