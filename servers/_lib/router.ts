@@ -24,6 +24,7 @@ import {
 import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** HTTP methods the servers use. */
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -223,6 +224,8 @@ export interface HandlerOptions {
   log: Logger;
   /** Extra readiness check for `/healthz` (e.g. the database answers); throws if not ready. */
   ready?: () => void | Promise<void>;
+  /** Counts each request by route pattern (`unmatched` for none), method and status. */
+  metrics?: Pick<ServerMetrics, "request">;
 }
 
 /**
@@ -354,8 +357,13 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
   }
   const doc = JSON.stringify(openApiDocument(options));
 
-  async function dispatch(request: Request, url: URL): Promise<Response> {
+  async function dispatch(
+    request: Request,
+    url: URL,
+    matched: { route: string },
+  ): Promise<Response> {
     if (url.pathname === "/healthz" || url.pathname === "/openapi.json") {
+      matched.route = url.pathname;
       if (request.method !== "GET" && request.method !== "HEAD") {
         throw new MethodNotAllowedError(request.method, ["GET"]);
       }
@@ -381,6 +389,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const hit = matches.find((m) => m.r.method === request.method);
     if (!hit) throw new MethodNotAllowedError(request.method, matches.map((m) => m.r.method));
     const r = hit.r;
+    matched.route = r.path;
     // An operator request's body is read before anything else is checked:
     // the signature covers it.
     let signedBody: Uint8Array | undefined;
@@ -447,8 +456,9 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     let response: Response;
     let code: string | undefined;
     let level: Level | undefined;
+    const matched = { route: "unmatched" };
     try {
-      response = await dispatch(request, url);
+      response = await dispatch(request, url, matched);
     } catch (e) {
       const out = errorResponse(e);
       response = out.response;
@@ -479,6 +489,8 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
     );
+    const seconds = (performance.now() - started) / 1000;
+    options.metrics?.request(matched.route, request.method, response.status, seconds);
     return response;
   };
 }

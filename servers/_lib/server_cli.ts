@@ -14,13 +14,16 @@ import {
   runCommand,
   UsageError,
 } from "../../cli/flags.ts";
+import { loadCore } from "../../src/core/mod.ts";
 import { HsmError } from "../../src/hsm/mod.ts";
 import { CertificateError } from "../../src/pki/mod.ts";
 import { ProtocolError, ValidationError } from "../../src/protocol/errors.ts";
 import { isPostgresUrl, StoreError } from "../../src/store/mod.ts";
 import type { HsmMode } from "../../src/hsm/mod.ts";
 import { parseComponents } from "./hsm.ts";
-import type { Level } from "./log.ts";
+import type { Level, Logger } from "./log.ts";
+import { serveMetrics, type ServerMetrics } from "./metrics.ts";
+import type { Running } from "./serve.ts";
 
 /** The flags every server takes, as {@link toServerFlags} reads them. */
 export interface ServerFlags {
@@ -158,6 +161,58 @@ export function serverFlagSpecs(o: ServerFlagOptions): FlagSpec[] {
   ];
 }
 
+/**
+ * The flags of the keys the MTMS and the KMS share: PK and MAK components.
+ *
+ * @param envPrefix `KMS` or `MTMS`.
+ * @param peer the other server, for the help text.
+ * @returns the two list flags, secret.
+ */
+export function sharedKeyFlags(envPrefix: string, peer: string): FlagSpec[] {
+  const flag = (name: string, key: string, job: string): FlagSpec => ({
+    name,
+    type: "list",
+    secret: true,
+    env: `${envPrefix}_${key}_COMPONENTS`,
+    help: `a component of ${key}, the key shared with the ${peer} that ${job}`,
+    metavar: "[CUSTODIAN:]KEY:KCV",
+  });
+  return [flag("pk-component", "PK", "protects TKs"), flag("mak-component", "MAK", "MACs batches")];
+}
+
+/**
+ * What every start of a server checks: {@link serverFlagProblems}, the files
+ * the flags name, and the LMK components, which every step needs.
+ *
+ * @param v the parsed values.
+ * @param envPrefix `KMS` or `MTMS`.
+ * @param files the flags naming files to read.
+ * @returns one line per problem.
+ */
+export function startProblems(v: FlagValues, envPrefix: string, files: string[]): string[] {
+  const problems = [...serverFlagProblems(v, envPrefix), ...missingFiles(v, files)];
+  if (list(v, "lmk-component").length === 0) {
+    problems.push(...componentProblems(v, "lmk-component", "LMK component", true));
+  }
+  return problems;
+}
+
+/**
+ * What serving checks besides {@link startProblems}: the operator token and
+ * the shared keys' components.
+ */
+export function servingProblems(v: FlagValues, envPrefix: string): string[] {
+  const problems: string[] = [];
+  if (str(v, "token") === undefined) {
+    problems.push(
+      `--token is required (or ${envPrefix}_TOKEN, or --token-file): the operator API's secret`,
+    );
+  }
+  problems.push(...componentProblems(v, "pk-component", "PK component", false));
+  problems.push(...componentProblems(v, "mak-component", "MAK component", false));
+  return problems;
+}
+
 /** A string flag naming a file. */
 export function fileFlag(name: string, env: string | undefined, help: string): FlagSpec {
   return { name, type: "string", env, help, metavar: "FILE" };
@@ -270,6 +325,31 @@ export function toServerFlags(v: FlagValues): ServerFlags {
 }
 
 /**
+ * The options both servers start with, from their checked flags: address,
+ * database, LMK and shared key components, HSM mode, token, logger, core.
+ *
+ * @param v the parsed values.
+ * @param log the server's logger.
+ * @returns the common part of `startKms` / `startMtms` options.
+ */
+export async function commonOptions(v: FlagValues, log: Logger) {
+  const flags = toServerFlags(v);
+  return {
+    port: flags.port,
+    hostname: flags.hostname,
+    db: flags.db,
+    lmkComponents: flags.lmkComponents,
+    lmkKcv: flags.lmkKcv,
+    hsmMode: flags.hsmMode,
+    pkComponents: list(v, "pk-component"),
+    makComponents: list(v, "mak-component"),
+    token: flags.token as string,
+    log,
+    core: await loadCore(),
+  };
+}
+
+/**
  * Parses server flags without running a server: the common flags (and
  * `extra` string flags) with the rules of {@link serverFlagProblems}.
  *
@@ -347,6 +427,32 @@ export async function readFlagFile(flag: string, path: string): Promise<string> 
   }
 }
 
+/**
+ * The file flags that are set but name no readable file, checked with the
+ * other flags so a missing file stops the start before anything is written.
+ *
+ * @param v the parsed values.
+ * @param flags the flags that name files to read.
+ * @returns one line per missing or unreadable file.
+ */
+export function missingFiles(v: FlagValues, flags: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const flag of flags) {
+    const path = str(v, flag);
+    if (path === undefined) continue;
+    try {
+      if (!Deno.statSync(path).isFile) problems.push(`--${flag} ${path}: not a file`);
+    } catch (e) {
+      problems.push(
+        e instanceof Deno.errors.NotFound
+          ? `--${flag} ${path}: no such file`
+          : `--${flag} ${path}: ${(e as Error).name}`,
+      );
+    }
+  }
+  return problems;
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
@@ -415,7 +521,47 @@ export async function runServer(
       await body(values, (u) => undos.push(u));
     } catch (e) {
       for (const u of undos.reverse()) await u();
-      throw e;
+      throw socketError(e) ?? e;
     }
   }, STARTUP_ERRORS);
+}
+
+/** Node's socket errors (`listen EADDRINUSE: ...`) at startup, as one line naming the flags. */
+function socketError(e: unknown): StartupError | undefined {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^E(ADDRINUSE|ADDRNOTAVAIL|ACCES)$/.test(code)) {
+    return undefined;
+  }
+  const what = (e as Error).message.replace(/^listen E[A-Z]+: /, "");
+  return new StartupError(`cannot listen (--port, --hostname): ${what}`);
+}
+
+/**
+ * Serves `/metrics` beside a started server when `--metrics-port` asks
+ * (logged as `<name>.metrics`), stopped with it.
+ *
+ * @param name the server's name in log events.
+ * @param server the running server.
+ * @param metrics its metrics.
+ * @param port `--metrics-port`, or undefined for none.
+ * @param log where the address goes.
+ * @returns the server, whose shutdown also stops the metrics listener.
+ */
+export function withMetricsPort<S extends Running>(
+  name: string,
+  server: S,
+  metrics: ServerMetrics,
+  port: number | undefined,
+  log: Logger,
+): S {
+  if (port === undefined) return server;
+  const m = serveMetrics(metrics, port);
+  log.log("info", `${name}.metrics`, { url: `${m.url}/metrics` });
+  return {
+    ...server,
+    shutdown: async () => {
+      await m.shutdown();
+      await server.shutdown();
+    },
+  };
 }
