@@ -166,8 +166,9 @@ async function serve(
   });
   if (crls) reloadOnSighup(crls, log);
   const running = cli.withMetricsPort("kms", server, metrics, flags.metricsPort, log);
-  console.error(`KMS listening on ${server.url}`);
+  // Signals are handled before the line that tells a supervisor the server is up.
   stopOnSignals("kms", running, log);
+  console.error(`KMS listening on ${server.url}`);
 }
 
 /**

@@ -165,8 +165,9 @@ async function serve(
   });
   if (crls) reloadOnSighup(crls, log);
   const running = cli.withMetricsPort("mtms", server, metrics, flags.metricsPort, log);
-  console.error(`MTMS listening on ${server.url}`);
+  // Signals are handled before the line that tells a supervisor the server is up.
   stopOnSignals("mtms", running, log);
+  console.error(`MTMS listening on ${server.url}`);
 }
 
 /**

@@ -276,3 +276,78 @@ async function startAndStop(args: string[]): Promise<string> {
   assertEquals((await child.status).code, 0, buf);
   return buf;
 }
+
+/** A task's command from deno.json, as arguments after `deno`. */
+async function taskArgs(name: string): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const task = config.tasks[name];
+  const command: string = typeof task === "string" ? task : task.command;
+  const [deno, run, ...args] = command.split(" ");
+  assertEquals([deno, run], ["deno", "run"]);
+  // Run from any directory: the project's config, the main by its full path.
+  return [
+    run,
+    "--config",
+    `${ROOT}deno.json`,
+    ...args.map((a) => a.endsWith(".ts") ? `${ROOT}${a}` : a),
+  ];
+}
+
+Deno.test("cli: the kms, mtms, kms:issue, ceremony and ca tasks run with narrow permissions", async () => {
+  for (const name of ["kms", "mtms", "kms:issue", "ceremony", "ca"]) {
+    const args = await taskArgs(name);
+    assertFalse(args.some((a) => a === "-A" || a === "--allow-all"), `${name}: ${args}`);
+    assertFalse(args.some((a) => /^--allow-(run|ffi|sys|all)/.test(a)), `${name}: ${args}`);
+  }
+  await withDir(async (dir) => {
+    // The KMS serves with exactly its task's permissions, from its environment variables.
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        ...await taskArgs("kms"),
+        "--insecure-http",
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+        "--db",
+        `${dir}/kms.db`,
+      ],
+      cwd: dir,
+      env: { ...await kmsEnv(), NO_COLOR: "1" },
+      clearEnv: true,
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let buf = "";
+    while (!buf.includes("KMS listening on ")) {
+      const r = await reader.read();
+      if (r.done) break;
+      buf += r.value;
+    }
+    child.kill("SIGTERM");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) buf += r.value;
+    assertEquals((await child.status).code, 0, buf);
+    assertMatch(buf, /"event":"kms.metrics"/);
+    assertMatch(buf, /"event":"kms.stopped"/);
+    // The others answer --help within their permissions.
+    for (const name of ["mtms", "kms:issue", "ca"]) {
+      const args = await taskArgs(name);
+      const out = await run(args.at(-1)!, ["--help"], dir);
+      assertEquals(out.code, 0, out.stderr);
+      const perms = await new Deno.Command(Deno.execPath(), {
+        args: [
+          ...args,
+          name === "ca" ? "list" : "--help",
+          ...(name === "ca" ? ["--dir", dir] : []),
+        ],
+        cwd: dir,
+        clearEnv: true,
+        env: { NO_COLOR: "1" },
+        stdin: "null",
+      }).output();
+      assertEquals(perms.code, 0, new TextDecoder().decode(perms.stderr));
+    }
+  });
+});
