@@ -51,6 +51,7 @@ export {
   MODES_OF_USE,
   OPTIONAL_BLOCK_IDS,
   VERSION_PARAMS,
+  type VersionParams,
   VERSIONS,
 } from "./_tables.ts";
 
