@@ -351,3 +351,50 @@ Deno.test("cli: the kms, mtms, kms:issue, ceremony and ca tasks run with narrow 
     }
   });
 });
+
+Deno.test("cli: the ceremony's component files start a production KMS; --log-level warn", async () => {
+  await withDir(async (dir) => {
+    const ceremony = `${ROOT}cli/ceremony.ts`;
+    const files: string[] = [];
+    for (const key of ["lmk", "pk", "mak"]) {
+      for (const custodian of ["alice", "bob"]) {
+        const out = `${key}-${custodian}.txt`;
+        const args = ["generate", "--key", key, "--custodian", custodian, "--out", out];
+        assertEquals((await run(ceremony, args, dir)).code, 0);
+        files.push(`--${key}-component-file`, `${dir}/${out}`);
+      }
+    }
+    const combined = await run(ceremony, [
+      "combine",
+      "--key",
+      "lmk",
+      "--component-file",
+      "lmk-alice.txt",
+      "--component-file",
+      "lmk-bob.txt",
+    ], dir);
+    assertEquals(combined.code, 0, combined.stderr);
+    const kcv = JSON.parse(combined.stdout).combinedKcv;
+    await Deno.writeTextFile(`${dir}/token.txt`, TOKEN);
+    const stderr = await startAndStop([
+      ...files,
+      "--lmk-kcv",
+      kcv,
+      "--token-file",
+      `${dir}/token.txt`,
+      "--insecure-http",
+      "--port",
+      "0",
+      "--db",
+      `${dir}/kms.db`,
+      "--log-level",
+      "warn",
+    ]);
+    const levels = stderr.split("\n").filter((l) => l.startsWith("{")).map((l) =>
+      JSON.parse(l).level
+    );
+    assert(levels.length > 0, stderr);
+    assertEquals(levels.filter((l) => l === "info" || l === "debug"), [], stderr);
+    assertStringIncludes(stderr, '"event":"kms.insecure_http"');
+  });
+});
