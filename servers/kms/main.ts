@@ -2,15 +2,17 @@
  * The KMS server: `deno task kms` (or `startKms` in-process, as the demo and
  * the tests do).
  *
- * Flags: `--port` (default 8441), `--hostname` (127.0.0.1), `--db` (SQLite
- * file, default `data/kms.db`, or a `postgres://` URL for several KMS
- * instances on one database; or `KMS_DATABASE_URL`), `--lmk-component CUSTODIAN:KEY:KCV`
- * (two or more, from distinct custodians; or `KMS_LMK_COMPONENTS=A:KEY:KCV,B:KEY:KCV`),
- * `--lmk-kcv` (or `KMS_LMK_KCV`; required in production mode), `--hsm-mode production|test`
- * (or `KMS_HSM_MODE`; default production), `--pk-component` / `--mak-component` (the
- * keys shared with the MTMS, `[CUSTODIAN:]KEY:KCV`; or `KMS_PK_COMPONENTS`,
- * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
- * components and the token are best passed in the environment.
+ * Every flag, its environment variable and its default: `deno task kms
+ * --help` (declared in `_cli.ts`). The store is `--db` (SQLite file, default
+ * `data/kms.db`, or a `postgres://` URL for several KMS instances on one
+ * database). The LMK comes from two or more `--lmk-component-file` files of
+ * the key ceremony (`CUSTODIAN:KEY:KCV`, distinct custodians) with
+ * `--lmk-kcv` in production mode (`--hsm-mode`, production by default); PK
+ * and MAK, the keys shared with the MTMS, likewise (`--pk-component-file`,
+ * `--mak-component-file`); the operator API's secret from `--token-file`.
+ * Each secret may come from the environment instead (`KMS_LMK_COMPONENTS`,
+ * comma-separated, `KMS_TOKEN`, ...); on argv it draws a warning.
+ * `/metrics` (Prometheus) is served on `--metrics-port` at 127.0.0.1 only.
  * `--hsm-workers N` (or `KMS_HSM_WORKERS`; default the number of CPUs, 1
  * for none): the HSM workers bulk issuance runs on (`servers/kms/_keys.ts`).
  * `--staging-idle-s S` (or `KMS_STAGING_IDLE_S`; default 600): at the start,

@@ -2,15 +2,16 @@
  * The MTMS server: `deno task mtms` (or `startMtms` in-process, as the demo
  * and the tests do).
  *
- * Flags: `--port` (default 8442), `--hostname`, `--db` (default
- * `data/mtms.db`), `--lmk-component CUSTODIAN:KEY:KCV` (two or more, from distinct
- * custodians; or `MTMS_LMK_COMPONENTS`), `--lmk-kcv` (or `MTMS_LMK_KCV`; required in
- * production mode), `--hsm-mode production|test` (or `MTMS_HSM_MODE`; default
- * production), `--pk-component` / `--mak-component` (shared with
- * the KMS; or `MTMS_PK_COMPONENTS`, `MTMS_MAK_COMPONENTS`), `--token` (or
- * `MTMS_TOKEN`), `--kms-url`, `--ca-root FILE` (the CA root, PEM),
- * `--transport-key FILE` (the transport private key as a TR-31 block under
- * this MTMS's LMK) and `--transport-cert FILE` (its certificate from the CA).
+ * Every flag, its environment variable and its default: `deno task mtms
+ * --help` (declared in `_cli.ts`). The store is `--db` (default
+ * `data/mtms.db`); the LMK, PK and MAK components come from the key
+ * ceremony's files (`--lmk-component-file`, `--pk-component-file`,
+ * `--mak-component-file`) or the environment, with `--lmk-kcv` in
+ * production mode; the operator secret from `--token-file` or `MTMS_TOKEN`;
+ * `--kms-url`, `--ca-root FILE` (the CA root, PEM), `--transport-key FILE`
+ * (the transport private key as a TR-31 block under this MTMS's LMK) and
+ * `--transport-cert FILE` (its certificate from the CA). `/metrics` is
+ * served on `--metrics-port` at 127.0.0.1 only.
  * `--generate-transport-key PREFIX` (with the LMK components) makes that key
  * block and the public key for the CA, then exits.
  *
