@@ -15,7 +15,8 @@ import * as cli from "../_lib/server_cli.ts";
 import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
 import { MAX_HSM_WORKERS } from "./_keys.ts";
-import { importKmsCaKey, loadKmsCa } from "./flow_b_hsm.ts";
+import { importKmsCaKey } from "./import_ca_key.ts";
+import { loadKmsCa } from "./kms_ca.ts";
 import type { KmsOptions, KmsServer } from "./main.ts";
 
 const FILES = [
