@@ -186,7 +186,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
       routes: await withTr34Kdh(
         flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
-        { ...o, store },
+        { ...o, store, hsmFactory },
       ),
       operatorToken: o.token,
       rememberOperatorNonce: operatorNonceMemory(store),
