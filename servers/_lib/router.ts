@@ -25,6 +25,7 @@ import {
 import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** HTTP methods the servers use. */
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -224,6 +225,8 @@ export interface HandlerOptions {
   log: Logger;
   /** Extra readiness check for `/healthz` (e.g. the database answers); throws if not ready. */
   ready?: () => void | Promise<void>;
+  /** Counts each request by route pattern (`unmatched` for none), method and status. */
+  metrics?: Pick<ServerMetrics, "request">;
 }
 
 /**
@@ -506,12 +509,18 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
   const now = options.now ?? (() => new Date());
   const doc = JSON.stringify(openApiDocument(options));
 
-  async function dispatch(request: Request, url: URL): Promise<Response> {
+  async function dispatch(
+    request: Request,
+    url: URL,
+    matched: { route: string },
+  ): Promise<Response> {
     if (url.pathname === "/healthz" || url.pathname === "/openapi.json") {
+      matched.route = url.pathname;
       return await serveBuiltIn(request, url, options, doc);
     }
     const hit = matchRoute(routes, request, url);
     const r = hit.r;
+    matched.route = r.path;
     const signedBody = r.access === "operator"
       ? await checkOperatorRequest(request, url, r, options, now())
       : undefined;
@@ -530,8 +539,9 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     let response: Response;
     let code: string | undefined;
     let level: Level | undefined;
+    const matched = { route: "unmatched" };
     try {
-      response = await dispatch(request, url);
+      response = await dispatch(request, url, matched);
     } catch (e) {
       const out = errorResponse(e);
       response = out.response;
@@ -562,6 +572,8 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
     );
+    const seconds = (performance.now() - started) / 1000;
+    options.metrics?.request(matched.route, request.method, response.status, seconds);
     return response;
   };
 }
