@@ -63,13 +63,17 @@ export class UpstreamError extends ProtocolError {}
 export class RemoteError extends ProtocolError {
   /** HTTP status of the answer. */
   readonly status: number;
+  /** From a `Retry-After` header in seconds (a 429 or 503): when to try again, in ms. */
+  readonly retryAfterMs?: number;
   /**
    * @param status HTTP status.
    * @param code the `error.code` of the body.
    * @param message the `error.message` of the body.
+   * @param retryAfterMs the answer's `Retry-After`, in ms, if it had one.
    */
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, retryAfterMs?: number) {
     super(code, `${status} ${code}: ${message}`);
     this.status = status;
+    this.retryAfterMs = retryAfterMs;
   }
 }
