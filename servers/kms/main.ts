@@ -56,6 +56,10 @@ import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
+import { FlowADelivery } from "./flow_a_delivery.ts";
+import { flowAProofOps } from "./flow_a_keys.ts";
+import { ServerMetrics } from "../_lib/metrics.ts";
+import type { FailureLimits } from "../_lib/rate_limit.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { HsmMode } from "../../src/hsm/mod.ts";
@@ -111,11 +115,19 @@ export interface KmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+  /** Flow A S16-S17: how long a nonce is accepted, in ms (default two minutes). */
+  nonceTtlMs?: number;
+  /** Flow A S16-S17: the hold-off of serial numbers and sources whose requests fail unproved. */
+  deviceFailureLimits?: Partial<FailureLimits>;
+  /** Where the KMS counts events (default: its own `ServerMetrics`, on {@link KmsApp.metrics}). */
+  metrics?: ServerMetrics;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
 export interface KmsApp {
   handler: (request: Request) => Promise<Response>;
+  /** The events the KMS counted (refusals of device routes among them). */
+  metrics: ServerMetrics;
   /** Stops the HSM workers and closes the store. */
   close(): Promise<void>;
 }
@@ -150,19 +162,21 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       hsmFactory: o.hsmFactory,
     });
     const service = new KmsService(hsm, store);
+    // Flow A S16-S17, on its own handle of the same HSM: nonces and proofs of possession.
+    const metrics = o.metrics ?? new ServerMetrics("kms");
+    const delivery = new FlowADelivery({
+      store,
+      proofs: await flowAProofOps(await openKmsHsm(o, store), store),
+      status: (sn, tx) => service.status(sn, tx),
+      nonceTtlMs: o.nonceTtlMs,
+      limits: o.deviceFailureLimits,
+      metrics,
+      log: o.log,
+    });
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
     await service.purgeStaleUploads(o.stagingIdleMs);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
-    const flowBHsm = o.kmsCa
-      ? await (o.hsmFactory ?? openHsm)({
-        lmkComponents: o.lmkComponents,
-        lmkKcv: o.lmkKcv,
-        mode: o.hsmMode,
-        core: o.core,
-        store,
-        actor: "kms",
-      })
-      : undefined;
+    const flowBHsm = o.kmsCa ? await openKmsHsm(o, store) : undefined;
     if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
     const flowB = flowBHsm && o.kmsCa
       ? createFlowBService({
@@ -180,7 +194,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       description:
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
-      routes: flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
+      routes: flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
       operatorToken: o.token,
       rememberOperatorNonce: operatorNonceMemory(store),
       log: o.log,
@@ -190,6 +204,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     });
     return {
       handler,
+      metrics,
       close: async () => {
         try {
           await hsm.close();
@@ -202,6 +217,18 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     await store.close();
     throw e;
   }
+}
+
+/** Another handle of the KMS's HSM (same LMK), for the flows that keep their own. */
+function openKmsHsm(o: Omit<KmsOptions, "port" | "hostname">, store: Store) {
+  return (o.hsmFactory ?? openHsm)({
+    lmkComponents: o.lmkComponents,
+    lmkKcv: o.lmkKcv,
+    mode: o.hsmMode,
+    core: o.core,
+    store,
+    actor: "kms",
+  });
 }
 
 /**
