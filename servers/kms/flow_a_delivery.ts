@@ -165,7 +165,9 @@ export class FlowADelivery {
       if (e instanceof AuthenticationError || e instanceof NotFoundError) {
         this.#refuse(step, sn, source, e);
       }
-      if (e instanceof ConflictError && e.code === "not_issued") this.#refuse(step, sn, source, e);
+      if (e instanceof ConflictError && (e.code === "not_issued" || e.code === "not_sent")) {
+        this.#refuse(step, sn, source, e);
+      }
       throw e;
     }
   }
@@ -179,6 +181,9 @@ export class FlowADelivery {
     const keyBlock = step === "download" ? t.tkBlock : t.tmkBlock;
     if (!keyBlock || !t.tmkUnderTk || !t.tmkKcv) {
       throw new ConflictError("not_issued", `no TMK has been issued for ${sn} yet`);
+    }
+    if (step === "ack" && tmkDelivery(t) === "issued") {
+      throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
     }
     return { ...t, keyBlock };
   }
@@ -233,7 +238,7 @@ export class FlowADelivery {
    * @param source the caller's address (for the hold-off).
    * @returns the TR-31 block under TK, the KCV and the acknowledgement's nonce.
    * @throws {TooManyRequestsError}, {@link NotFoundError} `unknown_terminal`, {@link ConflictError}
-   *   `not_issued` (none of these stored); {@link AuthenticationError} (not stored); after the
+   *   `not_issued`, for the acknowledgement `not_sent` (none of these stored); {@link AuthenticationError} (not stored); after the
    *   proof, {@link ConflictError} `already_delivered` (audited).
    */
   async download(

@@ -6,7 +6,7 @@ import type { CryptoCore } from "../../src/core/mod.ts";
 import { type Exchange, fetchTransport, type Transport } from "../../src/protocol/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { operatorAuthorization } from "../_helpers.ts";
-import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";
+import { createKms, type KmsApp, type KmsOptions, startKms } from "../../servers/kms/main.ts";
 import { createMtms, type MtmsApp, startMtms } from "../../servers/mtms/main.ts";
 import { OperatorCard } from "../../devices/operator_card.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
@@ -95,6 +95,11 @@ export interface WorldOptions {
   token?: string;
   /** Orders of more TKs go from MTMS to KMS streamed (default the MTMS's). */
   streamAbove?: number;
+  /**
+   * The KMS's hold-off of SNs and sources whose device requests fail unproved
+   * (default: 100 free failures, as the functional tests send many on purpose).
+   */
+  deviceFailureLimits?: KmsOptions["deviceFailureLimits"];
 }
 
 export async function makeWorld(
@@ -124,6 +129,7 @@ export async function makeWorld(
     token,
     log: kmsLog.logger,
     core,
+    deviceFailureLimits: options.deviceFailureLimits ?? { freeFailures: 100 },
     ...instrumented(options.instrument?.kms),
   };
   let kmsApp: KmsApp | undefined;
