@@ -18,6 +18,8 @@ import type { Hsm } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { openHsm } from "../../servers/_lib/hsm.ts";
 import { openStore } from "../../servers/_lib/store.ts";
+import { clientTransport, tlsClient } from "../../servers/_lib/tls.ts";
+import type { ServerMetrics } from "../../servers/_lib/metrics.ts";
 
 /** Wrappers around a server's store and HSMs (fault injection). */
 export interface Instrument {
@@ -100,6 +102,16 @@ export interface WorldOptions {
    * (default: 100 free failures, as the functional tests send many on purpose).
    */
   deviceFailureLimits?: KmsOptions["deviceFailureLimits"];
+  /** The KMS's nonce lifetime (default its own). */
+  nonceTtlMs?: number;
+  /** Where the KMS counts events (default its own metrics). */
+  kmsMetrics?: ServerMetrics;
+  /**
+   * Socket worlds: both servers serve HTTPS with a certificate for
+   * `localhost` from a test root, which the devices, the operator terminal
+   * and the MTMS check (`tests/servers/_tls_fixture.ts`).
+   */
+  tls?: boolean;
 }
 
 export async function makeWorld(
@@ -130,6 +142,8 @@ export async function makeWorld(
     log: kmsLog.logger,
     core,
     deviceFailureLimits: options.deviceFailureLimits ?? { freeFailures: 100 },
+    nonceTtlMs: options.nonceTtlMs,
+    metrics: options.kmsMetrics,
     ...instrumented(options.instrument?.kms),
   };
   let kmsApp: KmsApp | undefined;
@@ -172,23 +186,33 @@ export async function makeWorld(
     mtmsStop = () => mtmsApp!.close();
     transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsHandler(r);
   } else {
-    const k = await startKms({ ...kmsOptions, port: 0 });
-    kmsUrl = k.url;
+    const tls = options.tls ? await import("../servers/_tls_fixture.ts") : undefined;
+    const client = tls ? tlsClient({ caCerts: [tls.root] }) : undefined;
+    // The certificate names localhost; the listener reports the address it bound.
+    const named = (url: string) => tls ? url.replace("127.0.0.1", "localhost") : url;
+    const serverTls = tls ? { cert: tls.server.cert, key: tls.server.key } : undefined;
+    const k = await startKms({ ...kmsOptions, port: 0, tls: serverTls });
+    kmsUrl = named(k.url);
     kmsStop = () => k.shutdown();
     const m = await startMtms({
       ...kmsOptions,
       port: 0,
-      db: `${dir}/mtms.db`,
+      db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       kmsUrl,
+      kmsTransport: client ? clientTransport(client) : undefined,
       streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
+      tls: serverTls,
     });
-    mtmsUrl = m.url;
-    mtmsStop = () => m.shutdown();
-    transport = fetchTransport;
+    mtmsUrl = named(m.url);
+    mtmsStop = async () => {
+      await m.shutdown();
+      client?.close();
+    };
+    transport = client ? clientTransport(client) : fetchTransport;
   }
   const op = await pki.issueOperator("Operator 0042");
   const card = new OperatorCard(op.certificate, op.privateKey, { core });
