@@ -57,7 +57,6 @@ import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts"
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { FlowADelivery } from "./flow_a_delivery.ts";
-import { flowAProofOps } from "./flow_a_keys.ts";
 import { ServerMetrics } from "../_lib/metrics.ts";
 import type { FailureLimits } from "../_lib/rate_limit.ts";
 import { KmsService } from "./service.ts";
@@ -162,11 +161,11 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       hsmFactory: o.hsmFactory,
     });
     const service = new KmsService(hsm, store);
-    // Flow A S16-S17, on its own handle of the same HSM: nonces and proofs of possession.
+    // Flow A S16-S17: nonces and proofs of possession.
     const metrics = o.metrics ?? new ServerMetrics("kms");
     const delivery = new FlowADelivery({
       store,
-      proofs: await flowAProofOps(await openKmsHsm(o, store), store),
+      proofs: hsm.proofs,
       status: (sn, tx) => service.status(sn, tx),
       nonceTtlMs: o.nonceTtlMs,
       limits: o.deviceFailureLimits,
