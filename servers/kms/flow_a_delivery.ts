@@ -23,7 +23,7 @@ import {
   NotFoundError,
   proofMacInput,
   type ProofStep,
-  type ProtocolError,
+  ProtocolError,
   type TerminalStatus,
   type TmkAckProofRequest,
   type TmkChallengeResponse,
@@ -189,15 +189,16 @@ export class FlowADelivery {
   }
 
   /**
-   * Checks a request's nonce and proof, then uses the nonce up.
+   * Checks a request's nonce and proof.
    *
-   * @throws {AuthenticationError} `nonce_expired`, `nonce_invalid`, `proof_invalid`, `nonce_used`.
+   * @returns when the nonce expires (how long to remember it once used).
+   * @throws {AuthenticationError} `nonce_expired`, `nonce_invalid`, `proof_invalid`.
    */
   async #prove(
     step: ProofStep,
     t: Terminal & { keyBlock: string },
     body: { nonce: string; mac: string; tmkKcv?: string },
-  ): Promise<void> {
+  ): Promise<Date> {
     const expiresAt = await this.#nonces.check(t.sn, body.nonce, this.#now());
     const data = proofMacInput(step, t.sn, body.nonce, body.tmkKcv);
     if (!(await this.#proofs.verifyProof(t.keyBlock, step, t.sn, data, fromHex(body.mac)))) {
@@ -208,12 +209,49 @@ export class FlowADelivery {
           : `the MAC does not prove the TMK of ${t.sn}`,
       );
     }
-    if (!(await this.#store.rememberNonce(FLOW_A_NONCE_SCOPE, body.nonce, expiresAt))) {
-      throw new AuthenticationError(
-        "nonce_used",
-        "this nonce was already used (a replay); ask for a new one at POST .../tmk/challenge",
+    return expiresAt;
+  }
+
+  /**
+   * Uses the nonce of a proven request up and runs `fn` in the same
+   * transaction. A refusal `fn` throws (a {@link ProtocolError}, audited in
+   * `tx`) is committed with the nonce, so a replay cannot write it again; any
+   * other failure rolls both back, so the same request can be retried. A nonce
+   * already used is a replay: refused as unproved.
+   */
+  async #commit<T>(
+    step: ProofStep,
+    sn: string,
+    source: string | undefined,
+    nonce: { nonce: string; expiresAt: Date },
+    fn: (tx: Store) => Promise<T>,
+  ): Promise<T> {
+    const r = await this.#store.transaction(
+      async (tx): Promise<{ replayed: true } | { value: T } | { error: ProtocolError }> => {
+        if (!(await tx.rememberNonce(FLOW_A_NONCE_SCOPE, nonce.nonce, nonce.expiresAt))) {
+          return { replayed: true };
+        }
+        try {
+          return { value: await fn(tx) };
+        } catch (e) {
+          if (e instanceof ProtocolError) return { error: e };
+          throw e;
+        }
+      },
+    );
+    if ("replayed" in r) {
+      this.#refuse(
+        step,
+        sn,
+        source,
+        new AuthenticationError(
+          "nonce_used",
+          "this nonce was already used (a replay); ask for a new one at POST .../tmk/challenge",
+        ),
       );
     }
+    if ("error" in r) throw r.error;
+    return r.value;
   }
 
   /**
@@ -246,33 +284,29 @@ export class FlowADelivery {
     body: TmkDownloadRequest,
     source?: string,
   ): Promise<TmkDownloadResponse> {
-    const t = await this.#unproved("download", sn, source, async () => {
+    const { t, expiresAt } = await this.#unproved("download", sn, source, async () => {
       const t = await this.#terminal(sn, "download");
-      await this.#prove("download", t, body);
-      return t;
+      return { t, expiresAt: await this.#prove("download", t, body) };
     });
-    const audit = (store: Store, outcome: "success" | "failure", detail?: string) =>
-      store.appendAudit({
-        at: this.#now(),
-        actor: "kms",
-        event: "tmk_sent",
-        outcome,
-        subject: sn,
-        ...(outcome === "success" ? { kcv: t.tmkKcv! } : {}),
-        ...(detail ? { detail } : {}),
-      });
-    const refused = async () => {
-      await audit(this.#store, "failure", "already_delivered");
-      return new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
-    };
-    if (tmkDelivery(t) === "delivered") throw await refused();
-    const sent = await this.#store.transaction(async (tx) => {
-      if (!(await tx.markTmkSent(sn, this.#now()))) return false;
-      await audit(tx, "success");
-      return true;
-    });
-    if (!sent) throw await refused();
+    // The acknowledgement's nonce first: nothing may fail after the commit.
     const ack = await this.#nonces.issue(sn, this.#now());
+    await this.#commit("download", sn, source, { nonce: body.nonce, expiresAt }, async (tx) => {
+      const audit = (outcome: "success" | "failure", detail?: string) =>
+        tx.appendAudit({
+          at: this.#now(),
+          actor: "kms",
+          event: "tmk_sent",
+          outcome,
+          subject: sn,
+          ...(outcome === "success" ? { kcv: t.tmkKcv! } : {}),
+          ...(detail ? { detail } : {}),
+        });
+      if (tmkDelivery(t) === "delivered" || !(await tx.markTmkSent(sn, this.#now()))) {
+        await audit("failure", "already_delivered");
+        throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
+      }
+      await audit("success");
+    });
     return { sn, tmkBlock: t.tmkUnderTk!, tmkKcv: t.tmkKcv!, ackNonce: ack.nonce };
   }
 
@@ -291,17 +325,23 @@ export class FlowADelivery {
     body: TmkAckProofRequest,
     source?: string,
   ): Promise<TerminalStatus> {
-    const t = await this.#unproved("ack", sn, source, async () => {
+    const { t, expiresAt } = await this.#unproved("ack", sn, source, async () => {
       const t = await this.#terminal(sn, "ack");
-      await this.#prove("ack", t, body);
-      return t;
+      return { t, expiresAt: await this.#prove("ack", t, body) };
     });
-    return await acknowledgeTmk({
-      store: this.#store,
-      terminal: t,
-      tmkKcv: body.tmkKcv,
-      now: this.#now,
-      status: (tx) => this.#status(sn, tx),
-    });
+    return await this.#commit(
+      "ack",
+      sn,
+      source,
+      { nonce: body.nonce, expiresAt },
+      (tx) =>
+        acknowledgeTmk({
+          store: tx,
+          terminal: t,
+          tmkKcv: body.tmkKcv,
+          now: this.#now,
+          status: (inner) => this.#status(sn, inner),
+        }),
+    );
   }
 }
