@@ -68,6 +68,8 @@ import { createFlowBService } from "./flow_b_hsm.ts";
 import { importKmsCaKey } from "./import_ca_key.ts";
 import { checkKmsCa, type KmsCa, loadKmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
+import type { Tr34Kdh } from "./tr34_kdh.ts";
+import { withTr34Kdh } from "./tr34_kms.ts";
 
 /** Options of {@link startKms}. */
 export interface KmsOptions {
@@ -106,6 +108,8 @@ export interface KmsOptions {
   flowBPolicy?: Partial<FlowBPolicy>;
   /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
   deviceRoots?: string[];
+  /** TR-34 2-pass (ASC X9 TR 34-2019): the KDH. Without it the TR-34 routes are not served. */
+  tr34?: Tr34Kdh;
   /** Opens each HSM the KMS uses (default `openHsm`: the software HSM). */
   hsmFactory?: HsmFactory;
   /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
@@ -193,7 +197,10 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       description:
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
-      routes: flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
+      routes: await withTr34Kdh(
+        flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
+        { ...o, store },
+      ),
       operatorToken: o.token,
       rememberOperatorNonce: operatorNonceMemory(store),
       log: o.log,

@@ -42,6 +42,8 @@ export interface KeyTemplate {
  * - `RSA_TRANSPORT`: an HSM RSA private key that unwraps keys sent under its
  *   public key (the MTMS transport key, flow B `Pr_hsm`).
  * - `RSA_CA`: a CA's RSA signing key (e.g. the KMS CA that certifies `Pu_hsm`).
+ * - `RSA_KDH`: the TR-34 key distribution host's signing key (ASC X9 TR 34-2019):
+ *   it signs the key tokens the KMS sends.
  * - `CHALLENGE`: the KMS's key for the tags of its flow A nonces (ISO 9797-1
  *   MAC algorithm 3), made once by the HSM and shared by every KMS instance
  *   on one database as a key block under the LMK.
@@ -54,6 +56,7 @@ export const KEY_TEMPLATES = {
   AUK: { keyUsage: "D0", algorithm: "T", modeOfUse: "B", exportability: "N", length: 16 },
   RSA_TRANSPORT: { keyUsage: "K3", algorithm: "R", modeOfUse: "D", exportability: "N" },
   RSA_CA: { keyUsage: "S1", algorithm: "R", modeOfUse: "S", exportability: "N" },
+  RSA_KDH: { keyUsage: "S0", algorithm: "R", modeOfUse: "S", exportability: "N" },
   CHALLENGE: { keyUsage: "M3", algorithm: "T", modeOfUse: "C", exportability: "N", length: 16 },
 } as const satisfies Record<string, KeyTemplate>;
 

@@ -335,7 +335,15 @@ Deno.test("ceremony: run as a task from another directory, it writes where it wa
         "a.comp",
       ],
       cwd: dir,
-      env: { NO_COLOR: "1" },
+      // A fresh environment: under `deno task test` this process inherits
+      // INIT_CWD, which `deno task` keeps instead of setting its own.
+      clearEnv: true,
+      env: Object.fromEntries(
+        ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"].flatMap((k) => {
+          const v = Deno.env.get(k);
+          return v === undefined ? [] : [[k, v]];
+        }).concat([["NO_COLOR", "1"]]),
+      ),
       stdout: "piped",
       stderr: "piped",
     }).output();
