@@ -403,13 +403,16 @@ async function downloadAll(ctx: DemoContext, terminals: PosTerminal[]): Promise<
         ctx.trace.push({
           step: "S16",
           actor: "POS -> KMS",
-          text: `POST /v1/terminals/${pos.sn}/tmk: TMK under TK with KCV ${d.kmsKcv}`,
+          text: `POST /v1/terminals/${pos.sn}/tmk/challenge: a single-use nonce tagged by the ` +
+            `KMS HSM; POST .../tmk with the PIN pad's MAC ${d.downloadMac} under ` +
+            `KDF(TK, "TMK download", SN) over SN and nonce: proves TK (checked in the KMS HSM ` +
+            `from the TK block); TMK under TK with KCV ${d.kmsKcv} and a nonce for the ack`,
         });
         ctx.trace.push({
           step: "S17",
           actor: "PIN pad",
           text:
-            `TK hash checked, TMK key block verified and decrypted with TK, KCV ${d.pinPadKcv} == ${d.kmsKcv}; TMK stored under the storage key; ack -> KMS state "${d.state}"`,
+            `TK hash checked, TMK key block verified and decrypted with TK, KCV ${d.pinPadKcv} == ${d.kmsKcv}; TMK stored under the storage key; ack with MAC ${d.ackMac} under KDF(TMK, "TMK ack", SN) over SN, nonce and KCV: proves TMK -> KMS state "${d.state}"`,
         });
       }
     } catch (e) {

@@ -5,6 +5,10 @@
  * is stored, exported or used (CN103714639A S10-S11, S17; docs/ARCHITECTURE.md
  * "Flow A"), and offers operations, never key bytes.
  *
+ * At download and acknowledgement it proves to the KMS that it holds TK,
+ * then TMK: a CMAC under a key derived from each, over the serial number
+ * and a KMS nonce (`src/protocol/flow_a_proof.ts`), computed inside it.
+ *
  * It also runs the POS side of operator authentication (S1, S6-S9): the CA
  * root OpRCRT is written into it at flashing, and generating a TK needs a
  * fresh, successful authentication (one TK per authentication).
@@ -21,6 +25,7 @@ import {
   ConflictError,
   IntegrityError,
   OperatorAuthenticator,
+  proofMac,
   type TmkDownloadResponse,
 } from "../src/protocol/mod.ts";
 import {
@@ -245,6 +250,49 @@ export class PinPad {
   }
 
   /**
+   * S16: proves to the KMS that this PIN pad holds TK: the CMAC under
+   * KDF(TK, "TMK download", SN) over the serial number and the KMS's nonce.
+   * TK's hash is checked first; TK is in clear only for this call.
+   *
+   * @param sn the terminal's serial number.
+   * @param nonce the nonce the KMS issued for it (hex).
+   * @returns the MAC, uppercase hex.
+   * @throws {ConflictError} `no_tk`; {@link IntegrityError} `tk_hash_mismatch`; `ValidationError` for a bad SN or nonce.
+   */
+  async proveTk(sn: string, nonce: string): Promise<string> {
+    const tk = await this.#useTk("S16 proof");
+    try {
+      return await proofMac(tk, "download", sn, nonce, { core: this.#core });
+    } finally {
+      tk.fill(0);
+    }
+  }
+
+  /**
+   * S17: proves to the KMS that this PIN pad stored the TMK: the CMAC under
+   * KDF(TMK, "TMK ack", SN) over the serial number, the KMS's nonce and the
+   * TMK's KCV.
+   *
+   * @param sn the terminal's serial number.
+   * @param nonce the acknowledgement nonce the KMS sent with the TMK (hex).
+   * @returns the TMK's KCV and the MAC, uppercase hex.
+   * @throws {ConflictError} `no_tmk`; `ValidationError` for a bad SN or nonce.
+   */
+  async proveTmk(sn: string, nonce: string): Promise<{ tmkKcv: string; mac: string }> {
+    if (!this.#tmk) throw new ConflictError("no_tmk", "S17 proof: the PIN pad holds no TMK");
+    const { kcv } = this.#tmk;
+    const { key } = await unwrap(this.#storageKey, this.#tmk.block, this.#core);
+    try {
+      return {
+        tmkKcv: kcv,
+        mac: await proofMac(key, "ack", sn, nonce, { tmkKcv: kcv, core: this.#core }),
+      };
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /**
    * S17: decrypts the TMK key block with TK (hash checked), checks its KCV
    * against the one KMS sent, and stores TMK under the storage key.
    *
@@ -252,7 +300,9 @@ export class PinPad {
    * @returns the KCV of the stored TMK (for the acknowledgement).
    * @throws {IntegrityError} `tk_hash_mismatch`, `kcv_mismatch`, `decrypt_failed` (a key block that does not verify under TK).
    */
-  async installTmk(download: TmkDownloadResponse): Promise<{ tmkKcv: string }> {
+  async installTmk(
+    download: Pick<TmkDownloadResponse, "sn" | "tmkBlock" | "tmkKcv">,
+  ): Promise<{ tmkKcv: string }> {
     const tk = await this.#useTk("S17 use");
     let tmk: Uint8Array;
     try {

@@ -15,6 +15,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ProtocolError,
+  TooManyRequestsError,
   UnauthorizedError,
   UpstreamError,
   ValidationError,
@@ -70,6 +71,8 @@ export function toHttpError(e: unknown): HttpError {
       ? 413
       : e instanceof IntegrityError
       ? 422
+      : e instanceof TooManyRequestsError
+      ? 429
       : e instanceof UpstreamError
       ? 502
       : 400;
@@ -121,6 +124,9 @@ export function errorResponse(e: unknown): { response: Response; error: HttpErro
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (e instanceof MethodNotAllowedError) headers["allow"] = e.allow.join(", ");
   if (error.status === 401) headers["www-authenticate"] = OPERATOR_SCHEME;
+  if (e instanceof TooManyRequestsError) {
+    headers["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
+  }
   const response = new Response(
     JSON.stringify({ error: { code: error.code, message: error.message } }),
     { status: error.status, headers },

@@ -101,6 +101,18 @@ export function peerIdentity(request: Request): PeerIdentity | undefined {
   return PEERS.get(request);
 }
 
+const SOURCES = new WeakMap<Request, string>();
+
+/**
+ * The source address of a request's connection (for per-source limits).
+ *
+ * @param request a request this module's server passed to its handler.
+ * @returns the address, or `undefined` for a request that came another way (a test's call).
+ */
+export function sourceAddress(request: Request): string | undefined {
+  return SOURCES.get(request);
+}
+
 /** Per-connection state. */
 interface Conn {
   /** The TCP socket (for TLS, the socket under the TLS layer). */
@@ -356,6 +368,7 @@ async function serveRequest(
     const body = hasBody ? bodyStream(req, c, st.limits, () => (closeAfter = true), gone) : null;
     const request = toRequest(req, base, body, ac.signal);
     if (peer) PEERS.set(request, peer);
+    SOURCES.set(request, c.source);
     const response = await handler(request);
     if (res.destroyed) return void (await response.body?.cancel().catch(() => {}));
     await writeResponse(res, response, closeAfter || st.closing);

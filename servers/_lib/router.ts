@@ -60,6 +60,11 @@ export interface RouteSpec<B> {
   params?: Record<string, Schema<string>>;
   /** Schema of the JSON body; without one, a body is refused. */
   body?: Schema<B>;
+  /**
+   * The body may be left out (no content type, no bytes): the handler then
+   * gets `body` undefined (a route two flows share, one of which sends none).
+   */
+  bodyOptional?: boolean;
   /** Body size cap in bytes (default {@link DEFAULT_MAX_BODY}). */
   maxBody?: number;
   /**
@@ -295,7 +300,7 @@ export function openApiDocument(
     }
     if (r.body) {
       op.requestBody = {
-        required: true,
+        required: !r.bodyOptional,
         content: { "application/json": { schema: r.body.jsonSchema } },
       };
       if (r.streamType) {
@@ -472,6 +477,13 @@ async function routeBody(
   signedBody: Uint8Array | undefined,
 ): Promise<unknown> {
   if (r.body) {
+    if (r.bodyOptional && contentType === "" && !signedBody) {
+      if ((await readBody(request, 1024)).length === 0) return undefined;
+      throw new ValidationError(
+        "unsupported_media_type",
+        "content-type must be application/json for a request body",
+      );
+    }
     if (!/^application\/json\b/i.test(contentType)) {
       if (!signedBody) await request.body?.cancel();
       throw new ValidationError(

@@ -182,6 +182,9 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
         "per session)",
       access: "public",
       params: { sn: SERIAL_NUMBER },
+      // Flow A's body (nonce and proof of TK); flow B sends none.
+      body: tmkA?.body,
+      bodyOptional: true,
       responses: {
         200: {
           description: "TMK under TK (flow A) or under Pu_tek (flow B)",
@@ -200,7 +203,9 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       summary: "The PIN pad confirms the KCV of the TMK it stored (flow A S17, flow B S7)",
       access: "public",
       params: { sn: SERIAL_NUMBER },
-      body: TmkAckRequest,
+      body: ackA?.body
+        ? eitherOf([ackA.body, TmkAckRequest], "TMK acknowledgement")
+        : TmkAckRequest,
       responses: {
         200: {
           description: "delivered",

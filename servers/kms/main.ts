@@ -49,6 +49,8 @@ import { openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { kmsMain } from "./_cli.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
+import { FlowADelivery } from "./flow_a_delivery.ts";
+import type { FailureLimits } from "../_lib/rate_limit.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { HsmMode } from "../../src/hsm/mod.ts";
@@ -107,17 +109,21 @@ export interface KmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
-  /** Where requests, store calls, TMKs issued and the scrape-time gauges go (default: its own). */
+  /** Flow A S16-S17: how long a nonce is accepted, in ms (default two minutes). */
+  nonceTtlMs?: number;
+  /** Flow A S16-S17: the hold-off of serial numbers and sources whose requests fail unproved. */
+  deviceFailureLimits?: Partial<FailureLimits>;
+  /** Where requests, store calls, TMKs issued, refusals and the scrape-time gauges go (default: its own). */
   metrics?: ServerMetrics;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
 export interface KmsApp {
   handler: (request: Request) => Promise<Response>;
+  /** Its metrics (`/metrics`; refusals of device routes among them). */
+  metrics: ServerMetrics;
   /** Stops the HSM workers and closes the store. */
   close(): Promise<void>;
-  /** Its metrics (`/metrics`). */
-  metrics: ServerMetrics;
 }
 
 /** A running KMS. */
@@ -154,6 +160,16 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       hsmFactory,
     });
     const service = new KmsService(hsm, store);
+    // Flow A S16-S17: nonces and proofs of possession.
+    const delivery = new FlowADelivery({
+      store,
+      proofs: hsm.proofs,
+      status: (sn, tx) => service.status(sn, tx),
+      nonceTtlMs: o.nonceTtlMs,
+      limits: o.deviceFailureLimits,
+      metrics,
+      log: o.log,
+    });
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
     await service.purgeStaleUploads(o.stagingIdleMs);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
@@ -185,7 +201,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
       routes: await withTr34Kdh(
-        flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
+        flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
         { ...o, store, hsmFactory },
       ),
       operatorToken: o.token,

@@ -125,10 +125,12 @@ async function answer<T>(
   }
   if (!response.ok) {
     const err = (parsed as { error?: { code?: unknown; message?: unknown } })?.error;
+    const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
     throw new RemoteError(
       response.status,
       typeof err?.code === "string" ? err.code : "unknown",
       typeof err?.message === "string" ? err.message : "(no message)",
+      Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
     );
   }
   return { status: response.status, body: schema.parse(parsed, "response") };

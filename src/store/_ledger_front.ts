@@ -16,11 +16,12 @@ import {
   checkDate,
   checkHsmKey,
   checkId,
+  checkKeyBlock,
   checkNonce,
   checkTransportKey,
 } from "./_check.ts";
 import { iso, type Row, toAudit, toChallenge } from "./_rows.ts";
-import type { AuditLog, NonceMemory } from "./api.ts";
+import type { AuditLog, NonceMemory, ServerKeys } from "./api.ts";
 import { StoreError } from "./errors.ts";
 import type {
   AuditInput,
@@ -53,7 +54,7 @@ function challengeRefusal(c: Row | undefined, sn: string): ConsumeResult {
  * challenges), the nonce memory and the audit log over a backend. The
  * terminal methods both flows share are in {@link ./checked.ts}.
  */
-export abstract class LedgerFront implements NonceMemory, AuditLog {
+export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
   /** The database behind the front. */
   protected readonly backend: Backend;
 
@@ -229,6 +230,25 @@ export abstract class LedgerFront implements NonceMemory, AuditLog {
       "nonces",
       (x) => x.run("DELETE FROM nonces WHERE expires_at < ?", iso(now)),
     );
+  }
+
+  // ---- server keys ----
+
+  keepServerKey(name: string, keyBlock: string, at: Date): Promise<string> {
+    checkId("name", name);
+    checkKeyBlock("keyBlock", keyBlock);
+    checkDate("at", at);
+    return this.backend.atomic(`server key ${name}`, async (x) => {
+      await x.run(
+        `INSERT INTO server_keys (name, key_block, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO NOTHING`,
+        name,
+        keyBlock,
+        iso(at),
+      );
+      const r = await x.get("SELECT key_block FROM server_keys WHERE name = ?", name);
+      return String(r!.key_block);
+    });
   }
 
   // ---- audit ----

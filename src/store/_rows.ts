@@ -36,6 +36,7 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["tk_staging", "upload_id, seq"],
   ["challenges", "id"],
   ["nonces", "scope, nonce"],
+  ["server_keys", "name"],
   ["audit_log", "id"],
 ];
 

@@ -2,8 +2,9 @@
  * The store's interfaces, split by who uses them: the MTMS's order and TK
  * collection ({@link MtmsStore}), the KMS's batches, terminals and TMK
  * issuance ({@link KmsStore}), the flow B ledger of HSM keys, sessions and
- * challenges ({@link FlowBLedger}), the replay memory ({@link NonceMemory})
- * and the append-only audit log ({@link AuditLog}). {@link Store} is all of
+ * challenges ({@link FlowBLedger}), the replay memory ({@link NonceMemory}),
+ * the keys the instances share ({@link ServerKeys}) and the append-only
+ * audit log ({@link AuditLog}). {@link Store} is all of
  * them: what {@link ./sqlite.ts} and {@link ./postgres.ts} open. Every
  * method is async so a networked database can implement it; errors are
  * `TypeError`/`RangeError` for bad arguments and `StoreError` for what the
@@ -293,6 +294,17 @@ export interface NonceMemory {
   purgeNonces(now: Date): Promise<number>;
 }
 
+/** Keys every server instance on one database shares, kept as key blocks under the LMK. */
+export interface ServerKeys {
+  /**
+   * Keeps a key block under `name` unless one is kept there already (of two
+   * instances that start together, the first to write wins).
+   *
+   * @returns the key block kept under `name`: `keyBlock`, or the one kept before.
+   */
+  keepServerKey(name: string, keyBlock: string, at: Date): Promise<string>;
+}
+
 /** The append-only audit log. */
 export interface AuditLog {
   /** Appends an audit record; returns its id. */
@@ -303,4 +315,5 @@ export interface AuditLog {
 }
 
 /** The whole repository: every role above, as each implementation provides it. */
-export interface Store extends StoreBase, MtmsStore, KmsStore, FlowBLedger, NonceMemory, AuditLog {}
+export interface Store
+  extends StoreBase, MtmsStore, KmsStore, FlowBLedger, NonceMemory, ServerKeys, AuditLog {}

@@ -148,4 +148,16 @@ CREATE TABLE tk_staging (
 CREATE INDEX tk_staging_time ON tk_staging (staged_at);
 `,
   },
+  {
+    version: 5,
+    description: "KMS: keys every instance on the database shares, as key blocks under the LMK",
+    sql: `
+-- Made once by the first instance's HSM (e.g. the flow A challenge key); never changed.
+CREATE TABLE server_keys (
+  name       text COLLATE "C" PRIMARY KEY,
+  key_block  text NOT NULL,
+  created_at timestamptz NOT NULL
+);
+`,
+  },
 ];

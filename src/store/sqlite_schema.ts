@@ -140,4 +140,16 @@ CREATE TABLE tk_staging (
 CREATE INDEX tk_staging_time ON tk_staging (staged_at);
 `,
   },
+  {
+    version: 5,
+    description: "KMS: keys every instance on the database shares, as key blocks under the LMK",
+    sql: `
+-- Made once by the first instance's HSM (e.g. the flow A challenge key); never changed.
+CREATE TABLE server_keys (
+  name       TEXT PRIMARY KEY,
+  key_block  TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+`,
+  },
 ];

@@ -6,7 +6,7 @@ import type { CryptoCore } from "../../src/core/mod.ts";
 import { type Exchange, fetchTransport, type Transport } from "../../src/protocol/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { operatorAuthorization } from "../_helpers.ts";
-import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";
+import { createKms, type KmsApp, type KmsOptions, startKms } from "../../servers/kms/main.ts";
 import { createMtms, type MtmsApp, startMtms } from "../../servers/mtms/main.ts";
 import { OperatorCard } from "../../devices/operator_card.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
@@ -18,6 +18,8 @@ import type { Hsm } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { openHsm } from "../../servers/_lib/hsm.ts";
 import { openStore } from "../../servers/_lib/store.ts";
+import { clientTransport, tlsClient } from "../../servers/_lib/tls.ts";
+import type { ServerMetrics } from "../../servers/_lib/metrics.ts";
 
 /** Wrappers around a server's store and HSMs (fault injection). */
 export interface Instrument {
@@ -95,6 +97,21 @@ export interface WorldOptions {
   token?: string;
   /** Orders of more TKs go from MTMS to KMS streamed (default the MTMS's). */
   streamAbove?: number;
+  /**
+   * The KMS's hold-off of SNs and sources whose device requests fail unproved
+   * (default: 100 free failures, as the functional tests send many on purpose).
+   */
+  deviceFailureLimits?: KmsOptions["deviceFailureLimits"];
+  /** The KMS's nonce lifetime (default its own). */
+  nonceTtlMs?: number;
+  /** Where the KMS counts events (default its own metrics). */
+  kmsMetrics?: ServerMetrics;
+  /**
+   * Socket worlds: both servers serve HTTPS with a certificate for
+   * `localhost` from a test root, which the devices, the operator terminal
+   * and the MTMS check (`tests/servers/_tls_fixture.ts`).
+   */
+  tls?: boolean;
 }
 
 export async function makeWorld(
@@ -124,6 +141,9 @@ export async function makeWorld(
     token,
     log: kmsLog.logger,
     core,
+    deviceFailureLimits: options.deviceFailureLimits ?? { freeFailures: 100 },
+    nonceTtlMs: options.nonceTtlMs,
+    metrics: options.kmsMetrics,
     ...instrumented(options.instrument?.kms),
   };
   let kmsApp: KmsApp | undefined;
@@ -166,23 +186,33 @@ export async function makeWorld(
     mtmsStop = () => mtmsApp!.close();
     transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsHandler(r);
   } else {
-    const k = await startKms({ ...kmsOptions, port: 0 });
-    kmsUrl = k.url;
+    const tls = options.tls ? await import("../servers/_tls_fixture.ts") : undefined;
+    const client = tls ? tlsClient({ caCerts: [tls.root] }) : undefined;
+    // The certificate names localhost; the listener reports the address it bound.
+    const named = (url: string) => tls ? url.replace("127.0.0.1", "localhost") : url;
+    const serverTls = tls ? { cert: tls.server.cert, key: tls.server.key } : undefined;
+    const k = await startKms({ ...kmsOptions, port: 0, tls: serverTls });
+    kmsUrl = named(k.url);
     kmsStop = () => k.shutdown();
     const m = await startMtms({
       ...kmsOptions,
       port: 0,
-      db: `${dir}/mtms.db`,
+      db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       kmsUrl,
+      kmsTransport: client ? clientTransport(client) : undefined,
       streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
+      tls: serverTls,
     });
-    mtmsUrl = m.url;
-    mtmsStop = () => m.shutdown();
-    transport = fetchTransport;
+    mtmsUrl = named(m.url);
+    mtmsStop = async () => {
+      await m.shutdown();
+      client?.close();
+    };
+    transport = client ? clientTransport(client) : fetchTransport;
   }
   const op = await pki.issueOperator("Operator 0042");
   const card = new OperatorCard(op.certificate, op.privateKey, { core });

@@ -348,19 +348,25 @@ async function flowAErrors(d: RunningDemo): Promise<void> {
     ["unauthorized"],
     WRONG_SECRET,
   );
+  const nonce = async (sn: string) => {
+    const r = await transport(
+      new Request(`${d.kmsUrl}/v1/terminals/${sn}/tmk/challenge`, { method: "POST" }),
+    );
+    return (await r.json() as { nonce: string }).nonce;
+  };
   await expectRefused(
     "flow A S16 download for an unknown terminal",
     "POST",
     `${d.kmsUrl}/v1/terminals/KE99999999/tmk`,
-    undefined,
+    { nonce: await nonce("KE99999999"), mac: "00".repeat(8) },
     ["unknown_terminal"],
   );
   await expectRefused(
-    "flow A S17 acknowledgement with a wrong TMK KCV",
+    "flow A S17 acknowledgement with a wrong TMK KCV, without the proof of TMK",
     "POST",
     `${d.kmsUrl}/v1/terminals/SN00000001/tmk/ack`,
-    { tmkKcv: "000000" },
-    ["already_delivered"],
+    { tmkKcv: "000000", nonce: await nonce("SN00000001"), mac: "00".repeat(8) },
+    ["proof_invalid"],
   );
 }
 

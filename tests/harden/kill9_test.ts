@@ -34,6 +34,7 @@ import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { makePki } from "../flow_b/_world.ts";
 import { type Batch, KmsProcess, makeBatch, makeKeys, openTmk } from "../scale/_kms.ts";
 import { figure, LONG, Tally } from "./_figures.ts";
+import { ackBody, downloadBody, kmsNonce, tmkOf as openTmkKey } from "../_device_proof.ts";
 
 const core = await loadCore("wasm");
 const url = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
@@ -168,17 +169,23 @@ for (const backend of ["sqlite", "postgres"] as const) {
         );
         for (const t of waiting) {
           work.push((async () => {
-            const d = await note("download", kms.call("POST", `/v1/terminals/${t.sn}/tmk`));
+            const tk = batches.get(t.orderId!)!.tk.get(t.sn)!;
+            const base = `/v1/terminals/${t.sn}`;
+            const call = (m: string, p: string, body?: unknown) => kms.call(m, p, body);
+            const proof = await downloadBody(tk, t.sn, await kmsNonce(call, base), core);
+            const d = await note("download", kms.call("POST", `${base}/tmk`, proof));
             assertEquals(d.status, 200, `${t.sn}: ${JSON.stringify(d.body)}`);
-            const kcv = await openTmk(
-              batches.get(t.orderId!)!.tk.get(t.sn)!,
-              d.body.tmkBlock as string,
-            );
+            const kcv = await openTmk(tk, d.body.tmkBlock as string);
             assertEquals(kcv, d.body.tmkKcv, `${t.sn}: the TMK opens under TK with its KCV`);
             downloaded.set(t.sn, kcv);
+            const tmk = await openTmkKey(tk, d.body.tmkBlock as string, core);
             const a = await note(
               "ack",
-              kms.call("POST", `/v1/terminals/${t.sn}/tmk/ack`, { tmkKcv: kcv }),
+              kms.call(
+                "POST",
+                `${base}/tmk/ack`,
+                await ackBody(tmk, t.sn, String(d.body.ackNonce), core),
+              ),
             );
             assertEquals(a.status, 200, `${t.sn}: ${JSON.stringify(a.body)}`);
             delivered.add(t.sn);

@@ -23,6 +23,8 @@ import { call, makeWorld } from "../flow_b/_world.ts";
 import { makeHsm } from "../hsm/_fixtures.ts";
 import { figure, size, Tally } from "./_figures.ts";
 import { recordTraffic } from "./_traffic.ts";
+import { kmsNonce } from "../_device_proof.ts";
+import type { PosTerminal } from "../../devices/pos_terminal.ts";
 
 const core = await loadCore("wasm");
 const CONCURRENT = 200;
@@ -72,7 +74,7 @@ Deno.test(`${CONCURRENT} concurrent flow A issuances and downloads, one TMK per 
     const sns = ["CONCA0000001", "CONCA0000002", "CONCA0000003"];
     const r = await a.call("POST", `${a.mtmsUrl}/v1/orders`, { orderId, serialNumbers: sns });
     assertEquals(r.status, 201);
-    const poss = [];
+    const poss: PosTerminal[] = [];
     for (const sn of sns) {
       const pos = await a.pos(sn);
       await a.collect(pos, orderId);
@@ -94,12 +96,14 @@ Deno.test(`${CONCURRENT} concurrent flow A issuances and downloads, one TMK per 
     }
     assertEquals(issued, sns.length, issueStatuses.toString());
     const sn = sns[0];
-    const downloads = await Promise.all(
-      Array.from(
-        { length: CONCURRENT },
-        () => a.call("POST", `${a.kmsUrl}/v1/terminals/${sn}/tmk`),
-      ),
-    );
+    // Each download proves TK with the PIN pad, on a nonce of its own.
+    const base = `${a.kmsUrl}/v1/terminals/${sn}`;
+    const kms = (m: string, p: string, body?: unknown) => a.call(m, p, body);
+    const bodies = await Promise.all(Array.from({ length: CONCURRENT }, async () => {
+      const nonce = await kmsNonce(kms, base);
+      return { nonce, mac: await poss[0].pinPad.proveTk(sn, nonce) };
+    }));
+    const downloads = await Promise.all(bodies.map((b) => a.call("POST", `${base}/tmk`, b)));
     const dl = new Tally();
     const blocks = new Set<string>();
     for (const d of downloads) {

@@ -109,6 +109,17 @@ export function storeSuite(f: StoreFactory): void {
     assertEquals(await s.schemaVersion(), f.expectedVersion);
   });
 
+  test("server keys: the first key block kept under a name stays; bad arguments named", async (s) => {
+    const at = new Date();
+    const a = fakeKeyBlock("M3");
+    const b = fakeKeyBlock("M3");
+    assertEquals(await s.keepServerKey("flow-a-challenge", a, at), a);
+    assertEquals(await s.keepServerKey("flow-a-challenge", b, at), a, "the first one stays");
+    assertEquals(await s.keepServerKey("other", b, at), b);
+    await assertRejects(() => s.keepServerKey("", a, at), RangeError, "name");
+    await assertRejects(() => s.keepServerKey("x", "not a block", at), RangeError, "keyBlock");
+  });
+
   test("transaction commits when fn resolves and rolls back when it rejects", async (s) => {
     const r = await s.transaction(async (tx) => {
       await tx.createOrder({ orderId: "PO-1", state: "collecting", createdAt: T0 });
