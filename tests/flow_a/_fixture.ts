@@ -164,6 +164,7 @@ export async function makeWorld(
     kmsStop = () => kmsApp!.close();
     mtmsApp = await createMtms({
       ...kmsOptions,
+      metrics: undefined,
       db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
@@ -196,6 +197,7 @@ export async function makeWorld(
     kmsStop = () => k.shutdown();
     const m = await startMtms({
       ...kmsOptions,
+      metrics: undefined,
       port: 0,
       db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
