@@ -104,15 +104,17 @@ function desSchedule(key: usize, out: usize, reverse: bool): void {
 function tdesSchedule(keyLen: i32, decrypt: bool): void {
   const k1 = KEY;
   const k2 = KEY + 8;
-  const k3 = keyLen == 24 ? KEY + 16 : KEY;
+  // 2-key TDEA (K3 = K1): the outer two schedules are the same, so the first is copied
   if (decrypt) {
-    desSchedule(k3, SCHEDULE, true);
+    desSchedule(keyLen == 24 ? KEY + 16 : k1, SCHEDULE, true);
     desSchedule(k2, SCHEDULE + 128, false);
-    desSchedule(k1, SCHEDULE + 256, true);
+    if (keyLen == 24) desSchedule(k1, SCHEDULE + 256, true);
+    else memory.copy(SCHEDULE + 256, SCHEDULE, 128);
   } else {
     desSchedule(k1, SCHEDULE, false);
     desSchedule(k2, SCHEDULE + 128, true);
-    desSchedule(k3, SCHEDULE + 256, false);
+    if (keyLen == 24) desSchedule(KEY + 16, SCHEDULE + 256, false);
+    else memory.copy(SCHEDULE + 256, SCHEDULE, 128);
   }
 }
 
