@@ -45,7 +45,7 @@ export function zeroize(...arrays: (Uint8Array | undefined | null)[]): void {
     if (a === undefined || a === null) continue;
     // The argument's name is only built for the error: this runs for every key zeroed.
     if (!(a instanceof Uint8Array)) checkBytes(`arrays[${i}]`, a);
-    if (a.length <= 64) for (let j = 0; j < a.length; j++) a[j] = 0;
+    if (a.length <= 64) { for (let j = 0; j < a.length; j++) a[j] = 0; }
     else a.fill(0);
   }
 }

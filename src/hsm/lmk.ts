@@ -330,7 +330,7 @@ export function checkNotDegenerate(name: string, key: Uint8Array, algorithm: Lmk
     // Parts compared without their parity bits.
     let d12 = 0, d23 = 0;
     for (let i = 0; i < 8; i++) d12 |= (key[i] ^ key[8 + i]) & 0xfe;
-    if (key.length === 24) for (let i = 0; i < 8; i++) d23 |= (key[8 + i] ^ key[16 + i]) & 0xfe;
+    if (key.length === 24) { for (let i = 0; i < 8; i++) d23 |= (key[8 + i] ^ key[16 + i]) & 0xfe; }
     if (d12 === 0 || (key.length === 24 && d23 === 0)) {
       throw new HsmError("weak_key", `${name} has equal DES halves (it would be single DES)`);
     }
