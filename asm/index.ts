@@ -23,6 +23,15 @@ export { sha1, sha1Final, sha1Init, sha1Update, sha1Wipe } from "./sha1";
 export { sha256, sha256Final, sha256Init, sha256Update, sha256Wipe } from "./sha256";
 export { bnWipe, modPow } from "./modexp";
 export { rsaPrivate } from "./rsa";
+export {
+  issueBegin,
+  issueEnd,
+  issuePtr,
+  issueReservePtr,
+  issueReserveSlots,
+  issueTmk,
+  issueWipeOutputs,
+} from "./issue";
 
 /** Address of the IO buffer. */
 export function ioPtr(): usize {

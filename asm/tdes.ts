@@ -26,7 +26,7 @@ const SP: usize = memory.data(8 * 64 * 4, 16); // u32 [8][64]
 const PC1T: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
 const PC2T: usize = memory.data(8 * 128 * 8, 16); // u64 [8][128]
 /** 48 round keys (3 x 16) in the order the rounds use them. */
-const SCHEDULE: usize = memory.data(48 * 8, 16);
+export const SCHEDULE: usize = memory.data(48 * 8, 16);
 
 // ---- table derivation (runs once, at instantiation) ---------------------------------------------
 
@@ -101,7 +101,7 @@ function desSchedule(key: usize, out: usize, reverse: bool): void {
 }
 
 /** Builds the 48-round schedule: E(K1) D(K2) E(K3) to encrypt, D(K3) E(K2) D(K1) to decrypt. */
-function tdesSchedule(keyLen: i32, decrypt: bool): void {
+export function tdesSchedule(keyLen: i32, decrypt: bool): void {
   const k1 = KEY;
   const k2 = KEY + 8;
   // 2-key TDEA (K3 = K1): the outer two schedules are the same, so the first is copied
@@ -173,7 +173,7 @@ function tdesSchedule(keyLen: i32, decrypt: bool): void {
 }
 
 /** One TDEA block (the 64-bit value big-endian) through the 48 scheduled rounds. */
-function block(x: u64): u64 {
+export function block(x: u64): u64 {
   const y = ip(x);
   let l = <u32>(y >> 32);
   let r = <u32>y;
