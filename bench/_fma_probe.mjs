@@ -6,12 +6,12 @@
  * needs the exact low half of a product, which only the fused form gives.
  * So a wasm module built on it may be chosen only where the result is fused,
  * not merely where the module validates. The probe is one function of a
- * 78-byte module: with a = 2^52 + 1 and hi = fl(a * a) = 2^104 + 2^53, it
+ * 78-byte module (hex below): with a = 2^52 + 1 and hi = fl(a * a) = 2^104 + 2^53, it
  * returns relaxed_madd(a, a, -hi), which is 1 when fused (a * a - hi exactly)
  * and 0 when not (fl(a * a) - hi).
  *
  * Plain JS for every runtime: `deno run bench/_fma_probe.mjs`,
- * `node bench/_fma_probe.mjs` (Node 20 needs `--experimental-wasm-relaxed-simd`).
+ * `node bench/_fma_probe.mjs` (Node 20 needs `--experimental-wasm-relaxed-simd`), Bun.
  * The bytes are the binaryen encoding of:
  *
  * ```wat
@@ -22,11 +22,12 @@
  *     (f64x2.splat (local.get $a)) (f64x2.splat (f64.neg (local.get $hi)))))))
  * ```
  */
-const PROBE = new Uint8Array([
-  0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 124, 3, 2, 1, 0, 7, 12, 1, 8, 102, 117, 115, 101,
-  100, 76, 111, 119, 0, 0, 10, 43, 1, 41, 1, 2, 124, 68, 1, 0, 0, 0, 0, 0, 48, 67, 33, 0, 32, 0, 32,
-  0, 162, 33, 1, 32, 0, 253, 20, 32, 0, 253, 20, 32, 1, 154, 253, 20, 253, 135, 2, 253, 33, 0, 11,
-]);
+const PROBE = Uint8Array.from(
+  ("0061736d010000000105016000017c03020100070c010866757365644c6f7700000a2b012901027c" +
+    "440100000000003043210020002000a221012000fd142000fd1420019afd14fd8702fd21000b").match(/../g) ??
+    [],
+  (x) => parseInt(x, 16),
+);
 
 /**
  * @returns {"fused" | "not fused" | "refused"} what this runtime does with the probe.
