@@ -11,6 +11,10 @@
  * runtime the core runs in (node:crypto has no browser form). Figures in
  * bench/README.md.
  *
+ * Also the bulk TMK issuance kernel (issue.ts): a terminal's whole TR-31
+ * issuance in one call, with its own fixed region, for the software HSM's
+ * batches (`src/core/tmk_issuance.ts`).
+ *
  * The ABI is fixed buffers plus `fn(len...)` entry points: JS reads the
  * buffer addresses once (`ioPtr()` and friends), copies inputs in, calls an
  * entry point and copies the result out. See buffers.ts for the layout.
