@@ -57,15 +57,18 @@ function headerState(ctx: HsmContext, kbak: Uint8Array, header: string): Uint8Ar
 
 /**
  * The fast path for the rest of a batch, from the general path's result for
- * one item; `undefined` where it does not apply.
+ * one item (its template and format have passed the general path's checks);
+ * `undefined` where it does not apply.
  */
 async function setUp(
   ctx: HsmContext,
-  t: Required<KeyTemplate>,
-  format: WrapFormat,
+  template: KeyTemplate,
+  wrapFormat: WrapFormat | undefined,
   kekBlock: string,
   first: KeyUnderKek,
 ): Promise<Fast | undefined> {
+  const t = checkTdesTemplate("template", template);
+  const format = checkFormat(wrapFormat);
   const kbpk = ctx.lmkKbpk;
   if (
     ctx.core.name !== "wasm" || ctx.version !== "D" || kbpk === undefined || format !== "tr31" ||
@@ -136,21 +139,24 @@ export async function generateKeysUnderKek(
   try {
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      let key = fast && await fastOne(ctx, fast, it);
-      if (key === undefined) {
-        try {
+      let key: KeyUnderKek | undefined;
+      let general = false;
+      try {
+        // The state machine's refusal (in either path) is this item's refusal, audited once.
+        key = fast && await fastOne(ctx, fast, it);
+        if (key === undefined) {
+          general = true;
           key = await generateKeyUnderKek(ctx, template, it.kekBlock, {
             format,
             expectedKekHash: it.expectedKekHash,
           });
-        } catch (error) {
-          return { ok: false, index: i, error: error as Error };
         }
-        if (!tried) {
-          tried = true;
-          const t = checkTdesTemplate("template", template);
-          fast = await setUp(ctx, t, checkFormat(format), it.kekBlock, key);
-        }
+      } catch (error) {
+        return { ok: false, index: i, error: error as Error };
+      }
+      if (general && !tried) {
+        tried = true;
+        fast = await setUp(ctx, template, format, it.kekBlock, key).catch(() => undefined);
       }
       keys.push({ keyBlock: key.keyBlock, exported: key.exported, kcv: key.kcv });
     }
