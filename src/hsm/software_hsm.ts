@@ -30,6 +30,7 @@ import { type CryptoCore, loadCore, type RsaPrivateKey, type RsaPublicKey } from
 import { describe } from "./_args.ts";
 import { destroyLmk, loadLmk } from "./_lmk_life.ts";
 import { type HsmContext, lmkKcvOf, refuse, setState } from "./_machine.ts";
+import * as bulk from "./_bulk.ts";
 import { verifyDerivedMac } from "./_derived.ts";
 import * as rsa from "./_rsa.ts";
 import * as sym from "./_symmetric.ts";
@@ -37,6 +38,7 @@ import { exportKeyTr34 } from "./_tr34.ts";
 import { HsmError } from "./errors.ts";
 import { LMK_TYPES, type LmkAlgorithm, type LmkComponent } from "./lmk.ts";
 import type { KeyTemplate } from "./policy.ts";
+import type { KekItem, PoolBatchResult } from "./pool.ts";
 import { runSelfTests } from "./self_tests.ts";
 import { type HsmMode, type HsmState, PRODUCTION_OPTIONS } from "./state.ts";
 import type {
@@ -328,6 +330,21 @@ export class SoftwareHsm implements Hsm {
     options: ExportOptions = {},
   ): Promise<KeyResult & { exported: string }> {
     return sym.generateKeyUnderKek(this.#ctx, template, kekBlock, options);
+  }
+
+  /**
+   * {@link generateKeyUnderKek} for each item of a batch, in order, stopping
+   * at the first refusal (bulk TMK issuance; `_bulk.ts` describes its fast
+   * path on the wasm core).
+   *
+   * @returns every key in item order, or the first refusal's index and error.
+   */
+  generateKeysUnderKek(
+    template: KeyTemplate,
+    items: readonly KekItem[],
+    options: { format?: WrapFormat } = {},
+  ): Promise<PoolBatchResult> {
+    return bulk.generateKeysUnderKek(this.#ctx, template, items, options.format);
   }
 
   generateMac(
