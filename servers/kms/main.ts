@@ -46,12 +46,13 @@ import {
   jsonLogger,
   type Logger,
   parseServerFlags,
+  type Route,
   type Running,
   serveApp,
   stopOnSignals,
 } from "../_lib/mod.ts";
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
-import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
+import { clientCertificateCheck, mutualTlsOnly, serverSocket } from "../_lib/tls.ts";
 import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
 import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { kmsKeyOps } from "./_keys.ts";
@@ -111,6 +112,14 @@ export interface KmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+}
+
+/**
+ * Over TLS, S14 (`acceptTkBatch`) needs the MTMS's client certificate
+ * besides the MAC under MAK; an in-process KMS (no socket) has the MAC alone.
+ */
+function mtmsOverTls(routes: Route[], o: { tls?: ServerTls }): Route[] {
+  return o.tls ? mutualTlsOnly(routes, ["acceptTkBatch"]) : routes;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -180,7 +189,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       description:
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
-      routes: flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
+      routes: mtmsOverTls(flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service), o),
       operatorToken: o.token,
       rememberOperatorNonce: operatorNonceMemory(store),
       log: o.log,

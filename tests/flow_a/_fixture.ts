@@ -3,7 +3,8 @@
  * real sockets), an operator terminal with its card, and POS terminals.
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { type Exchange, fetchTransport, type Transport } from "../../src/protocol/mod.ts";
+import type { Exchange, Transport } from "../../src/protocol/mod.ts";
+import { type SocketTls, socketTls } from "../_tls_world.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";
@@ -71,13 +72,15 @@ export interface World {
   pos(sn: string): Promise<PosTerminal>;
   /** S1-S13 for one POS: authenticate, generate and export TK, upload. */
   collect(pos: PosTerminal, orderId: string): Promise<void>;
-  /** Raw JSON call with the operator token (or none). */
+  /** Raw JSON call with the operator token (or none); on sockets, S14 with the MTMS's certificate. */
   call(
     method: string,
     url: string,
     body?: unknown,
     token?: string | null,
   ): Promise<{ status: number; body: Json }>;
+  /** Socket mode: the TLS of both servers, the MTMS's client certificate, the KMS's CRLs. */
+  tls?: SocketTls;
   /** Restarts the KMS on the same database (same components). */
   restartKms(): Promise<void>;
   close(): Promise<void>;
@@ -133,6 +136,7 @@ export async function makeWorld(
   let mtmsStop: () => Promise<void>;
   let mtmsUrl: string;
   let transport: Transport;
+  let tls: SocketTls | undefined;
   // The KMS handler is looked up on each call, so a restart swaps it.
   const around = options.around ?? ((_: "kms" | "mtms", h: Transport) => h);
   const kmsHandler: Transport = around("kms", (r) => kmsApp!.handler(r));
@@ -166,8 +170,10 @@ export async function makeWorld(
     mtmsStop = () => mtmsApp!.close();
     transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsHandler(r);
   } else {
-    const k = await startKms({ ...kmsOptions, port: 0 });
-    kmsUrl = k.url;
+    // Over TLS with certificates from the CA; S14 over mutual TLS with the MTMS's certificate.
+    tls = await socketTls(pki, dir);
+    const k = await startKms({ ...kmsOptions, port: 0, tls: tls.kmsServer });
+    kmsUrl = tls.url(k);
     kmsStop = () => k.shutdown();
     const m = await startMtms({
       ...kmsOptions,
@@ -176,13 +182,16 @@ export async function makeWorld(
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       kmsUrl,
+      kmsTransport: tls.mtmsToKms.transport,
+      observe: (x) => world.mtmsToKms.push(x),
       streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
+      tls: tls.mtmsServer,
     });
-    mtmsUrl = m.url;
+    mtmsUrl = tls.url(m);
     mtmsStop = () => m.shutdown();
-    transport = fetchTransport;
+    transport = tls.devices.transport;
   }
   const op = await pki.issueOperator("Operator 0042");
   const card = new OperatorCard(op.certificate, op.privateKey, { core });
@@ -205,6 +214,7 @@ export async function makeWorld(
     logs: { kms: kmsLog.lines, mtms: mtmsLog.lines },
     kmsDown: false,
     mtmsToKms: [],
+    tls,
     async pos(sn) {
       const pinPad = await PinPad.create({ root: pki.rootPem, core });
       return new PosTerminal({ sn, pinPad, transport, kmsUrl });
@@ -228,7 +238,11 @@ export async function makeWorld(
         ? body
         : JSON.stringify(body);
       if (tok) headers["authorization"] = await operatorAuthorization(tok, method, url, text);
-      const res = await transport(
+      // On sockets, S14 goes with the MTMS's client certificate, as the MTMS sends it.
+      const via = tls && url.startsWith(`${kmsUrl}/v1/tk-batches`)
+        ? tls.mtmsToKms.transport
+        : transport;
+      const res = await via(
         new Request(url, {
           method,
           headers,
@@ -245,6 +259,7 @@ export async function makeWorld(
     async close() {
       await mtmsStop();
       await kmsStop();
+      tls?.close();
       await Deno.remove(dir, { recursive: true });
     },
   };
