@@ -25,7 +25,8 @@
  * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
  * asks TLS clients for a certificate and checks one sent (the MTMS's,
  * `mtms-client`) against that root and, with `--crl-file FILE` (PEM CRLs,
- * reloaded on SIGHUP), its CRL. SIGTERM and SIGINT stop the server
+ * reloaded on SIGHUP), its CRL; over TLS, S14 (`POST /v1/tk-batches`) needs
+ * that certificate besides the MAC under MAK. SIGTERM and SIGINT stop the server
  * gracefully: in-flight requests finish, the store closes, `kms.stopped` is
  * logged.
  *

@@ -4,7 +4,7 @@
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import type { Exchange, Transport } from "../../src/protocol/mod.ts";
-import { type SocketTls, socketTls } from "../_tls_world.ts";
+import { type SocketTls, socketTls } from "../../demo/tls.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";

@@ -581,6 +581,8 @@ try {
       values["flow-b-terminals"],
       "--data-dir",
       dataDir,
+      // Plain HTTP: the scan reads what the wire carries without TLS's protection.
+      "--insecure-http",
     ],
     {
       hsmFactory,

@@ -1,17 +1,22 @@
 /**
- * TLS for the test worlds on sockets: certificates from the world's CA for
- * the KMS and the MTMS (`kms-server`, `localhost`), the MTMS's client
- * certificate (`mtms-client`) that S14 needs, the KMS's CRL file, and the
- * transports: the MTMS's to the KMS (mutual TLS) and the devices' (the root
- * written at flashing only).
+ * TLS for the demo and the test worlds on sockets: certificates from the
+ * demo's CA for the KMS and the MTMS (`kms-server`, `localhost`), the MTMS's
+ * client certificate (`mtms-client`) that S14 needs, the KMS's CRL file,
+ * and the transports: the MTMS's to the KMS (mutual TLS) and the devices'
+ * (the root written at flashing only).
+ *
+ * @module
  */
-import type { DemoPki, TlsIdentity } from "../demo/setup.ts";
+import type { CryptoCore, RsaPrivateKey } from "../src/core/mod.ts";
+import { exportPkcs8Pem, generateRsaKeyPair } from "../src/crypto/mod.ts";
+import { issueCertificate } from "../src/pki/mod.ts";
+import type { DemoPki, TlsIdentity } from "./setup.ts";
 import type { ServerTls } from "../servers/_lib/listener.ts";
 import { type CrlFile, loadCrlFile } from "../servers/_lib/revocation.ts";
 import { clientCertificateCheck } from "../servers/_lib/tls.ts";
 import { type TlsTransport, tlsTransport } from "../src/protocol/mod.ts";
 
-/** What a world on sockets serves and connects with. */
+/** What servers on sockets serve and connect with. */
 export interface SocketTls {
   /** The KMS's certificate; it asks for client certificates (the MTMS's, checked with the CRLs). */
   kmsServer: ServerTls;
@@ -51,9 +56,9 @@ function identitiesOf(pki: DemoPki): Promise<TlsIdentity[]> {
 }
 
 /**
- * TLS for a world whose servers run on sockets.
+ * TLS for a KMS and an MTMS on sockets.
  *
- * @param pki the world's CA.
+ * @param pki the CA.
  * @param dir where the CRL file goes.
  * @returns the servers' TLS, the transports, the CRLs.
  */
@@ -91,4 +96,30 @@ export async function socketTls(pki: DemoPki, dir: string): Promise<SocketTls> {
       devices.close();
     },
   };
+}
+
+/**
+ * A server certificate (`kms-server`, `localhost`) issued by `ca`, and a
+ * transport that trusts `ca`'s root only (the flow B world's terminals).
+ *
+ * @param ca the CA: its certificate (PEM, a root) and private key.
+ * @param core the crypto core.
+ * @returns the server's TLS, the transport and its close.
+ */
+export async function tlsUnder(
+  ca: { certificate: string; key: RsaPrivateKey },
+  core: CryptoCore,
+): Promise<{ server: ServerTls } & TlsTransport> {
+  const k = await generateRsaKeyPair({ bits: 2048, core });
+  const now = Math.floor(Date.now() / 1000) * 1000;
+  const cert = await issueCertificate({
+    profile: "kms-server",
+    subject: { commonName: "localhost" },
+    publicKey: k.publicKey,
+    notBefore: new Date(now - 86_400_000),
+    notAfter: new Date(now + 30 * 86_400_000),
+    issuer: { privateKey: ca.key, certificate: ca.certificate },
+    dnsNames: ["localhost"],
+  }, { core });
+  return { server: { cert, key: exportPkcs8Pem(k.privateKey) }, ...tlsTransport([ca.certificate]) };
 }
