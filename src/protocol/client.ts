@@ -21,7 +21,7 @@ export const fetchTransport: Transport = (request) => fetch(request);
 export interface TlsTransport {
   /** Sends a request; the server's certificate must chain to the transport's roots. */
   transport: Transport;
-  /** Closes the transport's connections. */
+  /** Closes the transport's connections (once; again does nothing). */
   close(): void;
 }
 
@@ -48,7 +48,14 @@ export function tlsTransport(
   const http = client
     ? Deno.createHttpClient({ caCerts, cert: client.cert, key: client.key })
     : Deno.createHttpClient({ caCerts });
-  return { transport: (request) => fetch(request, { client: http }), close: () => http.close() };
+  let open = true;
+  return {
+    transport: (request) => fetch(request, { client: http }),
+    close: () => {
+      if (open) http.close();
+      open = false;
+    },
+  };
 }
 
 /** Options of {@link callJson}. */

@@ -93,7 +93,7 @@ async function send(
     const err = r.body.error as { code: string; message: string } | undefined;
     return { status: r.status, code: err?.code, message: err?.message };
   }
-  const r = await fetch(`${kms.url}/v1/tk-batches`, {
+  const r = await kms.fetch("/v1/tk-batches", {
     method: "POST",
     headers: { "content-type": "application/x-ndjson" },
     body: streamLines(orderId, tks, await streamMac(keys, orderId, tks)).join(""),
