@@ -11,7 +11,9 @@
  * Flags: `--terminals N` (flow A, default 20), `--flow-b-terminals N` (flow
  * B, default 10; 0 skips flow B), `--tr34-terminals N` (TR-34, default 10;
  * 0 skips it), `--data-dir DIR` (default: a new temporary directory),
- * `--core wasm|js` (default: the default core).
+ * `--core wasm|js` (default: the default core), `--insecure-http` (plain
+ * HTTP; default: HTTPS with certificates from the demo's CA, S14 over
+ * mutual TLS).
  *
  * @module
  */
@@ -83,6 +85,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       "data-dir": { type: "string" },
       core: { type: "string" },
       "order-id": { type: "string" },
+      "insecure-http": { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -111,6 +114,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       core,
       dataDir,
       orderId: values["order-id"],
+      insecureHttp: values["insecure-http"],
       kmsLog: jsonLogger((l) => kmsLogFile.writeSync(enc.encode(l + "\n"))),
       mtmsLog: jsonLogger((l) => mtmsLogFile.writeSync(enc.encode(l + "\n"))),
       progress: (phase, done, total) => {
@@ -132,6 +136,12 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
 
   console.log(`Flow A (CN103714639A), order ${result.orderId}, core ${core.name}${note}`);
   console.log(`Data and logs: ${dataDir}`);
+  console.log(
+    values["insecure-http"]
+      ? "Sockets: plain HTTP (--insecure-http): no server identity, no confidentiality"
+      : "Sockets: HTTPS with certificates from the demo's CA (devices trust its root only); " +
+        "S14 over mutual TLS (the MTMS's client certificate) and MACed under MAK",
+  );
   console.log("");
   console.log(`Terminal ${result.rows[0]?.sn}, step by step:`);
   for (const t of result.trace) {

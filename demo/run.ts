@@ -24,6 +24,7 @@ import {
 import type { HsmFactory } from "../servers/_lib/hsm.ts";
 import { jsonLogger, type Logger } from "../servers/_lib/log.ts";
 import { startKms } from "../servers/kms/main.ts";
+import { type SocketTls, socketTls } from "./tls.ts";
 import { startMtms } from "../servers/mtms/main.ts";
 import { OperatorCard } from "../devices/operator_card.ts";
 import { OperatorTerminal } from "../devices/operator_terminal.ts";
@@ -80,8 +81,17 @@ export interface DemoOptions {
    * read their files and drive error paths here).
    */
   beforeShutdown?: (running: RunningDemo) => Promise<void>;
-  /** How devices, the demo and the MTMS reach the servers (default `fetch`; tests record it). */
+  /**
+   * How devices and the demo reach the servers (default: over TLS, trusting
+   * the demo's root only; with `insecureHttp`, `fetch`). Tests record it.
+   */
   transport?: Transport;
+  /**
+   * Plain HTTP (`--insecure-http`), for a test that records what the wire
+   * carries without TLS. Default: both servers serve HTTPS with certificates
+   * from the demo's CA, and the MTMS sends S14 over mutual TLS.
+   */
+  insecureHttp?: boolean;
   /** The databases (default `dataDir/kms.db`, `dataDir/mtms.db`): SQLite files or `postgres://` URLs. */
   databases?: { kms: string; mtms: string };
   /** Opens the servers' HSMs (default: the software HSM). */
@@ -167,10 +177,12 @@ async function startServers(
   flowBPki: FlowBPki | undefined,
   components: Components,
   dbPaths: string[],
+  tls: SocketTls | undefined,
 ) {
   const { core } = options;
   const kms = await startKms({
     port: 0,
+    tls: tls?.kmsServer,
     db: dbPaths[0],
     lmkComponents: components.kmsLmk,
     hsmMode: "test",
@@ -190,6 +202,7 @@ async function startServers(
   });
   const mtms = await startMtms({
     port: 0,
+    tls: tls?.mtmsServer,
     db: dbPaths[1],
     lmkComponents: components.mtmsLmk,
     hsmMode: "test",
@@ -198,11 +211,11 @@ async function startServers(
     token,
     log: options.mtmsLog ?? jsonLogger(),
     core,
-    kmsUrl: kms.url,
+    kmsUrl: tls ? tls.url(kms) : kms.url,
     caRoot: pki.rootPem,
     issueTransportCertificate: (publicKey) => pki.issueServer("MTMS transport", publicKey),
     observe: options.observe,
-    kmsTransport: options.transport ?? fetchTransport,
+    kmsTransport: tls ? tls.mtmsToKms.transport : options.transport ?? fetchTransport,
     hsmFactory: options.hsmFactory,
   });
   return { kms, mtms };
@@ -466,17 +479,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     `PO-${new Date().toISOString().slice(0, 10).replaceAll("-", "")}-0001`;
   const timings: Record<string, number> = {};
   const lap = stopwatch(timings);
-  const transport = options.transport ?? fetchTransport;
   const token = crypto.randomUUID();
 
   await Deno.mkdir(options.dataDir, { recursive: true });
   const pki = await makeDemoPki(core);
+  const tls = options.insecureHttp ? undefined : await socketTls(pki, options.dataDir);
+  const transport = options.transport ?? tls?.devices.transport ?? fetchTransport;
   const flowBPki = options.flowBTerminals ? await makeFlowBPki(core, pki) : undefined;
   const components = await makeComponents(core);
   const dbPaths = options.databases
     ? [options.databases.kms, options.databases.mtms]
     : [`${options.dataDir}/kms.db`, `${options.dataDir}/mtms.db`];
-  const { kms, mtms } = await startServers(options, token, pki, flowBPki, components, dbPaths);
+  const servers = await startServers(options, token, pki, flowBPki, components, dbPaths, tls);
+  // Over TLS, the servers by the name their certificates hold.
+  const kms = { ...servers.kms, url: tls ? tls.url(servers.kms) : servers.kms.url };
+  const mtms = { ...servers.mtms, url: tls ? tls.url(servers.mtms) : servers.mtms.url };
   const ctx: DemoContext = {
     options,
     transport,
@@ -558,6 +575,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   } finally {
     await mtms.shutdown();
     await kms.shutdown();
+    tls?.close();
   }
   const { trace, rows } = ctx;
   return { orderId, trace, rows, pinPads, components, dbPaths, timings, flowB, tr34 };

@@ -38,6 +38,7 @@ import {
   unwrap,
   wrap,
 } from "./_crypto.ts";
+import { CertificateError, CrlSet } from "../src/pki/mod.ts";
 
 /** TR-31 header of TK at rest: version B, KEK (K0), TDES, both wrap and unwrap, exportable under a KEK. */
 const TK_HEADER = "B0000K0TB00E0000";
@@ -53,6 +54,11 @@ export interface PinPadOptions {
   windowMs?: number;
   /** Clock for TimeTwo (default `Date.now`). */
   now?: () => number;
+  /**
+   * CRLs of the root written at flashing (PEM): with them the MTMS transport
+   * certificate must not be revoked; newer ones come with it ({@link PinPad.acceptCrl}).
+   */
+  crls?: string[];
 }
 
 /** What a TK export hands to the operator terminal (S11): nothing in clear. */
@@ -93,6 +99,7 @@ export class PinPad {
   readonly #root: string;
   readonly #auth: OperatorAuthenticator;
   readonly #now: () => number;
+  #crls: CrlSet | undefined;
   #authorized: AuthSuccess | undefined;
   #tk: (Stored & { hash: Uint8Array }) | undefined;
   #tmk: Stored | undefined;
@@ -113,6 +120,7 @@ export class PinPad {
     this.#storageKey = storageKey;
     this.#root = options.root;
     this.#now = options.now ?? Date.now;
+    this.#crls = options.crls ? new CrlSet(options.crls) : undefined;
     this.#auth = new OperatorAuthenticator({
       root: options.root,
       windowMs: options.windowMs,
@@ -220,6 +228,41 @@ export class PinPad {
   }
 
   /**
+   * Takes a newer CRL of the root, handed with the MTMS transport
+   * certificate: it replaces the one held if the root signed it (checked on
+   * that certificate's chain), it is current, and its cRLNumber is higher.
+   *
+   * @param crlPem the CRL (PEM).
+   * @param mtmsCertificate the MTMS transport certificate it came with (PEM).
+   * @returns whether it replaced the CRL held.
+   * @throws {AuthenticationError} `crl_invalid` for a CRL that does not parse, is not
+   *   the root's or is not current; the certificate's own code if it does not chain to the root.
+   */
+  async acceptCrl(crlPem: string, mtmsCertificate: string): Promise<boolean> {
+    let next: CrlSet;
+    try {
+      next = new CrlSet([crlPem]);
+    } catch (e) {
+      if (!(e instanceof CertificateError)) throw e;
+      throw new AuthenticationError("crl_invalid", `the CRL is refused: ${e.message}`);
+    }
+    const at = new Date(this.#now());
+    try {
+      await checkCertificate(mtmsCertificate, this.#root, at, this.#core, next);
+    } catch (e) {
+      if (!(e instanceof AuthenticationError)) throw e;
+      if (e.code === "certificate_status_unknown") {
+        throw new AuthenticationError("crl_invalid", `the CRL is refused: ${e.message}`);
+      }
+      if (e.code !== "certificate_revoked") throw e;
+    }
+    const held = this.#crls?.crls[0];
+    if (held && held.crlNumber >= next.crls[0].crlNumber) return false;
+    this.#crls = next;
+    return true;
+  }
+
+  /**
    * S11: exports TK for the MTMS: checks the MTMS certificate is valid and
    * chains to the CA root, checks TK's hash, and encrypts TK under the
    * certificate's public key with RSA-OAEP-SHA256.
@@ -234,6 +277,7 @@ export class PinPad {
       this.#root,
       new Date(this.#now()),
       this.#core,
+      this.#crls,
     );
     const tk = await this.#useTk("S11 export");
     try {

@@ -27,7 +27,8 @@
  * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
  * asks TLS clients for a certificate and checks one sent (the MTMS's,
  * `mtms-client`) against that root and, with `--crl-file FILE` (PEM CRLs,
- * reloaded on SIGHUP), its CRL. SIGTERM and SIGINT stop the server
+ * reloaded on SIGHUP), its CRL; over TLS, S14 (`POST /v1/tk-batches`) needs
+ * that certificate besides the MAC under MAK. SIGTERM and SIGINT stop the server
  * gracefully: in-flight requests finish, the store closes, `kms.stopped` is
  * logged.
  *
@@ -42,11 +43,12 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { createHandler, type Logger, type Running, serveApp } from "../_lib/mod.ts";
+import { createHandler, type Logger, type Route, type Running, serveApp } from "../_lib/mod.ts";
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
 import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
 import { openStore, operatorNonceMemory } from "../_lib/store.ts";
 import { kmsMain } from "./_cli.ts";
+import { mutualTlsOnly } from "../_lib/tls.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { FlowADelivery } from "./flow_a_delivery.ts";
@@ -115,6 +117,14 @@ export interface KmsOptions {
   deviceFailureLimits?: Partial<FailureLimits>;
   /** Where requests, store calls, TMKs issued, refusals and the scrape-time gauges go (default: its own). */
   metrics?: ServerMetrics;
+}
+
+/**
+ * Over TLS, S14 (`acceptTkBatch`) needs the MTMS's client certificate
+ * besides the MAC under MAK; an in-process KMS (no socket) has the MAC alone.
+ */
+function mtmsOverTls(routes: Route[], o: { tls?: ServerTls }): Route[] {
+  return o.tls ? mutualTlsOnly(routes, ["acceptTkBatch"]) : routes;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -200,9 +210,12 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       description:
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
-      routes: await withTr34Kdh(
-        flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
-        { ...o, store, hsmFactory },
+      routes: mtmsOverTls(
+        await withTr34Kdh(
+          flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
+          { ...o, store, hsmFactory },
+        ),
+        o,
       ),
       operatorToken: o.token,
       rememberOperatorNonce: operatorNonceMemory(store),

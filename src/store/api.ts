@@ -117,6 +117,12 @@ export interface MtmsStore extends OrderBook {
 
   /** A page of collected TKs of an order, by SN. */
   listCollectedTks(orderId: string, page: PageOptions): Promise<CollectedTk[]>;
+
+  /**
+   * The SNs whose collected TK has this hash (one TK per terminal: a TK
+   * known for one SN is refused for another), in SN order, at most 10.
+   */
+  collectedTkHolders(tkHash: string): Promise<string[]>;
 }
 
 /** KMS: the terminal rows both flows read, and their TMK issued, sent and delivered. */
@@ -178,6 +184,19 @@ export interface KmsStore extends OrderBook, TerminalLedger {
     tks: readonly ImportedTk[],
     at: Date,
   ): Promise<number>;
+
+  /**
+   * KMS, one TK per terminal: which of these TK hashes a terminal already
+   * holds, or a TK staged by this upload, and for which SN.
+   *
+   * @param uploadId the upload whose staged TKs count too.
+   * @param tkHashes the hashes (SHA-256, uppercase hex), at most 1000.
+   * @returns each match, terminals first (in no set order).
+   */
+  knownTkHashes(
+    uploadId: string,
+    tkHashes: readonly string[],
+  ): Promise<{ tkHash: string; sn: string; staged: boolean }[]>;
 
   /** KMS: a page of an upload's staged TKs in `seq` order, after `after` (-1 for the first page). */
   listStagedTks(uploadId: string, page: { after: number; limit: number }): Promise<StagedTk[]>;

@@ -13,6 +13,7 @@ import type { Backend } from "./_backend.ts";
 import {
   checkCollectedTk,
   checkDate,
+  checkHash,
   checkId,
   checkKcv,
   checkOneOf,
@@ -245,7 +246,44 @@ export class CheckedStore extends LedgerFront implements Store {
       )).map(toCollected));
   }
 
+  collectedTkHolders(tkHash: string): Promise<string[]> {
+    checkHash("tkHash", tkHash);
+    return this.backend.one("collected TKs by hash", async (x) =>
+      (await x.all(
+        "SELECT sn FROM collected_tks WHERE tk_hash = ? ORDER BY sn LIMIT 10",
+        tkHash,
+      )).map((r) => str(r.sn)));
+  }
+
   // ---- KMS: batches and staging ----
+
+  knownTkHashes(
+    uploadId: string,
+    tkHashes: readonly string[],
+  ): Promise<{ tkHash: string; sn: string; staged: boolean }[]> {
+    checkId("uploadId", uploadId);
+    if (!Array.isArray(tkHashes) || tkHashes.length > 1000) {
+      throw new RangeError("tkHashes must be an array of at most 1000 hashes");
+    }
+    tkHashes.forEach((h, i) => checkHash(`tkHashes[${i}]`, h));
+    if (tkHashes.length === 0) return Promise.resolve([]);
+    const marks = tkHashes.map(() => "?").join(", ");
+    return this.backend.one("TKs by hash", async (x) => {
+      const held = await x.all(
+        `SELECT tk_hash, sn FROM terminals WHERE tk_hash IN (${marks})`,
+        ...tkHashes,
+      );
+      const staged = await x.all(
+        `SELECT tk_hash, sn FROM tk_staging WHERE upload_id = ? AND tk_hash IN (${marks})`,
+        uploadId,
+        ...tkHashes,
+      );
+      return [
+        ...held.map((r) => ({ tkHash: str(r.tk_hash), sn: str(r.sn), staged: false })),
+        ...staged.map((r) => ({ tkHash: str(r.tk_hash), sn: str(r.sn), staged: true })),
+      ];
+    });
+  }
 
   importTkBatch(batch: T.TkBatchInput): Promise<T.TkBatchResult> {
     checkTkBatch(batch);

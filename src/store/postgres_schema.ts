@@ -160,4 +160,16 @@ CREATE TABLE server_keys (
 );
 `,
   },
+  {
+    version: 6,
+    description:
+      "one TK per terminal: the TK hashes indexed where the MTMS and the KMS look them up",
+    sql: `
+-- A TK known by its hash (SHA-256 of the clear key) is refused for another SN: at the MTMS's
+-- collection, at the KMS's import (terminals, and the TKs staged by the same upload).
+CREATE INDEX collected_tks_tk_hash ON collected_tks (tk_hash) WHERE tk_hash IS NOT NULL;
+CREATE INDEX terminals_tk_hash ON terminals (tk_hash) WHERE tk_hash IS NOT NULL;
+CREATE INDEX tk_staging_tk_hash ON tk_staging (upload_id, tk_hash);
+`,
+  },
 ];

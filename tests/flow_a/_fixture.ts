@@ -3,7 +3,8 @@
  * real sockets), an operator terminal with its card, and POS terminals.
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { type Exchange, fetchTransport, type Transport } from "../../src/protocol/mod.ts";
+import type { Exchange, Transport } from "../../src/protocol/mod.ts";
+import { type SocketTls, socketTls } from "../../demo/tls.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 import { createKms, type KmsApp, type KmsOptions, startKms } from "../../servers/kms/main.ts";
@@ -18,7 +19,6 @@ import type { Hsm } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { openHsm } from "../../servers/_lib/hsm.ts";
 import { openStore } from "../../servers/_lib/store.ts";
-import { clientTransport, tlsClient } from "../../servers/_lib/tls.ts";
 import type { ServerMetrics } from "../../servers/_lib/metrics.ts";
 
 /** Wrappers around a server's store and HSMs (fault injection). */
@@ -73,13 +73,15 @@ export interface World {
   pos(sn: string): Promise<PosTerminal>;
   /** S1-S13 for one POS: authenticate, generate and export TK, upload. */
   collect(pos: PosTerminal, orderId: string): Promise<void>;
-  /** Raw JSON call with the operator token (or none). */
+  /** Raw JSON call with the operator token (or none); on sockets, S14 with the MTMS's certificate. */
   call(
     method: string,
     url: string,
     body?: unknown,
     token?: string | null,
   ): Promise<{ status: number; body: Json }>;
+  /** Socket mode: the TLS of both servers, the MTMS's client certificate, the KMS's CRLs. */
+  tls?: SocketTls;
   /** Restarts the KMS on the same database (same components). */
   restartKms(): Promise<void>;
   close(): Promise<void>;
@@ -106,12 +108,6 @@ export interface WorldOptions {
   nonceTtlMs?: number;
   /** Where the KMS counts events (default its own metrics). */
   kmsMetrics?: ServerMetrics;
-  /**
-   * Socket worlds: both servers serve HTTPS with a certificate for
-   * `localhost` from a test root, which the devices, the operator terminal
-   * and the MTMS check (`tests/servers/_tls_fixture.ts`).
-   */
-  tls?: boolean;
 }
 
 export async function makeWorld(
@@ -153,6 +149,7 @@ export async function makeWorld(
   let mtmsStop: () => Promise<void>;
   let mtmsUrl: string;
   let transport: Transport;
+  let tls: SocketTls | undefined;
   // The KMS handler is looked up on each call, so a restart swaps it.
   const around = options.around ?? ((_: "kms" | "mtms", h: Transport) => h);
   const kmsHandler: Transport = around("kms", (r) => kmsApp!.handler(r));
@@ -187,13 +184,10 @@ export async function makeWorld(
     mtmsStop = () => mtmsApp!.close();
     transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsHandler(r);
   } else {
-    const tls = options.tls ? await import("../servers/_tls_fixture.ts") : undefined;
-    const client = tls ? tlsClient({ caCerts: [tls.root] }) : undefined;
-    // The certificate names localhost; the listener reports the address it bound.
-    const named = (url: string) => tls ? url.replace("127.0.0.1", "localhost") : url;
-    const serverTls = tls ? { cert: tls.server.cert, key: tls.server.key } : undefined;
-    const k = await startKms({ ...kmsOptions, port: 0, tls: serverTls });
-    kmsUrl = named(k.url);
+    // Over TLS with certificates from the CA; S14 over mutual TLS with the MTMS's certificate.
+    tls = await socketTls(pki, dir);
+    const k = await startKms({ ...kmsOptions, port: 0, tls: tls.kmsServer });
+    kmsUrl = tls.url(k);
     kmsStop = () => k.shutdown();
     const m = await startMtms({
       ...kmsOptions,
@@ -203,18 +197,16 @@ export async function makeWorld(
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       kmsUrl,
-      kmsTransport: client ? clientTransport(client) : undefined,
+      kmsTransport: tls.mtmsToKms.transport,
+      observe: (x) => world.mtmsToKms.push(x),
       streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
-      tls: serverTls,
+      tls: tls.mtmsServer,
     });
-    mtmsUrl = named(m.url);
-    mtmsStop = async () => {
-      await m.shutdown();
-      client?.close();
-    };
-    transport = client ? clientTransport(client) : fetchTransport;
+    mtmsUrl = tls.url(m);
+    mtmsStop = () => m.shutdown();
+    transport = tls.devices.transport;
   }
   const op = await pki.issueOperator("Operator 0042");
   const card = new OperatorCard(op.certificate, op.privateKey, { core });
@@ -237,6 +229,7 @@ export async function makeWorld(
     logs: { kms: kmsLog.lines, mtms: mtmsLog.lines },
     kmsDown: false,
     mtmsToKms: [],
+    tls,
     async pos(sn) {
       const pinPad = await PinPad.create({ root: pki.rootPem, core });
       return new PosTerminal({ sn, pinPad, transport, kmsUrl });
@@ -260,7 +253,11 @@ export async function makeWorld(
         ? body
         : JSON.stringify(body);
       if (tok) headers["authorization"] = await operatorAuthorization(tok, method, url, text);
-      const res = await transport(
+      // On sockets, S14 goes with the MTMS's client certificate, as the MTMS sends it.
+      const via = tls && url.startsWith(`${kmsUrl}/v1/tk-batches`)
+        ? tls.mtmsToKms.transport
+        : transport;
+      const res = await via(
         new Request(url, {
           method,
           headers,
@@ -277,6 +274,7 @@ export async function makeWorld(
     async close() {
       await mtmsStop();
       await kmsStop();
+      tls?.close();
       await Deno.remove(dir, { recursive: true });
     },
   };

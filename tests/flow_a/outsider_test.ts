@@ -63,7 +63,6 @@ for (const backend of ["sqlite", "postgres"] as const) {
       const pg = (s: string) => `${url}${url.includes("?") ? "&" : "?"}schema=${s}`;
       const metrics = new ServerMetrics("kms");
       const w = await makeWorld(core, "socket", {
-        tls: true,
         db: backend === "postgres" ? { kms: pg(schemas.kms), mtms: pg(schemas.mtms) } : undefined,
         nonceTtlMs: TTL_MS,
         kmsMetrics: metrics,

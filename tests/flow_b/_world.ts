@@ -18,8 +18,9 @@ import {
   memoryLogger,
   OPERATOR_NONCE_SCOPE,
   type Running,
-  serveHandler,
 } from "../../servers/_lib/mod.ts";
+import { listen } from "../../servers/_lib/listener.ts";
+import { tlsUnder } from "../../demo/tls.ts";
 import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
 import { kmsCaCertifier } from "../../servers/kms/ca_certifier.ts";
@@ -210,12 +211,14 @@ export async function makeWorld(
   });
   let server: Running | undefined;
   let handler: Transport = options.around ? options.around(direct) : direct;
+  let tls: Awaited<ReturnType<typeof tlsUnder>> | undefined;
   if (options.via === "socket") {
-    const s = serveHandler(direct, { port: 0 });
-    server = s;
+    // Over TLS: a server certificate from the world's root, which the terminals trust alone.
+    const t = tls = await tlsUnder(pki.root, core);
+    const s = server = await listen(direct, { tls: t.server });
     handler = (req) => {
       const u = new URL(req.url);
-      return fetch(new Request(`${s.url}${u.pathname}${u.search}`, req));
+      return t.transport(new Request(`https://localhost:${s.port}${u.pathname}${u.search}`, req));
     };
   }
   const newPad = (root = pki.root.certificate) =>
@@ -264,6 +267,7 @@ export async function makeWorld(
       }),
     close: async () => {
       await server?.shutdown();
+      tls?.close();
       await store.close();
     },
   };

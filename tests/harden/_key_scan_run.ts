@@ -594,6 +594,8 @@ try {
       values["tr34-terminals"],
       "--data-dir",
       dataDir,
+      // Plain HTTP: the scan reads what the wire carries without TLS's protection.
+      "--insecure-http",
     ],
     {
       hsmFactory,

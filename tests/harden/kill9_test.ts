@@ -25,7 +25,7 @@ import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, AssertionError } from "@std/assert";
 import { loadCore } from "../../src/core/mod.ts";
 import { exportPkcs8Pem, randomBytes } from "../../src/crypto/mod.ts";
-import { fetchTransport, ProtocolError } from "../../src/protocol/mod.ts";
+import { ProtocolError } from "../../src/protocol/mod.ts";
 import { type Store, type Terminal, terminalPages } from "../../src/store/mod.ts";
 import { openStore } from "../../servers/_lib/store.ts";
 import { importKmsCaKey } from "../../servers/kms/import_ca_key.ts";
@@ -223,7 +223,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
                   core,
                   storageKey: randomBytes(24),
                 }),
-                transport: fetchTransport,
+                transport: kms.devices,
                 kmsUrl: kms.url,
               }),
               registered: false,
@@ -236,7 +236,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
           f.terminal = new FlowBTerminal({
             sn: f.sn,
             pinPad: f.terminal.pinPad,
-            transport: fetchTransport,
+            transport: kms.devices,
             kmsUrl: kms.url,
             observe,
           });

@@ -62,7 +62,7 @@ async function post(
   body: string | ReadableStream<Uint8Array>,
   signal?: AbortSignal,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`${kms.url}/v1/tk-batches`, {
+  const r = await kms.fetch("/v1/tk-batches", {
     method: "POST",
     headers: { "content-type": "application/x-ndjson" },
     body,

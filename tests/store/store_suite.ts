@@ -260,6 +260,48 @@ export function storeSuite(f: StoreFactory): void {
     await rejectsStore(() => s.countCollected("PO-X"), "not_found", "order PO-X does not exist");
   });
 
+  test("one TK per terminal: TK hashes found among collected TKs, terminals and an upload's staged TKs", async (s) => {
+    await s.createOrder({
+      orderId: "PO-H",
+      state: "collecting",
+      createdAt: T0,
+      serialNumbers: [sn(51), sn(52)],
+    });
+    const up = {
+      orderId: "PO-H",
+      sn: sn(51),
+      tkBlock: fakeKeyBlock(),
+      tkKcv: "0A0B0C",
+      tkHash: hash(5100),
+      mac: "0011223344556677",
+      uploadedAt: at(1),
+    };
+    assertEquals(await s.collectedTkHolders(hash(5100)), []);
+    assertEquals(await s.putCollectedTk(up), "stored");
+    assertEquals(await s.collectedTkHolders(hash(5100)), [sn(51)]);
+    assertEquals(await s.collectedTkHolders(hash(5101)), []);
+    await assertRejects(() => s.collectedTkHolders("ab"), RangeError, "tkHash");
+    // KMS: a terminal's TK, and a TK staged by this upload (not by another one).
+    await s.importTkBatch({ orderId: "PO-HK", bodyHash: hash(1), receivedAt: T0, tks: tks(2, 60) });
+    await s.stageTks("up-h", 0, tks(1, 70), T0);
+    await s.stageTks("up-other", 0, tks(1, 80), T0);
+    const found = await s.knownTkHashes("up-h", [hash(61), hash(71), hash(81), hash(999)]);
+    assertEquals(
+      found.sort((a, b) => a.sn.localeCompare(b.sn)),
+      [
+        { tkHash: hash(61), sn: sn(60), staged: false },
+        { tkHash: hash(71), sn: sn(70), staged: true },
+      ],
+    );
+    assertEquals(await s.knownTkHashes("up-h", []), []);
+    await assertRejects(() => s.knownTkHashes("up-h", ["00"]), RangeError, "tkHashes[0]");
+    await assertRejects(
+      () => s.knownTkHashes("up-h", Array.from({ length: 1001 }, (_, i) => hash(i))),
+      RangeError,
+      "at most 1000",
+    );
+  });
+
   test("KMS staging: staged TKs in order, a duplicate SN named, dropped, purged when idle; never terminals", async (s) => {
     const before = await s.stateHash();
     const batch = tks(7, 200);
