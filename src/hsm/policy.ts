@@ -147,6 +147,19 @@ export const RULES = {
     modes: ["S", "T"],
     exportability: null,
   },
+  /**
+   * A key from which the HSM derives a MAC key (SP 800-108 CMAC KDF) to
+   * verify a device's proof of possession: the TDES KEKs of flow A (TK and
+   * TMK, usage K0). TR-31 derives its KBEK and KBAK from a KEK the same way;
+   * no other usage (MAK, AUK, data keys, RSA keys) may serve as a base key.
+   */
+  deriveMacVerify: {
+    role: "the base key",
+    usages: ["K0"],
+    algorithms: ["T"],
+    modes: ["B", "E"],
+    exportability: null,
+  },
   /** A symmetric key whose KCV or hash is asked for. */
   checkValue: {
     role: "the key",
