@@ -513,6 +513,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         token,
         core,
         kmsRootPem: flowBPki.kmsRootPem,
+        kmsCaPem: flowBPki.kmsCa.certificate,
         issueDevice: pki.issueDevice,
         terminals: options.flowBTerminals!,
         observe: options.observe,

@@ -15,6 +15,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ProtocolError,
+  RateLimitedError,
   UnauthorizedError,
   UpstreamError,
   ValidationError,
@@ -72,6 +73,8 @@ export function toHttpError(e: unknown): HttpError {
       ? 422
       : e instanceof UpstreamError
       ? 502
+      : e instanceof RateLimitedError
+      ? 429
       : 400;
     return { status, code: e.code, message: e.message, expected: true };
   }

@@ -90,6 +90,27 @@ export interface Listening {
 }
 
 const PEERS = new WeakMap<Request, PeerIdentity>();
+const SOURCES = new WeakMap<Request, string>();
+
+/**
+ * The address a request came from (rate limits per source).
+ *
+ * @param request a request this module's server passed to its handler.
+ * @returns the remote address, or `undefined` (another server, or in process).
+ */
+export function requestSource(request: Request): string | undefined {
+  return SOURCES.get(request);
+}
+
+/**
+ * Records where a request came from (for servers other than this module's).
+ *
+ * @param request the request.
+ * @param source its remote address.
+ */
+export function setRequestSource(request: Request, source: string): void {
+  SOURCES.set(request, source);
+}
 
 /**
  * The identity the client certificate of a request's connection proved.
@@ -356,6 +377,7 @@ async function serveRequest(
     const body = hasBody ? bodyStream(req, c, st.limits, () => (closeAfter = true), gone) : null;
     const request = toRequest(req, base, body, ac.signal);
     if (peer) PEERS.set(request, peer);
+    SOURCES.set(request, c.source);
     const response = await handler(request);
     if (res.destroyed) return void (await response.body?.cancel().catch(() => {}));
     await writeResponse(res, response, closeAfter || st.closing);

@@ -8,31 +8,51 @@
  * `GET /v1/terminals/{sn}`): a terminal registered in the field (no
  * production order) is served by flow B, any other by flow A.
  *
- * Repeated S1: rotate before S3, refuse after (see `flow_b_service.ts`).
+ * S6 and S7 of flow B run in the session a passed S5 opened:
+ * `POST .../sessions/{sessionId}/tmk` and `.../sessions/{sessionId}/tmk/ack`,
+ * each with a MAC under the session key. On the shared routes a flow B SN
+ * is refused with 401 `session_route_required`.
+ *
+ * Repeated S1: rotate before S3, refuse after, for the device key's holder
+ * only (see `flow_b_service.ts`).
  *
  * @module
  */
 import {
+  AuthenticationError,
   ChallengeAnswer,
   ChallengeRequest,
   ChallengeResponse,
   ChallengeResult,
   eitherOf,
   FlowBTerminalStatus,
+  FlowBTmkAckRequest,
+  FlowBTmkRequest,
   FlowBTmkResponse,
+  HsmKeyRequest,
   HsmKeyResponse,
   type Schema,
   SERIAL_NUMBER,
+  SESSION_ID,
   text,
   TmkAckRequest,
   TransportKeyRequest,
   TransportKeyResponse,
   UnlockResponse,
 } from "../../src/protocol/mod.ts";
-import { json, type Route, route } from "../_lib/mod.ts";
+import { json, requestSource, type Route, route } from "../_lib/mod.ts";
 import type { FlowBService } from "./flow_b_service.ts";
 
 const CHALLENGE_ID = text(/^[0-9A-F]{32}$/, "a challenge id of 32 uppercase hex characters");
+
+/** The caller's address, for the rate limit of unauthenticated callers. */
+const source = (req: Request) => requestSource(req) ?? "local";
+
+/** The operator named in the audit record of an operator route (when the router names one). */
+function operatorName(input: unknown): string {
+  const op = (input as { operator?: { id?: string; name?: string } }).operator;
+  return op?.name ?? op?.id ?? "operator";
+}
 
 /**
  * The flow B routes of their own.
@@ -47,11 +67,14 @@ export function flowBRoutes(service: FlowBService): Route[] {
       path: "/v1/terminals/:sn/hsm-key",
       operationId: "issueHsmKey",
       summary:
-        "Flow B S1: a Pu_hsm/Pr_hsm pair for the terminal, Pu_hsm certified by the KMS CA. " +
+        "Flow B S1: a Pu_hsm/Pr_hsm pair for the terminal, Pu_hsm certified by the KMS CA, " +
+        "signed by the PIN pad's device key over the SN, a time and a single-use nonce. " +
         "Repeated before S3: a new pair replaces the old one (rotated: yes). After S3: refused " +
-        "with 409 transport_key_registered.",
+        "with 409 transport_key_registered. For a flow A SN: 409 flow_a_terminal.",
       access: "public",
       params: { sn: SERIAL_NUMBER },
+      body: HsmKeyRequest,
+      maxBody: 8192,
       responses: {
         201: {
           description: "the terminal is registered and has its Pu_hsm",
@@ -62,8 +85,8 @@ export function flowBRoutes(service: FlowBService): Route[] {
           schema: HsmKeyResponse,
         },
       },
-      handler: async (_req, { params }) => {
-        const r = await service.issueHsmKey(params.sn);
+      handler: async (req, { params, body }) => {
+        const r = await service.issueHsmKey(params.sn, body, source(req));
         return json(r.created ? 201 : 200, r.body);
       },
     }),
@@ -85,8 +108,8 @@ export function flowBRoutes(service: FlowBService): Route[] {
           schema: TransportKeyResponse,
         },
       },
-      handler: async (_req, { params, body }) => {
-        const r = await service.registerTransportKey(params.sn, body);
+      handler: async (req, { params, body }) => {
+        const r = await service.registerTransportKey(params.sn, body, source(req));
         return json(r.duplicate === "yes" ? 200 : 201, r);
       },
     }),
@@ -95,43 +118,86 @@ export function flowBRoutes(service: FlowBService): Route[] {
       path: "/v1/terminals/:sn/challenges",
       operationId: "openChallenge",
       summary: "Flow B S5 (claim 4): Rnd1 in, Crnd1 = TDES(AUK, Rnd1) and Rnd2 out; single-use, " +
-        "short-lived",
+        "short-lived; signed by the PIN pad's device key",
       access: "public",
       params: { sn: SERIAL_NUMBER },
       body: ChallengeRequest,
-      maxBody: 1024,
+      maxBody: 8192,
       responses: { 201: { description: "challenge opened", schema: ChallengeResponse } },
-      handler: async (_req, { params, body }) =>
-        json(201, await service.openChallenge(params.sn, body)),
+      handler: async (req, { params, body }) =>
+        json(201, await service.openChallenge(params.sn, body, source(req))),
     }),
     route({
       method: "POST",
       path: "/v1/terminals/:sn/challenges/:challengeId/response",
       operationId: "answerChallenge",
-      summary: "Flow B S5 (claim 4): Crnd2 = TDES(AUK, Rnd2); a pass opens a short download " +
-        "session, a failure counts towards the lock-out",
+      summary: "Flow B S5 (claim 4): Crnd2 = TDES(AUK, Rnd2), signed by the device key; a " +
+        "pass opens a short download session bound to the challenge, a wrong Crnd2 counts " +
+        "towards the lock-out",
       access: "public",
       params: { sn: SERIAL_NUMBER, challengeId: CHALLENGE_ID },
       body: ChallengeAnswer,
-      maxBody: 1024,
+      maxBody: 8192,
       responses: { 200: { description: "mutual authentication passed", schema: ChallengeResult } },
-      handler: async (_req, { params, body }) =>
-        json(200, await service.answerChallenge(params.sn, params.challengeId, body)),
+      handler: async (req, { params, body }) =>
+        json(200, await service.answerChallenge(params.sn, params.challengeId, body, source(req))),
+    }),
+    route({
+      method: "POST",
+      path: "/v1/terminals/:sn/sessions/:sessionId/tmk",
+      operationId: "downloadTmkInSession",
+      summary: "Flow B S6: TMK under Pu_tek (RSA-OAEP-SHA256) with a tag under AUK, in the " +
+        "session a passed S5 opened (one download per session); MACed under the session key",
+      access: "public",
+      params: { sn: SERIAL_NUMBER, sessionId: SESSION_ID },
+      body: FlowBTmkRequest,
+      maxBody: 1024,
+      responses: { 200: { description: "TMK under Pu_tek", schema: FlowBTmkResponse } },
+      handler: async (req, { params, body }) =>
+        json(200, await service.downloadTmk(params.sn, params.sessionId, body, source(req))),
+    }),
+    route({
+      method: "POST",
+      path: "/v1/terminals/:sn/sessions/:sessionId/tmk/ack",
+      operationId: "acknowledgeTmkInSession",
+      summary: "Flow B S7: the PIN pad confirms the KCV of the TMK it stored, MACed under the " +
+        "key of the session that downloaded it",
+      access: "public",
+      params: { sn: SERIAL_NUMBER, sessionId: SESSION_ID },
+      body: FlowBTmkAckRequest,
+      maxBody: 1024,
+      responses: { 200: { description: "delivered", schema: FlowBTerminalStatus } },
+      handler: async (req, { params, body }) =>
+        json(200, await service.acknowledge(params.sn, params.sessionId, body, source(req))),
     }),
     route({
       method: "POST",
       path: "/v1/terminals/:sn/unlock",
       operationId: "unlockTerminal",
       summary:
-        "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited)",
+        "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited " +
+        "with the operator who lifted it)",
       access: "operator",
       params: { sn: SERIAL_NUMBER },
       responses: {
         200: { description: "lock-out lifted (or was not set)", schema: UnlockResponse },
       },
-      handler: async (_req, { params }) => json(200, await service.unlock(params.sn)),
+      handler: async (_req, input) =>
+        json(200, await service.unlock(input.params.sn, operatorName(input))),
     }),
   ];
+}
+
+/** A flow B SN on a shared route: refused (and counted) without a change; S6/S7 are per session. */
+function sessionRoute(service: FlowBService, sn: string, req: Request): Promise<Response> {
+  service.guard.admit(sn, source(req));
+  const e = new AuthenticationError(
+    "session_route_required",
+    `${sn} is a flow B terminal: download and acknowledge in the session S5 opened ` +
+      `(POST /v1/terminals/${sn}/sessions/{sessionId}/tmk and .../tmk/ack)`,
+  );
+  service.guard.refused(sn, source(req), e.code);
+  return Promise.reject(e);
 }
 
 function find(routes: Route[], method: string, path: string): Route | undefined {
@@ -177,9 +243,8 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       method: "POST",
       path: "/v1/terminals/:sn/tmk",
       operationId: tmkA?.operationId ?? "downloadTmk",
-      summary: "Download of the terminal's TMK. Flow A: under TK (TR-31). Flow B (S6): under " +
-        "Pu_tek with RSA-OAEP-SHA256, only inside the session a passed S5 opened (one download " +
-        "per session)",
+      summary: "Download of the terminal's TMK. Flow A: under TK (TR-31). Flow B: refused with " +
+        "401 session_route_required (S6 is POST .../sessions/{sessionId}/tmk)",
       access: "public",
       params: { sn: SERIAL_NUMBER },
       responses: {
@@ -188,16 +253,14 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
           schema: either(tmkA, FlowBTmkResponse, "TMK download"),
         },
       },
-      handler: dispatch(
-        tmkA,
-        async (_req, { params }) => json(200, await service.downloadTmk(params.sn)),
-      ),
+      handler: dispatch(tmkA, (req, { params }) => sessionRoute(service, params.sn, req)),
     }),
     route({
       method: "POST",
       path: "/v1/terminals/:sn/tmk/ack",
       operationId: ackA?.operationId ?? "acknowledgeTmk",
-      summary: "The PIN pad confirms the KCV of the TMK it stored (flow A S17, flow B S7)",
+      summary: "The PIN pad confirms the KCV of the TMK it stored (flow A S17); flow B: 401 " +
+        "session_route_required (S7 is POST .../sessions/{sessionId}/tmk/ack)",
       access: "public",
       params: { sn: SERIAL_NUMBER },
       body: TmkAckRequest,
@@ -207,11 +270,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
           schema: either(ackA, FlowBTerminalStatus, "terminal status"),
         },
       },
-      handler: dispatch(
-        ackA,
-        async (_req, { params, body }) =>
-          json(200, await service.acknowledge(params.sn, (body as TmkAckRequest).tmkKcv)),
-      ),
+      handler: dispatch(ackA, (req, { params }) => sessionRoute(service, params.sn, req)),
     }),
     route({
       method: "GET",

@@ -231,7 +231,8 @@ export interface FlowBLedger extends TerminalLedger {
   setTransportKey(sn: string, tk: TransportKeyInput): Promise<boolean>;
 
   /**
-   * Counts a failed authentication and locks the SN at `maxFailures`.
+   * Counts a failed authentication and locks the SN at `maxFailures`; an
+   * open download session stays open (a failure never cancels it).
    * @throws {StoreError} `not_found`.
    */
   recordAuthFailure(
@@ -240,11 +241,15 @@ export interface FlowBLedger extends TerminalLedger {
   ): Promise<AuthFailureResult>;
 
   /**
-   * Records a passed authentication: failures reset, a download session until `sessionExpiresAt`.
+   * Records a passed authentication: failures reset, a download session until
+   * `sessionExpiresAt`, bound to `sessionContext` (challenge id || Rnd1 || Rnd2, hex).
    * @returns false if the SN is locked (nothing changes).
    * @throws {StoreError} `not_found`.
    */
-  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean>;
+  recordAuthSuccess(
+    sn: string,
+    options: { sessionExpiresAt: Date; at: Date; sessionContext?: string },
+  ): Promise<boolean>;
 
   /**
    * Uses up a download session (flow B S6): of two concurrent downloads only

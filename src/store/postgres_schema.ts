@@ -148,4 +148,12 @@ CREATE TABLE tk_staging (
 CREATE INDEX tk_staging_time ON tk_staging (staged_at);
 `,
   },
+  {
+    version: 5,
+    description: "KMS flow B: a session bound to its challenge (id, Rnd1, Rnd2)",
+    sql: `
+ALTER TABLE terminals ADD COLUMN session_context text;
+ALTER TABLE challenges ADD COLUMN rnd1 text;
+`,
+  },
 ];
