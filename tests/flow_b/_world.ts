@@ -108,8 +108,8 @@ export interface World {
   lmkComponents: Uint8Array[];
   /** How `handler` reaches the KMS. */
   via: Via;
-  /** A PIN pad flashed with this world's root. */
-  newPad(root?: string): PinPadFlowB;
+  /** A PIN pad flashed with this world's root and KMS CA (or others), with a device credential. */
+  newPad(root?: string, kmsCa?: string): PinPadFlowB;
   /**
    * A PIN pad with a device credential for `sn` (a `pin-pad` certificate from
    * `issuer`, default this world's root; one device key per world, to save key generation).
@@ -144,7 +144,7 @@ export async function makeWorld(
     policy?: Partial<FlowBPolicy>;
     dbPath?: string;
     via?: Via;
-    /** Require S3 to be signed by a PIN pad device key chained to the root. */
+    /** Unused: every world checks device signatures (S1, S3, S5) against its root. */
     devices?: boolean;
     /** A `postgres://` URL (with `?schema=`) instead of SQLite. */
     dbUrl?: string;
@@ -192,7 +192,7 @@ export async function makeWorld(
       now: clock.date,
       core,
     }),
-    devices: options.devices ? deviceVerifier([pki.root.certificate], core, clock.date) : undefined,
+    devices: deviceVerifier([pki.root.certificate], core, clock.date),
     store: served.store,
     policy: options.policy ?? { challengeTtlMs: 30_000, sessionTtlMs: 60_000, maxFailures: 3 },
     now: clock.date,
@@ -218,29 +218,39 @@ export async function makeWorld(
       return fetch(new Request(`${s.url}${u.pathname}${u.search}`, req));
     };
   }
-  const newPad = (root = pki.root.certificate) =>
-    new PinPadFlowB({ kmsRoot: root, core, storageKey: randomBytes(24), now: clock.ms });
-  const deviceKey = options.devices
-    ? (await generateRsaKeyPair({ bits: 2048, core })).privateKey
-    : undefined;
-  const devicePad = async (sn: string, issuer: Ca = pki.root) => {
-    const key = deviceKey ?? (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
-    const certificate = await issueCertificate({
+  // One device key per world (to save key generation); each PIN pad gets its certificate for
+  // its SN from the manufacturer at first use.
+  const deviceKey = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+  const deviceCert = (sn: string, issuer: Ca) =>
+    issueCertificate({
       profile: "pin-pad",
       subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
-      publicKey: key,
+      publicKey: deviceKey,
       notBefore: new Date(T0 - 86_400_000),
       notAfter: new Date(T0 + 365 * 86_400_000),
       issuer: { privateKey: issuer.key, certificate: issuer.certificate },
     }, { core });
-    return new PinPadFlowB({
-      kmsRoot: pki.root.certificate,
+  const newPad = (root = pki.root.certificate, kmsCa = pki.kmsCa.certificate) =>
+    new PinPadFlowB({
+      kmsRoot: root,
+      kmsCa,
       core,
       storageKey: randomBytes(24),
       now: clock.ms,
-      device: { privateKey: key, certificate },
+      device: async (sn) => ({
+        privateKey: deviceKey,
+        certificate: await deviceCert(sn, pki.root),
+      }),
     });
-  };
+  const devicePad = async (sn: string, issuer: Ca = pki.root) =>
+    new PinPadFlowB({
+      kmsRoot: pki.root.certificate,
+      kmsCa: pki.kmsCa.certificate,
+      core,
+      storageKey: randomBytes(24),
+      now: clock.ms,
+      device: { privateKey: deviceKey, certificate: await deviceCert(sn, issuer) },
+    });
   return {
     core,
     pki,
