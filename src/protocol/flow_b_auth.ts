@@ -321,7 +321,11 @@ export class MutualAuthResponder {
    * @throws {AuthenticationError} `rnd_replayed` if this Rnd1 was seen before for the SN, as
    *   an Rnd1 or as one of KMS's own Rnd2 (a reflection).
    */
-  async open(sn: string, request: ChallengeRequest, auk: AukCipher): Promise<ChallengeResponse> {
+  async open(
+    sn: string,
+    request: Pick<ChallengeRequest, "rnd1">,
+    auk: AukCipher,
+  ): Promise<ChallengeResponse> {
     const at = this.#now();
     // The HSM first: a failure there leaves nothing behind. Then the writes (both randoms
     // remembered, the challenge, its event) in one transaction.
@@ -398,7 +402,7 @@ export class MutualAuthResponder {
   async verify(
     sn: string,
     challengeId: string,
-    answer: ChallengeAnswer,
+    answer: Pick<ChallengeAnswer, "crnd2">,
     auk: AukCipher,
   ): Promise<{ sessionId: string; sessionExpiresAt: string }> {
     const at = this.#now();
