@@ -66,10 +66,10 @@ async function proven(
   if (ctx === null || ctx.length !== 64 || ctx.slice(0, 32) !== sessionId) {
     throw c.refuse(sn, source, sessionError(sn, false));
   }
-  if (
-    step === "S6" &&
-    (t.sessionExpiresAt === null || Date.parse(t.sessionExpiresAt) <= c.now().getTime())
-  ) {
+  if (step === "S6" && t.sessionExpiresAt === null) {
+    throw c.refuse(sn, source, sessionError(sn, false)); // used up
+  }
+  if (step === "S6" && Date.parse(t.sessionExpiresAt!) <= c.now().getTime()) {
     throw c.refuse(sn, source, sessionError(sn, true));
   }
   const tk = await c.held(t, step);

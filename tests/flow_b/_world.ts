@@ -8,10 +8,16 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { generateRsaKeyPair, kcv, type RsaPrivateKey, toHex } from "../../src/crypto/mod.ts";
+import {
+  generateRsaKeyPair,
+  kcv,
+  pkcs1v15Sign,
+  type RsaPrivateKey,
+  toHex,
+} from "../../src/crypto/mod.ts";
 import { type Hsm, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
-import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
+import type { FlowBPolicy, HsmKeyRequest, Transport } from "../../src/protocol/mod.ts";
 import { openPostgresStore, openSqliteStore, type Store } from "../../src/store/mod.ts";
 import {
   createHandler,
@@ -24,6 +30,7 @@ import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
 import { kmsCaCertifier } from "../../servers/kms/ca_certifier.ts";
 import { deviceVerifier } from "../../servers/kms/device_verifier.ts";
+import { type GuardPolicy, RefusalGuard } from "../../servers/kms/flow_b_guard.ts";
 import { hsmFlowBKeyOps } from "../../servers/kms/flow_b_keys.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
@@ -115,6 +122,12 @@ export interface World {
    * `issuer`, default this world's root; one device key per world, to save key generation).
    */
   devicePad(sn: string, issuer?: Ca): Promise<PinPadFlowB>;
+  /** A fresh S1 request for `sn`, signed with this world's device key (certificate for `sn`). */
+  s1(sn: string): Promise<HsmKeyRequest>;
+  /** `{ deviceCertificate, signature }` over `input` by this world's device key for `sn`. */
+  sign(sn: string, input: Uint8Array): Promise<{ deviceCertificate: string; signature: string }>;
+  /** The refusal guard of the service (unauthenticated callers' backoff). */
+  guard: RefusalGuard;
   /** A POS terminal with a PIN pad, over `transport` (default: the handler). */
   terminal(sn: string, options?: { pad?: PinPadFlowB; transport?: Transport }): FlowBTerminal;
   close(): Promise<void>;
@@ -146,6 +159,11 @@ export async function makeWorld(
     via?: Via;
     /** Unused: every world checks device signatures (S1, S3, S5) against its root. */
     devices?: boolean;
+    /**
+     * The refusal guard's policy (default: 1000 free refusals, so that suites
+     * sending many refusals from one source test the refusals, not the backoff).
+     */
+    guard?: Partial<GuardPolicy>;
     /** A `postgres://` URL (with `?schema=`) instead of SQLite. */
     dbUrl?: string;
     /** Wrappers around the store and the HSM the service uses (fault injection). */
@@ -196,6 +214,10 @@ export async function makeWorld(
     store: served.store,
     policy: options.policy ?? { challengeTtlMs: 30_000, sessionTtlMs: 60_000, maxFailures: 3 },
     now: clock.date,
+    guard: new RefusalGuard({
+      policy: options.guard ?? { freeFailures: 1_000 },
+      now: clock.ms,
+    }),
   });
   const token = options.token ?? toHex(randomBytes(16));
   const { logger, lines } = memoryLogger();
@@ -265,6 +287,12 @@ export async function makeWorld(
     logLines: lines,
     lmkComponents,
     newPad,
+    s1: (sn) => newPad().hsmKeyRequest(sn),
+    sign: async (sn, input) => ({
+      deviceCertificate: await deviceCert(sn, pki.root),
+      signature: toHex(await pkcs1v15Sign(deviceKey, input, { core })),
+    }),
+    guard: service.guard,
     terminal: (sn, o = {}) =>
       new FlowBTerminal({
         sn,

@@ -210,7 +210,7 @@ for (const core of cores) {
     const w = await makeWorld(core);
     try {
       const sn = "WYCHEPROOF001";
-      const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
+      const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, await w.s1(sn));
       assertEquals(s1.status, 201);
       // The terminal's Pr_hsm becomes each file's Wycheproof key in turn, imported under the
       // LMK by the HSM (S1 before S3 may replace the pair: the store's rotation).
