@@ -102,6 +102,8 @@ export interface RunningDemo {
   pki: DemoPki;
   /** Flow B's KMS root (PEM), if flow B ran. */
   kmsRootPem?: string;
+  /** Flow B's KMS CA certificate (PEM), if flow B ran: PIN pads take Pu_hsm only from it. */
+  kmsCaPem?: string;
   components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
 }
 
@@ -529,6 +531,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       orderId,
       pki,
       kmsRootPem: flowBPki?.kmsRootPem,
+      kmsCaPem: flowBPki?.kmsCa.certificate,
       components,
     });
   } finally {

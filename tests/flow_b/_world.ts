@@ -82,6 +82,35 @@ export async function makePki(core: CryptoCore, name = "TMK"): Promise<Pki> {
   return { root: { key: rootKey, certificate: root }, kmsCa: { key: caKey, certificate: ca } };
 }
 
+/**
+ * A PIN pad's device credential for `sn`: a new RSA-2048 key and its
+ * `pin-pad` certificate from `issuer` (valid from a day before {@link T0}
+ * for a year, or around `at`).
+ *
+ * @param core the crypto core.
+ * @param issuer the CA that issues it (a device root).
+ * @param sn the serial number it names.
+ * @param at the time it must be valid at (default {@link T0}).
+ * @returns the key and certificate.
+ */
+export async function deviceCredential(
+  core: CryptoCore,
+  issuer: Ca,
+  sn: string,
+  at = T0,
+): Promise<{ privateKey: RsaPrivateKey; certificate: string }> {
+  const key = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+  const certificate = await issueCertificate({
+    profile: "pin-pad",
+    subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
+    publicKey: key,
+    notBefore: new Date(at - 86_400_000),
+    notAfter: new Date(at + 365 * 86_400_000),
+    issuer: { privateKey: issuer.key, certificate: issuer.certificate },
+  }, { core });
+  return { privateKey: key, certificate };
+}
+
 /** A mutable clock shared by the KMS and the PIN pads. */
 export interface Clock {
   ms(): number;
