@@ -104,8 +104,8 @@ export async function deviceCredential(
     profile: "pin-pad",
     subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
     publicKey: key,
-    notBefore: new Date(at - 86_400_000),
-    notAfter: new Date(at + 365 * 86_400_000),
+    notBefore: new Date(Math.floor(at / 1000) * 1000 - 86_400_000),
+    notAfter: new Date(Math.floor(at / 1000) * 1000 + 365 * 86_400_000),
     issuer: { privateKey: issuer.key, certificate: issuer.certificate },
   }, { core });
   return { privateKey: key, certificate };
