@@ -258,7 +258,8 @@ export class PinPadFlowB {
       if (!issuer || !timingSafeEqual(issuer.der, this.#kmsCaDer)) {
         throw new AuthenticationError(
           "hsm_certificate_untrusted",
-          "S1: the Pu_hsm certificate is not issued by the KMS CA set at flashing; refused",
+          "S1: the Pu_hsm certificate is refused (not_kms_ca): its issuer is not the KMS CA " +
+            "set at flashing",
         );
       }
     } catch (e) {

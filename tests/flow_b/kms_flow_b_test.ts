@@ -168,6 +168,33 @@ for (const via of VIAS) {
           notAfter: new Date(w.clock.ms() + 86_400_000),
           issuer: { privateKey: fake.kmsCa.key, certificate: fake.kmsCa.certificate },
         }, { core });
+        // Another CA under the same root (a sibling of the KMS CA, with the kms-ca profile):
+        // the PIN pad takes Pu_hsm only from the KMS CA written at flashing.
+        const siblingKey = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+        const sibling = await issueCertificate({
+          profile: "kms-ca",
+          subject: { commonName: "TMK KMS CA" },
+          publicKey: siblingKey,
+          notBefore: new Date(w.clock.ms() - 60_000),
+          notAfter: new Date(w.clock.ms() + 86_400_000),
+          issuer: { privateKey: pki.root.key, certificate: pki.root.certificate },
+        }, { core });
+        const siblingLeaf = await issueCertificate({
+          profile: "terminal-hsm",
+          subject: { commonName: "Pu_hsm FB300001", serialNumber: "FB300001" },
+          publicKey: siblingKey,
+          notBefore: new Date(w.clock.ms() - 60_000),
+          notAfter: new Date(w.clock.ms() + 86_400_000),
+          issuer: { privateKey: siblingKey, certificate: sibling },
+        }, { core });
+        const rootLeaf = await issueCertificate({
+          profile: "terminal-hsm",
+          subject: { commonName: "Pu_hsm FB300001", serialNumber: "FB300001" },
+          publicKey: siblingKey,
+          notBefore: new Date(w.clock.ms() - 60_000),
+          notAfter: new Date(w.clock.ms() + 86_400_000),
+          issuer: { privateKey: pki.root.key, certificate: pki.root.certificate },
+        }, { core });
         const real = await call(
           w.handler,
           "POST",
@@ -185,6 +212,14 @@ for (const via of VIAS) {
             caCertificate: pki.kmsCa.certificate,
           }, "bad_signature"],
           ["the real certificate of another SN", "FB300002", realCert, "subject_mismatch"],
+          ["a leaf from another CA under the same root", "FB300001", {
+            certificate: siblingLeaf,
+            caCertificate: sibling,
+          }, "bad_signature"],
+          ["a leaf issued by the root itself", "FB300001", {
+            certificate: rootLeaf,
+            caCertificate: pki.root.certificate,
+          }, "not_kms_ca"],
           ["a KMS CA certificate as the leaf", "FB300001", {
             certificate: pki.kmsCa.certificate,
             caCertificate: pki.kmsCa.certificate,
