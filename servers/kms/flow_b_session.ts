@@ -147,8 +147,8 @@ export async function downloadInSession(
     return "sent";
   });
   if (outcome === "session_used") {
-    await c.audit("tmk_sent", "failure", { subject: sn, detail: "session_expired" });
-    throw sessionError(sn, true);
+    // A concurrent copy of the same request used the session: a replay, not audited.
+    throw c.refuse(sn, source, sessionError(sn, false));
   }
   if (outcome === "already_delivered") {
     throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
