@@ -16,7 +16,7 @@ import {
   toHex,
 } from "../../src/crypto/mod.ts";
 import { type Hsm, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
-import { issueCertificate } from "../../src/pki/mod.ts";
+import { type CrlSet, issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, HsmKeyRequest, Transport } from "../../src/protocol/mod.ts";
 import { openPostgresStore, openSqliteStore, type Store } from "../../src/store/mod.ts";
 import {
@@ -30,6 +30,8 @@ import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
 import { kmsCaCertifier } from "../../servers/kms/ca_certifier.ts";
 import { deviceVerifier } from "../../servers/kms/device_verifier.ts";
+import { listen } from "../../servers/_lib/listener.ts";
+import { tlsClient } from "../../servers/_lib/tls.ts";
 import { type GuardPolicy, RefusalGuard } from "../../servers/kms/flow_b_guard.ts";
 import { hsmFlowBKeyOps } from "../../servers/kms/flow_b_keys.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
@@ -162,8 +164,12 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** How the tests reach the KMS: its handler called with `new Request`, or `fetch` over a socket. */
-export type Via = "handler" | "socket";
+/**
+ * How the tests reach the KMS: its handler called with `new Request`, `fetch`
+ * over a plain socket, or `fetch` over HTTPS (the KMS's listener with the TLS
+ * fixture's `localhost` certificate, the client trusting only its root).
+ */
+export type Via = "handler" | "socket" | "tls";
 
 /** Both ways, for tests that run every scenario twice. */
 export const VIAS: readonly Via[] = ["handler", "socket"];
@@ -197,6 +203,8 @@ export async function makeWorld(
     dbUrl?: string;
     /** Wrappers around the store and the HSM the service uses (fault injection). */
     instrument?: { store?: (store: Store) => Store; hsm?: (hsm: Hsm) => Hsm };
+    /** The CRLs in force for device certificates (default: none checked). */
+    crls?: () => CrlSet;
     /** Wraps the handler (what terminals call). */
     around?: (handler: Transport) => Transport;
     /** The operator secret (default: random). */
@@ -239,7 +247,7 @@ export async function makeWorld(
       now: clock.date,
       core,
     }),
-    devices: deviceVerifier([pki.root.certificate], core, clock.date),
+    devices: deviceVerifier([pki.root.certificate], core, clock.date, options.crls),
     store: served.store,
     policy: options.policy ?? { challengeTtlMs: 30_000, sessionTtlMs: 60_000, maxFailures: 3 },
     now: clock.date,
@@ -260,7 +268,25 @@ export async function makeWorld(
     log: logger,
   });
   let server: Running | undefined;
+  let client: Deno.HttpClient | undefined;
   let handler: Transport = options.around ? options.around(direct) : direct;
+  if (options.via === "tls") {
+    const tls = await import("../servers/_tls_fixture.ts");
+    const s = await listen(direct, {
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: tls.server.cert, key: tls.server.key },
+    });
+    server = s;
+    const c = tlsClient({ caCerts: [tls.root] });
+    client = c;
+    handler = (req) => {
+      const u = new URL(req.url);
+      return fetch(new Request(`https://localhost:${s.port}${u.pathname}${u.search}`, req), {
+        client: c,
+      });
+    };
+  }
   if (options.via === "socket") {
     const s = serveHandler(direct, { port: 0 });
     server = s;
@@ -330,6 +356,7 @@ export async function makeWorld(
         kmsUrl: KMS_URL,
       }),
     close: async () => {
+      client?.close();
       await server?.shutdown();
       await store.close();
     },

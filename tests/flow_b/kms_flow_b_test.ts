@@ -566,6 +566,9 @@ for (const via of VIAS) {
         ]);
         const u = await call(w.handler, "POST", `/v1/terminals/${b.sn}/unlock`, undefined, w.token);
         assertEquals([u.status, u.body.unlocked], [200, "yes"]);
+        const lifted = (await w.store.listAudit({ limit: 200, subject: b.sn, event: "unlock" }))
+          .map((x) => x.detail);
+        assertEquals(lifted, ["lifted by operator"], "the audit record names who lifted it");
         const u2 = await call(
           w.handler,
           "POST",
