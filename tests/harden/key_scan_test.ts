@@ -406,7 +406,7 @@ Deno.test(
         assert(r.artefacts.some((a) => a.kind === "PostgreSQL server log (the run's part)"));
       }
       const errors = r.stdout.split("\n").filter((l) => l.startsWith("error path ")).length;
-      assertEquals(errors, 29, `${name}: every error path ran`);
+      assertEquals(errors, 31, `${name}: every error path ran`);
       errorPaths += errors;
       // The demo's key ceremony (demo/flow_b.ts kmsCaForKms) writes the KMS CA private key
       // as a PEM file to a custodian directory under TMPDIR, imports it under the KMS's LMK
