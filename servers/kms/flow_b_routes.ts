@@ -40,7 +40,7 @@ import {
   TransportKeyResponse,
   UnlockResponse,
 } from "../../src/protocol/mod.ts";
-import { json, requestSource, type Route, route } from "../_lib/mod.ts";
+import { json, requestSource, type ResponseSpec, type Route, route } from "../_lib/mod.ts";
 import type { FlowBService } from "./flow_b_service.ts";
 
 const CHALLENGE_ID = text(/^[0-9A-F]{32}$/, "a challenge id of 32 uppercase hex characters");
@@ -52,6 +52,32 @@ const source = (req: Request) => requestSource(req) ?? "local";
 function operatorName(input: unknown): string {
   const op = (input as { operator?: { id?: string; name?: string } }).operator;
   return op?.name ?? op?.id ?? "operator";
+}
+
+/** A public `POST` a device calls: its JSON body (8 KiB at most), one success status. */
+function deviceRoute<B>(o: {
+  path: string;
+  operationId: string;
+  summary: string;
+  params: Record<string, Schema<string>>;
+  body: Schema<B>;
+  status: number;
+  response: ResponseSpec;
+  run(params: Record<string, string>, body: B, source: string): Promise<unknown>;
+}): Route {
+  return route({
+    method: "POST",
+    path: o.path,
+    operationId: o.operationId,
+    summary: o.summary,
+    access: "public",
+    params: o.params,
+    body: o.body,
+    maxBody: 8192,
+    responses: { [o.status]: o.response },
+    handler: async (req, { params, body }) =>
+      json(o.status, await o.run(params, body, source(req))),
+  });
 }
 
 /**
@@ -113,62 +139,50 @@ export function flowBRoutes(service: FlowBService): Route[] {
         return json(r.duplicate === "yes" ? 200 : 201, r);
       },
     }),
-    route({
-      method: "POST",
+    deviceRoute({
       path: "/v1/terminals/:sn/challenges",
       operationId: "openChallenge",
       summary: "Flow B S5 (claim 4): Rnd1 in, Crnd1 = TDES(AUK, Rnd1) and Rnd2 out; single-use, " +
         "short-lived; signed by the PIN pad's device key",
-      access: "public",
       params: { sn: SERIAL_NUMBER },
       body: ChallengeRequest,
-      maxBody: 8192,
-      responses: { 201: { description: "challenge opened", schema: ChallengeResponse } },
-      handler: async (req, { params, body }) =>
-        json(201, await service.openChallenge(params.sn, body, source(req))),
+      status: 201,
+      response: { description: "challenge opened", schema: ChallengeResponse },
+      run: (p, body, from) => service.openChallenge(p.sn, body, from),
     }),
-    route({
-      method: "POST",
+    deviceRoute({
       path: "/v1/terminals/:sn/challenges/:challengeId/response",
       operationId: "answerChallenge",
       summary: "Flow B S5 (claim 4): Crnd2 = TDES(AUK, Rnd2), signed by the device key; a " +
         "pass opens a short download session bound to the challenge, a wrong Crnd2 counts " +
         "towards the lock-out",
-      access: "public",
       params: { sn: SERIAL_NUMBER, challengeId: CHALLENGE_ID },
       body: ChallengeAnswer,
-      maxBody: 8192,
-      responses: { 200: { description: "mutual authentication passed", schema: ChallengeResult } },
-      handler: async (req, { params, body }) =>
-        json(200, await service.answerChallenge(params.sn, params.challengeId, body, source(req))),
+      status: 200,
+      response: { description: "mutual authentication passed", schema: ChallengeResult },
+      run: (p, body, from) => service.answerChallenge(p.sn, p.challengeId, body, from),
     }),
-    route({
-      method: "POST",
+    deviceRoute({
       path: "/v1/terminals/:sn/sessions/:sessionId/tmk",
       operationId: "downloadTmkInSession",
       summary: "Flow B S6: TMK under Pu_tek (RSA-OAEP-SHA256) with a tag under AUK, in the " +
         "session a passed S5 opened (one download per session); MACed under the session key",
-      access: "public",
       params: { sn: SERIAL_NUMBER, sessionId: SESSION_ID },
       body: FlowBTmkRequest,
-      maxBody: 1024,
-      responses: { 200: { description: "TMK under Pu_tek", schema: FlowBTmkResponse } },
-      handler: async (req, { params, body }) =>
-        json(200, await service.downloadTmk(params.sn, params.sessionId, body, source(req))),
+      status: 200,
+      response: { description: "TMK under Pu_tek", schema: FlowBTmkResponse },
+      run: (p, body, from) => service.downloadTmk(p.sn, p.sessionId, body, from),
     }),
-    route({
-      method: "POST",
+    deviceRoute({
       path: "/v1/terminals/:sn/sessions/:sessionId/tmk/ack",
       operationId: "acknowledgeTmkInSession",
       summary: "Flow B S7: the PIN pad confirms the KCV of the TMK it stored, MACed under the " +
         "key of the session that downloaded it",
-      access: "public",
       params: { sn: SERIAL_NUMBER, sessionId: SESSION_ID },
       body: FlowBTmkAckRequest,
-      maxBody: 1024,
-      responses: { 200: { description: "delivered", schema: FlowBTerminalStatus } },
-      handler: async (req, { params, body }) =>
-        json(200, await service.acknowledge(params.sn, params.sessionId, body, source(req))),
+      status: 200,
+      response: { description: "delivered", schema: FlowBTerminalStatus },
+      run: (p, body, from) => service.acknowledge(p.sn, p.sessionId, body, from),
     }),
     route({
       method: "POST",
