@@ -39,6 +39,8 @@ export interface FlagSpec {
    * because argv is visible to every user of the machine.
    */
   secret?: boolean;
+  /** A secret file holds the whole value over several lines (a PEM private key). */
+  multiline?: boolean;
   /** The placeholder shown in help, e.g. `FILE`, `N`. */
   metavar?: string;
 }
@@ -113,11 +115,13 @@ function addRaw(raw: Raw, name: string, value: string, from: string): void {
   if (!raw.from.has(name)) raw.from.set(name, from);
 }
 
-function readSecretFile(path: string, flag: string, read: (p: string) => string): string {
+function readSecretFile(path: string, f: FlagSpec, read: (p: string) => string): string {
   const text = read(path);
-  const value = text.replace(/\r?\n$/, "");
-  if (value === "" || /[\r\n]/.test(value)) {
-    throw new Error(`--${flag}-file ${path} must hold one value on one line`);
+  const value = f.multiline ? text.trim() : text.replace(/\r?\n$/, "");
+  if (value === "" || (!f.multiline && /[\r\n]/.test(value))) {
+    throw new Error(
+      `--${f.name}-file ${path} must hold ${f.multiline ? "a value" : "one value on one line"}`,
+    );
   }
   return value;
 }
@@ -196,7 +200,7 @@ function scanArgv(
     const flag = f as FlagSpec;
     if (flag !== flags.get(name)) {
       try {
-        addRaw(out.raw, flag.name, readSecretFile(inline, flag.name, read), "file");
+        addRaw(out.raw, flag.name, readSecretFile(inline, flag, read), "file");
       } catch (e) {
         problems.push(fileProblem(e, `--${name} ${inline}`));
       }
@@ -405,6 +409,19 @@ export function formatHelp(spec: CommandSpec): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Moves to the directory `deno task` was started from. A task runs in the
+ * directory of its deno.json, so `deno task --config REPO/deno.json ...` run
+ * from a working directory would otherwise resolve the user's relative paths
+ * against the repository; `deno task` names the caller's directory in
+ * `INIT_CWD`. Without permission to read that variable nothing changes.
+ */
+export function enterCallerDirectory(): void {
+  if (Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state !== "granted") return;
+  const dir = Deno.env.get("INIT_CWD");
+  if (dir !== undefined && dir !== "") Deno.chdir(dir);
+}
+
 /** What {@link runCommand} gives the command's body. */
 export interface Invocation {
   values: FlagValues;
@@ -428,6 +445,7 @@ export async function runCommand(
   body: (inv: Invocation) => Promise<void> | void,
   userErrors: readonly (abstract new (...a: never[]) => Error)[] = [],
 ): Promise<void> {
+  enterCallerDirectory();
   let parsed: Parsed;
   try {
     parsed = parseFlags(spec, args);
