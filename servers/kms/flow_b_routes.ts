@@ -31,6 +31,7 @@ import {
   FlowBTmkResponse,
   HsmKeyRequest,
   HsmKeyResponse,
+  ReleaseResponse,
   type Schema,
   SERIAL_NUMBER,
   SESSION_ID,
@@ -184,21 +185,7 @@ export function flowBRoutes(service: FlowBService): Route[] {
       response: { description: "delivered", schema: FlowBTerminalStatus },
       run: (p, body, from) => service.acknowledge(p.sn, p.sessionId, body, from),
     }),
-    route({
-      method: "POST",
-      path: "/v1/terminals/:sn/unlock",
-      operationId: "unlockTerminal",
-      summary:
-        "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited " +
-        "with the operator who lifted it)",
-      access: "operator",
-      params: { sn: SERIAL_NUMBER },
-      responses: {
-        200: { description: "lock-out lifted (or was not set)", schema: UnlockResponse },
-      },
-      handler: async (_req, input) =>
-        json(200, await service.unlock(input.params.sn, operatorName(input))),
-    }),
+    ...operatorRoutes(service),
   ];
 }
 
@@ -212,6 +199,45 @@ function sessionRoute(service: FlowBService, sn: string, req: Request): Promise<
   );
   service.guard.refused(sn, source(req), e.code);
   return Promise.reject(e);
+}
+
+/** The operator's flow B routes: lift a lock-out, release a blocking registration. */
+function operatorRoutes(service: FlowBService): Route[] {
+  const operatorRoute = (
+    name: string,
+    operationId: string,
+    summary: string,
+    response: ResponseSpec,
+    run: (sn: string, operator: string) => Promise<unknown>,
+  ) =>
+    route({
+      method: "POST",
+      path: `/v1/terminals/:sn/${name}`,
+      operationId,
+      summary,
+      access: "operator",
+      params: { sn: SERIAL_NUMBER },
+      responses: { 200: response },
+      handler: async (_req, input) => json(200, await run(input.params.sn, operatorName(input))),
+    });
+  return [
+    operatorRoute(
+      "unlock",
+      "unlockTerminal",
+      "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited " +
+        "with the operator who lifted it)",
+      { description: "lock-out lifted (or was not set)", schema: UnlockResponse },
+      (sn, op) => service.unlock(sn, op),
+    ),
+    operatorRoute(
+      "release",
+      "releaseTerminal",
+      "Flow B: drops the flow B registration of an SN that has no delivered TMK (for " +
+        "example one a production order's batch names), audited with the operator",
+      { description: "the registration is dropped", schema: ReleaseResponse },
+      (sn, op) => service.release(sn, op),
+    ),
+  ];
 }
 
 function find(routes: Route[], method: string, path: string): Route | undefined {

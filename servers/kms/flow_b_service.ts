@@ -48,6 +48,7 @@ import {
   lockedError,
   MutualAuthResponder,
   NotFoundError,
+  type ReleaseResponse,
   S1_TIME_WINDOW_MS,
   tkHashInput,
   type TransportKeyRequest,
@@ -64,6 +65,7 @@ import type {
 } from "./flow_b_ports.ts";
 import { RefusalGuard } from "./flow_b_guard.ts";
 import { acknowledgeInSession, downloadInSession } from "./flow_b_session.ts";
+import { releaseTerminal, terminalStatus, unlockTerminal } from "./flow_b_operator.ts";
 
 /** Where the caller of a device route came from (its address; "local" in process). */
 export type Source = string;
@@ -536,22 +538,8 @@ export class FlowBService {
    * @returns the status, never keys.
    * @throws {NotFoundError} `unknown_terminal`.
    */
-  async status(sn: string, store: Store = this.#store): Promise<FlowBTerminalStatus> {
-    const t = await store.getTerminal(sn);
-    if (!t || t.orderId !== null || t.state === "registered") {
-      throw new NotFoundError("unknown_terminal", `KMS knows no flow B terminal ${sn}`);
-    }
-    const s: FlowBTerminalStatus = {
-      sn,
-      flow: "B",
-      state: t.state as FlowBTerminalStatus["state"],
-      authFailures: t.authFailures,
-      locked: t.lockedAt !== null ? "yes" : "no",
-      updatedAt: t.updatedAt,
-    };
-    if (t.tkKcv) s.aukKcv = t.tkKcv;
-    if (t.tmkKcv) s.tmkKcv = t.tmkKcv;
-    return s;
+  status(sn: string, store: Store = this.#store): Promise<FlowBTerminalStatus> {
+    return terminalStatus(store, sn);
   }
 
   /**
@@ -562,19 +550,24 @@ export class FlowBService {
    * @returns whether it was locked.
    * @throws {NotFoundError} `unknown_terminal`.
    */
-  async unlock(sn: string, operator = "operator"): Promise<UnlockResponse> {
-    const t = await this.#store.getTerminal(sn);
-    if (!t || t.orderId !== null) {
-      throw new NotFoundError("unknown_terminal", `KMS knows no flow B terminal ${sn}`);
-    }
-    const done = await this.#store.transaction(async (tx) => {
-      const lifted = await tx.unlockTerminal(sn, this.#now());
-      await this.#audit("unlock", lifted ? "success" : "failure", {
-        subject: sn,
-        detail: lifted ? `lifted by ${operator}` : "was not locked",
-      }, tx);
-      return lifted;
-    });
-    return { sn, unlocked: done ? "yes" : "no" };
+  unlock(sn: string, operator = "operator"): Promise<UnlockResponse> {
+    return unlockTerminal(this.#operatorContext(), sn, operator);
+  }
+
+  /**
+   * Drops a flow B registration that blocks its SN (operator API), e.g. for
+   * a production order whose batch names it; audited with the operator.
+   *
+   * @param sn serial number.
+   * @param operator who asked (named in the audit record).
+   * @returns `released: "yes"`.
+   * @throws {NotFoundError} `unknown_terminal` (no flow B registration without a delivered TMK).
+   */
+  release(sn: string, operator = "operator"): Promise<ReleaseResponse> {
+    return releaseTerminal(this.#operatorContext(), sn, operator);
+  }
+
+  #operatorContext() {
+    return { store: this.#store, now: this.#now, audit: this.#audit.bind(this) };
   }
 }

@@ -251,6 +251,13 @@ export const UnlockResponse = object({
 }, "lock-out lifted");
 export type UnlockResponse = Infer<typeof UnlockResponse>;
 
+/** `POST /v1/terminals/{sn}/release` answer (operator API). */
+export const ReleaseResponse = object({
+  sn: SERIAL_NUMBER,
+  released: oneOf(["yes"], "always yes: nothing to release is a 404"),
+}, "the flow B registration of the SN is dropped");
+export type ReleaseResponse = Infer<typeof ReleaseResponse>;
+
 /**
  * A schema accepting any of several object schemas (the first that parses),
  * documented as `oneOf` (used where flow A and flow B share a route).

@@ -163,6 +163,19 @@ export abstract class LedgerFront implements NonceMemory, AuditLog {
       ) === 1);
   }
 
+  releaseFlowBTerminal(sn: string): Promise<boolean> {
+    checkId("sn", sn);
+    return this.backend.atomic(`terminal ${sn}`, async (x) => {
+      const t = await x.get(
+        `SELECT sn FROM terminals WHERE sn = ? AND order_id IS NULL AND delivered_at IS NULL${this.backend.lockRow}`,
+        sn,
+      );
+      if (!t) return false;
+      await x.run("DELETE FROM challenges WHERE sn = ?", sn);
+      return await x.run("DELETE FROM terminals WHERE sn = ?", sn) === 1;
+    });
+  }
+
   unlockTerminal(sn: string, at: Date): Promise<boolean> {
     checkId("sn", sn);
     checkDate("at", at);

@@ -266,6 +266,14 @@ export interface FlowBLedger extends TerminalLedger {
   unlockTerminal(sn: string, at: Date): Promise<boolean>;
 
   /**
+   * Drops a flow B registration that blocks the SN (e.g. for a production
+   * order's batch): the terminal and its challenges, if it has no order and
+   * no delivered TMK. Its audit records stay.
+   * @returns false if there is no such registration (unknown, flow A, or delivered).
+   */
+  releaseFlowBTerminal(sn: string): Promise<boolean>;
+
+  /**
    * Stores a new challenge.
    * @throws {StoreError} `duplicate` for a reused id; `not_found` for an unknown SN.
    */

@@ -823,6 +823,7 @@ Deno.test("openapi.json lists every flow B route and documents repeated S1", asy
         ["/v1/terminals/{sn}/sessions/{sessionId}/tmk", "post"],
         ["/v1/terminals/{sn}/sessions/{sessionId}/tmk/ack", "post"],
         ["/v1/terminals/{sn}/unlock", "post"],
+        ["/v1/terminals/{sn}/release", "post"],
         ["/v1/terminals/{sn}", "get"],
       ]
     ) {
@@ -867,6 +868,47 @@ Deno.test("S1: a KMS CA fault leaves no terminal behind (500, nothing stored)", 
     assertEquals(errorOf(r), [500, "internal_error"]);
     assertEquals(await w.store.getTerminal("FB800001"), null);
     assert(lines.some((l) => l.includes("the KMS CA is offline")), "the cause is in the log");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("release: only an operator drops a flow B registration that blocks an order's batch", async () => {
+  const w = await makeWorld(core, { pki });
+  try {
+    // A genuine PIN pad of a pending production order ran flow B's S1 and S3 first.
+    const sn = "FA900001";
+    const pos = w.terminal(sn);
+    await pos.requestHsmKey();
+    await pos.sendTransportKey();
+    const tk = await w.hsm.generateKey(KEY_TEMPLATES.TK);
+    const batch = {
+      orderId: "PO-R-1",
+      bodyHash: "44".repeat(32),
+      receivedAt: w.clock.date(),
+      tks: [{ sn, tkBlock: tk.keyBlock, tkKcv: tk.kcv, tkHash: "55".repeat(32) }],
+    };
+    const { StoreError } = await import("../../src/store/mod.ts");
+    const blocked = await assertRejects(() => w.store.importTkBatch(batch), StoreError);
+    assertEquals(blocked.code, "conflict");
+    // Not without the operator's signature; then released, and audited with the operator.
+    assertEquals(errorOf(await call(w.handler, "POST", `/v1/terminals/${sn}/release`)), [
+      401,
+      "unauthorized",
+    ]);
+    assertExists(await w.store.getTerminal(sn));
+    const r = await call(w.handler, "POST", `/v1/terminals/${sn}/release`, undefined, w.token);
+    assertEquals([r.status, r.body.released], [200, "yes"]);
+    assertEquals(await w.store.getTerminal(sn), null);
+    const audit = await w.store.listAudit({ limit: 100, subject: sn, event: "flow_b_released" });
+    assertEquals(audit.map((a) => a.detail), [
+      "released by operator: the flow B registration is dropped",
+    ]);
+    // The batch imports, and the SN is now flow A's: nothing left to release.
+    assertEquals((await w.store.importTkBatch(batch)).tks, 1);
+    const again = await call(w.handler, "POST", `/v1/terminals/${sn}/release`, undefined, w.token);
+    assertEquals(errorOf(again), [404, "unknown_terminal"]);
+    assertEquals((await w.store.getTerminal(sn))!.orderId, "PO-R-1");
   } finally {
     await w.close();
   }

@@ -798,6 +798,28 @@ export function storeSuite(f: StoreFactory): void {
     );
   });
 
+  test("flow B: a blocking registration is released; a flow A terminal is not", async (s) => {
+    await s.registerTerminal("SNR00001", T0);
+    await s.createChallenge({
+      id: "CD".repeat(16),
+      sn: "SNR00001",
+      rnd: "02".repeat(8),
+      createdAt: T0,
+      expiresAt: at(30),
+    });
+    assert(await s.releaseFlowBTerminal("SNR00001"));
+    assertEquals(await s.getTerminal("SNR00001"), null);
+    assertEquals(await s.consumeChallenge("CD".repeat(16), "SNR00001", at(1)), {
+      ok: false,
+      reason: "not_found",
+    });
+    assertFalse(await s.releaseFlowBTerminal("SNR00001"), "nothing left to release");
+    assertFalse(await s.releaseFlowBTerminal("SNNOPE01"));
+    await s.importTkBatch({ orderId: "PO-R", bodyHash: hash(12), receivedAt: T0, tks: tks(1, 60) });
+    assertFalse(await s.releaseFlowBTerminal(sn(60)), "a flow A terminal is never released");
+    assert((await s.getTerminal(sn(60))) !== null);
+  });
+
   test("challenges are single use, for their SN, before expiry", async (s) => {
     await s.registerTerminal("SNC00001", T0);
     await s.registerTerminal("SNC00002", T0);
