@@ -152,10 +152,9 @@ export const TransportKeyRequest = object({
 export type TransportKeyRequest = Infer<typeof TransportKeyRequest>;
 
 /**
- * The bytes the PIN pad's device key signs in S3: a KMS that knows the
- * device roots accepts a transport key only from the PIN pad whose
- * certificate names the SN, so a man in the middle cannot register a
- * transport key of its own.
+ * The bytes the PIN pad's device key signs in S3: the KMS accepts a
+ * transport key only from the PIN pad whose certificate names the SN, so a
+ * man in the middle cannot register a transport key of its own.
  *
  * @param sn serial number.
  * @param r the request's fields.

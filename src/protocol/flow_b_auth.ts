@@ -486,7 +486,7 @@ export function sessionError(sn: string, expired: boolean): AuthenticationError 
     );
 }
 
-/** Refusal of a repeated S1 after S3 (see the README: rotate before S3, refuse after). */
+/** Refusal of a repeated S1 after S3 (`flow_b_service.ts`: rotate before S3, refuse after). */
 export function hsmKeyLockedError(sn: string): ConflictError {
   return new ConflictError(
     "transport_key_registered",
