@@ -157,3 +157,43 @@ export class RefusalGuard {
     }
   }
 }
+
+/**
+ * Single-use values this instance saw in requests it committed (S1 nonces),
+ * until they expire: a replay is refused before the costly work (an RSA key
+ * pair). The store's nonce memory, written in the same transaction as the
+ * work, is what decides across instances.
+ */
+export class RecentNonces {
+  readonly #until = new Map<string, number>();
+  readonly #max: number;
+
+  /** @param max most values remembered (the oldest go first). */
+  constructor(max = 100_000) {
+    this.#max = max;
+  }
+
+  /**
+   * @param key the value (with its scope).
+   * @param now the time, ms.
+   * @returns whether it was seen and has not expired.
+   */
+  has(key: string, now: number): boolean {
+    const u = this.#until.get(key);
+    if (u === undefined) return false;
+    if (u > now) return true;
+    this.#until.delete(key);
+    return false;
+  }
+
+  /**
+   * Remembers a value until `until` (ms).
+   *
+   * @param key the value (with its scope).
+   * @param until when it may be forgotten.
+   */
+  add(key: string, until: number): void {
+    this.#until.set(key, until);
+    while (this.#until.size > this.#max) this.#until.delete(this.#until.keys().next().value!);
+  }
+}

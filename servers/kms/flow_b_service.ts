@@ -63,7 +63,7 @@ import type {
   HeldTransportKey,
   HsmKeyCertifier,
 } from "./flow_b_ports.ts";
-import { RefusalGuard } from "./flow_b_guard.ts";
+import { RecentNonces, RefusalGuard } from "./flow_b_guard.ts";
 import { acknowledgeInSession, downloadInSession } from "./flow_b_session.ts";
 import { releaseTerminal, terminalStatus, unlockTerminal } from "./flow_b_operator.ts";
 
@@ -97,6 +97,7 @@ export class FlowBService {
   readonly #auth: MutualAuthResponder;
   /** Counts and backs off callers that fail to authenticate (attach metrics and log to it). */
   readonly guard: RefusalGuard;
+  readonly #recentS1 = new RecentNonces();
 
   /**
    * @param options key operations, certifier, store, policy, clock.
@@ -196,6 +197,43 @@ export class FlowBService {
     }
   }
 
+  /**
+   * S1's freshness: its time within the window and its nonce not seen by
+   * this instance; `remember` writes the nonce in the caller's transaction,
+   * `done` notes it here after the commit.
+   *
+   * @throws {AuthenticationError} `request_stale`, `request_replayed` (the caller's refusal).
+   */
+  #s1Nonce(sn: string, source: Source, req: HsmKeyRequest, at: Date) {
+    if (Math.abs(Date.parse(req.time) - at.getTime()) > S1_TIME_WINDOW_MS) {
+      throw this.#refuse(
+        sn,
+        source,
+        new AuthenticationError(
+          "request_stale",
+          `S1: time ${req.time} is more than ${S1_TIME_WINDOW_MS / 1000} s from the KMS clock`,
+        ),
+      );
+    }
+    const key = `flowb-s1:${sn}:${req.nonce}`;
+    const until = at.getTime() + 2 * S1_TIME_WINDOW_MS;
+    const replayed = () =>
+      this.#refuse(
+        sn,
+        source,
+        new AuthenticationError("request_replayed", "S1: this signed request was already used"),
+      );
+    if (this.#recentS1.has(key, at.getTime())) throw replayed();
+    return {
+      remember: (tx: Store) => tx.rememberNonce(`flowb-s1:${sn}`, req.nonce, new Date(until)),
+      replayed,
+      done: () => {
+        this.#recentS1.add(key, until);
+        this.guard.passed(sn);
+      },
+    };
+  }
+
   /** SHA-256 of tkHashInput(SHA-256(AUK), SHA-256(Pu_tek)), as hex. */
   async #tkHash(aukDigest: Uint8Array, puTekDer: Uint8Array): Promise<string> {
     const puTekDigest = await this.#keys.sha256(puTekDer);
@@ -272,40 +310,28 @@ export class FlowBService {
     if (existing) await this.#terminal(sn); // flow A terminal, lock-out: nothing written
     await this.#signed(sn, source, req, hsmKeySigningInput(sn, req));
     const at = this.#now();
-    if (Math.abs(Date.parse(req.time) - at.getTime()) > S1_TIME_WINDOW_MS) {
-      throw this.#refuse(
-        sn,
-        source,
-        new AuthenticationError(
-          "request_stale",
-          `S1: time ${req.time} is more than ${S1_TIME_WINDOW_MS / 1000} s from the KMS clock`,
-        ),
-      );
-    }
-    const nonceUntil = new Date(at.getTime() + 2 * S1_TIME_WINDOW_MS);
-    if (!(await this.#store.rememberNonce(`flowb-s1:${sn}`, req.nonce, nonceUntil))) {
-      throw this.#refuse(
-        sn,
-        source,
-        new AuthenticationError("request_replayed", "S1: this signed request was already used"),
-      );
-    }
-    this.guard.passed(sn);
-    if (existing) {
-      const t = existing;
-      if (t.aukBlock !== null || t.tmkBlock !== null) {
+    const nonce = this.#s1Nonce(sn, source, req, at);
+    if (existing && (existing.aukBlock !== null || existing.tmkBlock !== null)) {
+      // Refused and audited once: the nonce is used up with the audit record.
+      const fresh = await this.#store.transaction(async (tx) => {
+        if (!(await nonce.remember(tx))) return false;
         await this.#audit("hsm_key_issued", "failure", {
           subject: sn,
           detail: "transport_key_registered",
-        });
-        throw hsmKeyLockedError(sn);
-      }
+        }, tx);
+        return true;
+      });
+      if (!fresh) throw nonce.replayed();
+      nonce.done();
+      throw hsmKeyLockedError(sn);
     }
-    // Key pair and certificate first: if either fails, no terminal row is left behind.
+    // Key pair and certificate first: if either fails, nothing is left behind (not even the
+    // nonce, so the same request may be sent again).
     const pair = await this.#keys.generateHsmKeyPair();
     const cert = await this.#certifier.certify(sn, pair.publicKey);
-    // The terminal row, its key and the audit record commit together.
+    // The nonce, the terminal row, its key and the audit record commit together.
     const stored = await this.#store.transaction(async (tx) => {
+      if (!(await nonce.remember(tx))) return "replayed";
       const created = await tx.registerTerminal(sn, at);
       const rotate = !created && existing !== null && existing.prHsmBlock !== null;
       const ok = await tx.setHsmKey(sn, {
@@ -321,6 +347,7 @@ export class FlowBService {
       }, tx);
       return { created, rotate };
     });
+    if (stored === "replayed") throw nonce.replayed();
     if (!stored) {
       // Another S1 or S3 for this SN won the race; nothing of ours was stored.
       throw new ConflictError(
@@ -328,6 +355,7 @@ export class FlowBService {
         `S1: ${sn} changed while its HSM key was made; retry`,
       );
     }
+    nonce.done();
     const { created, rotate } = stored;
     return {
       created,
@@ -555,8 +583,7 @@ export class FlowBService {
   }
 
   /**
-   * Drops a flow B registration that blocks its SN (operator API), e.g. for
-   * a production order whose batch names it; audited with the operator.
+   * Drops a flow B registration that blocks its SN, e.g. for an order's batch (operator API).
    *
    * @param sn serial number.
    * @param operator who asked (named in the audit record).
@@ -567,7 +594,5 @@ export class FlowBService {
     return releaseTerminal(this.#operatorContext(), sn, operator);
   }
 
-  #operatorContext() {
-    return { store: this.#store, now: this.#now, audit: this.#audit.bind(this) };
-  }
+  #operatorContext = () => ({ store: this.#store, now: this.#now, audit: this.#audit.bind(this) });
 }

@@ -141,7 +141,7 @@ export async function downloadInSession(
     await c.audit(
       "tmk_sent",
       "success",
-      { subject: sn, kcv: tmkKcv, detail: `under Pu_tek, session ${sessionId}` },
+      { subject: sn, kcv: tmkKcv, detail: "under Pu_tek, in the session S5 opened" },
       tx,
     );
     return "sent";
@@ -183,7 +183,7 @@ export async function acknowledgeInSession(
     terminal: t,
     tmkKcv: req.tmkKcv,
     now: c.now,
-    detail: `flow B, session ${sessionId}`,
+    detail: "flow B",
     status: (tx) => c.status(sn, tx),
   });
 }
