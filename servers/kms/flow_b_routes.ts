@@ -31,6 +31,7 @@ import {
   FlowBTmkResponse,
   HsmKeyRequest,
   HsmKeyResponse,
+  NotFoundError,
   ReleaseResponse,
   type Schema,
   SERIAL_NUMBER,
@@ -245,11 +246,12 @@ function find(routes: Route[], method: string, path: string): Route | undefined 
 }
 
 /**
- * Merges flow B into a KMS route table: adds {@link flowBRoutes} and makes
- * the shared routes (`POST /v1/terminals/:sn/tmk`, `.../tmk/ack`, `GET
- * /v1/terminals/:sn`) serve flow B terminals through `service` and every
- * other terminal through the flow A handler already in the table. A shared
- * route missing from `routes` is added for flow B alone.
+ * Merges flow B into a KMS route table: adds {@link flowBRoutes}; on the
+ * shared routes `POST /v1/terminals/:sn/tmk` and `.../tmk/ack` refuses a
+ * flow B SN (its S6 and S7 are per session) and keeps flow A's route as it
+ * is for every other SN; `GET /v1/terminals/:sn` serves flow B terminals
+ * through `service`. A shared route missing from `routes` is added for flow
+ * B alone.
  *
  * @param routes the flow A table (e.g. `kmsRoutes(kmsService)`).
  * @param service the flow B service.
@@ -278,40 +280,37 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
     const schemaA = a?.responses[200]?.schema;
     return schemaA ? eitherOf([schemaA, b], description) : b;
   };
+  // Flow B's S6 and S7 are per session: on the shared routes a flow B SN is refused, and every
+  // other SN goes to flow A's route as it is (its body, caps and answers).
+  const refuseFlowB = (a: Route | undefined, path: string, what: string): Route => {
+    const refuse = (req: Request, sn: string) => sessionRoute(service, sn, req);
+    if (a) {
+      return {
+        ...a,
+        summary: `${a.summary}. Flow B: 401 session_route_required (${what})`,
+        handler: dispatch(a, (req, { params }) => refuse(req, params.sn)),
+      };
+    }
+    return route({
+      method: "POST",
+      path,
+      operationId: path.endsWith("/ack") ? "acknowledgeTmk" : "downloadTmk",
+      summary: `Flow B: 401 session_route_required (${what})`,
+      access: "public",
+      params: { sn: SERIAL_NUMBER },
+      body: path.endsWith("/ack") ? TmkAckRequest : undefined,
+      responses: { 401: { description: "flow B downloads and acknowledges in a session" } },
+      handler: async (req, { params }) => {
+        if (!(await service.owns(params.sn))) {
+          throw new NotFoundError("unknown_terminal", `KMS knows no terminal ${params.sn}`);
+        }
+        return await refuse(req, params.sn);
+      },
+    });
+  };
   out.push(
-    route({
-      method: "POST",
-      path: "/v1/terminals/:sn/tmk",
-      operationId: tmkA?.operationId ?? "downloadTmk",
-      summary: "Download of the terminal's TMK. Flow A: under TK (TR-31). Flow B: refused with " +
-        "401 session_route_required (S6 is POST .../sessions/{sessionId}/tmk)",
-      access: "public",
-      params: { sn: SERIAL_NUMBER },
-      responses: {
-        200: {
-          description: "TMK under TK (flow A) or under Pu_tek (flow B)",
-          schema: either(tmkA, FlowBTmkResponse, "TMK download"),
-        },
-      },
-      handler: dispatch(tmkA, (req, { params }) => sessionRoute(service, params.sn, req)),
-    }),
-    route({
-      method: "POST",
-      path: "/v1/terminals/:sn/tmk/ack",
-      operationId: ackA?.operationId ?? "acknowledgeTmk",
-      summary: "The PIN pad confirms the KCV of the TMK it stored (flow A S17); flow B: 401 " +
-        "session_route_required (S7 is POST .../sessions/{sessionId}/tmk/ack)",
-      access: "public",
-      params: { sn: SERIAL_NUMBER },
-      body: TmkAckRequest,
-      responses: {
-        200: {
-          description: "delivered",
-          schema: either(ackA, FlowBTerminalStatus, "terminal status"),
-        },
-      },
-      handler: dispatch(ackA, (req, { params }) => sessionRoute(service, params.sn, req)),
-    }),
+    refuseFlowB(tmkA, "/v1/terminals/:sn/tmk", "S6 is POST .../sessions/{sessionId}/tmk"),
+    refuseFlowB(ackA, "/v1/terminals/:sn/tmk/ack", "S7 is POST .../sessions/{sessionId}/tmk/ack"),
     route({
       method: "GET",
       path: "/v1/terminals/:sn",
