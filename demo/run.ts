@@ -115,6 +115,8 @@ export interface RunningDemo {
   pki: DemoPki;
   /** Flow B's KMS root (PEM), if flow B ran. */
   kmsRootPem?: string;
+  /** Flow B's KMS CA certificate (PEM), if flow B ran: PIN pads take Pu_hsm only from it. */
+  kmsCaPem?: string;
   components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
 }
 
@@ -542,6 +544,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         token,
         core,
         kmsRootPem: flowBPki.kmsRootPem,
+        kmsCaPem: flowBPki.kmsCa.certificate,
         issueDevice: pki.issueDevice,
         terminals: options.flowBTerminals!,
         observe: options.observe,
@@ -570,6 +573,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       orderId,
       pki,
       kmsRootPem: flowBPki?.kmsRootPem,
+      kmsCaPem: flowBPki?.kmsCa.certificate,
       components,
     });
   } finally {

@@ -16,6 +16,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ProtocolError,
+  RateLimitedError,
   TooManyRequestsError,
   UnauthorizedError,
   UpstreamError,
@@ -78,6 +79,8 @@ export function toHttpError(e: unknown): HttpError {
       ? 429
       : e instanceof UpstreamError
       ? 502
+      : e instanceof RateLimitedError
+      ? 429
       : 400;
     return { status, code: e.code, message: e.message, expected: true };
   }

@@ -96,6 +96,27 @@ export interface Listening {
 }
 
 const PEERS = new WeakMap<Request, PeerIdentity>();
+const SOURCES = new WeakMap<Request, string>();
+
+/**
+ * The address a request came from (rate limits per source).
+ *
+ * @param request a request this module's server passed to its handler.
+ * @returns the remote address, or `undefined` (another server, or in process).
+ */
+export function requestSource(request: Request): string | undefined {
+  return SOURCES.get(request);
+}
+
+/**
+ * Records where a request came from (for servers other than this module's).
+ *
+ * @param request the request.
+ * @param source its remote address.
+ */
+export function setRequestSource(request: Request, source: string): void {
+  SOURCES.set(request, source);
+}
 
 /**
  * The identity the client certificate of a request's connection proved.
@@ -105,18 +126,6 @@ const PEERS = new WeakMap<Request, PeerIdentity>();
  */
 export function peerIdentity(request: Request): PeerIdentity | undefined {
   return PEERS.get(request);
-}
-
-const SOURCES = new WeakMap<Request, string>();
-
-/**
- * The source address of a request's connection (for per-source limits).
- *
- * @param request a request this module's server passed to its handler.
- * @returns the address, or `undefined` for a request that came another way (a test's call).
- */
-export function sourceAddress(request: Request): string | undefined {
-  return SOURCES.get(request);
 }
 
 /** Per-connection state. */

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "./log.ts";
-import { listen, type ServeLimits, type ServerTls } from "./listener.ts";
+import { listen, type ServeLimits, type ServerTls, setRequestSource } from "./listener.ts";
 
 /** A running server. */
 export interface Running {
@@ -38,7 +38,10 @@ export function serveHandler(
     hostname: options.hostname ?? "127.0.0.1",
     signal: ac.signal,
     onListen: () => {},
-  }, handler);
+  }, (request, info) => {
+    setRequestSource(request, (info.remoteAddr as Deno.NetAddr).hostname);
+    return handler(request);
+  });
   const addr = server.addr as Deno.NetAddr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   return {

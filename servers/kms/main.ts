@@ -55,6 +55,7 @@ import { FlowADelivery } from "./flow_a_delivery.ts";
 import type { FailureLimits } from "../_lib/rate_limit.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
+import type { CrlSet } from "../../src/pki/mod.ts";
 import type { HsmMode } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import type { HsmFactory } from "../_lib/hsm.ts";
@@ -99,10 +100,14 @@ export interface KmsOptions {
   kmsCa?: KmsCa;
   /** Flow B: challenge and session lifetimes, lock-out threshold. */
   flowBPolicy?: Partial<FlowBPolicy>;
-  /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
+  /** Flow B: device roots (PEM), required with `kmsCa`: S1, S3 and S5 are signed by device keys. */
   deviceRoots?: string[];
   /** TR-34 2-pass (ASC X9 TR 34-2019): the KDH. Without it the TR-34 routes are not served. */
   tr34?: Tr34Kdh;
+  /** The CRLs in force: device certificates (and the MTMS's) are checked against them. */
+  crls?: () => CrlSet;
+  /** Counts flow B's unauthenticated refusals (`ServerMetrics.count`). */
+  count?: (event: string, n?: number) => void;
   /** Opens each HSM the KMS uses (default `openHsm`: the software HSM). */
   hsmFactory?: HsmFactory;
   /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
@@ -194,7 +199,10 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       })
       : undefined;
     if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
-    const flowB = flowBHsm && o.kmsCa
+    if (o.kmsCa && !o.deviceRoots) {
+      throw new RangeError("flow B (a KMS CA) needs device roots (--device-root)");
+    }
+    const flowB = flowBHsm && o.kmsCa && o.deviceRoots
       ? createFlowBService({
         hsm: flowBHsm,
         store,
@@ -202,6 +210,11 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         kmsCa: o.kmsCa,
         policy: o.flowBPolicy,
         deviceRoots: o.deviceRoots,
+        crls: o.crls,
+        sinks: {
+          count: o.count ?? ((event, n) => metrics.count(event, n)),
+          log: (level, event, fields) => o.log?.log(level, event, fields),
+        },
       })
       : undefined;
     const handler = createHandler({

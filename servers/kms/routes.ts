@@ -30,7 +30,7 @@ import {
   tkBatchFromJson,
   tkBatchFromLines,
 } from "../_lib/mod.ts";
-import { sourceAddress } from "../_lib/listener.ts";
+import { requestSource } from "../_lib/listener.ts";
 import type { FlowADelivery } from "./flow_a_delivery.ts";
 import type { KmsService } from "./service.ts";
 
@@ -98,7 +98,7 @@ export function kmsRoutes(service: KmsService, delivery: FlowADelivery): Route[]
       params: BY_SN,
       responses: { 200: { description: "a fresh nonce", schema: TmkChallengeResponse } },
       handler: async (req, { params }) =>
-        json(200, await delivery.challenge(params.sn, sourceAddress(req))),
+        json(200, await delivery.challenge(params.sn, requestSource(req))),
     }),
     route({
       method: "POST",
@@ -117,7 +117,7 @@ export function kmsRoutes(service: KmsService, delivery: FlowADelivery): Route[]
           await delivery.download(
             params.sn,
             TmkDownloadRequest.parse(body, "body"),
-            sourceAddress(req),
+            requestSource(req),
           ),
         ),
     }),
@@ -137,7 +137,7 @@ export function kmsRoutes(service: KmsService, delivery: FlowADelivery): Route[]
           await delivery.acknowledge(
             params.sn,
             TmkAckProofRequest.parse(body, "body"),
-            sourceAddress(req),
+            requestSource(req),
           ),
         ),
     }),

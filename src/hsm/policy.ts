@@ -157,12 +157,13 @@ export const RULES = {
   /**
    * A key from which the HSM derives a MAC key (SP 800-108 CMAC KDF) to
    * verify a device's proof of possession: the TDES KEKs of flow A (TK and
-   * TMK, usage K0). TR-31 derives its KBEK and KBAK from a KEK the same way;
-   * no other usage (MAK, AUK, data keys, RSA keys) may serve as a base key.
+   * TMK, usage K0) and flow B's AUK (D0, not exportable), from which each
+   * session's MAC key is derived. TR-31 derives its KBEK and KBAK from a KEK
+   * the same way; no other usage (MAK, RSA keys) may serve as a base key.
    */
   deriveMacVerify: {
     role: "the base key",
-    usages: ["K0"],
+    usages: ["K0", "D0"],
     algorithms: ["T"],
     modes: ["B", "E"],
     exportability: null,

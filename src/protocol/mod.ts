@@ -15,5 +15,6 @@ export * from "./operator_request.ts";
 export * from "./flow_b.ts";
 export * from "./flow_b_auth.ts";
 export * from "./tr34.ts";
+export * from "./flow_b_proof.ts";
 export * from "./client.ts";
 export * from "./certs.ts";

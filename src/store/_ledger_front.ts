@@ -113,7 +113,7 @@ export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
       );
       if (!before) throw new StoreError("not_found", `terminal ${sn} does not exist`);
       const r = (await x.get(
-        `UPDATE terminals SET auth_failures = auth_failures + 1, session_expires_at = NULL,
+        `UPDATE terminals SET auth_failures = auth_failures + 1,
            locked_at = CASE WHEN locked_at IS NULL AND auth_failures + 1 >= ? THEN ? ELSE locked_at END,
            updated_at = ?
          WHERE sn = ? RETURNING auth_failures, locked_at`,
@@ -131,13 +131,18 @@ export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
     });
   }
 
-  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean> {
+  recordAuthSuccess(
+    sn: string,
+    options: { sessionExpiresAt: Date; at: Date; sessionContext?: string },
+  ): Promise<boolean> {
     checkAuthSuccess(sn, options);
     return this.backend.one(`terminal ${sn}`, async (x) => {
       const n = await x.run(
-        `UPDATE terminals SET auth_failures = 0, session_expires_at = ?, updated_at = ?
+        `UPDATE terminals SET auth_failures = 0, session_expires_at = ?, session_context = ?,
+           updated_at = ?
          WHERE sn = ? AND locked_at IS NULL`,
         iso(options.sessionExpiresAt),
+        options.sessionContext ?? null,
         iso(options.at),
         sn,
       );
@@ -157,6 +162,19 @@ export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
         sn,
         iso(now),
       ) === 1);
+  }
+
+  releaseFlowBTerminal(sn: string): Promise<boolean> {
+    checkId("sn", sn);
+    return this.backend.atomic(`terminal ${sn}`, async (x) => {
+      const t = await x.get(
+        `SELECT sn FROM terminals WHERE sn = ? AND order_id IS NULL AND delivered_at IS NULL${this.backend.lockRow}`,
+        sn,
+      );
+      if (!t) return false;
+      await x.run("DELETE FROM challenges WHERE sn = ?", sn);
+      return await x.run("DELETE FROM terminals WHERE sn = ?", sn) === 1;
+    });
   }
 
   unlockTerminal(sn: string, at: Date): Promise<boolean> {
@@ -179,11 +197,12 @@ export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
     return this.backend.one(`challenge ${c.id}`, async (x) => {
       await mustExist(x, c.sn);
       const n = await x.run(
-        `INSERT INTO challenges (id, sn, rnd, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO challenges (id, sn, rnd, rnd1, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
         c.id,
         c.sn,
         c.rnd,
+        c.rnd1 ?? null,
         iso(c.createdAt),
         iso(c.expiresAt),
       );

@@ -259,7 +259,8 @@ export interface FlowBLedger extends TerminalLedger {
   setTransportKey(sn: string, tk: TransportKeyInput): Promise<boolean>;
 
   /**
-   * Counts a failed authentication and locks the SN at `maxFailures`.
+   * Counts a failed authentication and locks the SN at `maxFailures`; an
+   * open download session stays open (a failure never cancels it).
    * @throws {StoreError} `not_found`.
    */
   recordAuthFailure(
@@ -268,11 +269,15 @@ export interface FlowBLedger extends TerminalLedger {
   ): Promise<AuthFailureResult>;
 
   /**
-   * Records a passed authentication: failures reset, a download session until `sessionExpiresAt`.
+   * Records a passed authentication: failures reset, a download session until
+   * `sessionExpiresAt`, bound to `sessionContext` (challenge id || Rnd1 || Rnd2, hex).
    * @returns false if the SN is locked (nothing changes).
    * @throws {StoreError} `not_found`.
    */
-  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean>;
+  recordAuthSuccess(
+    sn: string,
+    options: { sessionExpiresAt: Date; at: Date; sessionContext?: string },
+  ): Promise<boolean>;
 
   /**
    * Uses up a download session (flow B S6): of two concurrent downloads only
@@ -287,6 +292,14 @@ export interface FlowBLedger extends TerminalLedger {
    * @throws {StoreError} `not_found`.
    */
   unlockTerminal(sn: string, at: Date): Promise<boolean>;
+
+  /**
+   * Drops a flow B registration that blocks the SN (e.g. for a production
+   * order's batch): the terminal and its challenges, if it has no order and
+   * no delivered TMK. Its audit records stay.
+   * @returns false if there is no such registration (unknown, flow A, or delivered).
+   */
+  releaseFlowBTerminal(sn: string): Promise<boolean>;
 
   /**
    * Stores a new challenge.

@@ -172,4 +172,12 @@ CREATE INDEX terminals_tk_hash ON terminals (tk_hash) WHERE tk_hash IS NOT NULL;
 CREATE INDEX tk_staging_tk_hash ON tk_staging (upload_id, tk_hash);
 `,
   },
+  {
+    version: 7,
+    description: "KMS flow B: a session bound to its challenge (id, Rnd1, Rnd2)",
+    sql: `
+ALTER TABLE terminals ADD COLUMN session_context text;
+ALTER TABLE challenges ADD COLUMN rnd1 text;
+`,
+  },
 ];

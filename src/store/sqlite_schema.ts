@@ -164,4 +164,15 @@ CREATE INDEX terminals_tk_hash ON terminals (tk_hash) WHERE tk_hash IS NOT NULL;
 CREATE INDEX tk_staging_tk_hash ON tk_staging (upload_id, tk_hash);
 `,
   },
+  {
+    version: 7,
+    description: "KMS flow B: a session bound to its challenge (id, Rnd1, Rnd2)",
+    sql: `
+-- The session a passed S5 opened: challenge id || Rnd1 || Rnd2 (hex, public values), the
+-- context of the session key the HSM derives from AUK for the MACs of S6 and S7.
+ALTER TABLE terminals ADD COLUMN session_context TEXT;
+-- The terminal's Rnd1 of each challenge (the KMS's Rnd2 is rnd).
+ALTER TABLE challenges ADD COLUMN rnd1 TEXT;
+`,
+  },
 ];

@@ -157,6 +157,11 @@ export interface Terminal {
   readonly lockedAt: string | null;
   /** Flow B: a passed challenge allows a TMK download until this time. */
   readonly sessionExpiresAt: string | null;
+  /**
+   * Flow B: the open session's challenge id || Rnd1 || Rnd2 (hex, public
+   * values), the context of its MAC key derived from AUK.
+   */
+  readonly sessionContext: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -247,6 +252,8 @@ export interface Challenge {
   readonly sn: string;
   /** The random the terminal must encrypt under AUK (hex). */
   readonly rnd: string;
+  /** The terminal's random the KMS answered in the same challenge (hex), if recorded. */
+  readonly rnd1: string | null;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly usedAt: string | null;
@@ -257,6 +264,8 @@ export interface ChallengeInput {
   id: string;
   sn: string;
   rnd: string;
+  /** The terminal's random of the same challenge (hex). */
+  rnd1?: string;
   createdAt: Date;
   expiresAt: Date;
 }

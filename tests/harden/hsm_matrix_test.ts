@@ -103,9 +103,10 @@ const ALLOW: Record<string, Allowed> = {
   // Retail MAC (ISO 9797-1 algorithm 3): M3 TDES keys; generate with C or G, verify with C or V.
   "generateMac/MAK": { usages: ["M3"], algorithms: ["T"], modes: ["C", "G"], exportability: null },
   "verifyMac/MAK": { usages: ["M3"], algorithms: ["T"], modes: ["C", "V"], exportability: null },
-  // A device's proof of possession (flow A): a CMAC under a key derived from a TDES KEK.
+  // A device's proof of possession: a CMAC under a key derived from a TDES KEK (flow A) or
+  // from AUK (flow B's session key).
   "verifyDerivedMac/base key": {
-    usages: ["K0"],
+    usages: ["K0", "D0"],
     algorithms: ["T"],
     modes: ["B", "E"],
     exportability: null,

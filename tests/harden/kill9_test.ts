@@ -31,7 +31,7 @@ import { openStore } from "../../servers/_lib/store.ts";
 import { importKmsCaKey } from "../../servers/kms/import_ca_key.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
-import { makePki } from "../flow_b/_world.ts";
+import { deviceCredential, makePki } from "../flow_b/_world.ts";
 import { type Batch, KmsProcess, makeBatch, makeKeys, openTmk } from "../scale/_kms.ts";
 import { figure, LONG, Tally } from "./_figures.ts";
 import { ackBody, downloadBody, kmsNonce, tmkOf as openTmkKey } from "../_device_proof.ts";
@@ -79,7 +79,21 @@ for (const backend of ["sqlite", "postgres"] as const) {
       const pki = await makePki(core, "Kill9");
       await Deno.writeTextFile(`${dir}/ca.pem`, pki.kmsCa.certificate);
       await Deno.writeTextFile(`${dir}/ca.key.pem`, exportPkcs8Pem(pki.kmsCa.key));
-      const args = ["--kms-ca-cert", `${dir}/ca.pem`, "--kms-ca-key-block", `${dir}/ca.keyblock`];
+      await Deno.writeTextFile(`${dir}/device-root.pem`, pki.root.certificate);
+      // Each flow B PIN pad's device credential, made at manufacture.
+      const devices = new Map<string, Awaited<ReturnType<typeof deviceCredential>>>();
+      for (let i = 0; i < FLOW_B; i++) {
+        const sn = `K9B${String(i).padStart(5, "0")}`;
+        devices.set(sn, await deviceCredential(core, pki.root, sn, Date.now()));
+      }
+      const args = [
+        "--kms-ca-cert",
+        `${dir}/ca.pem`,
+        "--kms-ca-key-block",
+        `${dir}/ca.keyblock`,
+        "--device-root",
+        `${dir}/device-root.pem`,
+      ];
 
       const batches = new Map<string, Batch>();
       const acked = new Set<string>(); // batches with a 2xx
@@ -220,8 +234,10 @@ for (const backend of ["sqlite", "postgres"] as const) {
                 sn,
                 pinPad: new PinPadFlowB({
                   kmsRoot: pki.root.certificate,
+                  kmsCa: pki.kmsCa.certificate,
                   core,
                   storageKey: randomBytes(24),
+                  device: devices.get(sn)!,
                 }),
                 transport: kms.devices,
                 kmsUrl: kms.url,

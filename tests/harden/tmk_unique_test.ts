@@ -37,8 +37,16 @@ Deno.test(`${CONCURRENT} concurrent flow B TMK requests for one terminal, exactl
     await pos.requestHsmKey();
     await pos.sendTransportKey();
     await pos.authenticate();
+    // The same MACed request, sent 200 times at once (the genuine one and its replays).
+    const m = await pos.pinPad.sessionMac("S6", sn);
     const answers = await Promise.all(
-      Array.from({ length: CONCURRENT }, () => call(w.handler, "POST", `/v1/terminals/${sn}/tmk`)),
+      Array.from(
+        { length: CONCURRENT },
+        () =>
+          call(w.handler, "POST", `/v1/terminals/${sn}/sessions/${m.sessionId}/tmk`, {
+            mac: m.mac,
+          }),
+      ),
     );
     const statuses = new Tally();
     for (const a of answers) {
@@ -56,9 +64,14 @@ Deno.test(`${CONCURRENT} concurrent flow B TMK requests for one terminal, exactl
       e.event === "tmk_issued" && e.subject === sn && e.outcome === "success"
     );
     assertEquals(audit.length, 1);
+    const refusals = (await w.store.listAudit({ limit: 1000, subject: sn })).filter((e) =>
+      e.outcome === "failure"
+    );
+    assertEquals(refusals.length, 0, "the refused copies wrote no audit record");
     figure(
       "tmk-unique-flow-b",
-      `${CONCURRENT} concurrent POST /v1/terminals/{sn}/tmk after one passed S5: ${statuses}; ` +
+      `${CONCURRENT} concurrent POST /v1/terminals/{sn}/sessions/{id}/tmk after one passed S5: ` +
+        `${statuses}; ` +
         `1 TMK stored (KCV ${t?.tmkKcv}), 1 tmk_issued audit record`,
     );
   } finally {

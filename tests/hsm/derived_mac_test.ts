@@ -58,20 +58,23 @@ for (const core of await allCores()) {
     }
   });
 
-  Deno.test(`[${core.name}] hsm verifyDerivedMac: only a TDES KEK is a base key; bad arguments named`, async () => {
+  Deno.test(`[${core.name}] hsm verifyDerivedMac: only a TDES KEK or AUK is a base key; bad arguments named`, async () => {
     const { hsm } = await makeHsm(core, "aes");
     const d = { label: "TMK download", context: te.encode("SN00000001") };
     const data = new Uint8Array(16);
     const mac = new Uint8Array(8);
-    for (const t of [KEY_TEMPLATES.MAK, KEY_TEMPLATES.AUK]) {
+    for (const t of [KEY_TEMPLATES.MAK]) {
       const k = await hsm.generateKey(t);
       const e = await assertRejects(
         () => hsm.verifyDerivedMac(k.keyBlock, d, data, mac),
         HsmError,
-        `verifyDerivedMac: the base key must have key usage K0, got ${t.keyUsage}`,
+        `verifyDerivedMac: the base key must have key usage K0 or D0, got ${t.keyUsage}`,
       );
       assertEquals(e.code, "key_usage");
     }
+    // Flow B's AUK is a base key (its session MAC key); a wrong MAC is false, not an error.
+    const auk = await hsm.generateKey(KEY_TEMPLATES.AUK);
+    assertFalse(await hsm.verifyDerivedMac(auk.keyBlock, d, data, mac), "zero MAC under AUK");
     const rsa = await hsm.generateRsaKeyPair({ bits: 1024 });
     assertEquals(
       (await assertRejects(

@@ -38,8 +38,11 @@ const SPEC = {
   kekWrap: (k: KeyTemplate) => "K0 K1".includes(k.keyUsage) && "BE".includes(k.modeOfUse),
   /** A KEK that unwraps: K0 or K1, mode B or D. */
   kekUnwrap: (k: KeyTemplate) => "K0 K1".includes(k.keyUsage) && "BD".includes(k.modeOfUse),
-  /** Base key of a derived-key MAC (a device's proof of possession): a KEK (K0), mode B or E. */
-  deriveMacVerify: (k: KeyTemplate) => k.keyUsage === "K0" && "BE".includes(k.modeOfUse),
+  /**
+   * Base key of a derived-key MAC (a device's proof of possession): a KEK
+   * (K0) or flow B's AUK (D0), mode B or E.
+   */
+  deriveMacVerify: (k: KeyTemplate) => "K0 D0".includes(k.keyUsage) && "BE".includes(k.modeOfUse),
   /** KCV and SHA-256 fingerprints: any symmetric key. */
   checkValue: (_k: KeyTemplate) => true,
 };

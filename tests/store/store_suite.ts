@@ -823,6 +823,60 @@ export function storeSuite(f: StoreFactory): void {
     assertEquals(c.lockedTerminals, 1);
   });
 
+  test("flow B: a session keeps its context; a failure does not close it", async (s) => {
+    await s.registerTerminal("SNS00001", T0);
+    const context = "AB".repeat(16) + "01".repeat(8) + "02".repeat(8);
+    await s.createChallenge({
+      id: "AB".repeat(16),
+      sn: "SNS00001",
+      rnd: "02".repeat(8),
+      rnd1: "01".repeat(8),
+      createdAt: T0,
+      expiresAt: at(30),
+    });
+    const r = await s.consumeChallenge("AB".repeat(16), "SNS00001", at(1));
+    assert(r.ok);
+    assertEquals([r.challenge.rnd, r.challenge.rnd1], ["02".repeat(8), "01".repeat(8)]);
+    assert(
+      await s.recordAuthSuccess("SNS00001", {
+        sessionExpiresAt: at(60),
+        at: at(2),
+        sessionContext: context,
+      }),
+    );
+    const before = await s.getTerminal("SNS00001");
+    assertEquals([before?.sessionContext, before?.sessionExpiresAt], [
+      context,
+      at(60).toISOString(),
+    ]);
+    assertEquals(
+      await s.recordAuthFailure("SNS00001", { maxFailures: 3, at: at(3) }),
+      { failures: 1, locked: false, lockedNow: false },
+    );
+    const after = await s.getTerminal("SNS00001");
+    assertEquals(
+      [after?.sessionContext, after?.sessionExpiresAt],
+      [context, at(60).toISOString()],
+      "a failure never cancels the open session",
+    );
+    assert(await s.consumeSession("SNS00001", at(4)));
+    assertEquals(
+      (await s.getTerminal("SNS00001"))?.sessionContext,
+      context,
+      "the context outlives the download, for the acknowledgement's MAC",
+    );
+    await assertRejects(
+      () =>
+        s.recordAuthSuccess("SNS00001", {
+          sessionExpiresAt: at(60),
+          at: at(5),
+          sessionContext: "XYZ",
+        }),
+      RangeError,
+      "options.sessionContext must be uppercase hex",
+    );
+  });
+
   test("challenges are single use, for their SN, before expiry", async (s) => {
     await s.registerTerminal("SNC00001", T0);
     await s.registerTerminal("SNC00002", T0);
