@@ -35,7 +35,7 @@ import { wipe } from "./common";
 const SBOX: usize = memory.data(256, 16);
 const INV_SBOX: usize = memory.data(256, 16);
 /** Round keys: up to 15 (AES-256) of 16 bytes, in FIPS 197 byte order. */
-const RK: usize = memory.data(240, 16);
+export const RK: usize = memory.data(240, 16);
 
 // ---- table derivation (runs once, at instantiation, on public values) ----------------------------
 
@@ -135,7 +135,7 @@ buildSbox();
 }
 
 /** FIPS 197 5.1 Cipher. */
-function encryptBlock(x: v128, rounds: i32): v128 {
+export function encryptBlock(x: v128, rounds: i32): v128 {
   let s = v128.xor(x, roundKey(0));
   for (let r = 1; r < rounds; r++) {
     s = v128.xor(mixColumns(shiftRows(subBytes(s, SBOX))), roundKey(r));
@@ -144,7 +144,7 @@ function encryptBlock(x: v128, rounds: i32): v128 {
 }
 
 /** FIPS 197 5.3 InvCipher. */
-function decryptBlock(x: v128, rounds: i32): v128 {
+export function decryptBlock(x: v128, rounds: i32): v128 {
   let s = v128.xor(x, roundKey(rounds));
   for (let r = rounds - 1; r > 0; r--) {
     s = invMixColumns(v128.xor(subBytes(invShiftRows(s), INV_SBOX), roundKey(r)));
@@ -164,7 +164,7 @@ function decryptBlock(x: v128, rounds: i32): v128 {
  * KeyExpansion (FIPS 197 5.2) of the `keyLen`-byte key in AES_KEY into RK.
  * @returns the number of rounds (10, 12 or 14)
  */
-function expandKey(keyLen: i32): i32 {
+export function expandKey(keyLen: i32): i32 {
   const nk = keyLen >> 2;
   const rounds = nk + 6;
   const words = 4 * (rounds + 1);

@@ -9,6 +9,10 @@
  * core runs in (node:crypto has no browser form). Figures in
  * bench/README.md.
  *
+ * Also the bulk TMK issuance kernel (issue.ts): a terminal's whole TR-31
+ * issuance in one call, with its own fixed region, for the software HSM's
+ * batches (`src/core/tmk_issuance.ts`).
+ *
  * The ABI is fixed buffers plus `fn(len...)` entry points: JS reads the
  * buffer addresses once (`ioPtr()` and friends), copies inputs in, calls an
  * entry point and copies the result out. See buffers.ts for the layout.
@@ -21,6 +25,15 @@ export { sha1, sha1Final, sha1Init, sha1Update, sha1Wipe } from "./sha1";
 export { sha256, sha256Final, sha256Init, sha256Update, sha256Wipe } from "./sha256";
 export { bnWipe, modPow } from "./modexp";
 export { rsaPrivate } from "./rsa";
+export {
+  issueBegin,
+  issueEnd,
+  issuePtr,
+  issueReservePtr,
+  issueReserveSlots,
+  issueTmk,
+  issueWipeOutputs,
+} from "./issue";
 
 /** Address of the IO buffer. */
 export function ioPtr(): usize {

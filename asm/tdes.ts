@@ -26,7 +26,7 @@ const SP: usize = memory.data(8 * 64 * 4, 16); // u32 [8][64]
 const PC1T: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
 const PC2T: usize = memory.data(8 * 128 * 8, 16); // u64 [8][128]
 /** 48 round keys (3 x 16) in the order the rounds use them. */
-const SCHEDULE: usize = memory.data(48 * 8, 16);
+export const SCHEDULE: usize = memory.data(48 * 8, 16);
 
 // ---- table derivation (runs once, at instantiation) ---------------------------------------------
 
@@ -101,18 +101,20 @@ function desSchedule(key: usize, out: usize, reverse: bool): void {
 }
 
 /** Builds the 48-round schedule: E(K1) D(K2) E(K3) to encrypt, D(K3) E(K2) D(K1) to decrypt. */
-function tdesSchedule(keyLen: i32, decrypt: bool): void {
+export function tdesSchedule(keyLen: i32, decrypt: bool): void {
   const k1 = KEY;
   const k2 = KEY + 8;
-  const k3 = keyLen == 24 ? KEY + 16 : KEY;
+  // 2-key TDEA (K3 = K1): the outer two schedules are the same, so the first is copied
   if (decrypt) {
-    desSchedule(k3, SCHEDULE, true);
+    desSchedule(keyLen == 24 ? KEY + 16 : k1, SCHEDULE, true);
     desSchedule(k2, SCHEDULE + 128, false);
-    desSchedule(k1, SCHEDULE + 256, true);
+    if (keyLen == 24) desSchedule(k1, SCHEDULE + 256, true);
+    else memory.copy(SCHEDULE + 256, SCHEDULE, 128);
   } else {
     desSchedule(k1, SCHEDULE, false);
     desSchedule(k2, SCHEDULE + 128, true);
-    desSchedule(k3, SCHEDULE + 256, false);
+    if (keyLen == 24) desSchedule(KEY + 16, SCHEDULE + 256, false);
+    else memory.copy(SCHEDULE + 256, SCHEDULE, 128);
   }
 }
 
@@ -171,7 +173,7 @@ function tdesSchedule(keyLen: i32, decrypt: bool): void {
 }
 
 /** One TDEA block (the 64-bit value big-endian) through the 48 scheduled rounds. */
-function block(x: u64): u64 {
+export function block(x: u64): u64 {
   const y = ip(x);
   let l = <u32>(y >> 32);
   let r = <u32>y;

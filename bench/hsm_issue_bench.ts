@@ -3,7 +3,9 @@
  * crypto core: `generateKeyUnderKek(TMK, TK block, { expectedKekHash })`
  * unwraps TK from its TR-31 D block under the AES-256 LMK, checks TK's
  * SHA-256, generates the TMK, wraps it under TK (TR-31 B) and under the LMK
- * (TR-31 D) and computes its KCV. Also the AES primitives the D blocks use.
+ * (TR-31 D) and computes its KCV; and the same for a batch of 16 TKs by
+ * `generateKeysUnderKek` (one kernel call per TMK on the wasm core after
+ * the first). Also the AES primitives the D blocks use.
  * Setup (HSM, TK blocks) is outside the timed part; each call's result is
  * checked.
  *
@@ -36,6 +38,16 @@ for (const core of cores) {
         expectedKekHash: tk.hash,
       });
       if (r.kcv.length !== 6 || r.keyBlock[0] !== "D") throw new Error("bad issuance result");
+    },
+  });
+  const items = tks.map((tk) => ({ kekBlock: tk.block, expectedKekHash: tk.hash }));
+  Deno.bench({
+    name: `generateKeysUnderKek, batch of 16 TMKs (${core.name})`,
+    group: "batch",
+    baseline: core.name === "wasm",
+    async fn() {
+      const r = await hsm.generateKeysUnderKek(KEY_TEMPLATES.TMK, items);
+      if (!r.ok || r.keys.length !== 16) throw new Error("bad batch result");
     },
   });
 }

@@ -513,9 +513,8 @@ if (import.meta.main) {
           rows.push(row);
           const wall = row.issueS * 1000;
           const hsm = row.workers === 1
-            ? `in main thread: core ${pct(row.core_, wall)}, HSM and key blocks ${
-              pct(row.hsm, wall)
-            } of wall time`
+            ? `in main thread: CryptoCore calls ${pct(row.core_, wall)}, HSM, key blocks and ` +
+              `the issuance kernel ${pct(row.hsm, wall)} of wall time`
             : `each worker busy ${row.workerMs.map((m) => pct(m, wall)).join(", ")} of wall time`;
           const rest = row.workers === 1
             ? wall - row.core_ - row.hsm - row.storeMs

@@ -92,7 +92,7 @@ try {
     },
   });
   const started = performance.now();
-  const r = await fetch(`${kms.url}/v1/tk-batches`, {
+  const r = await kms.fetch("/v1/tk-batches", {
     method: "POST",
     headers: { "content-type": NDJSON },
     body,

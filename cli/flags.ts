@@ -55,6 +55,17 @@ export interface CommandSpec {
   positionals?: { usage: string; min: number; max: number };
   /** Accept `--config FILE` (JSON: flag names to values). */
   config?: boolean;
+  /**
+   * The flags that matter most, as shown after `usage:` (default `[flags]`),
+   * e.g. `--order ORDER-ID [flags]`; printed again under a usage problem.
+   */
+  usage?: string;
+  /**
+   * Rules between flags (one needs another, a length, a format), run after
+   * every flag is read: each string returned is one more problem, reported
+   * with the others. A flag whose own value was refused is `undefined` here.
+   */
+  check?: (values: FlagValues) => string[];
 }
 
 /** The parsed values, by flag name. */
@@ -360,6 +371,7 @@ export function parseFlags(
         : `expected ${p.usage}, got ${argv.positionals.length} argument(s)`,
     );
   }
+  if (spec.check) problems.push(...spec.check(values));
   if (problems.length > 0) throw new UsageError(problems);
   return { values, positionals: argv.positionals, warnings, help: false };
 }
@@ -369,13 +381,19 @@ function describeDefault(f: FlagSpec): string {
   return ` (default: ${Array.isArray(f.default) ? f.default.join(",") : String(f.default)})`;
 }
 
+function usageLine(spec: CommandSpec): string {
+  return `usage: ${spec.name} ${spec.usage ?? "[flags]"}${
+    spec.positionals ? ` ${spec.positionals.usage}` : ""
+  }`;
+}
+
 /**
  * The `--help` text: usage, summary, then each flag with its value, its
  * environment variable, its default and whether it is required.
  */
 export function formatHelp(spec: CommandSpec): string {
   const lines = [
-    `usage: ${spec.name} [flags]${spec.positionals ? ` ${spec.positionals.usage}` : ""}`,
+    usageLine(spec),
     "",
     spec.summary,
     "",
@@ -452,7 +470,7 @@ export async function runCommand(
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     for (const p of e.problems) console.error(`${spec.name}: ${p}`);
-    console.error(`${spec.name}: see --help`);
+    console.error(spec.usage ? `${usageLine(spec)} (see --help)` : `${spec.name}: see --help`);
     Deno.exit(2);
   }
   if (parsed.help) {

@@ -11,6 +11,8 @@ import {
   hashPassword,
   staticDirectory,
 } from "../servers/_lib/console_auth.ts";
+import type { ConsoleOptions } from "../servers/_lib/console.ts";
+import type { DemoOptions } from "./run.ts";
 
 /** One login as printed. */
 export interface DemoLogin {
@@ -50,17 +52,22 @@ export async function demoLogins(): Promise<{ logins: DemoLogin[]; directory: Co
  *
  * @param urls the KMS's and the MTMS's base URLs.
  * @param logins the logins to print.
+ * @param caRoot the file of the CA root their HTTPS certificates chain to.
  * @param print where the lines go (default stdout).
  */
 export async function serveUntilSignal(
   urls: { kmsUrl: string; mtmsUrl: string },
   logins: DemoLogin[],
+  caRoot: string,
   print: (line: string) => void = console.log,
 ): Promise<void> {
   print("");
   print("The servers keep running with their consoles:");
   print(`  MTMS console: ${urls.mtmsUrl}/console/`);
   print(`  KMS console:  ${urls.kmsUrl}/console/`);
+  if (urls.kmsUrl.startsWith("https:")) {
+    print(`Their certificates chain to the demo's CA root: ${caRoot} (trust it in the browser)`);
+  }
   print("Logins (operator id, password, role):");
   for (const l of logins) print(`  ${l.id.padEnd(12)} ${l.password}  ${l.role}`);
   print("Press Ctrl-C to stop.");
@@ -73,4 +80,28 @@ export async function serveUntilSignal(
     Deno.addSignalListener("SIGINT", stop);
     Deno.addSignalListener("SIGTERM", stop);
   });
+}
+
+/**
+ * `--serve`: logins for the consoles, and a `beforeShutdown` hook (after
+ * the one already set) that writes the CA root to the data directory,
+ * prints the consoles and the logins and waits for a signal.
+ *
+ * @param hooks the run's hooks; `beforeShutdown` is replaced.
+ * @param dataDir the run's data directory (read when the hook runs).
+ * @returns the consoles' options for both servers.
+ */
+export async function serveAfterRun(
+  hooks: Pick<DemoOptions, "beforeShutdown" | "databases">,
+  dataDir: () => string,
+): Promise<ConsoleOptions> {
+  const { logins, directory } = await demoLogins();
+  const after = hooks.beforeShutdown;
+  hooks.beforeShutdown = async (running) => {
+    await after?.(running);
+    const root = `${dataDir()}/ca-root.pem`;
+    await Deno.writeTextFile(root, running.pki.rootPem);
+    await serveUntilSignal(running, logins, root);
+  };
+  return { directory };
 }

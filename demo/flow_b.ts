@@ -180,8 +180,10 @@ export interface FlowBDemoOptions {
   core: CryptoCore;
   /** The KMS root the PIN pads are flashed with. */
   kmsRootPem: string;
-  /** Issues each PIN pad's device certificate at manufacture (then S3 is signed). */
-  issueDevice?: (sn: string, publicKey: RsaPublicKey) => Promise<string>;
+  /** The KMS CA certificate the PIN pads are flashed with (Pu_hsm only from it). */
+  kmsCaPem: string;
+  /** Issues each PIN pad's device certificate at manufacture (its key signs S1, S3 and S5). */
+  issueDevice: (sn: string, publicKey: RsaPublicKey) => Promise<string>;
   terminals: number;
   /** Serial number prefix (default `FB`): flow B's terminals are not flow A's. */
   snPrefix?: string;
@@ -217,13 +219,11 @@ export async function runFlowBDemo(o: FlowBDemoOptions): Promise<FlowBDemoResult
     const sn = `${prefix}${String(i + 1).padStart(8, "0")}`;
     const row: FlowBRow = { sn, ok: false };
     rows.push(row);
-    let device: { privateKey: RsaPrivateKey; certificate: string } | undefined;
-    if (o.issueDevice) {
-      const k = await generateRsaKeyPair({ bits: 2048, core: o.core });
-      device = { privateKey: k.privateKey, certificate: await o.issueDevice(sn, k.publicKey) };
-    }
+    const k = await generateRsaKeyPair({ bits: 2048, core: o.core });
+    const device = { privateKey: k.privateKey, certificate: await o.issueDevice(sn, k.publicKey) };
     const pad = new PinPadFlowB({
       kmsRoot: o.kmsRootPem,
+      kmsCa: o.kmsCaPem,
       core: o.core,
       storageKey: randomBytes(24),
       device,
@@ -368,7 +368,8 @@ export async function runFlowBStandalone(o: {
       token,
       core: o.core,
       kmsRootPem: pki.kmsRootPem,
-      issueDevice: pki.issueDevice,
+      kmsCaPem: pki.kmsCa.certificate,
+      issueDevice: pki.issueDevice!,
       terminals: o.terminals,
       observe: o.observe,
       progress: o.progress,

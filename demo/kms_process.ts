@@ -3,12 +3,69 @@
  * benchmark run it: spawned with `Deno.execPath()` on `servers/kms/main.ts`
  * (test-mode HSM, components and operator token in its environment),
  * stoppable with SIGINT and killable with SIGKILL, its RSS read from /proc.
+ * It serves HTTPS with certificates from a CA made once per run and asks for
+ * the MTMS's client certificate, which its `call`, `fetch` and `transport`
+ * present; `devices` trusts the root only.
  *
  * @module
  */
 import { loadCore } from "../src/core/mod.ts";
-import { signOperatorRequest } from "../src/protocol/mod.ts";
-import { randomComponents } from "./setup.ts";
+import {
+  fetchTransport,
+  signOperatorRequest,
+  type TlsTransport,
+  tlsTransport,
+  type Transport,
+} from "../src/protocol/mod.ts";
+import { type DemoPki, makeDemoPki, randomComponents, type TlsIdentity } from "./setup.ts";
+
+/** The TLS of the KMS processes of a run: a CA, the KMS's certificate, the MTMS's client one. */
+interface ProcessTls {
+  pki: DemoPki;
+  server: TlsIdentity;
+  mtmsClient: TlsIdentity;
+}
+
+let processTls: Promise<ProcessTls> | undefined;
+
+/** The CA and certificates every KMS process of this run serves with (made once). */
+function tlsOfRun(): Promise<ProcessTls> {
+  processTls ??= (async () => {
+    const pki = await makeDemoPki(await loadCore("wasm"));
+    const [server, mtmsClient] = await Promise.all([
+      pki.issueTls("kms-server", "localhost"),
+      pki.issueTls("mtms-client", "MTMS"),
+    ]);
+    return { pki, server, mtmsClient };
+  })();
+  return processTls;
+}
+
+/**
+ * Writes the KMS's TLS files (certificate, key, root, CRL) to a new directory.
+ *
+ * @returns the KMS's flags for them, and the directory.
+ */
+async function tlsFlags(t: ProcessTls): Promise<{ args: string[]; dir: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "kms-process-tls-" });
+  await Deno.writeTextFile(`${dir}/cert.pem`, t.server.cert);
+  await Deno.writeTextFile(`${dir}/key.pem`, t.server.key);
+  await Deno.writeTextFile(`${dir}/root.pem`, t.pki.rootPem);
+  await Deno.writeTextFile(`${dir}/crl.pem`, await t.pki.issueCrl(1n, []));
+  return {
+    dir,
+    args: [
+      "--tls-cert-file",
+      `${dir}/cert.pem`,
+      "--tls-key-file",
+      `${dir}/key.pem`,
+      "--ca-root",
+      `${dir}/root.pem`,
+      "--crl-file",
+      `${dir}/crl.pem`,
+    ],
+  };
+}
 
 /** Key components and operator token shared by every KMS instance of a run. */
 export interface KmsKeys {
@@ -36,15 +93,26 @@ export class KmsProcess {
   readonly url: string;
   readonly #child: Deno.ChildProcess;
   readonly #log: string[];
+  /** Over TLS: the MTMS's transport (client certificate), the devices', the files' directory. */
+  readonly #tls?: { mtms: TlsTransport; devices: TlsTransport; dir: string };
 
-  private constructor(url: string, child: Deno.ChildProcess, log: string[]) {
+  private constructor(
+    url: string,
+    child: Deno.ChildProcess,
+    log: string[],
+    tls?: { mtms: TlsTransport; devices: TlsTransport; dir: string },
+  ) {
     this.url = url;
     this.#child = child;
     this.#log = log;
+    this.#tls = tls;
   }
 
   /**
-   * Starts `deno run servers/kms/main.ts --port 0 --db <db> --insecure-http` and waits until it listens.
+   * Starts `deno run servers/kms/main.ts --port 0 --db <db>` and waits until
+   * it listens: over HTTPS with certificates from this run's CA, asking for
+   * the MTMS's client certificate (S14), or with `--insecure-http` in `args`
+   * over plain HTTP.
    *
    * @param db SQLite file or postgres:// URL.
    * @param keys components and token (passed in the environment).
@@ -52,8 +120,10 @@ export class KmsProcess {
    * @returns the running process.
    */
   static async start(db: string, keys: KmsKeys, args: string[] = []): Promise<KmsProcess> {
+    const t = args.includes("--insecure-http") ? undefined : await tlsOfRun();
+    const files = t ? await tlsFlags(t) : undefined;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db, "--insecure-http", ...args],
+      args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db, ...files?.args ?? [], ...args],
       env: {
         KMS_LMK_COMPONENTS: keys.lmk.join(","),
         KMS_HSM_MODE: "test",
@@ -87,6 +157,8 @@ export class KmsProcess {
       const m = /KMS listening on (\S+)/.exec(buf);
       if (m) url = m[1].replace(/\/$/, "");
     }
+    // Over TLS, by the name its certificate holds.
+    if (t) url = `https://localhost:${new URL(url).port}`;
     log.push(buf);
     // Keep draining stderr so the server never blocks on a full pipe.
     (async () => {
@@ -98,7 +170,47 @@ export class KmsProcess {
         }
       } catch { /* the process was killed: its pipe closed */ }
     })();
-    return new KmsProcess(url, child, log);
+    return new KmsProcess(
+      url,
+      child,
+      log,
+      t && files
+        ? {
+          mtms: tlsTransport([t.pki.rootPem], t.mtmsClient),
+          devices: tlsTransport([t.pki.rootPem]),
+          dir: files.dir,
+        }
+        : undefined,
+    );
+  }
+
+  /** How the MTMS reaches this KMS (over TLS, with its client certificate). */
+  get transport(): Transport {
+    return this.#tls?.mtms.transport ?? fetchTransport;
+  }
+
+  /** How devices reach this KMS (over TLS, trusting the run's root only). */
+  get devices(): Transport {
+    return this.#tls?.devices.transport ?? fetchTransport;
+  }
+
+  /**
+   * A request to a path of this KMS, as the MTMS sends it.
+   *
+   * @param path path under the server.
+   * @param init the request's method, headers, body.
+   * @returns the response.
+   */
+  fetch(path: string, init: RequestInit): Promise<Response> {
+    return this.transport(new Request(`${this.url}${path}`, init));
+  }
+
+  /** Closes the TLS clients and removes the TLS files. */
+  async #release(): Promise<void> {
+    if (!this.#tls) return;
+    this.#tls.mtms.close();
+    this.#tls.devices.close();
+    await Deno.remove(this.#tls.dir, { recursive: true }).catch(() => {});
   }
 
   /** The server's process id. */
@@ -125,6 +237,7 @@ export class KmsProcess {
       this.#child.kill("SIGKILL");
     } catch { /* already exited */ }
     await this.#child.status;
+    await this.#release();
   }
 
   /** Graceful stop (SIGINT: the server shuts down and closes its store). */
@@ -139,6 +252,7 @@ export class KmsProcess {
     }, 10_000);
     await this.#child.status;
     clearTimeout(timer);
+    await this.#release();
   }
 
   /**
@@ -166,7 +280,7 @@ export class KmsProcess {
         body: new TextEncoder().encode(text ?? ""),
       });
     }
-    const r = await fetch(`${this.url}${path}`, { method, headers, body: text });
+    const r = await this.fetch(path, { method, headers, body: text });
     return { status: r.status, body: await r.json() };
   }
 }

@@ -11,7 +11,9 @@
  * Flags: `--terminals N` (flow A, default 20), `--flow-b-terminals N` (flow
  * B, default 10; 0 skips flow B), `--tr34-terminals N` (TR-34, default 10;
  * 0 skips it), `--data-dir DIR` (default: a new temporary directory),
- * `--core wasm|js` (default: the default core),
+ * `--core wasm|js` (default: the default core), `--insecure-http` (plain
+ * HTTP; default: HTTPS with certificates from the demo's CA, S14 over
+ * mutual TLS),
  * `--serve` (after the run, the servers keep running with their operator
  * consoles; their URLs and a login per role are printed; Ctrl-C stops them).
  *
@@ -23,7 +25,7 @@ import { jsonLogger } from "../servers/_lib/log.ts";
 import { type DemoOptions, type DemoResult, runDemo } from "./run.ts";
 import { formatFlowB } from "./flow_b.ts";
 import { formatTr34 } from "./tr34.ts";
-import { demoLogins, serveUntilSignal } from "./console_logins.ts";
+import { serveAfterRun } from "./console_logins.ts";
 
 async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
   if (name !== undefined) {
@@ -86,6 +88,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       "data-dir": { type: "string" },
       core: { type: "string" },
       "order-id": { type: "string" },
+      "insecure-http": { type: "boolean", default: false },
       serve: { type: "boolean", default: false },
     },
     strict: true,
@@ -97,14 +100,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     return 2;
   }
   const { result: onResult, ...demoHooks } = hooks;
-  const served = values.serve ? await demoLogins() : undefined;
-  if (served) {
-    const after = demoHooks.beforeShutdown;
-    demoHooks.beforeShutdown = async (running) => {
-      await after?.(running);
-      await serveUntilSignal(running, served.logins);
-    };
-  }
+  const consoles = values.serve ? await serveAfterRun(demoHooks, () => dataDir) : undefined;
   const { core, note } = await pickCore(values.core);
   const dataDir = values["data-dir"] ?? await Deno.makeTempDir({ prefix: "tmk-demo-" });
   await Deno.mkdir(dataDir, { recursive: true });
@@ -123,7 +119,8 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       core,
       dataDir,
       orderId: values["order-id"],
-      console: served ? { directory: served.directory } : undefined,
+      insecureHttp: values["insecure-http"],
+      console: consoles,
       kmsLog: jsonLogger((l) => kmsLogFile.writeSync(enc.encode(l + "\n"))),
       mtmsLog: jsonLogger((l) => mtmsLogFile.writeSync(enc.encode(l + "\n"))),
       progress: (phase, done, total) => {
@@ -145,6 +142,12 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
 
   console.log(`Flow A (CN103714639A), order ${result.orderId}, core ${core.name}${note}`);
   console.log(`Data and logs: ${dataDir}`);
+  console.log(
+    values["insecure-http"]
+      ? "Sockets: plain HTTP (--insecure-http): no server identity, no confidentiality"
+      : "Sockets: HTTPS with certificates from the demo's CA (devices trust its root only); " +
+        "S14 over mutual TLS (the MTMS's client certificate) and MACed under MAK",
+  );
   console.log("");
   console.log(`Terminal ${result.rows[0]?.sn}, step by step:`);
   for (const t of result.trace) {

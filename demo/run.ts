@@ -24,6 +24,7 @@ import {
 import type { HsmFactory } from "../servers/_lib/hsm.ts";
 import { jsonLogger, type Logger } from "../servers/_lib/log.ts";
 import { startKms } from "../servers/kms/main.ts";
+import { type SocketTls, socketTls } from "./tls.ts";
 import { startMtms } from "../servers/mtms/main.ts";
 import type { ConsoleOptions } from "../servers/_lib/console.ts";
 import { OperatorCard } from "../devices/operator_card.ts";
@@ -81,8 +82,17 @@ export interface DemoOptions {
    * read their files and drive error paths here).
    */
   beforeShutdown?: (running: RunningDemo) => Promise<void>;
-  /** How devices, the demo and the MTMS reach the servers (default `fetch`; tests record it). */
+  /**
+   * How devices and the demo reach the servers (default: over TLS, trusting
+   * the demo's root only; with `insecureHttp`, `fetch`). Tests record it.
+   */
   transport?: Transport;
+  /**
+   * Plain HTTP (`--insecure-http`), for a test that records what the wire
+   * carries without TLS. Default: both servers serve HTTPS with certificates
+   * from the demo's CA, and the MTMS sends S14 over mutual TLS.
+   */
+  insecureHttp?: boolean;
   /** The databases (default `dataDir/kms.db`, `dataDir/mtms.db`): SQLite files or `postgres://` URLs. */
   databases?: { kms: string; mtms: string };
   /** Opens the servers' HSMs (default: the software HSM). */
@@ -108,6 +118,8 @@ export interface RunningDemo {
   pki: DemoPki;
   /** Flow B's KMS root (PEM), if flow B ran. */
   kmsRootPem?: string;
+  /** Flow B's KMS CA certificate (PEM), if flow B ran: PIN pads take Pu_hsm only from it. */
+  kmsCaPem?: string;
   components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
 }
 
@@ -170,10 +182,12 @@ async function startServers(
   flowBPki: FlowBPki | undefined,
   components: Components,
   dbPaths: string[],
+  tls: SocketTls | undefined,
 ) {
   const { core } = options;
   const kms = await startKms({
     port: 0,
+    tls: tls?.kmsServer,
     db: dbPaths[0],
     lmkComponents: components.kmsLmk,
     hsmMode: "test",
@@ -194,6 +208,7 @@ async function startServers(
   });
   const mtms = await startMtms({
     port: 0,
+    tls: tls?.mtmsServer,
     db: dbPaths[1],
     lmkComponents: components.mtmsLmk,
     hsmMode: "test",
@@ -202,11 +217,11 @@ async function startServers(
     token,
     log: options.mtmsLog ?? jsonLogger(),
     core,
-    kmsUrl: kms.url,
+    kmsUrl: tls ? tls.url(kms) : kms.url,
     caRoot: pki.rootPem,
     issueTransportCertificate: (publicKey) => pki.issueServer("MTMS transport", publicKey),
     observe: options.observe,
-    kmsTransport: options.transport ?? fetchTransport,
+    kmsTransport: tls ? tls.mtmsToKms.transport : options.transport ?? fetchTransport,
     hsmFactory: options.hsmFactory,
     console: options.console,
     kmsConsoleUrl: `${kms.url}/console/`,
@@ -409,13 +424,16 @@ async function downloadAll(ctx: DemoContext, terminals: PosTerminal[]): Promise<
         ctx.trace.push({
           step: "S16",
           actor: "POS -> KMS",
-          text: `POST /v1/terminals/${pos.sn}/tmk: TMK under TK with KCV ${d.kmsKcv}`,
+          text: `POST /v1/terminals/${pos.sn}/tmk/challenge: a single-use nonce tagged by the ` +
+            `KMS HSM; POST .../tmk with the PIN pad's MAC ${d.downloadMac} under ` +
+            `KDF(TK, "TMK download", SN) over SN and nonce: proves TK (checked in the KMS HSM ` +
+            `from the TK block); TMK under TK with KCV ${d.kmsKcv} and a nonce for the ack`,
         });
         ctx.trace.push({
           step: "S17",
           actor: "PIN pad",
           text:
-            `TK hash checked, TMK key block verified and decrypted with TK, KCV ${d.pinPadKcv} == ${d.kmsKcv}; TMK stored under the storage key; ack -> KMS state "${d.state}"`,
+            `TK hash checked, TMK key block verified and decrypted with TK, KCV ${d.pinPadKcv} == ${d.kmsKcv}; TMK stored under the storage key; ack with MAC ${d.ackMac} under KDF(TMK, "TMK ack", SN) over SN, nonce and KCV: proves TMK -> KMS state "${d.state}"`,
         });
       }
     } catch (e) {
@@ -469,17 +487,21 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     `PO-${new Date().toISOString().slice(0, 10).replaceAll("-", "")}-0001`;
   const timings: Record<string, number> = {};
   const lap = stopwatch(timings);
-  const transport = options.transport ?? fetchTransport;
   const token = crypto.randomUUID();
 
   await Deno.mkdir(options.dataDir, { recursive: true });
   const pki = await makeDemoPki(core);
+  const tls = options.insecureHttp ? undefined : await socketTls(pki, options.dataDir);
+  const transport = options.transport ?? tls?.devices.transport ?? fetchTransport;
   const flowBPki = options.flowBTerminals ? await makeFlowBPki(core, pki) : undefined;
   const components = await makeComponents(core);
   const dbPaths = options.databases
     ? [options.databases.kms, options.databases.mtms]
     : [`${options.dataDir}/kms.db`, `${options.dataDir}/mtms.db`];
-  const { kms, mtms } = await startServers(options, token, pki, flowBPki, components, dbPaths);
+  const servers = await startServers(options, token, pki, flowBPki, components, dbPaths, tls);
+  // Over TLS, the servers by the name their certificates hold.
+  const kms = { ...servers.kms, url: tls ? tls.url(servers.kms) : servers.kms.url };
+  const mtms = { ...servers.mtms, url: tls ? tls.url(servers.mtms) : servers.mtms.url };
   const ctx: DemoContext = {
     options,
     transport,
@@ -528,6 +550,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
         token,
         core,
         kmsRootPem: flowBPki.kmsRootPem,
+        kmsCaPem: flowBPki.kmsCa.certificate,
         issueDevice: pki.issueDevice,
         terminals: options.flowBTerminals!,
         observe: options.observe,
@@ -556,11 +579,13 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       orderId,
       pki,
       kmsRootPem: flowBPki?.kmsRootPem,
+      kmsCaPem: flowBPki?.kmsCa.certificate,
       components,
     });
   } finally {
     await mtms.shutdown();
     await kms.shutdown();
+    tls?.close();
   }
   const { trace, rows } = ctx;
   return { orderId, trace, rows, pinPads, components, dbPaths, timings, flowB, tr34 };

@@ -6,7 +6,14 @@
  * @module
  */
 import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../src/core/mod.ts";
-import { generateRsaKeyPair, kcv, randomBytes, setOddParity, toHex } from "../src/crypto/mod.ts";
+import {
+  exportPkcs8Pem,
+  generateRsaKeyPair,
+  kcv,
+  randomBytes,
+  setOddParity,
+  toHex,
+} from "../src/crypto/mod.ts";
 import { issueCertificate, issueCrl, parseCertificate } from "../src/pki/mod.ts";
 import { OperatorCard } from "../devices/operator_card.ts";
 
@@ -15,6 +22,13 @@ export interface IssuedOperator {
   certificate: string;
   privateKey: RsaPrivateKey;
   card: OperatorCard;
+}
+
+/** A TLS certificate (PEM) with its private key (PKCS#8 PEM) and serialNumber (hex). */
+export interface TlsIdentity {
+  cert: string;
+  key: string;
+  serialNumber: string;
 }
 
 /** A CA and what it can issue. */
@@ -33,12 +47,22 @@ export interface DemoPki {
   issueKdh(publicKey: RsaPublicKey): Promise<string>;
   /** Issues a PIN pad's TR-34 KRD certificate (`tr34-krd`), serialNumber = SN. */
   issueKrd(sn: string, publicKey: RsaPublicKey): Promise<string>;
-  /** The root's CRL (PEM), listing the given certificates (PEM) as revoked. */
-  issueCrl(revoked: string[]): Promise<string>;
   /** An operator card from another CA (same subject as a real one). */
   foreignOperator(): Promise<IssuedOperator>;
   /** An MTMS transport certificate from another CA. */
   foreignOperatorCertificate: string;
+  /**
+   * TLS: a server certificate (`kms-server`, DNS name `localhost`: the servers
+   * listen on loopback) or the MTMS's client certificate (`mtms-client`), with
+   * a fresh RSA-2048 key; `foreign` issues it under the other root instead.
+   */
+  issueTls(
+    profile: "kms-server" | "mtms-client",
+    name: string,
+    options?: { foreign?: boolean },
+  ): Promise<TlsIdentity>;
+  /** A CRL of the root (valid a day) revoking these serialNumbers (hex). */
+  issueCrl(crlNumber: bigint, revokedSerials: string[]): Promise<string>;
 }
 
 const DAY = 86_400_000;
@@ -120,18 +144,39 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
         notAfter: seconds(Date.now() + 365 * DAY),
         issuer: root,
       }, { core }),
-    issueCrl: (revoked) =>
-      issueCrl({
-        issuer: root,
-        thisUpdate: seconds(Date.now() - 60_000),
-        nextUpdate: seconds(Date.now() + 7 * DAY),
-        crlNumber: 1n,
-        revoked: revoked.map((pem) => ({
-          serialNumber: parseCertificate(pem).serialNumber,
-          revokedAt: seconds(Date.now() - 60_000),
-        })),
-      }, { core }),
     foreignOperator: () => operator(foreign, "Operator 0042"),
+    async issueTls(profile, name, options = {}) {
+      const k = await generateRsaKeyPair({ bits: 2048, core });
+      const now = Date.now();
+      const cert = await issueCertificate({
+        profile,
+        subject: { commonName: name, organization: "TMK Demo", country: "CN" },
+        publicKey: k.publicKey,
+        notBefore: seconds(now - DAY),
+        notAfter: seconds(now + 365 * DAY),
+        issuer: options.foreign ? foreign : root,
+        dnsNames: profile === "kms-server" ? ["localhost"] : undefined,
+      }, { core });
+      return {
+        cert,
+        key: exportPkcs8Pem(k.privateKey),
+        serialNumber: parseCertificate(cert).serialNumber,
+      };
+    },
+    issueCrl: (crlNumber, revokedSerials) => {
+      const now = Date.now();
+      return issueCrl({
+        issuer: root,
+        thisUpdate: seconds(now - 60_000),
+        nextUpdate: seconds(now + DAY),
+        crlNumber,
+        revoked: revokedSerials.map((serialNumber) => ({
+          serialNumber,
+          revokedAt: seconds(now - 30_000),
+          reason: "keyCompromise",
+        })),
+      }, { core });
+    },
     foreignOperatorCertificate: await issue(
       foreign,
       "mtms-transport",

@@ -21,6 +21,7 @@ import {
   Tr34TerminalStatus,
   type Transport,
 } from "../src/protocol/mod.ts";
+import { parseCertificate } from "../src/pki/mod.ts";
 import type { KeyUsePolicy } from "../src/tr34/mod.ts";
 import { openStore } from "../servers/_lib/store.ts";
 import { generateKdhKey, loadTr34Kdh, type Tr34Kdh } from "../servers/kms/tr34_kdh.ts";
@@ -80,7 +81,7 @@ export async function kdhForKms(
   await Deno.writeTextFile(paths.krdRootPaths[0], pki.rootPem);
   await Deno.writeTextFile(
     paths.crlPath,
-    await pki.issueCrl(options.revokeKdh ? [certificate] : []),
+    await pki.issueCrl(1n, options.revokeKdh ? [parseCertificate(certificate).serialNumber] : []),
   );
   return await loadTr34Kdh(paths);
 }

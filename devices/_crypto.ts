@@ -17,6 +17,7 @@ import {
   toHex,
 } from "../src/crypto/mod.ts";
 import { unwrapKeyBlock, wrapKeyBlock } from "../src/keyblock/mod.ts";
+import type { CrlSet } from "../src/pki/mod.ts";
 import {
   authCrypto as protocolAuthCrypto,
   checkCertificate as protocolCheck,
@@ -76,9 +77,15 @@ export async function oaepEncrypt(
   return await rsaOaepEncrypt(key, data, { hash: "SHA-256", core });
 }
 
-/** The MTMS transport certificate check at the PIN pad (chain, validity, purpose). */
-export function checkCertificate(pem: string, root: string, at: Date, core: CryptoCore) {
-  return protocolCheck(pem, root, at, "mtms-transport", core);
+/** The MTMS transport certificate check at the PIN pad (chain, validity, purpose, CRLs if held). */
+export function checkCertificate(
+  pem: string,
+  root: string,
+  at: Date,
+  core: CryptoCore,
+  crls?: CrlSet,
+) {
+  return protocolCheck(pem, root, at, "mtms-transport", core, crls);
 }
 
 /** S6/S7 for the PIN pad's authenticator. */

@@ -5,6 +5,10 @@
  * is stored, exported or used (CN103714639A S10-S11, S17; docs/ARCHITECTURE.md
  * "Flow A"), and offers operations, never key bytes.
  *
+ * At download and acknowledgement it proves to the KMS that it holds TK,
+ * then TMK: a CMAC under a key derived from each, over the serial number
+ * and a KMS nonce (`src/protocol/flow_a_proof.ts`), computed inside it.
+ *
  * It also runs the POS side of operator authentication (S1, S6-S9): the CA
  * root OpRCRT is written into it at flashing, and generating a TK needs a
  * fresh, successful authentication (one TK per authentication).
@@ -21,6 +25,7 @@ import {
   ConflictError,
   IntegrityError,
   OperatorAuthenticator,
+  proofMac,
   type TmkDownloadResponse,
 } from "../src/protocol/mod.ts";
 import {
@@ -33,6 +38,7 @@ import {
   unwrap,
   wrap,
 } from "./_crypto.ts";
+import { CertificateError, CrlSet } from "../src/pki/mod.ts";
 
 /** TR-31 header of TK at rest: version B, KEK (K0), TDES, both wrap and unwrap, exportable under a KEK. */
 const TK_HEADER = "B0000K0TB00E0000";
@@ -48,6 +54,11 @@ export interface PinPadOptions {
   windowMs?: number;
   /** Clock for TimeTwo (default `Date.now`). */
   now?: () => number;
+  /**
+   * CRLs of the root written at flashing (PEM): with them the MTMS transport
+   * certificate must not be revoked; newer ones come with it ({@link PinPad.acceptCrl}).
+   */
+  crls?: string[];
 }
 
 /** What a TK export hands to the operator terminal (S11): nothing in clear. */
@@ -88,6 +99,7 @@ export class PinPad {
   readonly #root: string;
   readonly #auth: OperatorAuthenticator;
   readonly #now: () => number;
+  #crls: CrlSet | undefined;
   #authorized: AuthSuccess | undefined;
   #tk: (Stored & { hash: Uint8Array }) | undefined;
   #tmk: Stored | undefined;
@@ -108,6 +120,7 @@ export class PinPad {
     this.#storageKey = storageKey;
     this.#root = options.root;
     this.#now = options.now ?? Date.now;
+    this.#crls = options.crls ? new CrlSet(options.crls) : undefined;
     this.#auth = new OperatorAuthenticator({
       root: options.root,
       windowMs: options.windowMs,
@@ -215,6 +228,41 @@ export class PinPad {
   }
 
   /**
+   * Takes a newer CRL of the root, handed with the MTMS transport
+   * certificate: it replaces the one held if the root signed it (checked on
+   * that certificate's chain), it is current, and its cRLNumber is higher.
+   *
+   * @param crlPem the CRL (PEM).
+   * @param mtmsCertificate the MTMS transport certificate it came with (PEM).
+   * @returns whether it replaced the CRL held.
+   * @throws {AuthenticationError} `crl_invalid` for a CRL that does not parse, is not
+   *   the root's or is not current; the certificate's own code if it does not chain to the root.
+   */
+  async acceptCrl(crlPem: string, mtmsCertificate: string): Promise<boolean> {
+    let next: CrlSet;
+    try {
+      next = new CrlSet([crlPem]);
+    } catch (e) {
+      if (!(e instanceof CertificateError)) throw e;
+      throw new AuthenticationError("crl_invalid", `the CRL is refused: ${e.message}`);
+    }
+    const at = new Date(this.#now());
+    try {
+      await checkCertificate(mtmsCertificate, this.#root, at, this.#core, next);
+    } catch (e) {
+      if (!(e instanceof AuthenticationError)) throw e;
+      if (e.code === "certificate_status_unknown") {
+        throw new AuthenticationError("crl_invalid", `the CRL is refused: ${e.message}`);
+      }
+      if (e.code !== "certificate_revoked") throw e;
+    }
+    const held = this.#crls?.crls[0];
+    if (held && held.crlNumber >= next.crls[0].crlNumber) return false;
+    this.#crls = next;
+    return true;
+  }
+
+  /**
    * S11: exports TK for the MTMS: checks the MTMS certificate is valid and
    * chains to the CA root, checks TK's hash, and encrypts TK under the
    * certificate's public key with RSA-OAEP-SHA256.
@@ -229,6 +277,7 @@ export class PinPad {
       this.#root,
       new Date(this.#now()),
       this.#core,
+      this.#crls,
     );
     const tk = await this.#useTk("S11 export");
     try {
@@ -245,6 +294,49 @@ export class PinPad {
   }
 
   /**
+   * S16: proves to the KMS that this PIN pad holds TK: the CMAC under
+   * KDF(TK, "TMK download", SN) over the serial number and the KMS's nonce.
+   * TK's hash is checked first; TK is in clear only for this call.
+   *
+   * @param sn the terminal's serial number.
+   * @param nonce the nonce the KMS issued for it (hex).
+   * @returns the MAC, uppercase hex.
+   * @throws {ConflictError} `no_tk`; {@link IntegrityError} `tk_hash_mismatch`; `ValidationError` for a bad SN or nonce.
+   */
+  async proveTk(sn: string, nonce: string): Promise<string> {
+    const tk = await this.#useTk("S16 proof");
+    try {
+      return await proofMac(tk, "download", sn, nonce, { core: this.#core });
+    } finally {
+      tk.fill(0);
+    }
+  }
+
+  /**
+   * S17: proves to the KMS that this PIN pad stored the TMK: the CMAC under
+   * KDF(TMK, "TMK ack", SN) over the serial number, the KMS's nonce and the
+   * TMK's KCV.
+   *
+   * @param sn the terminal's serial number.
+   * @param nonce the acknowledgement nonce the KMS sent with the TMK (hex).
+   * @returns the TMK's KCV and the MAC, uppercase hex.
+   * @throws {ConflictError} `no_tmk`; `ValidationError` for a bad SN or nonce.
+   */
+  async proveTmk(sn: string, nonce: string): Promise<{ tmkKcv: string; mac: string }> {
+    if (!this.#tmk) throw new ConflictError("no_tmk", "S17 proof: the PIN pad holds no TMK");
+    const { kcv } = this.#tmk;
+    const { key } = await unwrap(this.#storageKey, this.#tmk.block, this.#core);
+    try {
+      return {
+        tmkKcv: kcv,
+        mac: await proofMac(key, "ack", sn, nonce, { tmkKcv: kcv, core: this.#core }),
+      };
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /**
    * S17: decrypts the TMK key block with TK (hash checked), checks its KCV
    * against the one KMS sent, and stores TMK under the storage key.
    *
@@ -252,7 +344,9 @@ export class PinPad {
    * @returns the KCV of the stored TMK (for the acknowledgement).
    * @throws {IntegrityError} `tk_hash_mismatch`, `kcv_mismatch`, `decrypt_failed` (a key block that does not verify under TK).
    */
-  async installTmk(download: TmkDownloadResponse): Promise<{ tmkKcv: string }> {
+  async installTmk(
+    download: Pick<TmkDownloadResponse, "sn" | "tmkBlock" | "tmkKcv">,
+  ): Promise<{ tmkKcv: string }> {
     const tk = await this.#useTk("S17 use");
     let tmk: Uint8Array;
     try {

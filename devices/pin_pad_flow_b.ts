@@ -6,22 +6,26 @@
  * the SHA-256s of AUK and Pu_tek ({@link tkHashInput}) is checked each time TK is stored,
  * exported or used, and Pr_tek is checked to match Pu_tek.
  *
- * - S1: {@link PinPadFlowB.installHsmKey} accepts Pu_hsm only in a
- *   `terminal-hsm` certificate for this SN that chains, through the KMS CA,
- *   to the KMS root written at flashing (a fake KMS cannot substitute its
- *   own key).
+ * - S1: {@link PinPadFlowB.hsmKeyRequest} signs the request with the device
+ *   key; {@link PinPadFlowB.installHsmKey} accepts Pu_hsm only in a
+ *   `terminal-hsm` certificate for this SN issued by the KMS CA written at
+ *   flashing, chained to the KMS root written at flashing (neither a fake
+ *   KMS nor another CA under the root can substitute its own key).
  * - S2-S3: {@link PinPadFlowB.makeTransportKey} makes TEK (RSA-2048) and AUK
  *   (double-length TDES, odd parity), and exports AUK under Pu_hsm with
- *   RSA-OAEP-SHA256, signed by the device key made at manufacture if the
- *   PIN pad has one.
- * - S5: {@link PinPadFlowB.challenge} / {@link PinPadFlowB.answer}, claim 4.
- * - S7: {@link PinPadFlowB.installTmk} decrypts TMK with Pr_tek, checks its
- *   KCV and stores it as a TR-31 block.
+ *   RSA-OAEP-SHA256, signed by the device key made at manufacture.
+ * - S5: {@link PinPadFlowB.challenge} / {@link PinPadFlowB.answer}, claim 4,
+ *   both signed by the device key; a pass opens a session whose key is
+ *   derived from AUK, the challenge id and both Rnds (`flow_b_proof.ts`).
+ * - S6-S7: {@link PinPadFlowB.sessionMac} authenticates the download and
+ *   the acknowledgement; {@link PinPadFlowB.installTmk} decrypts TMK with
+ *   Pr_tek, checks its KCV and stores it as a TR-31 block.
  *
  * @module
  */
 import type { CryptoCore } from "../src/core/mod.ts";
 import {
+  cmac,
   exportPkcs8Der,
   exportSpkiDer,
   exportSpkiPem,
@@ -30,6 +34,7 @@ import {
   importPkcs8Der,
   importSpkiDer,
   kcv,
+  kdfCmacCounter,
   oaepDecrypt,
   oaepEncrypt,
   pkcs1v15Sign,
@@ -41,20 +46,28 @@ import {
   zeroize,
 } from "../src/crypto/mod.ts";
 import { unwrapKeyBlock, wrapKeyBlock } from "../src/keyblock/mod.ts";
-import { CertificateError, formatName, verifyChain } from "../src/pki/mod.ts";
+import { CertificateError, decodePem, formatName, verifyChain } from "../src/pki/mod.ts";
 import {
+  answerSigningInput,
   AUK_BYTES,
   type AukCipher,
   AuthenticationError,
   type ChallengeAnswer,
   type ChallengeRequest,
   type ChallengeResponse,
+  challengeSigningInput,
   ConflictError,
   FLOW_B_RSA_BITS,
   type FlowBTmkResponse,
+  type HsmKeyRequest,
   type HsmKeyResponse,
+  hsmKeySigningInput,
   IntegrityError,
   MutualAuthInitiator,
+  S1_NONCE_BYTES,
+  SESSION_KEY_LABEL,
+  sessionContext,
+  sessionMacInput,
   tkHashInput,
   tmkMacInput,
   type TransportKeyRequest,
@@ -80,10 +93,22 @@ export interface PinPadFlowBOptions {
   /** How long the PIN pad waits for the KMS's S5 answer, ms. */
   challengeTtlMs?: number;
   /**
-   * The device credential made at manufacture: a key pair and its `pin-pad`
-   * certificate (serialNumber = SN). With it, S3 is signed.
+   * The KMS CA certificate written at flashing (PEM): Pu_hsm is accepted
+   * only in a certificate this CA issued.
    */
-  device?: { privateKey: RsaPrivateKey; certificate: string };
+  kmsCa: string;
+  /**
+   * The device credential made at manufacture: a key pair and its `pin-pad`
+   * certificate (serialNumber = SN), or the manufacturer's provisioning of
+   * it for the SN at first use. It signs S1, S3 and S5.
+   */
+  device: DeviceCredential | ((sn: string) => Promise<DeviceCredential>);
+}
+
+/** A PIN pad's device key and its `pin-pad` certificate. */
+export interface DeviceCredential {
+  privateKey: RsaPrivateKey;
+  certificate: string;
 }
 
 interface HeldTk {
@@ -120,7 +145,10 @@ export class PinPadFlowB {
   readonly #kmsRoot: string;
   readonly #now: () => number;
   readonly #auth: MutualAuthInitiator;
-  readonly #device: PinPadFlowBOptions["device"];
+  readonly #kmsCaDer: Uint8Array;
+  #device: PinPadFlowBOptions["device"];
+  /** The Rnd1 of the outstanding challenge and the session a pass opened. */
+  #session: { id: string; rnd1: string; rnd2: string } | undefined;
   #hsm: { sn: string; publicKey: RsaPublicKey } | undefined;
   #tk: HeldTk | undefined;
   #tmk: { block: string; kcv: string } | undefined;
@@ -137,6 +165,9 @@ export class PinPadFlowB {
       throw new RangeError(`storageKey must be 16 or 24 bytes, got ${options.storageKey.length}`);
     }
     if (typeof options.kmsRoot !== "string") throw new TypeError("kmsRoot must be a PEM string");
+    if (typeof options.kmsCa !== "string") throw new TypeError("kmsCa must be a PEM string");
+    if (!options.device) throw new TypeError("device must be the PIN pad's device credential");
+    this.#kmsCaDer = decodePem(options.kmsCa, "CERTIFICATE");
     this.#core = options.core;
     this.#storageKey = options.storageKey;
     this.#kmsRoot = options.kmsRoot;
@@ -158,6 +189,38 @@ export class PinPadFlowB {
     }));
   }
 
+  /** The device credential (provisioned for `sn` at first use). */
+  async #credential(sn: string): Promise<DeviceCredential> {
+    if (typeof this.#device === "function") this.#device = await this.#device(sn);
+    return this.#device;
+  }
+
+  /** `{ deviceCertificate, signature }` over `input` with the device key. */
+  async #sign(sn: string, input: Uint8Array): Promise<
+    { deviceCertificate: string; signature: string }
+  > {
+    const d = await this.#credential(sn);
+    return {
+      deviceCertificate: d.certificate,
+      signature: toHex(await pkcs1v15Sign(d.privateKey, input, { core: this.#core })),
+    };
+  }
+
+  /**
+   * S1: the request for Pu_hsm, signed by the device key over the SN, the
+   * time and a fresh nonce.
+   *
+   * @param sn this terminal's serial number.
+   * @returns the request body.
+   */
+  async hsmKeyRequest(sn: string): Promise<HsmKeyRequest> {
+    const r = {
+      time: new Date(this.#now()).toISOString(),
+      nonce: toHex(crypto.getRandomValues(new Uint8Array(S1_NONCE_BYTES))),
+    };
+    return { ...r, ...(await this.#sign(sn, hsmKeySigningInput(sn, r))) };
+  }
+
   async #wrap(header: string, key: Uint8Array): Promise<string> {
     return await wrapKeyBlock(this.#storageKey, header, key, { core: this.#core });
   }
@@ -167,8 +230,9 @@ export class PinPadFlowB {
   }
 
   /**
-   * S1: checks the Pu_hsm certificate (chain to the KMS root through the KMS
-   * CA, `terminal-hsm` purpose, subject serialNumber = SN, validity now) and
+   * S1: checks the Pu_hsm certificate (issued by the KMS CA written at
+   * flashing, whatever CA the answer names; chain to the KMS root,
+   * `terminal-hsm` purpose, subject serialNumber = SN, validity now) and
    * stores Pu_hsm. Replaces an earlier Pu_hsm and drops any transport key
    * made for it (a new S1 starts a new download).
    *
@@ -185,11 +249,19 @@ export class PinPadFlowB {
     try {
       verified = await verifyChain(answer.certificate, {
         roots: [this.#kmsRoot],
-        intermediates: [answer.caCertificate],
+        intermediates: [this.#kmsCaDer],
         purpose: "terminal-hsm",
         at: new Date(this.#now()),
         subjectSerialNumber: sn,
       });
+      const issuer = verified.path[verified.path.length - 2];
+      if (!issuer || !timingSafeEqual(issuer.der, this.#kmsCaDer)) {
+        throw new AuthenticationError(
+          "hsm_certificate_untrusted",
+          "S1: the Pu_hsm certificate is refused (not_kms_ca): its issuer is not the KMS CA " +
+            "set at flashing",
+        );
+      }
     } catch (e) {
       if (e instanceof CertificateError) {
         throw new AuthenticationError(
@@ -202,6 +274,7 @@ export class PinPadFlowB {
     this.#hsm = { sn, publicKey: verified.publicKey };
     this.#tk = undefined;
     this.#tmk = undefined;
+    this.#session = undefined;
     return { subject: formatName(verified.certificate.subject) };
   }
 
@@ -271,20 +344,13 @@ export class PinPadFlowB {
     const auk = await this.#useAuk("S3 export");
     try {
       const c = await oaepEncrypt(hsm.publicKey, auk, { hash: "SHA-256", core: this.#core });
-      const req: TransportKeyRequest = {
+      const req = {
         encryptedAuk: toHex(c),
         aukKcv: this.#tk!.aukKcv,
         puTek: exportSpkiPem(importSpkiDer(this.#tk!.puTekDer)),
         tkHash: toHex(this.#tk!.hash),
       };
-      if (this.#device) {
-        const input = transportKeySigningInput(hsm.sn, req);
-        req.deviceCertificate = this.#device.certificate;
-        req.signature = toHex(
-          await pkcs1v15Sign(this.#device.privateKey, input, { core: this.#core }),
-        );
-      }
-      return req;
+      return { ...req, ...(await this.#sign(hsm.sn, transportKeySigningInput(hsm.sn, req))) };
     } finally {
       zeroize(auk);
     }
@@ -305,28 +371,78 @@ export class PinPadFlowB {
   }
 
   /**
-   * S5: a fresh Rnd1 for the KMS.
+   * S5: a fresh Rnd1 for the KMS, signed by the device key.
    *
-   * @returns `{ rnd1 }`.
+   * @param sn this terminal's serial number.
+   * @returns `{ rnd1, deviceCertificate, signature }`.
    * @throws {ConflictError} `no_transport_key` before S3.
    */
-  challenge(): ChallengeRequest {
+  async challenge(sn: string): Promise<ChallengeRequest> {
     if (!this.#tk) {
       throw new ConflictError("no_transport_key", "S5: the PIN pad holds no transport key");
     }
-    return this.#auth.begin();
+    const { rnd1 } = this.#auth.begin();
+    return { rnd1, ...(await this.#sign(sn, challengeSigningInput(sn, rnd1))) };
   }
 
   /**
-   * S5: checks Crnd1 (the KMS holds AUK) and returns Crnd2.
+   * S5: checks Crnd1 (the KMS holds AUK) and returns Crnd2, signed by the
+   * device key; remembers the session the KMS opens on a pass (the
+   * challenge id, Rnd1 and Rnd2: the context of its key).
    *
+   * @param sn this terminal's serial number.
    * @param kms the KMS's challenge answer.
-   * @returns `{ crnd2 }`.
+   * @returns `{ crnd2, deviceCertificate, signature }`.
    * @throws {AuthenticationError} `kms_not_authenticated`, `rnd_reflected`, `rnd_unknown`,
    *   `challenge_expired`; {@link IntegrityError} `tk_hash_mismatch`.
    */
-  async answer(kms: Pick<ChallengeResponse, "crnd1" | "rnd2">): Promise<ChallengeAnswer> {
-    return await this.#auth.answer(kms, this.#cipher("S5 use"));
+  async answer(
+    sn: string,
+    kms: Pick<ChallengeResponse, "challengeId" | "crnd1" | "rnd2">,
+  ): Promise<ChallengeAnswer> {
+    const { crnd2, rnd1 } = await this.#auth.answer(kms, this.#cipher("S5 use"));
+    this.#session = { id: kms.challengeId, rnd1, rnd2: kms.rnd2.toUpperCase() };
+    return {
+      crnd2,
+      ...(await this.#sign(sn, answerSigningInput(sn, kms.challengeId, crnd2))),
+    };
+  }
+
+  /**
+   * S6/S7: the MAC of a request in the session S5 opened: CMAC-TDES under
+   * KDF(AUK, {@link SESSION_KEY_LABEL}, challenge id || Rnd1 || Rnd2).
+   *
+   * @param step `"S6"` (download) or `"S7"` (acknowledgement, with the KCV).
+   * @param sn this terminal's serial number.
+   * @param tmkKcv S7: the KCV acknowledged.
+   * @returns the session id and the MAC (hex).
+   * @throws {ConflictError} `no_session` before a passed S5.
+   */
+  async sessionMac(
+    step: "S6" | "S7",
+    sn: string,
+    tmkKcv?: string,
+  ): Promise<{ sessionId: string; mac: string }> {
+    const s = this.#session;
+    if (!s) throw new ConflictError("no_session", `${step}: the PIN pad has no session; S5 first`);
+    const auk = await this.#useAuk(`${step} session key`);
+    let key: Uint8Array | undefined;
+    try {
+      key = await kdfCmacCounter(
+        auk,
+        new TextEncoder().encode(SESSION_KEY_LABEL),
+        sessionContext(s.id, s.rnd1, s.rnd2),
+        16,
+        { cipher: "tdes", core: this.#core },
+      );
+      const mac = await cmac(key, sessionMacInput(step, sn, s.id, tmkKcv), {
+        cipher: "tdes",
+        core: this.#core,
+      });
+      return { sessionId: s.id, mac: toHex(mac) };
+    } finally {
+      zeroize(auk, key);
+    }
   }
 
   /**

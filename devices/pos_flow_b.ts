@@ -86,11 +86,12 @@ export class FlowBTerminal {
    * @throws {RemoteError} for a KMS refusal; {@link AuthenticationError} `hsm_certificate_untrusted`.
    */
   async requestHsmKey(): Promise<{ lines: FlowBTraceLine[] }> {
+    const req = await this.pinPad.hsmKeyRequest(this.sn);
     const { body } = await callJson(
       this.#transport,
       "POST",
       `${this.#base}/hsm-key`,
-      undefined,
+      req,
       HsmKeyResponse,
       { observe: this.#observe },
     );
@@ -100,7 +101,9 @@ export class FlowBTerminal {
         {
           step: "S1",
           actor: "POS -> KMS",
-          text: `POST /v1/terminals/${this.sn}/hsm-key: KMS's HSM made Pu_hsm/Pr_hsm (RSA-2048, ` +
+          text: `POST /v1/terminals/${this.sn}/hsm-key, signed by the PIN pad's device key over ` +
+            `SN, time and nonce: KMS checked the device certificate and signature; its HSM made ` +
+            `Pu_hsm/Pr_hsm (RSA-2048, ` +
             `Pr_hsm under the LMK); Pu_hsm certified by the KMS CA` +
             (body.rotated === "yes" ? " (replaced an earlier pair)" : ""),
         },
@@ -108,7 +111,8 @@ export class FlowBTerminal {
           step: "S1",
           actor: "PIN pad",
           text: `certificate "${subject}" chains through the KMS CA to the root set at ` +
-            `flashing, purpose terminal-hsm, serialNumber = SN: Pu_hsm stored`,
+            `flashing, issued by the KMS CA set at flashing, purpose terminal-hsm, serialNumber = ` +
+            `SN: Pu_hsm stored`,
         },
       ],
     };
@@ -145,18 +149,13 @@ export class FlowBTerminal {
           step: "S3",
           actor: "PIN pad -> KMS",
           text: `PUT /v1/terminals/${this.sn}/transport-key: AUK under Pu_hsm (RSA-OAEP-SHA256) ` +
-            `${short(req.encryptedAuk)} with Pu_tek (SPKI PEM), AUK KCV and TK hash` +
-            (req.signature
-              ? "; signed by the PIN pad's device key (RSASSA-PKCS1-v1_5 SHA-256)"
-              : ""),
+            `${short(req.encryptedAuk)} with Pu_tek (SPKI PEM), AUK KCV and TK hash; signed by ` +
+            `the PIN pad's device key (RSASSA-PKCS1-v1_5 SHA-256)`,
         },
         {
           step: "S4",
           actor: "KMS HSM",
-          text:
-            (req.signature
-              ? "device certificate chains to the root, serialNumber = SN, signature verified; "
-              : "") +
+          text: "device certificate chains to the root, serialNumber = SN, signature verified; " +
             `AUK recovered with Pr_hsm into a key block under the LMK; KCV ${body.aukKcv} == ` +
             `${req.aukKcv}; TK hash over AUK and Pu_tek (${body.tekBits} bits) matches`,
         },
@@ -172,7 +171,7 @@ export class FlowBTerminal {
    */
   async authenticate(): Promise<{ lines: FlowBTraceLine[] }> {
     const opts = { observe: this.#observe };
-    const request = this.pinPad.challenge();
+    const request = await this.pinPad.challenge(this.sn);
     const ch = await callJson(
       this.#transport,
       "POST",
@@ -181,7 +180,7 @@ export class FlowBTerminal {
       ChallengeResponse,
       opts,
     );
-    const answer = await this.pinPad.answer(ch.body);
+    const answer = await this.pinPad.answer(this.sn, ch.body);
     const r = await callJson(
       this.#transport,
       "POST",
@@ -192,7 +191,12 @@ export class FlowBTerminal {
     );
     return {
       lines: [
-        { step: "S5", actor: "PIN pad -> KMS", text: `Rnd1 = ${request.rnd1}` },
+        {
+          step: "S5",
+          actor: "PIN pad -> KMS",
+          text:
+            `Rnd1 = ${request.rnd1}, signed by the device key (only its holder opens challenges)`,
+        },
         {
           step: "S5",
           actor: "KMS HSM",
@@ -203,13 +207,14 @@ export class FlowBTerminal {
           step: "S5",
           actor: "PIN pad",
           text: `TDES^-1(AUK, Crnd1) == Rnd1: the KMS holds AUK; Crnd2 = TDES(AUK, Rnd2) = ` +
-            `${answer.crnd2}`,
+            `${answer.crnd2}, signed by the device key`,
         },
         {
           step: "S5",
           actor: "KMS HSM",
           text: `TDES^-1(AUK, Crnd2) == Rnd2: the terminal holds AUK; mutual authentication ` +
-            `passed, download session until ${r.body.sessionExpiresAt}`,
+            `passed, session ${r.body.sessionId} until ${r.body.sessionExpiresAt}; its key = ` +
+            `KDF(AUK, session id || Rnd1 || Rnd2), derived inside the HSM`,
         },
       ],
     };
@@ -227,20 +232,23 @@ export class FlowBTerminal {
     { lines: FlowBTraceLine[]; kmsKcv: string; pinPadKcv: string; state: string }
   > {
     const opts = { observe: this.#observe };
+    const s6 = await this.pinPad.sessionMac("S6", this.sn);
+    const session = `${this.#base}/sessions/${s6.sessionId}`;
     const { body } = await callJson(
       this.#transport,
       "POST",
-      `${this.#base}/tmk`,
-      undefined,
+      `${session}/tmk`,
+      { mac: s6.mac },
       FlowBTmkResponse,
       opts,
     );
     const { tmkKcv } = await this.pinPad.installTmk(this.sn, body);
+    const s7 = await this.pinPad.sessionMac("S7", this.sn, tmkKcv);
     const ack = await callJson(
       this.#transport,
       "POST",
-      `${this.#base}/tmk/ack`,
-      { tmkKcv },
+      `${session}/tmk/ack`,
+      { tmkKcv, mac: s7.mac },
       FlowBTerminalStatus,
       opts,
     );
@@ -252,7 +260,8 @@ export class FlowBTerminal {
         {
           step: "S6",
           actor: "KMS HSM",
-          text: `TMK generated under the LMK, sent under Pu_tek (RSA-OAEP-SHA256) ` +
+          text: `request MAC ${s6.mac} under the session key verified in the HSM; ` +
+            `TMK generated under the LMK, sent under Pu_tek (RSA-OAEP-SHA256) ` +
             `${
               short(body.encryptedTmk)
             } with KCV ${body.tmkKcv} and tag ${body.tmkMac} under AUK; ` +
@@ -263,7 +272,7 @@ export class FlowBTerminal {
           actor: "PIN pad",
           text: `TK hash checked; tag verified under AUK; TMK decrypted with Pr_tek, KCV ` +
             `${tmkKcv} == ${body.tmkKcv}; TMK stored as a TR-31 block under the storage key ` +
-            `(claim 3); ack -> KMS state "${ack.body.state}"`,
+            `(claim 3); ack MACed under the session key -> KMS state "${ack.body.state}"`,
         },
       ],
     };

@@ -2,7 +2,9 @@
  * The POS terminal: a serial number, a PIN pad, and a transport to the KMS.
  * It relays between the operator terminal and its PIN pad in the factory
  * (S1, S5-S11) and downloads its TMK from the KMS (S16-S17), holding no key
- * itself.
+ * itself: it asks the KMS for a nonce, has the PIN pad prove TK over it to
+ * download, and prove TMK over the nonce that comes with the TMK to
+ * acknowledge (`src/protocol/flow_a_proof.ts`).
  *
  * @module
  */
@@ -12,8 +14,12 @@ import {
   type AuthSuccess,
   callJson,
   type CallOptions,
+  RemoteError,
   SERIAL_NUMBER,
   TerminalStatus,
+  type TmkAckProofRequest,
+  TmkChallengeResponse,
+  type TmkDownloadRequest,
   TmkDownloadResponse,
   type Transport,
 } from "../src/protocol/mod.ts";
@@ -30,10 +36,20 @@ export interface PosTerminalOptions {
   kmsUrl: string;
   /** Sees each HTTP exchange (traces, scans). */
   observe?: CallOptions["observe"];
+  /**
+   * How long in all the terminal waits on `429 rate_limited` answers (the
+   * KMS's backoff after failures by others for its SN or address) before
+   * it gives up; default 30 s.
+   */
+  maxRetryWaitMs?: number;
 }
 
 /** What the terminal saw when it fetched its TMK (S16-S17). */
 export interface DownloadResult {
+  /** The download's MAC: proof of TK (under KDF(TK, "TMK download", SN)). */
+  downloadMac: string;
+  /** The acknowledgement's MAC: proof of TMK (under KDF(TMK, "TMK ack", SN)). */
+  ackMac: string;
   /** KCV KMS announced with the TMK. */
   kmsKcv: string;
   /** KCV of the TMK the PIN pad stored. */
@@ -49,6 +65,7 @@ export class PosTerminal {
   readonly #transport: Transport;
   readonly #kmsUrl: string;
   readonly #observe: CallOptions["observe"];
+  readonly #maxRetryWaitMs: number;
 
   /**
    * @param options serial number, PIN pad, transport, KMS URL.
@@ -60,6 +77,7 @@ export class PosTerminal {
     this.#transport = options.transport;
     this.#kmsUrl = options.kmsUrl.replace(/\/$/, "");
     this.#observe = options.observe;
+    this.#maxRetryWaitMs = options.maxRetryWaitMs ?? 30_000;
   }
 
   /**
@@ -94,32 +112,54 @@ export class PosTerminal {
     return await this.pinPad.exportTk(mtmsCertificate);
   }
 
+  /** A POST to the KMS, waiting out `429` answers up to the retry budget left in `budget`. */
+  async #post<T>(
+    path: string,
+    body: unknown,
+    schema: Parameters<typeof callJson<T>>[4],
+    budget: { ms: number },
+  ): Promise<T> {
+    const url = `${this.#kmsUrl}/v1/terminals/${this.sn}${path}`;
+    for (;;) {
+      try {
+        return (await callJson(this.#transport, "POST", url, body, schema, {
+          observe: this.#observe,
+        })).body;
+      } catch (e) {
+        const wait = e instanceof RemoteError && e.status === 429 ? e.retryAfterMs ?? 1000 : -1;
+        if (wait < 0 || wait > budget.ms) throw e;
+        budget.ms -= wait;
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
+  }
+
   /**
-   * S16-S17: requests the TMK from KMS, has the PIN pad install it, and acknowledges its KCV.
+   * S16-S17: asks the KMS for a nonce, downloads the TMK with the PIN pad's
+   * proof of TK, has the PIN pad install it, and acknowledges its KCV with
+   * the PIN pad's proof of TMK over the nonce that came with it.
    *
-   * @returns both KCVs and the state KMS reports.
+   * @returns both KCVs, both proofs and the state KMS reports.
    * @throws {RemoteError} for a refusal by KMS; {@link IntegrityError} if the PIN pad refuses the TMK.
    */
   async downloadTmk(): Promise<DownloadResult> {
-    const base = `${this.#kmsUrl}/v1/terminals/${this.sn}`;
-    const opts = { observe: this.#observe };
-    const { body } = await callJson(
-      this.#transport,
-      "POST",
-      `${base}/tmk`,
-      {},
-      TmkDownloadResponse,
-      opts,
-    );
-    const { tmkKcv } = await this.pinPad.installTmk(body);
-    const ack = await callJson(
-      this.#transport,
-      "POST",
-      `${base}/tmk/ack`,
-      { tmkKcv },
-      TerminalStatus,
-      opts,
-    );
-    return { kmsKcv: body.tmkKcv, pinPadKcv: tmkKcv, state: ack.body.state };
+    const budget = { ms: this.#maxRetryWaitMs };
+    const challenge = await this.#post("/tmk/challenge", undefined, TmkChallengeResponse, budget);
+    const download: TmkDownloadRequest = {
+      nonce: challenge.nonce,
+      mac: await this.pinPad.proveTk(this.sn, challenge.nonce),
+    };
+    const tmk = await this.#post("/tmk", download, TmkDownloadResponse, budget);
+    const { tmkKcv } = await this.pinPad.installTmk(tmk);
+    const proof = await this.pinPad.proveTmk(this.sn, tmk.ackNonce);
+    const ack: TmkAckProofRequest = { tmkKcv, nonce: tmk.ackNonce, mac: proof.mac };
+    const status = await this.#post("/tmk/ack", ack, TerminalStatus, budget);
+    return {
+      downloadMac: download.mac,
+      ackMac: ack.mac,
+      kmsKcv: tmk.tmkKcv,
+      pinPadKcv: tmkKcv,
+      state: status.state,
+    };
   }
 }

@@ -11,10 +11,13 @@
 import {
   AuthenticationError,
   ConflictError,
+  ForbiddenError,
   IntegrityError,
   NotFoundError,
   PayloadTooLargeError,
   ProtocolError,
+  RateLimitedError,
+  TooManyRequestsError,
   UnauthorizedError,
   UpstreamError,
   ValidationError,
@@ -60,6 +63,8 @@ export function toHttpError(e: unknown): HttpError {
       ? 401
       : e instanceof AuthenticationError
       ? 401
+      : e instanceof ForbiddenError
+      ? 403
       : e instanceof NotFoundError
       ? 404
       : e instanceof MethodNotAllowedError
@@ -70,8 +75,12 @@ export function toHttpError(e: unknown): HttpError {
       ? 413
       : e instanceof IntegrityError
       ? 422
+      : e instanceof TooManyRequestsError
+      ? 429
       : e instanceof UpstreamError
       ? 502
+      : e instanceof RateLimitedError
+      ? 429
       : 400;
     return { status, code: e.code, message: e.message, expected: true };
   }
@@ -121,6 +130,9 @@ export function errorResponse(e: unknown): { response: Response; error: HttpErro
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (e instanceof MethodNotAllowedError) headers["allow"] = e.allow.join(", ");
   if (error.status === 401) headers["www-authenticate"] = OPERATOR_SCHEME;
+  if (e instanceof TooManyRequestsError) {
+    headers["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
+  }
   const response = new Response(
     JSON.stringify({ error: { code: error.code, message: error.message } }),
     { status: error.status, headers },

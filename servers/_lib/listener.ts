@@ -51,6 +51,12 @@ export interface PeerIdentity {
   subject: string;
   /** The certificate (DER). */
   certificate: Uint8Array;
+  /**
+   * Set when the certificate was sent but failed the check and the server
+   * lets the connection go on (a port that devices share, without
+   * certificates): a route that needs the identity refuses, naming this.
+   */
+  refused?: { code: string; message: string };
 }
 
 /** TLS settings of a server. */
@@ -90,6 +96,27 @@ export interface Listening {
 }
 
 const PEERS = new WeakMap<Request, PeerIdentity>();
+const SOURCES = new WeakMap<Request, string>();
+
+/**
+ * The address a request came from (rate limits per source).
+ *
+ * @param request a request this module's server passed to its handler.
+ * @returns the remote address, or `undefined` (another server, or in process).
+ */
+export function requestSource(request: Request): string | undefined {
+  return SOURCES.get(request);
+}
+
+/**
+ * Records where a request came from (for servers other than this module's).
+ *
+ * @param request the request.
+ * @param source its remote address.
+ */
+export function setRequestSource(request: Request, source: string): void {
+  SOURCES.set(request, source);
+}
 
 /**
  * The identity the client certificate of a request's connection proved.
@@ -108,8 +135,10 @@ interface Conn {
   source: string;
   inFlight: number;
   timer?: ReturnType<typeof setTimeout>;
-  /** The client certificate's check, TLS with client certificates only. */
+  /** The client certificate's check at the handshake, TLS with client certificates only. */
   peer?: Promise<PeerIdentity | undefined>;
+  /** The same check again (per request: a CRL reloaded since the handshake applies). */
+  recheck?: () => Promise<PeerIdentity | undefined>;
   /** The signals of the requests in flight. */
   requests: Set<AbortController>;
 }
@@ -313,8 +342,18 @@ function secured(
   st.connOf.set(socket, c);
   if (!check) return;
   const raw = socket.getPeerCertificate()?.raw as Uint8Array | undefined;
-  c.peer = check(raw && raw.length > 0 ? new Uint8Array(raw) : undefined);
-  c.peer.catch((e) => {
+  const certificate = raw && raw.length > 0 ? new Uint8Array(raw) : undefined;
+  c.recheck = () => check(certificate);
+  c.peer = c.recheck();
+  c.peer.then((p) => {
+    if (p?.refused) {
+      log?.log("warn", "tls.client_certificate_refused", {
+        source: c.source,
+        subject: p.subject,
+        code: p.refused.code,
+      });
+    }
+  }, (e) => {
     log?.log("warn", "tls.client_refused", {
       source: c.source,
       reason: e instanceof Error ? e.message : String(e),
@@ -322,6 +361,25 @@ function secured(
     socket.destroy();
     c.socket.destroy();
   });
+}
+
+/**
+ * The identity of a request's connection: the handshake's check (whose
+ * refusal closed the connection), then the same check again, so that a
+ * certificate revoked by a CRL reloaded since the handshake is refused on a
+ * connection kept open.
+ *
+ * @returns the identity, or null when the check now refuses (the connection is closed).
+ */
+async function peerOf(st: ServerState, c: Conn): Promise<PeerIdentity | undefined | null> {
+  await c.peer;
+  try {
+    return await c.recheck!();
+  } catch {
+    st.refused("tls.client_refused_on_request", c.source);
+    closeConn(c, new DOMException("the client certificate is no longer valid", "AbortError"));
+    return null;
+  }
 }
 
 /** Serves one request of a connection: the handler, the response, the timers after it. */
@@ -346,7 +404,8 @@ async function serveRequest(
     if (!res.writableFinished) gone();
   });
   try {
-    const peer = c.peer ? await c.peer : undefined;
+    const peer = c.peer ? await peerOf(st, c) : undefined;
+    if (peer === null) return;
     if (!req.url?.startsWith("/")) {
       closeAfter = true;
       return await writeResponse(res, new Response("bad request target\n", { status: 400 }), true);
@@ -356,6 +415,7 @@ async function serveRequest(
     const body = hasBody ? bodyStream(req, c, st.limits, () => (closeAfter = true), gone) : null;
     const request = toRequest(req, base, body, ac.signal);
     if (peer) PEERS.set(request, peer);
+    SOURCES.set(request, c.source);
     const response = await handler(request);
     if (res.destroyed) return void (await response.body?.cancel().catch(() => {}));
     await writeResponse(res, response, closeAfter || st.closing);

@@ -6,6 +6,7 @@
  */
 export * from "./errors.ts";
 export * from "./log.ts";
+export { requestSource } from "./listener.ts";
 export * from "./ndjson.ts";
 export * from "./router.ts";
 export * from "./serve.ts";

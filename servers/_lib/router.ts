@@ -25,6 +25,7 @@ import {
 import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** HTTP methods the servers use. */
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -59,6 +60,11 @@ export interface RouteSpec<B> {
   params?: Record<string, Schema<string>>;
   /** Schema of the JSON body; without one, a body is refused. */
   body?: Schema<B>;
+  /**
+   * The body may be left out (no content type, no bytes): the handler then
+   * gets `body` undefined (a route two flows share, one of which sends none).
+   */
+  bodyOptional?: boolean;
   /** Body size cap in bytes (default {@link DEFAULT_MAX_BODY}). */
   maxBody?: number;
   /**
@@ -224,6 +230,8 @@ export interface HandlerOptions {
   log: Logger;
   /** Extra readiness check for `/healthz` (e.g. the database answers); throws if not ready. */
   ready?: () => void | Promise<void>;
+  /** Counts each request by route pattern (`unmatched` for none), method and status. */
+  metrics?: Pick<ServerMetrics, "request">;
 }
 
 /**
@@ -292,7 +300,7 @@ export function openApiDocument(
     }
     if (r.body) {
       op.requestBody = {
-        required: true,
+        required: !r.bodyOptional,
         content: { "application/json": { schema: r.body.jsonSchema } },
       };
       if (r.streamType) {
@@ -469,6 +477,13 @@ async function routeBody(
   signedBody: Uint8Array | undefined,
 ): Promise<unknown> {
   if (r.body) {
+    if (r.bodyOptional && contentType === "" && !signedBody) {
+      if ((await readBody(request, 1024)).length === 0) return undefined;
+      throw new ValidationError(
+        "unsupported_media_type",
+        "content-type must be application/json for a request body",
+      );
+    }
     if (!/^application\/json\b/i.test(contentType)) {
       if (!signedBody) await request.body?.cancel();
       throw new ValidationError(
@@ -506,12 +521,18 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
   const now = options.now ?? (() => new Date());
   const doc = JSON.stringify(openApiDocument(options));
 
-  async function dispatch(request: Request, url: URL): Promise<Response> {
+  async function dispatch(
+    request: Request,
+    url: URL,
+    matched: { route: string },
+  ): Promise<Response> {
     if (url.pathname === "/healthz" || url.pathname === "/openapi.json") {
+      matched.route = url.pathname;
       return await serveBuiltIn(request, url, options, doc);
     }
     const hit = matchRoute(routes, request, url);
     const r = hit.r;
+    matched.route = r.path;
     const signedBody = r.access === "operator"
       ? await checkOperatorRequest(request, url, r, options, now())
       : undefined;
@@ -530,8 +551,9 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     let response: Response;
     let code: string | undefined;
     let level: Level | undefined;
+    const matched = { route: "unmatched" };
     try {
-      response = await dispatch(request, url);
+      response = await dispatch(request, url, matched);
     } catch (e) {
       const out = errorResponse(e);
       response = out.response;
@@ -562,6 +584,8 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
     );
+    const seconds = (performance.now() - started) / 1000;
+    options.metrics?.request(matched.route, request.method, response.status, seconds);
     return response;
   };
 }

@@ -9,13 +9,15 @@
  */
 import type { Transport } from "../../src/protocol/mod.ts";
 import {
+  CertificateError,
   type CertificatePurpose,
   type CrlSet,
   parseCertificate,
   verifyChain,
 } from "../../src/pki/mod.ts";
-import { ValidationError } from "../../src/protocol/errors.ts";
-import type { PeerIdentity, ServeLimits, ServerTls } from "./listener.ts";
+import { ForbiddenError, UnauthorizedError, ValidationError } from "../../src/protocol/errors.ts";
+import { type PeerIdentity, peerIdentity, type ServeLimits, type ServerTls } from "./listener.ts";
+import type { Route } from "./router.ts";
 import type { Logger } from "./log.ts";
 import type { ServerFlags } from "./serve.ts";
 
@@ -88,7 +90,12 @@ export interface ClientCheckOptions {
   intermediates?: string[];
   /** What the client certificate must be for (e.g. `mtms-client`). */
   purpose: CertificatePurpose;
-  /** Refuse connections without a client certificate (else they proceed with no identity). */
+  /**
+   * Refuse connections without a valid client certificate. Else a connection
+   * without one proceeds with no identity, and one whose certificate fails
+   * proceeds with the refusal in `PeerIdentity.refused`, for the routes that
+   * need the identity to answer 403 naming it ({@link requireClientCertificate}).
+   */
   required: boolean;
   /** The current CRLs, read on every check so a reloaded set applies at once. */
   crls?: () => CrlSet;
@@ -110,14 +117,98 @@ export function clientCertificateCheck(
       if (o.required) throw new Error("a client certificate is required");
       return undefined;
     }
-    await verifyChain(certificate, {
-      roots: o.roots,
-      intermediates: o.intermediates,
-      purpose: o.purpose,
-      crls: o.crls?.(),
-    });
+    try {
+      await verifyChain(certificate, {
+        roots: o.roots,
+        intermediates: o.intermediates,
+        purpose: o.purpose,
+        crls: o.crls?.(),
+      });
+    } catch (e) {
+      if (o.required || !(e instanceof CertificateError)) throw e;
+      return {
+        subject: subjectOf(certificate),
+        certificate,
+        refused: { code: e.code, message: e.message },
+      };
+    }
     return { subject: parseCertificate(certificate).subjectText, certificate };
   };
+}
+
+/** A certificate's subject for messages, or a note that it does not parse. */
+function subjectOf(certificate: Uint8Array): string {
+  try {
+    return parseCertificate(certificate).subjectText;
+  } catch {
+    return "(a certificate that does not parse)";
+  }
+}
+
+/** The error code of a refused client certificate, by the check that failed. */
+function refusalCode(code: string): string {
+  if (code === "revoked") return "client_certificate_revoked";
+  if (code === "key_usage" || code === "extended_key_usage") {
+    return "client_certificate_wrong_purpose";
+  }
+  if (code.startsWith("crl_")) return "client_certificate_status_unknown";
+  return "client_certificate_invalid";
+}
+
+/**
+ * The identity a request's client certificate proved (mutual TLS), for a
+ * route only one party may call.
+ *
+ * @param request the request, as the listener passed it.
+ * @param what the route, for messages (e.g. `POST /v1/tk-batches`).
+ * @returns the identity.
+ * @throws {UnauthorizedError} `client_certificate_required` when none was
+ *   presented (or the server asks for none); {@link ForbiddenError}
+ *   `client_certificate_revoked`, `client_certificate_wrong_purpose`,
+ *   `client_certificate_status_unknown` (no usable CRL) or
+ *   `client_certificate_invalid` (chain, validity) for one that failed the check.
+ */
+export function requireClientCertificate(request: Request, what: string): PeerIdentity {
+  const peer = peerIdentity(request);
+  if (!peer) {
+    throw new UnauthorizedError(
+      "client_certificate_required",
+      `${what} is for the MTMS only: it needs its client certificate (mutual TLS, profile ` +
+        "mtms-client, from the project's CA); none was presented",
+    );
+  }
+  if (peer.refused) {
+    throw new ForbiddenError(
+      refusalCode(peer.refused.code),
+      `${what}: the client certificate "${peer.subject}" is refused: ${peer.refused.message}`,
+    );
+  }
+  return peer;
+}
+
+/**
+ * Routes that only the MTMS calls (S14's TK batches), guarded by its client
+ * certificate: the handler runs only for a request whose connection proved
+ * an `mtms-client` certificate ({@link requireClientCertificate}); the MAC
+ * under MAK is checked as well, inside the handler.
+ *
+ * @param routes the route table.
+ * @param operationIds the routes to guard.
+ * @returns the table, those routes guarded.
+ */
+export function mutualTlsOnly(routes: Route[], operationIds: readonly string[]): Route[] {
+  return routes.map((r) =>
+    operationIds.includes(r.operationId)
+      ? {
+        ...r,
+        summary: `${r.summary}. Mutual TLS: the MTMS's client certificate (mtms-client)`,
+        handler: (request, input) => {
+          requireClientCertificate(request, `${r.method} ${r.path}`);
+          return r.handler(request, input);
+        },
+      }
+      : r
+  );
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   type ServerKeysStart,
 } from "../_lib/hsm.ts";
 import type { KmsKeyOps, TmkPageResult } from "./service.ts";
+import { type FlowAProofOps, flowAProofOps } from "./flow_a_keys.ts";
 
 /** The largest pool size taken. */
 export const MAX_HSM_WORKERS = MAX_POOL_SIZE;
@@ -49,12 +50,13 @@ export function defaultHsmWorkers(): number {
  * @param o the components, mode, core, store and HSM factory ({@link ServerKeysStart}), and
  *   `hsmWorkers` (1 to 64, default {@link defaultHsmWorkers}): the HSM workers of bulk
  *   issuance, 1 for none.
- * @returns the operations the KMS service needs; `close()` stops the workers.
+ * @returns the operations the KMS service needs, and flow A's proof-of-possession operations
+ *   on the same HSM (`flow_a_keys.ts`); `close()` stops the workers.
  * @throws {RangeError} `hsmWorkers` out of range; as {@link openServerKeys}.
  */
 export async function kmsKeyOps(
   o: ServerKeysStart & { hsmWorkers?: number },
-): Promise<KmsKeyOps> {
+): Promise<KmsKeyOps & { proofs: FlowAProofOps }> {
   const size = o.hsmWorkers ?? defaultPoolSize();
   checkPoolSize(size);
   const { hsm, pk, mak } = await openServerKeys(o, "kms");
@@ -68,7 +70,9 @@ export async function kmsKeyOps(
     size,
     audit,
   });
+  const proofs = await flowAProofOps(hsm, o.store);
   return {
+    proofs,
     verifyBatchMac: (data, mac) =>
       hsmCall("batch MAC", () => hsm.verifyMac(mak.keyBlock, data, fromHex(mac))),
     importTk: (tkUnderPk, expected) =>

@@ -1,14 +1,15 @@
 /**
- * Flow B's device check on S3 (CN103714641A S3, with device certificates):
- * the PIN pad's `pin-pad` certificate must chain to the device roots the KMS
- * trusts (RFC 5280), and its key must have signed the transport key
+ * Flow B's device check on S1, S3 and S5 (beyond CN103714641A, which has no
+ * credential for the PIN pad): the PIN pad's `pin-pad` certificate must
+ * chain to the device roots the KMS trusts and not be revoked by the CRLs
+ * in force (RFC 5280), and its key must have signed the request
  * (RSASSA-PKCS1-v1_5 SHA-256, RFC 8017).
  *
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { pkcs1v15Verify, type RsaPublicKey } from "../../src/crypto/mod.ts";
-import { CertificateError, verifyChain } from "../../src/pki/mod.ts";
+import { CertificateError, type CrlSet, verifyChain } from "../../src/pki/mod.ts";
 import { AuthenticationError } from "../../src/protocol/mod.ts";
 import type { DeviceVerifier } from "./flow_b_ports.ts";
 
@@ -18,12 +19,14 @@ import type { DeviceVerifier } from "./flow_b_ports.ts";
  * @param roots the device roots (PEM) the KMS trusts.
  * @param core the crypto core.
  * @param now clock for the validity check.
+ * @param crls the CRLs in force (`CrlFile.current`), read at each check; none: no revocation check.
  * @returns the verifier.
  */
 export function deviceVerifier(
   roots: string[],
   core: CryptoCore,
   now: () => Date = () => new Date(),
+  crls?: () => CrlSet,
 ): DeviceVerifier {
   return {
     async verify(sn, certificate, input, signature) {
@@ -34,12 +37,13 @@ export function deviceVerifier(
           purpose: "pin-pad",
           subjectSerialNumber: sn,
           at: now(),
+          crls: crls?.(),
         }));
       } catch (e) {
         if (e instanceof CertificateError) {
           throw new AuthenticationError(
             "device_certificate_untrusted",
-            `S3: the PIN pad's device certificate is refused (${e.code})`,
+            `the PIN pad's device certificate is refused (${e.code})`,
           );
         }
         throw e;
@@ -47,7 +51,7 @@ export function deviceVerifier(
       if (!(await pkcs1v15Verify(publicKey, input, signature, { core }))) {
         throw new AuthenticationError(
           "device_signature_invalid",
-          "S3: the transport key is not signed by this PIN pad's device key",
+          "the request is not signed by this PIN pad's device key",
         );
       }
     },

@@ -15,6 +15,8 @@ import { deviceVerifier } from "./device_verifier.ts";
 import { hsmFlowBKeyOps } from "./flow_b_keys.ts";
 import { FlowBService } from "./flow_b_service.ts";
 import type { KmsCa } from "./kms_ca.ts";
+import type { CrlSet } from "../../src/pki/mod.ts";
+import { type GuardSinks, RefusalGuard } from "./flow_b_guard.ts";
 
 /** Options of {@link createFlowBService}. */
 export interface FlowBKmsOptions {
@@ -25,8 +27,12 @@ export interface FlowBKmsOptions {
   /** The KMS CA that certifies Pu_hsm keys (its key a block under `hsm`'s LMK). */
   kmsCa: KmsCa;
   policy?: Partial<FlowBPolicy>;
-  /** Device roots (PEM): with them, S3 must be signed by a PIN pad's device key. */
-  deviceRoots?: string[];
+  /** Device roots (PEM): S1, S3 and S5 must be signed by a PIN pad's device key chained to one. */
+  deviceRoots: string[];
+  /** The CRLs in force (`CrlFile.current`): device certificates are checked against them. */
+  crls?: () => CrlSet;
+  /** Where unauthenticated refusals are counted and logged (metrics, a sampled log line). */
+  sinks?: GuardSinks;
   /** Clock (default: system clock). */
   now?: () => Date;
 }
@@ -48,9 +54,13 @@ export function createFlowBService(o: FlowBKmsOptions): FlowBService {
       now: o.now,
       core: o.core,
     }),
-    devices: o.deviceRoots ? deviceVerifier(o.deviceRoots, o.core, o.now) : undefined,
+    devices: deviceVerifier(o.deviceRoots, o.core, o.now, o.crls),
     store: o.store,
     policy: o.policy,
     now: o.now,
+    guard: new RefusalGuard({
+      now: () => (o.now ?? (() => new Date()))().getTime(),
+      sinks: o.sinks,
+    }),
   });
 }

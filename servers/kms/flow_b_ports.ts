@@ -50,6 +50,17 @@ export interface FlowBKeyOps {
   generateTmk(): Promise<{ tmkBlock: string; tmkKcv: string }>;
   /** S6: TMK under Pu_tek with RSA-OAEP-SHA256. */
   exportTmk(tmkBlock: string, puTek: PublicKey): Promise<Uint8Array>;
+  /**
+   * S6/S7: verifies a session MAC, a CMAC-TDES over `data` under the key the
+   * HSM derives from AUK (SP 800-108, label `SESSION_KEY_LABEL`, the
+   * session's context); the derived key never leaves the HSM.
+   */
+  verifySessionMac(
+    aukBlock: string,
+    context: Uint8Array,
+    data: Uint8Array,
+    mac: Uint8Array,
+  ): Promise<boolean>;
   /** SHA-256 of public data (Pu_tek, the TK hash input). */
   sha256(data: Uint8Array): Promise<Uint8Array>;
   /**
@@ -72,11 +83,12 @@ export interface HsmKeyCertifier {
   ): Promise<{ certificate: string; caCertificate: string }>;
 }
 
-/** Checks the PIN pad's device signature on S3. */
+/** Checks the PIN pad's device signature (S1, S3, S5). */
 export interface DeviceVerifier {
   /**
    * Verifies the device certificate (chain to the device roots, `pin-pad`
-   * purpose, serialNumber = SN) and its signature over `input`.
+   * purpose, serialNumber = SN, not revoked by the CRLs in force) and its
+   * signature over `input`.
    * @throws {AuthenticationError} `device_certificate_untrusted`, `device_signature_invalid`.
    */
   verify(sn: string, certificate: string, input: Uint8Array, signature: Uint8Array): Promise<void>;

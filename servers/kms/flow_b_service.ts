@@ -1,49 +1,60 @@
 /**
  * The KMS service of flow B (CN103714641A): per-terminal HSM key (S1),
  * transport key intake (S3-S4), mutual authentication with AUK (S5, claim
- * 4), TMK under Pu_tek inside a passed session (S6) and its
- * acknowledgement (S7), plus the operator's lift of a lock-out.
+ * 4), and the operator's lift of a lock-out; S6 and S7 are in
+ * `flow_b_session.ts`.
  *
  * Every key operation is the HSM's ({@link FlowBKeyOps}); the store keeps
  * Pr_hsm, AUK and TMK as key blocks under the LMK, Pu_tek and the Pu_hsm
  * certificate as PEM; every security event goes to the audit log.
  *
- * Repeated S1 (`POST /v1/terminals/{sn}/hsm-key`): **rotate before S3,
- * refuse after**. Until the terminal has registered its transport key, a
- * new S1 makes a new Pu_hsm/Pr_hsm pair and the old Pr_hsm is dropped (a
- * PIN pad that lost its Pu_hsm can start again; an AUK encrypted under the
- * old Pu_hsm no longer decrypts). Once AUK and Pu_tek are stored, S1 is
- * refused with 409 `transport_key_registered`: the AUK the terminal
- * authenticates with is bound to that Pr_hsm, and nobody who merely knows
- * the SN may reset it.
+ * Who may ask (beyond the patent): S1, S3 and both halves of S5 are signed
+ * by the PIN pad's device key (`src/protocol/flow_b_proof.ts`), checked
+ * against the device roots and CRLs. A caller that fails that check, or
+ * replays a signed request, changes nothing and writes no audit record: the
+ * {@link RefusalGuard} counts it and backs it off per SN and per source.
+ *
+ * Repeated S1: **rotate before S3, refuse after**, and only for the holder
+ * of the device key. Until the terminal has registered its transport key, a
+ * new S1 makes a new Pu_hsm/Pr_hsm pair and the old Pr_hsm is dropped. Once
+ * AUK and Pu_tek are stored, S1 is refused with 409
+ * `transport_key_registered`. S1 for an SN the KMS knows from a flow A
+ * order is refused with 409 `flow_a_terminal` before anything is written.
  *
  * @module
  */
 import { fromHex, timingSafeEqual, toHex } from "../../src/crypto/mod.ts";
-import { type Store, type Terminal, tmkDelivery } from "../../src/store/mod.ts";
+import type { Store, Terminal } from "../../src/store/mod.ts";
 import {
+  answerSigningInput,
   type AukCipher,
   AuthenticationError,
   type ChallengeAnswer,
   type ChallengeRequest,
   type ChallengeResponse,
   type ChallengeResult,
+  challengeSigningInput,
   ConflictError,
   type FlowBPolicy,
   type FlowBTerminalStatus,
+  type FlowBTmkAckRequest,
+  type FlowBTmkRequest,
   type FlowBTmkResponse,
   hsmKeyLockedError,
+  type HsmKeyRequest,
   type HsmKeyResponse,
+  hsmKeySigningInput,
   IntegrityError,
   lockedError,
   MutualAuthResponder,
   NotFoundError,
-  sessionError,
+  type ReleaseResponse,
+  S1_TIME_WINDOW_MS,
   tkHashInput,
-  tmkMacInput,
   type TransportKeyRequest,
   type TransportKeyResponse,
   transportKeySigningInput,
+  UNCOUNTED_REFUSALS,
   type UnlockResponse,
 } from "../../src/protocol/mod.ts";
 import type {
@@ -52,20 +63,26 @@ import type {
   HeldTransportKey,
   HsmKeyCertifier,
 } from "./flow_b_ports.ts";
-import { acknowledgeTmk } from "./_delivery.ts";
+import { RecentNonces, RefusalGuard } from "./flow_b_guard.ts";
+import { acknowledgeInSession, downloadInSession } from "./flow_b_session.ts";
+import { releaseTerminal, terminalStatus, unlockTerminal } from "./flow_b_operator.ts";
+
+/** Where the caller of a device route came from (its address; "local" in process). */
+export type Source = string;
 
 /** Options of {@link FlowBService}. */
 export interface FlowBServiceOptions {
   keys: FlowBKeyOps;
   certifier: HsmKeyCertifier;
   /**
-   * With it, S3 must be signed by the PIN pad's device key (certificate of
-   * the `pin-pad` profile for the SN); without it, S3 is taken on the TK
-   * hash alone (the patent's protocol).
+   * Checks the PIN pad's device signatures on S1, S3 and S5 (certificate of
+   * the `pin-pad` profile for the SN, chained to the device roots).
    */
-  devices?: DeviceVerifier;
+  devices: DeviceVerifier;
   store: Store;
   policy?: Partial<FlowBPolicy>;
+  /** Rate limit of unauthenticated callers (default: a {@link RefusalGuard} on `now`). */
+  guard?: RefusalGuard;
   /** Clock (default: the system clock). */
   now?: () => Date;
 }
@@ -74,10 +91,13 @@ export interface FlowBServiceOptions {
 export class FlowBService {
   readonly #keys: FlowBKeyOps;
   readonly #certifier: HsmKeyCertifier;
-  readonly #devices: DeviceVerifier | undefined;
+  readonly #devices: DeviceVerifier;
   readonly #store: Store;
   readonly #now: () => Date;
   readonly #auth: MutualAuthResponder;
+  /** Counts and backs off callers that fail to authenticate (attach metrics and log to it). */
+  readonly guard: RefusalGuard;
+  readonly #recentS1 = new RecentNonces();
 
   /**
    * @param options key operations, certifier, store, policy, clock.
@@ -89,6 +109,7 @@ export class FlowBService {
     this.#devices = options.devices;
     this.#store = options.store;
     this.#now = options.now ?? (() => new Date());
+    this.guard = options.guard ?? new RefusalGuard({ now: () => this.#now().getTime() });
     this.#auth = new MutualAuthResponder({
       ledger: options.store,
       policy: options.policy,
@@ -148,6 +169,71 @@ export class FlowBService {
     return t;
   }
 
+  /**
+   * Refuses an unauthenticated caller: nothing changes, nothing is audited;
+   * the guard counts it and backs the SN and the source off.
+   */
+  #refuse(sn: string, source: Source, e: AuthenticationError): AuthenticationError {
+    this.guard.refused(sn, source, e.code);
+    return e;
+  }
+
+  /**
+   * Checks a device signature; a refusal is the caller's ({@link #refuse}).
+   *
+   * @throws {AuthenticationError} `device_certificate_untrusted`, `device_signature_invalid`.
+   */
+  async #signed(
+    sn: string,
+    source: Source,
+    proof: { deviceCertificate: string; signature: string },
+    input: Uint8Array,
+  ): Promise<void> {
+    try {
+      await this.#devices.verify(sn, proof.deviceCertificate, input, fromHex(proof.signature));
+    } catch (e) {
+      if (e instanceof AuthenticationError) throw this.#refuse(sn, source, e);
+      throw e;
+    }
+  }
+
+  /**
+   * S1's freshness: its time within the window and its nonce not seen by
+   * this instance; `remember` writes the nonce in the caller's transaction,
+   * `done` notes it here after the commit.
+   *
+   * @throws {AuthenticationError} `request_stale`, `request_replayed` (the caller's refusal).
+   */
+  #s1Nonce(sn: string, source: Source, req: HsmKeyRequest, at: Date) {
+    if (Math.abs(Date.parse(req.time) - at.getTime()) > S1_TIME_WINDOW_MS) {
+      throw this.#refuse(
+        sn,
+        source,
+        new AuthenticationError(
+          "request_stale",
+          `S1: time ${req.time} is more than ${S1_TIME_WINDOW_MS / 1000} s from the KMS clock`,
+        ),
+      );
+    }
+    const key = `flowb-s1:${sn}:${req.nonce}`;
+    const until = at.getTime() + 2 * S1_TIME_WINDOW_MS;
+    const replayed = () =>
+      this.#refuse(
+        sn,
+        source,
+        new AuthenticationError("request_replayed", "S1: this signed request was already used"),
+      );
+    if (this.#recentS1.has(key, at.getTime())) throw replayed();
+    return {
+      remember: (tx: Store) => tx.rememberNonce(`flowb-s1:${sn}`, req.nonce, new Date(until)),
+      replayed,
+      done: () => {
+        this.#recentS1.add(key, until);
+        this.guard.passed(sn);
+      },
+    };
+  }
+
   /** SHA-256 of tkHashInput(SHA-256(AUK), SHA-256(Pu_tek)), as hex. */
   async #tkHash(aukDigest: Uint8Array, puTekDer: Uint8Array): Promise<string> {
     const puTekDigest = await this.#keys.sha256(puTekDer);
@@ -180,6 +266,21 @@ export class FlowBService {
     return { aukBlock: t.aukBlock, puTek: tek.key, puTekDer: tek.der };
   }
 
+  /** What S6 and S7 need of this service (`flow_b_session.ts`). */
+  #session() {
+    return {
+      store: this.#store,
+      keys: this.#keys,
+      now: this.#now,
+      terminal: (sn: string) => this.#terminal(sn),
+      held: (t: Terminal, step: string) => this.#held(t, step),
+      audit: this.#audit.bind(this),
+      refuse: (sn: string, source: Source, e: AuthenticationError) => this.#refuse(sn, source, e),
+      passed: (sn: string) => this.guard.passed(sn),
+      status: (sn: string, tx: Store) => this.status(sn, tx),
+    };
+  }
+
   #cipher(tk: HeldTransportKey): AukCipher {
     return {
       encrypt: (b) => this.#keys.aukCipher(tk.aukBlock, "encrypt", b),
@@ -188,31 +289,49 @@ export class FlowBService {
   }
 
   /**
-   * S1: a Pu_hsm/Pr_hsm pair for the terminal, Pu_hsm certified by the KMS CA.
+   * S1: a Pu_hsm/Pr_hsm pair for the terminal, Pu_hsm certified by the KMS
+   * CA, for the holder of the device key only (signed SN, time and nonce).
    *
    * @param sn serial number.
+   * @param req the signed request.
+   * @param source the caller's address (rate limit).
    * @returns the certificate (and whether an earlier pair was replaced), and 201 or 200.
    * @throws {ConflictError} `flow_a_terminal`, `transport_key_registered` (S1 after S3);
-   *   {@link AuthenticationError} `terminal_locked`.
+   *   {@link AuthenticationError} `device_certificate_untrusted`, `device_signature_invalid`,
+   *   `request_stale`, `request_replayed`, `terminal_locked`; `RateLimitedError`.
    */
-  async issueHsmKey(sn: string): Promise<{ created: boolean; body: HsmKeyResponse }> {
+  async issueHsmKey(
+    sn: string,
+    req: HsmKeyRequest,
+    source: Source = "local",
+  ): Promise<{ created: boolean; body: HsmKeyResponse }> {
+    this.guard.admit(sn, source);
     const existing = await this.#store.getTerminal(sn);
-    if (existing) {
-      const t = await this.#terminal(sn); // flow A terminal, lock-out
-      if (t.aukBlock !== null || t.tmkBlock !== null) {
+    if (existing) await this.#terminal(sn); // flow A terminal, lock-out: nothing written
+    await this.#signed(sn, source, req, hsmKeySigningInput(sn, req));
+    const at = this.#now();
+    const nonce = this.#s1Nonce(sn, source, req, at);
+    if (existing && (existing.aukBlock !== null || existing.tmkBlock !== null)) {
+      // Refused and audited once: the nonce is used up with the audit record.
+      const fresh = await this.#store.transaction(async (tx) => {
+        if (!(await nonce.remember(tx))) return false;
         await this.#audit("hsm_key_issued", "failure", {
           subject: sn,
           detail: "transport_key_registered",
-        });
-        throw hsmKeyLockedError(sn);
-      }
+        }, tx);
+        return true;
+      });
+      if (!fresh) throw nonce.replayed();
+      nonce.done();
+      throw hsmKeyLockedError(sn);
     }
-    // Key pair and certificate first: if either fails, no terminal row is left behind.
+    // Key pair and certificate first: if either fails, nothing is left behind (not even the
+    // nonce, so the same request may be sent again).
     const pair = await this.#keys.generateHsmKeyPair();
     const cert = await this.#certifier.certify(sn, pair.publicKey);
-    const at = this.#now();
-    // The terminal row, its key and the audit record commit together.
+    // The nonce, the terminal row, its key and the audit record commit together.
     const stored = await this.#store.transaction(async (tx) => {
+      if (!(await nonce.remember(tx))) return "replayed";
       const created = await tx.registerTerminal(sn, at);
       const rotate = !created && existing !== null && existing.prHsmBlock !== null;
       const ok = await tx.setHsmKey(sn, {
@@ -228,6 +347,7 @@ export class FlowBService {
       }, tx);
       return { created, rotate };
     });
+    if (stored === "replayed") throw nonce.replayed();
     if (!stored) {
       // Another S1 or S3 for this SN won the race; nothing of ours was stored.
       throw new ConflictError(
@@ -235,6 +355,7 @@ export class FlowBService {
         `S1: ${sn} changed while its HSM key was made; retry`,
       );
     }
+    nonce.done();
     const { created, rotate } = stored;
     return {
       created,
@@ -252,43 +373,25 @@ export class FlowBService {
    * hash over AUK and Pu_tek, and the KMS stores AUK (under the LMK) and Pu_tek.
    *
    * @param sn serial number.
-   * @param req the validated request.
+   * @param req the validated request, signed by the device key.
+   * @param source the caller's address (rate limit).
    * @returns what was stored (KCV, size), `duplicate: "yes"` for the same transport key again.
    * @throws {ValidationError} `pu_tek_invalid`; {@link IntegrityError} `auk_undecryptable`,
    *   `kcv_mismatch`, `tk_hash_mismatch`; {@link ConflictError} `hsm_key_required`,
    *   `transport_key_registered` (a different one); {@link AuthenticationError} `terminal_locked`.
    */
-  async registerTransportKey(sn: string, req: TransportKeyRequest): Promise<TransportKeyResponse> {
+  async registerTransportKey(
+    sn: string,
+    req: TransportKeyRequest,
+    source: Source = "local",
+  ): Promise<TransportKeyResponse> {
+    this.guard.admit(sn, source);
     const t = await this.#terminal(sn);
     if (!t.prHsmBlock) {
       throw new ConflictError("hsm_key_required", `S3: ${sn} has no Pu_hsm yet; S1 first`);
     }
     const tek = this.#keys.parsePuTek(req.puTek);
-    if (this.#devices) {
-      if (!req.deviceCertificate || !req.signature) {
-        await this.#audit("tk_imported", "failure", {
-          subject: sn,
-          detail: "device_signature_required",
-        });
-        throw new AuthenticationError(
-          "device_signature_required",
-          "S3: this KMS takes a transport key only signed by the PIN pad's device key",
-        );
-      }
-      try {
-        await this.#devices.verify(
-          sn,
-          req.deviceCertificate,
-          transportKeySigningInput(sn, req),
-          fromHex(req.signature),
-        );
-      } catch (e) {
-        if (e instanceof AuthenticationError) {
-          await this.#audit("tk_imported", "failure", { subject: sn, detail: e.code });
-        }
-        throw e;
-      }
-    }
+    await this.#signed(sn, source, req, transportKeySigningInput(sn, req));
     if (t.aukBlock !== null) {
       if (t.tkHash === req.tkHash && t.puTek === tek.pem && t.tkKcv === req.aukKcv) {
         return { sn, aukKcv: req.aukKcv, tekBits: tek.bits, duplicate: "yes" };
@@ -348,134 +451,111 @@ export class FlowBService {
    * S5, first half: Crnd1 = TDES(AUK, Rnd1) and a fresh Rnd2.
    *
    * @param sn serial number.
-   * @param req `{ rnd1 }`.
+   * @param req `{ rnd1 }`, signed by the device key.
+   * @param source the caller's address (rate limit).
    * @returns the challenge.
-   * @throws {AuthenticationError} `terminal_locked`, `rnd_replayed`; {@link ConflictError} `transport_key_required`.
+   * @throws {AuthenticationError} `terminal_locked`, `rnd_replayed`, the device checks;
+   *   {@link ConflictError} `transport_key_required`.
    */
-  async openChallenge(sn: string, req: ChallengeRequest): Promise<ChallengeResponse> {
+  async openChallenge(
+    sn: string,
+    req: ChallengeRequest,
+    source: Source = "local",
+  ): Promise<ChallengeResponse> {
+    this.guard.admit(sn, source);
     const t = await this.#terminal(sn);
-    return await this.#auth.open(sn, req, this.#cipher(await this.#held(t, "S5")));
+    const tk = await this.#held(t, "S5");
+    await this.#signed(sn, source, req, challengeSigningInput(sn, req.rnd1));
+    return await this.#uncounted(sn, source, () => this.#auth.open(sn, req, this.#cipher(tk)));
+  }
+
+  /** Runs an S5 step; its uncounted refusals (replays) are the guard's, not the audit log's. */
+  async #uncounted<T>(sn: string, source: Source, step: () => Promise<T>): Promise<T> {
+    try {
+      const r = await step();
+      this.guard.passed(sn);
+      return r;
+    } catch (e) {
+      if (e instanceof AuthenticationError && UNCOUNTED_REFUSALS.includes(e.code)) {
+        throw this.#refuse(sn, source, e);
+      }
+      throw e;
+    }
   }
 
   /**
-   * S5, second half: checks Crnd2; a pass opens a download session.
+   * S5, second half: checks Crnd2; a pass opens a download session bound to
+   * the challenge (its id, Rnd1 and Rnd2). Only a wrong Crnd2 signed by the
+   * device key counts towards the lock-out.
    *
    * @param sn serial number in the path.
    * @param challengeId the challenge.
-   * @param answer `{ crnd2 }`.
-   * @returns the session's end.
+   * @param answer `{ crnd2 }`, signed by the device key.
+   * @param source the caller's address (rate limit).
+   * @returns the session's id and end.
    * @throws {AuthenticationError} the code of the failed check (see {@link MutualAuthResponder.verify}).
    */
   async answerChallenge(
     sn: string,
     challengeId: string,
     answer: ChallengeAnswer,
+    source: Source = "local",
   ): Promise<ChallengeResult> {
+    this.guard.admit(sn, source);
     const t = await this.#terminal(sn);
-    const r = await this.#auth.verify(
+    const tk = await this.#held(t, "S5");
+    await this.#signed(sn, source, answer, answerSigningInput(sn, challengeId, answer.crnd2));
+    const r = await this.#uncounted(
       sn,
-      challengeId,
-      answer,
-      this.#cipher(await this.#held(t, "S5")),
+      source,
+      () => this.#auth.verify(sn, challengeId, answer, this.#cipher(tk)),
     );
-    return { sn, authenticated: "yes", sessionExpiresAt: r.sessionExpiresAt };
+    return {
+      sn,
+      authenticated: "yes",
+      sessionId: r.sessionId,
+      sessionExpiresAt: r.sessionExpiresAt,
+    };
   }
 
   /**
-   * S6: TMK under Pu_tek with a tag under AUK ({@link tmkMacInput}), inside
-   * a passed, unexpired session, which it uses up.
-   * The TMK is generated on the first download and kept under the LMK; a
-   * later download (a lost answer) sends the same TMK under a fresh OAEP
-   * encryption until it is acknowledged.
+   * S6: TMK under Pu_tek with a tag under AUK, for the holder of the open
+   * session only (its MAC under the session key); see `flow_b_session.ts`.
    *
    * @param sn serial number.
-   * @returns the ciphertext and KCV.
-   * @throws {AuthenticationError} `session_required`, `session_expired`, `terminal_locked`;
-   *   {@link ConflictError} `already_delivered`, `transport_key_required`; {@link IntegrityError} `tk_hash_mismatch`.
+   * @param sessionId the session (the passed challenge's id).
+   * @param req the session MAC.
+   * @param source the caller's address (rate limit).
+   * @returns the ciphertext, KCV and tag.
    */
-  async downloadTmk(sn: string): Promise<FlowBTmkResponse> {
-    const t = await this.#terminal(sn);
-    if (tmkDelivery(t) === "delivered") {
-      await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
-    }
-    const tk = await this.#held(t, "S6");
-    const now = this.#now();
-    if (t.sessionExpiresAt === null || Date.parse(t.sessionExpiresAt) <= now.getTime()) {
-      const expired = t.sessionExpiresAt !== null;
-      await this.#audit("tmk_sent", "failure", {
-        subject: sn,
-        detail: expired ? "session_expired" : "session_required",
-      });
-      throw sessionError(sn, expired);
-    }
-    // Every HSM operation first (a new TMK on the first download, its export under Pu_tek,
-    // the tag under AUK): a failure there leaves nothing behind.
-    const fresh = !t.tmkBlock || !t.tmkKcv ? await this.#keys.generateTmk() : null;
-    const tmkBlock = fresh ? fresh.tmkBlock : t.tmkBlock!;
-    const tmkKcv = fresh ? fresh.tmkKcv : t.tmkKcv!;
-    const encryptedTmk = toHex(await this.#keys.exportTmk(tmkBlock, tk.puTek));
-    const h = await this.#keys.sha256(tmkMacInput(sn, encryptedTmk, tmkKcv));
-    const tmkMac = toHex(await this.#keys.aukCipher(tk.aukBlock, "decrypt", h.subarray(0, 8)));
-    // Then, in one transaction: the new TMK kept, the session used up (of concurrent
-    // downloads exactly one gets it), the TMK marked sent, and the audit records.
-    const outcome = await this.#store.transaction(async (tx) => {
-      if (fresh) {
-        const mine = await tx.issueTmk({
-          sn,
-          tmkBlock,
-          tmkUnderTk: null,
-          tmkKcv,
-          issuedAt: now,
-        });
-        // Another first download kept its TMK and used the session with it.
-        if (!mine) return "session_used";
-      }
-      if (!(await tx.consumeSession(sn, this.#now()))) return "session_used";
-      if (!(await tx.markTmkSent(sn, this.#now()))) return "already_delivered";
-      if (fresh) {
-        await this.#audit(
-          "tmk_issued",
-          "success",
-          { subject: sn, kcv: tmkKcv, detail: "flow B" },
-          tx,
-        );
-      }
-      await this.#audit(
-        "tmk_sent",
-        "success",
-        { subject: sn, kcv: tmkKcv, detail: "under Pu_tek" },
-        tx,
-      );
-      return "sent";
-    });
-    if (outcome === "session_used") {
-      await this.#audit("tmk_sent", "failure", { subject: sn, detail: "session_expired" });
-      throw sessionError(sn, true);
-    }
-    if (outcome === "already_delivered") {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
-    }
-    return { sn, encryptedTmk, tmkKcv, tmkMac };
+  async downloadTmk(
+    sn: string,
+    sessionId: string,
+    req: FlowBTmkRequest,
+    source: Source = "local",
+  ): Promise<FlowBTmkResponse> {
+    this.guard.admit(sn, source);
+    return await downloadInSession(this.#session(), sn, sessionId, req, source);
   }
 
   /**
-   * S7 acknowledgement: the PIN pad's KCV must equal the issued TMK's.
+   * S7 acknowledgement in the session that downloaded the TMK (its MAC
+   * under the session key); the KCV must equal the issued TMK's.
    *
    * @param sn serial number.
-   * @param tmkKcv the PIN pad's KCV.
+   * @param sessionId the session.
+   * @param req the KCV and the session MAC.
+   * @param source the caller's address (rate limit).
    * @returns the terminal's status (`delivered`).
-   * @throws {ConflictError} `not_sent`, `already_delivered`; {@link IntegrityError} `kcv_mismatch`.
    */
-  async acknowledge(sn: string, tmkKcv: string): Promise<FlowBTerminalStatus> {
-    return await acknowledgeTmk({
-      store: this.#store,
-      terminal: await this.#terminal(sn),
-      tmkKcv,
-      now: this.#now,
-      detail: "flow B",
-      status: (tx) => this.status(sn, tx),
-    });
+  async acknowledge(
+    sn: string,
+    sessionId: string,
+    req: FlowBTmkAckRequest,
+    source: Source = "local",
+  ): Promise<FlowBTerminalStatus> {
+    this.guard.admit(sn, source);
+    return await acknowledgeInSession(this.#session(), sn, sessionId, req, source);
   }
 
   /**
@@ -486,45 +566,33 @@ export class FlowBService {
    * @returns the status, never keys.
    * @throws {NotFoundError} `unknown_terminal`.
    */
-  async status(sn: string, store: Store = this.#store): Promise<FlowBTerminalStatus> {
-    const t = await store.getTerminal(sn);
-    if (!t || t.orderId !== null || t.state === "registered") {
-      throw new NotFoundError("unknown_terminal", `KMS knows no flow B terminal ${sn}`);
-    }
-    const s: FlowBTerminalStatus = {
-      sn,
-      flow: "B",
-      state: t.state as FlowBTerminalStatus["state"],
-      authFailures: t.authFailures,
-      locked: t.lockedAt !== null ? "yes" : "no",
-      updatedAt: t.updatedAt,
-    };
-    if (t.tkKcv) s.aukKcv = t.tkKcv;
-    if (t.tmkKcv) s.tmkKcv = t.tmkKcv;
-    return s;
+  status(sn: string, store: Store = this.#store): Promise<FlowBTerminalStatus> {
+    return terminalStatus(store, sn);
   }
 
   /**
-   * Lifts a lock-out (operator API); audited.
+   * Lifts a lock-out (operator API); audited with the operator who lifted it.
    *
    * @param sn serial number.
-   * @param operator who asked (for the audit log).
+   * @param operator who asked (named in the audit record).
    * @returns whether it was locked.
    * @throws {NotFoundError} `unknown_terminal`.
    */
-  async unlock(sn: string, operator = "operator"): Promise<UnlockResponse> {
-    const t = await this.#store.getTerminal(sn);
-    if (!t || t.orderId !== null) {
-      throw new NotFoundError("unknown_terminal", `KMS knows no flow B terminal ${sn}`);
-    }
-    const done = await this.#store.transaction(async (tx) => {
-      const lifted = await tx.unlockTerminal(sn, this.#now());
-      await this.#audit("unlock", lifted ? "success" : "failure", {
-        subject: sn,
-        detail: lifted ? `lifted by ${operator}` : "was not locked",
-      }, tx);
-      return lifted;
-    });
-    return { sn, unlocked: done ? "yes" : "no" };
+  unlock(sn: string, operator = "operator"): Promise<UnlockResponse> {
+    return unlockTerminal(this.#operatorContext(), sn, operator);
   }
+
+  /**
+   * Drops a flow B registration that blocks its SN, e.g. for an order's batch (operator API).
+   *
+   * @param sn serial number.
+   * @param operator who asked (named in the audit record).
+   * @returns `released: "yes"`.
+   * @throws {NotFoundError} `unknown_terminal` (no flow B registration without a delivered TMK).
+   */
+  release(sn: string, operator = "operator"): Promise<ReleaseResponse> {
+    return releaseTerminal(this.#operatorContext(), sn, operator);
+  }
+
+  #operatorContext = () => ({ store: this.#store, now: this.#now, audit: this.#audit.bind(this) });
 }

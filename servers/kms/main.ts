@@ -2,15 +2,17 @@
  * The KMS server: `deno task kms` (or `startKms` in-process, as the demo and
  * the tests do).
  *
- * Flags: `--port` (default 8441), `--hostname` (127.0.0.1), `--db` (SQLite
- * file, default `data/kms.db`, or a `postgres://` URL for several KMS
- * instances on one database; or `KMS_DATABASE_URL`), `--lmk-component CUSTODIAN:KEY:KCV`
- * (two or more, from distinct custodians; or `KMS_LMK_COMPONENTS=A:KEY:KCV,B:KEY:KCV`),
- * `--lmk-kcv` (or `KMS_LMK_KCV`; required in production mode), `--hsm-mode production|test`
- * (or `KMS_HSM_MODE`; default production), `--pk-component` / `--mak-component` (the
- * keys shared with the MTMS, `[CUSTODIAN:]KEY:KCV`; or `KMS_PK_COMPONENTS`,
- * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
- * components and the token are best passed in the environment.
+ * Every flag, its environment variable and its default: `deno task kms
+ * --help` (declared in `_cli.ts`). The store is `--db` (SQLite file, default
+ * `data/kms.db`, or a `postgres://` URL for several KMS instances on one
+ * database). The LMK comes from two or more `--lmk-component-file` files of
+ * the key ceremony (`CUSTODIAN:KEY:KCV`, distinct custodians) with
+ * `--lmk-kcv` in production mode (`--hsm-mode`, production by default); PK
+ * and MAK, the keys shared with the MTMS, likewise (`--pk-component-file`,
+ * `--mak-component-file`); the operator API's secret from `--token-file`.
+ * Each secret may come from the environment instead (`KMS_LMK_COMPONENTS`,
+ * comma-separated, `KMS_TOKEN`, ...); on argv it draws a warning.
+ * `/metrics` (Prometheus) is served on `--metrics-port` at 127.0.0.1 only.
  * `--hsm-workers N` (or `KMS_HSM_WORKERS`; default the number of CPUs, 1
  * for none): the HSM workers bulk issuance runs on (`servers/kms/_keys.ts`).
  * `--staging-idle-s S` (or `KMS_STAGING_IDLE_S`; default 600): at the start,
@@ -25,7 +27,8 @@
  * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
  * asks TLS clients for a certificate and checks one sent (the MTMS's,
  * `mtms-client`) against that root and, with `--crl-file FILE` (PEM CRLs,
- * reloaded on SIGHUP), its CRL. SIGTERM and SIGINT stop the server
+ * reloaded on SIGHUP), its CRL; over TLS, S14 (`POST /v1/tk-batches`) needs
+ * that certificate besides the MAC under MAK. SIGTERM and SIGINT stop the server
  * gracefully: in-flight requests finish, the store closes, `kms.stopped` is
  * logged.
  *
@@ -43,36 +46,30 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { loadCore } from "../../src/core/mod.ts";
-import {
-  createHandler,
-  jsonLogger,
-  type Logger,
-  parseServerFlags,
-  type Running,
-  serveApp,
-  stopOnSignals,
-} from "../_lib/mod.ts";
+import { createHandler, type Logger, type Route, type Running, serveApp } from "../_lib/mod.ts";
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
-import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
-import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
-import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
+import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
+import { openStore, operatorNonceMemory } from "../_lib/store.ts";
+import { kmsMain } from "./_cli.ts";
+import { mutualTlsOnly } from "../_lib/tls.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
+import { FlowADelivery } from "./flow_a_delivery.ts";
+import type { FailureLimits } from "../_lib/rate_limit.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
+import type { CrlSet } from "../../src/pki/mod.ts";
 import type { HsmMode } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { type HsmFactory, openHsm } from "../_lib/hsm.ts";
+import type { HsmFactory } from "../_lib/hsm.ts";
 import { createFlowBService } from "./flow_b_hsm.ts";
-import { importKmsCaKey } from "./import_ca_key.ts";
-import { checkKmsCa, type KmsCa, loadKmsCa } from "./kms_ca.ts";
+import { checkKmsCa, type KmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 import type { Tr34Kdh } from "./tr34_kdh.ts";
 import { withTr34Kdh } from "./tr34_kms.ts";
 import type { ConsoleOptions } from "../_lib/console.ts";
 import { watchHsm } from "../_lib/console_common.ts";
-import { consoleFromFile, mountKmsConsole } from "../_lib/console_mount.ts";
+import { mountKmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startKms}. */
 export interface KmsOptions {
@@ -109,10 +106,14 @@ export interface KmsOptions {
   kmsCa?: KmsCa;
   /** Flow B: challenge and session lifetimes, lock-out threshold. */
   flowBPolicy?: Partial<FlowBPolicy>;
-  /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
+  /** Flow B: device roots (PEM), required with `kmsCa`: S1, S3 and S5 are signed by device keys. */
   deviceRoots?: string[];
   /** TR-34 2-pass (ASC X9 TR 34-2019): the KDH. Without it the TR-34 routes are not served. */
   tr34?: Tr34Kdh;
+  /** The CRLs in force: device certificates (and the MTMS's) are checked against them. */
+  crls?: () => CrlSet;
+  /** Counts flow B's unauthenticated refusals (`ServerMetrics.count`). */
+  count?: (event: string, n?: number) => void;
   /** Opens each HSM the KMS uses (default `openHsm`: the software HSM). */
   hsmFactory?: HsmFactory;
   /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
@@ -123,11 +124,27 @@ export interface KmsOptions {
   limits?: Partial<ServeLimits>;
   /** The operator console at `/console/` (`servers/_lib/console.ts`); none without. */
   console?: ConsoleOptions;
+  /** Flow A S16-S17: how long a nonce is accepted, in ms (default two minutes). */
+  nonceTtlMs?: number;
+  /** Flow A S16-S17: the hold-off of serial numbers and sources whose requests fail unproved. */
+  deviceFailureLimits?: Partial<FailureLimits>;
+  /** Where requests, store calls, TMKs issued, refusals and the scrape-time gauges go (default: its own). */
+  metrics?: ServerMetrics;
+}
+
+/**
+ * Over TLS, S14 (`acceptTkBatch`) needs the MTMS's client certificate
+ * besides the MAC under MAK; an in-process KMS (no socket) has the MAC alone.
+ */
+function mtmsOverTls(routes: Route[], o: { tls?: ServerTls }): Route[] {
+  return o.tls ? mutualTlsOnly(routes, ["acceptTkBatch"]) : routes;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
 export interface KmsApp {
   handler: (request: Request) => Promise<Response>;
+  /** Its metrics (`/metrics`; refusals of device routes among them). */
+  metrics: ServerMetrics;
   /** Stops the HSM workers and closes the store. */
   close(): Promise<void>;
 }
@@ -148,8 +165,12 @@ export interface KmsServer extends Running {
  *   refuses the components; store errors for a bad database.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
-  const store = await (o.storeFactory ?? openStore)(o.db);
-  const hsmWatch = watchHsm(o.hsmFactory);
+  const metrics = o.metrics ?? new ServerMetrics("kms");
+  const store = meteredStore(await (o.storeFactory ?? openStore)(o.db), metrics);
+  const hsms = trackedHsms(o.hsmFactory);
+  const hsmWatch = watchHsm(hsms.factory);
+  const hsmFactory = hsmWatch.factory;
+  serverGauges(metrics, store, hsms.states);
   try {
     const hsm = await kmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -160,14 +181,24 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       core: o.core,
       store,
       hsmWorkers: o.hsmWorkers,
-      hsmFactory: hsmWatch.factory,
+      hsmFactory,
     });
     const service = new KmsService(hsm, store);
+    // Flow A S16-S17: nonces and proofs of possession.
+    const delivery = new FlowADelivery({
+      store,
+      proofs: hsm.proofs,
+      status: (sn, tx) => service.status(sn, tx),
+      nonceTtlMs: o.nonceTtlMs,
+      limits: o.deviceFailureLimits,
+      metrics,
+      log: o.log,
+    });
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
     await service.purgeStaleUploads(o.stagingIdleMs);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
     const flowBHsm = o.kmsCa
-      ? await (o.hsmFactory ?? openHsm)({
+      ? await hsmFactory({
         lmkComponents: o.lmkComponents,
         lmkKcv: o.lmkKcv,
         mode: o.hsmMode,
@@ -177,7 +208,10 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       })
       : undefined;
     if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
-    const flowB = flowBHsm && o.kmsCa
+    if (o.kmsCa && !o.deviceRoots) {
+      throw new RangeError("flow B (a KMS CA) needs device roots (--device-root)");
+    }
+    const flowB = flowBHsm && o.kmsCa && o.deviceRoots
       ? createFlowBService({
         hsm: flowBHsm,
         store,
@@ -185,6 +219,11 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         kmsCa: o.kmsCa,
         policy: o.flowBPolicy,
         deviceRoots: o.deviceRoots,
+        crls: o.crls,
+        sinks: {
+          count: o.count ?? ((event, n) => metrics.count(event, n)),
+          log: (level, event, fields) => o.log?.log(level, event, fields),
+        },
       })
       : undefined;
     const api = createHandler({
@@ -193,9 +232,12 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       description:
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
-      routes: await withTr34Kdh(
-        flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
-        { ...o, store },
+      routes: mtmsOverTls(
+        await withTr34Kdh(
+          flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
+          { ...o, store, hsmFactory },
+        ),
+        o,
       ),
       operatorToken: o.token,
       rememberOperatorNonce: operatorNonceMemory(store),
@@ -203,6 +245,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       ready: async () => {
         await store.schemaVersion();
       },
+      metrics,
     });
     const handler = mountKmsConsole(api, {
       console: o.console,
@@ -216,6 +259,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     });
     return {
       handler,
+      metrics,
       close: async () => {
         try {
           await hsm.close();
@@ -240,129 +284,4 @@ export async function startKms(o: KmsOptions): Promise<KmsServer> {
   return serveApp("kms", await createKms(o), o);
 }
 
-if (import.meta.main) {
-  const flags = parseServerFlags(Deno.args, {
-    envPrefix: "KMS",
-    defaultPort: 8441,
-    defaultDb: "data/kms.db",
-    extra: [
-      "pk-component",
-      "mak-component",
-      "kms-ca-cert",
-      "kms-ca-key-block",
-      "device-root",
-      "import-ca-key",
-      "out",
-      "hsm-workers",
-      "staging-idle-s",
-      "crl-file",
-      "console-users",
-    ],
-  });
-  if (flags.extra["import-ca-key"] !== undefined) {
-    if (!flags.extra.out) {
-      console.error("--import-ca-key PEM needs --out FILE (where the key block is written)");
-      Deno.exit(2);
-    }
-    if (!isPostgresUrl(flags.db)) {
-      const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-      await Deno.mkdir(dir, { recursive: true });
-    }
-    const store = await openStore(flags.db);
-    try {
-      const { fingerprint } = await importKmsCaKey({
-        pemPath: flags.extra["import-ca-key"],
-        outPath: flags.extra.out,
-        lmkComponents: flags.lmkComponents,
-        lmkKcv: flags.lmkKcv,
-        hsmMode: flags.hsmMode,
-        core: await loadCore(),
-        store,
-      });
-      console.error(
-        `KMS CA key block under the LMK written to ${flags.extra.out} ` +
-          `(fingerprint ${fingerprint}, recorded in the audit log of ${
-            isPostgresUrl(flags.db) ? "the database" : flags.db
-          })`,
-      );
-    } finally {
-      await store.close();
-    }
-    Deno.exit(0);
-  }
-  const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
-  const log = jsonLogger();
-  if (!flags.token) {
-    console.error("the operator API needs a token: --token or KMS_TOKEN");
-    Deno.exit(2);
-  }
-  if (!flags.extra["kms-ca-cert"] !== !flags.extra["kms-ca-key-block"]) {
-    console.error("flow B needs both --kms-ca-cert and --kms-ca-key-block (or neither)");
-    Deno.exit(2);
-  }
-  if (!isPostgresUrl(flags.db)) {
-    const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  const workersFlag = flags.extra["hsm-workers"] ?? Deno.env.get("KMS_HSM_WORKERS");
-  const hsmWorkers = workersFlag === undefined ? undefined : Number(workersFlag);
-  if (
-    hsmWorkers !== undefined &&
-    !(Number.isInteger(hsmWorkers) && hsmWorkers >= 1 && hsmWorkers <= 64)
-  ) {
-    console.error(`--hsm-workers must be a whole number from 1 to 64, got ${workersFlag}`);
-    Deno.exit(2);
-  }
-  const idleFlag = flags.extra["staging-idle-s"] ?? Deno.env.get("KMS_STAGING_IDLE_S");
-  const stagingIdleS = idleFlag === undefined ? undefined : Number(idleFlag);
-  if (stagingIdleS !== undefined && !(Number.isInteger(stagingIdleS) && stagingIdleS >= 0)) {
-    console.error(`--staging-idle-s must be a whole number of seconds, got ${idleFlag}`);
-    Deno.exit(2);
-  }
-  // The MTMS's client certificate is checked against --ca-root and the CRLs
-  // of --crl-file (reloaded on SIGHUP); devices connect without one.
-  const crls = flags.extra["crl-file"] ? await loadCrlFile(flags.extra["crl-file"]) : undefined;
-  if (crls) reloadOnSighup(crls, log);
-  const caRoot = flags.caRoot ? await Deno.readTextFile(flags.caRoot) : undefined;
-  const socket = await serverSocket(
-    "kms",
-    flags,
-    log,
-    caRoot
-      ? clientCertificateCheck({
-        roots: [caRoot],
-        purpose: "mtms-client",
-        required: false,
-        crls: crls?.current,
-      })
-      : undefined,
-  ).catch((e) => {
-    console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(2);
-  });
-  const server = await startKms({
-    ...socket,
-    port: flags.port,
-    hostname: flags.hostname,
-    db: flags.db,
-    lmkComponents: flags.lmkComponents,
-    lmkKcv: flags.lmkKcv,
-    hsmMode: flags.hsmMode,
-    pkComponents: flags.extra["pk-component"]?.split(",") ?? env("KMS_PK_COMPONENTS"),
-    makComponents: flags.extra["mak-component"]?.split(",") ?? env("KMS_MAK_COMPONENTS"),
-    token: flags.token,
-    log,
-    core: await loadCore(),
-    hsmWorkers,
-    stagingIdleMs: stagingIdleS === undefined ? undefined : stagingIdleS * 1000,
-    console: await consoleFromFile(flags.extra["console-users"]),
-    kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key-block"]
-      ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key-block"])
-      : undefined,
-    deviceRoots: flags.extra["device-root"]
-      ? [await Deno.readTextFile(flags.extra["device-root"])]
-      : undefined,
-  });
-  console.error(`KMS listening on ${server.url}`);
-  stopOnSignals("kms", server, log);
-}
+if (import.meta.main) await kmsMain(Deno.args, startKms);

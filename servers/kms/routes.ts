@@ -17,7 +17,9 @@ import {
   TerminalStatus,
   TkBatchRequest,
   TkBatchResponse,
-  TmkAckRequest,
+  TmkAckProofRequest,
+  TmkChallengeResponse,
+  TmkDownloadRequest,
   TmkDownloadResponse,
 } from "../../src/protocol/mod.ts";
 import {
@@ -28,6 +30,8 @@ import {
   tkBatchFromJson,
   tkBatchFromLines,
 } from "../_lib/mod.ts";
+import { requestSource } from "../_lib/listener.ts";
+import type { FlowADelivery } from "./flow_a_delivery.ts";
 import type { KmsService } from "./service.ts";
 
 /** The path parameter of the order routes. */
@@ -40,9 +44,10 @@ const BY_SN = { sn: SERIAL_NUMBER };
  * Builds the KMS routes over a service.
  *
  * @param service the KMS service.
+ * @param delivery flow A's download and acknowledgement with proof of possession.
  * @returns the route table.
  */
-export function kmsRoutes(service: KmsService): Route[] {
+export function kmsRoutes(service: KmsService, delivery: FlowADelivery): Route[] {
   return [
     route({
       method: "POST",
@@ -85,25 +90,56 @@ export function kmsRoutes(service: KmsService): Route[] {
     }),
     route({
       method: "POST",
-      path: "/v1/terminals/:sn/tmk",
-      operationId: "downloadTmk",
-      summary: "S16: the terminal's TMK under its TK (TR-31) with its KCV",
+      path: "/v1/terminals/:sn/tmk/challenge",
+      operationId: "tmkChallenge",
+      summary: "S16, first half: a single-use nonce for this terminal's download or " +
+        "acknowledgement (tagged by the KMS, nothing stored)",
       access: "public",
       params: BY_SN,
+      responses: { 200: { description: "a fresh nonce", schema: TmkChallengeResponse } },
+      handler: async (req, { params }) =>
+        json(200, await delivery.challenge(params.sn, requestSource(req))),
+    }),
+    route({
+      method: "POST",
+      path: "/v1/terminals/:sn/tmk",
+      operationId: "downloadTmk",
+      summary: 'S16: the TMK under TK (TR-31) to the holder of TK: a CMAC under KDF(TK, "TMK ' +
+        'download", SN) over the SN and a nonce; answers with a nonce for the acknowledgement',
+      access: "public",
+      params: BY_SN,
+      body: TmkDownloadRequest,
       responses: { 200: { description: "TMK under TK", schema: TmkDownloadResponse } },
-      handler: async (_req, { params }) => json(200, await service.download(params.sn)),
+      // The body is parsed again: a route flow B shares takes other bodies too.
+      handler: async (req, { params, body }) =>
+        json(
+          200,
+          await delivery.download(
+            params.sn,
+            TmkDownloadRequest.parse(body, "body"),
+            requestSource(req),
+          ),
+        ),
     }),
     route({
       method: "POST",
       path: "/v1/terminals/:sn/tmk/ack",
       operationId: "acknowledgeTmk",
-      summary: "S17: the PIN pad confirms the KCV of the TMK it stored",
+      summary: "S17: the PIN pad confirms the KCV of the TMK it stored, proving TMK: a CMAC " +
+        'under KDF(TMK, "TMK ack", SN) over the SN, a nonce and the KCV',
       access: "public",
       params: BY_SN,
-      body: TmkAckRequest,
+      body: TmkAckProofRequest,
       responses: { 200: { description: "delivered", schema: TerminalStatus } },
-      handler: async (_req, { params, body }) =>
-        json(200, await service.acknowledge(params.sn, body.tmkKcv)),
+      handler: async (req, { params, body }) =>
+        json(
+          200,
+          await delivery.acknowledge(
+            params.sn,
+            TmkAckProofRequest.parse(body, "body"),
+            requestSource(req),
+          ),
+        ),
     }),
     route({
       method: "GET",

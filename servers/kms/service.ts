@@ -1,8 +1,9 @@
 /**
- * The KMS service of flow A (CN103714639A S14-S17): it accepts an order's
+ * The KMS service of flow A (CN103714639A S14-S15): it accepts an order's
  * TKs from the MTMS (MAC under MAK checked, all or nothing, idempotent on
- * the order id), issues a TMK per terminal in bulk, hands each terminal its
- * TMK under TK, and records the acknowledgement.
+ * the order id), issues a TMK per terminal in bulk, and reports a
+ * terminal's state. The download and acknowledgement (S16-S17) are
+ * `FlowADelivery`'s (`flow_a_delivery.ts`).
  *
  * Every key operation is the HSM's ({@link KmsKeyOps}); the store holds key
  * blocks under the LMK only; every security event goes to its audit log.
@@ -17,7 +18,6 @@ import {
   type Terminal,
   type TkBatch,
   type TkToIssue,
-  tmkDelivery,
 } from "../../src/store/mod.ts";
 import {
   type BatchEntry,
@@ -30,10 +30,8 @@ import {
   type TerminalStatus,
   type TkBatchRequest,
   type TkBatchResponse,
-  type TmkDownloadResponse,
 } from "../../src/protocol/mod.ts";
 import { type TkBatchBody, tkBatchFromJson, type TkBatchTrailer } from "../_lib/mod.ts";
-import { acknowledgeTmk } from "./_delivery.ts";
 import { StagedUpload } from "./_upload.ts";
 
 /** The HSM operations the KMS needs; clear keys never leave them. */
@@ -412,53 +410,6 @@ export class KmsService {
     const t = await store.getTerminal(sn);
     if (!t) throw new NotFoundError("unknown_terminal", `KMS knows no terminal ${sn}`);
     return t;
-  }
-
-  /**
-   * S16: the TMK of a terminal under its TK.
-   *
-   * @param sn serial number.
-   * @returns the TR-31 block under TK and the KCV.
-   * @throws {NotFoundError} `unknown_terminal`; {@link ConflictError} `not_issued`, `already_delivered`.
-   */
-  async download(sn: string): Promise<TmkDownloadResponse> {
-    const t = await this.#terminal(sn);
-    if (tmkDelivery(t) === "delivered") {
-      await this.#audit("tmk_sent", "failure", { subject: sn, detail: "already_delivered" });
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
-    }
-    if (!t.tmkUnderTk || !t.tmkKcv) {
-      await this.#audit("tmk_sent", "failure", { subject: sn, detail: "not_issued" });
-      throw new ConflictError("not_issued", `no TMK has been issued for ${sn} yet`);
-    }
-    const tmkKcv = t.tmkKcv;
-    const sent = await this.#store.transaction(async (tx) => {
-      if (!(await tx.markTmkSent(sn, this.#now()))) return false;
-      await this.#audit("tmk_sent", "success", { subject: sn, kcv: tmkKcv }, tx);
-      return true;
-    });
-    if (!sent) {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
-    }
-    return { sn, tmkBlock: t.tmkUnderTk, tmkKcv: t.tmkKcv };
-  }
-
-  /**
-   * S17 acknowledgement: the PIN pad's KCV must equal the issued TMK's.
-   *
-   * @param sn serial number.
-   * @param tmkKcv the PIN pad's KCV.
-   * @returns the terminal's status (`delivered`).
-   * @throws {NotFoundError} `unknown_terminal`; {@link ConflictError} `not_sent`, `already_delivered`; {@link IntegrityError} `kcv_mismatch`.
-   */
-  async acknowledge(sn: string, tmkKcv: string): Promise<TerminalStatus> {
-    return await acknowledgeTmk({
-      store: this.#store,
-      terminal: await this.#terminal(sn),
-      tmkKcv,
-      now: this.#now,
-      status: (tx) => this.status(sn, tx),
-    });
   }
 
   /**

@@ -237,7 +237,7 @@ export class MtmsService {
    * @param orderId the order.
    * @param up the validated upload.
    * @returns the order's progress and whether the TK is new.
-   * @throws {NotFoundError} `unknown_order`, `unknown_terminal`; {@link ConflictError} `order_transferred`, `tk_exists`; {@link AuthenticationError} for the certificate, signature or time; {@link IntegrityError} from the HSM.
+   * @throws {NotFoundError} `unknown_order`, `unknown_terminal`; {@link ConflictError} `order_transferred`, `tk_exists`, `tk_reused` (the TK is another SN's); {@link AuthenticationError} for the certificate, signature or time; {@link IntegrityError} from the HSM.
    */
   async uploadTk(
     orderId: string,
@@ -309,6 +309,7 @@ export class MtmsService {
     try {
       // The TK and its audit record commit together.
       r = await this.#store.transaction(async (tx) => {
+        await this.#oneTkPerTerminal(tx, orderId, up);
         const stored = await tx.putCollectedTk({
           orderId,
           sn: up.sn,
@@ -328,6 +329,13 @@ export class MtmsService {
         return { stored, counts: await tx.countCollected(orderId) };
       });
     } catch (e) {
+      if (e instanceof ConflictError && e.code === "tk_reused") {
+        await this.#audit("tk_collected", "failure", {
+          subject: up.sn,
+          detail: "tk_reused",
+          actor: operator,
+        });
+      }
       // A concurrent upload stored another TK for this SN first.
       if (e instanceof StoreError && e.code === "conflict") {
         throw new ConflictError(
@@ -342,6 +350,23 @@ export class MtmsService {
       created: r.stored === "stored",
       body: { orderId, sn: up.sn, tkKcv: up.tkKcv, collected: c.collected, terminals: c.terminals },
     };
+  }
+
+  /**
+   * One TK per terminal: refuses a TK (by its hash) that is already
+   * collected for another SN, in this order or any other.
+   *
+   * @throws {ConflictError} `tk_reused` naming the SN that holds it.
+   */
+  async #oneTkPerTerminal(tx: Store, orderId: string, up: TkUploadRequest): Promise<void> {
+    const holders = (await tx.collectedTkHolders(up.tkHash)).filter((sn) => sn !== up.sn);
+    if (holders.length > 0) {
+      throw new ConflictError(
+        "tk_reused",
+        `terminal ${up.sn} of order ${orderId}: this TK is already collected for terminal ` +
+          `${holders[0]}; one TK per terminal, nothing stored`,
+      );
+    }
   }
 
   /**

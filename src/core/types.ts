@@ -16,6 +16,8 @@ export type { CryptoCore, RsaPrivateKey } from "./wasm/mod.d.ts";
 
 /** An RSA public key, big-endian unsigned. */
 export interface RsaPublicKey {
+  /** The modulus. */
   n: Uint8Array;
+  /** The public exponent. */
   e: Uint8Array;
 }

@@ -40,11 +40,14 @@ export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
  * @throws {TypeError} if an argument is neither a `Uint8Array` nor absent.
  */
 export function zeroize(...arrays: (Uint8Array | undefined | null)[]): void {
-  arrays.forEach((a, i) => {
-    if (a === undefined || a === null) return;
-    checkBytes(`arrays[${i}]`, a);
-    a.fill(0);
-  });
+  for (let i = 0; i < arrays.length; i++) {
+    const a = arrays[i];
+    if (a === undefined || a === null) continue;
+    // The argument's name is only built for the error: this runs for every key zeroed.
+    if (!(a instanceof Uint8Array)) checkBytes(`arrays[${i}]`, a);
+    if (a.length <= 64) { for (let j = 0; j < a.length; j++) a[j] = 0; }
+    else a.fill(0);
+  }
 }
 
 /**
@@ -56,10 +59,10 @@ export function zeroize(...arrays: (Uint8Array | undefined | null)[]): void {
  */
 export function concatBytes(...parts: Uint8Array[]): Uint8Array<ArrayBuffer> {
   let n = 0;
-  parts.forEach((p, i) => {
-    checkBytes(`parts[${i}]`, p);
-    n += p.length;
-  });
+  for (let i = 0; i < parts.length; i++) {
+    if (!(parts[i] instanceof Uint8Array)) checkBytes(`parts[${i}]`, parts[i]);
+    n += parts[i].length;
+  }
   const out = new Uint8Array(n);
   let off = 0;
   for (const p of parts) {

@@ -39,7 +39,9 @@ export interface RsaKeyGenOptions extends CoreOptions {
 
 /** A generated key pair. */
 export interface RsaKeyPair {
+  /** The public key (n, e). */
   publicKey: RsaPublicKey;
+  /** The private key with its CRT parameters. */
   privateKey: RsaPrivateKey;
 }
 

@@ -1,7 +1,8 @@
 /**
  * Crypto building blocks on a crypto core: random bytes, hex, DES parity,
  * constant-time comparison, the type description of error messages
- * (`describe`), AES, CMAC (SP 800-38B), ISO 9797-1 MACs, key
+ * (`describe`), AES, CMAC (SP 800-38B), the CMAC key derivation (SP 800-108
+ * counter mode, as TR-31 uses it), ISO 9797-1 MACs, key
  * check values, and RSA (RFC 8017): OAEP, PKCS#1 v1.5 encryption and SHA-256
  * signatures, the type-1 "private encrypt" / "public decrypt" of flow A, key
  * generation, and PKCS#8 / SPKI / JWK keys.
@@ -47,6 +48,7 @@ export {
 } from "./aes.ts";
 export { cmac, type CmacCipher, type CmacOptions, cmacSubkeys, cmacVerify } from "./cmac.ts";
 export { kcv, type KcvOptions } from "./kcv.ts";
+export { KDF_MAX_FIELD, KDF_MAX_LENGTH, kdfCmacCounter, type KdfCmacOptions } from "./kdf.ts";
 export {
   cbcMac,
   type Iso9797MacOptions,

@@ -26,6 +26,11 @@ const MAX_CHUNK = 65536;
 export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   checkInt("length", length, 0, 0x7fffffff);
   const out = new Uint8Array(length);
+  // One call for the usual short lengths: `subarray` would move a small array off the heap.
+  if (length <= MAX_CHUNK) {
+    crypto.getRandomValues(out);
+    return out;
+  }
   for (let i = 0; i < length; i += MAX_CHUNK) {
     crypto.getRandomValues(out.subarray(i, Math.min(i + MAX_CHUNK, length)));
   }

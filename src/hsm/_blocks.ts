@@ -106,11 +106,20 @@ export async function openBlock(
   return r;
 }
 
-/** A key's KCV: 5 bytes of AES-CMAC for AES, 3 bytes of the legacy TDES KCV otherwise. */
+/** TDES-ECB's zero block, the input of the legacy TDES KCV. */
+const ZERO_BLOCK = new Uint8Array(8);
+
+/**
+ * A key's KCV: 5 bytes of AES-CMAC for AES, 3 bytes of the legacy TDES KCV
+ * (TDES-ECB of a zero block, ANSI X9.24-1) otherwise, computed here on the
+ * core for TDES: it is once per issued key.
+ */
 export async function kcvOf(ctx: HsmContext, key: Uint8Array, algorithm: string): Promise<string> {
-  return algorithm === "A"
-    ? await keyCheckValue(key, "aes", AES_KCV_BYTES, ctx.core)
-    : await keyCheckValue(key, "tdes", TDES_KCV_BYTES, ctx.core);
+  if (algorithm === "A") return await keyCheckValue(key, "aes", AES_KCV_BYTES, ctx.core);
+  const e = ctx.core.tdesEncryptEcb(key, ZERO_BLOCK);
+  const v = toHex(e.subarray(0, TDES_KCV_BYTES));
+  e.fill(0);
+  return v;
 }
 
 /** SHA-256 of a clear key, uppercase hex. */

@@ -1,14 +1,15 @@
 /**
  * An HSM pool worker (see `pool.ts` for the design): one {@link SoftwareHsm}
  * opened from LMK components moved here by the pool, then batches of
- * `generateKeyUnderKek` calls, answered whole or with their first refusal.
+ * `generateKeyUnderKek` calls (the HSM's `generateKeysUnderKek`), answered
+ * whole or with their first refusal.
  * Messages are handled one at a time, in order.
  *
  * @module
  */
 import { loadCore } from "../core/mod.ts";
 import { zeroize } from "../crypto/mod.ts";
-import type { FromWorker, KeyUnderKek, ToWorker } from "./pool.ts";
+import type { FromWorker, ToWorker } from "./pool.ts";
 import { toWire } from "./pool.ts";
 import { SoftwareHsm } from "./software_hsm.ts";
 import type { HsmAuditEvent } from "./types.ts";
@@ -53,31 +54,22 @@ async function init(m: Extract<ToWorker, { type: "init" }>): Promise<void> {
 async function batch(m: Extract<ToWorker, { type: "batch" }>): Promise<void> {
   const t0 = performance.now();
   if (!hsm) throw new Error("batch before init");
-  const keys: KeyUnderKek[] = [];
-  for (let i = 0; i < m.items.length; i++) {
-    const it = m.items[i];
-    try {
-      const r = await hsm.generateKeyUnderKek(m.template, it.kekBlock, {
-        format: m.format,
-        expectedKekHash: it.expectedKekHash,
-      });
-      keys.push({ keyBlock: r.keyBlock, exported: r.exported, kcv: r.kcv });
-    } catch (e) {
-      scope.postMessage({
-        type: "refused",
-        id: m.id,
-        index: i,
-        error: toWire(e),
-        events: takeEvents(),
-        busyMs: performance.now() - t0,
-      });
-      return;
-    }
+  const r = await hsm.generateKeysUnderKek(m.template, m.items, { format: m.format });
+  if (!r.ok) {
+    scope.postMessage({
+      type: "refused",
+      id: m.id,
+      index: r.index,
+      error: toWire(r.error),
+      events: takeEvents(),
+      busyMs: performance.now() - t0,
+    });
+    return;
   }
   scope.postMessage({
     type: "done",
     id: m.id,
-    keys,
+    keys: r.keys,
     events: takeEvents(),
     busyMs: performance.now() - t0,
   });

@@ -113,6 +113,10 @@ export class IssuancePool {
     template: KeyTemplate,
     items: readonly KekItem[],
   ): Promise<PoolBatchResult> {
+    const hsm = this.#o.hsm;
+    if (SoftwareHsm.is(hsm)) {
+      return await hsm.generateKeysUnderKek(template, items);
+    }
     const keys: KeyUnderKek[] = [];
     for (const [i, it] of items.entries()) {
       try {

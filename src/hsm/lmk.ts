@@ -322,11 +322,16 @@ export async function combineComponents(
  * @throws {HsmError} `weak_key`.
  */
 export function checkNotDegenerate(name: string, key: Uint8Array, algorithm: LmkAlgorithm): void {
-  if (key.every((b) => b === 0)) throw new HsmError("weak_key", `${name} is all zeros`);
+  // Whole-key loops with no early exit and no copies of the key's bytes.
+  let any = 0;
+  for (let i = 0; i < key.length; i++) any |= key[i];
+  if (any === 0) throw new HsmError("weak_key", `${name} is all zeros`);
   if (algorithm === "tdes") {
-    const part = (i: number) => key.subarray(8 * i, 8 * i + 8).map((b) => b & 0xfe);
-    const k1 = part(0), k2 = part(1);
-    if (timingSafeEqual(k1, k2) || (key.length === 24 && timingSafeEqual(k2, part(2)))) {
+    // Parts compared without their parity bits.
+    let d12 = 0, d23 = 0;
+    for (let i = 0; i < 8; i++) d12 |= (key[i] ^ key[8 + i]) & 0xfe;
+    if (key.length === 24) { for (let i = 0; i < 8; i++) d23 |= (key[8 + i] ^ key[16 + i]) & 0xfe; }
+    if (d12 === 0 || (key.length === 24 && d23 === 0)) {
       throw new HsmError("weak_key", `${name} has equal DES halves (it would be single DES)`);
     }
   }

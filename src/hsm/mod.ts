@@ -53,6 +53,7 @@ export {
   RULES,
 } from "./policy.ts";
 export type {
+  Derivation,
   ExportOptions,
   ExportResult,
   Hsm,

@@ -44,6 +44,9 @@ export interface KeyTemplate {
  * - `RSA_CA`: a CA's RSA signing key (e.g. the KMS CA that certifies `Pu_hsm`).
  * - `RSA_KDH`: the TR-34 key distribution host's signing key (ASC X9 TR 34-2019):
  *   it signs the key tokens the KMS sends.
+ * - `CHALLENGE`: the KMS's key for the tags of its flow A nonces (ISO 9797-1
+ *   MAC algorithm 3), made once by the HSM and shared by every KMS instance
+ *   on one database as a key block under the LMK.
  */
 export const KEY_TEMPLATES = {
   TMK: { keyUsage: "K0", algorithm: "T", modeOfUse: "B", exportability: "E", length: 16 },
@@ -54,6 +57,7 @@ export const KEY_TEMPLATES = {
   RSA_TRANSPORT: { keyUsage: "K3", algorithm: "R", modeOfUse: "D", exportability: "N" },
   RSA_CA: { keyUsage: "S1", algorithm: "R", modeOfUse: "S", exportability: "N" },
   RSA_KDH: { keyUsage: "S0", algorithm: "R", modeOfUse: "S", exportability: "N" },
+  CHALLENGE: { keyUsage: "M3", algorithm: "T", modeOfUse: "C", exportability: "N", length: 16 },
 } as const satisfies Record<string, KeyTemplate>;
 
 /** Key usages this HSM generates or imports, by algorithm. */
@@ -148,6 +152,20 @@ export const RULES = {
     usages: ["S0", "S1"],
     algorithms: ["R"],
     modes: ["S", "T"],
+    exportability: null,
+  },
+  /**
+   * A key from which the HSM derives a MAC key (SP 800-108 CMAC KDF) to
+   * verify a device's proof of possession: the TDES KEKs of flow A (TK and
+   * TMK, usage K0) and flow B's AUK (D0, not exportable), from which each
+   * session's MAC key is derived. TR-31 derives its KBEK and KBAK from a KEK
+   * the same way; no other usage (MAK, RSA keys) may serve as a base key.
+   */
+  deriveMacVerify: {
+    role: "the base key",
+    usages: ["K0", "D0"],
+    algorithms: ["T"],
+    modes: ["B", "E"],
     exportability: null,
   },
   /** A symmetric key whose KCV or hash is asked for. */

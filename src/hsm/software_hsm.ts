@@ -21,7 +21,8 @@
  * This class is the front: it checks its options, runs the self-tests
  * (`self_tests.ts`) and hands each call to the module of its job: the state
  * machine (`_machine.ts`), the LMK's lifecycle (`_lmk_life.ts`), the
- * symmetric operations (`_symmetric.ts`) and the RSA operations (`_rsa.ts`).
+ * symmetric operations (`_symmetric.ts`), the MACs under derived keys
+ * (`_derived.ts`) and the RSA operations (`_rsa.ts`).
  *
  * @module
  */
@@ -29,15 +30,19 @@ import { type CryptoCore, loadCore, type RsaPrivateKey, type RsaPublicKey } from
 import { describe } from "./_args.ts";
 import { destroyLmk, loadLmk } from "./_lmk_life.ts";
 import { type HsmContext, lmkKcvOf, refuse, setState } from "./_machine.ts";
+import * as bulk from "./_bulk.ts";
+import { verifyDerivedMac } from "./_derived.ts";
 import * as rsa from "./_rsa.ts";
 import * as sym from "./_symmetric.ts";
 import { exportKeyTr34 } from "./_tr34.ts";
 import { HsmError } from "./errors.ts";
 import { LMK_TYPES, type LmkAlgorithm, type LmkComponent } from "./lmk.ts";
 import type { KeyTemplate } from "./policy.ts";
+import type { KekItem, PoolBatchResult } from "./pool.ts";
 import { runSelfTests } from "./self_tests.ts";
 import { type HsmMode, type HsmState, PRODUCTION_OPTIONS } from "./state.ts";
 import type {
+  Derivation,
   ExportOptions,
   ExportResult,
   Hsm,
@@ -327,6 +332,21 @@ export class SoftwareHsm implements Hsm {
     return sym.generateKeyUnderKek(this.#ctx, template, kekBlock, options);
   }
 
+  /**
+   * {@link generateKeyUnderKek} for each item of a batch, in order, stopping
+   * at the first refusal (bulk TMK issuance; `_bulk.ts` describes its fast
+   * path on the wasm core).
+   *
+   * @returns every key in item order, or the first refusal's index and error.
+   */
+  generateKeysUnderKek(
+    template: KeyTemplate,
+    items: readonly KekItem[],
+    options: { format?: WrapFormat } = {},
+  ): Promise<PoolBatchResult> {
+    return bulk.generateKeysUnderKek(this.#ctx, template, items, options.format);
+  }
+
   generateMac(
     makBlock: string,
     data: Uint8Array,
@@ -342,6 +362,15 @@ export class SoftwareHsm implements Hsm {
     options?: { padding?: 1 | 2 },
   ): Promise<boolean> {
     return sym.verifyMac(this.#ctx, makBlock, data, mac, options);
+  }
+
+  verifyDerivedMac(
+    keyBlock: string,
+    derivation: Derivation,
+    data: Uint8Array,
+    mac: Uint8Array,
+  ): Promise<boolean> {
+    return verifyDerivedMac(this.#ctx, keyBlock, derivation, data, mac);
   }
 
   encryptData(keyBlock: string, data: Uint8Array): Promise<Uint8Array> {

@@ -50,6 +50,7 @@ export const OPERATION_STATES = {
   generateKeyUnderKek: ["authorized"],
   generateMac: ["authorized"],
   verifyMac: ["authorized"],
+  verifyDerivedMac: ["authorized"],
   encryptData: ["authorized"],
   decryptData: ["authorized"],
   sign: ["authorized"],

@@ -69,6 +69,17 @@ export interface ImportChecks {
   expectedHash?: string;
 }
 
+/**
+ * A key derivation inside the HSM (SP 800-108 counter mode, CMAC, TR-31
+ * encoding): what the derived key is for and what it is bound to.
+ */
+export interface Derivation {
+  /** 4 to 64 printable ASCII characters, e.g. "TMK download". */
+  readonly label: string;
+  /** 0 to 64 bytes, e.g. the terminal's serial number. */
+  readonly context: Uint8Array;
+}
+
 /** A security event the HSM reports (the server adds actor, time and subject). */
 export interface HsmAuditEvent {
   /**
@@ -185,6 +196,19 @@ export interface Hsm {
     data: Uint8Array,
     mac: Uint8Array,
     options?: { padding?: 1 | 2 },
+  ): Promise<boolean>;
+
+  /**
+   * Verifies a CMAC-TDES over `data` under a key derived in the HSM from a
+   * key block (flow A: a device's proof that it holds TK or TMK). The base
+   * key must be a TDES KEK (policy `deriveMacVerify`); the derived key never
+   * leaves the HSM.
+   */
+  verifyDerivedMac(
+    keyBlock: string,
+    derivation: Derivation,
+    data: Uint8Array,
+    mac: Uint8Array,
   ): Promise<boolean>;
 
   /** TDES-ECB encryption of whole 8-byte blocks under a data key (flow B: Crnd = TDES(AUK, Rnd)). */

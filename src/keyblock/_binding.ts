@@ -24,6 +24,40 @@ import type { Ciphers } from "./_ciphers.ts";
 import type { DerivedKeys } from "./_derive.ts";
 import { type KeyBlockVersion, VERSION_PARAMS } from "./_tables.ts";
 
+/**
+ * The CMAC (SP 800-38B) under the KBAK of `header || payload`. With the
+ * KBAK's subkeys at hand (as {@link DerivedKeys} has them), the padded,
+ * subkey-masked message is built in one buffer and MACed in one CBC pass.
+ */
+function cmacOf(
+  ciphers: Ciphers,
+  cipher: "tdes" | "aes",
+  keys: DerivedKeys,
+  header: Uint8Array,
+  payload: Uint8Array,
+): Uint8Array {
+  const sub = keys.kbakSubkeys;
+  if (sub === undefined) {
+    const macInput = concat(header, payload);
+    const mac = ciphers.cmac(cipher, keys.kbak, macInput, sub);
+    zeroize(macInput);
+    return mac;
+  }
+  const b = cipher === "tdes" ? 8 : 16;
+  const length = header.length + payload.length;
+  const complete = length > 0 && length % b === 0;
+  const m = new Uint8Array(complete ? length : (Math.floor(length / b) + 1) * b);
+  m.set(header);
+  m.set(payload, header.length);
+  if (!complete) m[length] = 0x80;
+  const k = complete ? sub[0] : sub[1];
+  for (let i = 0; i < b; i++) m[m.length - b + i] ^= k[i];
+  const c = ciphers.cbcEncrypt(cipher, keys.kbak, new Uint8Array(b), m);
+  const mac = c.slice(c.length - b);
+  zeroize(m, c);
+  return mac;
+}
+
 /** Encrypts the clear payload and computes the MAC. */
 export function bind(
   ciphers: Ciphers,
@@ -44,9 +78,7 @@ export function bind(
     case "B":
     case "D":
     case "E": {
-      const macInput = concat(h, payload);
-      const mac = ciphers.cmac(p.cipher, keys.kbak, macInput, keys.kbakSubkeys);
-      zeroize(macInput);
+      const mac = cmacOf(ciphers, p.cipher, keys, h, payload);
       const ciphertext = version === "E"
         ? ciphers.aesCtr(keys.kbek, mac, payload)
         : ciphers.cbcEncrypt(p.cipher, keys.kbek, mac, payload);
@@ -84,9 +116,7 @@ export function unbind(
       const payload = version === "E"
         ? ciphers.aesCtr(keys.kbek, mac, ciphertext)
         : ciphers.cbcDecrypt(p.cipher, keys.kbek, mac, ciphertext);
-      const macInput = concat(h, payload);
-      const expected = ciphers.cmac(p.cipher, keys.kbak, macInput, keys.kbakSubkeys);
-      zeroize(macInput);
+      const expected = cmacOf(ciphers, p.cipher, keys, h, payload);
       if (!timingSafeEqual(expected, mac)) {
         zeroize(payload);
         return null;

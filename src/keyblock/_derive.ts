@@ -70,16 +70,14 @@ function cmacKdf(
   for (let u = 0; u < usages.length; u++) {
     for (let i = 0; i < perKey; i++) {
       const off = (u * perKey + i) * b;
-      m.set([
-        i + 1, // counter
-        usages[u] >> 8,
-        usages[u] & 0xff,
-        0x00, // separator
-        algorithm >> 8,
-        algorithm & 0xff,
-        bits >> 8,
-        bits & 0xff,
-      ], off);
+      m[off] = i + 1; // counter
+      m[off + 1] = usages[u] >> 8;
+      m[off + 2] = usages[u] & 0xff;
+      m[off + 3] = 0x00; // separator
+      m[off + 4] = algorithm >> 8;
+      m[off + 5] = algorithm & 0xff;
+      m[off + 6] = bits >> 8;
+      m[off + 7] = bits & 0xff;
       if (b === 16) m[off + 8] = 0x80; // SP 800-38B padding of the 8-byte input
       for (let j = 0; j < b; j++) m[off + j] ^= sub[j];
     }

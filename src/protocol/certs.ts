@@ -10,7 +10,7 @@
  * @module
  */
 import type { CryptoCore, RsaPublicKey } from "../core/mod.ts";
-import { CertificateError, type CertificatePurpose, verifyChain } from "../pki/mod.ts";
+import { CertificateError, type CertificatePurpose, type CrlSet, verifyChain } from "../pki/mod.ts";
 import { fromHex, pkcs1v15Verify, publicDecrypt } from "../crypto/mod.ts";
 import { AuthenticationError } from "./errors.ts";
 import type { AuthCrypto } from "./operator_auth.ts";
@@ -35,6 +35,13 @@ function codeOf(e: CertificateError): string {
     case "unsupported_algorithm":
     case "unknown_critical_extension":
       return "certificate_invalid";
+    case "revoked":
+      return "certificate_revoked";
+    case "crl_missing":
+    case "crl_bad_signature":
+    case "crl_not_yet_valid":
+    case "crl_stale":
+      return "certificate_status_unknown";
     case "key_usage":
     case "extended_key_usage":
     case "subject_mismatch":
@@ -52,8 +59,10 @@ function codeOf(e: CertificateError): string {
  * @param at the time to check validity at.
  * @param purpose what the certificate must be for.
  * @param _core the crypto core (chain signatures are checked by `src/pki` on WebCrypto).
+ * @param crls the CRLs the checker holds: with them a revoked certificate, or one whose
+ *   issuer's CRL is missing or stale, is refused (RFC 5280 section 6.3); without, no revocation check.
  * @returns subject, serial number and public key.
- * @throws {AuthenticationError} `certificate_invalid`, `certificate_expired`, `certificate_not_yet_valid`, `certificate_untrusted`, `certificate_wrong_purpose`.
+ * @throws {AuthenticationError} `certificate_invalid`, `certificate_expired`, `certificate_not_yet_valid`, `certificate_untrusted`, `certificate_wrong_purpose`, `certificate_revoked`, `certificate_status_unknown`.
  */
 export async function checkCertificate(
   certificatePem: string,
@@ -61,9 +70,10 @@ export async function checkCertificate(
   at: Date,
   purpose: CertificatePurpose,
   _core: CryptoCore,
+  crls?: CrlSet,
 ): Promise<CheckedCertificate> {
   try {
-    const v = await verifyChain(certificatePem, { roots: [rootPem], at, purpose });
+    const v = await verifyChain(certificatePem, { roots: [rootPem], at, purpose, crls });
     return {
       subject: v.certificate.subjectText,
       serial: v.certificate.serialNumber,

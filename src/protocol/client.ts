@@ -17,6 +17,47 @@ export type Transport = (request: Request) => Promise<Response>;
 /** A transport over the network (`fetch`). */
 export const fetchTransport: Transport = (request) => fetch(request);
 
+/** A transport over HTTPS with its own trust, and the release of its connections. */
+export interface TlsTransport {
+  /** Sends a request; the server's certificate must chain to the transport's roots. */
+  transport: Transport;
+  /** Closes the transport's connections (once; again does nothing). */
+  close(): void;
+}
+
+/**
+ * A transport over HTTPS (RFC 8446) that trusts the given roots only, not
+ * the system's: a device's, with the root written into it at flashing, so a
+ * server whose certificate comes from any other CA is refused before a byte
+ * of the request is sent; the MTMS's to the KMS, with its client
+ * certificate (mutual TLS).
+ *
+ * @param caCerts the roots (PEM), at least one.
+ * @param client the client certificate (PEM) and its private key (PEM), for mutual TLS.
+ * @returns the transport and its close.
+ * @throws {TypeError} for no root, or a client certificate without its key.
+ */
+export function tlsTransport(
+  caCerts: string[],
+  client?: { cert: string; key: string },
+): TlsTransport {
+  if (caCerts.length === 0) throw new TypeError("tlsTransport needs at least one root");
+  if (client && !(client.cert && client.key)) {
+    throw new TypeError("a client certificate needs its key, and a key its certificate");
+  }
+  const http = client
+    ? Deno.createHttpClient({ caCerts, cert: client.cert, key: client.key })
+    : Deno.createHttpClient({ caCerts });
+  let open = true;
+  return {
+    transport: (request) => fetch(request, { client: http }),
+    close: () => {
+      if (open) http.close();
+      open = false;
+    },
+  };
+}
+
 /** Options of {@link callJson}. */
 export interface CallOptions {
   /** The operator secret: the request is signed as a single-use operator request ({@link signOperatorRequest}). */
@@ -125,10 +166,12 @@ async function answer<T>(
   }
   if (!response.ok) {
     const err = (parsed as { error?: { code?: unknown; message?: unknown } })?.error;
+    const retryAfter = Number(response.headers.get("retry-after") ?? NaN);
     throw new RemoteError(
       response.status,
       typeof err?.code === "string" ? err.code : "unknown",
       typeof err?.message === "string" ? err.message : "(no message)",
+      Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
     );
   }
   return { status: response.status, body: schema.parse(parsed, "response") };

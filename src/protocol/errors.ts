@@ -38,17 +38,45 @@ export class NotFoundError extends ProtocolError {}
 /** The request is well-formed but the resource's state refuses it (already delivered, not issued, a different batch for the same order). */
 export class ConflictError extends ProtocolError {}
 
+/**
+ * A caller that keeps failing to authenticate, refused for a while without
+ * any check (per serial number and per source, with backoff): `rate_limited`.
+ */
+export class RateLimitedError extends ProtocolError {}
+
 /** An operator API request without a valid signature, outside its time window, or replayed. */
 export class UnauthorizedError extends ProtocolError {}
+
+/**
+ * An authenticated operator may not do this: the route needs another role
+ * (`role_required`), or dual control refused it (`same_operator`).
+ */
+export class ForbiddenError extends ProtocolError {}
 
 /**
  * The operator authentication of flow A (S6-S9) or a signed upload failed.
  * Codes: `certificate_invalid`, `certificate_expired`, `certificate_not_yet_valid`,
  * `certificate_untrusted`, `cryptogram_invalid`, `rnd_mismatch`, `rnd_unknown`
  * (never issued, or already used: a replay), `time_outside_window`,
- * `card_absent`, `not_authenticated`, `signature_invalid`.
+ * `card_absent`, `not_authenticated`, `signature_invalid`; on flow A's device
+ * routes `nonce_invalid`, `nonce_expired`, `nonce_used`, `proof_invalid`.
  */
 export class AuthenticationError extends ProtocolError {}
+
+/** Too many failures from this caller or for this terminal: try again after `retryAfterMs`. */
+export class TooManyRequestsError extends ProtocolError {
+  /** How long to wait, in ms. */
+  readonly retryAfterMs: number;
+  /**
+   * @param code the error code.
+   * @param message what was limited.
+   * @param retryAfterMs how long to wait, in ms.
+   */
+  constructor(code: string, message: string, retryAfterMs: number) {
+    super(code, message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
 
 /**
  * Cryptographic integrity failed: a MAC, a KCV or a TK hash that does not
@@ -63,13 +91,17 @@ export class UpstreamError extends ProtocolError {}
 export class RemoteError extends ProtocolError {
   /** HTTP status of the answer. */
   readonly status: number;
+  /** From a `Retry-After` header in seconds (a 429 or 503): when to try again, in ms. */
+  readonly retryAfterMs?: number;
   /**
    * @param status HTTP status.
    * @param code the `error.code` of the body.
    * @param message the `error.message` of the body.
+   * @param retryAfterMs the answer's `Retry-After`, in ms, if it had one.
    */
-  constructor(status: number, code: string, message: string) {
+  constructor(status: number, code: string, message: string, retryAfterMs?: number) {
     super(code, `${status} ${code}: ${message}`);
     this.status = status;
+    this.retryAfterMs = retryAfterMs;
   }
 }

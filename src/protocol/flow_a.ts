@@ -330,15 +330,23 @@ export const IssueResponse = object({
 }, "bulk TMK issuance result");
 export type IssueResponse = Infer<typeof IssueResponse>;
 
-/** Answer to `POST /v1/terminals/{sn}/tmk` in flow A (S16): TMK under TK as a TR-31 block. */
+/**
+ * Answer to `POST /v1/terminals/{sn}/tmk` in flow A (S16): TMK under TK as a
+ * TR-31 block, and a fresh nonce for the acknowledgement
+ * (`src/protocol/flow_a_proof.ts`).
+ */
 export const TmkDownloadResponse = object({
   sn: SERIAL_NUMBER,
   tmkBlock: KEY_BLOCK,
   tmkKcv: KCV,
+  ackNonce: hex(32, "a single-use KMS nonce for the acknowledgement (S17)"),
 }, "TMK under TK (S16)");
 export type TmkDownloadResponse = Infer<typeof TmkDownloadResponse>;
 
-/** `POST /v1/terminals/{sn}/tmk/ack`: the PIN pad confirms the KCV of the TMK it stored (S17). */
+/**
+ * The KCV of a stored TMK, as flow B's acknowledgement (S7) carries it;
+ * flow A's (S17) adds a nonce and a proof of TMK (`TmkAckProofRequest`).
+ */
 export const TmkAckRequest = object({
   tmkKcv: KCV,
 }, "TMK acknowledgement");

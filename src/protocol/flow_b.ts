@@ -7,6 +7,9 @@
  * `flow_b_auth.ts`.
  *
  * Steps (claim 1; docs/ARCHITECTURE.md "Flow B"):
+ * Every device request is signed by the PIN pad's device key or MACed under
+ * its session key (`flow_b_proof.ts`).
+ *
  * - S1 `POST /v1/terminals/{sn}/hsm-key`: the KMS's HSM makes Pu_hsm/Pr_hsm
  *   for the terminal and returns Pu_hsm in a certificate of the KMS CA (our
  *   addition: the PIN pad checks it against the KMS root set at flashing).
@@ -19,11 +22,11 @@
  * - S5 (claim 4) `POST .../challenges` `{rnd1}` -> `{challengeId, crnd1,
  *   rnd2}`; `POST .../challenges/{id}/response` `{crnd2}`: Crnd1 =
  *   TDES-ECB(AUK, Rnd1), Crnd2 = TDES-ECB(AUK, Rnd2), one 8-byte block each.
- * - S6 `POST /v1/terminals/{sn}/tmk`: TMK under Pu_tek (RSA-OAEP-SHA256)
+ * - S6 `POST /v1/terminals/{sn}/sessions/{id}/tmk`: TMK under Pu_tek (RSA-OAEP-SHA256)
  *   with its KCV and a tag under AUK ({@link tmkMacInput}), only inside a
  *   session opened by a passed S5 that has not expired; a session allows one
  *   download.
- * - S7 `POST .../tmk/ack`: the PIN pad has decrypted TMK with Pr_tek,
+ * - S7 `POST .../sessions/{id}/tmk/ack`: the PIN pad has decrypted TMK with Pr_tek,
  *   checked its KCV and stored it as a TR-31 block (claim 3).
  *
  * Beyond the patent: a TMK chosen by someone else. Pu_tek travels in clear,
@@ -138,21 +141,20 @@ export const TransportKeyRequest = object({
   aukKcv: KCV,
   puTek: PUBLIC_KEY,
   tkHash: hex(DIGEST_BYTES, "SHA-256 of tkHashInput(SHA-256(AUK), SHA-256(Pu_tek DER))"),
-  deviceCertificate: optional(pem(
+  deviceCertificate: pem(
     "CERTIFICATE",
     "the PIN pad's device certificate (pin-pad profile, serialNumber = SN), made at manufacture",
-  )),
-  signature: optional(
-    RSA_BLOCK("RSASSA-PKCS1-v1_5 SHA-256 by the device key over transportKeySigningInput"),
+  ),
+  signature: RSA_BLOCK(
+    "RSASSA-PKCS1-v1_5 SHA-256 by the device key over transportKeySigningInput",
   ),
 }, "the terminal's transport key: AUK under Pu_hsm and Pu_tek (S3), signed by the PIN pad");
 export type TransportKeyRequest = Infer<typeof TransportKeyRequest>;
 
 /**
- * The bytes the PIN pad's device key signs in S3: a KMS that knows the
- * device roots accepts a transport key only from the PIN pad whose
- * certificate names the SN, so a man in the middle cannot register a
- * transport key of its own.
+ * The bytes the PIN pad's device key signs in S3: the KMS accepts a
+ * transport key only from the PIN pad whose certificate names the SN, so a
+ * man in the middle cannot register a transport key of its own.
  *
  * @param sn serial number.
  * @param r the request's fields.
@@ -176,12 +178,6 @@ export const TransportKeyResponse = object({
 }, "transport key stored under the LMK (S4)");
 export type TransportKeyResponse = Infer<typeof TransportKeyResponse>;
 
-/** `POST /v1/terminals/{sn}/challenges` (S5, first half). */
-export const ChallengeRequest = object({
-  rnd1: hex(FLOW_B_RND_BYTES, "Rnd1 from the PIN pad's RNG"),
-}, "mutual authentication: the terminal's random (S5)");
-export type ChallengeRequest = Infer<typeof ChallengeRequest>;
-
 /** Answer: Crnd1 proves KMS holds AUK; Rnd2 is the terminal's challenge. */
 export const ChallengeResponse = object({
   challengeId: text(/^[0-9A-F]{32}$/, "a challenge id of 32 uppercase hex characters"),
@@ -191,16 +187,11 @@ export const ChallengeResponse = object({
 }, "mutual authentication: KMS's answer and challenge (S5)");
 export type ChallengeResponse = Infer<typeof ChallengeResponse>;
 
-/** `POST /v1/terminals/{sn}/challenges/{id}/response` (S5, second half). */
-export const ChallengeAnswer = object({
-  crnd2: hex(FLOW_B_RND_BYTES, "Crnd2 = TDES-ECB(AUK, Rnd2)"),
-}, "mutual authentication: the terminal's answer (S5)");
-export type ChallengeAnswer = Infer<typeof ChallengeAnswer>;
-
 /** Answer to a passed S5: a download session until `sessionExpiresAt`. */
 export const ChallengeResult = object({
   sn: SERIAL_NUMBER,
   authenticated: oneOf(["yes"], "always yes: a failure is an error answer"),
+  sessionId: text(/^[0-9A-F]{32}$/, "the session: the passed challenge's id"),
   sessionExpiresAt: TIMESTAMP,
 }, "mutual authentication passed (S5)");
 export type ChallengeResult = Infer<typeof ChallengeResult>;
@@ -258,6 +249,13 @@ export const UnlockResponse = object({
   unlocked: oneOf(["yes", "no"], "no if the SN was not locked"),
 }, "lock-out lifted");
 export type UnlockResponse = Infer<typeof UnlockResponse>;
+
+/** `POST /v1/terminals/{sn}/release` answer (operator API). */
+export const ReleaseResponse = object({
+  sn: SERIAL_NUMBER,
+  released: oneOf(["yes"], "always yes: nothing to release is a 404"),
+}, "the flow B registration of the SN is dropped");
+export type ReleaseResponse = Infer<typeof ReleaseResponse>;
 
 /**
  * A schema accepting any of several object schemas (the first that parses),

@@ -13,21 +13,23 @@
  *   one TDES block (8 bytes) so ECB/CBC block splicing cannot assemble a
  *   Crnd2 from several answers.
  * - Replay and guessing: challenges are single-use and expire after
- *   {@link FlowBPolicy.challengeTtlMs}; wrong answers (a Crnd2 that does not
- *   decrypt to Rnd2, another terminal's challenge) count towards a lock-out
- *   of the SN at {@link FlowBPolicy.maxFailures}, lifted only by the
- *   operator API. Replays (an answered challenge again, a used or reflected
- *   Rnd) are refused and audited but not counted: they cannot succeed, and
- *   counting them would let whoever overheard one exchange lock the
- *   terminal out by sending it again.
+ *   {@link FlowBPolicy.challengeTtlMs}. Both halves of S5 are signed by the
+ *   PIN pad's device key (`flow_b_proof.ts`, checked by the KMS before this
+ *   class runs), so only a wrong Crnd2 from the device itself on a live
+ *   challenge counts towards a lock-out of the SN at
+ *   {@link FlowBPolicy.maxFailures}, lifted only by the operator API.
+ *   Every other refusal ({@link UNCOUNTED_REFUSALS}: an unknown, expired,
+ *   answered or foreign challenge, a used or reflected Rnd) can be a replay
+ *   of what someone overheard: it changes nothing and records nothing here.
+ * - A failure never closes an open session: the session belongs to whoever
+ *   passed S5, and its MAC key is derived from AUK and both Rnds.
  *
  * @module
  */
 import { fromHex, timingSafeEqual, toHex } from "../crypto/mod.ts";
 import { AuthenticationError, ConflictError, ValidationError } from "./errors.ts";
+import type { ChallengeAnswer, ChallengeRequest } from "./flow_b_proof.ts";
 import {
-  type ChallengeAnswer,
-  type ChallengeRequest,
   type ChallengeResponse,
   DEFAULT_CHALLENGE_TTL_MS,
   DEFAULT_MAX_AUTH_FAILURES,
@@ -91,10 +93,10 @@ export class MutualAuthInitiator {
   /**
    * S5, first message: a fresh Rnd1 (replaces an unanswered one).
    *
-   * @returns `{ rnd1 }` for the KMS.
+   * @returns `{ rnd1 }` for the KMS (the PIN pad signs it).
    * @throws {RangeError} if the RNG returns a wrong length.
    */
-  begin(): ChallengeRequest {
+  begin(): Pick<ChallengeRequest, "rnd1"> {
     const rnd1 = this.#random();
     if (!(rnd1 instanceof Uint8Array) || rnd1.length !== FLOW_B_RND_BYTES) {
       throw new RangeError(`the RNG must return ${FLOW_B_RND_BYTES} bytes`);
@@ -110,7 +112,7 @@ export class MutualAuthInitiator {
    *
    * @param answer Crnd1 and Rnd2 from the KMS (schema-checked).
    * @param auk TDES under the PIN pad's AUK.
-   * @returns `{ crnd2 }` for the KMS.
+   * @returns `{ crnd2 }` for the KMS (the PIN pad signs it) and the Rnd1 it answers.
    * @throws {AuthenticationError} `rnd_unknown` (no outstanding Rnd1), `challenge_expired`,
    *   `rnd_reflected` (Rnd2 is one of our own Rnd1s, or a Rnd2 seen before),
    *   `kms_not_authenticated` (Crnd1 does not decrypt to Rnd1 under AUK).
@@ -118,7 +120,7 @@ export class MutualAuthInitiator {
   async answer(
     answer: Pick<ChallengeResponse, "crnd1" | "rnd2">,
     auk: AukCipher,
-  ): Promise<ChallengeAnswer> {
+  ): Promise<Pick<ChallengeAnswer, "crnd2"> & { rnd1: string }> {
     const pending = this.#pending;
     this.#pending = undefined;
     if (!pending) {
@@ -153,7 +155,7 @@ export class MutualAuthInitiator {
       );
     }
     this.#remember(answer.rnd2);
-    return { crnd2: toHex(await auk.encrypt(rnd2)) };
+    return { crnd2: toHex(await auk.encrypt(rnd2)), rnd1: toHex(pending.rnd1) };
   }
 }
 
@@ -197,11 +199,15 @@ export interface ChallengeLedger {
     id: string;
     sn: string;
     rnd: string;
+    rnd1?: string;
     createdAt: Date;
     expiresAt: Date;
   }): Promise<void>;
   consumeChallenge(id: string, sn: string, now: Date): Promise<
-    | { readonly ok: true; readonly challenge: { readonly rnd: string } }
+    | {
+      readonly ok: true;
+      readonly challenge: { readonly rnd: string; readonly rnd1: string | null };
+    }
     | {
       readonly ok: false;
       readonly reason: "not_found" | "wrong_terminal" | "used" | "expired";
@@ -211,7 +217,10 @@ export interface ChallengeLedger {
     sn: string,
     options: { maxFailures: number; at: Date },
   ): Promise<{ readonly failures: number; readonly locked: boolean; readonly lockedNow: boolean }>;
-  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean>;
+  recordAuthSuccess(
+    sn: string,
+    options: { sessionExpiresAt: Date; at: Date; sessionContext?: string },
+  ): Promise<boolean>;
   rememberNonce(scope: string, nonce: string, expiresAt: Date): Promise<boolean>;
   /**
    * Runs `fn` atomically on a view of the ledger (the store's transaction):
@@ -244,6 +253,18 @@ export interface MutualAuthResponderOptions {
   onEvent?: (e: AuthEvent, ledger: ChallengeLedger) => Promise<void> | void;
 }
 
+/**
+ * Refusals of S5 that change nothing and are not recorded: whoever overheard
+ * one exchange could send them again (the KMS counts them in its metrics).
+ */
+export const UNCOUNTED_REFUSALS: readonly string[] = [
+  "rnd_replayed",
+  "challenge_unknown",
+  "challenge_wrong_terminal",
+  "challenge_replayed",
+  "challenge_expired",
+];
+
 /** How long a random stays remembered against reuse: far beyond any challenge. */
 const NONCE_MEMORY_MS = 30 * 86_400_000;
 
@@ -252,9 +273,9 @@ const NONCE_MEMORY_MS = 30 * 86_400_000;
  * terminal with a transport key and is not locked, and passes the AUK
  * cipher (the HSM, TK hash checked before each use).
  *
- * Answers that count towards the lock-out: a wrong Crnd2, a challenge of
- * another SN, a used challenge (a replay), a reused Rnd1. Not counted: an expired or
- * unknown challenge id (a slow network, a restarted terminal).
+ * The one answer that counts towards the lock-out: a wrong Crnd2 on a live
+ * challenge of this SN (the caller has checked the device signature). The
+ * others ({@link UNCOUNTED_REFUSALS}) change nothing and raise no event.
  */
 export class MutualAuthResponder {
   readonly policy: FlowBPolicy;
@@ -300,7 +321,11 @@ export class MutualAuthResponder {
    * @throws {AuthenticationError} `rnd_replayed` if this Rnd1 was seen before for the SN, as
    *   an Rnd1 or as one of KMS's own Rnd2 (a reflection).
    */
-  async open(sn: string, request: ChallengeRequest, auk: AukCipher): Promise<ChallengeResponse> {
+  async open(
+    sn: string,
+    request: Pick<ChallengeRequest, "rnd1">,
+    auk: AukCipher,
+  ): Promise<ChallengeResponse> {
     const at = this.#now();
     // The HSM first: a failure there leaves nothing behind. Then the writes (both randoms
     // remembered, the challenge, its event) in one transaction.
@@ -308,15 +333,19 @@ export class MutualAuthResponder {
     const id = toHex(this.#random(16));
     const expiresAt = new Date(at.getTime() + this.policy.challengeTtlMs);
     const rnd2 = await this.#atomic(async (l) => {
-      if (!(await this.#fresh(l, sn, request.rnd1, at))) {
-        await this.#fail(l, sn, "rnd_replayed", at, false);
-        return null;
-      }
+      if (!(await this.#fresh(l, sn, request.rnd1, at))) return null;
       let r: Uint8Array;
       do {
         r = this.#random(FLOW_B_RND_BYTES);
       } while (!(await this.#fresh(l, sn, toHex(r), at)));
-      await l.createChallenge({ id, sn, rnd: toHex(r), createdAt: at, expiresAt });
+      await l.createChallenge({
+        id,
+        sn,
+        rnd: toHex(r),
+        rnd1: request.rnd1.toUpperCase(),
+        createdAt: at,
+        expiresAt,
+      });
       await this.#onEvent({
         event: "challenge_opened",
         sn,
@@ -338,18 +367,8 @@ export class MutualAuthResponder {
     };
   }
 
-  /** Records a failed answer (counted or not) and its events, on the transaction's view `l`. */
-  async #fail(
-    l: ChallengeLedger,
-    sn: string,
-    code: string,
-    at: Date,
-    count: boolean,
-  ): Promise<void> {
-    if (!count) {
-      await this.#onEvent({ event: "challenge_failed", sn, detail: `${code} (not counted)` }, l);
-      return;
-    }
+  /** Records a counted failed answer and its events, on the transaction's view `l`. */
+  async #fail(l: ChallengeLedger, sn: string, code: string, at: Date): Promise<void> {
     const r = await l.recordAuthFailure(sn, {
       maxFailures: this.policy.maxFailures,
       at,
@@ -375,7 +394,7 @@ export class MutualAuthResponder {
    * @param challengeId the challenge.
    * @param answer `{ crnd2 }`.
    * @param auk TDES under the terminal's AUK.
-   * @returns the session's end.
+   * @returns the session (the challenge's id) and its end.
    * @throws {AuthenticationError} `challenge_unknown`, `challenge_wrong_terminal`,
    *   `challenge_replayed`, `challenge_expired`, `terminal_not_authenticated` (Crnd2 wrong),
    *   `terminal_locked` (locked meanwhile).
@@ -383,9 +402,9 @@ export class MutualAuthResponder {
   async verify(
     sn: string,
     challengeId: string,
-    answer: ChallengeAnswer,
+    answer: Pick<ChallengeAnswer, "crnd2">,
     auk: AukCipher,
-  ): Promise<{ sessionExpiresAt: string }> {
+  ): Promise<{ sessionId: string; sessionExpiresAt: string }> {
     const at = this.#now();
     // The HSM first (a failure there leaves the challenge unused); then the challenge used up,
     // the outcome recorded and its events, in one transaction; the refusal after it commits.
@@ -394,31 +413,30 @@ export class MutualAuthResponder {
     const refusal = await this.#atomic(async (l) => {
       const r = await l.consumeChallenge(challengeId, sn, at);
       if (!r.ok) {
-        const [code, msg, count] = {
-          not_found: ["challenge_unknown", `S5: no challenge ${challengeId}`, false],
+        const [code, msg] = {
+          not_found: ["challenge_unknown", `S5: no challenge ${challengeId}`],
           wrong_terminal: [
             "challenge_wrong_terminal",
             `S5: challenge ${challengeId} was not issued to ${sn}`,
-            true,
           ],
-          used: ["challenge_replayed", `S5: challenge ${challengeId} was already answered`, false],
+          used: ["challenge_replayed", `S5: challenge ${challengeId} was already answered`],
           expired: [
             "challenge_expired",
             `S5: challenge ${challengeId} expired (lifetime ${this.policy.challengeTtlMs} ms)`,
-            false,
           ],
-        }[r.reason] as [string, string, boolean];
-        await this.#fail(l, sn, code, at, count);
+        }[r.reason] as [string, string];
         return new AuthenticationError(code, msg);
       }
       if (!timingSafeEqual(rnd2x, fromHex(r.challenge.rnd))) {
-        await this.#fail(l, sn, "terminal_not_authenticated", at, true);
+        await this.#fail(l, sn, "terminal_not_authenticated", at);
         return new AuthenticationError(
           "terminal_not_authenticated",
           "S5: Crnd2 does not decrypt to Rnd2 under AUK; the terminal is not the one holding AUK",
         );
       }
-      if (!(await l.recordAuthSuccess(sn, { sessionExpiresAt, at }))) {
+      const sessionContext = `${challengeId}${r.challenge.rnd1 ?? ""}${r.challenge.rnd}`
+        .toUpperCase();
+      if (!(await l.recordAuthSuccess(sn, { sessionExpiresAt, at, sessionContext }))) {
         return new AuthenticationError(
           "terminal_locked",
           `${sn} is locked out after repeated failures; the operator API can lift it`,
@@ -432,7 +450,7 @@ export class MutualAuthResponder {
       return null;
     });
     if (refusal) throw refusal;
-    return { sessionExpiresAt: sessionExpiresAt.toISOString() };
+    return { sessionId: challengeId, sessionExpiresAt: sessionExpiresAt.toISOString() };
   }
 }
 
@@ -468,7 +486,7 @@ export function sessionError(sn: string, expired: boolean): AuthenticationError 
     );
 }
 
-/** Refusal of a repeated S1 after S3 (see the README: rotate before S3, refuse after). */
+/** Refusal of a repeated S1 after S3 (`flow_b_service.ts`: rotate before S3, refuse after). */
 export function hsmKeyLockedError(sn: string): ConflictError {
   return new ConflictError(
     "transport_key_registered",

@@ -301,11 +301,14 @@ export function checkAuthFailure(sn: string, options: { maxFailures: number; at:
 /** The arguments of `recordAuthSuccess`. */
 export function checkAuthSuccess(
   sn: string,
-  options: { sessionExpiresAt: Date; at: Date },
+  options: { sessionExpiresAt: Date; at: Date; sessionContext?: string },
 ): void {
   checkId("sn", sn);
   checkObject("options", options);
   checkDate("options.sessionExpiresAt", options.sessionExpiresAt);
+  if (options.sessionContext !== undefined) {
+    checkHex("options.sessionContext", options.sessionContext, 16, 128);
+  }
   checkDate("options.at", options.at);
 }
 
@@ -315,6 +318,7 @@ export function checkChallenge(c: ChallengeInput): void {
   checkId("challenge.id", c.id);
   checkId("challenge.sn", c.sn);
   checkHex("challenge.rnd", c.rnd, 16, 128);
+  if (c.rnd1 !== undefined) checkHex("challenge.rnd1", c.rnd1, 16, 128);
   checkDate("challenge.createdAt", c.createdAt);
   checkDate("challenge.expiresAt", c.expiresAt);
   if (c.expiresAt.getTime() <= c.createdAt.getTime()) {

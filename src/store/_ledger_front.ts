@@ -16,11 +16,12 @@ import {
   checkDate,
   checkHsmKey,
   checkId,
+  checkKeyBlock,
   checkNonce,
   checkTransportKey,
 } from "./_check.ts";
 import { iso, type Row, toAudit, toChallenge } from "./_rows.ts";
-import type { AuditLog, NonceMemory } from "./api.ts";
+import type { AuditLog, NonceMemory, ServerKeys } from "./api.ts";
 import { StoreError } from "./errors.ts";
 import type {
   AuditInput,
@@ -53,7 +54,7 @@ function challengeRefusal(c: Row | undefined, sn: string): ConsumeResult {
  * challenges), the nonce memory and the audit log over a backend. The
  * terminal methods both flows share are in {@link ./checked.ts}.
  */
-export abstract class LedgerFront implements NonceMemory, AuditLog {
+export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
   /** The database behind the front. */
   protected readonly backend: Backend;
 
@@ -112,7 +113,7 @@ export abstract class LedgerFront implements NonceMemory, AuditLog {
       );
       if (!before) throw new StoreError("not_found", `terminal ${sn} does not exist`);
       const r = (await x.get(
-        `UPDATE terminals SET auth_failures = auth_failures + 1, session_expires_at = NULL,
+        `UPDATE terminals SET auth_failures = auth_failures + 1,
            locked_at = CASE WHEN locked_at IS NULL AND auth_failures + 1 >= ? THEN ? ELSE locked_at END,
            updated_at = ?
          WHERE sn = ? RETURNING auth_failures, locked_at`,
@@ -130,13 +131,18 @@ export abstract class LedgerFront implements NonceMemory, AuditLog {
     });
   }
 
-  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean> {
+  recordAuthSuccess(
+    sn: string,
+    options: { sessionExpiresAt: Date; at: Date; sessionContext?: string },
+  ): Promise<boolean> {
     checkAuthSuccess(sn, options);
     return this.backend.one(`terminal ${sn}`, async (x) => {
       const n = await x.run(
-        `UPDATE terminals SET auth_failures = 0, session_expires_at = ?, updated_at = ?
+        `UPDATE terminals SET auth_failures = 0, session_expires_at = ?, session_context = ?,
+           updated_at = ?
          WHERE sn = ? AND locked_at IS NULL`,
         iso(options.sessionExpiresAt),
+        options.sessionContext ?? null,
         iso(options.at),
         sn,
       );
@@ -156,6 +162,19 @@ export abstract class LedgerFront implements NonceMemory, AuditLog {
         sn,
         iso(now),
       ) === 1);
+  }
+
+  releaseFlowBTerminal(sn: string): Promise<boolean> {
+    checkId("sn", sn);
+    return this.backend.atomic(`terminal ${sn}`, async (x) => {
+      const t = await x.get(
+        `SELECT sn FROM terminals WHERE sn = ? AND order_id IS NULL AND delivered_at IS NULL${this.backend.lockRow}`,
+        sn,
+      );
+      if (!t) return false;
+      await x.run("DELETE FROM challenges WHERE sn = ?", sn);
+      return await x.run("DELETE FROM terminals WHERE sn = ?", sn) === 1;
+    });
   }
 
   unlockTerminal(sn: string, at: Date): Promise<boolean> {
@@ -178,11 +197,12 @@ export abstract class LedgerFront implements NonceMemory, AuditLog {
     return this.backend.one(`challenge ${c.id}`, async (x) => {
       await mustExist(x, c.sn);
       const n = await x.run(
-        `INSERT INTO challenges (id, sn, rnd, created_at, expires_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO NOTHING`,
+        `INSERT INTO challenges (id, sn, rnd, rnd1, created_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
         c.id,
         c.sn,
         c.rnd,
+        c.rnd1 ?? null,
         iso(c.createdAt),
         iso(c.expiresAt),
       );
@@ -229,6 +249,25 @@ export abstract class LedgerFront implements NonceMemory, AuditLog {
       "nonces",
       (x) => x.run("DELETE FROM nonces WHERE expires_at < ?", iso(now)),
     );
+  }
+
+  // ---- server keys ----
+
+  keepServerKey(name: string, keyBlock: string, at: Date): Promise<string> {
+    checkId("name", name);
+    checkKeyBlock("keyBlock", keyBlock);
+    checkDate("at", at);
+    return this.backend.atomic(`server key ${name}`, async (x) => {
+      await x.run(
+        `INSERT INTO server_keys (name, key_block, created_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO NOTHING`,
+        name,
+        keyBlock,
+        iso(at),
+      );
+      const r = await x.get("SELECT key_block FROM server_keys WHERE name = ?", name);
+      return String(r!.key_block);
+    });
   }
 
   // ---- audit ----

@@ -36,6 +36,7 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["tk_staging", "upload_id, seq"],
   ["challenges", "id"],
   ["nonces", "scope, nonce"],
+  ["server_keys", "name"],
   ["audit_log", "id"],
 ];
 
@@ -124,6 +125,7 @@ export function toTerminal(r: Row): Terminal {
     authFailures: Number(r.auth_failures),
     lockedAt: timeOrNull(r.locked_at),
     sessionExpiresAt: timeOrNull(r.session_expires_at),
+    sessionContext: strOrNull(r.session_context),
     createdAt: time(r.created_at),
     updatedAt: time(r.updated_at),
   };
@@ -140,6 +142,7 @@ export function toChallenge(r: Row): Challenge {
     id: str(r.id),
     sn: str(r.sn),
     rnd: str(r.rnd),
+    rnd1: strOrNull(r.rnd1),
     createdAt: time(r.created_at),
     expiresAt: time(r.expires_at),
     usedAt: timeOrNull(r.used_at),

@@ -2,8 +2,9 @@
  * The store's interfaces, split by who uses them: the MTMS's order and TK
  * collection ({@link MtmsStore}), the KMS's batches, terminals and TMK
  * issuance ({@link KmsStore}), the flow B ledger of HSM keys, sessions and
- * challenges ({@link FlowBLedger}), the replay memory ({@link NonceMemory})
- * and the append-only audit log ({@link AuditLog}). {@link Store} is all of
+ * challenges ({@link FlowBLedger}), the replay memory ({@link NonceMemory}),
+ * the keys the instances share ({@link ServerKeys}) and the append-only
+ * audit log ({@link AuditLog}). {@link Store} is all of
  * them: what {@link ./sqlite.ts} and {@link ./postgres.ts} open. Every
  * method is async so a networked database can implement it; errors are
  * `TypeError`/`RangeError` for bad arguments and `StoreError` for what the
@@ -27,6 +28,7 @@ import type {
   OrderState,
   PageOptions,
   StagedTk,
+  StateCounts,
   Terminal,
   TerminalCounts,
   TerminalFilter,
@@ -59,6 +61,13 @@ export interface StoreBase {
    * and after a refused request proves it changed nothing.
    */
   stateHash(): Promise<string>;
+
+  /**
+   * How many orders and terminals are in each state (every state listed,
+   * 0 for none), and how many terminals are locked out: what `/metrics`
+   * reports.
+   */
+  countByState(): Promise<StateCounts>;
 
   /** Closes the database; later calls throw `StoreError("closed")`. */
   close(): Promise<void>;
@@ -108,6 +117,12 @@ export interface MtmsStore extends OrderBook {
 
   /** A page of collected TKs of an order, by SN. */
   listCollectedTks(orderId: string, page: PageOptions): Promise<CollectedTk[]>;
+
+  /**
+   * The SNs whose collected TK has this hash (one TK per terminal: a TK
+   * known for one SN is refused for another), in SN order, at most 10.
+   */
+  collectedTkHolders(tkHash: string): Promise<string[]>;
 }
 
 /** KMS: the terminal rows both flows read, and their TMK issued, sent and delivered. */
@@ -170,6 +185,19 @@ export interface KmsStore extends OrderBook, TerminalLedger {
     at: Date,
   ): Promise<number>;
 
+  /**
+   * KMS, one TK per terminal: which of these TK hashes a terminal already
+   * holds, or a TK staged by this upload, and for which SN.
+   *
+   * @param uploadId the upload whose staged TKs count too.
+   * @param tkHashes the hashes (SHA-256, uppercase hex), at most 1000.
+   * @returns each match, terminals first (in no set order).
+   */
+  knownTkHashes(
+    uploadId: string,
+    tkHashes: readonly string[],
+  ): Promise<{ tkHash: string; sn: string; staged: boolean }[]>;
+
   /** KMS: a page of an upload's staged TKs in `seq` order, after `after` (-1 for the first page). */
   listStagedTks(uploadId: string, page: { after: number; limit: number }): Promise<StagedTk[]>;
 
@@ -231,7 +259,8 @@ export interface FlowBLedger extends TerminalLedger {
   setTransportKey(sn: string, tk: TransportKeyInput): Promise<boolean>;
 
   /**
-   * Counts a failed authentication and locks the SN at `maxFailures`.
+   * Counts a failed authentication and locks the SN at `maxFailures`; an
+   * open download session stays open (a failure never cancels it).
    * @throws {StoreError} `not_found`.
    */
   recordAuthFailure(
@@ -240,11 +269,15 @@ export interface FlowBLedger extends TerminalLedger {
   ): Promise<AuthFailureResult>;
 
   /**
-   * Records a passed authentication: failures reset, a download session until `sessionExpiresAt`.
+   * Records a passed authentication: failures reset, a download session until
+   * `sessionExpiresAt`, bound to `sessionContext` (challenge id || Rnd1 || Rnd2, hex).
    * @returns false if the SN is locked (nothing changes).
    * @throws {StoreError} `not_found`.
    */
-  recordAuthSuccess(sn: string, options: { sessionExpiresAt: Date; at: Date }): Promise<boolean>;
+  recordAuthSuccess(
+    sn: string,
+    options: { sessionExpiresAt: Date; at: Date; sessionContext?: string },
+  ): Promise<boolean>;
 
   /**
    * Uses up a download session (flow B S6): of two concurrent downloads only
@@ -259,6 +292,14 @@ export interface FlowBLedger extends TerminalLedger {
    * @throws {StoreError} `not_found`.
    */
   unlockTerminal(sn: string, at: Date): Promise<boolean>;
+
+  /**
+   * Drops a flow B registration that blocks the SN (e.g. for a production
+   * order's batch): the terminal and its challenges, if it has no order and
+   * no delivered TMK. Its audit records stay.
+   * @returns false if there is no such registration (unknown, flow A, or delivered).
+   */
+  releaseFlowBTerminal(sn: string): Promise<boolean>;
 
   /**
    * Stores a new challenge.
@@ -285,6 +326,17 @@ export interface NonceMemory {
   purgeNonces(now: Date): Promise<number>;
 }
 
+/** Keys every server instance on one database shares, kept as key blocks under the LMK. */
+export interface ServerKeys {
+  /**
+   * Keeps a key block under `name` unless one is kept there already (of two
+   * instances that start together, the first to write wins).
+   *
+   * @returns the key block kept under `name`: `keyBlock`, or the one kept before.
+   */
+  keepServerKey(name: string, keyBlock: string, at: Date): Promise<string>;
+}
+
 /** The append-only audit log. */
 export interface AuditLog {
   /** Appends an audit record; returns its id. */
@@ -295,4 +347,5 @@ export interface AuditLog {
 }
 
 /** The whole repository: every role above, as each implementation provides it. */
-export interface Store extends StoreBase, MtmsStore, KmsStore, FlowBLedger, NonceMemory, AuditLog {}
+export interface Store
+  extends StoreBase, MtmsStore, KmsStore, FlowBLedger, NonceMemory, ServerKeys, AuditLog {}

@@ -13,6 +13,7 @@ import type { Backend } from "./_backend.ts";
 import {
   checkCollectedTk,
   checkDate,
+  checkHash,
   checkId,
   checkKcv,
   checkOneOf,
@@ -42,6 +43,7 @@ import {
   toTkToIssue,
 } from "./_rows.ts";
 import type { Store } from "./api.ts";
+import { TERMINAL_STATES } from "./types.ts";
 import { StoreError } from "./errors.ts";
 import type * as T from "./types.ts";
 
@@ -98,6 +100,27 @@ export class CheckedStore extends LedgerFront implements Store {
         });
       }
       return h.digest("hex").toUpperCase();
+    });
+  }
+
+  countByState(): Promise<T.StateCounts> {
+    return this.backend.one("state counts", async (x) => {
+      const orders = Object.fromEntries(ORDER_STATES.map((s) => [s, 0]));
+      const terminals = Object.fromEntries(TERMINAL_STATES.map((s) => [s, 0]));
+      for (const r of await x.all("SELECT state, count(*) AS n FROM orders GROUP BY state")) {
+        orders[str(r.state)] = Number(r.n);
+      }
+      for (const r of await x.all("SELECT state, count(*) AS n FROM terminals GROUP BY state")) {
+        terminals[str(r.state)] = Number(r.n);
+      }
+      const locked = await x.get(
+        "SELECT count(*) AS n FROM terminals WHERE locked_at IS NOT NULL",
+      );
+      return {
+        orders: orders as T.StateCounts["orders"],
+        terminals: terminals as T.StateCounts["terminals"],
+        lockedTerminals: Number(locked!.n),
+      };
     });
   }
 
@@ -223,7 +246,44 @@ export class CheckedStore extends LedgerFront implements Store {
       )).map(toCollected));
   }
 
+  collectedTkHolders(tkHash: string): Promise<string[]> {
+    checkHash("tkHash", tkHash);
+    return this.backend.one("collected TKs by hash", async (x) =>
+      (await x.all(
+        "SELECT sn FROM collected_tks WHERE tk_hash = ? ORDER BY sn LIMIT 10",
+        tkHash,
+      )).map((r) => str(r.sn)));
+  }
+
   // ---- KMS: batches and staging ----
+
+  knownTkHashes(
+    uploadId: string,
+    tkHashes: readonly string[],
+  ): Promise<{ tkHash: string; sn: string; staged: boolean }[]> {
+    checkId("uploadId", uploadId);
+    if (!Array.isArray(tkHashes) || tkHashes.length > 1000) {
+      throw new RangeError("tkHashes must be an array of at most 1000 hashes");
+    }
+    tkHashes.forEach((h, i) => checkHash(`tkHashes[${i}]`, h));
+    if (tkHashes.length === 0) return Promise.resolve([]);
+    const marks = tkHashes.map(() => "?").join(", ");
+    return this.backend.one("TKs by hash", async (x) => {
+      const held = await x.all(
+        `SELECT tk_hash, sn FROM terminals WHERE tk_hash IN (${marks})`,
+        ...tkHashes,
+      );
+      const staged = await x.all(
+        `SELECT tk_hash, sn FROM tk_staging WHERE upload_id = ? AND tk_hash IN (${marks})`,
+        uploadId,
+        ...tkHashes,
+      );
+      return [
+        ...held.map((r) => ({ tkHash: str(r.tk_hash), sn: str(r.sn), staged: false })),
+        ...staged.map((r) => ({ tkHash: str(r.tk_hash), sn: str(r.sn), staged: true })),
+      ];
+    });
+  }
 
   importTkBatch(batch: T.TkBatchInput): Promise<T.TkBatchResult> {
     checkTkBatch(batch);

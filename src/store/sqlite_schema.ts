@@ -140,4 +140,39 @@ CREATE TABLE tk_staging (
 CREATE INDEX tk_staging_time ON tk_staging (staged_at);
 `,
   },
+  {
+    version: 5,
+    description: "KMS: keys every instance on the database shares, as key blocks under the LMK",
+    sql: `
+-- Made once by the first instance's HSM (e.g. the flow A challenge key); never changed.
+CREATE TABLE server_keys (
+  name       TEXT PRIMARY KEY,
+  key_block  TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+`,
+  },
+  {
+    version: 6,
+    description:
+      "one TK per terminal: the TK hashes indexed where the MTMS and the KMS look them up",
+    sql: `
+-- A TK known by its hash (SHA-256 of the clear key) is refused for another SN: at the MTMS's
+-- collection, at the KMS's import (terminals, and the TKs staged by the same upload).
+CREATE INDEX collected_tks_tk_hash ON collected_tks (tk_hash) WHERE tk_hash IS NOT NULL;
+CREATE INDEX terminals_tk_hash ON terminals (tk_hash) WHERE tk_hash IS NOT NULL;
+CREATE INDEX tk_staging_tk_hash ON tk_staging (upload_id, tk_hash);
+`,
+  },
+  {
+    version: 7,
+    description: "KMS flow B: a session bound to its challenge (id, Rnd1, Rnd2)",
+    sql: `
+-- The session a passed S5 opened: challenge id || Rnd1 || Rnd2 (hex, public values), the
+-- context of the session key the HSM derives from AUK for the MACs of S6 and S7.
+ALTER TABLE terminals ADD COLUMN session_context TEXT;
+-- The terminal's Rnd1 of each challenge (the KMS's Rnd2 is rnd).
+ALTER TABLE challenges ADD COLUMN rnd1 TEXT;
+`,
+  },
 ];

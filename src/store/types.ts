@@ -116,6 +116,14 @@ export const TERMINAL_STATES = [
 /** One of {@link TERMINAL_STATES}. */
 export type TerminalState = typeof TERMINAL_STATES[number];
 
+/** Orders and terminals by state, from `Store.countByState`. */
+export interface StateCounts {
+  readonly orders: Readonly<Record<OrderState, number>>;
+  readonly terminals: Readonly<Record<TerminalState, number>>;
+  /** Terminals locked out by failed authentications (flow B). */
+  readonly lockedTerminals: number;
+}
+
 /** KMS: a terminal and its keys (as key blocks), KCVs and flow state. */
 export interface Terminal {
   readonly sn: string;
@@ -149,6 +157,11 @@ export interface Terminal {
   readonly lockedAt: string | null;
   /** Flow B: a passed challenge allows a TMK download until this time. */
   readonly sessionExpiresAt: string | null;
+  /**
+   * Flow B: the open session's challenge id || Rnd1 || Rnd2 (hex, public
+   * values), the context of its MAC key derived from AUK.
+   */
+  readonly sessionContext: string | null;
   readonly createdAt: string;
   readonly updatedAt: string;
 }
@@ -239,6 +252,8 @@ export interface Challenge {
   readonly sn: string;
   /** The random the terminal must encrypt under AUK (hex). */
   readonly rnd: string;
+  /** The terminal's random the KMS answered in the same challenge (hex), if recorded. */
+  readonly rnd1: string | null;
   readonly createdAt: string;
   readonly expiresAt: string;
   readonly usedAt: string | null;
@@ -249,6 +264,8 @@ export interface ChallengeInput {
   id: string;
   sn: string;
   rnd: string;
+  /** The terminal's random of the same challenge (hex). */
+  rnd1?: string;
   createdAt: Date;
   expiresAt: Date;
 }

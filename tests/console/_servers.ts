@@ -23,7 +23,8 @@ import { openStore } from "../../servers/_lib/store.ts";
 import { kmsCaForKms, makeFlowBPki } from "../../demo/flow_b.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
-import { randomBytes, toHex } from "../../src/crypto/mod.ts";
+import { generateRsaKeyPair, pkcs1v15Sign, randomBytes, toHex } from "../../src/crypto/mod.ts";
+import { answerSigningInput } from "../../src/protocol/mod.ts";
 
 /** The console logins of the tests: id, role, password. */
 export const LOGINS = [
@@ -44,8 +45,8 @@ export interface ConsoleServers {
   /** Every log line of both servers. */
   logs: string[];
   pki: Awaited<ReturnType<typeof makeDemoPki>>;
-  /** The KMS root PIN pads of flow B trust. */
-  kmsRootPem: string;
+  /** Flow B's PKI: the KMS root PIN pads trust, the KMS CA, device certificates. */
+  flowB: Awaited<ReturnType<typeof makeFlowBPki>>;
   close(): Promise<void>;
 }
 
@@ -86,6 +87,7 @@ export async function startConsoleServers(
     db: `${dir}/kms.db`,
     lmkComponents: kmsLmk,
     kmsCa: await kmsCaForKms(flowB, kmsLmk, dir, core, `${dir}/kms.db`),
+    deviceRoots: [flowB.kmsRootPem],
     hsmMode: "test",
     pkComponents: pk,
     makComponents: mak,
@@ -120,7 +122,7 @@ export async function startConsoleServers(
     mtmsStore,
     logs,
     pki,
-    kmsRootPem: flowB.kmsRootPem,
+    flowB,
     close: async () => {
       await kmsStore.close();
       await mtmsStore.close();
@@ -175,20 +177,40 @@ export async function collectOnLine(
  */
 export async function lockOutTerminal(s: ConsoleServers, sn: string): Promise<number> {
   const core = await loadCore();
-  const pinPad = new PinPadFlowB({ kmsRoot: s.kmsRootPem, core, storageKey: randomBytes(24) });
+  const k = await generateRsaKeyPair({ bits: 2048, core });
+  const device = {
+    privateKey: k.privateKey,
+    certificate: await s.flowB.issueDevice!(sn, k.publicKey),
+  };
+  const pinPad = new PinPadFlowB({
+    kmsRoot: s.flowB.kmsRootPem,
+    kmsCa: s.flowB.kmsCa.certificate,
+    core,
+    storageKey: randomBytes(24),
+    device,
+  });
   const pos = new FlowBTerminal({ sn, pinPad, transport: fetchTransport, kmsUrl: s.kms.url });
   await pos.requestHsmKey();
   await pos.sendTransportKey();
+  const post = (path: string, body: unknown) =>
+    fetch(`${s.kms.url}/v1/terminals/${sn}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }).then((r) => r.json());
   for (let n = 1; n <= 10; n++) {
-    const post = (path: string, body: unknown) =>
-      fetch(`${s.kms.url}/v1/terminals/${sn}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify(body),
-      }).then((r) => r.json());
-    const ch = await post("/challenges", { rnd1: toHex(randomBytes(8)).toUpperCase() });
+    const ch = await post("/challenges", await pinPad.challenge(sn));
     if (ch.error) throw new Error(`S5 refused: ${ch.error.code}`);
-    await post(`/challenges/${ch.challengeId}/response`, { crnd2: "00".repeat(8) });
+    // A wrong answer, signed by the device key: it counts toward the lock-out.
+    const crnd2 = "00".repeat(8);
+    const signature = toHex(
+      await pkcs1v15Sign(k.privateKey, answerSigningInput(sn, ch.challengeId, crnd2), { core }),
+    );
+    await post(`/challenges/${ch.challengeId}/response`, {
+      crnd2,
+      deviceCertificate: device.certificate,
+      signature,
+    });
     if ((await s.kmsStore.getTerminal(sn))?.lockedAt) return n;
   }
   throw new Error(`${sn} was not locked after 10 wrong answers`);

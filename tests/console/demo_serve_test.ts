@@ -6,8 +6,11 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 
+let client: Deno.HttpClient | undefined;
+
 async function loginOn(base: string, id: string, password: string) {
   const r = await fetch(`${base}/console/api/login`, {
+    client,
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ id, password }),
@@ -16,7 +19,7 @@ async function loginOn(base: string, id: string, password: string) {
   const session = await r.json();
   const cookie = r.headers.get("set-cookie")!.split(";")[0];
   const get = async (path: string) => {
-    const g = await fetch(`${base}/console/api${path}`, { headers: { cookie } });
+    const g = await fetch(`${base}/console/api${path}`, { headers: { cookie }, client });
     return { status: g.status, body: await g.json() };
   };
   return { session, get };
@@ -59,7 +62,11 @@ Deno.test("demo --serve keeps the servers running with their consoles until SIGI
       lines.find((l) => l.includes(`${name} console:`))!.split(/\s+/).pop()!;
     const mtms = url("MTMS").replace(/\/console\/$/, "");
     const kms = url("KMS").replace(/\/console\/$/, "");
-    assertMatch(mtms, /^http:\/\/127\.0\.0\.1:\d+$/);
+    // HTTPS by default, with certificates from the demo's CA, whose root the demo writes.
+    assertMatch(mtms, /^https:\/\/localhost:\d+$/);
+    const rootLine = lines.find((l) => l.includes("chain to the demo's CA root: "))!;
+    const rootPath = rootLine.split("CA root: ")[1].split(" ")[0];
+    client = Deno.createHttpClient({ caCerts: [await Deno.readTextFile(rootPath)] });
     const logins = Object.fromEntries(
       lines.filter((l) => /^ {2}\S+ +\S+ {2}(operator|supervisor|custodian|auditor)$/.test(l))
         .map((l) => l.trim().split(/\s+/)).map((
@@ -92,10 +99,11 @@ Deno.test("demo --serve keeps the servers running with their consoles until SIGI
     ]]);
     const certs = (await kmsView.get("/certificates")).body.issued;
     assertEquals(certs.filter((c: { label: string }) => c.label.startsWith("Pu_hsm")).length, 2);
-    const page = await fetch(`${kms}/console/`);
+    const page = await fetch(`${kms}/console/`, { client });
     assertEquals(page.status, 200);
     await page.body?.cancel();
   } finally {
+    client?.close();
     child.kill("SIGINT");
     while (true) {
       const { value, done } = await reader.read();

@@ -6,10 +6,15 @@
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import nodeCrypto from "node:crypto";
-import { allCores, toHex } from "../_helpers.ts";
-import { exportJwk, generateRsaKeyPair, kcv } from "../../src/crypto/mod.ts";
+import { allCores, hex, toHex } from "../_helpers.ts";
+import { cmac, exportJwk, generateRsaKeyPair, kcv, kdfCmacCounter } from "../../src/crypto/mod.ts";
 import { wrapKeyBlock } from "../../src/keyblock/mod.ts";
-import { AuthenticationError, IntegrityError } from "../../src/protocol/mod.ts";
+import {
+  AuthenticationError,
+  ConflictError,
+  IntegrityError,
+  ValidationError,
+} from "../../src/protocol/mod.ts";
 import { PinPad, pinPadTestHarness } from "../../devices/pin_pad.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
 import { makeDemoPki } from "../../demo/setup.ts";
@@ -150,5 +155,47 @@ for (const core of await allCores()) {
       IntegrityError,
     );
     assertEquals(e2.code, "tk_hash_mismatch");
+  });
+
+  Deno.test(`devices (${core.name}): S16-S17 proofs are CMACs under keys derived from TK and TMK`, async () => {
+    const op = new OperatorTerminal({ transport: noTransport, mtmsUrl: "http://mtms.test" });
+    op.insertCard((await pki.issueOperator("Operator 0042")).card);
+    const pad = await PinPad.create({ root: pki.rootPem, core });
+    await authenticated(pad, op);
+    await pad.generateTk();
+    const sn = "SN00000001";
+    const nonce = toHex(crypto.getRandomValues(new Uint8Array(32)));
+    const te = new TextEncoder();
+    // The MAC input and derivation written out here from the protocol's definition.
+    const expected = async (key: Uint8Array, label: string, tail: Uint8Array) => {
+      const k = await kdfCmacCounter(key, te.encode(label), te.encode(sn), key.length, {
+        cipher: "tdes",
+        core,
+      });
+      const data = new Uint8Array([...te.encode(label), 0, sn.length, ...te.encode(sn), ...tail]);
+      return toHex(await cmac(k, data, { cipher: "tdes", core }));
+    };
+    const { tk } = await pinPadTestHarness(pad).clearKeys();
+    assertEquals(await pad.proveTk(sn, nonce), await expected(tk!, "TMK download", hex(nonce)));
+    assert((await pad.proveTk("SN00000002", nonce)) !== (await pad.proveTk(sn, nonce)));
+    const e0 = await assertRejects(() => pad.proveTmk(sn, nonce), ConflictError);
+    assertEquals(e0.code, "no_tmk");
+    const tmk = crypto.getRandomValues(new Uint8Array(16));
+    const tmkKcv = toHex(await kcv(tmk, { core }));
+    await pad.installTmk({
+      sn,
+      tmkBlock: await wrapKeyBlock(tk!, "B0000K0TB00E0000", tmk, { core }),
+      tmkKcv,
+    });
+    const ack = await pad.proveTmk(sn, nonce);
+    assertEquals(ack.tmkKcv, tmkKcv);
+    assertEquals(
+      ack.mac,
+      await expected(tmk, "TMK ack", new Uint8Array([...hex(nonce), ...hex(tmkKcv)])),
+    );
+    await assertRejects(() => pad.proveTk(sn, "00"), ValidationError, "nonce");
+    await pinPadTestHarness(pad).corruptTk();
+    const e1 = await assertRejects(() => pad.proveTk(sn, nonce), IntegrityError);
+    assertEquals(e1.code, "tk_hash_mismatch");
   });
 }

@@ -3,10 +3,11 @@
  * real sockets), an operator terminal with its card, and POS terminals.
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { type Exchange, fetchTransport, type Transport } from "../../src/protocol/mod.ts";
+import type { Exchange, Transport } from "../../src/protocol/mod.ts";
+import { type SocketTls, socketTls } from "../../demo/tls.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { operatorAuthorization } from "../_helpers.ts";
-import { createKms, type KmsApp, startKms } from "../../servers/kms/main.ts";
+import { createKms, type KmsApp, type KmsOptions, startKms } from "../../servers/kms/main.ts";
 import { createMtms, type MtmsApp, startMtms } from "../../servers/mtms/main.ts";
 import { OperatorCard } from "../../devices/operator_card.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
@@ -18,6 +19,7 @@ import type { Hsm } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { openHsm } from "../../servers/_lib/hsm.ts";
 import { openStore } from "../../servers/_lib/store.ts";
+import type { ServerMetrics } from "../../servers/_lib/metrics.ts";
 
 /** Wrappers around a server's store and HSMs (fault injection). */
 export interface Instrument {
@@ -71,13 +73,15 @@ export interface World {
   pos(sn: string): Promise<PosTerminal>;
   /** S1-S13 for one POS: authenticate, generate and export TK, upload. */
   collect(pos: PosTerminal, orderId: string): Promise<void>;
-  /** Raw JSON call with the operator token (or none). */
+  /** Raw JSON call with the operator token (or none); on sockets, S14 with the MTMS's certificate. */
   call(
     method: string,
     url: string,
     body?: unknown,
     token?: string | null,
   ): Promise<{ status: number; body: Json }>;
+  /** Socket mode: the TLS of both servers, the MTMS's client certificate, the KMS's CRLs. */
+  tls?: SocketTls;
   /** Restarts the KMS on the same database (same components). */
   restartKms(): Promise<void>;
   close(): Promise<void>;
@@ -95,6 +99,15 @@ export interface WorldOptions {
   token?: string;
   /** Orders of more TKs go from MTMS to KMS streamed (default the MTMS's). */
   streamAbove?: number;
+  /**
+   * The KMS's hold-off of SNs and sources whose device requests fail unproved
+   * (default: 100 free failures, as the functional tests send many on purpose).
+   */
+  deviceFailureLimits?: KmsOptions["deviceFailureLimits"];
+  /** The KMS's nonce lifetime (default its own). */
+  nonceTtlMs?: number;
+  /** Where the KMS counts events (default its own metrics). */
+  kmsMetrics?: ServerMetrics;
 }
 
 export async function makeWorld(
@@ -124,6 +137,9 @@ export async function makeWorld(
     token,
     log: kmsLog.logger,
     core,
+    deviceFailureLimits: options.deviceFailureLimits ?? { freeFailures: 100 },
+    nonceTtlMs: options.nonceTtlMs,
+    metrics: options.kmsMetrics,
     ...instrumented(options.instrument?.kms),
   };
   let kmsApp: KmsApp | undefined;
@@ -133,6 +149,7 @@ export async function makeWorld(
   let mtmsStop: () => Promise<void>;
   let mtmsUrl: string;
   let transport: Transport;
+  let tls: SocketTls | undefined;
   // The KMS handler is looked up on each call, so a restart swaps it.
   const around = options.around ?? ((_: "kms" | "mtms", h: Transport) => h);
   const kmsHandler: Transport = around("kms", (r) => kmsApp!.handler(r));
@@ -144,6 +161,7 @@ export async function makeWorld(
     kmsStop = () => kmsApp!.close();
     mtmsApp = await createMtms({
       ...kmsOptions,
+      metrics: undefined,
       db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
@@ -166,23 +184,29 @@ export async function makeWorld(
     mtmsStop = () => mtmsApp!.close();
     transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsHandler(r);
   } else {
-    const k = await startKms({ ...kmsOptions, port: 0 });
-    kmsUrl = k.url;
+    // Over TLS with certificates from the CA; S14 over mutual TLS with the MTMS's certificate.
+    tls = await socketTls(pki, dir);
+    const k = await startKms({ ...kmsOptions, port: 0, tls: tls.kmsServer });
+    kmsUrl = tls.url(k);
     kmsStop = () => k.shutdown();
     const m = await startMtms({
       ...kmsOptions,
+      metrics: undefined,
       port: 0,
-      db: `${dir}/mtms.db`,
+      db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       kmsUrl,
+      kmsTransport: tls.mtmsToKms.transport,
+      observe: (x) => world.mtmsToKms.push(x),
       streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
+      tls: tls.mtmsServer,
     });
-    mtmsUrl = m.url;
+    mtmsUrl = tls.url(m);
     mtmsStop = () => m.shutdown();
-    transport = fetchTransport;
+    transport = tls.devices.transport;
   }
   const op = await pki.issueOperator("Operator 0042");
   const card = new OperatorCard(op.certificate, op.privateKey, { core });
@@ -205,6 +229,7 @@ export async function makeWorld(
     logs: { kms: kmsLog.lines, mtms: mtmsLog.lines },
     kmsDown: false,
     mtmsToKms: [],
+    tls,
     async pos(sn) {
       const pinPad = await PinPad.create({ root: pki.rootPem, core });
       return new PosTerminal({ sn, pinPad, transport, kmsUrl });
@@ -228,7 +253,11 @@ export async function makeWorld(
         ? body
         : JSON.stringify(body);
       if (tok) headers["authorization"] = await operatorAuthorization(tok, method, url, text);
-      const res = await transport(
+      // On sockets, S14 goes with the MTMS's client certificate, as the MTMS sends it.
+      const via = tls && url.startsWith(`${kmsUrl}/v1/tk-batches`)
+        ? tls.mtmsToKms.transport
+        : transport;
+      const res = await via(
         new Request(url, {
           method,
           headers,
@@ -245,6 +274,7 @@ export async function makeWorld(
     async close() {
       await mtmsStop();
       await kmsStop();
+      tls?.close();
       await Deno.remove(dir, { recursive: true });
     },
   };

@@ -16,6 +16,8 @@ import { openSqliteStore } from "../../src/store/mod.ts";
 import { pinPadTestHarness } from "../../devices/pin_pad.ts";
 import type { OperatorCard } from "../../devices/operator_card.ts";
 import { type Json, makeWorld, type Mode, type World } from "./_fixture.ts";
+import { ackBody, kmsNonce } from "../_device_proof.ts";
+import type { PosTerminal } from "../../devices/pos_terminal.ts";
 import { componentKey } from "../../demo/setup.ts";
 
 /**
@@ -98,6 +100,7 @@ for (const core of cores) {
             "/v1/terminals/{sn}",
             "/v1/terminals/{sn}/tmk",
             "/v1/terminals/{sn}/tmk/ack",
+            "/v1/terminals/{sn}/tmk/challenge",
             "/v1/tk-batches",
           ],
         );
@@ -148,6 +151,7 @@ for (const core of cores) {
         const good = await signedUpload(w, w.card, "PO-FAULT-2", "SNB0000001", exp);
         const otherCa = await w.pki.foreignOperator();
         const expired = await w.pki.issueOperator("Operator 0099", { expired: true });
+        const kms = (m: string, p: string, body?: unknown) => w.call(m, p, body);
         const cases: [string, () => Promise<{ status: number; body: Json }>, number, string][] = [
           [
             "upload: malformed hex",
@@ -277,25 +281,43 @@ for (const core of cores) {
           ],
           [
             "download: unknown SN",
-            () => w.call("POST", `${w.kmsUrl}/v1/terminals/SNZ9999999/tmk`),
+            async () =>
+              w.call("POST", `${w.kmsUrl}/v1/terminals/SNZ9999999/tmk`, {
+                nonce: await kmsNonce(kms, `${w.kmsUrl}/v1/terminals/SNZ9999999`),
+                mac: "00".repeat(8),
+              }),
             404,
             "unknown_terminal",
           ],
           [
             "download: malformed SN",
-            () => w.call("POST", `${w.kmsUrl}/v1/terminals/sn-1/tmk`),
+            () =>
+              w.call("POST", `${w.kmsUrl}/v1/terminals/sn-1/tmk`, {
+                nonce: "00".repeat(32),
+                mac: "00".repeat(8),
+              }),
             400,
             "invalid_field",
           ],
           [
             "ack: before download",
-            () => w.call("POST", `${w.kmsUrl}/v1/terminals/${b.sn}/tmk/ack`, { tmkKcv: "000000" }),
+            async () =>
+              w.call("POST", `${w.kmsUrl}/v1/terminals/${b.sn}/tmk/ack`, {
+                tmkKcv: "000000",
+                nonce: await kmsNonce(kms, `${w.kmsUrl}/v1/terminals/${b.sn}`),
+                mac: "00".repeat(8),
+              }),
             409,
             "not_sent",
           ],
           [
             "ack: malformed KCV",
-            () => w.call("POST", `${w.kmsUrl}/v1/terminals/${b.sn}/tmk/ack`, { tmkKcv: "00000" }),
+            () =>
+              w.call("POST", `${w.kmsUrl}/v1/terminals/${b.sn}/tmk/ack`, {
+                tmkKcv: "00000",
+                nonce: "00".repeat(32),
+                mac: "00".repeat(8),
+              }),
             400,
             "invalid_field",
           ],
@@ -340,13 +362,26 @@ for (const core of cores) {
         // --- download before issuance, after delivery; KCV mismatch ---
         const d = await a.downloadTmk();
         assertEquals(d.state, "delivered");
-        const again = await w.call("POST", `${w.kmsUrl}/v1/terminals/${a.sn}/tmk`, {});
+        const again = await w.call(
+          "POST",
+          `${w.kmsUrl}/v1/terminals/${a.sn}/tmk`,
+          await genuineDownload(w, a),
+        );
         assertEquals([again.status, again.body.error.code], [409, "already_delivered"]);
-        const dl = await w.call("POST", `${w.kmsUrl}/v1/terminals/${b.sn}/tmk`, {});
+        const dl = await w.call(
+          "POST",
+          `${w.kmsUrl}/v1/terminals/${b.sn}/tmk`,
+          await genuineDownload(w, b),
+        );
         assertEquals(dl.status, 200);
-        const wrong = await w.call("POST", `${w.kmsUrl}/v1/terminals/${b.sn}/tmk/ack`, {
-          tmkKcv: flipHex(dl.body.tmkKcv),
-        });
+        // The holder of TMK acknowledges with a wrong KCV (its MAC covers that KCV).
+        await b.pinPad.installTmk(dl.body);
+        const tmkB = (await pinPadTestHarness(b.pinPad).clearKeys()).tmk!;
+        const wrong = await w.call(
+          "POST",
+          `${w.kmsUrl}/v1/terminals/${b.sn}/tmk/ack`,
+          await ackBody(tmkB, b.sn, dl.body.ackNonce, core, flipHex(dl.body.tmkKcv)),
+        );
         assertEquals([wrong.status, wrong.body.error.code], [422, "kcv_mismatch"]);
         const st = await w.call("GET", `${w.kmsUrl}/v1/terminals/${b.sn}`);
         assertEquals(st.body.state, "tmk_sent", "a wrong ack changes nothing");
@@ -359,7 +394,11 @@ for (const core of cores) {
           (await w.call("POST", `${w.mtmsUrl}/v1/orders/PO-FAULT-3/transfer`)).status,
           200,
         );
-        const before = await w.call("POST", `${w.kmsUrl}/v1/terminals/SND0000001/tmk`, {});
+        const before = await w.call(
+          "POST",
+          `${w.kmsUrl}/v1/terminals/SND0000001/tmk`,
+          await genuineDownload(w, p3),
+        );
         assertEquals([before.status, before.body.error.code], [409, "not_issued"]);
         // a batch with a valid MAC (the test knows MAK) but other content than the stored one
         const tks = [{
@@ -529,7 +568,11 @@ for (const core of cores) {
       const d1 = await terminals[0].downloadTmk();
       assertEquals(d1.state, "delivered");
       await w.restartKms();
-      const again = await w.call("POST", `${w.kmsUrl}/v1/terminals/SNF0000001/tmk`, {});
+      const again = await w.call(
+        "POST",
+        `${w.kmsUrl}/v1/terminals/SNF0000001/tmk`,
+        await genuineDownload(w, terminals[0]),
+      );
       assertEquals(again.body.error.code, "already_delivered");
       const d2 = await terminals[1].downloadTmk();
       assertEquals(d2.kmsKcv, d2.pinPadKcv);
@@ -550,6 +593,15 @@ async function auditEvents(path: string): Promise<string[]> {
   } finally {
     await store.close();
   }
+}
+
+/** The body of a download by `pos`'s PIN pad: a fresh nonce and its proof of TK. */
+async function genuineDownload(
+  w: World,
+  pos: PosTerminal,
+): Promise<{ nonce: string; mac: string }> {
+  const nonce = await kmsNonce((m, p, b) => w.call(m, p, b), `${w.kmsUrl}/v1/terminals/${pos.sn}`);
+  return { nonce, mac: await pos.pinPad.proveTk(pos.sn, nonce) };
 }
 
 function flipHex(h: string): string {

@@ -8,22 +8,31 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { generateRsaKeyPair, kcv, type RsaPrivateKey, toHex } from "../../src/crypto/mod.ts";
+import {
+  generateRsaKeyPair,
+  kcv,
+  pkcs1v15Sign,
+  type RsaPrivateKey,
+  toHex,
+} from "../../src/crypto/mod.ts";
 import { type Hsm, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
-import { issueCertificate } from "../../src/pki/mod.ts";
-import type { FlowBPolicy, Transport } from "../../src/protocol/mod.ts";
+import { type CrlSet, issueCertificate } from "../../src/pki/mod.ts";
+import type { FlowBPolicy, HsmKeyRequest, Transport } from "../../src/protocol/mod.ts";
 import { openPostgresStore, openSqliteStore, type Store } from "../../src/store/mod.ts";
 import {
   createHandler,
   memoryLogger,
   OPERATOR_NONCE_SCOPE,
   type Running,
-  serveHandler,
 } from "../../servers/_lib/mod.ts";
+import { listen } from "../../servers/_lib/listener.ts";
+import { tlsUnder } from "../../demo/tls.ts";
 import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
 import { kmsCaCertifier } from "../../servers/kms/ca_certifier.ts";
 import { deviceVerifier } from "../../servers/kms/device_verifier.ts";
+import { tlsClient } from "../../servers/_lib/tls.ts";
+import { type GuardPolicy, RefusalGuard } from "../../servers/kms/flow_b_guard.ts";
 import { hsmFlowBKeyOps } from "../../servers/kms/flow_b_keys.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
@@ -75,6 +84,35 @@ export async function makePki(core: CryptoCore, name = "TMK"): Promise<Pki> {
   return { root: { key: rootKey, certificate: root }, kmsCa: { key: caKey, certificate: ca } };
 }
 
+/**
+ * A PIN pad's device credential for `sn`: a new RSA-2048 key and its
+ * `pin-pad` certificate from `issuer` (valid from a day before {@link T0}
+ * for a year, or around `at`).
+ *
+ * @param core the crypto core.
+ * @param issuer the CA that issues it (a device root).
+ * @param sn the serial number it names.
+ * @param at the time it must be valid at (default {@link T0}).
+ * @returns the key and certificate.
+ */
+export async function deviceCredential(
+  core: CryptoCore,
+  issuer: Ca,
+  sn: string,
+  at = T0,
+): Promise<{ privateKey: RsaPrivateKey; certificate: string }> {
+  const key = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+  const certificate = await issueCertificate({
+    profile: "pin-pad",
+    subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
+    publicKey: key,
+    notBefore: new Date(Math.floor(at / 1000) * 1000 - 86_400_000),
+    notAfter: new Date(Math.floor(at / 1000) * 1000 + 365 * 86_400_000),
+    issuer: { privateKey: issuer.key, certificate: issuer.certificate },
+  }, { core });
+  return { privateKey: key, certificate };
+}
+
 /** A mutable clock shared by the KMS and the PIN pads. */
 export interface Clock {
   ms(): number;
@@ -108,20 +146,30 @@ export interface World {
   lmkComponents: Uint8Array[];
   /** How `handler` reaches the KMS. */
   via: Via;
-  /** A PIN pad flashed with this world's root. */
-  newPad(root?: string): PinPadFlowB;
+  /** A PIN pad flashed with this world's root and KMS CA (or others), with a device credential. */
+  newPad(root?: string, kmsCa?: string): PinPadFlowB;
   /**
    * A PIN pad with a device credential for `sn` (a `pin-pad` certificate from
    * `issuer`, default this world's root; one device key per world, to save key generation).
    */
   devicePad(sn: string, issuer?: Ca): Promise<PinPadFlowB>;
+  /** A fresh S1 request for `sn`, signed with this world's device key (certificate for `sn`). */
+  s1(sn: string): Promise<HsmKeyRequest>;
+  /** `{ deviceCertificate, signature }` over `input` by this world's device key for `sn`. */
+  sign(sn: string, input: Uint8Array): Promise<{ deviceCertificate: string; signature: string }>;
+  /** The refusal guard of the service (unauthenticated callers' backoff). */
+  guard: RefusalGuard;
   /** A POS terminal with a PIN pad, over `transport` (default: the handler). */
   terminal(sn: string, options?: { pad?: PinPadFlowB; transport?: Transport }): FlowBTerminal;
   close(): Promise<void>;
 }
 
-/** How the tests reach the KMS: its handler called with `new Request`, or `fetch` over a socket. */
-export type Via = "handler" | "socket";
+/**
+ * How the tests reach the KMS: its handler called with `new Request`, `fetch`
+ * over a plain socket, or `fetch` over HTTPS (the KMS's listener with the TLS
+ * fixture's `localhost` certificate, the client trusting only its root).
+ */
+export type Via = "handler" | "socket" | "tls";
 
 /** Both ways, for tests that run every scenario twice. */
 export const VIAS: readonly Via[] = ["handler", "socket"];
@@ -144,12 +192,19 @@ export async function makeWorld(
     policy?: Partial<FlowBPolicy>;
     dbPath?: string;
     via?: Via;
-    /** Require S3 to be signed by a PIN pad device key chained to the root. */
+    /** Unused: every world checks device signatures (S1, S3, S5) against its root. */
     devices?: boolean;
+    /**
+     * The refusal guard's policy (default: 1000 free refusals, so that suites
+     * sending many refusals from one source test the refusals, not the backoff).
+     */
+    guard?: Partial<GuardPolicy>;
     /** A `postgres://` URL (with `?schema=`) instead of SQLite. */
     dbUrl?: string;
     /** Wrappers around the store and the HSM the service uses (fault injection). */
     instrument?: { store?: (store: Store) => Store; hsm?: (hsm: Hsm) => Hsm };
+    /** The CRLs in force for device certificates (default: none checked). */
+    crls?: () => CrlSet;
     /** Wraps the handler (what terminals call). */
     around?: (handler: Transport) => Transport;
     /** The operator secret (default: random). */
@@ -192,10 +247,14 @@ export async function makeWorld(
       now: clock.date,
       core,
     }),
-    devices: options.devices ? deviceVerifier([pki.root.certificate], core, clock.date) : undefined,
+    devices: deviceVerifier([pki.root.certificate], core, clock.date, options.crls),
     store: served.store,
     policy: options.policy ?? { challengeTtlMs: 30_000, sessionTtlMs: 60_000, maxFailures: 3 },
     now: clock.date,
+    guard: new RefusalGuard({
+      policy: options.guard ?? { freeFailures: 1_000 },
+      now: clock.ms,
+    }),
   });
   const token = options.token ?? toHex(randomBytes(16));
   const { logger, lines } = memoryLogger();
@@ -209,38 +268,68 @@ export async function makeWorld(
     log: logger,
   });
   let server: Running | undefined;
+  let client: Deno.HttpClient | undefined;
   let handler: Transport = options.around ? options.around(direct) : direct;
-  if (options.via === "socket") {
-    const s = serveHandler(direct, { port: 0 });
+  let tls: Awaited<ReturnType<typeof tlsUnder>> | undefined;
+  if (options.via === "tls") {
+    const fx = await import("../servers/_tls_fixture.ts");
+    const s = await listen(direct, {
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: fx.server.cert, key: fx.server.key },
+    });
     server = s;
+    const c = tlsClient({ caCerts: [fx.root] });
+    client = c;
     handler = (req) => {
       const u = new URL(req.url);
-      return fetch(new Request(`${s.url}${u.pathname}${u.search}`, req));
+      return fetch(new Request(`https://localhost:${s.port}${u.pathname}${u.search}`, req), {
+        client: c,
+      });
     };
   }
-  const newPad = (root = pki.root.certificate) =>
-    new PinPadFlowB({ kmsRoot: root, core, storageKey: randomBytes(24), now: clock.ms });
-  const deviceKey = options.devices
-    ? (await generateRsaKeyPair({ bits: 2048, core })).privateKey
-    : undefined;
-  const devicePad = async (sn: string, issuer: Ca = pki.root) => {
-    const key = deviceKey ?? (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
-    const certificate = await issueCertificate({
+  if (options.via === "socket") {
+    // Over TLS: a server certificate from the world's root, which the terminals trust alone.
+    const t = tls = await tlsUnder(pki.root, core);
+    const s = server = await listen(direct, { tls: t.server });
+    handler = (req) => {
+      const u = new URL(req.url);
+      return t.transport(new Request(`https://localhost:${s.port}${u.pathname}${u.search}`, req));
+    };
+  }
+  // One device key per world (to save key generation); each PIN pad gets its certificate for
+  // its SN from the manufacturer at first use.
+  const deviceKey = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+  const deviceCert = (sn: string, issuer: Ca) =>
+    issueCertificate({
       profile: "pin-pad",
       subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
-      publicKey: key,
+      publicKey: deviceKey,
       notBefore: new Date(T0 - 86_400_000),
       notAfter: new Date(T0 + 365 * 86_400_000),
       issuer: { privateKey: issuer.key, certificate: issuer.certificate },
     }, { core });
-    return new PinPadFlowB({
-      kmsRoot: pki.root.certificate,
+  const newPad = (root = pki.root.certificate, kmsCa = pki.kmsCa.certificate) =>
+    new PinPadFlowB({
+      kmsRoot: root,
+      kmsCa,
       core,
       storageKey: randomBytes(24),
       now: clock.ms,
-      device: { privateKey: key, certificate },
+      device: async (sn) => ({
+        privateKey: deviceKey,
+        certificate: await deviceCert(sn, pki.root),
+      }),
     });
-  };
+  const devicePad = async (sn: string, issuer: Ca = pki.root) =>
+    new PinPadFlowB({
+      kmsRoot: pki.root.certificate,
+      kmsCa: pki.kmsCa.certificate,
+      core,
+      storageKey: randomBytes(24),
+      now: clock.ms,
+      device: { privateKey: deviceKey, certificate: await deviceCert(sn, issuer) },
+    });
   return {
     core,
     pki,
@@ -255,6 +344,12 @@ export async function makeWorld(
     logLines: lines,
     lmkComponents,
     newPad,
+    s1: (sn) => newPad().hsmKeyRequest(sn),
+    sign: async (sn, input) => ({
+      deviceCertificate: await deviceCert(sn, pki.root),
+      signature: toHex(await pkcs1v15Sign(deviceKey, input, { core })),
+    }),
+    guard: service.guard,
     terminal: (sn, o = {}) =>
       new FlowBTerminal({
         sn,
@@ -263,7 +358,9 @@ export async function makeWorld(
         kmsUrl: KMS_URL,
       }),
     close: async () => {
+      client?.close();
       await server?.shutdown();
+      tls?.close();
       await store.close();
     },
   };

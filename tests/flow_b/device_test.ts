@@ -1,7 +1,7 @@
 /**
  * S3 signed by the PIN pad's device key (a `pin-pad` certificate made at
- * manufacture, serialNumber = SN): a KMS that knows the device roots takes
- * a transport key only from that PIN pad. This closes what the patent's
+ * manufacture, serialNumber = SN): the KMS takes a transport key only from
+ * that PIN pad, and a refused one writes no audit record. This closes what the patent's
  * protocol leaves open: a man in the middle at first contact registering a
  * transport key of its own (its own AUK and TEK, with a TK hash it can
  * compute) and then downloading the SN's TMK under its own Pu_tek.
@@ -32,14 +32,17 @@ for (const via of VIAS) {
       assertEquals((await ok.run()).state, "delivered");
 
       const sn = "FD000002";
-      const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
-      const cert = s1.body as { certificate: string; caCertificate: string };
       const pad = await w.devicePad(sn);
+      const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, {
+        ...(await pad.hsmKeyRequest(sn)),
+      });
+      assertEquals(s1.status, 201);
+      const cert = s1.body as { certificate: string; caCertificate: string };
       await pad.installHsmKey(sn, cert);
       const good = await pad.makeTransportKey();
       const plain = w.newPad();
       await plain.installHsmKey(sn, cert);
-      const unsigned = await plain.makeTransportKey();
+      const { deviceCertificate: _c, signature: _s, ...unsigned } = await plain.makeTransportKey();
       const foreignSn = await w.devicePad("FD000099");
       await foreignSn.installHsmKey(sn, cert);
       const otherSn = await foreignSn.makeTransportKey();
@@ -49,7 +52,7 @@ for (const via of VIAS) {
       const fromFake = await fakePad.makeTransportKey();
       const flip = (h: string) => h.slice(0, 20) + (h[20] === "0" ? "1" : "0") + h.slice(21);
       const cases: [string, unknown, number, string][] = [
-        ["no device signature", unsigned, 401, "device_signature_required"],
+        ["no device signature", unsigned, 400, "missing_field"],
         ["the device certificate of another SN", otherSn, 401, "device_certificate_untrusted"],
         ["a device certificate from another root", fromFake, 401, "device_certificate_untrusted"],
         [
@@ -71,10 +74,16 @@ for (const via of VIAS) {
           "device_signature_invalid",
         ],
       ];
+      const audited = (await w.store.listAudit({ limit: 100, subject: sn })).length;
       for (const [what, body, status, code] of cases) {
         const r = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, body);
         assertEquals([r.status, r.body.error?.code], [status, code], what);
         assertEquals((await w.store.getTerminal(sn))!.aukBlock, null, what);
+        assertEquals(
+          (await w.store.listAudit({ limit: 100, subject: sn })).length,
+          audited,
+          `${what}: no audit record for an unauthenticated refusal`,
+        );
       }
       const r = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, good);
       assertEquals(r.status, 201);

@@ -21,7 +21,7 @@ import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { randomComponents } from "../../demo/setup.ts";
 import { allCores, randomBytes } from "../_helpers.ts";
-import { KMS_URL, makePki } from "./_world.ts";
+import { deviceCredential, KMS_URL, makePki } from "./_world.ts";
 
 const [core] = await allCores();
 const pki = await makePki(core);
@@ -140,12 +140,15 @@ Deno.test("KMS CA: imported once by the CLI; the KMS's input files and database 
       log: jsonLogger(() => {}),
       core,
       kmsCa: await loadKmsCa(certPath, blockPath),
+      deviceRoots: [pki.root.certificate],
     });
     try {
       const pad = new PinPadFlowB({
         kmsRoot: pki.root.certificate,
+        kmsCa: pki.kmsCa.certificate,
         core,
         storageKey: randomBytes(24),
+        device: await deviceCredential(core, pki.root, "CA000001", Date.now()),
       });
       const r = await new FlowBTerminal({
         sn: "CA000001",

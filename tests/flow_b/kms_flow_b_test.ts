@@ -25,9 +25,12 @@ import {
 import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { issueCertificate } from "../../src/pki/mod.ts";
 import {
+  answerSigningInput,
   AuthenticationError,
+  challengeSigningInput,
   IntegrityError,
   type TransportKeyRequest,
+  transportKeySigningInput,
 } from "../../src/protocol/mod.ts";
 import { pinPadFlowBTestHarness } from "../../devices/pin_pad_flow_b.ts";
 import { allCores, randomBytes } from "../_helpers.ts";
@@ -97,11 +100,11 @@ for (const via of VIAS) {
       const w = await makeWorld(core, { pki, via });
       try {
         const sn = "FB200001";
-        const first = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
+        const first = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, await w.s1(sn));
         assertEquals([first.status, first.body.rotated], [201, "no"]);
         const pad = w.newPad();
         await pad.installHsmKey(sn, first.body as { certificate: string; caCertificate: string });
-        const second = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
+        const second = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, await w.s1(sn));
         assertEquals([second.status, second.body.rotated], [200, "yes"]);
         assertNotEquals(second.body.certificate, first.body.certificate);
         // AUK under the replaced Pu_hsm: the new Pr_hsm cannot recover it.
@@ -119,7 +122,7 @@ for (const via of VIAS) {
         );
         assertEquals(ok.status, 201);
         const before = await w.store.getTerminal(sn);
-        const third = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
+        const third = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, await w.s1(sn));
         assertEquals(errorOf(third), [409, "transport_key_registered"]);
         assertEquals(await w.store.getTerminal(sn), before);
         // A flow A terminal (from a production order) gets no Pu_hsm.
@@ -130,7 +133,12 @@ for (const via of VIAS) {
           receivedAt: w.clock.date(),
           tks: [{ sn: "FA000001", tkBlock: tk.keyBlock, tkKcv: tk.kcv, tkHash: "11".repeat(32) }],
         });
-        const fa = await call(w.handler, "POST", "/v1/terminals/FA000001/hsm-key");
+        const fa = await call(
+          w.handler,
+          "POST",
+          "/v1/terminals/FA000001/hsm-key",
+          await w.s1("FA000001"),
+        );
         assertEquals(errorOf(fa), [409, "flow_a_terminal"]);
         assertEquals((await w.store.getTerminal("FA000001"))!.prHsmBlock, null);
         // Malformed SN: 400 before anything runs.
@@ -160,7 +168,39 @@ for (const via of VIAS) {
           notAfter: new Date(w.clock.ms() + 86_400_000),
           issuer: { privateKey: fake.kmsCa.key, certificate: fake.kmsCa.certificate },
         }, { core });
-        const real = await call(w.handler, "POST", "/v1/terminals/FB300001/hsm-key");
+        // Another CA under the same root (a sibling of the KMS CA, with the kms-ca profile):
+        // the PIN pad takes Pu_hsm only from the KMS CA written at flashing.
+        const siblingKey = (await generateRsaKeyPair({ bits: 2048, core })).privateKey;
+        const sibling = await issueCertificate({
+          profile: "kms-ca",
+          subject: { commonName: "TMK KMS CA" },
+          publicKey: siblingKey,
+          notBefore: new Date(w.clock.ms() - 60_000),
+          notAfter: new Date(w.clock.ms() + 86_400_000),
+          issuer: { privateKey: pki.root.key, certificate: pki.root.certificate },
+        }, { core });
+        const siblingLeaf = await issueCertificate({
+          profile: "terminal-hsm",
+          subject: { commonName: "Pu_hsm FB300001", serialNumber: "FB300001" },
+          publicKey: siblingKey,
+          notBefore: new Date(w.clock.ms() - 60_000),
+          notAfter: new Date(w.clock.ms() + 86_400_000),
+          issuer: { privateKey: siblingKey, certificate: sibling },
+        }, { core });
+        const rootLeaf = await issueCertificate({
+          profile: "terminal-hsm",
+          subject: { commonName: "Pu_hsm FB300001", serialNumber: "FB300001" },
+          publicKey: siblingKey,
+          notBefore: new Date(w.clock.ms() - 60_000),
+          notAfter: new Date(w.clock.ms() + 86_400_000),
+          issuer: { privateKey: pki.root.key, certificate: pki.root.certificate },
+        }, { core });
+        const real = await call(
+          w.handler,
+          "POST",
+          "/v1/terminals/FB300001/hsm-key",
+          await w.s1("FB300001"),
+        );
         const realCert = real.body as { certificate: string; caCertificate: string };
         const cases: [string, string, { certificate: string; caCertificate: string }, string][] = [
           ["a fake KMS's own chain", "FB300001", {
@@ -172,6 +212,14 @@ for (const via of VIAS) {
             caCertificate: pki.kmsCa.certificate,
           }, "bad_signature"],
           ["the real certificate of another SN", "FB300002", realCert, "subject_mismatch"],
+          ["a leaf from another CA under the same root", "FB300001", {
+            certificate: siblingLeaf,
+            caCertificate: sibling,
+          }, "bad_signature"],
+          ["a leaf issued by the root itself", "FB300001", {
+            certificate: rootLeaf,
+            caCertificate: pki.root.certificate,
+          }, "not_kms_ca"],
           ["a KMS CA certificate as the leaf", "FB300001", {
             certificate: pki.kmsCa.certificate,
             caCertificate: pki.kmsCa.certificate,
@@ -219,14 +267,18 @@ for (const via of VIAS) {
       const w = await makeWorld(core, { pki, via });
       try {
         const sn = "FB400001";
-        const none = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, {
+        const unknown = {
           encryptedAuk: "00".repeat(256),
           aukKcv: "000000",
           puTek: exportSpkiPem(pki.root.key),
           tkHash: "00".repeat(32),
+        };
+        const none = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, {
+          ...unknown,
+          ...(await w.sign(sn, transportKeySigningInput(sn, unknown))),
         });
         assertEquals(errorOf(none), [404, "unknown_terminal"]);
-        const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
+        const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, await w.s1(sn));
         const pad = w.newPad();
         await pad.installHsmKey(sn, s1.body as { certificate: string; caCertificate: string });
         const good = await pad.makeTransportKey();
@@ -310,9 +362,11 @@ for (const via of VIAS) {
         ];
         const messages = new Set<string>();
         for (const [what, change, status, code] of cases) {
+          // Signed by the genuine device key: the KMS's own checks are what refuse it.
+          const changed = { ...good, ...change };
           const r = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, {
-            ...good,
-            ...change,
+            ...changed,
+            ...(await w.sign(sn, transportKeySigningInput(sn, changed))),
           });
           assertEquals(errorOf(r), [status, code], what);
           if (code === "auk_undecryptable") messages.add(r.body.error!.message);
@@ -376,10 +430,11 @@ for (const via of VIAS) {
       const w = await makeWorld(core, { pki, via });
       try {
         const sn = "FB500001";
-        const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
+        const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, await w.s1(sn));
         assertEquals(s1.status, 201);
         const early = await call(w.handler, "POST", `/v1/terminals/${sn}/challenges`, {
           rnd1: "0011223344556677",
+          ...(await w.sign(sn, challengeSigningInput(sn, "0011223344556677"))),
         });
         assertEquals(errorOf(early), [409, "transport_key_required"]);
         const a = await registered(w, "FB500002");
@@ -389,60 +444,83 @@ for (const via of VIAS) {
             w.handler,
             "POST",
             `/v1/terminals/${pos.sn}/challenges`,
-            pos.pinPad.challenge(),
+            await pos.pinPad.challenge(pos.sn),
           );
           assertEquals(r.status, 201);
           return r.body as { challengeId: string; crnd1: string; rnd2: string; expiresAt: string };
         };
-        const respond = (sn: string, id: string, crnd2: string) =>
-          call(w.handler, "POST", `/v1/terminals/${sn}/challenges/${id}/response`, { crnd2 });
+        const respond = async (sn: string, id: string, crnd2: string) =>
+          call(w.handler, "POST", `/v1/terminals/${sn}/challenges/${id}/response`, {
+            crnd2,
+            ...(await w.sign(sn, answerSigningInput(sn, id, crnd2))),
+          });
+        const audited = async (sn: string) =>
+          (await w.store.listAudit({ limit: 200, subject: sn }))
+            .length;
         const failures = async (sn: string) => (await w.store.getTerminal(sn))!.authFailures;
 
         // A pass, then the same answer again: replay (refused, not counted).
         const ch = await open(a);
-        const ans = await a.pinPad.answer(ch);
+        const ans = await a.pinPad.answer(a.sn, ch);
         assertEquals((await respond(a.sn, ch.challengeId, ans.crnd2)).status, 200);
+        const auditedA = await audited(a.sn);
         assertEquals(errorOf(await respond(a.sn, ch.challengeId, ans.crnd2)), [
           401,
           "challenge_replayed",
         ]);
         assertEquals(await failures(a.sn), 0);
-        // A's challenge answered at B's path: refused for B (counted for B), A's challenge is used up.
+        assertEquals(await audited(a.sn), auditedA, "a replay writes no audit record");
+        // A's challenge answered at B's path: refused, not counted (the signed answer could be a
+        // replay), and A's challenge stays usable.
         const chA = await open(a);
-        const ansA = await a.pinPad.answer(chA);
+        const ansA = await a.pinPad.answer(a.sn, chA);
         assertEquals(errorOf(await respond(b.sn, chA.challengeId, ansA.crnd2)), [
           401,
           "challenge_wrong_terminal",
         ]);
-        assertEquals(await failures(b.sn), 1);
+        assertEquals(await failures(b.sn), 0);
         // Unknown id and expired challenge: refused, not counted.
         assertEquals(errorOf(await respond(b.sn, "AB".repeat(16), ansA.crnd2)), [
           401,
           "challenge_unknown",
         ]);
         const chB = await open(b);
-        const ansB = await b.pinPad.answer(chB);
+        const ansB = await b.pinPad.answer(b.sn, chB);
         w.clock.advance(30_001);
         assertEquals(errorOf(await respond(b.sn, chB.challengeId, ansB.crnd2)), [
           401,
           "challenge_expired",
         ]);
-        assertEquals(await failures(b.sn), 1);
+        assertEquals(await failures(b.sn), 0);
         // The PIN pad refuses a stale KMS answer too.
-        b.pinPad.challenge();
+        await b.pinPad.challenge(b.sn);
         w.clock.advance(30_001);
-        const stale = await assertRejects(() => b.pinPad.answer(chB), AuthenticationError);
+        const stale = await assertRejects(() => b.pinPad.answer(b.sn, chB), AuthenticationError);
         assertEquals(stale.code, "challenge_expired");
         // Rnd1 reused, and KMS's own Rnd2 reflected back as Rnd1 (refused, not counted).
         const chB2 = await open(b);
         const reuse = await call(w.handler, "POST", `/v1/terminals/${b.sn}/challenges`, {
           rnd1: chB2.rnd2,
+          ...(await w.sign(b.sn, challengeSigningInput(b.sn, chB2.rnd2))),
         });
         assertEquals(errorOf(reuse), [401, "rnd_replayed"]);
-        assertEquals(await failures(b.sn), 1);
-        // A wrong answer (counted).
+        assertEquals(await failures(b.sn), 0);
+        // None of these refusals was audited.
+        assertEquals(
+          (await w.store.listAudit({ limit: 200, subject: b.sn }))
+            .filter((x) => x.outcome === "failure").map((x) => x.detail),
+          [],
+          "no refusal of B was audited",
+        );
+        // Wrong answers signed by B's device key (counted).
         const chB3 = await open(b);
         assertEquals(errorOf(await respond(b.sn, chB3.challengeId, "00".repeat(8))), [
+          401,
+          "terminal_not_authenticated",
+        ]);
+        assertEquals(await failures(b.sn), 1);
+        const chB4 = await open(b);
+        assertEquals(errorOf(await respond(b.sn, chB4.challengeId, "11".repeat(8))), [
           401,
           "terminal_not_authenticated",
         ]);
@@ -458,12 +536,18 @@ for (const via of VIAS) {
         // Locked: every flow B step is refused, and nothing changes.
         for (
           const [method, path, body] of [
-            ["POST", `/v1/terminals/${b.sn}/challenges`, { rnd1: "0102030405060708" }],
+            ["POST", `/v1/terminals/${b.sn}/challenges`, {
+              rnd1: "0102030405060708",
+              ...(await w.sign(b.sn, challengeSigningInput(b.sn, "0102030405060708"))),
+            }],
             ["POST", `/v1/terminals/${b.sn}/challenges/${chB2.challengeId}/response`, {
               crnd2: wrong,
+              ...(await w.sign(b.sn, answerSigningInput(b.sn, chB2.challengeId, wrong))),
             }],
-            ["POST", `/v1/terminals/${b.sn}/hsm-key`, undefined],
-            ["POST", `/v1/terminals/${b.sn}/tmk`, undefined],
+            ["POST", `/v1/terminals/${b.sn}/hsm-key`, await w.s1(b.sn)],
+            ["POST", `/v1/terminals/${b.sn}/sessions/${chB2.challengeId}/tmk`, {
+              mac: "00".repeat(8),
+            }],
           ] as const
         ) {
           assertEquals(
@@ -482,6 +566,9 @@ for (const via of VIAS) {
         ]);
         const u = await call(w.handler, "POST", `/v1/terminals/${b.sn}/unlock`, undefined, w.token);
         assertEquals([u.status, u.body.unlocked], [200, "yes"]);
+        const lifted = (await w.store.listAudit({ limit: 200, subject: b.sn, event: "unlock" }))
+          .map((x) => x.detail);
+        assertEquals(lifted, ["lifted by operator"], "the audit record names who lifted it");
         const u2 = await call(
           w.handler,
           "POST",
@@ -507,7 +594,7 @@ for (const via of VIAS) {
         // A KMS that does not hold AUK (Crnd1 altered): the PIN pad refuses and sends nothing.
         const chA2 = await open(a);
         const forged = { ...chA2, crnd1: toHex(randomBytes(8)) };
-        const e = await assertRejects(() => a.pinPad.answer(forged), AuthenticationError);
+        const e = await assertRejects(() => a.pinPad.answer(a.sn, forged), AuthenticationError);
         assertEquals(e.code, "kms_not_authenticated");
       } finally {
         await w.close();
@@ -524,14 +611,70 @@ for (const via of VIAS) {
       const w = await makeWorld(core, { pki, via });
       try {
         const pos = await registered(w, "FB600001");
-        const tmk = (sn = pos.sn) => call(w.handler, "POST", `/v1/terminals/${sn}/tmk`);
-        assertEquals(errorOf(await tmk()), [401, "session_required"]);
-        assertEquals(errorOf(await tmk("FB600999")), [404, "unknown_terminal"]);
-        const ack0 = await call(w.handler, "POST", `/v1/terminals/${pos.sn}/tmk/ack`, {
-          tmkKcv: "000000",
-        });
-        assertEquals(errorOf(ack0), [409, "not_sent"]);
+        const none = "AB".repeat(16);
+        // S6 / S7 in the PIN pad's current session, MACed under its session key.
+        const tmk = async (sn = pos.sn) => {
+          const m = await pos.pinPad.sessionMac("S6", pos.sn);
+          return call(w.handler, "POST", `/v1/terminals/${sn}/sessions/${m.sessionId}/tmk`, {
+            mac: m.mac,
+          });
+        };
+        const ackIn = async (tmkKcv: string) => {
+          const m = await pos.pinPad.sessionMac("S7", pos.sn, tmkKcv);
+          return call(
+            w.handler,
+            "POST",
+            `/v1/terminals/${pos.sn}/sessions/${m.sessionId}/tmk/ack`,
+            {
+              tmkKcv,
+              mac: m.mac,
+            },
+          );
+        };
+        const noSession = await call(
+          w.handler,
+          "POST",
+          `/v1/terminals/${pos.sn}/sessions/${none}/tmk`,
+          {
+            mac: "00".repeat(8),
+          },
+        );
+        assertEquals(errorOf(noSession), [401, "session_required"]);
+        const unknown = await call(
+          w.handler,
+          "POST",
+          `/v1/terminals/FB600999/sessions/${none}/tmk`,
+          {
+            mac: "00".repeat(8),
+          },
+        );
+        assertEquals(errorOf(unknown), [404, "unknown_terminal"]);
+        // The shared routes refuse a flow B SN: S6 and S7 happen in a session.
+        assertEquals(errorOf(await call(w.handler, "POST", `/v1/terminals/${pos.sn}/tmk`)), [
+          401,
+          "session_route_required",
+        ]);
+        assertEquals(
+          errorOf(
+            await call(w.handler, "POST", `/v1/terminals/${pos.sn}/tmk/ack`, { tmkKcv: "000000" }),
+          ),
+          [401, "session_route_required"],
+        );
         await pos.authenticate();
+        assertEquals(errorOf(await ackIn("000000")), [409, "not_sent"]);
+        // A MAC that does not verify under the session key: refused, nothing changes.
+        const sid = (await pos.pinPad.sessionMac("S6", pos.sn)).sessionId;
+        const before = await w.store.getTerminal(pos.sn);
+        const badMac = await call(
+          w.handler,
+          "POST",
+          `/v1/terminals/${pos.sn}/sessions/${sid}/tmk`,
+          {
+            mac: "00".repeat(8),
+          },
+        );
+        assertEquals(errorOf(badMac), [401, "session_mac_invalid"]);
+        assertEquals(await w.store.getTerminal(pos.sn), before);
         w.clock.advance(60_001);
         assertEquals(errorOf(await tmk()), [401, "session_expired"]);
         assertEquals(
@@ -540,6 +683,7 @@ for (const via of VIAS) {
           "no TMK made for a refused download",
         );
         await pos.authenticate();
+        assertEquals(errorOf(await tmk("FB600999")), [404, "unknown_terminal"]);
         const d1 = await tmk();
         assertEquals(d1.status, 200);
         assertEquals(errorOf(await tmk()), [401, "session_required"], "the session is used up");
@@ -582,14 +726,22 @@ for (const via of VIAS) {
         assertNotEquals(d2.body.encryptedTmk, body.encryptedTmk);
         const { tmkKcv } = await pos.pinPad.installTmk(pos.sn, d2.body as typeof body);
         assertEquals(tmkKcv, body.tmkKcv);
-        const badAck = await call(w.handler, "POST", `/v1/terminals/${pos.sn}/tmk/ack`, {
-          tmkKcv: "ABCDEF",
-        });
+        const badAck = await ackIn("ABCDEF");
         assertEquals(errorOf(badAck), [422, "kcv_mismatch"]);
         assertEquals((await w.store.getTerminal(pos.sn))!.deliveredAt, null);
-        const ack = await call(w.handler, "POST", `/v1/terminals/${pos.sn}/tmk/ack`, { tmkKcv });
+        // The right KCV under another MAC (not the session's): refused, not delivered.
+        const m7 = await pos.pinPad.sessionMac("S7", pos.sn, tmkKcv);
+        const forgedAck = await call(
+          w.handler,
+          "POST",
+          `/v1/terminals/${pos.sn}/sessions/${m7.sessionId}/tmk/ack`,
+          { tmkKcv, mac: toHex(randomBytes(8)) },
+        );
+        assertEquals(errorOf(forgedAck), [401, "session_mac_invalid"]);
+        assertEquals((await w.store.getTerminal(pos.sn))!.deliveredAt, null);
+        const ack = await ackIn(tmkKcv);
         assertEquals([ack.status, ack.body.state], [200, "delivered"]);
-        const ack2 = await call(w.handler, "POST", `/v1/terminals/${pos.sn}/tmk/ack`, { tmkKcv });
+        const ack2 = await ackIn(tmkKcv);
         assertEquals(errorOf(ack2), [409, "already_delivered"]);
         await pos.authenticate();
         assertEquals(errorOf(await tmk()), [409, "already_delivered"]);
@@ -612,10 +764,14 @@ for (const via of VIAS) {
         w.handler,
         "POST",
         `/v1/terminals/${pos.sn}/challenges`,
-        pos.pinPad.challenge(),
+        await pos.pinPad.challenge(pos.sn),
       );
       const e = await assertRejects(
-        () => pos.pinPad.answer(ch.body as { crnd1: string; rnd2: string }),
+        () =>
+          pos.pinPad.answer(
+            pos.sn,
+            ch.body as { challengeId: string; crnd1: string; rnd2: string },
+          ),
         IntegrityError,
       );
       assertEquals(e.code, "tk_hash_mismatch");
@@ -626,11 +782,20 @@ for (const via of VIAS) {
       const db = new DatabaseSync(`${dir}/kms.db`);
       db.prepare("UPDATE terminals SET tk_hash = ? WHERE sn = ?").run("AA".repeat(32), other.sn);
       db.close();
-      const r1 = await call(w.handler, "POST", `/v1/terminals/${other.sn}/tmk`);
+      const m = await other.pinPad.sessionMac("S6", other.sn);
+      const r1 = await call(
+        w.handler,
+        "POST",
+        `/v1/terminals/${other.sn}/sessions/${m.sessionId}/tmk`,
+        {
+          mac: m.mac,
+        },
+      );
       assertEquals(errorOf(r1), [422, "tk_hash_mismatch"]);
       assertEquals((await w.store.getTerminal(other.sn))!.tmkBlock, null);
       const r2 = await call(w.handler, "POST", `/v1/terminals/${other.sn}/challenges`, {
         rnd1: "0102030405060708",
+        ...(await w.sign(other.sn, challengeSigningInput(other.sn, "0102030405060708"))),
       });
       assertEquals(errorOf(r2), [422, "tk_hash_mismatch"]);
     } finally {
@@ -655,7 +820,10 @@ Deno.test("openapi.json lists every flow B route and documents repeated S1", asy
         ["/v1/terminals/{sn}/challenges/{challengeId}/response", "post"],
         ["/v1/terminals/{sn}/tmk", "post"],
         ["/v1/terminals/{sn}/tmk/ack", "post"],
+        ["/v1/terminals/{sn}/sessions/{sessionId}/tmk", "post"],
+        ["/v1/terminals/{sn}/sessions/{sessionId}/tmk/ack", "post"],
         ["/v1/terminals/{sn}/unlock", "post"],
+        ["/v1/terminals/{sn}/release", "post"],
         ["/v1/terminals/{sn}", "get"],
       ]
     ) {
@@ -677,10 +845,12 @@ Deno.test("S1: a KMS CA fault leaves no terminal behind (500, nothing stored)", 
     const { FlowBService } = await import("../../servers/kms/flow_b_service.ts");
     const { hsmFlowBKeyOps } = await import("../../servers/kms/flow_b_keys.ts");
     const { withFlowB } = await import("../../servers/kms/flow_b_routes.ts");
+    const { deviceVerifier } = await import("../../servers/kms/device_verifier.ts");
     const { createHandler, memoryLogger } = await import("../../servers/_lib/mod.ts");
     const service = new FlowBService({
       keys: hsmFlowBKeyOps(w.hsm, core),
       certifier: { certify: () => Promise.reject(new Error("the KMS CA is offline")) },
+      devices: deviceVerifier([pki.root.certificate], core, w.clock.date),
       store: w.store,
       now: w.clock.date,
     });
@@ -694,10 +864,51 @@ Deno.test("S1: a KMS CA fault leaves no terminal behind (500, nothing stored)", 
         w.store.rememberNonce(OPERATOR_NONCE_SCOPE, nonce, expiresAt),
       log: logger,
     });
-    const r = await call(handler, "POST", "/v1/terminals/FB800001/hsm-key");
+    const r = await call(handler, "POST", "/v1/terminals/FB800001/hsm-key", await w.s1("FB800001"));
     assertEquals(errorOf(r), [500, "internal_error"]);
     assertEquals(await w.store.getTerminal("FB800001"), null);
     assert(lines.some((l) => l.includes("the KMS CA is offline")), "the cause is in the log");
+  } finally {
+    await w.close();
+  }
+});
+
+Deno.test("release: only an operator drops a flow B registration that blocks an order's batch", async () => {
+  const w = await makeWorld(core, { pki });
+  try {
+    // A genuine PIN pad of a pending production order ran flow B's S1 and S3 first.
+    const sn = "FA900001";
+    const pos = w.terminal(sn);
+    await pos.requestHsmKey();
+    await pos.sendTransportKey();
+    const tk = await w.hsm.generateKey(KEY_TEMPLATES.TK);
+    const batch = {
+      orderId: "PO-R-1",
+      bodyHash: "44".repeat(32),
+      receivedAt: w.clock.date(),
+      tks: [{ sn, tkBlock: tk.keyBlock, tkKcv: tk.kcv, tkHash: "55".repeat(32) }],
+    };
+    const { StoreError } = await import("../../src/store/mod.ts");
+    const blocked = await assertRejects(() => w.store.importTkBatch(batch), StoreError);
+    assertEquals(blocked.code, "conflict");
+    // Not without the operator's signature; then released, and audited with the operator.
+    assertEquals(errorOf(await call(w.handler, "POST", `/v1/terminals/${sn}/release`)), [
+      401,
+      "unauthorized",
+    ]);
+    assertExists(await w.store.getTerminal(sn));
+    const r = await call(w.handler, "POST", `/v1/terminals/${sn}/release`, undefined, w.token);
+    assertEquals([r.status, r.body.released], [200, "yes"]);
+    assertEquals(await w.store.getTerminal(sn), null);
+    const audit = await w.store.listAudit({ limit: 100, subject: sn, event: "flow_b_released" });
+    assertEquals(audit.map((a) => a.detail), [
+      "released by operator: the flow B registration is dropped",
+    ]);
+    // The batch imports, and the SN is now flow A's: nothing left to release.
+    assertEquals((await w.store.importTkBatch(batch)).tks, 1);
+    const again = await call(w.handler, "POST", `/v1/terminals/${sn}/release`, undefined, w.token);
+    assertEquals(errorOf(again), [404, "unknown_terminal"]);
+    assertEquals((await w.store.getTerminal(sn))!.orderId, "PO-R-1");
   } finally {
     await w.close();
   }

@@ -162,6 +162,8 @@ Deno.test("MITM: its own Pu_hsm certificate is refused by the PIN pad; nothing i
 });
 
 Deno.test("MITM: its own Pu_tek (with or without its own TK hash) is refused; then its own TMK, replays", async () => {
+  // The swapped Pu_tek breaks the device signature over S3; the TK hash check behind it is
+  // tested with re-signed requests in kms_flow_b_test.ts.
   const w = await makeWorld(core, { pki });
   try {
     const sn = "FM200001";
@@ -189,7 +191,7 @@ Deno.test("MITM: its own Pu_tek (with or without its own TK hash) is refused; th
     for (const m of ["pu_tek", "pu_tek+hash"] as const) {
       mode = m;
       const e = await assertRejects(() => pos.sendTransportKey(), ProtocolError);
-      assertEquals(e.code, "tk_hash_mismatch", m);
+      assertEquals(e.code, "device_signature_invalid", m);
       assertEquals((await w.store.getTerminal(sn))!.puTek, null, m);
     }
     mode = "pass";
@@ -299,23 +301,27 @@ Deno.test("MITM: a changed character in any field of any message never yields a 
         await neverLearnsTmk(w, sn, pad, seen, []);
       }
     }
-    // Most flips must be caught by some check; a flip in a field nobody relies on may pass.
-    // Where a flip lands in a field the flow relies on, a check refuses it; the rest (no body,
-    // answers the terminal only displays) change nothing. Either way the checks above held.
+    // Where a flip lands in a field the flow relies on, a check refuses it; the rest (answers
+    // the terminal only displays or does not rely on) change nothing. Either way the checks
+    // above held.
+    // Every device request is signed (S1, S3, S5) or MACed under the session key (S6, S7): a
+    // changed character there is refused by the KMS before anything runs.
+    const signed = ["device_signature_invalid", "device_certificate_untrusted"];
     const expected: [string, string[]][] = [
-      ["request#0", ["ok delivered"]], // S1 has no request body
-      ["response#0", ["hsm_certificate_untrusted"]],
-      // A changed Pu_tek character: the TK hash no longer matches, or the key is no longer
-      // an RSA key of an allowed size (depends on the bits the change hits).
-      ["request#1", ["tk_hash_mismatch", "pu_tek_invalid"]],
+      ["request#0", signed],
+      // The PIN pad checks Pu_hsm against the KMS CA written at flashing and ignores the CA
+      // certificate the answer carries (the field this flip lands in).
+      ["response#0", ["ok delivered"]],
+      // S3: the signature covers every field; a Pu_tek that no longer parses is refused first.
+      ["request#1", [...signed, "pu_tek_invalid"]],
       ["response#1", ["invalid_field"]],
-      ["request#2", ["kms_not_authenticated"]],
+      ["request#2", signed],
       ["response#2", ["challenge_unknown"]],
-      ["request#3", ["terminal_not_authenticated"]],
+      ["request#3", signed],
       ["response#3", ["ok delivered"]], // the S5 result: the terminal only reads the session end
-      ["request#4", ["ok delivered"]], // S6 has no request body
+      ["request#4", ["session_mac_invalid"]],
       ["response#4", ["mac_invalid"]],
-      ["request#5", ["kcv_mismatch"]],
+      ["request#5", ["session_mac_invalid"]],
       ["response#5", ["ok delivered"]], // the ack's answer: displayed only
     ];
     assertEquals(outcomes.length, expected.length);

@@ -8,7 +8,12 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { DatabaseSync } from "node:sqlite";
 import { toHex } from "../../src/crypto/mod.ts";
-import { type Exchange, fetchTransport, RemoteError } from "../../src/protocol/mod.ts";
+import {
+  answerSigningInput,
+  type Exchange,
+  fetchTransport,
+  RemoteError,
+} from "../../src/protocol/mod.ts";
 import { serveHandler } from "../../servers/_lib/mod.ts";
 import { type PinPadFlowB, pinPadFlowBTestHarness } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
@@ -37,7 +42,8 @@ Deno.test("over a socket: S1-S7, refusals as JSON errors, and no clear key anywh
       });
       const r = await pos.run();
       assertEquals([r.state, r.kmsKcv], ["delivered", r.pinPadKcv]);
-      // A refusal over the wire: a second download after delivery.
+      // A refusal over the wire: a second download after delivery (in a new session).
+      await pos.authenticate();
       const e1 = await assertRejects(() => pos.downloadTmk(), RemoteError);
       assertEquals([e1.status, e1.code], [409, "already_delivered"]);
     }
@@ -46,7 +52,13 @@ Deno.test("over a socket: S1-S7, refusals as JSON errors, and no clear key anywh
       {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ crnd2: "0011223344556677" }),
+        body: JSON.stringify({
+          crnd2: "0011223344556677",
+          ...(await w.sign(
+            "FS000001",
+            answerSigningInput("FS000001", "AB".repeat(16), "0011223344556677"),
+          )),
+        }),
       },
     );
     assertEquals(res.status, 401);

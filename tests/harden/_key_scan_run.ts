@@ -46,7 +46,9 @@ import {
   toHex,
 } from "../../src/crypto/mod.ts";
 import {
+  answerSigningInput,
   batchMacInput,
+  challengeSigningInput,
   RemoteError,
   type TkBatchRequest,
   type Transport,
@@ -348,19 +350,25 @@ async function flowAErrors(d: RunningDemo): Promise<void> {
     ["unauthorized"],
     WRONG_SECRET,
   );
+  const nonce = async (sn: string) => {
+    const r = await transport(
+      new Request(`${d.kmsUrl}/v1/terminals/${sn}/tmk/challenge`, { method: "POST" }),
+    );
+    return (await r.json() as { nonce: string }).nonce;
+  };
   await expectRefused(
     "flow A S16 download for an unknown terminal",
     "POST",
     `${d.kmsUrl}/v1/terminals/KE99999999/tmk`,
-    undefined,
+    { nonce: await nonce("KE99999999"), mac: "00".repeat(8) },
     ["unknown_terminal"],
   );
   await expectRefused(
-    "flow A S17 acknowledgement with a wrong TMK KCV",
+    "flow A S17 acknowledgement with a wrong TMK KCV, without the proof of TMK",
     "POST",
     `${d.kmsUrl}/v1/terminals/SN00000001/tmk/ack`,
-    { tmkKcv: "000000" },
-    ["already_delivered"],
+    { tmkKcv: "000000", nonce: await nonce("SN00000001"), mac: "00".repeat(8) },
+    ["proof_invalid"],
   );
 }
 
@@ -374,20 +382,39 @@ async function flowBErrors(d: RunningDemo): Promise<void> {
     privateKey: deviceKey.privateKey,
     certificate: await d.pki.issueDevice(sn, deviceKey.publicKey),
   };
-  const pad = new PinPadFlowB({ kmsRoot: d.kmsRootPem, core, storageKey: randomBytes(24), device });
+  const pad = new PinPadFlowB({
+    kmsRoot: d.kmsRootPem,
+    kmsCa: d.kmsCaPem!,
+    core,
+    storageKey: randomBytes(24),
+    device,
+  });
   padsB.push(pad);
   const pos = new FlowBTerminal({ sn, pinPad: pad, transport, kmsUrl: d.kmsUrl });
+  const sign = async (input: Uint8Array) => ({
+    deviceCertificate: device.certificate,
+    signature: toHex(await pkcs1v15Sign(device.privateKey, input, { core })),
+  });
+  const early = {
+    encryptedAuk: toHex(randomBytes(256)),
+    aukKcv: "000000",
+    puTek: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+    tkHash: toHex(randomBytes(32)),
+  };
   await expectRefused(
     "flow B S3 before S1 (no Pu_hsm for the terminal)",
     "PUT",
     `${base}/transport-key`,
-    {
-      encryptedAuk: toHex(randomBytes(256)),
-      aukKcv: "000000",
-      puTek: "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
-      tkHash: toHex(randomBytes(32)),
-    },
+    { ...early, ...(await sign(transportKeySigningInput(sn, early))) },
     ["unknown_terminal"],
+  );
+  const s1 = await pad.hsmKeyRequest(sn);
+  await expectRefused(
+    "flow B S1 with another nonce than the one signed",
+    "POST",
+    `${base}/hsm-key`,
+    { ...s1, nonce: toHex(randomBytes(16)) },
+    ["device_signature_invalid"],
   );
   await pos.requestHsmKey();
   const req = await pad.makeTransportKey();
@@ -435,15 +462,23 @@ async function flowBErrors(d: RunningDemo): Promise<void> {
     }),
   );
   if (ok.status !== 201) throw new Error(`flow B S3: ${ok.status} ${await ok.text()}`);
-  await expectRefused("flow B S6 without a session", "POST", `${base}/tmk`, undefined, [
-    "session_required",
+  await expectRefused(
+    "flow B S6 without a session",
+    "POST",
+    `${base}/sessions/${"00".repeat(16)}/tmk`,
+    { mac: "00".repeat(8) },
+    ["session_required"],
+  );
+  await expectRefused("flow B S6 on the shared route", "POST", `${base}/tmk`, undefined, [
+    "session_route_required",
   ]);
   for (let i = 1; i <= 4; i++) {
+    const rnd1 = toHex(randomBytes(8));
     const ch = await transport(
       new Request(`${base}/challenges`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ rnd1: toHex(randomBytes(8)) }),
+        body: JSON.stringify({ rnd1, ...(await sign(challengeSigningInput(sn, rnd1))) }),
       }),
     );
     const cj = await ch.json() as {
@@ -462,11 +497,12 @@ async function flowBErrors(d: RunningDemo): Promise<void> {
       );
       continue;
     }
+    const crnd2 = toHex(randomBytes(8));
     await expectRefused(
-      `flow B S5 wrong Crnd2 (attempt ${i})`,
+      `flow B S5 wrong Crnd2 signed by the device (attempt ${i})`,
       "POST",
       `${base}/challenges/${cj.challengeId}/response`,
-      { crnd2: toHex(randomBytes(8)) },
+      { crnd2, ...(await sign(answerSigningInput(sn, cj.challengeId, crnd2))) },
       i <= 3 ? ["terminal_not_authenticated"] : ["terminal_locked"],
     );
   }
@@ -588,6 +624,8 @@ try {
       values["tr34-terminals"],
       "--data-dir",
       dataDir,
+      // Plain HTTP: the scan reads what the wire carries without TLS's protection.
+      "--insecure-http",
     ],
     {
       hsmFactory,

@@ -275,8 +275,8 @@ for (const backend of ["sqlite", "postgres"] as Backend[]) {
           },
         });
         assertEquals(violations, [], `${violations.length} violations:\n${violations.join("\n")}`);
-        // Every mutating route: KMS flow A 4, KMS flow B 7, MTMS 3.
-        assertEquals(c.endpoints.size, 14, [...c.endpoints].join(", "));
+        // Every mutating route: KMS flow A 5 (with the challenge), KMS flow B 7, MTMS 3.
+        assertEquals(c.endpoints.size, 15, [...c.endpoints].join(", "));
         for (const [route, n] of [...c.perEndpoint].sort()) {
           figure("fault-injection", `[${backend}] ${route}: ${n} steps`);
         }

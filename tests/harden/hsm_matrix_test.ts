@@ -103,6 +103,14 @@ const ALLOW: Record<string, Allowed> = {
   // Retail MAC (ISO 9797-1 algorithm 3): M3 TDES keys; generate with C or G, verify with C or V.
   "generateMac/MAK": { usages: ["M3"], algorithms: ["T"], modes: ["C", "G"], exportability: null },
   "verifyMac/MAK": { usages: ["M3"], algorithms: ["T"], modes: ["C", "V"], exportability: null },
+  // A device's proof of possession: a CMAC under a key derived from a TDES KEK (flow A) or
+  // from AUK (flow B's session key).
+  "verifyDerivedMac/base key": {
+    usages: ["K0", "D0"],
+    algorithms: ["T"],
+    modes: ["B", "E"],
+    exportability: null,
+  },
   // Data encryption (flow B challenges under AUK): D0 TDES; encrypt B or E, decrypt B or D.
   "encryptData/data key": {
     usages: ["D0"],
@@ -248,6 +256,16 @@ for (const core of cores) {
               ["importKey/KEK", () => hsm.importKey(inner, block, { template: KEY_TEMPLATES.TK })],
               ["generateMac/MAK", () => hsm.generateMac(block, new Uint8Array(16))],
               ["verifyMac/MAK", () => hsm.verifyMac(block, new Uint8Array(16), new Uint8Array(8))],
+              [
+                "verifyDerivedMac/base key",
+                () =>
+                  hsm.verifyDerivedMac(
+                    block,
+                    { label: "TMK download", context: new Uint8Array(10) },
+                    new Uint8Array(16),
+                    new Uint8Array(8),
+                  ),
+              ],
               ["encryptData/data key", () => hsm.encryptData(block, new Uint8Array(8))],
               ["decryptData/data key", () => hsm.decryptData(block, new Uint8Array(8))],
               [

@@ -71,6 +71,7 @@ const EXPECT: Record<string, HsmState[]> = {
   generateKeyUnderKek: ["authorized"],
   generateMac: ["authorized"],
   verifyMac: ["authorized"],
+  verifyDerivedMac: ["authorized"],
   encryptData: ["authorized"],
   decryptData: ["authorized"],
   sign: ["authorized"],
@@ -176,6 +177,8 @@ for (const core of proofCores(await allCores())) {
       generateKeyUnderKek: (h) => h.generateKeyUnderKek(KEY_TEMPLATES.TMK, tk.keyBlock),
       generateMac: (h) => h.generateMac(mak.keyBlock, data),
       verifyMac: (h) => h.verifyMac(mak.keyBlock, data, mac),
+      verifyDerivedMac: (h) =>
+        h.verifyDerivedMac(tk.keyBlock, { label: "TMK download", context: data }, data, mac),
       encryptData: (h) => h.encryptData(auk.keyBlock, data),
       decryptData: (h) => h.decryptData(auk.keyBlock, data),
       sign: (h) => h.sign(ca.privateKeyBlock, data),

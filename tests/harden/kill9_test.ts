@@ -25,15 +25,16 @@ import { DatabaseSync } from "node:sqlite";
 import { assert, assertEquals, AssertionError } from "@std/assert";
 import { loadCore } from "../../src/core/mod.ts";
 import { exportPkcs8Pem, randomBytes } from "../../src/crypto/mod.ts";
-import { fetchTransport, ProtocolError } from "../../src/protocol/mod.ts";
+import { ProtocolError } from "../../src/protocol/mod.ts";
 import { type Store, type Terminal, terminalPages } from "../../src/store/mod.ts";
 import { openStore } from "../../servers/_lib/store.ts";
 import { importKmsCaKey } from "../../servers/kms/import_ca_key.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
-import { makePki } from "../flow_b/_world.ts";
+import { deviceCredential, makePki } from "../flow_b/_world.ts";
 import { type Batch, KmsProcess, makeBatch, makeKeys, openTmk } from "../scale/_kms.ts";
 import { figure, LONG, Tally } from "./_figures.ts";
+import { ackBody, downloadBody, kmsNonce, tmkOf as openTmkKey } from "../_device_proof.ts";
 
 const core = await loadCore("wasm");
 const url = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
@@ -78,7 +79,21 @@ for (const backend of ["sqlite", "postgres"] as const) {
       const pki = await makePki(core, "Kill9");
       await Deno.writeTextFile(`${dir}/ca.pem`, pki.kmsCa.certificate);
       await Deno.writeTextFile(`${dir}/ca.key.pem`, exportPkcs8Pem(pki.kmsCa.key));
-      const args = ["--kms-ca-cert", `${dir}/ca.pem`, "--kms-ca-key-block", `${dir}/ca.keyblock`];
+      await Deno.writeTextFile(`${dir}/device-root.pem`, pki.root.certificate);
+      // Each flow B PIN pad's device credential, made at manufacture.
+      const devices = new Map<string, Awaited<ReturnType<typeof deviceCredential>>>();
+      for (let i = 0; i < FLOW_B; i++) {
+        const sn = `K9B${String(i).padStart(5, "0")}`;
+        devices.set(sn, await deviceCredential(core, pki.root, sn, Date.now()));
+      }
+      const args = [
+        "--kms-ca-cert",
+        `${dir}/ca.pem`,
+        "--kms-ca-key-block",
+        `${dir}/ca.keyblock`,
+        "--device-root",
+        `${dir}/device-root.pem`,
+      ];
 
       const batches = new Map<string, Batch>();
       const acked = new Set<string>(); // batches with a 2xx
@@ -168,17 +183,23 @@ for (const backend of ["sqlite", "postgres"] as const) {
         );
         for (const t of waiting) {
           work.push((async () => {
-            const d = await note("download", kms.call("POST", `/v1/terminals/${t.sn}/tmk`));
+            const tk = batches.get(t.orderId!)!.tk.get(t.sn)!;
+            const base = `/v1/terminals/${t.sn}`;
+            const call = (m: string, p: string, body?: unknown) => kms.call(m, p, body);
+            const proof = await downloadBody(tk, t.sn, await kmsNonce(call, base), core);
+            const d = await note("download", kms.call("POST", `${base}/tmk`, proof));
             assertEquals(d.status, 200, `${t.sn}: ${JSON.stringify(d.body)}`);
-            const kcv = await openTmk(
-              batches.get(t.orderId!)!.tk.get(t.sn)!,
-              d.body.tmkBlock as string,
-            );
+            const kcv = await openTmk(tk, d.body.tmkBlock as string);
             assertEquals(kcv, d.body.tmkKcv, `${t.sn}: the TMK opens under TK with its KCV`);
             downloaded.set(t.sn, kcv);
+            const tmk = await openTmkKey(tk, d.body.tmkBlock as string, core);
             const a = await note(
               "ack",
-              kms.call("POST", `/v1/terminals/${t.sn}/tmk/ack`, { tmkKcv: kcv }),
+              kms.call(
+                "POST",
+                `${base}/tmk/ack`,
+                await ackBody(tmk, t.sn, String(d.body.ackNonce), core),
+              ),
             );
             assertEquals(a.status, 200, `${t.sn}: ${JSON.stringify(a.body)}`);
             delivered.add(t.sn);
@@ -213,10 +234,12 @@ for (const backend of ["sqlite", "postgres"] as const) {
                 sn,
                 pinPad: new PinPadFlowB({
                   kmsRoot: pki.root.certificate,
+                  kmsCa: pki.kmsCa.certificate,
                   core,
                   storageKey: randomBytes(24),
+                  device: devices.get(sn)!,
                 }),
-                transport: fetchTransport,
+                transport: kms.devices,
                 kmsUrl: kms.url,
               }),
               registered: false,
@@ -229,7 +252,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
           f.terminal = new FlowBTerminal({
             sn: f.sn,
             pinPad: f.terminal.pinPad,
-            transport: fetchTransport,
+            transport: kms.devices,
             kmsUrl: kms.url,
             observe,
           });

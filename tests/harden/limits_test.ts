@@ -53,7 +53,9 @@ Deno.test("oversized bodies, deep nesting, 500 concurrent loopback connections: 
             bodyRoutes.push({
               server,
               method: method.toUpperCase(),
-              path: path.replace("{challengeId}", "0".repeat(32)).replace(/\{\w+\}/g, "LIMITS0001"),
+              path: path.replace("{challengeId}", "0".repeat(32))
+                .replace("{sessionId}", "0".repeat(32))
+                .replace(/\{\w+\}/g, "LIMITS0001"),
             });
           }
         }

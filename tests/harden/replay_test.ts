@@ -53,6 +53,10 @@ function idempotent(route: string, status: number, body: Record<string, unknown>
   // MTMS: the same signed upload of the same TK (within its signing window) answers as the
   // first did and stores nothing new (the state hash below proves it).
   if (route === "mtms POST /v1/orders/{id}/tks" && typeof body.tkKcv === "string") return true;
+  // KMS flow A: a challenge stores nothing (a stateless, tagged nonce); a new one each time.
+  if (route === "kms POST /v1/terminals/{id}/tmk/challenge" && typeof body.nonce === "string") {
+    return true;
+  }
   return false;
 }
 

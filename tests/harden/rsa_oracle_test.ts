@@ -48,7 +48,7 @@ import {
   setOddParity,
 } from "../../src/crypto/mod.ts";
 import { HsmError, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
-import { tkHashInput } from "../../src/protocol/mod.ts";
+import { tkHashInput, transportKeySigningInput } from "../../src/protocol/mod.ts";
 import type { CryptoCore, RsaPrivateKey } from "../../src/core/mod.ts";
 import { makeHsm } from "../hsm/_fixtures.ts";
 import { call, makeWorld } from "../flow_b/_world.ts";
@@ -210,7 +210,7 @@ for (const core of cores) {
     const w = await makeWorld(core);
     try {
       const sn = "WYCHEPROOF001";
-      const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`);
+      const s1 = await call(w.handler, "POST", `/v1/terminals/${sn}/hsm-key`, await w.s1(sn));
       assertEquals(s1.status, 201);
       // The terminal's Pr_hsm becomes each file's Wycheproof key in turn, imported under the
       // LMK by the HSM (S1 before S3 may replace the pair: the store's rotation).
@@ -239,11 +239,15 @@ for (const core of cores) {
         for (const v of f.vectors) {
           const ct = hex(v.ct);
           sent++;
-          const r = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, {
+          const body = {
             encryptedAuk: toHex(ct),
             aukKcv: "A1B2C3",
             puTek,
             tkHash: toHex(randomBytes(32)),
+          };
+          const r = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, {
+            ...body,
+            ...(await w.sign(sn, transportKeySigningInput(sn, body))),
           });
           if (ct.length !== 256) {
             formatRefusals.push(`${f.scheme} tcId ${v.tcId} (${ct.length} bytes)`);
@@ -266,11 +270,10 @@ for (const core of cores) {
       const tkHash = toHex(
         core.sha256(tkHashInput(core.sha256(c.auk), core.sha256(puTekDer))),
       );
+      const control = { encryptedAuk: toHex(c.ct), aukKcv: c.kcv, puTek, tkHash };
       const ok = await call(w.handler, "PUT", `/v1/terminals/${sn}/transport-key`, {
-        encryptedAuk: toHex(c.ct),
-        aukKcv: c.kcv,
-        puTek,
-        tkHash,
+        ...control,
+        ...(await w.sign(sn, transportKeySigningInput(sn, control))),
       });
       assertEquals(ok.status, 201, JSON.stringify(ok.body));
       figure(

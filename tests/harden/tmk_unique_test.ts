@@ -23,6 +23,8 @@ import { call, makeWorld } from "../flow_b/_world.ts";
 import { makeHsm } from "../hsm/_fixtures.ts";
 import { figure, size, Tally } from "./_figures.ts";
 import { recordTraffic } from "./_traffic.ts";
+import { kmsNonce } from "../_device_proof.ts";
+import type { PosTerminal } from "../../devices/pos_terminal.ts";
 
 const core = await loadCore("wasm");
 const CONCURRENT = 200;
@@ -35,8 +37,16 @@ Deno.test(`${CONCURRENT} concurrent flow B TMK requests for one terminal, exactl
     await pos.requestHsmKey();
     await pos.sendTransportKey();
     await pos.authenticate();
+    // The same MACed request, sent 200 times at once (the genuine one and its replays).
+    const m = await pos.pinPad.sessionMac("S6", sn);
     const answers = await Promise.all(
-      Array.from({ length: CONCURRENT }, () => call(w.handler, "POST", `/v1/terminals/${sn}/tmk`)),
+      Array.from(
+        { length: CONCURRENT },
+        () =>
+          call(w.handler, "POST", `/v1/terminals/${sn}/sessions/${m.sessionId}/tmk`, {
+            mac: m.mac,
+          }),
+      ),
     );
     const statuses = new Tally();
     for (const a of answers) {
@@ -54,9 +64,14 @@ Deno.test(`${CONCURRENT} concurrent flow B TMK requests for one terminal, exactl
       e.event === "tmk_issued" && e.subject === sn && e.outcome === "success"
     );
     assertEquals(audit.length, 1);
+    const refusals = (await w.store.listAudit({ limit: 1000, subject: sn })).filter((e) =>
+      e.outcome === "failure"
+    );
+    assertEquals(refusals.length, 0, "the refused copies wrote no audit record");
     figure(
       "tmk-unique-flow-b",
-      `${CONCURRENT} concurrent POST /v1/terminals/{sn}/tmk after one passed S5: ${statuses}; ` +
+      `${CONCURRENT} concurrent POST /v1/terminals/{sn}/sessions/{id}/tmk after one passed S5: ` +
+        `${statuses}; ` +
         `1 TMK stored (KCV ${t?.tmkKcv}), 1 tmk_issued audit record`,
     );
   } finally {
@@ -72,7 +87,7 @@ Deno.test(`${CONCURRENT} concurrent flow A issuances and downloads, one TMK per 
     const sns = ["CONCA0000001", "CONCA0000002", "CONCA0000003"];
     const r = await a.call("POST", `${a.mtmsUrl}/v1/orders`, { orderId, serialNumbers: sns });
     assertEquals(r.status, 201);
-    const poss = [];
+    const poss: PosTerminal[] = [];
     for (const sn of sns) {
       const pos = await a.pos(sn);
       await a.collect(pos, orderId);
@@ -94,12 +109,14 @@ Deno.test(`${CONCURRENT} concurrent flow A issuances and downloads, one TMK per 
     }
     assertEquals(issued, sns.length, issueStatuses.toString());
     const sn = sns[0];
-    const downloads = await Promise.all(
-      Array.from(
-        { length: CONCURRENT },
-        () => a.call("POST", `${a.kmsUrl}/v1/terminals/${sn}/tmk`),
-      ),
-    );
+    // Each download proves TK with the PIN pad, on a nonce of its own.
+    const base = `${a.kmsUrl}/v1/terminals/${sn}`;
+    const kms = (m: string, p: string, body?: unknown) => a.call(m, p, body);
+    const bodies = await Promise.all(Array.from({ length: CONCURRENT }, async () => {
+      const nonce = await kmsNonce(kms, base);
+      return { nonce, mac: await poss[0].pinPad.proveTk(sn, nonce) };
+    }));
+    const downloads = await Promise.all(bodies.map((b) => a.call("POST", `${base}/tmk`, b)));
     const dl = new Tally();
     const blocks = new Set<string>();
     for (const d of downloads) {

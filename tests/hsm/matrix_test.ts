@@ -38,6 +38,11 @@ const SPEC = {
   kekWrap: (k: KeyTemplate) => "K0 K1".includes(k.keyUsage) && "BE".includes(k.modeOfUse),
   /** A KEK that unwraps: K0 or K1, mode B or D. */
   kekUnwrap: (k: KeyTemplate) => "K0 K1".includes(k.keyUsage) && "BD".includes(k.modeOfUse),
+  /**
+   * Base key of a derived-key MAC (a device's proof of possession): a KEK
+   * (K0) or flow B's AUK (D0), mode B or E.
+   */
+  deriveMacVerify: (k: KeyTemplate) => "K0 D0".includes(k.keyUsage) && "BE".includes(k.modeOfUse),
   /** KCV and SHA-256 fingerprints: any symmetric key. */
   checkValue: (_k: KeyTemplate) => true,
 };
@@ -81,6 +86,11 @@ for (const core of await allCores()) {
             `${tag} verifyMac`,
             SPEC.verifyMac(t),
             () => hsm.verifyMac(k.keyBlock, data, data),
+          );
+          await check(
+            `${tag} verifyDerivedMac`,
+            SPEC.deriveMacVerify(t),
+            () => hsm.verifyDerivedMac(k.keyBlock, { label: "TMK ack", context: data }, data, data),
           );
           await check(
             `${tag} encryptData`,
@@ -166,6 +176,6 @@ for (const core of await allCores()) {
     );
     console.log(`hsm matrix [${core.name}]: ${cases} cases, ${unexpected.length} unexpected`);
     assertEquals(unexpected, []);
-    assertEquals(cases, USAGES.length * MODES.length * EXPORTABILITY.length * 12 + 8);
+    assertEquals(cases, USAGES.length * MODES.length * EXPORTABILITY.length * 13 + 8);
   });
 }

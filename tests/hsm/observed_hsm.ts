@@ -22,9 +22,10 @@ import {
   type RsaPrivateKey,
   type RsaPublicKey,
 } from "../../src/core/mod.ts";
-import { fromHex, importPkcs8Der, oaepDecrypt } from "../../src/crypto/mod.ts";
+import { fromHex, importPkcs8Der, kdfCmacCounter, oaepDecrypt } from "../../src/crypto/mod.ts";
 import {
   combineComponents,
+  type Derivation,
   type ExportOptions,
   type ExportResult,
   type Hsm,
@@ -321,6 +322,31 @@ export class ObservedHsm implements Hsm {
   ): Promise<boolean> {
     await this.#seeBlock("verifyMac", RULES.macVerify, "makBlock", makBlock);
     return await this.#inner.verifyMac(makBlock, data, mac, options);
+  }
+
+  async verifyDerivedMac(
+    keyBlock: string,
+    derivation: Derivation,
+    data: Uint8Array,
+    mac: Uint8Array,
+  ): Promise<boolean> {
+    const base = await this.#seeBlock(
+      "verifyDerivedMac",
+      RULES.deriveMacVerify,
+      "keyBlock",
+      keyBlock,
+    );
+    if (base && typeof derivation?.label === "string" && derivation.context instanceof Uint8Array) {
+      const label = new TextEncoder().encode(derivation.label);
+      if (label.length > 0 && label.length <= 255 && derivation.context.length <= 255) {
+        const k = await kdfCmacCounter(base.key, label, derivation.context, base.key.length, {
+          cipher: "tdes",
+          core: this.#core,
+        });
+        this.#see("derived", `the key derived for "${derivation.label}"`, k);
+      }
+    }
+    return await this.#inner.verifyDerivedMac(keyBlock, derivation, data, mac);
   }
 
   async encryptData(keyBlock: string, data: Uint8Array): Promise<Uint8Array> {

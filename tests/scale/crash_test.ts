@@ -17,6 +17,8 @@ import { openStore } from "../../servers/_lib/store.ts";
 import { ISSUE_PAGE } from "../../servers/kms/service.ts";
 import { type Store, terminalPages } from "../../src/store/mod.ts";
 import { KmsProcess, makeBatch, makeKeys, openTmk, waitFor } from "./_kms.ts";
+import { loadCore } from "../../src/core/mod.ts";
+import { downloadBody, kmsNonce } from "../_device_proof.ts";
 
 const url = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
 const pgSkip = url === "" ? "KMS_TEST_DATABASE_URL not set" : undefined;
@@ -145,10 +147,17 @@ for (const kind of ["sqlite", "postgres"] as const) {
         // Terminals from both sides of the crash download a TMK that opens under their TK.
         const sample = [...after.keys()].filter((_, i) => i % 125 === 0);
         for (const sn of sample) {
-          const dl = await k3.call("POST", `/v1/terminals/${sn}/tmk`);
+          const tk = batch.tk.get(sn)!;
+          const call = (m: string, p: string, body?: unknown) => k3.call(m, p, body);
+          const nonce = await kmsNonce(call, `/v1/terminals/${sn}`);
+          const dl = await k3.call(
+            "POST",
+            `/v1/terminals/${sn}/tmk`,
+            await downloadBody(tk, sn, nonce, await loadCore("wasm")),
+          );
           assertEquals(dl.status, 200, JSON.stringify(dl.body));
           assertEquals(dl.body.tmkKcv, after.get(sn));
-          assertEquals(await openTmk(batch.tk.get(sn)!, dl.body.tmkBlock as string), after.get(sn));
+          assertEquals(await openTmk(tk, dl.body.tmkBlock as string), after.get(sn));
         }
       } finally {
         await Promise.all(running.map((k) => k.stop()));

@@ -14,6 +14,10 @@
 import { assert, assertEquals } from "@std/assert";
 import { openPostgresStore, terminalPages } from "../../src/store/mod.ts";
 import { KmsProcess, makeBatch, makeKeys, openTmk } from "./_kms.ts";
+import { loadCore } from "../../src/core/mod.ts";
+import { ackBody, deliverWithTk, downloadBody, kmsNonce, tmkOf } from "../_device_proof.ts";
+
+const core = await loadCore("wasm");
 
 const url = Deno.env.get("KMS_TEST_DATABASE_URL") ?? "";
 const skip = url === "" ? "KMS_TEST_DATABASE_URL not set" : undefined;
@@ -68,11 +72,24 @@ Deno.test({
 
       // Concurrent downloads of the same terminals from both instances, then
       // concurrent acknowledgements: both downloads get the same TMK, one ack wins.
+      // Each instance's nonces are good at the other: they share the challenge key.
       const same = [...kcvs.keys()].slice(0, 20);
+      const callA = (m: string, p: string, body?: unknown) => a.call(m, p, body);
+      const callB = (m: string, p: string, body?: unknown) => b.call(m, p, body);
       for (const sn of same) {
+        const tk = batch.tk.get(sn)!;
+        const base = `/v1/terminals/${sn}`;
         const dl = await Promise.all([
-          a.call("POST", `/v1/terminals/${sn}/tmk`),
-          b.call("POST", `/v1/terminals/${sn}/tmk`),
+          a.call(
+            "POST",
+            `${base}/tmk`,
+            await downloadBody(tk, sn, await kmsNonce(callB, base), core),
+          ),
+          b.call(
+            "POST",
+            `${base}/tmk`,
+            await downloadBody(tk, sn, await kmsNonce(callA, base), core),
+          ),
         ]);
         for (const r of dl) {
           assertEquals(r.status, 200, JSON.stringify(r.body));
@@ -80,10 +97,19 @@ Deno.test({
         }
         assertEquals(dl[0].body.tmkBlock, dl[1].body.tmkBlock);
         // The TMK opens under the terminal's TK with the KCV KMS recorded.
-        assertEquals(await openTmk(batch.tk.get(sn)!, dl[0].body.tmkBlock as string), kcvs.get(sn));
+        assertEquals(await openTmk(tk, dl[0].body.tmkBlock as string), kcvs.get(sn));
+        const tmk = await tmkOf(tk, dl[0].body.tmkBlock as string, core);
         const ack = await Promise.all([
-          a.call("POST", `/v1/terminals/${sn}/tmk/ack`, { tmkKcv: kcvs.get(sn) }),
-          b.call("POST", `/v1/terminals/${sn}/tmk/ack`, { tmkKcv: kcvs.get(sn) }),
+          a.call(
+            "POST",
+            `${base}/tmk/ack`,
+            await ackBody(tmk, sn, String(dl[1].body.ackNonce), core),
+          ),
+          b.call(
+            "POST",
+            `${base}/tmk/ack`,
+            await ackBody(tmk, sn, String(dl[0].body.ackNonce), core),
+          ),
         ]);
         assertEquals(ack.map((r) => r.status).sort(), [200, 409], JSON.stringify(ack));
       }
@@ -91,12 +117,15 @@ Deno.test({
       // Different terminals at once, alternating instances: all delivered.
       const others = [...kcvs.keys()].slice(20, 80);
       const results = await Promise.all(others.map(async (sn, i) => {
-        const k = i % 2 ? a : b;
-        const dl = await k.call("POST", `/v1/terminals/${sn}/tmk`);
-        const ack = await (i % 2 ? b : a).call("POST", `/v1/terminals/${sn}/tmk/ack`, {
-          tmkKcv: dl.body.tmkKcv,
-        });
-        return [dl.status, ack.status, dl.body.tmkKcv === kcvs.get(sn)];
+        const k = i % 2 ? callA : callB;
+        const { download, ack } = await deliverWithTk(
+          k,
+          `/v1/terminals/${sn}`,
+          sn,
+          batch.tk.get(sn)!,
+          core,
+        );
+        return [download.status, ack?.status, download.body.tmkKcv === kcvs.get(sn)];
       }));
       for (const r of results) assertEquals(r, [200, 200, true]);
 

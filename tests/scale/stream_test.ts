@@ -30,6 +30,8 @@ import {
   streamMac,
   waitFor,
 } from "./_kms.ts";
+import { loadCore } from "../../src/core/mod.ts";
+import { downloadBody, kmsNonce } from "../_device_proof.ts";
 
 interface Counts {
   terminals: number;
@@ -60,7 +62,7 @@ async function post(
   body: string | ReadableStream<Uint8Array>,
   signal?: AbortSignal,
 ): Promise<{ status: number; body: Record<string, unknown> }> {
-  const r = await fetch(`${kms.url}/v1/tk-batches`, {
+  const r = await kms.fetch("/v1/tk-batches", {
     method: "POST",
     headers: { "content-type": "application/x-ndjson" },
     body,
@@ -122,7 +124,13 @@ Deno.test("stream: a streamed batch round trip: stored, a duplicate in either fo
     assertEquals(issued.body.issued, 1201);
     for (const i of [0, 499, 500, 1200]) {
       const sn = b.request.tks[i].sn;
-      const dl = await kms.call("POST", `/v1/terminals/${sn}/tmk`);
+      const call = (m: string, p: string, body?: unknown) => kms.call(m, p, body);
+      const nonce = await kmsNonce(call, `/v1/terminals/${sn}`);
+      const dl = await kms.call(
+        "POST",
+        `/v1/terminals/${sn}/tmk`,
+        await downloadBody(b.tk.get(sn)!, sn, nonce, await loadCore("wasm")),
+      );
       assertEquals(dl.status, 200);
       assertEquals(await openTmk(b.tk.get(sn)!, dl.body.tmkBlock as string), dl.body.tmkKcv);
       const st = await kms.call("GET", `/v1/terminals/${sn}`, undefined, keys.token);

@@ -104,7 +104,14 @@ Deno.test("servers: a production KMS refuses test and incomplete LMKs at start, 
     const store = await openSqliteStore(db);
     try {
       const log = await store.listAudit({ limit: 100 });
-      assertEquals(log.map((r) => r.event), ["state_changed", "lmk_loaded", "state_changed"]);
+      // The HSM brought to work, then flow A's challenge key made once for this database.
+      assertEquals(log.map((r) => r.event), [
+        "state_changed",
+        "lmk_loaded",
+        "state_changed",
+        "challenge_key_created",
+      ]);
+      assertEquals(log[3].keyId, "flow-a-challenge");
       assertStringIncludes(
         log[0].detail!,
         "offline -> secure by kms start (custodians alice, bob)",

@@ -109,6 +109,17 @@ export function storeSuite(f: StoreFactory): void {
     assertEquals(await s.schemaVersion(), f.expectedVersion);
   });
 
+  test("server keys: the first key block kept under a name stays; bad arguments named", async (s) => {
+    const at = new Date();
+    const a = fakeKeyBlock("M3");
+    const b = fakeKeyBlock("M3");
+    assertEquals(await s.keepServerKey("flow-a-challenge", a, at), a);
+    assertEquals(await s.keepServerKey("flow-a-challenge", b, at), a, "the first one stays");
+    assertEquals(await s.keepServerKey("other", b, at), b);
+    await assertRejects(() => s.keepServerKey("", a, at), RangeError, "name");
+    await assertRejects(() => s.keepServerKey("x", "not a block", at), RangeError, "keyBlock");
+  });
+
   test("transaction commits when fn resolves and rolls back when it rejects", async (s) => {
     const r = await s.transaction(async (tx) => {
       await tx.createOrder({ orderId: "PO-1", state: "collecting", createdAt: T0 });
@@ -247,6 +258,48 @@ export function storeSuite(f: StoreFactory): void {
     );
     await rejectsStore(() => s.setOrderState("PO-X", "collecting", "transferred"), "not_found");
     await rejectsStore(() => s.countCollected("PO-X"), "not_found", "order PO-X does not exist");
+  });
+
+  test("one TK per terminal: TK hashes found among collected TKs, terminals and an upload's staged TKs", async (s) => {
+    await s.createOrder({
+      orderId: "PO-H",
+      state: "collecting",
+      createdAt: T0,
+      serialNumbers: [sn(51), sn(52)],
+    });
+    const up = {
+      orderId: "PO-H",
+      sn: sn(51),
+      tkBlock: fakeKeyBlock(),
+      tkKcv: "0A0B0C",
+      tkHash: hash(5100),
+      mac: "0011223344556677",
+      uploadedAt: at(1),
+    };
+    assertEquals(await s.collectedTkHolders(hash(5100)), []);
+    assertEquals(await s.putCollectedTk(up), "stored");
+    assertEquals(await s.collectedTkHolders(hash(5100)), [sn(51)]);
+    assertEquals(await s.collectedTkHolders(hash(5101)), []);
+    await assertRejects(() => s.collectedTkHolders("ab"), RangeError, "tkHash");
+    // KMS: a terminal's TK, and a TK staged by this upload (not by another one).
+    await s.importTkBatch({ orderId: "PO-HK", bodyHash: hash(1), receivedAt: T0, tks: tks(2, 60) });
+    await s.stageTks("up-h", 0, tks(1, 70), T0);
+    await s.stageTks("up-other", 0, tks(1, 80), T0);
+    const found = await s.knownTkHashes("up-h", [hash(61), hash(71), hash(81), hash(999)]);
+    assertEquals(
+      found.sort((a, b) => a.sn.localeCompare(b.sn)),
+      [
+        { tkHash: hash(61), sn: sn(60), staged: false },
+        { tkHash: hash(71), sn: sn(70), staged: true },
+      ],
+    );
+    assertEquals(await s.knownTkHashes("up-h", []), []);
+    await assertRejects(() => s.knownTkHashes("up-h", ["00"]), RangeError, "tkHashes[0]");
+    await assertRejects(
+      () => s.knownTkHashes("up-h", Array.from({ length: 1001 }, (_, i) => hash(i))),
+      RangeError,
+      "at most 1000",
+    );
   });
 
   test("KMS staging: staged TKs in order, a duplicate SN named, dropped, purged when idle; never terminals", async (s) => {
@@ -741,6 +794,86 @@ export function storeSuite(f: StoreFactory): void {
     await rejectsStore(
       () => s.recordAuthFailure("SNNOPE01", { maxFailures: 3, at: T0 }),
       "not_found",
+    );
+  });
+
+  test("state counts: orders and terminals by state, every state listed, lock-outs", async (s) => {
+    const zero = await s.countByState();
+    assertEquals(zero.orders, { collecting: 0, transferred: 0, imported: 0 });
+    assertEquals(Object.values(zero.terminals).reduce((a, b) => a + b, 0), 0);
+    assertEquals(Object.keys(zero.terminals).length, 6);
+    assertEquals(zero.lockedTerminals, 0);
+    await s.createOrder({ orderId: "PO-C1", state: "collecting", createdAt: T0 });
+    await s.importTkBatch({ orderId: "PO-C2", bodyHash: hash(21), receivedAt: T0, tks: tks(3) });
+    await s.issueTmk(issue(sn(0)));
+    await s.issueTmk(issue(sn(1)));
+    assert(await s.markTmkSent(sn(1), T0));
+    await s.registerTerminal("SNC00001", T0);
+    await s.recordAuthFailure("SNC00001", { maxFailures: 1, at: at(1) });
+    const c = await s.countByState();
+    assertEquals(c.orders, { collecting: 1, transferred: 0, imported: 1 });
+    assertEquals(c.terminals, {
+      registered: 1,
+      hsm_key_issued: 0,
+      tk_received: 1,
+      tmk_issued: 1,
+      tmk_sent: 1,
+      delivered: 0,
+    });
+    assertEquals(c.lockedTerminals, 1);
+  });
+
+  test("flow B: a session keeps its context; a failure does not close it", async (s) => {
+    await s.registerTerminal("SNS00001", T0);
+    const context = "AB".repeat(16) + "01".repeat(8) + "02".repeat(8);
+    await s.createChallenge({
+      id: "AB".repeat(16),
+      sn: "SNS00001",
+      rnd: "02".repeat(8),
+      rnd1: "01".repeat(8),
+      createdAt: T0,
+      expiresAt: at(30),
+    });
+    const r = await s.consumeChallenge("AB".repeat(16), "SNS00001", at(1));
+    assert(r.ok);
+    assertEquals([r.challenge.rnd, r.challenge.rnd1], ["02".repeat(8), "01".repeat(8)]);
+    assert(
+      await s.recordAuthSuccess("SNS00001", {
+        sessionExpiresAt: at(60),
+        at: at(2),
+        sessionContext: context,
+      }),
+    );
+    const before = await s.getTerminal("SNS00001");
+    assertEquals([before?.sessionContext, before?.sessionExpiresAt], [
+      context,
+      at(60).toISOString(),
+    ]);
+    assertEquals(
+      await s.recordAuthFailure("SNS00001", { maxFailures: 3, at: at(3) }),
+      { failures: 1, locked: false, lockedNow: false },
+    );
+    const after = await s.getTerminal("SNS00001");
+    assertEquals(
+      [after?.sessionContext, after?.sessionExpiresAt],
+      [context, at(60).toISOString()],
+      "a failure never cancels the open session",
+    );
+    assert(await s.consumeSession("SNS00001", at(4)));
+    assertEquals(
+      (await s.getTerminal("SNS00001"))?.sessionContext,
+      context,
+      "the context outlives the download, for the acknowledgement's MAC",
+    );
+    await assertRejects(
+      () =>
+        s.recordAuthSuccess("SNS00001", {
+          sessionExpiresAt: at(60),
+          at: at(5),
+          sessionContext: "XYZ",
+        }),
+      RangeError,
+      "options.sessionContext must be uppercase hex",
     );
   });
 

@@ -42,6 +42,13 @@ export interface CoreExports {
     dqLen: number,
     qiLen: number,
   ): number;
+  issuePtr(): number;
+  issueReservePtr(): number;
+  issueReserveSlots(): number;
+  issueBegin(): void;
+  issueEnd(): void;
+  issueTmk(bhLen: number, checkHash: number, slot: number): number;
+  issueWipeOutputs(): void;
 }
 
 /** The compiled module (compiled once, on first use, synchronously). */

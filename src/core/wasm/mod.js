@@ -85,6 +85,18 @@ function core() {
 }
 
 /**
+ * Zeroes `len` bytes of `mem` from `at`: a plain loop for a few blocks, where
+ * TypedArray#fill's call into the runtime costs more than the stores.
+ * @param {Uint8Array} mem
+ * @param {number} at
+ * @param {number} len
+ */
+function wipe(mem, at, len) {
+  if (len <= 64) { for (let i = at; i < at + len; i++) mem[i] = 0; }
+  else mem.fill(0, at, at + len);
+}
+
+/**
  * @param {boolean} cbc
  * @param {boolean} decrypt
  * @param {Uint8Array} key
@@ -97,20 +109,24 @@ function tdes(cbc, decrypt, key, iv, data) {
   const out = new Uint8Array(data.length);
   if (data.length === 0) return out;
   const { mem, x, io, ioSize } = b;
-  mem.set(key, b.key);
-  if (iv) mem.set(iv, b.iv);
+  // keys, IVs and key block payloads are a few blocks: a plain loop beats TypedArray#set's fixed
+  // cost there, and does not move a small array's bytes off the heap as `subarray` would
+  for (let i = 0; i < key.length; i++) mem[b.key + i] = key[i];
+  if (iv) { for (let i = 0; i < 8; i++) mem[b.iv + i] = iv[i]; }
   try {
     for (let off = 0; off < data.length; off += ioSize) {
       const len = Math.min(ioSize, data.length - off);
-      mem.set(data.subarray(off, off + len), io);
+      if (len <= 64) { for (let i = 0; i < len; i++) mem[io + i] = data[off + i]; }
+      else mem.set(data.subarray(off, off + len), io);
       if (cbc) x.tdesCbc(key.length, len, decrypt ? 1 : 0);
       else x.tdesEcb(key.length, len, decrypt ? 1 : 0);
-      out.set(mem.subarray(io, io + len), off);
+      if (len <= 64) { for (let i = 0; i < len; i++) out[off + i] = mem[io + i]; }
+      else out.set(mem.subarray(io, io + len), off);
     }
   } finally {
-    mem.fill(0, b.key, b.key + 24);
-    mem.fill(0, b.iv, b.iv + 8);
-    mem.fill(0, io, io + Math.min(ioSize, data.length));
+    wipe(mem, b.key, 24);
+    wipe(mem, b.iv, 8);
+    wipe(mem, io, Math.min(ioSize, data.length));
   }
   return out;
 }
@@ -143,9 +159,9 @@ function aes(cbc, decrypt, key, iv, data) {
       else out.set(mem.subarray(io, io + len), off);
     }
   } finally {
-    mem.fill(0, b.aesKey, b.aesKey + 32);
-    mem.fill(0, b.aesIv, b.aesIv + 16);
-    mem.fill(0, io, io + Math.min(ioSize, n));
+    wipe(mem, b.aesKey, 32);
+    wipe(mem, b.aesIv, 16);
+    wipe(mem, io, Math.min(ioSize, n));
   }
   return out;
 }
