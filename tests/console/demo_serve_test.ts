@@ -38,7 +38,7 @@ Deno.test("demo --serve keeps the servers running with their consoles until SIGI
       "--flow-b-terminals",
       "2",
       "--tr34-terminals",
-      "1",
+      "0",
       "--data-dir",
       dir,
     ],
