@@ -7,7 +7,15 @@
  *
  * @module
  */
+import type { AuditCheckpoint, ChainedAuditRecord } from "./audit_chain.ts";
 import { StoreError } from "./errors.ts";
+import type {
+  Approval,
+  ApprovalState,
+  OperatorRecord,
+  OperatorRole,
+  ServerKey,
+} from "./operator_types.ts";
 import type {
   AuditRecord,
   Challenge,
@@ -37,6 +45,11 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["challenges", "id"],
   ["nonces", "scope, nonce"],
   ["audit_log", "id"],
+  ["audit_head", "id"],
+  ["audit_checkpoints", "seq"],
+  ["server_keys", "name"],
+  ["operators", "id"],
+  ["approvals", "id"],
 ];
 
 /** Records a terminal's TMK unless it has one (parameters: block, under TK, KCV, at, at, SN). */
@@ -158,6 +171,64 @@ export function toAudit(r: Row): AuditRecord {
     kcv: strOrNull(r.kcv),
     outcome: str(r.outcome) as AuditRecord["outcome"],
     detail: strOrNull(r.detail),
+  };
+}
+
+/** An `audit_log` row with its operator and link. */
+export function toChained(r: Row): ChainedAuditRecord {
+  return { ...toAudit(r), operator: strOrNull(r.operator), prevHash: strOrNull(r.prev_hash) };
+}
+
+/** An `audit_checkpoints` row. */
+export function toCheckpoint(r: Row): AuditCheckpoint {
+  return {
+    seq: Number(r.seq),
+    hash: str(r.hash),
+    at: time(r.at),
+    keyKcv: str(r.key_kcv),
+    mac: str(r.mac),
+  };
+}
+
+/** A `server_keys` row. */
+export function toServerKey(r: Row): ServerKey {
+  return {
+    name: str(r.name),
+    keyBlock: str(r.key_block),
+    kcv: str(r.kcv),
+    createdAt: time(r.created_at),
+  };
+}
+
+/** An `operators` row. */
+export function toOperator(r: Row): OperatorRecord {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    role: str(r.role) as OperatorRole,
+    publicKey: str(r.public_key),
+    createdAt: time(r.created_at),
+    createdBy: str(r.created_by),
+    disabledAt: timeOrNull(r.disabled_at),
+    disabledBy: strOrNull(r.disabled_by),
+  };
+}
+
+/** An `approvals` row. */
+export function toApproval(r: Row): Approval {
+  return {
+    id: str(r.id),
+    operation: str(r.operation),
+    method: str(r.method),
+    path: str(r.path),
+    body: strOrNull(r.body),
+    requestedBy: str(r.requested_by),
+    requestedAt: time(r.requested_at),
+    expiresAt: time(r.expires_at),
+    state: str(r.state) as ApprovalState,
+    approvedBy: strOrNull(r.approved_by),
+    approvedAt: timeOrNull(r.approved_at),
+    status: r.status === null || r.status === undefined ? null : Number(r.status),
   };
 }
 

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { GENESIS } from "./audit_chain.ts";
 import type { Migration } from "./migration.ts";
 
 /** Every migration, in order. */
@@ -138,6 +139,77 @@ CREATE TABLE tk_staging (
   UNIQUE (upload_id, sn)
 ) STRICT;
 CREATE INDEX tk_staging_time ON tk_staging (staged_at);
+`,
+  },
+  {
+    version: 5,
+    description:
+      "operators and their roles, dual-control approvals, the audit hash chain and checkpoints",
+    sql: `
+-- Who acted (an operator id, null for steps no operator started) and the chain: each record's
+-- prev_hash is the SHA-256 of the record before it (src/store/audit_chain.ts). Records from
+-- before this migration have none; audit_head.chained_from is the first chained id.
+ALTER TABLE audit_log ADD COLUMN operator TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+CREATE TABLE audit_head (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  seq          INTEGER NOT NULL CHECK (seq >= 0),
+  hash         TEXT NOT NULL,
+  chained_from INTEGER NOT NULL
+) STRICT;
+INSERT INTO audit_head (id, seq, hash, chained_from)
+  SELECT 1, coalesce(max(id), 0), '${GENESIS}', coalesce(max(id), 0) + 1 FROM audit_log;
+
+-- Checkpoints: the chain's hash at record seq, MAC'd by the HSM under the audit key.
+CREATE TABLE audit_checkpoints (
+  seq     INTEGER PRIMARY KEY,
+  hash    TEXT NOT NULL,
+  at      TEXT NOT NULL,
+  key_kcv TEXT NOT NULL,
+  mac     TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: UPDATE refused'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: DELETE refused'); END;
+
+-- The server's own keys (e.g. the audit key), as key blocks under its LMK.
+CREATE TABLE server_keys (
+  name       TEXT PRIMARY KEY,
+  key_block  TEXT NOT NULL,
+  kcv        TEXT NOT NULL,
+  created_at TEXT NOT NULL
+) STRICT;
+
+-- Operators: each with one role and an Ed25519 public key (raw, hex).
+CREATE TABLE operators (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  role        TEXT NOT NULL CHECK (role IN ('operator', 'supervisor', 'custodian', 'auditor')),
+  public_key  TEXT NOT NULL UNIQUE,
+  created_at  TEXT NOT NULL,
+  created_by  TEXT NOT NULL,
+  disabled_at TEXT,
+  disabled_by TEXT
+) STRICT;
+
+-- Dual control: a sensitive request waits here until a second operator approves it.
+CREATE TABLE approvals (
+  id           TEXT PRIMARY KEY,
+  operation    TEXT NOT NULL,
+  method       TEXT NOT NULL,
+  path         TEXT NOT NULL,
+  body         TEXT,
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'done')),
+  approved_by  TEXT,
+  approved_at  TEXT,
+  status       INTEGER,
+  CHECK (approved_by IS NULL OR approved_by <> requested_by)
+) STRICT;
+CREATE INDEX approvals_state ON approvals (state, requested_at);
 `,
   },
 ];
