@@ -10,6 +10,7 @@ export * from "./schema.ts";
 export * from "./flow_a.ts";
 export * from "./operator_auth.ts";
 export * from "./operator_request.ts";
+export * from "./operator_key.ts";
 export * from "./flow_b.ts";
 export * from "./flow_b_auth.ts";
 export * from "./client.ts";
