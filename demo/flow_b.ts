@@ -32,12 +32,9 @@ import {
 import { openSqliteStore } from "../src/store/mod.ts";
 import { createHandler, jsonLogger, type Logger, serveHandler } from "../servers/_lib/mod.ts";
 import { operatorNonceMemory } from "../servers/_lib/store.ts";
-import {
-  createFlowBService,
-  importKmsCaKey,
-  type KmsCa,
-  loadKmsCa,
-} from "../servers/kms/flow_b_hsm.ts";
+import { createFlowBService } from "../servers/kms/flow_b_hsm.ts";
+import { importKmsCaKey } from "../servers/kms/import_ca_key.ts";
+import { type KmsCa, loadKmsCa } from "../servers/kms/kms_ca.ts";
 import { withFlowB } from "../servers/kms/flow_b_routes.ts";
 import { openStore } from "../servers/_lib/store.ts";
 import { PinPadFlowB } from "../devices/pin_pad_flow_b.ts";

@@ -1,6 +1,7 @@
 /**
  * The one place that maps domain errors to an HTTP status and the JSON error
- * body `{"error": {"code", "message"}}` (DESIGN.md, "Servers on the wire").
+ * body `{"error": {"code", "message"}}` (docs/ARCHITECTURE.md, "Contracts
+ * other code relies on").
  *
  * Anything that is not a known domain error is a 500 with a fixed message:
  * its detail goes to the log (which redacts hex runs), never to the client.

@@ -1,6 +1,6 @@
 /**
  * Shared HTTP plumbing of the KMS and MTMS servers: routes, error mapping,
- * structured logs, socket and flags.
+ * structured logs, socket and flags, and the readers of request bodies.
  *
  * @module
  */
@@ -9,3 +9,4 @@ export * from "./log.ts";
 export * from "./ndjson.ts";
 export * from "./router.ts";
 export * from "./serve.ts";
+export * from "./tk_batch.ts";

@@ -7,10 +7,11 @@
  * `/healthz`, and an `/openapi.json` generated from the same table and
  * schemas (one source of truth).
  *
- * Order of checks for each request: route (404), method (405), for operator
- * routes the body size (413) then the signature, time and nonce (401), body size (413), JSON syntax and fields (400), path parameters
- * (400), then the handler. Domain errors from the handler become JSON error
- * bodies via `toHttpError`.
+ * Order of checks for each request: route (404), method (405); for operator
+ * routes the body size (413), then the signature, time and nonce (401); path
+ * parameters (400); for a JSON body the media type (400), body size (413),
+ * JSON syntax and fields (400); then the handler. Domain errors from the
+ * handler become JSON error bodies via `errorResponse`.
  *
  * @module
  */
@@ -322,15 +323,13 @@ export function openApiDocument(
 }
 
 /**
- * Builds the request handler of a server from its route table.
+ * Checks a handler's options.
  *
- * @param options routes, token, logger.
- * @returns `(Request) => Promise<Response>`, for `Deno.serve` or a test.
- * @throws {RangeError} if an operator route exists without a token, or two routes share method and path.
+ * @throws {RangeError} if an operator route exists without a token or nonce memory, or two
+ *   routes share method and path.
  */
-export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
-  const { routes, log } = options;
-  if (routes.some((r) => r.access === "operator")) {
+function checkHandlerOptions(options: HandlerOptions): void {
+  if (options.routes.some((r) => r.access === "operator")) {
     if (!options.operatorToken) {
       throw new RangeError("operatorToken is required: the route table has operator routes");
     }
@@ -345,99 +344,183 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       );
     }
   }
-  const now = options.now ?? (() => new Date());
   const seen = new Set<string>();
-  for (const r of routes) {
+  for (const r of options.routes) {
     const k = `${r.method} ${r.path}`;
     if (seen.has(k)) throw new RangeError(`duplicate route ${k}`);
     seen.add(k);
   }
+}
+
+/** `/healthz` and `/openapi.json` (`doc`, built once). */
+async function serveBuiltIn(
+  request: Request,
+  url: URL,
+  options: HandlerOptions,
+  doc: string,
+): Promise<Response> {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    throw new MethodNotAllowedError(request.method, ["GET"]);
+  }
+  if (url.pathname === "/openapi.json") {
+    return new Response(doc, { headers: { "content-type": "application/json" } });
+  }
+  try {
+    await options.ready?.();
+  } catch (e) {
+    options.log.log("warn", "health.not_ready", { reason: (e as Error).message });
+    return json(503, { status: "not ready", service: options.title });
+  }
+  return json(200, { status: "ok", service: options.title, version: options.version });
+}
+
+/**
+ * The route of a request and its path's groups.
+ *
+ * @throws {NotFoundError} `not_found`; {@link MethodNotAllowedError} if the path has other methods.
+ */
+function matchRoute(
+  routes: Route[],
+  request: Request,
+  url: URL,
+): { r: Route; groups: Record<string, string | undefined> } {
+  const matches: { r: Route; groups: Record<string, string | undefined> }[] = [];
+  for (const r of routes) {
+    const m = r.pattern.exec({ pathname: url.pathname });
+    if (m) matches.push({ r, groups: m.pathname.groups });
+  }
+  if (matches.length === 0) {
+    throw new NotFoundError("not_found", `no resource at ${url.pathname}`);
+  }
+  const hit = matches.find((m) => m.r.method === request.method);
+  if (!hit) throw new MethodNotAllowedError(request.method, matches.map((m) => m.r.method));
+  return hit;
+}
+
+/**
+ * An operator request: its body is read before anything else is checked (the
+ * signature covers it), then signature, time and nonce (single use).
+ *
+ * @returns the signed body.
+ * @throws {PayloadTooLargeError} over the route's cap; {@link UnauthorizedError} for a bad
+ *   signature or time, `request_replayed` for a used nonce.
+ */
+async function checkOperatorRequest(
+  request: Request,
+  url: URL,
+  r: Route,
+  options: HandlerOptions,
+  now: Date,
+): Promise<Uint8Array> {
+  const signedBody = await readBody(request, r.body ? r.maxBody ?? DEFAULT_MAX_BODY : 1024);
+  const v = await verifyOperatorRequest(
+    options.operatorToken!,
+    request.headers.get("authorization"),
+    { method: request.method, url, body: signedBody },
+    now,
+  );
+  if (!(await options.rememberOperatorNonce!(v.nonce, v.expiresAt))) {
+    throw new UnauthorizedError(
+      "request_replayed",
+      "this operator request was already received (its nonce is used); sign each request anew",
+    );
+  }
+  return signedBody;
+}
+
+/**
+ * The path parameters, percent-decoded and checked against their schemas.
+ *
+ * @throws {ValidationError} `invalid_field` naming the parameter.
+ */
+function pathParams(
+  r: Route,
+  groups: Record<string, string | undefined>,
+): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const [name, schema] of Object.entries(r.params ?? {})) {
+    let raw = groups[name] ?? "";
+    try {
+      raw = decodeURIComponent(raw);
+    } catch {
+      throw new ValidationError(
+        "invalid_field",
+        `path parameter ${name} is not valid percent-encoding`,
+      );
+    }
+    params[name] = schema.parse(raw, name);
+  }
+  return params;
+}
+
+/**
+ * The JSON body of a request, checked against the route's schema; a route
+ * without one takes only an empty body or `{}`.
+ *
+ * @param signedBody the body already read for the signature, if any.
+ * @returns the parsed body (`undefined` for a route without a body schema).
+ * @throws {ValidationError} `unsupported_media_type`, `invalid_json`, a field's code,
+ *   `unexpected_body`; {@link PayloadTooLargeError} over the cap.
+ */
+async function routeBody(
+  request: Request,
+  r: Route,
+  contentType: string,
+  signedBody: Uint8Array | undefined,
+): Promise<unknown> {
+  if (r.body) {
+    if (!/^application\/json\b/i.test(contentType)) {
+      if (!signedBody) await request.body?.cancel();
+      throw new ValidationError(
+        "unsupported_media_type",
+        `content-type must be application/json${r.streamType ? ` or ${r.streamType}` : ""}, got ${
+          JSON.stringify(contentType.slice(0, 60))
+        }`,
+      );
+    }
+    const raw = signedBody
+      ? parseJsonBytes(signedBody)
+      : await readJson(request, r.maxBody ?? DEFAULT_MAX_BODY);
+    return r.body.parse(raw, "body");
+  }
+  if (signedBody || request.body) {
+    // A body where none is expected must be empty or "{}" (read with a small cap).
+    const text = new TextDecoder().decode(signedBody ?? await readBody(request, 1024)).trim();
+    if (text !== "" && text !== "{}") {
+      throw new ValidationError("unexpected_body", `${r.method} ${r.path} takes no request body`);
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Builds the request handler of a server from its route table.
+ *
+ * @param options routes, token, logger.
+ * @returns `(Request) => Promise<Response>`, for `Deno.serve` or a test.
+ * @throws {RangeError} if an operator route exists without a token, or two routes share method and path.
+ */
+export function createHandler(options: HandlerOptions): (request: Request) => Promise<Response> {
+  checkHandlerOptions(options);
+  const { routes, log } = options;
+  const now = options.now ?? (() => new Date());
   const doc = JSON.stringify(openApiDocument(options));
 
   async function dispatch(request: Request, url: URL): Promise<Response> {
     if (url.pathname === "/healthz" || url.pathname === "/openapi.json") {
-      if (request.method !== "GET" && request.method !== "HEAD") {
-        throw new MethodNotAllowedError(request.method, ["GET"]);
-      }
-      if (url.pathname === "/openapi.json") {
-        return new Response(doc, { headers: { "content-type": "application/json" } });
-      }
-      try {
-        await options.ready?.();
-      } catch (e) {
-        log.log("warn", "health.not_ready", { reason: (e as Error).message });
-        return json(503, { status: "not ready", service: options.title });
-      }
-      return json(200, { status: "ok", service: options.title, version: options.version });
+      return await serveBuiltIn(request, url, options, doc);
     }
-    const matches: { r: Route; groups: Record<string, string | undefined> }[] = [];
-    for (const r of routes) {
-      const m = r.pattern.exec({ pathname: url.pathname });
-      if (m) matches.push({ r, groups: m.pathname.groups });
-    }
-    if (matches.length === 0) {
-      throw new NotFoundError("not_found", `no resource at ${url.pathname}`);
-    }
-    const hit = matches.find((m) => m.r.method === request.method);
-    if (!hit) throw new MethodNotAllowedError(request.method, matches.map((m) => m.r.method));
+    const hit = matchRoute(routes, request, url);
     const r = hit.r;
-    // An operator request's body is read before anything else is checked:
-    // the signature covers it.
-    let signedBody: Uint8Array | undefined;
-    if (r.access === "operator") {
-      signedBody = await readBody(request, r.body ? r.maxBody ?? DEFAULT_MAX_BODY : 1024);
-      const v = await verifyOperatorRequest(
-        options.operatorToken!,
-        request.headers.get("authorization"),
-        { method: request.method, url, body: signedBody },
-        now(),
-      );
-      if (!(await options.rememberOperatorNonce!(v.nonce, v.expiresAt))) {
-        throw new UnauthorizedError(
-          "request_replayed",
-          "this operator request was already received (its nonce is used); sign each request anew",
-        );
-      }
-    }
-    const params: Record<string, string> = {};
-    for (const [name, schema] of Object.entries(r.params ?? {})) {
-      let raw = hit.groups[name] ?? "";
-      try {
-        raw = decodeURIComponent(raw);
-      } catch {
-        throw new ValidationError(
-          "invalid_field",
-          `path parameter ${name} is not valid percent-encoding`,
-        );
-      }
-      params[name] = schema.parse(raw, name);
-    }
-    let body: unknown = undefined;
+    const signedBody = r.access === "operator"
+      ? await checkOperatorRequest(request, url, r, options, now())
+      : undefined;
+    const params = pathParams(r, hit.groups);
     const ct = request.headers.get("content-type") ?? "";
     if (r.streamType && !signedBody && ct.split(";")[0].trim().toLowerCase() === r.streamType) {
       return await r.handler(request, { params, body: undefined });
     }
-    if (r.body) {
-      if (!/^application\/json\b/i.test(ct)) {
-        if (!signedBody) await request.body?.cancel();
-        throw new ValidationError(
-          "unsupported_media_type",
-          `content-type must be application/json${r.streamType ? ` or ${r.streamType}` : ""}, got ${
-            JSON.stringify(ct.slice(0, 60))
-          }`,
-        );
-      }
-      const raw = signedBody
-        ? parseJsonBytes(signedBody)
-        : await readJson(request, r.maxBody ?? DEFAULT_MAX_BODY);
-      body = r.body.parse(raw, "body");
-    } else if (signedBody || request.body) {
-      // A body where none is expected must be empty or "{}" (read with a small cap).
-      const text = new TextDecoder().decode(signedBody ?? await readBody(request, 1024)).trim();
-      if (text !== "" && text !== "{}") {
-        throw new ValidationError("unexpected_body", `${r.method} ${r.path} takes no request body`);
-      }
-    }
+    const body = await routeBody(request, r, ct, signedBody);
     return await r.handler(request, { params, body });
   }
 

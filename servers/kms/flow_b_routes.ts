@@ -1,6 +1,7 @@
 /**
- * The KMS routes of flow B (CN103714641A; DESIGN.md "Servers on the wire"):
- * S1 `POST /v1/terminals/{sn}/hsm-key`, S3-S4 `PUT .../transport-key`, S5
+ * The KMS routes of flow B (CN103714641A; on the wire as in
+ * docs/ARCHITECTURE.md, "Contracts other code relies on"): S1
+ * `POST /v1/terminals/{sn}/hsm-key`, S3-S4 `PUT .../transport-key`, S5
  * `POST .../challenges` and `POST .../challenges/{id}/response`, the
  * operator's `POST .../unlock`, and {@link withFlowB}, which merges flow B
  * into the routes flow A and B share (`POST .../tmk`, `POST .../tmk/ack`,
@@ -20,6 +21,7 @@ import {
   FlowBTerminalStatus,
   FlowBTmkResponse,
   HsmKeyResponse,
+  type Schema,
   SERIAL_NUMBER,
   text,
   TmkAckRequest,
@@ -165,6 +167,11 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
     (!a || (await service.owns(input.params.sn)))
       ? await b(req, input)
       : await a.handler(req, input);
+  // The 200 answer of a shared route: flow A's or flow B's, or flow B's alone.
+  const either = (a: Route | undefined, b: Schema<unknown>, description: string) => {
+    const schemaA = a?.responses[200]?.schema;
+    return schemaA ? eitherOf([schemaA, b], description) : b;
+  };
   out.push(
     route({
       method: "POST",
@@ -178,9 +185,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       responses: {
         200: {
           description: "TMK under TK (flow A) or under Pu_tek (flow B)",
-          schema: tmkA?.responses[200]?.schema
-            ? eitherOf([tmkA.responses[200].schema, FlowBTmkResponse], "TMK download")
-            : FlowBTmkResponse,
+          schema: either(tmkA, FlowBTmkResponse, "TMK download"),
         },
       },
       handler: dispatch(
@@ -199,9 +204,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       responses: {
         200: {
           description: "delivered",
-          schema: ackA?.responses[200]?.schema
-            ? eitherOf([ackA.responses[200].schema, FlowBTerminalStatus], "terminal status")
-            : FlowBTerminalStatus,
+          schema: either(ackA, FlowBTerminalStatus, "terminal status"),
         },
       },
       handler: dispatch(
@@ -220,9 +223,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       responses: {
         200: {
           description: "status",
-          schema: statusA?.responses[200]?.schema
-            ? eitherOf([statusA.responses[200].schema, FlowBTerminalStatus], "terminal status")
-            : FlowBTerminalStatus,
+          schema: either(statusA, FlowBTerminalStatus, "terminal status"),
         },
       },
       handler: dispatch(

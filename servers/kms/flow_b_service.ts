@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { timingSafeEqual } from "../../src/crypto/mod.ts";
+import { fromHex, timingSafeEqual, toHex } from "../../src/crypto/mod.ts";
 import { type Store, type Terminal, tmkDelivery } from "../../src/store/mod.ts";
 import {
   type AukCipher,
@@ -46,81 +46,13 @@ import {
   transportKeySigningInput,
   type UnlockResponse,
 } from "../../src/protocol/mod.ts";
-
-/** An RSA public key, big-endian unsigned. */
-export interface PublicKey {
-  n: Uint8Array;
-  e: Uint8Array;
-}
-
-/** The transport key as the KMS holds it. */
-export interface HeldTransportKey {
-  /** AUK as a key block under the LMK. */
-  aukBlock: string;
-  /** Pu_tek as parsed from its PEM. */
-  puTek: PublicKey;
-  /** Pu_tek as DER SubjectPublicKeyInfo. */
-  puTekDer: Uint8Array;
-}
-
-/**
- * The HSM operations of flow B; clear keys never leave them (see
- * `flow_b_hsm.ts` for the implementation over `src/hsm`).
- */
-export interface FlowBKeyOps {
-  /** S1: a new RSA-2048 pair; Pr_hsm comes back as a key block under the LMK. */
-  generateHsmKeyPair(): Promise<{ publicKey: PublicKey; prHsmBlock: string }>;
-  /**
-   * S4: RSA-OAEP-SHA256 decryption of AUK with Pr_hsm into a key block
-   * under the LMK; the HSM checks AUK's form and KCV.
-   * @returns the block and the SHA-256 of AUK (hex), for the TK hash.
-   * @throws {IntegrityError} `auk_undecryptable` (one error and message for every
-   *   decryption or format fault), `kcv_mismatch`.
-   */
-  importAuk(
-    prHsmBlock: string,
-    encryptedAuk: Uint8Array,
-    expectedKcv: string,
-  ): Promise<{ aukBlock: string; aukDigest: Uint8Array }>;
-  /** SHA-256 of the AUK inside a key block (the HSM's key hash), for the TK hash check at each use. */
-  aukDigest(aukBlock: string): Promise<Uint8Array>;
-  /** S5: TDES-ECB of one block under AUK. */
-  aukCipher(aukBlock: string, mode: "encrypt" | "decrypt", block: Uint8Array): Promise<Uint8Array>;
-  /** S6: a new TMK (double-length TDES, odd parity) under the LMK, with its KCV. */
-  generateTmk(): Promise<{ tmkBlock: string; tmkKcv: string }>;
-  /** S6: TMK under Pu_tek with RSA-OAEP-SHA256. */
-  exportTmk(tmkBlock: string, puTek: PublicKey): Promise<Uint8Array>;
-  /** SHA-256 of public data (Pu_tek, the TK hash input). */
-  sha256(data: Uint8Array): Promise<Uint8Array>;
-  /**
-   * Parses Pu_tek (SPKI PEM) and checks it is an RSA key of an allowed size.
-   * @returns the key, its DER, size and canonical PEM.
-   * @throws {ValidationError} `pu_tek_invalid`.
-   */
-  parsePuTek(pem: string): { key: PublicKey; der: Uint8Array; bits: number; pem: string };
-}
-
-/** The KMS CA that certifies each terminal's Pu_hsm. */
-export interface HsmKeyCertifier {
-  /**
-   * Issues the `terminal-hsm` certificate of a Pu_hsm (subject serialNumber = SN).
-   * @returns the certificate and the KMS CA certificate it chains through, PEM.
-   */
-  certify(
-    sn: string,
-    publicKey: PublicKey,
-  ): Promise<{ certificate: string; caCertificate: string }>;
-}
-
-/** Checks the PIN pad's device signature on S3. */
-export interface DeviceVerifier {
-  /**
-   * Verifies the device certificate (chain to the device roots, `pin-pad`
-   * purpose, serialNumber = SN) and its signature over `input`.
-   * @throws {AuthenticationError} `device_certificate_untrusted`, `device_signature_invalid`.
-   */
-  verify(sn: string, certificate: string, input: Uint8Array, signature: Uint8Array): Promise<void>;
-}
+import type {
+  DeviceVerifier,
+  FlowBKeyOps,
+  HeldTransportKey,
+  HsmKeyCertifier,
+} from "./flow_b_ports.ts";
+import { acknowledgeTmk } from "./_delivery.ts";
 
 /** Options of {@link FlowBService}. */
 export interface FlowBServiceOptions {
@@ -136,18 +68,6 @@ export interface FlowBServiceOptions {
   policy?: Partial<FlowBPolicy>;
   /** Clock (default: the system clock). */
   now?: () => Date;
-}
-
-function toHex(b: Uint8Array): string {
-  let s = "";
-  for (const x of b) s += x.toString(16).padStart(2, "0");
-  return s.toUpperCase();
-}
-
-function fromHex(s: string): Uint8Array<ArrayBuffer> {
-  const out = new Uint8Array(s.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 /** The KMS's flow B logic. */
@@ -548,40 +468,14 @@ export class FlowBService {
    * @throws {ConflictError} `not_sent`, `already_delivered`; {@link IntegrityError} `kcv_mismatch`.
    */
   async acknowledge(sn: string, tmkKcv: string): Promise<FlowBTerminalStatus> {
-    const t = await this.#terminal(sn);
-    const delivery = tmkDelivery(t);
-    if (delivery === "delivered") {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    if (delivery !== "sent") {
-      throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
-    }
-    if (tmkKcv !== t.tmkKcv) {
-      await this.#audit("tmk_delivered", "failure", {
-        subject: sn,
-        kcv: tmkKcv,
-        detail: `kcv_mismatch: issued ${t.tmkKcv}`,
-      });
-      throw new IntegrityError(
-        "kcv_mismatch",
-        `the PIN pad's KCV ${tmkKcv} differs from the issued TMK's ${t.tmkKcv}`,
-      );
-    }
-    // The delivery, its audit record and the status read for the answer in one transaction.
-    const status = await this.#store.transaction(async (tx) => {
-      if (!(await tx.markDelivered(sn, tmkKcv, this.#now()))) return null;
-      await this.#audit(
-        "tmk_delivered",
-        "success",
-        { subject: sn, kcv: tmkKcv, detail: "flow B" },
-        tx,
-      );
-      return await this.status(sn, tx);
+    return await acknowledgeTmk({
+      store: this.#store,
+      terminal: await this.#terminal(sn),
+      tmkKcv,
+      now: this.#now,
+      detail: "flow B",
+      status: (tx) => this.status(sn, tx),
     });
-    if (!status) {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    return status;
   }
 
   /**

@@ -61,13 +61,9 @@ import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { HsmMode } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 import { type HsmFactory, openHsm } from "../_lib/hsm.ts";
-import {
-  checkKmsCa,
-  createFlowBService,
-  importKmsCaKey,
-  type KmsCa,
-  loadKmsCa,
-} from "./flow_b_hsm.ts";
+import { createFlowBService } from "./flow_b_hsm.ts";
+import { importKmsCaKey } from "./import_ca_key.ts";
+import { checkKmsCa, type KmsCa, loadKmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 
 /** Options of {@link startKms}. */
@@ -135,8 +131,9 @@ export interface KmsServer extends Running {
  *
  * @param o options (`port`/`hostname` unused here).
  * @returns the handler and a close.
- * @throws {KeyComponentError} (from the HSM) for bad components; store errors for a bad database;
- *   `ValidationError` `invalid_kms_ca` for a KMS CA key block that is not the CA's key under the LMK.
+ * @throws {ValidationError} `invalid_component` for a malformed component, `invalid_kms_ca`
+ *   for a KMS CA key block that is not the CA's key under the LMK; `HsmError` if the HSM
+ *   refuses the components; store errors for a bad database.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
   const store = await (o.storeFactory ?? openStore)(o.db);

@@ -1,7 +1,8 @@
 /**
- * The KMS route table (DESIGN.md, "Servers on the wire"): flow A's batch
- * intake, bulk issuance, TMK download and acknowledgement, terminal status.
- * `/openapi.json` is generated from this table.
+ * The KMS route table (on the wire as in docs/ARCHITECTURE.md, "Contracts
+ * other code relies on"): flow A's batch intake, bulk issuance, TMK
+ * download and acknowledgement, terminal status. `/openapi.json` is
+ * generated from this table.
  *
  * @module
  */
@@ -19,8 +20,21 @@ import {
   TmkAckRequest,
   TmkDownloadResponse,
 } from "../../src/protocol/mod.ts";
-import { json, readLines, type Route, route } from "../_lib/mod.ts";
+import {
+  json,
+  readLines,
+  type Route,
+  route,
+  tkBatchFromJson,
+  tkBatchFromLines,
+} from "../_lib/mod.ts";
 import type { KmsService } from "./service.ts";
+
+/** The path parameter of the order routes. */
+const BY_ORDER = { orderId: ORDER_ID };
+
+/** The path parameter of the terminal routes. */
+const BY_SN = { sn: SERIAL_NUMBER };
 
 /**
  * Builds the KMS routes over a service.
@@ -47,14 +61,15 @@ export function kmsRoutes(service: KmsService): Route[] {
         200: { description: "the same batch was already stored", schema: TkBatchResponse },
       },
       handler: async (req, { body }) => {
-        const r = body === undefined
-          ? await service.acceptBatchStream(
+        const batch = body === undefined
+          ? tkBatchFromLines(
             readLines(req.body ?? new ReadableStream(), {
               maxLine: MAX_STREAM_LINE,
               maxBody: MAX_STREAM_BODY,
             }),
           )
-          : await service.acceptBatch(body);
+          : tkBatchFromJson(body);
+        const r = await service.importBatch(batch);
         return json(r.duplicate === "yes" ? 200 : 201, r);
       },
     }),
@@ -64,7 +79,7 @@ export function kmsRoutes(service: KmsService): Route[] {
       operationId: "issueTmks",
       summary: "S15: bulk TMK issuance for every terminal of an order (counts, never keys)",
       access: "operator",
-      params: { orderId: ORDER_ID },
+      params: BY_ORDER,
       responses: { 200: { description: "issued", schema: IssueResponse } },
       handler: async (_req, { params }) => json(200, await service.issueOrder(params.orderId)),
     }),
@@ -74,7 +89,7 @@ export function kmsRoutes(service: KmsService): Route[] {
       operationId: "downloadTmk",
       summary: "S16: the terminal's TMK under its TK (TR-31) with its KCV",
       access: "public",
-      params: { sn: SERIAL_NUMBER },
+      params: BY_SN,
       responses: { 200: { description: "TMK under TK", schema: TmkDownloadResponse } },
       handler: async (_req, { params }) => json(200, await service.download(params.sn)),
     }),
@@ -84,7 +99,7 @@ export function kmsRoutes(service: KmsService): Route[] {
       operationId: "acknowledgeTmk",
       summary: "S17: the PIN pad confirms the KCV of the TMK it stored",
       access: "public",
-      params: { sn: SERIAL_NUMBER },
+      params: BY_SN,
       body: TmkAckRequest,
       responses: { 200: { description: "delivered", schema: TerminalStatus } },
       handler: async (_req, { params, body }) =>
@@ -96,7 +111,7 @@ export function kmsRoutes(service: KmsService): Route[] {
       operationId: "terminalStatus",
       summary: "A terminal's state and KCVs (never keys)",
       access: "operator",
-      params: { sn: SERIAL_NUMBER },
+      params: BY_SN,
       responses: { 200: { description: "status", schema: TerminalStatus } },
       handler: async (_req, { params }) => json(200, await service.status(params.sn)),
     }),

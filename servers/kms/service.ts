@@ -9,22 +9,18 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
 import type { HsmPoolStats } from "../../src/hsm/pool.ts";
 import {
   type ImportedTk,
-  type StagedTk,
   type Store,
   StoreError,
   type Terminal,
+  type TkBatch,
   type TkToIssue,
   tmkDelivery,
 } from "../../src/store/mod.ts";
 import {
-  BatchEntry,
-  batchMacInput,
-  batchMacLine,
-  batchMacPrefix,
+  type BatchEntry,
   ConflictError,
   IntegrityError,
   type IssueResponse,
@@ -34,12 +30,11 @@ import {
   type TerminalStatus,
   type TkBatchRequest,
   type TkBatchResponse,
-  TkBatchStreamHeader,
-  TkBatchStreamTrailer,
   type TmkDownloadResponse,
-  ValidationError,
 } from "../../src/protocol/mod.ts";
-import type { Schema } from "../../src/protocol/schema.ts";
+import { type TkBatchBody, tkBatchFromJson, type TkBatchTrailer } from "../_lib/mod.ts";
+import { acknowledgeTmk } from "./_delivery.ts";
+import { StagedUpload } from "./_upload.ts";
 
 /** The HSM operations the KMS needs; clear keys never leave them. */
 export interface KmsKeyOps {
@@ -98,63 +93,12 @@ export type TmkPageResult =
   | { ok: true; tmks: IssuedTmk[] }
   | { ok: false; index: number; error: unknown };
 
-function hexOf(b: ArrayBuffer): string {
-  return [...new Uint8Array(b)].map((x) => x.toString(16).padStart(2, "0")).join("").toUpperCase();
-}
-
-/** TKs of a streamed batch staged per store call (and read back per page at the commit). */
-export const STAGE_CHUNK = 500;
-
 /**
  * Default idle time after which an upload's staged TKs are purged (at the
- * KMS's start and before each streamed batch): its process was killed or
- * its connection dropped. A live upload stages a chunk every few seconds.
+ * KMS's start and before each batch): its process was killed or its
+ * connection dropped. A live upload stages a chunk every few seconds.
  */
 export const STAGING_IDLE_MS = 10 * 60_000;
-
-/** A line of a streamed body, counted from 1. */
-export interface BodyLine {
-  line: number;
-  text: string;
-}
-
-function parseLine<T>(schema: Schema<T>, l: BodyLine, path: string): T {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(l.text);
-  } catch {
-    // The parser's message quotes the input: not echoed.
-    throw new ValidationError("invalid_json", `line ${l.line}: not a JSON object`);
-  }
-  try {
-    return schema.parse(raw, path);
-  } catch (e) {
-    if (e instanceof ValidationError) {
-      throw new ValidationError(e.code, `line ${l.line}: ${e.message}`);
-    }
-    throw e;
-  }
-}
-
-function hasKey(text: string, key: string): boolean {
-  try {
-    const v = JSON.parse(text);
-    return v !== null && typeof v === "object" && Object.hasOwn(v, key);
-  } catch {
-    return false;
-  }
-}
-
-/** An upload's staged TKs in order, a page at a time, read through `store`. */
-async function* stagedTks(store: Store, uploadId: string): AsyncGenerator<StagedTk> {
-  let after = -1;
-  while (true) {
-    const page = await store.listStagedTks(uploadId, { after, limit: STAGE_CHUNK });
-    yield* page;
-    if (page.length < STAGE_CHUNK) return;
-    after = page[page.length - 1].seq;
-  }
-}
 
 /** Page size of bulk issuance: one transaction per page. */
 export const ISSUE_PAGE = 500;
@@ -186,31 +130,58 @@ export class KmsService {
     await store.appendAudit({ at: this.#now(), actor: "kms", event, outcome, ...fields });
   }
 
+  /** Audits a refused batch and throws the {@link ConflictError} that refuses it. */
+  async #refuse(orderId: string, code: string, detail: string, message: string): Promise<never> {
+    await this.#audit("tk_batch_imported", "failure", { subject: orderId, detail });
+    throw new ConflictError(code, message);
+  }
+
   /**
-   * The answer to a batch for an order that already has one: the same body is
-   * a duplicate (audited), another body a `batch_conflict`.
+   * The answer to a batch for an order that already has `existing`: the same
+   * body is a duplicate (audited), another body a `batch_conflict`.
    *
-   * @returns the duplicate's response, or undefined if the order has no batch yet.
    * @throws {ConflictError} `batch_conflict`.
    */
+  async #answerStored(
+    orderId: string,
+    bodyHash: string,
+    existing: TkBatch,
+  ): Promise<TkBatchResponse> {
+    if (existing.bodyHash !== bodyHash) {
+      return await this.#refuse(
+        orderId,
+        "batch_conflict",
+        "batch_conflict",
+        `order ${orderId} already has a different batch; a batch is accepted once`,
+      );
+    }
+    await this.#audit("tk_batch_imported", "success", { subject: orderId, detail: "duplicate" });
+    return { orderId, accepted: existing.tks, duplicate: "yes" };
+  }
+
+  /** {@link #answerStored} if the order has a batch by now, else undefined. */
   async #storedBatch(orderId: string, bodyHash: string): Promise<TkBatchResponse | undefined> {
     const existing = await this.#store.getTkBatch(orderId);
-    if (!existing) return undefined;
-    if (existing.bodyHash === bodyHash) {
-      await this.#audit("tk_batch_imported", "success", {
+    return existing ? await this.#answerStored(orderId, bodyHash, existing) : undefined;
+  }
+
+  /**
+   * Checks the batch's MAC under MAK in the HSM.
+   *
+   * @throws {IntegrityError} `mac_invalid` (audited).
+   */
+  async #authenticate(orderId: string, trailer: TkBatchTrailer): Promise<TkBatchTrailer> {
+    if (!(await this.#hsm.verifyBatchMac(trailer.macInput, trailer.mac))) {
+      await this.#audit("tk_batch_imported", "failure", {
         subject: orderId,
-        detail: "duplicate",
+        detail: "mac_invalid",
       });
-      return { orderId, accepted: existing.tks, duplicate: "yes" };
+      throw new IntegrityError(
+        "mac_invalid",
+        `${trailer.where}the MAC of the batch for order ${orderId} does not verify under MAK`,
+      );
     }
-    await this.#audit("tk_batch_imported", "failure", {
-      subject: orderId,
-      detail: "batch_conflict",
-    });
-    throw new ConflictError(
-      "batch_conflict",
-      `order ${orderId} already has a different batch; a batch is accepted once`,
-    );
+    return trailer;
   }
 
   /**
@@ -218,13 +189,10 @@ export class KmsService {
    * there). A refusal is audited once and becomes an {@link IntegrityError}
    * naming `where` and the SN; nothing of the batch is stored.
    */
-  async #importTk(
-    orderId: string,
-    t: { sn: string; tkBlock: string; tkKcv: string; tkHash: string },
-    where: string,
-  ): Promise<string> {
+  async #importTk(orderId: string, t: BatchEntry, where: string): Promise<ImportedTk> {
     try {
-      return (await this.#hsm.importTk(t.tkBlock, { kcv: t.tkKcv, hash: t.tkHash })).tkBlock;
+      const { tkBlock } = await this.#hsm.importTk(t.tkBlock, { kcv: t.tkKcv, hash: t.tkHash });
+      return { sn: t.sn, tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash };
     } catch (e) {
       if (e instanceof ProtocolError) {
         await this.#audit("tk_batch_imported", "failure", {
@@ -238,96 +206,8 @@ export class KmsService {
   }
 
   /**
-   * S14: stores an order's TKs under the LMK. The MAC is checked first;
-   * then every TK is imported by the HSM; only if all succeed is anything
-   * stored (one transaction, which also holds one `tk_imported` audit record
-   * per TK with its KCV). The batch as a whole gets one `tk_batch_imported`
-   * record: its refusal, or its count in the same transaction as the TKs.
-   *
-   * @param batch the validated request.
-   * @returns counts; `duplicate: "yes"` for the same batch sent again.
-   * @throws {IntegrityError} `mac_invalid` or a TK's import failure; {@link ConflictError} `batch_conflict` (another batch for this order), `terminal_conflict` (an SN known under another order); {@link ValidationError} `duplicate_sn`.
-   */
-  async acceptBatch(batch: TkBatchRequest): Promise<TkBatchResponse> {
-    const { orderId } = batch;
-    const input = batchMacInput(batch);
-    if (!(await this.#hsm.verifyBatchMac(input, batch.mac))) {
-      await this.#audit("tk_batch_imported", "failure", {
-        subject: orderId,
-        detail: "mac_invalid",
-      });
-      throw new IntegrityError(
-        "mac_invalid",
-        `the MAC of the batch for order ${orderId} does not verify under MAK`,
-      );
-    }
-    const bodyHash = hexOf(await crypto.subtle.digest("SHA-256", input));
-    const known = await this.#storedBatch(orderId, bodyHash);
-    if (known) return known;
-    const seen = new Set<string>();
-    for (const [i, t] of batch.tks.entries()) {
-      if (seen.has(t.sn)) {
-        throw new ValidationError(
-          "duplicate_sn",
-          `body.tks[${i}].sn ${t.sn} appears twice in the batch`,
-        );
-      }
-      seen.add(t.sn);
-      if (await this.#store.getTerminal(t.sn)) {
-        // The same batch, stored by another KMS instance since the check above: a duplicate.
-        const now = await this.#storedBatch(orderId, bodyHash);
-        if (now) return now;
-        await this.#audit("tk_batch_imported", "failure", {
-          subject: orderId,
-          detail: `terminal_conflict ${t.sn}`,
-        });
-        throw new ConflictError(
-          "terminal_conflict",
-          `body.tks[${i}].sn ${t.sn} already has a TK at KMS; nothing stored`,
-        );
-      }
-    }
-    const imported: { sn: string; tkBlock: string; tkKcv: string; tkHash: string }[] = [];
-    for (const [i, t] of batch.tks.entries()) {
-      const tkBlock = await this.#importTk(orderId, t, `body.tks[${i}]`);
-      imported.push({ sn: t.sn, tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
-    }
-    let r;
-    try {
-      // The batch and its audit record commit together: a failed request leaves neither.
-      r = await this.#store.transaction(async (tx) => {
-        const stored = await tx.importTkBatch({
-          orderId,
-          bodyHash,
-          receivedAt: this.#now(),
-          tks: imported,
-          auditActor: "kms",
-        });
-        await this.#audit("tk_batch_imported", "success", {
-          subject: orderId,
-          detail: `${stored.tks} TKs${stored.duplicate ? " (duplicate)" : ""}`,
-        }, tx);
-        return stored;
-      });
-    } catch (e) {
-      // A concurrent request stored another batch (or these SNs) first: the same refusal as above.
-      if (e instanceof StoreError && e.code === "conflict") {
-        const now = await this.#storedBatch(orderId, bodyHash);
-        if (now) return now;
-        await this.#audit("tk_batch_imported", "failure", {
-          subject: orderId,
-          detail: "batch_conflict",
-        });
-        throw new ConflictError("batch_conflict", `order ${orderId}: ${e.message}; nothing stored`);
-      }
-      throw e;
-    }
-    return { orderId, accepted: r.tks, duplicate: r.duplicate ? "yes" : "no" };
-  }
-
-  /**
-   * Deletes the staged TKs of streamed uploads idle for `idleMs` (left by a
-   * killed process or a dropped connection); they never became terminals.
+   * Deletes the staged TKs of uploads idle for `idleMs` (left by a killed
+   * process or a dropped connection); they never became terminals.
    *
    * @returns how many staged TKs were deleted.
    */
@@ -336,164 +216,111 @@ export class KmsService {
   }
 
   /**
-   * S14, streamed (`application/x-ndjson`, see `TkBatchStreamHeader`): the
-   * same guarantees as {@link acceptBatch} with memory bounded by a chunk.
-   * Each line is validated as it arrives and hashed into SHA-256 of the
-   * batch's canonical bytes; each TK is imported by the HSM and its LMK block
-   * staged under a fresh upload id, {@link STAGE_CHUNK} at a time. At the MAC
-   * line the MAC over that hash is checked; then one transaction moves the
-   * staged TKs into terminals with the batch row and the per-TK audit
-   * records, and deletes them from staging. Any refusal or failure (a bad
-   * line, a wrong count, a bad MAC, an HSM refusal, a body that ends early)
-   * deletes the upload's staged TKs: nothing is stored. An order that
-   * already has a batch is only hashed (no HSM work), then answered as a
-   * duplicate or a `batch_conflict`.
+   * S14 for a JSON batch: {@link importBatch} of {@link tkBatchFromJson}.
    *
-   * @param lines the body's lines (e.g. `readLines` of the request body).
-   * @returns counts; `duplicate: "yes"` for the same batch sent again (either format).
-   * @throws {ValidationError} naming the line (`line K: body.tks[i].sn ...`), `truncated`,
-   *   `wrong_count`, `duplicate_sn`; {@link IntegrityError} `mac_invalid` or a TK's import
-   *   failure; {@link ConflictError} `batch_conflict`, `terminal_conflict`.
+   * @param batch the validated request.
+   * @returns counts; `duplicate: "yes"` for the same batch sent again.
+   * @throws what {@link importBatch} throws.
    */
-  async acceptBatchStream(lines: AsyncIterable<BodyLine>): Promise<TkBatchResponse> {
-    const it = lines[Symbol.asyncIterator]();
-    let lastLine = 0;
-    const next = async (what: string): Promise<BodyLine> => {
-      const r = await it.next();
-      if (r.done) {
-        throw new ValidationError(
-          "truncated",
-          `line ${lastLine + 1}: the body ended; expected ${what}`,
-        );
-      }
-      lastLine = r.value.line;
-      if (r.value.text === "") {
-        throw new ValidationError("invalid_json", `line ${r.value.line}: empty; expected ${what}`);
-      }
-      return r.value;
-    };
-    const uploadId = crypto.randomUUID();
-    let staged = false;
+  acceptBatch(batch: TkBatchRequest): Promise<TkBatchResponse> {
+    return this.importBatch(tkBatchFromJson(batch));
+  }
+
+  /**
+   * S14: stores an order's TKs under the LMK, all or nothing, idempotent on
+   * the order and the batch's SHA-256. The body is read as it arrives (a
+   * JSON body or an NDJSON stream, the same {@link TkBatchBody}): each TK is
+   * imported by the HSM and its LMK block staged ({@link StagedUpload}); a
+   * MAC at hand before the TKs (JSON) is checked before any HSM work, a
+   * streamed one at the end. Then one transaction moves the staged TKs into
+   * terminals with the batch row, one `tk_imported` audit record per TK and
+   * one `tk_batch_imported` record for the batch, and empties the staging.
+   * Any refusal or failure drops the staged TKs: nothing is stored. An order
+   * that already has a batch costs no HSM work: the body is only read to its
+   * MAC, then answered as a duplicate or a `batch_conflict`.
+   *
+   * @param body the batch as read (`tkBatchFromJson` or `tkBatchFromLines`).
+   * @returns counts; `duplicate: "yes"` for the same batch sent again (either format).
+   * @throws {ValidationError} naming the place (`line K: body.tks[i].sn ...` in a stream),
+   *   `truncated`, `wrong_count`, `duplicate_sn`; {@link IntegrityError} `mac_invalid` or a
+   *   TK's import failure; {@link ConflictError} `batch_conflict`, `terminal_conflict`.
+   */
+  async importBatch(body: TkBatchBody): Promise<TkBatchResponse> {
+    const upload = new StagedUpload(this.#store, this.#now);
     try {
       await this.purgeStaleUploads();
-      const header = parseLine(
-        TkBatchStreamHeader,
-        await next(`the header {"orderId":...,"tks":N}`),
-        "body",
-      );
-      const { orderId, tks: n } = header;
-      const hash = createHash("sha256").update(batchMacPrefix(orderId));
-      // An order that already has a batch: no HSM work, the body is only hashed.
+      const { orderId, tks: n } = await body.header();
+      const early = body.trailerFirst
+        ? await this.#authenticate(orderId, await body.trailer())
+        : undefined;
       const prior = await this.#store.getTkBatch(orderId);
-      let chunk: ImportedTk[] = [];
-      let chunkLines: number[] = [];
-      let seq = 0;
-      const flush = async () => {
-        if (chunk.length === 0) return;
-        staged = true;
-        const dup = await this.#store.stageTks(uploadId, seq, chunk, this.#now());
-        if (dup >= 0) {
-          throw new ValidationError(
-            "duplicate_sn",
-            `line ${chunkLines[dup]}: body.tks[${seq + dup}].sn ${
-              chunk[dup].sn
-            } appears twice in the batch`,
-          );
-        }
-        seq += chunk.length;
-        chunk = [];
-        chunkLines = [];
-      };
-      for (let i = 0; i < n; i++) {
-        const l = await next(`TK line ${i + 1} of ${n}`);
-        if (hasKey(l.text, "mac")) {
-          throw new ValidationError(
-            "wrong_count",
-            `line ${l.line}: the MAC line after ${i} TKs; the header announced ${n}`,
-          );
-        }
-        const t = parseLine(BatchEntry, l, `body.tks[${i}]`);
-        hash.update(batchMacLine(t));
+      if (prior && early) return await this.#answerStored(orderId, early.bodyHash, prior);
+      for await (const { tk, where } of body.entries()) {
         if (prior) continue;
-        const tkBlock = await this.#importTk(orderId, t, `line ${l.line}: body.tks[${i}]`);
-        chunk.push({ sn: t.sn, tkBlock, tkKcv: t.tkKcv, tkHash: t.tkHash });
-        chunkLines.push(l.line);
-        if (chunk.length === STAGE_CHUNK) await flush();
+        await upload.add(await this.#importTk(orderId, tk, where), where);
       }
-      await flush();
-      const last = await next(`the MAC line {"mac":...} after ${n} TKs`);
-      if (hasKey(last.text, "sn")) {
-        throw new ValidationError(
-          "wrong_count",
-          `line ${last.line}: more TK lines than the ${n} the header announced`,
-        );
-      }
-      const { mac } = parseLine(TkBatchStreamTrailer, last, "body");
-      const extra = await it.next();
-      if (!extra.done) {
-        throw new ValidationError(
-          "trailing_data",
-          `line ${extra.value.line}: nothing may follow the MAC line`,
-        );
-      }
-      const digest = hash.digest();
-      if (!(await this.#hsm.verifyBatchMac(digest, mac))) {
-        await this.#audit("tk_batch_imported", "failure", {
-          subject: orderId,
-          detail: "mac_invalid",
-        });
-        throw new IntegrityError(
-          "mac_invalid",
-          `line ${last.line}: the MAC of the batch for order ${orderId} does not verify under MAK`,
-        );
-      }
-      const bodyHash = digest.toString("hex").toUpperCase();
+      await upload.flush();
+      const { bodyHash } = early ?? await this.#authenticate(orderId, await body.trailer());
       const known = await this.#storedBatch(orderId, bodyHash);
       if (known) return known;
       if (prior) throw new Error(`order ${orderId}: its batch disappeared`);
-      let r;
-      try {
-        // Staged TKs, batch row and audit records in one transaction; staging emptied in it.
-        r = await this.#store.transaction(async (tx) => {
-          const stored = await tx.importTkBatch({
-            orderId,
-            bodyHash,
-            receivedAt: this.#now(),
-            tks: stagedTks(tx, uploadId),
-            auditActor: "kms",
-          });
-          if (stored.tks !== n) {
-            throw new Error(`upload ${uploadId}: ${stored.tks} staged TKs of ${n}; nothing stored`);
-          }
-          await tx.dropStaged(uploadId);
-          await this.#audit("tk_batch_imported", "success", {
-            subject: orderId,
-            detail: `${stored.tks} TKs (streamed)`,
-          }, tx);
-          return stored;
-        });
-        staged = false;
-      } catch (e) {
-        if (e instanceof StoreError && e.code === "conflict") {
-          const now = await this.#storedBatch(orderId, bodyHash);
-          if (now) return now;
-          const sn = /serial number (\S+) is already known/.exec(e.message)?.[1];
-          const code = sn ? "terminal_conflict" : "batch_conflict";
-          await this.#audit("tk_batch_imported", "failure", {
-            subject: orderId,
-            detail: sn ? `terminal_conflict ${sn}` : "batch_conflict",
-          });
-          throw new ConflictError(code, `order ${orderId}: ${e.message}; nothing stored`);
-        }
-        throw e;
-      }
-      return { orderId, accepted: r.tks, duplicate: "no" };
+      return await this.#commitBatch(orderId, bodyHash, n, upload, body.format);
     } finally {
-      // A refusal or failure: the upload's staged TKs go (if this fails too, the purge by age).
-      if (staged) await this.#store.dropStaged(uploadId).catch(() => 0);
+      await upload.drop();
       // Stopped before the end of the body: the rest is not read.
-      await it.return?.();
+      await body.close();
     }
+  }
+
+  /**
+   * The commit of {@link importBatch}: the staged TKs, the batch row and the
+   * audit records in one transaction, which also empties the staging.
+   */
+  async #commitBatch(
+    orderId: string,
+    bodyHash: string,
+    n: number,
+    upload: StagedUpload,
+    format: TkBatchBody["format"],
+  ): Promise<TkBatchResponse> {
+    let r;
+    try {
+      r = await this.#store.transaction(async (tx) => {
+        const stored = await tx.importTkBatch({
+          orderId,
+          bodyHash,
+          receivedAt: this.#now(),
+          tks: upload.read(tx),
+          auditActor: "kms",
+        });
+        if (stored.tks !== n) {
+          throw new Error(`upload ${upload.id}: ${stored.tks} staged TKs of ${n}; nothing stored`);
+        }
+        await tx.dropStaged(upload.id);
+        const how = `${stored.duplicate ? " (duplicate)" : ""}${
+          format === "ndjson" ? " (streamed)" : ""
+        }`;
+        await this.#audit("tk_batch_imported", "success", {
+          subject: orderId,
+          detail: `${stored.tks} TKs${how}`,
+        }, tx);
+        return stored;
+      });
+      upload.committed();
+    } catch (e) {
+      if (!(e instanceof StoreError && e.code === "conflict")) throw e;
+      // A concurrent request stored another batch (or these SNs) first.
+      const now = await this.#storedBatch(orderId, bodyHash);
+      if (now) return now;
+      const sn = /serial number (\S+) is already known/.exec(e.message)?.[1];
+      return await this.#refuse(
+        orderId,
+        sn ? "terminal_conflict" : "batch_conflict",
+        sn ? `terminal_conflict ${sn}` : "batch_conflict",
+        `order ${orderId}: ${e.message}; nothing stored`,
+      );
+    }
+    return { orderId, accepted: r.tks, duplicate: r.duplicate ? "yes" : "no" };
   }
 
   /**
@@ -625,36 +452,13 @@ export class KmsService {
    * @throws {NotFoundError} `unknown_terminal`; {@link ConflictError} `not_sent`, `already_delivered`; {@link IntegrityError} `kcv_mismatch`.
    */
   async acknowledge(sn: string, tmkKcv: string): Promise<TerminalStatus> {
-    const t = await this.#terminal(sn);
-    const delivery = tmkDelivery(t);
-    if (delivery === "delivered") {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    if (delivery !== "sent") {
-      throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
-    }
-    if (tmkKcv !== t.tmkKcv) {
-      await this.#audit("tmk_delivered", "failure", {
-        subject: sn,
-        kcv: tmkKcv,
-        detail: `kcv_mismatch: issued ${t.tmkKcv}`,
-      });
-      throw new IntegrityError(
-        "kcv_mismatch",
-        `the PIN pad's KCV ${tmkKcv} differs from the issued TMK's ${t.tmkKcv}`,
-      );
-    }
-    // The delivery, its audit record and the status read for the answer in one transaction:
-    // no failure after the commit can turn a done acknowledgement into an error.
-    const status = await this.#store.transaction(async (tx) => {
-      if (!(await tx.markDelivered(sn, tmkKcv, this.#now()))) return null;
-      await this.#audit("tmk_delivered", "success", { subject: sn, kcv: tmkKcv }, tx);
-      return await this.status(sn, tx);
+    return await acknowledgeTmk({
+      store: this.#store,
+      terminal: await this.#terminal(sn),
+      tmkKcv,
+      now: this.#now,
+      status: (tx) => this.status(sn, tx),
     });
-    if (!status) {
-      throw new ConflictError("already_delivered", `the TMK of ${sn} was already acknowledged`);
-    }
-    return status;
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
- * The MTMS route table (DESIGN.md, "Servers on the wire"): production
- * orders, TK uploads from operator terminals, the transfer of an order to
- * the KMS, and the transport certificate operator terminals encrypt for.
+ * The MTMS route table (on the wire as in docs/ARCHITECTURE.md, "Contracts
+ * other code relies on"): production orders, TK uploads from operator
+ * terminals, the transfer of an order to the KMS, and the transport
+ * certificate operator terminals encrypt for.
  *
  * @module
  */

@@ -34,7 +34,13 @@ import { checkHeaderObject, formatHeader, type KeyBlockHeader, parseHeader } fro
 
 export { KEY_BLOCK_CHECKS, KeyBlockError, type KeyBlockErrorCode } from "./errors.ts";
 export { type DerivedKeys, deriveKeys, zeroizeDerived } from "./_derive.ts";
-export { type KeyBlockHeader, type OptionalBlock, readKeyBlockHeader } from "./header.ts";
+export {
+  type KeyBlockHeader,
+  type OptionalBlock,
+  type ParsedHeader,
+  parseHeader,
+  readKeyBlockHeader,
+} from "./header.ts";
 export {
   ALGORITHMS,
   type Digit,

@@ -364,7 +364,7 @@ function badTable(core: CryptoCore): Bad[] {
       "options.core must be a CryptoCore, got Object",
     ],
     [
-      "aes core without AES (a core object from before issue 7)",
+      "aes core without AES (a core object that lacks the AES functions)",
       () => {
         const { aesEncryptEcb: _drop, ...old } = core;
         return aesEncryptCbc(k16, new Uint8Array(16), new Uint8Array(16), { core: old as never });

@@ -1,6 +1,6 @@
 /**
  * Flow A (CN103714639A S1-S17) through the real servers, HSMs, store and
- * devices: the whole path, then every fault of issue 5's list, each with
+ * devices: the whole path, then every fault a terminal or operator can meet, each with
  * its exact status and error code, in-process and over real sockets.
  */
 import { assert, assertEquals, assertRejects } from "@std/assert";

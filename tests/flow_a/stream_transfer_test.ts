@@ -1,5 +1,5 @@
 /**
- * S14 streamed (issue 7): the MTMS sends an order to the KMS as a streamed
+ * S14 streamed: the MTMS sends an order to the KMS as a streamed
  * batch (`application/x-ndjson`, read from its store page by page, the MAC
  * over the hash) when the order has more TKs than its threshold; here the
  * threshold is 0, so every order streams. Through the real servers, HSMs,

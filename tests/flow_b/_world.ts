@@ -22,7 +22,9 @@ import {
 } from "../../servers/_lib/mod.ts";
 import { FlowBService } from "../../servers/kms/flow_b_service.ts";
 import { withFlowB } from "../../servers/kms/flow_b_routes.ts";
-import { deviceVerifier, hsmFlowBKeyOps, kmsCaCertifier } from "../../servers/kms/flow_b_hsm.ts";
+import { kmsCaCertifier } from "../../servers/kms/ca_certifier.ts";
+import { deviceVerifier } from "../../servers/kms/device_verifier.ts";
+import { hsmFlowBKeyOps } from "../../servers/kms/flow_b_keys.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { operatorAuthorization, randomBytes } from "../_helpers.ts";

@@ -1,6 +1,6 @@
 /**
  * The KMS CA private key lives only as a TR-31 key block under the KMS's LMK
- * (DESIGN.md: servers keep every key as a key block under their HSM's LMK):
+ * (docs/ARCHITECTURE.md: servers keep every key as a key block under their HSM's LMK):
  * the custodian's `deno task kms --import-ca-key PEM --out FILE` writes the
  * block, the KMS runs on `--kms-ca-cert` and `--kms-ca-key-block` and
  * certifies Pu_hsm through `hsm.sign`. Afterwards neither the KMS's input
@@ -12,14 +12,10 @@ import { exportPkcs8Der, exportPkcs8Pem, publicKeyOf, toHex } from "../../src/cr
 import { ValidationError } from "../../src/protocol/mod.ts";
 import { KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { jsonLogger } from "../../servers/_lib/mod.ts";
-import { parseComponents } from "../../servers/_lib/hsm.ts";
+import { parseComponents, publicKeyFingerprint } from "../../servers/_lib/hsm.ts";
 import { createKms } from "../../servers/kms/main.ts";
-import {
-  caKeyFingerprint,
-  checkKmsCa,
-  importKmsCaKey,
-  loadKmsCa,
-} from "../../servers/kms/flow_b_hsm.ts";
+import { importKmsCaKey } from "../../servers/kms/import_ca_key.ts";
+import { checkKmsCa, loadKmsCa } from "../../servers/kms/kms_ca.ts";
 import { openSqliteStore, type Store } from "../../src/store/mod.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
@@ -112,7 +108,7 @@ Deno.test("KMS CA: imported once by the CLI; the KMS's input files and database 
     assert(stderr.includes(`written to ${blockPath}`), stderr);
     assertEquals(cli.stdout.length, 0);
     // One audit record of the import, with the fingerprint (SHA-256 of the SPKI, 8 bytes).
-    const fingerprint = caKeyFingerprint(publicKeyOf(pki.kmsCa.key), core);
+    const fingerprint = publicKeyFingerprint(publicKeyOf(pki.kmsCa.key), core);
     assertEquals(fingerprint.length, 16);
     {
       const s = await openSqliteStore(dbPath);
@@ -249,8 +245,8 @@ Deno.test("KMS CA key block: import, load and check refuse what they should, pre
       "failure",
       "failure",
     ]);
-    assertEquals(rows[0].kcv, caKeyFingerprint(publicKeyOf(pki.kmsCa.key), core));
-    assertEquals(rows[1].kcv, caKeyFingerprint(publicKeyOf(pki.root.key), core));
+    assertEquals(rows[0].kcv, publicKeyFingerprint(publicKeyOf(pki.kmsCa.key), core));
+    assertEquals(rows[1].kcv, publicKeyFingerprint(publicKeyOf(pki.root.key), core));
     assertEquals(rows[3].kcv, rows[0].kcv);
   } finally {
     await store.close();

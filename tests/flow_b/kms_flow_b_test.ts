@@ -675,7 +675,7 @@ Deno.test("S1: a KMS CA fault leaves no terminal behind (500, nothing stored)", 
   const w = await makeWorld(core, { pki });
   try {
     const { FlowBService } = await import("../../servers/kms/flow_b_service.ts");
-    const { hsmFlowBKeyOps } = await import("../../servers/kms/flow_b_hsm.ts");
+    const { hsmFlowBKeyOps } = await import("../../servers/kms/flow_b_keys.ts");
     const { withFlowB } = await import("../../servers/kms/flow_b_routes.ts");
     const { createHandler, memoryLogger } = await import("../../servers/_lib/mod.ts");
     const service = new FlowBService({

@@ -28,7 +28,7 @@ import { exportPkcs8Pem, randomBytes } from "../../src/crypto/mod.ts";
 import { fetchTransport, ProtocolError } from "../../src/protocol/mod.ts";
 import { type Store, type Terminal, terminalPages } from "../../src/store/mod.ts";
 import { openStore } from "../../servers/_lib/store.ts";
-import { importKmsCaKey } from "../../servers/kms/flow_b_hsm.ts";
+import { importKmsCaKey } from "../../servers/kms/import_ca_key.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { makePki } from "../flow_b/_world.ts";

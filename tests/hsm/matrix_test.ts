@@ -1,6 +1,6 @@
 /**
- * The key usage x mode of use x exportability x HSM operation matrix
- * (issue 9, item 4): every combination of the attributes this HSM creates,
+ * The key usage x mode of use x exportability x HSM operation matrix:
+ * every combination of the attributes this HSM creates,
  * through every symmetric operation, in every role, against the policy
  * written out here from TR-31 / X9.143's tables (usage 6.3.1, mode of use
  * 6.3.3, exportability 6.3.5) as a specification: allowed combinations

@@ -1,7 +1,7 @@
 /**
  * After HSM operations on the wasm core, the core's linear memory holds no
- * clear key (issue 9: "the wasm scratch memory holds no key bytes after a
- * call returns"): every 8-byte window of every clear key the test knows (the
+ * clear key (the wasm scratch memory holds no key bytes after a call
+ * returns): every 8-byte window of every clear key the test knows (the
  * LMK, TK, TMK, PK, MAK, AUK, the RSA private fields) is searched for in the
  * whole memory.
  *

@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 7): a KMS process killed with SIGKILL in the middle of
+ * Crash safety: a KMS process killed with SIGKILL in the middle of
  * a TK batch import and in the middle of bulk issuance, restarted on the
  * same database, and asked again, ends exactly where an uninterrupted run
  * ends: the same counts, every TK with the KCV of the batch, every terminal

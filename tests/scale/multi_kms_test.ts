@@ -1,5 +1,5 @@
 /**
- * Several KMS processes on one PostgreSQL database (issue 7): the same
+ * Several KMS processes on one PostgreSQL database: the same
  * batch sent to two instances at once, bulk issuance of one order from two
  * instances at once, concurrent downloads and acknowledgements for the same
  * and for different terminals. Every terminal ends with exactly one TMK,

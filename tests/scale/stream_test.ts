@@ -1,5 +1,5 @@
 /**
- * Streamed TK batches (issue 7: orders of 10,000 to 1,000,000 terminals):
+ * Streamed TK batches (orders of 10,000 to 1,000,000 terminals):
  * `POST /v1/tk-batches` as `application/x-ndjson` to a real KMS process on
  * SQLite. A round trip (stored, duplicate in either format, TMKs issued and
  * opened under each TK); every refusal (a bad line, a wrong count, a bad
