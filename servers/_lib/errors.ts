@@ -11,6 +11,7 @@
 import {
   AuthenticationError,
   ConflictError,
+  ForbiddenError,
   IntegrityError,
   NotFoundError,
   PayloadTooLargeError,
@@ -60,6 +61,8 @@ export function toHttpError(e: unknown): HttpError {
       ? 401
       : e instanceof AuthenticationError
       ? 401
+      : e instanceof ForbiddenError
+      ? 403
       : e instanceof NotFoundError
       ? 404
       : e instanceof MethodNotAllowedError

@@ -125,6 +125,8 @@ export function flowBRoutes(service: FlowBService): Route[] {
       summary:
         "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited)",
       access: "operator",
+      roles: ["operator", "supervisor"],
+      dualControl: { approvers: ["supervisor"] },
       params: { sn: SERIAL_NUMBER },
       responses: {
         200: { description: "lock-out lifted (or was not set)", schema: UnlockResponse },
@@ -219,6 +221,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       operationId: statusA?.operationId ?? "terminalStatus",
       summary: "A terminal's state and KCVs, never keys (flow A or flow B)",
       access: "operator",
+      roles: ["operator", "supervisor", "auditor"],
       params: { sn: SERIAL_NUMBER },
       responses: {
         200: {

@@ -53,7 +53,8 @@ import {
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
 import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
 import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
-import { isPostgresUrl, openStore, operatorNonceMemory } from "../_lib/store.ts";
+import { isPostgresUrl, openStore } from "../_lib/store.ts";
+import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
@@ -174,15 +175,18 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         deviceRoots: o.deviceRoots,
       })
       : undefined;
+    const operators = openOperatorLayer({ ...o, store, hsm: hsm.hsm, actor: "kms" });
     const handler = createHandler({
       title: "KMS",
       version: "1.0.0",
       description:
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
-      routes: flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
-      operatorToken: o.token,
-      rememberOperatorNonce: operatorNonceMemory(store),
+      routes: [
+        ...(flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service)),
+        ...operators.routes,
+      ],
+      operators: operators.gate,
       log: o.log,
       ready: async () => {
         await store.schemaVersion();
@@ -191,6 +195,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     return {
       handler,
       close: async () => {
+        operators.close();
         try {
           await hsm.close();
         } finally {

@@ -42,6 +42,12 @@ export class ConflictError extends ProtocolError {}
 export class UnauthorizedError extends ProtocolError {}
 
 /**
+ * An authenticated operator may not do this: the route needs another role
+ * (`role_required`), or dual control refused it (`same_operator`).
+ */
+export class ForbiddenError extends ProtocolError {}
+
+/**
  * The operator authentication of flow A (S6-S9) or a signed upload failed.
  * Codes: `certificate_invalid`, `certificate_expired`, `certificate_not_yet_valid`,
  * `certificate_untrusted`, `cryptogram_invalid`, `rnd_mismatch`, `rnd_unknown`

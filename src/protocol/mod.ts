@@ -11,6 +11,7 @@ export * from "./flow_a.ts";
 export * from "./operator_auth.ts";
 export * from "./operator_request.ts";
 export * from "./operator_key.ts";
+export * from "./operator_api.ts";
 export * from "./flow_b.ts";
 export * from "./flow_b_auth.ts";
 export * from "./client.ts";
