@@ -120,11 +120,11 @@ export class AuditSealer {
   }
 
   async #seal(): Promise<AuditCheckpoint | null> {
+    const key = await this.#auditKey();
     const head = await this.#store.auditHead();
     const last = await this.#store.lastAuditCheckpoint();
     if (head.seq === 0 || head.seq < head.chainedFrom) return last;
     if (last && last.seq >= head.seq) return last;
-    const key = await this.#auditKey();
     const at = this.#now().toISOString();
     const mac = await this.#hsm.generateMac(
       key.keyBlock,
