@@ -123,7 +123,8 @@ export function flowBRoutes(service: FlowBService): Route[] {
       path: "/v1/terminals/:sn/unlock",
       operationId: "unlockTerminal",
       summary:
-        "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited)",
+        "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited; " +
+        "dual control: held as a pending approval until a supervisor approves it)",
       access: "operator",
       roles: ["operator", "supervisor"],
       dualControl: { approvers: ["supervisor"] },
@@ -131,7 +132,8 @@ export function flowBRoutes(service: FlowBService): Route[] {
       responses: {
         200: { description: "lock-out lifted (or was not set)", schema: UnlockResponse },
       },
-      handler: async (_req, { params }) => json(200, await service.unlock(params.sn)),
+      handler: async (_req, { params, operator }) =>
+        json(200, await service.unlock(params.sn, operator?.id)),
     }),
   ];
 }
