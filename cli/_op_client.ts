@@ -35,7 +35,7 @@ export class Unreachable extends Error {
 }
 
 /**
- * The signer the flags name: `--operator` with `--key` (PKCS#8 PEM text),
+ * The signer the flags name: `--operator` with its key (PKCS#8 PEM text),
  * else `--token` (the bootstrap administrator).
  *
  * @throws {UsageError} when neither is complete.
@@ -47,12 +47,14 @@ export async function signerOf(
 ): Promise<Signer> {
   if (operator !== undefined && operator !== "admin") {
     if (key === undefined) {
-      throw new UsageError([`--operator ${operator} needs its key: --key-file FILE or OP_KEY`]);
+      throw new UsageError([
+        `--operator ${operator} needs its key: --key-file FILE (or OP_KEY_FILE)`,
+      ]);
     }
     try {
       return { kind: "key", operator, key: (await importOperatorKey(key)).privateKey };
     } catch (e) {
-      throw new UsageError([`--key: ${(e as Error).message}`]);
+      throw new UsageError([`--key-file: ${(e as Error).message}`]);
     }
   }
   if (token === undefined) {

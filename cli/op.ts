@@ -1,8 +1,9 @@
 /**
  * `deno task op`: the operator client of the KMS and the MTMS. Each request
  * is signed with the operator's own Ed25519 key (`--operator` and
- * `--key-file`, see `src/protocol/operator_key.ts`), or, before any operator
- * is enrolled, with the bootstrap administrator's secret (`--token-file`).
+ * `--key-file`, see `src/protocol/operator_key.ts`), or as the bootstrap
+ * administrator with the server's `--token` secret (`--token-file`): its
+ * only way in before the first operator is enrolled.
  * Answers print as readable tables, or as JSON with `--json`.
  *
  * Commands: `keygen`; `order create`, `order status`, `transfer` (MTMS);
@@ -71,12 +72,11 @@ const CONNECT: FlagSpec[] = [
     help: "your operator id (signs with --key); without it, the bootstrap administrator",
   },
   {
-    name: "key",
+    name: "key-file",
     type: "string",
-    secret: true,
-    env: "OP_KEY",
-    metavar: "PEM",
-    help: "your Ed25519 private key (PKCS#8 PEM); give it as --key-file FILE",
+    env: "OP_KEY_FILE",
+    metavar: "FILE",
+    help: "your Ed25519 private key (PKCS#8 PEM, from keygen; keep it mode 0600)",
   },
   {
     name: "token",
@@ -336,6 +336,14 @@ const COMMANDS: Record<string, OpCommand> = {
   },
 };
 
+async function readKey(path: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (e) {
+    throw new UsageError([`--key-file ${path}: ${(e as Error).message}`]);
+  }
+}
+
 function specOf(name: string, cmd: OpCommand): CommandSpec {
   return {
     name: `deno task op ${name}`,
@@ -390,7 +398,9 @@ export async function main(args: string[], io: OpIo = defaultIo): Promise<number
     if (!URL.canParse(String(v.server)) || !/^https?:/.test(String(v.server))) {
       throw new UsageError([`--server must be an http:// or https:// URL, got ${v.server}`]);
     }
-    const signer = await signerOf(v.operator as string, v.key as string, v.token as string);
+    const keyFile = v["key-file"] as string | undefined;
+    const key = keyFile === undefined ? undefined : await readKey(keyFile);
+    const signer = await signerOf(v.operator as string, key, v.token as string);
     const ca = v.ca === undefined ? undefined : await Deno.readTextFile(String(v.ca));
     client = new OpClient(String(v.server), signer, ca);
     await cmd.run!(client, v, parsed.positionals, io);
