@@ -181,23 +181,14 @@ export function toChained(r: Row): ChainedAuditRecord {
 
 /** An `audit_checkpoints` row. */
 export function toCheckpoint(r: Row): AuditCheckpoint {
-  return {
-    seq: Number(r.seq),
-    hash: str(r.hash),
-    at: time(r.at),
-    keyKcv: str(r.key_kcv),
-    mac: str(r.mac),
-  };
+  const [hash, keyKcv, mac] = [r.hash, r.key_kcv, r.mac].map(str);
+  return { seq: Number(r.seq), hash, at: time(r.at), keyKcv, mac };
 }
 
 /** A `server_keys` row. */
 export function toServerKey(r: Row): ServerKey {
-  return {
-    name: str(r.name),
-    keyBlock: str(r.key_block),
-    kcv: str(r.kcv),
-    createdAt: time(r.created_at),
-  };
+  const [name, keyBlock, kcv] = [r.name, r.key_block, r.kcv].map(str);
+  return { name, keyBlock, kcv, createdAt: time(r.created_at) };
 }
 
 /** An `operators` row. */
@@ -216,19 +207,20 @@ export function toOperator(r: Row): OperatorRecord {
 
 /** An `approvals` row. */
 export function toApproval(r: Row): Approval {
+  const [id, operation, method, path] = [r.id, r.operation, r.method, r.path].map(str);
+  const status = r.status === null || r.status === undefined ? null : Number(r.status);
+  return { id, operation, method, path, body: strOrNull(r.body), status, ...approvalPeople(r) };
+}
+
+/** Who asked for an approval and who gave it, when, and where it is. */
+function approvalPeople(r: Row) {
   return {
-    id: str(r.id),
-    operation: str(r.operation),
-    method: str(r.method),
-    path: str(r.path),
-    body: strOrNull(r.body),
     requestedBy: str(r.requested_by),
     requestedAt: time(r.requested_at),
     expiresAt: time(r.expires_at),
     state: str(r.state) as ApprovalState,
     approvedBy: strOrNull(r.approved_by),
     approvedAt: timeOrNull(r.approved_at),
-    status: r.status === null || r.status === undefined ? null : Number(r.status),
   };
 }
 
