@@ -262,6 +262,8 @@ export class OperatorGate {
     }
     const route = this.#runner.resolve(a.method, a.path);
     await this.#requireRole(approver, `approving ${a.operation}`, route.dualControl!.approvers);
+    // The requester must still be enrolled and enabled when the request runs.
+    const requester = await this.operator(a.requestedBy);
     const g = await store.grantApproval(approvalId, approver.id, this.#now());
     if (!g.ok) {
       const [Err, code, message] = g.reason === "same_operator"
@@ -291,7 +293,6 @@ export class OperatorGate {
       subject: approvalId,
       detail: `${a.operation} requested by ${a.requestedBy}`,
     });
-    const requester = await this.operator(a.requestedBy);
     let status = 500;
     try {
       const res = await withAuditOperator(
