@@ -56,6 +56,12 @@ export function openApiDocument(
         }
         : { description: spec.description };
     }
+    if (r.dualControl) {
+      responses["202"] = {
+        description:
+          "held as a pending approval until a second operator approves it (dual control)",
+      };
+    }
     responses["default"] = {
       description: "error",
       content: { "application/json": { schema: errorSchema } },

@@ -85,7 +85,12 @@ function afterOf(request: Request): number {
 
 /** The operator, approval and audit routes. */
 export function operatorRoutes(o: OperatorRoutesOptions): Route[] {
-  const { gate, store, sealer, actor } = o;
+  return [...enrolmentRoutes(o), ...approvalRoutes(o), ...auditRoutes(o)];
+}
+
+/** Operators: enrol, list, disable. */
+function enrolmentRoutes(o: OperatorRoutesOptions): Route[] {
+  const { store, actor } = o;
   const now = o.now ?? (() => new Date());
   const audit = (event: string, subject: string, detail: string) =>
     store.appendAudit({ at: now(), actor, event, subject, outcome: "success", detail });
@@ -145,6 +150,13 @@ export function operatorRoutes(o: OperatorRoutesOptions): Route[] {
         return json(200, operatorView((await store.getOperator(id))!));
       },
     }),
+  ];
+}
+
+/** Dual control: the pending approvals, one approval, approving. */
+function approvalRoutes(o: OperatorRoutesOptions): Route[] {
+  const { gate, store } = o;
+  return [
     route({
       method: "GET",
       path: "/v1/approvals",
@@ -183,6 +195,14 @@ export function operatorRoutes(o: OperatorRoutesOptions): Route[] {
       responses: { 200: { description: "the approved operation's answer" } },
       handler: (_req, { params, operator }) => gate.approve(operator!, params.approvalId),
     }),
+  ];
+}
+
+/** The audit log: NDJSON export, the chain's check, a checkpoint now. */
+function auditRoutes(o: OperatorRoutesOptions): Route[] {
+  const { store, sealer, actor } = o;
+  const now = o.now ?? (() => new Date());
+  return [
     route({
       method: "GET",
       path: "/v1/audit/export",
