@@ -163,6 +163,7 @@ function approvalRoutes(o: OperatorRoutesOptions): Route[] {
       operationId: "listApprovals",
       summary: "Requests waiting for a second operator, oldest first",
       access: "operator",
+      roles: ["operator", "supervisor", "custodian", "auditor"],
       responses: { 200: { description: "pending approvals", schema: ApprovalList } },
       handler: async () =>
         json(200, {
@@ -175,6 +176,7 @@ function approvalRoutes(o: OperatorRoutesOptions): Route[] {
       operationId: "getApproval",
       summary: "One request under dual control",
       access: "operator",
+      roles: ["operator", "supervisor", "custodian", "auditor"],
       params: { approvalId: APPROVAL_ID },
       responses: { 200: { description: "the approval", schema: ApprovalView } },
       handler: async (_req, { params }) => {

@@ -146,6 +146,23 @@ Deno.test("op: end to end against a running MTMS and KMS", async () => {
         assertMatch(ok.stdout, new RegExp(`role\\s+${role}`));
       }
     }
+    // Each server's OpenAPI document names the roles of every operator route.
+    for (const server of [w.kmsUrl, w.mtmsUrl]) {
+      const doc = await (await fetch(`${server}/openapi.json`)).json();
+      let operatorRoutes = 0;
+      for (
+        const [path, ops] of Object.entries(
+          doc.paths as Record<string, Record<string, { security?: Record<string, string[]>[] }>>,
+        )
+      ) {
+        for (const [method, spec] of Object.entries(ops)) {
+          if (!spec.security) continue;
+          operatorRoutes++;
+          assert(spec.security[0].operatorKey.length > 0, `${method} ${path} names its roles`);
+        }
+      }
+      assert(operatorRoutes >= 11, `${server}: ${operatorRoutes} operator routes`);
+    }
     const list = await op("operator", "list", ...as("bob", w.kmsUrl));
     assertEquals(list.stdout.trim().split("\n").length, 4, list.stdout);
     assertMatch(list.stdout, /^id\s+name\s+role/);

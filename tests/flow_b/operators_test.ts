@@ -189,6 +189,12 @@ Deno.test("operators: each role is refused, naming the roles needed, where it mu
       }
     }
     assertEquals(refusals, 20);
+    // The OpenAPI document shows each route's roles, and which need a second operator.
+    const doc = await (await t.handler(new Request("http://kms.test/openapi.json"))).json();
+    const unlock = doc.paths["/v1/terminals/{sn}/unlock"].post;
+    assertEquals(unlock.security[0], { operatorKey: ["operator", "supervisor"] });
+    assertEquals(unlock["x-dual-control"], { approvers: ["supervisor"] });
+    assertEquals(doc.paths["/v1/audit/export"].get.security[0], { operatorKey: ["auditor"] });
     // Nothing a refused request asked for happened; each refusal is audited with its operator.
     assertEquals(await t.w.store.getOperator("erin"), null);
     const audited = await t.w.store.listAuditChain({ afterId: 0, limit: 1000 });
