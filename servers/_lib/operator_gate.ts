@@ -75,8 +75,12 @@ export interface OperatorGateOptions {
   actor?: string;
   /** How long an approval waits for its second operator (default {@link APPROVAL_TTL_MS}). */
   approvalTtlMs?: number;
-  /** Called after each operator request has run (e.g. a checkpoint when due). */
-  afterRequest?: () => Promise<unknown>;
+  /**
+   * Called for each admitted operator request before it runs (a checkpoint
+   * of the audit log when one is due): a failure refuses the request before
+   * it changes anything.
+   */
+  beforeRequest?: () => Promise<unknown>;
   now?: () => Date;
 }
 
@@ -172,6 +176,7 @@ export class OperatorGate {
       );
     }
     await this.#requireRole(op, route.operationId, rolesOf(route));
+    await this.#o.beforeRequest?.();
     return op;
   }
 
@@ -308,16 +313,6 @@ export class OperatorGate {
         detail:
           `${a.operation} requested by ${a.requestedBy}, approved by ${approver.id}: ${status}`,
       });
-    }
-  }
-
-  /** After an operator request: the hook (a checkpoint when due); its failure is returned. */
-  async after(): Promise<unknown> {
-    try {
-      await this.#o.afterRequest?.();
-      return null;
-    } catch (e) {
-      return e;
     }
   }
 }

@@ -443,17 +443,12 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const params = pathParams(r, groups);
     const ct = request.headers.get("content-type") ?? "";
     const body = await routeBody(request, r, ct, signedBody);
-    try {
-      const held = await gate!.hold(operator, r, { method: request.method, url, body: signedBody });
-      if (held) return held;
-      return await withAuditOperator(
-        operator.id,
-        () => r.handler(request, { params, body, operator }),
-      );
-    } finally {
-      const e = await gate!.after();
-      if (e) log.log("error", "audit.checkpoint_failed", { error: (e as Error).message });
-    }
+    const held = await gate!.hold(operator, r, { method: request.method, url, body: signedBody });
+    if (held) return held;
+    return await withAuditOperator(
+      operator.id,
+      () => r.handler(request, { params, body, operator }),
+    );
   }
 
   return async (request: Request): Promise<Response> => {

@@ -195,7 +195,6 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     return {
       handler,
       close: async () => {
-        operators.close();
         try {
           await hsm.close();
         } finally {

@@ -159,13 +159,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
         await store.schemaVersion();
       },
     });
-    return {
-      handler,
-      close: () => {
-        operators.close();
-        return store.close();
-      },
-    };
+    return { handler, close: () => store.close() };
   } catch (e) {
     await store.close();
     throw e;

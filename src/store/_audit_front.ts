@@ -72,7 +72,7 @@ export abstract class AuditFront extends LedgerFront implements AuditLog, Server
       });
       await x.run(
         `INSERT INTO audit_log (${AUDIT_COLUMNS})${this.backend.auditInsert}
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.backend.hexParam})`,
         ...rowValues(r),
       );
       await chain.close(x);

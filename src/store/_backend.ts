@@ -47,6 +47,9 @@ export interface Backend {
    */
   readonly auditInsert: string;
 
+  /** SQL that turns a hex text parameter into bytes (`unhex(?)`, `decode(?, 'hex')`). */
+  readonly hexParam: string;
+
   /**
    * Runs `fn` as one statement or a few reads (autocommit, or inside the
    * transaction of a view), mapping errors to `StoreError`.

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { AuditCheckpoint, ChainedAuditRecord } from "./audit_chain.ts";
 import { StoreError } from "./errors.ts";
 import type {
@@ -176,7 +177,9 @@ export function toAudit(r: Row): AuditRecord {
 
 /** An `audit_log` row with its operator and link. */
 export function toChained(r: Row): ChainedAuditRecord {
-  return { ...toAudit(r), operator: strOrNull(r.operator), prevHash: strOrNull(r.prev_hash) };
+  const link = r.prev_hash as Uint8Array | null | undefined;
+  const prevHash = link == null ? null : Buffer.from(link).toString("hex").toUpperCase();
+  return { ...toAudit(r), operator: strOrNull(r.operator), prevHash };
 }
 
 /** An `audit_checkpoints` row. */

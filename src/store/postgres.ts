@@ -202,7 +202,7 @@ async function keyAudit(x: PgExec, who: KeyAuditWho, event: string, keyId: strin
           (id, at, actor, event, subject, key_id, kcv, outcome, operator, prev_hash)
         OVERRIDING SYSTEM VALUE
         SELECT v.id, v.at, ${actor}, ${event}, v.s, ${keyId}, v.k, 'success', ${operator}::text,
-               v.p
+               decode(v.p, 'hex')
         FROM unnest(${linked.map((r) => r.id)}::bigint[], ${linked.map((r) => r.at)}::timestamptz[],
                     ${linked.map((r) => r.subject!)}::text[], ${linked.map((r) => r.kcv!)}::text[],
                     ${linked.map((r) => r.prevHash!)}::text[]) AS v(id, at, s, k, p)`;
@@ -216,6 +216,7 @@ class PgBackend implements Backend {
   readonly kind = "postgres";
   readonly lockRow = " FOR UPDATE";
   readonly auditInsert = " OVERRIDING SYSTEM VALUE";
+  readonly hexParam = "decode(?, 'hex')";
   readonly #shared: Shared;
   readonly #q: Q;
   readonly #x: PgExec;

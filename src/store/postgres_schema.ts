@@ -155,7 +155,7 @@ CREATE INDEX tk_staging_time ON tk_staging (staged_at);
       "operators and their roles, dual-control approvals, the audit hash chain and checkpoints",
     sql: `
 ALTER TABLE audit_log ADD COLUMN operator text;
-ALTER TABLE audit_log ADD COLUMN prev_hash text;
+ALTER TABLE audit_log ADD COLUMN prev_hash bytea;
 CREATE TABLE audit_head (
   id           integer PRIMARY KEY CHECK (id = 1),
   seq          bigint NOT NULL CHECK (seq >= 0),

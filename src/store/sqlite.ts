@@ -142,6 +142,7 @@ class SqliteBackend implements Backend {
   readonly kind = "sqlite";
   readonly lockRow = "";
   readonly auditInsert = "";
+  readonly hexParam = "unhex(?)";
   readonly #conn: Conn;
   readonly #x: SqliteExec;
   /** For a transaction view: whether its transaction is still open; null for the store itself. */
@@ -294,7 +295,7 @@ class SqliteBackend implements Backend {
       if (k === 0) return;
       this.#x.st(
         `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${
-          Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, ?)`).join(", ")
+          Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, unhex(?))`).join(", ")
         }`,
       ).run(...rows);
       rows.length = 0;

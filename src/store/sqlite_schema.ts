@@ -146,11 +146,12 @@ CREATE INDEX tk_staging_time ON tk_staging (staged_at);
     description:
       "operators and their roles, dual-control approvals, the audit hash chain and checkpoints",
     sql: `
--- Who acted (an operator id, null for steps no operator started) and the chain: each record's
--- prev_hash is the SHA-256 of the record before it (src/store/audit_chain.ts). Records from
--- before this migration have none; audit_head.chained_from is the first chained id.
+-- Who acted (an operator id, null for steps no operator started) and the chain: each
+-- record's prev_hash is the SHA-256 (32 bytes) of the record before it
+-- (src/store/audit_chain.ts). Records from before this migration have none;
+-- audit_head.chained_from is the first chained id.
 ALTER TABLE audit_log ADD COLUMN operator TEXT;
-ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash BLOB;
 CREATE TABLE audit_head (
   id           INTEGER PRIMARY KEY CHECK (id = 1),
   seq          INTEGER NOT NULL CHECK (seq >= 0),

@@ -41,7 +41,6 @@ async function setup() {
     token: w.token,
     actor: "kms",
     now: w.clock.date,
-    auditCheckpointIntervalMs: 0,
   });
   const handler = createHandler({
     title: "KMS",
@@ -103,10 +102,7 @@ async function setup() {
     enroll,
     locked,
     keys,
-    close: async () => {
-      layer.close();
-      await w.close();
-    },
+    close: () => w.close(),
   };
 }
 

@@ -35,6 +35,8 @@ interface Backend {
   open(): Promise<{ store: Store; sql: (q: string) => Promise<unknown>; close(): Promise<void> }>;
   /** SQL that removes what keeps the log append-only (what a DBA can do). */
   unprotect: string[];
+  /** A SQL literal of bytes from hex (how a link is written). */
+  bytes(hex: string): string;
 }
 
 async function dropSchema(schema: string): Promise<void> {
@@ -63,6 +65,7 @@ const BACKENDS: Backend[] = [
       "DROP TRIGGER audit_checkpoints_no_update",
       "DROP TRIGGER audit_checkpoints_no_delete",
     ],
+    bytes: (hex) => `X'${hex}'`,
   },
   {
     name: "postgres",
@@ -85,6 +88,7 @@ const BACKENDS: Backend[] = [
       "DROP TRIGGER audit_checkpoints_no_change ON audit_checkpoints",
       "ALTER TABLE audit_log ALTER COLUMN id DROP IDENTITY",
     ],
+    bytes: (hex) => `decode('${hex}', 'hex')`,
   },
 ];
 
@@ -148,13 +152,17 @@ async function populate(
 }
 
 /** Rewrites every link from `from` on, and the head, so the chain is consistent again. */
-async function recomputeChain(store: Store, sql: (q: string) => Promise<unknown>): Promise<void> {
+async function recomputeChain(
+  store: Store,
+  sql: (q: string) => Promise<unknown>,
+  bytes: (hex: string) => string,
+): Promise<void> {
   const rows = await store.listAuditChain({ afterId: 0, limit: 1000 });
   let prev = rows[0].prevHash!;
   for (const r of rows) {
     const fixed: ChainedAuditRecord = { ...r, prevHash: prev };
     if (r.prevHash !== prev) {
-      await sql(`UPDATE audit_log SET prev_hash = '${prev}' WHERE id = ${r.id}`);
+      await sql(`UPDATE audit_log SET prev_hash = ${bytes(prev)} WHERE id = ${r.id}`);
     }
     prev = auditRecordHash(fixed);
   }
@@ -262,9 +270,9 @@ for (const b of BACKENDS) {
     (sql, { last }) =>
       sql(
         `INSERT INTO audit_log (id, at, actor, event, outcome, prev_hash)
-         VALUES (${last + 1}, '2026-11-23T13:00:00.000Z', 'kms', 'unlock', 'success', '${
-          hash(7)
-        }')`,
+         VALUES (${last + 1}, '2026-11-23T13:00:00.000Z', 'kms', 'unlock', 'success', ${
+          b.bytes(hash(7))
+        })`,
       ),
     ({ last }) => [`beyond_head@${last + 1}`],
   );
@@ -282,7 +290,9 @@ for (const b of BACKENDS) {
       await sql("UPDATE audit_log SET id = 1 - id WHERE id < 0");
       await sql(
         `INSERT INTO audit_log (id, at, actor, event, outcome, prev_hash)
-         VALUES (5, '${forged.at}', '${forged.actor}', 'key_refused', 'success', '${forged.prevHash}')`,
+         VALUES (5, '${forged.at}', '${forged.actor}', 'key_refused', 'success', ${
+          b.bytes(forged.prevHash!)
+        })`,
       );
     },
     ({ last }) => ["link@6", `beyond_head@${last + 1}`],
@@ -300,7 +310,7 @@ for (const b of BACKENDS) {
     "a change whose chain was recomputed (the checkpoint's MAC still holds the old hash)",
     async (sql, _ids, s) => {
       await sql("UPDATE audit_log SET detail = 'rewritten' WHERE id = 2");
-      await recomputeChain(s, sql);
+      await recomputeChain(s, sql, b.bytes);
     },
     ({ sealed }) => [`checkpoint_hash@${sealed}`],
   );
@@ -310,8 +320,8 @@ for (const b of BACKENDS) {
       await sql("DELETE FROM audit_log WHERE id = 1");
       await sql("UPDATE audit_log SET id = 1 - id");
       await sql("UPDATE audit_log SET id = -id");
-      await sql(`UPDATE audit_log SET prev_hash = '${"0".repeat(64)}' WHERE id = 1`);
-      await recomputeChain(s, sql);
+      await sql(`UPDATE audit_log SET prev_hash = ${b.bytes("0".repeat(64))} WHERE id = 1`);
+      await recomputeChain(s, sql, b.bytes);
       const row = (await s.listAuditChain({ afterId: sealed - 1, limit: 1 }))[0];
       await sql(`UPDATE audit_checkpoints SET hash = '${auditRecordHash(row)}'`);
     },
