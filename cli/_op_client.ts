@@ -79,7 +79,12 @@ export class OpClient {
   }
 
   /** Sends one signed request; returns its status and response (body unread). */
-  async send(method: string, path: string, body?: unknown): Promise<Response> {
+  async send(
+    method: string,
+    path: string,
+    body?: unknown,
+    accept = "application/json",
+  ): Promise<Response> {
     const url = new URL(this.#base + path);
     const bytes = body === undefined
       ? new Uint8Array(0)
@@ -91,7 +96,7 @@ export class OpClient {
         body: bytes,
       })
       : await signOperatorRequest(this.#signer.token, { method, url, body: bytes });
-    const headers: Record<string, string> = { authorization };
+    const headers: Record<string, string> = { authorization, accept };
     if (body !== undefined) headers["content-type"] = "application/json";
     try {
       return await fetch(url, {

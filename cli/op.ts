@@ -257,7 +257,12 @@ const COMMANDS: Record<string, OpCommand> = {
       { name: "out", type: "string", metavar: "FILE", help: "write to FILE (never overwritten)" },
     ],
     run: async (c, v, _p, io) => {
-      const r = await c.send("GET", `/v1/audit/export?after=${v.after}`);
+      const r = await c.send(
+        "GET",
+        `/v1/audit/export?after=${v.after}`,
+        undefined,
+        "application/x-ndjson",
+      );
       if (r.status !== 200) {
         const e = (await r.json()).error ?? {};
         throw new ServerRefusal(r.status, e.code ?? "error", e.message ?? "");

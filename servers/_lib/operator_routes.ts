@@ -75,6 +75,8 @@ function auditExport(store: Store, after: number): ReadableStream<Uint8Array> {
   });
 }
 
+const NDJSON = "application/x-ndjson";
+
 function afterOf(request: Request): number {
   const raw = new URL(request.url).searchParams.get("after") ?? "0";
   if (!/^[0-9]{1,15}$/.test(raw)) {
@@ -210,17 +212,23 @@ function auditRoutes(o: OperatorRoutesOptions): Route[] {
       path: "/v1/audit/export",
       operationId: "exportAudit",
       summary:
-        "The audit log as NDJSON: each record after ?after= (kind record, with operator and " +
-        "prevHash), then each checkpoint (kind checkpoint)",
+        "The audit log after ?after=: with Accept: application/x-ndjson, all of it as NDJSON " +
+        "(each record, kind record, with operator and prevHash; then each checkpoint, kind " +
+        "checkpoint); otherwise a JSON page of up to 1000 records and their checkpoints",
       access: "operator",
       roles: ["auditor"],
-      responses: { 200: { description: "application/x-ndjson" } },
-      handler: (req) =>
-        Promise.resolve(
-          new Response(auditExport(store, afterOf(req)), {
-            headers: { "content-type": "application/x-ndjson" },
-          }),
-        ),
+      responses: { 200: { description: "a page (JSON) or the whole log (NDJSON)" } },
+      handler: async (req) => {
+        const after = afterOf(req);
+        if ((req.headers.get("accept") ?? "").includes(NDJSON)) {
+          return new Response(auditExport(store, after), { headers: { "content-type": NDJSON } });
+        }
+        const records = await store.listAuditChain({ afterId: after, limit: 1000 });
+        const last = records.at(-1)?.id ?? after;
+        const checkpoints = (await store.listAuditCheckpoints({ afterSeq: after, limit: 1000 }))
+          .filter((c) => c.seq <= last);
+        return json(200, { records, checkpoints, next: records.length === 1000 ? last : null });
+      },
     }),
     route({
       method: "GET",

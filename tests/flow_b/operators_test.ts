@@ -282,7 +282,14 @@ Deno.test("operators: disabled, unknown and replayed requests are refused; audit
     const replay = await t.send(req);
     assertEquals([replay.status, replay.body.error?.code], [401, "request_replayed"]);
     // The export: every record with its operator and link, then the checkpoint.
-    const exported = await t.handler(await t.signed("carol", "GET", "/v1/audit/export"));
+    const page = await t.as("carol", "GET", "/v1/audit/export");
+    assertEquals(page.status, 200);
+    const pageRecords = page.body.records as { id: number; operator: string | null }[];
+    assertEquals(pageRecords.map((r) => r.id), pageRecords.map((_, i) => i + 1));
+    assertEquals(page.body.next, null);
+    const ndjson = await t.signed("carol", "GET", "/v1/audit/export");
+    ndjson.headers.set("accept", "application/x-ndjson");
+    const exported = await t.handler(ndjson);
     assertEquals(exported.headers.get("content-type"), "application/x-ndjson");
     const lines = (await exported.text()).trim().split("\n").map((l) => JSON.parse(l));
     const records = lines.filter((l) => l.kind === "record");
