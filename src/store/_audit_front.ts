@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { AUDIT_COLUMNS, ChainAppender, rowValues } from "./_chain.ts";
+import { AUDIT_COLUMNS, ChainAppender, chainHead, rowValues } from "./_chain.ts";
 import {
   checkAuditInput,
   checkAuditQuery,
@@ -58,7 +58,7 @@ export abstract class AuditFront extends LedgerFront implements AuditLog, Server
     if (e.operator != null) checkId("event.operator", e.operator);
     const operator = e.operator ?? currentAuditOperator();
     return this.backend.atomic("audit", async (x) => {
-      const chain = await ChainAppender.open(x, this.backend.lockRow);
+      const chain = await ChainAppender.open(x, this.backend);
       const r = chain.link({
         at: iso(e.at),
         actor: e.actor,
@@ -75,7 +75,6 @@ export abstract class AuditFront extends LedgerFront implements AuditLog, Server
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.backend.hexParam})`,
         ...rowValues(r),
       );
-      await chain.close(x);
       return r.id;
     });
   }
@@ -99,9 +98,9 @@ export abstract class AuditFront extends LedgerFront implements AuditLog, Server
 
   auditHead(): Promise<AuditHead> {
     return this.backend.one("audit head", async (x) => {
-      const r = await x.get("SELECT seq, hash, chained_from FROM audit_head WHERE id = 1");
-      if (!r) throw new StoreError("schema", "the audit_head row is missing");
-      return { seq: Number(r.seq), hash: r.hash as string, chainedFrom: Number(r.chained_from) };
+      const start = await x.get("SELECT chained_from FROM audit_chain_start WHERE id = 1");
+      if (!start) throw new StoreError("schema", "the audit_chain_start row is missing");
+      return { ...await chainHead(x), chainedFrom: Number(start.chained_from) };
     });
   }
 

@@ -1,22 +1,25 @@
 /**
- * Extends the audit chain inside a write transaction: reads the head row
- * (locked until the transaction ends, so appends from several instances on
- * one database serialize and form one chain), gives each new record the
- * next id and the hash of the record before it, and writes the new head.
- * The hashing is {@link ./audit_chain.ts}.
+ * Extends the audit chain inside a write transaction: takes the chain's
+ * lock (PostgreSQL: an advisory lock held until the transaction ends;
+ * SQLite: the write transaction already holds the database), so appends
+ * from several instances on one database serialize and form one chain;
+ * reads the last record, and gives each new record the next id and the
+ * hash of the record before it. The hashing is {@link ./audit_chain.ts}.
  *
  * @module
  */
-import type { Exec } from "./_backend.ts";
-import type { Param } from "./_rows.ts";
-import { auditRecordHash, type ChainedAuditRecord } from "./audit_chain.ts";
-import { StoreError } from "./errors.ts";
+import type { Backend, Exec } from "./_backend.ts";
+import { type Param, toChained } from "./_rows.ts";
+import { auditRecordHash, type ChainedAuditRecord, GENESIS } from "./audit_chain.ts";
 
 /** The audit_log columns in the order of {@link rowValues}. */
 export const AUDIT_COLUMNS =
   "id, at, actor, event, subject, key_id, kcv, outcome, detail, operator, prev_hash";
 
-/** A record's values in the order of {@link AUDIT_COLUMNS}. */
+/** The lock every append of the audit chain takes. */
+const CHAIN_LOCK = "tmk-audit-chain";
+
+/** A record's values in the order of {@link AUDIT_COLUMNS} (the link as hex text). */
 export function rowValues(r: ChainedAuditRecord): Param[] {
   return [
     r.id,
@@ -36,28 +39,31 @@ export function rowValues(r: ChainedAuditRecord): Param[] {
 /** A record before it is linked: every field but its id and link. */
 export type UnlinkedRecord = Omit<ChainedAuditRecord, "id" | "prevHash">;
 
+/**
+ * The last record's id and hash ({@link GENESIS} after none, or after a
+ * record from before the chain).
+ */
+export async function chainHead(x: Exec): Promise<{ seq: number; hash: string }> {
+  const r = await x.get("SELECT * FROM audit_log ORDER BY id DESC LIMIT 1");
+  if (!r) return { seq: 0, hash: GENESIS };
+  const last = toChained(r);
+  return { seq: last.id, hash: last.prevHash === null ? GENESIS : auditRecordHash(last) };
+}
+
 /** The head of the chain during one transaction. */
 export class ChainAppender {
   #seq: number;
   #hash: string;
-  readonly #from: number;
 
-  private constructor(seq: number, hash: string) {
-    this.#seq = seq;
-    this.#hash = hash;
-    this.#from = seq;
+  private constructor(head: { seq: number; hash: string }) {
+    this.#seq = head.seq;
+    this.#hash = head.hash;
   }
 
-  /**
-   * Reads the head inside a transaction, locking it where the database
-   * locks rows (`lockRow`, see the backend).
-   */
-  static async open(x: Exec, lockRow: string): Promise<ChainAppender> {
-    const r = await x.get(`SELECT seq, hash FROM audit_head WHERE id = 1${lockRow}`);
-    if (!r) {
-      throw new StoreError("schema", "the audit_head row is missing: the audit chain cannot grow");
-    }
-    return new ChainAppender(Number(r.seq), r.hash as string);
+  /** Takes the chain's lock inside a transaction and reads its head. */
+  static async open(x: Exec, backend: Pick<Backend, "lockKey">): Promise<ChainAppender> {
+    await backend.lockKey(x, CHAIN_LOCK);
+    return new ChainAppender(await chainHead(x));
   }
 
   /** Gives a record the next id and the current hash as its link; returns it. */
@@ -66,11 +72,5 @@ export class ChainAppender {
     this.#hash = auditRecordHash(rec);
     this.#seq = rec.id;
     return rec;
-  }
-
-  /** Writes the new head (if records were linked); call once the records are inserted. */
-  async close(x: Exec): Promise<void> {
-    if (this.#seq === this.#from) return;
-    await x.run("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", this.#seq, this.#hash);
   }
 }

@@ -46,7 +46,7 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["challenges", "id"],
   ["nonces", "scope, nonce"],
   ["audit_log", "id"],
-  ["audit_head", "id"],
+  ["audit_chain_start", "id"],
   ["audit_checkpoints", "seq"],
   ["server_keys", "name"],
   ["operators", "id"],

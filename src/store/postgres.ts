@@ -176,10 +176,16 @@ async function inChunks<T>(
 /**
  * Key-lifecycle audit records of a bulk write, inside its transaction:
  * `add` links a chunk's records into the chain in SN order and inserts them
- * in one statement; `close` writes the chain's head.
+ * in one statement.
  */
-async function keyAudit(x: PgExec, who: KeyAuditWho, event: string, keyId: string) {
-  const chain = await ChainAppender.open(x, " FOR UPDATE");
+async function keyAudit(
+  x: PgExec,
+  backend: Pick<Backend, "lockKey">,
+  who: KeyAuditWho,
+  event: string,
+  keyId: string,
+) {
+  const chain = await ChainAppender.open(x, backend);
   const { actor, operator } = who;
   return {
     async add(rows: { at: string; sn: string; kcv: string }[]): Promise<void> {
@@ -207,7 +213,6 @@ async function keyAudit(x: PgExec, who: KeyAuditWho, event: string, keyId: strin
                     ${linked.map((r) => r.subject!)}::text[], ${linked.map((r) => r.kcv!)}::text[],
                     ${linked.map((r) => r.prevHash!)}::text[]) AS v(id, at, s, k, p)`;
     },
-    close: () => chain.close(x),
   };
 }
 
@@ -335,7 +340,7 @@ class PgBackend implements Backend {
   ): Promise<number> {
     const q = x.q;
     const when = new Date(at);
-    const audit = who === undefined ? null : await keyAudit(x, who, "tk_imported", "TK");
+    const audit = who === undefined ? null : await keyAudit(x, this, who, "tk_imported", "TK");
     const n = await inChunks(tks, checkImportedTk, async (chunk) => {
       const sns = chunk.map((t) => t.sn);
       const blocks = chunk.map((t) => t.tkBlock);
@@ -353,7 +358,6 @@ class PgBackend implements Backend {
       }
       await audit?.add(got.map((r) => ({ at, sn: str(r.sn), kcv: str(r.tk_kcv) })));
     });
-    await audit?.close();
     // Statistics that know this order, so the planner pages through it by index (without
     // them it sorts every remaining row of the order for each page: quadratic). Inside the
     // transaction, which counts its own rows; a failure rolls the import back.
@@ -411,14 +415,13 @@ class PgBackend implements Backend {
           RETURNING t.sn, t.tmk_kcv, t.tmk_issued_at`,
       ]);
       if (who !== undefined && r.length > 0) {
-        // The chain's head is locked last, after the terminals: every writer takes it last.
-        const audit = await keyAudit(x, who, "tmk_issued", "TMK");
+        // The chain's lock is taken last, after the terminals: every writer takes it last.
+        const audit = await keyAudit(x, this, who, "tmk_issued", "TMK");
         await audit.add(r.map((t) => ({
           at: (t.tmk_issued_at as Date).toISOString(),
           sn: str(t.sn),
           kcv: str(t.tmk_kcv),
         })));
-        await audit.close();
       }
       return r.count;
     });

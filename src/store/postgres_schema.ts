@@ -14,7 +14,6 @@
  *
  * @module
  */
-import { GENESIS } from "./audit_chain.ts";
 import type { Migration } from "./migration.ts";
 
 /** Every PostgreSQL migration, in order (same versions as the SQLite ones). */
@@ -156,14 +155,12 @@ CREATE INDEX tk_staging_time ON tk_staging (staged_at);
     sql: `
 ALTER TABLE audit_log ADD COLUMN operator text;
 ALTER TABLE audit_log ADD COLUMN prev_hash bytea;
-CREATE TABLE audit_head (
+CREATE TABLE audit_chain_start (
   id           integer PRIMARY KEY CHECK (id = 1),
-  seq          bigint NOT NULL CHECK (seq >= 0),
-  hash         text NOT NULL,
   chained_from bigint NOT NULL
 );
-INSERT INTO audit_head (id, seq, hash, chained_from)
-  SELECT 1, coalesce(max(id), 0), '${GENESIS}', coalesce(max(id), 0) + 1 FROM audit_log;
+INSERT INTO audit_chain_start (id, chained_from)
+  SELECT 1, coalesce(max(id), 0) + 1 FROM audit_log;
 
 CREATE TABLE audit_checkpoints (
   seq     bigint PRIMARY KEY,

@@ -286,10 +286,10 @@ class SqliteBackend implements Backend {
    * `add` one per key, in order; each is linked into the chain as it is
    * added, and they go to the log in multi-row INSERTs of up to
    * {@link AUDIT_ROWS}, fewer statements than one per row. Call `flush`
-   * before the transaction ends: it writes the rest and the chain's head.
+   * before the transaction ends.
    */
   async #keyAudit(who: KeyAuditWho, event: string, keyId: string) {
-    const chain = await ChainAppender.open(this.#x, this.lockRow);
+    const chain = await ChainAppender.open(this.#x, this);
     const rows: Param[] = [];
     const insert = (k: number) => {
       if (k === 0) return;
@@ -317,10 +317,7 @@ class SqliteBackend implements Backend {
         rows.push(r.id, at, actor, event, subject, keyId, kcv, operator, r.prevHash);
         if (rows.length === AUDIT_ROWS * 9) insert(AUDIT_ROWS);
       },
-      flush: async () => {
-        insert(rows.length / 9);
-        await chain.close(this.#x);
-      },
+      flush: () => insert(rows.length / 9),
     };
   }
 
@@ -347,7 +344,7 @@ class SqliteBackend implements Backend {
       audit?.add(at, t.sn, t.tkKcv);
       n++;
     }
-    await audit?.flush();
+    audit?.flush();
     return n;
   }
 
@@ -377,7 +374,7 @@ class SqliteBackend implements Backend {
           n++;
         }
       }
-      await audit?.flush();
+      audit?.flush();
       return n;
     });
   }

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { GENESIS } from "./audit_chain.ts";
 import type { Migration } from "./migration.ts";
 
 /** Every migration, in order. */
@@ -149,17 +148,15 @@ CREATE INDEX tk_staging_time ON tk_staging (staged_at);
 -- Who acted (an operator id, null for steps no operator started) and the chain: each
 -- record's prev_hash is the SHA-256 (32 bytes) of the record before it
 -- (src/store/audit_chain.ts). Records from before this migration have none;
--- audit_head.chained_from is the first chained id.
+-- audit_chain_start.chained_from, written once here, is the first chained id.
 ALTER TABLE audit_log ADD COLUMN operator TEXT;
 ALTER TABLE audit_log ADD COLUMN prev_hash BLOB;
-CREATE TABLE audit_head (
+CREATE TABLE audit_chain_start (
   id           INTEGER PRIMARY KEY CHECK (id = 1),
-  seq          INTEGER NOT NULL CHECK (seq >= 0),
-  hash         TEXT NOT NULL,
   chained_from INTEGER NOT NULL
 ) STRICT;
-INSERT INTO audit_head (id, seq, hash, chained_from)
-  SELECT 1, coalesce(max(id), 0), '${GENESIS}', coalesce(max(id), 0) + 1 FROM audit_log;
+INSERT INTO audit_chain_start (id, chained_from)
+  SELECT 1, coalesce(max(id), 0) + 1 FROM audit_log;
 
 -- Checkpoints: the chain's hash at record seq, MAC'd by the HSM under the audit key.
 CREATE TABLE audit_checkpoints (
