@@ -8,11 +8,13 @@
  * schemas (one source of truth).
  *
  * Order of checks for each request: route (404), method (405); for operator
- * routes the body size (413), then the signature, time and nonce (401) and
- * the role (403); path parameters (400); for a JSON body the media type
- * (400), body size (413), JSON syntax and fields (400); then, for a
- * dual-control route, the pending approval (202); then the handler, whose
- * audit records name the operator. Domain errors from the
+ * routes the body read whole first (413: the signature covers it); path
+ * parameters (400); for a JSON body the media type (400), body size (413),
+ * JSON syntax and fields (400); for operator routes the signature, time and
+ * nonce (401) and the role (403), then for a dual-control route the pending
+ * approval (202); then the handler, whose audit records name the operator.
+ * (What an operator route's body must look like is public, in
+ * `/openapi.json`: checking it first tells an outsider nothing more.) Domain errors from the
  * handler become JSON error bodies via `errorResponse`.
  *
  * @module
@@ -439,10 +441,10 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     { r, groups }: { r: Route; groups: Record<string, string | undefined> },
   ): Promise<Response> {
     const signedBody = await readBody(request, r.body ? r.maxBody ?? DEFAULT_MAX_BODY : 1024);
-    const operator = await gate!.admit(request, url, r, signedBody);
     const params = pathParams(r, groups);
     const ct = request.headers.get("content-type") ?? "";
     const body = await routeBody(request, r, ct, signedBody);
+    const operator = await gate!.admit(request, url, r, signedBody);
     const held = await gate!.hold(operator, r, { method: request.method, url, body: signedBody });
     if (held) return held;
     return await withAuditOperator(
