@@ -3,12 +3,10 @@
  * (FIPS 197), SHA-1 and SHA-256 (FIPS 180-4), Montgomery modular
  * exponentiation and the RSA CRT private operation (RFC 8017).
  *
- * AES is here beyond DESIGN.md's list (TDES, SHA, modexp) because measurement
- * justified it (issue 7): the AES-256 LMK's TR-31 D blocks, two per issued
- * TMK, ran AES through a node:crypto cipher object per call, the largest
- * cost of bulk issuance; a constant-time AES in the core does the same
- * calls faster, with its key schedule zeroed after each call, and in every
- * runtime the core runs in (node:crypto has no browser form). Figures in
+ * AES is here for the AES-256 LMK's TR-31 version D blocks, two per issued
+ * TMK and the largest cost of bulk issuance: a constant-time AES in the
+ * core, its key schedule zeroed after each call, runs in every runtime the
+ * core runs in (node:crypto has no browser form). Figures in
  * bench/README.md.
  *
  * The ABI is fixed buffers plus `fn(len...)` entry points: JS reads the

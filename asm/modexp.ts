@@ -16,12 +16,16 @@
  * depends only on the exponent's byte length (or, for the CRT halves, on the
  * prime's digit count), never on its bits; every window multiplies (by 1 for
  * a zero window), the table lookup reads every entry and keeps one with a
- * mask, and Montgomery's final subtraction is a masked select. Blinding is
- * NOT done here: a caller that needs it (the RSA layer in src/crypto) blinds
- * the input before and unblinds after.
+ * mask, and Montgomery's final subtraction is a masked select. For a
+ * modulus with a size-specialised kernel (mont_kernels.ts, generated at
+ * build time by scripts/_mont_kernels.ts), the exponentiation uses that
+ * kernel's unrolled multiply and square with the same window and lookup.
+ * Blinding is NOT done here: a caller that needs it (the RSA layer in
+ * src/crypto) blinds the input before and unblinds after.
  */
 import { ctEqMask, limb, setLimb, wipe } from "./common";
 import { bnSlot, BN_OUT } from "./buffers";
+import { kernelFor, kernelMul, kernelSqr, kernelWipe } from "./mont_kernels";
 
 /** Bits per digit. */
 // @ts-ignore: decorator
@@ -53,6 +57,8 @@ import { bnSlot, BN_OUT } from "./buffers";
 @inline const CTX_N0: usize = CTX_K + 4;
 // @ts-ignore: decorator
 @inline const CTX_LEN: usize = CTX_K + 8;
+// @ts-ignore: decorator
+@inline const CTX_KERNEL: usize = CTX_K + 12;
 // @ts-ignore: decorator
 @inline const CTX_SIZE: usize = CTX_K + 16;
 
@@ -99,6 +105,7 @@ const SEL: usize = memory.data(<i32>NUM_BYTES, 16);
 const EXP: usize = memory.data(<i32>NUM_BYTES, 16);
 const TMP1: usize = memory.data(<i32>NUM_BYTES, 16);
 const TMP2: usize = memory.data(<i32>NUM_BYTES, 16);
+const NR: usize = memory.data(<i32>NUM_BYTES, 16); // modulus, digits reversed (kernels)
 
 /** Zeroes every scratch buffer (table, accumulator, exponent, quotient digits). */
 export function bnWipe(): void {
@@ -114,6 +121,8 @@ export function bnWipe(): void {
   wipe(EXP, NUM_BYTES);
   wipe(TMP1, NUM_BYTES);
   wipe(TMP2, NUM_BYTES);
+  wipe(NR, NUM_BYTES);
+  kernelWipe();
 }
 
 // ---- byte <-> digit conversion --------------------------------------------------------------------
@@ -395,24 +404,25 @@ export function setModulus(c: usize, src: usize, len: i32): void {
   for (let i = 0; i < 5; i++) inv *= 2 - n0 * inv;
   store<u32>(c + CTX_N0, (<u32>0 - inv) & MASK);
   store<i32>(c + CTX_K, k);
+  // the specialised kernels skip the final subtraction, which needs 4n <= R
+  store<i32>(c + CTX_KERNEL, nbits <= DIGIT_BITS * k - 2 ? kernelFor(k) : 0);
   // one = R mod n: start from 2^(b-1) < n (b = bit length of n) and double 27k - b + 1 times.
   const one = c + CTX_ONE;
   const r2 = c + CTX_R2;
   wipe(one, <usize>k << 2);
   setLimb(one, (nbits - 1) / DIGIT_BITS, <u32>1 << <u32>((nbits - 1) % DIGIT_BITS));
   for (let i = 0; i < DIGIT_BITS * k - nbits + 1; i++) modDouble(one, n, k);
-  // r2 = R^2 mod n: write 27k = t 2^m with t odd; 2^t R by t doublings of one, then m
-  // Montgomery squarings give 2^(t 2^m) R = R^2.
-  let t = DIGIT_BITS * k;
-  let m = 0;
-  while ((t & 1) == 0) {
-    t >>= 1;
-    m++;
-  }
-  memory.copy(r2, one, <usize>k << 2);
-  for (let i = 0; i < t; i++) modDouble(r2, n, k);
+  // r2 = R^2 mod n = 2^(27k) R, the Montgomery form of 2^(27k): from 2R (top bit of 27k),
+  // left to right over the other bits of 27k (public), a Montgomery squaring doubles the
+  // power of two and a modular doubling adds one to it.
+  const e = DIGIT_BITS * k;
   const n0inv = load<u32>(c + CTX_N0);
-  for (let i = 0; i < m; i++) montSqr(r2, r2, n, k, n0inv);
+  memory.copy(r2, one, <usize>k << 2);
+  modDouble(r2, n, k);
+  for (let b = 30 - <i32>clz<i32>(e); b >= 0; b--) {
+    montSqr(r2, r2, n, k, n0inv);
+    if (((e >> b) & 1) != 0) modDouble(r2, n, k);
+  }
   memory.copy(c + CTX_BYTES, start, <usize>sig);
   store<i32>(c + CTX_LEN, sig);
 }
@@ -462,6 +472,11 @@ function lookup(idx: u32, w: i32, k: i32): void {
  * the value). The sequence of operations depends on `bits` and k only.
  */
 export function powMont(r: usize, xm: usize, bits: i32, el: i32, c: usize): void {
+  const kid = load<i32>(c + CTX_KERNEL);
+  if (kid != 0) {
+    powKernel(r, xm, bits, el, c, kid);
+    return;
+  }
   const k = ctxK(c);
   const n = ctxN(c);
   const n0 = ctxN0(c);
@@ -482,6 +497,34 @@ export function powMont(r: usize, xm: usize, bits: i32, el: i32, c: usize): void
     montMul(ACC, ACC, SEL, n, k, n0);
   }
   memory.copy(r, ACC, <usize>k << 2);
+}
+
+/**
+ * powMont with the size-specialised kernel `kid` (mont_kernels.ts): the same
+ * fixed window and full-table lookup; intermediates stay below 2n (no final
+ * subtraction in the kernels), and the result is reduced once at the end.
+ */
+function powKernel(r: usize, xm: usize, bits: i32, el: i32, c: usize, kid: i32): void {
+  const k = ctxK(c);
+  const n = ctxN(c);
+  const n0 = ctxN0(c);
+  reverse(NR, n, k);
+  const w = windowFor(bits);
+  const entries = 1 << w;
+  memory.copy(TABLE, c + CTX_ONE, <usize>k << 2);
+  memory.copy(TABLE + NUM_BYTES, xm, <usize>k << 2);
+  for (let i = 2; i < entries; i++) {
+    kernelMul(kid, TABLE + <usize>i * NUM_BYTES, TABLE + <usize>(i - 1) * NUM_BYTES, xm, n, NR, n0);
+  }
+  const windows = (bits + w - 1) / w;
+  lookup(window((windows - 1) * w, w, el), w, k);
+  memory.copy(ACC, SEL, <usize>k << 2);
+  for (let i = windows - 2; i >= 0; i--) {
+    for (let j = 0; j < w; j++) kernelSqr(kid, ACC, ACC, n, NR, n0);
+    lookup(window(i * w, w, el), w, k);
+    kernelMul(kid, ACC, ACC, SEL, n, NR, n0);
+  }
+  reduceOnce(r, ACC, 0, n, k);
 }
 
 /** Loads an exponent (big-endian bytes) into EXP as `el` digits. */

@@ -8,20 +8,21 @@
  * words: `rotr(R, 1)` holds groups 1, 3, 5, 7 and `rotl(R, 3)` groups 2, 4,
  * 6, 8 (FIPS 46-3 numbering), so a masked byte is directly a table offset.
  * Round keys are stored in that same lane layout.
- * IP, IP^-1, PC-1 and PC-2 are byte-indexed lookup tables. Every table is
- * derived once, at instantiation, from the standard's tables in const.ts.
+ * IP and IP^-1 (const.ts) are computed as five masked exchanges of bit
+ * groups between the two 32-bit halves, with no table and no
+ * data-dependent address; PC-1 and PC-2 are byte-indexed lookup tables.
+ * Every table is derived once, at instantiation, from the standard's tables
+ * in const.ts.
  *
  * The key schedule runs on every call (no key is cached), into a fixed
  * 384-byte buffer that is zeroed before the call returns. Nothing allocates.
  * Table lookups are indexed by secret data, as in every table-based DES.
  */
-import { IP, IP_INV, P, PC1, PC2, S, SHIFTS } from "./const";
+import { P, PC1, PC2, S, SHIFTS } from "./const";
 import { loadBe64, storeBe64, wipe } from "./common";
 import { IO, IV, KEY } from "./buffers";
 
 const SP: usize = memory.data(8 * 64 * 4, 16); // u32 [8][64]
-const IPT: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
-const FPT: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
 const PC1T: usize = memory.data(8 * 256 * 8, 16); // u64 [8][256]
 const PC2T: usize = memory.data(8 * 128 * 8, 16); // u64 [8][128]
 /** 48 round keys (3 x 16) in the order the rounds use them. */
@@ -43,21 +44,6 @@ function buildTables(): void {
         if ((x >> (32 - from)) & 1) out |= <u32>1 << <u32>(32 - i);
       }
       store<u32>(SP + <usize>((g * 64 + v) * 4), out);
-    }
-  }
-  // IP and IP^-1: output bit i (1..64) at u64 position 64 - i; input byte p holds bits 8p+1..8p+8.
-  for (let p = 0; p < 8; p++) {
-    for (let val = 0; val < 256; val++) {
-      let ip: u64 = 0;
-      let fp: u64 = 0;
-      for (let i = 1; i <= 64; i++) {
-        const a = <i32>load<u8>(IP + <usize>(i - 1)) - 1;
-        if ((a >> 3) == p && ((val >> (7 - (a & 7))) & 1)) ip |= <u64>1 << <u64>(64 - i);
-        const b = <i32>load<u8>(IP_INV + <usize>(i - 1)) - 1;
-        if ((b >> 3) == p && ((val >> (7 - (b & 7))) & 1)) fp |= <u64>1 << <u64>(64 - i);
-      }
-      store<u64>(IPT + <usize>((p * 256 + val) * 8), ip);
-      store<u64>(FPT + <usize>((p * 256 + val) * 8), fp);
     }
   }
   // PC-1: key byte p -> C0 || D0 as 56 bits, output bit j (1..56) at position 56 - j.
@@ -146,14 +132,49 @@ function tdesSchedule(keyLen: i32, decrypt: bool): void {
     sp(1, b >> 24) | sp(3, b >> 16) | sp(5, b >> 8) | sp(7, b);
 }
 
+/** x with bit groups of its halves exchanged: `t = ((x >> 32 + s) ^ x) & m` moved both ways. */
+// @ts-ignore: decorator
+@inline function exchangeLr(x: u64, s: u32, m: u32): u64 {
+  const l = <u32>(x >> 32);
+  const r = <u32>x;
+  const t = ((l >> s) ^ r) & m;
+  return (<u64>(l ^ (t << s)) << 32) | <u64>(r ^ t);
+}
+
+/** The same exchange from the right half into the left. */
+// @ts-ignore: decorator
+@inline function exchangeRl(x: u64, s: u32, m: u32): u64 {
+  const l = <u32>(x >> 32);
+  const r = <u32>x;
+  const t = ((r >> s) ^ l) & m;
+  return (<u64>(l ^ t) << 32) | <u64>(r ^ (t << s));
+}
+
+/** IP as five exchanges of bit groups between the halves (the table's columns become rows). */
+// @ts-ignore: decorator
+@inline function ip(x: u64): u64 {
+  x = exchangeLr(x, 4, 0x0f0f0f0f);
+  x = exchangeLr(x, 16, 0x0000ffff);
+  x = exchangeRl(x, 2, 0x33333333);
+  x = exchangeRl(x, 8, 0x00ff00ff);
+  return exchangeLr(x, 1, 0x55555555);
+}
+
+/** IP^-1: the same exchanges in reverse order (each one is its own inverse). */
+// @ts-ignore: decorator
+@inline function fp(x: u64): u64 {
+  x = exchangeLr(x, 1, 0x55555555);
+  x = exchangeRl(x, 8, 0x00ff00ff);
+  x = exchangeRl(x, 2, 0x33333333);
+  x = exchangeLr(x, 16, 0x0000ffff);
+  return exchangeLr(x, 4, 0x0f0f0f0f);
+}
+
 /** One TDEA block (the 64-bit value big-endian) through the 48 scheduled rounds. */
 function block(x: u64): u64 {
-  let ip: u64 = 0;
-  for (let p = 0; p < 8; p++) {
-    ip |= load<u64>(IPT + <usize>((p << 8 | <i32>(x >> <u64>(56 - 8 * p)) & 0xff) << 3));
-  }
-  let l = <u32>(ip >> 32);
-  let r = <u32>ip;
+  const y = ip(x);
+  let l = <u32>(y >> 32);
+  let r = <u32>y;
   let ks = SCHEDULE;
   for (let d = 0; d < 3; d++) {
     for (let i = 0; i < 8; i++) {
@@ -165,12 +186,40 @@ function block(x: u64): u64 {
     l = r;
     r = t;
   }
-  const pre = (<u64>l << 32) | <u64>r;
-  let out: u64 = 0;
-  for (let p = 0; p < 8; p++) {
-    out |= load<u64>(FPT + <usize>((p << 8 | <i32>(pre >> <u64>(56 - 8 * p)) & 0xff) << 3));
+  return fp((<u64>l << 32) | <u64>r);
+}
+
+/**
+ * Two independent TDEA blocks (ECB) at `p` and `p + 8`, in place, their
+ * rounds interleaved so that the CPU overlaps the two dependency chains.
+ */
+function block2(p: usize): void {
+  const x = ip(loadBe64(p));
+  const y = ip(loadBe64(p + 8));
+  let l = <u32>(x >> 32);
+  let r = <u32>x;
+  let l2 = <u32>(y >> 32);
+  let r2 = <u32>y;
+  let ks = SCHEDULE;
+  for (let d = 0; d < 3; d++) {
+    for (let i = 0; i < 8; i++) {
+      const k0 = load<u64>(ks);
+      const k1 = load<u64>(ks, 8);
+      l ^= f(r, k0);
+      l2 ^= f(r2, k0);
+      r ^= f(l, k1);
+      r2 ^= f(l2, k1);
+      ks += 16;
+    }
+    const t = l;
+    l = r;
+    r = t;
+    const t2 = l2;
+    l2 = r2;
+    r2 = t2;
   }
-  return out;
+  storeBe64(p, fp((<u64>l << 32) | <u64>r));
+  storeBe64(p + 8, fp((<u64>l2 << 32) | <u64>r2));
 }
 
 // ---- entry points ---------------------------------------------------------------------------------
@@ -183,10 +232,9 @@ function block(x: u64): u64 {
  */
 export function tdesEcb(keyLen: i32, len: i32, decrypt: i32): void {
   tdesSchedule(keyLen, decrypt != 0);
-  for (let off = 0; off < len; off += 8) {
-    const p = IO + <usize>off;
-    storeBe64(p, block(loadBe64(p)));
-  }
+  let off = 0;
+  for (; off + 16 <= len; off += 16) block2(IO + <usize>off);
+  if (off < len) storeBe64(IO + <usize>off, block(loadBe64(IO + <usize>off)));
   wipe(SCHEDULE, 48 * 8);
 }
 
@@ -202,7 +250,18 @@ export function tdesCbc(keyLen: i32, len: i32, decrypt: i32): void {
   tdesSchedule(keyLen, decrypt != 0);
   let chain = loadBe64(IV);
   if (decrypt != 0) {
-    for (let off = 0; off < len; off += 8) {
+    // decryption of each block is independent: two at a time, chained afterwards
+    let off = 0;
+    for (; off + 16 <= len; off += 16) {
+      const p = IO + <usize>off;
+      const c1 = loadBe64(p);
+      const c2 = loadBe64(p + 8);
+      block2(p);
+      storeBe64(p, loadBe64(p) ^ chain);
+      storeBe64(p + 8, loadBe64(p + 8) ^ c1);
+      chain = c2;
+    }
+    if (off < len) {
       const p = IO + <usize>off;
       const c = loadBe64(p);
       storeBe64(p, block(c) ^ chain);

@@ -20,8 +20,7 @@ import {
   openSqliteStore,
   type Store,
 } from "../src/store/mod.ts";
-import { openHsm } from "../servers/_lib/hsm.ts";
-import { ISSUE_PAGE } from "../servers/kms/mod.ts";
+import { ISSUE_PAGE, openHsm } from "../servers/kms/mod.ts";
 import { randomComponents } from "../demo/setup.ts";
 
 const n = Number(Deno.args[0] ?? 100000);

@@ -49,10 +49,15 @@ import {
   openSqliteStore,
   type Store,
 } from "../src/store/mod.ts";
-import { openHsm } from "../servers/_lib/hsm.ts";
-import { defaultHsmWorkers, type KmsKeyOps, kmsKeyOps, KmsService } from "../servers/kms/mod.ts";
+import {
+  defaultHsmWorkers,
+  type KmsKeyOps,
+  kmsKeyOps,
+  KmsService,
+  openHsm,
+  ProgressBar,
+} from "../servers/kms/mod.ts";
 import { randomComponents } from "../demo/setup.ts";
-import { ProgressBar } from "../servers/_lib/progress.ts";
 
 /** Distinct TKs in the pool the order's terminals cycle through (setup cost, not timed). */
 const TK_POOL = 1000;

@@ -39,6 +39,8 @@ export interface FlagSpec {
    * because argv is visible to every user of the machine.
    */
   secret?: boolean;
+  /** A secret file holds the whole value over several lines (a PEM private key). */
+  multiline?: boolean;
   /** The placeholder shown in help, e.g. `FILE`, `N`. */
   metavar?: string;
 }
@@ -53,6 +55,17 @@ export interface CommandSpec {
   positionals?: { usage: string; min: number; max: number };
   /** Accept `--config FILE` (JSON: flag names to values). */
   config?: boolean;
+  /**
+   * The flags that matter most, as shown after `usage:` (default `[flags]`),
+   * e.g. `--order ORDER-ID [flags]`; printed again under a usage problem.
+   */
+  usage?: string;
+  /**
+   * Rules between flags (one needs another, a length, a format), run after
+   * every flag is read: each string returned is one more problem, reported
+   * with the others. A flag whose own value was refused is `undefined` here.
+   */
+  check?: (values: FlagValues) => string[];
 }
 
 /** The parsed values, by flag name. */
@@ -113,11 +126,13 @@ function addRaw(raw: Raw, name: string, value: string, from: string): void {
   if (!raw.from.has(name)) raw.from.set(name, from);
 }
 
-function readSecretFile(path: string, flag: string, read: (p: string) => string): string {
+function readSecretFile(path: string, f: FlagSpec, read: (p: string) => string): string {
   const text = read(path);
-  const value = text.replace(/\r?\n$/, "");
-  if (value === "" || /[\r\n]/.test(value)) {
-    throw new Error(`--${flag}-file ${path} must hold one value on one line`);
+  const value = f.multiline ? text.trim() : text.replace(/\r?\n$/, "");
+  if (value === "" || (!f.multiline && /[\r\n]/.test(value))) {
+    throw new Error(
+      `--${f.name}-file ${path} must hold ${f.multiline ? "a value" : "one value on one line"}`,
+    );
   }
   return value;
 }
@@ -196,7 +211,7 @@ function scanArgv(
     const flag = f as FlagSpec;
     if (flag !== flags.get(name)) {
       try {
-        addRaw(out.raw, flag.name, readSecretFile(inline, flag.name, read), "file");
+        addRaw(out.raw, flag.name, readSecretFile(inline, flag, read), "file");
       } catch (e) {
         problems.push(fileProblem(e, `--${name} ${inline}`));
       }
@@ -356,6 +371,7 @@ export function parseFlags(
         : `expected ${p.usage}, got ${argv.positionals.length} argument(s)`,
     );
   }
+  if (spec.check) problems.push(...spec.check(values));
   if (problems.length > 0) throw new UsageError(problems);
   return { values, positionals: argv.positionals, warnings, help: false };
 }
@@ -365,13 +381,19 @@ function describeDefault(f: FlagSpec): string {
   return ` (default: ${Array.isArray(f.default) ? f.default.join(",") : String(f.default)})`;
 }
 
+function usageLine(spec: CommandSpec): string {
+  return `usage: ${spec.name} ${spec.usage ?? "[flags]"}${
+    spec.positionals ? ` ${spec.positionals.usage}` : ""
+  }`;
+}
+
 /**
  * The `--help` text: usage, summary, then each flag with its value, its
  * environment variable, its default and whether it is required.
  */
 export function formatHelp(spec: CommandSpec): string {
   const lines = [
-    `usage: ${spec.name} [flags]${spec.positionals ? ` ${spec.positionals.usage}` : ""}`,
+    usageLine(spec),
     "",
     spec.summary,
     "",
@@ -405,6 +427,19 @@ export function formatHelp(spec: CommandSpec): string {
   return lines.join("\n") + "\n";
 }
 
+/**
+ * Moves to the directory `deno task` was started from. A task runs in the
+ * directory of its deno.json, so `deno task --config REPO/deno.json ...` run
+ * from a working directory would otherwise resolve the user's relative paths
+ * against the repository; `deno task` names the caller's directory in
+ * `INIT_CWD`. Without permission to read that variable nothing changes.
+ */
+export function enterCallerDirectory(): void {
+  if (Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state !== "granted") return;
+  const dir = Deno.env.get("INIT_CWD");
+  if (dir !== undefined && dir !== "") Deno.chdir(dir);
+}
+
 /** What {@link runCommand} gives the command's body. */
 export interface Invocation {
   values: FlagValues;
@@ -428,13 +463,14 @@ export async function runCommand(
   body: (inv: Invocation) => Promise<void> | void,
   userErrors: readonly (abstract new (...a: never[]) => Error)[] = [],
 ): Promise<void> {
+  enterCallerDirectory();
   let parsed: Parsed;
   try {
     parsed = parseFlags(spec, args);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     for (const p of e.problems) console.error(`${spec.name}: ${p}`);
-    console.error(`${spec.name}: see --help`);
+    console.error(spec.usage ? `${usageLine(spec)} (see --help)` : `${spec.name}: see --help`);
     Deno.exit(2);
   }
   if (parsed.help) {

@@ -1,15 +1,17 @@
 /**
  * `deno task demo`: flow A (CN103714639A) end to end over HTTP for a
  * production order of POS terminals, then flow B (CN103714641A, remote
- * download with mutual authentication) on the same KMS for terminals of its
- * own. For each flow it prints one terminal's steps with the patent's step
- * numbers and a table of every terminal with the KCVs on both sides; then
- * one summary line per flow (flow A's, then flow B's, last); exits 1 if any
- * terminal of either flow failed.
+ * download with mutual authentication) and TR-34 2-pass (ASC X9 TR
+ * 34-2019) on the same KMS for terminals of their own. For each flow it
+ * prints one terminal's steps (with the patent's step numbers, or the TR-34
+ * token names) and a table of every terminal with the KCVs on both sides;
+ * then one summary line per flow (flow A's, flow B's, TR-34's last); exits 1
+ * if any terminal of any flow failed.
  *
  * Flags: `--terminals N` (flow A, default 20), `--flow-b-terminals N` (flow
- * B, default 10; 0 skips flow B), `--data-dir DIR` (default: a new
- * temporary directory), `--core wasm|js` (default: the default core).
+ * B, default 10; 0 skips flow B), `--tr34-terminals N` (TR-34, default 10;
+ * 0 skips it), `--data-dir DIR` (default: a new temporary directory),
+ * `--core wasm|js` (default: the default core).
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { type CoreName, type CryptoCore, loadCore } from "../src/core/mod.ts";
 import { jsonLogger } from "../servers/_lib/log.ts";
 import { type DemoOptions, type DemoResult, runDemo } from "./run.ts";
 import { formatFlowB } from "./flow_b.ts";
+import { formatTr34 } from "./tr34.ts";
 
 async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
   if (name !== undefined) {
@@ -55,6 +58,14 @@ export type DemoTestHooks =
     result?: (result: DemoResult) => void;
   };
 
+/** A terminal count flag, `min` to 10000; undefined (and the reason on stderr) if it is not. */
+function count(text: string, flag: string, min: number): number | undefined {
+  const n = Number(text);
+  if (/^[0-9]+$/.test(text) && n >= min && n <= 10000) return n;
+  console.error(`${flag} must be an integer from ${min} to 10000, got ${text}`);
+  return undefined;
+}
+
 /**
  * Runs the demo with command-line flags.
  *
@@ -68,22 +79,17 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     options: {
       terminals: { type: "string", default: "20" },
       "flow-b-terminals": { type: "string", default: "10" },
+      "tr34-terminals": { type: "string", default: "10" },
       "data-dir": { type: "string" },
       core: { type: "string" },
       "order-id": { type: "string" },
     },
     strict: true,
   });
-  const terminals = Number(values.terminals);
-  if (!/^[0-9]+$/.test(values.terminals!) || terminals < 1 || terminals > 10000) {
-    console.error(`--terminals must be an integer from 1 to 10000, got ${values.terminals}`);
-    return 2;
-  }
-  const flowBTerminals = Number(values["flow-b-terminals"]);
-  if (!/^[0-9]+$/.test(values["flow-b-terminals"]!) || flowBTerminals > 10000) {
-    console.error(
-      `--flow-b-terminals must be an integer from 0 to 10000, got ${values["flow-b-terminals"]}`,
-    );
+  const terminals = count(values.terminals!, "--terminals", 1);
+  const flowBTerminals = count(values["flow-b-terminals"]!, "--flow-b-terminals", 0);
+  const tr34Terminals = count(values["tr34-terminals"]!, "--tr34-terminals", 0);
+  if (terminals === undefined || flowBTerminals === undefined || tr34Terminals === undefined) {
     return 2;
   }
   const { result: onResult, ...demoHooks } = hooks;
@@ -101,6 +107,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       ...demoHooks,
       terminals,
       flowBTerminals,
+      tr34Terminals,
       core,
       dataDir,
       orderId: values["order-id"],
@@ -119,8 +126,9 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     mtmsLogFile.close();
   }
   onResult?.(result);
-  // Flow A's time without flow B's (which ran on the same KMS afterwards).
-  const seconds = ((performance.now() - started - (result.flowB?.ms ?? 0)) / 1000).toFixed(1);
+  // Flow A's time without flow B's and TR-34's (which ran on the same KMS afterwards).
+  const others = (result.flowB?.ms ?? 0) + (result.tr34?.ms ?? 0);
+  const seconds = ((performance.now() - started - others) / 1000).toFixed(1);
 
   console.log(`Flow A (CN103714639A), order ${result.orderId}, core ${core.name}${note}`);
   console.log(`Data and logs: ${dataDir}`);
@@ -153,18 +161,25 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
   const failed = result.rows.length - ok;
   const phases = Object.entries(result.timings).map(([k, v]) => `${k} ${v} ms`).join(", ");
   console.log(`  timings: ${phases}`);
-  // Flow B's section (its own terminals, same KMS), then both summary lines, flow B's last.
+  // Flow B's and TR-34's sections (their own terminals, same KMS), then the summary lines.
   const flowBLines = result.flowB ? formatFlowB(result.flowB, core.name) : [];
   if (result.flowB) {
     console.log("");
     for (const l of flowBLines.slice(0, -1)) console.log(l);
   }
+  const tr34Lines = result.tr34 ? formatTr34(result.tr34, core.name) : [];
+  if (result.tr34) {
+    console.log("");
+    for (const l of tr34Lines.slice(0, -1)) console.log(l);
+  }
   console.log(
     `flow A: ${ok}/${result.rows.length} terminals got their TMK (S1-S17 over HTTP, KCVs match on both sides), ${failed} failed, ${seconds} s, core ${core.name}`,
   );
   if (result.flowB) console.log(flowBLines.at(-1));
-  const flowBFailed = result.flowB ? result.flowB.rows.filter((r) => !r.ok).length : 0;
-  return failed === 0 && flowBFailed === 0 ? 0 : 1;
+  if (result.tr34) console.log(tr34Lines.at(-1));
+  const othersFailed = [result.flowB?.rows, result.tr34?.rows]
+    .flatMap((rows) => rows ?? []).filter((r) => !r.ok).length;
+  return failed === 0 && othersFailed === 0 ? 0 : 1;
 }
 
 if (import.meta.main) {

@@ -30,6 +30,7 @@ import { OperatorTerminal } from "../devices/operator_terminal.ts";
 import { PinPad } from "../devices/pin_pad.ts";
 import { PosTerminal } from "../devices/pos_terminal.ts";
 import { type DemoPki, makeDemoPki, randomComponents } from "./setup.ts";
+import { kdhForKms, runTr34Demo, type Tr34DemoResult } from "./tr34.ts";
 import {
   type FlowBDemoResult,
   type FlowBPki,
@@ -89,6 +90,8 @@ export interface DemoOptions {
   progress?: (phase: string, done: number, total: number) => void;
   /** Flow B (CN103714641A) on the same KMS for this many terminals of its own (default 0: none). */
   flowBTerminals?: number;
+  /** TR-34 2-pass on the same KMS for this many terminals of its own (default 0: none). */
+  tr34Terminals?: number;
 }
 
 /** The running demo, as {@link DemoOptions.beforeShutdown} sees it. */
@@ -118,6 +121,8 @@ export interface DemoResult {
   timings: Record<string, number>;
   /** Flow B's trace, rows and PIN pads, if it ran. */
   flowB?: FlowBDemoResult;
+  /** TR-34's trace, rows and PIN pads, if it ran. */
+  tr34?: Tr34DemoResult;
 }
 function short(hex: string, n = 16): string {
   return hex.length > n ? `${hex.slice(0, n)}...(${hex.length / 2} bytes)` : hex;
@@ -178,6 +183,9 @@ async function startServers(
       ? await kmsCaForKms(flowBPki, components.kmsLmk, options.dataDir, core, dbPaths[0])
       : undefined,
     deviceRoots: flowBPki ? [pki.rootPem] : undefined,
+    tr34: options.tr34Terminals
+      ? await kdhForKms(pki, components.kmsLmk, options.dataDir, core, dbPaths[0])
+      : undefined,
     hsmFactory: options.hsmFactory,
   });
   const mtms = await startMtms({
@@ -478,6 +486,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
   };
   const pinPads: PinPad[] = [];
   let flowB: FlowBDemoResult | undefined;
+  let tr34: Tr34DemoResult | undefined;
   try {
     const operator = await pki.issueOperator("Operator 0042");
     const card = new OperatorCard(operator.certificate, operator.privateKey, { core });
@@ -521,6 +530,19 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
       });
       lap("flow B S1-S7");
     }
+    if (options.tr34Terminals) {
+      tr34 = await runTr34Demo({
+        kmsUrl: kms.url,
+        token,
+        core,
+        pki,
+        terminals: options.tr34Terminals,
+        observe: options.observe,
+        progress: options.progress,
+        transport,
+      });
+      lap("TR-34 2-pass");
+    }
     await options.beforeShutdown?.({
       kmsUrl: kms.url,
       mtmsUrl: mtms.url,
@@ -535,5 +557,5 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await kms.shutdown();
   }
   const { trace, rows } = ctx;
-  return { orderId, trace, rows, pinPads, components, dbPaths, timings, flowB };
+  return { orderId, trace, rows, pinPads, components, dbPaths, timings, flowB, tr34 };
 }

@@ -7,7 +7,7 @@
  */
 import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../src/core/mod.ts";
 import { generateRsaKeyPair, kcv, randomBytes, setOddParity, toHex } from "../src/crypto/mod.ts";
-import { issueCertificate } from "../src/pki/mod.ts";
+import { issueCertificate, issueCrl, parseCertificate } from "../src/pki/mod.ts";
 import { OperatorCard } from "../devices/operator_card.ts";
 
 /** An operator card's contents and the card itself. */
@@ -29,6 +29,12 @@ export interface DemoPki {
   issueKmsCa(publicKey: RsaPublicKey): Promise<string>;
   /** Issues a PIN pad's device certificate (flow B: it signs S3), serialNumber = SN. */
   issueDevice(sn: string, publicKey: RsaPublicKey): Promise<string>;
+  /** Issues the KMS's TR-34 KDH certificate (`tr34-kdh`) for a key its HSM made. */
+  issueKdh(publicKey: RsaPublicKey): Promise<string>;
+  /** Issues a PIN pad's TR-34 KRD certificate (`tr34-krd`), serialNumber = SN. */
+  issueKrd(sn: string, publicKey: RsaPublicKey): Promise<string>;
+  /** The root's CRL (PEM), listing the given certificates (PEM) as revoked. */
+  issueCrl(revoked: string[]): Promise<string>;
   /** An operator card from another CA (same subject as a real one). */
   foreignOperator(): Promise<IssuedOperator>;
   /** An MTMS transport certificate from another CA. */
@@ -67,7 +73,7 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
   const operatorKey = await generateRsaKeyPair({ bits: 2048, core });
   const issue = async (
     ca: { certificate: string; privateKey: RsaPrivateKey },
-    profile: "operator-card" | "mtms-transport" | "kms-ca" | "pin-pad",
+    profile: "operator-card" | "mtms-transport" | "kms-ca" | "pin-pad" | "tr34-kdh",
     name: string,
     publicKey: RsaPublicKey,
     expired = false,
@@ -103,6 +109,27 @@ export async function makeDemoPki(core: CryptoCore): Promise<DemoPki> {
         notBefore: seconds(Date.now() - DAY),
         notAfter: seconds(Date.now() + 365 * DAY),
         issuer: root,
+      }, { core }),
+    issueKdh: (publicKey) => issue(root, "tr34-kdh", "KMS TR-34 KDH", publicKey),
+    issueKrd: (sn, publicKey) =>
+      issueCertificate({
+        profile: "tr34-krd",
+        subject: { commonName: `PIN pad ${sn} KRD`, serialNumber: sn, organization: "TMK Demo" },
+        publicKey,
+        notBefore: seconds(Date.now() - DAY),
+        notAfter: seconds(Date.now() + 365 * DAY),
+        issuer: root,
+      }, { core }),
+    issueCrl: (revoked) =>
+      issueCrl({
+        issuer: root,
+        thisUpdate: seconds(Date.now() - 60_000),
+        nextUpdate: seconds(Date.now() + 7 * DAY),
+        crlNumber: 1n,
+        revoked: revoked.map((pem) => ({
+          serialNumber: parseCertificate(pem).serialNumber,
+          revokedAt: seconds(Date.now() - 60_000),
+        })),
       }, { core }),
     foreignOperator: () => operator(foreign, "Operator 0042"),
     foreignOperatorCertificate: await issue(

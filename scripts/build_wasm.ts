@@ -1,24 +1,30 @@
 /**
- * Builds the WebAssembly crypto core: asm/index.ts (AssemblyScript) ->
- * tmk_core.wasm, the readable tmk_core.wat beside it, and tmk_core_wasm.js,
- * an ES module embedding the wasm bytes as base64 so that the loader can
- * instantiate synchronously with no fetch or file access.
+ * Builds the WebAssembly crypto core: asm/index.ts (AssemblyScript), plus the
+ * Montgomery kernels that _mont_kernels.ts generates, -> tmk_core.wasm and
+ * tmk_core_wasm.js, an ES module embedding the wasm bytes as base64 so that
+ * the loader can instantiate synchronously with no fetch or file access.
+ * Those two are checked in. The text form tmk_core.wat (mostly the unrolled
+ * kernels) is not: `--wat` writes it beside them for review.
  *
  * Release build: -O3, --noAssert (no runtime assertions), --runtime stub (no
  * garbage collector; the core never allocates).
  *
- * Usage: `deno task build` (writes src/core/wasm/, the checked-in files), or
- * `deno run -A scripts/build_wasm.ts <outDir>` (the reproducibility test
- * builds into a temporary directory and compares byte for byte).
+ * Usage: `deno task build` (writes the checked-in files to src/core/wasm/),
+ * `deno run -A scripts/build_wasm.ts <outDir>` (another directory), with
+ * `--wat` to write tmk_core.wat too. tests/core/wasm_build_test.ts rebuilds
+ * in memory and compares byte for byte.
  *
  * @module
  */
 import asc from "assemblyscript/asc";
+import { KERNEL_DIGITS, montKernelsSource } from "./_mont_kernels.ts";
+
+export { KERNEL_DIGITS };
 
 /** The asc options of the release build. */
 export const ASC_FLAGS = ["-O3", "--noAssert", "--runtime", "stub", "--enable", "simd"] as const;
 
-/** The files one build produces, by name. */
+/** The files one build produces, by name (the .wat is not checked in). */
 export interface BuildOutput {
   "tmk_core.wasm": Uint8Array;
   "tmk_core.wat": string;
@@ -51,6 +57,7 @@ export async function buildCore(root: URL): Promise<BuildOutput> {
     },
   };
   const rootPath = decodeURIComponent(root.pathname);
+  const kernels = montKernelsSource();
   const result = await asc.main([
     "asm/index.ts",
     ...ASC_FLAGS,
@@ -63,6 +70,7 @@ export async function buildCore(root: URL): Promise<BuildOutput> {
     stderr: stream,
     readFile: (name: string, baseDir: string) => {
       const path = name.startsWith("/") ? name : `${rootPath}/${baseDir}/${name}`;
+      if (path.endsWith("/asm/mont_kernels.ts")) return kernels;
       try {
         return Deno.readTextFileSync(path);
       } catch (e) {
@@ -97,22 +105,31 @@ export async function buildCore(root: URL): Promise<BuildOutput> {
   return { "tmk_core.wasm": wasm, "tmk_core.wat": wat, "tmk_core_wasm.js": js };
 }
 
+/** The generated files that are checked in (src/core/wasm/). */
+export const CHECKED_IN = ["tmk_core.wasm", "tmk_core_wasm.js"] as const;
+
 /**
- * Builds the core and writes the three files to `outDir`.
+ * Builds the core and writes tmk_core.wasm and tmk_core_wasm.js to `outDir`,
+ * and tmk_core.wat if `wat` is set.
  *
  * @param outDir destination directory (created if missing)
+ * @param wat also write the text form
+ * @returns the names written
  */
-export async function buildInto(outDir: string): Promise<void> {
+export async function buildInto(outDir: string, wat = false): Promise<string[]> {
   const out = await buildCore(new URL("../", import.meta.url));
   Deno.mkdirSync(outDir, { recursive: true });
   Deno.writeFileSync(`${outDir}/tmk_core.wasm`, out["tmk_core.wasm"]);
-  Deno.writeTextFileSync(`${outDir}/tmk_core.wat`, out["tmk_core.wat"]);
   Deno.writeTextFileSync(`${outDir}/tmk_core_wasm.js`, out["tmk_core_wasm.js"]);
+  if (!wat) return [...CHECKED_IN];
+  Deno.writeTextFileSync(`${outDir}/tmk_core.wat`, out["tmk_core.wat"]);
+  return [...CHECKED_IN, "tmk_core.wat"];
 }
 
 if (import.meta.main) {
-  const outDir = Deno.args[0] ??
+  const wat = Deno.args.includes("--wat");
+  const outDir = Deno.args.find((a) => a !== "--wat") ??
     decodeURIComponent(new URL("../src/core/wasm", import.meta.url).pathname);
-  await buildInto(outDir);
-  console.log(`wrote ${outDir}/tmk_core.wasm, tmk_core.wat, tmk_core_wasm.js`);
+  const names = await buildInto(outDir, wat);
+  console.log(`wrote ${names.map((n) => `${outDir}/${n}`).join(", ")}`);
 }

@@ -24,6 +24,7 @@ import { NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/
 import { type OperatorRole, withAuditOperator } from "../../src/store/mod.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
+import type { ServerMetrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { type ActingOperator, OperatorGate } from "./operator_gate.ts";
 
@@ -244,6 +245,8 @@ export interface HandlerOptions {
   log: Logger;
   /** Extra readiness check for `/healthz` (e.g. the database answers); throws if not ready. */
   ready?: () => void | Promise<void>;
+  /** Counts each request by route pattern (`unmatched` for none), method and status. */
+  metrics?: Pick<ServerMetrics, "request">;
 }
 
 /**
@@ -418,12 +421,18 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     },
   });
 
-  async function dispatch(request: Request, url: URL): Promise<Response> {
+  async function dispatch(
+    request: Request,
+    url: URL,
+    matched: { route: string },
+  ): Promise<Response> {
     if (url.pathname === "/healthz" || url.pathname === "/openapi.json") {
+      matched.route = url.pathname;
       return await serveBuiltIn(request, url, options, doc);
     }
     const hit = matchRoute(routes, request.method, url);
     const r = hit.r;
+    matched.route = r.path;
     if (r.access === "operator") return await operatorDispatch(request, url, hit);
     const params = pathParams(r, hit.groups);
     const ct = request.headers.get("content-type") ?? "";
@@ -459,8 +468,9 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     let response: Response;
     let code: string | undefined;
     let level: Level | undefined;
+    const matched = { route: "unmatched" };
     try {
-      response = await dispatch(request, url);
+      response = await dispatch(request, url, matched);
     } catch (e) {
       const out = errorResponse(e);
       response = out.response;
@@ -491,6 +501,8 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
     );
+    const seconds = (performance.now() - started) / 1000;
+    options.metrics?.request(matched.route, request.method, response.status, seconds);
     return response;
   };
 }

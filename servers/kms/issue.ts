@@ -4,92 +4,99 @@
  *
  * The same service and key operations as `POST /v1/orders/{orderId}/tmks`,
  * run by an operator on the KMS host for orders too large for one HTTP
- * request (a million terminals), with a progress bar on stderr. It may run
- * beside KMS servers on the same database: terminals are issued once
- * whoever gets there first, and an interrupted run is finished by running
- * it again. Key components come from the environment (`KMS_LMK_COMPONENTS`
- * as `CUSTODIAN:KEY:KCV,CUSTODIAN:KEY:KCV`, `KMS_LMK_KCV`, `KMS_PK_COMPONENTS`,
- * `KMS_MAK_COMPONENTS`), the HSM mode from `KMS_HSM_MODE` (production, the
- * default, or test), the database from `--db` or `KMS_DATABASE_URL`; the
- * TMKs are made by `--hsm-workers` HSM workers (or `KMS_HSM_WORKERS`; default
- * the number of CPUs, 1 for none) while this thread reads and writes the
- * store. Prints the counts as JSON.
+ * request (a million terminals), with a progress bar on stderr whose rate
+ * counts the terminals this run issued. It may run beside KMS servers on the
+ * same database: terminals are issued once whoever gets there first, and an
+ * interrupted run is finished by running it again. The flags are the KMS's
+ * (`deno task kms:issue --help`): key components from `--*-component-file`
+ * or the environment (`KMS_LMK_COMPONENTS`, `KMS_PK_COMPONENTS`,
+ * `KMS_MAK_COMPONENTS`), `KMS_LMK_KCV`, `KMS_HSM_MODE`, the database from
+ * `--db` or `KMS_DATABASE_URL`; the TMKs are made by `--hsm-workers` HSM
+ * workers while this thread reads and writes the store. Prints the counts
+ * as JSON.
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { type CommandSpec, type FlagValues, runCommand } from "../../cli/flags.ts";
 import { loadCore } from "../../src/core/mod.ts";
 import { ProgressBar } from "../_lib/progress.ts";
+import * as cli from "../_lib/server_cli.ts";
 import { openStore } from "../_lib/store.ts";
 import { kmsKeyOps, MAX_HSM_WORKERS } from "./_keys.ts";
 import { type KmsKeyOps, KmsService } from "./service.ts";
 
-/**
- * Runs the CLI.
- *
- * @param args command-line arguments.
- * @returns the exit code: 0 done, 1 refused, 2 bad usage.
- */
-export async function main(args: string[]): Promise<number> {
-  let values: { order?: string; db?: string; "hsm-workers"?: string };
-  try {
-    values = parseArgs({
-      args,
-      options: {
-        order: { type: "string" },
-        db: { type: "string" },
-        "hsm-workers": { type: "string" },
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    console.error((e as Error).message);
-    return 2;
-  }
-  const db = values.db ?? Deno.env.get("KMS_DATABASE_URL");
-  if (!values.order || !db) {
-    console.error("usage: deno task kms:issue --order ORDER-ID [--db FILE|postgres://...]");
-    return 2;
-  }
-  const workersFlag = values["hsm-workers"] ?? Deno.env.get("KMS_HSM_WORKERS");
-  const hsmWorkers = workersFlag === undefined ? undefined : Number(workersFlag);
-  if (
-    hsmWorkers !== undefined &&
-    !(Number.isInteger(hsmWorkers) && hsmWorkers >= 1 && hsmWorkers <= MAX_HSM_WORKERS)
-  ) {
-    console.error(
-      `--hsm-workers must be a whole number from 1 to ${MAX_HSM_WORKERS}, got ${workersFlag}`,
-    );
-    return 2;
-  }
-  const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
-  const hsmMode = Deno.env.get("KMS_HSM_MODE") ?? "production";
-  if (hsmMode !== "production" && hsmMode !== "test") {
-    console.error(`KMS_HSM_MODE must be production or test, got ${JSON.stringify(hsmMode)}`);
-    return 2;
+const COMMON = cli.serverFlagSpecs({ envPrefix: "KMS", defaultPort: 0, defaultDb: "" })
+  .filter((f) => ["lmk-component", "lmk-kcv", "hsm-mode"].includes(f.name));
+
+/** `deno task kms:issue`: every flag, its environment variable and default. */
+export const ISSUE_COMMAND: CommandSpec = {
+  name: "deno task kms:issue",
+  summary: "Issues the TMKs of one order on the KMS's database, with a progress bar on " +
+    "stderr; prints the counts as JSON. Run it again to finish an interrupted run.",
+  usage: "--order ORDER-ID [--db FILE|postgres://...] [flags]",
+  config: true,
+  flags: [
+    {
+      name: "order",
+      type: "string",
+      required: true,
+      help: "the order whose terminals get their TMKs",
+      metavar: "ORDER-ID",
+    },
+    {
+      name: "db",
+      type: "string",
+      required: true,
+      env: "KMS_DATABASE_URL",
+      help: "the KMS's store: a SQLite file or a postgres:// URL",
+      metavar: "FILE|URL",
+    },
+    ...COMMON,
+    ...cli.sharedKeyFlags("KMS", "MTMS"),
+    {
+      name: "hsm-workers",
+      type: "int",
+      min: 1,
+      max: MAX_HSM_WORKERS,
+      env: "KMS_HSM_WORKERS",
+      help: "HSM workers that make the TMKs (default: the number of CPUs; 1: none)",
+    },
+  ],
+  check: (v) => [
+    ...cli.startProblems(v, "KMS", []),
+    ...cli.componentProblems(v, "pk-component", "PK component", false),
+    ...cli.componentProblems(v, "mak-component", "MAK component", false),
+  ],
+};
+
+/** Issues the order; 1 when the KMS refuses (unknown order, a TK failing its check). */
+async function issue(v: FlagValues): Promise<number> {
+  const order = cli.str(v, "order")!;
+  const db = cli.str(v, "db")!;
+  const missing = cli.missingFiles(v, ["db"]);
+  if (!db.startsWith("postgres") && missing.length > 0) {
+    throw new cli.StartupError(`${missing[0]} (the KMS's database is not created here)`);
   }
   const store = await openStore(db);
   let ops: KmsKeyOps | undefined;
   try {
     ops = await kmsKeyOps({
-      lmkComponents: env("KMS_LMK_COMPONENTS"),
-      lmkKcv: Deno.env.get("KMS_LMK_KCV"),
-      hsmMode,
-      pkComponents: env("KMS_PK_COMPONENTS"),
-      makComponents: env("KMS_MAK_COMPONENTS"),
+      lmkComponents: cli.list(v, "lmk-component"),
+      lmkKcv: cli.str(v, "lmk-kcv"),
+      hsmMode: cli.toServerFlags(v).hsmMode,
+      pkComponents: cli.list(v, "pk-component"),
+      makComponents: cli.list(v, "mak-component"),
       core: await loadCore(),
       store,
-      hsmWorkers,
+      hsmWorkers: v["hsm-workers"] as number | undefined,
     });
-    let bar: ProgressBar | undefined;
-    const r = await new KmsService(ops, store).issueOrder(values.order, {
-      onProgress: (done, total) => {
-        bar ??= new ProgressBar(`issuing ${values.order}`, total);
-        bar.update(done);
-      },
+    // Made before the first page, its rate counts what this run issues, from its start.
+    const before = await store.countTerminals(order);
+    const bar = new ProgressBar(`issuing ${order}`, before.terminals, { base: before.withTmk });
+    const r = await new KmsService(ops, store).issueOrder(order, {
+      onProgress: (done) => bar.update(done),
     });
-    bar?.done();
+    bar.done();
     console.log(JSON.stringify(r));
     return 0;
   } catch (e) {
@@ -105,4 +112,16 @@ export async function main(args: string[]): Promise<number> {
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+/**
+ * Runs the CLI and exits: 0 done, 1 refused, 2 bad usage.
+ *
+ * @param args command-line arguments.
+ */
+export async function main(args: string[]): Promise<void> {
+  await runCommand(ISSUE_COMMAND, args, async ({ values }) => {
+    const code = await issue(values);
+    Deno.exit(code);
+  }, cli.STARTUP_ERRORS);
+}
+
+if (import.meta.main) await main(Deno.args);

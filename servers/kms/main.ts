@@ -2,15 +2,17 @@
  * The KMS server: `deno task kms` (or `startKms` in-process, as the demo and
  * the tests do).
  *
- * Flags: `--port` (default 8441), `--hostname` (127.0.0.1), `--db` (SQLite
- * file, default `data/kms.db`, or a `postgres://` URL for several KMS
- * instances on one database; or `KMS_DATABASE_URL`), `--lmk-component CUSTODIAN:KEY:KCV`
- * (two or more, from distinct custodians; or `KMS_LMK_COMPONENTS=A:KEY:KCV,B:KEY:KCV`),
- * `--lmk-kcv` (or `KMS_LMK_KCV`; required in production mode), `--hsm-mode production|test`
- * (or `KMS_HSM_MODE`; default production), `--pk-component` / `--mak-component` (the
- * keys shared with the MTMS, `[CUSTODIAN:]KEY:KCV`; or `KMS_PK_COMPONENTS`,
- * `KMS_MAK_COMPONENTS`), `--token` (operator API; or `KMS_TOKEN`). Key
- * components and the token are best passed in the environment.
+ * Every flag, its environment variable and its default: `deno task kms
+ * --help` (declared in `_cli.ts`). The store is `--db` (SQLite file, default
+ * `data/kms.db`, or a `postgres://` URL for several KMS instances on one
+ * database). The LMK comes from two or more `--lmk-component-file` files of
+ * the key ceremony (`CUSTODIAN:KEY:KCV`, distinct custodians) with
+ * `--lmk-kcv` in production mode (`--hsm-mode`, production by default); PK
+ * and MAK, the keys shared with the MTMS, likewise (`--pk-component-file`,
+ * `--mak-component-file`); the operator API's secret from `--token-file`.
+ * Each secret may come from the environment instead (`KMS_LMK_COMPONENTS`,
+ * comma-separated, `KMS_TOKEN`, ...); on argv it draws a warning.
+ * `/metrics` (Prometheus) is served on `--metrics-port` at 127.0.0.1 only.
  * `--hsm-workers N` (or `KMS_HSM_WORKERS`; default the number of CPUs, 1
  * for none): the HSM workers bulk issuance runs on (`servers/kms/_keys.ts`).
  * `--staging-idle-s S` (or `KMS_STAGING_IDLE_S`; default 600): at the start,
@@ -40,32 +42,24 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { loadCore } from "../../src/core/mod.ts";
-import {
-  createHandler,
-  jsonLogger,
-  type Logger,
-  parseServerFlags,
-  type Running,
-  serveApp,
-  stopOnSignals,
-} from "../_lib/mod.ts";
+import { createHandler, type Logger, type Running, serveApp } from "../_lib/mod.ts";
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
-import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
-import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
-import { isPostgresUrl, openStore } from "../_lib/store.ts";
+import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
+import { openStore } from "../_lib/store.ts";
 import { openOperatorLayer } from "../_lib/operator_layer.ts";
+import { kmsMain } from "./_cli.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { kmsRoutes } from "./routes.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { HsmMode } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { type HsmFactory, openHsm } from "../_lib/hsm.ts";
+import type { HsmFactory } from "../_lib/hsm.ts";
 import { createFlowBService } from "./flow_b_hsm.ts";
-import { importKmsCaKey } from "./import_ca_key.ts";
-import { checkKmsCa, type KmsCa, loadKmsCa } from "./kms_ca.ts";
+import { checkKmsCa, type KmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
+import type { Tr34Kdh } from "./tr34_kdh.ts";
+import { withTr34Kdh } from "./tr34_kms.ts";
 
 /** Options of {@link startKms}. */
 export interface KmsOptions {
@@ -104,6 +98,8 @@ export interface KmsOptions {
   flowBPolicy?: Partial<FlowBPolicy>;
   /** Flow B: device roots (PEM); with them S3 must be signed by the PIN pad's device key. */
   deviceRoots?: string[];
+  /** TR-34 2-pass (ASC X9 TR 34-2019): the KDH. Without it the TR-34 routes are not served. */
+  tr34?: Tr34Kdh;
   /** Opens each HSM the KMS uses (default `openHsm`: the software HSM). */
   hsmFactory?: HsmFactory;
   /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
@@ -112,6 +108,8 @@ export interface KmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+  /** Where requests, store calls, TMKs issued and the scrape-time gauges go (default: its own). */
+  metrics?: ServerMetrics;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -119,6 +117,8 @@ export interface KmsApp {
   handler: (request: Request) => Promise<Response>;
   /** Stops the HSM workers and closes the store. */
   close(): Promise<void>;
+  /** Its metrics (`/metrics`). */
+  metrics: ServerMetrics;
 }
 
 /** A running KMS. */
@@ -137,7 +137,11 @@ export interface KmsServer extends Running {
  *   refuses the components; store errors for a bad database.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
-  const store = await (o.storeFactory ?? openStore)(o.db);
+  const metrics = o.metrics ?? new ServerMetrics("kms");
+  const store = meteredStore(await (o.storeFactory ?? openStore)(o.db), metrics);
+  const hsms = trackedHsms(o.hsmFactory);
+  const hsmFactory = hsms.factory;
+  serverGauges(metrics, store, hsms.states);
   try {
     const hsm = await kmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -148,14 +152,14 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       core: o.core,
       store,
       hsmWorkers: o.hsmWorkers,
-      hsmFactory: o.hsmFactory,
+      hsmFactory,
     });
     const service = new KmsService(hsm, store);
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
     await service.purgeStaleUploads(o.stagingIdleMs);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
     const flowBHsm = o.kmsCa
-      ? await (o.hsmFactory ?? openHsm)({
+      ? await hsmFactory({
         lmkComponents: o.lmkComponents,
         lmkKcv: o.lmkKcv,
         mode: o.hsmMode,
@@ -183,7 +187,10 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
       routes: [
-        ...(flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service)),
+        ...await withTr34Kdh(
+          flowB ? withFlowB(kmsRoutes(service), flowB) : kmsRoutes(service),
+          { ...o, store, hsmFactory },
+        ),
         ...operators.routes,
       ],
       operators: operators.gate,
@@ -191,9 +198,11 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       ready: async () => {
         await store.schemaVersion();
       },
+      metrics,
     });
     return {
       handler,
+      metrics,
       close: async () => {
         try {
           await hsm.close();
@@ -218,127 +227,4 @@ export async function startKms(o: KmsOptions): Promise<KmsServer> {
   return serveApp("kms", await createKms(o), o);
 }
 
-if (import.meta.main) {
-  const flags = parseServerFlags(Deno.args, {
-    envPrefix: "KMS",
-    defaultPort: 8441,
-    defaultDb: "data/kms.db",
-    extra: [
-      "pk-component",
-      "mak-component",
-      "kms-ca-cert",
-      "kms-ca-key-block",
-      "device-root",
-      "import-ca-key",
-      "out",
-      "hsm-workers",
-      "staging-idle-s",
-      "crl-file",
-    ],
-  });
-  if (flags.extra["import-ca-key"] !== undefined) {
-    if (!flags.extra.out) {
-      console.error("--import-ca-key PEM needs --out FILE (where the key block is written)");
-      Deno.exit(2);
-    }
-    if (!isPostgresUrl(flags.db)) {
-      const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-      await Deno.mkdir(dir, { recursive: true });
-    }
-    const store = await openStore(flags.db);
-    try {
-      const { fingerprint } = await importKmsCaKey({
-        pemPath: flags.extra["import-ca-key"],
-        outPath: flags.extra.out,
-        lmkComponents: flags.lmkComponents,
-        lmkKcv: flags.lmkKcv,
-        hsmMode: flags.hsmMode,
-        core: await loadCore(),
-        store,
-      });
-      console.error(
-        `KMS CA key block under the LMK written to ${flags.extra.out} ` +
-          `(fingerprint ${fingerprint}, recorded in the audit log of ${
-            isPostgresUrl(flags.db) ? "the database" : flags.db
-          })`,
-      );
-    } finally {
-      await store.close();
-    }
-    Deno.exit(0);
-  }
-  const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
-  const log = jsonLogger();
-  if (!flags.token) {
-    console.error("the operator API needs a token: --token or KMS_TOKEN");
-    Deno.exit(2);
-  }
-  if (!flags.extra["kms-ca-cert"] !== !flags.extra["kms-ca-key-block"]) {
-    console.error("flow B needs both --kms-ca-cert and --kms-ca-key-block (or neither)");
-    Deno.exit(2);
-  }
-  if (!isPostgresUrl(flags.db)) {
-    const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  const workersFlag = flags.extra["hsm-workers"] ?? Deno.env.get("KMS_HSM_WORKERS");
-  const hsmWorkers = workersFlag === undefined ? undefined : Number(workersFlag);
-  if (
-    hsmWorkers !== undefined &&
-    !(Number.isInteger(hsmWorkers) && hsmWorkers >= 1 && hsmWorkers <= 64)
-  ) {
-    console.error(`--hsm-workers must be a whole number from 1 to 64, got ${workersFlag}`);
-    Deno.exit(2);
-  }
-  const idleFlag = flags.extra["staging-idle-s"] ?? Deno.env.get("KMS_STAGING_IDLE_S");
-  const stagingIdleS = idleFlag === undefined ? undefined : Number(idleFlag);
-  if (stagingIdleS !== undefined && !(Number.isInteger(stagingIdleS) && stagingIdleS >= 0)) {
-    console.error(`--staging-idle-s must be a whole number of seconds, got ${idleFlag}`);
-    Deno.exit(2);
-  }
-  // The MTMS's client certificate is checked against --ca-root and the CRLs
-  // of --crl-file (reloaded on SIGHUP); devices connect without one.
-  const crls = flags.extra["crl-file"] ? await loadCrlFile(flags.extra["crl-file"]) : undefined;
-  if (crls) reloadOnSighup(crls, log);
-  const caRoot = flags.caRoot ? await Deno.readTextFile(flags.caRoot) : undefined;
-  const socket = await serverSocket(
-    "kms",
-    flags,
-    log,
-    caRoot
-      ? clientCertificateCheck({
-        roots: [caRoot],
-        purpose: "mtms-client",
-        required: false,
-        crls: crls?.current,
-      })
-      : undefined,
-  ).catch((e) => {
-    console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(2);
-  });
-  const server = await startKms({
-    ...socket,
-    port: flags.port,
-    hostname: flags.hostname,
-    db: flags.db,
-    lmkComponents: flags.lmkComponents,
-    lmkKcv: flags.lmkKcv,
-    hsmMode: flags.hsmMode,
-    pkComponents: flags.extra["pk-component"]?.split(",") ?? env("KMS_PK_COMPONENTS"),
-    makComponents: flags.extra["mak-component"]?.split(",") ?? env("KMS_MAK_COMPONENTS"),
-    token: flags.token,
-    log,
-    core: await loadCore(),
-    hsmWorkers,
-    stagingIdleMs: stagingIdleS === undefined ? undefined : stagingIdleS * 1000,
-    kmsCa: flags.extra["kms-ca-cert"] && flags.extra["kms-ca-key-block"]
-      ? await loadKmsCa(flags.extra["kms-ca-cert"], flags.extra["kms-ca-key-block"])
-      : undefined,
-    deviceRoots: flags.extra["device-root"]
-      ? [await Deno.readTextFile(flags.extra["device-root"])]
-      : undefined,
-  });
-  console.error(`KMS listening on ${server.url}`);
-  stopOnSignals("kms", server, log);
-}
+if (import.meta.main) await kmsMain(Deno.args, startKms);

@@ -2,15 +2,16 @@
  * The MTMS server: `deno task mtms` (or `startMtms` in-process, as the demo
  * and the tests do).
  *
- * Flags: `--port` (default 8442), `--hostname`, `--db` (default
- * `data/mtms.db`), `--lmk-component CUSTODIAN:KEY:KCV` (two or more, from distinct
- * custodians; or `MTMS_LMK_COMPONENTS`), `--lmk-kcv` (or `MTMS_LMK_KCV`; required in
- * production mode), `--hsm-mode production|test` (or `MTMS_HSM_MODE`; default
- * production), `--pk-component` / `--mak-component` (shared with
- * the KMS; or `MTMS_PK_COMPONENTS`, `MTMS_MAK_COMPONENTS`), `--token` (or
- * `MTMS_TOKEN`), `--kms-url`, `--ca-root FILE` (the CA root, PEM),
- * `--transport-key FILE` (the transport private key as a TR-31 block under
- * this MTMS's LMK) and `--transport-cert FILE` (its certificate from the CA).
+ * Every flag, its environment variable and its default: `deno task mtms
+ * --help` (declared in `_cli.ts`). The store is `--db` (default
+ * `data/mtms.db`); the LMK, PK and MAK components come from the key
+ * ceremony's files (`--lmk-component-file`, `--pk-component-file`,
+ * `--mak-component-file`) or the environment, with `--lmk-kcv` in
+ * production mode; the operator secret from `--token-file` or `MTMS_TOKEN`;
+ * `--kms-url`, `--ca-root FILE` (the CA root, PEM), `--transport-key FILE`
+ * (the transport private key as a TR-31 block under this MTMS's LMK) and
+ * `--transport-cert FILE` (its certificate from the CA). `/metrics` is
+ * served on `--metrics-port` at 127.0.0.1 only.
  * `--generate-transport-key PREFIX` (with the LMK components) makes that key
  * block and the public key for the CA, then exits.
  *
@@ -27,24 +28,16 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { loadCore } from "../../src/core/mod.ts";
 import type { CallOptions, Transport } from "../../src/protocol/mod.ts";
 import { fetchTransport } from "../../src/protocol/mod.ts";
-import {
-  createHandler,
-  jsonLogger,
-  type Logger,
-  parseServerFlags,
-  type Running,
-  serveApp,
-  stopOnSignals,
-} from "../_lib/mod.ts";
+import { createHandler, type Logger, type Running, serveApp } from "../_lib/mod.ts";
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
-import { clientTransport, serverSocket, tlsClient } from "../_lib/tls.ts";
-import { loadCrlFile, reloadOnSighup, revocationChecked } from "../_lib/revocation.ts";
+import { revocationChecked } from "../_lib/revocation.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
-import { isPostgresUrl, openStore } from "../_lib/store.ts";
+import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
+import { openStore } from "../_lib/store.ts";
 import { openOperatorLayer } from "../_lib/operator_layer.ts";
+import { mtmsMain } from "./_cli.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
 import { type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
@@ -95,6 +88,8 @@ export interface MtmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+  /** Where requests, store calls and the scrape-time gauges go (default: its own). */
+  metrics?: ServerMetrics;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -102,6 +97,8 @@ export interface MtmsApp {
   handler: (request: Request) => Promise<Response>;
   /** Closes the store. */
   close(): Promise<void>;
+  /** Its metrics (`/metrics`). */
+  metrics: ServerMetrics;
 }
 
 /** A running MTMS. */
@@ -116,7 +113,11 @@ export interface MtmsServer extends Running {
  * @returns the handler and a close.
  */
 export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Promise<MtmsApp> {
-  const store = await (o.storeFactory ?? openStore)(o.db);
+  const metrics = o.metrics ?? new ServerMetrics("mtms");
+  const store = meteredStore(await (o.storeFactory ?? openStore)(o.db), metrics);
+  const hsms = trackedHsms(o.hsmFactory);
+  const hsmFactory = hsms.factory;
+  serverGauges(metrics, store, hsms.states);
   try {
     const keys = await mtmsKeyOps({
       lmkComponents: o.lmkComponents,
@@ -128,7 +129,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       store,
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
-      hsmFactory: o.hsmFactory,
+      hsmFactory,
     });
     const service = new MtmsService({
       hsm: keys.ops,
@@ -158,8 +159,9 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       ready: async () => {
         await store.schemaVersion();
       },
+      metrics,
     });
-    return { handler, close: () => store.close() };
+    return { handler, close: () => store.close(), metrics };
   } catch (e) {
     await store.close();
     throw e;
@@ -233,104 +235,5 @@ export async function generateTransportKeyFiles(o: {
 }
 
 if (import.meta.main) {
-  const flags = parseServerFlags(Deno.args, {
-    envPrefix: "MTMS",
-    defaultPort: 8442,
-    defaultDb: "data/mtms.db",
-    extra: [
-      "pk-component",
-      "mak-component",
-      "kms-url",
-      "transport-key",
-      "transport-cert",
-      "generate-transport-key",
-      "crl-file",
-      "kms-client-cert",
-      "kms-client-key",
-    ],
-  });
-  const prefix = flags.extra["generate-transport-key"];
-  if (prefix) {
-    if (!isPostgresUrl(flags.db)) {
-      const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-      await Deno.mkdir(dir, { recursive: true });
-    }
-    const store = await openStore(flags.db);
-    try {
-      const out = await generateTransportKeyFiles({
-        lmkComponents: flags.lmkComponents,
-        lmkKcv: flags.lmkKcv,
-        hsmMode: flags.hsmMode,
-        core: await loadCore(),
-        prefix,
-        store,
-      });
-      console.error(
-        `transport key generated: ${out.keyBlockPath} (under this LMK), ${out.publicKeyPath} ` +
-          `(for the CA); fingerprint ${out.fingerprint} recorded in the audit log`,
-      );
-    } finally {
-      await store.close();
-    }
-    Deno.exit(0);
-  }
-  const env = (n: string) => (Deno.env.get(n) ?? "").split(",").filter((s) => s !== "");
-  const need = (name: string, v: string | undefined): string => {
-    if (!v) {
-      console.error(`--${name} is required`);
-      Deno.exit(2);
-    }
-    return v;
-  };
-  const token = need("token (or MTMS_TOKEN)", flags.token);
-  if (!isPostgresUrl(flags.db)) {
-    const dir = flags.db.includes("/") ? flags.db.slice(0, flags.db.lastIndexOf("/")) : ".";
-    await Deno.mkdir(dir, { recursive: true });
-  }
-  const log = jsonLogger();
-  const caRoot = await Deno.readTextFile(need("ca-root", flags.caRoot));
-  const crls = flags.extra["crl-file"] ? await loadCrlFile(flags.extra["crl-file"]) : undefined;
-  if (crls) reloadOnSighup(crls, log);
-  const kmsUrl = need("kms-url", flags.extra["kms-url"]);
-  const socket = await serverSocket("mtms", flags, log).catch((e) => {
-    console.error(e instanceof Error ? e.message : String(e));
-    Deno.exit(2);
-  });
-  // MTMS -> KMS: mutual TLS, the KMS checked against the root.
-  let kmsTransport: Transport | undefined;
-  if (kmsUrl.startsWith("https:")) {
-    kmsTransport = clientTransport(tlsClient({
-      caCerts: [caRoot],
-      cert: await Deno.readTextFile(need("kms-client-cert", flags.extra["kms-client-cert"])),
-      key: await Deno.readTextFile(need("kms-client-key", flags.extra["kms-client-key"])),
-    }));
-  } else if (!flags.insecureHttp) {
-    console.error(`--kms-url ${kmsUrl} is plain HTTP: use https, or --insecure-http`);
-    Deno.exit(2);
-  }
-  const server = await startMtms({
-    ...socket,
-    crls: crls?.current,
-    kmsTransport,
-    port: flags.port,
-    hostname: flags.hostname,
-    db: flags.db,
-    lmkComponents: flags.lmkComponents,
-    lmkKcv: flags.lmkKcv,
-    hsmMode: flags.hsmMode,
-    pkComponents: flags.extra["pk-component"]?.split(",") ?? env("MTMS_PK_COMPONENTS"),
-    makComponents: flags.extra["mak-component"]?.split(",") ?? env("MTMS_MAK_COMPONENTS"),
-    token,
-    log,
-    core: await loadCore(),
-    kmsUrl,
-    caRoot,
-    transportKey: {
-      keyBlock: (await Deno.readTextFile(need("transport-key", flags.extra["transport-key"])))
-        .trim(),
-      certificate: await Deno.readTextFile(need("transport-cert", flags.extra["transport-cert"])),
-    },
-  });
-  console.error(`MTMS listening on ${server.url}`);
-  stopOnSignals("mtms", server, log);
+  await mtmsMain(Deno.args, { start: startMtms, generate: generateTransportKeyFiles });
 }

@@ -1,7 +1,6 @@
 /**
  * The WebAssembly crypto core: TDEA (NIST SP 800-67), AES (FIPS 197,
- * constant time; added in issue 7, beyond DESIGN.md's TDES/SHA/modexp list,
- * because measurement justified it: bench/README.md), SHA-1 / SHA-256
+ * constant time, for the AES-256 LMK's key blocks), SHA-1 / SHA-256
  * (FIPS 180-4), Montgomery modular exponentiation and the RSA CRT private
  * operation (RFC 8017 section 5.1.2), compiled from asm/.
  *

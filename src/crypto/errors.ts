@@ -10,6 +10,8 @@ export class CryptoError extends Error {
   /** A stable machine-readable code. */
   readonly code: string;
   /**
+   * Makes the error.
+   *
    * @param code the stable code.
    * @param message a human-readable message.
    */
@@ -46,7 +48,11 @@ export class SignatureError extends CryptoError {
 
 /** An RSA key that is malformed or inconsistent (import, validation). */
 export class RsaKeyError extends CryptoError {
-  /** @param message what is wrong (never key material). */
+  /**
+   * Makes the error, code `RSA_KEY_INVALID`.
+   *
+   * @param message what is wrong (never key material).
+   */
   constructor(message: string) {
     super("RSA_KEY_INVALID", message);
   }

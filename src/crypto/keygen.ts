@@ -5,9 +5,9 @@
  * - Sizes: 1024 to 4096 bits in steps of 256 (default 2048); e = 65537.
  * - p and q: random, exactly half the modulus size each, top two bits set
  *   (so n has exactly the requested size), odd, with gcd(e, p - 1) = 1.
- * - Candidates are searched upward from a random odd start: each is first
- *   trial-divided by the primes below 2000 (kept as running residues), then
- *   tested by Miller-Rabin (FIPS 186-5 B.3.1) with random bases, the modular
+ * - Candidates are searched upward from a random odd start: a window of them
+ *   is first sieved by the odd primes below 2^16 (and by e, for gcd(e, p - 1)
+ *   = 1), then each survivor is tested by Miller-Rabin (FIPS 186-5 B.3.1) with random bases, the modular
  *   exponentiation on the core's `modPow` and the squarings in BigInt. Rounds
  *   per FIPS 186-5 table B.1 (error probability at most 2^-112 for 1024-bit
  *   primes): 5 for primes of 1024 bits, 4 from 1536 bits; 7 for 512-bit primes
@@ -39,21 +39,43 @@ export interface RsaKeyGenOptions extends CoreOptions {
 
 /** A generated key pair. */
 export interface RsaKeyPair {
+  /** The public key (n, e). */
   publicKey: RsaPublicKey;
+  /** The private key with its CRT parameters. */
   privateKey: RsaPrivateKey;
 }
 
+/** The odd primes below 2^16: each candidate window is sieved by all of them. */
 const SMALL_PRIMES: number[] = (() => {
-  const limit = 2000;
-  const sieve = new Uint8Array(limit);
+  const limit = 1 << 16;
+  const composite = new Uint8Array(limit);
   const out: number[] = [];
   for (let i = 3; i < limit; i += 2) {
-    if (sieve[i]) continue;
+    if (composite[i]) continue;
     out.push(i);
-    for (let j = i * i; j < limit; j += 2 * i) sieve[j] = 1;
+    for (let j = i * i; j < limit; j += 2 * i) composite[j] = 1;
   }
   return out;
 })();
+
+/** Odd candidates start, start + 2, ... sieved per window. */
+const WINDOW = 1 << 15;
+
+/**
+ * Marks the candidates start + 2i (i < WINDOW) divisible by a small prime, or
+ * with start + 2i = 1 mod e (gcd(e, p - 1) would not be 1), in `out` (1:
+ * skip). `start` is odd and far above every small prime.
+ */
+function sieveWindow(start: bigint, e: number, out: Uint8Array): void {
+  out.fill(0);
+  for (const p of [...SMALL_PRIMES, e]) {
+    const target = p === e ? 1 : 0;
+    // first i with start + 2i = target (mod p): 2i = target - start, and 2^-1 = (p + 1) / 2
+    const diff = (target - Number(start % BigInt(p)) + p) % p;
+    let i = (diff * ((p + 1) / 2)) % p;
+    for (; i < WINDOW; i += p) out[i] = 1;
+  }
+}
 
 /** Miller-Rabin rounds for a prime of `bits` bits (FIPS 186-5 table B.1, 186-4 table C.3). */
 export function millerRabinRounds(bits: number): number {
@@ -115,27 +137,23 @@ function generatePrime(core: CryptoCore, bits: number): bigint {
   const rounds = millerRabinRounds(bits);
   const e = Number(PUBLIC_EXPONENT);
   const top = 3n << BigInt(bits - 2);
+  const skip = new Uint8Array(WINDOW);
   for (;;) {
     const r = randomBytes(bits / 8);
     r[0] |= 0xc0;
     r[r.length - 1] |= 1;
     const start = toBig(r);
     r.fill(0);
-    const residues = SMALL_PRIMES.map((p) => Number(start % BigInt(p)));
-    const rE = Number(start % PUBLIC_EXPONENT);
-    // Search upward by 2 over a window; restart from a fresh random start after it.
-    for (let delta = 0; delta < 1 << 16; delta += 2) {
-      let divisible = false;
-      for (let i = 0; i < SMALL_PRIMES.length; i++) {
-        if ((residues[i] + delta) % SMALL_PRIMES[i] === 0) {
-          divisible = true;
-          break;
-        }
-      }
-      if (divisible || (rE + delta) % e === 1) continue;
-      const w = start + BigInt(delta);
+    // Search upward by 2 over a sieved window; restart from a fresh random start after it.
+    sieveWindow(start, e, skip);
+    for (let i = 0; i < WINDOW; i++) {
+      if (skip[i]) continue;
+      const w = start + BigInt(2 * i);
       if ((w & top) !== top || bitLength(w) !== bits) break;
-      if (millerRabin(core, w, rounds)) return w;
+      if (millerRabin(core, w, rounds)) {
+        skip.fill(0); // the sieve says which offsets near the prime are divisible by what
+        return w;
+      }
     }
   }
 }

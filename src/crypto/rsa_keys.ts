@@ -344,15 +344,25 @@ export function importPublicKeyPem(pem: string): RsaPublicKey {
 
 /** An RSA JSON Web Key (public members, and private members for a private key). */
 export interface RsaJwk {
+  /** Key type: always `RSA`. */
   kty: "RSA";
+  /** The modulus, base64url. */
   n: string;
+  /** The public exponent, base64url. */
   e: string;
+  /** The private exponent (private keys). */
   d?: string;
+  /** The first prime factor (private keys). */
   p?: string;
+  /** The second prime factor (private keys). */
   q?: string;
+  /** d mod (p - 1) (private keys). */
   dp?: string;
+  /** d mod (q - 1) (private keys). */
   dq?: string;
+  /** q^-1 mod p (private keys). */
   qi?: string;
+  /** Other members (`alg`, `kid`, `use`, ...), kept as they are. */
   [member: string]: unknown;
 }
 

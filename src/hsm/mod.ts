@@ -63,6 +63,8 @@ export type {
   KeyInfo,
   KeyResult,
   RsaKeyPairResult,
+  Tr34ExportOptions,
+  Tr34ExportResult,
   WrapFormat,
 } from "./types.ts";
 export { type KnownAnswer, runSelfTests, SELF_TESTS } from "./self_tests.ts";

@@ -42,6 +42,8 @@ export interface KeyTemplate {
  * - `RSA_TRANSPORT`: an HSM RSA private key that unwraps keys sent under its
  *   public key (the MTMS transport key, flow B `Pr_hsm`).
  * - `RSA_CA`: a CA's RSA signing key (e.g. the KMS CA that certifies `Pu_hsm`).
+ * - `RSA_KDH`: the TR-34 key distribution host's signing key (ASC X9 TR 34-2019):
+ *   it signs the key tokens the KMS sends.
  */
 export const KEY_TEMPLATES = {
   TMK: { keyUsage: "K0", algorithm: "T", modeOfUse: "B", exportability: "E", length: 16 },
@@ -51,6 +53,7 @@ export const KEY_TEMPLATES = {
   AUK: { keyUsage: "D0", algorithm: "T", modeOfUse: "B", exportability: "N", length: 16 },
   RSA_TRANSPORT: { keyUsage: "K3", algorithm: "R", modeOfUse: "D", exportability: "N" },
   RSA_CA: { keyUsage: "S1", algorithm: "R", modeOfUse: "S", exportability: "N" },
+  RSA_KDH: { keyUsage: "S0", algorithm: "R", modeOfUse: "S", exportability: "N" },
 } as const satisfies Record<string, KeyTemplate>;
 
 /** Key usages this HSM generates or imports, by algorithm. */

@@ -31,6 +31,7 @@ import { destroyLmk, loadLmk } from "./_lmk_life.ts";
 import { type HsmContext, lmkKcvOf, refuse, setState } from "./_machine.ts";
 import * as rsa from "./_rsa.ts";
 import * as sym from "./_symmetric.ts";
+import { exportKeyTr34 } from "./_tr34.ts";
 import { HsmError } from "./errors.ts";
 import { LMK_TYPES, type LmkAlgorithm, type LmkComponent } from "./lmk.ts";
 import type { KeyTemplate } from "./policy.ts";
@@ -46,6 +47,8 @@ import type {
   KeyInfo,
   KeyResult,
   RsaKeyPairResult,
+  Tr34ExportOptions,
+  Tr34ExportResult,
   WrapFormat,
 } from "./types.ts";
 
@@ -386,5 +389,9 @@ export class SoftwareHsm implements Hsm {
     options: { hash?: "SHA-256" | "SHA-1" } = {},
   ): Promise<{ ciphertext: Uint8Array; kcv: string }> {
     return rsa.exportKeyRsa(this.#ctx, keyBlock, publicKey, options);
+  }
+
+  exportKeyTr34(keyBlock: string, options: Tr34ExportOptions): Promise<Tr34ExportResult> {
+    return exportKeyTr34(this.#ctx, keyBlock, options);
   }
 }

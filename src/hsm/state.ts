@@ -57,6 +57,7 @@ export const OPERATION_STATES = {
   importKeyRsa: ["authorized"],
   translateKeyFromRsa: ["authorized"],
   exportKeyRsa: ["authorized"],
+  exportKeyTr34: ["authorized"],
 } as const satisfies Record<string, readonly HsmState[]>;
 
 /** An HSM operation that {@link OPERATION_STATES} governs (`setState` is allowed in every state). */

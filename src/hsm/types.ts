@@ -94,6 +94,26 @@ export interface RsaKeyPairResult {
   readonly publicKey: RsaPublicKey;
 }
 
+/** Options of {@link Hsm.exportKeyTr34}. */
+export interface Tr34ExportOptions {
+  /** The KRD's certificate (PEM or DER): the content key goes RSAES-OAEP under its key. */
+  readonly krdCertificate: string | Uint8Array;
+  /** The KDH's certificate (PEM or DER): the TR-34 key block names it. */
+  readonly kdhCertificate: string | Uint8Array;
+  /** Content cipher: "aes256" (default), "aes192", "aes128" or "tdes" (TDES keys only below aes256). */
+  readonly cipher?: "tdes" | "aes128" | "aes192" | "aes256";
+}
+
+/** A key exported as the EnvelopedData of a TR-34 key token. */
+export interface Tr34ExportResult {
+  /** The EnvelopedData (DER) of the TR-34 key block, to the KRD. */
+  readonly envelopedData: Uint8Array;
+  /** The TR-31 header in the key block (the key's own attributes), for the signed attribute. */
+  readonly header: string;
+  /** KCV of the exported key, uppercase hex. */
+  readonly kcv: string;
+}
+
 /** The HSM operations the flows need. */
 export interface Hsm {
   /** The LMK's algorithm. */
@@ -216,4 +236,12 @@ export interface Hsm {
     publicKey: RsaPublicKey,
     options?: { hash?: "SHA-256" | "SHA-1" },
   ): Promise<{ ciphertext: Uint8Array; kcv: string }>;
+
+  /**
+   * Exports a key as the EnvelopedData of a TR-34 key token (ASC X9 TR
+   * 34-2019 B.9): the key and its own TR-31 header in a TR-34 key block
+   * naming the KDH, under a fresh content key, that key RSAES-OAEP-SHA256
+   * under the KRD's public key (TR-34 2-pass: the KMS's KDH, TMK to the PIN pad).
+   */
+  exportKeyTr34(keyBlock: string, options: Tr34ExportOptions): Promise<Tr34ExportResult>;
 }

@@ -78,6 +78,8 @@ export class KeyBlockError extends Error {
   readonly code: KeyBlockErrorCode;
 
   /**
+   * Makes the error.
+   *
    * @param code the failed check.
    * @param message what was wrong.
    */

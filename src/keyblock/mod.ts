@@ -57,6 +57,7 @@ export {
   MODES_OF_USE,
   OPTIONAL_BLOCK_IDS,
   VERSION_PARAMS,
+  type VersionParams,
   VERSIONS,
 } from "./_tables.ts";
 

@@ -29,11 +29,15 @@ import type { ParsedCertificate } from "./certificate.ts";
 export interface BuildSpec {
   /** Positive serial number, big-endian, first byte 0x01..0x7f. */
   serialNumber: Uint8Array;
+  /** The subject's name. */
   subject: DistinguishedName;
   /** The issuer's certificate, whose subject becomes the issuer name; absent: self-issued. */
   issuerCertificate?: ParsedCertificate;
+  /** The subject's public key. */
   publicKey: RsaPublicKey;
+  /** Start of validity. */
   notBefore: Date;
+  /** End of validity. */
   notAfter: Date;
   /** basicConstraints (critical); absent: no extension. */
   basicConstraints?: { ca: boolean; pathLength?: number };
@@ -43,7 +47,9 @@ export interface BuildSpec {
   extKeyUsage?: readonly string[];
   /** subjectAltName dNSName entries (non-critical); absent or empty: no extension. */
   dnsNames?: readonly string[];
+  /** subjectKeyIdentifier (non-critical); absent: no extension. */
   subjectKeyIdentifier?: Uint8Array;
+  /** authorityKeyIdentifier keyIdentifier (non-critical); absent: no extension. */
   authorityKeyIdentifier?: Uint8Array;
   /** Further extensions, value as DER (tests: an unknown critical extension). */
   extraExtensions?: readonly { oid: string; critical: boolean; value: Uint8Array }[];
@@ -53,6 +59,7 @@ export interface BuildSpec {
   sign?: (tbs: Uint8Array) => Promise<Uint8Array>;
   /** If given, the signature must verify under this key (checked with src/crypto). */
   verifyWith?: RsaPublicKey;
+  /** The crypto core that hashes and signs. */
   core: CryptoCore;
 }
 

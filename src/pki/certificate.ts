@@ -71,7 +71,10 @@ export interface CertificateInfo {
 
 /** A parsed certificate with what verification needs beyond {@link CertificateInfo}. */
 export interface ParsedCertificate extends CertificateInfo {
-  /** The pkijs object (signature verification). */
+  /**
+   * The pkijs object (signature verification); an implementation detail, not documented.
+   * @ignore
+   */
   readonly pkijs: pkijs.Certificate;
   /** The subject Name, DER, for name chaining. */
   readonly subjectDer: Uint8Array;

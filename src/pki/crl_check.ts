@@ -45,7 +45,9 @@ export interface CrlInfo {
   der: Uint8Array;
   /** The issuer as text, e.g. `C=CN, O=Acme, CN=Root`. */
   issuerText: string;
+  /** When the CRL was issued. */
   thisUpdate: Date;
+  /** When the next CRL is due; past it, this one is stale. */
   nextUpdate: Date;
   /** cRLNumber. */
   crlNumber: bigint;
@@ -55,6 +57,10 @@ export interface CrlInfo {
 
 /** A parsed CRL with what checking needs. */
 export interface ParsedCrl extends CrlInfo {
+  /**
+   * The pkijs object (signature check); an implementation detail, not documented.
+   * @ignore
+   */
   readonly pkijs: pkijs.CertificateRevocationList;
   /** The issuer Name, DER, to match the certificate's issuer. */
   readonly issuerDer: Uint8Array;
@@ -169,6 +175,8 @@ export class CrlSet {
   readonly crls: readonly ParsedCrl[];
 
   /**
+   * Parses each CRL once.
+   *
    * @param inputs CRLs, PEM or DER.
    * @throws {CertificateError} naming the first CRL that does not parse (`crls[i]: ...`).
    */

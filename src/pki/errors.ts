@@ -59,6 +59,8 @@ export class CertificateError extends Error {
   readonly code: CertificateErrorCode;
 
   /**
+   * Makes the error.
+   *
    * @param code the check that failed.
    * @param message what was wrong, naming the certificate's subject where there is one.
    * @param options standard error options (`cause`).

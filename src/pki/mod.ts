@@ -34,13 +34,14 @@ export {
   type CertificateProfile,
   type CertificatePurpose,
   EXT_KEY_USAGE,
+  KEY_USAGE_BITS,
   type KeyUsage,
   PROFILES,
   type ProfileSpec,
   PROJECT_OID_ARC,
 } from "./profiles.ts";
-export { type CertificateInfo, parseCertificate } from "./certificate.ts";
-export { issueCertificate, type IssueRequest } from "./issue.ts";
+export { type CertificateInfo, parseCertificate, type ParsedCertificate } from "./certificate.ts";
+export { issueCertificate, type IssueRequest, type IssuerSigner } from "./issue.ts";
 /**
  * The builder under {@link issueCertificate}, which signs exactly what it is
  * given with no profile checks: for certificates `issueCertificate` refuses
@@ -56,5 +57,5 @@ export {
   type RevocationReason,
   type RevokedEntry,
 } from "./crl.ts";
-export { type CrlInfo, CrlSet, parseCrl } from "./crl_check.ts";
+export { type CrlInfo, CrlSet, parseCrl, type ParsedCrl } from "./crl_check.ts";
 export type { CoreOptions } from "./_core.ts";

@@ -7,7 +7,9 @@
  * one root CA (OpRCRT of CN103714639A, written into every POS and PIN pad at
  * flashing) issues the operator cards (OpWCRT), the MTMS transport key, the KMS
  * server and the KMS CA; the KMS CA, an intermediate CA with pathLenConstraint 0,
- * issues the per-terminal `Pu_hsm` certificates of CN103714641A. One root keeps
+ * issues the per-terminal `Pu_hsm` certificates of CN103714641A. For TR-34 (ASC
+ * X9 TR 34-2019) the root also issues the KMS's KDH certificate and each PIN
+ * pad's KRD certificate (subject serialNumber = SN). One root keeps
  * one trust anchor per device. A certificate cannot stand in for another kind
  * (an MTMS transport certificate for a `Pu_hsm` one, both keyEncipherment)
  * because every end-entity certificate names its purpose in extKeyUsage and
@@ -25,7 +27,9 @@ export type CertificateProfile =
   | "kms-server"
   | "mtms-client"
   | "terminal-hsm"
-  | "pin-pad";
+  | "pin-pad"
+  | "tr34-kdh"
+  | "tr34-krd";
 
 /** The end-entity kinds: the purposes a chain can be verified for. */
 export type CertificatePurpose = Exclude<CertificateProfile, "root-ca" | "kms-ca">;
@@ -66,6 +70,10 @@ export const EXT_KEY_USAGE = {
   terminalHsm: `${PROJECT_OID_ARC}.1.3`,
   /** PIN pad device key (made at manufacture): signs its flow B transport key (S3). */
   pinPad: `${PROJECT_OID_ARC}.1.4`,
+  /** TR-34 key distribution host (the KMS): signs key tokens (ASC X9 TR 34-2019). */
+  tr34Kdh: `${PROJECT_OID_ARC}.1.5`,
+  /** TR-34 key receiving device (a PIN pad): key tokens are enveloped to its key. */
+  tr34Krd: `${PROJECT_OID_ARC}.1.6`,
 } as const;
 
 /** What one profile puts into a certificate. */
@@ -120,4 +128,6 @@ export const PROFILES: Readonly<Record<CertificateProfile, ProfileSpec>> = {
   "mtms-client": endEntity(["digitalSignature"], EXT_KEY_USAGE.clientAuth),
   "terminal-hsm": endEntity(["keyEncipherment"], EXT_KEY_USAGE.terminalHsm, true),
   "pin-pad": endEntity(["digitalSignature"], EXT_KEY_USAGE.pinPad, true),
+  "tr34-kdh": endEntity(["digitalSignature"], EXT_KEY_USAGE.tr34Kdh),
+  "tr34-krd": endEntity(["keyEncipherment"], EXT_KEY_USAGE.tr34Krd, true),
 };

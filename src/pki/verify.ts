@@ -74,6 +74,8 @@ const PURPOSE_EKU: Record<CertificatePurpose, string> = {
   "mtms-client": EXT_KEY_USAGE.clientAuth,
   "terminal-hsm": EXT_KEY_USAGE.terminalHsm,
   "pin-pad": EXT_KEY_USAGE.pinPad,
+  "tr34-kdh": EXT_KEY_USAGE.tr34Kdh,
+  "tr34-krd": EXT_KEY_USAGE.tr34Krd,
 };
 
 const MAX_PATH = 8;

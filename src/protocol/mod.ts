@@ -14,5 +14,6 @@ export * from "./operator_key.ts";
 export * from "./operator_api.ts";
 export * from "./flow_b.ts";
 export * from "./flow_b_auth.ts";
+export * from "./tr34.ts";
 export * from "./client.ts";
 export * from "./certs.ts";

@@ -27,6 +27,7 @@ import type {
   OrderState,
   PageOptions,
   StagedTk,
+  StateCounts,
   Terminal,
   TerminalCounts,
   TerminalFilter,
@@ -74,6 +75,13 @@ export interface StoreBase {
    * and after a refused request proves it changed nothing.
    */
   stateHash(): Promise<string>;
+
+  /**
+   * How many orders and terminals are in each state (every state listed,
+   * 0 for none), and how many terminals are locked out: what `/metrics`
+   * reports.
+   */
+  countByState(): Promise<StateCounts>;
 
   /** Closes the database; later calls throw `StoreError("closed")`. */
   close(): Promise<void>;

@@ -44,6 +44,7 @@ import {
   toTkToIssue,
 } from "./_rows.ts";
 import type { Store } from "./api.ts";
+import { TERMINAL_STATES } from "./types.ts";
 import { StoreError } from "./errors.ts";
 import type * as T from "./types.ts";
 
@@ -105,6 +106,27 @@ export class CheckedStore extends AuditFront implements Store {
         });
       }
       return h.digest("hex").toUpperCase();
+    });
+  }
+
+  countByState(): Promise<T.StateCounts> {
+    return this.backend.one("state counts", async (x) => {
+      const orders = Object.fromEntries(ORDER_STATES.map((s) => [s, 0]));
+      const terminals = Object.fromEntries(TERMINAL_STATES.map((s) => [s, 0]));
+      for (const r of await x.all("SELECT state, count(*) AS n FROM orders GROUP BY state")) {
+        orders[str(r.state)] = Number(r.n);
+      }
+      for (const r of await x.all("SELECT state, count(*) AS n FROM terminals GROUP BY state")) {
+        terminals[str(r.state)] = Number(r.n);
+      }
+      const locked = await x.get(
+        "SELECT count(*) AS n FROM terminals WHERE locked_at IS NOT NULL",
+      );
+      return {
+        orders: orders as T.StateCounts["orders"],
+        terminals: terminals as T.StateCounts["terminals"],
+        lockedTerminals: Number(locked!.n),
+      };
     });
   }
 

@@ -116,6 +116,14 @@ export const TERMINAL_STATES = [
 /** One of {@link TERMINAL_STATES}. */
 export type TerminalState = typeof TERMINAL_STATES[number];
 
+/** Orders and terminals by state, from `Store.countByState`. */
+export interface StateCounts {
+  readonly orders: Readonly<Record<OrderState, number>>;
+  readonly terminals: Readonly<Record<TerminalState, number>>;
+  /** Terminals locked out by failed authentications (flow B). */
+  readonly lockedTerminals: number;
+}
+
 /** KMS: a terminal and its keys (as key blocks), KCVs and flow state. */
 export interface Terminal {
   readonly sn: string;

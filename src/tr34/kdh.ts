@@ -28,7 +28,7 @@ import { pkcs1v15Sign, zeroize } from "../crypto/mod.ts";
 import { attrEl, der, type El, octets } from "./_der.ts";
 import { checkKrdCertificate, readCertificate } from "./certs.ts";
 import { buildSignedData, buildSignedDataBody, type SignFunction } from "./cms.ts";
-import { envelope } from "./enveloped.ts";
+import { envelope, readEnvelopedData } from "./enveloped.ts";
 import { encodeKeyBlock, readHeader } from "./keyblock.ts";
 import { ATTR, CONTENT_CIPHERS, type ContentCipher, CT } from "./oids.ts";
 import { bindingContent, MIN_NONCE_LENGTH } from "./tokens.ts";
@@ -115,7 +115,7 @@ export async function createKeyToken(kdh: KdhSigner, req: KeyTokenRequest): Prom
   if (!Object.hasOwn(CONTENT_CIPHERS, cipher)) {
     throw new RangeError(`cipher must be tdes, aes128, aes192 or aes256, got ${cipher}`);
   }
-  const freshness = freshnessAttr(req);
+  freshnessAttr(req); // checked before any work
   const signer = readCertificate(kdh.certificate, "KDH certificate");
   const krd = readCertificate(req.krd, "KRD certificate");
   const cas = req.krdCas?.map((c, i) => readCertificate(c, `krdCas[${i}]`));
@@ -127,23 +127,68 @@ export async function createKeyToken(kdh: KdhSigner, req: KeyTokenRequest): Prom
       { recipient: krd.id, publicKey: krd.publicKey, content: block, cipher },
       core,
     );
-    return await buildSignedData({
-      eContentType: CT.envelopedData,
-      eContent: env,
-      certificates: req.includeCertificate ? [signer.der] : undefined,
-      crls: req.crl ? [req.crl] : undefined,
-      signer: {
-        id: signer.id,
-        sign: kdh.sign,
-        attributes: [
-          freshness,
-          attrEl(ATTR.keyBlockHeader, [octets(new TextEncoder().encode(req.header))]),
-        ],
-      },
-    }, core);
+    const { nonce, timestamp, crl, includeCertificate, header } = req;
+    return await signKeyToken(kdh, {
+      envelopedData: env,
+      header,
+      nonce,
+      timestamp,
+      crl,
+      includeCertificate,
+      core,
+    });
   } finally {
     zeroize(block);
   }
+}
+
+/** A key token whose EnvelopedData was made elsewhere: by an HSM holding the key. */
+export interface EnvelopedKeyTokenRequest extends Freshness {
+  /** The EnvelopedData (DER) of the TR-34 key block, to the KRD. */
+  envelopedData: Uint8Array;
+  /** The TR-31 header inside the key block, signed as an attribute. */
+  header: string;
+  /** The KDH CA's CRL (DER) to carry to the KRD. */
+  crl?: Uint8Array;
+  /** Also carry the KDH certificate in the token's certificates field. */
+  includeCertificate?: boolean;
+  core?: CryptoCore;
+}
+
+/**
+ * Signs a key token KT_KDH (B.8 1-pass, B.9 2-pass) around an EnvelopedData
+ * the caller already has (the KMS: its HSM made it, `Hsm.exportKeyTr34`), with
+ * the header and the freshness as signed attributes. No key passes here.
+ *
+ * @throws {TypeError} for a missing argument; {@link RangeError} for a short nonce.
+ * @throws {Tr34Error} `malformed` for a bad KDH certificate or EnvelopedData.
+ */
+export async function signKeyToken(
+  kdh: KdhSigner,
+  req: EnvelopedKeyTokenRequest,
+): Promise<Uint8Array> {
+  const core = req.core ?? await loadCore();
+  if (!(req.envelopedData instanceof Uint8Array)) {
+    throw new TypeError("envelopedData must be a Uint8Array");
+  }
+  if (typeof req.header !== "string") throw new TypeError("header must be a string");
+  const freshness = freshnessAttr(req);
+  const signer = readCertificate(kdh.certificate, "KDH certificate");
+  readEnvelopedData(req.envelopedData);
+  return await buildSignedData({
+    eContentType: CT.envelopedData,
+    eContent: req.envelopedData,
+    certificates: req.includeCertificate ? [signer.der] : undefined,
+    crls: req.crl ? [req.crl] : undefined,
+    signer: {
+      id: signer.id,
+      sign: kdh.sign,
+      attributes: [
+        freshness,
+        attrEl(ATTR.keyBlockHeader, [octets(new TextEncoder().encode(req.header))]),
+      ],
+    },
+  }, core);
 }
 
 /** What goes into a rebind or unbind token. */

@@ -82,10 +82,12 @@ export {
   type BindingTokenRequest,
   createBindingToken,
   createKeyToken,
+  type EnvelopedKeyTokenRequest,
   type Freshness,
   type KdhSigner,
   type KeyTokenRequest,
   signerOf,
+  signKeyToken,
 } from "./kdh.ts";
 export {
   type BindingOptions,

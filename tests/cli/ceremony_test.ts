@@ -315,3 +315,42 @@ Deno.test("ceremony: a changed, removed or reordered log line is found", async (
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ceremony: run as a task from another directory, it writes where it was started", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = new URL("../../deno.json", import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "task",
+        "--config",
+        config,
+        "ceremony",
+        "generate",
+        "--key",
+        "mak",
+        "--custodian",
+        "a",
+        "--out",
+        "a.comp",
+      ],
+      cwd: dir,
+      // A fresh environment: under `deno task test` this process inherits
+      // INIT_CWD, which `deno task` keeps instead of setting its own.
+      clearEnv: true,
+      env: Object.fromEntries(
+        ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"].flatMap((k) => {
+          const v = Deno.env.get(k);
+          return v === undefined ? [] : [[k, v]];
+        }).concat([["NO_COLOR", "1"]]),
+      ),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    assertEquals((await readComponent(`${dir}/a.comp`)).custodian, "a");
+    assert((await Deno.stat(`${dir}/ceremony.log`)).isFile);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -218,3 +218,19 @@ Deno.test("flags: a spec with a reserved or repeated name is a programming error
     "declared twice",
   );
 });
+
+Deno.test("flags: a multiline secret file is taken whole; a one-line secret file is not", () => {
+  const pemSpec: CommandSpec = {
+    name: "t",
+    summary: "",
+    flags: [{ name: "key", type: "string", help: "a PEM key", secret: true, multiline: true }],
+  };
+  const pem = "-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----\n";
+  const r = parseFlags(pemSpec, ["--key-file", "k.pem"], sources({}, { "k.pem": pem }));
+  assertEquals(r.values.key, pem.trim());
+  const e = assertThrows(
+    () => parseFlags(pemSpec, ["--key-file", "empty"], sources({}, { empty: "\n" })),
+    UsageError,
+  );
+  assertEquals((e as UsageError).problems, ["--key-file empty must hold a value"]);
+});

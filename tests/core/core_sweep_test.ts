@@ -1,7 +1,7 @@
 /**
  * More crypto core tests on every core: random modexp at 64..4096 bits
  * against BigInt (with exponent/base 0 and 1 and a modulus written with a
- * leading zero byte), rsaPrivate against the non-CRT c^d mod n on random keys
+ * leading zero byte, and around the unrolled kernel's size limit), rsaPrivate against the non-CRT c^d mod n on random keys
  * from node:crypto, TDES and SHA inputs larger than the wasm core's 64 KiB
  * buffer against node:crypto, and (wasm) that no key byte stays in the core's
  * memory after a call.
@@ -33,6 +33,11 @@ function randomOddModulus(bits: number): Uint8Array {
   bytes[0] |= 0x80 >> extra; // exactly `bits` bits
   bytes[bytes.length - 1] |= 1;
   return bytes;
+}
+
+/** The largest odd modulus of `bits` bits (all ones), where lazy reduction has least room. */
+function largestModulus(bits: number): Uint8Array {
+  return fromBigInt((1n << BigInt(bits)) - 1n, Math.ceil(bits / 8));
 }
 
 function randomBelow(n: Uint8Array): Uint8Array {
@@ -152,6 +157,27 @@ for (const core of cores) {
       const e = randomBytes(4);
       const want = toHex(fromBigInt(bigModPow(toBigInt(base), toBigInt(e), nb), n0.length));
       assertEquals(toHex(core.modPow(base, e, n0)), want, `${bits} bits, modulus with 00 prefix`);
+    }
+  });
+
+  // 38 digits of 27 bits: the wasm core's unrolled kernel serves moduli of up to 1024 bits
+  // (4n <= R), the generic loops 1025 and 1026; every size is checked the same way on both cores.
+  Deno.test(`[${core.name}] modPow at and beside the kernel size (1000-1026 bits)`, () => {
+    for (const bits of [1000, 1011, 1023, 1024, 1025, 1026]) {
+      for (const n of [randomOddModulus(bits), largestModulus(bits)]) {
+        const nb = toBigInt(n);
+        const full = fromBigInt((1n << BigInt(bits)) - 1n, n.length);
+        const cases: [Uint8Array, Uint8Array, string][] = [
+          [randomBelow(n), randomBytes(n.length), "random"],
+          [fromBigInt(nb - 1n, n.length), full, "base n-1, exponent all ones"],
+          [fromBigInt(nb - 2n, n.length), randomBytes(n.length), "base n-2"],
+          [randomBelow(n), full, "exponent all ones"],
+        ];
+        for (const [b, e, tag] of cases) {
+          const want = toHex(fromBigInt(bigModPow(toBigInt(b), toBigInt(e), nb), n.length));
+          assertEquals(toHex(core.modPow(b, e, n)), want, `${bits} bits, ${tag}`);
+        }
+      }
     }
   });
 

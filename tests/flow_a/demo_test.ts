@@ -21,6 +21,8 @@ for (const core of CORE_NAMES.includes("wasm") ? ["wasm"] : CORE_NAMES) {
           "3",
           "--flow-b-terminals",
           "2",
+          "--tr34-terminals",
+          "2",
           "--core",
           core,
           "--data-dir",
@@ -44,10 +46,10 @@ for (const core of CORE_NAMES.includes("wasm") ? ["wasm"] : CORE_NAMES) {
       }
       const lines = stdout.trimEnd().split("\n");
       assertMatch(
-        lines.at(-2)!,
+        lines.at(-3)!,
         /^flow A: 3\/3 terminals got their TMK .* 0 failed, [0-9.]+ s, core /,
       );
-      // Flow B on the same KMS: its steps, its table, its summary line last.
+      // Flow B on the same KMS: its steps, its table, its summary line after flow A's.
       for (const s of ["S1", "S2", "S3", "S4", "S5", "S6", "S7"]) {
         assert(lines.filter((l) => l.startsWith(`  ${s} `)).length >= 2, `flow A and B step ${s}`);
       }
@@ -60,8 +62,23 @@ for (const core of CORE_NAMES.includes("wasm") ? ["wasm"] : CORE_NAMES) {
         assertEquals(cells.slice(5), ["delivered", "ok"]);
       }
       assertMatch(
-        lines.at(-1)!,
+        lines.at(-2)!,
         /^flow B: 2\/2 terminals got their TMK .* 0 failed, [0-9.]+ s, core /,
+      );
+      // TR-34 on the same KMS: its token steps, its table, its summary line last.
+      for (const s of ["CT_KRD", "CT_KDH", "RT_KRD", "KT_KDH", "ack"]) {
+        assert(lines.some((l) => l.startsWith(`  ${s} `)), `TR-34 step ${s}`);
+      }
+      const rowsT = lines.filter((l) => /^ {2}TR\d{8} /.test(l));
+      assertEquals(rowsT.length, 2);
+      for (const r of rowsT) {
+        const cells = r.trim().split(/\s+/);
+        assertEquals(cells[1], cells[2], "TMK KCV KMS == pad");
+        assertEquals(cells.slice(3), ["delivered", "ok"]);
+      }
+      assertMatch(
+        lines.at(-1)!,
+        /^TR-34: 2\/2 terminals got their TMK .* 0 failed, [0-9.]+ s, core /,
       );
       assert(stderr.includes("collect") && stderr.includes("3/3"), "progress on stderr");
     } finally {

@@ -4,7 +4,7 @@
  * TR-31 block under the LMK), the CA certifies
  * the public key, and an MTMS started from those files takes a real TK upload.
  */
-import { assert, assertEquals, assertFalse } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertMatch } from "@std/assert";
 import { CORE_NAMES, operatorAuthorization } from "../_helpers.ts";
 import { loadCore } from "../../src/core/mod.ts";
 import { importPublicKeyPem } from "../../src/crypto/mod.ts";
@@ -129,6 +129,15 @@ Deno.test(`MTMS alone (${coreName}): --generate-transport-key, CA certificate, T
         collected: 1,
         terminals: 1,
       });
+      // The MTMS's metrics: its requests by route pattern, its order, its HSM.
+      const metrics = (await mtms.metrics.render()).text;
+      assertMatch(
+        metrics,
+        /tmk_http_requests_total\{route="\/v1\/orders",method="POST",status="201",server="mtms"\} 1\n/,
+      );
+      assertMatch(metrics, /tmk_orders\{state="collecting",server="mtms"\} 1\n/);
+      assertMatch(metrics, /tmk_hsm_state\{state="authorized",server="mtms"\} 1\n/);
+      assertMatch(metrics, /tmk_store_call_seconds_count\{server="mtms",op="putCollectedTk"\} 1\n/);
     } finally {
       await mtms.close();
     }

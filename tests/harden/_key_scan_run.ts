@@ -2,7 +2,7 @@
  * TEST ENTRY POINT of the key scan (`key_scan_test.ts`),
  * started as a child process by `key_scan_test.ts`; never part of the product.
  *
- * It runs the demo (`demo/main.ts`: flow A and flow B over real HTTP
+ * It runs the demo (`demo/main.ts`: flow A, flow B and TR-34 over real HTTP
  * sockets, the KMS and MTMS servers in this process, their logs in
  * `data/kms.log` and `data/mtms.log` as `deno task demo` writes them), with:
  *
@@ -17,7 +17,8 @@
  * - while the servers still run: the error paths of both flows (bad MACs,
  *   wrong KCVs and hashes, tampered key blocks and RSA blocks, bad
  *   signatures, an expired operator card, failed mutual authentications up
- *   to the lock-out, wrong tokens, unknown terminals), each printed on
+ *   to the lock-out, wrong tokens, unknown terminals; TR-34's in
+ *   `_key_scan_tr34.ts`), each printed on
  *   stdout as `error path <name>: <status> <code>: <message>`; then a copy of
  *   the database files with their `-wal` and `-shm` (`snapshot/`).
  *
@@ -25,7 +26,7 @@
  * in every kind of artefact (see {@link plant}), so the test can show the
  * scan finds them.
  *
- * Flags: `--dir DIR` (required), `--terminals N`, `--flow-b-terminals N`,
+ * Flags: `--dir DIR` (required), `--terminals N`, `--flow-b-terminals N`, `--tr34-terminals N`,
  * `--kms-db URL --mtms-db URL` (PostgreSQL instead of SQLite files), `--plant`.
  * Exit status 0 if every terminal got its TMK and every error path was
  * refused as expected.
@@ -62,6 +63,8 @@ import { makeBatch } from "../scale/_kms.ts";
 import { operatorAuthorization } from "../_helpers.ts";
 import { encode } from "./_key_scan.ts";
 import { observedHsmFactory, type ObservedKey } from "../hsm/observed_hsm.ts";
+import { type PinPadTr34, pinPadTr34TestHarness } from "../../devices/pin_pad_tr34.ts";
+import { tr34Errors } from "./_key_scan_tr34.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -69,6 +72,7 @@ const { values } = parseArgs({
     dir: { type: "string" },
     terminals: { type: "string", default: "3" },
     "flow-b-terminals": { type: "string", default: "2" },
+    "tr34-terminals": { type: "string", default: "2" },
     "kms-db": { type: "string" },
     "mtms-db": { type: "string" },
     plant: { type: "boolean", default: false },
@@ -566,6 +570,7 @@ async function plantInDatabase(db: string, bytes: Uint8Array): Promise<void> {
 // ---- the run ----
 const padsA: PinPad[] = [];
 const padsB: PinPadFlowB[] = [];
+const padsT: PinPadTr34[] = [];
 /** PIN pads whose AUK the error paths replaced (a key no HSM ever saw). */
 const altered = new Set<PinPadFlowB>();
 const databases = values["kms-db"] && values["mtms-db"]
@@ -579,6 +584,8 @@ try {
       values.terminals,
       "--flow-b-terminals",
       values["flow-b-terminals"],
+      "--tr34-terminals",
+      values["tr34-terminals"],
       "--data-dir",
       dataDir,
     ],
@@ -589,10 +596,18 @@ try {
       result: (r) => {
         padsA.push(...r.pinPads);
         padsB.push(...(r.flowB?.pinPads ?? []));
+        padsT.push(...(r.tr34?.pinPads ?? []));
       },
       beforeShutdown: async (d) => {
         await flowAErrors(d);
         await flowBErrors(d);
+        padsT.push(
+          ...await tr34Errors(d, transport, core, {
+            refused: (name, method, url, body, codes) =>
+              expectRefused(name, method, url, body, codes),
+            throws: expectThrows,
+          }),
+        );
         if (values.plant) {
           await plant(d, [
             databases?.kms ?? `${dataDir}/kms.db`,
@@ -637,6 +652,14 @@ try {
       for (const part of ["d", "p", "q", "dp", "dq", "qi"] as const) {
         lines.push(`device-only\t${part} of a flow B PIN pad's Pr_tek\t${toHex(tek[part])}`);
       }
+    }
+  }
+  for (const pad of padsT) {
+    const k = await pinPadTr34TestHarness(pad).clearKeys();
+    if (k.tmk) lines.push(`device\tTMK of a TR-34 PIN pad\t${toHex(k.tmk)}`);
+    const krd = importPkcs8Der(k.krdPkcs8);
+    for (const part of ["d", "p", "q", "dp", "dq", "qi"] as const) {
+      lines.push(`device-only\t${part} of a TR-34 PIN pad's KRD key\t${toHex(krd[part])}`);
     }
   }
   for (const k of observed) lines.push(`${k.origin}\t${k.what}\t${toHex(k.bytes)}`);

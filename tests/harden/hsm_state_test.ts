@@ -47,6 +47,7 @@ import { ValidationError } from "../../src/protocol/mod.ts";
 import { allCores, randomBytes } from "../_helpers.ts";
 import { makeComponents } from "../hsm/_fixtures.ts";
 import { figure, proofCores, Tally } from "./_figures.ts";
+import { makePki } from "../tr34/_pki.ts";
 
 const STATES: HsmState[] = ["offline", "secure", "authorized"];
 
@@ -77,6 +78,7 @@ const EXPECT: Record<string, HsmState[]> = {
   importKeyRsa: ["authorized"],
   translateKeyFromRsa: ["authorized"],
   exportKeyRsa: ["authorized"],
+  exportKeyTr34: ["authorized"],
 };
 
 /** Components (with custodians and KCVs) of a TDES key of `length` bytes. */
@@ -125,6 +127,9 @@ async function splitLmk(
     { custodian: "bob", key: toHex(b), kcv: await check(b) },
   ];
 }
+
+/** A KRD and a KDH certificate for the TR-34 export. */
+const tr34 = await makePki();
 
 const rsaKeys = new Map<string, RsaPrivateKey>();
 async function rsaKey(core: CryptoCore): Promise<RsaPrivateKey> {
@@ -182,6 +187,11 @@ for (const core of proofCores(await allCores())) {
           template: KEY_TEMPLATES.TK,
         }),
       exportKeyRsa: (h) => h.exportKeyRsa(tmk.keyBlock, transport.publicKey),
+      exportKeyTr34: (h) =>
+        h.exportKeyTr34(tmk.keyBlock, {
+          krdCertificate: tr34.krd.cert,
+          kdhCertificate: tr34.kdh.cert,
+        }),
     };
     assertEquals(
       Object.keys(calls).sort(),

@@ -2,9 +2,9 @@
  * Key scan: no clear key the HSMs created or
  * recovered appears in anything a run leaves behind.
  *
- * Each run is a child process (`_key_scan_run.ts`): the demo (flow A and
- * flow B over real HTTP sockets, KMS and MTMS servers), then the error paths
- * of both flows against the same servers. Its software HSMs have the
+ * Each run is a child process (`_key_scan_run.ts`): the demo (flow A, flow
+ * B and TR-34 2-pass over real HTTP sockets, KMS and MTMS servers), then the
+ * error paths of the three flows against the same servers. Its software HSMs have the
  * test-only key observer, which sends every clear key they create or recover
  * to this test over a loopback socket. The child's `TMPDIR` is a directory of
  * this test, so every temporary file it makes is found. Afterwards this test
@@ -406,7 +406,8 @@ Deno.test(
         assert(r.artefacts.some((a) => a.kind === "PostgreSQL server log (the run's part)"));
       }
       const errors = r.stdout.split("\n").filter((l) => l.startsWith("error path ")).length;
-      assertEquals(errors, 29, `${name}: every error path ran`);
+      // 29 of flows A and B, 6 of TR-34 (`_key_scan_tr34.ts`).
+      assertEquals(errors, 35, `${name}: every error path ran`);
       errorPaths += errors;
       // The demo's key ceremony (demo/flow_b.ts kmsCaForKms) writes the KMS CA private key
       // as a PEM file to a custodian directory under TMPDIR, imports it under the KMS's LMK
@@ -477,7 +478,7 @@ Deno.test(
     figure(
       "key-scan",
       [
-        `${runNames} runs (flow A ${terminals} + flow B ${flowB} terminals each, ` +
+        `${runNames} runs (flow A ${terminals} + flow B ${flowB} + TR-34 2 terminals each, ` +
         `${errorPaths} error paths)`,
         `keys observed ${keysTotal} (${origins}) plus ${deviceOnly} PIN pad keys no HSM holds`,
         `artefacts ${artefacts} (${kinds})`,

@@ -42,6 +42,8 @@ import {
   RULES,
   SoftwareHsm,
   type SoftwareHsmOptions,
+  type Tr34ExportOptions,
+  type Tr34ExportResult,
   type WrapFormat,
 } from "../../src/hsm/mod.ts";
 import {
@@ -381,6 +383,11 @@ export class ObservedHsm implements Hsm {
   ): Promise<{ ciphertext: Uint8Array; kcv: string }> {
     await this.#seeBlock("exportKeyRsa", RULES.exportTrusted, "keyBlock", keyBlock);
     return await this.#inner.exportKeyRsa(keyBlock, publicKey, options);
+  }
+
+  async exportKeyTr34(keyBlock: string, options: Tr34ExportOptions): Promise<Tr34ExportResult> {
+    await this.#seeBlock("exportKeyTr34", RULES.exportTrusted, "keyBlock", keyBlock);
+    return await this.#inner.exportKeyTr34(keyBlock, options);
   }
 }
 

@@ -31,3 +31,19 @@ Deno.test("publish: the dry run passes and ships only the library", async () => 
   }
   assert(files.length > 20, `the dry run lists the package's files:\n${text}`);
 });
+
+Deno.test("publish: deno doc --lint is clean on every export of deno.json", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", ROOT)));
+  const entries = [...new Set(Object.values(config.exports as Record<string, string>))];
+  assertEquals(entries.length, 4, entries.join(", "));
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--lint", ...entries],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, text);
+  assertEquals(text.split("\n").filter((l) => l.startsWith("error")), []);
+});

@@ -744,6 +744,32 @@ export function storeSuite(f: StoreFactory): void {
     );
   });
 
+  test("state counts: orders and terminals by state, every state listed, lock-outs", async (s) => {
+    const zero = await s.countByState();
+    assertEquals(zero.orders, { collecting: 0, transferred: 0, imported: 0 });
+    assertEquals(Object.values(zero.terminals).reduce((a, b) => a + b, 0), 0);
+    assertEquals(Object.keys(zero.terminals).length, 6);
+    assertEquals(zero.lockedTerminals, 0);
+    await s.createOrder({ orderId: "PO-C1", state: "collecting", createdAt: T0 });
+    await s.importTkBatch({ orderId: "PO-C2", bodyHash: hash(21), receivedAt: T0, tks: tks(3) });
+    await s.issueTmk(issue(sn(0)));
+    await s.issueTmk(issue(sn(1)));
+    assert(await s.markTmkSent(sn(1), T0));
+    await s.registerTerminal("SNC00001", T0);
+    await s.recordAuthFailure("SNC00001", { maxFailures: 1, at: at(1) });
+    const c = await s.countByState();
+    assertEquals(c.orders, { collecting: 1, transferred: 0, imported: 1 });
+    assertEquals(c.terminals, {
+      registered: 1,
+      hsm_key_issued: 0,
+      tk_received: 1,
+      tmk_issued: 1,
+      tmk_sent: 1,
+      delivered: 0,
+    });
+    assertEquals(c.lockedTerminals, 1);
+  });
+
   test("challenges are single use, for their SN, before expiry", async (s) => {
     await s.registerTerminal("SNC00001", T0);
     await s.registerTerminal("SNC00002", T0);

@@ -3,7 +3,8 @@
  * every key token this library builds verifies (signature, messageDigest,
  * certificate chain) and its EnvelopedData decrypts to the key block; what
  * `openssl cms -encrypt` and `openssl cms -sign` build from the same parts is
- * read, verified and opened here.
+ * read, verified and opened here. So does a key token the KMS's way builds:
+ * the HSM envelopes the TMK under its LMK and signs with the KDH key block.
  *
  * @module
  */
@@ -26,6 +27,7 @@ import {
   readRandomNumberToken,
   readSignedData,
   signerOf,
+  signKeyToken,
   TMK_POLICY,
   tokenKind,
   Tr34Error,
@@ -33,6 +35,9 @@ import {
 } from "../../src/tr34/mod.ts";
 import { keyTransportOf } from "../../src/tr34/mod.ts";
 import { hex, toHex } from "../_helpers.ts";
+import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
+import { unwrapKeyBlock } from "../../src/keyblock/mod.ts";
+import { makeHsm } from "../hsm/_fixtures.ts";
 import { AT, makePki, run } from "./_pki.ts";
 
 const pki = await makePki();
@@ -107,6 +112,26 @@ for (const cipher of ["tdes", "aes128", "aes192", "aes256"] as const) {
     assertEquals(block.kdh, readCertificate(pki.kdh.cert, "kdh").id);
   });
 }
+
+Deno.test("tr34 openssl: a key token the HSM builds (TMK enveloped inside it) verifies and decrypts", async () => {
+  const { hsm, lmk } = await makeHsm(core);
+  const kdhBlock = await hsm.importRsaPrivateKey(pki.kdh.key, KEY_TEMPLATES.RSA_KDH);
+  const tmk = await hsm.generateKey(KEY_TEMPLATES.TMK);
+  const out = await hsm.exportKeyTr34(tmk.keyBlock, {
+    krdCertificate: pki.krd.cert,
+    kdhCertificate: pki.kdh.cert,
+  });
+  const token = await signKeyToken(
+    { certificate: pki.kdh.cert, sign: (m) => hsm.sign(kdhBlock.privateKeyBlock, m) },
+    { envelopedData: out.envelopedData, header: out.header, nonce: hex("00".repeat(16)), core },
+  );
+  const env = await opensslVerify(token);
+  assertEquals(toHex(env), toHex(out.envelopedData));
+  const block = decodeKeyBlock(await opensslDecrypt(env));
+  assertEquals(block.header, out.header);
+  assertEquals(toHex(block.key), toHex((await unwrapKeyBlock(lmk, tmk.keyBlock, { core })).key));
+  assertEquals(block.kdh, readCertificate(pki.kdh.cert, "kdh").id);
+});
 
 Deno.test("tr34 openssl: a 1-pass token, a rebind token and an unbind token verify with openssl cms", async () => {
   const oneP = await createKeyToken(kdh, {

@@ -6,13 +6,21 @@
 
 /** An RSA private key with its CRT parameters, all big-endian unsigned. */
 export interface RsaPrivateKey {
+  /** The modulus. */
   n: Uint8Array;
+  /** The public exponent. */
   e: Uint8Array;
+  /** The private exponent. */
   d: Uint8Array;
+  /** The first prime factor. */
   p: Uint8Array;
+  /** The second prime factor. */
   q: Uint8Array;
+  /** d mod (p - 1). */
   dp: Uint8Array;
+  /** d mod (q - 1). */
   dq: Uint8Array;
+  /** q^-1 mod p. */
   qi: Uint8Array;
 }
 

@@ -1,0 +1,192 @@
+/**
+ * The KMS process's command line (`deno task kms`): its flags on the shared
+ * front end `cli/flags.ts`, checked all at once before anything is loaded or
+ * written, then either the custodian's `--import-ca-key` step or the server,
+ * with `/metrics` on its own loopback port when `--metrics-port` asks.
+ *
+ * @module
+ */
+import type { CommandSpec, FlagValues } from "../../cli/flags.ts";
+import { loadCore } from "../../src/core/mod.ts";
+import { jsonLogger, stopOnSignals } from "../_lib/mod.ts";
+import { ServerMetrics } from "../_lib/metrics.ts";
+import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
+import * as cli from "../_lib/server_cli.ts";
+import { isPostgresUrl, openStore } from "../_lib/store.ts";
+import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
+import { MAX_HSM_WORKERS } from "./_keys.ts";
+import { importKmsCaKey } from "./import_ca_key.ts";
+import { loadKmsCa } from "./kms_ca.ts";
+import type { KmsOptions, KmsServer } from "./main.ts";
+
+const FILES = [
+  "ca-root",
+  "crl-file",
+  "kms-ca-cert",
+  "kms-ca-key-block",
+  "device-root",
+  "import-ca-key",
+  "tls-cert-file",
+  "tls-key-file",
+];
+
+function kmsProblems(v: FlagValues): string[] {
+  const problems = cli.startProblems(v, "KMS", FILES);
+  if (cli.str(v, "import-ca-key") !== undefined) {
+    if (cli.str(v, "out") === undefined) {
+      problems.push("--import-ca-key PEM needs --out FILE (where the key block is written)");
+    }
+    return problems;
+  }
+  problems.push(...cli.servingProblems(v, "KMS"));
+  if (
+    (cli.str(v, "kms-ca-cert") === undefined) !== (cli.str(v, "kms-ca-key-block") === undefined)
+  ) {
+    problems.push("flow B needs both --kms-ca-cert and --kms-ca-key-block (or neither)");
+  }
+  if (cli.str(v, "crl-file") !== undefined && cli.str(v, "ca-root") === undefined) {
+    problems.push("--crl-file needs --ca-root (the CRLs are of the client certificates' CA)");
+  }
+  return problems;
+}
+
+/** `deno task kms`: every flag, its environment variable and default. */
+export const KMS_COMMAND: CommandSpec = {
+  name: "deno task kms",
+  summary: "The KMS server: TK batches, bulk TMK issuance and download (flow A), and with a " +
+    "KMS CA remote key download with mutual authentication (flow B). Secrets (components, " +
+    "token) come from --*-file flags or the environment.",
+  config: true,
+  flags: [
+    ...cli.serverFlagSpecs({ envPrefix: "KMS", defaultPort: 8441, defaultDb: "data/kms.db" }),
+    ...cli.sharedKeyFlags("KMS", "MTMS"),
+    {
+      name: "hsm-workers",
+      type: "int",
+      min: 1,
+      max: MAX_HSM_WORKERS,
+      env: "KMS_HSM_WORKERS",
+      help: "HSM workers of bulk issuance (default: the number of CPUs; 1: none)",
+    },
+    {
+      name: "staging-idle-s",
+      type: "int",
+      min: 0,
+      default: 600,
+      env: "KMS_STAGING_IDLE_S",
+      help: "at the start, staged TKs of uploads idle this many seconds are deleted",
+    },
+    cli.fileFlag(
+      "ca-root",
+      "KMS_CA_ROOT",
+      "the root CA (PEM) the MTMS's client certificate is " +
+        "checked against",
+    ),
+    cli.fileFlag("crl-file", "KMS_CRL_FILE", "CRLs (PEM) of that CA, reloaded on SIGHUP"),
+    cli.fileFlag("kms-ca-cert", "KMS_CA_CERT", "flow B: the KMS CA's certificate (PEM)"),
+    cli.fileFlag(
+      "kms-ca-key-block",
+      "KMS_CA_KEY_BLOCK",
+      "flow B: the KMS CA's key block under the LMK",
+    ),
+    cli.fileFlag("device-root", "KMS_DEVICE_ROOT", "flow B: the PIN pads' device root (PEM)"),
+    cli.fileFlag(
+      "import-ca-key",
+      undefined,
+      "custodian step: the KMS CA private key (PEM) to " +
+        "write as a key block under the LMK to --out, then exit",
+    ),
+    cli.fileFlag("out", undefined, "with --import-ca-key: the key block file to write"),
+  ],
+  check: kmsProblems,
+};
+
+/** The custodian's step: the KMS CA key as a key block under the LMK, audited in the store. */
+async function importCaKey(v: FlagValues, onFailure: (u: () => Promise<void>) => void) {
+  const flags = cli.toServerFlags(v);
+  const db = await cli.prepareDb(flags.db);
+  onFailure(db.undo);
+  const store = await openStore(flags.db);
+  try {
+    const { fingerprint } = await importKmsCaKey({
+      pemPath: cli.str(v, "import-ca-key")!,
+      outPath: cli.str(v, "out")!,
+      lmkComponents: flags.lmkComponents,
+      lmkKcv: flags.lmkKcv,
+      hsmMode: flags.hsmMode,
+      core: await loadCore(),
+      store,
+    });
+    console.error(
+      `KMS CA key block under the LMK written to ${cli.str(v, "out")} ` +
+        `(fingerprint ${fingerprint}, recorded in the audit log of ${
+          isPostgresUrl(flags.db) ? "the database" : flags.db
+        })`,
+    );
+  } finally {
+    await store.close();
+  }
+}
+
+/** Starts the server from checked flags; `/metrics` on its own port when asked. */
+async function serve(
+  v: FlagValues,
+  start: (o: KmsOptions) => Promise<KmsServer>,
+  onFailure: (u: () => Promise<void>) => void,
+): Promise<void> {
+  const flags = cli.toServerFlags(v);
+  const log = jsonLogger(undefined, flags.logLevel);
+  // Every file is read before the store is opened.
+  const caRoot = flags.caRoot ? await cli.readFlagFile("ca-root", flags.caRoot) : undefined;
+  const crlPath = cli.str(v, "crl-file");
+  const crls = crlPath ? await loadCrlFile(crlPath) : undefined;
+  const check = caRoot
+    ? clientCertificateCheck({
+      roots: [caRoot],
+      purpose: "mtms-client",
+      required: false,
+      crls: crls?.current,
+    })
+    : undefined;
+  const socket = await serverSocket("kms", flags, log, check);
+  const caCert = cli.str(v, "kms-ca-cert");
+  const kmsCa = caCert ? await loadKmsCa(caCert, cli.str(v, "kms-ca-key-block")!) : undefined;
+  const deviceRoot = cli.str(v, "device-root");
+  const deviceRoots = deviceRoot ? [await cli.readFlagFile("device-root", deviceRoot)] : undefined;
+  const metrics = new ServerMetrics("kms");
+  const db = await cli.prepareDb(flags.db);
+  onFailure(db.undo);
+  const server = await start({
+    ...socket,
+    ...await cli.commonOptions(v, log),
+    hsmWorkers: v["hsm-workers"] as number | undefined,
+    stagingIdleMs: (v["staging-idle-s"] as number) * 1000,
+    kmsCa,
+    deviceRoots,
+    metrics,
+  });
+  if (crls) reloadOnSighup(crls, log);
+  const running = cli.withMetricsPort("kms", server, metrics, flags.metricsPort, log);
+  // Signals are handled before the line that tells a supervisor the server is up.
+  stopOnSignals("kms", running, log);
+  console.error(`KMS listening on ${server.url}`);
+}
+
+/**
+ * Runs `deno task kms`.
+ *
+ * @param args `Deno.args`.
+ * @param start `startKms` (passed in: `main.ts` runs this).
+ */
+export async function kmsMain(
+  args: readonly string[],
+  start: (o: KmsOptions) => Promise<KmsServer>,
+): Promise<void> {
+  await cli.runServer(KMS_COMMAND, args, async (v, onFailure) => {
+    if (cli.str(v, "import-ca-key") !== undefined) {
+      await importCaKey(v, onFailure);
+      Deno.exit(0);
+    }
+    await serve(v, start, onFailure);
+  });
+}
