@@ -1,31 +1,34 @@
 /**
  * HTTP plumbing shared by the KMS and the MTMS: a table of routes
  * (`URLPattern` + method + handler), strict input validation before any
- * handler runs, a body size cap, signed single-use operator requests
- * (`src/protocol/operator_request.ts`: HMAC-SHA256 over method, path, time,
- * nonce and body; the nonce remembered in the store),
+ * handler runs, a body size cap, signed single-use operator requests with
+ * per-route roles and dual control (`operator_gate.ts`: each operator signs
+ * with its own key; the nonce remembered in the store),
  * `/healthz`, and an `/openapi.json` generated from the same table and
  * schemas (one source of truth).
  *
  * Order of checks for each request: route (404), method (405); for operator
- * routes the body size (413), then the signature, time and nonce (401); path
+ * routes the body read whole first (413: the signature covers it); path
  * parameters (400); for a JSON body the media type (400), body size (413),
- * JSON syntax and fields (400); then the handler. Domain errors from the
+ * JSON syntax and fields (400); for operator routes the signature, time and
+ * nonce (401) and the role (403), then for a dual-control route the pending
+ * approval (202); then the handler, whose audit records name the operator.
+ * (What an operator route's body must look like is public, in
+ * `/openapi.json`: checking it first tells an outsider nothing more.) Domain errors from the
  * handler become JSON error bodies via `errorResponse`.
  *
  * @module
  */
-import type { JsonSchema, Schema } from "../../src/protocol/schema.ts";
-import {
-  NotFoundError,
-  PayloadTooLargeError,
-  UnauthorizedError,
-  ValidationError,
-} from "../../src/protocol/errors.ts";
-import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
+import type { Schema } from "../../src/protocol/schema.ts";
+import { NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/protocol/errors.ts";
+import { type OperatorRole, withAuditOperator } from "../../src/store/mod.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
 import type { ServerMetrics } from "./metrics.ts";
+import { openApiDocument } from "./openapi.ts";
+import { type ActingOperator, OperatorGate } from "./operator_gate.ts";
+
+export { openApiDocument };
 
 /** HTTP methods the servers use. */
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -39,6 +42,8 @@ export interface RouteInput<B> {
   params: Record<string, string>;
   /** The body, parsed and checked against the route's schema (`undefined` without one). */
   body: B;
+  /** On an operator route: the operator the request was signed by (or approved for). */
+  operator?: ActingOperator;
 }
 
 /** One documented response of a route. */
@@ -56,6 +61,14 @@ export interface RouteSpec<B> {
   operationId: string;
   summary: string;
   access: Access;
+  /** Operator routes: the roles that may call it (403 `role_required` for others); default any. */
+  roles?: readonly OperatorRole[];
+  /**
+   * Operator routes: dual control. Each request waits as a pending approval
+   * (202) until an operator with one of `approvers` other than its requester
+   * approves it; then it runs once. Its body is stored meanwhile: never key material.
+   */
+  dualControl?: { approvers: readonly OperatorRole[] };
   /** Schemas of the path parameters (every `:name` in `path`). */
   params?: Record<string, Schema<string>>;
   /** Schema of the JSON body; without one, a body is refused. */
@@ -215,8 +228,15 @@ export interface HandlerOptions {
   description?: string;
   routes: Route[];
   /**
-   * The operator API's secret (HMAC key of signed operator requests, see
-   * `src/protocol/operator_request.ts`). Required if any route has `access: "operator"`.
+   * Who may call the operator routes: operators, roles, dual control. Without
+   * it, one is made of `operatorToken` and `rememberOperatorNonce` in which
+   * only the bootstrap administrator exists.
+   */
+  operators?: OperatorGate;
+  /**
+   * The bootstrap administrator's secret (HMAC key of signed operator
+   * requests, see `src/protocol/operator_request.ts`). Required if any route
+   * has `access: "operator"` and `operators` is not given.
    */
   operatorToken?: string;
   /**
@@ -235,109 +255,13 @@ export interface HandlerOptions {
 }
 
 /**
- * Builds the OpenAPI 3.1 document of a route table.
- *
- * @param options title, version and routes.
- * @returns the document.
- */
-export function openApiDocument(
-  options: Pick<HandlerOptions, "title" | "version" | "description" | "routes">,
-): Record<string, unknown> {
-  const errorSchema: JsonSchema = {
-    type: "object",
-    required: ["error"],
-    properties: {
-      error: {
-        type: "object",
-        required: ["code", "message"],
-        properties: { code: { type: "string" }, message: { type: "string" } },
-      },
-    },
-  };
-  const paths: Record<string, Record<string, unknown>> = {
-    "/healthz": {
-      get: {
-        operationId: "health",
-        summary: "Liveness and readiness",
-        responses: { "200": { description: "ready" }, "503": { description: "not ready" } },
-      },
-    },
-    "/openapi.json": {
-      get: {
-        operationId: "openapi",
-        summary: "This document",
-        responses: { "200": { description: "the OpenAPI document" } },
-      },
-    },
-  };
-  for (const r of options.routes) {
-    const p = r.path.replace(/:([A-Za-z]+)/g, "{$1}");
-    const responses: Record<string, unknown> = {};
-    for (const [status, spec] of Object.entries(r.responses)) {
-      responses[status] = spec.schema
-        ? {
-          description: spec.description,
-          content: { "application/json": { schema: spec.schema.jsonSchema } },
-        }
-        : { description: spec.description };
-    }
-    responses["default"] = {
-      description: "error",
-      content: { "application/json": { schema: errorSchema } },
-    };
-    const op: Record<string, unknown> = {
-      operationId: r.operationId,
-      summary: r.summary,
-      responses,
-    };
-    if (r.params) {
-      op.parameters = Object.entries(r.params).map(([name, s]) => ({
-        name,
-        in: "path",
-        required: true,
-        schema: s.jsonSchema,
-      }));
-    }
-    if (r.body) {
-      op.requestBody = {
-        required: !r.bodyOptional,
-        content: { "application/json": { schema: r.body.jsonSchema } },
-      };
-      if (r.streamType) {
-        (op.requestBody as { content: Record<string, unknown> }).content[r.streamType] = {
-          schema: { type: "string", description: "one JSON object per line (see the summary)" },
-        };
-      }
-    }
-    if (r.access === "operator") op.security = [{ operatorToken: [] }];
-    (paths[p] ??= {})[r.method.toLowerCase()] = op;
-  }
-  return {
-    openapi: "3.1.0",
-    info: { title: options.title, version: options.version, description: options.description },
-    paths,
-    components: {
-      securitySchemes: {
-        operatorToken: {
-          type: "apiKey",
-          in: "header",
-          name: "Authorization",
-          description:
-            "TMK-HMAC-SHA256 ts=<unix seconds>,nonce=<32 hex>,sig=<HMAC-SHA256 hex>: see src/protocol/operator_request.ts",
-        },
-      },
-    },
-  };
-}
-
-/**
  * Checks a handler's options.
  *
  * @throws {RangeError} if an operator route exists without a token or nonce memory, or two
  *   routes share method and path.
  */
 function checkHandlerOptions(options: HandlerOptions): void {
-  if (options.routes.some((r) => r.access === "operator")) {
+  if (options.routes.some((r) => r.access === "operator") && !options.operators) {
     if (!options.operatorToken) {
       throw new RangeError("operatorToken is required: the route table has operator routes");
     }
@@ -389,7 +313,7 @@ async function serveBuiltIn(
  */
 function matchRoute(
   routes: Route[],
-  request: Request,
+  method: string,
   url: URL,
 ): { r: Route; groups: Record<string, string | undefined> } {
   const matches: { r: Route; groups: Record<string, string | undefined> }[] = [];
@@ -400,40 +324,9 @@ function matchRoute(
   if (matches.length === 0) {
     throw new NotFoundError("not_found", `no resource at ${url.pathname}`);
   }
-  const hit = matches.find((m) => m.r.method === request.method);
-  if (!hit) throw new MethodNotAllowedError(request.method, matches.map((m) => m.r.method));
+  const hit = matches.find((m) => m.r.method === method);
+  if (!hit) throw new MethodNotAllowedError(method, matches.map((m) => m.r.method));
   return hit;
-}
-
-/**
- * An operator request: its body is read before anything else is checked (the
- * signature covers it), then signature, time and nonce (single use).
- *
- * @returns the signed body.
- * @throws {PayloadTooLargeError} over the route's cap; {@link UnauthorizedError} for a bad
- *   signature or time, `request_replayed` for a used nonce.
- */
-async function checkOperatorRequest(
-  request: Request,
-  url: URL,
-  r: Route,
-  options: HandlerOptions,
-  now: Date,
-): Promise<Uint8Array> {
-  const signedBody = await readBody(request, r.body ? r.maxBody ?? DEFAULT_MAX_BODY : 1024);
-  const v = await verifyOperatorRequest(
-    options.operatorToken!,
-    request.headers.get("authorization"),
-    { method: request.method, url, body: signedBody },
-    now,
-  );
-  if (!(await options.rememberOperatorNonce!(v.nonce, v.expiresAt))) {
-    throw new UnauthorizedError(
-      "request_replayed",
-      "this operator request was already received (its nonce is used); sign each request anew",
-    );
-  }
-  return signedBody;
 }
 
 /**
@@ -520,6 +413,25 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
   const { routes, log } = options;
   const now = options.now ?? (() => new Date());
   const doc = JSON.stringify(openApiDocument(options));
+  const gate = options.operators ??
+    (routes.some((r) => r.access === "operator")
+      ? new OperatorGate({
+        token: options.operatorToken!,
+        rememberNonce: options.rememberOperatorNonce!,
+        now,
+      })
+      : null);
+  gate?.attach({
+    resolve: (method, path) => matchRoute(routes, method, new URL(path, "http://approval")).r,
+    run: async (a, operator) => {
+      const url = new URL(a.path, "http://approval");
+      const { r, groups } = matchRoute(routes, a.method, url);
+      const bytes = new TextEncoder().encode(a.body ?? "");
+      const request = new Request(url, { method: a.method });
+      const body = await routeBody(request, r, "application/json", bytes);
+      return await r.handler(request, { params: pathParams(r, groups), body, operator });
+    },
+  });
 
   async function dispatch(
     request: Request,
@@ -530,19 +442,36 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       matched.route = url.pathname;
       return await serveBuiltIn(request, url, options, doc);
     }
-    const hit = matchRoute(routes, request, url);
+    const hit = matchRoute(routes, request.method, url);
     const r = hit.r;
     matched.route = r.path;
-    const signedBody = r.access === "operator"
-      ? await checkOperatorRequest(request, url, r, options, now())
-      : undefined;
+    if (r.access === "operator") return await operatorDispatch(request, url, hit);
     const params = pathParams(r, hit.groups);
     const ct = request.headers.get("content-type") ?? "";
-    if (r.streamType && !signedBody && ct.split(";")[0].trim().toLowerCase() === r.streamType) {
+    if (r.streamType && ct.split(";")[0].trim().toLowerCase() === r.streamType) {
       return await r.handler(request, { params, body: undefined });
     }
-    const body = await routeBody(request, r, ct, signedBody);
+    const body = await routeBody(request, r, ct, undefined);
     return await r.handler(request, { params, body });
+  }
+
+  /** An operator request: body read first (the signature covers it), operator and role, dual control. */
+  async function operatorDispatch(
+    request: Request,
+    url: URL,
+    { r, groups }: { r: Route; groups: Record<string, string | undefined> },
+  ): Promise<Response> {
+    const signedBody = await readBody(request, r.body ? r.maxBody ?? DEFAULT_MAX_BODY : 1024);
+    const params = pathParams(r, groups);
+    const ct = request.headers.get("content-type") ?? "";
+    const body = await routeBody(request, r, ct, signedBody);
+    const operator = await gate!.admit(request, url, r, signedBody);
+    const held = await gate!.hold(operator, r, { method: request.method, url, body: signedBody });
+    if (held) return held;
+    return await withAuditOperator(
+      operator.id,
+      () => r.handler(request, { params, body, operator }),
+    );
   }
 
   return async (request: Request): Promise<Response> => {

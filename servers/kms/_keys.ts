@@ -17,6 +17,7 @@ import { fromHex } from "../../src/crypto/mod.ts";
 import {
   checkPoolSize,
   defaultPoolSize,
+  type Hsm,
   type HsmAuditSink,
   IssuancePool,
   KEY_TEMPLATES,
@@ -50,13 +51,14 @@ export function defaultHsmWorkers(): number {
  * @param o the components, mode, core, store and HSM factory ({@link ServerKeysStart}), and
  *   `hsmWorkers` (1 to 64, default {@link defaultHsmWorkers}): the HSM workers of bulk
  *   issuance, 1 for none.
- * @returns the operations the KMS service needs, and flow A's proof-of-possession operations
- *   on the same HSM (`flow_a_keys.ts`); `close()` stops the workers.
+ * @returns the operations the KMS service needs, flow A's proof-of-possession operations on
+ *   the same HSM (`flow_a_keys.ts`), and `hsm`, the HSM itself (for the audit key's
+ *   checkpoints); `close()` stops the workers.
  * @throws {RangeError} `hsmWorkers` out of range; as {@link openServerKeys}.
  */
 export async function kmsKeyOps(
   o: ServerKeysStart & { hsmWorkers?: number },
-): Promise<KmsKeyOps & { proofs: FlowAProofOps }> {
+): Promise<KmsKeyOps & { proofs: FlowAProofOps; hsm: Hsm }> {
   const size = o.hsmWorkers ?? defaultPoolSize();
   checkPoolSize(size);
   const { hsm, pk, mak } = await openServerKeys(o, "kms");
@@ -106,5 +108,6 @@ export async function kmsKeyOps(
     },
     hsmStats: () => pool.stats(),
     close: () => pool.close(),
+    hsm,
   };
 }

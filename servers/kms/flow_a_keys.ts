@@ -6,7 +6,7 @@
  *
  * The challenge key is made once by the HSM of the first KMS that starts on
  * a database and kept there as a key block under the LMK
- * (`Store.keepServerKey`): every KMS instance on that database tags and
+ * (`Store.putServerKey`): every KMS instance on that database tags and
  * checks the same nonces, so a nonce issued by one is accepted by another.
  *
  * @module
@@ -54,7 +54,12 @@ export async function flowAProofOps(
   now: () => Date = () => new Date(),
 ): Promise<FlowAProofOps> {
   const fresh = await hsm.generateKey(KEY_TEMPLATES.CHALLENGE);
-  const key = await store.keepServerKey(CHALLENGE_KEY_NAME, fresh.keyBlock, now());
+  const key = (await store.putServerKey({
+    name: CHALLENGE_KEY_NAME,
+    keyBlock: fresh.keyBlock,
+    kcv: fresh.kcv,
+    createdAt: now(),
+  })).keyBlock;
   let usage: string;
   try {
     usage = (await hsm.keyInfo(key)).keyUsage;

@@ -52,8 +52,8 @@ const source = (req: Request) => requestSource(req) ?? "local";
 
 /** The operator named in the audit record of an operator route (when the router names one). */
 function operatorName(input: unknown): string {
-  const op = (input as { operator?: { id?: string; name?: string } }).operator;
-  return op?.name ?? op?.id ?? "operator";
+  const op = (input as { operator?: { id?: string } }).operator;
+  return op?.id ?? "operator";
 }
 
 /** A public `POST` a device calls: its JSON body (8 KiB at most), one success status. */
@@ -217,6 +217,8 @@ function operatorRoutes(service: FlowBService): Route[] {
       operationId,
       summary,
       access: "operator",
+      roles: ["operator", "supervisor"],
+      dualControl: { approvers: ["supervisor"] },
       params: { sn: SERIAL_NUMBER },
       responses: { 200: response },
       handler: async (_req, input) => json(200, await run(input.params.sn, operatorName(input))),
@@ -226,7 +228,8 @@ function operatorRoutes(service: FlowBService): Route[] {
       "unlock",
       "unlockTerminal",
       "Flow B: lifts the lock-out of an SN after repeated failed authentications (audited " +
-        "with the operator who lifted it)",
+        "with the operator who lifted it; dual control: held as a pending approval until a " +
+        "supervisor approves it)",
       { description: "lock-out lifted (or was not set)", schema: UnlockResponse },
       (sn, op) => service.unlock(sn, op),
     ),
@@ -234,7 +237,8 @@ function operatorRoutes(service: FlowBService): Route[] {
       "release",
       "releaseTerminal",
       "Flow B: drops the flow B registration of an SN that has no delivered TMK (for " +
-        "example one a production order's batch names), audited with the operator",
+        "example one a production order's batch names), audited with the operator; dual " +
+        "control: held as a pending approval until a supervisor approves it",
       { description: "the registration is dropped", schema: ReleaseResponse },
       (sn, op) => service.release(sn, op),
     ),
@@ -317,6 +321,7 @@ export function withFlowB(routes: Route[], service: FlowBService): Route[] {
       operationId: statusA?.operationId ?? "terminalStatus",
       summary: "A terminal's state and KCVs, never keys (flow A or flow B)",
       access: "operator",
+      roles: ["operator", "supervisor", "auditor"],
       params: { sn: SERIAL_NUMBER },
       responses: {
         200: {

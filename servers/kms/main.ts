@@ -49,7 +49,8 @@ import type { CryptoCore } from "../../src/core/mod.ts";
 import { createHandler, type Logger, type Route, type Running, serveApp } from "../_lib/mod.ts";
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
 import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
-import { openStore, operatorNonceMemory } from "../_lib/store.ts";
+import { openStore } from "../_lib/store.ts";
+import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { kmsMain } from "./_cli.ts";
 import { mutualTlsOnly } from "../_lib/tls.ts";
 import { kmsKeyOps } from "./_keys.ts";
@@ -226,6 +227,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         },
       })
       : undefined;
+    const operators = openOperatorLayer({ ...o, store, hsm: hsm.hsm, actor: "kms" });
     const api = createHandler({
       title: "KMS",
       version: "1.0.0",
@@ -233,14 +235,16 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         "Key management system: flow A of CN103714639A (TK batches, bulk TMK issuance, download)" +
         " and, with a KMS CA, flow B of CN103714641A (remote download with mutual authentication)",
       routes: mtmsOverTls(
-        await withTr34Kdh(
-          flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
-          { ...o, store, hsmFactory },
-        ),
+        [
+          ...await withTr34Kdh(
+            flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
+            { ...o, store, hsmFactory },
+          ),
+          ...operators.routes,
+        ],
         o,
       ),
-      operatorToken: o.token,
-      rememberOperatorNonce: operatorNonceMemory(store),
+      operators: operators.gate,
       log: o.log,
       ready: async () => {
         await store.schemaVersion();

@@ -8,7 +8,7 @@
  */
 import type { CryptoCore, RsaPublicKey } from "../../src/core/mod.ts";
 import { fromHex, toHex } from "../../src/crypto/mod.ts";
-import { KEY_TEMPLATES } from "../../src/hsm/mod.ts";
+import { type Hsm, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { verifyOperatorSignature } from "../../src/protocol/certs.ts";
 import { hsmCall, openServerKeys, type ServerKeysStart } from "../_lib/hsm.ts";
 import type { MtmsKeyOps, SignatureCheck } from "./service.ts";
@@ -21,7 +21,7 @@ export type RsaPublicKeyBytes = RsaPublicKey;
  *
  * @param o components, core, store, the transport key (existing, or to generate and certify),
  *   and the HSM factory (see {@link ServerKeysStart}).
- * @returns the operations and the transport certificate.
+ * @returns the operations, the transport certificate and the HSM (for audit checkpoints).
  * @throws {TypeError} if neither `transportKey` nor `issueTransportCertificate` is given.
  */
 export async function mtmsKeyOps(
@@ -29,7 +29,7 @@ export async function mtmsKeyOps(
     transportKey?: { keyBlock: string; certificate: string };
     issueTransportCertificate?: (publicKey: RsaPublicKey) => Promise<string>;
   },
-): Promise<{ ops: MtmsKeyOps; transportCertificate: string }> {
+): Promise<{ ops: MtmsKeyOps; transportCertificate: string; hsm: Hsm }> {
   const { hsm, pk, mak } = await openServerKeys(o, "mtms");
   let transport: { keyBlock: string; certificate: string };
   if (o.transportKey) {
@@ -47,6 +47,7 @@ export async function mtmsKeyOps(
     throw new TypeError("the MTMS needs transportKey or issueTransportCertificate");
   }
   return {
+    hsm,
     transportCertificate: transport.certificate,
     ops: {
       importTk: (encryptedTk, expected) =>

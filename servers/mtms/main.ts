@@ -37,7 +37,8 @@ import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
 import { revocationChecked } from "../_lib/revocation.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
 import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
-import { openStore, operatorNonceMemory } from "../_lib/store.ts";
+import { openStore } from "../_lib/store.ts";
+import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { mtmsMain } from "./_cli.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
@@ -156,14 +157,14 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       observe: o.observe,
       streamAbove: o.streamAbove,
     });
+    const operators = openOperatorLayer({ ...o, store, hsm: keys.hsm, actor: "mtms" });
     const api = createHandler({
       title: "MTMS",
       version: "1.0.0",
       description:
         "Material tracking system: flow A of CN103714639A (production orders, TK collection, transfer to KMS)",
-      routes: mtmsRoutes(service),
-      operatorToken: o.token,
-      rememberOperatorNonce: operatorNonceMemory(store),
+      routes: [...mtmsRoutes(service), ...operators.routes],
+      operators: operators.gate,
       log: o.log,
       ready: async () => {
         await store.schemaVersion();

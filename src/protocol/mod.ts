@@ -12,6 +12,8 @@ export * from "./flow_a.ts";
 export * from "./flow_a_proof.ts";
 export * from "./operator_auth.ts";
 export * from "./operator_request.ts";
+export * from "./operator_key.ts";
+export * from "./operator_api.ts";
 export * from "./flow_b.ts";
 export * from "./flow_b_auth.ts";
 export * from "./tr34.ts";

@@ -106,7 +106,8 @@ async function hmac(secret: string, message: string): Promise<Uint8Array> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, enc.encode(message)));
 }
 
-function pathAndQueryOf(url: string | URL): string {
+/** The path and query of a request URL, as signed. */
+export function pathAndQueryOf(url: string | URL): string {
   const u = typeof url === "string" ? new URL(url) : url;
   return u.pathname + u.search;
 }
@@ -200,6 +201,20 @@ export async function verifyOperatorRequest(
       "the operator request's signature is not valid (wrong secret, or the method, path, time, nonce or body differ from what was signed)",
     );
   }
+  return checkOperatorTime(ts, nonce, now);
+}
+
+/**
+ * Checks a signed request's time against the server's clock and says how
+ * long to remember its nonce.
+ *
+ * @param ts the signing time, unix seconds.
+ * @param nonce the request's nonce.
+ * @param now the server's clock.
+ * @returns the nonce and until when to remember it.
+ * @throws {UnauthorizedError} `request_expired` outside {@link OPERATOR_WINDOW_S}.
+ */
+export function checkOperatorTime(ts: number, nonce: string, now: Date): VerifiedOperatorRequest {
   const skew = ts - now.getTime() / 1000;
   if (Math.abs(skew) > OPERATOR_WINDOW_S) {
     throw new UnauthorizedError(

@@ -22,6 +22,13 @@ export interface Exec {
   each(sql: string, fn: (row: Row) => void): Promise<void>;
 }
 
+/** Who the key-lifecycle audit records of a bulk write name. */
+export interface KeyAuditWho {
+  actor: string;
+  /** The acting operator, or null. */
+  operator: string | null;
+}
+
 /** A database behind the checked front. */
 export interface Backend {
   /** Which database ("sqlite", "postgres"). */
@@ -33,6 +40,15 @@ export interface Backend {
    * already holds the whole database.
    */
   readonly lockRow: string;
+
+  /**
+   * What an `INSERT INTO audit_log (...)` with explicit ids puts before
+   * `VALUES` (PostgreSQL: `OVERRIDING SYSTEM VALUE` for its identity column).
+   */
+  readonly auditInsert: string;
+
+  /** SQL that turns a hex text parameter into bytes (`unhex(?)`, `decode(?, 'hex')`). */
+  readonly hexParam: string;
 
   /**
    * Runs `fn` as one statement or a few reads (autocommit, or inside the
@@ -61,7 +77,7 @@ export interface Backend {
 
   /**
    * Inside `atomic`: one terminal per TK of a batch (checking each TK as it
-   * is read), with its audit record if `actor` is set.
+   * is read), with its audit record (chained) if `audit` is set.
    * @returns how many; throws `StoreError("conflict")` naming an SN already known.
    */
   insertTerminals(
@@ -69,7 +85,7 @@ export interface Backend {
     orderId: string,
     at: string,
     tks: Iterable<ImportedTk> | AsyncIterable<ImportedTk>,
-    actor: string | undefined,
+    audit: KeyAuditWho | undefined,
   ): Promise<number>;
 
   /** Stages TKs of an upload; returns -1 or the index of the first SN already staged. */
@@ -80,6 +96,6 @@ export interface Backend {
     at: string,
   ): Promise<number>;
 
-  /** Issues TMKs in one transaction, with audit records if `actor` is set; returns how many. */
-  issueTmks(issues: readonly TmkIssue[], actor: string | undefined): Promise<number>;
+  /** Issues TMKs in one transaction, with chained audit records if `audit` is set; returns how many. */
+  issueTmks(issues: readonly TmkIssue[], audit: KeyAuditWho | undefined): Promise<number>;
 }

@@ -1,32 +1,26 @@
 /**
- * The checked front's flow B ledger, replay memory and audit log: the part
- * of {@link ./checked.ts} that the flow B service, the operator nonce
- * memory and every audited step call. Each method checks its arguments,
+ * The checked front's flow B ledger and replay memory: the part of
+ * {@link ./checked.ts} that the flow B service and the operator nonce
+ * memory call. Each method checks its arguments,
  * runs its statements on the backend and maps the rows.
  *
  * @module
  */
 import type { Backend, Exec } from "./_backend.ts";
 import {
-  checkAuditInput,
-  checkAuditQuery,
   checkAuthFailure,
   checkAuthSuccess,
   checkChallenge,
   checkDate,
   checkHsmKey,
   checkId,
-  checkKeyBlock,
   checkNonce,
   checkTransportKey,
 } from "./_check.ts";
-import { iso, type Row, toAudit, toChallenge } from "./_rows.ts";
-import type { AuditLog, NonceMemory, ServerKeys } from "./api.ts";
+import { iso, type Row, toChallenge } from "./_rows.ts";
+import type { NonceMemory } from "./api.ts";
 import { StoreError } from "./errors.ts";
 import type {
-  AuditInput,
-  AuditQuery,
-  AuditRecord,
   AuthFailureResult,
   ChallengeInput,
   ConsumeResult,
@@ -51,10 +45,11 @@ function challengeRefusal(c: Row | undefined, sn: string): ConsumeResult {
 
 /**
  * The flow B ledger's own methods (registration, keys, lock-out, sessions,
- * challenges), the nonce memory and the audit log over a backend. The
+ * challenges) and the nonce memory over a backend (the audit log and the
+ * operators are in {@link ./_audit_front.ts}). The
  * terminal methods both flows share are in {@link ./checked.ts}.
  */
-export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
+export abstract class LedgerFront implements NonceMemory {
   /** The database behind the front. */
   protected readonly backend: Backend;
 
@@ -249,62 +244,5 @@ export abstract class LedgerFront implements NonceMemory, ServerKeys, AuditLog {
       "nonces",
       (x) => x.run("DELETE FROM nonces WHERE expires_at < ?", iso(now)),
     );
-  }
-
-  // ---- server keys ----
-
-  keepServerKey(name: string, keyBlock: string, at: Date): Promise<string> {
-    checkId("name", name);
-    checkKeyBlock("keyBlock", keyBlock);
-    checkDate("at", at);
-    return this.backend.atomic(`server key ${name}`, async (x) => {
-      await x.run(
-        `INSERT INTO server_keys (name, key_block, created_at) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO NOTHING`,
-        name,
-        keyBlock,
-        iso(at),
-      );
-      const r = await x.get("SELECT key_block FROM server_keys WHERE name = ?", name);
-      return String(r!.key_block);
-    });
-  }
-
-  // ---- audit ----
-
-  appendAudit(e: AuditInput): Promise<number> {
-    checkAuditInput(e);
-    return this.backend.one("audit", async (x) => {
-      const r = await x.get(
-        `INSERT INTO audit_log (at, actor, event, subject, key_id, kcv, outcome, detail)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-        iso(e.at),
-        e.actor,
-        e.event,
-        e.subject ?? null,
-        e.keyId ?? null,
-        e.kcv ?? null,
-        e.outcome,
-        e.detail ?? null,
-      );
-      return Number(r!.id);
-    });
-  }
-
-  listAudit(q: AuditQuery): Promise<AuditRecord[]> {
-    const afterId = checkAuditQuery(q);
-    const subject = q.subject ?? null;
-    const event = q.event ?? null;
-    return this.backend.one("audit", async (x) =>
-      (await x.all(
-        `SELECT * FROM audit_log WHERE id > ? AND (CAST(? AS TEXT) IS NULL OR subject = ?)
-           AND (CAST(? AS TEXT) IS NULL OR event = ?) ORDER BY id LIMIT ?`,
-        afterId,
-        subject,
-        subject,
-        event,
-        event,
-        q.limit,
-      )).map(toAudit));
   }
 }

@@ -7,7 +7,16 @@
  *
  * @module
  */
+import { Buffer } from "node:buffer";
+import type { AuditCheckpoint, ChainedAuditRecord } from "./audit_chain.ts";
 import { StoreError } from "./errors.ts";
+import type {
+  Approval,
+  ApprovalState,
+  OperatorRecord,
+  OperatorRole,
+  ServerKey,
+} from "./operator_types.ts";
 import type {
   AuditRecord,
   Challenge,
@@ -38,6 +47,11 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["nonces", "scope, nonce"],
   ["server_keys", "name"],
   ["audit_log", "id"],
+  ["audit_chain_start", "id"],
+  ["audit_checkpoints", "seq"],
+  ["server_keys", "name"],
+  ["operators", "id"],
+  ["approvals", "id"],
 ];
 
 /** Records a terminal's TMK unless it has one (parameters: block, under TK, KCV, at, at, SN). */
@@ -161,6 +175,58 @@ export function toAudit(r: Row): AuditRecord {
     kcv: strOrNull(r.kcv),
     outcome: str(r.outcome) as AuditRecord["outcome"],
     detail: strOrNull(r.detail),
+  };
+}
+
+/** An `audit_log` row with its operator and link. */
+export function toChained(r: Row): ChainedAuditRecord {
+  const link = r.prev_hash as Uint8Array | null | undefined;
+  const prevHash = link == null ? null : Buffer.from(link).toString("hex").toUpperCase();
+  return { ...toAudit(r), operator: strOrNull(r.operator), prevHash };
+}
+
+/** An `audit_checkpoints` row. */
+export function toCheckpoint(r: Row): AuditCheckpoint {
+  const [hash, keyKcv, mac] = [r.hash, r.key_kcv, r.mac].map(str);
+  return { seq: Number(r.seq), hash, at: time(r.at), keyKcv, mac };
+}
+
+/** A `server_keys` row. */
+export function toServerKey(r: Row): ServerKey {
+  const [name, keyBlock, kcv] = [r.name, r.key_block, r.kcv].map(str);
+  return { name, keyBlock, kcv, createdAt: time(r.created_at) };
+}
+
+/** An `operators` row. */
+export function toOperator(r: Row): OperatorRecord {
+  return {
+    id: str(r.id),
+    name: str(r.name),
+    role: str(r.role) as OperatorRole,
+    publicKey: str(r.public_key),
+    createdAt: time(r.created_at),
+    createdBy: str(r.created_by),
+    disabledAt: timeOrNull(r.disabled_at),
+    disabledBy: strOrNull(r.disabled_by),
+  };
+}
+
+/** An `approvals` row. */
+export function toApproval(r: Row): Approval {
+  const [id, operation, method, path] = [r.id, r.operation, r.method, r.path].map(str);
+  const status = r.status === null || r.status === undefined ? null : Number(r.status);
+  return { id, operation, method, path, body: strOrNull(r.body), status, ...approvalPeople(r) };
+}
+
+/** Who asked for an approval and who gave it, when, and where it is. */
+function approvalPeople(r: Row) {
+  return {
+    requestedBy: str(r.requested_by),
+    requestedAt: time(r.requested_at),
+    expiresAt: time(r.expires_at),
+    state: str(r.state) as ApprovalState,
+    approvedBy: strOrNull(r.approved_by),
+    approvedAt: timeOrNull(r.approved_at),
   };
 }
 

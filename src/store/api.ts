@@ -39,6 +39,21 @@ import type {
   TmkIssue,
   TransportKeyInput,
 } from "./types.ts";
+import type {
+  AuditChainSource,
+  AuditCheckpoint,
+  AuditHead,
+  ChainedAuditRecord,
+} from "./audit_chain.ts";
+import type {
+  Approval,
+  ApprovalInput,
+  ApprovalState,
+  GrantResult,
+  OperatorInput,
+  OperatorRecord,
+  ServerKey,
+} from "./operator_types.ts";
 
 /** What every store has: its kind, transactions, schema version, state hash, closing. */
 export interface StoreBase {
@@ -326,26 +341,110 @@ export interface NonceMemory {
   purgeNonces(now: Date): Promise<number>;
 }
 
-/** Keys every server instance on one database shares, kept as key blocks under the LMK. */
-export interface ServerKeys {
+/**
+ * The append-only audit log, hash-chained (`audit_chain.ts`): each append
+ * links its records to the chain's head in the same transaction, so
+ * appends from several instances on one database form one chain.
+ */
+export interface AuditLog extends AuditChainSource {
   /**
-   * Keeps a key block under `name` unless one is kept there already (of two
-   * instances that start together, the first to write wins).
-   *
-   * @returns the key block kept under `name`: `keyBlock`, or the one kept before.
+   * Appends an audit record; returns its id (its place in the chain). The
+   * record names `event.operator`, else the operator of the request being
+   * served ({@link ./audit_operator.ts}), else none.
    */
-  keepServerKey(name: string, keyBlock: string, at: Date): Promise<string>;
-}
-
-/** The append-only audit log. */
-export interface AuditLog {
-  /** Appends an audit record; returns its id. */
   appendAudit(event: AuditInput): Promise<number>;
 
   /** Audit records in id order. */
   listAudit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  /** The chain's head: its last record and that record's hash. */
+  auditHead(): Promise<AuditHead>;
+
+  /** Records with their operator and link, in id order, after `afterId`. */
+  listAuditChain(query: { afterId: number; limit: number }): Promise<ChainedAuditRecord[]>;
+
+  /**
+   * Stores a checkpoint (once per record id).
+   * @returns false if one at that record already exists.
+   */
+  addAuditCheckpoint(checkpoint: AuditCheckpoint): Promise<boolean>;
+
+  /** Checkpoints in record order, after `afterSeq`. */
+  listAuditCheckpoints(query: { afterSeq: number; limit: number }): Promise<AuditCheckpoint[]>;
+
+  /** The last checkpoint, or null. */
+  lastAuditCheckpoint(): Promise<AuditCheckpoint | null>;
+}
+
+/** The server's own keys (as key blocks under its LMK), each made once. */
+export interface ServerKeys {
+  /** The key of that name, or null. */
+  getServerKey(name: string): Promise<ServerKey | null>;
+
+  /**
+   * Stores a key under a name unless one is there (of two instances
+   * starting together, the first wins).
+   * @returns the key stored under the name (this one or the earlier one).
+   */
+  putServerKey(key: { name: string; keyBlock: string; kcv: string; createdAt: Date }): Promise<
+    ServerKey
+  >;
+}
+
+/** Operators, their roles and public keys; and the approvals of dual control. */
+export interface OperatorBook {
+  /**
+   * Adds an operator.
+   * @throws {StoreError} `duplicate` for an id or public key already used.
+   */
+  addOperator(operator: OperatorInput): Promise<OperatorRecord>;
+
+  /** The operator, or null. */
+  getOperator(id: string): Promise<OperatorRecord | null>;
+
+  /** Every operator by id (disabled ones too). */
+  listOperators(): Promise<OperatorRecord[]>;
+
+  /**
+   * Disables an operator (its requests are refused from then on).
+   * @returns false if it was already disabled.
+   * @throws {StoreError} `not_found`.
+   */
+  disableOperator(id: string, options: { at: Date; by: string }): Promise<boolean>;
+
+  /** How many operators are enabled. */
+  countOperators(): Promise<number>;
+
+  /**
+   * Stores a pending approval.
+   * @throws {StoreError} `duplicate` for a reused id.
+   */
+  createApproval(approval: ApprovalInput): Promise<Approval>;
+
+  /** The approval, or null. */
+  getApproval(id: string): Promise<Approval | null>;
+
+  /** Approvals in a state (default pending), oldest first. */
+  listApprovals(query: { state?: ApprovalState; limit: number }): Promise<Approval[]>;
+
+  /**
+   * Approves a pending approval once, atomically: only if it is pending, not
+   * expired at `at`, and `approver` is not the operator who asked.
+   */
+  grantApproval(id: string, approver: string, at: Date): Promise<GrantResult>;
+
+  /** Records how the approved operation ended (state `done`). */
+  finishApproval(id: string, status: number): Promise<void>;
 }
 
 /** The whole repository: every role above, as each implementation provides it. */
 export interface Store
-  extends StoreBase, MtmsStore, KmsStore, FlowBLedger, NonceMemory, ServerKeys, AuditLog {}
+  extends
+    StoreBase,
+    MtmsStore,
+    KmsStore,
+    FlowBLedger,
+    NonceMemory,
+    AuditLog,
+    ServerKeys,
+    OperatorBook {}

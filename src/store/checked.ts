@@ -9,7 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import type { Backend } from "./_backend.ts";
+import type { Backend, KeyAuditWho } from "./_backend.ts";
 import {
   checkCollectedTk,
   checkDate,
@@ -27,7 +27,9 @@ import {
   FILTERS,
   ORDER_STATES,
 } from "./_check.ts";
-import { LedgerFront, mustExist } from "./_ledger_front.ts";
+import { AuditFront } from "./_audit_front.ts";
+import { mustExist } from "./_ledger_front.ts";
+import { currentAuditOperator } from "./audit_operator.ts";
 import {
   HASHED_TABLES,
   iso,
@@ -47,6 +49,11 @@ import { TERMINAL_STATES } from "./types.ts";
 import { StoreError } from "./errors.ts";
 import type * as T from "./types.ts";
 
+/** Who a bulk write's audit records name: its actor and the acting operator, if any. */
+function who(actor: string | undefined): KeyAuditWho | undefined {
+  return actor === undefined ? undefined : { actor, operator: currentAuditOperator() };
+}
+
 /** Why `putCollectedTk` stored nothing: `same` TK again, or the refusal. */
 function collectedRefusal(row: Row | undefined, tk: T.CollectedTkInput): "same" {
   const { orderId, sn } = tk;
@@ -64,7 +71,7 @@ function collectedRefusal(row: Row | undefined, tk: T.CollectedTkInput): "same" 
 }
 
 /** A {@link Store} over a backend; get one from `openSqliteStore` or `openPostgresStore`. */
-export class CheckedStore extends LedgerFront implements Store {
+export class CheckedStore extends AuditFront implements Store {
   /** @internal the backend's open function makes it. */
   constructor(backend: Backend) {
     super(backend);
@@ -309,7 +316,7 @@ export class CheckedStore extends LedgerFront implements Store {
       if (made === 0) {
         throw new StoreError("conflict", `order ${orderId} already exists without a batch`);
       }
-      const n = await this.backend.insertTerminals(x, orderId, at, batch.tks, auditActor);
+      const n = await this.backend.insertTerminals(x, orderId, at, batch.tks, who(auditActor));
       if (n === 0) throw new RangeError("batch.tks must hold at least one TK, got none");
       await x.run(
         "INSERT INTO tk_batches (order_id, body_hash, tks, received_at) VALUES (?, ?, ?, ?)",
@@ -453,7 +460,7 @@ export class CheckedStore extends LedgerFront implements Store {
 
   issueTmks(issues: readonly T.TmkIssue[], options: T.IssueTmksOptions = {}): Promise<number> {
     checkTmkIssues(issues, options);
-    return this.backend.issueTmks(issues, options.auditActor);
+    return this.backend.issueTmks(issues, who(options.auditActor));
   }
 
   markTmkSent(sn: string, at: Date): Promise<boolean> {

@@ -6,8 +6,10 @@
  * helpers that work on any of them.
  *
  * The store never sees a clear key: key fields take TR-31 key blocks (checked
- * for form) or ciphertexts, and the audit log is append-only in the database
- * itself (triggers abort UPDATE and DELETE).
+ * for form) or ciphertexts. The audit log is append-only in the database
+ * itself (triggers abort UPDATE and DELETE) and hash-chained, so that
+ * {@link verifyAuditChain} finds tampering even where the triggers were
+ * dropped.
  *
  * @example
  * ```ts
@@ -24,6 +26,23 @@
  */
 export * from "./types.ts";
 export * from "./api.ts";
+export * from "./operator_types.ts";
+export {
+  AUDIT_CHAIN_FORMAT,
+  type AuditChainSource,
+  type AuditCheckpoint,
+  type AuditHead,
+  type AuditProblem,
+  auditRecordHash,
+  type AuditVerifyReport,
+  canonicalAuditRecord,
+  type ChainedAuditRecord,
+  checkpointMacInput,
+  GENESIS,
+  MAX_PROBLEMS,
+  verifyAuditChain,
+} from "./audit_chain.ts";
+export { currentAuditOperator, withAuditOperator } from "./audit_operator.ts";
 export { type TmkDelivery, tmkDelivery } from "./delivery.ts";
 export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";

@@ -26,7 +26,8 @@
  * @module
  */
 import postgres from "postgres";
-import type { Backend, Exec } from "./_backend.ts";
+import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
+import { ChainAppender } from "./_chain.ts";
 import { checkId, checkImportedTk, checkInt, checkString, checkText } from "./_check.ts";
 import { mapError, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
@@ -172,10 +173,55 @@ async function inChunks<T>(
   return n;
 }
 
+/**
+ * Key-lifecycle audit records of a bulk write, inside its transaction:
+ * `add` links a chunk's records into the chain in SN order and inserts them
+ * in one statement.
+ */
+async function keyAudit(
+  x: PgExec,
+  backend: Pick<Backend, "lockKey">,
+  who: KeyAuditWho,
+  event: string,
+  keyId: string,
+) {
+  const chain = await ChainAppender.open(x, backend);
+  const { actor, operator } = who;
+  return {
+    async add(rows: { at: string; sn: string; kcv: string }[]): Promise<void> {
+      if (rows.length === 0) return;
+      rows.sort((a, b) => (a.sn < b.sn ? -1 : a.sn > b.sn ? 1 : 0));
+      const linked = rows.map((t) =>
+        chain.link({
+          at: t.at,
+          actor,
+          event,
+          subject: t.sn,
+          keyId,
+          kcv: t.kcv,
+          outcome: "success",
+          detail: null,
+          operator,
+        })
+      );
+      await x.q`INSERT INTO audit_log
+          (id, at, actor, event, subject, key_id, kcv, outcome, operator, prev_hash)
+        OVERRIDING SYSTEM VALUE
+        SELECT v.id, v.at, ${actor}, ${event}, v.s, ${keyId}, v.k, 'success', ${operator}::text,
+               decode(v.p, 'hex')
+        FROM unnest(${linked.map((r) => r.id)}::bigint[], ${linked.map((r) => r.at)}::timestamptz[],
+                    ${linked.map((r) => r.subject!)}::text[], ${linked.map((r) => r.kcv!)}::text[],
+                    ${linked.map((r) => r.prevHash!)}::text[]) AS v(id, at, s, k, p)`;
+    },
+  };
+}
+
 /** The PostgreSQL backend: a connection pool, transactions, savepoints, deadlock retries. */
 class PgBackend implements Backend {
   readonly kind = "postgres";
   readonly lockRow = " FOR UPDATE";
+  readonly auditInsert = " OVERRIDING SYSTEM VALUE";
+  readonly hexParam = "decode(?, 'hex')";
   readonly #shared: Shared;
   readonly #q: Q;
   readonly #x: PgExec;
@@ -290,36 +336,27 @@ class PgBackend implements Backend {
     orderId: string,
     at: string,
     tks: Iterable<ImportedTk> | AsyncIterable<ImportedTk>,
-    actor: string | undefined,
+    who: KeyAuditWho | undefined,
   ): Promise<number> {
     const q = x.q;
     const when = new Date(at);
+    const audit = who === undefined ? null : await keyAudit(x, this, who, "tk_imported", "TK");
     const n = await inChunks(tks, checkImportedTk, async (chunk) => {
       const sns = chunk.map((t) => t.sn);
       const blocks = chunk.map((t) => t.tkBlock);
       const hashes = chunk.map((t) => t.tkHash);
       const kcvs = chunk.map((t) => t.tkKcv);
-      // With an actor, the same statement appends one audit record per TK it inserted.
-      const got = actor === undefined
-        ? await q`INSERT INTO terminals
-            (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
-          SELECT v.sn, ${orderId}, 'tk_received', v.b, v.h, v.k, ${when}, ${when}
-          FROM unnest(${sns}::text[], ${blocks}::text[], ${hashes}::text[], ${kcvs}::text[])
-               AS v(sn, b, h, k)
-          ON CONFLICT (sn) DO NOTHING RETURNING sn`
-        : await q`WITH ins AS (INSERT INTO terminals
-            (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
-          SELECT v.sn, ${orderId}, 'tk_received', v.b, v.h, v.k, ${when}, ${when}
-          FROM unnest(${sns}::text[], ${blocks}::text[], ${hashes}::text[], ${kcvs}::text[])
-               AS v(sn, b, h, k)
-          ON CONFLICT (sn) DO NOTHING RETURNING sn, tk_kcv)
-          INSERT INTO audit_log (at, actor, event, subject, key_id, kcv, outcome)
-          SELECT ${when}, ${actor}, 'tk_imported', sn, 'TK', tk_kcv, 'success' FROM ins ORDER BY sn
-          RETURNING subject AS sn`;
+      const got = await q`INSERT INTO terminals
+          (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
+        SELECT v.sn, ${orderId}, 'tk_received', v.b, v.h, v.k, ${when}, ${when}
+        FROM unnest(${sns}::text[], ${blocks}::text[], ${hashes}::text[], ${kcvs}::text[])
+             AS v(sn, b, h, k)
+        ON CONFLICT (sn) DO NOTHING RETURNING sn, tk_kcv`;
       if (got.length !== chunk.length) {
         const sn = firstMissing(sns, got.map((r) => str(r.sn)));
         throw new StoreError("conflict", `serial number ${sn} is already known to KMS`);
       }
+      await audit?.add(got.map((r) => ({ at, sn: str(r.sn), kcv: str(r.tk_kcv) })));
     });
     // Statistics that know this order, so the planner pages through it by index (without
     // them it sorts every remaining row of the order for each page: quadratic). Inside the
@@ -350,7 +387,7 @@ class PgBackend implements Backend {
     });
   }
 
-  issueTmks(issues: readonly TmkIssue[], actor: string | undefined): Promise<number> {
+  issueTmks(issues: readonly TmkIssue[], who: KeyAuditWho | undefined): Promise<number> {
     // The first issue of an SN counts, as if applied one by one.
     const seen = new Set<string>();
     const rows = issues.filter((t) => !seen.has(t.sn) && (seen.add(t.sn), true));
@@ -360,7 +397,8 @@ class PgBackend implements Backend {
     const under = rows.map((t) => t.tmkUnderTk);
     const kcvs = rows.map((t) => t.tmkKcv);
     const ats = rows.map((t) => t.issuedAt.toISOString());
-    return this.atomic("bulk TMK issuance", async ({ q }) => {
+    return this.atomic("bulk TMK issuance", async (x) => {
+      const { q } = x;
       // Lock in SN order first: two instances issuing overlapping pages never deadlock (the
       // lock the UPDATE takes: it changes no key column). The update is sent at once behind it
       // (pipelined) and waits for it in the server.
@@ -368,24 +406,23 @@ class PgBackend implements Backend {
         q`SELECT count(*) FROM (SELECT sn FROM terminals
             WHERE sn = ANY(${sns}::text[]) AND tmk_block IS NULL
             ORDER BY sn FOR NO KEY UPDATE) AS l`,
-        actor === undefined
-          ? q`UPDATE terminals AS t
-            SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
-                updated_at = v.at, state = 'tmk_issued'
-            FROM unnest(${sns}::text[], ${blocks}::text[], ${under}::text[], ${kcvs}::text[],
-                        ${ats}::timestamptz[]) AS v(sn, b, u, k, at)
-            WHERE t.sn = v.sn AND t.tmk_block IS NULL`
-          : q`WITH u AS (UPDATE terminals AS t
-              SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
-                  updated_at = v.at, state = 'tmk_issued'
-              FROM unnest(${sns}::text[], ${blocks}::text[], ${under}::text[], ${kcvs}::text[],
-                          ${ats}::timestamptz[]) AS v(sn, b, u, k, at)
-              WHERE t.sn = v.sn AND t.tmk_block IS NULL
-              RETURNING t.sn, t.tmk_kcv, t.tmk_issued_at)
-            INSERT INTO audit_log (at, actor, event, subject, key_id, kcv, outcome)
-            SELECT tmk_issued_at, ${actor}, 'tmk_issued', sn, 'TMK', tmk_kcv, 'success'
-            FROM u ORDER BY sn`,
+        q`UPDATE terminals AS t
+          SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
+              updated_at = v.at, state = 'tmk_issued'
+          FROM unnest(${sns}::text[], ${blocks}::text[], ${under}::text[], ${kcvs}::text[],
+                      ${ats}::timestamptz[]) AS v(sn, b, u, k, at)
+          WHERE t.sn = v.sn AND t.tmk_block IS NULL
+          RETURNING t.sn, t.tmk_kcv, t.tmk_issued_at`,
       ]);
+      if (who !== undefined && r.length > 0) {
+        // The chain's lock is taken last, after the terminals: every writer takes it last.
+        const audit = await keyAudit(x, this, who, "tmk_issued", "TMK");
+        await audit.add(r.map((t) => ({
+          at: (t.tmk_issued_at as Date).toISOString(),
+          sn: str(t.sn),
+          kcv: str(t.tmk_kcv),
+        })));
+      }
       return r.count;
     });
   }

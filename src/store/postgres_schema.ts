@@ -152,10 +152,12 @@ CREATE INDEX tk_staging_time ON tk_staging (staged_at);
     version: 5,
     description: "KMS: keys every instance on the database shares, as key blocks under the LMK",
     sql: `
--- Made once by the first instance's HSM (e.g. the flow A challenge key); never changed.
+-- Made once by the first instance's HSM (the flow A challenge key, the audit key), with its
+-- KCV; never changed.
 CREATE TABLE server_keys (
   name       text COLLATE "C" PRIMARY KEY,
   key_block  text NOT NULL,
+  kcv        text NOT NULL,
   created_at timestamptz NOT NULL
 );
 `,
@@ -178,6 +180,61 @@ CREATE INDEX tk_staging_tk_hash ON tk_staging (upload_id, tk_hash);
     sql: `
 ALTER TABLE terminals ADD COLUMN session_context text;
 ALTER TABLE challenges ADD COLUMN rnd1 text;
+`,
+  },
+  {
+    version: 8,
+    description:
+      "operators and their roles, dual-control approvals, the audit hash chain and checkpoints",
+    sql: `
+ALTER TABLE audit_log ADD COLUMN operator text;
+ALTER TABLE audit_log ADD COLUMN prev_hash bytea;
+CREATE TABLE audit_chain_start (
+  id           integer PRIMARY KEY CHECK (id = 1),
+  chained_from bigint NOT NULL
+);
+INSERT INTO audit_chain_start (id, chained_from)
+  SELECT 1, coalesce(max(id), 0) + 1 FROM audit_log;
+
+CREATE TABLE audit_checkpoints (
+  seq     bigint PRIMARY KEY,
+  hash    text NOT NULL,
+  at      timestamptz NOT NULL,
+  key_kcv text NOT NULL,
+  mac     text NOT NULL
+);
+CREATE TRIGGER audit_checkpoints_no_change BEFORE UPDATE OR DELETE ON audit_checkpoints
+  FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+CREATE TRIGGER audit_checkpoints_no_truncate BEFORE TRUNCATE ON audit_checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+
+CREATE TABLE operators (
+  id          text COLLATE "C" PRIMARY KEY,
+  name        text NOT NULL,
+  role        text NOT NULL CHECK (role IN ('operator', 'supervisor', 'custodian', 'auditor')),
+  public_key  text NOT NULL UNIQUE,
+  created_at  timestamptz NOT NULL,
+  created_by  text NOT NULL,
+  disabled_at timestamptz,
+  disabled_by text
+);
+
+CREATE TABLE approvals (
+  id           text COLLATE "C" PRIMARY KEY,
+  operation    text NOT NULL,
+  method       text NOT NULL,
+  path         text NOT NULL,
+  body         text,
+  requested_by text NOT NULL,
+  requested_at timestamptz NOT NULL,
+  expires_at   timestamptz NOT NULL,
+  state        text NOT NULL CHECK (state IN ('pending', 'approved', 'done')),
+  approved_by  text,
+  approved_at  timestamptz,
+  status       integer,
+  CHECK (approved_by IS NULL OR approved_by <> requested_by)
+);
+CREATE INDEX approvals_state ON approvals (state, requested_at);
 `,
   },
 ];

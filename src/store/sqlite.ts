@@ -29,7 +29,8 @@
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
-import type { Backend, Exec } from "./_backend.ts";
+import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
+import { AUDIT_COLUMNS, ChainAppender } from "./_chain.ts";
 import { checkId, checkImportedTk, checkInt, checkText } from "./_check.ts";
 import { ISSUE_TMK, mapError, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
@@ -57,7 +58,7 @@ export interface SqliteStoreOptions {
  * records in large transactions, and fewer checkpoints mean fewer fsyncs.
  */
 const WAL_CHECKPOINT_PAGES = 10000;
-/** Audit records per INSERT statement of a bulk write (6 parameters each). */
+/** Audit records per INSERT statement of a bulk write (9 parameters each). */
 const AUDIT_ROWS = 100;
 
 /** A FIFO async lock. */
@@ -140,6 +141,8 @@ class SqliteExec implements Exec {
 class SqliteBackend implements Backend {
   readonly kind = "sqlite";
   readonly lockRow = "";
+  readonly auditInsert = "";
+  readonly hexParam = "unhex(?)";
   readonly #conn: Conn;
   readonly #x: SqliteExec;
   /** For a transaction view: whether its transaction is still open; null for the store itself. */
@@ -280,27 +283,41 @@ class SqliteBackend implements Backend {
 
   /**
    * Key-lifecycle audit records of a bulk write, inside its transaction:
-   * `add` one per key, in order; they go to the log in multi-row INSERTs of
-   * up to {@link AUDIT_ROWS}, fewer statements than one per row. Call
-   * `flush` before the transaction ends.
+   * `add` one per key, in order; each is linked into the chain as it is
+   * added, and they go to the log in multi-row INSERTs of up to
+   * {@link AUDIT_ROWS}, fewer statements than one per row. Call `flush`
+   * before the transaction ends.
    */
-  #keyAudit(actor: string, event: string, keyId: string) {
-    const rows: (string | null)[] = [];
+  async #keyAudit(who: KeyAuditWho, event: string, keyId: string) {
+    const chain = await ChainAppender.open(this.#x, this);
+    const rows: Param[] = [];
     const insert = (k: number) => {
       if (k === 0) return;
       this.#x.st(
-        `INSERT INTO audit_log (at, actor, event, subject, key_id, kcv, outcome) VALUES ${
-          Array(k).fill(`(?, ?, ?, ?, ?, ?, 'success')`).join(", ")
+        `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${
+          Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, unhex(?))`).join(", ")
         }`,
       ).run(...rows);
       rows.length = 0;
     };
+    const { actor, operator } = who;
     return {
       add(at: string, subject: string, kcv: string) {
-        rows.push(at, actor, event, subject, keyId, kcv);
-        if (rows.length === AUDIT_ROWS * 6) insert(AUDIT_ROWS);
+        const r = chain.link({
+          at,
+          actor,
+          event,
+          subject,
+          keyId,
+          kcv,
+          outcome: "success",
+          detail: null,
+          operator,
+        });
+        rows.push(r.id, at, actor, event, subject, keyId, kcv, operator, r.prevHash);
+        if (rows.length === AUDIT_ROWS * 9) insert(AUDIT_ROWS);
       },
-      flush: () => insert(rows.length / 6),
+      flush: () => insert(rows.length / 9),
     };
   }
 
@@ -309,7 +326,7 @@ class SqliteBackend implements Backend {
     orderId: string,
     at: string,
     tks: Iterable<ImportedTk> | AsyncIterable<ImportedTk>,
-    actor: string | undefined,
+    who: KeyAuditWho | undefined,
   ): Promise<number> {
     let n = 0;
     const exists = this.#x.st("SELECT 1 FROM terminals WHERE sn = ?");
@@ -317,7 +334,7 @@ class SqliteBackend implements Backend {
       `INSERT INTO terminals (sn, order_id, state, tk_block, tk_hash, tk_kcv, created_at, updated_at)
        VALUES (?, ?, 'tk_received', ?, ?, ?, ?, ?)`,
     );
-    const audit = actor === undefined ? null : this.#keyAudit(actor, "tk_imported", "TK");
+    const audit = who === undefined ? null : await this.#keyAudit(who, "tk_imported", "TK");
     for await (const t of tks) {
       checkImportedTk(n, t);
       if (exists.get(t.sn)) {
@@ -345,10 +362,10 @@ class SqliteBackend implements Backend {
     });
   }
 
-  issueTmks(issues: readonly TmkIssue[], actor: string | undefined): Promise<number> {
-    return this.atomic("bulk TMK issuance", () => {
+  issueTmks(issues: readonly TmkIssue[], who: KeyAuditWho | undefined): Promise<number> {
+    return this.atomic("bulk TMK issuance", async () => {
       const st = this.#x.st(ISSUE_TMK);
-      const audit = actor === undefined ? null : this.#keyAudit(actor, "tmk_issued", "TMK");
+      const audit = who === undefined ? null : await this.#keyAudit(who, "tmk_issued", "TMK");
       let n = 0;
       for (const t of issues) {
         const at = t.issuedAt.toISOString();

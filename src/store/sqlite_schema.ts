@@ -144,10 +144,12 @@ CREATE INDEX tk_staging_time ON tk_staging (staged_at);
     version: 5,
     description: "KMS: keys every instance on the database shares, as key blocks under the LMK",
     sql: `
--- Made once by the first instance's HSM (e.g. the flow A challenge key); never changed.
+-- Made once by the first instance's HSM (the flow A challenge key, the audit key), with its
+-- KCV; never changed.
 CREATE TABLE server_keys (
   name       TEXT PRIMARY KEY,
   key_block  TEXT NOT NULL,
+  kcv        TEXT NOT NULL,
   created_at TEXT NOT NULL
 ) STRICT;
 `,
@@ -173,6 +175,69 @@ CREATE INDEX tk_staging_tk_hash ON tk_staging (upload_id, tk_hash);
 ALTER TABLE terminals ADD COLUMN session_context TEXT;
 -- The terminal's Rnd1 of each challenge (the KMS's Rnd2 is rnd).
 ALTER TABLE challenges ADD COLUMN rnd1 TEXT;
+`,
+  },
+  {
+    version: 8,
+    description:
+      "operators and their roles, dual-control approvals, the audit hash chain and checkpoints",
+    sql: `
+-- Who acted (an operator id, null for steps no operator started) and the chain: each
+-- record's prev_hash is the SHA-256 (32 bytes) of the record before it
+-- (src/store/audit_chain.ts). Records from before this migration have none;
+-- audit_chain_start.chained_from, written once here, is the first chained id.
+ALTER TABLE audit_log ADD COLUMN operator TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash BLOB;
+CREATE TABLE audit_chain_start (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  chained_from INTEGER NOT NULL
+) STRICT;
+INSERT INTO audit_chain_start (id, chained_from)
+  SELECT 1, coalesce(max(id), 0) + 1 FROM audit_log;
+
+-- Checkpoints: the chain's hash at record seq, MAC'd by the HSM under the audit key.
+CREATE TABLE audit_checkpoints (
+  seq     INTEGER PRIMARY KEY,
+  hash    TEXT NOT NULL,
+  at      TEXT NOT NULL,
+  key_kcv TEXT NOT NULL,
+  mac     TEXT NOT NULL
+) STRICT;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: UPDATE refused'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only: DELETE refused'); END;
+
+
+-- Operators: each with one role and an Ed25519 public key (raw, hex).
+CREATE TABLE operators (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  role        TEXT NOT NULL CHECK (role IN ('operator', 'supervisor', 'custodian', 'auditor')),
+  public_key  TEXT NOT NULL UNIQUE,
+  created_at  TEXT NOT NULL,
+  created_by  TEXT NOT NULL,
+  disabled_at TEXT,
+  disabled_by TEXT
+) STRICT;
+
+-- Dual control: a sensitive request waits here until a second operator approves it.
+CREATE TABLE approvals (
+  id           TEXT PRIMARY KEY,
+  operation    TEXT NOT NULL,
+  method       TEXT NOT NULL,
+  path         TEXT NOT NULL,
+  body         TEXT,
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'done')),
+  approved_by  TEXT,
+  approved_at  TEXT,
+  status       INTEGER,
+  CHECK (approved_by IS NULL OR approved_by <> requested_by)
+) STRICT;
+CREATE INDEX approvals_state ON approvals (state, requested_at);
 `,
   },
 ];

@@ -317,6 +317,11 @@ export interface AuditInput {
   outcome: AuditOutcome;
   /** A short reason or note (no key material), at most 500 characters. */
   detail?: string | null;
+  /**
+   * The operator who acted (an operator id); default: the operator of the
+   * request being served, if any (`audit_operator.ts`).
+   */
+  operator?: string | null;
 }
 
 /** A stored audit record. */

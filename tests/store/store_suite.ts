@@ -110,14 +110,18 @@ export function storeSuite(f: StoreFactory): void {
   });
 
   test("server keys: the first key block kept under a name stays; bad arguments named", async (s) => {
-    const at = new Date();
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
     const a = fakeKeyBlock("M3");
     const b = fakeKeyBlock("M3");
-    assertEquals(await s.keepServerKey("flow-a-challenge", a, at), a);
-    assertEquals(await s.keepServerKey("flow-a-challenge", b, at), a, "the first one stays");
-    assertEquals(await s.keepServerKey("other", b, at), b);
-    await assertRejects(() => s.keepServerKey("", a, at), RangeError, "name");
-    await assertRejects(() => s.keepServerKey("x", "not a block", at), RangeError, "keyBlock");
+    const put = (name: string, keyBlock: string, kcv = "ABCDEF") =>
+      s.putServerKey({ name, keyBlock, kcv, createdAt: at });
+    assertEquals((await put("flow-a-challenge", a)).keyBlock, a);
+    assertEquals((await put("flow-a-challenge", b, "123456")).keyBlock, a, "the first one stays");
+    assertEquals((await s.getServerKey("flow-a-challenge"))?.kcv, "ABCDEF");
+    assertEquals((await put("other", b)).keyBlock, b);
+    assertEquals(await s.getServerKey("none"), null);
+    await assertRejects(() => put("", a), RangeError, "name");
+    await assertRejects(() => put("x", "not a block"), RangeError, "keyBlock");
   });
 
   test("transaction commits when fn resolves and rolls back when it rejects", async (s) => {

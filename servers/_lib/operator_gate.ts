@@ -1,0 +1,334 @@
+/**
+ * Who may call an operator route: each request names its operator and is
+ * signed with that operator's Ed25519 key (`src/protocol/operator_key.ts`),
+ * or with the bootstrap administrator's secret (`--token`, the HMAC scheme
+ * of `src/protocol/operator_request.ts`, operator id `admin`). The gate
+ * verifies the signature, remembers the nonce (single use), checks the
+ * route's roles (403 `role_required` naming them), and holds each request
+ * of a dual-control route as a pending approval until a second operator
+ * approves it; the approved request then runs once.
+ *
+ * Bootstrap: while no operator is enrolled, `admin` holds every role and
+ * a dual-control request runs alone (audited as `dual_control_waived`):
+ * there is nobody to approve it. Once any operator is enrolled, `admin` is
+ * a supervisor only and every dual-control request needs two people.
+ *
+ * @module
+ */
+import {
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+} from "../../src/protocol/errors.ts";
+import {
+  parseOperatorHeader,
+  verifyOperatorRequestWithKey,
+} from "../../src/protocol/operator_key.ts";
+import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
+import {
+  type Approval,
+  type AuditLog,
+  OPERATOR_ROLES,
+  type OperatorBook,
+  type OperatorRole,
+  withAuditOperator,
+} from "../../src/store/mod.ts";
+
+/** The bootstrap administrator's operator id (the `--token` holder). */
+export const ADMIN_ID = "admin";
+
+/** Default lifetime of a pending approval: 15 minutes. */
+export const APPROVAL_TTL_MS = 15 * 60 * 1000;
+
+/** The operator a request was verified for, as handlers see it. */
+export interface ActingOperator {
+  readonly id: string;
+  readonly name: string;
+  readonly roles: readonly OperatorRole[];
+}
+
+/** The part of a route the gate reads. */
+export interface GatedRoute {
+  readonly operationId: string;
+  readonly roles?: readonly OperatorRole[];
+  readonly dualControl?: { readonly approvers: readonly OperatorRole[] };
+}
+
+/** What the router gives the gate to run an approved request. */
+export interface ApprovedRunner {
+  /** The route an approval's method and path go to (refuses what no route serves). */
+  resolve(method: string, path: string): GatedRoute;
+  /** Runs an approved request's route with its stored body, as `requester`. */
+  run(approval: Approval, requester: ActingOperator): Promise<Response>;
+}
+
+/** Options of {@link OperatorGate}. */
+export interface OperatorGateOptions {
+  /** The bootstrap administrator's secret (at least 16 characters). */
+  token: string;
+  /** Remembers a nonce until `expiresAt`; false if seen (a replay). */
+  rememberNonce: (nonce: string, expiresAt: Date) => Promise<boolean>;
+  /** Operators, approvals and the audit log; without it only `admin` exists (bootstrap). */
+  store?: OperatorBook & AuditLog;
+  /** The server's name in audit records (`kms`, `mtms`). */
+  actor?: string;
+  /** How long an approval waits for its second operator (default {@link APPROVAL_TTL_MS}). */
+  approvalTtlMs?: number;
+  /**
+   * Called for each admitted operator request before it runs (a checkpoint
+   * of the audit log when one is due): a failure refuses the request before
+   * it changes anything.
+   */
+  beforeRequest?: () => Promise<unknown>;
+  now?: () => Date;
+}
+
+const ALL_ROLES: readonly OperatorRole[] = OPERATOR_ROLES;
+
+/** Roles of a route, or every role for a route that names none. */
+function rolesOf(r: GatedRoute): readonly OperatorRole[] {
+  return r.roles ?? ALL_ROLES;
+}
+
+/** Authenticates operators, checks roles and runs dual control. */
+export class OperatorGate {
+  readonly #o: OperatorGateOptions;
+  readonly #now: () => Date;
+  #runner: ApprovedRunner | null = null;
+
+  /** @param o the token, nonce memory, store and policy. */
+  constructor(o: OperatorGateOptions) {
+    if (typeof o.token !== "string" || o.token.length < 16) {
+      throw new RangeError(
+        `the operator token must be at least 16 characters, got ${String(o.token?.length)}`,
+      );
+    }
+    this.#o = o;
+    this.#now = o.now ?? (() => new Date());
+  }
+
+  /** @internal the router hands over how to run approved requests. */
+  attach(runner: ApprovedRunner): void {
+    this.#runner = runner;
+  }
+
+  /** True while no operator is enrolled (only `admin`). */
+  async bootstrap(): Promise<boolean> {
+    return !this.#o.store || (await this.#o.store.countOperators()) === 0;
+  }
+
+  async #admin(): Promise<ActingOperator> {
+    const roles = (await this.bootstrap()) ? ALL_ROLES : ["supervisor" as const];
+    return { id: ADMIN_ID, name: "bootstrap administrator", roles };
+  }
+
+  /**
+   * The operator of a stored id (for an approval's requester).
+   *
+   * @throws {UnauthorizedError} for an unknown or disabled operator.
+   */
+  async operator(id: string): Promise<ActingOperator> {
+    return id === ADMIN_ID ? await this.#admin() : (await this.#enrolled(id)).acting;
+  }
+
+  async #enrolled(id: string): Promise<{ acting: ActingOperator; publicKey: string }> {
+    const op = await this.#o.store?.getOperator(id);
+    if (!op) throw new UnauthorizedError("unauthorized", `no operator ${id} is enrolled here`);
+    if (op.disabledAt !== null) {
+      throw new UnauthorizedError("operator_disabled", `operator ${id} is disabled`);
+    }
+    return { acting: { id: op.id, name: op.name, roles: [op.role] }, publicKey: op.publicKey };
+  }
+
+  /**
+   * Verifies a signed operator request (signature, time, single-use nonce)
+   * and the route's roles.
+   *
+   * @param body the body bytes as received (the signature covers them).
+   * @returns the operator.
+   * @throws {UnauthorizedError} `unauthorized`, `operator_disabled`, `request_expired`,
+   *   `request_replayed`; {@link ForbiddenError} `role_required`.
+   */
+  async admit(
+    request: Request,
+    url: URL,
+    route: GatedRoute,
+    body: Uint8Array,
+  ): Promise<ActingOperator> {
+    const header = request.headers.get("authorization");
+    const signed = { method: request.method, url, body };
+    const h = parseOperatorHeader(header);
+    let op: ActingOperator;
+    let nonce: { nonce: string; expiresAt: Date };
+    if (h.scheme === "hmac") {
+      nonce = await verifyOperatorRequest(this.#o.token, header, signed, this.#now());
+      op = await this.#admin();
+    } else {
+      const enrolled = await this.#enrolled(h.parts.keyId);
+      op = enrolled.acting;
+      nonce = await verifyOperatorRequestWithKey(enrolled.publicKey, h.parts, signed, this.#now());
+    }
+    if (!(await this.#o.rememberNonce(nonce.nonce, nonce.expiresAt))) {
+      throw new UnauthorizedError(
+        "request_replayed",
+        "this operator request was already received (its nonce is used); sign each request anew",
+      );
+    }
+    await this.#requireRole(op, route.operationId, rolesOf(route));
+    await this.#o.beforeRequest?.();
+    return op;
+  }
+
+  async #requireRole(
+    op: ActingOperator,
+    what: string,
+    roles: readonly OperatorRole[],
+  ): Promise<void> {
+    if (op.roles.some((r) => roles.includes(r))) return;
+    const message = `${what} needs role ${roles.join(" or ")}; operator ${op.id} has role ${
+      op.roles.join(", ")
+    }`;
+    await this.#audit(op.id, "access_refused", "failure", { subject: what, detail: message });
+    throw new ForbiddenError("role_required", message);
+  }
+
+  async #audit(
+    operator: string,
+    event: string,
+    outcome: "success" | "failure",
+    fields: { subject?: string; detail?: string },
+  ): Promise<void> {
+    await this.#o.store?.appendAudit({
+      at: this.#now(),
+      actor: this.#o.actor ?? "server",
+      event,
+      outcome,
+      operator,
+      ...fields,
+    });
+  }
+
+  /**
+   * A dual-control request: stored as a pending approval (202), or, while
+   * no operator is enrolled, let through (audited).
+   *
+   * @returns the 202 answer, or null to run the request now.
+   */
+  async hold(
+    op: ActingOperator,
+    route: GatedRoute,
+    request: { method: string; url: URL; body: Uint8Array },
+  ): Promise<Response | null> {
+    if (!route.dualControl) return null;
+    if (!this.#o.store || await this.bootstrap()) {
+      await this.#audit(op.id, "dual_control_waived", "success", {
+        subject: route.operationId,
+        detail: "no operator is enrolled: the bootstrap administrator acts alone",
+      });
+      return null;
+    }
+    const now = this.#now();
+    const text = new TextDecoder().decode(request.body).trim();
+    const a = await this.#o.store.createApproval({
+      id: crypto.randomUUID(),
+      operation: route.operationId,
+      method: request.method,
+      path: request.url.pathname + request.url.search,
+      body: text === "" || text === "{}" ? null : text,
+      requestedBy: op.id,
+      requestedAt: now,
+      expiresAt: new Date(now.getTime() + (this.#o.approvalTtlMs ?? APPROVAL_TTL_MS)),
+    });
+    await this.#audit(op.id, "approval_requested", "success", {
+      subject: a.id,
+      detail: `${a.operation}: ${a.method} ${a.path}; approver role ${
+        route.dualControl.approvers.join(" or ")
+      }`,
+    });
+    return new Response(JSON.stringify(approvalView(a)), {
+      status: 202,
+      headers: { "content-type": "application/json" },
+    });
+  }
+
+  /**
+   * A second operator approves a pending request: it runs once, as its
+   * requester, and its answer is returned.
+   *
+   * @throws {NotFoundError} `approval_not_found`; {@link ForbiddenError} `same_operator`,
+   *   `role_required`; {@link ConflictError} `approval_expired`, `approval_not_pending`.
+   */
+  async approve(approver: ActingOperator, approvalId: string): Promise<Response> {
+    const store = this.#o.store;
+    const a = await store?.getApproval(approvalId);
+    if (!store || !a || !this.#runner) {
+      throw new NotFoundError("approval_not_found", `no approval ${approvalId}`);
+    }
+    const route = this.#runner.resolve(a.method, a.path);
+    await this.#requireRole(approver, `approving ${a.operation}`, route.dualControl!.approvers);
+    // The requester must still be enrolled and enabled when the request runs.
+    const requester = await this.operator(a.requestedBy);
+    const g = await store.grantApproval(approvalId, approver.id, this.#now());
+    if (!g.ok) {
+      const [Err, code, message] = g.reason === "same_operator"
+        ? [
+          ForbiddenError,
+          "same_operator",
+          `operator ${approver.id} asked for it: a second operator must approve`,
+        ] as const
+        : g.reason === "expired"
+        ? [
+          ConflictError,
+          "approval_expired",
+          `approval ${approvalId} expired at ${a.expiresAt}`,
+        ] as const
+        : [
+          ConflictError,
+          "approval_not_pending",
+          `approval ${approvalId} is ${a.state}: it runs once`,
+        ] as const;
+      await this.#audit(approver.id, "approval_refused", "failure", {
+        subject: approvalId,
+        detail: `${code}: ${message}`,
+      });
+      throw new Err(code, message);
+    }
+    await this.#audit(approver.id, "approval_granted", "success", {
+      subject: approvalId,
+      detail: `${a.operation} requested by ${a.requestedBy}`,
+    });
+    let status = 500;
+    try {
+      const res = await withAuditOperator(
+        requester.id,
+        () => this.#runner!.run(g.approval, requester),
+      );
+      status = res.status;
+      return res;
+    } finally {
+      await store.finishApproval(approvalId, status);
+      await this.#audit(approver.id, "approval_executed", status < 400 ? "success" : "failure", {
+        subject: approvalId,
+        detail:
+          `${a.operation} requested by ${a.requestedBy}, approved by ${approver.id}: ${status}`,
+      });
+    }
+  }
+}
+
+/** An approval as the API shows it. */
+export function approvalView(a: Approval): Record<string, unknown> {
+  return {
+    approvalId: a.id,
+    operation: a.operation,
+    method: a.method,
+    path: a.path,
+    requestedBy: a.requestedBy,
+    requestedAt: a.requestedAt,
+    expiresAt: a.expiresAt,
+    state: a.state,
+    ...(a.approvedBy ? { approvedBy: a.approvedBy } : {}),
+    ...(a.status !== null ? { status: a.status } : {}),
+  };
+}
