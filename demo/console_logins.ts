@@ -13,6 +13,8 @@ import {
 } from "../servers/_lib/console_auth.ts";
 import type { ConsoleOptions } from "../servers/_lib/console.ts";
 import type { DemoOptions } from "./run.ts";
+import { openStore } from "../servers/_lib/store.ts";
+import { generateOperatorKey } from "../src/protocol/mod.ts";
 
 /** One login as printed. */
 export interface DemoLogin {
@@ -21,7 +23,8 @@ export interface DemoLogin {
   password: string;
 }
 
-const PEOPLE: [string, string, ConsoleRole][] = [
+/** The demo's people: id, name, role. */
+export const PEOPLE: [string, string, ConsoleRole][] = [
   ["operator1", "Demo Operator", "operator"],
   ["supervisor1", "Demo Supervisor", "supervisor"],
   ["custodian1", "Demo Custodian 1", "custodian"],
@@ -83,9 +86,43 @@ export async function serveUntilSignal(
 }
 
 /**
+ * Enrolls operators in each server's store (the operators table the
+ * console takes its people and roles from), each with a fresh Ed25519 key
+ * for the signed API whose private half is not kept: these logins use the
+ * console only.
+ *
+ * @param databases the servers' databases (SQLite files or `postgres://` URLs).
+ * @param people id, name and role of each.
+ */
+export async function enrollOperators(
+  databases: string[],
+  people: readonly (readonly [string, string, ConsoleRole])[],
+): Promise<void> {
+  for (const db of databases) {
+    const store = await openStore(db);
+    try {
+      for (const [id, name, role] of people) {
+        const { publicKey } = await generateOperatorKey();
+        await store.addOperator({
+          id,
+          name,
+          role,
+          publicKey: publicKey.toUpperCase(),
+          createdAt: new Date(),
+          createdBy: "demo",
+        });
+      }
+    } finally {
+      await store.close();
+    }
+  }
+}
+
+/**
  * `--serve`: logins for the consoles, and a `beforeShutdown` hook (after
- * the one already set) that writes the CA root to the data directory,
- * prints the consoles and the logins and waits for a signal.
+ * the one already set) that enrolls the demo's people in both servers'
+ * stores, writes the CA root to the data directory, prints the consoles and
+ * the logins and waits for a signal.
  *
  * @param hooks the run's hooks; `beforeShutdown` is replaced.
  * @param dataDir the run's data directory (read when the hook runs).
@@ -99,6 +136,9 @@ export async function serveAfterRun(
   const after = hooks.beforeShutdown;
   hooks.beforeShutdown = async (running) => {
     await after?.(running);
+    const dbs = hooks.databases ??
+      { kms: `${dataDir()}/kms.db`, mtms: `${dataDir()}/mtms.db` };
+    await enrollOperators([dbs.kms, dbs.mtms], PEOPLE);
     const root = `${dataDir()}/ca-root.pem`;
     await Deno.writeTextFile(root, running.pki.rootPem);
     await serveUntilSignal(running, logins, root);

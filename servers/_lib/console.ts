@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { withAuditOperator } from "../../src/store/mod.ts";
 import { toHttpError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import {
@@ -308,7 +309,11 @@ export function withConsole(
         return consoleError(400, "invalid_json", "send a JSON body (application/json)", url);
       }
       const alive = async () => (await book.resume(token, false)) === session;
-      return await r.handler({ request, params, session, body, url, alive });
+      // Every audit record written while serving it names the operator.
+      return await withAuditOperator(
+        session.operator.id,
+        () => r.handler({ request, params, session, body, url, alive }),
+      );
     }
     return consoleError(404, "not_found", `no console route ${request.method} ${path}`, url);
   }

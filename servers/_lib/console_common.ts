@@ -18,7 +18,7 @@ import {
   runSelfTests,
   SELF_TESTS,
 } from "../../src/hsm/mod.ts";
-import type { AuditRecord, Store } from "../../src/store/mod.ts";
+import type { ChainedAuditRecord, Store } from "../../src/store/mod.ts";
 import { ValidationError } from "../../src/protocol/errors.ts";
 import type { HsmFactory } from "./hsm.ts";
 import { openHsm } from "./hsm.ts";
@@ -27,8 +27,8 @@ import type { ConsoleRole } from "./console_auth.ts";
 
 /** Every role. */
 export const ALL_ROLES: readonly ConsoleRole[] = ["operator", "supervisor", "custodian", "auditor"];
-/** Roles that run orders. */
-export const RUN_ROLES: readonly ConsoleRole[] = ["operator", "supervisor"];
+/** Roles that run orders (as the API's order routes). */
+export const RUN_ROLES: readonly ConsoleRole[] = ["operator"];
 /** Roles that see orders, terminals and certificates. */
 export const VIEW_ROLES: readonly ConsoleRole[] = ["operator", "supervisor", "auditor"];
 /** Roles that read the audit log. */
@@ -119,7 +119,9 @@ function auditFilter(url: URL): AuditFilter {
 }
 
 /**
- * The audit records that pass a filter, in id order, from the store's pages.
+ * The audit records that pass a filter, in id order, with their operator
+ * and chain link, from the store's pages (the operator filter matches the
+ * record's operator or its actor).
  *
  * @param store the store.
  * @param f the filter.
@@ -129,21 +131,17 @@ export async function* auditRecords(
   store: Store,
   f: AuditFilter,
   max: number,
-): AsyncGenerator<AuditRecord> {
+): AsyncGenerator<ChainedAuditRecord> {
   const from = f.from ? Date.parse(f.from) : -Infinity;
   const to = f.to ? Date.parse(f.to) : Infinity;
   let afterId = 0;
   let n = 0;
   while (n < max) {
-    const page = await store.listAudit({
-      afterId,
-      limit: 1000,
-      subject: f.subject,
-      event: f.event,
-    });
+    const page = await store.listAuditChain({ afterId, limit: 1000 });
     for (const r of page) {
       const at = Date.parse(r.at);
-      if (f.actor && r.actor !== f.actor) continue;
+      if (f.actor && r.operator !== f.actor && r.actor !== f.actor) continue;
+      if ((f.subject && r.subject !== f.subject) || (f.event && r.event !== f.event)) continue;
       if (at < from || at > to) continue;
       yield r;
       if (++n >= max) return;
@@ -164,7 +162,7 @@ export function auditRoutes(store: Store, chain: ChainState): ConsoleRoute[] {
       path: "/audit",
       roles: AUDIT_ROLES,
       handler: async ({ url }) => {
-        const records: AuditRecord[] = [];
+        const records: ChainedAuditRecord[] = [];
         for await (const r of auditRecords(store, auditFilter(url), 500)) records.push(r);
         return consoleJson(200, { records, chain: await chain() }, url);
       },

@@ -34,6 +34,7 @@ import {
   VIEW_ROLES,
 } from "./console_common.ts";
 import { type CertificateSource, certificateView } from "./console_certs.ts";
+import type { ConsoleApprovals } from "./console_operators.ts";
 
 /** What the KMS console needs of the KMS. */
 export interface KmsConsoleDeps {
@@ -45,8 +46,10 @@ export interface KmsConsoleDeps {
     orderId: string,
     options: { onProgress?: (done: number, total: number) => void },
   ): Promise<unknown>;
-  /** Lifts a flow B lock-out (absent without flow B). */
-  unlock?: (sn: string, operator: string) => Promise<{ unlocked: string }>;
+  /** Whether the KMS serves flow B (its lock-outs). */
+  flowB: boolean;
+  /** Dual control (the operator gate's approvals). */
+  approvals: ConsoleApprovals;
   /** The certificates the KMS issued or holds. */
   certificates: CertificateSource;
   /** The audit chain's state. */
@@ -124,14 +127,6 @@ function terminalView(t: Terminal): Record<string, unknown> {
   };
 }
 
-/** A lock-out lift waiting for a second operator. */
-interface UnlockRequest {
-  id: string;
-  sn: string;
-  requestedBy: string;
-  requestedAt: string;
-}
-
 async function lockouts(store: Store): Promise<Record<string, unknown>[]> {
   const sns = new Set<string>();
   let afterId = 0;
@@ -149,41 +144,52 @@ async function lockouts(store: Store): Promise<Record<string, unknown>[]> {
   return out;
 }
 
-/** The dual-control routes of flow B unlocks. */
+/** The unlocks waiting for a second operator, with their SN. */
+async function unlockRequests(d: KmsConsoleDeps) {
+  return (await d.approvals.pending())
+    .filter((a) => a.operation === UNLOCK.operationId)
+    .map((a) => ({ ...a, sn: decodeURIComponent(a.path.split("/")[3] ?? "") }));
+}
+
+/** The API route an unlock runs as, and who may approve it. */
+const UNLOCK = { operationId: "unlockTerminal", approvers: ["supervisor"] as const };
+
+/** The dual-control routes of flow B unlocks: the gate's approvals, as on the API. */
 function unlockRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
-  const requests = new Map<string, UnlockRequest>();
-  const list = () => [...requests.values()];
   return [
     {
       method: "GET",
       path: "/lockouts",
       roles: VIEW_ROLES,
       handler: async ({ url }) =>
-        consoleJson(200, { locked: await lockouts(d.store), requests: list() }, url),
+        consoleJson(
+          200,
+          { locked: await lockouts(d.store), requests: await unlockRequests(d) },
+          url,
+        ),
     },
     {
       method: "POST",
       path: "/terminals/:sn/unlock",
-      roles: RUN_ROLES,
+      roles: ["operator", "supervisor"],
       handler: async (ctx) => {
         const sn = SERIAL_NUMBER.parse(ctx.params.sn, "sn");
+        if (!d.flowB) throw new NotFoundError("no_flow_b", "this KMS does not serve flow B");
         const t = await d.store.getTerminal(sn);
         if (!t?.lockedAt) throw new ConflictError("not_locked", `terminal ${sn} is not locked`);
-        if (list().some((r) => r.sn === sn)) {
+        if ((await unlockRequests(d)).some((r) => r.sn === sn)) {
           throw new ConflictError(
             "unlock_pending",
             `an unlock of ${sn} already waits for approval`,
           );
         }
-        const r: UnlockRequest = {
-          id: crypto.randomUUID(),
-          sn,
-          requestedBy: ctx.session.operator.id,
-          requestedAt: new Date().toISOString(),
-        };
-        requests.set(r.id, r);
-        await auditConsole(d.store, ctx, "unlock_requested", { subject: sn });
-        return consoleJson(202, { request: r, requests: list() }, ctx.url);
+        const r = await d.approvals.request(
+          ctx.session.operator,
+          UNLOCK,
+          "POST",
+          `/v1/terminals/${encodeURIComponent(sn)}/unlock`,
+        );
+        return consoleJson(202, { request: r, requests: await unlockRequests(d) }, ctx.url);
       },
     },
     {
@@ -191,27 +197,8 @@ function unlockRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       path: "/unlocks/:id/approve",
       roles: ["supervisor"],
       handler: async (ctx) => {
-        const r = requests.get(ctx.params.id);
-        if (!r) throw new NotFoundError("unknown_request", "no such unlock request waits");
-        if (r.requestedBy === ctx.session.operator.id) {
-          await auditConsole(d.store, ctx, "unlock_approved", {
-            subject: r.sn,
-            outcome: "failure",
-            detail: "same_operator",
-          });
-          throw new ConflictError(
-            "same_operator",
-            "dual control: the operator who asked cannot approve",
-          );
-        }
-        if (!d.unlock) throw new NotFoundError("no_flow_b", "this KMS does not serve flow B");
-        requests.delete(r.id);
-        await auditConsole(d.store, ctx, "unlock_approved", {
-          subject: r.sn,
-          detail: `requested by ${r.requestedBy}`,
-        });
-        const done = await d.unlock(r.sn, `${r.requestedBy} with ${ctx.session.operator.id}`);
-        return consoleJson(200, { sn: r.sn, unlocked: done.unlocked, requests: list() }, ctx.url);
+        const r = await d.approvals.approve(ctx.session.operator, ctx.params.id);
+        return consoleJson(r.status, r.body, ctx.url);
       },
     },
   ];

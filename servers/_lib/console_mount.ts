@@ -11,30 +11,18 @@ import type { Store } from "../../src/store/mod.ts";
 import { type ConsoleOptions, withConsole } from "./console.ts";
 import { staticDirectory } from "./console_auth.ts";
 import { kmsCertificates } from "./console_certs.ts";
-import type { ChainState, HsmWatch } from "./console_common.ts";
+import type { HsmWatch } from "./console_common.ts";
+import { enrolledDirectory, gateApprovals, sealedChainState } from "./console_operators.ts";
+import type { OperatorLayer } from "./operator_layer.ts";
 import { KMS_PAGES, kmsConsoleRoutes } from "./console_kms.ts";
 import { MTMS_PAGES, mtmsConsoleRoutes } from "./console_mtms.ts";
 import type { Logger } from "./log.ts";
 
 type Handler = (request: Request) => Promise<Response>;
 
-/** The state of the audit log's chain as the console shows it, from the records alone. */
-export function auditChainState(store: Store): ChainState {
-  return async () => {
-    let n = 0;
-    let afterId = 0;
-    while (true) {
-      const page = await store.listAudit({ afterId, limit: 1000 });
-      n += page.length;
-      if (page.length < 1000) break;
-      afterId = page[page.length - 1].id;
-    }
-    return {
-      state: "unchained",
-      records: n,
-      detail: "this store's audit log has no hash chain: records are append-only only",
-    };
-  };
+/** The console's options with the directory of the enrolled operators. */
+function enrolled(options: ConsoleOptions, store: Store): ConsoleOptions {
+  return { ...options, directory: enrolledDirectory(store, options.directory) };
 }
 
 /** What the KMS hands its console. */
@@ -50,8 +38,11 @@ export interface KmsConsoleMount {
       options: { onProgress?: (done: number, total: number) => void },
     ): Promise<unknown>;
   };
-  flowB?: { unlock(sn: string, operator: string): Promise<{ unlocked: string }> };
+  /** Whether the KMS serves flow B. */
+  flowB: boolean;
   kmsCaCertificate?: string;
+  /** The server's operators, dual control and audit sealer. */
+  operators: OperatorLayer;
 }
 
 /**
@@ -64,11 +55,13 @@ export function mountKmsConsole(handler: Handler, m: KmsConsoleMount): Handler {
     core: m.core,
     hsm: m.hsm,
     issueOrder: (id, o) => m.service.issueOrder(id, o),
-    unlock: m.flowB ? (sn, op) => m.flowB!.unlock(sn, op) : undefined,
+    flowB: m.flowB,
+    approvals: gateApprovals({ store: m.store, ...m.operators }),
     certificates: { certificates: kmsCertificates(m.store, m.kmsCaCertificate) },
-    chain: auditChainState(m.store),
+    chain: sealedChainState(m.operators.sealer),
   });
-  return withConsole(handler, { server: "KMS", pages: KMS_PAGES, routes, log: m.log }, m.console);
+  const server = { server: "KMS", pages: KMS_PAGES, routes, log: m.log };
+  return withConsole(handler, server, enrolled(m.console, m.store));
 }
 
 /** What the MTMS hands its console. */
@@ -85,6 +78,8 @@ export interface MtmsConsoleMount {
     readonly transportCertificate: string;
   };
   crls?: () => CrlSet;
+  /** The server's operators and audit sealer. */
+  operators: OperatorLayer;
   /** The KMS's console URL, linked from an order's page. */
   kmsConsoleUrl?: string;
 }
@@ -106,10 +101,11 @@ export function mountMtmsConsole(handler: Handler, m: MtmsConsoleMount): Handler
         Promise.resolve([{ label: "MTMS transport", pem: m.service.transportCertificate }]),
       crls: m.crls,
     },
-    chain: auditChainState(m.store),
+    chain: sealedChainState(m.operators.sealer),
     kmsConsoleUrl: m.kmsConsoleUrl,
   });
-  return withConsole(handler, { server: "MTMS", pages: MTMS_PAGES, routes, log: m.log }, m.console);
+  const server = { server: "MTMS", pages: MTMS_PAGES, routes, log: m.log };
+  return withConsole(handler, server, enrolled(m.console, m.store));
 }
 
 /**

@@ -258,8 +258,9 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       hsm: hsmWatch,
       log: o.log,
       service,
-      flowB,
+      flowB: flowB !== undefined,
       kmsCaCertificate: o.kmsCa?.certificate,
+      operators,
     });
     return {
       handler,

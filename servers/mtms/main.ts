@@ -180,6 +180,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       service,
       crls: o.crls,
       kmsConsoleUrl: o.kmsConsoleUrl,
+      operators,
     });
     return { handler, close: () => store.close(), metrics };
   } catch (e) {

@@ -14,6 +14,7 @@ import { type MtmsServer, startMtms } from "../../servers/mtms/main.ts";
 import { hashPassword, staticDirectory } from "../../servers/_lib/console_auth.ts";
 import type { SessionPolicy } from "../../servers/_lib/console_auth.ts";
 import { makeDemoPki, randomComponents } from "../../demo/setup.ts";
+import { enrollOperators } from "../../demo/console_logins.ts";
 import { OperatorCard } from "../../devices/operator_card.ts";
 import { OperatorTerminal } from "../../devices/operator_terminal.ts";
 import { PinPad } from "../../devices/pin_pad.ts";
@@ -75,6 +76,11 @@ export async function startConsoleServers(
     });
   }
   const consoleOptions = { directory: staticDirectory(records), policy };
+  // The people are the operators enrolled in each store; the users file gives their passwords.
+  await enrollOperators(
+    [`${dir}/kms.db`, `${dir}/mtms.db`],
+    LOGINS.map((l) => [l.id, l.name, l.role] as const),
+  );
   const pki = await makeDemoPki(core);
   const pk = await randomComponents(2, 24, core);
   const mak = await randomComponents(2, 16, core);

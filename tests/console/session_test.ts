@@ -222,19 +222,52 @@ Deno.test("console: the audit filters by operator, event, subject and time; refu
     await sam.login("sam");
     const q = async (query: string) => (await sam.call("GET", `/audit?${query}`)).body;
     const mine = await q("actor=olga");
-    assertEquals(mine.records.map((r: { event: string }) => r.event), ["order_create_requested"]);
+    // The MTMS's own record of the order names olga as its operator, and so does the console's.
+    assertEquals(
+      mine.records.map((r: { event: string; operator: string }) => [r.event, r.operator]),
+      [["order_created", "olga"], ["order_create_requested", "olga"]],
+    );
     assertEquals((await q("event=order_created&subject=PO-FILTER-1")).records.length, 1);
     assertEquals(
       (await q(`from=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`)).records,
       [],
     );
-    const all = await s.mtmsStore.listAudit({ limit: 10_000 });
+    const all = await s.mtmsStore.listAuditChain({ afterId: 0, limit: 10_000 });
     const before = await q(`to=${encodeURIComponent(new Date().toISOString())}`);
     assertEquals(before.records, all.slice(0, before.records.length));
     assert(before.records.length >= all.length - 1);
     assertEquals(mine.chain.records, all.length, "the chain state counts every record");
     const badTime = await sam.call("GET", "/audit?from=yesterday");
     assertEquals([badTime.status, badTime.body.error.code], [400, "invalid_field"]);
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("console: only enrolled operators log in, with the store's role; disabling ends a session", async () => {
+  const s = await startConsoleServers();
+  try {
+    const olga = new Client(s.kms.url);
+    const r = await olga.login("olga");
+    assertEquals(r.body.operator, { id: "olga", name: "Olga Operator", role: "operator" });
+    // Disabled in the MTMS's operators table: the MTMS refuses her.
+    await s.mtmsStore.disableOperator("audrey", { at: new Date(), by: "sam" });
+    const audrey = new Client(s.mtms.url);
+    const refused = await audrey.call("POST", "/login", {
+      id: "audrey",
+      password: "audrey-pass-1234",
+    });
+    assertEquals([refused.status, refused.body.error.code], [401, "login_failed"]);
+    // Disabled while logged in: the next request finds no session.
+    assertEquals((await olga.call("GET", "/dashboard")).status, 200);
+    await s.kmsStore.disableOperator("olga", { at: new Date(), by: "sam" });
+    assertEquals((await olga.call("GET", "/dashboard")).status, 401);
+    const again = await new Client(s.kms.url).call("POST", "/login", {
+      id: "olga",
+      password: "olga-pass-1234",
+    });
+    assertEquals(again.status, 401);
+    assert(s.logs.some((l) => l.includes("console.login_refused") && l.includes("disabled")));
   } finally {
     await s.close();
   }

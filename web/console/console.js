@@ -277,10 +277,7 @@ function createOrderForm(ctx) {
 async function ordersPage(ctx) {
   if (ctx.args[0]) return await orderPage(ctx, ctx.args[0]);
   const { orders } = await get("/orders");
-  const runs = [
-    "operator",
-    "supervisor"
-  ].includes(ctx.session.operator.role);
+  const runs = ctx.session.operator.role === "operator";
   if (ctx.session.server === "KMS") {
     ctx.main.replaceChildren(section("Orders", table("Orders at the KMS", KMS_HEAD, kmsOrderRows(orders))));
     return;
@@ -317,10 +314,7 @@ function actionButton(label, run, ctx) {
 }
 async function orderPage(ctx, orderId) {
   const base = `/orders/${encodeURIComponent(orderId)}`;
-  const runs = [
-    "operator",
-    "supervisor"
-  ].includes(ctx.session.operator.role);
+  const runs = ctx.session.operator.role === "operator";
   const kms = ctx.session.server === "KMS";
   const stages = h("div", {
     "aria-live": "polite"
@@ -569,7 +563,8 @@ async function auditPage(ctx) {
   }, "Export as NDJSON")), table("Audit records", [
     "#",
     "At",
-    "Who",
+    "Operator",
+    "Actor",
     "Event",
     "Subject",
     "Outcome",
@@ -578,6 +573,7 @@ async function auditPage(ctx) {
   ], records.map((r) => [
     text(r.id),
     text(r.at),
+    text(r.operator),
     text(r.actor),
     text(r.event),
     text(r.subject),

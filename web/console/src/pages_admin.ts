@@ -241,12 +241,13 @@ export async function auditPage(ctx: PageContext): Promise<void> {
       ),
       table(
         "Audit records",
-        ["#", "At", "Who", "Event", "Subject", "Outcome", "KCV", "Detail"],
+        ["#", "At", "Operator", "Actor", "Event", "Subject", "Outcome", "KCV", "Detail"],
         records.map((
           r,
         ) => [
           text(r.id),
           text(r.at),
+          text(r.operator),
           text(r.actor),
           text(r.event),
           text(r.subject),

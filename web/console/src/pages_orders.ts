@@ -151,7 +151,7 @@ function createOrderForm(ctx: PageContext): HTMLElement {
 export async function ordersPage(ctx: PageContext): Promise<void> {
   if (ctx.args[0]) return await orderPage(ctx, ctx.args[0]);
   const { orders } = await get<{ orders: (KmsOrder | MtmsOrder)[] }>("/orders");
-  const runs = ["operator", "supervisor"].includes(ctx.session.operator.role);
+  const runs = ctx.session.operator.role === "operator";
   if (ctx.session.server === "KMS") {
     ctx.main.replaceChildren(
       section("Orders", table("Orders at the KMS", KMS_HEAD, kmsOrderRows(orders as KmsOrder[]))),
@@ -186,7 +186,7 @@ function actionButton(label: string, run: () => Promise<void>, ctx: PageContext)
 
 async function orderPage(ctx: PageContext, orderId: string): Promise<void> {
   const base = `/orders/${encodeURIComponent(orderId)}`;
-  const runs = ["operator", "supervisor"].includes(ctx.session.operator.role);
+  const runs = ctx.session.operator.role === "operator";
   const kms = ctx.session.server === "KMS";
   const stages = h("div", { "aria-live": "polite" });
   const actions = h("p", { class: "actions" });
