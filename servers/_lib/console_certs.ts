@@ -1,11 +1,14 @@
 /**
  * The certificates page of the console: the certificates a server holds or
  * issued (subject, issuer, serial number, validity, purpose), which of them
- * the CRLs in force revoke, and those CRLs (issuer, number, this and next
+ * the CRLs in force revoke (by issuer Name and serial number), and those CRLs (issuer, number, this and next
  * update, revoked serial numbers). RFC 5280 fields, read with `src/pki`.
  *
  * @module
  */
+import * as asn1js from "asn1js";
+import * as pkijs from "pkijs";
+import { toHex } from "../../src/crypto/mod.ts";
 import { type CrlSet, parseCertificate } from "../../src/pki/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
 
@@ -17,20 +20,32 @@ export interface CertificateSource {
   crls?: () => CrlSet;
 }
 
+/**
+ * A certificate's issuer or subject Name as DER: a CRL names its issuer the
+ * same way, so the two match byte for byte (their text forms may spell
+ * attributes differently).
+ */
+function nameDer(certificateDer: Uint8Array, which: "issuer" | "subject"): string {
+  const cert = new pkijs.Certificate({ schema: asn1js.fromBER(certificateDer).result });
+  return toHex(new Uint8Array(cert[which].toSchema().toBER()));
+}
+
 /** The page's figures: certificates, revoked ones, CRLs. */
 export async function certificateView(source: CertificateSource): Promise<Record<string, unknown>> {
   const crls = source.crls?.().crls ?? [];
   const revokedBy = new Map<string, { revokedAt: string; reason: string }>();
   for (const c of crls) {
     for (const [serial, r] of c.revoked) {
-      revokedBy.set(`${c.issuerText}|${serial}`, {
+      revokedBy.set(`${toHex(c.issuerDer)}|${serial}`, {
         revokedAt: r.revokedAt.toISOString(),
         reason: r.reason,
       });
     }
   }
-  const issued = (await source.certificates()).map(({ label, pem }) => {
-    const info = parseCertificate(pem);
+  const held = (await source.certificates()).map((c) => ({ ...c, info: parseCertificate(c.pem) }));
+  // A CRL's issuer as the certificate of that name spells it, when the server holds it.
+  const nameOf = new Map(held.map((c) => [nameDer(c.info.der, "subject"), c.info.subjectText]));
+  const issued = held.map(({ label, info }) => {
     return {
       label,
       subject: info.subjectText,
@@ -39,14 +54,14 @@ export async function certificateView(source: CertificateSource): Promise<Record
       notBefore: info.notBefore.toISOString(),
       notAfter: info.notAfter.toISOString(),
       ca: info.ca,
-      revoked: revokedBy.get(`${info.issuerText}|${info.serialNumber}`) ?? null,
+      revoked: revokedBy.get(`${nameDer(info.der, "issuer")}|${info.serialNumber}`) ?? null,
     };
   });
   return {
     issued,
     revoked: issued.filter((c) => c.revoked !== null),
     crls: crls.map((c) => ({
-      issuer: c.issuerText,
+      issuer: nameOf.get(toHex(c.issuerDer)) ?? c.issuerText,
       crlNumber: c.crlNumber.toString(),
       thisUpdate: c.thisUpdate.toISOString(),
       nextUpdate: c.nextUpdate.toISOString(),

@@ -41,6 +41,8 @@ export interface KmsConsoleMount {
   /** Whether the KMS serves flow B. */
   flowB: boolean;
   kmsCaCertificate?: string;
+  /** The CRLs in force (of the MTMS's and the devices' certificates). */
+  crls?: () => CrlSet;
   /** The server's operators, dual control and audit sealer. */
   operators: OperatorLayer;
 }
@@ -57,7 +59,7 @@ export function mountKmsConsole(handler: Handler, m: KmsConsoleMount): Handler {
     issueOrder: (id, o) => m.service.issueOrder(id, o),
     flowB: m.flowB,
     approvals: gateApprovals({ store: m.store, ...m.operators }),
-    certificates: { certificates: kmsCertificates(m.store, m.kmsCaCertificate) },
+    certificates: { certificates: kmsCertificates(m.store, m.kmsCaCertificate), crls: m.crls },
     chain: sealedChainState(m.operators.sealer),
   });
   const server = { server: "KMS", pages: KMS_PAGES, routes, log: m.log };

@@ -260,6 +260,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       service,
       flowB: flowB !== undefined,
       kmsCaCertificate: o.kmsCa?.certificate,
+      crls: o.crls,
       operators,
     });
     return {
