@@ -115,6 +115,7 @@ for (const b of backends) {
       const api = await (await fetch(`${k.url}/openapi.json`)).json();
       assert(api.paths["/v1/terminals/{sn}/tr34/bind"]?.post, "bind in the OpenAPI document");
       assert(api.paths["/v1/terminals/{sn}/tr34/key-token"]?.post, "key-token in the OpenAPI");
+      assert(api.paths["/v1/terminals/{sn}/tr34/ack"]?.post, "ack in the OpenAPI");
       // The scan: TMKs and KRD private keys of the PIN pads, the LMK and its components.
       const secrets = [...k.lmkComponents];
       secrets.push(k.lmkComponents.reduce((x, y) => x.map((v, i) => v ^ y[i])));
