@@ -3,7 +3,9 @@
  * POS terminals in the field, each with a PIN pad that has a `tr34-krd`
  * device certificate from manufacture and the CA root from flashing, gets
  * its TMK from a running KMS over HTTP: binding (CT_KRD, CT_KDH), key
- * transport (RT_KRD, KT_KDH) and the acknowledgement. The flow A demo
+ * transport (RT_KRD, KT_KDH) and the acknowledgement, in which the PIN pad
+ * proves it holds the TMK (a MAC under a key derived from it over the
+ * KMS's nonce and the KCV, checked in the KMS's HSM). The flow A demo
  * calls {@link kdhForKms} before it starts the KMS (the custodians make the
  * KDH key in an HSM on the KMS's LMK, the CA certifies it),
  * {@link runTr34Demo} while the KMS runs, and prints {@link formatTr34}'s
@@ -220,7 +222,8 @@ export function formatTr34(r: Tr34DemoResult, coreName: string): string[] {
   const ok = r.rows.filter((x) => x.ok).length;
   out.push(
     `TR-34: ${ok}/${r.rows.length} terminals got their TMK (2-pass key token over HTTP, ` +
-      `KDH signature and random number checked by the PIN pad, KCVs match on both sides), ` +
+      `KDH signature and random number checked by the PIN pad, TMK proved by MAC at the ` +
+      `acknowledgement, KCVs match on both sides), ` +
       `${r.rows.length - ok} failed, ${(r.ms / 1000).toFixed(1)} s, core ${coreName}`,
   );
   return out;

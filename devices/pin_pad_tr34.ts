@@ -15,6 +15,10 @@
  *   is one the TMK slot's use allows ({@link TMK_POLICY}). The TMK's KCV must
  *   be the one the KMS announced; the TMK is stored as a TR-31 block under
  *   the storage key, not exportable.
+ * - Acknowledgement: it proves it holds the TMK with a CMAC under a key
+ *   derived from it, over its SN, the KMS's nonce and the KCV (flow A's
+ *   construction, `src/protocol/flow_a_proof.ts`); the KCV alone is not a
+ *   proof, since anyone who saw the key token's answer has it.
  *
  * Each refusal is the library's {@link Tr34Error} with its code.
  *
@@ -32,7 +36,7 @@ import {
   zeroize,
 } from "../src/crypto/mod.ts";
 import { unwrapKeyBlock, wrapKeyBlock } from "../src/keyblock/mod.ts";
-import { IntegrityError } from "../src/protocol/mod.ts";
+import { ConflictError, IntegrityError, proofMac } from "../src/protocol/mod.ts";
 import {
   type KeyTransport,
   type KeyUsePolicy,
@@ -201,6 +205,34 @@ export class PinPadTr34 {
       return { tmkKcv: k, header: opened.header, cipher: opened.cipher };
     } finally {
       zeroize(opened.key);
+    }
+  }
+
+  /**
+   * The acknowledgement's proof of the stored TMK: a CMAC-TDES under
+   * `KDF(TMK, "TMK ack", SN)` over the SN, the KMS's nonce and the KCV.
+   *
+   * @param sn the terminal's serial number.
+   * @param nonce the nonce of the key token's answer (hex).
+   * @returns the acknowledgement's body.
+   * @throws {ConflictError} `no_tmk` before a TMK is stored; `ValidationError` for a
+   *   malformed serial number or nonce.
+   */
+  async proveTmk(
+    sn: string,
+    nonce: string,
+  ): Promise<{ tmkKcv: string; nonce: string; mac: string }> {
+    if (!this.#tmk) throw new ConflictError("no_tmk", "TR-34 ack proof: the PIN pad holds no TMK");
+    const tmkKcv = this.#tmk.kcv;
+    const key = await this.#unwrap(this.#tmk.block);
+    try {
+      return {
+        tmkKcv,
+        nonce,
+        mac: await proofMac(key, "ack", sn, nonce, { tmkKcv, core: this.#core }),
+      };
+    } finally {
+      zeroize(key);
     }
   }
 

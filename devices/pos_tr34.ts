@@ -87,7 +87,9 @@ export class Tr34Terminal {
 
   /**
    * 2-pass key transport and acknowledgement: RT_KRD to the KMS, KT_KDH
-   * back; the PIN pad opens it, stores the TMK and the terminal acknowledges its KCV.
+   * and a nonce back; the PIN pad opens the token, stores the TMK and proves
+   * it with a MAC over the nonce and its KCV, which the terminal sends as the
+   * acknowledgement.
    *
    * @throws {RemoteError} for a KMS refusal; {@link Tr34Error} if the PIN pad refuses the token.
    */
@@ -105,11 +107,12 @@ export class Tr34Terminal {
       opts,
     );
     const got = await this.pinPad.installTmk(body.keyToken, body.tmkKcv);
+    const proof = await this.pinPad.proveTmk(this.sn, body.ackNonce);
     const ack = await callJson(
       this.#transport,
       "POST",
-      `${this.#base}/tmk/ack`,
-      { tmkKcv: got.tmkKcv },
+      `${this.#base}/tr34/ack`,
+      proof,
       Tr34TerminalStatus,
       opts,
     );
@@ -141,8 +144,15 @@ export class Tr34Terminal {
         },
         {
           step: "ack",
-          actor: "POS -> KMS",
-          text: `POST /v1/terminals/${this.sn}/tmk/ack: KMS state "${ack.body.state}"`,
+          actor: "PIN pad -> KMS",
+          text: `POST /v1/terminals/${this.sn}/tr34/ack: KCV ${proof.tmkKcv}, nonce ` +
+            `${short(proof.nonce)}, MAC ${proof.mac} under KDF(TMK, "TMK ack", SN)`,
+        },
+        {
+          step: "ack",
+          actor: "KMS HSM",
+          text: "nonce issued for this SN, fresh and unused; MAC verified under the key derived " +
+            `from the TMK block: KMS state "${ack.body.state}"`,
         },
       ],
     };

@@ -238,7 +238,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         [
           ...await withTr34Kdh(
             flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
-            { ...o, store, hsmFactory },
+            { ...o, store, hsmFactory, metrics },
           ),
           ...operators.routes,
         ],

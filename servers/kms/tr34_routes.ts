@@ -1,12 +1,17 @@
 /**
  * The KMS routes of TR-34 2-pass (ASC X9 TR 34-2019; messages in
  * `src/protocol/tr34.ts`): the binding `POST /v1/terminals/{sn}/tr34/bind`,
- * the key token `POST /v1/terminals/{sn}/tr34/key-token`, and
- * {@link withTr34}, which merges them into a KMS route table: the shared
- * routes `POST .../tmk/ack` and `GET /v1/terminals/{sn}` serve a TR-34
- * terminal through the TR-34 service and any other through the handler
- * already there; every other route of a terminal refuses a TR-34 one with
- * 409 `tr34_terminal`, so no other flow can take it over.
+ * the key token `POST /v1/terminals/{sn}/tr34/key-token`, the
+ * acknowledgement with proof of the TMK `POST /v1/terminals/{sn}/tr34/ack`,
+ * and {@link withTr34}, which merges them into a KMS route table: the shared
+ * route `GET /v1/terminals/{sn}` serves a TR-34 terminal through the TR-34
+ * service and any other through the handler already there; every other
+ * route of a terminal refuses a TR-34 one with 409 `tr34_terminal`, so no
+ * other flow can take it over.
+ *
+ * The acknowledgement has a route of its own, not flow A's `POST .../tmk/ack`:
+ * its nonce comes from TR-34's key token answer, its body schema and OpenAPI
+ * entry are TR-34's, and flow A's routes stay flow A's alone.
  *
  * @module
  */
@@ -14,7 +19,7 @@ import {
   ConflictError,
   eitherOf,
   SERIAL_NUMBER,
-  type TmkAckRequest,
+  Tr34AckRequest,
   Tr34BindRequest,
   Tr34BindResponse,
   Tr34KeyTokenRequest,
@@ -66,6 +71,21 @@ export function tr34Routes(service: Tr34Service): Route[] {
       responses: { 200: { description: "the key token", schema: Tr34KeyTokenResponse } },
       handler: async (_req, { params, body }) => json(200, await service.keyToken(params.sn, body)),
     }),
+    route({
+      method: "POST",
+      path: "/v1/terminals/:sn/tr34/ack",
+      operationId: "tr34AcknowledgeTmk",
+      summary: "TR-34 acknowledgement with proof of possession: the KCV, the nonce of the key " +
+        'token\'s answer and a CMAC-TDES under KDF(TMK, "TMK ack", SN) over the SN, the nonce ' +
+        "and the KCV, checked in the HSM; the nonce is taken once. Refusals before the proof " +
+        "store nothing.",
+      access: "public",
+      params: { sn: SERIAL_NUMBER },
+      body: Tr34AckRequest,
+      responses: { 200: { description: "delivered", schema: Tr34TerminalStatus } },
+      handler: async (_req, { params, body }) =>
+        json(200, await service.acknowledge(params.sn, body)),
+    }),
   ];
 }
 
@@ -80,8 +100,6 @@ type Handler = (req: Request, input: RouteInput<unknown>) => Promise<Response>;
  */
 export function withTr34(routes: Route[], service: Tr34Service): Route[] {
   const mine: Record<string, Handler> = {
-    "POST /v1/terminals/:sn/tmk/ack": async (_req, { params, body }) =>
-      json(200, await service.acknowledge(params.sn, (body as TmkAckRequest).tmkKcv)),
     "GET /v1/terminals/:sn": async (_req, { params }) => json(200, await service.status(params.sn)),
   };
   const out = routes.map((r): Route => {

@@ -15,6 +15,16 @@
  * must chain to a KRD root for the `tr34-krd` purpose and name the SN. Each
  * random number is taken once per terminal (the nonce memory of the store).
  *
+ * The acknowledgement proves possession of the TMK as flow A's does
+ * (`src/protocol/flow_a_proof.ts`): the key token's answer carries a fresh
+ * KMS nonce (flow A's stateless format, `flow_a_nonce.ts`), and the PIN pad
+ * answers with a CMAC under `KDF(TMK, "TMK ack", SN)` that the HSM checks
+ * from the TMK block (`Hsm.verifyDerivedMac`). The nonce is used once, in
+ * the scope of flow A's nonces. An acknowledgement refused before its proof
+ * verified (unknown, nothing sent, nonce, MAC, replay) changes nothing and
+ * writes no audit record: it is counted in the metrics
+ * (`tr34_ack_refused_<code>`).
+ *
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
@@ -25,8 +35,10 @@ import {
   AuthenticationError,
   ConflictError,
   NotFoundError,
-  type ProtocolError,
+  proofMacInput,
+  ProtocolError,
   TR34_NONCE_BYTES,
+  type Tr34AckRequest,
   type Tr34BindRequest,
   type Tr34BindResponse,
   type Tr34KeyTokenRequest,
@@ -45,7 +57,11 @@ import {
   signKeyToken,
   Tr34Error,
 } from "../../src/tr34/mod.ts";
+import type { ServerMetrics } from "../_lib/metrics.ts";
 import { acknowledgeTmk } from "./_delivery.ts";
+import { FLOW_A_NONCE_SCOPE } from "./flow_a_delivery.ts";
+import type { FlowAProofOps } from "./flow_a_keys.ts";
+import { NonceIssuer } from "./flow_a_nonce.ts";
 import type { Tr34Kdh } from "./tr34_kdh.ts";
 
 /** How long the KMS remembers a KRD's random number (it is refused again until then). */
@@ -59,10 +75,16 @@ export interface Tr34ServiceOptions {
   core: CryptoCore;
   /** The KDH: certificate, key block, KRD roots, CRL. */
   kdh: Tr34Kdh;
+  /** The HSM's nonce tags and derived-key MACs (flow A's challenge key, same LMK). */
+  proofs: FlowAProofOps;
   /** Content cipher of the key tokens (default aes256). */
   cipher?: ContentCipher;
   /** Clock (default: system clock). */
   now?: () => Date;
+  /** How long an acknowledgement nonce is accepted, in ms (default flow A's). */
+  nonceTtlMs?: number;
+  /** Where refused acknowledgements are counted. */
+  metrics?: ServerMetrics;
 }
 
 /** The HTTP error a refused TR-34 check becomes; its code is the {@link Tr34Error}'s. */
@@ -81,11 +103,13 @@ export function tr34HttpError(e: Tr34Error): ProtocolError {
 export class Tr34Service {
   readonly #o: Tr34ServiceOptions;
   readonly #now: () => Date;
+  readonly #nonces: NonceIssuer;
 
-  /** @param options HSM, store, core, KDH, cipher, clock. */
+  /** @param options HSM, store, core, KDH, proof operations, cipher, clock, metrics. */
   constructor(options: Tr34ServiceOptions) {
     this.#o = options;
     this.#now = options.now ?? (() => new Date());
+    this.#nonces = new NonceIssuer(options.proofs, options.nonceTtlMs);
   }
 
   async #audit(
@@ -261,6 +285,8 @@ export class Tr34Service {
       },
     );
     const now = this.#now();
+    // The acknowledgement's nonce first: nothing may fail after the commit.
+    const ack = await this.#nonces.issue(sn, now);
     const outcome = await this.#o.store.transaction(async (tx) => {
       if (fresh) {
         const mine = await tx.issueTmk({
@@ -295,23 +321,91 @@ export class Tr34Service {
     if (outcome === "already_delivered") {
       throw new ConflictError("already_delivered", `the TMK of ${sn} was already delivered`);
     }
-    return { sn, keyToken: toHex(token), tmkKcv: out.kcv };
+    return { sn, keyToken: toHex(token), tmkKcv: out.kcv, ackNonce: ack.nonce };
   }
 
   /**
-   * The PIN pad's acknowledgement: its KCV must equal the issued TMK's.
-   *
-   * @throws {ConflictError} `not_sent`, `already_delivered`; `IntegrityError` `kcv_mismatch`.
+   * Runs the checks of an acknowledgement before and of its proof: a
+   * refusal there is counted and thrown, nothing stored.
    */
-  async acknowledge(sn: string, tmkKcv: string): Promise<Tr34TerminalStatus> {
-    return await acknowledgeTmk({
-      store: this.#o.store,
-      terminal: await this.#terminal(sn),
-      tmkKcv,
-      now: this.#now,
-      detail: "TR-34",
-      status: (tx) => this.status(sn, tx),
+  async #unproved<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof ProtocolError) this.#o.metrics?.count(`tr34_ack_refused_${e.code}`);
+      throw e;
+    }
+  }
+
+  /** The terminal an acknowledgement is for, its nonce and its proof checked. */
+  async #proven(sn: string, body: Tr34AckRequest): Promise<{ t: Terminal; expiresAt: Date }> {
+    const t = await this.#terminal(sn);
+    const d = tmkDelivery(t);
+    if (d === "none" || d === "issued") {
+      throw new ConflictError("not_sent", `no TMK has been sent to ${sn}; nothing to acknowledge`);
+    }
+    let expiresAt: Date;
+    try {
+      expiresAt = await this.#nonces.check(sn, body.nonce, this.#now());
+    } catch (e) {
+      if (!(e instanceof AuthenticationError)) throw e;
+      throw new AuthenticationError(
+        e.code,
+        `${
+          e.code === "nonce_expired"
+            ? "the nonce is expired (or not from this KMS)"
+            : `the nonce was not issued by this KMS for ${sn}`
+        }; ask for a new key token at POST .../tr34/key-token`,
+      );
+    }
+    const data = proofMacInput("ack", sn, body.nonce, body.tmkKcv);
+    if (!(await this.#o.proofs.verifyProof(t.tmkBlock!, "ack", sn, data, fromHex(body.mac)))) {
+      throw new AuthenticationError("proof_invalid", `the MAC does not prove the TMK of ${sn}`);
+    }
+    return { t, expiresAt };
+  }
+
+  /**
+   * The PIN pad's acknowledgement: the proof of its TMK over the key token's
+   * nonce, then its KCV must equal the issued TMK's. The nonce is used up in
+   * the transaction that records the outcome: a refusal after the proof
+   * (audited) is committed with it, so a replay cannot write it again.
+   *
+   * @throws before the proof (counted, not stored): {@link NotFoundError} `not_bound`,
+   *   {@link ConflictError} `not_sent`, {@link AuthenticationError} `nonce_expired`,
+   *   `nonce_invalid`, `proof_invalid`, `nonce_used`; after it, {@link ConflictError}
+   *   `already_delivered`, `IntegrityError` `kcv_mismatch` (audited).
+   */
+  async acknowledge(sn: string, body: Tr34AckRequest): Promise<Tr34TerminalStatus> {
+    const { t, expiresAt } = await this.#unproved(() => this.#proven(sn, body));
+    const r = await this.#o.store.transaction(async (tx) => {
+      if (!(await tx.rememberNonce(FLOW_A_NONCE_SCOPE, body.nonce, expiresAt))) return null;
+      try {
+        return {
+          value: await acknowledgeTmk({
+            store: tx,
+            terminal: t,
+            tmkKcv: body.tmkKcv,
+            now: this.#now,
+            detail: "TR-34",
+            status: (inner) => this.status(sn, inner),
+          }),
+        };
+      } catch (e) {
+        if (e instanceof ProtocolError) return { error: e };
+        throw e;
+      }
     });
+    if (r === null) {
+      return await this.#unproved(() => {
+        throw new AuthenticationError(
+          "nonce_used",
+          "this nonce was already used (a replay); ask for a new key token",
+        );
+      });
+    }
+    if ("error" in r) throw r.error;
+    return r.value;
   }
 
   /**

@@ -14,13 +14,17 @@
  *   `{credentialToken, randomNumberToken}`: the KRD's random number token
  *   RT_KRD (B.12) in; the 2-pass key token KT_KDH (B.9) out, signed by the
  *   KDH with the random number as a signed attribute, the TMK enveloped to
- *   the KRD's key inside the KMS's HSM.
- * - Acknowledgement `POST /v1/terminals/{sn}/tmk/ack` `{tmkKcv}`, as in
- *   the other flows.
+ *   the KRD's key inside the KMS's HSM; with it a fresh single-use KMS
+ *   nonce for the acknowledgement (flow A's format, `flow_a_proof.ts`).
+ * - Acknowledgement `POST /v1/terminals/{sn}/tr34/ack` `{tmkKcv, nonce, mac}`:
+ *   the PIN pad proves it holds the TMK, as flow A's S17 does, with a
+ *   CMAC-TDES under `KDF(TMK, "TMK ack", SN)` over the SN, that nonce and the
+ *   KCV. A KCV alone proves nothing: the key token's answer carries it in clear.
  *
  * @module
  */
 import { KCV, SERIAL_NUMBER } from "./flow_a.ts";
+import { FLOW_A_NONCE, PROOF_MAC_BYTES } from "./flow_a_proof.ts";
 import { TIMESTAMP } from "./flow_b.ts";
 import { hex, type Infer, object, oneOf, optional } from "./schema.ts";
 
@@ -72,8 +76,21 @@ export const Tr34KeyTokenResponse = object({
       "enveloped to the KRD, signed by the KDH over the KRD's random number",
   ),
   tmkKcv: KCV,
-}, "the TMK in a TR-34 key token");
+  ackNonce: FLOW_A_NONCE,
+}, "the TMK in a TR-34 key token, and the nonce of its acknowledgement");
 export type Tr34KeyTokenResponse = Infer<typeof Tr34KeyTokenResponse>;
+
+/** `POST /v1/terminals/{sn}/tr34/ack`: the KCV, the key token's nonce and the proof of TMK. */
+export const Tr34AckRequest = object({
+  tmkKcv: KCV,
+  nonce: FLOW_A_NONCE,
+  mac: hex(
+    PROOF_MAC_BYTES,
+    'CMAC-TDES under KDF(TMK, "TMK ack", SN) over "TMK ack" || 0x00 || len(SN) || SN || ' +
+      "nonce || KCV, the nonce the key token's answer carried",
+  ),
+}, "TR-34 TMK acknowledgement with proof of TMK");
+export type Tr34AckRequest = Infer<typeof Tr34AckRequest>;
 
 /** TR-34 states of a terminal at KMS. */
 export const TR34_STATES = ["registered", "tmk_issued", "tmk_sent", "delivered"] as const;

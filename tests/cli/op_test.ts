@@ -92,10 +92,15 @@ Deno.test("op: end to end against a running MTMS and KMS", async () => {
   try {
     const tokenFile = `${w.dir}/admin.token`;
     await Deno.writeTextFile(tokenFile, w.token + "\n");
-    const admin = (server: string) => ["--server", server, "--token-file", tokenFile];
+    // The servers serve HTTPS with certificates from the world's CA.
+    const ca = `${w.dir}/root.pem`;
+    await Deno.writeTextFile(ca, w.pki.rootPem);
+    const admin = (server: string) => ["--server", server, "--ca", ca, "--token-file", tokenFile];
     const as = (id: string, server: string) => [
       "--server",
       server,
+      "--ca",
+      ca,
       "--operator",
       id,
       "--key-file",
@@ -148,7 +153,7 @@ Deno.test("op: end to end against a running MTMS and KMS", async () => {
     }
     // Each server's OpenAPI document names the roles of every operator route.
     for (const server of [w.kmsUrl, w.mtmsUrl]) {
-      const doc = await (await fetch(`${server}/openapi.json`)).json();
+      const doc = await (await w.transport(new Request(`${server}/openapi.json`))).json();
       let operatorRoutes = 0;
       for (
         const [path, ops] of Object.entries(

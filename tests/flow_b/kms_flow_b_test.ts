@@ -568,7 +568,7 @@ for (const via of VIAS) {
         assertEquals([u.status, u.body.unlocked], [200, "yes"]);
         const lifted = (await w.store.listAudit({ limit: 200, subject: b.sn, event: "unlock" }))
           .map((x) => x.detail);
-        assertEquals(lifted, ["lifted by operator"], "the audit record names who lifted it");
+        assertEquals(lifted, ["lifted by admin"], "the audit record names who lifted it");
         const u2 = await call(
           w.handler,
           "POST",
@@ -902,7 +902,7 @@ Deno.test("release: only an operator drops a flow B registration that blocks an 
     assertEquals(await w.store.getTerminal(sn), null);
     const audit = await w.store.listAudit({ limit: 100, subject: sn, event: "flow_b_released" });
     assertEquals(audit.map((a) => a.detail), [
-      "released by operator: the flow B registration is dropped",
+      "released by admin: the flow B registration is dropped",
     ]);
     // The batch imports, and the SN is now flow A's: nothing left to release.
     assertEquals((await w.store.importTkBatch(batch)).tks, 1);

@@ -64,7 +64,7 @@ Deno.test("scale: /metrics of a KMS process counts requests, states, TMKs, HSM, 
       assertEquals(get('tmk_hsm_state{state="offline"}'), 0);
       assert((get('tmk_store_call_seconds_count{op="importTkBatch"}') ?? 0) >= 1, "store latency");
       // Not on the API's port.
-      const api = await fetch(`${kms.url}/metrics`);
+      const api = await kms.devices(new Request(`${kms.url}/metrics`));
       assertEquals(api.status, 404);
       await api.body?.cancel();
     } finally {

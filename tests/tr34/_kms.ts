@@ -11,6 +11,7 @@ import postgres from "postgres";
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { fromHex } from "../../src/crypto/mod.ts";
 import { jsonLogger } from "../../servers/_lib/mod.ts";
+import { ServerMetrics } from "../../servers/_lib/metrics.ts";
 import { type KmsServer, startKms } from "../../servers/kms/main.ts";
 import type { PinPadTr34 } from "../../devices/pin_pad_tr34.ts";
 import { componentKey, type DemoPki, randomComponents } from "../../demo/setup.ts";
@@ -32,6 +33,8 @@ export interface Tr34Kms {
   schema?: string;
   /** The KMS's log lines. */
   logs: string[];
+  /** The KMS's metrics (refused acknowledgements among its events). */
+  metrics: ServerMetrics;
   /** The LMK components' clear keys (for the scans). */
   lmkComponents: Uint8Array[];
   newPad(sn: string, policy?: KeyUsePolicy): Promise<PinPadTr34>;
@@ -61,6 +64,7 @@ export async function startTr34Kms(
   const lmk = await randomComponents(2, 32, core);
   const token = crypto.randomUUID();
   const logs: string[] = [];
+  const metrics = new ServerMetrics("kms");
   const tr34 = await kdhForKms(pki, lmk, dir, core, db, { revokeKdh: o.revokeKdh });
   const server = await startKms({
     port: 0,
@@ -71,6 +75,7 @@ export async function startTr34Kms(
     makComponents: await randomComponents(2, 16, core),
     token,
     log: jsonLogger((l) => logs.push(l)),
+    metrics,
     core,
     hsmWorkers: 1,
     tr34,
@@ -86,6 +91,7 @@ export async function startTr34Kms(
     db,
     schema,
     logs,
+    metrics,
     lmkComponents: lmk.map((c) => fromHex(componentKey(c))),
     newPad: (sn, policy) => makeTr34PinPad(sn, pki, core, policy),
     close: async () => {

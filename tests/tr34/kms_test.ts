@@ -10,8 +10,11 @@
  * token for another KRD, a KRD certificate for another SN, a revoked KDH
  * certificate, a key block header the TMK slot's use forbids; and a TR-34
  * terminal is kept out of the other flows' routes, and a flow B one out of
- * TR-34's. A KDH whose key block or
- * certificate does not check out keeps the KMS from starting.
+ * TR-34's. The acknowledgement proves possession of the TMK: an outsider
+ * with the KCV only, another terminal's proof or a replayed one is refused,
+ * counted, and changes nothing; the genuine PIN pad is then delivered. A KDH
+ * whose key block or certificate does not check out keeps the KMS from
+ * starting.
  *
  * @module
  */
@@ -112,6 +115,7 @@ for (const b of backends) {
       const api = await (await fetch(`${k.url}/openapi.json`)).json();
       assert(api.paths["/v1/terminals/{sn}/tr34/bind"]?.post, "bind in the OpenAPI document");
       assert(api.paths["/v1/terminals/{sn}/tr34/key-token"]?.post, "key-token in the OpenAPI");
+      assert(api.paths["/v1/terminals/{sn}/tr34/ack"]?.post, "ack in the OpenAPI");
       // The scan: TMKs and KRD private keys of the PIN pads, the LMK and its components.
       const secrets = [...k.lmkComponents];
       secrets.push(k.lmkComponents.reduce((x, y) => x.map((v, i) => v ^ y[i])));
@@ -228,10 +232,20 @@ Deno.test("TR-34 refusals through the server, each with its TR-34 code", async (
     );
 
     await t.step("a TR-34 terminal is not served by flow A's routes, nor unbound", async () => {
-      assertEquals(await post(`${k.url}/v1/terminals/TN00000002/tmk`, undefined), {
-        status: 409,
-        code: "tr34_terminal",
-      });
+      // Well-formed flow A bodies: the refusal is the flow's, not the schema's.
+      const nonce = "00".repeat(32);
+      const mac = "00".repeat(8);
+      const flowA: [string, unknown][] = [
+        ["tmk", { nonce, mac }],
+        ["tmk/ack", { tmkKcv: "000000", nonce, mac }],
+        ["tmk/challenge", undefined],
+      ];
+      for (const [path, body] of flowA) {
+        assertEquals(await post(`${k.url}/v1/terminals/TN00000002/${path}`, body), {
+          status: 409,
+          code: "tr34_terminal",
+        }, path);
+      }
       assertEquals(
         await post(keyTokenUrl("TN00000077"), {
           credentialToken: await a.credentialToken(),
@@ -240,6 +254,113 @@ Deno.test("TR-34 refusals through the server, each with its TR-34 code", async (
         { status: 404, code: "not_bound" },
       );
     });
+  } finally {
+    await k.close();
+  }
+});
+
+Deno.test("an outsider cannot acknowledge a TR-34 delivery: the TMK is proved by MAC", async () => {
+  const k = await startTr34Kms(core, pki);
+  try {
+    const sns = ["TO00000001", "TO00000002"];
+    const pads = await Promise.all(sns.map((sn) => k.newPad(sn)));
+    const tokens: Tr34KeyTokenResponse[] = [];
+    for (const [i, sn] of sns.entries()) {
+      await terminal(k, sn, pads[i]).bind();
+      const r = await callJson(
+        fetchTransport,
+        "POST",
+        `${k.url}/v1/terminals/${sn}/tr34/key-token`,
+        {
+          credentialToken: await pads[i].credentialToken(),
+          randomNumberToken: pads[i].randomNumberToken(),
+        },
+        Tr34KeyTokenResponse,
+      );
+      await pads[i].installTmk(r.body.keyToken, r.body.tmkKcv);
+      tokens.push(r.body);
+    }
+    const [a, b] = tokens;
+    const ackUrl = (sn: string) => `${k.url}/v1/terminals/${sn}/tr34/ack`;
+    const state = async (sn: string) =>
+      (await callJson(
+        fetchTransport,
+        "GET",
+        `${k.url}/v1/terminals/${sn}`,
+        undefined,
+        Tr34TerminalStatus,
+        {
+          token: k.token,
+        },
+      )).body.state;
+    const refused = async () =>
+      (await k.metrics.render()).text.split("\n").filter((l) => l.includes("tr34_ack_refused_"));
+    assertEquals(await refused(), [], "nothing refused yet");
+    // The database, but for the operator nonces of the status reads below.
+    const stored = async () =>
+      (await dumpDatabase(k)).replace(/,?\{"scope":"operator-request"[^}]*\}/g, "");
+    const before = await stored();
+    const genuineB = await pads[1].proveTmk(sns[1], b.ackNonce);
+    // The outsider saw both key token answers: KCVs and nonces, no TMK.
+    const attempts: [string, unknown, number, string][] = [
+      ["the KCV only", { tmkKcv: a.tmkKcv }, 400, "missing_field"],
+      ["the KCV only, on flow A's route", { tmkKcv: a.tmkKcv }, 400, "missing_field"],
+      [
+        "the KCV and nonce, a guessed MAC",
+        { tmkKcv: a.tmkKcv, nonce: a.ackNonce, mac: "00".repeat(8) },
+        401,
+        "proof_invalid",
+      ],
+      ["another SN's genuine acknowledgement", genuineB, 401, "nonce_invalid"],
+      [
+        "another PIN pad's MAC over this SN's nonce",
+        await pads[1].proveTmk(sns[0], a.ackNonce),
+        401,
+        "proof_invalid",
+      ],
+    ];
+    for (const [what, body, status, code] of attempts) {
+      const url = what.includes("flow A")
+        ? `${k.url}/v1/terminals/${sns[0]}/tmk/ack`
+        : ackUrl(sns[0]);
+      assertEquals(await post(url, body), { status, code }, what);
+    }
+    assertEquals(await state(sns[0]), "tmk_sent");
+    assertEquals(await stored(), before, "refusals store nothing, audit included");
+    const counted = await refused();
+    for (const code of ["proof_invalid", "nonce_invalid"]) {
+      assert(counted.some((l) => l.includes(`tr34_ack_refused_${code}`)), `${code} counted`);
+    }
+    // The genuine PIN pads are delivered; a replay of A's acknowledgement is refused.
+    const genuineA = await pads[0].proveTmk(sns[0], a.ackNonce);
+    const done = await callJson(
+      fetchTransport,
+      "POST",
+      ackUrl(sns[0]),
+      genuineA,
+      Tr34TerminalStatus,
+    );
+    assertEquals([done.body.state, done.body.tmkKcv], ["delivered", a.tmkKcv]);
+    const delivered = await stored();
+    assertEquals(await post(ackUrl(sns[0]), genuineA), { status: 401, code: "nonce_used" });
+    assertEquals(await stored(), delivered, "a replay stores nothing");
+    assert(
+      (await refused()).some((l) => l.includes("tr34_ack_refused_nonce_used")),
+      "replay counted",
+    );
+    assertEquals(await state(sns[0]), "delivered");
+    const doneB = await callJson(
+      fetchTransport,
+      "POST",
+      ackUrl(sns[1]),
+      genuineB,
+      Tr34TerminalStatus,
+    );
+    assertEquals(doneB.body.state, "delivered");
+    // Exactly one delivery audit record per terminal, both successes.
+    const rows = (await dumpDatabase(k)).split("},{").filter((r) => r.includes('"tmk_delivered"'));
+    assertEquals(rows.length, 2, rows.join("\n"));
+    assert(rows.every((r) => r.includes('"success"') && !r.includes('"failure"')), rows.join("\n"));
   } finally {
     await k.close();
   }
