@@ -2,7 +2,9 @@
  * `deno task console:user`: adds an operator to a console users file (the
  * servers' `--console-users`), with their role and the argon2id hash of a
  * password read from stdin (never from argv, which every user of the
- * machine can read). The file is a JSON array, written with mode 0600.
+ * machine can read). The file is a JSON array, written with mode 0600. A
+ * server lets in only the operators it has enrolled (`deno task op`), with
+ * the role its operators table gives.
  *
  * ```sh
  * printf '%s\n' "$PASSWORD" | deno task console:user --file users.json --id olga --role operator --name "Olga N."

@@ -33,7 +33,9 @@
  * logged.
  *
  * `--console-users FILE` (a JSON array of `{id, name, role, passwordHash}`,
- * from `deno task console:user`) serves the operator console at `/console/`.
+ * from `deno task console:user`) serves the operator console at `/console/`
+ * to the enrolled operators it names (their role and name are the operators
+ * table's; the file gives each one's argon2id password hash).
  *
  * `--import-ca-key PEM --out FILE` (with the LMK components and `--db`) is the
  * custodian's one-time step: it writes the KMS CA private key as a key block

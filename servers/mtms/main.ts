@@ -15,7 +15,9 @@
  * `--generate-transport-key PREFIX` (with the LMK components) makes that key
  * block and the public key for the CA, then exits.
  * `--console-users FILE` (a JSON array of `{id, name, role, passwordHash}`,
- * from `deno task console:user`) serves the operator console at `/console/`.
+ * from `deno task console:user`) serves the operator console at `/console/`
+ * to the enrolled operators it names (their role and name are the operators
+ * table's; the file gives each one's argon2id password hash).
  *
  * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
  * plain HTTP needs `--insecure-http` and logs a warning. An `https:`
