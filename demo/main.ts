@@ -13,7 +13,9 @@
  * 0 skips it), `--data-dir DIR` (default: a new temporary directory),
  * `--core wasm|js` (default: the default core), `--insecure-http` (plain
  * HTTP; default: HTTPS with certificates from the demo's CA, S14 over
- * mutual TLS).
+ * mutual TLS),
+ * `--serve` (after the run, the servers keep running with their operator
+ * consoles; their URLs and a login per role are printed; Ctrl-C stops them).
  *
  * @module
  */
@@ -23,6 +25,7 @@ import { jsonLogger } from "../servers/_lib/log.ts";
 import { type DemoOptions, type DemoResult, runDemo } from "./run.ts";
 import { formatFlowB } from "./flow_b.ts";
 import { formatTr34 } from "./tr34.ts";
+import { serveAfterRun } from "./console_logins.ts";
 
 async function pickCore(name: string | undefined): Promise<{ core: CryptoCore; note: string }> {
   if (name !== undefined) {
@@ -86,6 +89,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       core: { type: "string" },
       "order-id": { type: "string" },
       "insecure-http": { type: "boolean", default: false },
+      serve: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -96,6 +100,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
     return 2;
   }
   const { result: onResult, ...demoHooks } = hooks;
+  const consoles = values.serve ? await serveAfterRun(demoHooks, () => dataDir) : undefined;
   const { core, note } = await pickCore(values.core);
   const dataDir = values["data-dir"] ?? await Deno.makeTempDir({ prefix: "tmk-demo-" });
   await Deno.mkdir(dataDir, { recursive: true });
@@ -115,6 +120,7 @@ export async function main(args: string[], hooks: DemoTestHooks = {}): Promise<n
       dataDir,
       orderId: values["order-id"],
       insecureHttp: values["insecure-http"],
+      console: consoles,
       kmsLog: jsonLogger((l) => kmsLogFile.writeSync(enc.encode(l + "\n"))),
       mtmsLog: jsonLogger((l) => mtmsLogFile.writeSync(enc.encode(l + "\n"))),
       progress: (phase, done, total) => {

@@ -26,6 +26,7 @@ import { jsonLogger, type Logger } from "../servers/_lib/log.ts";
 import { startKms } from "../servers/kms/main.ts";
 import { type SocketTls, socketTls } from "./tls.ts";
 import { startMtms } from "../servers/mtms/main.ts";
+import type { ConsoleOptions } from "../servers/_lib/console.ts";
 import { OperatorCard } from "../devices/operator_card.ts";
 import { OperatorTerminal } from "../devices/operator_terminal.ts";
 import { PinPad } from "../devices/pin_pad.ts";
@@ -102,6 +103,8 @@ export interface DemoOptions {
   flowBTerminals?: number;
   /** TR-34 2-pass on the same KMS for this many terminals of its own (default 0: none). */
   tr34Terminals?: number;
+  /** Both servers' operator consoles at `/console/` (none without). */
+  console?: ConsoleOptions;
 }
 
 /** The running demo, as {@link DemoOptions.beforeShutdown} sees it. */
@@ -201,6 +204,7 @@ async function startServers(
       ? await kdhForKms(pki, components.kmsLmk, options.dataDir, core, dbPaths[0])
       : undefined,
     hsmFactory: options.hsmFactory,
+    console: options.console,
   });
   const mtms = await startMtms({
     port: 0,
@@ -219,6 +223,8 @@ async function startServers(
     observe: options.observe,
     kmsTransport: tls ? tls.mtmsToKms.transport : options.transport ?? fetchTransport,
     hsmFactory: options.hsmFactory,
+    console: options.console,
+    kmsConsoleUrl: `${kms.url}/console/`,
   });
   return { kms, mtms };
 }

@@ -12,6 +12,7 @@ import { jsonLogger, stopOnSignals } from "../_lib/mod.ts";
 import { ServerMetrics } from "../_lib/metrics.ts";
 import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
 import * as cli from "../_lib/server_cli.ts";
+import { consoleFromFile } from "../_lib/console_mount.ts";
 import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
 import { MAX_HSM_WORKERS } from "./_keys.ts";
@@ -97,6 +98,7 @@ export const KMS_COMMAND: CommandSpec = {
         "write as a key block under the LMK to --out, then exit",
     ),
     cli.fileFlag("out", undefined, "with --import-ca-key: the key block file to write"),
+    cli.fileFlag("console-users", "KMS_CONSOLE_USERS", "operator console logins (JSON)"),
   ],
   check: kmsProblems,
 };
@@ -165,6 +167,7 @@ async function serve(
     deviceRoots,
     crls: crls?.current,
     metrics,
+    console: await consoleFromFile(cli.str(v, "console-users")),
   });
   if (crls) reloadOnSighup(crls, log);
   const running = cli.withMetricsPort("kms", server, metrics, flags.metricsPort, log);

@@ -32,6 +32,11 @@
  * gracefully: in-flight requests finish, the store closes, `kms.stopped` is
  * logged.
  *
+ * `--console-users FILE` (a JSON array of `{id, name, role, passwordHash}`,
+ * from `deno task console:user`) serves the operator console at `/console/`
+ * to the enrolled operators it names (their role and name are the operators
+ * table's; the file gives each one's argon2id password hash).
+ *
  * `--import-ca-key PEM --out FILE` (with the LMK components and `--db`) is the
  * custodian's one-time step: it writes the KMS CA private key as a key block
  * under the LMK to FILE, records `kms_ca_key_imported` with the key's
@@ -65,6 +70,9 @@ import { checkKmsCa, type KmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 import type { Tr34Kdh } from "./tr34_kdh.ts";
 import { withTr34Kdh } from "./tr34_kms.ts";
+import type { ConsoleOptions } from "../_lib/console.ts";
+import { watchHsm } from "../_lib/console_common.ts";
+import { mountKmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startKms}. */
 export interface KmsOptions {
@@ -117,6 +125,8 @@ export interface KmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+  /** The operator console at `/console/` (`servers/_lib/console.ts`); none without. */
+  console?: ConsoleOptions;
   /** Flow A S16-S17: how long a nonce is accepted, in ms (default two minutes). */
   nonceTtlMs?: number;
   /** Flow A S16-S17: the hold-off of serial numbers and sources whose requests fail unproved. */
@@ -161,7 +171,8 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
   const metrics = o.metrics ?? new ServerMetrics("kms");
   const store = meteredStore(await (o.storeFactory ?? openStore)(o.db), metrics);
   const hsms = trackedHsms(o.hsmFactory);
-  const hsmFactory = hsms.factory;
+  const hsmWatch = watchHsm(hsms.factory);
+  const hsmFactory = hsmWatch.factory;
   serverGauges(metrics, store, hsms.states);
   try {
     const hsm = await kmsKeyOps({
@@ -219,7 +230,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       })
       : undefined;
     const operators = openOperatorLayer({ ...o, store, hsm: hsm.hsm, actor: "kms" });
-    const handler = createHandler({
+    const api = createHandler({
       title: "KMS",
       version: "1.0.0",
       description:
@@ -241,6 +252,18 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         await store.schemaVersion();
       },
       metrics,
+    });
+    const handler = mountKmsConsole(api, {
+      console: o.console,
+      store,
+      core: o.core,
+      hsm: hsmWatch,
+      log: o.log,
+      service,
+      flowB: flowB !== undefined,
+      kmsCaCertificate: o.kmsCa?.certificate,
+      crls: o.crls,
+      operators,
     });
     return {
       handler,

@@ -14,6 +14,7 @@ import { jsonLogger, stopOnSignals } from "../_lib/mod.ts";
 import { ServerMetrics } from "../_lib/metrics.ts";
 import { loadCrlFile, reloadOnSighup } from "../_lib/revocation.ts";
 import * as cli from "../_lib/server_cli.ts";
+import { consoleFromFile } from "../_lib/console_mount.ts";
 import { openStore } from "../_lib/store.ts";
 import { clientTransport, serverSocket, tlsClient } from "../_lib/tls.ts";
 import type { generateTransportKeyFiles, MtmsOptions, MtmsServer } from "./main.ts";
@@ -81,6 +82,7 @@ export const MTMS_COMMAND: CommandSpec = {
         "to an https KMS (PEM, profile mtms-client)",
     ),
     cli.fileFlag("kms-client-key", "MTMS_KMS_CLIENT_KEY", "its private key (PEM)"),
+    cli.fileFlag("console-users", "MTMS_CONSOLE_USERS", "operator console logins (JSON)"),
     {
       name: "generate-transport-key",
       type: "string",
@@ -162,6 +164,8 @@ async function serve(
     caRoot,
     transportKey,
     metrics,
+    console: await consoleFromFile(cli.str(v, "console-users")),
+    kmsConsoleUrl: `${kmsUrl.replace(/\/$/, "")}/console/`,
   });
   if (crls) reloadOnSighup(crls, log);
   const running = cli.withMetricsPort("mtms", server, metrics, flags.metricsPort, log);

@@ -14,6 +14,10 @@
  * served on `--metrics-port` at 127.0.0.1 only.
  * `--generate-transport-key PREFIX` (with the LMK components) makes that key
  * block and the public key for the CA, then exits.
+ * `--console-users FILE` (a JSON array of `{id, name, role, passwordHash}`,
+ * from `deno task console:user`) serves the operator console at `/console/`
+ * to the enrolled operators it names (their role and name are the operators
+ * table's; the file gives each one's argon2id password hash).
  *
  * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
  * plain HTTP needs `--insecure-http` and logs a warning. An `https:`
@@ -45,6 +49,9 @@ import type { Store } from "../../src/store/mod.ts";
 import { type HsmFactory, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
+import type { ConsoleOptions } from "../_lib/console.ts";
+import { watchHsm } from "../_lib/console_common.ts";
+import { mountMtmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startMtms}. */
 export interface MtmsOptions {
@@ -88,6 +95,10 @@ export interface MtmsOptions {
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
   limits?: Partial<ServeLimits>;
+  /** The operator console at `/console/` (`servers/_lib/console.ts`); none without. */
+  console?: ConsoleOptions;
+  /** The KMS's console, linked from an order's page. */
+  kmsConsoleUrl?: string;
   /** Where requests, store calls and the scrape-time gauges go (default: its own). */
   metrics?: ServerMetrics;
 }
@@ -116,7 +127,8 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
   const metrics = o.metrics ?? new ServerMetrics("mtms");
   const store = meteredStore(await (o.storeFactory ?? openStore)(o.db), metrics);
   const hsms = trackedHsms(o.hsmFactory);
-  const hsmFactory = hsms.factory;
+  const hsmWatch = watchHsm(hsms.factory);
+  const hsmFactory = hsmWatch.factory;
   serverGauges(metrics, store, hsms.states);
   try {
     const keys = await mtmsKeyOps({
@@ -148,7 +160,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       streamAbove: o.streamAbove,
     });
     const operators = openOperatorLayer({ ...o, store, hsm: keys.hsm, actor: "mtms" });
-    const handler = createHandler({
+    const api = createHandler({
       title: "MTMS",
       version: "1.0.0",
       description:
@@ -160,6 +172,17 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
         await store.schemaVersion();
       },
       metrics,
+    });
+    const handler = mountMtmsConsole(api, {
+      console: o.console,
+      store,
+      core: o.core,
+      hsm: hsmWatch,
+      log: o.log,
+      service,
+      crls: o.crls,
+      kmsConsoleUrl: o.kmsConsoleUrl,
+      operators,
     });
     return { handler, close: () => store.close(), metrics };
   } catch (e) {
