@@ -163,7 +163,6 @@ async function serve(
     stagingIdleMs: (v["staging-idle-s"] as number) * 1000,
     kmsCa,
     deviceRoots,
-    crls: crls?.current,
     metrics,
   });
   if (crls) reloadOnSighup(crls, log);
