@@ -37,6 +37,7 @@ import {
 } from "./_op_client.ts";
 import {
   type CommandSpec,
+  enterCallerDirectory,
   type FlagSpec,
   type FlagValues,
   formatHelp,
@@ -430,4 +431,7 @@ export async function main(args: string[], io: OpIo = defaultIo): Promise<number
   }
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  enterCallerDirectory();
+  Deno.exit(await main(Deno.args));
+}

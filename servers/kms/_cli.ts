@@ -165,7 +165,6 @@ async function serve(
     stagingIdleMs: (v["staging-idle-s"] as number) * 1000,
     kmsCa,
     deviceRoots,
-    crls: crls?.current,
     metrics,
     console: await consoleFromFile(cli.str(v, "console-users")),
   });
