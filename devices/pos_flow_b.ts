@@ -9,31 +9,18 @@
  */
 import {
   callJson,
-  type CallOptions,
   ChallengeResponse,
   ChallengeResult,
   FlowBTerminalStatus,
   FlowBTmkResponse,
   HsmKeyResponse,
-  SERIAL_NUMBER,
-  type Transport,
   TransportKeyResponse,
 } from "../src/protocol/mod.ts";
 import type { PinPadFlowB } from "./pin_pad_flow_b.ts";
+import { KmsTerminal, type KmsTerminalOptions, short } from "./_terminal.ts";
 
-/** Options of {@link FlowBTerminal}. */
-export interface FlowBTerminalOptions {
-  /** Serial number. */
-  sn: string;
-  /** The PIN pad's flow B application. */
-  pinPad: PinPadFlowB;
-  /** Reaches the KMS. */
-  transport: Transport;
-  /** KMS base URL. */
-  kmsUrl: string;
-  /** Sees each HTTP exchange (traces, scans). */
-  observe?: CallOptions["observe"];
-}
+/** Options of {@link FlowBTerminal}: serial number, flow B PIN pad, transport, KMS URL, observer. */
+export type FlowBTerminalOptions = KmsTerminalOptions<PinPadFlowB>;
 
 /** One line of the trace: the patent's step, who acted, what happened and what the check saw. */
 export interface FlowBTraceLine {
@@ -55,30 +42,8 @@ export interface FlowBResult {
   state: string;
 }
 
-function short(hex: string, n = 16): string {
-  return hex.length > n ? `${hex.slice(0, n)}...(${hex.length / 2} bytes)` : hex;
-}
-
 /** A POS terminal running flow B. */
-export class FlowBTerminal {
-  readonly sn: string;
-  readonly pinPad: PinPadFlowB;
-  readonly #transport: Transport;
-  readonly #base: string;
-  readonly #observe: CallOptions["observe"];
-
-  /**
-   * @param options serial number, PIN pad, transport, KMS URL.
-   * @throws {ValidationError} for a badly formed serial number.
-   */
-  constructor(options: FlowBTerminalOptions) {
-    this.sn = SERIAL_NUMBER.parse(options.sn, "sn");
-    this.pinPad = options.pinPad;
-    this.#transport = options.transport;
-    this.#base = `${options.kmsUrl.replace(/\/$/, "")}/v1/terminals/${this.sn}`;
-    this.#observe = options.observe;
-  }
-
+export class FlowBTerminal extends KmsTerminal<PinPadFlowB> {
   /**
    * S1: asks KMS for Pu_hsm; the PIN pad checks the certificate and stores it.
    *
@@ -88,12 +53,12 @@ export class FlowBTerminal {
   async requestHsmKey(): Promise<{ lines: FlowBTraceLine[] }> {
     const req = await this.pinPad.hsmKeyRequest(this.sn);
     const { body } = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
-      `${this.#base}/hsm-key`,
+      `${this.base}/hsm-key`,
       req,
       HsmKeyResponse,
-      { observe: this.#observe },
+      { observe: this.observe },
     );
     const { subject } = await this.pinPad.installHsmKey(this.sn, body);
     return {
@@ -128,12 +93,12 @@ export class FlowBTerminal {
   async sendTransportKey(): Promise<{ lines: FlowBTraceLine[]; aukKcv: string }> {
     const req = await this.pinPad.makeTransportKey();
     const { body } = await callJson(
-      this.#transport,
+      this.transport,
       "PUT",
-      `${this.#base}/transport-key`,
+      `${this.base}/transport-key`,
       req,
       TransportKeyResponse,
-      { observe: this.#observe },
+      { observe: this.observe },
     );
     return {
       aukKcv: body.aukKcv,
@@ -170,21 +135,21 @@ export class FlowBTerminal {
    * @throws {RemoteError} for a KMS refusal; {@link AuthenticationError} if the KMS fails the PIN pad's check.
    */
   async authenticate(): Promise<{ lines: FlowBTraceLine[] }> {
-    const opts = { observe: this.#observe };
+    const opts = { observe: this.observe };
     const request = await this.pinPad.challenge(this.sn);
     const ch = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
-      `${this.#base}/challenges`,
+      `${this.base}/challenges`,
       request,
       ChallengeResponse,
       opts,
     );
     const answer = await this.pinPad.answer(this.sn, ch.body);
     const r = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
-      `${this.#base}/challenges/${ch.body.challengeId}/response`,
+      `${this.base}/challenges/${ch.body.challengeId}/response`,
       answer,
       ChallengeResult,
       opts,
@@ -231,11 +196,11 @@ export class FlowBTerminal {
   async downloadTmk(): Promise<
     { lines: FlowBTraceLine[]; kmsKcv: string; pinPadKcv: string; state: string }
   > {
-    const opts = { observe: this.#observe };
+    const opts = { observe: this.observe };
     const s6 = await this.pinPad.sessionMac("S6", this.sn);
-    const session = `${this.#base}/sessions/${s6.sessionId}`;
+    const session = `${this.base}/sessions/${s6.sessionId}`;
     const { body } = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
       `${session}/tmk`,
       { mac: s6.mac },
@@ -245,7 +210,7 @@ export class FlowBTerminal {
     const { tmkKcv } = await this.pinPad.installTmk(this.sn, body);
     const s7 = await this.pinPad.sessionMac("S7", this.sn, tmkKcv);
     const ack = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
       `${session}/tmk/ack`,
       { tmkKcv, mac: s7.mac },

@@ -9,42 +9,25 @@
  */
 import {
   callJson,
-  type CallOptions,
-  SERIAL_NUMBER,
   Tr34BindResponse,
   Tr34KeyTokenResponse,
   Tr34TerminalStatus,
-  type Transport,
 } from "../src/protocol/mod.ts";
 import type { PinPadTr34 } from "./pin_pad_tr34.ts";
-import type { FlowBTerminalOptions, FlowBTraceLine } from "./pos_flow_b.ts";
+import type { FlowBTraceLine } from "./pos_flow_b.ts";
+import { KmsTerminal, type KmsTerminalOptions, short } from "./_terminal.ts";
 
 /**
  * Options of {@link Tr34Terminal}, as flow B's terminal takes them (serial
  * number, transport, KMS URL, observer) with the PIN pad's TR-34 application.
  */
-export type Tr34TerminalOptions = Omit<FlowBTerminalOptions, "pinPad"> & { pinPad: PinPadTr34 };
+export type Tr34TerminalOptions = KmsTerminalOptions<PinPadTr34>;
 
 /** One line of the trace, as flow B's: the token or step, who acted, what the check saw. */
 export type Tr34TraceLine = FlowBTraceLine;
 
 /** A POS terminal loading its TMK by TR-34 2-pass. */
-export class Tr34Terminal {
-  readonly sn: string;
-  readonly pinPad: PinPadTr34;
-  readonly #transport: Transport;
-  readonly #base: string;
-  readonly #observe: CallOptions["observe"];
-
-  /** @throws {ValidationError} for a badly formed serial number. */
-  constructor(o: Tr34TerminalOptions) {
-    this.sn = SERIAL_NUMBER.parse(o.sn, "sn");
-    this.pinPad = o.pinPad;
-    this.#transport = o.transport;
-    this.#base = `${o.kmsUrl.replace(/\/$/, "")}/v1/terminals/${this.sn}`;
-    this.#observe = o.observe;
-  }
-
+export class Tr34Terminal extends KmsTerminal<PinPadTr34> {
   /**
    * Binding: CT_KRD to the KMS, CT_KDH back; the PIN pad binds to the KDH.
    *
@@ -53,12 +36,12 @@ export class Tr34Terminal {
   async bind(): Promise<{ lines: Tr34TraceLine[] }> {
     const credentialToken = await this.pinPad.credentialToken();
     const { body } = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
-      `${this.#base}/tr34/bind`,
+      `${this.base}/tr34/bind`,
       { credentialToken },
       Tr34BindResponse,
-      { observe: this.#observe },
+      { observe: this.observe },
     );
     const { kdh } = await this.pinPad.acceptKdhCredential(body.kdhCredentialToken);
     return {
@@ -96,12 +79,12 @@ export class Tr34Terminal {
   async loadTmk(): Promise<
     { lines: Tr34TraceLine[]; kmsKcv: string; pinPadKcv: string; state: string }
   > {
-    const opts = { observe: this.#observe };
+    const opts = { observe: this.observe };
     const randomNumberToken = this.pinPad.randomNumberToken();
     const { body } = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
-      `${this.#base}/tr34/key-token`,
+      `${this.base}/tr34/key-token`,
       { credentialToken: await this.pinPad.credentialToken(), randomNumberToken },
       Tr34KeyTokenResponse,
       opts,
@@ -109,9 +92,9 @@ export class Tr34Terminal {
     const got = await this.pinPad.installTmk(body.keyToken, body.tmkKcv);
     const proof = await this.pinPad.proveTmk(this.sn, body.ackNonce);
     const ack = await callJson(
-      this.#transport,
+      this.transport,
       "POST",
-      `${this.#base}/tr34/ack`,
+      `${this.base}/tr34/ack`,
       proof,
       Tr34TerminalStatus,
       opts,
@@ -182,8 +165,4 @@ export interface Tr34Result {
   pinPadKcv: string;
   /** State the KMS reports after the acknowledgement. */
   state: string;
-}
-
-function short(hex: string, n = 16): string {
-  return hex.length > n ? `${hex.slice(0, n)}...(${hex.length / 2} bytes)` : hex;
 }

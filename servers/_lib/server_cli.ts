@@ -181,6 +181,37 @@ export function sharedKeyFlags(envPrefix: string, peer: string): FlagSpec[] {
 }
 
 /**
+ * A server's command (`deno task kms` for `KMS`): the flags every server
+ * takes ({@link serverFlagSpecs}, the database by default
+ * `data/kms.db`), the shared keys' ({@link sharedKeyFlags}), then its own;
+ * `--config FILE` accepted.
+ *
+ * @param envPrefix `KMS` or `MTMS`: the environment prefix, and in lower case the task's name.
+ * @param o the summary, the default port, the peer server (for the help text)
+ *   and the rules between the flags.
+ * @param flags the server's own flags.
+ * @returns the command spec.
+ */
+export function serverCommand(
+  envPrefix: string,
+  o: { summary: string; defaultPort: number; peer: string; check: CommandSpec["check"] },
+  flags: FlagSpec[],
+): CommandSpec {
+  const task = envPrefix.toLowerCase();
+  return {
+    name: `deno task ${task}`,
+    summary: o.summary,
+    config: true,
+    flags: [
+      ...serverFlagSpecs({ envPrefix, defaultPort: o.defaultPort, defaultDb: `data/${task}.db` }),
+      ...sharedKeyFlags(envPrefix, o.peer),
+      ...flags,
+    ],
+    check: o.check,
+  };
+}
+
+/**
  * What every start of a server checks: {@link serverFlagProblems}, the files
  * the flags name, and the LMK components, which every step needs.
  *

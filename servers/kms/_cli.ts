@@ -52,15 +52,17 @@ function kmsProblems(v: FlagValues): string[] {
 }
 
 /** `deno task kms`: every flag, its environment variable and default. */
-export const KMS_COMMAND: CommandSpec = {
-  name: "deno task kms",
-  summary: "The KMS server: TK batches, bulk TMK issuance and download (flow A), and with a " +
-    "KMS CA remote key download with mutual authentication (flow B). Secrets (components, " +
-    "token) come from --*-file flags or the environment.",
-  config: true,
-  flags: [
-    ...cli.serverFlagSpecs({ envPrefix: "KMS", defaultPort: 8441, defaultDb: "data/kms.db" }),
-    ...cli.sharedKeyFlags("KMS", "MTMS"),
+export const KMS_COMMAND: CommandSpec = cli.serverCommand(
+  "KMS",
+  {
+    summary: "The KMS server: TK batches, bulk TMK issuance and download (flow A), and with a " +
+      "KMS CA remote key download with mutual authentication (flow B). Secrets (components, " +
+      "token) come from --*-file flags or the environment.",
+    peer: "MTMS",
+    defaultPort: 8441,
+    check: kmsProblems,
+  },
+  [
     {
       name: "hsm-workers",
       type: "int",
@@ -100,8 +102,7 @@ export const KMS_COMMAND: CommandSpec = {
     cli.fileFlag("out", undefined, "with --import-ca-key: the key block file to write"),
     cli.fileFlag("console-users", "KMS_CONSOLE_USERS", "operator console logins (JSON)"),
   ],
-  check: kmsProblems,
-};
+);
 
 /** The custodian's step: the KMS CA key as a key block under the LMK, audited in the store. */
 async function importCaKey(v: FlagValues, onFailure: (u: () => Promise<void>) => void) {

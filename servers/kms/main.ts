@@ -47,11 +47,10 @@
  *
  * @module
  */
-import type { CryptoCore } from "../../src/core/mod.ts";
 import { createHandler, type Logger, type Route, type Running, serveApp } from "../_lib/mod.ts";
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
-import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
-import { openStore } from "../_lib/store.ts";
+import type { ServerMetrics } from "../_lib/metrics.ts";
+import { openServerBase, type ServerBaseOptions } from "../_lib/server_start.ts";
 import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { kmsMain } from "./_cli.ts";
 import { mutualTlsOnly } from "../_lib/tls.ts";
@@ -62,38 +61,21 @@ import type { FailureLimits } from "../_lib/rate_limit.ts";
 import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
-import type { HsmMode } from "../../src/hsm/mod.ts";
-import type { Store } from "../../src/store/mod.ts";
-import type { HsmFactory } from "../_lib/hsm.ts";
 import { createFlowBService } from "./flow_b_hsm.ts";
 import { checkKmsCa, type KmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 import type { Tr34Kdh } from "./tr34_kdh.ts";
 import { withTr34Kdh } from "./tr34_kms.ts";
 import type { ConsoleOptions } from "../_lib/console.ts";
-import { watchHsm } from "../_lib/console_common.ts";
 import { mountKmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startKms}. */
-export interface KmsOptions {
+export interface KmsOptions extends ServerBaseOptions {
   port: number;
   hostname?: string;
-  /** SQLite database file. */
-  db: string;
-  /** LMK components, `CUSTODIAN:KEY:KCV`, two or more from distinct custodians. */
-  lmkComponents: string[];
-  /** The LMK's KCV from the key ceremony record (required in production mode). */
-  lmkKcv?: string;
-  /** The HSM's mode: "production" or "test" (the demo and the tests). */
-  hsmMode: HsmMode;
-  /** Components of PK (protect key shared with MTMS). */
-  pkComponents: string[];
-  /** Components of MAK (MAC key shared with MTMS). */
-  makComponents: string[];
   /** The operator API's secret (signs each operator request; at least 16 characters). */
   token: string;
   log: Logger;
-  core: CryptoCore;
   /** HSM workers of bulk issuance, 1 to 64 (default: the number of CPUs; 1: in this thread). */
   hsmWorkers?: number;
   /**
@@ -117,10 +99,6 @@ export interface KmsOptions {
   crls?: () => CrlSet;
   /** Counts flow B's unauthenticated refusals (`ServerMetrics.count`). */
   count?: (event: string, n?: number) => void;
-  /** Opens each HSM the KMS uses (default `openHsm`: the software HSM). */
-  hsmFactory?: HsmFactory;
-  /** Opens the KMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
-  storeFactory?: (db: string) => Promise<Store>;
   /** Serve HTTPS (and check client certificates); plain HTTP without. */
   tls?: ServerTls;
   /** Socket timeouts and connection caps (`servers/_lib/listener.ts`). */
@@ -131,8 +109,6 @@ export interface KmsOptions {
   nonceTtlMs?: number;
   /** Flow A S16-S17: the hold-off of serial numbers and sources whose requests fail unproved. */
   deviceFailureLimits?: Partial<FailureLimits>;
-  /** Where requests, store calls, TMKs issued, refusals and the scrape-time gauges go (default: its own). */
-  metrics?: ServerMetrics;
 }
 
 /**
@@ -168,24 +144,10 @@ export interface KmsServer extends Running {
  *   refuses the components; store errors for a bad database.
  */
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
-  const metrics = o.metrics ?? new ServerMetrics("kms");
-  const store = meteredStore(await (o.storeFactory ?? openStore)(o.db), metrics);
-  const hsms = trackedHsms(o.hsmFactory);
-  const hsmWatch = watchHsm(hsms.factory);
-  const hsmFactory = hsmWatch.factory;
-  serverGauges(metrics, store, hsms.states);
+  const base = await openServerBase("kms", o);
+  const { metrics, store, hsmWatch, hsmFactory } = base;
   try {
-    const hsm = await kmsKeyOps({
-      lmkComponents: o.lmkComponents,
-      lmkKcv: o.lmkKcv,
-      hsmMode: o.hsmMode,
-      pkComponents: o.pkComponents,
-      makComponents: o.makComponents,
-      core: o.core,
-      store,
-      hsmWorkers: o.hsmWorkers,
-      hsmFactory,
-    });
+    const hsm = await kmsKeyOps({ ...base.keys, hsmWorkers: o.hsmWorkers });
     const service = new KmsService(hsm, store);
     // Flow A S16-S17: nonces and proofs of possession.
     const delivery = new FlowADelivery({
@@ -248,9 +210,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       ),
       operators: operators.gate,
       log: o.log,
-      ready: async () => {
-        await store.schemaVersion();
-      },
+      ready: base.ready,
       metrics,
     });
     const handler = mountKmsConsole(api, {

@@ -13,6 +13,7 @@ import {
   MAX_STREAM_LINE,
   NDJSON,
   ORDER_ID,
+  type Schema,
   SERIAL_NUMBER,
   TerminalStatus,
   TkBatchRequest,
@@ -31,6 +32,7 @@ import {
   tkBatchFromLines,
 } from "../_lib/mod.ts";
 import { requestSource } from "../_lib/listener.ts";
+import type { ResponseSpec } from "../_lib/router.ts";
 import type { FlowADelivery } from "./flow_a_delivery.ts";
 import type { KmsService } from "./service.ts";
 
@@ -39,6 +41,34 @@ const BY_ORDER = { orderId: ORDER_ID };
 
 /** The path parameter of the terminal routes. */
 const BY_SN = { sn: SERIAL_NUMBER };
+
+/**
+ * A flow A device route (S16, S17): public, by serial number, its body a
+ * proof of possession that `run` checks; answers 200 with what `run` returns.
+ * The body is parsed again in the handler: a route flow B shares (`withFlowB`)
+ * takes other bodies too.
+ */
+function provedDeviceRoute<B>(spec: {
+  path: string;
+  operationId: string;
+  summary: string;
+  body: Schema<B>;
+  response: ResponseSpec;
+  run: (sn: string, proof: B, source: string | undefined) => Promise<unknown>;
+}): Route {
+  return route({
+    method: "POST",
+    path: spec.path,
+    operationId: spec.operationId,
+    summary: spec.summary,
+    access: "public",
+    params: BY_SN,
+    body: spec.body,
+    responses: { 200: spec.response },
+    handler: async (req, { params, body }) =>
+      json(200, await spec.run(params.sn, spec.body.parse(body, "body"), requestSource(req))),
+  });
+}
 
 /**
  * Builds the KMS routes over a service.
@@ -101,46 +131,23 @@ export function kmsRoutes(service: KmsService, delivery: FlowADelivery): Route[]
       handler: async (req, { params }) =>
         json(200, await delivery.challenge(params.sn, requestSource(req))),
     }),
-    route({
-      method: "POST",
+    provedDeviceRoute({
       path: "/v1/terminals/:sn/tmk",
       operationId: "downloadTmk",
       summary: 'S16: the TMK under TK (TR-31) to the holder of TK: a CMAC under KDF(TK, "TMK ' +
         'download", SN) over the SN and a nonce; answers with a nonce for the acknowledgement',
-      access: "public",
-      params: BY_SN,
       body: TmkDownloadRequest,
-      responses: { 200: { description: "TMK under TK", schema: TmkDownloadResponse } },
-      // The body is parsed again: a route flow B shares takes other bodies too.
-      handler: async (req, { params, body }) =>
-        json(
-          200,
-          await delivery.download(
-            params.sn,
-            TmkDownloadRequest.parse(body, "body"),
-            requestSource(req),
-          ),
-        ),
+      response: { description: "TMK under TK", schema: TmkDownloadResponse },
+      run: (sn, proof, source) => delivery.download(sn, proof, source),
     }),
-    route({
-      method: "POST",
+    provedDeviceRoute({
       path: "/v1/terminals/:sn/tmk/ack",
       operationId: "acknowledgeTmk",
       summary: "S17: the PIN pad confirms the KCV of the TMK it stored, proving TMK: a CMAC " +
         'under KDF(TMK, "TMK ack", SN) over the SN, a nonce and the KCV',
-      access: "public",
-      params: BY_SN,
       body: TmkAckProofRequest,
-      responses: { 200: { description: "delivered", schema: TerminalStatus } },
-      handler: async (req, { params, body }) =>
-        json(
-          200,
-          await delivery.acknowledge(
-            params.sn,
-            TmkAckProofRequest.parse(body, "body"),
-            requestSource(req),
-          ),
-        ),
+      response: { description: "delivered", schema: TerminalStatus },
+      run: (sn, proof, source) => delivery.acknowledge(sn, proof, source),
     }),
     route({
       method: "GET",

@@ -55,15 +55,17 @@ function mtmsProblems(v: FlagValues): string[] {
 }
 
 /** `deno task mtms`: every flag, its environment variable and default. */
-export const MTMS_COMMAND: CommandSpec = {
-  name: "deno task mtms",
-  summary: "The MTMS server: production orders, TK collection from the factory line, and " +
-    "their transfer to the KMS (flow A). Secrets (components, token) come from --*-file " +
-    "flags or the environment.",
-  config: true,
-  flags: [
-    ...cli.serverFlagSpecs({ envPrefix: "MTMS", defaultPort: 8442, defaultDb: "data/mtms.db" }),
-    ...cli.sharedKeyFlags("MTMS", "KMS"),
+export const MTMS_COMMAND: CommandSpec = cli.serverCommand(
+  "MTMS",
+  {
+    summary: "The MTMS server: production orders, TK collection from the factory line, and " +
+      "their transfer to the KMS (flow A). Secrets (components, token) come from --*-file " +
+      "flags or the environment.",
+    peer: "KMS",
+    defaultPort: 8442,
+    check: mtmsProblems,
+  },
+  [
     {
       name: "kms-url",
       type: "string",
@@ -91,8 +93,7 @@ export const MTMS_COMMAND: CommandSpec = {
       metavar: "PREFIX",
     },
   ],
-  check: mtmsProblems,
-};
+);
 
 /** What `main.ts` hands the command line (passed in: `main.ts` runs this). */
 export interface MtmsEntry {

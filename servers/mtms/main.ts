@@ -38,37 +38,26 @@ import { createHandler, type Logger, type Running, serveApp } from "../_lib/mod.
 import type { ServeLimits, ServerTls } from "../_lib/listener.ts";
 import { revocationChecked } from "../_lib/revocation.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
-import { meteredStore, serverGauges, ServerMetrics, trackedHsms } from "../_lib/metrics.ts";
-import { openStore } from "../_lib/store.ts";
+import type { ServerMetrics } from "../_lib/metrics.ts";
+import { openServerBase, type ServerBaseOptions } from "../_lib/server_start.ts";
 import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { mtmsMain } from "./_cli.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
 import { type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { type HsmFactory, openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
+import { openHsm, publicKeyFingerprint } from "../_lib/hsm.ts";
 import { mtmsRoutes } from "./routes.ts";
 import { MtmsService } from "./service.ts";
 import type { ConsoleOptions } from "../_lib/console.ts";
-import { watchHsm } from "../_lib/console_common.ts";
 import { mountMtmsConsole } from "../_lib/console_mount.ts";
 
 /** Options of {@link startMtms}. */
-export interface MtmsOptions {
+export interface MtmsOptions extends ServerBaseOptions {
   port: number;
   hostname?: string;
-  db: string;
-  /** LMK components, `CUSTODIAN:KEY:KCV`, two or more from distinct custodians. */
-  lmkComponents: string[];
-  /** The LMK's KCV from the key ceremony record (required in production mode). */
-  lmkKcv?: string;
-  /** The HSM's mode: "production" or "test" (the demo and the tests). */
-  hsmMode: HsmMode;
-  pkComponents: string[];
-  makComponents: string[];
   token: string;
   log: Logger;
-  core: CryptoCore;
   /** KMS base URL. */
   kmsUrl: string;
   /** How to reach the KMS (default `fetch`). */
@@ -85,10 +74,6 @@ export interface MtmsOptions {
   observe?: CallOptions["observe"];
   /** Orders of more TKs go to KMS streamed (default `STREAM_ABOVE` of `service.ts`). */
   streamAbove?: number;
-  /** Opens the MTMS's HSM (default `openHsm`: the software HSM). */
-  hsmFactory?: HsmFactory;
-  /** Opens the MTMS's store from `db` (default `openStore`: a SQLite file or a `postgres://` URL). */
-  storeFactory?: (db: string) => Promise<Store>;
   /** The CRLs in force: operator cards they list are refused. */
   crls?: () => CrlSet;
   /** Serve HTTPS; plain HTTP without. */
@@ -99,8 +84,6 @@ export interface MtmsOptions {
   console?: ConsoleOptions;
   /** The KMS's console, linked from an order's page. */
   kmsConsoleUrl?: string;
-  /** Where requests, store calls and the scrape-time gauges go (default: its own). */
-  metrics?: ServerMetrics;
 }
 
 /** A MTMS without a socket: its handler (tests call it directly) and a close. */
@@ -124,24 +107,13 @@ export interface MtmsServer extends Running {
  * @returns the handler and a close.
  */
 export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Promise<MtmsApp> {
-  const metrics = o.metrics ?? new ServerMetrics("mtms");
-  const store = meteredStore(await (o.storeFactory ?? openStore)(o.db), metrics);
-  const hsms = trackedHsms(o.hsmFactory);
-  const hsmWatch = watchHsm(hsms.factory);
-  const hsmFactory = hsmWatch.factory;
-  serverGauges(metrics, store, hsms.states);
+  const base = await openServerBase("mtms", o);
+  const { metrics, store, hsmWatch } = base;
   try {
     const keys = await mtmsKeyOps({
-      lmkComponents: o.lmkComponents,
-      lmkKcv: o.lmkKcv,
-      hsmMode: o.hsmMode,
-      pkComponents: o.pkComponents,
-      makComponents: o.makComponents,
-      core: o.core,
-      store,
+      ...base.keys,
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
-      hsmFactory,
     });
     const service = new MtmsService({
       hsm: keys.ops,
@@ -168,9 +140,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       routes: [...mtmsRoutes(service), ...operators.routes],
       operators: operators.gate,
       log: o.log,
-      ready: async () => {
-        await store.schemaVersion();
-      },
+      ready: base.ready,
       metrics,
     });
     const handler = mountMtmsConsole(api, {

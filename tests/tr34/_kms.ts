@@ -9,11 +9,12 @@
  */
 import postgres from "postgres";
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { fromHex } from "../../src/crypto/mod.ts";
+import { fromHex, generateRsaKeyPair, randomBytes } from "../../src/crypto/mod.ts";
 import { jsonLogger } from "../../servers/_lib/mod.ts";
 import { ServerMetrics } from "../../servers/_lib/metrics.ts";
 import { type KmsServer, startKms } from "../../servers/kms/main.ts";
 import type { PinPadTr34 } from "../../devices/pin_pad_tr34.ts";
+import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { componentKey, type DemoPki, randomComponents } from "../../demo/setup.ts";
 import { kdhForKms, makeTr34PinPad } from "../../demo/tr34.ts";
 import { kmsCaForKms, makeFlowBPki } from "../../demo/flow_b.ts";
@@ -38,6 +39,12 @@ export interface Tr34Kms {
   /** The LMK components' clear keys (for the scans). */
   lmkComponents: Uint8Array[];
   newPad(sn: string, policy?: KeyUsePolicy): Promise<PinPadTr34>;
+  /**
+   * A flow B PIN pad (KMS started with `flowB`) flashed with the root and the
+   * KMS's CA, its device certificate for `sn` issued under the root the KMS
+   * checks devices against.
+   */
+  newFlowBPad(sn: string): Promise<PinPadFlowB>;
   close(): Promise<void>;
 }
 
@@ -66,6 +73,9 @@ export async function startTr34Kms(
   const logs: string[] = [];
   const metrics = new ServerMetrics("kms");
   const tr34 = await kdhForKms(pki, lmk, dir, core, db, { revokeKdh: o.revokeKdh });
+  const kmsCa = o.flowB
+    ? await kmsCaForKms(await makeFlowBPki(core, pki), lmk, dir, core, db)
+    : undefined;
   const server = await startKms({
     port: 0,
     db,
@@ -79,9 +89,7 @@ export async function startTr34Kms(
     core,
     hsmWorkers: 1,
     tr34,
-    kmsCa: o.flowB
-      ? await kmsCaForKms(await makeFlowBPki(core, pki), lmk, dir, core, db)
-      : undefined,
+    kmsCa,
     deviceRoots: o.flowB ? [pki.rootPem] : undefined,
   });
   return {
@@ -94,6 +102,20 @@ export async function startTr34Kms(
     metrics,
     lmkComponents: lmk.map((c) => fromHex(componentKey(c))),
     newPad: (sn, policy) => makeTr34PinPad(sn, pki, core, policy),
+    newFlowBPad: async (sn) => {
+      if (!kmsCa) throw new Error("newFlowBPad: the KMS was started without flowB");
+      const key = await generateRsaKeyPair({ bits: 2048, core });
+      return new PinPadFlowB({
+        kmsRoot: pki.rootPem,
+        kmsCa: kmsCa.certificate,
+        core,
+        storageKey: randomBytes(24),
+        device: {
+          privateKey: key.privateKey,
+          certificate: await pki.issueDevice(sn, key.publicKey),
+        },
+      });
+    },
     close: async () => {
       await server.shutdown();
       if (schema) {

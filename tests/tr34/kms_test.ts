@@ -24,6 +24,7 @@ import {
   callJson,
   type Exchange,
   fetchTransport,
+  HsmKeyResponse,
   type RemoteError,
   Tr34KeyTokenResponse,
   Tr34TerminalStatus,
@@ -438,14 +439,26 @@ Deno.test("with flow B on the same KMS: each flow keeps its terminals", async ()
     const pad = await k.newPad("TX00000001");
     const r = await terminal(k, "TX00000001", pad).run();
     assertEquals(r.state, "delivered");
-    // Flow B's S1 on a TR-34 terminal, and TR-34's binding on a flow B terminal.
-    assertEquals(await post(`${k.url}/v1/terminals/TX00000001/hsm-key`, undefined), {
-      status: 409,
-      code: "tr34_terminal",
+    // Flow B's S1 on a TR-34 terminal, and TR-34's binding on a flow B terminal:
+    // each S1 well formed and signed by a flow B PIN pad's device key for its SN.
+    const intruder = await k.newFlowBPad("TX00000001");
+    assertEquals(
+      await post(
+        `${k.url}/v1/terminals/TX00000001/hsm-key`,
+        await intruder.hsmKeyRequest("TX00000001"),
+      ),
+      { status: 409, code: "tr34_terminal" },
+    );
+    const flowB = await k.newFlowBPad("FX00000001");
+    const s1 = await fetch(`${k.url}/v1/terminals/FX00000001/hsm-key`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(await flowB.hsmKeyRequest("FX00000001")),
     });
-    const s1 = await fetch(`${k.url}/v1/terminals/FX00000001/hsm-key`, { method: "POST" });
     assertEquals(s1.status, 201);
-    await s1.body?.cancel();
+    const answer = HsmKeyResponse.parse(await s1.json(), "S1 answer");
+    await flowB.installHsmKey("FX00000001", answer);
+    assertEquals(flowB.state().hsmKeyFor, "FX00000001");
     const other = await k.newPad("FX00000001");
     assertEquals(
       await post(`${k.url}/v1/terminals/FX00000001/tr34/bind`, {
