@@ -76,84 +76,41 @@ export interface RoleRule {
   readonly exportability: readonly string[] | null;
 }
 
-/** The allow-list: each role a key can play in an HSM operation. Anything else is refused. */
+/**
+ * A rule: the role's name, then the key usages, algorithms, modes of use and
+ * exportability values it allows (`null`: any).
+ */
+function rule(
+  role: string,
+  usages: readonly string[] | null,
+  algorithms: readonly string[],
+  modes: readonly string[] | null,
+  exportability: readonly string[] | null = null,
+): RoleRule {
+  return { role, usages, algorithms, modes, exportability };
+}
+
+/**
+ * The allow-list: each role a key can play in an HSM operation, as
+ * `rule(role, usages, algorithms, modes, exportability)`. Anything else is refused.
+ */
 export const RULES = {
   /** A KEK that wraps (exports) a key. */
-  kekWrap: {
-    role: "the KEK",
-    usages: ["K0", "K1"],
-    algorithms: ["T", "A"],
-    modes: ["B", "E"],
-    exportability: null,
-  },
+  kekWrap: rule("the KEK", ["K0", "K1"], ["T", "A"], ["B", "E"]),
   /** A KEK that unwraps (imports) a key. */
-  kekUnwrap: {
-    role: "the KEK",
-    usages: ["K0", "K1"],
-    algorithms: ["T", "A"],
-    modes: ["B", "D"],
-    exportability: null,
-  },
+  kekUnwrap: rule("the KEK", ["K0", "K1"], ["T", "A"], ["B", "D"]),
   /** A key exported in an X9.24 form: a TR-31 block under a KEK, or RSA-OAEP. */
-  exportTrusted: {
-    role: "the exported key",
-    usages: null,
-    algorithms: ["T", "A"],
-    modes: null,
-    exportability: ["E", "S"],
-  },
+  exportTrusted: rule("the exported key", null, ["T", "A"], null, ["E", "S"]),
   /** A key exported as plain TDES-ECB ciphertext (not an X9.24 form): sensitive keys only. */
-  exportEcb: {
-    role: "the exported key",
-    usages: null,
-    algorithms: ["T"],
-    modes: null,
-    exportability: ["S"],
-  },
-  macGenerate: {
-    role: "the MAC key",
-    usages: ["M3"],
-    algorithms: ["T"],
-    modes: ["C", "G"],
-    exportability: null,
-  },
-  macVerify: {
-    role: "the MAC key",
-    usages: ["M3"],
-    algorithms: ["T"],
-    modes: ["C", "V"],
-    exportability: null,
-  },
-  encrypt: {
-    role: "the data key",
-    usages: ["D0"],
-    algorithms: ["T"],
-    modes: ["B", "E"],
-    exportability: null,
-  },
-  decrypt: {
-    role: "the data key",
-    usages: ["D0"],
-    algorithms: ["T"],
-    modes: ["B", "D"],
-    exportability: null,
-  },
+  exportEcb: rule("the exported key", null, ["T"], null, ["S"]),
+  macGenerate: rule("the MAC key", ["M3"], ["T"], ["C", "G"]),
+  macVerify: rule("the MAC key", ["M3"], ["T"], ["C", "V"]),
+  encrypt: rule("the data key", ["D0"], ["T"], ["B", "E"]),
+  decrypt: rule("the data key", ["D0"], ["T"], ["B", "D"]),
   /** An RSA private key that decrypts a key sent under its public key. */
-  rsaUnwrap: {
-    role: "the RSA private key",
-    usages: ["K3"],
-    algorithms: ["R"],
-    modes: ["B", "D"],
-    exportability: null,
-  },
+  rsaUnwrap: rule("the RSA private key", ["K3"], ["R"], ["B", "D"]),
   /** An RSA private key that signs (PKCS#1 v1.5 SHA-256). */
-  sign: {
-    role: "the signing key",
-    usages: ["S0", "S1"],
-    algorithms: ["R"],
-    modes: ["S", "T"],
-    exportability: null,
-  },
+  sign: rule("the signing key", ["S0", "S1"], ["R"], ["S", "T"]),
   /**
    * A key from which the HSM derives a MAC key (SP 800-108 CMAC KDF) to
    * verify a device's proof of possession: the TDES KEKs of flow A (TK and
@@ -161,21 +118,9 @@ export const RULES = {
    * session's MAC key is derived. TR-31 derives its KBEK and KBAK from a KEK
    * the same way; no other usage (MAK, RSA keys) may serve as a base key.
    */
-  deriveMacVerify: {
-    role: "the base key",
-    usages: ["K0", "D0"],
-    algorithms: ["T"],
-    modes: ["B", "E"],
-    exportability: null,
-  },
+  deriveMacVerify: rule("the base key", ["K0", "D0"], ["T"], ["B", "E"]),
   /** A symmetric key whose KCV or hash is asked for. */
-  checkValue: {
-    role: "the key",
-    usages: null,
-    algorithms: ["T", "A"],
-    modes: null,
-    exportability: null,
-  },
+  checkValue: rule("the key", null, ["T", "A"], null),
 } as const satisfies Record<string, RoleRule>;
 
 /** The header fields {@link checkRule} looks at. */

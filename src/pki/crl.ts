@@ -28,17 +28,11 @@ const engine = new pkijs.CryptoEngine({ name: "webcrypto", crypto: globalThis.cr
 const EXT_CRL_NUMBER = "2.5.29.20";
 const EXT_REASON_CODE = "2.5.29.21";
 
+// deno-fmt-ignore
 /** CRLReason (RFC 5280 section 5.3.1), by name, with its code. */
 export const REVOCATION_REASONS = {
-  unspecified: 0,
-  keyCompromise: 1,
-  cACompromise: 2,
-  affiliationChanged: 3,
-  superseded: 4,
-  cessationOfOperation: 5,
-  certificateHold: 6,
-  privilegeWithdrawn: 9,
-  aACompromise: 10,
+  unspecified: 0, keyCompromise: 1, cACompromise: 2, affiliationChanged: 3, superseded: 4,
+  cessationOfOperation: 5, certificateHold: 6, privilegeWithdrawn: 9, aACompromise: 10,
 } as const;
 
 /** A CRLReason name. */

@@ -34,17 +34,11 @@ export type CertificateProfile =
 /** The end-entity kinds: the purposes a chain can be verified for. */
 export type CertificatePurpose = Exclude<CertificateProfile, "root-ca" | "kms-ca">;
 
+// deno-fmt-ignore
 /** keyUsage bits (RFC 5280 section 4.2.1.3), by name, with their bit number. */
 export const KEY_USAGE_BITS = {
-  digitalSignature: 0,
-  nonRepudiation: 1,
-  keyEncipherment: 2,
-  dataEncipherment: 3,
-  keyAgreement: 4,
-  keyCertSign: 5,
-  cRLSign: 6,
-  encipherOnly: 7,
-  decipherOnly: 8,
+  digitalSignature: 0, nonRepudiation: 1, keyEncipherment: 2, dataEncipherment: 3,
+  keyAgreement: 4, keyCertSign: 5, cRLSign: 6, encipherOnly: 7, decipherOnly: 8,
 } as const;
 
 /** A keyUsage bit name. */

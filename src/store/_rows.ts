@@ -10,19 +10,12 @@
 import { Buffer } from "node:buffer";
 import type { AuditCheckpoint, ChainedAuditRecord } from "./audit_chain.ts";
 import { StoreError } from "./errors.ts";
-import type {
-  Approval,
-  ApprovalState,
-  OperatorRecord,
-  OperatorRole,
-  ServerKey,
-} from "./operator_types.ts";
+import type { Approval, OperatorRecord, ServerKey } from "./operator_types.ts";
 import type {
   AuditRecord,
   Challenge,
   CollectedTk,
   Order,
-  OrderState,
   StagedTk,
   Terminal,
   TkBatch,
@@ -68,167 +61,96 @@ export function time(v: unknown): string {
   return v instanceof Date ? v.toISOString() : v as string;
 }
 
-const timeOrNull = (v: unknown) => (v === null || v === undefined ? null : time(v));
 /** A text column. */
 export const str = (v: unknown): string => v as string;
-const strOrNull = (v: unknown) => (v ?? null) as string | null;
+
+/** How a column reads, by the mark after its name: none text, `@` a time, `#` a number. */
+const READ: Record<string, (v: unknown) => unknown> = { "": str, "@": time, "#": Number };
+
+/**
+ * A mapper of a row to a record, from the list of the columns it reads: each
+ * column goes to the field of its camelCase name (`tk_block` to `tkBlock`);
+ * `name` reads text, `name@` a time, `name#` a number, and a trailing `?`
+ * marks a column that may be NULL (the field is null then).
+ *
+ * @param columns the columns, separated by white space.
+ * @throws {Error} for a column written otherwise (a mistake in this file).
+ */
+function rowMapper<T>(columns: string): (r: Row) => T {
+  const fields = columns.trim().split(/\s+/).map((spec) => {
+    const m = /^([a-z][a-z0-9_]*)([@#]?)(\??)$/.exec(spec);
+    if (!m) throw new Error(`row mapper: column ${JSON.stringify(spec)} is not name[@#]?[?]?`);
+    const [, column, mark, nullable] = m;
+    const read = READ[mark];
+    return {
+      column,
+      field: column.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase()),
+      read: nullable ? (v: unknown) => (v === null || v === undefined ? null : read(v)) : read,
+    };
+  });
+  return (r) => {
+    const record: Record<string, unknown> = {};
+    for (const f of fields) record[f.field] = f.read(r[f.column]);
+    return record as T;
+  };
+}
 
 /** An `orders` row. */
-export function toOrder(r: Row): Order {
-  return {
-    orderId: str(r.order_id),
-    state: str(r.state) as OrderState,
-    createdAt: time(r.created_at),
-    terminals: Number(r.terminals),
-  };
-}
+export const toOrder = rowMapper<Order>("order_id state created_at@ terminals#");
 
 /** A `collected_tks` row. */
-export function toCollected(r: Row): CollectedTk {
-  return {
-    orderId: str(r.order_id),
-    sn: str(r.sn),
-    tkBlock: strOrNull(r.tk_block),
-    tkKcv: strOrNull(r.tk_kcv),
-    tkHash: strOrNull(r.tk_hash),
-    mac: strOrNull(r.mac),
-    uploadedAt: timeOrNull(r.uploaded_at),
-  };
-}
+export const toCollected = rowMapper<CollectedTk>(
+  "order_id sn tk_block? tk_kcv? tk_hash? mac? uploaded_at@?",
+);
 
 /** A `tk_batches` row. */
-export function toTkBatch(r: Row): TkBatch {
-  return {
-    orderId: str(r.order_id),
-    bodyHash: str(r.body_hash),
-    tks: Number(r.tks),
-    receivedAt: time(r.received_at),
-  };
-}
+export const toTkBatch = rowMapper<TkBatch>("order_id body_hash tks# received_at@");
 
 /** A `tk_staging` row. */
-export function toStaged(r: Row): StagedTk {
-  return {
-    seq: Number(r.seq),
-    sn: str(r.sn),
-    tkBlock: str(r.tk_block),
-    tkKcv: str(r.tk_kcv),
-    tkHash: str(r.tk_hash),
-  };
-}
+export const toStaged = rowMapper<StagedTk>("seq# sn tk_block tk_kcv tk_hash");
 
 /** A `terminals` row. */
-export function toTerminal(r: Row): Terminal {
-  return {
-    sn: str(r.sn),
-    orderId: strOrNull(r.order_id),
-    state: str(r.state) as Terminal["state"],
-    tkBlock: strOrNull(r.tk_block),
-    tkHash: strOrNull(r.tk_hash),
-    tkKcv: strOrNull(r.tk_kcv),
-    tmkBlock: strOrNull(r.tmk_block),
-    tmkUnderTk: strOrNull(r.tmk_under_tk),
-    tmkKcv: strOrNull(r.tmk_kcv),
-    tmkIssuedAt: timeOrNull(r.tmk_issued_at),
-    tmkSentAt: timeOrNull(r.tmk_sent_at),
-    deliveredAt: timeOrNull(r.delivered_at),
-    puHsmCert: strOrNull(r.pu_hsm_cert),
-    prHsmBlock: strOrNull(r.pr_hsm_block),
-    aukBlock: strOrNull(r.auk_block),
-    puTek: strOrNull(r.pu_tek),
-    authFailures: Number(r.auth_failures),
-    lockedAt: timeOrNull(r.locked_at),
-    sessionExpiresAt: timeOrNull(r.session_expires_at),
-    sessionContext: strOrNull(r.session_context),
-    createdAt: time(r.created_at),
-    updatedAt: time(r.updated_at),
-  };
-}
+export const toTerminal = rowMapper<Terminal>(`sn order_id? state
+  tk_block? tk_hash? tk_kcv? tmk_block? tmk_under_tk? tmk_kcv?
+  tmk_issued_at@? tmk_sent_at@? delivered_at@?
+  pu_hsm_cert? pr_hsm_block? auk_block? pu_tek?
+  auth_failures# locked_at@? session_expires_at@? session_context?
+  created_at@ updated_at@`);
 
 /** The columns of a `terminals` row that bulk issuance reads. */
-export function toTkToIssue(r: Row): TkToIssue {
-  return { sn: str(r.sn), tkBlock: strOrNull(r.tk_block), tkHash: strOrNull(r.tk_hash) };
-}
+export const toTkToIssue = rowMapper<TkToIssue>("sn tk_block? tk_hash?");
 
 /** A `challenges` row. */
-export function toChallenge(r: Row): Challenge {
-  return {
-    id: str(r.id),
-    sn: str(r.sn),
-    rnd: str(r.rnd),
-    rnd1: strOrNull(r.rnd1),
-    createdAt: time(r.created_at),
-    expiresAt: time(r.expires_at),
-    usedAt: timeOrNull(r.used_at),
-  };
-}
+export const toChallenge = rowMapper<Challenge>(
+  "id sn rnd rnd1? created_at@ expires_at@ used_at@?",
+);
 
 /** An `audit_log` row. */
-export function toAudit(r: Row): AuditRecord {
-  return {
-    id: Number(r.id),
-    at: time(r.at),
-    actor: str(r.actor),
-    event: str(r.event),
-    subject: strOrNull(r.subject),
-    keyId: strOrNull(r.key_id),
-    kcv: strOrNull(r.kcv),
-    outcome: str(r.outcome) as AuditRecord["outcome"],
-    detail: strOrNull(r.detail),
-  };
-}
+export const toAudit = rowMapper<AuditRecord>(
+  "id# at@ actor event subject? key_id? kcv? outcome detail?",
+);
 
 /** An `audit_log` row with its operator and link. */
 export function toChained(r: Row): ChainedAuditRecord {
   const link = r.prev_hash as Uint8Array | null | undefined;
   const prevHash = link == null ? null : Buffer.from(link).toString("hex").toUpperCase();
-  return { ...toAudit(r), operator: strOrNull(r.operator), prevHash };
+  return { ...toAudit(r), operator: r.operator == null ? null : str(r.operator), prevHash };
 }
 
 /** An `audit_checkpoints` row. */
-export function toCheckpoint(r: Row): AuditCheckpoint {
-  const [hash, keyKcv, mac] = [r.hash, r.key_kcv, r.mac].map(str);
-  return { seq: Number(r.seq), hash, at: time(r.at), keyKcv, mac };
-}
+export const toCheckpoint = rowMapper<AuditCheckpoint>("seq# hash at@ key_kcv mac");
 
 /** A `server_keys` row. */
-export function toServerKey(r: Row): ServerKey {
-  const [name, keyBlock, kcv] = [r.name, r.key_block, r.kcv].map(str);
-  return { name, keyBlock, kcv, createdAt: time(r.created_at) };
-}
+export const toServerKey = rowMapper<ServerKey>("name key_block kcv created_at@");
 
 /** An `operators` row. */
-export function toOperator(r: Row): OperatorRecord {
-  return {
-    id: str(r.id),
-    name: str(r.name),
-    role: str(r.role) as OperatorRole,
-    publicKey: str(r.public_key),
-    createdAt: time(r.created_at),
-    createdBy: str(r.created_by),
-    disabledAt: timeOrNull(r.disabled_at),
-    disabledBy: strOrNull(r.disabled_by),
-  };
-}
+export const toOperator = rowMapper<OperatorRecord>(
+  "id name role public_key created_at@ created_by disabled_at@? disabled_by?",
+);
 
-/** An `approvals` row. */
-export function toApproval(r: Row): Approval {
-  const [id, operation, method, path] = [r.id, r.operation, r.method, r.path].map(str);
-  const status = r.status === null || r.status === undefined ? null : Number(r.status);
-  return { id, operation, method, path, body: strOrNull(r.body), status, ...approvalPeople(r) };
-}
-
-/** Who asked for an approval and who gave it, when, and where it is. */
-function approvalPeople(r: Row) {
-  return {
-    requestedBy: str(r.requested_by),
-    requestedAt: time(r.requested_at),
-    expiresAt: time(r.expires_at),
-    state: str(r.state) as ApprovalState,
-    approvedBy: strOrNull(r.approved_by),
-    approvedAt: timeOrNull(r.approved_at),
-  };
-}
+/** An `approvals` row: the request, who asked for it and who gave it, when, and where it is. */
+export const toApproval = rowMapper<Approval>(`id operation method path body? status#?
+  requested_by requested_at@ expires_at@ state approved_by? approved_at@?`);
 
 /**
  * What a driver error means, as each backend recognizes it: a unique key
