@@ -26,6 +26,7 @@ const FILES = [
   "kms-ca-cert",
   "kms-ca-key-block",
   "device-root",
+  "device-crl-file",
   "import-ca-key",
   "tls-cert-file",
   "tls-key-file",
@@ -47,6 +48,9 @@ function kmsProblems(v: FlagValues): string[] {
   }
   if (cli.str(v, "crl-file") !== undefined && cli.str(v, "ca-root") === undefined) {
     problems.push("--crl-file needs --ca-root (the CRLs are of the client certificates' CA)");
+  }
+  if (cli.str(v, "device-crl-file") !== undefined && cli.str(v, "device-root") === undefined) {
+    problems.push("--device-crl-file needs --device-root (the CRLs are of the PIN pads' CA)");
   }
   return problems;
 }
@@ -91,6 +95,11 @@ export const KMS_COMMAND: CommandSpec = {
       "flow B: the KMS CA's key block under the LMK",
     ),
     cli.fileFlag("device-root", "KMS_DEVICE_ROOT", "flow B: the PIN pads' device root (PEM)"),
+    cli.fileFlag(
+      "device-crl-file",
+      "KMS_DEVICE_CRL_FILE",
+      "flow B: CRLs (PEM) of the device root, reloaded on SIGHUP; a revoked PIN pad is refused",
+    ),
     cli.fileFlag(
       "import-ca-key",
       undefined,
@@ -155,6 +164,8 @@ async function serve(
   const kmsCa = caCert ? await loadKmsCa(caCert, cli.str(v, "kms-ca-key-block")!) : undefined;
   const deviceRoot = cli.str(v, "device-root");
   const deviceRoots = deviceRoot ? [await cli.readFlagFile("device-root", deviceRoot)] : undefined;
+  const deviceCrlPath = cli.str(v, "device-crl-file");
+  const deviceCrls = deviceCrlPath ? await loadCrlFile(deviceCrlPath) : undefined;
   const metrics = new ServerMetrics("kms");
   const db = await cli.prepareDb(flags.db);
   onFailure(db.undo);
@@ -165,10 +176,12 @@ async function serve(
     stagingIdleMs: (v["staging-idle-s"] as number) * 1000,
     kmsCa,
     deviceRoots,
+    crls: deviceCrls?.current,
     metrics,
     console: await consoleFromFile(cli.str(v, "console-users")),
   });
   if (crls) reloadOnSighup(crls, log);
+  if (deviceCrls) reloadOnSighup(deviceCrls, log);
   const running = cli.withMetricsPort("kms", server, metrics, flags.metricsPort, log);
   // Signals are handled before the line that tells a supervisor the server is up.
   stopOnSignals("kms", running, log);
