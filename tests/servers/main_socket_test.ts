@@ -31,6 +31,8 @@ async function kmsEnv(): Promise<Record<string, string>> {
 /** A spawned server with its stderr collected. */
 interface Kms {
   child: Deno.ChildProcess;
+  /** Settles once the process's stderr has ended and been read whole. */
+  drained: Promise<void>;
   url: string;
   /** stderr so far. */
   err(): string;
@@ -57,7 +59,7 @@ async function spawnServer(
   }).spawn();
   let buf = "";
   const waiters: { text: string; resolve: () => void }[] = [];
-  (async () => {
+  const drained = (async () => {
     for await (const s of child.stderr.pipeThrough(new TextDecoderStream())) {
       buf += s;
       for (const w of waiters.splice(0)) {
@@ -80,7 +82,7 @@ async function spawnServer(
     });
   await waitFor(`${name} listening on `);
   const url = new RegExp(`${name} listening on (\\S+)`).exec(buf)![1];
-  return { child, url, err: () => buf, waitFor };
+  return { child, drained, url, err: () => buf, waitFor };
 }
 
 Deno.test("kms process: plain HTTP only with --insecure-http, which logs a warning", async () => {
@@ -177,6 +179,8 @@ Deno.test("kms process: SIGTERM finishes the request in flight, then stops", asy
     // The server answered the request (the terminal is unknown), with the connection closing.
     assertMatch(answer, /^HTTP\/1\.1 (4\d\d)[\s\S]*connection: close/i);
     assertEquals((await kms.child.status).code, 0, kms.err());
+    // The last lines (the stopped record) may still be on their way through the pipe.
+    await kms.drained;
     const events = kms.err().split("\n").filter((l) => l.startsWith("{")).map((l) =>
       JSON.parse(l).event
     );
@@ -226,6 +230,7 @@ Deno.test("mtms process: SIGINT and SIGTERM stop it with its stopped record", as
       assertEquals(r.status, 200, await r.text());
       mtms.child.kill(signal);
       assertEquals((await mtms.child.status).code, 0, mtms.err());
+      await mtms.drained;
       assertMatch(mtms.err(), new RegExp(`"event":"mtms.stopping","signal":"${signal}"`));
       assertMatch(mtms.err(), /"event":"mtms.stopped"/);
     }
