@@ -16,7 +16,6 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   ProtocolError,
-  RateLimitedError,
   TooManyRequestsError,
   UnauthorizedError,
   UpstreamError,
@@ -79,8 +78,6 @@ export function toHttpError(e: unknown): HttpError {
       ? 429
       : e instanceof UpstreamError
       ? 502
-      : e instanceof RateLimitedError
-      ? 429
       : 400;
     return { status, code: e.code, message: e.message, expected: true };
   }

@@ -107,6 +107,15 @@ export class FailureLimiter {
     while (this.#keys.size > l.maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
   }
 
+  /**
+   * Forgets a key: its count starts again from zero (a caller that proved who it is).
+   *
+   * @param key the key.
+   */
+  forget(key: string): void {
+    this.#keys.delete(key);
+  }
+
   /** How many keys are tracked (for tests and metrics). */
   get size(): number {
     return this.#keys.size;

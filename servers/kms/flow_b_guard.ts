@@ -10,7 +10,8 @@
  *
  * @module
  */
-import { RateLimitedError } from "../../src/protocol/mod.ts";
+import { TooManyRequestsError } from "../../src/protocol/mod.ts";
+import { FailureLimiter, type FailureLimits } from "../_lib/rate_limit.ts";
 
 /** What the guard reports to (the server's metrics and log; both optional). */
 export interface GuardSinks {
@@ -20,56 +21,28 @@ export interface GuardSinks {
   log?(level: "warn", event: string, fields: Record<string, string | number>): void;
 }
 
-/** Tuning of {@link RefusalGuard}. */
-export interface GuardPolicy {
-  /** Refusals of one key allowed before the backoff starts. */
-  freeFailures: number;
-  /** First backoff, ms; it doubles with each further refusal. */
-  baseMs: number;
-  /** Longest backoff, ms. */
-  maxMs: number;
-  /** A key quiet for this long is forgotten, ms. */
-  forgetMs: number;
-  /** Most keys remembered (the oldest go first). */
-  maxKeys: number;
-}
+/**
+ * Tuning of {@link RefusalGuard}: the limits of its {@link FailureLimiter}
+ * (`windowMs`: a key quiet for this long is forgotten).
+ */
+export type GuardPolicy = FailureLimits;
 
-/** Defaults: 5 free refusals, then 1 s doubling to 60 s; forgotten after 10 quiet minutes. */
-export const DEFAULT_GUARD_POLICY: GuardPolicy = {
-  freeFailures: 5,
-  baseMs: 1_000,
-  maxMs: 60_000,
-  forgetMs: 600_000,
-  maxKeys: 100_000,
-};
-
-interface Entry {
-  failures: number;
-  last: number;
-  until: number;
-}
-
-/** Rate limit with backoff per SN and per source, in memory. */
+/** Rate limit with backoff per SN and per source, in memory ({@link FailureLimiter}). */
 export class RefusalGuard {
-  readonly policy: GuardPolicy;
-  readonly #entries = new Map<string, Entry>();
+  readonly #limiter: FailureLimiter;
   readonly #logged = new Map<string, number>();
   readonly #now: () => number;
   #sinks: GuardSinks;
 
   /**
-   * @param options policy, clock (ms), metrics and log.
-   * @throws {RangeError} for a policy field that is not a positive integer.
+   * @param options policy (overrides of the limiter's defaults: 5 free refusals, then 1 s
+   *   doubling to 60 s, forgotten after 10 quiet minutes), clock (ms), metrics and log.
+   * @throws {RangeError} for a policy field that is not a non-negative integer.
    */
   constructor(
     options: { policy?: Partial<GuardPolicy>; now?: () => number; sinks?: GuardSinks } = {},
   ) {
-    this.policy = { ...DEFAULT_GUARD_POLICY, ...options.policy };
-    for (const [k, v] of Object.entries(this.policy)) {
-      if (!Number.isSafeInteger(v) || v < 0) {
-        throw new RangeError(`guard policy ${k} must be a non-negative integer, got ${v}`);
-      }
-    }
+    this.#limiter = new FailureLimiter(options.policy);
     this.#now = options.now ?? Date.now;
     this.#sinks = options.sinks ?? {};
   }
@@ -79,33 +52,25 @@ export class RefusalGuard {
     this.#sinks = sinks;
   }
 
-  #entry(key: string, now: number): Entry | undefined {
-    const e = this.#entries.get(key);
-    if (e && now - e.last > this.policy.forgetMs) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return e;
-  }
-
   /**
    * Refuses a caller whose SN or source is in backoff, before any check runs.
    *
    * @param sn serial number.
    * @param source the caller's address.
-   * @throws {RateLimitedError} `rate_limited`.
+   * @throws {TooManyRequestsError} `rate_limited`, with the time to wait.
    */
   admit(sn: string, source: string): void {
     const now = this.#now();
-    for (const key of [`sn:${sn}`, `src:${source}`]) {
-      const e = this.#entry(key, now);
-      if (e && e.until > now) {
+    for (const [key, what] of [[`sn:${sn}`, "serial number"], [`src:${source}`, "source"]]) {
+      const wait = this.#limiter.retryAfter([key], now);
+      if (wait > 0) {
         this.#report("rate_limited", sn, source);
-        throw new RateLimitedError(
+        throw new TooManyRequestsError(
           "rate_limited",
-          `too many unauthenticated requests for this ${
-            key.startsWith("sn:") ? "serial number" : "source"
-          }; retry in ${Math.ceil((e.until - now) / 1000)} s`,
+          `too many unauthenticated requests for this ${what}; retry in ${
+            Math.ceil(wait / 1000)
+          } s`,
+          wait,
         );
       }
     }
@@ -120,23 +85,8 @@ export class RefusalGuard {
    * @param code the refusal's error code.
    */
   refused(sn: string, source: string, code: string): void {
-    const now = this.#now();
     this.#report(code, sn, source);
-    for (const key of [`sn:${sn}`, `src:${source}`]) {
-      const e = this.#entry(key, now) ?? { failures: 0, last: now, until: 0 };
-      e.failures++;
-      e.last = now;
-      const over = e.failures - this.policy.freeFailures;
-      if (over > 0) {
-        e.until = now +
-          Math.min(this.policy.maxMs, this.policy.baseMs * 2 ** Math.min(over - 1, 30));
-      }
-      this.#entries.delete(key);
-      this.#entries.set(key, e);
-    }
-    while (this.#entries.size > this.policy.maxKeys) {
-      this.#entries.delete(this.#entries.keys().next().value!);
-    }
+    this.#limiter.fail([`sn:${sn}`, `src:${source}`], this.#now());
   }
 
   /**
@@ -145,7 +95,7 @@ export class RefusalGuard {
    * @param sn serial number.
    */
   passed(sn: string): void {
-    this.#entries.delete(`sn:${sn}`);
+    this.#limiter.forget(`sn:${sn}`);
   }
 
   #report(code: string, sn: string, source: string): void {

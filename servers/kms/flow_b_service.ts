@@ -298,7 +298,7 @@ export class FlowBService {
    * @returns the certificate (and whether an earlier pair was replaced), and 201 or 200.
    * @throws {ConflictError} `flow_a_terminal`, `transport_key_registered` (S1 after S3);
    *   {@link AuthenticationError} `device_certificate_untrusted`, `device_signature_invalid`,
-   *   `request_stale`, `request_replayed`, `terminal_locked`; `RateLimitedError`.
+   *   `request_stale`, `request_replayed`, `terminal_locked`; `TooManyRequestsError` `rate_limited`.
    */
   async issueHsmKey(
     sn: string,

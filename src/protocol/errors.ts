@@ -38,12 +38,6 @@ export class NotFoundError extends ProtocolError {}
 /** The request is well-formed but the resource's state refuses it (already delivered, not issued, a different batch for the same order). */
 export class ConflictError extends ProtocolError {}
 
-/**
- * A caller that keeps failing to authenticate, refused for a while without
- * any check (per serial number and per source, with backoff): `rate_limited`.
- */
-export class RateLimitedError extends ProtocolError {}
-
 /** An operator API request without a valid signature, outside its time window, or replayed. */
 export class UnauthorizedError extends ProtocolError {}
 
