@@ -17,6 +17,7 @@ export interface KmsCaRecord {
   readonly keyBlock: string;
   /** SHA-256 of the public key's SubjectPublicKeyInfo, leftmost 8 bytes (16 hex digits). */
   readonly keyFingerprint: string;
+  /** When it was installed (ISO 8601 UTC). */
   readonly installedAt: string;
   /** The operator who asked for it (`admin` for the bootstrap install from the start flags). */
   readonly requestedBy: string;
@@ -26,11 +27,16 @@ export interface KmsCaRecord {
 
 /** A KMS CA to install. */
 export interface KmsCaInput {
+  /** The CA certificate (PEM). */
   certificate: string;
+  /** The CA private key as a TR-31 key block under the KMS's LMK. */
   keyBlock: string;
+  /** SHA-256 of the public key's SubjectPublicKeyInfo, leftmost 8 bytes (16 hex digits). */
   keyFingerprint: string;
   installedAt: Date;
+  /** The operator who asked for it. */
   requestedBy: string;
+  /** The second operator who approved it; null for the bootstrap install. */
   approvedBy: string | null;
   /** The version this one replaces (0 when none is installed): a compare-and-set. */
   replaces: number;
