@@ -17,7 +17,7 @@
 import type { CryptoCore } from "../../src/core/mod.ts";
 import { toHex } from "../../src/crypto/mod.ts";
 import type { Hsm } from "../../src/hsm/mod.ts";
-import { parseCertificate } from "../../src/pki/mod.ts";
+import { type CertificateInfo, parseCertificate } from "../../src/pki/mod.ts";
 import { ConflictError, ValidationError } from "../../src/protocol/mod.ts";
 import { type KmsCaRecord, type Store, StoreError } from "../../src/store/mod.ts";
 import { publicKeyFingerprint } from "../_lib/hsm.ts";
@@ -137,7 +137,7 @@ export class InstalledKmsCa {
    * @throws {ValidationError} `invalid_kms_ca` naming what is wrong.
    */
   async check(ca: KmsCa): Promise<string> {
-    let c;
+    let c: CertificateInfo;
     try {
       c = parseCertificate(ca.certificate);
     } catch (e) {
