@@ -181,7 +181,8 @@ export const CA_SPECS: Record<string, CommandSpec> = {
   ...REVOKE_SPECS,
   crl: {
     name: "deno task ca crl",
-    summary: "Issues the root's CRL of every revoked certificate (cRLNumber one more each time).",
+    summary: "Issues the root's CRL of every revocation two officers approved (cRLNumber one " +
+      "more each time).",
     flags: [
       DIR,
       PASSPHRASE,
