@@ -11,6 +11,7 @@ import { Buffer } from "node:buffer";
 import type { AuditCheckpoint, ChainedAuditRecord } from "./audit_chain.ts";
 import { StoreError } from "./errors.ts";
 import type { Approval, OperatorRecord, ServerKey } from "./operator_types.ts";
+import type { KmsCaRecord } from "./kms_ca_types.ts";
 import type {
   AuditRecord,
   Challenge,
@@ -45,6 +46,7 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["server_keys", "name"],
   ["operators", "id"],
   ["approvals", "id"],
+  ["kms_ca", "version"],
 ];
 
 /** Records a terminal's TMK unless it has one (parameters: block, under TK, KCV, at, at, SN). */
@@ -151,6 +153,11 @@ export const toOperator = rowMapper<OperatorRecord>(
 /** An `approvals` row: the request, who asked for it and who gave it, when, and where it is. */
 export const toApproval = rowMapper<Approval>(`id operation method path body? status#?
   requested_by requested_at@ expires_at@ state approved_by? approved_at@?`);
+
+/** A `kms_ca` row: one installed KMS CA. */
+export const toKmsCa = rowMapper<KmsCaRecord>(
+  "version# certificate key_block key_fingerprint installed_at@ requested_by approved_by?",
+);
 
 /**
  * What a driver error means, as each backend recognizes it: a unique key

@@ -11,9 +11,10 @@ import {
   type SqliteStore,
   StoreError,
 } from "../../src/store/mod.ts";
-import { fakeKeyBlock, storeSuite } from "./store_suite.ts";
+import { fakeKeyBlock, type StoreFactory, storeSuite } from "./store_suite.ts";
+import { kmsCaSuite } from "./kms_ca_suite.ts";
 
-storeSuite({
+const factory: StoreFactory = {
   name: "sqlite",
   expectedVersion: SQLITE_MIGRATIONS.length,
   open: () => openSqliteStore(":memory:"),
@@ -33,7 +34,9 @@ storeSuite({
     };
   },
   rawSql: (s, sql) => (s as SqliteStore)._unsafeSql(sql),
-});
+};
+storeSuite(factory);
+kmsCaSuite(factory);
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "store_test_" });
