@@ -237,4 +237,22 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_state ON approvals (state, requested_at);
 `,
   },
+  {
+    version: 9,
+    description:
+      "versions of the keys the MTMS and the KMS share (PK, MAK), rotated under dual control",
+    sql: `
+CREATE TABLE server_key_versions (
+  name         text COLLATE "C" NOT NULL CHECK (name IN ('PK', 'MAK')),
+  version      integer NOT NULL CHECK (version >= 1),
+  key_block    text NOT NULL,
+  kcv          text NOT NULL,
+  previous_kcv text,
+  created_at   timestamptz NOT NULL,
+  created_by   text NOT NULL,
+  PRIMARY KEY (name, version),
+  CHECK ((version = 1) = (previous_kcv IS NULL))
+);
+`,
+  },
 ];
