@@ -23,6 +23,12 @@ import { hsmCall } from "../_lib/hsm.ts";
 import type { ServerKeyRing, SharedKeyName } from "../_lib/key_rotation.ts";
 import type { KeySync } from "./service.ts";
 
+/**
+ * The code of a sync that could not reach the KMS (or that the KMS did not
+ * answer): the MTMS then sends under the versions it has.
+ */
+export const KEYS_UNAVAILABLE = "key_versions_unavailable";
+
 /** Options of {@link MtmsKeySync}. */
 export interface MtmsKeySyncOptions {
   /** PK's and MAK's versions at the MTMS. */
@@ -51,8 +57,8 @@ export class MtmsKeySync implements KeySync {
   /**
    * Fetches and adopts each version the KMS has and the MTMS has not.
    *
-   * @throws {UpstreamError} `key_sync_failed` naming the version and why (the KMS unreachable,
-   *   a block refused by the HSM: `decrypt_failed`, `kcv_mismatch`).
+   * @throws {UpstreamError} {@link KEYS_UNAVAILABLE} (the KMS did not answer); `key_sync_failed`
+   *   naming the version and why the MTMS's HSM refused it (`decrypt_failed`, `kcv_mismatch`).
    */
   sync(): Promise<void> {
     const run = this.#running.then(() => this.#sync());
@@ -75,7 +81,7 @@ export class MtmsKeySync implements KeySync {
       });
     } catch (e) {
       throw new UpstreamError(
-        "key_sync_failed",
+        KEYS_UNAVAILABLE,
         `${what} from the KMS: ${e instanceof Error ? e.message : String(e)}`,
       );
     }

@@ -59,7 +59,8 @@ export interface MtmsKeyOps {
 export interface KeySync {
   /**
    * Fetches and adopts each version the KMS has and the MTMS has not.
-   * @throws {UpstreamError} `key_sync_failed`.
+   * @throws {UpstreamError} `key_versions_unavailable` (the KMS did not answer),
+   *   `key_sync_failed` (a version refused).
    */
   sync(): Promise<void>;
 }
@@ -404,8 +405,12 @@ export class MtmsService {
     }
     let answer: TkBatchResponse;
     try {
-      // The KMS's key versions first; a batch refused for its MAK's version once more after.
-      await this.#o.keySync?.sync();
+      // The KMS's key versions first (unanswered: the batch goes under the versions the MTMS
+      // has, which the KMS still takes after one rotation); a batch refused for a key's
+      // version once more after.
+      await this.#o.keySync?.sync().catch((e) => {
+        if (!(e instanceof UpstreamError && e.code === "key_versions_unavailable")) throw e;
+      });
       try {
         answer = await this.#send(orderId, order.collected);
       } catch (e) {
