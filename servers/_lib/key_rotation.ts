@@ -15,6 +15,7 @@
 import { type Hsm, KEY_TEMPLATES, type KeyResult } from "../../src/hsm/mod.ts";
 import { ConflictError, IntegrityError, ValidationError } from "../../src/protocol/errors.ts";
 import { type ServerKeyVersion, type Store, StoreError } from "../../src/store/mod.ts";
+import type { ServerMetrics } from "./metrics.ts";
 
 /** The keys with versions. */
 export type SharedKeyName = "PK" | "MAK";
@@ -282,4 +283,30 @@ export class ServerKeyRing {
     });
     return await this.#append(next, from);
   }
+}
+
+/**
+ * Declares `tmk_server_key_version{key}`: the version of PK and MAK this
+ * server uses (read from its store at scrape time: another instance on the
+ * same database may have rotated a key).
+ *
+ * @param metrics the server's metrics.
+ * @param keys PK's and MAK's versions.
+ */
+export function keyVersionGauge(
+  metrics: ServerMetrics,
+  keys: Record<SharedKeyName, ServerKeyRing>,
+): void {
+  metrics.gauge(
+    "tmk_server_key_version",
+    "Version of each key the MTMS and the KMS share in use (1: the key ceremony's)",
+    ["key"],
+    async () => {
+      const samples = [];
+      for (const key of SHARED_KEY_NAMES) {
+        samples.push({ labels: { key }, value: (await keys[key].refresh()).version });
+      }
+      return samples;
+    },
+  );
 }

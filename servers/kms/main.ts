@@ -56,6 +56,7 @@ import { kmsMain } from "./_cli.ts";
 import { mutualTlsOnly } from "../_lib/tls.ts";
 import { kmsKeyOps } from "./_keys.ts";
 import { KEY_DISTRIBUTION_ROUTES, keyRotationRoutes, KmsKeyRotation } from "./key_rotation.ts";
+import { keyVersionGauge } from "../_lib/key_rotation.ts";
 import { kmsRoutes } from "./routes.ts";
 import { FlowADelivery } from "./flow_a_delivery.ts";
 import type { FailureLimits } from "../_lib/rate_limit.ts";
@@ -151,6 +152,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
   try {
     const hsm = await kmsKeyOps({ ...base.keys, hsmWorkers: o.hsmWorkers });
     const service = new KmsService(hsm, store);
+    keyVersionGauge(metrics, hsm.keys);
     // Flow A S16-S17: nonces and proofs of possession.
     const delivery = new FlowADelivery({
       store,

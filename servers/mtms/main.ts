@@ -44,6 +44,7 @@ import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { mtmsMain } from "./_cli.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
 import { MtmsKeySync } from "./key_rotation.ts";
+import { keyVersionGauge } from "../_lib/key_rotation.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
 import { type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
@@ -116,6 +117,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
     });
+    keyVersionGauge(metrics, keys.keys);
     const service = new MtmsService({
       hsm: keys.ops,
       store,

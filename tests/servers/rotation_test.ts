@@ -23,6 +23,7 @@ import {
 import { randomComponents } from "../../demo/setup.ts";
 import { type Transport, ValidationError } from "../../src/protocol/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
+import { ServerMetrics } from "../../servers/_lib/metrics.ts";
 import { createKms, type KmsApp } from "../../servers/kms/main.ts";
 import type { Json } from "../flow_a/_fixture.ts";
 import {
@@ -76,7 +77,8 @@ backendTest("one operator cannot rotate: it stays pending, self-approval is 403"
 backendTest(
   "two operators rotate PK and MAK; TKs and TMKs flow end to end under them",
   async (b) => {
-    const t = await staffedWorld(b);
+    const metrics = new ServerMetrics("kms");
+    const t = await staffedWorld(b, { kmsMetrics: metrics });
     try {
       const early = await t.order("PO-ROT-1", ["SNR0000001", "SNR0000002"]);
       const pk = await t.rotate("PK");
@@ -88,6 +90,9 @@ backendTest(
       const mak = await t.rotate("MAK", "carl", "sam");
       assertEquals([mak.version, mak.requestedBy, mak.approvedBy], [2, "carl", "sam"]);
       assertEquals(await t.versions(), { PK: 2, MAK: 2 });
+      const scraped = (await metrics.render()).text;
+      assertStringIncludes(scraped, 'tmk_server_key_version{key="PK",server="kms"} 2');
+      assertStringIncludes(scraped, 'tmk_server_key_version{key="MAK",server="kms"} 2');
       const records = await t.auditOf("server_key_rotated");
       assertEquals(records.map((r) => [r.subject, r.operator, r.kcv]), [
         ["PK v2", "cora", pk.kcv],
