@@ -131,7 +131,7 @@ export function kpOf(tkBlock: string): string | undefined {
   return readKeyBlockHeader(tkBlock).optionalBlocks.find((b) => b.id === "KP")?.data.slice(2);
 }
 
-export async function delivered(w: World, terminals: Awaited<ReturnType<World["pos"]>>[]) {
+export async function delivered(terminals: Awaited<ReturnType<World["pos"]>>[]) {
   for (const pos of terminals) {
     const d = await pos.downloadTmk();
     assertEquals(d.state, "delivered");

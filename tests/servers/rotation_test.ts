@@ -129,7 +129,7 @@ backendTest(
         const i = await t.as("otto", "POST", `/v1/orders/${orderId}/tmks`);
         assertEquals([i.status, i.body.issued], [200, 2], JSON.stringify(i.body));
       }
-      await delivered(t.w, [...early, ...fresh]);
+      await delivered([...early, ...fresh]);
     } finally {
       await t.close();
     }
@@ -282,7 +282,7 @@ backendTest("both servers keep the rotated keys across a restart", async (b) => 
     assertEquals(kpOf(batch.tks[0].tkBlock), pk.kcv);
     const i = await t.as("otto", "POST", `/v1/orders/PO-RST-2/tmks`);
     assertEquals(i.status, 200);
-    await delivered(t.w, terminals);
+    await delivered(terminals);
   } finally {
     await t.close();
   }
@@ -367,7 +367,7 @@ backendTest("two KMS instances on one PostgreSQL database both use the new versi
       const i = await t.as("otto", "POST", `/v1/orders/${orderId}/tmks`);
       assertEquals(i.status, 200);
     }
-    await delivered(t.w, [...terminals, ...next]);
+    await delivered([...terminals, ...next]);
   } finally {
     await second?.close();
     await t.close();
