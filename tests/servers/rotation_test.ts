@@ -25,7 +25,7 @@ import { type Transport, ValidationError } from "../../src/protocol/mod.ts";
 import { memoryLogger } from "../../servers/_lib/log.ts";
 import { ServerMetrics } from "../../servers/_lib/metrics.ts";
 import { createKms, type KmsApp } from "../../servers/kms/main.ts";
-import type { Json } from "../flow_a/_fixture.ts";
+import { type Json, makeWorld } from "../flow_a/_fixture.ts";
 import {
   type Backend,
   batches,
@@ -71,6 +71,18 @@ backendTest("one operator cannot rotate: it stays pending, self-approval is 403"
     assertEquals(await t.auditOf("server_key_rotated"), []);
   } finally {
     await t.close();
+  }
+});
+
+Deno.test("rotation: the bootstrap administrator alone cannot rotate either", async () => {
+  const w = await makeWorld(core, "in-process");
+  try {
+    const alone = await w.call("POST", `${w.kmsUrl}/v1/server-keys/PK/rotate`);
+    assertEquals([alone.status, alone.body.error.code], [400, "approval_required"]);
+    const keys = await w.call("GET", `${w.kmsUrl}/v1/server-keys`, undefined, null);
+    assertEquals(keys.body.keys.map((k: Json) => k.version), [1, 1]);
+  } finally {
+    await w.close();
   }
 });
 
