@@ -164,7 +164,16 @@ export const toApproval = rowMapper<Approval>(`id operation method path body? st
  * transactions that kept conflicting (deadlock, serialization), the
  * database out of reach; or null for any other error.
  */
-export type Refusal = "duplicate" | "missing" | "locked" | "conflicting" | "unreachable";
+export type Refusal =
+  | "duplicate"
+  | "tk_reused"
+  | "missing"
+  | "locked"
+  | "conflicting"
+  | "unreachable";
+
+/** The unique indexes that hold one TK per terminal (their names in both dialects). */
+export const ONE_TK_INDEXES = /\b(terminals|collected_tks)[._]tk_hash\b/;
 
 /**
  * Maps a driver error to a {@link StoreError} where it is a refusal, else
@@ -181,6 +190,11 @@ export function mapError(e: unknown, what: string, refusal: (e: Error) => Refusa
   switch (refusal(e)) {
     case "duplicate":
       return new StoreError("duplicate", `${what}: already exists (${m})`);
+    case "tk_reused":
+      return new StoreError(
+        "tk_reused",
+        `${what}: a TK is already held by another terminal; one TK per terminal`,
+      );
     case "missing":
       return new StoreError("not_found", `${what}: refers to a row that does not exist`);
     case "locked":

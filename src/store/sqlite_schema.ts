@@ -242,6 +242,19 @@ CREATE INDEX approvals_state ON approvals (state, requested_at);
   },
   {
     version: 9,
+    description: "one TK per terminal, enforced: the TK hash indexes made unique",
+    sql: `
+-- Two requests that give one TK to two SNs at the same instant both pass the services' checks;
+-- the unique index refuses the second at its commit. A database that already holds one TK for
+-- two terminals stops here: the migration names the index, nothing changes.
+DROP INDEX collected_tks_tk_hash;
+CREATE UNIQUE INDEX collected_tks_tk_hash ON collected_tks (tk_hash) WHERE tk_hash IS NOT NULL;
+DROP INDEX terminals_tk_hash;
+CREATE UNIQUE INDEX terminals_tk_hash ON terminals (tk_hash) WHERE tk_hash IS NOT NULL;
+`,
+  },
+  {
+    version: 10,
     description:
       "versions of the keys the MTMS and the KMS share (PK, MAK), rotated under dual control",
     sql: `

@@ -89,6 +89,35 @@ Deno.test("sqlite: a failing migration rolls back to the previous version", asyn
   });
 });
 
+Deno.test("sqlite: a database holding one TK for two terminals stops at the unique-index migration", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/u.db`;
+    const at = SQLITE_MIGRATIONS.findIndex((m) =>
+      /^one TK per terminal, enforced/.test(m.description)
+    );
+    assert(at > 0, "the migration that makes the TK hash indexes unique exists");
+    const before = SQLITE_MIGRATIONS.slice(0, at);
+    const s1 = await openSqliteStore(path, { migrations: before });
+    for (const [orderId, sn] of [["PO-D1", "SN0000001"], ["PO-D2", "SN0000002"]]) {
+      await s1.importTkBatch({
+        orderId,
+        bodyHash: "AB".repeat(32),
+        receivedAt: new Date(0),
+        tks: [{ sn, tkBlock: fakeKeyBlock(), tkKcv: "ABCDEF", tkHash: "CD".repeat(32) }],
+      });
+    }
+    await s1.close();
+    const e = await assertRejects(() => openSqliteStore(path), StoreError);
+    assertEquals(e.code, "schema");
+    assert(e.message.startsWith(`migration ${at + 1} (one TK per terminal`), e.message);
+    assert(e.message.includes("terminals.tk_hash"), e.message);
+    const s2 = await openSqliteStore(path, { migrations: before });
+    assertEquals(await s2.schemaVersion(), at, "nothing of the failed migration stays");
+    assertEquals((await s2.getTerminal("SN0000002"))?.orderId, "PO-D2");
+    await s2.close();
+  });
+});
+
 Deno.test("sqlite: a database newer than the code is refused", async () => {
   await withDir(async (dir) => {
     const path = `${dir}/n.db`;
