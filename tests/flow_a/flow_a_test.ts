@@ -102,6 +102,7 @@ for (const core of cores) {
             "/v1/audit/checkpoints",
             "/v1/audit/export",
             "/v1/audit/verify",
+            "/v1/kms-ca",
             "/v1/operators",
             "/v1/operators/{operatorId}/disable",
             "/v1/orders/{orderId}/tmks",
