@@ -12,6 +12,7 @@ import {
   callJson,
   type CallOptions,
   ProtocolError,
+  RemoteError,
   type Schema,
   ServerKeyHandOver,
   ServerKeysResponse,
@@ -24,8 +25,8 @@ import type { ServerKeyRing, SharedKeyName } from "../_lib/key_rotation.ts";
 import type { KeySync } from "./service.ts";
 
 /**
- * The code of a sync that could not reach the KMS (or that the KMS did not
- * answer): the MTMS then sends under the versions it has.
+ * The code of a sync with a KMS that has no key versions to give (it answers
+ * 404: it does not rotate): the MTMS then sends under the versions it has.
  */
 export const KEYS_UNAVAILABLE = "key_versions_unavailable";
 
@@ -57,8 +58,10 @@ export class MtmsKeySync implements KeySync {
   /**
    * Fetches and adopts each version the KMS has and the MTMS has not.
    *
-   * @throws {UpstreamError} {@link KEYS_UNAVAILABLE} (the KMS did not answer); `key_sync_failed`
-   *   naming the version and why the MTMS's HSM refused it (`decrypt_failed`, `kcv_mismatch`).
+   * @throws {UpstreamError} {@link KEYS_UNAVAILABLE} (the KMS has no such route);
+   *   `kms_unreachable` (no answer, or another refusal: the transfer stops, nothing changes);
+   *   `key_sync_failed` naming the version and why the MTMS's HSM refused it
+   *   (`decrypt_failed`, `kcv_mismatch`).
    */
   sync(): Promise<void> {
     const run = this.#running.then(() => this.#sync());
@@ -81,7 +84,7 @@ export class MtmsKeySync implements KeySync {
       });
     } catch (e) {
       throw new UpstreamError(
-        KEYS_UNAVAILABLE,
+        e instanceof RemoteError && e.status === 404 ? KEYS_UNAVAILABLE : "kms_unreachable",
         `${what} from the KMS: ${e instanceof Error ? e.message : String(e)}`,
       );
     }

@@ -413,9 +413,8 @@ export class MtmsService {
     }
     let answer: TkBatchResponse;
     try {
-      // The KMS's key versions first (unanswered: the batch goes under the versions the MTMS
-      // has, which the KMS still takes after one rotation); a batch refused for a key's
-      // version once more after.
+      // The KMS's key versions first (a KMS without them: the batch goes under the versions
+      // the MTMS has); a batch refused for a key's version once more after.
       await this.#o.keySync?.sync().catch((e) => {
         if (!(e instanceof UpstreamError && e.code === "key_versions_unavailable")) throw e;
       });

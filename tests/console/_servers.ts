@@ -77,10 +77,9 @@ export async function startConsoleServers(
   }
   const consoleOptions = { directory: staticDirectory(records), policy };
   // The people are the operators enrolled in each store; the users file gives their passwords.
-  await enrollOperators(
-    [`${dir}/kms.db`, `${dir}/mtms.db`],
-    LOGINS.map((l) => [l.id, l.name, l.role] as const),
-  );
+  // The KMS's first start installs its CA from the start flags, before anyone is enrolled there.
+  const people = LOGINS.map((l) => [l.id, l.name, l.role] as const);
+  await enrollOperators([`${dir}/mtms.db`], people);
   const pki = await makeDemoPki(core);
   const pk = await randomComponents(2, 24, core);
   const mak = await randomComponents(2, 16, core);
@@ -103,6 +102,7 @@ export async function startConsoleServers(
     hsmWorkers: 1,
     console: consoleOptions,
   });
+  await enrollOperators([`${dir}/kms.db`], people);
   const mtms = await startMtms({
     port: 0,
     db: `${dir}/mtms.db`,
