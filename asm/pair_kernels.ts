@@ -1,0 +1,225 @@
+/**
+ * Paired f64 Montgomery multiply and square for the relaxed-SIMD build.
+ *
+ * A "pair" number holds two numbers side by side, one per f64x2 lane: limb j
+ * of both is the v128 at offset 16 j. The lanes carry the two halves of an
+ * RSA CRT private operation (mod p and mod q), so one instruction stream does
+ * both exponentiations and no lane ever reads the other.
+ *
+ * Limbs are 51-bit integers held exactly in f64. A product x y (< 2^102) is
+ * split with two fused multiply-adds (`f64x2.relaxed_madd`; the loader uses
+ * this build only where a probe shows that the multiply-add is fused):
+ *
+ *   h = fma(x, y, 2^103)                   = 2^103 + H, H = x y rounded to a multiple of 2^51
+ *   l = fma(x, y, (2^103 + 3 2^51) - h)    = x y - H + 3 2^51, in [2^52, 2^53)
+ *
+ * so the bit patterns of h and l, read as i64, are H / 2^51 and x y - H
+ * (signed, |x y - H| <= 2^50) plus constant offsets. A column sums the bit
+ * patterns of its terms in i64x2 lanes and removes the offsets (its count of
+ * terms times a constant) once, at its end: carries are delayed to the
+ * column's end. This is Emmart's f64 limb arithmetic (ZPrize 2022) on a
+ * 51-bit radix, which keeps every low half in one binade, in the
+ * product-scanning Montgomery form (Koc, Acar and Kaliski 1996).
+ *
+ * The kernels skip Montgomery's final subtraction: for inputs below 2n and
+ * 4n <= R = 2^(51 k) the result stays below 2n. Loop bounds depend on k and
+ * the column only; no branch or address depends on a limb's value.
+ *
+ * In the build without relaxed SIMD (ASC_FEATURE_RELAXED_SIMD false) the
+ * bodies compile to nothing and `PAIR_KERNELS` is false.
+ */
+
+/** Whether this build has the paired kernels. */
+export const PAIR_KERNELS: bool = ASC_FEATURE_RELAXED_SIMD;
+/** Most limbs of a pair number: 41 hold a 2048-bit modulus (RSA-4096's halves). */
+// @ts-ignore: decorator
+@inline export const PAIR_MAX_LIMBS: i32 = 41;
+
+// @ts-ignore: decorator
+@inline const BITS: i32 = 51;
+// @ts-ignore: decorator
+@inline const HI_BITS: i64 = 0x4660000000000000; // 2^103
+// @ts-ignore: decorator
+@inline const LO_BITS: i64 = 0x4338000000000000; // 3 2^51
+
+const PQ: usize = memory.data(16 * PAIR_MAX_LIMBS, 16); // Montgomery quotient limbs
+const PH: usize = memory.data(16, 16); // the high half of the newest m_s n_0
+// 2^103, 2^103 + 3 2^51, 2^51 - 1, 2^52, 2^52 + 1: f64 bit patterns (but the mask), two
+// lanes each; loaded, not literal, so that the optimizer does not copy them into every use
+const PK: usize = memory.data<u64>([
+  0x4660000000000000, 0x4660000000000000,
+  0x4660000000000003, 0x4660000000000003,
+  0x0007ffffffffffff, 0x0007ffffffffffff,
+  0x4330000000000000, 0x4330000000000000,
+  0x4330000000000001, 0x4330000000000001,
+], 16);
+
+/**
+ * 1 if this build has the paired kernels and `f64x2.relaxed_madd` is fused
+ * here (relaxed SIMD lets a runtime round once or twice): with a = 2^52 + 1
+ * and hi = fl(a a) = 2^104 + 2^53, fma(a, a, -hi) is 1 when fused (a a - hi
+ * exactly) and 0 when not. The loader uses this build only if it returns 1.
+ */
+export function pairFused(): i32 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const a = v128.load(PK, 64);
+    const r = f64x2.relaxed_madd(a, a, f64x2.neg(f64x2.mul(a, a)));
+    return i32(f64x2.extract_lane(r, 0) == 1 && f64x2.extract_lane(r, 1) == 1);
+  }
+  return 0;
+}
+
+/** Zeroes the kernels' scratch (the quotient limbs). */
+export function pairKernelWipe(): void {
+  memory.fill(PQ, 0, 16 * PAIR_MAX_LIMBS);
+  memory.fill(PH, 0, 16);
+}
+
+/** The i64x2 correction of a column that summed `lo` low and `hi` high halves. */
+// @ts-ignore: decorator
+@inline function offset(lo: i32, hi: i32): v128 {
+  return i64x2.splat(<i64>0 - (<i64>lo * LO_BITS + <i64>hi * HI_BITS));
+}
+
+/** u64 lanes (below 2^52) as f64 lanes. */
+// @ts-ignore: decorator
+@inline function asF64(v: v128): v128 {
+  const e52 = v128.load(PK, 48);
+  return f64x2.sub(v128.or(v, e52), e52);
+}
+
+/**
+ * Closes a lower column (s < k): t is its sum; derives quotient limb s,
+ * stores it, adds m_s n_0 and returns the carry; the high half of m_s n_0,
+ * for the next column, is left in PH.
+ */
+// @ts-ignore: decorator
+@inline function quotient(t: v128, s: i32, n: usize, n0p: usize): v128 {
+  const m = asF64(v128.and(i64x2.mul(t, v128.load(n0p)), v128.load(PK, 32)));
+  v128.store(PQ + (<usize>s << 4), m);
+  const y = v128.load(n);
+  const h = f64x2.relaxed_madd(m, y, v128.load(PK));
+  const l = f64x2.relaxed_madd(m, y, f64x2.sub(v128.load(PK, 16), h));
+  v128.store(PH, h);
+  return i64x2.shr_s(i64x2.add(i64x2.add(t, l), offset(1, 0)), BITS);
+}
+
+/** r = a b R^-1 mod n per lane, k limbs (r may alias a or b); n0p: -n^-1 mod 2^51 per lane. */
+export function pairMul(r: usize, a: usize, b: usize, n: usize, n0p: usize, k: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const c1 = v128.load(PK);
+    const c2 = v128.load(PK, 16);
+    let carry = i64x2.splat(0);
+    let hc = carry;
+    let hiCount = 0;
+    for (let s = 0; s < 2 * k - 1; s++) {
+      const first = max(0, s - k + 1);
+      const last = min(s, k - 1); // a_i b_(s-i), i in [first, last]; m_j n_(s-j), j in [first, min(s - 1, last)]
+      let lo = i64x2.splat(0);
+      let hn = lo;
+      let i = first;
+      for (; i < s && i <= last; i++) {
+        const off = <usize>i << 4;
+        const rev = <usize>(s - i) << 4;
+        let x = v128.load(a + off);
+        let y = v128.load(b + rev);
+        let h = f64x2.relaxed_madd(x, y, c1);
+        hn = i64x2.add(hn, h);
+        lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+        x = v128.load(PQ + off);
+        y = v128.load(n + rev);
+        h = f64x2.relaxed_madd(x, y, c1);
+        hn = i64x2.add(hn, h);
+        lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+      }
+      let loCount = 2 * (i - first);
+      if (s < k) { // the a_s b_0 term
+        const x = v128.load(a + (<usize>s << 4));
+        const y = v128.load(b);
+        const h = f64x2.relaxed_madd(x, y, c1);
+        hn = i64x2.add(hn, h);
+        lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+        loCount++;
+      }
+      const t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount)));
+      hc = hn;
+      hiCount = loCount;
+      if (s < k) {
+        carry = quotient(t, s, n, n0p);
+        hc = i64x2.add(hc, v128.load(PH));
+        hiCount++;
+      } else {
+        v128.store(r + (<usize>(s - k) << 4), asF64(v128.and(t, v128.load(PK, 32))));
+        carry = i64x2.shr_s(t, BITS);
+      }
+    }
+    const top = i64x2.add(i64x2.add(hc, carry), offset(0, hiCount));
+    v128.store(r + (<usize>(k - 1) << 4), asF64(top));
+  }
+}
+
+/** r = a^2 R^-1 mod n per lane, k limbs (r may alias a): cross products once, doubled. */
+export function pairSqr(r: usize, a: usize, n: usize, n0p: usize, k: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    const c1 = v128.load(PK);
+    const c2 = v128.load(PK, 16);
+    let carry = i64x2.splat(0);
+    let hc = carry;
+    let chc = carry;
+    let hiCount = 0;
+    let crossHiCount = 0;
+    for (let s = 0; s < 2 * k - 1; s++) {
+      const first = max(0, s - k + 1);
+      const lastM = min(s - 1, k - 1);
+      // cross products a_i a_(s-i), i < s - i
+      let clo = i64x2.splat(0);
+      let chn = clo;
+      let i = first;
+      for (; 2 * i < s; i++) {
+        const x = v128.load(a + (<usize>i << 4));
+        const y = v128.load(a + (<usize>(s - i) << 4));
+        const h = f64x2.relaxed_madd(x, y, c1);
+        chn = i64x2.add(chn, h);
+        clo = i64x2.add(clo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+      }
+      const crossCount = i - first;
+      // the quotient terms m_j n_(s-j)
+      let lo = i64x2.splat(0);
+      let hn = lo;
+      let j = first;
+      for (; j <= lastM; j++) {
+        const x = v128.load(PQ + (<usize>j << 4));
+        const y = v128.load(n + (<usize>(s - j) << 4));
+        const h = f64x2.relaxed_madd(x, y, c1);
+        hn = i64x2.add(hn, h);
+        lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+      }
+      let loCount = j - first;
+      if ((s & 1) == 0) { // the square a_(s/2)^2
+        const x = v128.load(a + (<usize>(s >> 1) << 4));
+        const h = f64x2.relaxed_madd(x, x, c1);
+        hn = i64x2.add(hn, h);
+        lo = i64x2.add(lo, f64x2.relaxed_madd(x, x, f64x2.sub(c2, h)));
+        loCount++;
+      }
+      const cross = i64x2.add(i64x2.add(clo, chc), offset(crossCount, crossHiCount));
+      let t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount)));
+      t = i64x2.add(t, i64x2.shl(cross, 1));
+      hc = hn;
+      chc = chn;
+      hiCount = loCount;
+      crossHiCount = crossCount;
+      if (s < k) {
+        carry = quotient(t, s, n, n0p);
+        hc = i64x2.add(hc, v128.load(PH));
+        hiCount++;
+      } else {
+        v128.store(r + (<usize>(s - k) << 4), asF64(v128.and(t, v128.load(PK, 32))));
+        carry = i64x2.shr_s(t, BITS);
+      }
+    }
+    const top = i64x2.add(i64x2.add(i64x2.add(hc, carry), offset(0, hiCount)),
+      i64x2.shl(i64x2.add(chc, offset(0, crossHiCount)), 1));
+    v128.store(r + (<usize>(k - 1) << 4), asF64(top));
+  }
+}
