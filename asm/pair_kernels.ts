@@ -75,11 +75,19 @@ export function pairKernelWipe(): void {
   memory.fill(PH, 0, 16);
 }
 
-/** The i64x2 correction of a column that summed `lo` low and `hi` high halves. */
+/**
+ * The i64x2 correction of a column that summed `lo` low and `hi` high halves,
+ * plus `bias`. Columns add 2^57 so that their sums are never negative (a sum
+ * is above -2^57) and an unsigned shift gives the carry, plus 64; the next
+ * column takes the 64 off again.
+ */
 // @ts-ignore: decorator
-@inline function offset(lo: i32, hi: i32): v128 {
-  return i64x2.splat(<i64>0 - (<i64>lo * LO_BITS + <i64>hi * HI_BITS));
+@inline function offset(lo: i32, hi: i32, bias: i64): v128 {
+  return i64x2.splat(bias - (<i64>lo * LO_BITS + <i64>hi * HI_BITS));
 }
+
+// @ts-ignore: decorator
+@inline const COLUMN_BIAS: i64 = (<i64>1 << 57) - 64;
 
 /** u64 lanes (below 2^52) as f64 lanes. */
 // @ts-ignore: decorator
@@ -89,9 +97,9 @@ export function pairKernelWipe(): void {
 }
 
 /**
- * Closes a lower column (s < k): t is its sum; derives quotient limb s,
- * stores it, adds m_s n_0 and returns the carry; the high half of m_s n_0,
- * for the next column, is left in PH.
+ * Closes a lower column (s < k): t is its biased sum; derives quotient limb
+ * s, stores it, adds m_s n_0 and returns the biased carry; the high half of
+ * m_s n_0, for the next column, is left in PH.
  */
 // @ts-ignore: decorator
 @inline function quotient(t: v128, s: i32, n: usize, n0p: usize): v128 {
@@ -101,7 +109,18 @@ export function pairKernelWipe(): void {
   const h = f64x2.relaxed_madd(m, y, v128.load(PK));
   const l = f64x2.relaxed_madd(m, y, f64x2.sub(v128.load(PK, 16), h));
   v128.store(PH, h);
-  return i64x2.shr_s(i64x2.add(i64x2.add(t, l), offset(1, 0)), BITS);
+  return i64x2.shr_u(i64x2.add(i64x2.add(t, l), offset(1, 0, 0)), BITS);
+}
+
+/**
+ * Closes column s with biased sum t: a quotient limb (s < k, returns the
+ * carry and leaves m_s n_0's high half in PH) or output limb s - k.
+ */
+// @ts-ignore: decorator
+@inline function closeColumn(t: v128, s: i32, k: i32, r: usize, n: usize, n0p: usize): v128 {
+  if (s < k) return quotient(t, s, n, n0p);
+  v128.store(r + (<usize>(s - k) << 4), asF64(v128.and(t, v128.load(PK, 32))));
+  return i64x2.shr_u(t, BITS);
 }
 
 /** r = a b R^-1 mod n per lane, k limbs (r may alias a or b); n0p: -n^-1 mod 2^51 per lane. */
@@ -109,51 +128,51 @@ export function pairMul(r: usize, a: usize, b: usize, n: usize, n0p: usize, k: i
   if (ASC_FEATURE_RELAXED_SIMD) {
     const c1 = v128.load(PK);
     const c2 = v128.load(PK, 16);
-    let carry = i64x2.splat(0);
-    let hc = carry;
+    let carry = i64x2.splat(64);
+    let hc = i64x2.splat(0);
     let hiCount = 0;
     for (let s = 0; s < 2 * k - 1; s++) {
+      // a_i b_(s-i) and m_i n_(s-i) for i in [first, min(s - 1, k - 1)], then a_s b_0 if s < k
       const first = max(0, s - k + 1);
-      const last = min(s, k - 1); // a_i b_(s-i), i in [first, last]; m_j n_(s-j), j in [first, min(s - 1, last)]
+      const pairs = min(s, k) - first;
+      let pa = a + (<usize>first << 4);
+      let pq = PQ + (<usize>first << 4);
+      let pb = b + (<usize>(s - first) << 4);
+      let pn = n + (<usize>(s - first) << 4);
+      const end = pa + (<usize>pairs << 4);
       let lo = i64x2.splat(0);
       let hn = lo;
-      let i = first;
-      for (; i < s && i <= last; i++) {
-        const off = <usize>i << 4;
-        const rev = <usize>(s - i) << 4;
-        let x = v128.load(a + off);
-        let y = v128.load(b + rev);
+      for (; pa < end; pa += 16, pq += 16, pb -= 16, pn -= 16) {
+        let x = v128.load(pa);
+        let y = v128.load(pb);
         let h = f64x2.relaxed_madd(x, y, c1);
         hn = i64x2.add(hn, h);
         lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
-        x = v128.load(PQ + off);
-        y = v128.load(n + rev);
+        x = v128.load(pq);
+        y = v128.load(pn);
         h = f64x2.relaxed_madd(x, y, c1);
         hn = i64x2.add(hn, h);
         lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
       }
-      let loCount = 2 * (i - first);
-      if (s < k) { // the a_s b_0 term
-        const x = v128.load(a + (<usize>s << 4));
+      let loCount = 2 * pairs;
+      if (s < k) {
+        const x = v128.load(pa);
         const y = v128.load(b);
         const h = f64x2.relaxed_madd(x, y, c1);
         hn = i64x2.add(hn, h);
         lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
         loCount++;
       }
-      const t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount)));
+      const t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount, COLUMN_BIAS)));
+      carry = closeColumn(t, s, k, r, n, n0p);
       hc = hn;
       hiCount = loCount;
       if (s < k) {
-        carry = quotient(t, s, n, n0p);
         hc = i64x2.add(hc, v128.load(PH));
         hiCount++;
-      } else {
-        v128.store(r + (<usize>(s - k) << 4), asF64(v128.and(t, v128.load(PK, 32))));
-        carry = i64x2.shr_s(t, BITS);
       }
     }
-    const top = i64x2.add(i64x2.add(hc, carry), offset(0, hiCount));
+    const top = i64x2.add(i64x2.add(hc, carry), offset(0, hiCount, -64));
     v128.store(r + (<usize>(k - 1) << 4), asF64(top));
   }
 }
@@ -163,63 +182,90 @@ export function pairSqr(r: usize, a: usize, n: usize, n0p: usize, k: i32): void 
   if (ASC_FEATURE_RELAXED_SIMD) {
     const c1 = v128.load(PK);
     const c2 = v128.load(PK, 16);
-    let carry = i64x2.splat(0);
-    let hc = carry;
-    let chc = carry;
+    let carry = i64x2.splat(64);
+    let hc = i64x2.splat(0);
+    let chc = hc;
     let hiCount = 0;
     let crossHiCount = 0;
     for (let s = 0; s < 2 * k - 1; s++) {
       const first = max(0, s - k + 1);
-      const lastM = min(s - 1, k - 1);
-      // cross products a_i a_(s-i), i < s - i
+      // cross products a_i a_(s-i), i in [first, s - i), two at a time
+      const crossCount = ((s + 1) >> 1) - first;
+      let px = a + (<usize>first << 4);
+      let py = a + (<usize>(s - first) << 4);
+      let end = px + (<usize>(crossCount & ~1) << 4);
       let clo = i64x2.splat(0);
       let chn = clo;
-      let i = first;
-      for (; 2 * i < s; i++) {
-        const x = v128.load(a + (<usize>i << 4));
-        const y = v128.load(a + (<usize>(s - i) << 4));
+      for (; px < end; px += 32, py -= 32) {
+        let x = v128.load(px);
+        let y = v128.load(py);
+        let h = f64x2.relaxed_madd(x, y, c1);
+        chn = i64x2.add(chn, h);
+        clo = i64x2.add(clo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+        x = v128.load(px, 16);
+        y = v128.load(py - 16);
+        h = f64x2.relaxed_madd(x, y, c1);
+        chn = i64x2.add(chn, h);
+        clo = i64x2.add(clo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+      }
+      // the odd one out of the cross products, and the square a_(s/2)^2, as one product each
+      let lo = i64x2.splat(0);
+      let hn = lo;
+      let loCount = 0;
+      if ((crossCount & 1) != 0) {
+        const x = v128.load(px);
+        const y = v128.load(py);
         const h = f64x2.relaxed_madd(x, y, c1);
         chn = i64x2.add(chn, h);
         clo = i64x2.add(clo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
       }
-      const crossCount = i - first;
-      // the quotient terms m_j n_(s-j)
-      let lo = i64x2.splat(0);
-      let hn = lo;
-      let j = first;
-      for (; j <= lastM; j++) {
-        const x = v128.load(PQ + (<usize>j << 4));
-        const y = v128.load(n + (<usize>(s - j) << 4));
+      if ((s & 1) == 0) {
+        const x = v128.load(a + (<usize>(s >> 1) << 4));
+        const h = f64x2.relaxed_madd(x, x, c1);
+        hn = h;
+        lo = f64x2.relaxed_madd(x, x, f64x2.sub(c2, h));
+        loCount = 1;
+      }
+      // the quotient terms m_j n_(s-j), j in [first, min(s - 1, k - 1)], two at a time
+      const redCount = min(s, k) - first;
+      px = PQ + (<usize>first << 4);
+      py = n + (<usize>(s - first) << 4);
+      end = px + (<usize>(redCount & ~1) << 4);
+      for (; px < end; px += 32, py -= 32) {
+        let x = v128.load(px);
+        let y = v128.load(py);
+        let h = f64x2.relaxed_madd(x, y, c1);
+        hn = i64x2.add(hn, h);
+        lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+        x = v128.load(px, 16);
+        y = v128.load(py - 16);
+        h = f64x2.relaxed_madd(x, y, c1);
+        hn = i64x2.add(hn, h);
+        lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
+      }
+      if ((redCount & 1) != 0) {
+        const x = v128.load(px);
+        const y = v128.load(py);
         const h = f64x2.relaxed_madd(x, y, c1);
         hn = i64x2.add(hn, h);
         lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
       }
-      let loCount = j - first;
-      if ((s & 1) == 0) { // the square a_(s/2)^2
-        const x = v128.load(a + (<usize>(s >> 1) << 4));
-        const h = f64x2.relaxed_madd(x, x, c1);
-        hn = i64x2.add(hn, h);
-        lo = i64x2.add(lo, f64x2.relaxed_madd(x, x, f64x2.sub(c2, h)));
-        loCount++;
-      }
-      const cross = i64x2.add(i64x2.add(clo, chc), offset(crossCount, crossHiCount));
-      let t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount)));
+      loCount += redCount;
+      const cross = i64x2.add(i64x2.add(clo, chc), offset(crossCount, crossHiCount, 0));
+      let t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount, COLUMN_BIAS)));
       t = i64x2.add(t, i64x2.shl(cross, 1));
+      carry = closeColumn(t, s, k, r, n, n0p);
       hc = hn;
       chc = chn;
       hiCount = loCount;
       crossHiCount = crossCount;
       if (s < k) {
-        carry = quotient(t, s, n, n0p);
         hc = i64x2.add(hc, v128.load(PH));
         hiCount++;
-      } else {
-        v128.store(r + (<usize>(s - k) << 4), asF64(v128.and(t, v128.load(PK, 32))));
-        carry = i64x2.shr_s(t, BITS);
       }
     }
-    const top = i64x2.add(i64x2.add(i64x2.add(hc, carry), offset(0, hiCount)),
-      i64x2.shl(i64x2.add(chc, offset(0, crossHiCount)), 1));
+    const top = i64x2.add(i64x2.add(i64x2.add(hc, carry), offset(0, hiCount, -64)),
+      i64x2.shl(i64x2.add(chc, offset(0, crossHiCount, 0)), 1));
     v128.store(r + (<usize>(k - 1) << 4), asF64(top));
   }
 }
