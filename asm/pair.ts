@@ -30,7 +30,14 @@ import {
   reduceOnce,
   windowFor,
 } from "./modexp";
-import { PAIR_KERNELS, PAIR_MAX_LIMBS, pairKernelWipe, pairMul, pairSqr } from "./pair_kernels";
+import {
+  PAIR_KERNELS,
+  PAIR_MAX_LIMBS,
+  pairKernelWipe,
+  pairMul,
+  pairPrepare,
+  pairSqr,
+} from "./pair_kernels";
 
 // @ts-ignore: decorator
 @inline const LIMB_BITS: i32 = 51;
@@ -173,6 +180,7 @@ export function pairPow(
   dqLen: i32,
 ): void {
   const k = ctxK(cp);
+  pairPrepare(kl);
   setLane(0, cp, xp, kl);
   setLane(1, cq, xq, kl);
   bytesToDigits(EXPP, dp, dpLen, k);

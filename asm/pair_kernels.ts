@@ -76,18 +76,47 @@ export function pairKernelWipe(): void {
 }
 
 /**
- * The i64x2 correction of a column that summed `lo` low and `hi` high halves,
- * plus `bias`. Columns add 2^57 so that their sums are never negative (a sum
- * is above -2^57) and an unsigned shift gives the carry, plus 64; the next
+ * The correction of a column that summed `lo` low and `hi` high halves, plus
+ * `bias`. Columns add 2^57 so that their sums are never negative (a sum is
+ * above -2^57) and an unsigned shift gives the carry, plus 64; the next
  * column takes the 64 off again.
  */
 // @ts-ignore: decorator
-@inline function offset(lo: i32, hi: i32, bias: i64): v128 {
-  return i64x2.splat(bias - (<i64>lo * LO_BITS + <i64>hi * HI_BITS));
+@inline function offset(lo: i32, hi: i32, bias: i64): i64 {
+  return bias - (<i64>lo * LO_BITS + <i64>hi * HI_BITS);
 }
 
 // @ts-ignore: decorator
 @inline const COLUMN_BIAS: i64 = (<i64>1 << 57) - 64;
+
+// Each column's correction (i64) for k limbs, multiply then square: 2k entries each.
+const OFF_MUL: usize = memory.data(16 * PAIR_MAX_LIMBS, 16);
+const OFF_SQR: usize = memory.data(16 * PAIR_MAX_LIMBS, 16);
+
+/**
+ * Fills the column corrections for k limbs (public: they count the terms of
+ * each column, a function of k alone). Call before the kernels for k.
+ */
+export function pairPrepare(k: i32): void {
+  let hi = 0; // high halves carried into the column (multiply)
+  let sqHi = 0; // the same for the square, and its cross products'
+  let crossHi = 0;
+  for (let s = 0; s < 2 * k; s++) {
+    const first = max(0, s - k + 1);
+    const q = s < k ? 1 : 0; // m_s n_0, whose low half the quotient step adds
+    // a_i b_(s-i) and m_i n_(s-i) in pairs, a_s b_0 and m_s n_0 while s < k
+    const lo = s < 2 * k - 1 ? 2 * (min(s, k) - first + q) : 0;
+    const bias = s < 2 * k - 1 ? COLUMN_BIAS : -64;
+    store<i64>(OFF_MUL + (<usize>s << 3), offset(lo, hi, bias));
+    hi = lo;
+    const cross = s < 2 * k - 1 ? ((s + 1) >> 1) - first : 0;
+    const sqLo = s < 2 * k - 1 ? min(s, k) - first + (1 - (s & 1)) + q : 0;
+    const sq = offset(sqLo, sqHi, bias) + 2 * offset(cross, crossHi, 0);
+    store<i64>(OFF_SQR + (<usize>s << 3), sq);
+    sqHi = sqLo;
+    crossHi = cross;
+  }
+}
 
 /** u64 lanes (below 2^52) as f64 lanes. */
 // @ts-ignore: decorator
@@ -109,7 +138,7 @@ export function pairKernelWipe(): void {
   const h = f64x2.relaxed_madd(m, y, v128.load(PK));
   const l = f64x2.relaxed_madd(m, y, f64x2.sub(v128.load(PK, 16), h));
   v128.store(PH, h);
-  return i64x2.shr_u(i64x2.add(i64x2.add(t, l), offset(1, 0, 0)), BITS);
+  return i64x2.shr_u(i64x2.add(t, l), BITS);
 }
 
 /**
@@ -130,7 +159,6 @@ export function pairMul(r: usize, a: usize, b: usize, n: usize, n0p: usize, k: i
     const c2 = v128.load(PK, 16);
     let carry = i64x2.splat(64);
     let hc = i64x2.splat(0);
-    let hiCount = 0;
     for (let s = 0; s < 2 * k - 1; s++) {
       // a_i b_(s-i) and m_i n_(s-i) for i in [first, min(s - 1, k - 1)], then a_s b_0 if s < k
       const first = max(0, s - k + 1);
@@ -154,25 +182,19 @@ export function pairMul(r: usize, a: usize, b: usize, n: usize, n0p: usize, k: i
         hn = i64x2.add(hn, h);
         lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
       }
-      let loCount = 2 * pairs;
       if (s < k) {
         const x = v128.load(pa);
         const y = v128.load(b);
         const h = f64x2.relaxed_madd(x, y, c1);
         hn = i64x2.add(hn, h);
         lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
-        loCount++;
       }
-      const t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount, COLUMN_BIAS)));
+      const off = v128.load64_splat(OFF_MUL + (<usize>s << 3));
+      const t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, off));
       carry = closeColumn(t, s, k, r, n, n0p);
-      hc = hn;
-      hiCount = loCount;
-      if (s < k) {
-        hc = i64x2.add(hc, v128.load(PH));
-        hiCount++;
-      }
+      hc = s < k ? i64x2.add(hn, v128.load(PH)) : hn;
     }
-    const top = i64x2.add(i64x2.add(hc, carry), offset(0, hiCount, -64));
+    const top = i64x2.add(i64x2.add(hc, carry), v128.load64_splat(OFF_MUL + (<usize>(2 * k - 1) << 3)));
     v128.store(r + (<usize>(k - 1) << 4), asF64(top));
   }
 }
@@ -185,8 +207,6 @@ export function pairSqr(r: usize, a: usize, n: usize, n0p: usize, k: i32): void 
     let carry = i64x2.splat(64);
     let hc = i64x2.splat(0);
     let chc = hc;
-    let hiCount = 0;
-    let crossHiCount = 0;
     for (let s = 0; s < 2 * k - 1; s++) {
       const first = max(0, s - k + 1);
       // cross products a_i a_(s-i), i in [first, s - i), two at a time
@@ -211,7 +231,6 @@ export function pairSqr(r: usize, a: usize, n: usize, n0p: usize, k: i32): void 
       // the odd one out of the cross products, and the square a_(s/2)^2, as one product each
       let lo = i64x2.splat(0);
       let hn = lo;
-      let loCount = 0;
       if ((crossCount & 1) != 0) {
         const x = v128.load(px);
         const y = v128.load(py);
@@ -224,7 +243,6 @@ export function pairSqr(r: usize, a: usize, n: usize, n0p: usize, k: i32): void 
         const h = f64x2.relaxed_madd(x, x, c1);
         hn = h;
         lo = f64x2.relaxed_madd(x, x, f64x2.sub(c2, h));
-        loCount = 1;
       }
       // the quotient terms m_j n_(s-j), j in [first, min(s - 1, k - 1)], two at a time
       const redCount = min(s, k) - first;
@@ -250,22 +268,14 @@ export function pairSqr(r: usize, a: usize, n: usize, n0p: usize, k: i32): void 
         hn = i64x2.add(hn, h);
         lo = i64x2.add(lo, f64x2.relaxed_madd(x, y, f64x2.sub(c2, h)));
       }
-      loCount += redCount;
-      const cross = i64x2.add(i64x2.add(clo, chc), offset(crossCount, crossHiCount, 0));
-      let t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, offset(loCount, hiCount, COLUMN_BIAS)));
-      t = i64x2.add(t, i64x2.shl(cross, 1));
+      const off = v128.load64_splat(OFF_SQR + (<usize>s << 3));
+      let t = i64x2.add(i64x2.add(lo, hc), i64x2.add(carry, off));
+      t = i64x2.add(t, i64x2.shl(i64x2.add(clo, chc), 1));
       carry = closeColumn(t, s, k, r, n, n0p);
-      hc = hn;
+      hc = s < k ? i64x2.add(hn, v128.load(PH)) : hn;
       chc = chn;
-      hiCount = loCount;
-      crossHiCount = crossCount;
-      if (s < k) {
-        hc = i64x2.add(hc, v128.load(PH));
-        hiCount++;
-      }
     }
-    const top = i64x2.add(i64x2.add(i64x2.add(hc, carry), offset(0, hiCount, -64)),
-      i64x2.shl(i64x2.add(chc, offset(0, crossHiCount, 0)), 1));
-    v128.store(r + (<usize>(k - 1) << 4), asF64(top));
+    const top = i64x2.add(i64x2.add(hc, carry), v128.load64_splat(OFF_SQR + (<usize>(2 * k - 1) << 3)));
+    v128.store(r + (<usize>(k - 1) << 4), asF64(i64x2.add(top, i64x2.shl(chc, 1))));
   }
 }
