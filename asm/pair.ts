@@ -147,13 +147,22 @@ function pairLookup(ip: u32, iq: u32, w: i32, kl: i32): void {
     const mask = i64x2.splat(<i64><i32>ctEqMask(<u32>e, ip));
     v128.store(PMASK + (<usize>e << 4), i64x2.replace_lane(mask, 1, <i64><i32>ctEqMask(<u32>e, iq)));
   }
+  const maskEnd = PMASK + (<usize>entries << 4);
   for (let j = 0; j < kl; j++) {
     const off = <usize>j << 4;
     let v = i64x2.splat(0);
     let t = PTABLE + off;
-    for (let e = 0; e < entries; e++) {
-      v = v128.or(v, v128.and(v128.load(t), v128.load(PMASK + (<usize>e << 4))));
-      t += PAIR_BYTES;
+    // four entries a turn (a window has at least two bits)
+    for (let m = PMASK; m < maskEnd; m += 64, t += 4 * PAIR_BYTES) {
+      const v01 = v128.or(
+        v128.and(v128.load(t), v128.load(m)),
+        v128.and(v128.load(t, PAIR_BYTES), v128.load(m, 16)),
+      );
+      const v23 = v128.or(
+        v128.and(v128.load(t, 2 * PAIR_BYTES), v128.load(m, 32)),
+        v128.and(v128.load(t, 3 * PAIR_BYTES), v128.load(m, 48)),
+      );
+      v = v128.or(v, v128.or(v01, v23));
     }
     v128.store(PSEL + off, v);
   }
