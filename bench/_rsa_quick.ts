@@ -1,8 +1,9 @@
 /**
- * Quick min-time probe of RSA-2048 private (CRT), in one process: the wasm
- * core's two builds (fma: paired f64 kernels with fused multiply-add; simd),
- * a plain V8 BigInt CRT and node-forge (the JS core), as ratios. Not part of
- * `deno task bench`. Run: `deno run --allow-all bench/_rsa_quick.ts [rounds]`.
+ * Quick min-time probe of RSA private (CRT), in one process: the wasm core's
+ * two builds (fma: paired f64 kernels with fused multiply-add; simd), a plain
+ * V8 BigInt CRT and node-forge (the JS core), as ratios. Not part of `deno
+ * task bench`. Run: `deno run --allow-all bench/_rsa_quick.ts [rounds] [bits]`
+ * (defaults 4 rounds, RSA-2048).
  */
 import nodeCrypto from "node:crypto";
 import { loadCore } from "../src/core/mod.ts";
@@ -13,7 +14,9 @@ import { bigKey, bigRsaPrivate } from "./_bigint_rsa.ts";
 const js = await loadCore("js");
 const b64url = (s: string) =>
   Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+const rounds = Number(Deno.args[0] ?? 4);
+const bits = Number(Deno.args[1] ?? 2048);
+const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: bits });
 const j = privateKey.export({ format: "jwk" }) as Record<string, string>;
 const key = {
   n: b64url(j.n),
@@ -26,7 +29,7 @@ const key = {
   qi: b64url(j.qi),
 };
 const bk = bigKey(key);
-const m = crypto.getRandomValues(new Uint8Array(256));
+const m = crypto.getRandomValues(new Uint8Array(bits / 8));
 m[0] = 0;
 function minTime(f: () => void, n: number) {
   let best = 1e9;
@@ -42,11 +45,10 @@ const want = bigRsaPrivate(bk, m).join();
 for (const b of builds) {
   if (wasmCoreFor(b).rsaPrivate(key, m).join() !== want) throw new Error(`${b}: wrong result`);
 }
-console.log(`default build: ${coreVariant()}`);
-const rounds = Number(Deno.args[0] ?? 4);
+console.log(`RSA-${bits} private (CRT); default build: ${coreVariant()}`);
 for (let r = 0; r < rounds; r++) {
   const big = minTime(() => bigRsaPrivate(bk, m), 60);
-  const forge = minTime(() => js.rsaPrivate(key, m), 8);
+  const forge = minTime(() => js.rsaPrivate(key, m), 20);
   const parts = [`bigint ${big.toFixed(3)} ms`, `forge ${forge.toFixed(2)} ms`];
   for (const b of builds) {
     const core = wasmCoreFor(b);
