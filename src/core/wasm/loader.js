@@ -48,7 +48,9 @@ const PROBE_HEX =
 
 function decodeHex(hex) {
   const out = new Uint8Array(hex.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  }
   return out;
 }
 
@@ -78,14 +80,20 @@ function readString(memory, ptr) {
 /**
  * The variant the core uses here: "fma" (relaxed SIMD, the paired f64 RSA
  * kernels) where the probe shows a fused multiply-add and the fma build's
- * own `pairFused()` confirms it, else "simd". Decided once.
+ * own `pairFused()` confirms it, else "simd" (also if the fma build fails to
+ * compile or instantiate). Decided once.
  *
  * @returns {import("./loader.d.ts").CoreVariant}
  */
 export function coreVariant() {
   if (chosen !== null) return chosen;
   chosen = "simd";
-  if (fusedMultiplyAdd() && coreExports("fma").pairFused() === 1) chosen = "fma";
+  if (!fusedMultiplyAdd()) return chosen;
+  try {
+    if (coreExports("fma").pairFused() === 1) chosen = "fma";
+  } catch {
+    // the fma build does not compile or instantiate here although the probe did: use simd
+  }
   return chosen;
 }
 
@@ -95,7 +103,8 @@ export function coreVariant() {
  * @param {import("./loader.d.ts").CoreVariant} [variant]
  */
 export function coreModule(variant = coreVariant()) {
-  const m = compiled[variant] ?? new WebAssembly.Module(decodeBase64(BUILDS[variant]));
+  const m = compiled[variant] ??
+    new WebAssembly.Module(decodeBase64(BUILDS[variant]));
   compiled[variant] = m;
   return m;
 }
@@ -108,7 +117,9 @@ export function coreModule(variant = coreVariant()) {
  */
 export async function compileCoreAsync(variant) {
   const v = variant ?? (chosen ?? (fusedMultiplyAdd() ? "fma" : "simd"));
-  if (compiled[v] === null) compiled[v] = await WebAssembly.compile(decodeBase64(BUILDS[v]));
+  if (compiled[v] === null) {
+    compiled[v] = await WebAssembly.compile(decodeBase64(BUILDS[v]));
+  }
   return compiled[v];
 }
 
