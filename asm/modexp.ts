@@ -84,11 +84,6 @@ const CONTEXTS: usize = memory.data(<i32>(3 * CTX_SIZE), 16);
 @inline export function ctxR2(c: usize): usize {
   return c + CTX_R2;
 }
-/** R mod n of context `c`. */
-// @ts-ignore: decorator
-@inline export function ctxOne(c: usize): usize {
-  return c + CTX_ONE;
-}
 /** -n^-1 mod 2^27 of context `c`. */
 // @ts-ignore: decorator
 @inline export function ctxN0(c: usize): u32 {
@@ -223,7 +218,7 @@ export function modAdd(r: usize, a: usize, b: usize, n: usize, k: i32): void {
 }
 
 /** x = 2x mod n, for x < n. */
-export function modDouble(x: usize, n: usize, k: i32): void {
+function modDouble(x: usize, n: usize, k: i32): void {
   const carry = add(x, x, x, k);
   reduceOnce(x, x, carry, n, k);
 }

@@ -8,8 +8,8 @@
  * Numbers cross between the 27-bit digits of modexp.ts and the 51-bit limbs
  * of the kernels by bit repacking. The kernels' Montgomery radix is
  * R' = 2^(51 kl) against R = 2^(27 k), with d = 51 kl - 27 k >= 0, so
- * x R' = x R 2^d: R' mod n is R mod n doubled d times (modular doublings,
- * constant time), and x R' is one 27-bit Montgomery product of x R and R' mod n.
+ * x R' = x R 2^d: R' mod n is the 27-bit Montgomery product of R^2 mod n and
+ * 2^d, and x R' the one of x R and R' mod n.
  *
  * Constant time as modexp.ts: a fixed window set by the digit count, every
  * window multiplies, and the table lookup reads every entry of both lanes
@@ -21,10 +21,9 @@ import {
   ctxK,
   ctxN,
   ctxN0,
-  ctxOne,
+  ctxR2,
   DIGIT_BITS,
   MAX_WINDOW,
-  modDouble,
   montMul,
   NUM_BYTES,
   reduceOnce,
@@ -120,8 +119,11 @@ function setLane(lane: i32, c: usize, xm: usize, kl: i32): void {
   let inv: u64 = n0; // correct to 3 bits for odd n0; each step doubles them
   for (let i = 0; i < 6; i++) inv *= 2 - n0 * inv;
   store<u64>(PN0 + (<usize>lane << 3), (<u64>0 - inv) & LIMB_MASK);
-  memory.copy(RP, ctxOne(c), <usize>k << 2);
-  for (let i = 0; i < LIMB_BITS * kl - DIGIT_BITS * k; i++) modDouble(RP, n, k);
+  // R' mod n = R 2^d mod n: the Montgomery product of R^2 mod n and 2^d (d < 51 < 27 k + 27)
+  const d = LIMB_BITS * kl - DIGIT_BITS * k;
+  wipe(TD, <usize>k << 2);
+  setLimb(TD, d / DIGIT_BITS, <u32>1 << <u32>(d % DIGIT_BITS));
+  montMul(RP, ctxR2(c), TD, n, k, ctxN0(c));
   toLimbs(PTABLE, lane, RP, k, kl);
   montMul(TD, xm, RP, n, k, ctxN0(c));
   toLimbs(PTABLE + PAIR_BYTES, lane, TD, k, kl);

@@ -107,11 +107,14 @@ function unbalancedKey(pBits: number, qBits: number): RsaPrivateKey {
 // RSA-2048 to RSA-4096 (the paired f64 kernels of the fma build at 21, 31 and 41 limbs, and the
 // smaller ones at 6 and 11); primes of 1026 bits (27 k bits exactly: no room for the 27-bit
 // kernel, paired f64 still) and of 918 bits (51 kl = 27 k: no room for the paired kernel, so the
-// one-modulus path); primes of different digit counts (never paired).
+// one-modulus path); primes of 40 and 60 bits (2 limbs, 2 or 3 digits); primes of different digit
+// counts (never paired).
 const rsaKeys = [
   ...[512, 1024, 1024, 2048, 3072, 4096].map(rsaKey),
   unbalancedKey(1026, 1026),
   unbalancedKey(918, 918),
+  unbalancedKey(40, 40),
+  unbalancedKey(60, 60),
   unbalancedKey(640, 384),
   unbalancedKey(300, 700),
 ];
