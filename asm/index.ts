@@ -9,6 +9,11 @@
  * core runs in (node:crypto has no browser form). Figures in
  * bench/README.md.
  *
+ * Built twice (scripts/build_wasm.ts): with wasm SIMD, and with relaxed SIMD
+ * too, where the RSA CRT private operation runs both halves at once on the
+ * paired f64 kernels of pair_kernels.ts (`pairFused` tells the loader whether
+ * this runtime fuses their multiply-add).
+ *
  * Also the bulk TMK issuance kernel (issue.ts): a terminal's whole TR-31
  * issuance in one call, with its own fixed region, for the software HSM's
  * batches (`src/core/tmk_issuance.ts`).
@@ -25,6 +30,7 @@ export { sha1, sha1Final, sha1Init, sha1Update, sha1Wipe } from "./sha1";
 export { sha256, sha256Final, sha256Init, sha256Update, sha256Wipe } from "./sha256";
 export { bnWipe, modPow } from "./modexp";
 export { rsaPrivate } from "./rsa";
+export { pairFused } from "./pair_kernels";
 export {
   issueBegin,
   issueEnd,

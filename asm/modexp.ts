@@ -38,7 +38,7 @@ import { kernelFor, kernelMul, kernelSqr, kernelWipe } from "./mont_kernels";
 // @ts-ignore: decorator
 @inline export const NUM_BYTES: usize = (MAX_DIGITS + 2) * 4;
 // @ts-ignore: decorator
-@inline const MAX_WINDOW: i32 = 5;
+@inline export const MAX_WINDOW: i32 = 5;
 
 // ---- modulus contexts ---------------------------------------------------------------------------
 
@@ -205,7 +205,7 @@ function add(r: usize, a: usize, b: usize, k: i32): u32 {
 }
 
 /** r = (t - n if t >= n else t), t being k digits plus a top digit `top`; constant time. */
-function reduceOnce(r: usize, t: usize, top: u32, n: usize, k: i32): void {
+export function reduceOnce(r: usize, t: usize, top: u32, n: usize, k: i32): void {
   const borrow = sub(TMP_SUB, t, n, k);
   const keepDiff = <u32>0 - (((top != 0 ? 1 : 0) | (borrow ^ 1)) & 1);
   select(r, keepDiff, TMP_SUB, t, k);
@@ -430,7 +430,7 @@ export function setModulus(c: usize, src: usize, len: i32): void {
 // ---- exponentiation -------------------------------------------------------------------------------
 
 /** Window width for an exponent of `bits` bits (public: a function of its length only). */
-function windowFor(bits: i32): i32 {
+export function windowFor(bits: i32): i32 {
   if (bits <= 32) return 2;
   if (bits <= 128) return 3;
   if (bits <= 512) return 4;

@@ -39,11 +39,14 @@ import {
   montMul,
   powMont,
   setModulus,
+  toMont,
 } from "./modexp";
+import { pairLimbsFor, pairPow } from "./pair";
 
 const CIN: usize = memory.data(<i32>NUM_BYTES, 16);
 const CH: usize = memory.data(<i32>NUM_BYTES, 16);
 const XM: usize = memory.data(<i32>NUM_BYTES, 16);
+const XMQ: usize = memory.data(<i32>NUM_BYTES, 16);
 const M1: usize = memory.data(<i32>NUM_BYTES, 16);
 const M2: usize = memory.data(<i32>NUM_BYTES, 16);
 const M2P: usize = memory.data(<i32>NUM_BYTES, 16);
@@ -102,15 +105,24 @@ export function rsaPrivate(
   const lc = max(digitsFor(inLen), 1);
   bytesToDigits(CIN, bnSlot(0), inLen, lc);
 
-  // m1 = c^dP mod p, kept in Montgomery form
-  reduceToMont(XM, CIN, lc, cp);
-  loadExponent(bnSlot(3), dpLen, kp);
-  powMont(M1, XM, DIGIT_BITS * kp, kp, cp);
-  // m2 = c^dQ mod q, out of Montgomery form
-  reduceToMont(XM, CIN, lc, cq);
-  loadExponent(bnSlot(4), dqLen, kq);
-  powMont(M2, XM, DIGIT_BITS * kq, kq, cq);
-  fromMont(M2, M2, cq);
+  const kl = pairLimbsFor(cp, cq);
+  if (kl != 0) {
+    // both at once on the paired kernels; m1 back into Montgomery form
+    reduceToMont(XM, CIN, lc, cp);
+    reduceToMont(XMQ, CIN, lc, cq);
+    pairPow(M1, M2, XM, XMQ, cp, cq, kl, bnSlot(3), dpLen, bnSlot(4), dqLen);
+    toMont(M1, M1, cp);
+  } else {
+    // m1 = c^dP mod p, kept in Montgomery form
+    reduceToMont(XM, CIN, lc, cp);
+    loadExponent(bnSlot(3), dpLen, kp);
+    powMont(M1, XM, DIGIT_BITS * kp, kp, cp);
+    // m2 = c^dQ mod q, out of Montgomery form
+    reduceToMont(XM, CIN, lc, cq);
+    loadExponent(bnSlot(4), dqLen, kq);
+    powMont(M2, XM, DIGIT_BITS * kq, kq, cq);
+    fromMont(M2, M2, cq);
+  }
   // h = qInv (m1 - m2) mod p: MontMul((m1 - m2) R, qInv) = (m1 - m2) qInv
   reduceToMont(M2P, M2, kq, cp);
   modSub(M1, M1, M2P, ctxN(cp), kp);
@@ -137,6 +149,7 @@ export function rsaPrivate(
   wipe(CIN, NUM_BYTES);
   wipe(CH, NUM_BYTES);
   wipe(XM, NUM_BYTES);
+  wipe(XMQ, NUM_BYTES);
   wipe(M1, NUM_BYTES);
   wipe(M2, NUM_BYTES);
   wipe(M2P, NUM_BYTES);

@@ -1,11 +1,22 @@
-/** Quick min-time probe: wasm vs plain BigInt RSA-2048 CRT private (not part of `deno task bench`). */
+/**
+ * Quick min-time probe of RSA private (CRT), in one process: the wasm core's
+ * two builds (fma: paired f64 kernels with fused multiply-add; simd), a plain
+ * V8 BigInt CRT and node-forge (the JS core), as ratios. Not part of `deno
+ * task bench`. Run: `deno run --allow-all bench/_rsa_quick.ts [rounds] [bits]`
+ * (defaults 4 rounds, RSA-2048).
+ */
 import nodeCrypto from "node:crypto";
 import { loadCore } from "../src/core/mod.ts";
+import { coreVariant, wasmCoreFor } from "../src/core/wasm/mod.js";
+import { fusedMultiplyAdd } from "../src/core/wasm/loader.js";
 import { bigKey, bigRsaPrivate } from "./_bigint_rsa.ts";
-const wasm = await loadCore("wasm");
+
+const js = await loadCore("js");
 const b64url = (s: string) =>
   Uint8Array.from(atob(s.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
-const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+const rounds = Number(Deno.args[0] ?? 4);
+const bits = Number(Deno.args[1] ?? 2048);
+const { privateKey } = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: bits });
 const j = privateKey.export({ format: "jwk" }) as Record<string, string>;
 const key = {
   n: b64url(j.n),
@@ -18,7 +29,7 @@ const key = {
   qi: b64url(j.qi),
 };
 const bk = bigKey(key);
-const m = crypto.getRandomValues(new Uint8Array(256));
+const m = crypto.getRandomValues(new Uint8Array(bits / 8));
 m[0] = 0;
 function minTime(f: () => void, n: number) {
   let best = 1e9;
@@ -29,10 +40,22 @@ function minTime(f: () => void, n: number) {
   }
   return best;
 }
-for (let r = 0; r < 4; r++) {
-  const a = minTime(() => wasm.rsaPrivate(key, m), 60);
-  const b = minTime(() => bigRsaPrivate(bk, m), 60);
-  console.log(
-    `min: wasm ${a.toFixed(2)} ms, bigint ${b.toFixed(2)} ms, ratio ${(b / a).toFixed(2)}`,
-  );
+const builds = fusedMultiplyAdd() ? ["fma", "simd"] as const : ["simd"] as const;
+const want = bigRsaPrivate(bk, m).join();
+for (const b of builds) {
+  if (wasmCoreFor(b).rsaPrivate(key, m).join() !== want) throw new Error(`${b}: wrong result`);
+}
+console.log(`RSA-${bits} private (CRT); default build: ${coreVariant()}`);
+for (let r = 0; r < rounds; r++) {
+  const big = minTime(() => bigRsaPrivate(bk, m), 60);
+  const forge = minTime(() => js.rsaPrivate(key, m), 20);
+  const parts = [`bigint ${big.toFixed(3)} ms`, `forge ${forge.toFixed(2)} ms`];
+  for (const b of builds) {
+    const core = wasmCoreFor(b);
+    const t = minTime(() => core.rsaPrivate(key, m), 60);
+    parts.push(
+      `${b} ${t.toFixed(3)} ms (x${(big / t).toFixed(2)} bigint, x${(forge / t).toFixed(1)} forge)`,
+    );
+  }
+  console.log(parts.join(", "));
 }

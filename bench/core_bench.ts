@@ -2,6 +2,8 @@
  * Crypto core benchmarks: the wasm core against the node-forge core and the
  * runtime's native crypto (node:crypto; WebCrypto for SHA), plus the wasm
  * SHA-256 peers @chainsafe/as-sha256 and hash-wasm, and a plain BigInt RSA.
+ * RSA private runs on the build the runtime chooses (fma under Deno) and on
+ * the SIMD build.
  *
  * Setup (keys, inputs, hashers) is outside the timed part; every
  * implementation's result is checked once against the others before timing.
@@ -14,10 +16,14 @@ import { digest as asDigest } from "@chainsafe/as-sha256";
 import { createSHA256 } from "hash-wasm";
 import { loadCore } from "../src/core/mod.ts";
 import type { RsaPrivateKey } from "../src/core/types.ts";
+import { coreVariant, wasmCoreFor } from "../src/core/wasm/mod.js";
 import { bigKey, bigRsaPrivate, bigRsaPublic } from "./_bigint_rsa.ts";
 
 const wasm = await loadCore("wasm");
 const js = await loadCore("js");
+/** The wasm build `wasm` runs on here ("fma" where relaxed_madd is fused), and the SIMD one. */
+const build = coreVariant();
+const simd = wasmCoreFor("simd");
 
 function rand(n: number): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(n);
@@ -165,6 +171,7 @@ const noPad = { padding: nodeCrypto.constants.RSA_NO_PADDING };
 same(
   "rsa private",
   wasm.rsaPrivate(rsaKey, msg),
+  simd.rsaPrivate(rsaKey, msg),
   js.rsaPrivate(rsaKey, msg),
   bigRsaPrivate(bk, msg),
   nodeCrypto.privateDecrypt({ key: privateKey, ...noPad }, msg),
@@ -178,9 +185,14 @@ same(
 );
 {
   const group = "RSA-2048 private (CRT)";
-  Deno.bench("wasm", { group, baseline: true }, () => {
+  Deno.bench(`wasm (${build} build)`, { group, baseline: true }, () => {
     wasm.rsaPrivate(rsaKey, msg);
   });
+  if (build !== "simd") {
+    Deno.bench("wasm (simd build)", { group }, () => {
+      simd.rsaPrivate(rsaKey, msg);
+    });
+  }
   Deno.bench("plain BigInt CRT", { group }, () => {
     bigRsaPrivate(bk, msg);
   });

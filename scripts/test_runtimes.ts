@@ -2,12 +2,15 @@
  * `deno task test:runtimes`: runs the same known-answer checks
  * (tests/runtimes/checks.mjs: TDES, SHA-1, SHA-256, modexp, RSA CRT, argument
  * errors, with vectors from tests/vectors/) on the @tmk/wasm-core package in
- * Deno, Node.js, Bun and headless Chromium, plus the demo page's screenshot
- * test in Chromium, and prints one plain line per runtime:
+ * Deno, Node.js, Bun and headless Chromium (every build of the core that the
+ * runtime can run: tests/runtimes/builds.mjs; on Node 20 also with its
+ * relaxed-SIMD flag), plus the demo page's screenshot test in Chromium, and
+ * prints one plain line per runtime:
  *
  * ```
  * deno: 164 passed, 0 failed
  * node: 164 passed, 0 failed
+ * node-relaxed-simd: 164 passed, 0 failed
  * bun: 164 passed, 0 failed
  * chromium: 164 passed, 0 failed
  * page: 11 passed, 0 failed
@@ -100,13 +103,18 @@ function parse(stdout: string, tag: string): Outcome | string {
   return o;
 }
 
-async function cliRuntime(name: string, cmd: string, args: string[]): Promise<void> {
+async function cliRuntime(
+  name: string,
+  cmd: string,
+  args: string[],
+  ranAs = name,
+): Promise<void> {
   const r = await run(cmd, [...args, CLI]);
   if ("error" in r) return report(name, cannotStart(r.error));
   const o = parse(r.stdout, "RESULT");
   if (typeof o === "string") return report(name, cannotStart(o));
-  if (!o.runtime?.startsWith(name + " ")) {
-    o.failures.push(`ran as ${o.runtime}, not ${name}`);
+  if (!o.runtime?.startsWith(ranAs + " ")) {
+    o.failures.push(`ran as ${o.runtime}, not ${ranAs}`);
     o.failed++;
   }
   report(name, o);
@@ -127,7 +135,14 @@ const major = await nodeMajor();
 if (typeof major === "string") report("node", cannotStart(major));
 else if (major < NODE_MIN_MAJOR) {
   report("node", cannotStart(`node ${major} on PATH; need ${NODE_MIN_MAJOR}+`));
-} else await cliRuntime("node", "node", ["--disable-warning=ExperimentalWarning"]);
+} else {
+  await cliRuntime("node", "node", ["--disable-warning=ExperimentalWarning"]);
+  // Node 20 takes relaxed SIMD (so the core's fma build) only behind a flag: run that too
+  if (major < 22) {
+    const flags = ["--disable-warning=ExperimentalWarning", "--experimental-wasm-relaxed-simd"];
+    await cliRuntime("node-relaxed-simd", "node", flags, "node");
+  }
+}
 
 // --- npm installs (Bun, playwright-core) ----------------------------------------------------
 const installError = await ensureNpmRuntimes();
@@ -188,15 +203,16 @@ const PKG = "src/core/wasm";
       if ("error" in untar) report("npm-package", cannotStart(untar.error));
       else {
         await Deno.rename(`${dir}/package`, `${dir}/wasm-core`);
-        const checks = new URL("../tests/runtimes/checks.mjs", import.meta.url).href;
+        const builds = new URL("../tests/runtimes/builds.mjs", import.meta.url).href;
         await Deno.writeTextFile(
           `${tmp}/app/run.mjs`,
-          `import { loadWasmCore } from "@tmk/wasm-core";\n` +
-            `import { coreExports } from "@tmk/wasm-core/loader";\n` +
-            `import { runChecks } from ${JSON.stringify(checks)};\n` +
-            `if (typeof coreExports().sha256 !== "function") throw new Error("loader export");\n` +
-            `const r = await runChecks(await loadWasmCore());\n` +
-            `console.log("RESULT " + JSON.stringify({ runtime: "npm-package " + process.version, ...r }));\n`,
+          `import * as pkg from "@tmk/wasm-core";\n` +
+            `import * as loader from "@tmk/wasm-core/loader";\n` +
+            `import { runEveryBuild } from ${JSON.stringify(builds)};\n` +
+            `if (typeof loader.coreExports().sha256 !== "function") throw new Error("loader export");\n` +
+            `const { builds, ...r } = await runEveryBuild(pkg, loader);\n` +
+            `const runtime = "npm-package " + process.version + " (builds " + builds + ")";\n` +
+            `console.log("RESULT " + JSON.stringify({ runtime, ...r }));\n`,
         );
         const r = await run(
           "node",

@@ -9,9 +9,10 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import nodeCrypto from "node:crypto";
 import type { CryptoCore } from "../../src/core/types.ts";
-import { allCores, hex, loadVectors, randomBytes, toHex } from "../_helpers.ts";
+import { hex, loadVectors, randomBytes, toHex } from "../_helpers.ts";
+import { coresUnderTest, label } from "./_variants.ts";
 
-const cores = await allCores();
+const cores = await coresUnderTest();
 
 interface AesVector {
   id: string;
@@ -67,7 +68,7 @@ function run(
 }
 
 for (const core of cores) {
-  Deno.test(`[${core.name}] AES known answers (aes.json: FIPS 197 C.1-C.3, SP 800-38A F.2.1)`, () => {
+  Deno.test(`[${label(core)}] AES known answers (aes.json: FIPS 197 C.1-C.3, SP 800-38A F.2.1)`, () => {
     const used = aesVectors.filter((v) => v.mode !== "CTR");
     assertEquals(used.length, 4);
     for (const v of used) {
@@ -84,7 +85,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] AES random against node:crypto, every length 0..200, 128/192/256, ECB and CBC`, () => {
+  Deno.test(`[${label(core)}] AES random against node:crypto, every length 0..200, 128/192/256, ECB and CBC`, () => {
     for (const keyLen of [16, 24, 32]) {
       for (let n = 0; n <= 200; n++) {
         const key = randomBytes(keyLen);
@@ -120,7 +121,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] AES inputs past 64 KiB (the wasm core's buffer) against node:crypto`, () => {
+  Deno.test(`[${label(core)}] AES inputs past 64 KiB (the wasm core's buffer) against node:crypto`, () => {
     for (const keyLen of [16, 24, 32]) {
       const key = randomBytes(keyLen);
       const iv = randomBytes(16);
@@ -203,7 +204,7 @@ const badCases: BadCase[] = [
 ];
 
 for (const core of cores) {
-  Deno.test(`[${core.name}] AES bad arguments throw the documented error`, () => {
+  Deno.test(`[${label(core)}] AES bad arguments throw the documented error`, () => {
     for (const [name, fn, cls, message] of badCases) {
       const err = assertThrows(() => fn(core), cls, undefined, name);
       assertEquals(err.message, message, name);

@@ -10,9 +10,11 @@ import { assertEquals } from "@std/assert";
 import nodeCrypto from "node:crypto";
 import type { RsaPrivateKey } from "../../src/core/types.ts";
 import { coreExports } from "../../src/core/wasm/loader.js";
-import { allCores, fromBigInt, hex, randomBytes, toBigInt, toHex } from "../_helpers.ts";
+import { wasmCoreFor } from "../../src/core/wasm/mod.js";
+import { fromBigInt, hex, randomBytes, toBigInt, toHex } from "../_helpers.ts";
+import { coresUnderTest, label, wasmVariants } from "./_variants.ts";
 
-const cores = await allCores();
+const cores = await coresUnderTest();
 
 /** Square-and-multiply on BigInt: the independent reference. */
 function bigModPow(b: bigint, e: bigint, n: bigint): bigint {
@@ -102,8 +104,17 @@ function unbalancedKey(pBits: number, qBits: number): RsaPrivateKey {
   }
 }
 
+// RSA-2048 to RSA-4096 (the paired f64 kernels of the fma build at 21, 31 and 41 limbs, and the
+// smaller ones at 6 and 11); primes of 1026 bits (27 k bits exactly: no room for the 27-bit
+// kernel, paired f64 still) and of 918 bits (51 kl = 27 k: no room for the paired kernel, so the
+// one-modulus path); primes of 40 and 60 bits (2 limbs, 2 or 3 digits); primes of different digit
+// counts (never paired).
 const rsaKeys = [
-  ...[512, 1024, 1024, 2048].map(rsaKey),
+  ...[512, 1024, 1024, 2048, 3072, 4096].map(rsaKey),
+  unbalancedKey(1026, 1026),
+  unbalancedKey(918, 918),
+  unbalancedKey(40, 40),
+  unbalancedKey(60, 60),
   unbalancedKey(640, 384),
   unbalancedKey(300, 700),
 ];
@@ -123,7 +134,7 @@ function nodeTdesCbc(
 }
 
 for (const core of cores) {
-  Deno.test(`[${core.name}] modPow random 64..4096 bits against BigInt`, () => {
+  Deno.test(`[${label(core)}] modPow random 64..4096 bits against BigInt`, () => {
     for (const bits of [64, 65, 127, 256, 521, 1024, 1536, 2048, 3072, 4096]) {
       const n = randomOddModulus(bits);
       const nb = toBigInt(n);
@@ -162,7 +173,7 @@ for (const core of cores) {
 
   // 38 digits of 27 bits: the wasm core's unrolled kernel serves moduli of up to 1024 bits
   // (4n <= R), the generic loops 1025 and 1026; every size is checked the same way on both cores.
-  Deno.test(`[${core.name}] modPow at and beside the kernel size (1000-1026 bits)`, () => {
+  Deno.test(`[${label(core)}] modPow at and beside the kernel size (1000-1026 bits)`, () => {
     for (const bits of [1000, 1011, 1023, 1024, 1025, 1026]) {
       for (const n of [randomOddModulus(bits), largestModulus(bits)]) {
         const nb = toBigInt(n);
@@ -181,7 +192,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] rsaPrivate (CRT) against non-CRT c^d mod n on random keys`, () => {
+  Deno.test(`[${label(core)}] rsaPrivate (CRT) against non-CRT c^d mod n on random keys`, () => {
     for (const key of rsaKeys) {
       const n = toBigInt(key.n);
       const d = toBigInt(key.d);
@@ -207,7 +218,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] TDES over more than 64 KiB against node:crypto`, () => {
+  Deno.test(`[${label(core)}] TDES over more than 64 KiB against node:crypto`, () => {
     for (const keyLen of [16, 24]) {
       for (const len of [65536 - 8, 65536, 65536 + 8, 3 * 65536 + 24]) {
         const key = randomBytes(keyLen);
@@ -237,7 +248,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] SHA-1/SHA-256 at and around 64 KiB multiples`, () => {
+  Deno.test(`[${label(core)}] SHA-1/SHA-256 at and around 64 KiB multiples`, () => {
     for (const len of [65535, 65536, 65537, 131072, 131072 + 63, 200_000]) {
       const m = randomBytes(len);
       assertEquals(
@@ -255,6 +266,28 @@ for (const core of cores) {
 }
 
 /** True if any 8-byte window of `needle` occurs in `hay`, forwards or byte-reversed. */
+/** The full 51-bit limbs of x (the top, partial one left out), each as the bytes of an f64. */
+function f64Limbs(x: Uint8Array): Uint8Array[] {
+  const limbs: Uint8Array[] = [];
+  for (let v = toBigInt(x); v >= 1n << 51n; v >>= 51n) {
+    const b = new DataView(new ArrayBuffer(8));
+    b.setFloat64(0, Number(v & ((1n << 51n) - 1n)), true);
+    limbs.push(new Uint8Array(b.buffer));
+  }
+  return limbs;
+}
+
+/** The indices of the limbs found anywhere in `hay`. */
+function limbLeaks(hay: Uint8Array, limbs: Uint8Array[]): number[] {
+  return limbs.flatMap((w, i) => {
+    outer: for (let j = 0; j + 8 <= hay.length; j++) {
+      for (let t = 0; t < 8; t++) if (hay[j + t] !== w[t]) continue outer;
+      return [i];
+    }
+    return [];
+  });
+}
+
 function leaks(hay: Uint8Array, needle: Uint8Array): boolean {
   const rev = needle.slice().reverse();
   for (const src of [needle, rev]) {
@@ -269,26 +302,31 @@ function leaks(hay: Uint8Array, needle: Uint8Array): boolean {
   return false;
 }
 
-Deno.test("[wasm] no key, data or prime stays in the core's memory after a call", () => {
-  const wasm = cores.find((c) => c.name === "wasm");
-  if (!wasm) throw new Error("the wasm core is not in CORE_NAMES");
-  const mem = () => new Uint8Array(coreExports().memory.buffer);
-  const key = randomBytes(24);
-  const data = randomBytes(64);
-  wasm.tdesEncryptEcb(key, data);
-  wasm.tdesDecryptCbc(key, randomBytes(8), data);
-  assertEquals(leaks(mem(), key), false, "TDES key");
-  assertEquals(leaks(mem(), data), false, "TDES data");
-  const secret = randomBytes(100);
-  wasm.sha256(secret);
-  wasm.sha1(secret);
-  assertEquals(leaks(mem(), secret), false, "SHA input");
-  const k = rsaKeys[1];
-  wasm.rsaPrivate(k, randomBelow(k.n));
-  for (const f of ["d", "p", "q", "dp", "dq", "qi"] as const) {
-    assertEquals(leaks(mem(), k[f]), false, `RSA ${f}`);
-  }
-});
+for (const variant of wasmVariants()) {
+  Deno.test(`[wasm ${variant}] no key, data or prime stays in the core's memory after a call`, () => {
+    const wasm = wasmCoreFor(variant);
+    const mem = () => new Uint8Array(coreExports(variant).memory.buffer);
+    const key = randomBytes(24);
+    const data = randomBytes(64);
+    wasm.tdesEncryptEcb(key, data);
+    wasm.tdesDecryptCbc(key, randomBytes(8), data);
+    assertEquals(leaks(mem(), key), false, "TDES key");
+    assertEquals(leaks(mem(), data), false, "TDES data");
+    const secret = randomBytes(100);
+    wasm.sha256(secret);
+    wasm.sha1(secret);
+    assertEquals(leaks(mem(), secret), false, "SHA input");
+    const k = rsaKeys[1];
+    wasm.rsaPrivate(k, randomBelow(k.n));
+    for (const f of ["d", "p", "q", "dp", "dq", "qi"] as const) {
+      assertEquals(leaks(mem(), k[f]), false, `RSA ${f}`);
+    }
+    // the paired f64 kernels' form of the primes (51-bit limbs as f64) is gone too
+    for (const f of ["p", "q"] as const) {
+      assertEquals(limbLeaks(mem(), f64Limbs(k[f])), [], `RSA ${f}, f64 limbs`);
+    }
+  });
+}
 
 // Moduli on which node-forge's jsbn division, unpatched, leaves (n - 1)^2 mod n at n + 1
 // (found by a random search in this project; src/core/_forge.ts fixes the division).
@@ -299,7 +337,7 @@ const JSBN_DIVISION_EDGES = [
 ];
 
 for (const core of cores) {
-  Deno.test(`[${core.name}] modPow on the moduli where jsbn's division slipped: (n-1)^2 = 1, (n-1)^3 = n-1`, () => {
+  Deno.test(`[${label(core)}] modPow on the moduli where jsbn's division slipped: (n-1)^2 = 1, (n-1)^3 = n-1`, () => {
     for (const h of JSBN_DIVISION_EDGES) {
       const n = hex(h);
       const nb = toBigInt(n);

@@ -5,17 +5,10 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import nodeCrypto from "node:crypto";
 import type { CryptoCore, RsaPrivateKey } from "../../src/core/types.ts";
-import {
-  allCores,
-  fromBigInt,
-  hex,
-  loadVectors,
-  randomBytes,
-  toBigInt,
-  toHex,
-} from "../_helpers.ts";
+import { fromBigInt, hex, loadVectors, randomBytes, toBigInt, toHex } from "../_helpers.ts";
+import { coresUnderTest, label } from "./_variants.ts";
 
-const cores = await allCores();
+const cores = await coresUnderTest();
 
 interface TdesVector {
   id: string;
@@ -82,7 +75,7 @@ function shaMessage(v: ShaVector): Uint8Array {
 }
 
 for (const core of cores) {
-  Deno.test(`[${core.name}] TDES known answers (tdes_kat.json)`, () => {
+  Deno.test(`[${label(core)}] TDES known answers (tdes_kat.json)`, () => {
     assertEquals(tdesVectors.length, 30);
     for (const v of tdesVectors) {
       const key = hex(v.key);
@@ -99,7 +92,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] TDES random against node:crypto (2- and 3-key, ECB and CBC)`, () => {
+  Deno.test(`[${label(core)}] TDES random against node:crypto (2- and 3-key, ECB and CBC)`, () => {
     for (const keyLen of [16, 24]) {
       for (const blocks of [0, 1, 2, 3, 7, 16, 65, 512]) {
         for (let round = 0; round < 4; round++) {
@@ -128,7 +121,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] SHA-1 and SHA-256 known answers (sha.json)`, () => {
+  Deno.test(`[${label(core)}] SHA-1 and SHA-256 known answers (sha.json)`, () => {
     assertEquals(shaVectors.length, 10);
     for (const v of shaVectors) {
       const m = shaMessage(v);
@@ -137,7 +130,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] SHA-1/SHA-256 every length 0..300 and large ones against node:crypto`, () => {
+  Deno.test(`[${label(core)}] SHA-1/SHA-256 every length 0..300 and large ones against node:crypto`, () => {
     const data = randomBytes(300);
     for (let len = 0; len <= 300; len++) {
       const m = data.subarray(0, len);
@@ -167,7 +160,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] SHA-256 against WebCrypto`, async () => {
+  Deno.test(`[${label(core)}] SHA-256 against WebCrypto`, async () => {
     for (const len of [0, 55, 56, 63, 64, 65, 119, 120, 1000]) {
       const m = randomBytes(len);
       const web = new Uint8Array(await crypto.subtle.digest("SHA-256", m));
@@ -177,7 +170,7 @@ for (const core of cores) {
     }
   });
 
-  Deno.test(`[${core.name}] raw RSA modexp and CRT (rsa_modexp_raw_2048.json)`, () => {
+  Deno.test(`[${label(core)}] raw RSA modexp and CRT (rsa_modexp_raw_2048.json)`, () => {
     interface ModexpFile {
       key: Record<string, string>;
       vectors: { id: string; operation: string; base: string; expected: string }[];
@@ -335,7 +328,7 @@ const badCases: BadCase[] = [
 ];
 
 for (const core of cores) {
-  Deno.test(`[${core.name}] bad arguments throw the documented error`, () => {
+  Deno.test(`[${label(core)}] bad arguments throw the documented error`, () => {
     for (const [name, fn, cls, message] of badCases) {
       const err = assertThrows(() => fn(core), cls, undefined, name);
       assertEquals(err.message, message, name);

@@ -3,8 +3,9 @@
  * package (src/core/wasm/): TDEA (NIST SP 800-67, CAVP TCBCMMT3), AES (FIPS
  * 197 C.1-C.3 ECB, SP 800-38A F.2.1 CBC, and against WebCrypto AES-CBC), SHA-1 and
  * SHA-256 (FIPS 180-4), raw RSA modexp and CRT (vectors derived from
- * Wycheproof), the argument errors, and SHA against the runtime's own
- * WebCrypto. Vectors come from tests/vectors/ (JSON modules, so the same file
+ * Wycheproof), RSA CRT on random RSA-1024 to RSA-4096 keys from the
+ * runtime's WebCrypto (checked with the public exponent), the argument
+ * errors, and SHA against the runtime's own WebCrypto. Vectors come from tests/vectors/ (JSON modules, so the same file
  * loads in Deno, Node, Bun and a browser with no file API).
  *
  * Plain ES module with no runtime-specific API. Every check counts once; a
@@ -32,6 +33,52 @@ export function toHex(b) {
   let s = "";
   for (const x of b) s += x.toString(16).padStart(2, "0");
   return s.toUpperCase();
+}
+
+/** @param {Uint8Array} b big-endian bytes */
+function big(b) {
+  return b.length ? BigInt("0x" + toHex(b)) : 0n;
+}
+
+/** x as `len` big-endian bytes. */
+function unbig(x, len) {
+  return hex(x.toString(16).padStart(2 * len, "0"));
+}
+
+/** b^e mod n by square-and-multiply (the public exponent: not constant time, not secret). */
+function powMod(b, e, n) {
+  let r = 1n;
+  for (b %= n; e > 0n; e >>= 1n, b = (b * b) % n) if (e & 1n) r = (r * b) % n;
+  return r;
+}
+
+/** base64url to bytes. */
+function b64url(s) {
+  const bin = atob(s.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+}
+
+/** A fresh RSA private key of `bits` bits from WebCrypto, as the core takes it. */
+async function randomRsaKey(bits) {
+  const alg = {
+    name: "RSASSA-PKCS1-v1_5",
+    modulusLength: bits,
+    publicExponent: new Uint8Array([1, 0, 1]),
+    hash: "SHA-256",
+  };
+  const pair = await crypto.subtle.generateKey(alg, true, ["sign", "verify"]);
+  const j = await crypto.subtle.exportKey("jwk", pair.privateKey);
+  const f = (name) => b64url(j[name]);
+  return {
+    n: f("n"),
+    e: f("e"),
+    d: f("d"),
+    p: f("p"),
+    q: f("q"),
+    dp: f("dp"),
+    dq: f("dq"),
+    qi: f("qi"),
+  };
 }
 
 /** Left-pads hex of a big-endian number to `len` bytes. */
@@ -333,6 +380,35 @@ export async function runChecks(core) {
         eq(toHex(core.modPow(input, key.d, key.n)), want, `${v.id} modPow(d)`);
         eq(toHex(core.rsaPrivate(key, input)), want, `${v.id} rsaPrivate (CRT)`);
       }
+    });
+  }
+
+  // RSA CRT on random keys of every size the paired f64 kernels take (RSA-1024 to RSA-4096),
+  // from the runtime's own WebCrypto: each result s must satisfy s^e = c mod n (BigInt).
+  for (const bits of [1024, 2048, 3072, 4096]) {
+    let rk;
+    try {
+      rk = await randomRsaKey(bits);
+    } catch (e) {
+      failures.push(`RSA-${bits} WebCrypto key: threw ${e && e.name}: ${e && e.message}`);
+      continue;
+    }
+    const n = big(rk.n);
+    const inputs = [new Uint8Array([0]), new Uint8Array([1]), unbig(n - 1n, rk.n.length)];
+    for (let i = 0; i < 3; i++) {
+      const c = crypto.getRandomValues(new Uint8Array(rk.n.length));
+      c[0] = 0;
+      inputs.push(c);
+    }
+    inputs.forEach((c, i) => {
+      attempt(`RSA-${bits} random key, input ${i}`, () => {
+        const s = big(core.rsaPrivate(rk, c));
+        eq(
+          toHex(unbig(powMod(s, big(rk.e), n), rk.n.length)),
+          toHex(unbig(big(c), rk.n.length)),
+          `RSA-${bits} random key, input ${i}: rsaPrivate(c)^e = c`,
+        );
+      });
     });
   }
 

@@ -36,12 +36,14 @@ try {
   );
 
   // 1. the shared checks, in the browser
-  const result = await page.evaluate(async () => {
-    const checks = await import("/tests/runtimes/checks.mjs");
+  const { builds, ...result } = await page.evaluate(async () => {
+    const { runEveryBuild } = await import("/tests/runtimes/builds.mjs");
     const pkg = await import("/src/core/wasm/mod.js");
-    return await checks.runChecks(await pkg.loadWasmCore());
+    const loader = await import("/src/core/wasm/loader.js");
+    return await runEveryBuild(pkg, loader);
   });
-  console.log("RESULT " + JSON.stringify({ runtime: `chromium ${version}`, ...result }));
+  const runtime = `chromium ${version} (builds ${builds})`;
+  console.log("RESULT " + JSON.stringify({ runtime, ...result }));
 
   // 2. the page, as a person uses it
   let passed = 0;

@@ -1,13 +1,14 @@
 /**
- * Runs checks.mjs on the @tmk/wasm-core package in the runtime executing this
- * file (Deno, Node.js or Bun) and prints one JSON line `RESULT {...}` naming
+ * Runs checks.mjs on every build of the @tmk/wasm-core package that runs in
+ * the runtime executing this file (Deno, Node.js or Bun; builds.mjs) and prints one JSON line `RESULT {...}` naming
  * the runtime that really ran it. `deno task test:runtimes` starts it in each
  * runtime and prints the `runtime: N passed, N failed` lines.
  *
  * @module
  */
-import { loadWasmCore } from "../../src/core/wasm/mod.js";
-import { runChecks } from "./checks.mjs";
+import * as pkg from "../../src/core/wasm/mod.js";
+import * as loader from "../../src/core/wasm/loader.js";
+import { runEveryBuild } from "./builds.mjs";
 
 function runtime() {
   if (typeof globalThis.Deno !== "undefined") return `deno ${globalThis.Deno.version.deno}`;
@@ -18,5 +19,5 @@ function runtime() {
   return "unknown";
 }
 
-const result = await runChecks(await loadWasmCore());
-console.log("RESULT " + JSON.stringify({ runtime: runtime(), ...result }));
+const { builds, ...result } = await runEveryBuild(pkg, loader);
+console.log("RESULT " + JSON.stringify({ runtime: `${runtime()} (builds ${builds})`, ...result }));

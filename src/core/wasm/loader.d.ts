@@ -34,6 +34,8 @@ export interface CoreExports {
   sha256Wipe(): void;
   bnWipe(): void;
   modPow(baseLen: number, expLen: number, modLen: number): number;
+  /** 1 if this is the fma build and its multiply-add is fused here, else 0. */
+  pairFused(): number;
   rsaPrivate(
     inLen: number,
     pLen: number,
@@ -51,9 +53,19 @@ export interface CoreExports {
   issueWipeOutputs(): void;
 }
 
-/** The compiled module (compiled once, on first use, synchronously). */
-export function coreModule(): WebAssembly.Module;
-/** Compiles asynchronously first (browsers' main thread); later calls are synchronous. */
-export function compileCoreAsync(): Promise<WebAssembly.Module>;
-/** The exports of the single cached instance. */
-export function coreExports(): CoreExports;
+/**
+ * The two builds: "simd" (wasm SIMD) and "fma" (relaxed SIMD: the RSA CRT
+ * private operation on paired f64 kernels with fused multiply-add).
+ */
+export type CoreVariant = "simd" | "fma";
+
+/** True if this runtime validates relaxed SIMD and fuses `f64x2.relaxed_madd`. */
+export function fusedMultiplyAdd(): boolean;
+/** The build the core uses here: "fma" where the multiply-add is fused, else "simd" (decided once). */
+export function coreVariant(): CoreVariant;
+/** A build's compiled module (default: {@link coreVariant}; compiled once, on first use, synchronously). */
+export function coreModule(variant?: CoreVariant): WebAssembly.Module;
+/** Compiles a build asynchronously first (browsers' main thread); later calls are synchronous. */
+export function compileCoreAsync(variant?: CoreVariant): Promise<WebAssembly.Module>;
+/** The exports of a build's single cached instance (default: {@link coreVariant}). */
+export function coreExports(variant?: CoreVariant): CoreExports;

@@ -100,8 +100,23 @@ export interface CryptoCore {
   rsaPrivate(key: RsaPrivateKey, input: Uint8Array): Uint8Array;
 }
 
-/** The wasm core (instantiated synchronously on first use). */
+/** The wasm core (instantiated synchronously on first use), on the build {@link coreVariant} names. */
 export const wasmCore: CryptoCore;
+
+/**
+ * The build the core uses in this runtime: "fma" (relaxed SIMD; the RSA CRT
+ * private operation on paired f64 kernels) where `f64x2.relaxed_madd` is
+ * fused, else "simd". Decided once.
+ */
+export function coreVariant(): "simd" | "fma";
+
+/**
+ * The core on one build, whichever the runtime would choose (for tests and
+ * benchmarks comparing the two). The "fma" build computes RSA correctly only
+ * where `f64x2.relaxed_madd` is fused.
+ * @throws {RangeError} for another name
+ */
+export function wasmCoreFor(variant: "simd" | "fma"): CryptoCore;
 
 /**
  * Compiles the module asynchronously (required on a browser's main thread for

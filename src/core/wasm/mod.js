@@ -42,7 +42,9 @@ import {
   padTo,
   stripLeadingZeros,
 } from "./_args.js";
-import { compileCoreAsync, coreExports } from "./loader.js";
+import { compileCoreAsync, coreExports, coreVariant } from "./loader.js";
+
+export { coreVariant };
 
 /**
  * @typedef {object} Bound
@@ -60,28 +62,35 @@ import { compileCoreAsync, coreExports } from "./loader.js";
  * @property {number} bnOut
  */
 
-/** @type {Bound | null} */
-let bound = null;
-
-/** @returns {Bound} */
-function core() {
-  if (bound !== null && bound.mem.byteLength !== 0) return bound;
-  const x = coreExports();
-  bound = {
-    x,
-    mem: new Uint8Array(x.memory.buffer),
-    io: x.ioPtr(),
-    ioSize: x.ioSize(),
-    key: x.keyPtr(),
-    iv: x.ivPtr(),
-    aesKey: x.aesKeyPtr(),
-    aesIv: x.aesIvPtr(),
-    digest: x.digestPtr(),
-    bn: x.bnPtr(),
-    slot: x.bnSlotSize(),
-    bnOut: x.bnOutPtr(),
+/**
+ * A function that binds a build's exports on first use (and again if its
+ * memory was detached), the default build if `variant` is not given.
+ *
+ * @param {import("./loader.d.ts").CoreVariant} [variant]
+ * @returns {() => Bound}
+ */
+function binder(variant) {
+  /** @type {Bound | null} */
+  let bound = null;
+  return () => {
+    if (bound !== null && bound.mem.byteLength !== 0) return bound;
+    const x = coreExports(variant);
+    bound = {
+      x,
+      mem: new Uint8Array(x.memory.buffer),
+      io: x.ioPtr(),
+      ioSize: x.ioSize(),
+      key: x.keyPtr(),
+      iv: x.ivPtr(),
+      aesKey: x.aesKeyPtr(),
+      aesIv: x.aesIvPtr(),
+      digest: x.digestPtr(),
+      bn: x.bnPtr(),
+      slot: x.bnSlotSize(),
+      bnOut: x.bnOutPtr(),
+    };
+    return bound;
   };
-  return bound;
 }
 
 /**
@@ -97,6 +106,7 @@ function wipe(mem, at, len) {
 }
 
 /**
+ * @param {Bound} b
  * @param {boolean} cbc
  * @param {boolean} decrypt
  * @param {Uint8Array} key
@@ -104,8 +114,7 @@ function wipe(mem, at, len) {
  * @param {Uint8Array} data
  * @returns {Uint8Array}
  */
-function tdes(cbc, decrypt, key, iv, data) {
-  const b = core();
+function tdes(b, cbc, decrypt, key, iv, data) {
   const out = new Uint8Array(data.length);
   if (data.length === 0) return out;
   const { mem, x, io, ioSize } = b;
@@ -132,6 +141,7 @@ function tdes(cbc, decrypt, key, iv, data) {
 }
 
 /**
+ * @param {Bound} b
  * @param {boolean} cbc
  * @param {boolean} decrypt
  * @param {Uint8Array} key
@@ -139,8 +149,7 @@ function tdes(cbc, decrypt, key, iv, data) {
  * @param {Uint8Array} data
  * @returns {Uint8Array}
  */
-function aes(cbc, decrypt, key, iv, data) {
-  const b = core();
+function aes(b, cbc, decrypt, key, iv, data) {
   const n = data.length;
   const out = new Uint8Array(n);
   if (n === 0) return out;
@@ -167,12 +176,12 @@ function aes(cbc, decrypt, key, iv, data) {
 }
 
 /**
+ * @param {Bound} b
  * @param {1 | 256} which
  * @param {Uint8Array} data
  * @returns {Uint8Array}
  */
-function sha(which, data) {
-  const b = core();
+function sha(b, which, data) {
   const { mem, x, io, ioSize } = b;
   const size = which === 1 ? 20 : 32;
   const n = data.length;
@@ -224,91 +233,120 @@ function wipeBig(b) {
   b.x.bnWipe();
 }
 
+/**
+ * The core's methods on the build that `core` binds.
+ *
+ * @param {() => Bound} core
+ * @returns {import("./mod.d.ts").CryptoCore}
+ */
+function makeCore(core) {
+  return Object.freeze({
+    name: "wasm",
+    tdesEncryptEcb(key, data) {
+      checkTdesKey(key);
+      checkBlocks("data", data);
+      return tdes(core(), false, false, key, null, data);
+    },
+    tdesDecryptEcb(key, data) {
+      checkTdesKey(key);
+      checkBlocks("data", data);
+      return tdes(core(), false, true, key, null, data);
+    },
+    tdesEncryptCbc(key, iv, data) {
+      checkTdesKey(key);
+      checkIv(iv);
+      checkBlocks("data", data);
+      return tdes(core(), true, false, key, iv, data);
+    },
+    tdesDecryptCbc(key, iv, data) {
+      checkTdesKey(key);
+      checkIv(iv);
+      checkBlocks("data", data);
+      return tdes(core(), true, true, key, iv, data);
+    },
+    aesEncryptEcb(key, data) {
+      checkAesKey(key);
+      checkAesBlocks(data);
+      return aes(core(), false, false, key, null, data);
+    },
+    aesDecryptEcb(key, data) {
+      checkAesKey(key);
+      checkAesBlocks(data);
+      return aes(core(), false, true, key, null, data);
+    },
+    aesEncryptCbc(key, iv, data) {
+      checkAesKey(key);
+      checkAesIv(iv);
+      checkAesBlocks(data);
+      return aes(core(), true, false, key, iv, data);
+    },
+    aesDecryptCbc(key, iv, data) {
+      checkAesKey(key);
+      checkAesIv(iv);
+      checkAesBlocks(data);
+      return aes(core(), true, true, key, iv, data);
+    },
+    sha1(data) {
+      checkBytes("data", data);
+      return sha(core(), 1, data);
+    },
+    sha256(data) {
+      checkBytes("data", data);
+      return sha(core(), 256, data);
+    },
+    modPow(base, exponent, modulus) {
+      checkModPow(base, exponent, modulus);
+      const b = core();
+      try {
+        const bl = putBig(b, 0, base);
+        const el = putBig(b, 1, exponent);
+        const ml = putBig(b, 2, modulus);
+        const len = b.x.modPow(bl, el, ml);
+        return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), modulus.length);
+      } finally {
+        wipeBig(b);
+      }
+    },
+    rsaPrivate(key, input) {
+      checkRsaPrivate(key, input);
+      const b = core();
+      try {
+        const il = putBig(b, 0, input);
+        const pl = putBig(b, 1, key.p);
+        const ql = putBig(b, 2, key.q);
+        const dpl = putBig(b, 3, key.dp);
+        const dql = putBig(b, 4, key.dq);
+        const qil = putBig(b, 5, key.qi);
+        const len = b.x.rsaPrivate(il, pl, ql, dpl, dql, qil);
+        return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), key.n.length);
+      } finally {
+        wipeBig(b);
+      }
+    },
+  });
+}
+
 /** @type {import("./mod.d.ts").CryptoCore} */
-export const wasmCore = Object.freeze({
-  name: "wasm",
-  tdesEncryptEcb(key, data) {
-    checkTdesKey(key);
-    checkBlocks("data", data);
-    return tdes(false, false, key, null, data);
-  },
-  tdesDecryptEcb(key, data) {
-    checkTdesKey(key);
-    checkBlocks("data", data);
-    return tdes(false, true, key, null, data);
-  },
-  tdesEncryptCbc(key, iv, data) {
-    checkTdesKey(key);
-    checkIv(iv);
-    checkBlocks("data", data);
-    return tdes(true, false, key, iv, data);
-  },
-  tdesDecryptCbc(key, iv, data) {
-    checkTdesKey(key);
-    checkIv(iv);
-    checkBlocks("data", data);
-    return tdes(true, true, key, iv, data);
-  },
-  aesEncryptEcb(key, data) {
-    checkAesKey(key);
-    checkAesBlocks(data);
-    return aes(false, false, key, null, data);
-  },
-  aesDecryptEcb(key, data) {
-    checkAesKey(key);
-    checkAesBlocks(data);
-    return aes(false, true, key, null, data);
-  },
-  aesEncryptCbc(key, iv, data) {
-    checkAesKey(key);
-    checkAesIv(iv);
-    checkAesBlocks(data);
-    return aes(true, false, key, iv, data);
-  },
-  aesDecryptCbc(key, iv, data) {
-    checkAesKey(key);
-    checkAesIv(iv);
-    checkAesBlocks(data);
-    return aes(true, true, key, iv, data);
-  },
-  sha1(data) {
-    checkBytes("data", data);
-    return sha(1, data);
-  },
-  sha256(data) {
-    checkBytes("data", data);
-    return sha(256, data);
-  },
-  modPow(base, exponent, modulus) {
-    checkModPow(base, exponent, modulus);
-    const b = core();
-    try {
-      const bl = putBig(b, 0, base);
-      const el = putBig(b, 1, exponent);
-      const ml = putBig(b, 2, modulus);
-      const len = b.x.modPow(bl, el, ml);
-      return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), modulus.length);
-    } finally {
-      wipeBig(b);
-    }
-  },
-  rsaPrivate(key, input) {
-    checkRsaPrivate(key, input);
-    const b = core();
-    try {
-      const il = putBig(b, 0, input);
-      const pl = putBig(b, 1, key.p);
-      const ql = putBig(b, 2, key.q);
-      const dpl = putBig(b, 3, key.dp);
-      const dql = putBig(b, 4, key.dq);
-      const qil = putBig(b, 5, key.qi);
-      const len = b.x.rsaPrivate(il, pl, ql, dpl, dql, qil);
-      return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), key.n.length);
-    } finally {
-      wipeBig(b);
-    }
-  },
-});
+export const wasmCore = makeCore(binder());
+
+/** @type {Record<string, import("./mod.d.ts").CryptoCore>} */
+const byVariant = {};
+
+/**
+ * The core on one build, whichever the runtime would choose: for tests and
+ * benchmarks that compare the two. The "fma" build computes RSA correctly
+ * only where `f64x2.relaxed_madd` is fused (`fusedMultiplyAdd()` in loader.js).
+ *
+ * @param {import("./loader.d.ts").CoreVariant} variant
+ * @returns {import("./mod.d.ts").CryptoCore}
+ */
+export function wasmCoreFor(variant) {
+  if (variant !== "simd" && variant !== "fma") {
+    throw new RangeError(`variant must be "simd" or "fma", got ${JSON.stringify(variant)}`);
+  }
+  byVariant[variant] ??= makeCore(binder(variant));
+  return byVariant[variant];
+}
 
 /**
  * Compiles the module asynchronously (allowed on a browser's main thread),
@@ -318,6 +356,6 @@ export const wasmCore = Object.freeze({
  */
 export async function loadWasmCore() {
   await compileCoreAsync();
-  core();
+  wasmCore.sha256(new Uint8Array(0)); // instantiates the chosen build
   return wasmCore;
 }
