@@ -21,7 +21,9 @@
  * `--kms-ca-cert FILE --kms-ca-key-block FILE` enable flow B (CN103714641A):
  * the KMS CA (certificate in PEM, private key as a TR-31 key block under the
  * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
- * FILE` (PEM) makes S3 require the PIN pad's device signature.
+ * FILE` (PEM) makes S3 require the PIN pad's device signature. S1's key pairs
+ * come from an HSM key-pair pool (`key_pool.ts`): `--key-pool-low`,
+ * `--key-pool-high`, `--key-pool-workers`, `--key-pool-batch`.
  *
  * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
  * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
@@ -62,6 +64,7 @@ import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
 import { createFlowBService } from "./flow_b_hsm.ts";
+import { type KeyPairPool, type KeyPoolPolicy, startKeyPool } from "./key_pool.ts";
 import { checkKmsCa, type KmsCa } from "./kms_ca.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 import type { Tr34Kdh } from "./tr34_kdh.ts";
@@ -89,6 +92,11 @@ export interface KmsOptions extends ServerBaseOptions {
    * Without it the flow B routes are not served.
    */
   kmsCa?: KmsCa;
+  /**
+   * Flow B: the HSM key-pair pool's water marks, workers and batch (`key_pool.ts`; `{}` for
+   * the defaults). Without it S1 generates its pair inline; `deno task kms` passes its flags.
+   */
+  keyPool?: Partial<KeyPoolPolicy>;
   /** Flow B: challenge and session lifetimes, lock-out threshold. */
   flowBPolicy?: Partial<FlowBPolicy>;
   /** Flow B: device roots (PEM), required with `kmsCa`: S1, S3 and S5 are signed by device keys. */
@@ -146,6 +154,7 @@ export interface KmsServer extends Running {
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
   const base = await openServerBase("kms", o);
   const { metrics, store, hsmWatch, hsmFactory } = base;
+  let keyPool: KeyPairPool | undefined;
   try {
     const hsm = await kmsKeyOps({ ...base.keys, hsmWorkers: o.hsmWorkers });
     const service = new KmsService(hsm, store);
@@ -176,8 +185,13 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     if (o.kmsCa && !o.deviceRoots) {
       throw new RangeError("flow B (a KMS CA) needs device roots (--device-root)");
     }
+    // S1's key pairs, generated ahead on their own HSM workers (same LMK).
+    keyPool = flowBHsm && o.deviceRoots && o.keyPool
+      ? startKeyPool({ ...o, hsm: flowBHsm, core: o.core.name, store, metrics, policy: o.keyPool })
+      : undefined;
     const flowB = flowBHsm && o.kmsCa && o.deviceRoots
       ? createFlowBService({
+        keyPool,
         hsm: flowBHsm,
         store,
         core: o.core,
@@ -230,6 +244,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       metrics,
       close: async () => {
         try {
+          await keyPool?.close();
           await hsm.close();
         } finally {
           await store.close();
@@ -237,6 +252,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       },
     };
   } catch (e) {
+    await keyPool?.close();
     await store.close();
     throw e;
   }
