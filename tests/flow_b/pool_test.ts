@@ -6,10 +6,15 @@
  * S1-S7; an empty pool leaves S1 generating inline; an LMK change drops every
  * pair; the metrics show the pool; nothing holds a pool pair's private key in
  * clear; and closing stops the workers with no timer or op left (the test
- * sanitizers check that).
+ * sanitizers check that). The KMS's device check remembers verified chains
+ * (the same certificate comes at S1, S3 and S5): a remembered one still
+ * honours expiry, the CRLs in force and the serial number.
  */
 import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { importPkcs8Der, kcv, toHex, zeroize } from "../../src/crypto/mod.ts";
+import { importPkcs8Der, kcv, pkcs1v15Sign, toHex, zeroize } from "../../src/crypto/mod.ts";
+import { CrlSet, issueCrl, parseCertificate } from "../../src/pki/mod.ts";
+import { AuthenticationError } from "../../src/protocol/mod.ts";
+import { deviceVerifier } from "../../servers/kms/device_verifier.ts";
 import {
   type Hsm,
   type HsmAuditEvent,
@@ -26,7 +31,7 @@ import { createKms } from "../../servers/kms/main.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { randomComponents } from "../../demo/setup.ts";
 import { allCores, randomBytes } from "../_helpers.ts";
-import { deviceCredential, KMS_URL, makePki, makeWorld, type World } from "./_world.ts";
+import { deviceCredential, KMS_URL, makePki, makeWorld, testClock, type World } from "./_world.ts";
 import { clearKeyIn, secretNeedles } from "./_key_scan.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 
@@ -411,4 +416,51 @@ Deno.test("key pool: workers refused at start leave S1 inline and log the failur
   } finally {
     await pool.close();
   }
+});
+
+Deno.test("device check: a remembered chain still honours expiry, the CRLs in force and the SN", async () => {
+  const clock = testClock();
+  const sn = "PL300001";
+  const device = await deviceCredential(core, pki.root, sn, clock.ms());
+  const input = new TextEncoder().encode("S1 input");
+  const signature = await pkcs1v15Sign(device.privateKey, input, { core });
+  const now = Math.floor(clock.ms() / 1000) * 1000;
+  const crl = async (crlNumber: bigint, revoke: boolean) =>
+    new CrlSet([
+      await issueCrl({
+        issuer: { certificate: pki.root.certificate, privateKey: pki.root.key },
+        thisUpdate: new Date(now - 60_000),
+        nextUpdate: new Date(now + 400 * 86_400_000),
+        crlNumber,
+        revoked: revoke
+          ? [{
+            serialNumber: parseCertificate(device.certificate).serialNumber,
+            revokedAt: new Date(now - 30_000),
+            reason: "keyCompromise",
+          }]
+          : [],
+      }, { core }),
+    ]);
+  let crls = await crl(1n, false);
+  const verifier = deviceVerifier([pki.root.certificate], core, clock.date, () => crls);
+  const check = (s = sn, sig = signature) => verifier.verify(s, device.certificate, input, sig);
+  await check();
+  await check();
+  // Remembered or not: a signature that is not the device's, or another SN, is refused.
+  const bad = signature.slice();
+  bad[10] ^= 1;
+  await assertRejects(() => check(sn, bad), AuthenticationError, "not signed by this PIN pad");
+  await assertRejects(() => check("PL300002"), AuthenticationError, "(subject_mismatch)");
+  // A new CRL set that revokes it: refused at once.
+  crls = await crl(2n, true);
+  await assertRejects(() => check(), AuthenticationError, "(revoked)");
+  // A newer one without it; then past the certificate's end: refused though it verified before.
+  crls = await crl(3n, false);
+  await check();
+  // Verified (and remembered) 10 s before the certificate's end, refused 10 s after it.
+  const notAfter = parseCertificate(device.certificate).notAfter.getTime();
+  clock.advance(notAfter - 10_000 - clock.ms());
+  await check();
+  clock.advance(20_000);
+  await assertRejects(() => check(), AuthenticationError, "(expired)");
 });
