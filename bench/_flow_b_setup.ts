@@ -30,10 +30,8 @@ export interface Pair {
 export interface FlowBFixture {
   root: BenchCa;
   kmsCa: BenchCa;
-  /** Device keys; terminal i uses key i mod their number. */
-  deviceKeys: RsaPrivateKey[];
-  /** `pin-pad` certificates, one per serial number. */
-  certificates: Map<string, string>;
+  /** Per serial number: its device key (shared round robin) and its `pin-pad` certificate. */
+  devices: Map<string, { privateKey: RsaPrivateKey; certificate: string }>;
   /** TEK pairs; terminal i takes a copy of pair i mod their number. */
   teks: Pair[];
 }
@@ -81,25 +79,23 @@ export async function makeFixture(
     deviceKeys.push((await gen()).privateKey);
     teks.push(await gen());
   }
-  const certificates = new Map<string, string>();
+  const devices = new Map<string, { privateKey: RsaPrivateKey; certificate: string }>();
   for (const [i, sn] of sns.entries()) {
-    certificates.set(
-      sn,
-      await issueCertificate({
-        profile: "pin-pad",
-        subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
-        publicKey: deviceKeys[i % keys],
-        notBefore,
-        notAfter,
-        issuer: { privateKey: rootKey, certificate: root },
-      }, { core }),
-    );
+    const privateKey = deviceKeys[i % keys];
+    const certificate = await issueCertificate({
+      profile: "pin-pad",
+      subject: { commonName: `PIN pad ${sn}`, serialNumber: sn },
+      publicKey: privateKey,
+      notBefore,
+      notAfter,
+      issuer: { privateKey: rootKey, certificate: root },
+    }, { core });
+    devices.set(sn, { privateKey, certificate });
   }
   return {
     root: { key: rootKey, certificate: root },
     kmsCa: { key: caKey, certificate: kmsCa },
-    deviceKeys,
-    certificates,
+    devices,
     teks,
   };
 }

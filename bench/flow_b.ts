@@ -89,10 +89,7 @@ async function burst(kms: KmsProcess, f: FlowBFixture, list: string[]): Promise<
       kmsCa: f.kmsCa.certificate,
       core,
       storageKey: crypto.getRandomValues(new Uint8Array(24)),
-      device: {
-        privateKey: f.deviceKeys[i % f.deviceKeys.length],
-        certificate: f.certificates.get(sn)!,
-      },
+      device: f.devices.get(sn)!,
       makeTek: () => Promise.resolve(copyPair(f.teks[i % f.teks.length])),
     });
     const t0 = performance.now();
@@ -144,7 +141,7 @@ console.log(
 );
 const all = sns("FB", terminals);
 const f = await makeFixture(core, [...all, ...sns("FI", inline)], deviceKeys);
-console.log(`setup: PKI, ${deviceKeys} device keys and TEK pairs, ${all.length} certificates`);
+console.log(`setup: PKI, ${deviceKeys} device keys and TEK pairs, ${f.devices.size} certificates`);
 
 const high = terminals + concurrency;
 const profile = flags["cpu-prof"] ? ["--cpu-prof", `--cpu-prof-dir=${flags["cpu-prof"]}`] : [];

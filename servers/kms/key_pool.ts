@@ -155,6 +155,8 @@ export class KeyPairPool {
   /** The KCV of the LMK the pairs are under; undefined once the pool stopped for an LMK change. */
   #lmkKcv: string | undefined;
   #workers: Promise<HsmPool> | undefined;
+  /** Worker pools being stopped (an LMK change stops them without waiting). */
+  readonly #stops: Promise<void>[] = [];
   #filling: Promise<void> | undefined;
   /** After a failed refill, no new one starts before this time (ms since the epoch). */
   #retryAt = 0;
@@ -213,6 +215,7 @@ export class KeyPairPool {
     this.#closed = true;
     this.#pairs = [];
     await this.#stopWorkers();
+    await Promise.all(this.#stops);
     await this.settled();
   }
 
@@ -247,10 +250,13 @@ export class KeyPairPool {
     return false;
   }
 
-  async #stopWorkers(): Promise<void> {
+  /** Stops the current workers; {@link close} waits for every stop begun. */
+  #stopWorkers(): Promise<void> {
     const w = this.#workers;
     this.#workers = undefined;
-    await (await w?.catch(() => undefined))?.close();
+    const stop = (async () => await (await w?.catch(() => undefined))?.close())();
+    this.#stops.push(stop);
+    return stop;
   }
 
   #refill(): void {
