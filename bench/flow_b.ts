@@ -132,6 +132,10 @@ function report(name: string, n: number, r: Awaited<ReturnType<typeof timed>>): 
         (1000 * r.devicesCpu / n).toFixed(1)
       } ms; load ${load()}`,
   );
+  console.log(
+    `  KMS capacity on its own CPU: ${(n / r.kmsCpu).toFixed(1)} terminals per CPU-second ` +
+      `(${(n / r.kmsCpu / 200).toFixed(2)}x of 200/s on one CPU)`,
+  );
   return rate;
 }
 
