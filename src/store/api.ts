@@ -53,7 +53,10 @@ import type {
   OperatorInput,
   OperatorRecord,
   ServerKey,
+  ServerKeyVersion,
+  ServerKeyVersionInput,
 } from "./operator_types.ts";
+import type { KmsCaInput, KmsCaRecord } from "./kms_ca_types.ts";
 
 /** What every store has: its kind, transactions, schema version, state hash, closing. */
 export interface StoreBase {
@@ -389,6 +392,18 @@ export interface ServerKeys {
   putServerKey(key: { name: string; keyBlock: string; kcv: string; createdAt: Date }): Promise<
     ServerKey
   >;
+
+  /** Every stored version of a shared key (PK, MAK), oldest first. */
+  listServerKeyVersions(name: string): Promise<ServerKeyVersion[]>;
+
+  /**
+   * Stores a version of a shared key unless that version is there (of two
+   * writers, the first wins): version 1 with no previous KCV, version n + 1
+   * only while version n is stored with KCV `previousKcv`.
+   * @returns the version stored under that name and number (this one or the earlier one).
+   * @throws {StoreError} `conflict` naming the version that is missing or has another KCV.
+   */
+  putServerKeyVersion(key: ServerKeyVersionInput): Promise<ServerKeyVersion>;
 }
 
 /** Operators, their roles and public keys; and the approvals of dual control. */
@@ -437,6 +452,19 @@ export interface OperatorBook {
   finishApproval(id: string, status: number): Promise<void>;
 }
 
+/** The KMS CA in force and its history (`kms_ca_types.ts`). */
+export interface KmsCaBook {
+  /** The KMS CA in force (the highest version), or null while none is installed. */
+  currentKmsCa(): Promise<KmsCaRecord | null>;
+
+  /**
+   * Installs a KMS CA as the next version, if the one in force is still
+   * `ca.replaces` (0: none).
+   * @throws {StoreError} `conflict` if another version was installed meanwhile.
+   */
+  installKmsCa(ca: KmsCaInput): Promise<KmsCaRecord>;
+}
+
 /** The whole repository: every role above, as each implementation provides it. */
 export interface Store
   extends
@@ -447,4 +475,5 @@ export interface Store
     NonceMemory,
     AuditLog,
     ServerKeys,
-    OperatorBook {}
+    OperatorBook,
+    KmsCaBook {}

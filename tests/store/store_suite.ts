@@ -124,6 +124,55 @@ export function storeSuite(f: StoreFactory): void {
     await assertRejects(() => put("x", "not a block"), RangeError, "keyBlock");
   });
 
+  test("server key versions: a chain from version 1, first writer wins, gaps refused", async (s) => {
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const put = (
+      version: number,
+      kcv: string,
+      previousKcv: string | null,
+      keyBlock = fakeKeyBlock(),
+    ) =>
+      s.putServerKeyVersion({
+        name: "PK",
+        version,
+        keyBlock,
+        kcv,
+        previousKcv,
+        createdAt: at,
+        createdBy: "ceremony",
+      });
+    assertEquals(await s.listServerKeyVersions("PK"), []);
+    const v1 = await put(1, "AAAAAA", null);
+    assertEquals([v1.version, v1.kcv, v1.previousKcv, v1.createdAt], [
+      1,
+      "AAAAAA",
+      null,
+      at.toISOString(),
+    ]);
+    assertEquals((await put(1, "BBBBBB", null)).kcv, "AAAAAA", "the first version 1 stays");
+    const gap = await assertRejects(() => put(3, "CCCCCC", "BBBBBB"), StoreError);
+    assertEquals(gap.code, "conflict");
+    assertEquals(gap.message, "PK version 3: version 2 is not stored; nothing stored");
+    const fork = await assertRejects(() => put(2, "CCCCCC", "999999"), StoreError);
+    assertEquals(
+      fork.message,
+      "PK version 2: version 1 has KCV AAAAAA, not 999999; nothing stored",
+    );
+    await put(2, "BBBBBB", "AAAAAA");
+    assertEquals((await put(2, "DDDDDD", "AAAAAA")).kcv, "BBBBBB", "the first version 2 stays");
+    assertEquals(
+      (await s.listServerKeyVersions("PK")).map((v) => [v.version, v.kcv, v.previousKcv]),
+      [
+        [1, "AAAAAA", null],
+        [2, "BBBBBB", "AAAAAA"],
+      ],
+    );
+    assertEquals(await s.listServerKeyVersions("MAK"), []);
+    await assertRejects(() => s.listServerKeyVersions("TK"), RangeError, "name");
+    await assertRejects(() => put(2, "EEEEEE", null), RangeError, "key.previousKcv");
+    await assertRejects(() => put(0, "EEEEEE", null), RangeError, "key.version");
+  });
+
   test("transaction commits when fn resolves and rolls back when it rejects", async (s) => {
     const r = await s.transaction(async (tx) => {
       await tx.createOrder({ orderId: "PO-1", state: "collecting", createdAt: T0 });
@@ -262,6 +311,54 @@ export function storeSuite(f: StoreFactory): void {
     );
     await rejectsStore(() => s.setOrderState("PO-X", "collecting", "transferred"), "not_found");
     await rejectsStore(() => s.countCollected("PO-X"), "not_found", "order PO-X does not exist");
+  });
+
+  test("one TK per terminal, enforced by unique indexes: a held TK is refused for another SN", async (s) => {
+    // The services check first; these calls skip the checks, as two racing requests would.
+    await s.createOrder({
+      orderId: "PO-U",
+      state: "collecting",
+      createdAt: T0,
+      serialNumbers: [sn(91), sn(92)],
+    });
+    const up = {
+      orderId: "PO-U",
+      sn: sn(91),
+      tkBlock: fakeKeyBlock(),
+      tkKcv: "0A0B0C",
+      tkHash: hash(9100),
+      uploadedAt: at(1),
+    };
+    assertEquals(await s.putCollectedTk(up), "stored");
+    const e = await rejectsStore(
+      () => s.putCollectedTk({ ...up, sn: sn(92), tkBlock: fakeKeyBlock() }),
+      "tk_reused",
+      "one TK per terminal",
+    );
+    assertFalse(e.message.includes(hash(9100)), "the TK's hash is not in the message");
+    assertEquals((await s.getCollectedTk(sn(92)))?.tkBlock, null);
+    assertEquals(await s.countCollected("PO-U"), { terminals: 2, collected: 1 });
+    // KMS: a batch giving a held TK to a new SN is refused whole: no order, no terminal.
+    const first = tks(2, 93);
+    await s.importTkBatch({ orderId: "PO-U1", bodyHash: hash(1), receivedAt: T0, tks: first });
+    const second = [...tks(2, 95), { ...first[1], sn: sn(97), tkBlock: fakeKeyBlock() }];
+    for (
+      const batch of [
+        second,
+        (async function* () {
+          yield* second;
+        })(),
+      ]
+    ) {
+      await rejectsStore(
+        () => s.importTkBatch({ orderId: "PO-U2", bodyHash: hash(2), receivedAt: T0, tks: batch }),
+        "tk_reused",
+        "one TK per terminal",
+      );
+      assertEquals(await s.getTkBatch("PO-U2"), null);
+      for (const t of second) assertEquals(await s.getTerminal(t.sn), null);
+    }
+    assertEquals((await s.getTerminal(first[1].sn))?.tkKcv, first[1].tkKcv);
   });
 
   test("one TK per terminal: TK hashes found among collected TKs, terminals and an upload's staged TKs", async (s) => {
