@@ -62,13 +62,14 @@ export interface KeyPoolPolicy {
 }
 
 /**
- * The defaults: refill at 64 pairs up to 512 (a burst of 512 S1s without a
- * key generation), on one worker (a second CPU stays with the requests), in
- * batches of 8 (a batch in flight delays a shutdown by about a second).
+ * The defaults: refill at 32 pairs up to 256 (a burst of 256 S1s without a
+ * key generation, filled in about half a minute of one CPU), on one worker
+ * (a second CPU stays with the requests), in batches of 8 (a batch in flight
+ * delays a shutdown by about a second).
  */
 export const KEY_POOL_DEFAULTS: Readonly<KeyPoolPolicy> = Object.freeze({
-  low: 64,
-  high: 512,
+  low: 32,
+  high: 256,
   workers: 1,
   batch: 8,
 });

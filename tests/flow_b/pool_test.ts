@@ -122,7 +122,7 @@ Deno.test("key pool: fills to high water, drains to low water and refills, one r
 });
 
 Deno.test("key pool: policy and flags are checked, naming what is wrong", () => {
-  assertEquals(keyPoolPolicy(), { low: 64, high: 512, workers: 1, batch: 8 });
+  assertEquals(keyPoolPolicy(), { low: 32, high: 256, workers: 1, batch: 8 });
   assertEquals(keyPoolPolicy({ high: 0, low: 0 }).high, 0);
   const cases: [Partial<KeyPoolPolicy>, string][] = [
     [{ low: 10, high: 10 }, "key pool low (10) must be below high (10)"],
