@@ -22,9 +22,9 @@
  *   audit failure drops the batch); `key_pool_flushed` when pairs are
  *   dropped because the LMK changed.
  * - LMK change: the pool remembers the KCV of the LMK its pairs are under;
- *   a take that finds the HSM on another LMK (or none) drops every pair,
- *   stops the workers (they hold the old LMK) and answers nothing from then
- *   on.
+ *   a take or a finished batch that finds the HSM on another LMK (or none)
+ *   drops every pair, stops the workers (they hold the old LMK) and answers
+ *   nothing from then on.
  * - Metrics: `tmk_key_pool_pairs{kind}` (pairs ready, low and high water) and the events
  *   `key_pool_generated`, `key_pool_taken`, `key_pool_empty` (S1s that found
  *   the pool empty and generated inline) in `tmk_events_total`.
@@ -308,7 +308,8 @@ export class KeyPairPool {
     const kcv = this.#lmkKcv;
     const r = this.policy.workers > 0 ? await this.#onWorkers(n) : await this.#inThread(n);
     if (!r.ok) throw r.error;
-    if (!this.#live() || kcv !== this.#lmkKcv) return;
+    // Nothing of a batch made under an LMK the HSM no longer has (that drops the pool too).
+    if (!this.#live() || kcv !== this.#lmkKcv || !this.#sameLmk()) return;
     n = r.pairs.length;
     const by = this.policy.workers > 0 ? `${this.policy.workers} HSM workers` : "the HSM";
     await this.#o.audit({
@@ -320,7 +321,7 @@ export class KeyPairPool {
         `LMK (KCV ${kcv}); ${this.#pairs.length + n} in the pool (low ${this.policy.low}, ` +
         `high ${this.policy.high})`,
     });
-    if (!this.#live() || kcv !== this.#lmkKcv) return;
+    if (!this.#live() || kcv !== this.#lmkKcv || !this.#sameLmk()) return;
     this.#pairs.push(...r.pairs);
     this.#stats.generated += n;
     this.#stats.batches++;

@@ -264,6 +264,20 @@ Deno.test("key pool: an LMK change drops every pair and stops the workers", asyn
   } finally {
     await p2.close();
   }
+
+  // A refill that ends after the LMK changed adds nothing, with no take to notice it.
+  current = a.hsm;
+  const late: HsmAuditEvent[] = [];
+  const p3 = poolOn(switching, a.components, { low: 0, high: 2, batch: 2, workers: 0 }, late);
+  try {
+    p3.start();
+    current = b.hsm;
+    await p3.settled();
+    assertEquals([p3.stats().size, p3.stats().generated], [0, 0]);
+    assertEquals(late.map((r) => r.event), ["key_pool_flushed"]);
+  } finally {
+    await p3.close();
+  }
 });
 
 Deno.test("key pool: close stops a refill in flight, no worker or timer left", async () => {
