@@ -117,13 +117,30 @@ export class KmsProcess {
    * @param db SQLite file or postgres:// URL.
    * @param keys components and token (passed in the environment).
    * @param args more flags (flow B: `--kms-ca-cert`, `--kms-ca-key-block`).
+   * @param runFlags `deno run` flags before the script (a benchmark's `--cpu-prof`).
    * @returns the running process.
    */
-  static async start(db: string, keys: KmsKeys, args: string[] = []): Promise<KmsProcess> {
+  static async start(
+    db: string,
+    keys: KmsKeys,
+    args: string[] = [],
+    runFlags: string[] = [],
+  ): Promise<KmsProcess> {
     const t = args.includes("--insecure-http") ? undefined : await tlsOfRun();
     const files = t ? await tlsFlags(t) : undefined;
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-all", MAIN, "--port", "0", "--db", db, ...files?.args ?? [], ...args],
+      args: [
+        "run",
+        "--allow-all",
+        ...runFlags,
+        MAIN,
+        "--port",
+        "0",
+        "--db",
+        db,
+        ...files?.args ?? [],
+        ...args,
+      ],
       env: {
         KMS_LMK_COMPONENTS: keys.lmk.join(","),
         KMS_HSM_MODE: "test",

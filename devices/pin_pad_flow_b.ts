@@ -103,6 +103,12 @@ export interface PinPadFlowBOptions {
    * it for the SN at first use. It signs S1, S3 and S5.
    */
   device: DeviceCredential | ((sn: string) => Promise<DeviceCredential>);
+  /**
+   * Makes the TEK key pair of S2 (default: a new RSA-2048 pair, generated
+   * there); a load generator passes pairs made ahead. The PIN pad zeroes
+   * the private key it gets once it is stored.
+   */
+  makeTek?: () => Promise<{ publicKey: RsaPublicKey; privateKey: RsaPrivateKey }>;
 }
 
 /** A PIN pad's device key and its `pin-pad` certificate. */
@@ -147,6 +153,7 @@ export class PinPadFlowB {
   readonly #auth: MutualAuthInitiator;
   readonly #kmsCaDer: Uint8Array;
   #device: PinPadFlowBOptions["device"];
+  readonly #makeTek: PinPadFlowBOptions["makeTek"];
   /** The Rnd1 of the outstanding challenge and the session a pass opened. */
   #session: { id: string; rnd1: string; rnd2: string } | undefined;
   #hsm: { sn: string; publicKey: RsaPublicKey } | undefined;
@@ -173,6 +180,7 @@ export class PinPadFlowB {
     this.#kmsRoot = options.kmsRoot;
     this.#now = options.now ?? Date.now;
     this.#device = options.device;
+    this.#makeTek = options.makeTek;
     this.#auth = new MutualAuthInitiator({ now: this.#now, ttlMs: options.challengeTtlMs });
     internals.set(this, () => ({
       clearKeys: async () => ({
@@ -316,7 +324,9 @@ export class PinPadFlowB {
       throw new ConflictError("no_hsm_key", "S2: the PIN pad has no trusted Pu_hsm; S1 first");
     }
     const core = this.#core;
-    const tek = await generateRsaKeyPair({ bits: FLOW_B_RSA_BITS, core });
+    const tek = this.#makeTek
+      ? await this.#makeTek()
+      : await generateRsaKeyPair({ bits: FLOW_B_RSA_BITS, core });
     const puTekDer = exportSpkiDer(tek.publicKey);
     const pkcs8 = exportPkcs8Der(tek.privateKey);
     const auk = setOddParity(crypto.getRandomValues(new Uint8Array(AUK_BYTES)));

@@ -18,6 +18,7 @@ import { isPostgresUrl, openStore } from "../_lib/store.ts";
 import { clientCertificateCheck, serverSocket } from "../_lib/tls.ts";
 import { MAX_HSM_WORKERS } from "./_keys.ts";
 import { importKmsCaKey } from "./import_ca_key.ts";
+import { KEY_POOL_FLAGS, keyPoolFromFlags, keyPoolProblems } from "./key_pool_flags.ts";
 import { loadKmsCa } from "./kms_ca.ts";
 import { generateKdhKey, loadTr34Kdh, type Tr34Kdh } from "./tr34_kdh.ts";
 import type { KmsOptions, KmsServer } from "./main.ts";
@@ -68,6 +69,7 @@ function kmsProblems(v: FlagValues): string[] {
   if (cli.str(v, "device-crl-file") !== undefined && cli.str(v, "device-root") === undefined) {
     problems.push("--device-crl-file needs --device-root (the CRLs are of the PIN pads' CA)");
   }
+  problems.push(...keyPoolProblems(v));
   return problems;
 }
 
@@ -118,6 +120,7 @@ export const KMS_COMMAND: CommandSpec = cli.serverCommand(
       "flow B: the KMS CA's key block under the LMK",
     ),
     cli.fileFlag("device-root", "KMS_DEVICE_ROOT", "flow B: the PIN pads' device root (PEM)"),
+    ...KEY_POOL_FLAGS,
     cli.fileFlag(
       "device-crl-file",
       "KMS_DEVICE_CRL_FILE",
@@ -258,6 +261,7 @@ async function serve(
     kmsCa,
     deviceRoots,
     crls: deviceCrls?.current,
+    keyPool: keyPoolFromFlags(v),
     tr34: await tr34Kdh(v),
     metrics,
     console: await consoleFromFile(cli.str(v, "console-users")),

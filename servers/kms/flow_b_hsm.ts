@@ -17,6 +17,7 @@ import { FlowBService } from "./flow_b_service.ts";
 import type { KmsCa } from "./kms_ca.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
 import { type GuardSinks, RefusalGuard } from "./flow_b_guard.ts";
+import type { KeyPairPool } from "./key_pool.ts";
 
 /** Options of {@link createFlowBService}. */
 export interface FlowBKmsOptions {
@@ -35,6 +36,8 @@ export interface FlowBKmsOptions {
   sinks?: GuardSinks;
   /** Clock (default: system clock). */
   now?: () => Date;
+  /** The HSM key-pair pool S1 takes Pu_hsm/Pr_hsm from (`key_pool.ts`); none: generated inline. */
+  keyPool?: KeyPairPool;
 }
 
 /**
@@ -46,7 +49,7 @@ export interface FlowBKmsOptions {
  */
 export function createFlowBService(o: FlowBKmsOptions): FlowBService {
   return new FlowBService({
-    keys: hsmFlowBKeyOps(o.hsm, o.core),
+    keys: hsmFlowBKeyOps(o.hsm, o.core, o.keyPool),
     certifier: kmsCaCertifier({ ...o.kmsCa, hsm: o.hsm, now: o.now, core: o.core }),
     devices: deviceVerifier(o.deviceRoots, o.core, o.now, o.crls),
     store: o.store,

@@ -2,7 +2,9 @@
  * Flow B's key operations ({@link FlowBKeyOps}, CN103714641A S1-S6) on the
  * KMS's HSM (`src/hsm`):
  *
- * - Pr_hsm: RSA-2048 made by the HSM, under the LMK as `K3/R/D`, never exported.
+ * - Pr_hsm: RSA-2048 made by the HSM, under the LMK as `K3/R/D`, never exported:
+ *   taken from the key-pair pool (`key_pool.ts`) when there is one with a
+ *   pair, generated inline otherwise.
  * - AUK: recovered by the HSM from RSA-OAEP-SHA256 straight into a key block
  *   under the LMK (`D0/T/B`, not exportable), its KCV checked inside the HSM.
  *   Every HSM refusal of the ciphertext becomes one `auk_undecryptable`
@@ -26,18 +28,20 @@ import {
 } from "../../src/protocol/mod.ts";
 import type { FlowBKeyOps } from "./flow_b_ports.ts";
 import { parsePuTek } from "./pu_tek.ts";
+import type { KeyPairPool } from "./key_pool.ts";
 
 /**
  * Flow B's key operations on an HSM.
  *
  * @param hsm the KMS's HSM.
  * @param core the crypto core for SHA-256 of public data.
+ * @param pool the key-pair pool S1 takes its pair from (on the same LMK as `hsm`), if any.
  * @returns the operations.
  */
-export function hsmFlowBKeyOps(hsm: Hsm, core: CryptoCore): FlowBKeyOps {
+export function hsmFlowBKeyOps(hsm: Hsm, core: CryptoCore, pool?: KeyPairPool): FlowBKeyOps {
   return {
     async generateHsmKeyPair() {
-      const r = await hsm.generateRsaKeyPair({
+      const r = pool?.take() ?? await hsm.generateRsaKeyPair({
         bits: FLOW_B_RSA_BITS,
         template: KEY_TEMPLATES.RSA_TRANSPORT,
       });

@@ -24,7 +24,9 @@
  * the database and installed or replaced under dual control (`POST
  * /v1/kms-ca`, `deno task op kms-ca install`); `--kms-ca-cert FILE
  * --kms-ca-key-block FILE` install it only while no operator is enrolled,
- * and once one is, must name the CA in force (`ca_install.ts`).
+ * and once one is, must name the CA in force (`ca_install.ts`). S1's key
+ * pairs come from an HSM key-pair pool (`key_pool.ts`): `--key-pool-low`,
+ * `--key-pool-high`, `--key-pool-workers`, `--key-pool-batch`.
  *
  * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
  * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
@@ -67,6 +69,7 @@ import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
 import { createFlowBService } from "./flow_b_hsm.ts";
+import { type KeyPairPool, type KeyPoolPolicy, startKeyPool } from "./key_pool.ts";
 import type { KmsCa } from "./kms_ca.ts";
 import { InstalledKmsCa } from "./ca_install.ts";
 import { kmsCaRoutes } from "./ca_routes.ts";
@@ -98,6 +101,11 @@ export interface KmsOptions extends ServerBaseOptions {
    * Without it the KMS uses the CA of the store.
    */
   kmsCa?: KmsCa;
+  /**
+   * Flow B: the HSM key-pair pool's water marks, workers and batch (`key_pool.ts`; `{}` for
+   * the defaults). Without it S1 generates its pair inline; `deno task kms` passes its flags.
+   */
+  keyPool?: Partial<KeyPoolPolicy>;
   /** Flow B: challenge and session lifetimes, lock-out threshold. */
   flowBPolicy?: Partial<FlowBPolicy>;
   /**
@@ -159,6 +167,7 @@ export interface KmsServer extends Running {
 export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promise<KmsApp> {
   const base = await openServerBase("kms", o);
   const { metrics, store, hsmWatch, hsmFactory } = base;
+  let keyPool: KeyPairPool | undefined;
   try {
     const hsm = await kmsKeyOps({ ...base.keys, hsmWorkers: o.hsmWorkers });
     const service = new KmsService(hsm, store);
@@ -192,8 +201,13 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         actor: "kms",
       })
       : undefined;
+    // S1's key pairs, generated ahead on their own HSM workers (same LMK).
+    keyPool = flowBHsm && o.keyPool
+      ? startKeyPool({ ...o, hsm: flowBHsm, core: o.core.name, store, metrics, policy: o.keyPool })
+      : undefined;
     const flowB = flowBHsm && o.deviceRoots
       ? createFlowBService({
+        keyPool,
         hsm: flowBHsm,
         store,
         core: o.core,
@@ -248,6 +262,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       metrics,
       close: async () => {
         try {
+          await keyPool?.close();
           await hsm.close();
         } finally {
           await store.close();
@@ -255,6 +270,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
       },
     };
   } catch (e) {
+    await keyPool?.close();
     await store.close();
     throw e;
   }

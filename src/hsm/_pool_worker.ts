@@ -1,16 +1,15 @@
 /**
  * An HSM pool worker (see `pool.ts` for the design): one {@link SoftwareHsm}
  * opened from LMK components moved here by the pool, then batches of
- * `generateKeyUnderKek` calls (the HSM's `generateKeysUnderKek`), answered
- * whole or with their first refusal.
+ * `generateKeyUnderKek` calls (the HSM's `generateKeysUnderKek`) or of
+ * `generateRsaKeyPair` calls, answered whole or with their first refusal.
  * Messages are handled one at a time, in order.
  *
  * @module
  */
 import { loadCore } from "../core/mod.ts";
 import { zeroize } from "../crypto/mod.ts";
-import type { FromWorker, ToWorker } from "./pool.ts";
-import { toWire } from "./pool.ts";
+import { type FromWorker, toWire, type ToWorker } from "./_pool_wire.ts";
 import { SoftwareHsm } from "./software_hsm.ts";
 import type { HsmAuditEvent } from "./types.ts";
 
@@ -75,6 +74,29 @@ async function batch(m: Extract<ToWorker, { type: "batch" }>): Promise<void> {
   });
 }
 
+async function pairs(m: Extract<ToWorker, { type: "rsa_pairs" }>): Promise<void> {
+  const t0 = performance.now();
+  if (!hsm) throw new Error("rsa_pairs before init");
+  const out = [];
+  for (let i = 0; i < m.count; i++) {
+    try {
+      out.push(await hsm.generateRsaKeyPair({ bits: m.bits, template: m.template }));
+    } catch (e) {
+      const busyMs = performance.now() - t0;
+      const events = takeEvents();
+      scope.postMessage({ type: "refused", id: m.id, index: i, error: toWire(e), events, busyMs });
+      return;
+    }
+  }
+  scope.postMessage({
+    type: "pairs",
+    id: m.id,
+    pairs: out,
+    events: takeEvents(),
+    busyMs: performance.now() - t0,
+  });
+}
+
 async function close(): Promise<void> {
   await hsm?.destroy();
   hsm = undefined;
@@ -88,6 +110,8 @@ scope.addEventListener("message", (e) => {
     ? () => init(m)
     : m.type === "batch"
     ? () => batch(m)
+    : m.type === "rsa_pairs"
+    ? () => pairs(m)
     : m.type === "close"
     ? () => close()
     : undefined;

@@ -77,11 +77,13 @@ export {
   MAX_POOL_SIZE,
 } from "./issuance_pool.ts";
 export {
+  HsmPool,
   HsmPoolError,
   type HsmPoolErrorCode,
   type HsmPoolStats,
   type KekItem,
   type KeyUnderKek,
+  type PairBatchResult,
   type PoolBatchResult,
 } from "./pool.ts";
 export { type LmkLoad, SoftwareHsm, type SoftwareHsmOptions } from "./software_hsm.ts";

@@ -26,6 +26,10 @@
  * module that does not load) makes {@link HsmPool.create} reject with that
  * error, naming the worker, and stops every worker it started.
  *
+ * The same workers generate batches of RSA key pairs
+ * ({@link HsmPool.generateRsaKeyPairs}), the private keys as blocks under
+ * the LMK (flow B's key-pair pool, `servers/kms/key_pool.ts`).
+ *
  * Batches and errors. A batch goes to the least busy worker, up to two per
  * worker (the second waits in the worker, so that it has work while the
  * main thread is busy committing); the worker generates each key in order and stops at the
@@ -51,11 +55,11 @@
  */
 import type { CoreName } from "../core/mod.ts";
 import { zeroize } from "../crypto/mod.ts";
-import { HsmError, type HsmErrorCode } from "./errors.ts";
 import type { LmkAlgorithm, LmkComponent } from "./lmk.ts";
 import type { HsmMode } from "./state.ts";
 import type { KeyTemplate } from "./policy.ts";
-import type { HsmAuditEvent, HsmAuditSink, WrapFormat } from "./types.ts";
+import type { HsmAuditEvent, HsmAuditSink, RsaKeyPairResult, WrapFormat } from "./types.ts";
+import { fromWire, type FromWorker, type ToWorker } from "./_pool_wire.ts";
 
 /** Why the pool refused or failed. */
 export type HsmPoolErrorCode =
@@ -124,78 +128,24 @@ export type PoolBatchResult =
   | { ok: true; keys: KeyUnderKek[] }
   | { ok: false; index: number; error: Error };
 
+/** A batch of RSA key pairs: every pair, or the first refusal (as {@link PoolBatchResult}). */
+export type PairBatchResult =
+  | { ok: true; pairs: RsaKeyPairResult[] }
+  | { ok: false; index: number; error: Error };
+
 /** Per worker: batches and keys done and milliseconds spent in its HSM. */
 export interface HsmPoolStats {
   workers: { batches: number; keys: number; busyMs: number }[];
-}
-
-// ---- messages (internal) ----
-
-/** An error as it crosses from a worker. */
-export interface WireError {
-  name: string;
-  message: string;
-  code?: string;
-}
-
-/** Main thread to worker. */
-export type ToWorker =
-  | {
-    type: "init";
-    mode: HsmMode;
-    by: string;
-    components: { custodian?: string; key: Uint8Array; kcv: string }[];
-    lmkAlgorithm: LmkAlgorithm;
-    lmkKcv: string;
-    core: CoreName;
-  }
-  | {
-    type: "batch";
-    id: number;
-    template: KeyTemplate;
-    format: WrapFormat | undefined;
-    items: readonly KekItem[];
-  }
-  | { type: "close" };
-
-/** Worker to main thread. */
-export type FromWorker =
-  | { type: "ready"; events: HsmAuditEvent[] }
-  | { type: "init_failed"; error: WireError; events: HsmAuditEvent[] }
-  | { type: "done"; id: number; keys: KeyUnderKek[]; events: HsmAuditEvent[]; busyMs: number }
-  | {
-    type: "refused";
-    id: number;
-    index: number;
-    error: WireError;
-    events: HsmAuditEvent[];
-    busyMs: number;
-  }
-  | { type: "closed" };
-
-/** An error from a worker, rebuilt as the same class (HsmError with its code). */
-export function fromWire(e: WireError): Error {
-  if (e.name === "HsmError" && e.code) return new HsmError(e.code as HsmErrorCode, e.message);
-  if (e.name === "TypeError") return new TypeError(e.message);
-  if (e.name === "RangeError") return new RangeError(e.message);
-  const x = new Error(e.message);
-  x.name = e.name;
-  return x;
-}
-
-/** An error as it crosses to the main thread (name, message, HsmError code). */
-export function toWire(e: unknown): WireError {
-  if (e instanceof HsmError) return { name: e.name, message: e.message, code: e.code };
-  if (e instanceof Error) return { name: e.name, message: e.message };
-  return { name: "Error", message: String(e) };
 }
 
 interface Pending {
   template: KeyTemplate;
   format: WrapFormat | undefined;
   items: readonly KekItem[];
+  /** An RSA key pair batch instead of keys under KEKs (`items` is then empty). */
+  pairs?: { bits: number; count: number };
   signal?: AbortSignal;
-  resolve: (r: PoolBatchResult) => void;
+  resolve: (r: PoolBatchResult | PairBatchResult) => void;
   reject: (e: unknown) => void;
 }
 
@@ -425,7 +375,9 @@ export class HsmPool {
       return;
     }
     const job = slot.jobs[0];
-    if ((m.type !== "done" && m.type !== "refused") || !job || job.id !== m.id) {
+    if (
+      (m.type !== "done" && m.type !== "refused" && m.type !== "pairs") || !job || job.id !== m.id
+    ) {
       this.#fail(
         new HsmPoolError(
           "worker_failed",
@@ -444,7 +396,10 @@ export class HsmPool {
       job.reject(e);
       return;
     }
-    if (m.type === "done") {
+    if (m.type === "pairs") {
+      slot.keys += m.pairs.length;
+      job.resolve({ ok: true, pairs: m.pairs });
+    } else if (m.type === "done") {
       slot.keys += m.keys.length;
       job.resolve({ ok: true, keys: m.keys });
     } else {
@@ -470,13 +425,15 @@ export class HsmPool {
       if (!p) return;
       const job = { ...p, id: this.#nextId++ };
       try {
-        const msg: ToWorker = {
-          type: "batch",
-          id: job.id,
-          template: job.template,
-          format: job.format,
-          items: job.items,
-        };
+        const msg: ToWorker = job.pairs
+          ? { type: "rsa_pairs", id: job.id, template: job.template, ...job.pairs }
+          : {
+            type: "batch",
+            id: job.id,
+            template: job.template,
+            format: job.format,
+            items: job.items,
+          };
         slot.worker.postMessage(msg);
         slot.jobs.push(job);
       } catch (e) {
@@ -497,7 +454,9 @@ export class HsmPool {
         job.reject(
           new HsmPoolError(
             e.code,
-            `${e.message}; this batch of ${job.items.length} keys was not answered, no key of it is returned`,
+            `${e.message}; this batch of ${
+              job.pairs?.count ?? job.items.length
+            } keys was not answered, no key of it is returned`,
           ),
         );
       }
@@ -564,7 +523,40 @@ export class HsmPool {
         format: options.format,
         items,
         signal: options.signal,
-        resolve,
+        resolve: resolve as (r: PoolBatchResult | PairBatchResult) => void,
+        reject,
+      });
+      this.#dispatch();
+    });
+  }
+
+  /**
+   * Generates `count` RSA key pairs in a worker (`Hsm.generateRsaKeyPair`),
+   * each private key a block under the LMK, stopping at the first refusal.
+   *
+   * @param template the pairs' template (algorithm "R").
+   * @param bits the modulus size.
+   * @param count pairs in the batch, at least 1.
+   * @returns every pair, or the first refusal's index and error (an {@link HsmError}).
+   * @throws {RangeError} for a count that is not a positive integer.
+   * @throws {HsmPoolError} `worker_failed` or `closed`: no pair of the batch is returned.
+   */
+  generateRsaKeyPairs(
+    template: KeyTemplate,
+    bits: number,
+    count: number,
+  ): Promise<PairBatchResult> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (!Number.isInteger(count) || count < 1) {
+      return Promise.reject(new RangeError(`count must be a positive integer, got ${count}`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        template,
+        format: undefined,
+        items: [],
+        pairs: { bits, count },
+        resolve: resolve as (r: PoolBatchResult | PairBatchResult) => void,
         reject,
       });
       this.#dispatch();

@@ -15,7 +15,7 @@ import {
   type RsaPrivateKey,
   toHex,
 } from "../../src/crypto/mod.ts";
-import { type Hsm, KEY_TEMPLATES, SoftwareHsm } from "../../src/hsm/mod.ts";
+import { type Hsm, KEY_TEMPLATES, type LmkComponent, SoftwareHsm } from "../../src/hsm/mod.ts";
 import { type CrlSet, issueCertificate } from "../../src/pki/mod.ts";
 import type { FlowBPolicy, HsmKeyRequest, Transport } from "../../src/protocol/mod.ts";
 import { openPostgresStore, openSqliteStore, type Store } from "../../src/store/mod.ts";
@@ -34,6 +34,7 @@ import { deviceVerifier } from "../../servers/kms/device_verifier.ts";
 import { tlsClient } from "../../servers/_lib/tls.ts";
 import { type GuardPolicy, RefusalGuard } from "../../servers/kms/flow_b_guard.ts";
 import { hsmFlowBKeyOps } from "../../servers/kms/flow_b_keys.ts";
+import type { KeyPairPool } from "../../servers/kms/key_pool.ts";
 import { PinPadFlowB } from "../../devices/pin_pad_flow_b.ts";
 import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { operatorAuthorization, randomBytes } from "../_helpers.ts";
@@ -209,6 +210,8 @@ export async function makeWorld(
     around?: (handler: Transport) => Transport;
     /** The operator secret (default: random). */
     token?: string;
+    /** S1's key-pair pool, made on the world's HSM and LMK components (default: none, inline). */
+    keyPool?: (hsm: SoftwareHsm, components: LmkComponent[], store: Store) => KeyPairPool;
   } = {},
 ): Promise<World> {
   const pki = options.pki ?? await makePki(core);
@@ -238,7 +241,7 @@ export async function makeWorld(
     store: options.instrument?.store ? options.instrument.store(store) : store,
   };
   const service = new FlowBService({
-    keys: hsmFlowBKeyOps(served.hsm, core),
+    keys: hsmFlowBKeyOps(served.hsm, core, options.keyPool?.(hsm, components, store)),
     certifier: kmsCaCertifier({
       hsm: served.hsm,
       privateKeyBlock: (await hsm.importRsaPrivateKey(pki.kmsCa.key, KEY_TEMPLATES.RSA_CA))

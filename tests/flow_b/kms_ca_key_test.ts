@@ -22,43 +22,14 @@ import { FlowBTerminal } from "../../devices/pos_flow_b.ts";
 import { randomComponents } from "../../demo/setup.ts";
 import { allCores, randomBytes } from "../_helpers.ts";
 import { deviceCredential, KMS_URL, makePki } from "./_world.ts";
+import { clearKeyIn as clearKeyInFor } from "./_key_scan.ts";
 
 const [core] = await allCores();
 const pki = await makePki(core);
 
-/** Every form the CA's secret parts could take in a file: raw, hex, base64 (3 alignments). */
-function secretNeedles(): { name: string; bytes: Uint8Array }[] {
-  const k = pki.kmsCa.key;
-  const enc = new TextEncoder();
-  const out: { name: string; bytes: Uint8Array }[] = [];
-  const parts = { d: k.d, p: k.p, q: k.q, dp: k.dp, dq: k.dq, qi: k.qi };
-  for (const [name, v] of Object.entries(parts)) {
-    const x = v.subarray(v[0] === 0 ? 1 : 0);
-    out.push({ name: `${name} raw`, bytes: x.slice(8, 40) });
-    out.push({ name: `${name} hex`, bytes: enc.encode(toHex(x.slice(8, 40))) });
-    out.push({ name: `${name} HEX`, bytes: enc.encode(toHex(x.slice(8, 40)).toUpperCase()) });
-    for (let a = 0; a < 3; a++) {
-      const b64 = btoa(String.fromCharCode(...x.subarray(a, a + 60)));
-      out.push({ name: `${name} base64/${a}`, bytes: enc.encode(b64.slice(8, 48)) });
-    }
-  }
-  return out;
-}
-
-function indexOf(hay: Uint8Array, needle: Uint8Array): number {
-  outer: for (let i = 0; i + needle.length <= hay.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
-/** The needles found in `bytes` (the PEM body's line breaks removed first as well). */
+/** The KMS CA key's secret parts found in `bytes` (`_key_scan.ts`). */
 function clearKeyIn(bytes: Uint8Array): string[] {
-  const flat = new TextEncoder().encode(new TextDecoder().decode(bytes).replace(/\s/g, ""));
-  return secretNeedles()
-    .filter((n) => indexOf(bytes, n.bytes) >= 0 || indexOf(flat, n.bytes) >= 0)
-    .map((n) => n.name);
+  return clearKeyInFor(bytes, pki.kmsCa.key);
 }
 
 Deno.test("KMS CA: imported once by the CLI; the KMS's input files and database hold no clear CA key", async () => {
