@@ -61,6 +61,19 @@ const WAL_CHECKPOINT_PAGES = 10000;
 /** Audit records per INSERT statement of a bulk write (9 parameters each). */
 const AUDIT_ROWS = 100;
 
+/** The INSERT of `k` key-lifecycle audit records (9 parameters each), its text made once per `k`. */
+const auditInserts = new Map<number, string>();
+function auditInsert(k: number): string {
+  let sql = auditInserts.get(k);
+  if (sql === undefined) {
+    sql = `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${
+      Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, unhex(?))`).join(", ")
+    }`;
+    auditInserts.set(k, sql);
+  }
+  return sql;
+}
+
 /** A FIFO async lock. */
 class Mutex {
   #tail: Promise<void> = Promise.resolve();
@@ -283,41 +296,49 @@ class SqliteBackend implements Backend {
 
   /**
    * Key-lifecycle audit records of a bulk write, inside its transaction:
-   * `add` one per key, in order; each is linked into the chain as it is
-   * added, and they go to the log in multi-row INSERTs of up to
-   * {@link AUDIT_ROWS}, fewer statements than one per row. Call `flush`
-   * before the transaction ends.
+   * `add` one per key, in order; they are linked into the chain and go to
+   * the log {@link AUDIT_ROWS} at a time, one multi-row INSERT each, fewer
+   * statements than one per row. Call `flush` before the transaction ends.
    */
   async #keyAudit(who: KeyAuditWho, event: string, keyId: string) {
     const chain = await ChainAppender.open(this.#x, this);
+    const fixed = { ...who, event, keyId };
+    const ats: string[] = [];
+    const subjects: string[] = [];
+    const kcvs: string[] = [];
     const rows: Param[] = [];
-    const insert = (k: number) => {
+    const insert = () => {
+      const k = ats.length;
       if (k === 0) return;
-      this.#x.st(
-        `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${
-          Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, unhex(?))`).join(", ")
-        }`,
-      ).run(...rows);
-      rows.length = 0;
-    };
-    const { actor, operator } = who;
-    return {
-      add(at: string, subject: string, kcv: string) {
-        const r = chain.link({
-          at,
+      const { first, prevHashes } = chain.linkKeyRecords(fixed, ats, subjects, kcvs);
+      const { actor, operator } = who;
+      for (let i = 0; i < k; i++) {
+        rows.push(
+          first + i,
+          ats[i],
           actor,
           event,
-          subject,
+          subjects[i],
           keyId,
-          kcv,
-          outcome: "success",
-          detail: null,
+          kcvs[i],
           operator,
-        });
-        rows.push(r.id, at, actor, event, subject, keyId, kcv, operator, r.prevHash);
-        if (rows.length === AUDIT_ROWS * 9) insert(AUDIT_ROWS);
+          prevHashes[i],
+        );
+      }
+      this.#x.st(auditInsert(k)).run(...rows);
+      rows.length = 0;
+      ats.length = 0;
+      subjects.length = 0;
+      kcvs.length = 0;
+    };
+    return {
+      add(at: string, subject: string, kcv: string) {
+        ats.push(at);
+        subjects.push(subject);
+        kcvs.push(kcv);
+        if (ats.length === AUDIT_ROWS) insert();
       },
-      flush: () => insert(rows.length / 9),
+      flush: insert,
     };
   }
 
@@ -367,8 +388,14 @@ class SqliteBackend implements Backend {
       const st = this.#x.st(ISSUE_TMK);
       const audit = who === undefined ? null : await this.#keyAudit(who, "tmk_issued", "TMK");
       let n = 0;
+      // A page's TMKs share one time: its text is made once.
+      let when: Date | undefined;
+      let at = "";
       for (const t of issues) {
-        const at = t.issuedAt.toISOString();
+        if (t.issuedAt !== when) {
+          when = t.issuedAt;
+          at = when.toISOString();
+        }
         if (Number(st.run(t.tmkBlock, t.tmkUnderTk, t.tmkKcv, at, at, t.sn).changes) === 1) {
           audit?.add(at, t.sn, t.tmkKcv);
           n++;
