@@ -52,6 +52,7 @@
 import type { CoreName } from "../core/mod.ts";
 import { zeroize } from "../crypto/mod.ts";
 import { HsmError, type HsmErrorCode } from "./errors.ts";
+import { type Packed, packItems, unpackKeys } from "./_pool_wire.ts";
 import type { LmkAlgorithm, LmkComponent } from "./lmk.ts";
 import type { HsmMode } from "./state.ts";
 import type { KeyTemplate } from "./policy.ts";
@@ -154,7 +155,8 @@ export type ToWorker =
     id: number;
     template: KeyTemplate;
     format: WrapFormat | undefined;
-    items: readonly KekItem[];
+    /** The items packed (`_pool_wire.ts`), or as they are when they do not pack. */
+    items: Packed | readonly KekItem[];
   }
   | { type: "close" };
 
@@ -162,7 +164,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: "ready"; events: HsmAuditEvent[] }
   | { type: "init_failed"; error: WireError; events: HsmAuditEvent[] }
-  | { type: "done"; id: number; keys: KeyUnderKek[]; events: HsmAuditEvent[]; busyMs: number }
+  | { type: "done"; id: number; keys: Packed; events: HsmAuditEvent[]; busyMs: number }
   | {
     type: "refused";
     id: number;
@@ -445,8 +447,9 @@ export class HsmPool {
       return;
     }
     if (m.type === "done") {
-      slot.keys += m.keys.length;
-      job.resolve({ ok: true, keys: m.keys });
+      const keys = unpackKeys(m.keys);
+      slot.keys += keys.length;
+      job.resolve({ ok: true, keys });
     } else {
       slot.keys += m.index;
       job.resolve({ ok: false, index: m.index, error: fromWire(m.error) });
@@ -475,9 +478,9 @@ export class HsmPool {
           id: job.id,
           template: job.template,
           format: job.format,
-          items: job.items,
+          items: packItems(job.items) ?? job.items,
         };
-        slot.worker.postMessage(msg);
+        slot.worker.postMessage(msg, "lengths" in msg.items ? [msg.items.lengths.buffer] : []);
         slot.jobs.push(job);
       } catch (e) {
         job.reject(e);
