@@ -52,6 +52,7 @@ export function lines(values: readonly string[]): string {
  * @param who the actor and operator the records name.
  * @param event `tk_imported` or `tmk_issued`.
  * @param keyId `TK` or `TMK`.
+ * @param opened the chain, if the caller has already sent its opening (pipelined).
  */
 export async function keyAudit(
   x: PgTx,
@@ -59,8 +60,9 @@ export async function keyAudit(
   who: KeyAuditWho,
   event: string,
   keyId: string,
+  opened?: Promise<ChainAppender>,
 ): Promise<{ add(rows: { at: string; sn: string; kcv: string }[]): Promise<void> }> {
-  const chain = await ChainAppender.open(x, backend);
+  const chain = await (opened ?? ChainAppender.open(x, backend));
   const fixed = { ...who, event, keyId };
   return {
     async add(rows) {
@@ -128,11 +130,13 @@ export function tmkPage(issues: readonly TmkIssue[]): TmkPage | null {
       const { q } = x;
       // Lock in SN order first: two instances issuing overlapping pages never deadlock (the
       // lock the UPDATE takes: it changes no key column). The update is sent at once behind it
-      // (pipelined) and waits for it in the server.
-      const [, r] = await Promise.all([
-        q`SELECT count(*) FROM (SELECT sn FROM terminals
+      // (pipelined) and waits for it in the server, and so is the opening of the chain: its
+      // lock is taken last, after the terminals, as every writer takes it.
+      const lock = q`SELECT count(*) FROM (SELECT sn FROM terminals
             WHERE sn = ANY(string_to_array(${sns}::text, chr(10))) AND tmk_block IS NULL
-            ORDER BY sn FOR NO KEY UPDATE) AS l`,
+            ORDER BY sn FOR NO KEY UPDATE) AS l`;
+      const [, r, chain] = await Promise.all([
+        lock,
         q`UPDATE terminals AS t
           SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
               updated_at = v.at, state = 'tmk_issued'
@@ -144,10 +148,10 @@ export function tmkPage(issues: readonly TmkIssue[]): TmkPage | null {
                             string_to_array(${times}::text, chr(10))) AS w(sn, b, u, k, at)) AS v
           WHERE t.sn = v.sn AND t.tmk_block IS NULL
           RETURNING t.sn`,
+        who === undefined ? undefined : ChainAppender.open(x, backend),
       ]);
       if (who !== undefined && r.length > 0) {
-        // The chain's lock is taken last, after the terminals: every writer takes it last.
-        const audit = await keyAudit(x, backend, who, "tmk_issued", "TMK");
+        const audit = await keyAudit(x, backend, who, "tmk_issued", "TMK", Promise.resolve(chain!));
         await audit.add(r.map((t) => {
           const sn = str(t.sn);
           return { sn, ...first.get(sn)! };
