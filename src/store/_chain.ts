@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
 import { type Param, toChained } from "./_rows.ts";
 import {
@@ -91,7 +91,8 @@ export class ChainAppender {
    * link `prevHashes[i]`. Each hash is {@link auditRecordHash}'s, over the
    * same canonical text, built from the fields' JSON texts with the fixed
    * ones encoded once (the JSON text of an array is its elements' JSON texts
-   * joined by commas in brackets), without an object per record.
+   * joined by commas in brackets), without an object per record, each hash
+   * in one call.
    *
    * @param fixed who acted, the event and the key id, the same for every record.
    * @param at each record's time (ISO text), in order.
@@ -117,7 +118,7 @@ export class ChainAppender {
       prevHashes[i] = hash;
       const text = head + (first + i) + "," + j(at[i]) + mid + j(subject[i]) + key + j(kcv[i]) +
         tail + j(hash) + "]";
-      hash = createHash("sha256").update(text).digest("hex").toUpperCase();
+      hash = (digest("sha256", text, "hex") as string).toUpperCase();
     }
     this.#hash = hash;
     this.#seq = first + at.length - 1;
