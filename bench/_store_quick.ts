@@ -1,6 +1,7 @@
 /**
  * The store's share of bulk issuance alone: imports an order of N
- * terminals (TKs made by the software HSM, cycled through a pool), then
+ * terminals (TK blocks made by the software HSM, cycled through a pool; each
+ * terminal its own TK hash, as one TK per terminal requires), then
  * walks it the way `KmsService.issueOrder` does, one page of
  * {@link ISSUE_PAGE} at a time (list the terminals without a TMK, store the
  * page's TMKs with their audit records in one transaction), with TMKs the
@@ -67,7 +68,8 @@ for (const kind of kinds) {
       auditActor: "kms",
       tks: (function* () {
         for (let i = 0; i < n; i++) {
-          yield { sn: `SN${String(i).padStart(8, "0")}`, ...tks[i % POOL] };
+          const tkHash = i.toString(16).toUpperCase().padStart(64, "0");
+          yield { sn: `SN${String(i).padStart(8, "0")}`, ...tks[i % POOL], tkHash };
         }
       })(),
     });

@@ -8,13 +8,20 @@
  *           here) with one of the profiles of `src/pki/profiles.ts`, whose
  *           key usages and EKUs are the project's
  *   list    the certificates issued, from the index
- *   revoke  marks a certificate revoked, with its RFC 5280 reason
- *   crl     issues the CRL of every revoked certificate, signed by the root
+ *   officer add, officer list
+ *           the CA officers: each has an Ed25519 key, and the root key
+ *           signs each enrolment (at `init` with `--officer`, or later)
+ *   revoke  one officer asks for a certificate's revocation (signed)
+ *   approve a second, different officer approves it: it is revoked
+ *   pending the revocations asked for and not yet approved
+ *   crl     issues the CRL of every approved revocation, signed by the root
  *
  * Every step is a line of the index `DIR/index.log`, each line carrying the
  * SHA-256 of the one before it (`cli/_chain.ts`), so a changed, removed or
- * reordered line shows. The passphrase comes from `--passphrase-file` or
- * `CA_PASSPHRASE`, never in a log.
+ * reordered line shows; officers and revocations are signed besides
+ * (`cli/_ca_officers.ts`), so a line added by hand does not count. The
+ * passphrase comes from `--passphrase-file` or `CA_PASSPHRASE`, never in a
+ * log.
  *
  * @module
  */
@@ -33,38 +40,25 @@ import {
   issueCrl,
   parseCertificate,
   PROFILES,
-  REVOCATION_REASONS,
-  type RevocationReason,
 } from "../src/pki/mod.ts";
-import { appendChained, type ChainEntry, ChainError, readChain } from "./_chain.ts";
-import { decryptPrivateKey, encryptPrivateKey, KeyFileError } from "./_pkcs8.ts";
+import { appendChained, ChainError, readChain } from "./_chain.ts";
+import { encryptPrivateKey, KeyFileError } from "./_pkcs8.ts";
+import {
+  CaError,
+  DIR,
+  now,
+  openRoot,
+  PASSPHRASE,
+  paths,
+  readText,
+  writeNew,
+} from "./_ca_common.ts";
+import { officerProblems, officerStep } from "./_ca_officers.ts";
+import { readIndex, REVOKE_SPECS, REVOKE_STEPS } from "./_ca_revoke.ts";
 import { type CommandSpec, type FlagSpec, type Invocation, runCommand } from "./flags.ts";
 
-/** A refused CA step, said in one line. */
-export class CaError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CaError";
-  }
-}
+export { CaError };
 
-const DIR: FlagSpec = {
-  name: "dir",
-  type: "string",
-  default: "ca",
-  env: "CA_DIR",
-  help: "the CA's directory: root.pem, root.key, index.log, certs/",
-  metavar: "DIR",
-};
-const PASSPHRASE: FlagSpec = {
-  name: "passphrase",
-  type: "string",
-  secret: true,
-  required: true,
-  env: "CA_PASSPHRASE",
-  help: "the passphrase of the root key (at least 12 characters)",
-  metavar: "TEXT",
-};
 const SUBJECT: FlagSpec[] = [
   {
     name: "cn",
@@ -86,6 +80,21 @@ const BITS: FlagSpec = {
 };
 const END_ENTITIES = (Object.keys(PROFILES) as CertificateProfile[]).filter((p) => p !== "root-ca");
 
+/** The problems of `init --officer ID:HEX ...`, one line each. */
+function initOfficerProblems(officers: string[]): string[] {
+  const ids = officers.map((o) => o.split(":")[0]);
+  const keys = officers.map((o) => (o.split(":")[1] ?? "").toUpperCase());
+  return officers.flatMap((o, i) => {
+    const [id, key, more] = o.split(":");
+    if (more !== undefined || key === undefined) {
+      return [`--officer must be ID:PUBLICKEYHEX, got ${JSON.stringify(o.slice(0, 40))}`];
+    }
+    if (ids.indexOf(id) !== i) return [`--officer ${id} is given twice`];
+    if (keys.indexOf(keys[i]) !== i) return [`--officer ${id}: that public key is another's`];
+    return officerProblems(id, id, key).map((p) => `--officer ${id}: ${p.replace(/^--\S+ /, "")}`);
+  });
+}
+
 /** The steps and their flags. */
 export const CA_SPECS: Record<string, CommandSpec> = {
   init: {
@@ -99,11 +108,19 @@ export const CA_SPECS: Record<string, CommandSpec> = {
       min: 1,
       max: 36500,
       help: "validity in days",
+    }, {
+      name: "officer",
+      type: "list",
+      help: "enrols a CA officer, who may ask for and approve revocations (two are needed for " +
+        "each): its id and Ed25519 public key from deno task op keygen; repeat for each",
+      metavar: "ID:HEX",
     }],
-    check: (v) =>
-      typeof v.passphrase === "string" && v.passphrase.length < 12
+    check: (v) => [
+      ...(typeof v.passphrase === "string" && v.passphrase.length < 12
         ? [`--passphrase must be at least 12 characters, got ${v.passphrase.length}`]
-        : [],
+        : []),
+      ...initOfficerProblems((v.officer as string[] | undefined) ?? []),
+    ],
   },
   issue: {
     name: "deno task ca issue",
@@ -161,31 +178,11 @@ export const CA_SPECS: Record<string, CommandSpec> = {
     summary: "Lists the certificates issued, with their state, from the index.",
     flags: [DIR, { name: "json", type: "bool", default: false, help: "one JSON object a line" }],
   },
-  revoke: {
-    name: "deno task ca revoke",
-    summary: "Marks a certificate revoked; the next CRL lists it.",
-    flags: [
-      DIR,
-      {
-        name: "serial",
-        type: "string",
-        required: true,
-        help: "the certificate's serial number (hex, as list shows it)",
-        metavar: "HEX",
-      },
-      {
-        name: "reason",
-        type: "string",
-        default: "unspecified",
-        choices: Object.keys(REVOCATION_REASONS),
-        help: "the RFC 5280 CRLReason",
-        metavar: "REASON",
-      },
-    ],
-  },
+  ...REVOKE_SPECS,
   crl: {
     name: "deno task ca crl",
-    summary: "Issues the root's CRL of every revoked certificate (cRLNumber one more each time).",
+    summary: "Issues the root's CRL of every revocation two officers approved (cRLNumber one " +
+      "more each time).",
     flags: [
       DIR,
       PASSPHRASE,
@@ -202,63 +199,12 @@ export const CA_SPECS: Record<string, CommandSpec> = {
   },
 };
 
-/** The certificates of the index, folded: each with its revocation, if any. */
-interface Issued {
-  serial: string;
-  profile: string;
-  subject: string;
-  notAfter: string;
-  file: string;
-  revoked?: { at: string; reason: RevocationReason };
-}
-
-function paths(dir: string) {
-  return {
-    cert: `${dir}/root.pem`,
-    key: `${dir}/root.key`,
-    index: `${dir}/index.log`,
-    certs: `${dir}/certs`,
-  };
-}
-
-function now(): Date {
-  return new Date(Math.floor(Date.now() / 1000) * 1000);
-}
-
 function subjectOf(values: Invocation["values"]): DistinguishedName {
   const dn: DistinguishedName = { commonName: values.cn as string };
   if (values.organization !== undefined) dn.organization = values.organization as string;
   if (values.country !== undefined) dn.country = values.country as string;
   if (values["serial-number"] !== undefined) dn.serialNumber = values["serial-number"] as string;
   return dn;
-}
-
-async function writeNew(path: string, text: string, mode = 0o644): Promise<void> {
-  try {
-    await Deno.writeTextFile(path, text, { createNew: true, mode });
-  } catch (e) {
-    if (e instanceof Deno.errors.AlreadyExists) {
-      throw new CaError(`${path} exists; it is never overwritten`);
-    }
-    throw e;
-  }
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new CaError(`${path}: no such file (${what})`);
-    throw e;
-  }
-}
-
-/** The root's certificate and private key, opened with the passphrase. */
-async function openRoot(dir: string, passphrase: string) {
-  const p = paths(dir);
-  const certificate = await readText(p.cert, "run deno task ca init first");
-  const privateKey = await decryptPrivateKey(await readText(p.key, "the root key"), passphrase);
-  return { certificate, privateKey };
 }
 
 async function init({ values }: Invocation): Promise<void> {
@@ -291,6 +237,17 @@ async function init({ values }: Invocation): Promise<void> {
     notAfter: notAfter.toISOString(),
     file: p.cert,
   });
+  const root = { certificate, privateKey: pair.privateKey };
+  for (const o of (values.officer as string[] | undefined) ?? []) {
+    const [id, key] = o.split(":");
+    const officer = {
+      id,
+      name: id,
+      publicKey: key.toUpperCase(),
+      addedAt: notBefore.toISOString(),
+    };
+    await appendChained(p.index, await officerStep(root, officer, core));
+  }
   console.log(`root CA ${info.subjectText} (serial ${info.serialNumber}) in ${dir}`);
 }
 
@@ -343,75 +300,52 @@ async function issue({ values }: Invocation): Promise<void> {
   );
 }
 
-/** The index folded into certificates with their state; the CRLs issued so far. */
-function fold(entries: ChainEntry[]): { issued: Issued[]; crls: number } {
-  const bySerial = new Map<string, Issued>();
-  let crls = 0;
-  for (const e of entries) {
-    if (e.step === "issued" || e.step === "init") {
-      bySerial.set(e.serial as string, {
-        serial: e.serial as string,
-        profile: e.profile as string,
-        subject: e.subject as string,
-        notAfter: e.notAfter as string,
-        file: e.file as string,
-      });
-    } else if (e.step === "revoked") {
-      const c = bySerial.get(e.serial as string);
-      if (c) c.revoked = { at: e.revokedAt as string, reason: e.reason as RevocationReason };
-    } else if (e.step === "crl") crls++;
-  }
-  return { issued: [...bySerial.values()], crls };
-}
-
 async function list({ values }: Invocation): Promise<void> {
-  const { issued } = fold(await readChain(paths(values.dir as string).index));
+  const { issued, state } = await readIndex(values.dir as string);
+  const pending = new Map([...state.pending.values()].map((r) => [r.serial, r]));
+  const rows = issued.map((c) => {
+    const revoked = state.revoked.get(c.serial);
+    const asked = pending.get(c.serial);
+    return {
+      ...c,
+      ...(revoked ? { revoked: { at: revoked.revokedAt, reason: revoked.reason } } : {}),
+      ...(asked ? { revocationRequested: asked } : {}),
+    };
+  });
   if (values.json) {
-    for (const c of issued) console.log(JSON.stringify(c));
+    for (const c of rows) console.log(JSON.stringify(c));
     return;
   }
-  const rows = issued.map((c) => [
+  const state_ = (c: (typeof rows)[number]) =>
+    c.revoked
+      ? `revoked (${c.revoked.reason})`
+      : c.revocationRequested
+      ? `revocation asked (${c.revocationRequested.requestId})`
+      : "valid";
+  const table = rows.map((c) => [
     c.serial,
     c.profile,
-    c.revoked ? `revoked (${c.revoked.reason})` : "valid",
+    state_(c),
     c.notAfter.slice(0, 10),
     c.subject,
   ]);
   const head = ["SERIAL", "PROFILE", "STATE", "NOT AFTER", "SUBJECT"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  for (const r of [head, ...rows]) {
+  const widths = head.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+  for (const r of [head, ...table]) {
     console.log(r.map((x, i) => i === r.length - 1 ? x : x.padEnd(widths[i])).join("  "));
   }
 }
 
-async function revoke({ values }: Invocation): Promise<void> {
-  const p = paths(values.dir as string);
-  const serial = (values.serial as string).toUpperCase().replace(/^0+(?=.)/, "");
-  const { issued } = fold(await readChain(p.index));
-  const c = issued.find((x) => x.serial.replace(/^0+(?=.)/, "") === serial);
-  if (c === undefined) throw new CaError(`no certificate with serial ${serial} in ${p.index}`);
-  if (c.profile === "root-ca") throw new CaError("the root is not revoked by its own CRL");
-  if (c.revoked) throw new CaError(`${c.serial} was revoked at ${c.revoked.at}`);
-  const at = now().toISOString();
-  await appendChained(p.index, {
-    step: "revoked",
-    serial: c.serial,
-    reason: values.reason,
-    revokedAt: at,
-  });
-  console.log(`${c.serial} (${c.subject}) revoked: ${values.reason}; issue a CRL to publish it`);
-}
-
 async function crl({ values }: Invocation): Promise<void> {
   const dir = values.dir as string;
-  const p = paths(dir);
+  const { p, crls, state } = await readIndex(dir);
   const root = await openRoot(dir, values.passphrase as string);
-  const { issued, crls } = fold(await readChain(p.index));
   const thisUpdate = now();
-  const revoked = issued.filter((c) => c.revoked).map((c) => ({
-    serialNumber: c.serial,
-    revokedAt: new Date(c.revoked!.at),
-    reason: c.revoked!.reason,
+  // Only revocations two officers signed: a request still pending is not in the CRL.
+  const revoked = [...state.revoked.values()].map((r) => ({
+    serialNumber: r.serial,
+    revokedAt: new Date(r.revokedAt),
+    reason: r.reason,
   }));
   const crlNumber = BigInt(crls + 1);
   const pem = await issueCrl({
@@ -438,21 +372,25 @@ const STEPS: Record<string, (inv: Invocation) => Promise<void>> = {
   init,
   issue,
   list,
-  revoke,
+  ...REVOKE_STEPS,
   crl,
 };
 
 /** The usage line when no step or an unknown one is given. */
 export function usage(): string {
-  return "usage: deno task ca <init|issue|list|revoke|crl> [flags]   (--help after a step lists its flags)";
+  return "usage: deno task ca <init|issue|list|officer add|officer list|revoke|approve|pending|crl> " +
+    "[flags]   (--help after a step lists its flags)";
 }
 
 if (import.meta.main) {
-  const [step, ...rest] = Deno.args;
+  const two = Deno.args.slice(0, 2).join(" ");
+  const [step, rest] = two in STEPS
+    ? [two, Deno.args.slice(2)]
+    : [Deno.args[0], Deno.args.slice(1)];
   if (step === "--help" || step === "-h") {
     console.log(usage());
     for (const [name, s] of Object.entries(CA_SPECS)) {
-      console.log(`  ${name.padEnd(7)} ${s.summary}`);
+      console.log(`  ${name.padEnd(12)} ${s.summary}`);
     }
     Deno.exit(0);
   }

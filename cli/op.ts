@@ -7,9 +7,9 @@
  * Answers print as readable tables, or as JSON with `--json`.
  *
  * Commands: `keygen`; `order create`, `order status`, `transfer` (MTMS);
- * `issue`, `terminal`, `unlock` (KMS); `approvals`, `approve`; `audit
- * export`, `audit verify`, `audit checkpoint`; `operator add`, `operator
- * list`, `operator disable`. A request under dual control answers with a
+ * `issue`, `terminal`, `unlock`, `kms-ca install`, `kms-ca show` (KMS);
+ * `approvals`, `approve`; `audit export`, `audit verify`, `audit
+ * checkpoint`; `operator add`, `operator list`, `operator disable`. A request under dual control answers with a
  * pending approval that a second operator runs with `approve`.
  *
  * Exit status: 0 done (or held for approval), 1 the server refused (its
@@ -334,6 +334,37 @@ const COMMANDS: Record<string, OpCommand> = {
       );
     },
   },
+  "kms-ca install": {
+    summary: "KMS: installs or replaces the KMS CA of flow B from its certificate and its key " +
+      "block under the LMK (custodian; dual control: a second custodian or a supervisor approves)",
+    flags: [
+      {
+        name: "certificate",
+        type: "string",
+        required: true,
+        metavar: "FILE",
+        help: "the KMS CA certificate (PEM)",
+      },
+      {
+        name: "key-block",
+        type: "string",
+        required: true,
+        metavar: "FILE",
+        help: "its private key as a key block under the KMS's LMK (deno task kms --import-ca-key)",
+      },
+    ],
+    run: async (c, v, _p, io) => {
+      const body = {
+        certificate: await readFlagFile("certificate", v.certificate as string),
+        keyBlock: (await readFlagFile("key-block", v["key-block"] as string)).trim(),
+      };
+      showHeld(io, v, await c.call("POST", "/v1/kms-ca", body), kmsCaTable);
+    },
+  },
+  "kms-ca show": {
+    summary: "KMS: the KMS CA in force (subject, fingerprints, validity, who installed it)",
+    run: async (c, v, _p, io) => show(io, v, (await c.call("GET", "/v1/kms-ca")).body, kmsCaTable),
+  },
   "operator disable": {
     summary: "Disables an operator (dual control)",
     positionals: one("ID"),
@@ -342,12 +373,18 @@ const COMMANDS: Record<string, OpCommand> = {
   },
 };
 
-async function readKey(path: string): Promise<string> {
+async function readFlagFile(flag: string, path: string): Promise<string> {
   try {
     return await Deno.readTextFile(path);
   } catch (e) {
-    throw new UsageError([`--key-file ${path}: ${(e as Error).message}`]);
+    throw new UsageError([`--${flag} ${path}: ${(e as Error).message}`]);
   }
+}
+
+/** The KMS CA without its PEM (printed with --json only). */
+function kmsCaTable(b: Record<string, unknown>): string {
+  const { certificate: _pem, ...rest } = b;
+  return keyValueTable(rest);
 }
 
 function specOf(name: string, cmd: OpCommand): CommandSpec {
@@ -405,7 +442,7 @@ export async function main(args: string[], io: OpIo = defaultIo): Promise<number
       throw new UsageError([`--server must be an http:// or https:// URL, got ${v.server}`]);
     }
     const keyFile = v["key-file"] as string | undefined;
-    const key = keyFile === undefined ? undefined : await readKey(keyFile);
+    const key = keyFile === undefined ? undefined : await readFlagFile("key-file", keyFile);
     const signer = await signerOf(v.operator as string, key, v.token as string);
     const ca = v.ca === undefined ? undefined : await Deno.readTextFile(String(v.ca));
     client = new OpClient(String(v.server), signer, ca);

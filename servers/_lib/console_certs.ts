@@ -75,7 +75,7 @@ export async function certificateView(source: CertificateSource): Promise<Record
  * certificate (the terminals from the audit log's `hsm_key_issued`).
  *
  * @param store the KMS store.
- * @param kmsCaCertificate the KMS CA's certificate (PEM), if flow B is served.
+ * @param kmsCaCertificate the KMS CA's certificate (PEM) while the store holds none.
  * @param max at most this many terminal certificates.
  */
 export function kmsCertificates(
@@ -85,7 +85,8 @@ export function kmsCertificates(
 ): () => Promise<{ label: string; pem: string }[]> {
   return async () => {
     const out: { label: string; pem: string }[] = [];
-    if (kmsCaCertificate) out.push({ label: "KMS CA", pem: kmsCaCertificate });
+    const ca = (await store.currentKmsCa())?.certificate ?? kmsCaCertificate;
+    if (ca) out.push({ label: "KMS CA", pem: ca });
     const seen = new Set<string>();
     let afterId = 0;
     while (seen.size < max) {

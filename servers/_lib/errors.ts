@@ -93,7 +93,7 @@ export function toHttpError(e: unknown): HttpError {
   }
   if (e instanceof StoreError) {
     // A refusal by the database (a race another check did not catch): 409/404; a fault: 503.
-    const status = e.code === "conflict" || e.code === "duplicate"
+    const status = e.code === "conflict" || e.code === "duplicate" || e.code === "tk_reused"
       ? 409
       : e.code === "not_found"
       ? 404

@@ -44,6 +44,8 @@ export interface RouteInput<B> {
   body: B;
   /** On an operator route: the operator the request was signed by (or approved for). */
   operator?: ActingOperator;
+  /** On a dual-control route run after approval: the operator who approved it. */
+  approvedBy?: string;
 }
 
 /** One documented response of a route. */
@@ -429,7 +431,9 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       const bytes = new TextEncoder().encode(a.body ?? "");
       const request = new Request(url, { method: a.method });
       const body = await routeBody(request, r, "application/json", bytes);
-      return await r.handler(request, { params: pathParams(r, groups), body, operator });
+      const params = pathParams(r, groups);
+      const approvedBy = a.approvedBy ?? undefined;
+      return await r.handler(request, { params, body, operator, approvedBy });
     },
   });
 

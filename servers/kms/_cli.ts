@@ -106,7 +106,12 @@ export const KMS_COMMAND: CommandSpec = cli.serverCommand(
         "checked against",
     ),
     cli.fileFlag("crl-file", "KMS_CRL_FILE", "CRLs (PEM) of that CA, reloaded on SIGHUP"),
-    cli.fileFlag("kms-ca-cert", "KMS_CA_CERT", "flow B: the KMS CA's certificate (PEM)"),
+    cli.fileFlag(
+      "kms-ca-cert",
+      "KMS_CA_CERT",
+      "flow B: the KMS CA's certificate (PEM); installs the CA in the database while no " +
+        "operator is enrolled, and must be the CA in force once one is (deno task op kms-ca)",
+    ),
     cli.fileFlag(
       "kms-ca-key-block",
       "KMS_CA_KEY_BLOCK",

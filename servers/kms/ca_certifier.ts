@@ -12,9 +12,17 @@ import { issueCertificate } from "../../src/pki/mod.ts";
 import type { HsmKeyCertifier } from "./flow_b_ports.ts";
 import type { KmsCa } from "./kms_ca.ts";
 
-/** Options of {@link kmsCaCertifier}. */
-export interface KmsCaOptions extends KmsCa {
-  /** The HSM whose LMK protects `privateKeyBlock`; it signs each Pu_hsm certificate. */
+/**
+ * Options of {@link kmsCaCertifier}: a fixed CA (its key block and
+ * certificate), or `source`, which gives the CA in force before each
+ * certificate (`InstalledKmsCa.current`: a CA replaced in the database is
+ * used from the next certificate on).
+ */
+export type KmsCaOptions = (KmsCa | { source: () => Promise<KmsCa> }) & KmsCaSigning;
+
+/** How a Pu_hsm certificate is signed. */
+export interface KmsCaSigning {
+  /** The HSM whose LMK protects the CA's key block; it signs each Pu_hsm certificate. */
   hsm: Hsm;
   /** Validity of a Pu_hsm certificate in days (default 30: it is used once, in S3). */
   validityDays?: number;
@@ -27,15 +35,17 @@ export interface KmsCaOptions extends KmsCa {
  * The KMS CA as the certifier of Pu_hsm keys: the HSM signs each certificate
  * (RSASSA-PKCS1-v1_5 SHA-256) with the CA key block.
  *
- * @param options the HSM, the CA's key block and certificate, validity, clock, core.
+ * @param options the HSM, the CA (or its source), validity, clock, core.
  * @returns the certifier.
  */
 export function kmsCaCertifier(options: KmsCaOptions): HsmKeyCertifier {
   const days = options.validityDays ?? 30;
   const now = options.now ?? (() => new Date());
-  const { hsm, privateKeyBlock, certificate: caCertificate } = options;
+  const { hsm } = options;
+  const source = "source" in options ? options.source : () => Promise.resolve(options);
   return {
     async certify(sn, publicKey) {
+      const { privateKeyBlock, certificate: caCertificate } = await source();
       const start = Math.floor(now().getTime() / 1000) * 1000 - 60_000;
       const certificate = await issueCertificate({
         profile: "terminal-hsm",

@@ -24,8 +24,8 @@ export interface FlowBKmsOptions {
   hsm: Hsm;
   store: Store;
   core: CryptoCore;
-  /** The KMS CA that certifies Pu_hsm keys (its key a block under `hsm`'s LMK). */
-  kmsCa: KmsCa;
+  /** The KMS CA that certifies Pu_hsm keys (its key a block under `hsm`'s LMK), or its source. */
+  kmsCa: KmsCa | { source: () => Promise<KmsCa> };
   policy?: Partial<FlowBPolicy>;
   /** Device roots (PEM): S1, S3 and S5 must be signed by a PIN pad's device key chained to one. */
   deviceRoots: string[];
@@ -47,13 +47,7 @@ export interface FlowBKmsOptions {
 export function createFlowBService(o: FlowBKmsOptions): FlowBService {
   return new FlowBService({
     keys: hsmFlowBKeyOps(o.hsm, o.core),
-    certifier: kmsCaCertifier({
-      hsm: o.hsm,
-      privateKeyBlock: o.kmsCa.privateKeyBlock,
-      certificate: o.kmsCa.certificate,
-      now: o.now,
-      core: o.core,
-    }),
+    certifier: kmsCaCertifier({ ...o.kmsCa, hsm: o.hsm, now: o.now, core: o.core }),
     devices: deviceVerifier(o.deviceRoots, o.core, o.now, o.crls),
     store: o.store,
     policy: o.policy,

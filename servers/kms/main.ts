@@ -18,10 +18,13 @@
  * `--staging-idle-s S` (or `KMS_STAGING_IDLE_S`; default 600): at the start,
  * the staged TKs of streamed batches idle S seconds are deleted (0 for a KMS
  * alone on its database: every upload left by a killed process).
- * `--kms-ca-cert FILE --kms-ca-key-block FILE` enable flow B (CN103714641A):
- * the KMS CA (certificate in PEM, private key as a TR-31 key block under the
- * LMK) certifies each terminal's Pu_hsm, signing in the HSM; `--device-root
- * FILE` (PEM) makes S3 require the PIN pad's device signature.
+ * `--device-root FILE` (PEM) enables flow B (CN103714641A): the KMS CA
+ * (certificate in PEM, private key as a TR-31 key block under the LMK)
+ * certifies each terminal's Pu_hsm, signing in the HSM. The KMS CA is kept in
+ * the database and installed or replaced under dual control (`POST
+ * /v1/kms-ca`, `deno task op kms-ca install`); `--kms-ca-cert FILE
+ * --kms-ca-key-block FILE` install it only while no operator is enrolled,
+ * and once one is, must name the CA in force (`ca_install.ts`).
  *
  * Sockets: `--tls-cert-file FILE --tls-key-file FILE` (PEM) serve HTTPS;
  * plain HTTP needs `--insecure-http` and logs a warning. `--ca-root FILE`
@@ -62,7 +65,9 @@ import { KmsService } from "./service.ts";
 import type { FlowBPolicy } from "../../src/protocol/mod.ts";
 import type { CrlSet } from "../../src/pki/mod.ts";
 import { createFlowBService } from "./flow_b_hsm.ts";
-import { checkKmsCa, type KmsCa } from "./kms_ca.ts";
+import type { KmsCa } from "./kms_ca.ts";
+import { InstalledKmsCa } from "./ca_install.ts";
+import { kmsCaRoutes } from "./ca_routes.ts";
 import { withFlowB } from "./flow_b_routes.ts";
 import type { Tr34Kdh } from "./tr34_kdh.ts";
 import { withTr34Kdh } from "./tr34_kms.ts";
@@ -84,14 +89,19 @@ export interface KmsOptions extends ServerBaseOptions {
    */
   stagingIdleMs?: number;
   /**
-   * Flow B (CN103714641A): the KMS CA that certifies each terminal's Pu_hsm.
-   * Its private key is a key block under this KMS's LMK ({@link importKmsCaKey}).
-   * Without it the flow B routes are not served.
+   * Flow B (CN103714641A): the KMS CA that certifies each terminal's Pu_hsm,
+   * from the start flags. Its private key is a key block under this KMS's LMK
+   * ({@link importKmsCaKey}). It is installed in the store while no operator
+   * is enrolled; otherwise it must be the CA in force there (`ca_install.ts`).
+   * Without it the KMS uses the CA of the store.
    */
   kmsCa?: KmsCa;
   /** Flow B: challenge and session lifetimes, lock-out threshold. */
   flowBPolicy?: Partial<FlowBPolicy>;
-  /** Flow B: device roots (PEM), required with `kmsCa`: S1, S3 and S5 are signed by device keys. */
+  /**
+   * Flow B: device roots (PEM), required with `kmsCa`: S1, S3 and S5 are signed by device keys.
+   * With them the flow B routes are served; S1 is refused until a KMS CA is installed.
+   */
   deviceRoots?: string[];
   /** TR-34 2-pass (ASC X9 TR 34-2019): the KDH. Without it the TR-34 routes are not served. */
   tr34?: Tr34Kdh;
@@ -161,8 +171,14 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
     });
     // Streamed uploads left by a killed process: their staged TKs never become terminals.
     await service.purgeStaleUploads(o.stagingIdleMs);
+    // The KMS CA of the store; the start flags' CA is installed only while nobody can approve.
+    const kmsCa = new InstalledKmsCa({ store, hsm: hsm.hsm, core: o.core });
+    if (o.kmsCa && !o.deviceRoots) {
+      throw new RangeError("flow B (a KMS CA) needs device roots (--device-root)");
+    }
+    if (o.kmsCa) await kmsCa.adoptAtStart(o.kmsCa, (await store.countOperators()) > 0);
     // Flow B, on its own handle of the same HSM (same LMK) and the same store.
-    const flowBHsm = o.kmsCa
+    const flowBHsm = o.deviceRoots
       ? await hsmFactory({
         lmkComponents: o.lmkComponents,
         lmkKcv: o.lmkKcv,
@@ -172,16 +188,12 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
         actor: "kms",
       })
       : undefined;
-    if (flowBHsm && o.kmsCa) await checkKmsCa(flowBHsm, o.kmsCa, o.core);
-    if (o.kmsCa && !o.deviceRoots) {
-      throw new RangeError("flow B (a KMS CA) needs device roots (--device-root)");
-    }
-    const flowB = flowBHsm && o.kmsCa && o.deviceRoots
+    const flowB = flowBHsm && o.deviceRoots
       ? createFlowBService({
         hsm: flowBHsm,
         store,
         core: o.core,
-        kmsCa: o.kmsCa,
+        kmsCa: { source: () => kmsCa.current() },
         policy: o.flowBPolicy,
         deviceRoots: o.deviceRoots,
         crls: o.crls,
@@ -205,6 +217,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
             { ...o, store, hsmFactory, metrics },
           ),
           ...operators.routes,
+          ...kmsCaRoutes(kmsCa),
         ],
         o,
       ),

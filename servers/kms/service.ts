@@ -306,6 +306,16 @@ export class KmsService {
       });
       upload.committed();
     } catch (e) {
+      if (e instanceof StoreError && e.code === "tk_reused") {
+        // A concurrent batch gave one of these TKs to another SN first: the unique index held.
+        return await this.#refuse(
+          orderId,
+          "tk_reused",
+          "tk_reused",
+          `order ${orderId}: a TK of this batch is already held by another terminal; ` +
+            "one TK per terminal, nothing stored",
+        );
+      }
       if (!(e instanceof StoreError && e.code === "conflict")) throw e;
       // A concurrent request stored another batch (or these SNs) first.
       const now = await this.#storedBatch(orderId, bodyHash);

@@ -328,7 +328,15 @@ export class MtmsService {
         // The counts of the answer are read in the same transaction (no read after the commit).
         return { stored, counts: await tx.countCollected(orderId) };
       });
-    } catch (e) {
+    } catch (thrown) {
+      // A concurrent upload that gave this TK to another SN first meets the unique index.
+      const e = thrown instanceof StoreError && thrown.code === "tk_reused"
+        ? new ConflictError(
+          "tk_reused",
+          `terminal ${up.sn} of order ${orderId}: this TK is already collected for another ` +
+            "terminal; one TK per terminal, nothing stored",
+        )
+        : thrown;
       if (e instanceof ConflictError && e.code === "tk_reused") {
         await this.#audit("tk_collected", "failure", {
           subject: up.sn,

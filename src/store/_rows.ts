@@ -11,6 +11,7 @@ import { Buffer } from "node:buffer";
 import type { AuditCheckpoint, ChainedAuditRecord } from "./audit_chain.ts";
 import { StoreError } from "./errors.ts";
 import type { Approval, OperatorRecord, ServerKey } from "./operator_types.ts";
+import type { KmsCaRecord } from "./kms_ca_types.ts";
 import type {
   AuditRecord,
   Challenge,
@@ -45,6 +46,7 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["server_keys", "name"],
   ["operators", "id"],
   ["approvals", "id"],
+  ["kms_ca", "version"],
 ];
 
 /** Records a terminal's TMK unless it has one (parameters: block, under TK, KCV, at, at, SN). */
@@ -152,13 +154,27 @@ export const toOperator = rowMapper<OperatorRecord>(
 export const toApproval = rowMapper<Approval>(`id operation method path body? status#?
   requested_by requested_at@ expires_at@ state approved_by? approved_at@?`);
 
+/** A `kms_ca` row: one installed KMS CA. */
+export const toKmsCa = rowMapper<KmsCaRecord>(
+  "version# certificate key_block key_fingerprint installed_at@ requested_by approved_by?",
+);
+
 /**
  * What a driver error means, as each backend recognizes it: a unique key
  * taken, a foreign key missing, the database locked by another connection,
  * transactions that kept conflicting (deadlock, serialization), the
  * database out of reach; or null for any other error.
  */
-export type Refusal = "duplicate" | "missing" | "locked" | "conflicting" | "unreachable";
+export type Refusal =
+  | "duplicate"
+  | "tk_reused"
+  | "missing"
+  | "locked"
+  | "conflicting"
+  | "unreachable";
+
+/** The unique indexes that hold one TK per terminal (their names in both dialects). */
+export const ONE_TK_INDEXES = /\b(terminals|collected_tks)[._]tk_hash\b/;
 
 /**
  * Maps a driver error to a {@link StoreError} where it is a refusal, else
@@ -175,6 +191,11 @@ export function mapError(e: unknown, what: string, refusal: (e: Error) => Refusa
   switch (refusal(e)) {
     case "duplicate":
       return new StoreError("duplicate", `${what}: already exists (${m})`);
+    case "tk_reused":
+      return new StoreError(
+        "tk_reused",
+        `${what}: a TK is already held by another terminal; one TK per terminal`,
+      );
     case "missing":
       return new StoreError("not_found", `${what}: refers to a row that does not exist`);
     case "locked":

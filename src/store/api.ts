@@ -54,6 +54,7 @@ import type {
   OperatorRecord,
   ServerKey,
 } from "./operator_types.ts";
+import type { KmsCaInput, KmsCaRecord } from "./kms_ca_types.ts";
 
 /** What every store has: its kind, transactions, schema version, state hash, closing. */
 export interface StoreBase {
@@ -437,6 +438,19 @@ export interface OperatorBook {
   finishApproval(id: string, status: number): Promise<void>;
 }
 
+/** The KMS CA in force and its history (`kms_ca_types.ts`). */
+export interface KmsCaBook {
+  /** The KMS CA in force (the highest version), or null while none is installed. */
+  currentKmsCa(): Promise<KmsCaRecord | null>;
+
+  /**
+   * Installs a KMS CA as the next version, if the one in force is still
+   * `ca.replaces` (0: none).
+   * @throws {StoreError} `conflict` if another version was installed meanwhile.
+   */
+  installKmsCa(ca: KmsCaInput): Promise<KmsCaRecord>;
+}
+
 /** The whole repository: every role above, as each implementation provides it. */
 export interface Store
   extends
@@ -447,4 +461,5 @@ export interface Store
     NonceMemory,
     AuditLog,
     ServerKeys,
-    OperatorBook {}
+    OperatorBook,
+    KmsCaBook {}

@@ -27,7 +27,7 @@ import {
   FILTERS,
   ORDER_STATES,
 } from "./_check.ts";
-import { AuditFront } from "./_audit_front.ts";
+import { KmsCaFront } from "./_kms_ca_front.ts";
 import { mustExist } from "./_ledger_front.ts";
 import { currentAuditOperator } from "./audit_operator.ts";
 import {
@@ -71,7 +71,7 @@ function collectedRefusal(row: Row | undefined, tk: T.CollectedTkInput): "same" 
 }
 
 /** A {@link Store} over a backend; get one from `openSqliteStore` or `openPostgresStore`. */
-export class CheckedStore extends AuditFront implements Store {
+export class CheckedStore extends KmsCaFront implements Store {
   /** @internal the backend's open function makes it. */
   constructor(backend: Backend) {
     super(backend);

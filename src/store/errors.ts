@@ -13,6 +13,8 @@ export type StoreErrorCode =
   | "conflict"
   /** A row with the same unique key exists. */
   | "duplicate"
+  /** A TK (by its hash) already held by another terminal: one TK per terminal. */
+  | "tk_reused"
   /** The order, terminal or challenge does not exist. */
   | "not_found"
   /** An UPDATE or DELETE of the append-only audit log. */

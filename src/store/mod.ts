@@ -27,6 +27,7 @@
 export * from "./types.ts";
 export * from "./api.ts";
 export * from "./operator_types.ts";
+export * from "./kms_ca_types.ts";
 export {
   AUDIT_CHAIN_FORMAT,
   type AuditChainSource,

@@ -29,7 +29,7 @@ import postgres from "postgres";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
 import { keyAudit, tmkPage } from "./_pg_bulk.ts";
 import { checkId, checkImportedTk, checkInt, checkString, checkText } from "./_check.ts";
-import { mapError, type Param, type Refusal, type Row, str } from "./_rows.ts";
+import { mapError, ONE_TK_INDEXES, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
 import { StoreError } from "./errors.ts";
 import {
@@ -92,7 +92,10 @@ function isConnectionError(e: unknown): boolean {
 /** How PostgreSQL names a refusal (SQLSTATE, or the client's connection codes). */
 function refusal(e: Error): Refusal | null {
   const code = (e as { code?: unknown }).code;
-  if (code === "23505") return "duplicate";
+  if (code === "23505") {
+    const index = (e as { constraint_name?: unknown }).constraint_name;
+    return ONE_TK_INDEXES.test(String(index ?? e.message)) ? "tk_reused" : "duplicate";
+  }
   if (code === "23503") return "missing";
   if (isRetryable(e)) return "conflicting";
   return isConnectionError(e) ? "unreachable" : null;

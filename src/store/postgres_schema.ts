@@ -237,4 +237,42 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_state ON approvals (state, requested_at);
 `,
   },
+  {
+    version: 9,
+    description: "one TK per terminal, enforced: the TK hash indexes made unique",
+    sql: `
+-- Two requests that give one TK to two SNs at the same instant both pass the services' checks;
+-- the unique index refuses the second at its commit. A database that already holds one TK for
+-- two terminals stops here: the migration names the index, nothing changes.
+DROP INDEX collected_tks_tk_hash;
+CREATE UNIQUE INDEX collected_tks_tk_hash ON collected_tks (tk_hash) WHERE tk_hash IS NOT NULL;
+DROP INDEX terminals_tk_hash;
+CREATE UNIQUE INDEX terminals_tk_hash ON terminals (tk_hash) WHERE tk_hash IS NOT NULL;
+`,
+  },
+  {
+    version: 10,
+    description: "the KMS CA installed under dual control, each version kept",
+    sql: `
+CREATE TABLE kms_ca (
+  version         integer PRIMARY KEY CHECK (version >= 1),
+  certificate     text NOT NULL,
+  key_block       text NOT NULL,
+  key_fingerprint text NOT NULL,
+  installed_at    timestamptz NOT NULL,
+  requested_by    text NOT NULL,
+  approved_by     text,
+  CHECK (approved_by IS NULL OR approved_by <> requested_by)
+);
+CREATE FUNCTION kms_ca_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'kms_ca is append-only: % refused', TG_OP USING ERRCODE = 'P0001';
+END
+$$;
+CREATE TRIGGER kms_ca_no_change BEFORE UPDATE OR DELETE ON kms_ca
+  FOR EACH ROW EXECUTE FUNCTION kms_ca_append_only();
+CREATE TRIGGER kms_ca_no_truncate BEFORE TRUNCATE ON kms_ca
+  FOR EACH STATEMENT EXECUTE FUNCTION kms_ca_append_only();
+`,
+  },
 ];

@@ -32,7 +32,15 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
 import { AUDIT_COLUMNS, ChainAppender } from "./_chain.ts";
 import { checkId, checkImportedTk, checkInt, checkText } from "./_check.ts";
-import { ISSUE_TMK, mapError, type Param, type Refusal, type Row, str } from "./_rows.ts";
+import {
+  ISSUE_TMK,
+  mapError,
+  ONE_TK_INDEXES,
+  type Param,
+  type Refusal,
+  type Row,
+  str,
+} from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
 import { StoreError } from "./errors.ts";
 import {
@@ -104,7 +112,9 @@ function isBusy(e: unknown): boolean {
 /** How SQLite words a refusal. */
 function refusal(e: Error): Refusal | null {
   const m = e.message;
-  if (/UNIQUE constraint failed|PRIMARY KEY/.test(m)) return "duplicate";
+  if (/UNIQUE constraint failed|PRIMARY KEY/.test(m)) {
+    return ONE_TK_INDEXES.test(m) ? "tk_reused" : "duplicate";
+  }
   if (/FOREIGN KEY constraint failed/.test(m)) return "missing";
   return isBusy(e) ? "locked" : null;
 }

@@ -240,4 +240,40 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_state ON approvals (state, requested_at);
 `,
   },
+  {
+    version: 9,
+    description: "one TK per terminal, enforced: the TK hash indexes made unique",
+    sql: `
+-- Two requests that give one TK to two SNs at the same instant both pass the services' checks;
+-- the unique index refuses the second at its commit. A database that already holds one TK for
+-- two terminals stops here: the migration names the index, nothing changes.
+DROP INDEX collected_tks_tk_hash;
+CREATE UNIQUE INDEX collected_tks_tk_hash ON collected_tks (tk_hash) WHERE tk_hash IS NOT NULL;
+DROP INDEX terminals_tk_hash;
+CREATE UNIQUE INDEX terminals_tk_hash ON terminals (tk_hash) WHERE tk_hash IS NOT NULL;
+`,
+  },
+  {
+    version: 10,
+    description: "the KMS CA installed under dual control, each version kept",
+    sql: `
+-- Each KMS CA installed: its certificate (PEM) and private key as a TR-31 key block under
+-- the LMK, who asked and who approved (null: the bootstrap install from the start flags).
+-- The highest version is in force; rows are never changed or deleted.
+CREATE TABLE kms_ca (
+  version         INTEGER PRIMARY KEY CHECK (version >= 1),
+  certificate     TEXT NOT NULL,
+  key_block       TEXT NOT NULL,
+  key_fingerprint TEXT NOT NULL,
+  installed_at    TEXT NOT NULL,
+  requested_by    TEXT NOT NULL,
+  approved_by     TEXT,
+  CHECK (approved_by IS NULL OR approved_by <> requested_by)
+) STRICT;
+CREATE TRIGGER kms_ca_no_update BEFORE UPDATE ON kms_ca
+BEGIN SELECT RAISE(ABORT, 'kms_ca is append-only: UPDATE refused'); END;
+CREATE TRIGGER kms_ca_no_delete BEFORE DELETE ON kms_ca
+BEGIN SELECT RAISE(ABORT, 'kms_ca is append-only: DELETE refused'); END;
+`,
+  },
 ];

@@ -4,10 +4,26 @@
  * pkey`; every profile's certificate passes `openssl verify` against the
  * root with the project's key usages and EKUs; a revoked certificate is in
  * the CRL `openssl crl -text` prints and fails `openssl verify -crl_check`;
- * usage problems are one line each, exit 2, and write nothing.
+ * usage problems are one line each, exit 2, and write nothing. Revocation
+ * takes two officers: one asks, a second, different one approves, each
+ * signing with an enrolled Ed25519 key; self-approval, unknown officers,
+ * wrong keys and forged index lines are refused in one line; the CRL (and
+ * a server's CRL check) has only approved revocations.
  */
-import { assert, assertEquals, assertFalse, assertMatch, assertStringIncludes } from "@std/assert";
+import {
+  assert,
+  assertEquals,
+  assertFalse,
+  assertMatch,
+  assertRejects,
+  assertStringIncludes,
+} from "@std/assert";
 import { CA_SPECS } from "../../cli/ca.ts";
+import { appendChained, readChain } from "../../cli/_chain.ts";
+import { generateOperatorKey } from "../../src/protocol/operator_key.ts";
+import { CertificateError } from "../../src/pki/mod.ts";
+import { loadCrlFile } from "../../servers/_lib/revocation.ts";
+import { clientCertificateCheck } from "../../servers/_lib/tls.ts";
 import { EXT_KEY_USAGE, PROFILES } from "../../src/pki/mod.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -35,6 +51,9 @@ async function exec(cmd: string, args: string[], cwd: string): Promise<Out> {
 const ca = (args: string[], cwd: string) =>
   exec(Deno.execPath(), ["run", "--allow-all", "--config", `${ROOT}deno.json`, CA, ...args], cwd);
 const openssl = (args: string[], cwd: string) => exec("openssl", args, cwd);
+/** As `deno task ca` runs it: with the task's narrow permissions. */
+const task = (args: string[], cwd: string) =>
+  exec(Deno.execPath(), ["task", "-q", "--config", `${ROOT}deno.json`, "ca", ...args], cwd);
 
 function ok(out: Out): string {
   assertEquals(out.code, 0, out.stderr);
@@ -48,6 +67,33 @@ async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/** Officers' key files (`deno task op keygen`'s format) in `dir`; returns `init --officer` flags. */
+async function officerKeys(dir: string, ids: string[]): Promise<string[]> {
+  const flags: string[] = [];
+  for (const id of ids) {
+    const k = await generateOperatorKey();
+    await Deno.writeTextFile(`${dir}/${id}.key`, k.privateKeyPem, { mode: 0o600 });
+    flags.push("--officer", `${id}:${k.publicKey}`);
+  }
+  return flags;
+}
+
+const as = (id: string) => ["--officer", id, "--key-file", `${id}.key`];
+
+/** The request id `revoke` printed. */
+function requestOf(out: string): string {
+  const m = /request ([0-9a-f]{8});/.exec(out);
+  assert(m, out);
+  return m[1];
+}
+
+/** One line on stderr, exit 2, no stack trace. */
+function refused(out: Out, line: string): void {
+  assertEquals(out.code, 2, out.stderr);
+  assertFalse(/^\s+at /m.test(out.stderr), out.stderr);
+  assertEquals(out.stderr.trim().split("\n"), [line]);
 }
 
 const EKU_TEXT: Record<string, string> = {
@@ -136,7 +182,8 @@ Deno.test("ca: revoke, then the CRL lists it (openssl crl -text) and openssl ver
   await withDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/pass`, PASSPHRASE);
     const pass = ["--dir", "ca", "--passphrase-file", "pass"];
-    ok(await ca(["init", ...pass, "--cn", "TMK Root CA", "--bits", "2048"], dir));
+    const officers = await officerKeys(dir, ["alice", "bob"]);
+    ok(await ca(["init", ...pass, "--cn", "TMK Root CA", "--bits", "2048", ...officers], dir));
     for (const name of ["card-1", "card-2"]) {
       ok(
         await ca([
@@ -157,8 +204,14 @@ Deno.test("ca: revoke, then the CRL lists it (openssl crl -text) and openssl ver
     }
     const serial = ok(await openssl(["x509", "-in", "card-1.pem", "-noout", "-serial"], dir))
       .trim().replace(/^serial=/, "");
-    ok(await ca(["revoke", "--dir", "ca", "--serial", serial, "--reason", "keyCompromise"], dir));
-    const again = await ca(["revoke", "--dir", "ca", "--serial", serial], dir);
+    const asked = ok(
+      await ca(
+        ["revoke", "--dir", "ca", "--serial", serial, "--reason", "keyCompromise", ...as("alice")],
+        dir,
+      ),
+    );
+    ok(await ca(["approve", "--dir", "ca", "--request", requestOf(asked), ...as("bob")], dir));
+    const again = await ca(["revoke", "--dir", "ca", "--serial", serial, ...as("bob")], dir);
     assertEquals(again.code, 2);
     assertStringIncludes(again.stderr, `${serial} was revoked at`);
     ok(await ca(["crl", ...pass], dir));
@@ -202,7 +255,7 @@ Deno.test("ca: revoke, then the CRL lists it (openssl crl -text) and openssl ver
 Deno.test("ca: --help lists every flag; bad and missing flags one line each, exit 2, nothing written", async () => {
   await withDir(async (dir) => {
     for (const [step, spec] of Object.entries(CA_SPECS)) {
-      const help = ok(await ca([step, "--help"], dir));
+      const help = ok(await ca([...step.split(" "), "--help"], dir));
       for (const f of spec.flags) assertMatch(help, new RegExp(`^  --${f.name}\\b`, "m"));
       if (spec.flags.some((f) => f.name === "passphrase")) {
         assertStringIncludes(help, "--passphrase-file FILE");
@@ -236,5 +289,280 @@ Deno.test("ca: --help lists every flag; bad and missing flags one line each, exi
     const names: string[] = [];
     for await (const e of Deno.readDir(dir)) names.push(e.name);
     assertEquals(names, []);
+  });
+});
+
+Deno.test("ca: revocation needs two officers; the CRL and a server's CRL check have only approved ones", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/pass`, PASSPHRASE);
+    const pass = ["--dir", "ca", "--passphrase-file", "pass"];
+    const officers = await officerKeys(dir, ["alice", "bob", "carol"]);
+    // alice at init; bob added later with the root passphrase; carol's key is never enrolled.
+    ok(
+      await ca(
+        ["init", ...pass, "--cn", "TMK Root CA", "--bits", "2048", ...officers.slice(0, 2)],
+        dir,
+      ),
+    );
+    const bobKey = officers[3].split(":")[1];
+    const noPass = await ca([
+      "officer",
+      "add",
+      "--dir",
+      "ca",
+      "--id",
+      "bob",
+      "--name",
+      "Bob",
+      "--public-key",
+      bobKey,
+    ], dir);
+    assertEquals(noPass.code, 2);
+    assertStringIncludes(noPass.stderr, "--passphrase is required");
+    await Deno.writeTextFile(`${dir}/wrong`, "not the passphrase at all");
+    refused(
+      await ca([
+        "officer",
+        "add",
+        "--dir",
+        "ca",
+        "--passphrase-file",
+        "wrong",
+        "--id",
+        "bob",
+        "--name",
+        "Bob",
+        "--public-key",
+        bobKey,
+      ], dir),
+      "deno task ca officer add: the passphrase does not open this key file (or the file is damaged)",
+    );
+    ok(
+      await ca(
+        ["officer", "add", ...pass, "--id", "bob", "--name", "Bob", "--public-key", bobKey],
+        dir,
+      ),
+    );
+    refused(
+      await ca(
+        ["officer", "add", ...pass, "--id", "bob", "--name", "Bob", "--public-key", bobKey],
+        dir,
+      ),
+      "deno task ca officer add: officer bob is enrolled already",
+    );
+    const list = ok(await ca(["officer", "list", "--dir", "ca", "--json"], dir)).trim().split("\n");
+    assertEquals(list.map((l) => JSON.parse(l).id), ["alice", "bob"]);
+
+    for (const name of ["client-1", "client-2"]) {
+      ok(
+        await ca([
+          "issue",
+          ...pass,
+          "--profile",
+          "mtms-client",
+          "--cn",
+          name,
+          "--key-out",
+          `${name}.key`,
+          "--out",
+          `${name}.pem`,
+          "--bits",
+          "2048",
+        ], dir),
+      );
+    }
+    const serialOf = async (f: string) =>
+      ok(await openssl(["x509", "-in", f, "-noout", "-serial"], dir)).trim().replace(
+        /^serial=/,
+        "",
+      );
+    const [s1, s2] = [await serialOf("client-1.pem"), await serialOf("client-2.pem")];
+
+    // An unknown officer, a key that is not the officer's: refused, nothing recorded.
+    const before = await Deno.readTextFile(`${dir}/ca/index.log`);
+    refused(
+      await ca(["revoke", "--dir", "ca", "--serial", s1, ...as("carol")], dir),
+      "deno task ca revoke: carol is not an enrolled officer of this CA (deno task ca officer list)",
+    );
+    refused(
+      await ca([
+        "revoke",
+        "--dir",
+        "ca",
+        "--serial",
+        s1,
+        "--officer",
+        "alice",
+        "--key-file",
+        "bob.key",
+      ], dir),
+      "deno task ca revoke: bob.key is not the key enrolled for officer alice",
+    );
+    assertEquals(await Deno.readTextFile(`${dir}/ca/index.log`), before);
+
+    // One officer asks for both; the request alone revokes nothing.
+    const r1 = requestOf(
+      ok(
+        await ca([
+          "revoke",
+          "--dir",
+          "ca",
+          "--serial",
+          s1,
+          "--reason",
+          "keyCompromise",
+          ...as("alice"),
+        ], dir),
+      ),
+    );
+    const r2 = requestOf(
+      ok(await ca(["revoke", "--dir", "ca", "--serial", s2, ...as("alice")], dir)),
+    );
+    refused(
+      await ca(["revoke", "--dir", "ca", "--serial", s1, ...as("bob")], dir),
+      `deno task ca revoke: ${s1}: officer alice asked already (request ${r1}); a second officer approves it with deno task ca approve`,
+    );
+    const pending = ok(await ca(["pending", "--dir", "ca", "--json"], dir)).trim().split("\n");
+    assertEquals(pending.map((l) => JSON.parse(l).requestId), [r1, r2]);
+    // Self-approval and an unknown approver are refused.
+    refused(
+      await ca(["approve", "--dir", "ca", "--request", r1, ...as("alice")], dir),
+      `deno task ca approve: officer alice asked for request ${r1}: a second, different officer approves it`,
+    );
+    refused(
+      await ca(["approve", "--dir", "ca", "--request", r1, ...as("carol")], dir),
+      "deno task ca approve: carol is not an enrolled officer of this CA (deno task ca officer list)",
+    );
+    const crlOf = async () => {
+      ok(await ca(["crl", ...pass], dir));
+      return ok(await openssl(["crl", "-in", "ca/crl.pem", "-noout", "-text"], dir));
+    };
+    assertFalse((await crlOf()).includes("Serial Number"), "a pending request is in no CRL");
+
+    // A server's CRL check (the KMS's --crl-file) takes client-1 while its revocation waits.
+    const crls = await loadCrlFile(`${dir}/ca/crl.pem`);
+    const root = await Deno.readTextFile(`${dir}/ca/root.pem`);
+    const check = clientCertificateCheck({
+      roots: [root],
+      purpose: "mtms-client",
+      required: true,
+      crls: crls.current,
+    });
+    const der = async (f: string) =>
+      Uint8Array.from(
+        atob((await Deno.readTextFile(`${dir}/${f}`)).replace(/-----[^-]+-----|\s/g, "")),
+        (c) => c.charCodeAt(0),
+      );
+    assertStringIncludes((await check(await der("client-1.pem")))!.subject, "client-1");
+
+    // bob approves client-1's: the CRL lists it alone, and the server refuses it after a reload.
+    const approved = ok(await task(["approve", "--dir", "ca", "--request", r1, ...as("bob")], dir));
+    assertStringIncludes(
+      approved,
+      `${s1} revoked (keyCompromise): asked by alice, approved by bob`,
+    );
+    refused(
+      await ca(["approve", "--dir", "ca", "--request", r1, ...as("bob")], dir),
+      `deno task ca approve: request ${r1} was approved by bob at ${
+        JSON.parse(
+          (await Deno.readTextFile(`${dir}/ca/index.log`)).trim().split("\n").at(-1)!,
+        ).revokedAt
+      }`,
+    );
+    const text = await crlOf();
+    assertStringIncludes(text, `Serial Number: ${s1}`);
+    assertFalse(text.includes(s2), "client-2's request is still pending");
+    await crls.reload();
+    const revoked = await der("client-1.pem");
+    const e = await assertRejects(() => check(revoked), CertificateError);
+    assertEquals(e.code, "revoked");
+    assertStringIncludes((await check(await der("client-2.pem")))!.subject, "client-2");
+    assertMatch(
+      ok(await ca(["list", "--dir", "ca"], dir)),
+      new RegExp(`${s2}\\s+mtms-client\\s+revocation asked \\(${r2}\\)`),
+    );
+  });
+});
+
+Deno.test("ca: a forged officer or approval line in the index is refused, naming the line", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/pass`, PASSPHRASE);
+    const pass = ["--dir", "ca", "--passphrase-file", "pass"];
+    const officers = await officerKeys(dir, ["alice", "bob", "mallory"]);
+    ok(
+      await ca(
+        ["init", ...pass, "--cn", "TMK Root CA", "--bits", "2048", ...officers.slice(0, 4)],
+        dir,
+      ),
+    );
+    ok(
+      await ca([
+        "issue",
+        ...pass,
+        "--profile",
+        "operator-card",
+        "--cn",
+        "card",
+        "--key-out",
+        "card.key",
+        "--out",
+        "card.pem",
+        "--bits",
+        "2048",
+      ], dir),
+    );
+    const serial = ok(await openssl(["x509", "-in", "card.pem", "-noout", "-serial"], dir)).trim()
+      .replace(/^serial=/, "");
+    const index = `${dir}/ca/index.log`;
+    const clean = await Deno.readTextFile(index);
+    const steps = ["list", "pending", "officer list"];
+
+    // mallory enrols herself by hand: the chain holds, the root's signature does not.
+    const forged = await appendChained(index, {
+      step: "officer",
+      id: "mallory",
+      name: "mallory",
+      publicKey: officers[5].split(":")[1],
+      addedAt: new Date().toISOString(),
+      rootSig: "00".repeat(256),
+    });
+    for (const step of steps) {
+      refused(
+        await ca([...step.split(" "), "--dir", "ca"], dir),
+        `deno task ca ${step}: ${
+          index.replace(`${dir}/`, "")
+        } line ${forged.seq}: officer mallory is not signed by the root key (the index was changed, or forged)`,
+      );
+    }
+    refused(
+      await ca(["crl", ...pass], dir),
+      `deno task ca crl: ca/index.log line ${forged.seq}: officer mallory is not signed by the root key (the index was changed, or forged)`,
+    );
+
+    // alice asks; an approval in bob's name signed with alice's key is refused.
+    await Deno.writeTextFile(index, clean);
+    const r = requestOf(
+      ok(await ca(["revoke", "--dir", "ca", "--serial", serial, ...as("alice")], dir)),
+    );
+    const request = (await readChain(index)).at(-1)!;
+    const fake = await appendChained(index, {
+      step: "revoked",
+      requestId: r,
+      serial: request.serial,
+      reason: request.reason,
+      requestedBy: "alice",
+      requestedAt: request.requestedAt,
+      approvedBy: "bob",
+      revokedAt: new Date().toISOString(),
+      sig: request.sig,
+    });
+    refused(
+      await ca(["crl", ...pass], dir),
+      `deno task ca crl: ca/index.log line ${fake.seq}: the signature of officer bob on request ${r} does not verify (the index was changed, or forged)`,
+    );
+    assertFalse(
+      (await Deno.readTextFile(`${dir}/ca/crl.pem`).catch(() => "")).includes("CRL"),
+      "no CRL written",
+    );
   });
 });

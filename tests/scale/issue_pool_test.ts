@@ -40,15 +40,11 @@ async function order(core: CryptoCore, n: number, badAt?: number) {
   const hsm = await SoftwareHsm.open({ mode: "test", core }, { components: lmk.components });
   const tks: ImportedTk[] = [];
   const clear = new Map<string, Uint8Array>();
-  // 7 distinct TKs cycled through (TK generation is setup, not what is tested).
-  const pool: { tkBlock: string; tkKcv: string; clear: Uint8Array }[] = [];
-  for (let i = 0; i < 7; i++) {
-    const k = await hsm.generateKey(KEY_TEMPLATES.TK);
-    pool.push({ tkBlock: k.keyBlock, tkKcv: k.kcv, clear: referenceUnwrap(lmk.lmk, k.keyBlock) });
-  }
+  // One TK per terminal: the store refuses a TK held by another SN.
   for (let i = 0; i < n; i++) {
     const sn = `SNP${String(i).padStart(7, "0")}`;
-    const t = pool[i % pool.length];
+    const k = await hsm.generateKey(KEY_TEMPLATES.TK);
+    const t = { tkBlock: k.keyBlock, tkKcv: k.kcv, clear: referenceUnwrap(lmk.lmk, k.keyBlock) };
     clear.set(sn, t.clear);
     tks.push({
       sn,

@@ -460,7 +460,7 @@ Deno.test({
           sn: `${o}${String(i).padStart(5, "0")}`,
           tkBlock: fakeKeyBlock(),
           tkKcv: "ABCDEF",
-          tkHash: hash(i + 1),
+          tkHash: hash(i + 1 + (o === "A" ? 0 : 1000)),
         }));
       const work = (s: Store, tag: string) => [
         ...Array.from(

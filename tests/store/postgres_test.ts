@@ -20,7 +20,8 @@ import {
   type Store,
   StoreError,
 } from "../../src/store/mod.ts";
-import { fakeKeyBlock, storeSuite } from "./store_suite.ts";
+import { fakeKeyBlock, type StoreFactory, storeSuite } from "./store_suite.ts";
+import { kmsCaSuite } from "./kms_ca_suite.ts";
 
 const URL_VAR = "KMS_TEST_DATABASE_URL";
 const url = Deno.env.get(URL_VAR) ?? "";
@@ -52,7 +53,7 @@ async function openFresh(): Promise<PostgresStore> {
   return s;
 }
 
-storeSuite({
+const factory: StoreFactory = {
   name: "postgres",
   expectedVersion: POSTGRES_MIGRATIONS.length,
   skip,
@@ -72,7 +73,9 @@ storeSuite({
     };
   },
   rawSql: (s: Store, sql: string) => (s as PostgresStore)._unsafeSql(sql),
-});
+};
+storeSuite(factory);
+kmsCaSuite(factory);
 
 function pgTest(name: string, fn: () => Promise<void>): void {
   Deno.test({

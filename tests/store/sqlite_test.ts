@@ -11,9 +11,10 @@ import {
   type SqliteStore,
   StoreError,
 } from "../../src/store/mod.ts";
-import { fakeKeyBlock, storeSuite } from "./store_suite.ts";
+import { fakeKeyBlock, type StoreFactory, storeSuite } from "./store_suite.ts";
+import { kmsCaSuite } from "./kms_ca_suite.ts";
 
-storeSuite({
+const factory: StoreFactory = {
   name: "sqlite",
   expectedVersion: SQLITE_MIGRATIONS.length,
   open: () => openSqliteStore(":memory:"),
@@ -33,7 +34,9 @@ storeSuite({
     };
   },
   rawSql: (s, sql) => (s as SqliteStore)._unsafeSql(sql),
-});
+};
+storeSuite(factory);
+kmsCaSuite(factory);
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "store_test_" });
@@ -86,6 +89,35 @@ Deno.test("sqlite: a failing migration rolls back to the previous version", asyn
     const t = await s._unsafeSql("SELECT name FROM sqlite_master WHERE name = 'extra'");
     assertEquals(t, [], "the half of the migration that ran is gone");
     await s.close();
+  });
+});
+
+Deno.test("sqlite: a database holding one TK for two terminals stops at the unique-index migration", async () => {
+  await withDir(async (dir) => {
+    const path = `${dir}/u.db`;
+    const at = SQLITE_MIGRATIONS.findIndex((m) =>
+      /^one TK per terminal, enforced/.test(m.description)
+    );
+    assert(at > 0, "the migration that makes the TK hash indexes unique exists");
+    const before = SQLITE_MIGRATIONS.slice(0, at);
+    const s1 = await openSqliteStore(path, { migrations: before });
+    for (const [orderId, sn] of [["PO-D1", "SN0000001"], ["PO-D2", "SN0000002"]]) {
+      await s1.importTkBatch({
+        orderId,
+        bodyHash: "AB".repeat(32),
+        receivedAt: new Date(0),
+        tks: [{ sn, tkBlock: fakeKeyBlock(), tkKcv: "ABCDEF", tkHash: "CD".repeat(32) }],
+      });
+    }
+    await s1.close();
+    const e = await assertRejects(() => openSqliteStore(path), StoreError);
+    assertEquals(e.code, "schema");
+    assert(e.message.startsWith(`migration ${at + 1} (one TK per terminal`), e.message);
+    assert(e.message.includes("terminals.tk_hash"), e.message);
+    const s2 = await openSqliteStore(path, { migrations: before });
+    assertEquals(await s2.schemaVersion(), at, "nothing of the failed migration stays");
+    assertEquals((await s2.getTerminal("SN0000002"))?.orderId, "PO-D2");
+    await s2.close();
   });
 });
 

@@ -264,6 +264,54 @@ export function storeSuite(f: StoreFactory): void {
     await rejectsStore(() => s.countCollected("PO-X"), "not_found", "order PO-X does not exist");
   });
 
+  test("one TK per terminal, enforced by unique indexes: a held TK is refused for another SN", async (s) => {
+    // The services check first; these calls skip the checks, as two racing requests would.
+    await s.createOrder({
+      orderId: "PO-U",
+      state: "collecting",
+      createdAt: T0,
+      serialNumbers: [sn(91), sn(92)],
+    });
+    const up = {
+      orderId: "PO-U",
+      sn: sn(91),
+      tkBlock: fakeKeyBlock(),
+      tkKcv: "0A0B0C",
+      tkHash: hash(9100),
+      uploadedAt: at(1),
+    };
+    assertEquals(await s.putCollectedTk(up), "stored");
+    const e = await rejectsStore(
+      () => s.putCollectedTk({ ...up, sn: sn(92), tkBlock: fakeKeyBlock() }),
+      "tk_reused",
+      "one TK per terminal",
+    );
+    assertFalse(e.message.includes(hash(9100)), "the TK's hash is not in the message");
+    assertEquals((await s.getCollectedTk(sn(92)))?.tkBlock, null);
+    assertEquals(await s.countCollected("PO-U"), { terminals: 2, collected: 1 });
+    // KMS: a batch giving a held TK to a new SN is refused whole: no order, no terminal.
+    const first = tks(2, 93);
+    await s.importTkBatch({ orderId: "PO-U1", bodyHash: hash(1), receivedAt: T0, tks: first });
+    const second = [...tks(2, 95), { ...first[1], sn: sn(97), tkBlock: fakeKeyBlock() }];
+    for (
+      const batch of [
+        second,
+        (async function* () {
+          yield* second;
+        })(),
+      ]
+    ) {
+      await rejectsStore(
+        () => s.importTkBatch({ orderId: "PO-U2", bodyHash: hash(2), receivedAt: T0, tks: batch }),
+        "tk_reused",
+        "one TK per terminal",
+      );
+      assertEquals(await s.getTkBatch("PO-U2"), null);
+      for (const t of second) assertEquals(await s.getTerminal(t.sn), null);
+    }
+    assertEquals((await s.getTerminal(first[1].sn))?.tkKcv, first[1].tkKcv);
+  });
+
   test("one TK per terminal: TK hashes found among collected TKs, terminals and an upload's staged TKs", async (s) => {
     await s.createOrder({
       orderId: "PO-H",
