@@ -32,15 +32,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
 import { AUDIT_COLUMNS, ChainAppender } from "./_chain.ts";
 import { checkId, checkImportedTk, checkInt, checkText } from "./_check.ts";
-import {
-  ISSUE_TMK,
-  mapError,
-  ONE_TK_INDEXES,
-  type Param,
-  type Refusal,
-  type Row,
-  str,
-} from "./_rows.ts";
+import { mapError, ONE_TK_INDEXES, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
 import { StoreError } from "./errors.ts";
 import {
@@ -78,6 +70,29 @@ function auditInsert(k: number): string {
       Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, unhex(?))`).join(", ")
     }`;
     auditInserts.set(k, sql);
+  }
+  return sql;
+}
+
+/** TMKs per UPDATE statement of bulk issuance (5 parameters each). */
+const ISSUE_ROWS = 50;
+
+/**
+ * The UPDATE of `k` terminals' TMKs (parameters per terminal: SN, block,
+ * under TK, KCV, time), each unless it has one; returns the SNs it changed.
+ * Its text is made once per `k`.
+ */
+const issueUpdates = new Map<number, string>();
+function issueUpdate(k: number): string {
+  let sql = issueUpdates.get(k);
+  if (sql === undefined) {
+    sql = `UPDATE terminals SET tmk_block = v.column2, tmk_under_tk = v.column3,
+        tmk_kcv = v.column4, tmk_issued_at = v.column5, updated_at = v.column5,
+        state = 'tmk_issued'
+      FROM (VALUES ${Array(k).fill("(?, ?, ?, ?, ?)").join(", ")}) AS v
+      WHERE terminals.sn = v.column1 AND terminals.tmk_block IS NULL
+      RETURNING sn`;
+    issueUpdates.set(k, sql);
   }
   return sql;
 }
@@ -395,22 +410,47 @@ class SqliteBackend implements Backend {
 
   issueTmks(issues: readonly TmkIssue[], who: KeyAuditWho | undefined): Promise<number> {
     return this.atomic("bulk TMK issuance", async () => {
-      const st = this.#x.st(ISSUE_TMK);
       const audit = who === undefined ? null : await this.#keyAudit(who, "tmk_issued", "TMK");
+      // The first issue of an SN counts, as if applied one by one.
+      const seen = new Set<string>();
+      const chunk: TmkIssue[] = [];
+      const ats: string[] = [];
+      const params: Param[] = [];
       let n = 0;
+      const update = () => {
+        const k = chunk.length;
+        if (k === 0) return;
+        for (let i = 0; i < k; i++) {
+          const t = chunk[i];
+          params.push(t.sn, t.tmkBlock, t.tmkUnderTk, t.tmkKcv, ats[i]);
+        }
+        const changed = new Set<unknown>();
+        for (const r of this.#x.st(issueUpdate(k)).all(...params) as Row[]) changed.add(r.sn);
+        // Audited in the page's order, each TMK this call stored.
+        for (let i = 0; i < k; i++) {
+          if (!changed.has(chunk[i].sn)) continue;
+          audit?.add(ats[i], chunk[i].sn, chunk[i].tmkKcv);
+          n++;
+        }
+        chunk.length = 0;
+        ats.length = 0;
+        params.length = 0;
+      };
       // A page's TMKs share one time: its text is made once.
       let when: Date | undefined;
       let at = "";
       for (const t of issues) {
+        if (seen.has(t.sn)) continue;
+        seen.add(t.sn);
         if (t.issuedAt !== when) {
           when = t.issuedAt;
           at = when.toISOString();
         }
-        if (Number(st.run(t.tmkBlock, t.tmkUnderTk, t.tmkKcv, at, at, t.sn).changes) === 1) {
-          audit?.add(at, t.sn, t.tmkKcv);
-          n++;
-        }
+        chunk.push(t);
+        ats.push(at);
+        if (chunk.length === ISSUE_ROWS) update();
       }
+      update();
       audit?.flush();
       return n;
     });
