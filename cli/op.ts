@@ -7,9 +7,10 @@
  * Answers print as readable tables, or as JSON with `--json`.
  *
  * Commands: `keygen`; `order create`, `order status`, `transfer` (MTMS);
- * `issue`, `terminal`, `unlock`, `kms-ca install`, `kms-ca show` (KMS);
- * `approvals`, `approve`; `audit export`, `audit verify`, `audit
- * checkpoint`; `operator add`, `operator list`, `operator disable`. A request under dual control answers with a
+ * `issue`, `terminal`, `unlock`, `kms-ca install`, `kms-ca show`, `keys
+ * rotate` (KMS); `approvals`, `approve`; `audit export`, `audit verify`,
+ * `audit checkpoint`; `operator add`, `operator list`, `operator disable`.
+ * A request under dual control answers with a
  * pending approval that a second operator runs with `approve`.
  *
  * Exit status: 0 done (or held for approval), 1 the server refused (its
@@ -224,6 +225,18 @@ const COMMANDS: Record<string, OpCommand> = {
     positionals: one("SN"),
     run: async (c, v, p, io) =>
       showHeld(io, v, await c.call("POST", `/v1/terminals/${enc(p[0])}/unlock`), kv),
+  },
+  "keys rotate": {
+    summary: "KMS: rotates PK or MAK (a custodian asks; another custodian or a supervisor " +
+      "approves); the MTMS fetches the new version before its next transfer",
+    positionals: one("PK|MAK"),
+    run: async (c, v, p, io) => {
+      const name = p[0].toUpperCase();
+      if (name !== "PK" && name !== "MAK") {
+        throw new UsageError([`the key must be PK or MAK, got ${p[0]}`]);
+      }
+      showHeld(io, v, await c.call("POST", `/v1/server-keys/${name}/rotate`), kv);
+    },
   },
   approvals: {
     summary: "Requests waiting for a second operator",

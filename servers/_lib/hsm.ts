@@ -13,12 +13,12 @@ import {
   HsmError,
   type HsmMode,
   KEY_TEMPLATES,
-  type KeyResult,
   type LmkComponent,
   SoftwareHsm,
 } from "../../src/hsm/mod.ts";
 import { IntegrityError, ValidationError } from "../../src/protocol/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
+import { ServerKeyRing } from "./key_rotation.ts";
 
 /**
  * Parses key components given as `CUSTODIAN:KEY:KCV` (KEY and KCV in hex;
@@ -134,17 +134,19 @@ export interface ServerKeysStart {
 
 /**
  * Opens a server's HSM (authorized) and forms in it the keys the MTMS and
- * the KMS share: PK and MAK, each from its components.
+ * the KMS share: PK and MAK, each from its components, then moved forward
+ * to the newest version stored after them (`key_rotation.ts`).
  *
  * @param o the components, mode, core, store and HSM factory.
  * @param actor the server's name in the audit log (`kms`, `mtms`).
- * @returns the HSM and the PK and MAK blocks under its LMK.
- * @throws {ValidationError} for malformed components; as the factory.
+ * @returns the HSM and the versions of PK and MAK under its LMK.
+ * @throws {ValidationError} for malformed components, `key_version_unknown` for components
+ *   that match no stored version; as the factory.
  */
 export async function openServerKeys(
   o: ServerKeysStart,
   actor: string,
-): Promise<{ hsm: Hsm; pk: KeyResult; mak: KeyResult }> {
+): Promise<{ hsm: Hsm; pk: ServerKeyRing; mak: ServerKeyRing }> {
   const hsm = await (o.hsmFactory ?? openHsm)({
     lmkComponents: o.lmkComponents,
     lmkKcv: o.lmkKcv,
@@ -161,7 +163,11 @@ export async function openServerKeys(
     parseComponents(o.makComponents, "MAK component"),
     KEY_TEMPLATES.MAK,
   );
-  return { hsm, pk, mak };
+  return {
+    hsm,
+    pk: await ServerKeyRing.open({ name: "PK", formed: pk, hsm, store: o.store }),
+    mak: await ServerKeyRing.open({ name: "MAK", formed: mak, hsm, store: o.store }),
+  };
 }
 
 /**

@@ -44,6 +44,8 @@ export interface TkBatchTrailer {
   bodyHash: string;
   /** Prefix of messages about the MAC: `""`, or `line K: ` in a stream. */
   where: string;
+  /** The version of MAK the MAC is under (1 when the batch names none). */
+  makVersion: number;
 }
 
 /** A TK batch as read from a request body, in whichever format it came. */
@@ -104,7 +106,13 @@ export function tkBatchFromJson(batch: TkBatchRequest): TkBatchBody {
     async trailer() {
       const macInput = batchMacInput(batch);
       const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", macInput));
-      return { mac: batch.mac, macInput, bodyHash: toHex(digest), where: "" };
+      return {
+        mac: batch.mac,
+        macInput,
+        bodyHash: toHex(digest),
+        where: "",
+        makVersion: batch.makVersion ?? 1,
+      };
     },
     close: () => Promise.resolve(),
   };
@@ -157,10 +165,16 @@ export function tkBatchFromLines(lines: AsyncIterable<BodyLine>): TkBatchBody {
           `line ${last.line}: more TK lines than the ${n} the header announced`,
         );
       }
-      const { mac } = parseLine(TkBatchStreamTrailer, last, "body");
+      const { mac, makVersion } = parseLine(TkBatchStreamTrailer, last, "body");
       await cursor.end("the MAC line");
       const digest = new Uint8Array(hash.digest());
-      return { mac, macInput: digest, bodyHash: toHex(digest), where: `line ${last.line}: ` };
+      return {
+        mac,
+        macInput: digest,
+        bodyHash: toHex(digest),
+        where: `line ${last.line}: `,
+        makVersion: makVersion ?? 1,
+      };
     },
     close: () => cursor.close(),
   };

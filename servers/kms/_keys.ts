@@ -30,6 +30,10 @@ import {
   parseComponents,
   type ServerKeysStart,
 } from "../_lib/hsm.ts";
+import { readKeyBlockHeader } from "../../src/keyblock/mod.ts";
+import { ValidationError } from "../../src/protocol/mod.ts";
+import type { ServerKeyRing, SharedKeyName } from "../_lib/key_rotation.ts";
+import { takenVersion } from "./key_rotation.ts";
 import type { KmsKeyOps, TmkPageResult } from "./service.ts";
 import { type FlowAProofOps, flowAProofOps } from "./flow_a_keys.ts";
 
@@ -52,13 +56,16 @@ export function defaultHsmWorkers(): number {
  *   `hsmWorkers` (1 to 64, default {@link defaultHsmWorkers}): the HSM workers of bulk
  *   issuance, 1 for none.
  * @returns the operations the KMS service needs, flow A's proof-of-possession operations on
- *   the same HSM (`flow_a_keys.ts`), and `hsm`, the HSM itself (for the audit key's
- *   checkpoints); `close()` stops the workers.
+ *   the same HSM (`flow_a_keys.ts`), `hsm`, the HSM itself (for the audit key's
+ *   checkpoints), and `keys`, the versions of PK and MAK (`key_rotation.ts`); `close()`
+ *   stops the workers.
  * @throws {RangeError} `hsmWorkers` out of range; as {@link openServerKeys}.
  */
 export async function kmsKeyOps(
   o: ServerKeysStart & { hsmWorkers?: number },
-): Promise<KmsKeyOps & { proofs: FlowAProofOps; hsm: Hsm }> {
+): Promise<
+  KmsKeyOps & { proofs: FlowAProofOps; hsm: Hsm; keys: Record<SharedKeyName, ServerKeyRing> }
+> {
   const size = o.hsmWorkers ?? defaultPoolSize();
   checkPoolSize(size);
   const { hsm, pk, mak } = await openServerKeys(o, "kms");
@@ -75,17 +82,21 @@ export async function kmsKeyOps(
   const proofs = await flowAProofOps(hsm, o.store);
   return {
     proofs,
-    verifyBatchMac: (data, mac) =>
-      hsmCall("batch MAC", () => hsm.verifyMac(mak.keyBlock, data, fromHex(mac))),
-    importTk: (tkUnderPk, expected) =>
-      hsmCall("TK import from PK", async () => {
-        const r = await hsm.importKey(tkUnderPk, pk.keyBlock, {
+    verifyBatchMac: async (data, mac, makVersion = 1) => {
+      const v = await takenVersion(mak, { version: makVersion }, "the batch's MAC");
+      return await hsmCall("batch MAC", () => hsm.verifyMac(v.keyBlock, data, fromHex(mac)));
+    },
+    importTk: async (tkUnderPk, expected) => {
+      const v = await takenVersion(pk, pkOfBlock(tkUnderPk), "the TK");
+      return await hsmCall("TK import from PK", async () => {
+        const r = await hsm.importKey(tkUnderPk, v.keyBlock, {
           template: KEY_TEMPLATES.TK,
           expectedKcv: expected.kcv,
           expectedHash: expected.hash,
         });
         return { tkBlock: r.keyBlock };
-      }),
+      });
+    },
     issueTmk: (tkBlock, tkHash) =>
       hsmCall("TMK issuance", async () => {
         const r = await hsm.generateKeyUnderKek(KEY_TEMPLATES.TMK, tkBlock, {
@@ -109,5 +120,25 @@ export async function kmsKeyOps(
     hsmStats: () => pool.stats(),
     close: () => pool.close(),
     hsm,
+    keys: { PK: pk, MAK: mak },
   };
+}
+
+/**
+ * The PK a TK block is under: the KCV its optional block KP names (X9.143
+ * 6.3.6.7), or version 1 (the key ceremony's) for a block without one.
+ *
+ * @throws {ValidationError} `invalid_key_block` for a header that does not parse.
+ */
+function pkOfBlock(block: string): { kcv: string } | { version: number } {
+  let kp: string | undefined;
+  try {
+    kp = readKeyBlockHeader(block).optionalBlocks.find((b) => b.id === "KP")?.data;
+  } catch (e) {
+    throw new ValidationError(
+      "invalid_key_block",
+      `the TK's key block header: ${e instanceof Error ? e.message : String(e)}`,
+    );
+  }
+  return kp === undefined ? { version: 1 } : { kcv: kp.slice(2).toUpperCase() };
 }

@@ -58,6 +58,8 @@ import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { kmsMain } from "./_cli.ts";
 import { mutualTlsOnly } from "../_lib/tls.ts";
 import { kmsKeyOps } from "./_keys.ts";
+import { KEY_DISTRIBUTION_ROUTES, keyRotationRoutes, KmsKeyRotation } from "./key_rotation.ts";
+import { keyVersionGauge } from "../_lib/key_rotation.ts";
 import { kmsRoutes } from "./routes.ts";
 import { FlowADelivery } from "./flow_a_delivery.ts";
 import type { FailureLimits } from "../_lib/rate_limit.ts";
@@ -122,11 +124,12 @@ export interface KmsOptions extends ServerBaseOptions {
 }
 
 /**
- * Over TLS, S14 (`acceptTkBatch`) needs the MTMS's client certificate
- * besides the MAC under MAK; an in-process KMS (no socket) has the MAC alone.
+ * Over TLS, S14 (`acceptTkBatch`, and the key versions the MTMS fetches)
+ * needs the MTMS's client certificate besides the MAC under MAK (the keys:
+ * the key exchange key); an in-process KMS (no socket) has those alone.
  */
 function mtmsOverTls(routes: Route[], o: { tls?: ServerTls }): Route[] {
-  return o.tls ? mutualTlsOnly(routes, ["acceptTkBatch"]) : routes;
+  return o.tls ? mutualTlsOnly(routes, ["acceptTkBatch", ...KEY_DISTRIBUTION_ROUTES]) : routes;
 }
 
 /** A KMS without a socket: its handler (tests call it directly) and a close. */
@@ -159,6 +162,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
   try {
     const hsm = await kmsKeyOps({ ...base.keys, hsmWorkers: o.hsmWorkers });
     const service = new KmsService(hsm, store);
+    keyVersionGauge(metrics, hsm.keys);
     // Flow A S16-S17: nonces and proofs of possession.
     const delivery = new FlowADelivery({
       store,
@@ -216,6 +220,7 @@ export async function createKms(o: Omit<KmsOptions, "port" | "hostname">): Promi
             flowB ? withFlowB(kmsRoutes(service, delivery), flowB) : kmsRoutes(service, delivery),
             { ...o, store, hsmFactory, metrics },
           ),
+          ...keyRotationRoutes(new KmsKeyRotation({ keys: hsm.keys, store })),
           ...operators.routes,
           ...kmsCaRoutes(kmsCa),
         ],

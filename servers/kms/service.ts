@@ -37,10 +37,11 @@ import { StagedUpload } from "./_upload.ts";
 /** The HSM operations the KMS needs; clear keys never leave them. */
 export interface KmsKeyOps {
   /**
-   * Checks a retail MAC (ISO 9797-1 alg. 3) under MAK.
+   * Checks a retail MAC (ISO 9797-1 alg. 3) under MAK version `makVersion` (default 1).
    * @returns whether it matches (compared in constant time).
+   * @throws {IntegrityError} `key_version_retired`, `key_version_unknown`.
    */
-  verifyBatchMac(data: Uint8Array, mac: string): Promise<boolean>;
+  verifyBatchMac(data: Uint8Array, mac: string, makVersion?: number): Promise<boolean>;
   /**
    * S14: TK under PK (TR-31) to TK under the LMK; checks KCV and SHA-256 inside the HSM.
    * @throws {IntegrityError} `decrypt_failed`, `kcv_mismatch`, `tk_hash_mismatch`.
@@ -169,7 +170,17 @@ export class KmsService {
    * @throws {IntegrityError} `mac_invalid` (audited).
    */
   async #authenticate(orderId: string, trailer: TkBatchTrailer): Promise<TkBatchTrailer> {
-    if (!(await this.#hsm.verifyBatchMac(trailer.macInput, trailer.mac))) {
+    let ok: boolean;
+    try {
+      ok = await this.#hsm.verifyBatchMac(trailer.macInput, trailer.mac, trailer.makVersion);
+    } catch (e) {
+      if (e instanceof ProtocolError) {
+        await this.#audit("tk_batch_imported", "failure", { subject: orderId, detail: e.code });
+        throw new IntegrityError(e.code, `${trailer.where}${e.message}; nothing stored`);
+      }
+      throw e;
+    }
+    if (!ok) {
       await this.#audit("tk_batch_imported", "failure", {
         subject: orderId,
         detail: "mac_invalid",

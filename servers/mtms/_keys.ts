@@ -11,6 +11,7 @@ import { fromHex, toHex } from "../../src/crypto/mod.ts";
 import { type Hsm, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import { verifyOperatorSignature } from "../../src/protocol/certs.ts";
 import { hsmCall, openServerKeys, type ServerKeysStart } from "../_lib/hsm.ts";
+import type { ServerKeyRing, SharedKeyName } from "../_lib/key_rotation.ts";
 import type { MtmsKeyOps, SignatureCheck } from "./service.ts";
 
 /** An RSA public key (modulus and exponent, big-endian). */
@@ -21,7 +22,8 @@ export type RsaPublicKeyBytes = RsaPublicKey;
  *
  * @param o components, core, store, the transport key (existing, or to generate and certify),
  *   and the HSM factory (see {@link ServerKeysStart}).
- * @returns the operations, the transport certificate and the HSM (for audit checkpoints).
+ * @returns the operations, the transport certificate, the HSM (for audit checkpoints) and
+ *   the versions of PK and MAK (`key_rotation.ts`).
  * @throws {TypeError} if neither `transportKey` nor `issueTransportCertificate` is given.
  */
 export async function mtmsKeyOps(
@@ -29,7 +31,14 @@ export async function mtmsKeyOps(
     transportKey?: { keyBlock: string; certificate: string };
     issueTransportCertificate?: (publicKey: RsaPublicKey) => Promise<string>;
   },
-): Promise<{ ops: MtmsKeyOps; transportCertificate: string; hsm: Hsm }> {
+): Promise<
+  {
+    ops: MtmsKeyOps;
+    transportCertificate: string;
+    hsm: Hsm;
+    keys: Record<SharedKeyName, ServerKeyRing>;
+  }
+> {
   const { hsm, pk, mak } = await openServerKeys(o, "mtms");
   let transport: { keyBlock: string; certificate: string };
   if (o.transportKey) {
@@ -48,6 +57,7 @@ export async function mtmsKeyOps(
   }
   return {
     hsm,
+    keys: { PK: pk, MAK: mak },
     transportCertificate: transport.certificate,
     ops: {
       importTk: (encryptedTk, expected) =>
@@ -55,7 +65,7 @@ export async function mtmsKeyOps(
           const r = await hsm.translateKeyFromRsa(
             transport.keyBlock,
             fromHex(encryptedTk),
-            pk.keyBlock,
+            pk.current.keyBlock,
             {
               template: KEY_TEMPLATES.TK,
               hash: "SHA-256",
@@ -66,10 +76,11 @@ export async function mtmsKeyOps(
           return { tkBlock: r.exported };
         }),
       macBatch: (data) =>
-        hsmCall(
-          "batch MAC",
-          async () => toHex(await hsm.generateMac(mak.keyBlock, data)).toUpperCase(),
-        ),
+        hsmCall("batch MAC", async () => {
+          const v = mak.current;
+          const mac = toHex(await hsm.generateMac(v.keyBlock, data)).toUpperCase();
+          return { mac, makVersion: v.version };
+        }),
     },
   };
 }

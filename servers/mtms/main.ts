@@ -43,6 +43,8 @@ import { openServerBase, type ServerBaseOptions } from "../_lib/server_start.ts"
 import { openOperatorLayer } from "../_lib/operator_layer.ts";
 import { mtmsMain } from "./_cli.ts";
 import { mtmsKeyOps, operatorSignatureCheck, type RsaPublicKeyBytes } from "./_keys.ts";
+import { MtmsKeySync } from "./key_rotation.ts";
+import { keyVersionGauge } from "../_lib/key_rotation.ts";
 import { exportSpkiPem } from "../../src/crypto/mod.ts";
 import { type HsmMode, KEY_TEMPLATES } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
@@ -115,6 +117,7 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       transportKey: o.transportKey,
       issueTransportCertificate: o.issueTransportCertificate,
     });
+    keyVersionGauge(metrics, keys.keys);
     const service = new MtmsService({
       hsm: keys.ops,
       store,
@@ -130,6 +133,13 @@ export async function createMtms(o: Omit<MtmsOptions, "port" | "hostname">): Pro
       kmsUrl: o.kmsUrl,
       observe: o.observe,
       streamAbove: o.streamAbove,
+      keySync: new MtmsKeySync({
+        keys: keys.keys,
+        store,
+        kms: o.kmsTransport ?? fetchTransport,
+        kmsUrl: o.kmsUrl,
+        observe: o.observe,
+      }),
     });
     const operators = openOperatorLayer({ ...o, store, hsm: keys.hsm, actor: "mtms" });
     const api = createHandler({

@@ -48,8 +48,21 @@ export interface MtmsKeyOps {
     encryptedTk: string,
     expected: { kcv: string; hash: string },
   ): Promise<{ tkBlock: string }>;
-  /** S14: retail MAC (ISO 9797-1 alg. 3, padding 2) under MAK, uppercase hex. */
-  macBatch(data: Uint8Array): Promise<string>;
+  /**
+   * S14: retail MAC (ISO 9797-1 alg. 3, padding 2) under the current MAK,
+   * uppercase hex, and that MAK's version.
+   */
+  macBatch(data: Uint8Array): Promise<{ mac: string; makVersion: number }>;
+}
+
+/** Brings the MTMS's PK and MAK to the KMS's versions (`key_rotation.ts`). */
+export interface KeySync {
+  /**
+   * Fetches and adopts each version the KMS has and the MTMS has not.
+   * @throws {UpstreamError} `key_versions_unavailable` (the KMS did not answer),
+   *   `key_sync_failed` (a version refused).
+   */
+  sync(): Promise<void>;
 }
 
 /** Checks an operator certificate and a signature made with its key. */
@@ -72,6 +85,8 @@ export interface MtmsServiceOptions {
   transportCertificate: string;
   /** Reaches the KMS. */
   kms: Transport;
+  /** Brings PK and MAK to the KMS's versions before each transfer; none: no rotation. */
+  keySync?: KeySync;
   kmsUrl: string;
   /**
    * Orders of more TKs than this go to KMS as a streamed batch (NDJSON, memory
@@ -396,23 +411,25 @@ export class MtmsService {
         `order ${orderId} has ${order.collected} of ${order.terminals} TKs; an order goes to KMS whole`,
       );
     }
-    const streamed = order.collected > (this.#o.streamAbove ?? STREAM_ABOVE);
-    // A JSON batch is read and MACed before it is sent; a streamed one as it is sent.
-    const batch = streamed ? undefined : await this.#jsonBatch(orderId);
     let answer: TkBatchResponse;
     try {
-      answer = batch
-        ? (await callJson(
-          this.#o.kms,
-          "POST",
-          `${this.#o.kmsUrl.replace(/\/$/, "")}/v1/tk-batches`,
-          batch,
-          TkBatchResponse,
-          { observe: this.#o.observe },
-        )).body
-        : await this.#sendStreamed(orderId, order.collected);
+      // The KMS's key versions first (unanswered: the batch goes under the versions the MTMS
+      // has, which the KMS still takes after one rotation); a batch refused for a key's
+      // version once more after.
+      await this.#o.keySync?.sync().catch((e) => {
+        if (!(e instanceof UpstreamError && e.code === "key_versions_unavailable")) throw e;
+      });
+      try {
+        answer = await this.#send(orderId, order.collected);
+      } catch (e) {
+        if (!(this.#o.keySync && e instanceof RemoteError && /^key_version_/.test(e.code))) {
+          throw e;
+        }
+        await this.#o.keySync.sync();
+        answer = await this.#send(orderId, order.collected);
+      }
     } catch (e) {
-      const code = e instanceof RemoteError ? e.code : "kms_unreachable";
+      const code = e instanceof ProtocolError ? e.code : "kms_unreachable";
       await this.#audit("order_transferred", "failure", { subject: orderId, detail: code });
       throw new UpstreamError(
         "kms_refused",
@@ -427,6 +444,21 @@ export class MtmsService {
       }, tx);
     });
     return { orderId, transferred: answer.accepted, duplicate: answer.duplicate };
+  }
+
+  /** Sends the order's batch: one JSON body, or streamed above `streamAbove` TKs. */
+  async #send(orderId: string, n: number): Promise<TkBatchResponse> {
+    if (n > (this.#o.streamAbove ?? STREAM_ABOVE)) return await this.#sendStreamed(orderId, n);
+    // A JSON batch is read and MACed before it is sent; a streamed one as it is sent.
+    const batch = await this.#jsonBatch(orderId);
+    return (await callJson(
+      this.#o.kms,
+      "POST",
+      `${this.#o.kmsUrl.replace(/\/$/, "")}/v1/tk-batches`,
+      batch,
+      TkBatchResponse,
+      { observe: this.#o.observe },
+    )).body;
   }
 
   /** The order as one JSON batch, MAC over its canonical bytes. */
@@ -444,8 +476,10 @@ export class MtmsService {
       after = page[page.length - 1].sn;
     }
     entries.sort((a, b) => (a.sn < b.sn ? -1 : a.sn > b.sn ? 1 : 0));
-    const mac = await this.#o.hsm.macBatch(batchMacInput({ orderId, tks: entries }));
-    return { orderId, tks: entries, mac };
+    const { mac, makVersion } = await this.#o.hsm.macBatch(
+      batchMacInput({ orderId, tks: entries }),
+    );
+    return { orderId, tks: entries, mac, makVersion };
   }
 
   /**
@@ -485,8 +519,8 @@ export class MtmsService {
           c.error(new Error(`order ${orderId}: ${sent} TKs read, ${n} announced`));
           return;
         }
-        const mac = await hsm.macBatch(new Uint8Array(hash.digest()));
-        c.enqueue(enc.encode(`${JSON.stringify({ mac })}\n`));
+        const { mac, makVersion } = await hsm.macBatch(new Uint8Array(hash.digest()));
+        c.enqueue(enc.encode(`${JSON.stringify({ mac, makVersion })}\n`));
         c.close();
       },
     });

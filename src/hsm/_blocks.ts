@@ -225,6 +225,9 @@ export interface ExportedAttributes {
  * TR-31 block (version B under a TDES KEK, D under AES) or TDES-ECB hex.
  *
  * @param checkExportable whether `h` must allow the export (false for a key in transit).
+ * @param namesKek whether the block names its KEK in optional block KP (X9.143 6.3.6.7: "00",
+ *   then the KEK's legacy KCV), so that a receiver holding several versions of the KEK
+ *   knows which one it is under before it unwraps.
  * @throws {HsmError} `key_usage` for a key its attributes or the KEK do not allow to export.
  */
 export async function wrapUnderKek(
@@ -235,6 +238,7 @@ export async function wrapUnderKek(
   kek: { key: Uint8Array; algorithm: string },
   format: WrapFormat,
   checkExportable = true,
+  namesKek = false,
 ): Promise<string> {
   if (checkExportable) checkRule(op, format === "ecb" ? RULES.exportEcb : RULES.exportTrusted, h);
   if (format === "ecb") {
@@ -261,7 +265,10 @@ export async function wrapUnderKek(
     exportability: h.exportability as KeyBlockHeader["exportability"],
     keyContext: "2",
     // A test HSM's keys stay recognisable where they go: the marker travels too.
-    optionalBlocks: ctx.marker ? [ctx.marker] : [],
+    optionalBlocks: [
+      ...(namesKek ? [{ id: "KP", data: await kbpkCheck(ctx, kek) }] : []),
+      ...(ctx.marker ? [ctx.marker] : []),
+    ],
   };
   try {
     return await wrapKeyBlock(kek.key, header, key, { core: ctx.core });
@@ -290,4 +297,12 @@ export async function guard<T>(ctx: HsmContext, fn: () => Promise<T>, keyId: str
     if (e instanceof HsmError && KEY_REFUSALS.has(e.code)) return await refuseKey(ctx, e, keyId);
     throw e;
   }
+}
+
+/** The data of optional block KP (X9.143 6.3.6.7): the KCV algorithm ("00" legacy, "01" CMAC), then the KEK's KCV. */
+async function kbpkCheck(
+  ctx: HsmContext,
+  kek: { key: Uint8Array; algorithm: string },
+): Promise<string> {
+  return `${kek.algorithm === "A" ? "01" : "00"}${await kcvOf(ctx, kek.key, kek.algorithm)}`;
 }

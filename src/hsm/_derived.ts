@@ -25,6 +25,13 @@ const MAX_DATA = 4096;
  */
 const LABEL = /^[\x20-\x7e]{4,64}$/;
 
+/**
+ * Labels of the HSM's own derivations (the key exchange key of a server
+ * key's successor, `_successor.ts`) start with this; a caller's label may
+ * not, so no caller-chosen derivation gives one of those keys.
+ */
+export const INTERNAL_LABEL = "HSM ";
+
 /** Checks a derivation and returns its label and context as bytes. */
 function checkDerivation(d: unknown): { label: Uint8Array; context: Uint8Array } {
   checkObject("derivation", d, " { label, context }");
@@ -34,6 +41,11 @@ function checkDerivation(d: unknown): { label: Uint8Array; context: Uint8Array }
       `derivation.label must be 4-64 printable ASCII characters, got ${
         typeof label === "string" ? `${label.length} characters` : describe(label)
       }`,
+    );
+  }
+  if (label.startsWith(INTERNAL_LABEL)) {
+    throw new RangeError(
+      `derivation.label may not start with ${JSON.stringify(INTERNAL_LABEL)} (the HSM's own)`,
     );
   }
   checkBytes("derivation.context", context);

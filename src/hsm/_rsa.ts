@@ -214,9 +214,10 @@ export async function translateKeyFromRsa(
     return await guard(ctx, async () => {
       const c = await checkReceived(ctx, k, options);
       // The key arrived under the HSM's public key to be re-encrypted, so
-      // its exportability is that of its new home; it crosses as a TR-31 block.
+      // its exportability is that of its new home; it crosses as a TR-31 block
+      // naming its KEK (KP), as the KEK (PK) has versions.
       const under = { key: kek.key, algorithm: kek.header.algorithm };
-      const exported = await wrapUnderKek(ctx, op, k, t, under, "tr31", false);
+      const exported = await wrapUnderKek(ctx, op, k, t, under, "tr31", false, true);
       return { exported, ...c };
     }, `the translated key ${attrs(t)}`);
   } finally {

@@ -119,6 +119,12 @@ export const RULES = {
    * the same way; no other usage (MAK, RSA keys) may serve as a base key.
    */
   deriveMacVerify: rule("the base key", ["K0", "D0"], ["T"], ["B", "E"]),
+  /**
+   * A key shared by two servers (PK, MAK: never exportable) whose successor
+   * is handed from one to the other under a key exchange key derived from
+   * it (`exportSuccessorKey`, `importSuccessorKey`).
+   */
+  successorBase: rule("the current key", ["K0", "M3"], ["T"], ["B", "C"], ["N"]),
   /** A symmetric key whose KCV or hash is asked for. */
   checkValue: rule("the key", null, ["T", "A"], null),
 } as const satisfies Record<string, RoleRule>;

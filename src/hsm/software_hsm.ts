@@ -33,6 +33,7 @@ import { type HsmContext, lmkKcvOf, refuse, setState } from "./_machine.ts";
 import * as bulk from "./_bulk.ts";
 import { verifyDerivedMac } from "./_derived.ts";
 import * as rsa from "./_rsa.ts";
+import { exportSuccessorKey, importSuccessorKey } from "./_successor.ts";
 import * as sym from "./_symmetric.ts";
 import { exportKeyTr34 } from "./_tr34.ts";
 import { HsmError } from "./errors.ts";
@@ -371,6 +372,22 @@ export class SoftwareHsm implements Hsm {
     mac: Uint8Array,
   ): Promise<boolean> {
     return verifyDerivedMac(this.#ctx, keyBlock, derivation, data, mac);
+  }
+
+  exportSuccessorKey(
+    keyBlock: string,
+    currentBlock: string,
+    context: Uint8Array,
+  ): Promise<ExportResult> {
+    return exportSuccessorKey(this.#ctx, keyBlock, currentBlock, context);
+  }
+
+  importSuccessorKey(
+    wrapped: string,
+    currentBlock: string,
+    options: { context: Uint8Array; expectedKcv: string },
+  ): Promise<KeyResult> {
+    return importSuccessorKey(this.#ctx, wrapped, currentBlock, options);
   }
 
   encryptData(keyBlock: string, data: Uint8Array): Promise<Uint8Array> {

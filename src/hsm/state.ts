@@ -59,6 +59,8 @@ export const OPERATION_STATES = {
   translateKeyFromRsa: ["authorized"],
   exportKeyRsa: ["authorized"],
   exportKeyTr34: ["authorized"],
+  exportSuccessorKey: ["authorized"],
+  importSuccessorKey: ["authorized"],
 } as const satisfies Record<string, readonly HsmState[]>;
 
 /** An HSM operation that {@link OPERATION_STATES} governs (`setState` is allowed in every state). */

@@ -268,4 +268,26 @@ export interface Hsm {
    * under the KRD's public key (TR-34 2-pass: the KMS's KDH, TMK to the PIN pad).
    */
   exportKeyTr34(keyBlock: string, options: Tr34ExportOptions): Promise<Tr34ExportResult>;
+
+  /**
+   * Exports the successor of a key two servers share (PK, MAK: same
+   * attributes, never exportable otherwise) as a TR-31 block under a key
+   * exchange key derived from the current key (SP 800-108 CMAC KDF, a label
+   * of the HSM's own, `context` binding it to this hand-over).
+   */
+  exportSuccessorKey(
+    keyBlock: string,
+    currentBlock: string,
+    context: Uint8Array,
+  ): Promise<ExportResult>;
+
+  /**
+   * Imports a successor that {@link exportSuccessorKey} sent (same current
+   * key, same context) into a block under the LMK, its KCV checked.
+   */
+  importSuccessorKey(
+    wrapped: string,
+    currentBlock: string,
+    options: { context: Uint8Array; expectedKcv: string },
+  ): Promise<KeyResult>;
 }

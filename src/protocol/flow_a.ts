@@ -244,11 +244,19 @@ export const BatchEntry = object({
 }, "one TK under PK");
 export type BatchEntry = Infer<typeof BatchEntry>;
 
+/**
+ * The version of MAK a batch's MAC is under (1: the key ceremony's; absent
+ * means 1). Each TK names the PK it is under in its key block (optional
+ * block KP, the KCV of PK).
+ */
+export const KEY_VERSION = integer(1, 999_999, "version of a key the MTMS and the KMS share");
+
 /** `POST /v1/tk-batches` (S14): an order's TKs, MACed under MAK over {@link batchMacInput}. */
 export const TkBatchRequest = object({
   orderId: ORDER_ID,
   tks: array(BatchEntry, 1, MAX_ORDER_TERMINALS, "the order's TKs"),
   mac: hex(8, "ISO 9797-1 MAC algorithm 3 (retail MAC), padding method 2, under MAK"),
+  makVersion: optional(KEY_VERSION),
 }, "a production order's TKs for KMS (S14)");
 export type TkBatchRequest = Infer<typeof TkBatchRequest>;
 
@@ -300,6 +308,7 @@ export type TkBatchStreamHeader = Infer<typeof TkBatchStreamHeader>;
 /** Last line of a streamed batch: the MAC over SHA-256 of {@link batchMacInput}. */
 export const TkBatchStreamTrailer = object({
   mac: hex(8, "ISO 9797-1 MAC algorithm 3 (retail MAC), padding method 2, under MAK"),
+  makVersion: optional(KEY_VERSION),
 }, "last line of a streamed batch");
 export type TkBatchStreamTrailer = Infer<typeof TkBatchStreamTrailer>;
 

@@ -20,3 +20,4 @@ export * from "./tr34.ts";
 export * from "./flow_b_proof.ts";
 export * from "./client.ts";
 export * from "./certs.ts";
+export * from "./server_keys.ts";

@@ -24,6 +24,8 @@ import {
   checkCheckpoint,
   checkOperatorInput,
   checkServerKey,
+  checkServerKeyVersion,
+  SERVER_KEY_NAMES,
 } from "./_operator_check.ts";
 import {
   iso,
@@ -33,6 +35,7 @@ import {
   toCheckpoint,
   toOperator,
   toServerKey,
+  toServerKeyVersion,
 } from "./_rows.ts";
 import type { AuditLog, OperatorBook, ServerKeys } from "./api.ts";
 import type { AuditCheckpoint, AuditHead, ChainedAuditRecord } from "./audit_chain.ts";
@@ -46,6 +49,8 @@ import type {
   OperatorInput,
   OperatorRecord,
   ServerKey,
+  ServerKeyVersion,
+  ServerKeyVersionInput,
 } from "./operator_types.ts";
 import type { AuditInput, AuditQuery, AuditRecord } from "./types.ts";
 
@@ -173,6 +178,48 @@ export abstract class AuditFront extends LedgerFront implements AuditLog, Server
         iso(k.createdAt),
       );
       return toServerKey((await x.get("SELECT * FROM server_keys WHERE name = ?", k.name))!);
+    });
+  }
+
+  listServerKeyVersions(name: string): Promise<ServerKeyVersion[]> {
+    checkOneOf("name", name, SERVER_KEY_NAMES);
+    return this.backend.one("server key versions", async (x) =>
+      (await x.all(
+        "SELECT * FROM server_key_versions WHERE name = ? ORDER BY version",
+        name,
+      )).map(toServerKeyVersion));
+  }
+
+  putServerKeyVersion(k: ServerKeyVersionInput): Promise<ServerKeyVersion> {
+    checkServerKeyVersion(k);
+    const what = `${k.name} version ${k.version}`;
+    return this.backend.atomic(`server key ${what}`, async (x) => {
+      const select = `SELECT * FROM server_key_versions WHERE name = ? AND version = ?`;
+      if (k.previousKcv !== null) {
+        // The version before is locked until the end: two rotations cannot both follow it.
+        const prev = await x.get(select + this.backend.lockRow, k.name, k.version - 1);
+        if (!prev || prev.kcv !== k.previousKcv) {
+          throw new StoreError(
+            "conflict",
+            `${what}: version ${k.version - 1} ${
+              prev ? `has KCV ${prev.kcv}, not ${k.previousKcv}` : "is not stored"
+            }; nothing stored`,
+          );
+        }
+      }
+      await x.run(
+        `INSERT INTO server_key_versions
+           (name, version, key_block, kcv, previous_kcv, created_at, created_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`,
+        k.name,
+        k.version,
+        k.keyBlock,
+        k.kcv,
+        k.previousKcv,
+        iso(k.createdAt),
+        k.createdBy,
+      );
+      return toServerKeyVersion((await x.get(select, k.name, k.version))!);
     });
   }
 

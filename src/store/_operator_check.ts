@@ -24,6 +24,7 @@ import {
   type ApprovalState,
   OPERATOR_ROLES,
   type OperatorInput,
+  type ServerKeyVersionInput,
 } from "./operator_types.ts";
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -54,6 +55,28 @@ export function checkServerKey(
   checkKeyBlock("key.keyBlock", k.keyBlock);
   checkKcv("key.kcv", k.kcv);
   checkDate("key.createdAt", k.createdAt);
+}
+
+/** The names of the shared keys that have versions. */
+export const SERVER_KEY_NAMES: readonly string[] = ["PK", "MAK"];
+
+/** A version of a shared key to store. */
+export function checkServerKeyVersion(k: ServerKeyVersionInput): void {
+  checkObject("key", k);
+  checkOneOf("key.name", k.name, SERVER_KEY_NAMES);
+  checkInt("key.version", k.version, 1, 999_999);
+  checkKeyBlock("key.keyBlock", k.keyBlock);
+  checkKcv("key.kcv", k.kcv);
+  if ((k.version === 1) !== (k.previousKcv === null)) {
+    throw new RangeError(
+      `key.previousKcv must be null for version 1 and a KCV after it, got ${
+        k.previousKcv === null ? "null" : "a KCV"
+      } for version ${k.version}`,
+    );
+  }
+  if (k.previousKcv !== null) checkKcv("key.previousKcv", k.previousKcv);
+  checkDate("key.createdAt", k.createdAt);
+  checkText("key.createdBy", k.createdBy, 200);
 }
 
 /** An operator to add. */

@@ -10,7 +10,7 @@
 import { Buffer } from "node:buffer";
 import type { AuditCheckpoint, ChainedAuditRecord } from "./audit_chain.ts";
 import { StoreError } from "./errors.ts";
-import type { Approval, OperatorRecord, ServerKey } from "./operator_types.ts";
+import type { Approval, OperatorRecord, ServerKey, ServerKeyVersion } from "./operator_types.ts";
 import type { KmsCaRecord } from "./kms_ca_types.ts";
 import type {
   AuditRecord,
@@ -44,6 +44,7 @@ export const HASHED_TABLES: readonly [string, string][] = [
   ["audit_chain_start", "id"],
   ["audit_checkpoints", "seq"],
   ["server_keys", "name"],
+  ["server_key_versions", "name, version"],
   ["operators", "id"],
   ["approvals", "id"],
   ["kms_ca", "version"],
@@ -141,6 +142,11 @@ export function toChained(r: Row): ChainedAuditRecord {
 
 /** An `audit_checkpoints` row. */
 export const toCheckpoint = rowMapper<AuditCheckpoint>("seq# hash at@ key_kcv mac");
+
+/** A `server_key_versions` row. */
+export const toServerKeyVersion = rowMapper<ServerKeyVersion>(
+  "name version# key_block kcv previous_kcv? created_at@ created_by",
+);
 
 /** A `server_keys` row. */
 export const toServerKey = rowMapper<ServerKey>("name key_block kcv created_at@");

@@ -53,6 +53,8 @@ import type {
   OperatorInput,
   OperatorRecord,
   ServerKey,
+  ServerKeyVersion,
+  ServerKeyVersionInput,
 } from "./operator_types.ts";
 import type { KmsCaInput, KmsCaRecord } from "./kms_ca_types.ts";
 
@@ -390,6 +392,18 @@ export interface ServerKeys {
   putServerKey(key: { name: string; keyBlock: string; kcv: string; createdAt: Date }): Promise<
     ServerKey
   >;
+
+  /** Every stored version of a shared key (PK, MAK), oldest first. */
+  listServerKeyVersions(name: string): Promise<ServerKeyVersion[]>;
+
+  /**
+   * Stores a version of a shared key unless that version is there (of two
+   * writers, the first wins): version 1 with no previous KCV, version n + 1
+   * only while version n is stored with KCV `previousKcv`.
+   * @returns the version stored under that name and number (this one or the earlier one).
+   * @throws {StoreError} `conflict` naming the version that is missing or has another KCV.
+   */
+  putServerKeyVersion(key: ServerKeyVersionInput): Promise<ServerKeyVersion>;
 }
 
 /** Operators, their roles and public keys; and the approvals of dual control. */

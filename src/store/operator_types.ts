@@ -81,6 +81,37 @@ export type GrantResult =
     readonly approval: Approval | null;
   };
 
+/**
+ * One version of a key the MTMS and the KMS share (PK, MAK) as a key block
+ * under this server's LMK. Version 1 is the key formed from the ceremony's
+ * components; each later one names the KCV of the version before it, so the
+ * versions form a chain from the components.
+ */
+export interface ServerKeyVersion {
+  /** `PK` or `MAK`. */
+  readonly name: string;
+  /** 1, 2, 3, ... */
+  readonly version: number;
+  readonly keyBlock: string;
+  readonly kcv: string;
+  /** KCV of version `version - 1`; null for version 1. */
+  readonly previousKcv: string | null;
+  readonly createdAt: string;
+  /** Who made it: `ceremony`, the two operators of a rotation, or the server it came from. */
+  readonly createdBy: string;
+}
+
+/** A version of a shared key to store ({@link ServerKeyVersion} with a `Date`). */
+export interface ServerKeyVersionInput {
+  name: string;
+  version: number;
+  keyBlock: string;
+  kcv: string;
+  previousKcv: string | null;
+  createdAt: Date;
+  createdBy: string;
+}
+
 /** A key of the server itself (e.g. the audit key) as a key block under its LMK. */
 export interface ServerKey {
   readonly name: string;

@@ -275,4 +275,22 @@ CREATE TRIGGER kms_ca_no_truncate BEFORE TRUNCATE ON kms_ca
   FOR EACH STATEMENT EXECUTE FUNCTION kms_ca_append_only();
 `,
   },
+  {
+    version: 11,
+    description:
+      "versions of the keys the MTMS and the KMS share (PK, MAK), rotated under dual control",
+    sql: `
+CREATE TABLE server_key_versions (
+  name         text COLLATE "C" NOT NULL CHECK (name IN ('PK', 'MAK')),
+  version      integer NOT NULL CHECK (version >= 1),
+  key_block    text NOT NULL,
+  kcv          text NOT NULL,
+  previous_kcv text,
+  created_at   timestamptz NOT NULL,
+  created_by   text NOT NULL,
+  PRIMARY KEY (name, version),
+  CHECK ((version = 1) = (previous_kcv IS NULL))
+);
+`,
+  },
 ];

@@ -276,4 +276,24 @@ CREATE TRIGGER kms_ca_no_delete BEFORE DELETE ON kms_ca
 BEGIN SELECT RAISE(ABORT, 'kms_ca is append-only: DELETE refused'); END;
 `,
   },
+  {
+    version: 11,
+    description:
+      "versions of the keys the MTMS and the KMS share (PK, MAK), rotated under dual control",
+    sql: `
+-- Version 1 is the key formed from the ceremony's components; each later version names the
+-- KCV of the one before (a chain from the components). A key block under this server's LMK.
+CREATE TABLE server_key_versions (
+  name         TEXT NOT NULL CHECK (name IN ('PK', 'MAK')),
+  version      INTEGER NOT NULL CHECK (version >= 1),
+  key_block    TEXT NOT NULL,
+  kcv          TEXT NOT NULL,
+  previous_kcv TEXT,
+  created_at   TEXT NOT NULL,
+  created_by   TEXT NOT NULL,
+  PRIMARY KEY (name, version),
+  CHECK ((version = 1) = (previous_kcv IS NULL))
+) STRICT;
+`,
+  },
 ];

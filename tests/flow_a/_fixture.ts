@@ -17,7 +17,7 @@ import type { RsaPublicKeyBytes } from "../../servers/mtms/_keys.ts";
 import { type DemoPki, makeDemoPki, randomComponents } from "../../demo/setup.ts";
 import type { Hsm } from "../../src/hsm/mod.ts";
 import type { Store } from "../../src/store/mod.ts";
-import { openHsm } from "../../servers/_lib/hsm.ts";
+import { type HsmFactory, openHsm } from "../../servers/_lib/hsm.ts";
 import { openStore } from "../../servers/_lib/store.ts";
 import type { ServerMetrics } from "../../servers/_lib/metrics.ts";
 
@@ -84,6 +84,8 @@ export interface World {
   tls?: SocketTls;
   /** Restarts the KMS on the same database (same components). */
   restartKms(): Promise<void>;
+  /** Restarts the MTMS on the same database (same components; a new transport key). */
+  restartMtms(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -108,6 +110,8 @@ export interface WorldOptions {
   nonceTtlMs?: number;
   /** Where the KMS counts events (default its own metrics). */
   kmsMetrics?: ServerMetrics;
+  /** Opens both servers' HSMs (e.g. observed ones); default the software HSM. */
+  hsmFactory?: HsmFactory;
 }
 
 export async function makeWorld(
@@ -141,6 +145,7 @@ export async function makeWorld(
     nonceTtlMs: options.nonceTtlMs,
     metrics: options.kmsMetrics,
     ...instrumented(options.instrument?.kms),
+    ...(options.hsmFactory ? { hsmFactory: options.hsmFactory } : {}),
   };
   let kmsApp: KmsApp | undefined;
   let kmsStop: () => Promise<void>;
@@ -150,6 +155,7 @@ export async function makeWorld(
   let mtmsUrl: string;
   let transport: Transport;
   let tls: SocketTls | undefined;
+  let mtmsOptions: Parameters<typeof createMtms>[0] | undefined;
   // The KMS handler is looked up on each call, so a restart swaps it.
   const around = options.around ?? ((_: "kms" | "mtms", h: Transport) => h);
   const kmsHandler: Transport = around("kms", (r) => kmsApp!.handler(r));
@@ -159,13 +165,14 @@ export async function makeWorld(
     mtmsUrl = "http://mtms.test";
     kmsApp = await createKms(kmsOptions);
     kmsStop = () => kmsApp!.close();
-    mtmsApp = await createMtms({
+    mtmsOptions = {
       ...kmsOptions,
       metrics: undefined,
       db: options.db?.mtms ?? `${dir}/mtms.db`,
       lmkComponents: components.mtmsLmk,
       log: mtmsLog.logger,
       ...instrumented(options.instrument?.mtms),
+      ...(options.hsmFactory ? { hsmFactory: options.hsmFactory } : {}),
       kmsUrl,
       kmsTransport: (r) =>
         world.kmsDown
@@ -180,7 +187,8 @@ export async function makeWorld(
       streamAbove: options.streamAbove,
       caRoot: pki.rootPem,
       issueTransportCertificate,
-    });
+    };
+    mtmsApp = await createMtms(mtmsOptions);
     mtmsStop = () => mtmsApp!.close();
     transport = (r) => new URL(r.url).host === "kms.test" ? kmsHandler(r) : mtmsHandler(r);
   } else {
@@ -270,6 +278,11 @@ export async function makeWorld(
       if (mode !== "in-process") throw new Error("restartKms is for in-process worlds");
       await kmsApp!.close();
       kmsApp = await createKms(kmsOptions);
+    },
+    async restartMtms() {
+      if (mode !== "in-process") throw new Error("restartMtms is for in-process worlds");
+      await mtmsApp!.close();
+      mtmsApp = await createMtms(mtmsOptions!);
     },
     async close() {
       await mtmsStop();

@@ -349,6 +349,45 @@ export class ObservedHsm implements Hsm {
     return await this.#inner.verifyDerivedMac(keyBlock, derivation, data, mac);
   }
 
+  /** Observes a successor hand-over: the current key, the key exchange key derived from it. */
+  async #seeSuccessorKek(
+    op: string,
+    currentBlock: string,
+    context: unknown,
+  ): Promise<Uint8Array | undefined> {
+    const base = await this.#seeBlock(op, RULES.successorBase, "currentBlock", currentBlock);
+    if (!base || !(context instanceof Uint8Array) || context.length === 0) return undefined;
+    const label = new TextEncoder().encode("HSM successor key exchange");
+    const kek = await kdfCmacCounter(base.key, label, context, 24, {
+      cipher: "tdes",
+      core: this.#core,
+    });
+    this.#see("derived", `${op}: the successor's key exchange key`, kek);
+    await this.#seeDerived(`the key exchange key of ${op}`, "B", kek);
+    return kek;
+  }
+
+  async exportSuccessorKey(
+    keyBlock: string,
+    currentBlock: string,
+    context: Uint8Array,
+  ): Promise<ExportResult> {
+    await this.#seeSuccessorKek("exportSuccessorKey", currentBlock, context);
+    await this.#seeBlock("exportSuccessorKey", RULES.successorBase, "keyBlock", keyBlock);
+    return await this.#inner.exportSuccessorKey(keyBlock, currentBlock, context);
+  }
+
+  async importSuccessorKey(
+    wrapped: string,
+    currentBlock: string,
+    options: { context: Uint8Array; expectedKcv: string },
+  ): Promise<KeyResult> {
+    const kek = await this.#seeSuccessorKek("importSuccessorKey", currentBlock, options?.context);
+    const r = kek ? await this.#unwrap(wrapped, kek) : undefined;
+    if (r) this.#see("imported", "importSuccessorKey: the successor", r.key);
+    return await this.#inner.importSuccessorKey(wrapped, currentBlock, options);
+  }
+
   async encryptData(keyBlock: string, data: Uint8Array): Promise<Uint8Array> {
     await this.#seeBlock("encryptData", RULES.encrypt, "keyBlock", keyBlock);
     return await this.#inner.encryptData(keyBlock, data);

@@ -124,6 +124,55 @@ export function storeSuite(f: StoreFactory): void {
     await assertRejects(() => put("x", "not a block"), RangeError, "keyBlock");
   });
 
+  test("server key versions: a chain from version 1, first writer wins, gaps refused", async (s) => {
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const put = (
+      version: number,
+      kcv: string,
+      previousKcv: string | null,
+      keyBlock = fakeKeyBlock(),
+    ) =>
+      s.putServerKeyVersion({
+        name: "PK",
+        version,
+        keyBlock,
+        kcv,
+        previousKcv,
+        createdAt: at,
+        createdBy: "ceremony",
+      });
+    assertEquals(await s.listServerKeyVersions("PK"), []);
+    const v1 = await put(1, "AAAAAA", null);
+    assertEquals([v1.version, v1.kcv, v1.previousKcv, v1.createdAt], [
+      1,
+      "AAAAAA",
+      null,
+      at.toISOString(),
+    ]);
+    assertEquals((await put(1, "BBBBBB", null)).kcv, "AAAAAA", "the first version 1 stays");
+    const gap = await assertRejects(() => put(3, "CCCCCC", "BBBBBB"), StoreError);
+    assertEquals(gap.code, "conflict");
+    assertEquals(gap.message, "PK version 3: version 2 is not stored; nothing stored");
+    const fork = await assertRejects(() => put(2, "CCCCCC", "999999"), StoreError);
+    assertEquals(
+      fork.message,
+      "PK version 2: version 1 has KCV AAAAAA, not 999999; nothing stored",
+    );
+    await put(2, "BBBBBB", "AAAAAA");
+    assertEquals((await put(2, "DDDDDD", "AAAAAA")).kcv, "BBBBBB", "the first version 2 stays");
+    assertEquals(
+      (await s.listServerKeyVersions("PK")).map((v) => [v.version, v.kcv, v.previousKcv]),
+      [
+        [1, "AAAAAA", null],
+        [2, "BBBBBB", "AAAAAA"],
+      ],
+    );
+    assertEquals(await s.listServerKeyVersions("MAK"), []);
+    await assertRejects(() => s.listServerKeyVersions("TK"), RangeError, "name");
+    await assertRejects(() => put(2, "EEEEEE", null), RangeError, "key.previousKcv");
+    await assertRejects(() => put(0, "EEEEEE", null), RangeError, "key.version");
+  });
+
   test("transaction commits when fn resolves and rolls back when it rejects", async (s) => {
     const r = await s.transaction(async (tx) => {
       await tx.createOrder({ orderId: "PO-1", state: "collecting", createdAt: T0 });
