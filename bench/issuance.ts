@@ -23,7 +23,9 @@
  * time. Terminals per CPU-second divide by the process's user + system CPU
  * time over every thread; on Linux the CPU time is also split by thread
  * (`/proc/self/task`: the main thread, the HSM workers' threads, which Deno
- * names `worker-N`, and the rest: V8's GC helpers, I/O), in µs per terminal.
+ * names `worker-N`, and the rest: V8's GC helpers, I/O), in µs per terminal;
+ * on PostgreSQL, the CPU time of this machine's `postgres` processes too
+ * (every session's: other clients of a shared server count).
  * At the start and the end a probe spins one worker per CPU for a second and
  * prints how many CPUs the process got: on a shared machine, what the pool
  * can use at most.
@@ -158,6 +160,31 @@ function cpuByThread(
 }
 
 /**
+ * CPU seconds (user + system) of this machine's PostgreSQL server processes
+ * (`postgres` in /proc, every backend of every session: on a shared server
+ * this counts other clients too); null where /proc cannot be read.
+ */
+function postgresServerCpu(): number | null {
+  let s = 0;
+  try {
+    for (const e of Deno.readDirSync("/proc")) {
+      if (!/^[0-9]+$/.test(e.name)) continue;
+      try {
+        const stat = Deno.readTextFileSync(`/proc/${e.name}/stat`);
+        if (stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")) !== "postgres") continue;
+        const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        s += (Number(f[11]) + Number(f[12])) / 100;
+      } catch {
+        // the process ended while we looked
+      }
+    }
+  } catch {
+    return null;
+  }
+  return s;
+}
+
+/**
  * How many CPUs this process can get right now: one Web Worker per CPU spins
  * for `ms` milliseconds; the process's CPU time over the wall time. On the
  * shared machine this shows how much of the second vCPU other sessions left
@@ -214,6 +241,8 @@ interface Row {
   workerMs: number[];
   /** CPU seconds by thread during issuance (Linux), or null. */
   threads: { main: number; workers: number; other: number } | null;
+  /** PostgreSQL server CPU seconds during issuance (a local server, on Linux), or null. */
+  dbCpuS: number | null;
 }
 
 async function openBenchStore(
@@ -292,6 +321,7 @@ interface Issued {
   issueMs: number;
   cpu: { user: number; system: number };
   threads: Row["threads"];
+  dbCpuS: number | null;
   workerMs: number[];
 }
 
@@ -329,15 +359,18 @@ async function timeIssuance(
   t.hsm = 0;
   t.store = 0;
   const threads0 = threadCpu();
+  const db0 = postgresServerCpu();
   const cpu0 = process.cpuUsage();
   const t1 = performance.now();
   const r = await service.issueOrder(orderId);
   const issueMs = performance.now() - t1;
   const cpu = process.cpuUsage(cpu0);
   const threads = cpuByThread(threads0, threadCpu());
+  const db1 = postgresServerCpu();
   const workerMs = (await ops.hsmStats?.())?.workers.map((w, i) => w.busyMs - (before[i] ?? 0)) ??
     [];
-  return { issued: r.issued, issueMs, cpu, threads, workerMs };
+  const dbCpuS = db0 === null || db1 === null ? null : db1 - db0;
+  return { issued: r.issued, issueMs, cpu, threads, workerMs, dbCpuS };
 }
 
 async function runOne(
@@ -403,6 +436,7 @@ async function runOne(
       cpuS: (m.cpu.user + m.cpu.system) / 1e6,
       workerMs: m.workerMs,
       threads: m.threads,
+      dbCpuS: kind === "postgres" ? m.dbCpuS : null,
     };
   } finally {
     await cleanup();
@@ -494,10 +528,10 @@ if (import.meta.main) {
     } CPUs`,
   );
   console.log(
-    "| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU µs per terminal: main thread / HSM workers / other threads | main thread wall time: store / rest | HSM | TKs made and imported | RSS before -> peak |",
+    "| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU µs per terminal: main thread / HSM workers / other threads | PostgreSQL server CPU µs per terminal | main thread wall time: store / rest | HSM | TKs made and imported | RSS before -> peak |",
   );
   console.log(
-    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
   );
   const rows: Row[] = [];
   const skipped: string[] = [];
@@ -527,10 +561,10 @@ if (import.meta.main) {
             `| ${row.store} | ${row.core} | ${row.workers} | ${row.terminals} | ${
               row.perS.toFixed(0)
             } | ${row.issueS.toFixed(1)} s | ${(row.terminals / row.cpuS).toFixed(0)} | ${th} | ${
-              pct(row.storeMs, wall)
-            } / ${pct(rest, wall)} | ${hsm} | ${row.importS.toFixed(1)} s | ${
-              mb(row.rssStart)
-            } -> ${mb(row.rssPeak)} |`,
+              row.dbCpuS === null ? "-" : us(row.dbCpuS)
+            } | ${pct(row.storeMs, wall)} / ${pct(rest, wall)} | ${hsm} | ${
+              row.importS.toFixed(1)
+            } s | ${mb(row.rssStart)} -> ${mb(row.rssPeak)} |`,
           );
         }
       }

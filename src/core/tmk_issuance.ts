@@ -68,7 +68,20 @@ export interface TmkIssuanceBatch {
   end(): void;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).toUpperCase().padStart(2, "0"));
+/** Each byte's two hex digits (uppercase), as character codes. */
+const HEX_HI = Uint8Array.from({ length: 256 }, (_, i) => "0123456789ABCDEF".charCodeAt(i >> 4));
+const HEX_LO = Uint8Array.from({ length: 256 }, (_, i) => "0123456789ABCDEF".charCodeAt(i & 15));
+/** Each ASCII character's hex value in uppercase (`NIBBLE`) or either case (`NIBBLE_ANY`); -1 if none. */
+const NIBBLE = Int8Array.from(
+  { length: 128 },
+  (_, c) => "0123456789ABCDEF".indexOf(String.fromCharCode(c)),
+);
+const NIBBLE_ANY = Int8Array.from(
+  { length: 128 },
+  (_, c) => "0123456789ABCDEF".indexOf(String.fromCharCode(c).toUpperCase()),
+);
+/** Character codes of one output's hex, reused per length (an array of that exact length). */
+const codes = new Map<number, number[]>();
 let open = false;
 
 /** Writes `n` bytes of hex from `text` at `from` into `mem` at `at`; false at a non-hex digit. */
@@ -80,27 +93,32 @@ function putHex(
   n: number,
   lower: boolean,
 ): boolean {
+  const table = lower ? NIBBLE_ANY : NIBBLE;
   let bad = 0;
   for (let i = 0; i < n; i++) {
-    const hi = nibble(text.charCodeAt(from + 2 * i), lower);
-    const lo = nibble(text.charCodeAt(from + 2 * i + 1), lower);
+    const a = text.charCodeAt(from + 2 * i);
+    const b = text.charCodeAt(from + 2 * i + 1);
+    const hi = a < 128 ? table[a] : -1;
+    const lo = b < 128 ? table[b] : -1;
     bad |= hi | lo;
     mem[at + i] = ((hi << 4) | lo) & 0xff;
   }
   return bad >= 0;
 }
 
-function nibble(c: number, lower: boolean): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (lower && c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
-}
-
+/** `n` bytes of `mem` at `at` as uppercase hex, made as one flat string. */
 function hexOf(mem: Uint8Array, at: number, n: number): string {
-  let s = "";
-  for (let i = 0; i < n; i++) s += HEX[mem[at + i]];
-  return s;
+  let c = codes.get(n);
+  if (c === undefined) {
+    c = new Array<number>(2 * n).fill(0);
+    codes.set(n, c);
+  }
+  for (let i = 0; i < n; i++) {
+    const v = mem[at + i];
+    c[2 * i] = HEX_HI[v];
+    c[2 * i + 1] = HEX_LO[v];
+  }
+  return String.fromCharCode.apply(null, c);
 }
 
 /**

@@ -8,7 +8,8 @@ import type { CoreName } from "../core/mod.ts";
 import { HsmError, type HsmErrorCode } from "./errors.ts";
 import type { LmkAlgorithm } from "./lmk.ts";
 import type { KeyTemplate } from "./policy.ts";
-import type { KekItem, KeyUnderKek } from "./pool.ts";
+import type { KekItem } from "./pool.ts";
+import type { Packed } from "./_pool_pack.ts";
 import type { HsmMode } from "./state.ts";
 import type { HsmAuditEvent, RsaKeyPairResult, WrapFormat } from "./types.ts";
 
@@ -35,7 +36,8 @@ export type ToWorker =
     id: number;
     template: KeyTemplate;
     format: WrapFormat | undefined;
-    items: readonly KekItem[];
+    /** The items packed (`_pool_pack.ts`), or as they are when they do not pack. */
+    items: Packed | readonly KekItem[];
   }
   | { type: "rsa_pairs"; id: number; template: KeyTemplate; bits: number; count: number }
   | { type: "close" };
@@ -44,7 +46,7 @@ export type ToWorker =
 export type FromWorker =
   | { type: "ready"; events: HsmAuditEvent[] }
   | { type: "init_failed"; error: WireError; events: HsmAuditEvent[] }
-  | { type: "done"; id: number; keys: KeyUnderKek[]; events: HsmAuditEvent[]; busyMs: number }
+  | { type: "done"; id: number; keys: Packed; events: HsmAuditEvent[]; busyMs: number }
   | {
     type: "pairs";
     id: number;

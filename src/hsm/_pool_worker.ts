@@ -10,11 +10,12 @@
 import { loadCore } from "../core/mod.ts";
 import { zeroize } from "../crypto/mod.ts";
 import { type FromWorker, toWire, type ToWorker } from "./_pool_wire.ts";
+import { packKeys, unpackItems } from "./_pool_pack.ts";
 import { SoftwareHsm } from "./software_hsm.ts";
 import type { HsmAuditEvent } from "./types.ts";
 
 interface WorkerScope {
-  postMessage(message: FromWorker): void;
+  postMessage(message: FromWorker, transfer?: Transferable[]): void;
   addEventListener(type: "message", listener: (e: MessageEvent<ToWorker>) => void): void;
   close(): void;
 }
@@ -53,7 +54,8 @@ async function init(m: Extract<ToWorker, { type: "init" }>): Promise<void> {
 async function batch(m: Extract<ToWorker, { type: "batch" }>): Promise<void> {
   const t0 = performance.now();
   if (!hsm) throw new Error("batch before init");
-  const r = await hsm.generateKeysUnderKek(m.template, m.items, { format: m.format });
+  const items = "lengths" in m.items ? unpackItems(m.items) : m.items;
+  const r = await hsm.generateKeysUnderKek(m.template, items, { format: m.format });
   if (!r.ok) {
     scope.postMessage({
       type: "refused",
@@ -65,13 +67,14 @@ async function batch(m: Extract<ToWorker, { type: "batch" }>): Promise<void> {
     });
     return;
   }
+  const keys = packKeys(r.keys);
   scope.postMessage({
     type: "done",
     id: m.id,
-    keys: r.keys,
+    keys,
     events: takeEvents(),
     busyMs: performance.now() - t0,
-  });
+  }, [keys.lengths.buffer]);
 }
 
 async function pairs(m: Extract<ToWorker, { type: "rsa_pairs" }>): Promise<void> {

@@ -55,6 +55,7 @@
  */
 import type { CoreName } from "../core/mod.ts";
 import { zeroize } from "../crypto/mod.ts";
+import { packItems, unpackKeys } from "./_pool_pack.ts";
 import type { LmkAlgorithm, LmkComponent } from "./lmk.ts";
 import type { HsmMode } from "./state.ts";
 import type { KeyTemplate } from "./policy.ts";
@@ -400,8 +401,9 @@ export class HsmPool {
       slot.keys += m.pairs.length;
       job.resolve({ ok: true, pairs: m.pairs });
     } else if (m.type === "done") {
-      slot.keys += m.keys.length;
-      job.resolve({ ok: true, keys: m.keys });
+      const keys = unpackKeys(m.keys);
+      slot.keys += keys.length;
+      job.resolve({ ok: true, keys });
     } else {
       slot.keys += m.index;
       job.resolve({ ok: false, index: m.index, error: fromWire(m.error) });
@@ -432,9 +434,13 @@ export class HsmPool {
             id: job.id,
             template: job.template,
             format: job.format,
-            items: job.items,
+            items: packItems(job.items) ?? job.items,
           };
-        slot.worker.postMessage(msg);
+        const items = msg.type === "batch" ? msg.items : undefined;
+        slot.worker.postMessage(
+          msg,
+          items !== undefined && "lengths" in items ? [items.lengths.buffer] : [],
+        );
         slot.jobs.push(job);
       } catch (e) {
         job.reject(e);

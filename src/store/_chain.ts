@@ -8,9 +8,15 @@
  *
  * @module
  */
-import type { Backend, Exec } from "./_backend.ts";
+import { hash as digest } from "node:crypto";
+import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
 import { type Param, toChained } from "./_rows.ts";
-import { auditRecordHash, type ChainedAuditRecord, GENESIS } from "./audit_chain.ts";
+import {
+  AUDIT_CHAIN_FORMAT,
+  auditRecordHash,
+  type ChainedAuditRecord,
+  GENESIS,
+} from "./audit_chain.ts";
 
 /** The audit_log columns in the order of {@link rowValues}. */
 export const AUDIT_COLUMNS =
@@ -60,10 +66,15 @@ export class ChainAppender {
     this.#hash = head.hash;
   }
 
-  /** Takes the chain's lock inside a transaction and reads its head. */
+  /**
+   * Takes the chain's lock inside a transaction and reads its head. Both
+   * statements are sent at once (pipelined on the transaction's connection,
+   * where the database runs them in order: the head is read once the lock
+   * is held), one wait for the answers instead of two.
+   */
   static async open(x: Exec, backend: Pick<Backend, "lockKey">): Promise<ChainAppender> {
-    await backend.lockKey(x, CHAIN_LOCK);
-    return new ChainAppender(await chainHead(x));
+    const [, head] = await Promise.all([backend.lockKey(x, CHAIN_LOCK), chainHead(x)]);
+    return new ChainAppender(head);
   }
 
   /** Gives a record the next id and the current hash as its link; returns it. */
@@ -72,5 +83,45 @@ export class ChainAppender {
     this.#hash = auditRecordHash(rec);
     this.#seq = rec.id;
     return rec;
+  }
+
+  /**
+   * Links a run of key-lifecycle records (outcome `success`, no detail) that
+   * differ only in time, subject and KCV: record `i` gets id `first + i` and
+   * link `prevHashes[i]`. Each hash is {@link auditRecordHash}'s, over the
+   * same canonical text, built from the fields' JSON texts with the fixed
+   * ones encoded once (the JSON text of an array is its elements' JSON texts
+   * joined by commas in brackets), without an object per record, each hash
+   * in one call.
+   *
+   * @param fixed who acted, the event and the key id, the same for every record.
+   * @param at each record's time (ISO text), in order.
+   * @param subject each record's subject (an SN).
+   * @param kcv each record's KCV.
+   * @returns the first id and each record's link.
+   */
+  linkKeyRecords(
+    fixed: KeyAuditWho & { event: string; keyId: string },
+    at: readonly string[],
+    subject: readonly string[],
+    kcv: readonly string[],
+  ): { first: number; prevHashes: string[] } {
+    const j = JSON.stringify;
+    const head = `[${j(AUDIT_CHAIN_FORMAT)},`;
+    const mid = `,${j(fixed.actor)},${j(fixed.event)},`;
+    const key = `,${j(fixed.keyId)},`;
+    const tail = `,"success",null,${j(fixed.operator)},`;
+    const first = this.#seq + 1;
+    const prevHashes: string[] = new Array(at.length);
+    let hash = this.#hash;
+    for (let i = 0; i < at.length; i++) {
+      prevHashes[i] = hash;
+      const text = head + (first + i) + "," + j(at[i]) + mid + j(subject[i]) + key + j(kcv[i]) +
+        tail + j(hash) + "]";
+      hash = (digest("sha256", text, "hex") as string).toUpperCase();
+    }
+    this.#hash = hash;
+    this.#seq = first + at.length - 1;
+    return { first, prevHashes };
   }
 }

@@ -27,7 +27,7 @@
  */
 import postgres from "postgres";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
-import { ChainAppender } from "./_chain.ts";
+import { keyAudit, tmkPage } from "./_pg_bulk.ts";
 import { checkId, checkImportedTk, checkInt, checkString, checkText } from "./_check.ts";
 import { mapError, ONE_TK_INDEXES, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
@@ -174,49 +174,6 @@ async function inChunks<T>(
   }
   if (chunk.length > 0) await flush(chunk);
   return n;
-}
-
-/**
- * Key-lifecycle audit records of a bulk write, inside its transaction:
- * `add` links a chunk's records into the chain in SN order and inserts them
- * in one statement.
- */
-async function keyAudit(
-  x: PgExec,
-  backend: Pick<Backend, "lockKey">,
-  who: KeyAuditWho,
-  event: string,
-  keyId: string,
-) {
-  const chain = await ChainAppender.open(x, backend);
-  const { actor, operator } = who;
-  return {
-    async add(rows: { at: string; sn: string; kcv: string }[]): Promise<void> {
-      if (rows.length === 0) return;
-      rows.sort((a, b) => (a.sn < b.sn ? -1 : a.sn > b.sn ? 1 : 0));
-      const linked = rows.map((t) =>
-        chain.link({
-          at: t.at,
-          actor,
-          event,
-          subject: t.sn,
-          keyId,
-          kcv: t.kcv,
-          outcome: "success",
-          detail: null,
-          operator,
-        })
-      );
-      await x.q`INSERT INTO audit_log
-          (id, at, actor, event, subject, key_id, kcv, outcome, operator, prev_hash)
-        OVERRIDING SYSTEM VALUE
-        SELECT v.id, v.at, ${actor}, ${event}, v.s, ${keyId}, v.k, 'success', ${operator}::text,
-               decode(v.p, 'hex')
-        FROM unnest(${linked.map((r) => r.id)}::bigint[], ${linked.map((r) => r.at)}::timestamptz[],
-                    ${linked.map((r) => r.subject!)}::text[], ${linked.map((r) => r.kcv!)}::text[],
-                    ${linked.map((r) => r.prevHash!)}::text[]) AS v(id, at, s, k, p)`;
-    },
-  };
 }
 
 /** The PostgreSQL backend: a connection pool, transactions, savepoints, deadlock retries. */
@@ -391,43 +348,9 @@ class PgBackend implements Backend {
   }
 
   issueTmks(issues: readonly TmkIssue[], who: KeyAuditWho | undefined): Promise<number> {
-    // The first issue of an SN counts, as if applied one by one.
-    const seen = new Set<string>();
-    const rows = issues.filter((t) => !seen.has(t.sn) && (seen.add(t.sn), true));
-    if (rows.length === 0) return this.one("bulk TMK issuance", () => Promise.resolve(0));
-    const sns = rows.map((t) => t.sn);
-    const blocks = rows.map((t) => t.tmkBlock);
-    const under = rows.map((t) => t.tmkUnderTk);
-    const kcvs = rows.map((t) => t.tmkKcv);
-    const ats = rows.map((t) => t.issuedAt.toISOString());
-    return this.atomic("bulk TMK issuance", async (x) => {
-      const { q } = x;
-      // Lock in SN order first: two instances issuing overlapping pages never deadlock (the
-      // lock the UPDATE takes: it changes no key column). The update is sent at once behind it
-      // (pipelined) and waits for it in the server.
-      const [, r] = await Promise.all([
-        q`SELECT count(*) FROM (SELECT sn FROM terminals
-            WHERE sn = ANY(${sns}::text[]) AND tmk_block IS NULL
-            ORDER BY sn FOR NO KEY UPDATE) AS l`,
-        q`UPDATE terminals AS t
-          SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
-              updated_at = v.at, state = 'tmk_issued'
-          FROM unnest(${sns}::text[], ${blocks}::text[], ${under}::text[], ${kcvs}::text[],
-                      ${ats}::timestamptz[]) AS v(sn, b, u, k, at)
-          WHERE t.sn = v.sn AND t.tmk_block IS NULL
-          RETURNING t.sn, t.tmk_kcv, t.tmk_issued_at`,
-      ]);
-      if (who !== undefined && r.length > 0) {
-        // The chain's lock is taken last, after the terminals: every writer takes it last.
-        const audit = await keyAudit(x, this, who, "tmk_issued", "TMK");
-        await audit.add(r.map((t) => ({
-          at: (t.tmk_issued_at as Date).toISOString(),
-          sn: str(t.sn),
-          kcv: str(t.tmk_kcv),
-        })));
-      }
-      return r.count;
-    });
+    const page = tmkPage(issues);
+    if (page === null) return this.one("bulk TMK issuance", () => Promise.resolve(0));
+    return this.atomic("bulk TMK issuance", (x) => page.store(x, this, who));
   }
 
   /** Raw SQL; see {@link PostgresStore._unsafeSql}. */

@@ -32,15 +32,7 @@ import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
 import { AUDIT_COLUMNS, ChainAppender } from "./_chain.ts";
 import { checkId, checkImportedTk, checkInt, checkText } from "./_check.ts";
-import {
-  ISSUE_TMK,
-  mapError,
-  ONE_TK_INDEXES,
-  type Param,
-  type Refusal,
-  type Row,
-  str,
-} from "./_rows.ts";
+import { mapError, ONE_TK_INDEXES, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
 import { StoreError } from "./errors.ts";
 import {
@@ -68,6 +60,42 @@ export interface SqliteStoreOptions {
 const WAL_CHECKPOINT_PAGES = 10000;
 /** Audit records per INSERT statement of a bulk write (9 parameters each). */
 const AUDIT_ROWS = 100;
+
+/** The INSERT of `k` key-lifecycle audit records (9 parameters each), its text made once per `k`. */
+const auditInserts = new Map<number, string>();
+function auditInsert(k: number): string {
+  let sql = auditInserts.get(k);
+  if (sql === undefined) {
+    sql = `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${
+      Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, unhex(?))`).join(", ")
+    }`;
+    auditInserts.set(k, sql);
+  }
+  return sql;
+}
+
+/** TMKs per UPDATE statement of bulk issuance (5 parameters each). */
+const ISSUE_ROWS = 50;
+
+/**
+ * The UPDATE of `k` terminals' TMKs (parameters per terminal: SN, block,
+ * under TK, KCV, time), each unless it has one; returns the SNs it changed.
+ * Its text is made once per `k`.
+ */
+const issueUpdates = new Map<number, string>();
+function issueUpdate(k: number): string {
+  let sql = issueUpdates.get(k);
+  if (sql === undefined) {
+    sql = `UPDATE terminals SET tmk_block = v.column2, tmk_under_tk = v.column3,
+        tmk_kcv = v.column4, tmk_issued_at = v.column5, updated_at = v.column5,
+        state = 'tmk_issued'
+      FROM (VALUES ${Array(k).fill("(?, ?, ?, ?, ?)").join(", ")}) AS v
+      WHERE terminals.sn = v.column1 AND terminals.tmk_block IS NULL
+      RETURNING sn`;
+    issueUpdates.set(k, sql);
+  }
+  return sql;
+}
 
 /** A FIFO async lock. */
 class Mutex {
@@ -293,41 +321,49 @@ class SqliteBackend implements Backend {
 
   /**
    * Key-lifecycle audit records of a bulk write, inside its transaction:
-   * `add` one per key, in order; each is linked into the chain as it is
-   * added, and they go to the log in multi-row INSERTs of up to
-   * {@link AUDIT_ROWS}, fewer statements than one per row. Call `flush`
-   * before the transaction ends.
+   * `add` one per key, in order; they are linked into the chain and go to
+   * the log {@link AUDIT_ROWS} at a time, one multi-row INSERT each, fewer
+   * statements than one per row. Call `flush` before the transaction ends.
    */
   async #keyAudit(who: KeyAuditWho, event: string, keyId: string) {
     const chain = await ChainAppender.open(this.#x, this);
+    const fixed = { ...who, event, keyId };
+    const ats: string[] = [];
+    const subjects: string[] = [];
+    const kcvs: string[] = [];
     const rows: Param[] = [];
-    const insert = (k: number) => {
+    const insert = () => {
+      const k = ats.length;
       if (k === 0) return;
-      this.#x.st(
-        `INSERT INTO audit_log (${AUDIT_COLUMNS}) VALUES ${
-          Array(k).fill(`(?, ?, ?, ?, ?, ?, ?, 'success', NULL, ?, unhex(?))`).join(", ")
-        }`,
-      ).run(...rows);
-      rows.length = 0;
-    };
-    const { actor, operator } = who;
-    return {
-      add(at: string, subject: string, kcv: string) {
-        const r = chain.link({
-          at,
+      const { first, prevHashes } = chain.linkKeyRecords(fixed, ats, subjects, kcvs);
+      const { actor, operator } = who;
+      for (let i = 0; i < k; i++) {
+        rows.push(
+          first + i,
+          ats[i],
           actor,
           event,
-          subject,
+          subjects[i],
           keyId,
-          kcv,
-          outcome: "success",
-          detail: null,
+          kcvs[i],
           operator,
-        });
-        rows.push(r.id, at, actor, event, subject, keyId, kcv, operator, r.prevHash);
-        if (rows.length === AUDIT_ROWS * 9) insert(AUDIT_ROWS);
+          prevHashes[i],
+        );
+      }
+      this.#x.st(auditInsert(k)).run(...rows);
+      rows.length = 0;
+      ats.length = 0;
+      subjects.length = 0;
+      kcvs.length = 0;
+    };
+    return {
+      add(at: string, subject: string, kcv: string) {
+        ats.push(at);
+        subjects.push(subject);
+        kcvs.push(kcv);
+        if (ats.length === AUDIT_ROWS) insert();
       },
-      flush: () => insert(rows.length / 9),
+      flush: insert,
     };
   }
 
@@ -374,16 +410,47 @@ class SqliteBackend implements Backend {
 
   issueTmks(issues: readonly TmkIssue[], who: KeyAuditWho | undefined): Promise<number> {
     return this.atomic("bulk TMK issuance", async () => {
-      const st = this.#x.st(ISSUE_TMK);
       const audit = who === undefined ? null : await this.#keyAudit(who, "tmk_issued", "TMK");
+      // The first issue of an SN counts, as if applied one by one.
+      const seen = new Set<string>();
+      const chunk: TmkIssue[] = [];
+      const ats: string[] = [];
+      const params: Param[] = [];
       let n = 0;
-      for (const t of issues) {
-        const at = t.issuedAt.toISOString();
-        if (Number(st.run(t.tmkBlock, t.tmkUnderTk, t.tmkKcv, at, at, t.sn).changes) === 1) {
-          audit?.add(at, t.sn, t.tmkKcv);
+      const update = () => {
+        const k = chunk.length;
+        if (k === 0) return;
+        for (let i = 0; i < k; i++) {
+          const t = chunk[i];
+          params.push(t.sn, t.tmkBlock, t.tmkUnderTk, t.tmkKcv, ats[i]);
+        }
+        const changed = new Set<unknown>();
+        for (const r of this.#x.st(issueUpdate(k)).all(...params) as Row[]) changed.add(r.sn);
+        // Audited in the page's order, each TMK this call stored.
+        for (let i = 0; i < k; i++) {
+          if (!changed.has(chunk[i].sn)) continue;
+          audit?.add(ats[i], chunk[i].sn, chunk[i].tmkKcv);
           n++;
         }
+        chunk.length = 0;
+        ats.length = 0;
+        params.length = 0;
+      };
+      // A page's TMKs share one time: its text is made once.
+      let when: Date | undefined;
+      let at = "";
+      for (const t of issues) {
+        if (seen.has(t.sn)) continue;
+        seen.add(t.sn);
+        if (t.issuedAt !== when) {
+          when = t.issuedAt;
+          at = when.toISOString();
+        }
+        chunk.push(t);
+        ats.push(at);
+        if (chunk.length === ISSUE_ROWS) update();
       }
+      update();
       audit?.flush();
       return n;
     });

@@ -145,6 +145,26 @@ for (const core of await allCores()) {
         assertEquals(poolEvents, w.events, what);
         assertEquals(poolEvents.length, 1, what);
       }
+      // Items without an expected hash cross as such (no hash check), beside ones with it.
+      const mixed = await pool.generateKeysUnderKeks(KEY_TEMPLATES.TMK, [
+        good(0),
+        { kekBlock: w.tk[1].block },
+        good(2),
+      ]);
+      assert(mixed.ok, !mixed.ok ? mixed.error.message : "");
+      assertEquals(
+        mixed.keys.map((k) => k.kcv),
+        await Promise.all(mixed.keys.map((k) => w.hsm.keyCheckValue(k.keyBlock))),
+      );
+      // A KEK block that is not a string: refused at its index with the in-thread HSM's error.
+      const notText = { kekBlock: 7 } as unknown as KekItem;
+      const inThread = await assertRejects(() =>
+        w.hsm.generateKeyUnderKek(KEY_TEMPLATES.TMK, notText.kekBlock)
+      ) as Error;
+      const r = await pool.generateKeysUnderKeks(KEY_TEMPLATES.TMK, [good(0), notText]);
+      assert(!r.ok);
+      assertEquals(r.index, 1);
+      assertEquals([r.error.name, r.error.message], [inThread.name, inThread.message]);
       // The pool carries on after a refusal.
       const again = await pool.generateKeysUnderKeks(KEY_TEMPLATES.TMK, [good(0)]);
       assert(again.ok);

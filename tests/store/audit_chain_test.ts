@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { assert, assertEquals, assertFalse } from "@std/assert";
+import { assert, assertEquals, assertFalse, assertRejects } from "@std/assert";
 import postgres from "postgres";
 import { loadCore } from "../../src/core/mod.ts";
 import {
@@ -37,6 +37,8 @@ interface Backend {
   unprotect: string[];
   /** A SQL literal of bytes from hex (how a link is written). */
   bytes(hex: string): string;
+  /** SQL that makes the database refuse an insert into or update of `table` for one SN, and SQL that undoes it. */
+  refuse(table: "audit_log" | "terminals", sn: string): { on: string[]; off: string[] };
 }
 
 async function dropSchema(schema: string): Promise<void> {
@@ -66,6 +68,16 @@ const BACKENDS: Backend[] = [
       "DROP TRIGGER audit_checkpoints_no_delete",
     ],
     bytes: (hex) => `X'${hex}'`,
+    refuse: (table, sn) => ({
+      on: [
+        `CREATE TRIGGER test_refuse BEFORE ${
+          table === "audit_log" ? "INSERT" : "UPDATE"
+        } ON ${table}
+         WHEN NEW.${table === "audit_log" ? "subject" : "sn"} = '${sn}'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`,
+      ],
+      off: ["DROP TRIGGER test_refuse"],
+    }),
   },
   {
     name: "postgres",
@@ -89,6 +101,20 @@ const BACKENDS: Backend[] = [
       "ALTER TABLE audit_log ALTER COLUMN id DROP IDENTITY",
     ],
     bytes: (hex) => `decode('${hex}', 'hex')`,
+    refuse: (table, sn) => ({
+      on: [
+        `CREATE FUNCTION test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+           IF NEW.${table === "audit_log" ? "subject" : "sn"} = '${sn}' THEN
+             RAISE EXCEPTION 'refused by the test';
+           END IF;
+           RETURN NEW;
+         END $$`,
+        `CREATE TRIGGER test_refuse BEFORE ${
+          table === "audit_log" ? "INSERT" : "UPDATE"
+        } ON ${table} FOR EACH ROW EXECUTE FUNCTION test_refuse()`,
+      ],
+      off: [`DROP TRIGGER test_refuse ON ${table}`, "DROP FUNCTION test_refuse()"],
+    }),
   },
 ];
 
@@ -324,6 +350,99 @@ for (const b of BACKENDS) {
     },
     ({ sealed }) => [`checkpoint_mac@${sealed}`],
   );
+
+  test(
+    "bulk records of an actor with quotes and non-ASCII text chain as single ones",
+    async (s, _sql, sealer) => {
+      const actor = 'kms "Zürich" \\ 東京 \u{1F511}';
+      await withAuditOperator("op.ü-less_1", async () => {
+        await s.importTkBatch({
+          orderId: "PO-U",
+          bodyHash: hash(7),
+          receivedAt: at(1),
+          auditActor: actor,
+          tks: [1, 2, 3].map((i) => ({
+            sn: `SNU${i}`,
+            tkBlock: fakeKeyBlock(),
+            tkKcv: "ABCDEF",
+            tkHash: hash(i),
+          })),
+        });
+      });
+      assertEquals(
+        await s.issueTmks(
+          [1, 2, 3].map((i) => ({
+            sn: `SNU${i}`,
+            tmkBlock: fakeKeyBlock(),
+            tmkUnderTk: null,
+            tmkKcv: "654321",
+            issuedAt: at(2 + i),
+          })),
+          { auditActor: actor },
+        ),
+        3,
+      );
+      const rows = await s.listAuditChain({ afterId: 0, limit: 100 });
+      assertEquals(rows.map((r) => [r.actor, r.operator, r.subject]), [
+        [actor, "op.ü-less_1", "SNU1"],
+        [actor, "op.ü-less_1", "SNU2"],
+        [actor, "op.ü-less_1", "SNU3"],
+        [actor, null, "SNU1"],
+        [actor, null, "SNU2"],
+        [actor, null, "SNU3"],
+      ]);
+      for (let i = 1; i < rows.length; i++) {
+        assertEquals(rows[i].prevHash, auditRecordHash(rows[i - 1]));
+      }
+      assertEquals((await s.getTerminal("SNU2"))?.tmkUnderTk, null);
+      assertEquals((await sealer.verify()).problems, []);
+    },
+  );
+
+  for (const table of ["audit_log", "terminals"] as const) {
+    test(
+      `a bulk issuance the database refuses midway (${table}) stores nothing of its page; the chain stays whole`,
+      async (s, sql, sealer) => {
+        const n = 250;
+        const sns = Array.from({ length: n }, (_, i) => `SNM${String(i).padStart(4, "0")}`);
+        await s.importTkBatch({
+          orderId: "PO-M",
+          bodyHash: hash(8),
+          receivedAt: at(1),
+          auditActor: "kms",
+          tks: sns.map((sn, i) => ({
+            sn,
+            tkBlock: fakeKeyBlock(),
+            tkKcv: "ABCDEF",
+            tkHash: hash(i + 1),
+          })),
+        });
+        const head = await s.auditHead();
+        const page = sns.map((sn) => ({
+          sn,
+          tmkBlock: fakeKeyBlock(),
+          tmkUnderTk: fakeKeyBlock(),
+          tmkKcv: "123456",
+          issuedAt: at(2),
+        }));
+        // Past the first multi-row statements of the page: refused while the page is half written.
+        const { on, off } = b.refuse(table, sns[180]);
+        for (const q of on) await sql(q);
+        await assertRejects(() => s.issueTmks(page, { auditActor: "kms" }));
+        assertEquals((await s.countTerminals("PO-M")).withTmk, 0);
+        assertEquals(await s.auditHead(), head);
+        assertEquals((await sealer.verify()).problems, []);
+        for (const q of off) await sql(q);
+        // Run again, the page is issued whole, each TMK with its record.
+        assertEquals(await s.issueTmks(page, { auditActor: "kms" }), n);
+        assertEquals((await s.countTerminals("PO-M")).withTmk, n);
+        assertEquals((await s.auditHead()).seq, head.seq + n);
+        const r = await sealer.verify();
+        assertEquals(r.problems, []);
+        assertEquals(r.records, 2 * n);
+      },
+    );
+  }
 }
 
 Deno.test({
