@@ -65,8 +65,11 @@ export interface World {
   components: Record<"kmsLmk" | "mtmsLmk" | "pk" | "mak", string[]>;
   dir: string;
   logs: { kms: string[]; mtms: string[] };
-  /** In-process only: while true, the MTMS's calls to the KMS get a 503 (the KMS is "down"). */
-  kmsDown: boolean;
+  /**
+   * In-process only: while true (or true for a request), the MTMS's calls to
+   * the KMS get a 503 (the KMS is "down").
+   */
+  kmsDown: boolean | ((r: Request) => boolean);
   /** Every call the MTMS made to the KMS (request and answer bodies). */
   mtmsToKms: Exchange[];
   /** A POS terminal with a fresh PIN pad. */
@@ -175,7 +178,7 @@ export async function makeWorld(
       ...(options.hsmFactory ? { hsmFactory: options.hsmFactory } : {}),
       kmsUrl,
       kmsTransport: (r) =>
-        world.kmsDown
+        (typeof world.kmsDown === "function" ? world.kmsDown(r) : world.kmsDown)
           ? Promise.resolve(
             new Response(JSON.stringify({ error: { code: "unavailable", message: "KMS down" } }), {
               status: 503,

@@ -522,10 +522,20 @@ for (const core of cores) {
       for (const sn of ["SNG0000001", "SNG0000002", "SNG0000003"]) {
         await w.collect(await w.pos(sn), "PO-RACE-1");
       }
-      // the KMS is unreachable: the transfer fails with 502 and the order stays open
+      // the KMS is unreachable: the transfer fails with 502, the order stays open, and no
+      // batch leaves the MTMS (the key version check comes first)
       w.kmsDown = true;
       const down = await w.call("POST", `${w.mtmsUrl}/v1/orders/PO-RACE-1/transfer`);
       assertEquals([down.status, down.body.error.code], [502, "kms_refused"]);
+      assertEquals(
+        (await w.call("GET", `${w.mtmsUrl}/v1/orders/PO-RACE-1`)).body.state,
+        "collecting",
+      );
+      assertEquals(w.mtmsToKms.filter((x) => x.requestBody).length, 0);
+      // the KMS fails on the batch itself: the same answer, the order still open
+      w.kmsDown = (r) => r.method === "POST";
+      const lost = await w.call("POST", `${w.mtmsUrl}/v1/orders/PO-RACE-1/transfer`);
+      assertEquals([lost.status, lost.body.error.code], [502, "kms_refused"]);
       assertEquals(
         (await w.call("GET", `${w.mtmsUrl}/v1/orders/PO-RACE-1`)).body.state,
         "collecting",

@@ -73,7 +73,8 @@ Deno.test("flow A streamed S14: KMS unavailable: kms_refused, the order stays co
   try {
     const orderId = "PO-STREAM-2";
     await collected(w, orderId, ["SN00000021", "SN00000022"]);
-    w.kmsDown = true;
+    // The KMS answers the key version check, then fails on the streamed batch.
+    w.kmsDown = (r) => r.method === "POST";
     const t = await w.call("POST", `${w.mtmsUrl}/v1/orders/${orderId}/transfer`);
     assertEquals([t.status, t.body.error?.code], [502, "kms_refused"], JSON.stringify(t.body));
     assertEquals(
