@@ -7,7 +7,7 @@
  * Answers print as readable tables, or as JSON with `--json`.
  *
  * Commands: `keygen`; `order create`, `order status`, `transfer` (MTMS);
- * `issue`, `terminal`, `unlock`, `kms-ca install`, `kms-ca show`, `keys
+ * `issue`, `terminal`, `unlock`, `release`, `kms-ca install`, `kms-ca show`, `keys
  * rotate` (KMS); `approvals`, `approve`; `audit export`, `audit verify`,
  * `audit checkpoint`; `operator add`, `operator list`, `operator disable`.
  * A request under dual control answers with a
@@ -226,6 +226,44 @@ const COMMANDS: Record<string, OpCommand> = {
     run: async (c, v, p, io) =>
       showHeld(io, v, await c.call("POST", `/v1/terminals/${enc(p[0])}/unlock`), kv),
   },
+  release: {
+    summary: "KMS, flow B: drops the registration of an SN that has no delivered TMK (dual " +
+      "control: a supervisor approves)",
+    positionals: one("SN"),
+    run: async (c, v, p, io) =>
+      showHeld(io, v, await c.call("POST", `/v1/terminals/${enc(p[0])}/release`), kv),
+  },
+  "kms-ca install": {
+    summary: "KMS: installs or replaces the KMS CA of flow B from its certificate and its key " +
+      "block under the LMK (custodian; dual control: a second custodian or a supervisor approves)",
+    flags: [
+      {
+        name: "certificate",
+        type: "string",
+        required: true,
+        metavar: "FILE",
+        help: "the KMS CA certificate (PEM)",
+      },
+      {
+        name: "key-block",
+        type: "string",
+        required: true,
+        metavar: "FILE",
+        help: "its private key as a key block under the KMS's LMK (deno task kms --import-ca-key)",
+      },
+    ],
+    run: async (c, v, _p, io) => {
+      const body = {
+        certificate: await readFlagFile("certificate", v.certificate as string),
+        keyBlock: (await readFlagFile("key-block", v["key-block"] as string)).trim(),
+      };
+      showHeld(io, v, await c.call("POST", "/v1/kms-ca", body), kmsCaTable);
+    },
+  },
+  "kms-ca show": {
+    summary: "KMS: the KMS CA in force (subject, fingerprints, validity, who installed it)",
+    run: async (c, v, _p, io) => show(io, v, (await c.call("GET", "/v1/kms-ca")).body, kmsCaTable),
+  },
   "keys rotate": {
     summary: "KMS: rotates PK or MAK (a custodian asks; another custodian or a supervisor " +
       "approves); the MTMS fetches the new version before its next transfer",
@@ -346,37 +384,6 @@ const COMMANDS: Record<string, OpCommand> = {
           rowsTable(b.operators, ["id", "name", "role", "createdBy", "disabledAt"]),
       );
     },
-  },
-  "kms-ca install": {
-    summary: "KMS: installs or replaces the KMS CA of flow B from its certificate and its key " +
-      "block under the LMK (custodian; dual control: a second custodian or a supervisor approves)",
-    flags: [
-      {
-        name: "certificate",
-        type: "string",
-        required: true,
-        metavar: "FILE",
-        help: "the KMS CA certificate (PEM)",
-      },
-      {
-        name: "key-block",
-        type: "string",
-        required: true,
-        metavar: "FILE",
-        help: "its private key as a key block under the KMS's LMK (deno task kms --import-ca-key)",
-      },
-    ],
-    run: async (c, v, _p, io) => {
-      const body = {
-        certificate: await readFlagFile("certificate", v.certificate as string),
-        keyBlock: (await readFlagFile("key-block", v["key-block"] as string)).trim(),
-      };
-      showHeld(io, v, await c.call("POST", "/v1/kms-ca", body), kmsCaTable);
-    },
-  },
-  "kms-ca show": {
-    summary: "KMS: the KMS CA in force (subject, fingerprints, validity, who installed it)",
-    run: async (c, v, _p, io) => show(io, v, (await c.call("GET", "/v1/kms-ca")).body, kmsCaTable),
   },
   "operator disable": {
     summary: "Disables an operator (dual control)",
