@@ -21,7 +21,7 @@
  */
 import type { Schema } from "../../src/protocol/schema.ts";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/protocol/errors.ts";
-import { type OperatorRole, withAuditOperator } from "../../src/store/mod.ts";
+import { type OperatorRole, withAuditOperator, withAuditPreface } from "../../src/store/mod.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -470,12 +470,13 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const ct = request.headers.get("content-type") ?? "";
     const body = await routeBody(request, r, ct, signedBody);
     const operator = await gate!.admit(request, url, r, signedBody);
-    const held = await gate!.hold(operator, r, { method: request.method, url, body: signedBody });
-    if (held) return held;
-    return await withAuditOperator(
-      operator.id,
-      () => r.handler(request, { params, body, operator }),
-    );
+    const d = await gate!.dual(operator, r, { method: request.method, url, body: signedBody });
+    if ("held" in d) return d.held;
+    const run = () =>
+      withAuditOperator(operator.id, () => r.handler(request, { params, body, operator }));
+    return await (d.waiver
+      ? withAuditPreface({ records: [d.waiver], written: false }, run)
+      : run());
   }
 
   return async (request: Request): Promise<Response> => {
