@@ -178,6 +178,8 @@ const OPERATOR_NONCES = "operator-request";
  */
 export interface DbState {
   hash: string;
+  /** The hash of each table (the same rows as `hash`). */
+  tables: Record<string, string>;
   /** Nonces of signed operator requests. */
   operatorNonces: number;
   /** Number of audit records. */
@@ -197,17 +199,24 @@ export interface DbReader {
 
 function digest(tables: [string, Record<string, unknown>[]][]): {
   hash: string;
+  tables: Record<string, string>;
   operatorNonces: number;
 } {
   const h = createHash("sha256");
+  const each: Record<string, string> = {};
   let operatorNonces = 0;
   for (const [name, rows] of tables) {
     h.update(`${name}\n`);
+    const t = createHash("sha256");
     const kept = rows.filter((r) => !(name === "nonces" && r.scope === OPERATOR_NONCES));
     operatorNonces += rows.length - kept.length;
-    for (const r of kept.map((x) => JSON.stringify(x)).sort()) h.update(`${r}\n`);
+    for (const r of kept.map((x) => JSON.stringify(x)).sort()) {
+      h.update(`${r}\n`);
+      t.update(`${r}\n`);
+    }
+    each[name] = t.digest("hex").toUpperCase();
   }
-  return { hash: h.digest("hex").toUpperCase(), operatorNonces };
+  return { hash: h.digest("hex").toUpperCase(), tables: each, operatorNonces };
 }
 
 /**
