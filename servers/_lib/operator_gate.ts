@@ -6,7 +6,9 @@
  * verifies the signature, remembers the nonce (single use), checks the
  * route's roles (403 `role_required` naming them), and holds each request
  * of a dual-control route as a pending approval until a second operator
- * approves it; the approved request then runs once.
+ * approves it; the approved request then runs once. An approval is used
+ * up in the same transaction as its request's own audit record, so a run
+ * that fails leaves it pending (to be approved again until it expires).
  *
  * Bootstrap: while no operator is enrolled, `admin` holds every role and
  * a dual-control request runs alone (audited as `dual_control_waived`):
@@ -302,7 +304,8 @@ export class OperatorGate {
 
   /**
    * A second operator approves a pending request: it runs once, as its
-   * requester, and its answer is returned.
+   * requester, and its answer is returned; if it fails, the approval is
+   * pending again.
    *
    * @throws {NotFoundError} `approval_not_found`; {@link ForbiddenError} `same_operator`,
    *   `role_required`; {@link ConflictError} `approval_expired`, `approval_not_pending`.
