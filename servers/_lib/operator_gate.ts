@@ -303,6 +303,22 @@ export class OperatorGate {
   }
 
   /**
+   * Runs a request whose dual control is waived (bootstrap): the waiver is
+   * recorded with the request's first success record, or after it if it
+   * wrote none; a request that fails records no waiver.
+   *
+   * @param waiver the record {@link dual} gave.
+   * @param run the request.
+   * @returns its answer.
+   */
+  async runWaived(waiver: AuditInput, run: () => Promise<Response>): Promise<Response> {
+    const preface: AuditPreface = { records: [waiver], written: false };
+    const res = await withAuditPreface(preface, run);
+    if (res.status < 400 && !preface.written) await this.#o.store?.appendAudit(waiver);
+    return res;
+  }
+
+  /**
    * A second operator approves a pending request: it runs once, as its
    * requester, and its answer is returned; if it fails, the approval is
    * pending again.

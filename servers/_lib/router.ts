@@ -21,7 +21,7 @@
  */
 import type { Schema } from "../../src/protocol/schema.ts";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/protocol/errors.ts";
-import { type OperatorRole, withAuditOperator, withAuditPreface } from "../../src/store/mod.ts";
+import { type OperatorRole, withAuditOperator } from "../../src/store/mod.ts";
 import { errorResponse, MethodNotAllowedError } from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
 import type { ServerMetrics } from "./metrics.ts";
@@ -474,9 +474,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     if ("held" in d) return d.held;
     const run = () =>
       withAuditOperator(operator.id, () => r.handler(request, { params, body, operator }));
-    return await (d.waiver
-      ? withAuditPreface({ records: [d.waiver], written: false }, run)
-      : run());
+    return await (d.waiver ? gate!.runWaived(d.waiver, run) : run());
   }
 
   return async (request: Request): Promise<Response> => {
