@@ -395,7 +395,9 @@ export class OperatorGate {
       status = toHttpError(e).status;
       throw e;
     } finally {
-      if (status >= 400 && !preface.written) {
+      // Still approved (not done): its request changed nothing, whatever it wrote before it
+      // failed was rolled back with it.
+      if (status >= 400 && (await store.getApproval(approvalId))?.state === "approved") {
         await store.releaseApproval(approvalId);
         // One failure record per failed run: the request's own, or else this one.
         if (!preface.failures) await store.appendAudit(this.#executed(a, approver.id, status));
