@@ -14,7 +14,12 @@
  */
 import { type Hsm, KEY_TEMPLATES, type KeyResult } from "../../src/hsm/mod.ts";
 import { ConflictError, IntegrityError, ValidationError } from "../../src/protocol/errors.ts";
-import { type ServerKeyVersion, type Store, StoreError } from "../../src/store/mod.ts";
+import {
+  type AuditInput,
+  type ServerKeyVersion,
+  type Store,
+  StoreError,
+} from "../../src/store/mod.ts";
 import type { ServerMetrics } from "./metrics.ts";
 
 /** The keys with versions. */
@@ -178,20 +183,32 @@ export class ServerKeyRing {
     return this.current;
   }
 
-  /** Stores a new version after the current one; refuses it if another got there first. */
-  async #append(next: KeyResult, createdBy: string): Promise<KeyVersion> {
+  /**
+   * Stores a new version after the current one, with its audit record in the
+   * same transaction; refuses it if another got there first.
+   */
+  async #append(
+    next: KeyResult,
+    createdBy: string,
+    record?: VersionRecord,
+  ): Promise<KeyVersion> {
     const last = this.current;
     const version = last.version + 1;
+    const v = { version, kcv: next.kcv, previousKcv: last.kcv, keyBlock: next.keyBlock };
     let row: ServerKeyVersion;
     try {
-      row = await this.#store.putServerKeyVersion({
-        name: this.name,
-        version,
-        keyBlock: next.keyBlock,
-        kcv: next.kcv,
-        previousKcv: last.kcv,
-        createdAt: new Date(),
-        createdBy,
+      row = await this.#store.transaction(async (tx) => {
+        const row = await tx.putServerKeyVersion({
+          name: this.name,
+          version,
+          keyBlock: next.keyBlock,
+          kcv: next.kcv,
+          previousKcv: last.kcv,
+          createdAt: new Date(),
+          createdBy,
+        });
+        if (row.kcv === next.kcv && record) await tx.appendAudit(record(last, v));
+        return row;
       });
     } catch (e) {
       if (e instanceof StoreError && e.code === "conflict") {
@@ -206,7 +223,6 @@ export class ServerKeyRing {
         `${this.name} version ${version} was stored meanwhile (KCV ${row.kcv}); nothing changed`,
       );
     }
-    const v = { version, kcv: next.kcv, previousKcv: last.kcv, keyBlock: next.keyBlock };
     this.#chain.push(v);
     return v;
   }
@@ -216,13 +232,17 @@ export class ServerKeyRing {
    * template) and the store keeps it after the newest one.
    *
    * @param createdBy who made it (the two operators).
+   * @param record its audit record, written with it.
    * @returns the version before and the new one.
    * @throws {ConflictError} `key_version_conflict` if another rotation stored that version first.
    */
-  async rotate(createdBy: string): Promise<{ previous: KeyVersion; current: KeyVersion }> {
+  async rotate(
+    createdBy: string,
+    record?: VersionRecord,
+  ): Promise<{ previous: KeyVersion; current: KeyVersion }> {
     const previous = await this.refresh();
     const next = await this.#hsm.generateKey(KEY_TEMPLATES[this.name]);
-    return { previous, current: await this.#append(next, createdBy) };
+    return { previous, current: await this.#append(next, createdBy, record) };
   }
 
   /**
@@ -264,11 +284,12 @@ export class ServerKeyRing {
    *
    * @param h the successor in transit.
    * @param from who sent it, for the store (`kms`).
+   * @param record its audit record, written with it.
    * @returns the new current version.
    * @throws {ValidationError} `key_version_unknown` for a successor of another version;
    *   `HsmError` `key_block` (a forged or garbled block), `kcv_mismatch`.
    */
-  async adopt(h: KeyHandOver, from: string): Promise<KeyVersion> {
+  async adopt(h: KeyHandOver, from: string, record?: VersionRecord): Promise<KeyVersion> {
     const last = this.current;
     if (h.name !== this.name || h.version !== last.version + 1 || h.previousKcv !== last.kcv) {
       throw new ValidationError(
@@ -281,9 +302,12 @@ export class ServerKeyRing {
       context: handOverContext(this.name, h.version),
       expectedKcv: h.kcv,
     });
-    return await this.#append(next, from);
+    return await this.#append(next, from, record);
   }
 }
+
+/** The audit record of a new version (written in the transaction that stores it). */
+export type VersionRecord = (previous: KeyVersion, current: KeyVersion) => AuditInput;
 
 /**
  * Declares `tmk_server_key_version{key}`: the version of PK and MAK this

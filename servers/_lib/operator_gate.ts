@@ -6,7 +6,9 @@
  * verifies the signature, remembers the nonce (single use), checks the
  * route's roles (403 `role_required` naming them), and holds each request
  * of a dual-control route as a pending approval until a second operator
- * approves it; the approved request then runs once.
+ * approves it; the approved request then runs once. An approval is used
+ * up in the same transaction as its request's own audit record, so a run
+ * that fails leaves it pending (to be approved again until it expires).
  *
  * Bootstrap: while no operator is enrolled, `admin` holds every role and
  * a dual-control request runs alone (audited as `dual_control_waived`):
@@ -28,12 +30,16 @@ import {
 import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
 import {
   type Approval,
+  type AuditInput,
   type AuditLog,
+  type AuditPreface,
   OPERATOR_ROLES,
   type OperatorBook,
   type OperatorRole,
   withAuditOperator,
+  withAuditPreface,
 } from "../../src/store/mod.ts";
+import { toHttpError } from "./errors.ts";
 
 /** The bootstrap administrator's operator id (the `--token` holder). */
 export const ADMIN_ID = "admin";
@@ -53,6 +59,8 @@ export interface GatedRoute {
   readonly operationId: string;
   readonly roles?: readonly OperatorRole[];
   readonly dualControl?: { readonly approvers: readonly OperatorRole[] };
+  /** Documented answers by status (the success status an approval records). */
+  readonly responses?: Readonly<Record<number, unknown>>;
 }
 
 /** What the router gives the gate to run an approved request. */
@@ -70,7 +78,7 @@ export interface OperatorGateOptions {
   /** Remembers a nonce until `expiresAt`; false if seen (a replay). */
   rememberNonce: (nonce: string, expiresAt: Date) => Promise<boolean>;
   /** Operators, approvals and the audit log; without it only `admin` exists (bootstrap). */
-  store?: OperatorBook & AuditLog;
+  store?: GateStore;
   /** The server's name in audit records (`kms`, `mtms`). */
   actor?: string;
   /** How long an approval waits for its second operator (default {@link APPROVAL_TTL_MS}). */
@@ -83,6 +91,11 @@ export interface OperatorGateOptions {
   beforeRequest?: () => Promise<unknown>;
   now?: () => Date;
 }
+
+/** What the gate keeps: operators, approvals, the audit log, in transactions. */
+type GateStore = OperatorBook & AuditLog & {
+  transaction<T>(fn: (tx: OperatorBook & AuditLog) => Promise<T>): Promise<T>;
+};
 
 const ALL_ROLES: readonly OperatorRole[] = OPERATOR_ROLES;
 
@@ -193,25 +206,34 @@ export class OperatorGate {
     throw new ForbiddenError("role_required", message);
   }
 
-  async #audit(
+  #record(
     operator: string,
     event: string,
     outcome: "success" | "failure",
     fields: { subject?: string; detail?: string },
-  ): Promise<void> {
-    await this.#o.store?.appendAudit({
+  ): AuditInput {
+    return {
       at: this.#now(),
       actor: this.#o.actor ?? "server",
       event,
       outcome,
       operator,
       ...fields,
-    });
+    };
+  }
+
+  async #audit(
+    operator: string,
+    event: string,
+    outcome: "success" | "failure",
+    fields: { subject?: string; detail?: string },
+  ): Promise<void> {
+    await this.#o.store?.appendAudit(this.#record(operator, event, outcome, fields));
   }
 
   /**
    * A dual-control request: stored as a pending approval (202), or, while
-   * no operator is enrolled, let through (audited).
+   * no operator is enrolled, let through (audited at once).
    *
    * @returns the 202 answer, or null to run the request now.
    */
@@ -220,41 +242,86 @@ export class OperatorGate {
     route: GatedRoute,
     request: { method: string; url: URL; body: Uint8Array },
   ): Promise<Response | null> {
-    if (!route.dualControl) return null;
+    const d = await this.dual(op, route, request);
+    if ("held" in d) return d.held;
+    if (d.waiver) await this.#o.store?.appendAudit(d.waiver);
+    return null;
+  }
+
+  /**
+   * A dual-control request: stored as a pending approval (202), or, while
+   * no operator is enrolled, let through with the record of the waiver
+   * (`dual_control_waived`) for the caller to write with the request's
+   * first success record (`withAuditPreface`), so that a request that
+   * fails leaves no such record.
+   *
+   * @returns the 202 answer, or the waiver record (null: not a dual-control route).
+   */
+  async dual(
+    op: ActingOperator,
+    route: GatedRoute,
+    request: { method: string; url: URL; body: Uint8Array },
+  ): Promise<{ held: Response } | { waiver: AuditInput | null }> {
+    if (!route.dualControl) return { waiver: null };
     if (!this.#o.store || await this.bootstrap()) {
-      await this.#audit(op.id, "dual_control_waived", "success", {
-        subject: route.operationId,
-        detail: "no operator is enrolled: the bootstrap administrator acts alone",
-      });
-      return null;
+      return {
+        waiver: this.#record(op.id, "dual_control_waived", "success", {
+          subject: route.operationId,
+          detail: "no operator is enrolled: the bootstrap administrator acts alone",
+        }),
+      };
     }
     const now = this.#now();
     const text = new TextDecoder().decode(request.body).trim();
-    const a = await this.#o.store.createApproval({
-      id: crypto.randomUUID(),
-      operation: route.operationId,
-      method: request.method,
-      path: request.url.pathname + request.url.search,
-      body: text === "" || text === "{}" ? null : text,
-      requestedBy: op.id,
-      requestedAt: now,
-      expiresAt: new Date(now.getTime() + (this.#o.approvalTtlMs ?? APPROVAL_TTL_MS)),
+    const approvers = route.dualControl.approvers.join(" or ");
+    // The approval and its audit record are written in one transaction.
+    const a = await this.#o.store.transaction(async (tx) => {
+      const a = await tx.createApproval({
+        id: crypto.randomUUID(),
+        operation: route.operationId,
+        method: request.method,
+        path: request.url.pathname + request.url.search,
+        body: text === "" || text === "{}" ? null : text,
+        requestedBy: op.id,
+        requestedAt: now,
+        expiresAt: new Date(now.getTime() + (this.#o.approvalTtlMs ?? APPROVAL_TTL_MS)),
+      });
+      await tx.appendAudit(
+        this.#record(op.id, "approval_requested", "success", {
+          subject: a.id,
+          detail: `${a.operation}: ${a.method} ${a.path}; approver role ${approvers}`,
+        }),
+      );
+      return a;
     });
-    await this.#audit(op.id, "approval_requested", "success", {
-      subject: a.id,
-      detail: `${a.operation}: ${a.method} ${a.path}; approver role ${
-        route.dualControl.approvers.join(" or ")
-      }`,
-    });
-    return new Response(JSON.stringify(approvalView(a)), {
-      status: 202,
-      headers: { "content-type": "application/json" },
-    });
+    return {
+      held: new Response(JSON.stringify(approvalView(a)), {
+        status: 202,
+        headers: { "content-type": "application/json" },
+      }),
+    };
+  }
+
+  /**
+   * Runs a request whose dual control is waived (bootstrap): the waiver is
+   * recorded with the request's first success record, or after it if it
+   * wrote none; a request that fails records no waiver.
+   *
+   * @param waiver the record {@link dual} gave.
+   * @param run the request.
+   * @returns its answer.
+   */
+  async runWaived(waiver: AuditInput, run: () => Promise<Response>): Promise<Response> {
+    const preface: AuditPreface = { records: [waiver], written: false };
+    const res = await withAuditPreface(preface, run);
+    if (res.status < 400 && !preface.written) await this.#o.store?.appendAudit(waiver);
+    return res;
   }
 
   /**
    * A second operator approves a pending request: it runs once, as its
-   * requester, and its answer is returned.
+   * requester, and its answer is returned; if it fails, the approval is
+   * pending again.
    *
    * @throws {NotFoundError} `approval_not_found`; {@link ForbiddenError} `same_operator`,
    *   `role_required`; {@link ConflictError} `approval_expired`, `approval_not_pending`.
@@ -294,27 +361,62 @@ export class OperatorGate {
       });
       throw new Err(code, message);
     }
-    await this.#audit(approver.id, "approval_granted", "success", {
-      subject: approvalId,
-      detail: `${a.operation} requested by ${a.requestedBy}`,
-    });
+    // What an approved request that succeeds writes with its own first success record, in
+    // its own transaction: the grant, the execution and the approval marked done. A request
+    // that fails writes none of it (one failure record): nothing was done, and the approval
+    // is pending again until it expires, to be approved anew.
+    const success = successStatus(route);
+    const granted = (status: number) => [
+      this.#record(approver.id, "approval_granted", "success", {
+        subject: approvalId,
+        detail: `${a.operation} requested by ${a.requestedBy}`,
+      }),
+      this.#executed(a, approver.id, status),
+    ];
+    const preface: AuditPreface = {
+      records: granted(success),
+      finishApproval: { id: approvalId, status: success },
+      written: false,
+    };
     let status = 500;
     try {
-      const res = await withAuditOperator(
-        requester.id,
-        () => this.#runner!.run(g.approval, requester),
+      const res = await withAuditPreface(
+        preface,
+        () => withAuditOperator(requester.id, () => this.#runner!.run(g.approval, requester)),
       );
       status = res.status;
+      if (status < 400 && !preface.written) {
+        // The request wrote no audit record of its own: the approval's records on their own.
+        await store.finishApproval(approvalId, status);
+        for (const r of granted(status)) await store.appendAudit(r);
+      }
       return res;
+    } catch (e) {
+      status = toHttpError(e).status;
+      throw e;
     } finally {
-      await store.finishApproval(approvalId, status);
-      await this.#audit(approver.id, "approval_executed", status < 400 ? "success" : "failure", {
-        subject: approvalId,
-        detail:
-          `${a.operation} requested by ${a.requestedBy}, approved by ${approver.id}: ${status}`,
-      });
+      // Still approved (not done): its request changed nothing, whatever it wrote before it
+      // failed was rolled back with it.
+      if (status >= 400 && (await store.getApproval(approvalId))?.state === "approved") {
+        await store.releaseApproval(approvalId);
+        // One failure record per failed run: the request's own, or else this one.
+        if (!preface.failures) await store.appendAudit(this.#executed(a, approver.id, status));
+      }
     }
   }
+
+  #executed(a: Approval, approver: string, status: number): AuditInput {
+    return this.#record(approver, "approval_executed", status < 400 ? "success" : "failure", {
+      subject: a.id,
+      detail: `${a.operation} requested by ${a.requestedBy}, approved by ${approver}: ${status}` +
+        (status >= 400 ? "; pending again" : ""),
+    });
+  }
+}
+
+/** The status a route answers on success (the first 2xx it documents; 200 if none). */
+function successStatus(route: GatedRoute): number {
+  return Object.keys(route.responses ?? {}).map(Number).find((s) => s >= 200 && s < 300) ?? 200;
 }
 
 /** An approval as the API shows it. */

@@ -94,8 +94,9 @@ export function operatorRoutes(o: OperatorRoutesOptions): Route[] {
 function enrolmentRoutes(o: OperatorRoutesOptions): Route[] {
   const { store, actor } = o;
   const now = o.now ?? (() => new Date());
-  const audit = (event: string, subject: string, detail: string) =>
-    store.appendAudit({ at: now(), actor, event, subject, outcome: "success", detail });
+  // Each change and its audit record are written in one transaction.
+  const audit = (tx: Store, event: string, subject: string, detail: string) =>
+    tx.appendAudit({ at: now(), actor, event, subject, outcome: "success", detail });
   return [
     route({
       method: "POST",
@@ -115,12 +116,11 @@ function enrolmentRoutes(o: OperatorRoutesOptions): Route[] {
             `body.id ${ADMIN_ID} is the bootstrap administrator's`,
           );
         }
-        const added = await store.addOperator({
-          ...body,
-          createdAt: now(),
-          createdBy: operator!.id,
+        const added = await store.transaction(async (tx) => {
+          const a = await tx.addOperator({ ...body, createdAt: now(), createdBy: operator!.id });
+          await audit(tx, "operator_added", a.id, `role ${a.role}, key ${a.publicKey}`);
+          return a;
         });
-        await audit("operator_added", added.id, `role ${added.role}, key ${added.publicKey}`);
         return json(201, operatorView(added));
       },
     }),
@@ -147,8 +147,10 @@ function enrolmentRoutes(o: OperatorRoutesOptions): Route[] {
       responses: { 200: { description: "disabled", schema: OperatorView } },
       handler: async (_req, { params, operator }) => {
         const id = params.operatorId;
-        const changed = await store.disableOperator(id, { at: now(), by: operator!.id });
-        if (changed) await audit("operator_disabled", id, `by ${operator!.id}`);
+        await store.transaction(async (tx) => {
+          const changed = await tx.disableOperator(id, { at: now(), by: operator!.id });
+          if (changed) await audit(tx, "operator_disabled", id, `by ${operator!.id}`);
+        });
         return json(200, operatorView((await store.getOperator(id))!));
       },
     }),

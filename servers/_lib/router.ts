@@ -470,12 +470,11 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     const ct = request.headers.get("content-type") ?? "";
     const body = await routeBody(request, r, ct, signedBody);
     const operator = await gate!.admit(request, url, r, signedBody);
-    const held = await gate!.hold(operator, r, { method: request.method, url, body: signedBody });
-    if (held) return held;
-    return await withAuditOperator(
-      operator.id,
-      () => r.handler(request, { params, body, operator }),
-    );
+    const d = await gate!.dual(operator, r, { method: request.method, url, body: signedBody });
+    if ("held" in d) return d.held;
+    const run = () =>
+      withAuditOperator(operator.id, () => r.handler(request, { params, body, operator }));
+    return await (d.waiver ? gate!.runWaived(d.waiver, run) : run());
   }
 
   return async (request: Request): Promise<Response> => {

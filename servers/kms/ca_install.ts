@@ -179,15 +179,13 @@ export class InstalledKmsCa {
           `that certificate is the KMS CA in force (version ${current.version}, key ${current.keyFingerprint})`,
         );
       }
-      const r = await this.#store(ca, fingerprint, who, current?.version ?? 0);
-      await this.#audit(
-        "kms_ca_installed",
-        "success",
-        who,
-        r.keyFingerprint,
-        await describe(r, current),
-      );
-      return r;
+      // The CA and its record are written in one transaction.
+      return await this.#o.store.transaction(async (tx) => {
+        const r = await this.#store(tx, ca, fingerprint, who, current?.version ?? 0);
+        const detail = await describe(r, current);
+        await this.#audit("kms_ca_installed", "success", who, r.keyFingerprint, detail, tx);
+        return r;
+      });
     } catch (e) {
       if (e instanceof ValidationError || e instanceof ConflictError) {
         await this.#audit("kms_ca_refused", "failure", who, undefined, `${e.code}: ${e.message}`);
@@ -196,9 +194,9 @@ export class InstalledKmsCa {
     }
   }
 
-  async #store(ca: KmsCa, fingerprint: string, who: Installers, replaces: number) {
+  async #store(tx: Store, ca: KmsCa, fingerprint: string, who: Installers, replaces: number) {
     try {
-      return await this.#o.store.installKmsCa({
+      return await tx.installKmsCa({
         certificate: ca.certificate,
         keyBlock: ca.privateKeyBlock,
         keyFingerprint: fingerprint,
@@ -256,15 +254,18 @@ export class InstalledKmsCa {
       }
       const who = { requestedBy: BOOTSTRAP, approvedBy: null };
       try {
-        const r = await this.#store(ca, fingerprint, who, 0);
-        await this.#audit(
-          "kms_ca_installed",
-          "success",
-          who,
-          fingerprint,
-          `${await describe(r, null)}; from the start flags while no operator is enrolled ` +
-            "(dual control waived)",
-        );
+        await this.#o.store.transaction(async (tx) => {
+          const r = await this.#store(tx, ca, fingerprint, who, 0);
+          await this.#audit(
+            "kms_ca_installed",
+            "success",
+            who,
+            fingerprint,
+            `${await describe(r, null)}; from the start flags while no operator is enrolled ` +
+              "(dual control waived)",
+            tx,
+          );
+        });
         return;
       } catch (e) {
         // Another instance installed one meanwhile: look again (it may be this very CA).
@@ -279,8 +280,9 @@ export class InstalledKmsCa {
     who: Installers,
     kcv: string | undefined,
     detail: string,
+    store: Store = this.#o.store,
   ): Promise<void> {
-    await this.#o.store.appendAudit({
+    await store.appendAudit({
       at: this.#now(),
       actor: "kms",
       event,

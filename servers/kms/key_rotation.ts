@@ -19,7 +19,7 @@ import {
   text,
   ValidationError,
 } from "../../src/protocol/mod.ts";
-import type { Store } from "../../src/store/mod.ts";
+import type { AuditInput, Store } from "../../src/store/mod.ts";
 import {
   type KeyHandOver,
   type KeyVersion,
@@ -98,8 +98,8 @@ export class KmsKeyRotation {
     this.#o = o;
   }
 
-  #audit(event: string, subject: string, kcv: string, detail: string): Promise<number> {
-    return this.#o.store.appendAudit({
+  #record(event: string, subject: string, kcv: string, detail: string): AuditInput {
+    return {
       at: (this.#o.now ?? (() => new Date()))(),
       actor: "kms",
       event,
@@ -107,7 +107,11 @@ export class KmsKeyRotation {
       subject,
       kcv,
       detail,
-    });
+    };
+  }
+
+  #audit(event: string, subject: string, kcv: string, detail: string): Promise<number> {
+    return this.#o.store.appendAudit(this.#record(event, subject, kcv, detail));
   }
 
   /**
@@ -160,13 +164,16 @@ export class KmsKeyRotation {
     approvedBy: string,
   ): Promise<RotateKeyResponse> {
     const who = `requested by ${requestedBy}, approved by ${approvedBy}`;
-    const { previous, current } = await this.#o.keys[name].rotate(`${requestedBy}+${approvedBy}`);
-    await this.#audit(
-      "server_key_rotated",
-      `${name} v${current.version}`,
-      current.kcv,
-      `${name} version ${previous.version} KCV ${previous.kcv} -> version ${current.version} ` +
-        `KCV ${current.kcv}; ${who}`,
+    const { previous, current } = await this.#o.keys[name].rotate(
+      `${requestedBy}+${approvedBy}`,
+      (previous, current) =>
+        this.#record(
+          "server_key_rotated",
+          `${name} v${current.version}`,
+          current.kcv,
+          `${name} version ${previous.version} KCV ${previous.kcv} -> version ` +
+            `${current.version} KCV ${current.kcv}; ${who}`,
+        ),
     );
     return {
       name,

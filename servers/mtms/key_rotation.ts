@@ -19,7 +19,7 @@ import {
   type Transport,
   UpstreamError,
 } from "../../src/protocol/mod.ts";
-import type { Store } from "../../src/store/mod.ts";
+import type { AuditInput, Store } from "../../src/store/mod.ts";
 import { hsmCall } from "../_lib/hsm.ts";
 import type { ServerKeyRing, SharedKeyName } from "../_lib/key_rotation.ts";
 import type { KeySync } from "./service.ts";
@@ -99,17 +99,21 @@ export class MtmsKeySync implements KeySync {
     );
     const before = ring.current;
     try {
-      const v = await hsmCall(`${what} from the KMS`, () => ring.adopt(h, "kms"));
-      await this.#audit(
-        "success",
-        what,
-        v.kcv,
-        `${ring.name} version ${before.version} KCV ` +
-          `${before.kcv} -> version ${v.version} KCV ${v.kcv}, from the KMS`,
+      await hsmCall(
+        `${what} from the KMS`,
+        () =>
+          ring.adopt(h, "kms", (_, v) =>
+            this.#record(
+              "success",
+              what,
+              v.kcv,
+              `${ring.name} version ${before.version} KCV ` +
+                `${before.kcv} -> version ${v.version} KCV ${v.kcv}, from the KMS`,
+            )),
       );
     } catch (e) {
+      // No record here: the transfer that asked for the versions records its failure, naming this.
       const code = e instanceof ProtocolError ? e.code : "error";
-      await this.#audit("failure", what, undefined, code);
       throw new UpstreamError(
         "key_sync_failed",
         `${what} from the KMS refused (${code}): ${e instanceof Error ? e.message : String(e)}`,
@@ -117,8 +121,13 @@ export class MtmsKeySync implements KeySync {
     }
   }
 
-  #audit(outcome: "success" | "failure", subject: string, kcv: string | undefined, detail: string) {
-    return this.#o.store.appendAudit({
+  #record(
+    outcome: "success" | "failure",
+    subject: string,
+    kcv: string | undefined,
+    detail: string,
+  ): AuditInput {
+    return {
       at: (this.#o.now ?? (() => new Date()))(),
       actor: "mtms",
       event: "server_key_received",
@@ -126,6 +135,6 @@ export class MtmsKeySync implements KeySync {
       subject,
       kcv,
       detail,
-    });
+    };
   }
 }

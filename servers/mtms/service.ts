@@ -429,7 +429,9 @@ export class MtmsService {
       }
     } catch (e) {
       const code = e instanceof ProtocolError ? e.code : "kms_unreachable";
-      await this.#audit("order_transferred", "failure", { subject: orderId, detail: code });
+      // A refused key version is named (version and why); other failures by their code.
+      const detail = code === "key_sync_failed" ? (e as Error).message.slice(0, 300) : code;
+      await this.#audit("order_transferred", "failure", { subject: orderId, detail });
       throw new UpstreamError(
         "kms_refused",
         `KMS did not accept order ${orderId}: ${e instanceof Error ? e.message : String(e)}`,

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Exec } from "./_backend.ts";
 import { AUDIT_COLUMNS, ChainAppender, chainHead, rowValues } from "./_chain.ts";
 import {
   checkAuditInput,
@@ -39,7 +40,7 @@ import {
 } from "./_rows.ts";
 import type { AuditLog, OperatorBook, ServerKeys } from "./api.ts";
 import type { AuditCheckpoint, AuditHead, ChainedAuditRecord } from "./audit_chain.ts";
-import { currentAuditOperator } from "./audit_operator.ts";
+import { currentAuditOperator, pendingAuditPreface } from "./audit_operator.ts";
 import { StoreError } from "./errors.ts";
 import type {
   Approval,
@@ -54,6 +55,17 @@ import type {
 } from "./operator_types.ts";
 import type { AuditInput, AuditQuery, AuditRecord } from "./types.ts";
 
+/** Marks a running approval done with its request's status. */
+async function finishApprovalIn(x: Exec, id: string, status: number): Promise<void> {
+  checkInt("status", status, 100, 599);
+  const n = await x.run(
+    "UPDATE approvals SET state = 'done', status = ? WHERE id = ? AND state = 'approved'",
+    status,
+    id,
+  );
+  if (n === 0) throw new StoreError("conflict", `approval ${id} is not approved and running`);
+}
+
 /** The audit log, server keys, operators and approvals over a backend. */
 export abstract class AuditFront extends LedgerFront implements AuditLog, ServerKeys, OperatorBook {
   // ---- audit ----
@@ -62,25 +74,33 @@ export abstract class AuditFront extends LedgerFront implements AuditLog, Server
     checkAuditInput(e);
     if (e.operator != null) checkId("event.operator", e.operator);
     const operator = e.operator ?? currentAuditOperator();
+    const preface = pendingAuditPreface(e.outcome);
     return this.backend.atomic("audit", async (x) => {
+      const done = preface?.finishApproval;
+      if (done) await finishApprovalIn(x, done.id, done.status);
       const chain = await ChainAppender.open(x, this.backend);
-      const r = chain.link({
-        at: iso(e.at),
-        actor: e.actor,
-        event: e.event,
-        subject: e.subject ?? null,
-        keyId: e.keyId ?? null,
-        kcv: e.kcv ?? null,
-        outcome: e.outcome,
-        detail: e.detail ?? null,
-        operator,
-      });
-      await x.run(
-        `INSERT INTO audit_log (${AUDIT_COLUMNS})${this.backend.auditInsert}
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.backend.hexParam})`,
-        ...rowValues(r),
-      );
-      return r.id;
+      let id = 0;
+      for (const a of [...preface?.records ?? [], e]) {
+        const r = chain.link({
+          at: iso(a.at),
+          actor: a.actor,
+          event: a.event,
+          subject: a.subject ?? null,
+          keyId: a.keyId ?? null,
+          kcv: a.kcv ?? null,
+          outcome: a.outcome,
+          detail: a.detail ?? null,
+          operator: a.operator ?? operator,
+        });
+        await x.run(
+          `INSERT INTO audit_log (${AUDIT_COLUMNS})${this.backend.auditInsert}
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${this.backend.hexParam})`,
+          ...rowValues(r),
+        );
+        id = r.id;
+      }
+      if (preface) preface.written = true;
+      return id;
     });
   }
 
@@ -363,10 +383,15 @@ export abstract class AuditFront extends LedgerFront implements AuditLog, Server
   finishApproval(id: string, status: number): Promise<void> {
     checkId("id", id);
     checkInt("status", status, 100, 599);
+    return this.backend.one(`approval ${id}`, (x) => finishApprovalIn(x, id, status));
+  }
+
+  releaseApproval(id: string): Promise<void> {
+    checkId("id", id);
     return this.backend.one(`approval ${id}`, async (x) => {
       const n = await x.run(
-        "UPDATE approvals SET state = 'done', status = ? WHERE id = ? AND state = 'approved'",
-        status,
+        `UPDATE approvals SET state = 'pending', approved_by = NULL, approved_at = NULL
+         WHERE id = ? AND state = 'approved'`,
         id,
       );
       if (n === 0) throw new StoreError("conflict", `approval ${id} is not approved and running`);

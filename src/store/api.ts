@@ -450,6 +450,12 @@ export interface OperatorBook {
 
   /** Records how the approved operation ended (state `done`). */
   finishApproval(id: string, status: number): Promise<void>;
+
+  /**
+   * Puts an approved operation that failed (it changed nothing) back to
+   * pending, so that it can be approved again before it expires.
+   */
+  releaseApproval(id: string): Promise<void>;
 }
 
 /** The KMS CA in force and its history (`kms_ca_types.ts`). */

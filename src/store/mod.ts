@@ -43,7 +43,12 @@ export {
   MAX_PROBLEMS,
   verifyAuditChain,
 } from "./audit_chain.ts";
-export { currentAuditOperator, withAuditOperator } from "./audit_operator.ts";
+export {
+  type AuditPreface,
+  currentAuditOperator,
+  withAuditOperator,
+  withAuditPreface,
+} from "./audit_operator.ts";
 export { type TmkDelivery, tmkDelivery } from "./delivery.ts";
 export { StoreError, type StoreErrorCode } from "./errors.ts";
 export { openSqliteStore, SqliteStore, type SqliteStoreOptions } from "./sqlite.ts";

@@ -566,3 +566,118 @@ Deno.test("ca: a forged officer or approval line in the index is refused, naming
     );
   });
 });
+
+/** Writes `entries` as a fresh, well-chained index (what a forger who rewrites the file does). */
+async function rechain(index: string, entries: Record<string, unknown>[]): Promise<void> {
+  await Deno.remove(index);
+  for (const { seq: _s, at: _a, prev: _p, ...step } of entries) await appendChained(index, step);
+}
+
+Deno.test("ca: a changed officer signature, a moved approval or a revocation without officers is refused", async () => {
+  await withDir(async (dir) => {
+    await Deno.writeTextFile(`${dir}/pass`, PASSPHRASE);
+    const pass = ["--dir", "ca", "--passphrase-file", "pass"];
+    ok(
+      await ca([
+        "init",
+        ...pass,
+        "--cn",
+        "TMK Root CA",
+        "--bits",
+        "2048",
+        ...await officerKeys(dir, ["alice", "bob"]),
+      ], dir),
+    );
+    const serials: string[] = [];
+    for (const name of ["card-1", "card-2"]) {
+      ok(
+        await ca([
+          "issue",
+          ...pass,
+          "--profile",
+          "operator-card",
+          "--cn",
+          name,
+          "--key-out",
+          `${name}.key`,
+          "--out",
+          `${name}.pem`,
+          "--bits",
+          "2048",
+        ], dir),
+      );
+      serials.push(
+        ok(await openssl(["x509", "-in", `${name}.pem`, "-noout", "-serial"], dir)).trim()
+          .replace(/^serial=/, ""),
+      );
+    }
+    const r = requestOf(
+      ok(await ca(["revoke", "--dir", "ca", "--serial", serials[0], ...as("alice")], dir)),
+    );
+    ok(await ca(["approve", "--dir", "ca", "--request", r, ...as("bob")], dir));
+    const index = `${dir}/ca/index.log`;
+    const clean = await Deno.readTextFile(index);
+    const entries = await readChain(index);
+    const asked = entries.findIndex((e) => e.step === "revoke-requested");
+    const approval = entries.findIndex((e) => e.step === "revoked");
+    assert(asked > 0 && approval === entries.length - 1, JSON.stringify(entries));
+    const both = async (line: string) => {
+      for (const step of ["crl", "list"]) {
+        const args = step === "crl" ? ["crl", ...pass] : ["list", "--dir", "ca"];
+        refused(await ca(args, dir), `deno task ca ${step}: ca/index.log ${line}`);
+      }
+    };
+    const flip = (sig: unknown) => {
+      const s = String(sig);
+      return s.slice(0, 10) + (s[10] === "0" ? "1" : "0") + s.slice(11);
+    };
+
+    // bob's signature on the approval changed (the last line: the chain itself still holds).
+    const lines = clean.trimEnd().split("\n");
+    const changed = { ...entries[approval], sig: flip(entries[approval].sig) };
+    await Deno.writeTextFile(
+      index,
+      [...lines.slice(0, -1), JSON.stringify(changed)].join("\n") + "\n",
+    );
+    await both(
+      `line ${approval + 1}: the signature of officer bob on request ${r} does not verify ` +
+        "(the index was changed, or forged)",
+    );
+    // alice's signature on the request changed in place: the next line's link breaks.
+    lines[asked] = JSON.stringify({ ...entries[asked], sig: flip(entries[asked].sig) });
+    await Deno.writeTextFile(index, lines.join("\n") + "\n");
+    await both(`line ${asked + 2}: prev does not match the line before (a line was changed)`);
+    // ... and with the chain rewritten around it: her signature does not verify.
+    await rechain(index, entries.map((e, i) => i === asked ? { ...e, sig: flip(e.sig) } : e));
+    await both(
+      `line ${asked + 1}: the signature of officer alice on request ${r} does not verify ` +
+        "(the index was changed, or forged)",
+    );
+
+    // The approval moved before its request: out of sequence, and re-chained, without a request.
+    const moved = [...entries];
+    [moved[asked], moved[approval]] = [moved[approval], moved[asked]];
+    await Deno.writeTextFile(index, moved.map((e) => JSON.stringify(e)).join("\n") + "\n");
+    await both(
+      `line ${asked + 1}: seq ${approval + 1}, expected ${asked + 1} (a line was removed or moved)`,
+    );
+    await rechain(index, moved);
+    await both(
+      `line ${asked + 1}: revocation of ${serials[0]} without a pending request of an officer ` +
+        "(the index was changed, or forged)",
+    );
+
+    // A revocation of card-2 appended with no officer's request or approval.
+    await Deno.writeTextFile(index, clean);
+    const forged = await appendChained(index, {
+      step: "revoked",
+      serial: serials[1],
+      reason: "keyCompromise",
+      revokedAt: new Date().toISOString(),
+    });
+    await both(
+      `line ${forged.seq}: revocation of ${serials[1]} without a pending request of an officer ` +
+        "(the index was changed, or forged)",
+    );
+  });
+});

@@ -61,6 +61,7 @@ export class FaultPlan {
   #failAt = 0;
   #variant = 0;
   #count = 0;
+  #target: string | null = null;
   #fired: { site: Site; what: string; error: Error } | null = null;
   /** The calls of the last armed run, in order. */
   calls: string[] = [];
@@ -88,11 +89,24 @@ export class FaultPlan {
    */
   arm(k: number, variant: number): void {
     this.#armed = true;
+    this.#target = null;
     this.#failAt = k;
     this.#variant = variant;
     this.#count = 0;
     this.#fired = null;
     this.calls = [];
+  }
+
+  /**
+   * Arms the plan at a named call: the first call to `target` (`hsm.generateKey`,
+   * `store.addOperator`, ...) of the next run fails.
+   *
+   * @param target the site and method.
+   * @param variant which kind of failure (see {@link fault}).
+   */
+  armAt(target: string, variant: number): void {
+    this.arm(0, variant);
+    this.#target = target;
   }
 
   /** Ends the run. */
@@ -111,7 +125,10 @@ export class FaultPlan {
     if (!this.#armed) return null;
     this.#count++;
     this.calls.push(`${site}.${what}`);
-    if (this.#count !== this.#failAt) return null;
+    const hit = this.#target === null
+      ? this.#count === this.#failAt
+      : this.#fired === null && `${site}.${what}` === this.#target;
+    if (!hit) return null;
     const error = fault(site, this.#variant, this.backend, what);
     this.#fired = { site, what, error };
     return error;
@@ -178,6 +195,8 @@ const OPERATOR_NONCES = "operator-request";
  */
 export interface DbState {
   hash: string;
+  /** The hash of each table (the same rows as `hash`). */
+  tables: Record<string, string>;
   /** Nonces of signed operator requests. */
   operatorNonces: number;
   /** Number of audit records. */
@@ -197,17 +216,24 @@ export interface DbReader {
 
 function digest(tables: [string, Record<string, unknown>[]][]): {
   hash: string;
+  tables: Record<string, string>;
   operatorNonces: number;
 } {
   const h = createHash("sha256");
+  const each: Record<string, string> = {};
   let operatorNonces = 0;
   for (const [name, rows] of tables) {
     h.update(`${name}\n`);
+    const t = createHash("sha256");
     const kept = rows.filter((r) => !(name === "nonces" && r.scope === OPERATOR_NONCES));
     operatorNonces += rows.length - kept.length;
-    for (const r of kept.map((x) => JSON.stringify(x)).sort()) h.update(`${r}\n`);
+    for (const r of kept.map((x) => JSON.stringify(x)).sort()) {
+      h.update(`${r}\n`);
+      t.update(`${r}\n`);
+    }
+    each[name] = t.digest("hex").toUpperCase();
   }
-  return { hash: h.digest("hex").toUpperCase(), operatorNonces };
+  return { hash: h.digest("hex").toUpperCase(), tables: each, operatorNonces };
 }
 
 /**

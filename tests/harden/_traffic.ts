@@ -19,6 +19,7 @@ import {
 } from "../flow_a/_fixture.ts";
 import { makeWorld as makeFlowBWorld, type World as FlowBWorld } from "../flow_b/_world.ts";
 import { operatorAuthorization } from "../_helpers.ts";
+import { type OperatorKeys, recordOperations } from "./_traffic_ops.ts";
 
 /** One recorded request. */
 export interface Recorded {
@@ -65,6 +66,8 @@ export interface Traffic {
   /** Base URL of each server (what the recorded URLs start with). */
   urls: Record<Server, string>;
   recorded: Recorded[];
+  /** With `dualControl`: the keys of the operators enrolled at the flow A KMS. */
+  operators: OperatorKeys;
   close(): Promise<void>;
 }
 
@@ -76,7 +79,10 @@ export interface Traffic {
  * @param terminals how many terminals per flow.
  * @param prefix SN prefix (distinct per call keeps SNs unique).
  * @param options `flowBDb`: a database file for the flow B world (default in memory);
- *   `flowA`, `flowB`: more options of each world (databases, instruments, handler wrappers).
+ *   `flowA`, `flowB`: more options of each world (databases, instruments, handler wrappers);
+ *   `operatorKeys`: after flow A, the dual-control traffic of `_traffic_ops.ts` (operators
+ *   enrolled, PK and MAK rotated, a transfer under the new versions, a KMS CA installed), the
+ *   map filled with the operators' keys as each is enrolled.
  * @returns the traffic.
  */
 export async function recordTraffic(
@@ -85,6 +91,7 @@ export async function recordTraffic(
   prefix = "HD",
   options: {
     flowBDb?: string;
+    operatorKeys?: OperatorKeys;
     flowA?: FlowAOptions;
     flowB?: Omit<NonNullable<Parameters<typeof makeFlowBWorld>[1]>, "dbPath">;
   } = {},
@@ -150,6 +157,19 @@ export async function recordTraffic(
     await call("GET", `${a.kmsUrl}/v1/terminals/${pos.sn}`, undefined, a.token);
   }
   if (sns.length > 0) await call("GET", `${a.mtmsUrl}/v1/orders/${orderId}`, undefined, a.token);
+  const operators: OperatorKeys = options.operatorKeys ?? new Map();
+  if (options.operatorKeys) {
+    await recordOperations(core, a, ta, prefix, operators, async (order, sn) => {
+      const pinPad = await PinPad.create({ root: a.pki.rootPem, core });
+      const pos = new PosTerminal({ sn, pinPad, transport: ta, kmsUrl: a.kmsUrl });
+      const answer = await operator.answerChallenge(pos.startOperatorAuth());
+      await pos.finishOperatorAuth({
+        certificate: answer.certificate,
+        cryptogram: answer.cryptogram,
+      });
+      await operator.uploadTk(order, sn, await pos.generateAndExportTk(mtmsCertificate));
+    }, (m, u, body) => call(m, u, body, a.token));
+  }
   // Flow B: S1-S7 per terminal, then the operator's status and unlock.
   for (let i = 0; i < terminals; i++) {
     const sn = `${prefix}B${String(i).padStart(6, "0")}`;
@@ -176,6 +196,7 @@ export async function recordTraffic(
     handlers,
     urls,
     recorded,
+    operators,
     close: async () => {
       await a.close();
       await b.close();

@@ -1,7 +1,11 @@
 /**
  * Fault injection (with kill9_test.ts, the crash guarantees) at each step of each
  * mutating endpoint. A full run of both flows is driven by the real devices
- * (`_traffic.ts`); every state-changing request (every non-GET) of the KMS
+ * (`_traffic.ts`), then the dual-control traffic of `_traffic_ops.ts` at the
+ * flow A KMS (operators enrolled, PK and MAK rotated by one custodian and
+ * approved by another, a transfer that fetches the new versions, a KMS CA
+ * installed: each request and each approval through the real gate); every
+ * state-changing request (every non-GET) of the KMS
  * (flow A and flow B) and the MTMS is, the first time it is sent, first
  * replayed with a fault at call k of its server's HSM or store (k = 1, 2,
  * ... until a run makes fewer than k calls: that run, without a fault, is
@@ -13,7 +17,11 @@
  * its documented code), the state of the server's database (every table but
  * the append-only audit log) hashes the same as before the request, and the
  * audit log has at most one record more, a failure. The last run, without a
- * fault, must succeed: nothing a failed attempt left behind blocks it.
+ * fault, must succeed: nothing a failed attempt left behind blocks it (a
+ * failed approval is pending again). One step stands on its own: the key
+ * versions the MTMS fetched at the start of a transfer stay (with their
+ * `server_key_received` records) when the transfer fails later; nothing
+ * else may change.
  *
  * Each step gets one kind of failure, alternating between the two kinds of
  * its site (see `_faults.ts`); the long run (`HARDEN_LONG=1`) gives every
@@ -27,6 +35,8 @@ import type { Transport } from "../../src/protocol/mod.ts";
 import { figure, LONG, Tally } from "./_figures.ts";
 import { recordTraffic } from "./_traffic.ts";
 import { operatorAuthorization } from "../_helpers.ts";
+import { parseOperatorHeader } from "../../src/protocol/operator_key.ts";
+import { type OperatorKeys, signAs } from "./_traffic_ops.ts";
 import {
   type Backend,
   type DbReader,
@@ -44,7 +54,12 @@ const pgSkip = url === "" ? "KMS_TEST_DATABASE_URL not set" : undefined;
 type ServerName = "kms" | "mtms" | "kmsB";
 
 /** HSM refusals may surface as these documented 4xx answers (status and code). */
-const DOCUMENTED_4XX = new Set(["422 decrypt_failed", "422 auk_undecryptable"]);
+const DOCUMENTED_4XX = new Set([
+  "422 decrypt_failed",
+  "422 auk_undecryptable",
+  // The KMS CA's key block refused by the HSM (`POST /v1/kms-ca`).
+  "400 invalid_kms_ca",
+]);
 
 interface Counts {
   endpoints: Set<string>;
@@ -55,6 +70,8 @@ interface Counts {
   unchanged: number;
   auditAdded: Tally;
   retried: number;
+  /** Failed transfers after which the MTMS kept the key versions it had fetched. */
+  keysAdopted: number;
   /** Nonces of signed operator requests stored by failed attempts (by design). */
   burntNonces: number;
   perEndpoint: Map<string, number>;
@@ -62,7 +79,7 @@ interface Counts {
 
 function routeOf(server: ServerName, req: Request): string {
   const path = new URL(req.url).pathname
-    .replace(/\/(FT[AB]\d+|PO-FT-1|[0-9A-F]{32})(?=\/|$)/g, "/{id}");
+    .replace(/\/(FT[ABR]\d+|PO-FT-\d|[0-9A-F]{32}|[0-9a-f-]{36})(?=\/|$)/g, "/{id}");
   return `${server} ${req.method} ${path}`;
 }
 
@@ -103,10 +120,12 @@ for (const backend of ["sqlite", "postgres"] as Backend[]) {
         unchanged: 0,
         auditAdded: new Tally(),
         retried: 0,
+        keysAdopted: 0,
         burntNonces: 0,
         perEndpoint: new Map(),
       };
       const seen = new Set<string>();
+      const operatorKeys: OperatorKeys = new Map();
       // Every violation is collected (the test fails at the end with all of them).
       const violations: string[] = [];
       const check = (ok: boolean, msg: () => string) => {
@@ -138,14 +157,23 @@ for (const backend of ["sqlite", "postgres"] as Backend[]) {
         let before = await db.state();
         let audit = before.audit;
         // A signed operator request is single-use (its nonce is stored before the handler
-        // runs): each attempt is signed anew, as the operator's client does for a retry.
-        const signed = req.headers.get("authorization")?.startsWith("TMK-HMAC-SHA256") ?? false;
+        // runs): each attempt is signed anew, as the operator's client does for a retry,
+        // with the bootstrap administrator's secret or the enrolled operator's key.
+        const header = req.headers.get("authorization") ?? "";
+        const h = header === "" ? null : parseOperatorHeader(header);
+        const signed = header.startsWith("TMK-HMAC-SHA256") || h?.scheme === "ed25519";
         const send = async () => {
           const headers = new Headers(req.headers);
-          if (signed) {
+          const b = body ?? undefined;
+          if (h?.scheme === "ed25519") {
             headers.set(
               "authorization",
-              await operatorAuthorization(secrets[server], req.method, req.url, body ?? undefined),
+              await signAs(operatorKeys, h.parts.keyId, req.method, req.url, b),
+            );
+          } else if (signed) {
+            headers.set(
+              "authorization",
+              await operatorAuthorization(secrets[server], req.method, req.url, b),
             );
           }
           return await handler(
@@ -206,25 +234,34 @@ for (const backend of ["sqlite", "postgres"] as Backend[]) {
             }
             c.answers.add(`${res.status} ${code}`);
             const after = await db.state(audit);
+            // The MTMS's fetch of the KMS's new key versions, at the start of a transfer, is
+            // a step of its own: each version it adopted stays (with its record) when the
+            // transfer fails later, and nothing else changes.
+            const changed = Object.keys({ ...before.tables, ...after.tables })
+              .filter((n) => before.tables[n] !== after.tables[n]);
+            const keySync = server === "mtms" && route.endsWith("/transfer") &&
+              changed.length > 0 && changed.every((n) => n === "server_key_versions");
             if (
               check(
-                after.hash === before.hash,
-                () => `${what}: state changed; calls ${plan.calls}`,
+                after.hash === before.hash || keySync,
+                () => `${what}: state changed (${changed}); calls ${plan.calls}`,
               )
             ) {
               c.unchanged++;
-            } else {
-              before = after;
+              if (keySync) c.keysAdopted++;
             }
+            if (after.hash !== before.hash) before = after;
             check(
               after.operatorNonces - nonces <= (signed ? 1 : 0),
               () => `${what}: ${after.operatorNonces - nonces} operator nonces stored`,
             );
             c.burntNonces += after.operatorNonces - nonces;
             nonces = after.operatorNonces;
-            const added = after.audit - audit;
+            const own = after.newEvents.map((e, i) => `${e} ${after.newOutcomes[i]}`)
+              .filter((e) => !(keySync && e === "server_key_received success"));
+            const added = own.length;
             check(
-              added <= 1 && after.newOutcomes.every((o) => o === "failure"),
+              added <= 1 && own.every((o) => o.endsWith(" failure")),
               () => `${what}: audit records added ${after.newEvents} ${after.newOutcomes}`,
             );
             c.auditAdded.add(added === 0 ? "none" : "one failure");
@@ -239,6 +276,7 @@ for (const backend of ["sqlite", "postgres"] as Backend[]) {
       try {
         t = await recordTraffic(core, 2, "FT", {
           flowBDb: backend === "sqlite" ? `${dir}/kmsB.db` : undefined,
+          operatorKeys,
           flowA: {
             instrument: {
               kms: {
@@ -275,8 +313,10 @@ for (const backend of ["sqlite", "postgres"] as Backend[]) {
           },
         });
         assertEquals(violations, [], `${violations.length} violations:\n${violations.join("\n")}`);
-        // Every mutating route: KMS flow A 5 (with the challenge), KMS flow B 7, MTMS 3.
-        assertEquals(c.endpoints.size, 15, [...c.endpoints].join(", "));
+        // Every mutating route: KMS flow A 5 (with the challenge), KMS flow B 7, MTMS 3, and
+        // the KMS's dual-control routes 5 (enrolment, approval, rotation of PK and of MAK,
+        // KMS CA install).
+        assertEquals(c.endpoints.size, 20, [...c.endpoints].join(", "));
         for (const [route, n] of [...c.perEndpoint].sort()) {
           figure("fault-injection", `[${backend}] ${route}: ${n} steps`);
         }
@@ -286,6 +326,7 @@ for (const backend of ["sqlite", "postgres"] as Backend[]) {
             `(${c.bySite}), state unchanged ${c.unchanged}, answers ${c.answers}, ` +
             `audit records added per failed request: ${c.auditAdded}, ` +
             `operator request nonces used up by failed attempts ${c.burntNonces}, ` +
+            `key versions kept by the MTMS after a failed transfer ${c.keysAdopted}, ` +
             `succeeded afterwards without a fault ${c.retried}; store ${backend}`,
         );
         assertEquals(c.unchanged, c.faults);

@@ -10,6 +10,12 @@
  * table but the append-only audit log, which records each refusal) must hash
  * the same before and after.
  *
+ * The dual-control requests (`_traffic_ops.ts`: each rotation of PK and MAK,
+ * the KMS CA install, each approval, signed by an operator's key) are
+ * replayed as recorded: each is refused (`request_replayed`); an approval
+ * signed anew by its approver is refused as done (`approval_not_pending`);
+ * four approvers at once on one pending rotation: it runs once.
+ *
  * Prints `figure replay` with counts per route.
  */
 import { DatabaseSync } from "node:sqlite";
@@ -18,6 +24,9 @@ import { assert, assertEquals } from "@std/assert";
 import { loadCore } from "../../src/core/mod.ts";
 import { figure, size, Tally } from "./_figures.ts";
 import { recordTraffic } from "./_traffic.ts";
+import { type OperatorKeys, signAs } from "./_traffic_ops.ts";
+import { sqliteReader } from "./_faults.ts";
+import { parseOperatorHeader } from "../../src/protocol/operator_key.ts";
 
 const core = await loadCore("wasm");
 const REPLAYS = size(100, 100);
@@ -109,5 +118,87 @@ Deno.test(`every recorded state-changing request replayed ${REPLAYS} times: refu
   } finally {
     await t.close();
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dual control: a replayed rotation, KMS CA install or approval is refused; an approval runs once", async () => {
+  const keys: OperatorKeys = new Map();
+  const t = await recordTraffic(core, 0, "RO", { operatorKeys: keys });
+  try {
+    const kmsDb = `${t.a.dir}/kms.db`;
+    const ops = t.recorded.filter((r) =>
+      r.server === "kms" && r.method === "POST" &&
+      /\/v1\/(server-keys\/(PK|MAK)\/rotate|kms-ca|approvals\/[0-9a-f-]{36}\/approve)$/.test(
+        new URL(r.url).pathname,
+      )
+    );
+    // PK and MAK rotated, a KMS CA installed: three requests, and five approvals (with two
+    // enrolments).
+    assertEquals(ops.length, 8, ops.map((r) => r.url).join(", "));
+    // Every table but the audit log and the nonces of signed operator requests (an approval
+    // signed anew uses up its own nonce, by design).
+    const reader = sqliteReader(kmsDb);
+    const before = await reader.state();
+    const tally = new Tally();
+    for (const r of ops) {
+      const send = () =>
+        t.handlers.kms(
+          new Request(r.url, { method: r.method, headers: r.headers, body: r.body ?? undefined }),
+        );
+      // The same signed request, again and again, then concurrently.
+      const answers = [await send(), await send(), ...await Promise.all([send(), send(), send()])];
+      for (const res of answers) {
+        const body = await res.json();
+        assertEquals([res.status, body.error?.code], [401, "request_replayed"], r.url);
+        tally.add(`${res.status} ${body.error.code}`);
+      }
+      // The same approval signed anew by its approver: it ran once already.
+      const m = /\/v1\/approvals\/([0-9a-f-]{36})\/approve$/.exec(r.url);
+      if (!m) continue;
+      const who = parseOperatorHeader(new Headers(r.headers).get("authorization"));
+      assert(who.scheme === "ed25519");
+      const again = await t.handlers.kms(
+        new Request(r.url, {
+          method: "POST",
+          headers: { authorization: await signAs(keys, who.parts.keyId, "POST", r.url, undefined) },
+        }),
+      );
+      const body = await again.json();
+      assertEquals([again.status, body.error?.code], [409, "approval_not_pending"], r.url);
+      tally.add(`${again.status} ${body.error.code}`);
+    }
+    assertEquals((await reader.state()).hash, before.hash, "the KMS's state changed");
+    // Two approvers at once on one pending rotation: it runs once.
+    const url = `${t.urls.kms}/v1/server-keys/MAK/rotate`;
+    const asked = await t.handlers.kms(
+      new Request(url, {
+        method: "POST",
+        headers: { authorization: await signAs(keys, "cora", "POST", url, undefined) },
+      }),
+    );
+    assertEquals(asked.status, 202);
+    const approve = `${t.urls.kms}/v1/approvals/${(await asked.json()).approvalId}/approve`;
+    const race = await Promise.all(
+      ["carl", "sam", "carl", "sam"].map(async (who) =>
+        (await t.handlers.kms(
+          new Request(approve, {
+            method: "POST",
+            headers: { authorization: await signAs(keys, who, "POST", approve, undefined) },
+          }),
+        )).status
+      ),
+    );
+    assertEquals(race.sort(), [200, 409, 409, 409], `concurrent approvals: ${race}`);
+    const versions = await (await t.handlers.kms(new Request(`${t.urls.kms}/v1/server-keys`)))
+      .json();
+    assertEquals(versions.keys.map((k: { version: number }) => k.version), [2, 3]);
+    figure(
+      "replay",
+      `dual control: ${ops.length} recorded rotation, KMS CA install and approval requests ` +
+        `replayed 5 times each and approvals signed anew: ${tally}; KMS state unchanged; ` +
+        `4 concurrent approvals of one rotation: ${race.join(" ")}`,
+    );
+  } finally {
+    await t.close();
   }
 });
