@@ -21,7 +21,11 @@ import {
 } from "../core/mod.ts";
 import { type CoreOptions, defaultCore, describe } from "./_core.ts";
 import { buildCertificate } from "./_build.ts";
-import { parseCertificateInternal, type ParsedCertificate } from "./certificate.ts";
+import {
+  parseCertificateInternal,
+  parseCertificateShared,
+  type ParsedCertificate,
+} from "./certificate.ts";
 import { CertificateError } from "./errors.ts";
 import { checkName, type DistinguishedName, formatName } from "./name.ts";
 import { encodePem } from "./pem.ts";
@@ -264,7 +268,7 @@ function resolveIssuer(
   if (issuer.certificate === undefined) {
     throw new RangeError(`request.issuer.certificate is required for ${profile}`);
   }
-  const parsedIssuer = parseCertificateInternal(issuer.certificate);
+  const parsedIssuer = parseCertificateShared(issuer.certificate);
   checkIssuerCanSign(parsedIssuer, spec.ca);
   if (
     issuer.privateKey &&
