@@ -10,7 +10,7 @@
  * @module
  */
 import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { bitLength, gcd, lcm, modInverse, stripZeros, toBig } from "./_bigint.ts";
+import { bitLength, stripZeros, toBig } from "./_bigint.ts";
 import { checkBytes, describe } from "./_core.ts";
 import { children, readOne, readUnsigned, RSA_ALGORITHM_ID, TAG, tlv, uint } from "./_der.ts";
 import { RsaKeyError } from "./errors.ts";
@@ -91,14 +91,20 @@ export function validateRsaPrivateKey(key: RsaPrivateKey): void {
   const k = checkRsaPrivateKey(key);
   const [n, e, d, p, q, dp, dq, qi] = PRIVATE_FIELDS.map((f) => toBig(k[f]));
   if (p === q) throw new RsaKeyError("key.p and key.q must differ");
+  if (p < 2n || q < 2n) throw new RsaKeyError("key.p and key.q must be greater than 1");
   if (p * q !== n) throw new RsaKeyError("key.n must equal key.p * key.q");
-  const l = lcm(p - 1n, q - 1n);
-  if (gcd(e, l) !== 1n || (e * d) % l !== 1n) {
+  // e*d = 1 mod lcm(p-1, q-1) exactly when e*d = 1 modulo both p-1 and q-1 (and then e is
+  // coprime to the lcm); qi = q^-1 mod p exactly when qi < p and qi*q = 1 mod p. No inverse
+  // or gcd needs computing.
+  const ed1 = e * d - 1n;
+  if (ed1 % (p - 1n) !== 0n || ed1 % (q - 1n) !== 0n) {
     throw new RsaKeyError("key.d must be an inverse of key.e modulo lcm(p-1, q-1)");
   }
   if (dp !== d % (p - 1n)) throw new RsaKeyError("key.dp must equal key.d mod (key.p - 1)");
   if (dq !== d % (q - 1n)) throw new RsaKeyError("key.dq must equal key.d mod (key.q - 1)");
-  if (qi !== modInverse(q, p)) throw new RsaKeyError("key.qi must equal key.q^-1 mod key.p");
+  if (qi >= p || (qi * q) % p !== 1n) {
+    throw new RsaKeyError("key.qi must equal key.q^-1 mod key.p");
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   RsaKeyError,
   validateRsaPrivateKey,
 } from "../../src/crypto/mod.ts";
-import { allCores, hex, loadVectors } from "../_helpers.ts";
+import { allCores, fromBigInt, hex, loadVectors, toBigInt } from "../_helpers.ts";
 import { wycheproofKey, type WycheproofPrivateKey } from "./_rsa_helpers.ts";
 
 const [core] = await allCores();
@@ -223,6 +223,22 @@ Deno.test("rsa keys: malformed and inconsistent keys give exact errors", () => {
       "key.d must be an inverse of key.e modulo lcm(p-1, q-1)",
     ],
     [
+      "d an inverse of e modulo p-1 only",
+      () => {
+        // d' = d + k(p-1) with e*d' = 1 mod (p-1) but not mod (q-1): e*k(p-1) != 0 mod (q-1).
+        const [d, p] = [toBigInt(key.d), toBigInt(key.p)];
+        return validateRsaPrivateKey({ ...key, d: fromBigInt(d + (p - 1n), key.d.length + 1) });
+      },
+      RsaKeyError,
+      "key.d must be an inverse of key.e modulo lcm(p-1, q-1)",
+    ],
+    [
+      "p = 1, q = n",
+      () => validateRsaPrivateKey({ ...key, p: new Uint8Array([1]), q: key.n }),
+      RsaKeyError,
+      "key.p and key.q must be greater than 1",
+    ],
+    [
       "bad dp",
       () => validateRsaPrivateKey({ ...key, dp: bump(key.dp) }),
       RsaKeyError,
@@ -237,6 +253,15 @@ Deno.test("rsa keys: malformed and inconsistent keys give exact errors", () => {
     [
       "bad qi",
       () => validateRsaPrivateKey({ ...key, qi: bump(key.qi) }),
+      RsaKeyError,
+      "key.qi must equal key.q^-1 mod key.p",
+    ],
+    [
+      "qi not reduced modulo p",
+      () => {
+        const [qi, p] = [toBigInt(key.qi), toBigInt(key.p)];
+        return validateRsaPrivateKey({ ...key, qi: fromBigInt(qi + p, key.p.length + 1) });
+      },
       RsaKeyError,
       "key.qi must equal key.q^-1 mod key.p",
     ],
