@@ -110,7 +110,7 @@ Deno.test("shared parses: an issuer certificate replaced under the same key sets
   await request(rootPem);
 });
 
-Deno.test("shared parses: at most SHARED_PARSES are kept, the least recently used go", async () => {
+Deno.test("shared parses: at most SHARED_PARSES are kept, the least recently used go", () => {
   const first = parseCertificateShared(rootPem);
   // Other inputs for the same certificate: PEM with different line ends.
   for (let i = 0; i < SHARED_PARSES; i++) {
