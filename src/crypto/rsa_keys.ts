@@ -10,7 +10,7 @@
  * @module
  */
 import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { bitLength, stripZeros, toBig } from "./_bigint.ts";
+import { stripZeros, toBig } from "./_bigint.ts";
 import { checkBytes, describe } from "./_core.ts";
 import { children, readOne, readUnsigned, RSA_ALGORITHM_ID, TAG, tlv, uint } from "./_der.ts";
 import { RsaKeyError } from "./errors.ts";
@@ -29,6 +29,13 @@ function minimal(name: string, v: unknown): Uint8Array {
   return stripZeros(v);
 }
 
+/** Whether `a < b`, both minimal big-endian bytes (no leading zero but for 0 itself). */
+function minimalBelow(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return a.length < b.length;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
+}
+
 /**
  * Checks an RSA public key's shape and returns it with minimal fields.
  *
@@ -44,16 +51,18 @@ export function checkRsaPublicKey(key: RsaPublicKey): RsaPublicKey {
   }
   const n = minimal("key.n", key.n);
   const e = minimal("key.e", key.e);
-  const nBits = bitLength(toBig(n));
+  // Public values, read from their minimal bytes.
+  const nBits = n.length === 0 ? 0 : (n.length - 1) * 8 + 32 - Math.clz32(n[0]);
   if (nBits < MIN_MODULUS_BITS || nBits > MAX_MODULUS_BITS) {
     throw new RsaKeyError(
       `key.n must be ${MIN_MODULUS_BITS} to ${MAX_MODULUS_BITS} bits, got ${nBits}`,
     );
   }
   if ((n[n.length - 1] & 1) === 0) throw new RsaKeyError("key.n must be odd");
-  const eb = toBig(e);
-  if (eb < 3n || (eb & 1n) === 0n) throw new RsaKeyError("key.e must be odd and at least 3");
-  if (eb >= toBig(n)) throw new RsaKeyError("key.e must be less than key.n");
+  if ((e.length === 1 && e[0] < 3) || (e[e.length - 1] & 1) === 0) {
+    throw new RsaKeyError("key.e must be odd and at least 3");
+  }
+  if (!minimalBelow(e, n)) throw new RsaKeyError("key.e must be less than key.n");
   return { n, e };
 }
 
