@@ -7,21 +7,26 @@
  * @module
  */
 
-/** Big-endian unsigned bytes to BigInt. */
+/** Big-endian unsigned bytes to BigInt (eight bytes at a time). */
 export function toBig(b: Uint8Array): bigint {
-  let h = "0x0";
-  for (const x of b) h += x.toString(16).padStart(2, "0");
-  return BigInt(h);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const head = b.length % 8;
+  let x = 0n;
+  let i = 0;
+  for (; i < head; i++) x = (x << 8n) | BigInt(b[i]);
+  for (; i < b.length; i += 8) x = (x << 64n) | view.getBigUint64(i);
+  return x;
 }
 
 /** BigInt (non-negative) to big-endian bytes of exactly `length` bytes. */
 export function fromBig(x: bigint, length: number): Uint8Array<ArrayBuffer> {
   if (x < 0n) throw new RangeError("fromBig: negative value");
-  const h = x.toString(16);
-  if (h.length > 2 * length) throw new RangeError(`value does not fit in ${length} bytes`);
-  const p = h.padStart(2 * length, "0");
   const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = parseInt(p.slice(2 * i, 2 * i + 2), 16);
+  const view = new DataView(out.buffer);
+  let i = length;
+  for (; i >= 8; i -= 8, x >>= 64n) view.setBigUint64(i - 8, BigInt.asUintN(64, x));
+  for (; i > 0; i--, x >>= 8n) out[i - 1] = Number(x & 0xffn);
+  if (x > 0n) throw new RangeError(`value does not fit in ${length} bytes`);
   return out;
 }
 
@@ -32,7 +37,9 @@ export function fromBigMin(x: bigint): Uint8Array<ArrayBuffer> {
 
 /** Number of bits of a non-negative BigInt (0 for 0). */
 export function bitLength(x: bigint): number {
-  return x === 0n ? 0 : x.toString(2).length;
+  if (x === 0n) return 0;
+  const h = x.toString(16);
+  return 4 * (h.length - 1) + 32 - Math.clz32(parseInt(h[0], 16));
 }
 
 /** Greatest common divisor. */

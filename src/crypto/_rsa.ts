@@ -2,11 +2,12 @@
  * The RSA primitives of RFC 8017 section 5 on a crypto core: RSAEP/RSAVP1
  * (`core.modPow`) and RSADP/RSASP1 (`core.rsaPrivate`, CRT) with
  *
- * - blinding: the core exponentiates `c * r^e mod n` for a fresh random `r`
+ * - blinding: the core exponentiates `c * r^e mod n` for a random `r`
  *   coprime to n, and the result is multiplied by `r^-1 mod n`, so the secret
- *   exponentiation never sees the caller's input (Kocher 1996). `r^e` runs on
- *   the core; the two multiplications and the inverse use BigInt (they do not
- *   involve the private exponent);
+ *   exponentiation never sees the caller's input (Kocher 1996). The pair
+ *   `(r^e, r^-1)` comes from `_blinding.ts`: fresh for a key's first use, then
+ *   squared per use and replaced after a fixed number of uses. The
+ *   multiplications use BigInt (they do not involve the private exponent);
  * - a fault check: the result is raised to `e` again and must give the input
  *   back, or nothing is returned (Boneh-DeMillo-Lipton 1997 CRT faults).
  *
@@ -15,10 +16,10 @@
  * @module
  */
 import type { CryptoCore, RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { fromBig, gcd, modInverse, toBig } from "./_bigint.ts";
+import { fromBig, toBig } from "./_bigint.ts";
+import { blindingPair } from "./_blinding.ts";
 import { timingSafeEqual } from "./bytes.ts";
 import { RsaFaultError } from "./errors.ts";
-import { randomBytes } from "./random.ts";
 
 /** Hash functions the RSA schemes support. */
 export type RsaHash = "SHA-1" | "SHA-256";
@@ -54,21 +55,16 @@ export function rsaPublicRaw(core: CryptoCore, key: RsaPublicKey, x: Uint8Array)
 export function rsaPrivateRaw(core: CryptoCore, key: RsaPrivateKey, x: Uint8Array): Uint8Array {
   const k = key.n.length;
   const n = toBig(key.n);
-  let r: bigint;
-  do {
-    r = toBig(randomBytes(k)) % n;
-  } while (r < 2n || gcd(r, n) !== 1n);
-  const rBytes = fromBig(r, k);
-  const re = toBig(core.modPow(rBytes, key.e, key.n));
-  const blinded = fromBig((toBig(x) * re) % n, k);
+  const pair = blindingPair(core, key, n);
+  const blinded = fromBig((toBig(x) * pair.re) % n, k);
   const y = core.rsaPrivate(key, blinded);
-  const result = fromBig((toBig(y) * modInverse(r, n)) % n, k);
-  rBytes.fill(0);
+  const result = fromBig((toBig(y) * pair.rInv) % n, k);
   blinded.fill(0);
   y.fill(0);
   const check = core.modPow(result, key.e, key.n);
   if (!timingSafeEqual(check, x)) {
     result.fill(0);
+    pair.discard();
     throw new RsaFaultError();
   }
   return result;

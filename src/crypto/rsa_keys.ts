@@ -10,7 +10,7 @@
  * @module
  */
 import type { RsaPrivateKey, RsaPublicKey } from "../core/mod.ts";
-import { bitLength, gcd, lcm, modInverse, stripZeros, toBig } from "./_bigint.ts";
+import { stripZeros, toBig } from "./_bigint.ts";
 import { checkBytes, describe } from "./_core.ts";
 import { children, readOne, readUnsigned, RSA_ALGORITHM_ID, TAG, tlv, uint } from "./_der.ts";
 import { RsaKeyError } from "./errors.ts";
@@ -29,6 +29,13 @@ function minimal(name: string, v: unknown): Uint8Array {
   return stripZeros(v);
 }
 
+/** Whether `a < b`, both minimal big-endian bytes (no leading zero but for 0 itself). */
+function minimalBelow(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return a.length < b.length;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];
+  return false;
+}
+
 /**
  * Checks an RSA public key's shape and returns it with minimal fields.
  *
@@ -44,16 +51,18 @@ export function checkRsaPublicKey(key: RsaPublicKey): RsaPublicKey {
   }
   const n = minimal("key.n", key.n);
   const e = minimal("key.e", key.e);
-  const nBits = bitLength(toBig(n));
+  // Public values, read from their minimal bytes.
+  const nBits = n.length === 0 ? 0 : (n.length - 1) * 8 + 32 - Math.clz32(n[0]);
   if (nBits < MIN_MODULUS_BITS || nBits > MAX_MODULUS_BITS) {
     throw new RsaKeyError(
       `key.n must be ${MIN_MODULUS_BITS} to ${MAX_MODULUS_BITS} bits, got ${nBits}`,
     );
   }
   if ((n[n.length - 1] & 1) === 0) throw new RsaKeyError("key.n must be odd");
-  const eb = toBig(e);
-  if (eb < 3n || (eb & 1n) === 0n) throw new RsaKeyError("key.e must be odd and at least 3");
-  if (eb >= toBig(n)) throw new RsaKeyError("key.e must be less than key.n");
+  if ((e.length === 1 && e[0] < 3) || (e[e.length - 1] & 1) === 0) {
+    throw new RsaKeyError("key.e must be odd and at least 3");
+  }
+  if (!minimalBelow(e, n)) throw new RsaKeyError("key.e must be less than key.n");
   return { n, e };
 }
 
@@ -91,14 +100,20 @@ export function validateRsaPrivateKey(key: RsaPrivateKey): void {
   const k = checkRsaPrivateKey(key);
   const [n, e, d, p, q, dp, dq, qi] = PRIVATE_FIELDS.map((f) => toBig(k[f]));
   if (p === q) throw new RsaKeyError("key.p and key.q must differ");
+  if (p < 2n || q < 2n) throw new RsaKeyError("key.p and key.q must be greater than 1");
   if (p * q !== n) throw new RsaKeyError("key.n must equal key.p * key.q");
-  const l = lcm(p - 1n, q - 1n);
-  if (gcd(e, l) !== 1n || (e * d) % l !== 1n) {
+  // e*d = 1 mod lcm(p-1, q-1) exactly when e*d = 1 modulo both p-1 and q-1 (and then e is
+  // coprime to the lcm); qi = q^-1 mod p exactly when qi < p and qi*q = 1 mod p. No inverse
+  // or gcd needs computing.
+  const ed1 = e * d - 1n;
+  if (ed1 % (p - 1n) !== 0n || ed1 % (q - 1n) !== 0n) {
     throw new RsaKeyError("key.d must be an inverse of key.e modulo lcm(p-1, q-1)");
   }
   if (dp !== d % (p - 1n)) throw new RsaKeyError("key.dp must equal key.d mod (key.p - 1)");
   if (dq !== d % (q - 1n)) throw new RsaKeyError("key.dq must equal key.d mod (key.q - 1)");
-  if (qi !== modInverse(q, p)) throw new RsaKeyError("key.qi must equal key.q^-1 mod key.p");
+  if (qi >= p || (qi * q) % p !== 1n) {
+    throw new RsaKeyError("key.qi must equal key.q^-1 mod key.p");
+  }
 }
 
 /**

@@ -334,6 +334,43 @@ export function parseCertificateInternal(input: string | Uint8Array): ParsedCert
   };
 }
 
+/** Certificates whose parse {@link parseCertificateShared} remembers. */
+export const SHARED_PARSES = 64;
+
+const shared = new Map<string, ParsedCertificate>();
+
+/**
+ * {@link parseCertificateInternal} for the certificates a process reads again
+ * and again (trust anchors, intermediates, its own issuer): the parse is
+ * remembered under the exact input (PEM text, or the DER's hex), so a changed
+ * certificate is a different entry and is parsed afresh. At most
+ * {@link SHARED_PARSES} are kept (the least recently used go first); errors
+ * are not kept. The result is shared and frozen: callers must not change it
+ * (copy what they hand out).
+ *
+ * @param input PEM text (label `CERTIFICATE`) or DER bytes.
+ * @returns the parsed certificate, possibly the object of an earlier call.
+ * @throws what {@link parseCertificateInternal} throws.
+ */
+export function parseCertificateShared(input: string | Uint8Array): ParsedCertificate {
+  const key = typeof input === "string"
+    ? `pem:${input}`
+    : input instanceof Uint8Array
+    ? `der:${toHex(input)}`
+    : undefined;
+  const hit = key === undefined ? undefined : shared.get(key);
+  if (hit) {
+    shared.delete(key!);
+    shared.set(key!, hit);
+    return hit;
+  }
+  const parsed = Object.freeze(parseCertificateInternal(input));
+  if (key === undefined) return parsed;
+  shared.set(key, parsed);
+  while (shared.size > SHARED_PARSES) shared.delete(shared.keys().next().value!);
+  return parsed;
+}
+
 /**
  * Parses a certificate and returns its fields. This checks the structure only, not the
  * signature, validity or chain: use `verifyChain` for that.

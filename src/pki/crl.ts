@@ -14,7 +14,7 @@
 import * as asn1js from "asn1js";
 import * as pkijs from "pkijs";
 import { pkcs1v15Sign } from "../crypto/mod.ts";
-import { parseCertificateInternal, SHA256_WITH_RSA } from "./certificate.ts";
+import { parseCertificateShared, SHA256_WITH_RSA } from "./certificate.ts";
 import { CertificateError } from "./errors.ts";
 import { encodePem } from "./pem.ts";
 import type { IssuerSigner } from "./issue.ts";
@@ -168,7 +168,7 @@ function revokedCertificate(r: RevokedEntry): pkijs.RevokedCertificate {
 export async function issueCrl(request: IssueCrlRequest, options?: CoreOptions): Promise<string> {
   const core = await defaultCore(options);
   checkRequest(request);
-  const issuer = parseCertificateInternal(request.issuer.certificate);
+  const issuer = parseCertificateShared(request.issuer.certificate);
   if (!issuer.ca || !issuer.keyUsage?.includes("cRLSign")) {
     throw new CertificateError(
       "issuer_key_usage",

@@ -200,6 +200,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /**
+ * The issuers whose signature on a CRL verified. A parsed CRL is of fixed
+ * bytes (a changed CRL is a new {@link CrlSet}), and only shared issuer
+ * parses (`parseCertificateShared`, each of one exact input) are noted, so a
+ * CRL's signature is verified once per CRL and issuer, never for other bytes.
+ */
+const crlSignedBy = new WeakMap<ParsedCrl, WeakSet<ParsedCertificate>>();
+
+/**
  * Checks one certificate against its issuer's newest CRL in the set.
  *
  * @param cert the certificate.
@@ -226,10 +234,16 @@ export async function checkRevocation(
   }
   const crl = mine.reduce((a, b) => (b.crlNumber > a.crlNumber ? b : a));
   let good = issuer.keyUsage?.includes("cRLSign") === true;
-  try {
-    good &&= await crl.pkijs.verify({ issuerCertificate: issuer.pkijs }, engine);
-  } catch {
-    good = false;
+  if (good && !crlSignedBy.get(crl)?.has(issuer)) {
+    try {
+      good = await crl.pkijs.verify({ issuerCertificate: issuer.pkijs }, engine);
+    } catch {
+      good = false;
+    }
+    if (good && Object.isFrozen(issuer)) {
+      const by = crlSignedBy.get(crl) ?? new WeakSet<ParsedCertificate>();
+      crlSignedBy.set(crl, by.add(issuer));
+    }
   }
   if (!good) {
     throw new CertificateError(

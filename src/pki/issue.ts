@@ -21,7 +21,7 @@ import {
 } from "../core/mod.ts";
 import { type CoreOptions, defaultCore, describe } from "./_core.ts";
 import { buildCertificate } from "./_build.ts";
-import { parseCertificateInternal, type ParsedCertificate } from "./certificate.ts";
+import { parseCertificateShared, type ParsedCertificate } from "./certificate.ts";
 import { CertificateError } from "./errors.ts";
 import { checkName, type DistinguishedName, formatName } from "./name.ts";
 import { encodePem } from "./pem.ts";
@@ -264,7 +264,7 @@ function resolveIssuer(
   if (issuer.certificate === undefined) {
     throw new RangeError(`request.issuer.certificate is required for ${profile}`);
   }
-  const parsedIssuer = parseCertificateInternal(issuer.certificate);
+  const parsedIssuer = parseCertificateShared(issuer.certificate);
   checkIssuerCanSign(parsedIssuer, spec.ca);
   if (
     issuer.privateKey &&
@@ -343,14 +343,53 @@ export async function issueCertificate(
     core,
   });
   // Self-check of the assembly: the issuer name must be the issuer's subject, byte for byte.
-  const made = parseCertificateInternal(der);
-  const expectedIssuer = parsedIssuer ? parsedIssuer.subjectDer : made.subjectDer;
-  if (!sameBytes(made.issuerDer, expectedIssuer)) {
+  const made = tbsNames(der);
+  const expectedIssuer = parsedIssuer ? parsedIssuer.subjectDer : made.subject;
+  if (!sameBytes(made.issuer, expectedIssuer)) {
     throw new Error(
       `internal error: issuer name of "${formatName(subject)}" differs from the issuer's subject`,
     );
   }
   return encodePem("CERTIFICATE", der);
+}
+
+/** One DER element at `at` of `der`: its tag and where its content starts and ends. */
+function element(der: Uint8Array, at: number): { tag: number; start: number; end: number } {
+  const fail = () => new Error(`internal error: the certificate built is not DER at byte ${at}`);
+  if (at + 2 > der.length) throw fail();
+  const tag = der[at];
+  let len = der[at + 1];
+  let start = at + 2;
+  if (len & 0x80) {
+    const octets = len & 0x7f;
+    if (octets === 0 || octets > 3 || start + octets > der.length) throw fail();
+    len = 0;
+    for (let i = 0; i < octets; i++) len = len * 256 + der[start + i];
+    start += octets;
+  }
+  if (start + len > der.length) throw fail();
+  return { tag, start, end: start + len };
+}
+
+/**
+ * The issuer and subject Names (DER) of a certificate's tbsCertificate
+ * (RFC 5280 section 4.1: [0] version, serialNumber, signature, issuer,
+ * validity, subject).
+ */
+function tbsNames(der: Uint8Array): { issuer: Uint8Array; subject: Uint8Array } {
+  const cert = element(der, 0);
+  const tbs = element(der, cert.start);
+  const fields: Uint8Array[] = [];
+  for (let at = tbs.start; at < tbs.end && fields.length < 6;) {
+    const e = element(der, at);
+    // Without the [0] version (a v1 certificate) the fields after it move up one.
+    if (fields.length === 0 && e.tag !== 0xa0) fields.push(new Uint8Array(0));
+    fields.push(der.subarray(at, e.end));
+    at = e.end;
+  }
+  const [, , , issuer, , subject] = fields;
+  if (!subject) throw new Error("internal error: the certificate built has no subject");
+  return { issuer, subject };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

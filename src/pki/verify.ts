@@ -3,10 +3,11 @@
  * this system issues): path building by issuer/subject name, then, from the
  * trust anchor down, for each certificate in a fixed order:
  *
- * 1. signature (`bad_signature`), verified by pkijs with WebCrypto (an
+ * 1. signature (`bad_signature`), verified with WebCrypto (an
  *    implementation independent of the node-forge builder and of the crypto
  *    cores); the trust anchor must be self-issued (else `issuer_mismatch`) and
- *    its self-signature is checked too, so a corrupted root is caught;
+ *    its self-signature is checked too (once per exact root bytes), so a
+ *    corrupted root is caught;
  * 2. validity at `at` (`not_yet_valid`, `expired`; both bounds inclusive);
  * 3. for every certificate that issues the next one: basicConstraints cA
  *    (`issuer_not_ca`), keyUsage keyCertSign (`issuer_key_usage`),
@@ -30,6 +31,7 @@ import type { RsaPublicKey } from "../core/mod.ts";
 import {
   type CertificateInfo,
   parseCertificateInternal,
+  parseCertificateShared,
   type ParsedCertificate,
 } from "./certificate.ts";
 import { CertificateError } from "./errors.ts";
@@ -86,12 +88,51 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
+/**
+ * The issuer's key imported into WebCrypto, per parsed certificate: the
+ * trust anchors and intermediates are shared parses (`parseCertificateShared`),
+ * so their key is imported once; every signature is still verified.
+ */
+const webKeys = new WeakMap<ParsedCertificate, Promise<CryptoKey>>();
+
+function webKey(issuer: ParsedCertificate): Promise<CryptoKey> {
+  let key = webKeys.get(issuer);
+  if (key === undefined) {
+    key = crypto.subtle.importKey(
+      "spki",
+      issuer.pkijs.subjectPublicKeyInfo.toSchema().toBER(false),
+      { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+      false,
+      ["verify"],
+    );
+    webKeys.set(issuer, key);
+  }
+  return key;
+}
+
+/**
+ * Trust anchors whose self-signature verified: shared parses, each of one
+ * exact input, so the same bytes are not verified twice and any other bytes
+ * (a corrupted root) are a different parse, verified on their own.
+ */
+const selfSigned = new WeakSet<ParsedCertificate>();
+
+/**
+ * Whether `issuer`'s key signed `cert`: RSASSA-PKCS1-v1_5 SHA-256 over the
+ * tbsCertificate bytes as received, by WebCrypto (the only signature algorithm
+ * `certificate.ts` accepts, in both algorithm fields).
+ */
 async function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): Promise<boolean> {
   try {
-    return await cert.pkijs.verify(issuer.pkijs, engine);
+    return await crypto.subtle.verify(
+      "RSASSA-PKCS1-v1_5",
+      await webKey(issuer),
+      cert.pkijs.signatureValue.valueBlock.valueHexView as Uint8Array<ArrayBuffer>,
+      cert.pkijs.tbsView as Uint8Array<ArrayBuffer>,
+    );
   } catch {
     // WebCrypto rejects some wrong signatures (e.g. of the wrong length) instead of
-    // returning false: either way the signature does not verify.
+    // returning false, and some malformed keys: either way the signature does not verify.
     return false;
   }
 }
@@ -102,7 +143,7 @@ function parseList(name: string, list: unknown): ParsedCertificate[] {
   }
   return list.map((c, i) => {
     try {
-      return parseCertificateInternal(c);
+      return parseCertificateShared(c);
     } catch (e) {
       if (e instanceof CertificateError) {
         throw new CertificateError(e.code, `${name}[${i}]: ${e.message}`, { cause: e });
@@ -182,12 +223,13 @@ async function checkLink(path: ParsedCertificate[], i: number, at: Date): Promis
     );
   }
   const issuer = i > 0 ? path[i - 1] : c;
-  if (!(await signedBy(c, issuer))) {
+  if (!(i === 0 && selfSigned.has(c)) && !(await signedBy(c, issuer))) {
     throw new CertificateError(
       "bad_signature",
       `signature of certificate "${who}" does not verify with the key of "${issuer.subjectText}"`,
     );
   }
+  if (i === 0 && Object.isFrozen(c)) selfSigned.add(c);
   if (at < c.notBefore) {
     throw new CertificateError(
       "not_yet_valid",
@@ -303,7 +345,10 @@ export async function verifyChain(
       await checkRevocation(path[i], path[i - 1], crls, at, engine);
     }
   }
-  const strip = ({ pkijs: _p, subjectDer: _s, issuerDer: _i, ...info }: ParsedCertificate) =>
-    info as CertificateInfo;
+  // The anchors and intermediates are shared parses: the caller gets copies.
+  const strip = (c: ParsedCertificate): CertificateInfo => {
+    const { pkijs: _p, subjectDer: _s, issuerDer: _i, ...info } = c;
+    return Object.isFrozen(c) ? structuredClone(info) : info;
+  };
   return { certificate: strip(end), publicKey: end.publicKey, path: path.map(strip) };
 }

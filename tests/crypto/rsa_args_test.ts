@@ -5,6 +5,7 @@
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import nodeCrypto from "node:crypto";
 import {
+  checkRsaPublicKey,
   exportPkcs8Der,
   exportSpkiPem,
   generateRsaKeyPair,
@@ -24,7 +25,7 @@ import {
   RsaKeyError,
   validateRsaPrivateKey,
 } from "../../src/crypto/mod.ts";
-import { allCores, hex, loadVectors } from "../_helpers.ts";
+import { allCores, fromBigInt, hex, loadVectors, toBigInt } from "../_helpers.ts";
 import { wycheproofKey, type WycheproofPrivateKey } from "./_rsa_helpers.ts";
 
 const [core] = await allCores();
@@ -223,6 +224,22 @@ Deno.test("rsa keys: malformed and inconsistent keys give exact errors", () => {
       "key.d must be an inverse of key.e modulo lcm(p-1, q-1)",
     ],
     [
+      "d an inverse of e modulo p-1 only",
+      () => {
+        // d' = d + k(p-1) with e*d' = 1 mod (p-1) but not mod (q-1): e*k(p-1) != 0 mod (q-1).
+        const [d, p] = [toBigInt(key.d), toBigInt(key.p)];
+        return validateRsaPrivateKey({ ...key, d: fromBigInt(d + (p - 1n), key.d.length + 1) });
+      },
+      RsaKeyError,
+      "key.d must be an inverse of key.e modulo lcm(p-1, q-1)",
+    ],
+    [
+      "p = 1, q = n",
+      () => validateRsaPrivateKey({ ...key, p: new Uint8Array([1]), q: key.n }),
+      RsaKeyError,
+      "key.p and key.q must be greater than 1",
+    ],
+    [
       "bad dp",
       () => validateRsaPrivateKey({ ...key, dp: bump(key.dp) }),
       RsaKeyError,
@@ -237,6 +254,15 @@ Deno.test("rsa keys: malformed and inconsistent keys give exact errors", () => {
     [
       "bad qi",
       () => validateRsaPrivateKey({ ...key, qi: bump(key.qi) }),
+      RsaKeyError,
+      "key.qi must equal key.q^-1 mod key.p",
+    ],
+    [
+      "qi not reduced modulo p",
+      () => {
+        const [qi, p] = [toBigInt(key.qi), toBigInt(key.p)];
+        return validateRsaPrivateKey({ ...key, qi: fromBigInt(qi + p, key.p.length + 1) });
+      },
       RsaKeyError,
       "key.qi must equal key.q^-1 mod key.p",
     ],
@@ -368,4 +394,41 @@ Deno.test("rsa keys: malformed and inconsistent keys give exact errors", () => {
   assertThrows(() =>
     nodeCrypto.createPrivateKey({ key: pkcs8.subarray(0, 100), format: "der", type: "pkcs8" })
   );
+});
+
+Deno.test("rsa keys: the public-key check agrees with its rule on BigInts, at the edges", () => {
+  const rule = (n: bigint, e: bigint): string => {
+    const bits = n === 0n ? 0 : n.toString(2).length;
+    if (bits < 1024 || bits > 4096) return `key.n must be 1024 to 4096 bits, got ${bits}`;
+    if ((n & 1n) === 0n) return "key.n must be odd";
+    if (e < 3n || (e & 1n) === 0n) return "key.e must be odd and at least 3";
+    if (e >= n) return "key.e must be less than key.n";
+    return "accepted";
+  };
+  const random = (k: number) => crypto.getRandomValues(new Uint8Array(k));
+  const seen = new Set<string>();
+  for (let t = 0; t < 4000; t++) {
+    const nLength = [0, 1, 127, 128, 129, 256, 512, 513][t % 8];
+    const n = random(nLength);
+    if (nLength > 0 && t % 3 === 0) n[0] = 0; // leading zero byte
+    if (nLength > 0 && t % 5 === 0) n[nLength - 1] |= 1;
+    let e = random([0, 1, 3, 128, 256, 257][(t >> 3) % 6]);
+    if (e.length === 1 && t % 2 === 1) e[0] = t % 4;
+    if (t % 7 === 0) e = n.slice(); // e = n
+    if (t % 11 === 0 && nLength > 2) {
+      e = n.slice();
+      e[e.length - 1] = (e[e.length - 1] - 2) & 0xff; // e just below or above n
+    }
+    const want = rule(toBigInt(n), toBigInt(e));
+    let got = "accepted";
+    try {
+      checkRsaPublicKey({ n, e });
+    } catch (x) {
+      if (!(x instanceof RsaKeyError)) throw x;
+      got = x.message;
+    }
+    assertEquals(got, want, `n of ${nLength} bytes, e of ${e.length}`);
+    seen.add(want.replace(/got \d+/, "got"));
+  }
+  assertEquals(seen.size, 5); // every outcome was reached
 });

@@ -355,3 +355,63 @@ for (const core of cores) {
     );
   });
 }
+
+// --- blinding pairs: squared per use, fresh after a fixed number of uses -------------------------
+
+/** `b^x mod m` by square-and-multiply (public values only). */
+function powMod(b: bigint, x: bigint, m: bigint): bigint {
+  let r = 1n;
+  for (b %= m; x > 0n; x >>= 1n, b = (b * b) % m) if (x & 1n) r = (r * b) % m;
+  return r;
+}
+
+/** How many uses one blinding `r` serves (`BLINDING_USES` of src/crypto/_blinding.ts). */
+const PAIR_USES = 32;
+
+for (const core of cores) {
+  Deno.test(`blinding: r^e is squared per use and drawn afresh every ${PAIR_USES} uses (${core.name})`, async () => {
+    // A key of this test only, so no other test has used its pairs.
+    const k = nodeCrypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const key = importPrivateKeyPem(
+      k.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    );
+    const n = toBigInt(key.n);
+    const seen: Uint8Array[] = [];
+    const spy = spyCore(core, false, seen);
+    const message = new Uint8Array([7, 7, 7]);
+    const uses = 3 * PAIR_USES + 5;
+    const signatures: Uint8Array[] = [];
+    for (let i = 0; i < uses; i++) signatures.push(await pkcs1v15Sign(key, message, { core: spy }));
+    // Every signature equals OpenSSL's (PKCS#1 v1.5 is deterministic) despite the blinding.
+    const expected = nodeCrypto.sign("sha256", message, k.privateKey);
+    for (const s of signatures) assertEquals(u8(s), u8(expected));
+    // The core saw em * r_i^e; em is the same each time, so r_i^e = seen_i / em.
+    const em = powMod(toBigInt(signatures[0]), toBigInt(key.e), n);
+    const emInv = modInv(em, n);
+    const re = seen.map((b) => (toBigInt(b) * emInv) % n);
+    const squared = re.slice(1).map((x, i) => x === (re[i] * re[i]) % n);
+    for (let i = 0; i < squared.length; i++) {
+      // Use i+1 is use number (i+1) % PAIR_USES of its r: fresh at 0, squared otherwise.
+      assertEquals(squared[i], (i + 1) % PAIR_USES !== 0, `use ${i + 1}`);
+    }
+    assertEquals(new Set(re.map(String)).size, uses);
+    // A failed fault check drops the key's pair: the next operation draws a fresh r.
+    const faulty: Uint8Array[] = [];
+    await assertRejects(() => pkcs1v15Sign(key, message, { core: spyCore(core, true, faulty) }));
+    await pkcs1v15Sign(key, message, { core: spy });
+    const [afterFault, next] = [faulty[0], seen[uses]].map((b) => (toBigInt(b) * emInv) % n);
+    assertNotEquals(next, (afterFault * afterFault) % n);
+    assertEquals(afterFault, (re[uses - 1] * re[uses - 1]) % n);
+  });
+}
+
+/** `a^-1 mod m` (extended Euclid on public test values). */
+function modInv(a: bigint, m: bigint): bigint {
+  let [r0, r1, s0, s1] = [a % m, m, 1n, 0n];
+  while (r1 !== 0n) {
+    const q = r0 / r1;
+    [r0, r1, s0, s1] = [r1, r0 - q * r1, s1, s0 - q * s1];
+  }
+  assertEquals(r0, 1n);
+  return ((s0 % m) + m) % m;
+}

@@ -268,3 +268,38 @@ Deno.test("crl: issueCrl and CrlSet refuse bad input with the field named", asyn
   const bad = assertThrows(() => new CrlSet(["not a CRL"]), CertificateError);
   assertMatch(bad.message, /^crls\[0\]: /);
 });
+
+Deno.test("crl: a CRL's signature is checked for each parse and each issuer's exact bytes", async () => {
+  const good = await crl(byRoot, 11n, []);
+  const set = new CrlSet([good]);
+  const opts = { roots: [root], purpose: "operator-card" as const, at: AT, crls: set };
+  for (let i = 0; i < 3; i++) await verifyChain(card, opts);
+  // The same CRL bytes altered: a new set, a new parse, refused every time.
+  const der = parseCrl(good).der;
+  der[der.length - 5] ^= 1;
+  for (let i = 0; i < 3; i++) {
+    await refused(card, { crls: new CrlSet([der]) }, "crl_bad_signature", /is not signed by it/);
+  }
+  // The verified set under another root of the same name (another key): refused.
+  const otherKey = nodeRsaKey();
+  const otherRoot = await issueCertificate({
+    profile: "root-ca",
+    subject: { commonName: "CRL Root", ...ORG },
+    publicKey: otherKey.publicKey,
+    ...VALID,
+    issuer: { privateKey: otherKey.privateKey },
+  });
+  const otherCard = await issueCertificate({
+    profile: "operator-card",
+    subject: { commonName: "Operator 0077", ...ORG },
+    publicKey: KEYS.card.publicKey,
+    ...VALID,
+    issuer: { privateKey: otherKey.privateKey, certificate: otherRoot },
+  });
+  const e = await assertRejects(
+    () => verifyChain(otherCard, { ...opts, roots: [otherRoot] }),
+    CertificateError,
+  );
+  assertEquals(e.code, "crl_bad_signature");
+  await verifyChain(card, opts);
+});

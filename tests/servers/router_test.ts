@@ -578,3 +578,68 @@ Deno.test("router: operator routes need a secret of 16 characters and a nonce st
     "rememberOperatorNonce is required: operator requests are single-use",
   );
 });
+
+Deno.test("router: each path reaches the first route whose URLPattern matches it", async () => {
+  const ID = text(/^[a-z0-9]{0,8}$/, "0-8 lowercase letters or digits");
+  const paths = [
+    "/v1/things/:id",
+    "/v1/things/:id/parts",
+    "/v1/plain",
+    "/v1/plain.json",
+    "/v1/opt{/:id}?",
+    "/v1/files/*",
+    "/v1/grp(a|b)x",
+    "/:id/top",
+    "/v1/deep/:id?",
+    "/v1/dot.:id",
+    "/v1/star*",
+  ];
+  const routes = paths.map((path, i) =>
+    route({
+      method: "GET",
+      path,
+      operationId: `r${i}`,
+      summary: path,
+      access: "public",
+      params: path.includes(":id") ? { id: ID } : undefined,
+      responses: { 200: { description: "ok" } },
+      handler: () => Promise.resolve(json(200, { route: i })),
+    })
+  );
+  const { logger } = memoryLogger();
+  const handler = createHandler({ title: "t", version: "1", log: logger, routes });
+  const requests = [
+    "/v1/things/abc",
+    "/v1/things/abc/parts",
+    "/v1/things/",
+    "/v1/thing/abc",
+    "/v1/plain",
+    "/v1/plain/",
+    "/v1/plainx",
+    "/v1/plain.json",
+    "/v1/opt",
+    "/v1/opt/k9",
+    "/v1/optk9",
+    "/v1/files/a/b/c",
+    "/v1/files",
+    "/v1/grpax",
+    "/v1/grpbx",
+    "/v1/grpcx",
+    "/v2/top",
+    "/v1/Plain",
+    "/v1/th%69ngs/abc",
+    "/v1/deep",
+    "/v1/deep/z",
+    "/v1/deep/",
+    "/v1/dot.k",
+    "/v1/dot",
+    "/v1/star",
+    "/v1/starry/night",
+  ];
+  for (const path of requests) {
+    const want = paths.findIndex((p) => new URLPattern({ pathname: p }).test({ pathname: path }));
+    const r = await call(handler, new Request(base + path));
+    if (want < 0) assertEquals(r.status, 404, path);
+    else assertEquals([r.status, r.body.route], [200, want], path);
+  }
+});
