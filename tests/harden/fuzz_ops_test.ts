@@ -130,7 +130,8 @@ Deno.test(`fuzz the rotation, S14 key hand-over, KMS CA install and approval rou
       fc.constantFrom("0", "-1", "1", "1.5", "1e3", "99999999999999999999", "NaN", "", "0x2", " 2"),
       fc.integer({ min: 3, max: Number.MAX_SAFE_INTEGER }).map(String),
       fc.integer({ min: -1e9, max: 0 }).map(String),
-      fc.string({ maxLength: 12 }),
+      // "2" is the version the traffic rotated to: the one valid answer.
+      fc.string({ maxLength: 12 }).filter((s) => s !== "2"),
     );
     const hname = fc.oneof(fc.constantFrom("PK", "MAK"), names);
     await fc.assert(
