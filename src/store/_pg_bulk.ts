@@ -11,7 +11,7 @@
  */
 import type postgres from "postgres";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
-import { ChainAppender } from "./_chain.ts";
+import { CHAIN_LOCK, ChainAppender } from "./_chain.ts";
 import { str } from "./_rows.ts";
 import type { TmkIssue } from "./types.ts";
 
@@ -40,6 +40,29 @@ export function lines(values: readonly string[]): string {
     }
   }
   return values.join("\n");
+}
+
+/** Linked key-lifecycle records as the columns of their INSERT. */
+interface KeyRecords {
+  first: number;
+  ats: readonly string[];
+  sns: readonly string[];
+  kcvs: readonly string[];
+  prevHashes: readonly string[];
+}
+
+/** The INSERT of linked key-lifecycle records, as a fragment of a statement. */
+function keyRecords(q: Q, fixed: KeyAuditWho & { event: string; keyId: string }, r: KeyRecords) {
+  return q`INSERT INTO audit_log
+      (id, at, actor, event, subject, key_id, kcv, outcome, operator, prev_hash)
+    OVERRIDING SYSTEM VALUE
+    SELECT ${r.first}::bigint + v.i - 1, v.at::timestamptz, ${fixed.actor}, ${fixed.event}, v.s,
+           ${fixed.keyId}, v.k, 'success', ${fixed.operator}::text, decode(v.p, 'hex')
+    FROM unnest(string_to_array(${lines(r.ats)}::text, chr(10)),
+                string_to_array(${lines(r.sns)}::text, chr(10)),
+                string_to_array(${lines(r.kcvs)}::text, chr(10)),
+                string_to_array(${r.prevHashes.join("\n")}::text, chr(10)))
+         WITH ORDINALITY AS v(at, s, k, p, i)`;
 }
 
 /**
@@ -72,24 +95,52 @@ export async function keyAudit(
       const sns = rows.map((r) => r.sn);
       const kcvs = rows.map((r) => r.kcv);
       const { first, prevHashes } = chain.linkKeyRecords(fixed, ats, sns, kcvs);
-      await x.q`INSERT INTO audit_log
-          (id, at, actor, event, subject, key_id, kcv, outcome, operator, prev_hash)
-        OVERRIDING SYSTEM VALUE
-        SELECT ${first}::bigint + v.i - 1, v.at::timestamptz, ${who.actor}, ${event}, v.s,
-               ${keyId}, v.k, 'success', ${who.operator}::text, decode(v.p, 'hex')
-        FROM unnest(string_to_array(${lines(ats)}::text, chr(10)),
-                    string_to_array(${lines(sns)}::text, chr(10)),
-                    string_to_array(${lines(kcvs)}::text, chr(10)),
-                    string_to_array(${prevHashes.join("\n")}::text, chr(10)))
-             WITH ORDINALITY AS v(at, s, k, p, i)`;
+      await keyRecords(x.q, fixed, { first, ats, sns, kcvs, prevHashes });
     },
   };
 }
 
+/** The chain's head: the last record's id and hash. */
+export type ChainHead = { seq: number; hash: string };
+
+/** What a page stored: how many TMKs, and the chain's head after it (when audited). */
+export interface TmkPageStored {
+  count: number;
+  head?: ChainHead;
+}
+
+/**
+ * Thrown in {@link TmkPage}'s `storeAfter` when the page is not as foreseen
+ * (a terminal of it already had a TMK): its transaction is rolled back and
+ * the page is stored again with `store`.
+ */
+export class PageForeseenWrong extends Error {}
+
+/** Whether `e` is an audit record's id already taken: the chain grew past a head held in memory. */
+export function auditIdTaken(e: unknown): boolean {
+  const x = e as { code?: unknown; table_name?: unknown };
+  return x?.code === "23505" && x.table_name === "audit_log";
+}
+
 /** A page of TMKs ready for {@link tmkPage}'s `store`. */
 export interface TmkPage {
-  /** Stores the page in the transaction `x`, with its audit records if `who` is set; how many. */
-  store(x: PgTx, backend: Pick<Backend, "lockKey">, who: KeyAuditWho | undefined): Promise<number>;
+  /** Stores the page in the transaction `x`, with its audit records if `who` is set. */
+  store(
+    x: PgTx,
+    backend: Pick<Backend, "lockKey">,
+    who: KeyAuditWho | undefined,
+  ): Promise<TmkPageStored>;
+  /**
+   * Stores the page with its audit records in the transaction `x`, foreseeing
+   * that every terminal of it still has no TMK and that the chain still ends
+   * at `head`: the records are linked before anything is sent, and the row
+   * locks, the chain's lock and one statement updating the terminals and
+   * inserting the records go at once. Throws {@link PageForeseenWrong} when
+   * a terminal already had a TMK, and the database's unique violation
+   * ({@link auditIdTaken}) when the chain grew past `head`; either way the
+   * transaction must be rolled back.
+   */
+  storeAfter(x: PgTx, who: KeyAuditWho, head: ChainHead): Promise<TmkPageStored>;
 }
 
 /**
@@ -125,39 +176,65 @@ export function tmkPage(issues: readonly TmkIssue[]): TmkPage | null {
   if (under.some((u) => u.includes("\n"))) throw new TypeError("a TMK under TK holds a line feed");
   const kcvs = lines(rows.map((t) => t.tmkKcv));
   const times = lines(ats);
+  // Lock in SN order first: two instances issuing overlapping pages never deadlock (the lock
+  // the UPDATE takes: it changes no key column). The statements after it are sent at once
+  // behind it (pipelined) and wait for it in the server; the chain's lock is taken last,
+  // after the terminals, as every writer takes it.
+  const lock = (q: Q) =>
+    q`SELECT count(*) FROM (SELECT sn FROM terminals
+        WHERE sn = ANY(string_to_array(${sns}::text, chr(10))) AND tmk_block IS NULL
+        ORDER BY sn FOR NO KEY UPDATE) AS l`;
+  const update = (q: Q) =>
+    q`UPDATE terminals AS t
+      SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
+          updated_at = v.at, state = 'tmk_issued'
+      FROM (SELECT sn, b, u, k, at::timestamptz AS at
+            FROM unnest(string_to_array(${sns}::text, chr(10)),
+                        string_to_array(${blocks}::text, chr(10)),
+                        string_to_array(${under.join("\n")}::text, chr(10), ''),
+                        string_to_array(${kcvs}::text, chr(10)),
+                        string_to_array(${times}::text, chr(10))) AS w(sn, b, u, k, at)) AS v
+      WHERE t.sn = v.sn AND t.tmk_block IS NULL`;
   return {
     async store(x, backend, who) {
       const { q } = x;
-      // Lock in SN order first: two instances issuing overlapping pages never deadlock (the
-      // lock the UPDATE takes: it changes no key column). The update is sent at once behind it
-      // (pipelined) and waits for it in the server, and so is the opening of the chain: its
-      // lock is taken last, after the terminals, as every writer takes it.
-      const lock = q`SELECT count(*) FROM (SELECT sn FROM terminals
-            WHERE sn = ANY(string_to_array(${sns}::text, chr(10))) AND tmk_block IS NULL
-            ORDER BY sn FOR NO KEY UPDATE) AS l`;
       const [, r, chain] = await Promise.all([
-        lock,
-        q`UPDATE terminals AS t
-          SET tmk_block = v.b, tmk_under_tk = v.u, tmk_kcv = v.k, tmk_issued_at = v.at,
-              updated_at = v.at, state = 'tmk_issued'
-          FROM (SELECT sn, b, u, k, at::timestamptz AS at
-                FROM unnest(string_to_array(${sns}::text, chr(10)),
-                            string_to_array(${blocks}::text, chr(10)),
-                            string_to_array(${under.join("\n")}::text, chr(10), ''),
-                            string_to_array(${kcvs}::text, chr(10)),
-                            string_to_array(${times}::text, chr(10))) AS w(sn, b, u, k, at)) AS v
-          WHERE t.sn = v.sn AND t.tmk_block IS NULL
-          RETURNING t.sn`,
+        lock(q),
+        q`${update(q)} RETURNING t.sn`,
         who === undefined ? undefined : ChainAppender.open(x, backend),
       ]);
-      if (who !== undefined && r.length > 0) {
+      if (who === undefined) return { count: r.count };
+      if (r.length > 0) {
         const audit = await keyAudit(x, backend, who, "tmk_issued", "TMK", Promise.resolve(chain!));
         await audit.add(r.map((t) => {
           const sn = str(t.sn);
           return { sn, ...first.get(sn)! };
         }));
       }
-      return r.count;
+      return { count: r.count, head: chain!.head };
+    },
+    async storeAfter(x, who, head) {
+      const { q } = x;
+      const order = [...first.keys()].sort();
+      const rec = {
+        ats: order.map((sn) => first.get(sn)!.at),
+        sns: order,
+        kcvs: order.map((sn) => first.get(sn)!.kcv),
+      };
+      const chain = ChainAppender.resume(head);
+      const fixed = { ...who, event: "tmk_issued", keyId: "TMK" };
+      const linked = chain.linkKeyRecords(fixed, rec.ats, rec.sns, rec.kcvs);
+      const [, , r] = await Promise.all([
+        lock(q),
+        q`SELECT pg_advisory_xact_lock(hashtext(${CHAIN_LOCK}))`,
+        q`WITH u AS (${update(q)} RETURNING 1)
+          ${keyRecords(q, fixed, { ...rec, ...linked })}
+          WHERE (SELECT count(*) FROM u) = ${order.length}`,
+      ]);
+      if (r.count !== order.length) {
+        throw new PageForeseenWrong("a terminal of the page already had a TMK");
+      }
+      return { count: r.count, head: chain.head };
     },
   };
 }
