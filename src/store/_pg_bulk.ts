@@ -17,7 +17,11 @@ import type { TmkIssue } from "./types.ts";
 
 /** A connection or transaction of the `postgres` client, as the backend's statements hold it. */
 // deno-lint-ignore no-explicit-any
-type Q = postgres.Sql<any> | postgres.TransactionSql<any>;
+type Q = postgres.Sql<any> | postgres.TransactionSql<any> | Reserved;
+
+/** A connection reserved from the pool, for statements sent at once on it. */
+// deno-lint-ignore no-explicit-any
+type Reserved = postgres.ReservedSql<any>;
 
 /** What the bulk writes need of a statement runner: its client, inside a transaction. */
 type PgTx = Exec & { q: Q };
@@ -51,12 +55,20 @@ interface KeyRecords {
   prevHashes: readonly string[];
 }
 
-/** The INSERT of linked key-lifecycle records, as a fragment of a statement. */
-function keyRecords(q: Q, fixed: KeyAuditWho & { event: string; keyId: string }, r: KeyRecords) {
+/**
+ * The INSERT of linked key-lifecycle records, as a fragment of a statement;
+ * `ids` makes record `v.i`'s id (default: the first id plus `v.i - 1`).
+ */
+function keyRecords(
+  q: Q,
+  fixed: KeyAuditWho & { event: string; keyId: string },
+  r: KeyRecords,
+  ids = q`${r.first}::bigint + v.i - 1`,
+) {
   return q`INSERT INTO audit_log
       (id, at, actor, event, subject, key_id, kcv, outcome, operator, prev_hash)
     OVERRIDING SYSTEM VALUE
-    SELECT ${r.first}::bigint + v.i - 1, v.at::timestamptz, ${fixed.actor}, ${fixed.event}, v.s,
+    SELECT ${ids}, v.at::timestamptz, ${fixed.actor}, ${fixed.event}, v.s,
            ${fixed.keyId}, v.k, 'success', ${fixed.operator}::text, decode(v.p, 'hex')
     FROM unnest(string_to_array(${lines(r.ats)}::text, chr(10)),
                 string_to_array(${lines(r.sns)}::text, chr(10)),
@@ -110,16 +122,15 @@ export interface TmkPageStored {
 }
 
 /**
- * Thrown in {@link TmkPage}'s `storeAfter` when the page is not as foreseen
- * (a terminal of it already had a TMK): its transaction is rolled back and
- * the page is stored again with `store`.
+ * Whether `e` says a page written by {@link TmkPage}'s `storeAfter` was not
+ * as foreseen: an audit record's id already taken (the chain grew past the
+ * head held in memory), or a record without an id (a terminal of the page
+ * already had a TMK, so the records are not inserted).
  */
-export class PageForeseenWrong extends Error {}
-
-/** Whether `e` is an audit record's id already taken: the chain grew past a head held in memory. */
-export function auditIdTaken(e: unknown): boolean {
-  const x = e as { code?: unknown; table_name?: unknown };
-  return x?.code === "23505" && x.table_name === "audit_log";
+export function pageForeseenWrong(e: unknown): boolean {
+  const x = e as { code?: unknown; table_name?: unknown; column_name?: unknown };
+  return x?.table_name === "audit_log" &&
+    (x.code === "23505" || (x.code === "23502" && x.column_name === "id"));
 }
 
 /** A page of TMKs ready for {@link tmkPage}'s `store`. */
@@ -131,16 +142,20 @@ export interface TmkPage {
     who: KeyAuditWho | undefined,
   ): Promise<TmkPageStored>;
   /**
-   * Stores the page with its audit records in the transaction `x`, foreseeing
-   * that every terminal of it still has no TMK and that the chain still ends
-   * at `head`: the records are linked before anything is sent, and the row
-   * locks, the chain's lock and one statement updating the terminals and
-   * inserting the records go at once. Throws {@link PageForeseenWrong} when
-   * a terminal already had a TMK, and the database's unique violation
-   * ({@link auditIdTaken}) when the chain grew past `head`; either way the
-   * transaction must be rolled back.
+   * Stores the page with its audit records in a transaction of its own on
+   * the reserved connection `q`, foreseeing that every terminal of it still
+   * has no TMK and that the chain still ends at `head`: the records are
+   * linked before anything is sent, and BEGIN, the row locks, the chain's
+   * lock, one statement updating the terminals and inserting the records,
+   * and COMMIT go at once (one round trip). When the page is not as
+   * foreseen that statement fails ({@link pageForeseenWrong}), so the
+   * COMMIT rolls back; so does any other failure. Rejects with the first.
    */
-  storeAfter(x: PgTx, who: KeyAuditWho, head: ChainHead): Promise<TmkPageStored>;
+  storeAfter(
+    q: Reserved,
+    who: KeyAuditWho,
+    head: ChainHead,
+  ): Promise<TmkPageStored>;
 }
 
 /**
@@ -213,8 +228,7 @@ export function tmkPage(issues: readonly TmkIssue[]): TmkPage | null {
       }
       return { count: r.count, head: chain!.head };
     },
-    async storeAfter(x, who, head) {
-      const { q } = x;
+    async storeAfter(q, who, head) {
       const order = [...first.keys()].sort();
       const rec = {
         ats: order.map((sn) => first.get(sn)!.at),
@@ -224,17 +238,19 @@ export function tmkPage(issues: readonly TmkIssue[]): TmkPage | null {
       const chain = ChainAppender.resume(head);
       const fixed = { ...who, event: "tmk_issued", keyId: "TMK" };
       const linked = chain.linkKeyRecords(fixed, rec.ats, rec.sns, rec.kcvs);
-      const [, , r] = await Promise.all([
+      // An id only when every terminal of the page was updated: else the insert fails.
+      const ids = q`CASE WHEN (SELECT count(*) FROM u) = ${order.length}
+                         THEN ${linked.first}::bigint + v.i - 1 END`;
+      const sent = await Promise.allSettled([
+        q`BEGIN`,
         lock(q),
         q`SELECT pg_advisory_xact_lock(hashtext(${CHAIN_LOCK}))`,
-        q`WITH u AS (${update(q)} RETURNING 1)
-          ${keyRecords(q, fixed, { ...rec, ...linked })}
-          WHERE (SELECT count(*) FROM u) = ${order.length}`,
+        q`WITH u AS (${update(q)} RETURNING 1) ${keyRecords(q, fixed, { ...rec, ...linked }, ids)}`,
+        q`COMMIT`,
       ]);
-      if (r.count !== order.length) {
-        throw new PageForeseenWrong("a terminal of the page already had a TMK");
-      }
-      return { count: r.count, head: chain.head };
+      const failed = sent.find((r) => r.status === "rejected");
+      if (failed) throw failed.reason;
+      return { count: order.length, head: chain.head };
     },
   };
 }

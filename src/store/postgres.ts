@@ -27,7 +27,7 @@
  */
 import postgres from "postgres";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
-import { auditIdTaken, type ChainHead, keyAudit, PageForeseenWrong, tmkPage } from "./_pg_bulk.ts";
+import { type ChainHead, keyAudit, pageForeseenWrong, tmkPage } from "./_pg_bulk.ts";
 import { checkId, checkImportedTk, checkInt, checkString, checkText } from "./_check.ts";
 import { mapError, ONE_TK_INDEXES, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
@@ -361,21 +361,24 @@ class PgBackend implements Backend {
     // Taken while the page is written: a page that fails leaves no head to trust.
     shared.chainHead = undefined;
     if (who !== undefined && head !== undefined && this.#tx === null) {
-      let grown = false;
+      let wrong = false;
       try {
-        const r = await this.atomic("bulk TMK issuance", async (x) => {
+        const r = await this.#run("bulk TMK issuance", async () => {
+          const q = await shared.sql.reserve();
           try {
-            return await page.storeAfter(x, who, head);
+            return await page.storeAfter(q, who, head);
           } catch (e) {
-            grown = e instanceof PageForeseenWrong || auditIdTaken(e);
+            wrong = pageForeseenWrong(e);
             throw e;
+          } finally {
+            q.release();
           }
-        });
+        }, true);
         shared.chainHead = r.head;
         return r.count;
       } catch (e) {
-        // Rolled back: the page is stored again the ordinary way below.
-        if (!grown) throw e;
+        // Rolled back: the page is stored again the ordinary way below, reading the head.
+        if (!wrong) throw e;
       }
     }
     const r = await this.atomic("bulk TMK issuance", (x) => page.store(x, this, who));
