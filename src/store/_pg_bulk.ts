@@ -2,7 +2,9 @@
  * The PostgreSQL backend's bulk writes of keys with their audit records
  * (flow A S14 import and S15 issuance, CN103714639A): the key-lifecycle
  * records linked into the audit chain a chunk at a time, and a page of
- * issued TMKs as one locking read and one UPDATE. Each column of a bulk
+ * issued TMKs as one locking read and one UPDATE (on a chain head held in
+ * memory: the UPDATE and the records' INSERT as one statement, the whole
+ * transaction sent at once). Each column of a bulk
  * statement goes as one text of line-feed-separated values, split in SQL
  * by `string_to_array`: one parameter the client sends as it is, where an
  * array would be escaped element by element.
