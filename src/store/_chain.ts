@@ -23,7 +23,7 @@ export const AUDIT_COLUMNS =
   "id, at, actor, event, subject, key_id, kcv, outcome, detail, operator, prev_hash";
 
 /** The lock every append of the audit chain takes. */
-const CHAIN_LOCK = "tmk-audit-chain";
+export const CHAIN_LOCK = "tmk-audit-chain";
 
 /** A record's values in the order of {@link AUDIT_COLUMNS} (the link as hex text). */
 export function rowValues(r: ChainedAuditRecord): Param[] {
@@ -75,6 +75,22 @@ export class ChainAppender {
   static async open(x: Exec, backend: Pick<Backend, "lockKey">): Promise<ChainAppender> {
     const [, head] = await Promise.all([backend.lockKey(x, CHAIN_LOCK), chainHead(x)]);
     return new ChainAppender(head);
+  }
+
+  /**
+   * Continues from `head`, a head this process committed, without reading
+   * it. The caller takes {@link CHAIN_LOCK} in the same transaction before
+   * its inserts, and those inserts must fail when another record was
+   * appended since: ids are the chain's positions, so the next id is then
+   * taken.
+   */
+  static resume(head: { seq: number; hash: string }): ChainAppender {
+    return new ChainAppender(head);
+  }
+
+  /** The last record's id and hash, with what was linked so far. */
+  get head(): { seq: number; hash: string } {
+    return { seq: this.#seq, hash: this.#hash };
   }
 
   /** Gives a record the next id and the current hash as its link; returns it. */

@@ -27,7 +27,7 @@
  */
 import postgres from "postgres";
 import type { Backend, Exec, KeyAuditWho } from "./_backend.ts";
-import { keyAudit, tmkPage } from "./_pg_bulk.ts";
+import { type ChainHead, keyAudit, pageForeseenWrong, tmkPage } from "./_pg_bulk.ts";
 import { checkId, checkImportedTk, checkInt, checkString, checkText } from "./_check.ts";
 import { mapError, ONE_TK_INDEXES, type Param, type Refusal, type Row, str } from "./_rows.ts";
 import { CheckedStore } from "./checked.ts";
@@ -73,6 +73,12 @@ interface Shared {
   sql: Sql;
   schema: string;
   closed: boolean;
+  /**
+   * The audit chain's head after this process's last committed page of TMKs,
+   * for the next page to link its records without reading the head; a page
+   * that finds the chain grew since stores itself again, reading it.
+   */
+  chainHead?: ChainHead;
 }
 
 /** SQLSTATEs of a transaction that may succeed when run again. */
@@ -347,10 +353,37 @@ class PgBackend implements Backend {
     });
   }
 
-  issueTmks(issues: readonly TmkIssue[], who: KeyAuditWho | undefined): Promise<number> {
+  async issueTmks(issues: readonly TmkIssue[], who: KeyAuditWho | undefined): Promise<number> {
     const page = tmkPage(issues);
     if (page === null) return this.one("bulk TMK issuance", () => Promise.resolve(0));
-    return this.atomic("bulk TMK issuance", (x) => page.store(x, this, who));
+    const shared = this.#shared;
+    const head = shared.chainHead;
+    // Taken while the page is written: a page that fails leaves no head to trust.
+    shared.chainHead = undefined;
+    if (who !== undefined && head !== undefined && this.#tx === null) {
+      let wrong = false;
+      try {
+        const r = await this.#run("bulk TMK issuance", async () => {
+          const q = await shared.sql.reserve();
+          try {
+            return await page.storeAfter(q, who, head);
+          } catch (e) {
+            wrong = pageForeseenWrong(e);
+            throw e;
+          } finally {
+            q.release();
+          }
+        }, true);
+        shared.chainHead = r.head;
+        return r.count;
+      } catch (e) {
+        // Rolled back: the page is stored again the ordinary way below, reading the head.
+        if (!wrong) throw e;
+      }
+    }
+    const r = await this.atomic("bulk TMK issuance", (x) => page.store(x, this, who));
+    if (this.#tx === null) shared.chainHead = r.head;
+    return r.count;
   }
 
   /** Raw SQL; see {@link PostgresStore._unsafeSql}. */

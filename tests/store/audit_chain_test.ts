@@ -495,3 +495,82 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    `audit chain[postgres]: issuance pages linked on the head one instance holds stay one chain when another instance writes${
+      pgUrl === "" ? ` (skipped: ${URL_VAR} not set)` : ""
+    }`,
+  ignore: pgUrl === "",
+  fn: async () => {
+    const schema = `t_${crypto.randomUUID().replaceAll("-", "").slice(0, 20)}`;
+    const a = await openPostgresStore(pgUrl, { schema, maxConnections: 4 });
+    const b = await openPostgresStore(pgUrl, { schema, maxConnections: 4 });
+    try {
+      const sns = Array.from({ length: 8 }, (_, i) => `SNP${i}`);
+      await a.importTkBatch({
+        orderId: "PO-P",
+        bodyHash: hash(10),
+        receivedAt: T0,
+        auditActor: "kms",
+        tks: sns.map((sn, i) => ({
+          sn,
+          tkBlock: fakeKeyBlock(),
+          tkKcv: "ABCDEF",
+          tkHash: hash(i + 1),
+        })),
+      });
+      const issue = (s: Store, i: number[], audited = true) =>
+        s.issueTmks(
+          i.map((k) => ({
+            sn: sns[k],
+            tmkBlock: fakeKeyBlock(),
+            tmkUnderTk: null,
+            tmkKcv: "123456",
+            issuedAt: at(k),
+          })),
+          audited ? { auditActor: "kms" } : undefined,
+        );
+      // The first page reads the head; the second links on the one the first left.
+      assertEquals(await issue(a, [0, 1]), 2);
+      assertEquals(await issue(a, [2]), 1);
+      // Another instance appends: the next page finds its ids taken and reads the head again.
+      await b.appendAudit({
+        at: at(3),
+        actor: "other",
+        event: "tmk_sent",
+        subject: "SNX",
+        outcome: "success",
+      });
+      assertEquals(await issue(a, [3]), 1);
+      // Another instance issues a terminal of the next page: that page is stored without it.
+      assertEquals(await issue(b, [4], false), 1);
+      assertEquals(await issue(a, [4, 5]), 1);
+      // A page refused midway on a held head stores nothing; run again, it is stored whole.
+      const pg = BACKENDS.find((x) => x.name === "postgres")!;
+      const sql = (q: string) => a._unsafeSql(q);
+      const head = await a.auditHead();
+      const { on, off } = pg.refuse("audit_log", sns[7]);
+      for (const q of on) await sql(q);
+      await assertRejects(() => issue(a, [6, 7]));
+      assertEquals((await a.countTerminals("PO-P")).withTmk, 6);
+      assertEquals(await a.auditHead(), head);
+      for (const q of off) await sql(q);
+      assertEquals(await issue(a, [6, 7]), 2);
+      assertEquals((await a.countTerminals("PO-P")).withTmk, 8);
+      const rows = await a.listAuditChain({ afterId: 8, limit: 100 });
+      assertEquals(
+        rows.map((r) => r.subject),
+        ["SNP0", "SNP1", "SNP2", "SNX", "SNP3", "SNP5", "SNP6", "SNP7"],
+      );
+      const { hsm } = await makeHsm(core);
+      const r = await new AuditSealer(a, hsm, { actor: "kms" }).verify();
+      assertEquals(r.problems, []);
+      assertEquals(r.records, 16);
+    } finally {
+      await a.close();
+      await b.close();
+      await dropSchema(schema);
+    }
+  },
+});
