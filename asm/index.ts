@@ -28,7 +28,7 @@ export { tdesCbc, tdesEcb } from "./tdes";
 export { aesCbc, aesEcb } from "./aes";
 export { sha1, sha1Final, sha1Init, sha1Update, sha1Wipe } from "./sha1";
 export { sha256, sha256Final, sha256Init, sha256Update, sha256Wipe } from "./sha256";
-export { bnWipe, modPow } from "./modexp";
+export { bnWipe, modPow, modPowPublic } from "./modexp";
 export { rsaPrivate } from "./rsa";
 export { pairFused } from "./pair_kernels";
 export {

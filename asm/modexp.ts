@@ -8,9 +8,11 @@
  * digit products (up to 2 x 152 products of 54 bits for 4096 bits) with no
  * carry handling inside the inner loops; squarings add each cross product
  * once and double it. A modulus context holds n, k (digits), n0inv =
- * -n^-1 mod 2^27, R^2 mod n and R mod n (R = 2^(27k)), computed once per
- * modulus: context 0 (modPow) keeps them while the same modulus comes back;
- * the p and q contexts of rsa.ts are zeroed after each call.
+ * -n^-1 mod 2^27, R^2 mod n and R mod n (R = 2^(27k)), computed when its
+ * modulus is set. Context 0 (modPow, whose modulus may be secret) and the p
+ * and q contexts of rsa.ts are zeroed after each call; modPowPublic, for
+ * moduli the caller declares public (RSA public keys), keeps the contexts
+ * of the last PUBLIC_SLOTS moduli, least recently used out first.
  *
  * Exponentiation is fixed-window: the number of squarings and multiplications
  * depends only on the exponent's byte length (or, for the CRT halves, on the
@@ -63,6 +65,14 @@ import { kernelFor, kernelMul, kernelSqr, kernelWipe } from "./mont_kernels";
 @inline const CTX_SIZE: usize = CTX_K + 16;
 
 const CONTEXTS: usize = memory.data(<i32>(3 * CTX_SIZE), 16);
+
+/** Contexts of modPowPublic: public moduli only, never wiped. */
+// @ts-ignore: decorator
+@inline const PUBLIC_SLOTS: i32 = 16;
+const PUBLIC_CONTEXTS: usize = memory.data(<i32>(PUBLIC_SLOTS * CTX_SIZE), 16);
+/** Last use of each public context (0: never used). */
+const PUBLIC_STAMPS: usize = memory.data(PUBLIC_SLOTS * 4, 16);
+let publicClock: u32 = 0;
 
 /** Address of context `i` (0: modPow, 1: p, 2: q). */
 // @ts-ignore: decorator
@@ -527,6 +537,32 @@ function powKernel(r: usize, xm: usize, bits: i32, el: i32, c: usize, kid: i32):
   reduceOnce(r, ACC, 0, n, k);
 }
 
+/**
+ * r = xm^e for a public exponent e (EXP, `el` digits, `bits` bits) in
+ * Montgomery form: left-to-right square and multiply from e's top set bit,
+ * on the size-specialised kernel where there is one. Its running time
+ * follows e's bits, so it serves public exponents only (modPowPublic).
+ */
+function powPublic(r: usize, xm: usize, bits: i32, el: i32, c: usize): void {
+  const kid = load<i32>(c + CTX_KERNEL);
+  const k = ctxK(c);
+  const n = ctxN(c);
+  const n0 = ctxN0(c);
+  if (kid != 0) reverse(NR, n, k);
+  let top = bits - 1;
+  while (top > 0 && window(top, 1, el) == 0) top--;
+  memory.copy(ACC, window(top, 1, el) != 0 ? xm : c + CTX_ONE, <usize>k << 2);
+  for (let i = top - 1; i >= 0; i--) {
+    if (kid != 0) kernelSqr(kid, ACC, ACC, n, NR, n0);
+    else montSqr(ACC, ACC, n, k, n0);
+    if (window(i, 1, el) == 0) continue;
+    if (kid != 0) kernelMul(kid, ACC, ACC, xm, n, NR, n0);
+    else montMul(ACC, ACC, xm, n, k, n0);
+  }
+  if (kid != 0) reduceOnce(r, ACC, 0, n, k);
+  else memory.copy(r, ACC, <usize>k << 2);
+}
+
 /** Loads an exponent (big-endian bytes) into EXP as `el` digits. */
 export function loadExponent(src: usize, len: i32, el: i32): void {
   bytesToDigits(EXP, src, len, el);
@@ -547,6 +583,25 @@ export function fromMont(r: usize, x: usize, c: usize): void {
 }
 
 /**
+ * base^exponent mod modulus on context `c`, whose modulus is already set (see
+ * modPow); `pub` for a public exponent (powPublic), else the fixed window.
+ */
+function powIn(c: usize, pub: bool, baseLen: i32, expLen: i32, modLen: i32): i32 {
+  const k = ctxK(c);
+  bytesToDigits(TMP1, bnSlot(0), baseLen, k);
+  toMont(TMP2, TMP1, c);
+  const eBytes = max(expLen, 1); // an empty exponent is one zero byte
+  const el = digitsFor(eBytes);
+  loadExponent(bnSlot(1), expLen, el);
+  if (pub) powPublic(TMP1, TMP2, eBytes * 8, el, c);
+  else powMont(TMP1, TMP2, eBytes * 8, el, c);
+  fromMont(TMP2, TMP1, c);
+  digitsToBytes(BN_OUT, TMP2, k, modLen);
+  bnWipe();
+  return modLen;
+}
+
+/**
  * base^exponent mod modulus. Inputs, big-endian: base in BN slot 0 (`baseLen`
  * bytes, base < modulus), exponent in slot 1 (`expLen` bytes, at most 512),
  * modulus in slot 2 (`modLen` bytes; odd, > 1, at most 4096 bits), all
@@ -556,15 +611,38 @@ export function fromMont(r: usize, x: usize, c: usize): void {
 export function modPow(baseLen: i32, expLen: i32, modLen: i32): i32 {
   const c = ctx(0);
   setModulus(c, bnSlot(2), modLen);
-  const k = ctxK(c);
-  bytesToDigits(TMP1, bnSlot(0), baseLen, k);
-  toMont(TMP2, TMP1, c);
-  const eBytes = max(expLen, 1); // an empty exponent is one zero byte
-  const el = digitsFor(eBytes);
-  loadExponent(bnSlot(1), expLen, el);
-  powMont(TMP1, TMP2, eBytes * 8, el, c);
-  fromMont(TMP2, TMP1, c);
-  digitsToBytes(BN_OUT, TMP2, k, modLen);
-  bnWipe();
-  return modLen;
+  const len = powIn(c, false, baseLen, expLen, modLen);
+  forgetModulus(c); // the modulus may be secret (a candidate prime in key generation)
+  return len;
+}
+
+/**
+ * modPow for a public modulus and exponent (an RSA public key's): the same
+ * inputs and result, with the modulus's context kept among the last
+ * PUBLIC_SLOTS public moduli, so that a modulus that comes back skips the
+ * setup (R mod n, R^2 mod n), and square and multiply over the exponent's bits.
+ */
+export function modPowPublic(baseLen: i32, expLen: i32, modLen: i32): i32 {
+  const src = bnSlot(2);
+  const sig = significantBytes(src, modLen);
+  const start = src + <usize>(modLen - sig);
+  let slot = 0;
+  let oldest: u32 = u32.MAX_VALUE;
+  for (let i = 0; i < PUBLIC_SLOTS; i++) {
+    const c = PUBLIC_CONTEXTS + <usize>i * CTX_SIZE;
+    if (load<i32>(c + CTX_LEN) == sig && memory.compare(c + CTX_BYTES, start, <usize>sig) == 0) {
+      slot = i;
+      break;
+    }
+    const stamp = load<u32>(PUBLIC_STAMPS + (<usize>i << 2));
+    if (stamp < oldest) {
+      oldest = stamp;
+      slot = i;
+    }
+  }
+  const c = PUBLIC_CONTEXTS + <usize>slot * CTX_SIZE;
+  setModulus(c, src, modLen); // returns at once when the slot holds this modulus
+  publicClock += 1; // wraps after 2^32 calls: the choice of slot degrades, never the result
+  store<u32>(PUBLIC_STAMPS + (<usize>slot << 2), publicClock);
+  return powIn(c, true, baseLen, expLen, modLen);
 }

@@ -124,6 +124,10 @@ export const jsCore: CryptoCore = {
     const r = toBigInteger(base).modPow(toBigInteger(exponent), toBigInteger(modulus));
     return fromBigInteger(r, modulus.length);
   },
+  modPowPublic(base, exponent, modulus) {
+    // forge keeps no per-modulus setup: the public form is modPow itself
+    return jsCore.modPow(base, exponent, modulus);
+  },
   rsaPrivate(key: RsaPrivateKey, input) {
     checkRsaPrivate(key, input);
     const c = toBigInteger(input);

@@ -49,7 +49,7 @@ function freshPair(core: CryptoCore, key: RsaPublicKey, n: bigint): Pair {
       continue; // r shares a factor with n
     }
     const rBytes = fromBig(r, k);
-    const re = toBig(core.modPow(rBytes, key.e, key.n));
+    const re = toBig(core.modPowPublic(rBytes, key.e, key.n));
     rBytes.fill(0);
     return { re, rInv, uses: 0 };
   }

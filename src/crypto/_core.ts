@@ -55,7 +55,8 @@ export function checkCore(core: unknown): asserts core is CryptoCore {
     core === null || typeof core !== "object" ||
     typeof (core as CryptoCore).tdesEncryptEcb !== "function" ||
     typeof (core as CryptoCore).aesEncryptEcb !== "function" ||
-    typeof (core as CryptoCore).modPow !== "function"
+    typeof (core as CryptoCore).modPow !== "function" ||
+    typeof (core as CryptoCore).modPowPublic !== "function"
   ) {
     throw new TypeError(`options.core must be a CryptoCore, got ${describe(core)}`);
   }

@@ -43,7 +43,7 @@ export function lessThan(x: Uint8Array, n: Uint8Array): boolean {
 
 /** RSAEP / RSAVP1: `x^e mod n`. `key` minimal, `x` of k bytes and below n. */
 export function rsaPublicRaw(core: CryptoCore, key: RsaPublicKey, x: Uint8Array): Uint8Array {
-  return core.modPow(x, key.e, key.n);
+  return core.modPowPublic(x, key.e, key.n);
 }
 
 /**
@@ -61,7 +61,7 @@ export function rsaPrivateRaw(core: CryptoCore, key: RsaPrivateKey, x: Uint8Arra
   const result = fromBig((toBig(y) * pair.rInv) % n, k);
   blinded.fill(0);
   y.fill(0);
-  const check = core.modPow(result, key.e, key.n);
+  const check = core.modPowPublic(result, key.e, key.n);
   if (!timingSafeEqual(check, x)) {
     result.fill(0);
     pair.discard();

@@ -356,7 +356,7 @@ export async function runChecks(core) {
     }
   }
 
-  // Raw RSA-2048: public modPow, private modPow and CRT (16 vectors).
+  // Raw RSA-2048: public modPow and modPowPublic, private modPow and CRT (16 vectors).
   const k = modexpFile.key;
   const key = {
     n: hex(k.n),
@@ -376,6 +376,7 @@ export async function runChecks(core) {
       const want = padHex(v.expected, nLen);
       if (v.operation.startsWith("m^e")) {
         eq(toHex(core.modPow(input, key.e, key.n)), want, `${v.id} modPow(e)`);
+        eq(toHex(core.modPowPublic(input, key.e, key.n)), want, `${v.id} modPowPublic(e)`);
       } else {
         eq(toHex(core.modPow(input, key.d, key.n)), want, `${v.id} modPow(d)`);
         eq(toHex(core.rsaPrivate(key, input)), want, `${v.id} rsaPrivate (CRT)`);

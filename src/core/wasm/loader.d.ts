@@ -34,6 +34,7 @@ export interface CoreExports {
   sha256Wipe(): void;
   bnWipe(): void;
   modPow(baseLen: number, expLen: number, modLen: number): number;
+  modPowPublic(baseLen: number, expLen: number, modLen: number): number;
   /** 1 if this is the fma build and its multiply-add is fused here, else 0. */
   pairFused(): number;
   rsaPrivate(

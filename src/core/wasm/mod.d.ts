@@ -92,6 +92,14 @@ export interface CryptoCore {
    */
   modPow(base: Uint8Array, exponent: Uint8Array, modulus: Uint8Array): Uint8Array;
   /**
+   * {@link modPow} for a public modulus and exponent (an RSA public key's): the same
+   * result; the core keeps the modulus's Montgomery setup for its last 16 public moduli,
+   * and its time follows the exponent's bits. Never pass a secret modulus or exponent.
+   * @returns the result with the length of `modulus`
+   * @throws {RangeError} as modPow
+   */
+  modPowPublic(base: Uint8Array, exponent: Uint8Array, modulus: Uint8Array): Uint8Array;
+  /**
    * RSA private operation with CRT (RFC 8017 5.1.2): `input^d mod n`, not blinded.
    * @returns the result with the length of `key.n`
    * @throws {TypeError} if `key` is not an object or a field is not a Uint8Array

@@ -234,6 +234,29 @@ function wipeBig(b) {
 }
 
 /**
+ * `base^exponent mod modulus` on the core; `cached` keeps the modulus's
+ * Montgomery setup among the core's last public moduli (modPowPublic).
+ * @param {Bound} b
+ * @param {boolean} cached
+ * @param {Uint8Array} base
+ * @param {Uint8Array} exponent
+ * @param {Uint8Array} modulus
+ * @returns {Uint8Array}
+ */
+function pow(b, cached, base, exponent, modulus) {
+  checkModPow(base, exponent, modulus);
+  try {
+    const bl = putBig(b, 0, base);
+    const el = putBig(b, 1, exponent);
+    const ml = putBig(b, 2, modulus);
+    const len = cached ? b.x.modPowPublic(bl, el, ml) : b.x.modPow(bl, el, ml);
+    return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), modulus.length);
+  } finally {
+    wipeBig(b);
+  }
+}
+
+/**
  * The core's methods on the build that `core` binds.
  *
  * @param {() => Bound} core
@@ -295,17 +318,10 @@ function makeCore(core) {
       return sha(core(), 256, data);
     },
     modPow(base, exponent, modulus) {
-      checkModPow(base, exponent, modulus);
-      const b = core();
-      try {
-        const bl = putBig(b, 0, base);
-        const el = putBig(b, 1, exponent);
-        const ml = putBig(b, 2, modulus);
-        const len = b.x.modPow(bl, el, ml);
-        return padTo(b.mem.subarray(b.bnOut, b.bnOut + len), modulus.length);
-      } finally {
-        wipeBig(b);
-      }
+      return pow(core(), false, base, exponent, modulus);
+    },
+    modPowPublic(base, exponent, modulus) {
+      return pow(core(), true, base, exponent, modulus);
     },
     rsaPrivate(key, input) {
       checkRsaPrivate(key, input);
