@@ -82,6 +82,7 @@ const CORE_METHODS = [
   "sha1",
   "sha256",
   "modPow",
+  "modPowPublic",
   "rsaPrivate",
 ] as const;
 
