@@ -13,29 +13,9 @@ import { coreExports } from "../../src/core/wasm/loader.js";
 import { wasmCoreFor } from "../../src/core/wasm/mod.js";
 import { fromBigInt, hex, randomBytes, toBigInt, toHex } from "../_helpers.ts";
 import { coresUnderTest, label, wasmVariants } from "./_variants.ts";
+import { bigModPow, randomOddModulus } from "./_bignum.ts";
 
 const cores = await coresUnderTest();
-
-/** Square-and-multiply on BigInt: the independent reference. */
-function bigModPow(b: bigint, e: bigint, n: bigint): bigint {
-  let r = 1n % n;
-  b %= n;
-  while (e > 0n) {
-    if (e & 1n) r = (r * b) % n;
-    b = (b * b) % n;
-    e >>= 1n;
-  }
-  return r;
-}
-
-function randomOddModulus(bits: number): Uint8Array {
-  const bytes = randomBytes(Math.ceil(bits / 8));
-  const extra = bytes.length * 8 - bits;
-  bytes[0] &= 0xff >> extra;
-  bytes[0] |= 0x80 >> extra; // exactly `bits` bits
-  bytes[bytes.length - 1] |= 1;
-  return bytes;
-}
 
 /** The largest odd modulus of `bits` bits (all ones), where lazy reduction has least room. */
 function largestModulus(bits: number): Uint8Array {
