@@ -15,7 +15,7 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { toHex } from "../../src/crypto/mod.ts";
+import { timingSafeEqual, toHex } from "../../src/crypto/mod.ts";
 import type { Hsm } from "../../src/hsm/mod.ts";
 import { type CertificateInfo, parseCertificate } from "../../src/pki/mod.ts";
 import { ConflictError, ValidationError } from "../../src/protocol/mod.ts";
@@ -173,7 +173,7 @@ export class InstalledKmsCa {
     try {
       const fingerprint = await this.check(ca);
       const current = await this.#o.store.currentKmsCa();
-      if (current && await sameCertificate(current.certificate, ca.certificate)) {
+      if (current && sameCertificate(current.certificate, ca.certificate)) {
         throw new ConflictError(
           "kms_ca_installed_already",
           `that certificate is the KMS CA in force (version ${current.version}, key ${current.keyFingerprint})`,
@@ -232,7 +232,7 @@ export class InstalledKmsCa {
     for (let attempt = 0;; attempt++) {
       const current = await this.#o.store.currentKmsCa();
       if (current) {
-        if (await sameCertificate(current.certificate, ca.certificate)) return;
+        if (sameCertificate(current.certificate, ca.certificate)) return;
         const v = await kmsCaView(current);
         throw new ValidationError(
           "kms_ca_differs",
@@ -297,8 +297,9 @@ export class InstalledKmsCa {
   }
 }
 
-async function sameCertificate(a: string, b: string): Promise<boolean> {
-  return (await sha256(parseCertificate(a).der)) === (await sha256(parseCertificate(b).der));
+/** Whether two PEM certificates are the same certificate (the same DER bytes). */
+function sameCertificate(a: string, b: string): boolean {
+  return timingSafeEqual(parseCertificate(a).der, parseCertificate(b).der);
 }
 
 async function describe(r: KmsCaRecord, replaced: KmsCaRecord | null): Promise<string> {
