@@ -51,20 +51,26 @@ async function init(m: Extract<ToWorker, { type: "init" }>): Promise<void> {
   }
 }
 
+/** Answers a job refused at its item `index`, with the events so far and the time spent. */
+function refused(id: number, index: number, error: unknown, t0: number): void {
+  const busyMs = performance.now() - t0;
+  scope.postMessage({
+    type: "refused",
+    id,
+    index,
+    error: toWire(error),
+    events: takeEvents(),
+    busyMs,
+  });
+}
+
 async function batch(m: Extract<ToWorker, { type: "batch" }>): Promise<void> {
   const t0 = performance.now();
   if (!hsm) throw new Error("batch before init");
   const items = "lengths" in m.items ? unpackItems(m.items) : m.items;
   const r = await hsm.generateKeysUnderKek(m.template, items, { format: m.format });
   if (!r.ok) {
-    scope.postMessage({
-      type: "refused",
-      id: m.id,
-      index: r.index,
-      error: toWire(r.error),
-      events: takeEvents(),
-      busyMs: performance.now() - t0,
-    });
+    refused(m.id, r.index, r.error, t0);
     return;
   }
   const keys = packKeys(r.keys);
@@ -85,9 +91,7 @@ async function pairs(m: Extract<ToWorker, { type: "rsa_pairs" }>): Promise<void>
     try {
       out.push(await hsm.generateRsaKeyPair({ bits: m.bits, template: m.template }));
     } catch (e) {
-      const busyMs = performance.now() - t0;
-      const events = takeEvents();
-      scope.postMessage({ type: "refused", id: m.id, index: i, error: toWire(e), events, busyMs });
+      refused(m.id, i, e, t0);
       return;
     }
   }
