@@ -26,6 +26,11 @@
  * names `worker-N`, and the rest: V8's GC helpers, I/O), in µs per terminal;
  * on PostgreSQL, the CPU time of this machine's `postgres` processes too
  * (every session's: other clients of a shared server count).
+ * Memory: the process's RSS (every thread: the main thread, the HSM
+ * workers, SQLite) after the import, once the HSM is ready, when 10%, 50%
+ * and 100% of the order are stored, and its peak: memory that stays flat
+ * shows as the same figure at each fraction, a leak as one that grows with
+ * them.
  * At the start and the end a probe spins one worker per CPU for a second and
  * prints how many CPUs the process got: on a shared machine, what the pool
  * can use at most.
@@ -220,8 +225,14 @@ function rss(): number {
   return Deno.memoryUsage().rss;
 }
 
-const mb = (b: number) => `${(b / 1048576).toFixed(0)} MB`;
+const mib = (b: number) => (b / 1048576).toFixed(0);
 const pct = (x: number, total: number) => `${(100 * x / total).toFixed(0)}%`;
+
+/**
+ * Fractions of the order at which RSS is sampled: memory that stays flat
+ * shows as the same figure at each, a leak as a figure that grows with them.
+ */
+const RSS_FRACTIONS = [0.1, 0.5, 1];
 
 interface Row {
   store: string;
@@ -231,7 +242,13 @@ interface Row {
   importS: number;
   issueS: number;
   perS: number;
+  /** RSS after the import (after a forced GC), before the HSM starts. */
   rssStart: number;
+  /** RSS once the HSM is ready (workers started), when the clock starts. */
+  rssReady: number;
+  /** RSS when {@link RSS_FRACTIONS} of the order are stored. */
+  rssAt: number[];
+  /** The largest RSS seen after a page stored. */
   rssPeak: number;
   core_: number;
   hsm: number;
@@ -338,6 +355,7 @@ async function timeIssuance(
   orderId: string,
   pool: TkPool,
   workers: number,
+  ready: () => void,
 ): Promise<Issued> {
   const timedOps: KmsKeyOps = {
     ...ops,
@@ -356,6 +374,7 @@ async function timeIssuance(
   }
   const before = (await ops.hsmStats?.())?.workers.map((w) => w.busyMs) ?? [];
   const service = new KmsService(timedOps, store);
+  ready();
   t.core = 0;
   t.hsm = 0;
   t.store = 0;
@@ -394,12 +413,18 @@ async function runOne(
 
     (globalThis as { gc?: () => void }).gc?.();
     const rssStart = rss();
+    let rssReady = rssStart;
     let rssPeak = rssStart;
+    const rssAt: number[] = [];
     let done = 0;
     const issueBar = new ProgressBar(`${label} issue`, n);
     const store = timedStore(raw, t, (k) => {
       done += k;
-      rssPeak = Math.max(rssPeak, rss());
+      const now = rss();
+      rssPeak = Math.max(rssPeak, now);
+      while (rssAt.length < RSS_FRACTIONS.length && done >= RSS_FRACTIONS[rssAt.length] * n) {
+        rssAt.push(now);
+      }
       issueBar.update(done);
     });
     const ops = await kmsKeyOps({
@@ -413,7 +438,10 @@ async function runOne(
     });
     let m: Issued;
     try {
-      m = await timeIssuance(ops, store, t, orderId, pool, workers);
+      m = await timeIssuance(ops, store, t, orderId, pool, workers, () => {
+        rssReady = rss();
+        rssPeak = Math.max(rssPeak, rssReady);
+      });
     } finally {
       await ops.close();
     }
@@ -430,6 +458,8 @@ async function runOne(
       issueS: m.issueMs / 1000,
       perS: n / (m.issueMs / 1000),
       rssStart,
+      rssReady,
+      rssAt,
       rssPeak,
       core_: t.core,
       hsm: t.hsm - t.core,
@@ -529,7 +559,9 @@ if (import.meta.main) {
     } CPUs`,
   );
   console.log(
-    "| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU µs per terminal: main thread / HSM workers / other threads | PostgreSQL server CPU µs per terminal | main thread wall time: store / rest | HSM | TKs made and imported | RSS before -> peak |",
+    `| store | core | HSM workers | terminals | terminals/s | issuance | terminals per CPU-second | CPU µs per terminal: main thread / HSM workers / other threads | PostgreSQL server CPU µs per terminal | main thread wall time: store / rest | HSM | TKs made and imported | RSS: after import / HSM ready / at ${
+      RSS_FRACTIONS.map((f) => `${100 * f}%`).join(", ")
+    } of the order / peak |`,
   );
   console.log(
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -565,7 +597,9 @@ if (import.meta.main) {
               row.dbCpuS === null ? "-" : us(row.dbCpuS)
             } | ${pct(row.storeMs, wall)} / ${pct(rest, wall)} | ${hsm} | ${
               row.importS.toFixed(1)
-            } s | ${mb(row.rssStart)} -> ${mb(row.rssPeak)} |`,
+            } s | ${mib(row.rssStart)} / ${mib(row.rssReady)} / ${
+              row.rssAt.map(mib).join(", ")
+            } / ${mib(row.rssPeak)} MB |`,
           );
         }
       }
