@@ -18,6 +18,7 @@ import { type DistinguishedName, formatName, NAME_ATTRIBUTES } from "./name.ts";
 import { decodePem } from "./pem.ts";
 import { oidFromContent } from "./_oid.ts";
 import { KEY_USAGE_BITS, type KeyUsage } from "./profiles.ts";
+import { readCertificateFast } from "./_x509_fast.ts";
 
 /** sha256WithRSAEncryption (RFC 4055 section 5). */
 export const SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
@@ -69,10 +70,15 @@ export interface CertificateInfo {
   authorityKeyIdentifier?: Uint8Array;
 }
 
-/** A parsed certificate with what verification needs beyond {@link CertificateInfo}. */
+/**
+ * A parsed certificate with what verification needs beyond {@link CertificateInfo}.
+ * These extra properties are not enumerable: a spread of a parse is its
+ * {@link CertificateInfo}.
+ */
 export interface ParsedCertificate extends CertificateInfo {
   /**
-   * The pkijs object (signature verification); an implementation detail, not documented.
+   * The pkijs object (CRL signing and checks); an implementation detail, not
+   * documented. Read from the DER on first use.
    * @ignore
    */
   readonly pkijs: pkijs.Certificate;
@@ -80,6 +86,33 @@ export interface ParsedCertificate extends CertificateInfo {
   readonly subjectDer: Uint8Array;
   /** The issuer Name, DER, for name chaining. */
   readonly issuerDer: Uint8Array;
+  /** tbsCertificate as received, DER: what the signature covers. */
+  readonly tbs: Uint8Array;
+  /** The signature's bits. */
+  readonly signature: Uint8Array;
+  /** SubjectPublicKeyInfo, DER. */
+  readonly spki: Uint8Array;
+}
+
+type Internals = Omit<ParsedCertificate, keyof CertificateInfo | "pkijs">;
+
+/** `info` with the verification parts as non-enumerable properties, pkijs read on demand. */
+function withInternals(
+  info: CertificateInfo,
+  parts: Internals,
+  pkijsOf: () => pkijs.Certificate,
+): ParsedCertificate {
+  let cert: pkijs.Certificate | undefined;
+  const props: PropertyDescriptorMap = {
+    pkijs: { get: () => (cert ??= pkijsOf()), enumerable: false },
+  };
+  for (const [k, v] of Object.entries(parts)) props[k] = { value: v, enumerable: false };
+  return Object.defineProperties(info, props) as ParsedCertificate;
+}
+
+/** The {@link CertificateInfo} of a parse (its enumerable properties). */
+export function certificateInfo(p: ParsedCertificate): CertificateInfo {
+  return { ...p };
 }
 
 function malformed(what: string, cause?: unknown): CertificateError {
@@ -290,13 +323,29 @@ export function parseCertificateInternal(input: string | Uint8Array): ParsedCert
     );
   }
   if (der.length === 0) throw malformed("empty input");
+  const fast = readCertificateFast(der);
+  if (!fast) return readWithPkijs(der);
+  const { n, e, subjectDer, issuerDer, tbs, signature, spki, ...fields } = fast;
+  return withInternals(
+    { der, publicKey: { n, e }, ...fields },
+    { subjectDer, issuerDer, tbs, signature, spki },
+    () => pkijsCertificate(der),
+  );
+}
+
+/** The pkijs object of a certificate. */
+function pkijsCertificate(der: Uint8Array): pkijs.Certificate {
   const top = berOne(der, "certificate");
-  let cert: pkijs.Certificate;
   try {
-    cert = new pkijs.Certificate({ schema: top });
+    return new pkijs.Certificate({ schema: top });
   } catch (e) {
     throw malformed(`not an X.509 Certificate (${(e as Error).message})`, e);
   }
+}
+
+/** Reads a certificate with pkijs: any certificate, with its precise refusal (internal; tests compare it with the fast reading). */
+export function readWithPkijs(der: Uint8Array): ParsedCertificate {
+  const cert = pkijsCertificate(der);
   const subjectName = readName(cert.subject);
   const subject = subjectName.text;
   if (cert.version !== 2) {
@@ -324,14 +373,13 @@ export function parseCertificateInternal(input: string | Uint8Array): ParsedCert
     throw malformed(`validity of "${subject}" holds an invalid time`);
   }
   readExtensions(cert, subject, info);
-  return {
-    ...info,
-    der,
-    publicKey,
-    pkijs: cert,
+  return withInternals({ ...info, der, publicKey }, {
     subjectDer: new Uint8Array(cert.subject.valueBeforeDecode),
     issuerDer: new Uint8Array(cert.issuer.valueBeforeDecode),
-  };
+    tbs: new Uint8Array(cert.tbsView),
+    signature: new Uint8Array(cert.signatureValue.valueBlock.valueHexView),
+    spki: new Uint8Array(cert.subjectPublicKeyInfo.toSchema().toBER(false)),
+  }, () => cert);
 }
 
 /** Certificates whose parse {@link parseCertificateShared} remembers. */
@@ -389,7 +437,5 @@ export function parseCertificateShared(input: string | Uint8Array): ParsedCertif
  * ```
  */
 export function parseCertificate(input: string | Uint8Array): CertificateInfo {
-  const p = parseCertificateInternal(input);
-  const { pkijs: _p, subjectDer: _s, issuerDer: _i, ...info } = p;
-  return info;
+  return certificateInfo(parseCertificateInternal(input));
 }

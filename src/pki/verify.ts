@@ -30,6 +30,7 @@ import * as pkijs from "pkijs";
 import type { RsaPublicKey } from "../core/mod.ts";
 import {
   type CertificateInfo,
+  certificateInfo,
   parseCertificateInternal,
   parseCertificateShared,
   type ParsedCertificate,
@@ -100,7 +101,7 @@ function webKey(issuer: ParsedCertificate): Promise<CryptoKey> {
   if (key === undefined) {
     key = crypto.subtle.importKey(
       "spki",
-      issuer.pkijs.subjectPublicKeyInfo.toSchema().toBER(false),
+      issuer.spki as Uint8Array<ArrayBuffer>,
       { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
       false,
       ["verify"],
@@ -127,8 +128,8 @@ async function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): Pro
     return await crypto.subtle.verify(
       "RSASSA-PKCS1-v1_5",
       await webKey(issuer),
-      cert.pkijs.signatureValue.valueBlock.valueHexView as Uint8Array<ArrayBuffer>,
-      cert.pkijs.tbsView as Uint8Array<ArrayBuffer>,
+      cert.signature as Uint8Array<ArrayBuffer>,
+      cert.tbs as Uint8Array<ArrayBuffer>,
     );
   } catch {
     // WebCrypto rejects some wrong signatures (e.g. of the wrong length) instead of
@@ -347,7 +348,7 @@ export async function verifyChain(
   }
   // The anchors and intermediates are shared parses: the caller gets copies.
   const strip = (c: ParsedCertificate): CertificateInfo => {
-    const { pkijs: _p, subjectDer: _s, issuerDer: _i, ...info } = c;
+    const info = certificateInfo(c);
     return Object.isFrozen(c) ? structuredClone(info) : info;
   };
   return { certificate: strip(end), publicKey: end.publicKey, path: path.map(strip) };
