@@ -80,7 +80,7 @@ import {
   type ToWorker,
 } from "./_pool_wire.ts";
 import { pickSlot, rejectCalls, sendCall, settleCall } from "./_pool_calls.ts";
-import { HEX, startWorker } from "./_pool_start.ts";
+import { auditStarts, checkOptions, startWorker } from "./_pool_start.ts";
 import {
   type HsmCallOptions,
   HsmPoolError,
@@ -144,28 +144,7 @@ export class HsmPool {
    *   `worker_failed` / `start_timeout`. No worker is left running.
    */
   static async create(o: HsmPoolOptions): Promise<HsmPool> {
-    if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
-    if (!Number.isInteger(o.size) || o.size < 1 || o.size > 64) {
-      throw new RangeError(`options.size must be an integer from 1 to 64, got ${o.size}`);
-    }
-    if (!Array.isArray(o.components)) {
-      throw new TypeError("options.components must be an array of { key, kcv }");
-    }
-    if (typeof o.lmkKcv !== "string" || !HEX.test(o.lmkKcv)) {
-      throw new RangeError(`options.lmkKcv must be hex, got ${JSON.stringify(o.lmkKcv)}`);
-    }
-    const core = o.core ?? "wasm";
-    if (core !== "wasm" && core !== "js") {
-      throw new RangeError(`options.core must be "wasm" or "js", got ${JSON.stringify(core)}`);
-    }
-    if (o.mode !== "production" && o.mode !== "test") {
-      throw new RangeError(
-        `options.mode must be "production" or "test", got ${JSON.stringify(o.mode)}`,
-      );
-    }
-    const algorithm = o.lmkAlgorithm ?? "aes";
-    const url = o.workerUrl ?? new URL("./_pool_worker.ts", import.meta.url);
-    const timeoutMs = o.startTimeoutMs ?? 60_000;
+    const { algorithm, core, url, timeoutMs } = checkOptions(o);
     const slots: Slot[] = [];
     const starts: Promise<HsmAuditEvent[]>[] = [];
     for (let i = 0; i < o.size; i++) {
@@ -187,28 +166,7 @@ export class HsmPool {
     for (const s of slots) pool.#listen(s);
     try {
       // Start events first (a refusal's, or one record per worker started), then the verdict.
-      for (const [i, s] of settled.entries()) {
-        const name = `HSM worker ${i + 1} of ${o.size}`;
-        if (s.status === "fulfilled") {
-          // One record per worker started: its start (self-tests, states, LMK) is one step here.
-          const loaded = s.value.find((e) => e.event === "lmk_loaded");
-          await o.audit?.({
-            event: "hsm_worker_started",
-            outcome: "success",
-            keyId: "LMK",
-            kcv: loaded?.kcv,
-            detail: `${name}: self-tests passed, LMK loaded and KCV checked (${
-              loaded?.detail ?? "no detail"
-            }), authorized`,
-          });
-        } else {
-          // A refusal as the HSM records it (lmk_load_failed, self_test_failed, ...), naming the worker.
-          const events = (s.reason as { events?: HsmAuditEvent[] }).events ?? [];
-          for (const e of events.filter((x) => x.outcome === "failure")) {
-            await o.audit?.({ ...e, detail: `${name}: ${e.detail ?? ""}` });
-          }
-        }
-      }
+      await auditStarts(settled, o);
       const failed = settled.find((s) => s.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
     } catch (e) {
