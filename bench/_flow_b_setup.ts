@@ -175,10 +175,44 @@ export async function poolSample(url: string): Promise<Record<string, number>> {
   return out;
 }
 
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-export async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+/** CPU seconds (user + system) in a `stat` file of /proc (a process's or a thread's). */
+function statCpu(stat: string): number {
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   // utime and stime: fields 14 and 15 of stat(5), in clock ticks (100 per second).
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  return statCpu(await Deno.readTextFile(`/proc/${pid}/stat`));
+}
+
+/** A process's CPU seconds by thread kind. */
+export interface ThreadCpu {
+  /** The main thread (the event loop: requests, store, everything but the workers). */
+  main: number;
+  /** Web Worker threads (`worker-N`: the HSM workers). */
+  workers: number;
+  /** The rest: V8's platform threads (GC, compiler), the runtime's I/O threads. */
+  other: number;
+}
+
+/**
+ * CPU seconds a process's threads have used, by kind, from /proc (Linux).
+ * Threads that ended are not counted (the KMS's threads live as long as it).
+ */
+export async function threadCpu(pid: number): Promise<ThreadCpu> {
+  const out: ThreadCpu = { main: 0, workers: 0, other: 0 };
+  for await (const e of Deno.readDir(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = await Deno.readTextFile(`/proc/${pid}/task/${e.name}/stat`);
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const kind = e.name === String(pid) ? "main" : comm.startsWith("worker-") ? "workers" : "other";
+    out[kind] += statCpu(stat);
+  }
+  return out;
 }

@@ -15,8 +15,9 @@
  * (S1 takes a pool pair; the PIN pad checks Pu_hsm's certificate, makes its
  * TK, passes the challenge, gets and acknowledges the TMK, KCVs compared).
  * It prints terminals/s, the latency per terminal, the CPU per terminal of
- * the KMS process and of this one (the PIN pads), and the load average
- * (the machine is shared: compare ratios, not absolutes).
+ * the KMS process (and of its main thread, its HSM worker threads and the
+ * rest) and of this one (the PIN pads), and the load average (the machine
+ * is shared: compare ratios, not absolutes).
  *
  * `--inline N` runs N more terminals against a KMS without a pool (S1
  * generates its pair inline) for the ratio. `--cpu-prof DIR` writes the
@@ -38,6 +39,7 @@ import {
   metricsUrl,
   poolSample,
   startFlowBKms,
+  threadCpu,
 } from "./_flow_b_setup.ts";
 
 const { values: flags } = parseArgs({
@@ -109,14 +111,21 @@ async function burst(kms: KmsProcess, f: FlowBFixture, list: string[]): Promise<
 /** Times a burst: wall seconds, CPU seconds of the KMS and of this process, latencies. */
 async function timed(kms: KmsProcess, f: FlowBFixture, list: string[]) {
   const kms0 = await cpuSeconds(kms.pid);
+  const threads0 = await threadCpu(kms.pid);
   const me0 = process.cpuUsage();
   const t0 = performance.now();
   const latencies = await burst(kms, f, list);
   const wall = (performance.now() - t0) / 1000;
   const me = process.cpuUsage(me0);
+  const threads1 = await threadCpu(kms.pid);
   return {
     wall,
     kmsCpu: (await cpuSeconds(kms.pid)) - kms0,
+    threads: {
+      main: threads1.main - threads0.main,
+      workers: threads1.workers - threads0.workers,
+      other: threads1.other - threads0.other,
+    },
     devicesCpu: (me.user + me.system) / 1e6,
     latencies: latencies.sort((a, b) => a - b),
   };
@@ -131,6 +140,11 @@ function report(name: string, n: number, r: Awaited<ReturnType<typeof timed>>): 
       `terminal: KMS ${(1000 * r.kmsCpu / n).toFixed(1)} ms, PIN pads ${
         (1000 * r.devicesCpu / n).toFixed(1)
       } ms; load ${load()}`,
+  );
+  const ms = (s: number) => (1000 * s / n).toFixed(1);
+  console.log(
+    `  KMS threads per terminal: main thread ${ms(r.threads.main)} ms, HSM workers ` +
+      `${ms(r.threads.workers)} ms, other (V8 GC and compiler, I/O) ${ms(r.threads.other)} ms`,
   );
   console.log(
     `  KMS capacity on its own CPU: ${(n / r.kmsCpu).toFixed(1)} terminals per CPU-second ` +

@@ -2,7 +2,8 @@
  * The KMS CA as the certifier of Pu_hsm keys (CN103714641A S1): each
  * terminal's Pu_hsm gets a `terminal-hsm` certificate (RFC 5280, profile in
  * `src/pki`) signed by the HSM with the CA key block (RSASSA-PKCS1-v1_5
- * SHA-256, RFC 8017).
+ * SHA-256, RFC 8017): by flow B's HSM, or by the key-pair pool's HSM
+ * workers on its LMK (`KeyPairPool.rsaOps`).
  *
  * @module
  */
@@ -22,8 +23,11 @@ export type KmsCaOptions = (KmsCa | { source: () => Promise<KmsCa> }) & KmsCaSig
 
 /** How a Pu_hsm certificate is signed. */
 export interface KmsCaSigning {
-  /** The HSM whose LMK protects the CA's key block; it signs each Pu_hsm certificate. */
-  hsm: Hsm;
+  /**
+   * The HSM whose LMK protects the CA's key block; it signs each Pu_hsm
+   * certificate (or the key-pair pool's workers on that LMK, `KeyPairPool.rsaOps`).
+   */
+  hsm: Pick<Hsm, "sign">;
   /** Validity of a Pu_hsm certificate in days (default 30: it is used once, in S3). */
   validityDays?: number;
   /** Clock (default: system clock). */

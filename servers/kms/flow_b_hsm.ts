@@ -36,7 +36,11 @@ export interface FlowBKmsOptions {
   sinks?: GuardSinks;
   /** Clock (default: system clock). */
   now?: () => Date;
-  /** The HSM key-pair pool S1 takes Pu_hsm/Pr_hsm from (`key_pool.ts`); none: generated inline. */
+  /**
+   * The HSM key-pair pool S1 takes Pu_hsm/Pr_hsm from (`key_pool.ts`); none:
+   * generated inline. Its workers also sign the Pu_hsm certificates (S1) and
+   * recover AUK (S3) while they run.
+   */
   keyPool?: KeyPairPool;
 }
 
@@ -50,7 +54,12 @@ export interface FlowBKmsOptions {
 export function createFlowBService(o: FlowBKmsOptions): FlowBService {
   return new FlowBService({
     keys: hsmFlowBKeyOps(o.hsm, o.core, o.keyPool),
-    certifier: kmsCaCertifier({ ...o.kmsCa, hsm: o.hsm, now: o.now, core: o.core }),
+    certifier: kmsCaCertifier({
+      ...o.kmsCa,
+      hsm: o.keyPool?.rsaOps(o.hsm) ?? o.hsm,
+      now: o.now,
+      core: o.core,
+    }),
     devices: deviceVerifier(o.deviceRoots, o.core, o.now, o.crls),
     store: o.store,
     policy: o.policy,

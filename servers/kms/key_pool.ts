@@ -25,9 +25,20 @@
  *   a take or a finished batch that finds the HSM on another LMK (or none)
  *   drops every pair, stops the workers (they hold the old LMK) and answers
  *   nothing from then on.
+ * - The other RSA private-key operations of a terminal: S1's KMS CA
+ *   signature over Pu_hsm's certificate and S3's recovery of AUK under
+ *   Pr_hsm ({@link KeyPairPool.rsaOps}) run on the same workers (the pool's
+ *   call lane, ahead of its batches), so that the KMS's thread is left the
+ *   rest of the terminal's work. One rule: the workers run an operation
+ *   only while the HSM in this thread would, in a state that allows it and
+ *   on the pool's LMK; otherwise that HSM runs it (and refuses it, audited,
+ *   as without a pool), as it does when the workers fail or close under a
+ *   call. A worker's refusal is the HSM's own (same error), and its audit
+ *   records go where the HSM's do.
  * - Metrics: `tmk_key_pool_pairs{kind}` (pairs ready, low and high water) and the events
  *   `key_pool_generated`, `key_pool_taken`, `key_pool_empty` (S1s that found
- *   the pool empty and generated inline) in `tmk_events_total`.
+ *   the pool empty and generated inline) and `key_pool_worker_call`
+ *   (operations the workers answered) in `tmk_events_total`.
  *
  * @module
  */
@@ -35,10 +46,13 @@ import type { CoreName } from "../../src/core/mod.ts";
 import {
   type Hsm,
   type HsmAuditSink,
+  type HsmCallOptions,
   HsmPool,
+  HsmPoolError,
   KEY_TEMPLATES,
   type KeyTemplate,
   type LmkComponent,
+  OPERATION_STATES,
   type PairBatchResult,
   type RsaKeyPairResult,
   SoftwareHsm,
@@ -48,6 +62,9 @@ import type { Store } from "../../src/store/mod.ts";
 import { parseComponents } from "../_lib/hsm.ts";
 import type { Logger } from "../_lib/log.ts";
 import type { ServerMetrics } from "../_lib/metrics.ts";
+
+/** The RSA private-key operations flow B runs per terminal (S1's signature, S3's AUK recovery). */
+export type RsaPrivateOps = Pick<Hsm, "sign" | "importKeyRsa">;
 
 /** Water marks, workers and batch size of the pool. */
 export interface KeyPoolPolicy {
@@ -132,6 +149,11 @@ export interface KeyPoolOptions {
   policy?: Partial<KeyPoolPolicy>;
   /** Where the pool's records go (`key_pool_refilled`, `key_pool_flushed`, the workers' starts). */
   audit: HsmAuditSink;
+  /**
+   * Where the workers' HSM records of {@link KeyPairPool.rsaOps} go (a key
+   * refused): the HSM's own sink, as if it had run them (default `audit`).
+   */
+  hsmAudit?: HsmAuditSink;
   /** Counts the pool's events (`ServerMetrics.count`). */
   count?: (event: string, n?: number) => void;
   /** Told of a refill that failed (a log line); a take below `low` 5 s later tries again. */
@@ -156,6 +178,8 @@ export class KeyPairPool {
   /** The KCV of the LMK the pairs are under; undefined once the pool stopped for an LMK change. */
   #lmkKcv: string | undefined;
   #workers: Promise<HsmPool> | undefined;
+  /** The worker pool once started (until stopped): where {@link rsaOps} runs. */
+  #running: HsmPool | undefined;
   /** Worker pools being stopped (an LMK change stops them without waiting). */
   readonly #stops: Promise<void>[] = [];
   #filling: Promise<void> | undefined;
@@ -204,6 +228,57 @@ export class KeyPairPool {
     }
     if (usable && this.#pairs.length <= this.policy.low) this.#refill();
     return pair;
+  }
+
+  /**
+   * Flow B's RSA private-key operations on the pool's workers while the
+   * HSM in this thread would run them (in a state that allows the
+   * operation, on the pool's LMK, as {@link take} checks it) and the
+   * workers run; on `hsm` otherwise, and when the workers fail or close
+   * under a call.
+   *
+   * @param hsm the HSM in this thread (the pool's).
+   * @returns `sign` and `importKeyRsa`, with that HSM's results and refusals.
+   */
+  rsaOps(hsm: RsaPrivateOps): RsaPrivateOps {
+    const run = async <T>(
+      op: keyof RsaPrivateOps,
+      onWorkers: (workers: HsmPool, o: HsmCallOptions) => Promise<T>,
+      inThread: () => Promise<T>,
+    ): Promise<T> => {
+      const workers = this.#workersFor(op);
+      if (workers) {
+        let answered = true;
+        try {
+          return await onWorkers(workers, { audit: this.#o.hsmAudit ?? this.#o.audit });
+        } catch (e) {
+          // Not answered (the workers failed or closed): the HSM here runs it.
+          if (!(e instanceof HsmPoolError)) throw e;
+          answered = false;
+        } finally {
+          if (answered) this.#count("key_pool_worker_call");
+        }
+      }
+      return await inThread();
+    };
+    return {
+      sign: (block, message) =>
+        run("sign", (w, o) => w.sign(block, message, o), () => hsm.sign(block, message)),
+      importKeyRsa: (block, ciphertext, options) =>
+        run(
+          "importKeyRsa",
+          (w, o) => w.importKeyRsa(block, ciphertext, options, o),
+          () => hsm.importKeyRsa(block, ciphertext, options),
+        ),
+    };
+  }
+
+  /** The running workers, if the HSM in this thread would run `op` now. */
+  #workersFor(op: keyof RsaPrivateOps): HsmPool | undefined {
+    const workers = this.#running;
+    if (!workers || workers.failure || this.#closed || this.#lmkKcv === undefined) return;
+    if (!(OPERATION_STATES[op] as readonly string[]).includes(this.#o.hsm.state)) return;
+    return this.#sameLmk() ? workers : undefined;
   }
 
   /** Pairs ready and counts so far. */
@@ -255,6 +330,7 @@ export class KeyPairPool {
   #stopWorkers(): Promise<void> {
     const w = this.#workers;
     this.#workers = undefined;
+    this.#running = undefined;
     const stop = (async () => await (await w?.catch(() => undefined))?.close())();
     this.#stops.push(stop);
     return stop;
@@ -353,7 +429,9 @@ export class KeyPairPool {
         audit: this.#o.audit,
       });
       this.#workers = p;
-      p.catch(() => {
+      p.then((pool) => {
+        if (this.#workers === p) this.#running = pool;
+      }, () => {
         if (this.#workers === p) this.#workers = undefined;
       });
     }
@@ -408,6 +486,10 @@ export function startKeyPool(o: KeyPoolStart): KeyPairPool {
     policy: o.policy,
     audit: async (e) => {
       await o.store.appendAudit({ at: new Date(), actor: "kms key pool", ...e });
+    },
+    // The workers' refusals of flow B's calls, recorded as the KMS's HSM records its own.
+    hsmAudit: async (e) => {
+      await o.store.appendAudit({ at: new Date(), actor: "kms hsm", ...e });
     },
     count: (event, n) => o.metrics.count(event, n),
     onError: (e) =>

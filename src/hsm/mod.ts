@@ -77,6 +77,7 @@ export {
   MAX_POOL_SIZE,
 } from "./issuance_pool.ts";
 export {
+  type HsmCallOptions,
   HsmPool,
   HsmPoolError,
   type HsmPoolErrorCode,

@@ -28,7 +28,15 @@
  *
  * The same workers generate batches of RSA key pairs
  * ({@link HsmPool.generateRsaKeyPairs}), the private keys as blocks under
- * the LMK (flow B's key-pair pool, `servers/kms/key_pool.ts`).
+ * the LMK (flow B's key-pair pool, `servers/kms/key_pool.ts`), and run
+ * single calls ({@link HsmPool.sign}, {@link HsmPool.importKeyRsa}: the RSA
+ * private-key operations flow B runs per terminal) with the in-thread HSM's
+ * semantics: the same result, the same refusal (an {@link HsmError}, same
+ * code and message) and the same audit events, which come back with the
+ * answer and go to the audit sink before it is given (`_pool_calls.ts`). A
+ * call goes to the worker with the fewest calls in flight and goes ahead of
+ * its batches: the worker handles it as it arrives, between two pairs of a
+ * batch (`_pool_worker.ts`).
  *
  * Batches and errors. A batch goes to the least busy worker, up to two per
  * worker (the second waits in the worker, so that it has work while the
@@ -39,132 +47,63 @@
  * The worker's HSM security events (a key refused) come back with the answer
  * and go to the pool's audit sink before the answer is given (fail closed:
  * an audit failure rejects the batch). A worker that fails (an uncaught
- * error, a message that does not deserialize) fails the pool: every batch in
- * flight or queued is rejected with {@link HsmPoolError} `worker_failed`,
- * whole (no batch is ever answered in part), and the pool shuts down as
- * below; the owner makes a new pool.
+ * error, a message that does not deserialize) fails the pool: every batch and
+ * call in flight or queued is rejected with {@link HsmPoolError}
+ * `worker_failed`, whole (no batch is ever answered in part), and the pool
+ * shuts down as below; the owner makes a new pool.
  *
  * Shutdown. {@link HsmPool.close} (and a failure, and a start that failed)
- * rejects queued batches (`closed`), asks each live worker to zero its LMK
- * (`SoftwareHsm.destroy`) and waits for its answer (5 s at most; a batch in
- * flight is answered first), then terminates every worker. A worker that
+ * rejects queued batches and the calls in flight (`closed`), asks each live
+ * worker to zero its LMK (`SoftwareHsm.destroy`) and waits for its answer
+ * (5 s at most; a batch in flight is answered first, and the worker ends
+ * its calls under way before it zeroes; their late answers' audit events
+ * still go to the sink), then terminates every worker. A worker that
  * failed is terminated without asking: its isolate's memory goes back to
  * the runtime unzeroed, as a crashed process's would.
  *
  * @module
  */
-import type { CoreName } from "../core/mod.ts";
-import { zeroize } from "../crypto/mod.ts";
 import { packItems, unpackKeys } from "./_pool_pack.ts";
-import type { LmkAlgorithm, LmkComponent } from "./lmk.ts";
-import type { HsmMode } from "./state.ts";
 import type { KeyTemplate } from "./policy.ts";
-import type { HsmAuditEvent, HsmAuditSink, RsaKeyPairResult, WrapFormat } from "./types.ts";
-import { fromWire, type FromWorker, type ToWorker } from "./_pool_wire.ts";
+import type {
+  HsmAuditEvent,
+  HsmAuditSink,
+  ImportChecks,
+  ImportResult,
+  WrapFormat,
+} from "./types.ts";
+import {
+  fromWire,
+  type FromWorker,
+  type HsmCall,
+  type HsmCallResults,
+  type ToWorker,
+} from "./_pool_wire.ts";
+import { pickSlot, rejectCalls, sendCall, settleCall } from "./_pool_calls.ts";
+import { auditStarts, checkOptions, startWorker } from "./_pool_start.ts";
+import {
+  type HsmCallOptions,
+  HsmPoolError,
+  type HsmPoolOptions,
+  type HsmPoolStats,
+  type KekItem,
+  type PairBatchResult,
+  type Pending,
+  type PoolBatchResult,
+  type Slot,
+} from "./_pool_types.ts";
 
-/** Why the pool refused or failed. */
-export type HsmPoolErrorCode =
-  /** A worker failed (uncaught error, undeliverable message): its batch and the queued ones are lost. */
-  | "worker_failed"
-  /** A worker did not answer its start within the time allowed. */
-  | "start_timeout"
-  /** The pool was closed (or failed before) and takes no batch. */
-  | "closed";
-
-/** A failure of the pool itself (not an HSM refusal of a key). */
-export class HsmPoolError extends Error {
-  /** What failed. */
-  readonly code: HsmPoolErrorCode;
-
-  /**
-   * @param code what failed.
-   * @param message which worker and what became of the batches.
-   */
-  constructor(code: HsmPoolErrorCode, message: string) {
-    super(message);
-    this.name = "HsmPoolError";
-    this.code = code;
-  }
-}
-
-/** Options of {@link HsmPool.create}. */
-export interface HsmPoolOptions {
-  /** "production" or "test": the workers' HSMs are created in this mode (as the caller's HSM). */
-  mode: HsmMode;
-  /** The LMK's components (two or more, each with its custodian and KCV), as `loadLmk` takes them. */
-  components: readonly LmkComponent[];
-  /** "aes" (default) or "tdes". */
-  lmkAlgorithm?: LmkAlgorithm;
-  /** The LMK's KCV: every worker's combined LMK must match it (`combined_kcv` otherwise). */
-  lmkKcv: string;
-  /** The crypto core each worker loads: "wasm" (default) or "js". */
-  core?: CoreName;
-  /** Number of workers, 1 to 64. */
-  size: number;
-  /** Where the workers' HSM security events go (a rejection fails the batch). */
-  audit?: HsmAuditSink;
-  /** Milliseconds a worker may take to start (default 60,000). */
-  startTimeoutMs?: number;
-  /** The worker module (default `./_pool_worker.ts`); a test may wrap it to inject a crash. */
-  workerUrl?: URL;
-}
-
-/** One key generation of a batch: the KEK's block under the LMK and its expected hash. */
-export interface KekItem {
-  /** The KEK (TK) as a key block under the LMK. */
-  kekBlock: string;
-  /** The SHA-256 (hex) the KEK must have (TK hash check). */
-  expectedKekHash?: string;
-}
-
-/** A key generated under a KEK, as `Hsm.generateKeyUnderKek` returns it. */
-export interface KeyUnderKek {
-  keyBlock: string;
-  exported: string;
-  kcv: string;
-}
-
-/** A batch's answer: every key in order, or the first refusal. */
-export type PoolBatchResult =
-  | { ok: true; keys: KeyUnderKek[] }
-  | { ok: false; index: number; error: Error };
-
-/** A batch of RSA key pairs: every pair, or the first refusal (as {@link PoolBatchResult}). */
-export type PairBatchResult =
-  | { ok: true; pairs: RsaKeyPairResult[] }
-  | { ok: false; index: number; error: Error };
-
-/** Per worker: batches and keys done and milliseconds spent in its HSM. */
-export interface HsmPoolStats {
-  workers: { batches: number; keys: number; busyMs: number }[];
-}
-
-interface Pending {
-  template: KeyTemplate;
-  format: WrapFormat | undefined;
-  items: readonly KekItem[];
-  /** An RSA key pair batch instead of keys under KEKs (`items` is then empty). */
-  pairs?: { bits: number; count: number };
-  signal?: AbortSignal;
-  resolve: (r: PoolBatchResult | PairBatchResult) => void;
-  reject: (e: unknown) => void;
-}
-
-interface Slot {
-  index: number;
-  worker: Worker;
-  /** Batches sent to the worker and not answered yet, oldest first (at most {@link PER_WORKER}). */
-  jobs: (Pending & { id: number })[];
-  batches: number;
-  keys: number;
-  busyMs: number;
-  /** Resolves the wait for the worker's "closed" answer. */
-  closed?: () => void;
-  /** The worker failed: nothing more is asked of it. */
-  dead?: boolean;
-}
-
-const HEX = /^(?:[0-9A-Fa-f]{2})+$/;
+export {
+  type HsmCallOptions,
+  HsmPoolError,
+  type HsmPoolErrorCode,
+  type HsmPoolOptions,
+  type HsmPoolStats,
+  type KekItem,
+  type KeyUnderKek,
+  type PairBatchResult,
+  type PoolBatchResult,
+} from "./_pool_types.ts";
 
 /**
  * Batches sent ahead to each worker: the next one waits in the worker while
@@ -172,19 +111,6 @@ const HEX = /^(?:[0-9A-Fa-f]{2})+$/;
  * thread is busy (a synchronous SQLite commit) and cannot hand it more.
  */
 const PER_WORKER = 2;
-
-function componentBytes(c: LmkComponent, i: number): Uint8Array {
-  if (c === null || typeof c !== "object") {
-    throw new TypeError(`components[${i}] must be an object { key, kcv }`);
-  }
-  if (c.key instanceof Uint8Array) return c.key.slice();
-  if (typeof c.key !== "string" || !HEX.test(c.key)) {
-    throw new RangeError(`components[${i}].key must be hex or bytes (the component is not shown)`);
-  }
-  const out = new Uint8Array(c.key.length / 2);
-  for (let j = 0; j < out.length; j++) out[j] = parseInt(c.key.slice(2 * j, 2 * j + 2), 16);
-  return out;
-}
 
 /**
  * The worker pool. Create it with {@link HsmPool.create}; close it with
@@ -218,28 +144,7 @@ export class HsmPool {
    *   `worker_failed` / `start_timeout`. No worker is left running.
    */
   static async create(o: HsmPoolOptions): Promise<HsmPool> {
-    if (o === null || typeof o !== "object") throw new TypeError("options must be an object");
-    if (!Number.isInteger(o.size) || o.size < 1 || o.size > 64) {
-      throw new RangeError(`options.size must be an integer from 1 to 64, got ${o.size}`);
-    }
-    if (!Array.isArray(o.components)) {
-      throw new TypeError("options.components must be an array of { key, kcv }");
-    }
-    if (typeof o.lmkKcv !== "string" || !HEX.test(o.lmkKcv)) {
-      throw new RangeError(`options.lmkKcv must be hex, got ${JSON.stringify(o.lmkKcv)}`);
-    }
-    const core = o.core ?? "wasm";
-    if (core !== "wasm" && core !== "js") {
-      throw new RangeError(`options.core must be "wasm" or "js", got ${JSON.stringify(core)}`);
-    }
-    if (o.mode !== "production" && o.mode !== "test") {
-      throw new RangeError(
-        `options.mode must be "production" or "test", got ${JSON.stringify(o.mode)}`,
-      );
-    }
-    const algorithm = o.lmkAlgorithm ?? "aes";
-    const url = o.workerUrl ?? new URL("./_pool_worker.ts", import.meta.url);
-    const timeoutMs = o.startTimeoutMs ?? 60_000;
+    const { algorithm, core, url, timeoutMs } = checkOptions(o);
     const slots: Slot[] = [];
     const starts: Promise<HsmAuditEvent[]>[] = [];
     for (let i = 0; i < o.size; i++) {
@@ -247,40 +152,21 @@ export class HsmPool {
         index: i,
         worker: new Worker(url.href, { type: "module", name: `hsm-${i + 1}` }),
         jobs: [],
+        calls: new Map(),
         batches: 0,
         keys: 0,
+        callsDone: 0,
         busyMs: 0,
       };
       slots.push(slot);
-      starts.push(HsmPool.#start(slot, o, algorithm, core, timeoutMs));
+      starts.push(startWorker(slot, o, algorithm, core, timeoutMs));
     }
     const settled = await Promise.allSettled(starts);
     const pool = new HsmPool(slots, o.audit);
     for (const s of slots) pool.#listen(s);
     try {
       // Start events first (a refusal's, or one record per worker started), then the verdict.
-      for (const [i, s] of settled.entries()) {
-        const name = `HSM worker ${i + 1} of ${o.size}`;
-        if (s.status === "fulfilled") {
-          // One record per worker started: its start (self-tests, states, LMK) is one step here.
-          const loaded = s.value.find((e) => e.event === "lmk_loaded");
-          await o.audit?.({
-            event: "hsm_worker_started",
-            outcome: "success",
-            keyId: "LMK",
-            kcv: loaded?.kcv,
-            detail: `${name}: self-tests passed, LMK loaded and KCV checked (${
-              loaded?.detail ?? "no detail"
-            }), authorized`,
-          });
-        } else {
-          // A refusal as the HSM records it (lmk_load_failed, self_test_failed, ...), naming the worker.
-          const events = (s.reason as { events?: HsmAuditEvent[] }).events ?? [];
-          for (const e of events.filter((x) => x.outcome === "failure")) {
-            await o.audit?.({ ...e, detail: `${name}: ${e.detail ?? ""}` });
-          }
-        }
-      }
+      await auditStarts(settled, o);
       const failed = settled.find((s) => s.status === "rejected");
       if (failed) throw (failed as PromiseRejectedResult).reason;
     } catch (e) {
@@ -289,73 +175,6 @@ export class HsmPool {
       throw e;
     }
     return pool;
-  }
-
-  static #start(
-    slot: Slot,
-    o: HsmPoolOptions,
-    lmkAlgorithm: LmkAlgorithm,
-    core: CoreName,
-    timeoutMs: number,
-  ): Promise<HsmAuditEvent[]> {
-    const name = `HSM worker ${slot.index + 1} of ${o.size}`;
-    return new Promise((resolve, reject) => {
-      const w = slot.worker;
-      const timer = setTimeout(() => {
-        done();
-        slot.dead = true;
-        reject(new HsmPoolError("start_timeout", `${name} did not start in ${timeoutMs} ms`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        w.onmessage = null;
-        w.onerror = null;
-        w.onmessageerror = null;
-      };
-      w.onmessage = (ev: MessageEvent<FromWorker>) => {
-        const m = ev.data;
-        done();
-        if (m.type === "ready") return resolve(m.events);
-        if (m.type === "init_failed") {
-          const e = fromWire(m.error);
-          e.message = `${name}: ${e.message}`;
-          return reject(Object.assign(e, { events: m.events }));
-        }
-        reject(new HsmPoolError("worker_failed", `${name} answered its start with ${m.type}`));
-      };
-      w.onerror = (ev: ErrorEvent) => {
-        ev.preventDefault();
-        done();
-        slot.dead = true;
-        reject(new HsmPoolError("worker_failed", `${name} failed to start: ${ev.message}`));
-      };
-      w.onmessageerror = () => {
-        done();
-        reject(new HsmPoolError("worker_failed", `${name}: its start answer did not deserialize`));
-      };
-      const components: { custodian?: string; key: Uint8Array; kcv: string }[] = [];
-      try {
-        for (const [i, c] of o.components.entries()) {
-          components.push({ custodian: c.custodian, key: componentBytes(c, i), kcv: c.kcv });
-        }
-        const msg: ToWorker = {
-          type: "init",
-          mode: o.mode,
-          by: `HSM pool start (${name})`,
-          components,
-          lmkAlgorithm,
-          lmkKcv: o.lmkKcv,
-          core,
-        };
-        // Moved, not copied: after this the buffers here are detached (0 bytes).
-        w.postMessage(msg, components.map((c) => c.key.buffer as ArrayBuffer));
-      } catch (e) {
-        done();
-        reject(e);
-      } finally {
-        zeroize(...components.map((c) => c.key).filter((k) => k.byteLength > 0));
-      }
-    });
   }
 
   #listen(slot: Slot): void {
@@ -373,6 +192,18 @@ export class HsmPool {
   async #answer(slot: Slot, m: FromWorker): Promise<void> {
     if (m.type === "closed") {
       slot.closed?.();
+      return;
+    }
+    if (m.type === "answer") {
+      // A call's answer, matched by id (calls overtake batches); a batch's is the oldest job's.
+      if (!(await settleCall(slot, m, this.#audit))) {
+        this.#fail(
+          new HsmPoolError(
+            "worker_failed",
+            `HSM worker ${slot.index + 1} of ${this.size} answered a call not in flight`,
+          ),
+        );
+      }
       return;
     }
     const job = slot.jobs[0];
@@ -456,6 +287,8 @@ export class HsmPool {
     if (this.#failure) return;
     this.#failure = e;
     for (const s of this.#slots) {
+      // A live worker still answers its calls before it closes: their events are audited then.
+      rejectCalls(s, e.code, e.message, !s.dead);
       for (const job of s.jobs.splice(0)) {
         job.reject(
           new HsmPoolError(
@@ -493,6 +326,7 @@ export class HsmPool {
         for (const job of s.jobs.splice(0)) {
           job.reject(new HsmPoolError("closed", "the HSM pool closed before the batch ended"));
         }
+        rejectCalls(s, "closed", "the HSM pool closed", false);
       }
     })).then(() => undefined);
     return this.#closing;
@@ -569,21 +403,89 @@ export class HsmPool {
     });
   }
 
-  /** Batches, keys and HSM milliseconds per worker so far. */
+  /**
+   * `Hsm.sign` in a worker: an RSASSA-PKCS1-v1_5 SHA-256 signature with a
+   * signing key block under the LMK, ahead of the worker's batches.
+   *
+   * @param privateKeyBlock the signing key (usage S0/S1) as a block under the LMK.
+   * @param message the bytes to sign.
+   * @param options `audit`: where this call's HSM events go (default the pool's sink).
+   * @returns the signature, as the in-thread HSM gives it.
+   * @throws as `Hsm.sign` (an {@link HsmError} with the same code and message);
+   *   {@link HsmPoolError} `worker_failed` or `closed`: the call was not answered.
+   */
+  sign(
+    privateKeyBlock: string,
+    message: Uint8Array,
+    options: HsmCallOptions = {},
+  ): Promise<Uint8Array> {
+    return this.#call({ op: "sign", privateKeyBlock, message }, options);
+  }
+
+  /**
+   * `Hsm.importKeyRsa` in a worker: a key sent RSA-OAEP-encrypted under an
+   * HSM public key, decrypted into a block under the LMK, ahead of the
+   * worker's batches.
+   *
+   * @param privateKeyBlock the RSA private key as a block under the LMK.
+   * @param ciphertext the encrypted key.
+   * @param importOptions the template, OAEP hash and expected KCV or hash, as `Hsm.importKeyRsa`.
+   * @param options `audit`: where this call's HSM events go (default the pool's sink).
+   * @returns the key block, its KCV and hash, as the in-thread HSM gives them.
+   * @throws as `Hsm.importKeyRsa` (an {@link HsmError}, `decrypt_failed` for every failure
+   *   to decrypt); {@link HsmPoolError} `worker_failed` or `closed`: the call was not answered.
+   */
+  importKeyRsa(
+    privateKeyBlock: string,
+    ciphertext: Uint8Array,
+    importOptions: ImportChecks & { template: KeyTemplate; hash?: "SHA-256" | "SHA-1" },
+    options: HsmCallOptions = {},
+  ): Promise<ImportResult> {
+    return this.#call(
+      { op: "importKeyRsa", privateKeyBlock, ciphertext, options: importOptions },
+      options,
+    );
+  }
+
+  #call<C extends HsmCall>(call: C, options: HsmCallOptions): Promise<HsmCallResults[C["op"]]> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const slot = pickSlot(this.#slots);
+    if (!slot) return Promise.reject(new HsmPoolError("closed", "no HSM worker is running"));
+    return new Promise((resolve, reject) => {
+      try {
+        sendCall(slot, this.#nextId++, {
+          call,
+          audit: options?.audit,
+          resolve: resolve as (value: unknown) => void,
+          reject,
+        });
+      } catch (e) {
+        reject(e);
+      }
+    });
+  }
+
+  /** Batches, keys, calls and HSM milliseconds per worker so far. */
   stats(): HsmPoolStats {
     return {
-      workers: this.#slots.map((s) => ({ batches: s.batches, keys: s.keys, busyMs: s.busyMs })),
+      workers: this.#slots.map((s) => ({
+        batches: s.batches,
+        keys: s.keys,
+        calls: s.callsDone,
+        busyMs: s.busyMs,
+      })),
     };
   }
 
   /**
-   * Stops the pool: queued batches are rejected (`closed`), each worker zeroes
-   * its LMK and is terminated. Idempotent.
+   * Stops the pool: queued batches and the calls in flight are rejected
+   * (`closed`), each worker zeroes its LMK and is terminated. Idempotent.
    */
   async close(): Promise<void> {
     if (!this.#failure) {
       this.#failure = new HsmPoolError("closed", "the HSM pool is closed");
       for (const p of this.#queue.splice(0)) p.reject(this.#failure);
+      for (const s of this.#slots) rejectCalls(s, "closed", "the HSM pool closed", !s.dead);
     }
     await this.#shutdown();
   }

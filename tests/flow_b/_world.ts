@@ -210,7 +210,10 @@ export async function makeWorld(
     around?: (handler: Transport) => Transport;
     /** The operator secret (default: random). */
     token?: string;
-    /** S1's key-pair pool, made on the world's HSM and LMK components (default: none, inline). */
+    /**
+     * S1's key-pair pool, made on the world's HSM and LMK components (default:
+     * none, inline); its workers also sign S1's certificates and recover S3's AUK.
+     */
     keyPool?: (hsm: SoftwareHsm, components: LmkComponent[], store: Store) => KeyPairPool;
   } = {},
 ): Promise<World> {
@@ -240,10 +243,11 @@ export async function makeWorld(
     hsm: options.instrument?.hsm ? options.instrument.hsm(hsm) : hsm,
     store: options.instrument?.store ? options.instrument.store(store) : store,
   };
+  const keyPool = options.keyPool?.(hsm, components, store);
   const service = new FlowBService({
-    keys: hsmFlowBKeyOps(served.hsm, core, options.keyPool?.(hsm, components, store)),
+    keys: hsmFlowBKeyOps(served.hsm, core, keyPool),
     certifier: kmsCaCertifier({
-      hsm: served.hsm,
+      hsm: keyPool?.rsaOps(served.hsm) ?? served.hsm,
       privateKeyBlock: (await hsm.importRsaPrivateKey(pki.kmsCa.key, KEY_TEMPLATES.RSA_CA))
         .privateKeyBlock,
       certificate: pki.kmsCa.certificate,
