@@ -2,6 +2,7 @@
  * OBJECT IDENTIFIER content octets (X.690 section 8.19) with arcs of
  * any size. forge's `oidToDer` stops at 32-bit arcs and asn1js prints big arcs
  * in hex, while the project arc (2.25.<UUID>, X.667) has a 128-bit arc.
+ * Also the algorithm and extension OIDs both certificate readers use.
  *
  * @module
  */
@@ -53,3 +54,18 @@ export function oidFromContent(content: Uint8Array): string {
   const first = subs[0] < 80n ? subs[0] / 40n : 2n;
   return [first, subs[0] - first * 40n, ...subs.slice(1)].join(".");
 }
+
+/** sha256WithRSAEncryption (RFC 4055 section 5). */
+export const SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
+/** rsaEncryption (RFC 3279 section 2.3.1). */
+export const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
+
+/** The certificate extensions the readers process (RFC 5280 section 4.2.1). */
+export const CERT_EXT = {
+  subjectKeyIdentifier: "2.5.29.14",
+  keyUsage: "2.5.29.15",
+  subjectAltName: "2.5.29.17",
+  basicConstraints: "2.5.29.19",
+  authorityKeyIdentifier: "2.5.29.35",
+  extKeyUsage: "2.5.29.37",
+} as const;

@@ -17,7 +17,7 @@
  */
 import { toHex } from "../crypto/mod.ts";
 import { type DistinguishedName, formatName, NAME_ATTRIBUTES } from "./name.ts";
-import { oidFromContent } from "./_oid.ts";
+import { CERT_EXT, oidFromContent, RSA_ENCRYPTION, SHA256_WITH_RSA } from "./_oid.ts";
 import { KEY_USAGE_BITS, type KeyUsage } from "./profiles.ts";
 
 /** What the fast reading gives: the fields, and the raw parts verification needs. */
@@ -121,9 +121,6 @@ function positive(e: El | undefined): Uint8Array {
   return v;
 }
 
-const SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
-const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
-
 /** An AlgorithmIdentifier of `want` with NULL parameters or none. */
 function algorithm(e: El | undefined, want: string): void {
   const k = kids(expect(e, 0x30).v);
@@ -220,14 +217,7 @@ function rsaKey(e: El | undefined): { n: Uint8Array; e: Uint8Array } {
   return { n, e: ex };
 }
 
-const EXT = {
-  subjectKeyIdentifier: "2.5.29.14",
-  keyUsage: "2.5.29.15",
-  subjectAltName: "2.5.29.17",
-  basicConstraints: "2.5.29.19",
-  authorityKeyIdentifier: "2.5.29.35",
-  extKeyUsage: "2.5.29.37",
-} as const;
+const EXT = CERT_EXT;
 const KNOWN = new Set<string>(Object.values(EXT));
 
 /** One extension's value into `out`, in the shapes this system issues. */

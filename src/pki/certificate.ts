@@ -16,23 +16,12 @@ import { toHex } from "../crypto/mod.ts";
 import { CertificateError } from "./errors.ts";
 import { type DistinguishedName, formatName, NAME_ATTRIBUTES } from "./name.ts";
 import { decodePem } from "./pem.ts";
-import { oidFromContent } from "./_oid.ts";
+import { CERT_EXT, oidFromContent, RSA_ENCRYPTION, SHA256_WITH_RSA } from "./_oid.ts";
 import { KEY_USAGE_BITS, type KeyUsage } from "./profiles.ts";
 import { readCertificateFast } from "./_x509_fast.ts";
 
-/** sha256WithRSAEncryption (RFC 4055 section 5). */
-export const SHA256_WITH_RSA = "1.2.840.113549.1.1.11";
-/** rsaEncryption (RFC 3279 section 2.3.1). */
-export const RSA_ENCRYPTION = "1.2.840.113549.1.1.1";
-
-const EXT = {
-  subjectKeyIdentifier: "2.5.29.14",
-  keyUsage: "2.5.29.15",
-  subjectAltName: "2.5.29.17",
-  basicConstraints: "2.5.29.19",
-  authorityKeyIdentifier: "2.5.29.35",
-  extKeyUsage: "2.5.29.37",
-} as const;
+export { RSA_ENCRYPTION, SHA256_WITH_RSA };
+const EXT = CERT_EXT;
 
 /** The fields of a certificate, as read. */
 export interface CertificateInfo {
