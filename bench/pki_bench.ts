@@ -70,7 +70,7 @@ for (const core of cores) {
 
 const leaf = await terminal(cores[0], "SN2");
 Deno.bench({
-  name: "verifyChain terminal -> KMS CA -> root (pkijs, WebCrypto)",
+  name: "verifyChain terminal -> KMS CA -> root (strict-DER reading, WebCrypto)",
   group: "pki-verify",
   n: 50,
   async fn() {
