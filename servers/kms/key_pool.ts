@@ -32,8 +32,9 @@
  *   rest of the terminal's work. One rule: the workers run an operation
  *   only while the HSM in this thread would, in a state that allows it and
  *   on the pool's LMK; otherwise that HSM runs it (and refuses it, audited,
- *   as without a pool), as it does when the workers fail or close under a
- *   call. A worker's refusal is the HSM's own (same error), and its audit
+ *   as without a pool), as it does when a call's worker fails or stops
+ *   before answering it (a call it answered is never run twice, so it is
+ *   audited once). A worker's refusal is the HSM's own (same error), and its audit
  *   records go where the HSM's do.
  * - Metrics: `tmk_key_pool_pairs{kind}` (pairs ready, low and high water) and the events
  *   `key_pool_generated`, `key_pool_taken`, `key_pool_empty` (S1s that found
@@ -234,8 +235,8 @@ export class KeyPairPool {
    * Flow B's RSA private-key operations on the pool's workers while the
    * HSM in this thread would run them (in a state that allows the
    * operation, on the pool's LMK, as {@link take} checks it) and the
-   * workers run; on `hsm` otherwise, and when the workers fail or close
-   * under a call.
+   * workers run; on `hsm` otherwise, and when a call's worker fails or
+   * stops before answering it.
    *
    * @param hsm the HSM in this thread (the pool's).
    * @returns `sign` and `importKeyRsa`, with that HSM's results and refusals.
