@@ -32,9 +32,13 @@
  *   rest of the terminal's work. One rule: the workers run an operation
  *   only while the HSM in this thread would, in a state that allows it and
  *   on the pool's LMK; otherwise that HSM runs it (and refuses it, audited,
- *   as without a pool), as it does when the workers fail or close under a
- *   call. A worker's refusal is the HSM's own (same error), and its audit
- *   records go where the HSM's do.
+ *   as without a pool), as it does when a call's worker fails or stops
+ *   before answering it (a call it answered is never run twice, so it is
+ *   audited once). A worker's refusal is the HSM's own (same error), and its audit
+ *   records go where the HSM's do. A worker that fails stops its whole
+ *   worker pool; the next call starts a new one in the background (a start
+ *   that fails is tried again 5 s later), and calls run in this thread
+ *   until it runs.
  * - Metrics: `tmk_key_pool_pairs{kind}` (pairs ready, low and high water) and the events
  *   `key_pool_generated`, `key_pool_taken`, `key_pool_empty` (S1s that found
  *   the pool empty and generated inline) and `key_pool_worker_call`
@@ -156,12 +160,17 @@ export interface KeyPoolOptions {
   hsmAudit?: HsmAuditSink;
   /** Counts the pool's events (`ServerMetrics.count`). */
   count?: (event: string, n?: number) => void;
-  /** Told of a refill that failed (a log line); a take below `low` 5 s later tries again. */
+  /**
+   * Told of a refill or a worker restart that failed (a log line); a take
+   * below `low`, or a call, 5 s later tries again.
+   */
   onError?: (e: unknown) => void;
   /** The pairs' modulus size (default flow B's, 2048). */
   bits?: number;
   /** The pairs' template (default `RSA_TRANSPORT`, as S1 generates inline). */
   template?: KeyTemplate;
+  /** The HSM workers' module (default the HSM pool's own); a test may wrap it to inject a crash. */
+  workerUrl?: URL;
 }
 
 /** Flow B's key-pair pool (see the module description). */
@@ -183,6 +192,8 @@ export class KeyPairPool {
   /** Worker pools being stopped (an LMK change stops them without waiting). */
   readonly #stops: Promise<void>[] = [];
   #filling: Promise<void> | undefined;
+  /** A new worker pool starting after the running one failed. */
+  #restarting: Promise<void> | undefined;
   /** After a failed refill, no new one starts before this time (ms since the epoch). */
   #retryAt = 0;
   #closed = false;
@@ -234,8 +245,8 @@ export class KeyPairPool {
    * Flow B's RSA private-key operations on the pool's workers while the
    * HSM in this thread would run them (in a state that allows the
    * operation, on the pool's LMK, as {@link take} checks it) and the
-   * workers run; on `hsm` otherwise, and when the workers fail or close
-   * under a call.
+   * workers run; on `hsm` otherwise, and when a call's worker fails or
+   * stops before answering it.
    *
    * @param hsm the HSM in this thread (the pool's).
    * @returns `sign` and `importKeyRsa`, with that HSM's results and refusals.
@@ -276,6 +287,7 @@ export class KeyPairPool {
   /** The running workers, if the HSM in this thread would run `op` now. */
   #workersFor(op: keyof RsaPrivateOps): HsmPool | undefined {
     const workers = this.#running;
+    if (workers?.failure) this.#restartWorkers();
     if (!workers || workers.failure || this.#closed || this.#lmkKcv === undefined) return;
     if (!(OPERATION_STATES[op] as readonly string[]).includes(this.#o.hsm.state)) return;
     return this.#sameLmk() ? workers : undefined;
@@ -290,6 +302,7 @@ export class KeyPairPool {
   async close(): Promise<void> {
     this.#closed = true;
     this.#pairs = [];
+    await this.#restarting;
     await this.#stopWorkers();
     await Promise.all(this.#stops);
     await this.settled();
@@ -334,6 +347,26 @@ export class KeyPairPool {
     const stop = (async () => await (await w?.catch(() => undefined))?.close())();
     this.#stops.push(stop);
     return stop;
+  }
+
+  /**
+   * After a worker failed (its whole pool stops): the failed pool is stopped
+   * and a new one started, in the background, at most once per
+   * {@link RETRY_MS} after a start that failed; calls go to the HSM in this
+   * thread until it runs.
+   */
+  #restartWorkers(): void {
+    if (this.#restarting || !this.#live() || Date.now() < this.#retryAt) return;
+    this.#restarting = (async () => {
+      await this.#stopWorkers();
+      await this.#workerPool();
+    })()
+      .catch((e) => {
+        if (this.#closed) return;
+        this.#retryAt = Date.now() + RETRY_MS;
+        this.#o.onError?.(e);
+      })
+      .finally(() => this.#restarting = undefined);
   }
 
   #refill(): void {
@@ -427,6 +460,7 @@ export class KeyPairPool {
         core: this.#o.core,
         size: this.policy.workers,
         audit: this.#o.audit,
+        workerUrl: this.#o.workerUrl,
       });
       this.#workers = p;
       p.then((pool) => {

@@ -48,8 +48,7 @@ export function sendCall(slot: Slot, id: number, pending: PendingCall): void {
 /**
  * Settles the call a worker answered: its events to the call's audit sink
  * (or the pool's), then its result or refusal; an audit failure rejects the
- * call instead (fail closed). A call rejected before (the pool closed or
- * failed) has its events audited, as far as the sink takes them, and nothing else.
+ * call instead (fail closed).
  *
  * @param slot the worker that answered.
  * @param m its answer.
@@ -70,35 +69,25 @@ export async function settleCall(
   try {
     for (const e of m.events) await audit?.(e);
   } catch (e) {
-    if (!c.dropped) c.reject(e);
+    c.reject(e);
     return true;
   }
-  if (c.dropped) return true;
   if (m.result.ok) c.resolve(m.result.value);
   else c.reject(fromWire(m.result.error));
   return true;
 }
 
 /**
- * Rejects every call in flight on a worker with an {@link HsmPoolError}.
+ * Rejects every call in flight on a worker that will not answer (it failed,
+ * or it is terminated) with an {@link HsmPoolError}, and forgets them.
  *
  * @param slot the worker.
  * @param code the error's code.
  * @param message what happened (each call's error adds that it was not answered).
- * @param answers whether the worker may still answer: the calls stay, marked dropped, so
- *   that their answers' events are audited; otherwise they are forgotten.
  */
-export function rejectCalls(
-  slot: Slot,
-  code: HsmPoolErrorCode,
-  message: string,
-  answers: boolean,
-): void {
-  for (const [id, c] of slot.calls) {
-    if (!c.dropped) {
-      c.dropped = true;
-      c.reject(new HsmPoolError(code, `${message}; this ${c.call.op} call was not answered`));
-    }
-    if (!answers) slot.calls.delete(id);
+export function rejectCalls(slot: Slot, code: HsmPoolErrorCode, message: string): void {
+  for (const c of slot.calls.values()) {
+    c.reject(new HsmPoolError(code, `${message}; this ${c.call.op} call was not answered`));
   }
+  slot.calls.clear();
 }

@@ -112,8 +112,6 @@ export interface PendingCall {
   audit: HsmAuditSink | undefined;
   resolve: (value: unknown) => void;
   reject: (e: unknown) => void;
-  /** Rejected already (the pool closed): its late answer's events are still audited. */
-  dropped?: boolean;
 }
 
 /** A worker and what it has been given. */

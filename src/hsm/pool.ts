@@ -47,19 +47,21 @@
  * The worker's HSM security events (a key refused) come back with the answer
  * and go to the pool's audit sink before the answer is given (fail closed:
  * an audit failure rejects the batch). A worker that fails (an uncaught
- * error, a message that does not deserialize) fails the pool: every batch and
- * call in flight or queued is rejected with {@link HsmPoolError}
- * `worker_failed`, whole (no batch is ever answered in part), and the pool
- * shuts down as below; the owner makes a new pool.
+ * error, a message that does not deserialize) fails the pool: every batch in
+ * flight or queued, and every call of the failed worker, is rejected with
+ * {@link HsmPoolError} `worker_failed`, whole (no batch is ever answered in
+ * part), and the pool shuts down as below; the owner makes a new pool.
  *
  * Shutdown. {@link HsmPool.close} (and a failure, and a start that failed)
- * rejects queued batches and the calls in flight (`closed`), asks each live
- * worker to zero its LMK (`SoftwareHsm.destroy`) and waits for its answer
- * (5 s at most; a batch in flight is answered first, and the worker ends
- * its calls under way before it zeroes; their late answers' audit events
- * still go to the sink), then terminates every worker. A worker that
- * failed is terminated without asking: its isolate's memory goes back to
- * the runtime unzeroed, as a crashed process's would.
+ * rejects queued batches (`closed`), asks each live worker to zero its LMK
+ * (`SoftwareHsm.destroy`) and waits for its answer (5 s at most; a batch in
+ * flight is answered first, and the worker ends its calls under way before
+ * it zeroes: each such call settles with its answer, events audited, as if
+ * the pool had not closed), then terminates every worker. A call still
+ * unanswered then is rejected (`closed`): its worker never ran it to the
+ * end, so nothing of it is audited twice when its caller runs it elsewhere.
+ * A worker that failed is terminated without asking: its isolate's memory
+ * goes back to the runtime unzeroed, as a crashed process's would.
  *
  * @module
  */
@@ -287,8 +289,8 @@ export class HsmPool {
     if (this.#failure) return;
     this.#failure = e;
     for (const s of this.#slots) {
-      // A live worker still answers its calls before it closes: their events are audited then.
-      rejectCalls(s, e.code, e.message, !s.dead);
+      // A live worker still answers its calls before it closes: they settle with that answer.
+      if (s.dead) rejectCalls(s, e.code, e.message);
       for (const job of s.jobs.splice(0)) {
         job.reject(
           new HsmPoolError(
@@ -326,7 +328,7 @@ export class HsmPool {
         for (const job of s.jobs.splice(0)) {
           job.reject(new HsmPoolError("closed", "the HSM pool closed before the batch ended"));
         }
-        rejectCalls(s, "closed", "the HSM pool closed", false);
+        rejectCalls(s, "closed", "the HSM pool closed");
       }
     })).then(() => undefined);
     return this.#closing;
@@ -478,14 +480,14 @@ export class HsmPool {
   }
 
   /**
-   * Stops the pool: queued batches and the calls in flight are rejected
-   * (`closed`), each worker zeroes its LMK and is terminated. Idempotent.
+   * Stops the pool: queued batches are rejected (`closed`), the calls in
+   * flight get their worker's answer, each worker zeroes its LMK and is
+   * terminated. Idempotent.
    */
   async close(): Promise<void> {
     if (!this.#failure) {
       this.#failure = new HsmPoolError("closed", "the HSM pool is closed");
       for (const p of this.#queue.splice(0)) p.reject(this.#failure);
-      for (const s of this.#slots) rejectCalls(s, "closed", "the HSM pool closed", !s.dead);
     }
     await this.#shutdown();
   }

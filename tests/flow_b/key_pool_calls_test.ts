@@ -211,3 +211,48 @@ Deno.test("key pool calls: an HSM in this thread that is not authorized refuses 
     await hsm.destroy();
   }
 });
+
+Deno.test("key pool calls: a worker that crashes in a call is replaced; the call runs here meanwhile", async () => {
+  const hsm = await SoftwareHsm.open({ mode: "test", core }, { components });
+  const ca = await hsm.importRsaPrivateKey(pki.kmsCa.key, KEY_TEMPLATES.RSA_CA);
+  const calls: string[] = [];
+  const records: HsmAuditEvent[] = [];
+  const errors: unknown[] = [];
+  const pool = new KeyPairPool({
+    hsm,
+    components,
+    core: core.name,
+    policy: { low: 0, high: 1, batch: 1, workers: 1 },
+    audit: (e) => void records.push(e),
+    count: (event) => void calls.push(event),
+    onError: (e) => void errors.push(e),
+    workerUrl: new URL("./_crashing_call_worker.ts", import.meta.url),
+  });
+  const onWorkers = () => calls.filter((e) => e === "key_pool_worker_call").length;
+  const started = () => records.filter((r) => r.event === "hsm_worker_started").length;
+  try {
+    pool.start();
+    await pool.settled();
+    assertEquals(started(), 1);
+    const rsa = pool.rsaOps(hsm);
+    const tbs = randomBytes(32);
+    const expected = toHex(await hsm.sign(ca.privateKeyBlock, tbs));
+    Deno.env.set("KMS_TEST_CRASH_CALLS", "1");
+    // The worker dies under the call: it is not answered there, so this thread signs.
+    assertEquals(toHex(await rsa.sign(ca.privateKeyBlock, tbs)), expected);
+    assertEquals(onWorkers(), 0);
+    Deno.env.delete("KMS_TEST_CRASH_CALLS");
+    // The next call finds the pool failed: it runs here and a new worker pool starts.
+    assertEquals(toHex(await rsa.sign(ca.privateKeyBlock, tbs)), expected);
+    assertEquals(onWorkers(), 0);
+    for (let i = 0; i < 200 && started() < 2; i++) await new Promise((r) => setTimeout(r, 50));
+    assertEquals(started(), 2, "a new worker started and was audited");
+    assertEquals(toHex(await rsa.sign(ca.privateKeyBlock, tbs)), expected);
+    assertEquals(onWorkers(), 1, "the new worker answers");
+    assertEquals(errors, []);
+  } finally {
+    Deno.env.delete("KMS_TEST_CRASH_CALLS");
+    await pool.close();
+    await hsm.destroy();
+  }
+});
