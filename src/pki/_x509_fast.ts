@@ -18,35 +18,13 @@
 import { toHex } from "../crypto/mod.ts";
 import { type DistinguishedName, formatName, NAME_ATTRIBUTES } from "./name.ts";
 import { CERT_EXT, oidFromContent, RSA_ENCRYPTION, SHA256_WITH_RSA } from "./_oid.ts";
+import type { CertificateInfo, ParsedCertificate } from "./certificate.ts";
 import { KEY_USAGE_BITS, type KeyUsage } from "./profiles.ts";
 
-/** What the fast reading gives: the fields, and the raw parts verification needs. */
-export interface FastCertificate {
-  serialNumber: string;
-  subject: Partial<DistinguishedName>;
-  subjectText: string;
-  issuer: Partial<DistinguishedName>;
-  issuerText: string;
-  notBefore: Date;
-  notAfter: Date;
-  n: Uint8Array;
-  e: Uint8Array;
-  ca: boolean;
-  pathLength?: number;
-  keyUsage?: KeyUsage[];
-  extKeyUsage?: string[];
-  dnsNames: string[];
-  subjectKeyIdentifier?: Uint8Array;
-  authorityKeyIdentifier?: Uint8Array;
-  subjectDer: Uint8Array;
-  issuerDer: Uint8Array;
-  /** tbsCertificate as received (TLV). */
-  tbs: Uint8Array;
-  /** The signature BIT STRING's bits. */
-  signature: Uint8Array;
-  /** SubjectPublicKeyInfo as received (TLV). */
-  spki: Uint8Array;
-}
+/** What the fast reading gives: the fields (all but the DER), and the raw parts verification needs. */
+export type FastCertificate =
+  & Omit<CertificateInfo, "der">
+  & Pick<ParsedCertificate, "subjectDer" | "issuerDer" | "tbs" | "signature" | "spki">;
 
 /** Not the common case: the caller reads the certificate with pkijs. */
 class NotFast extends Error {}
@@ -344,8 +322,7 @@ export function readCertificateFast(der: Uint8Array): FastCertificate | undefine
       issuerText: issuer.text,
       notBefore: time(validity[0]),
       notAfter: time(validity[1]),
-      n: key.n,
-      e: key.e,
+      publicKey: key,
       ca: false,
       dnsNames: [],
       subjectDer: t[5].all.slice(),

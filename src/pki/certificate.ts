@@ -314,9 +314,9 @@ export function parseCertificateInternal(input: string | Uint8Array): ParsedCert
   if (der.length === 0) throw malformed("empty input");
   const fast = readCertificateFast(der);
   if (!fast) return readWithPkijs(der);
-  const { n, e, subjectDer, issuerDer, tbs, signature, spki, ...fields } = fast;
+  const { subjectDer, issuerDer, tbs, signature, spki, ...fields } = fast;
   return withInternals(
-    { der, publicKey: { n, e }, ...fields },
+    { der, ...fields },
     { subjectDer, issuerDer, tbs, signature, spki },
     () => pkijsCertificate(der),
   );
