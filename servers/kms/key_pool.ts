@@ -192,8 +192,8 @@ export class KeyPairPool {
   /** Worker pools being stopped (an LMK change stops them without waiting). */
   readonly #stops: Promise<void>[] = [];
   #filling: Promise<void> | undefined;
-  /** A new worker pool starting after the running one failed. */
-  #restarting: Promise<void> | undefined;
+  /** The failed worker pool being stopped and a new one started (`#replaceWorkers`). */
+  #replacing: Promise<HsmPool> | undefined;
   /** After a failed refill, no new one starts before this time (ms since the epoch). */
   #retryAt = 0;
   #closed = false;
@@ -302,7 +302,7 @@ export class KeyPairPool {
   async close(): Promise<void> {
     this.#closed = true;
     this.#pairs = [];
-    await this.#restarting;
+    await this.#replacing?.catch(() => undefined);
     await this.#stopWorkers();
     await Promise.all(this.#stops);
     await this.settled();
@@ -356,17 +356,24 @@ export class KeyPairPool {
    * thread until it runs.
    */
   #restartWorkers(): void {
-    if (this.#restarting || !this.#live() || Date.now() < this.#retryAt) return;
-    this.#restarting = (async () => {
+    if (this.#replacing || !this.#live() || Date.now() < this.#retryAt) return;
+    this.#replaceWorkers().catch((e) => {
+      if (this.#closed) return;
+      this.#retryAt = Date.now() + RETRY_MS;
+      this.#o.onError?.(e);
+    });
+  }
+
+  /**
+   * Stops the failed worker pool and starts a new one; a refill and a call
+   * that find the failure at once share one replacement.
+   */
+  #replaceWorkers(): Promise<HsmPool> {
+    this.#replacing ??= (async () => {
       await this.#stopWorkers();
-      await this.#workerPool();
-    })()
-      .catch((e) => {
-        if (this.#closed) return;
-        this.#retryAt = Date.now() + RETRY_MS;
-        this.#o.onError?.(e);
-      })
-      .finally(() => this.#restarting = undefined);
+      return await this.#workerPool();
+    })().finally(() => this.#replacing = undefined);
+    return this.#replacing;
   }
 
   #refill(): void {
@@ -439,11 +446,8 @@ export class KeyPairPool {
 
   async #onWorkers(n: number): Promise<PairBatchResult> {
     let pool = await this.#workerPool();
-    if (pool.failure && !this.#closed) {
-      // A worker failed in an earlier batch: that pool is gone, start a new one.
-      await this.#stopWorkers();
-      pool = await this.#workerPool();
-    }
+    // A worker failed earlier: that pool is gone, start a new one.
+    if (pool.failure && !this.#closed) pool = await this.#replaceWorkers();
     return await pool.generateRsaKeyPairs(this.#template, this.#bits, n);
   }
 
