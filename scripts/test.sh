@@ -13,5 +13,8 @@ fi
 export KMS_TEST_DATABASE_URL=$url
 "$deno" fmt --check
 "$deno" lint
-"$deno" test --allow-all tests/
+# Test files run two at a time (one per CPU of the build machine): many wait on
+# servers, subprocesses and the database, and each works in a schema, a
+# directory and on ports of its own.
+"$deno" test --allow-all --parallel tests/
 "$deno" task test:runtimes
