@@ -41,12 +41,29 @@ async function installedVersion(name: string): Promise<string | null> {
  * @returns null when ready, else the reason the install failed
  */
 export async function ensureNpmRuntimes(): Promise<string | null> {
+  if ((await missingPackages()).length === 0) return null;
+  await Deno.mkdir(RUNTIMES_DIR, { recursive: true });
+  // Test files run in parallel processes: one installs while the others wait
+  // on this lock, then find the packages there.
+  const lock = await Deno.open(runtimesPath(".install.lock"), { create: true, write: true });
+  try {
+    await lock.lock(true);
+    const missing = await missingPackages();
+    return missing.length === 0 ? null : await install(missing);
+  } finally {
+    lock.close();
+  }
+}
+
+async function missingPackages(): Promise<string[]> {
   const missing: string[] = [];
   for (const [name, version] of Object.entries(NPM_PACKAGES)) {
     if (await installedVersion(name) !== version) missing.push(`${name}@${version}`);
   }
-  if (missing.length === 0) return null;
-  await Deno.mkdir(RUNTIMES_DIR, { recursive: true });
+  return missing;
+}
+
+async function install(missing: string[]): Promise<string | null> {
   const pkg = runtimesPath("package.json");
   await Deno.writeTextFile(
     pkg,
