@@ -15,6 +15,7 @@
 import { withAuditOperator } from "../../src/store/mod.ts";
 import { toHttpError } from "./errors.ts";
 import type { Logger } from "./log.ts";
+import { pathMatcher } from "./path_match.ts";
 import {
   type ConsoleDirectory,
   type ConsoleRole,
@@ -240,7 +241,7 @@ export function withConsole(
   const cookie = sessionCookieName(server.server);
   const routes = server.routes.map((r) => ({
     ...r,
-    pattern: new URLPattern({ pathname: `/console/api${r.path}` }),
+    matcher: pathMatcher(`/console/api${r.path}`),
   }));
   const pagesOf = (role: ConsoleRole) =>
     server.pages.filter((p) => p.roles.includes(role)).map(({ id, title }) => ({ id, title }));
@@ -285,7 +286,7 @@ export function withConsole(
       return res;
     }
     for (const r of routes) {
-      const m = r.pattern.exec({ pathname: path });
+      const m = r.matcher.match(path);
       if (!m || r.method !== request.method) continue;
       if (!r.roles.includes(session.operator.role)) {
         server.log.log("warn", "console.refused", {
@@ -301,8 +302,17 @@ export function withConsole(
         );
       }
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.pathname.groups)) {
-        params[k] = decodeURIComponent(v ?? "");
+      for (const [k, v] of Object.entries(m)) {
+        try {
+          params[k] = decodeURIComponent(v);
+        } catch {
+          return consoleError(
+            400,
+            "invalid_path",
+            `path parameter ${k} is not valid percent-encoding`,
+            url,
+          );
+        }
       }
       const body = post ? await jsonBody(request) : undefined;
       if (post && body === null) {

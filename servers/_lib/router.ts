@@ -27,6 +27,7 @@ import { endedOutcome, type Level, type Logger } from "./log.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { type ActingOperator, OperatorGate } from "./operator_gate.ts";
+import { type PathMatcher, pathMatcher } from "./path_match.ts";
 
 export { openApiDocument };
 
@@ -95,7 +96,7 @@ export interface RouteSpec<B> {
 }
 
 /** A route with its body type erased, as kept in a table. */
-export type Route = RouteSpec<unknown> & { pattern: URLPattern };
+export type Route = RouteSpec<unknown> & { matcher: PathMatcher };
 
 /** Default body size cap: 64 KiB. */
 export const DEFAULT_MAX_BODY = 64 * 1024;
@@ -104,8 +105,9 @@ export const DEFAULT_MAX_BODY = 64 * 1024;
  * Declares a route (keeps the body type for the handler, erases it for the table).
  *
  * @param spec the route.
- * @returns the route with its compiled `URLPattern`.
- * @throws {RangeError} if a `:param` in the path has no schema or a schema has no `:param`.
+ * @returns the route with its compiled path.
+ * @throws {RangeError} if a `:param` in the path has no schema or a schema has no `:param`, or
+ *   the path is not of the form {@link pathMatcher} takes.
  */
 export function route<B>(spec: RouteSpec<B>): Route {
   const names = [...spec.path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
@@ -120,7 +122,7 @@ export function route<B>(spec: RouteSpec<B>): Route {
       throw new RangeError(`route ${spec.path}: schema for ${n} but no :${n} in the path`);
     }
   }
-  return { ...(spec as RouteSpec<unknown>), pattern: new URLPattern({ pathname: spec.path }) };
+  return { ...(spec as RouteSpec<unknown>), matcher: pathMatcher(spec.path) };
 }
 
 /**
@@ -308,26 +310,6 @@ async function serveBuiltIn(
   return json(200, { status: "ok", service: options.title, version: options.version });
 }
 
-/** Each route's literal start (see {@link literalStart}). */
-const literalStarts = new WeakMap<Route, string>();
-
-/**
- * The start every path a route matches begins with: its pattern's leading
- * plain characters, cut before the last `/` ahead of the first pattern
- * syntax (`:name`, `*`, groups; an optional part takes its leading `/` with
- * it). A quick test that spares `URLPattern.exec`.
- */
-function literalStart(r: Route): string {
-  let start = literalStarts.get(r);
-  if (start === undefined) {
-    const p = r.pattern.pathname;
-    const plain = /^[A-Za-z0-9/_.~-]*/.exec(p)![0];
-    start = plain.length === p.length ? plain : plain.slice(0, Math.max(0, plain.lastIndexOf("/")));
-    literalStarts.set(r, start);
-  }
-  return start;
-}
-
 /**
  * The route of a request and its path's groups.
  *
@@ -337,12 +319,11 @@ function matchRoute(
   routes: Route[],
   method: string,
   url: URL,
-): { r: Route; groups: Record<string, string | undefined> } {
-  const matches: { r: Route; groups: Record<string, string | undefined> }[] = [];
+): { r: Route; groups: Record<string, string> } {
+  const matches: { r: Route; groups: Record<string, string> }[] = [];
   for (const r of routes) {
-    if (!url.pathname.startsWith(literalStart(r))) continue;
-    const m = r.pattern.exec({ pathname: url.pathname });
-    if (m) matches.push({ r, groups: m.pathname.groups });
+    const groups = r.matcher.match(url.pathname);
+    if (groups) matches.push({ r, groups });
   }
   if (matches.length === 0) {
     throw new NotFoundError("not_found", `no resource at ${url.pathname}`);
@@ -359,7 +340,7 @@ function matchRoute(
  */
 function pathParams(
   r: Route,
-  groups: Record<string, string | undefined>,
+  groups: Record<string, string>,
 ): Record<string, string> {
   const params: Record<string, string> = {};
   for (const [name, schema] of Object.entries(r.params ?? {})) {
@@ -484,7 +465,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
   async function operatorDispatch(
     request: Request,
     url: URL,
-    { r, groups }: { r: Route; groups: Record<string, string | undefined> },
+    { r, groups }: { r: Route; groups: Record<string, string> },
   ): Promise<Response> {
     const signedBody = await readBody(request, r.body ? r.maxBody ?? DEFAULT_MAX_BODY : 1024);
     const params = pathParams(r, groups);
