@@ -119,6 +119,8 @@ Deno.test("console: headers, cookie, CSRF, origin and roles over HTTP", async ()
       assertEquals(ok.body.operator.role, "operator");
       assertEquals(ok.body.pages.map((p: { id: string }) => p.id).includes("audit"), false);
       assertEquals((await c.call("GET", "/session")).status, 200);
+      const badEscape = await c.call("GET", "/orders/A%ZZ");
+      assertEquals([badEscape.status, badEscape.body.error.code], [400, "invalid_path"]);
 
       const noCsrf = await c.call("POST", "/ceremony/combine", {}, { "x-csrf-token": "" });
       assertEquals([noCsrf.status, noCsrf.body.error.code], [403, "csrf"]);
