@@ -41,6 +41,18 @@ export function redact(s: string): string {
 }
 
 /**
+ * A hex run in JSON text that does not begin inside a `\uXXXX` escape. JSON.stringify
+ * writes control characters and lone surrogates as such escapes, whose digits would
+ * otherwise join a hex run that follows and be cut from their `\u`.
+ */
+const JSON_HEX_RUN = /(?<!\\u[0-9A-Fa-f]{0,3})[0-9A-Fa-f]{32,}/g;
+
+/** {@link redact} over JSON text, leaving its escapes whole (the line stays valid JSON). */
+function redactJson(s: string): string {
+  return s.replace(JSON_HEX_RUN, (m) => `[redacted ${m.length} hex]`);
+}
+
+/**
  * A logger writing JSON lines to a sink.
  *
  * @param sink receives each line without its newline (default: stderr).
@@ -59,7 +71,7 @@ export function jsonLogger(
       for (const [k, v] of Object.entries(fields)) {
         if (v !== undefined) line[k] = typeof v === "string" ? redact(v) : v;
       }
-      sink(redact(JSON.stringify(line)));
+      sink(redactJson(JSON.stringify(line)));
     },
   };
 }

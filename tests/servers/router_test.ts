@@ -4,6 +4,7 @@
  * a real socket.
  */
 import { assert, assertEquals, assertFalse, assertThrows } from "@std/assert";
+import fc from "fast-check";
 import {
   createHandler,
   json,
@@ -390,6 +391,43 @@ Deno.test("log: redact removes hex runs of 32+ digits, either case, keeps shorte
     "kcv A1B2C3 key [redacted 32 hex]!",
   );
   assertEquals(redact("0123456789ABCDEF0123456789ABCDE"), "0123456789ABCDEF0123456789ABCDE");
+});
+
+Deno.test("log: every line is JSON, each string field as redact makes it, no 32-digit run", () => {
+  // Control characters and lone surrogates are written as \\uXXXX escapes, whose digits
+  // sit next to the hex that follows them in the line.
+  const char = fc.constantFrom(
+    "A",
+    "f",
+    "0",
+    "9",
+    "x",
+    '"',
+    "\\",
+    "\u0001",
+    "\u001f",
+    "\ud800",
+    "\udc00",
+    "é",
+  );
+  // Runs of 28 to 33 digits: under 32 alone, 32 or more with an escape's four before them.
+  const run = fc.integer({ min: 28, max: 33 }).map((n) => "0123456789abcdef".repeat(3).slice(0, n));
+  const text = fc.array(fc.oneof(char, run), { maxLength: 12 }).map((a) => a.join(""));
+  let escapesBeforeHex = 0;
+  fc.assert(
+    fc.property(text, text, (a, b) => {
+      const { logger, lines } = memoryLogger();
+      logger.log("info", "t.event", { a, b });
+      const parsed = JSON.parse(lines[0]);
+      assertEquals([parsed.a, parsed.b], [redact(a), redact(b)]);
+      assertFalse(/[0-9A-Fa-f]{32,}/.test(`${parsed.a}\n${parsed.b}`), lines[0]);
+      if (/[\u0000-\u001f\ud800-\udfff][0-9A-Fa-f]{28,31}(?![0-9A-Fa-f])/.test(a + b)) {
+        escapesBeforeHex++;
+      }
+    }),
+    { numRuns: 2000 },
+  );
+  assert(escapesBeforeHex > 20, `only ${escapesBeforeHex} inputs put an escape before hex`);
 });
 
 Deno.test("router: the same answers over a real socket", async () => {
