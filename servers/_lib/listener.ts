@@ -240,7 +240,9 @@ function toRequest(
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   }
-  return new Request(new URL(req.url!, base), {
+  // The target is origin-form (it starts with "/"): joined to the base as text, so that a
+  // path starting with "//" stays a path instead of being read as another host.
+  return new Request(new URL(base + req.url!), {
     method: req.method,
     headers,
     body,

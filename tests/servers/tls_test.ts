@@ -157,6 +157,37 @@ Deno.test("tls: idle and stalled connections are closed, and each source is capp
   }
 });
 
+Deno.test('listener: the request target\'s path reaches the handler as sent, "//" included', async () => {
+  const { logger } = memoryLogger();
+  const s = await listen((r) => Promise.resolve(new Response(`path ${new URL(r.url).pathname}`)), {
+    limits: {},
+    log: logger,
+  });
+  try {
+    const answer = (target: string) =>
+      rawExchange(s.port, `GET ${target} HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`);
+    for (
+      const [target, path] of [
+        ["/v1/orders", "/v1/orders"],
+        ["//evil.example/v1/orders", "//evil.example/v1/orders"],
+        ["//v1/orders", "//v1/orders"],
+        ["/a/../v1/./orders", "/v1/orders"],
+        ["/v1/orders?x=1", "/v1/orders"],
+      ]
+    ) {
+      const got = await answer(target);
+      assert(
+        got.startsWith("HTTP/1.1 200") && got.includes(`path ${path}\r\n`),
+        `${target}: ${got}`,
+      );
+    }
+    // A target that is not origin-form is refused before any handler sees it.
+    assertMatch(await answer("http://evil.example/v1/orders"), /^HTTP\/1\.1 400/);
+  } finally {
+    await s.shutdown();
+  }
+});
+
 Deno.test("tls: a client that hangs up mid-body is logged at info as 499, not as an error", async () => {
   const { logger, lines } = memoryLogger();
   const handler = createHandler({
