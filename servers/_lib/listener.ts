@@ -329,6 +329,35 @@ function admit(st: ServerState, socket: Socket): void {
   });
 }
 
+/**
+ * A request the HTTP parser refused (a malformed request line or header, a header section over
+ * node's size cap, both Content-Length and Transfer-Encoding, ...): answered with 431 for
+ * oversized headers, 400 otherwise, each with a JSON error naming what was wrong, and the
+ * connection closed. The parser's message names the fault, never the bytes sent.
+ */
+function badRequest(st: ServerState, err: Error & { code?: string }, socket: Socket): void {
+  st.refused("http.bad_request", socket.remoteAddress ?? "unknown");
+  if (!socket.writable) return void socket.destroy();
+  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
+  const body = JSON.stringify({
+    error: tooLarge
+      ? { code: "headers_too_large", message: "the request's header section is too large" }
+      : { code: "bad_request", message: `the request is not valid HTTP/1.1 (${parserFault(err)})` },
+  });
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+}
+
+/** The parser's fault, by its code (`HPE_...`), in words; its message can quote input. */
+function parserFault(err: Error & { code?: string }): string {
+  const code = /^HPE_[A-Z_]+$/.test(err.code ?? "") ? err.code! : "HPE_ERROR";
+  if (code === "HPE_ERROR") return "a malformed request line or header";
+  return code.slice(4).toLowerCase().replaceAll("_", " ");
+}
+
 /** Ties a TLS socket to its TCP connection and runs the client certificate check, if any. */
 function secured(
   st: ServerState,
@@ -385,6 +414,22 @@ async function peerOf(st: ServerState, c: Conn): Promise<PeerIdentity | undefine
 }
 
 /** Serves one request of a connection: the handler, the response, the timers after it. */
+/** Methods a fetch `Request` refuses to carry (the Fetch standard's forbidden methods). */
+const UNSERVED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+
+/** The answer to a request whose method no route here can serve. */
+function unservedMethod(method: string): Response {
+  return new Response(
+    JSON.stringify({
+      error: {
+        code: "method_not_supported",
+        message: `method ${method} is not supported by this server`,
+      },
+    }),
+    { status: 400, headers: { "content-type": "application/json" } },
+  );
+}
+
 async function serveRequest(
   st: ServerState,
   handler: (request: Request) => Promise<Response>,
@@ -411,6 +456,12 @@ async function serveRequest(
     if (!req.url?.startsWith("/")) {
       closeAfter = true;
       return await writeResponse(res, new Response("bad request target\n", { status: 400 }), true);
+    }
+    if (UNSERVED_METHODS.has(req.method!.toUpperCase())) {
+      // The fetch Request these handlers take cannot carry these methods: refused here.
+      closeAfter = true;
+      req.resume();
+      return await writeResponse(res, unservedMethod(req.method!), true);
     }
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
     if (!hasBody) req.resume();
@@ -495,6 +546,9 @@ export async function listen(
     refused: refusalLog(options.log),
   };
   server.on("connection", (socket: Socket) => admit(st, socket));
+  server.on("clientError", (err: Error & { code?: string }, socket: Socket) => {
+    badRequest(st, err, socket);
+  });
   if (tls) {
     server.on("secureConnection", (s: TLSSocket) => secured(st, s, tls.checkClient, options.log));
   }

@@ -188,6 +188,78 @@ Deno.test('listener: the request target\'s path reaches the handler as sent, "//
   }
 });
 
+/** Sends `raw` over TLS (trusting the test root) and reads until the server closes. */
+async function tlsExchange(port: number, raw: string): Promise<string> {
+  const conn = await Deno.connectTls({ hostname: "localhost", port, caCerts: [root] });
+  const timer = setTimeout(() => conn.close(), 5000);
+  let out = "";
+  try {
+    await conn.write(new TextEncoder().encode(raw));
+    const buf = new Uint8Array(4096);
+    for (;;) {
+      const n = await conn.read(buf).catch(() => null);
+      if (n === null) break;
+      out += new TextDecoder().decode(buf.subarray(0, n));
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch { /* closed by the timer */ }
+  }
+  return out;
+}
+
+Deno.test("listener: malformed requests and unserved methods get a 4xx naming the fault", async () => {
+  const { logger, lines } = memoryLogger();
+  for (const tls of [undefined, server]) {
+    const s = await listen(hello, { tls, limits: {}, log: logger });
+    const send = (raw: string) => tls ? tlsExchange(s.port, raw) : rawExchange(s.port, raw);
+    try {
+      const cases: [string, string, string][] = [
+        [
+          "POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n",
+          "400",
+          '"code":"bad_request","message":"the request is not valid HTTP/1.1 (invalid transfer encoding)"',
+        ],
+        ["GET / HTTP/9.9\r\nhost: x\r\n\r\n", "400", '"code":"bad_request"'],
+        [
+          `GET / HTTP/1.1\r\nhost: x\r\nx-big: ${"a".repeat(70_000)}\r\n\r\n`,
+          "431",
+          '"code":"headers_too_large"',
+        ],
+        [
+          "TRACE / HTTP/1.1\r\nhost: x\r\n\r\n",
+          "400",
+          '"code":"method_not_supported","message":"method TRACE is not supported by this server"',
+        ],
+        [
+          "TRACK / HTTP/1.1\r\nhost: x\r\n\r\n",
+          "400",
+          '"code":"bad_request","message":"the request is not valid HTTP/1.1 (',
+        ],
+      ];
+      for (const [raw, status, error] of cases) {
+        const got = await send(raw);
+        assert(
+          got.startsWith(`HTTP/1.1 ${status} `),
+          `${tls ? "TLS" : "TCP"} ${raw.slice(0, 40)}: ${got}`,
+        );
+        assert(got.includes(error), `${raw.slice(0, 40)}: ${got}`);
+        assert(!got.includes("a".repeat(100)), "the oversized header is not echoed");
+      }
+      // The server goes on serving.
+      assertMatch(
+        await send("GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n"),
+        /^HTTP\/1\.1 200[\s\S]*hello anonymous/,
+      );
+    } finally {
+      await s.shutdown();
+    }
+  }
+  assert(lines.some((l) => l.includes("http.bad_request")), lines.join("\n"));
+});
+
 Deno.test("tls: a client that hangs up mid-body is logged at info as 499, not as an error", async () => {
   const { logger, lines } = memoryLogger();
   const handler = createHandler({
