@@ -10,8 +10,8 @@
  * characters other than `/` (percent-escapes left as they are, `%2F`
  * included), and the pathname has the pattern's number of segments (a
  * trailing `/` is a segment of its own). `tests/servers/path_match_test.ts`
- * holds the two to the same answers. A segment compare is a fraction of the
- * cost of `URLPattern.exec`, which every request paid once per route.
+ * holds the two to the same answers. A segment compare costs a fraction of
+ * a `URLPattern.exec`, and the router tries every route on each request.
  *
  * @module
  */

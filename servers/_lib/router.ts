@@ -106,8 +106,8 @@ export const DEFAULT_MAX_BODY = 64 * 1024;
  *
  * @param spec the route.
  * @returns the route with its compiled path.
- * @throws {RangeError} if a `:param` in the path has no schema or a schema has no `:param`, or
- *   the path is not of the form {@link pathMatcher} takes.
+ * @throws {RangeError} if a `:param` in the path has no schema or a schema has no `:param`.
+ * @throws {TypeError} for a path `URLPattern` refuses (see {@link pathMatcher}).
  */
 export function route<B>(spec: RouteSpec<B>): Route {
   const names = [...spec.path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1]);
