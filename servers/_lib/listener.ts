@@ -417,17 +417,14 @@ async function peerOf(st: ServerState, c: Conn): Promise<PeerIdentity | undefine
 /** Methods a fetch `Request` refuses to carry (the Fetch standard's forbidden methods). */
 const UNSERVED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
-/** The answer to a request whose method no route here can serve. */
-function unservedMethod(method: string): Response {
-  return new Response(
-    JSON.stringify({
-      error: {
-        code: "method_not_supported",
-        message: `method ${method} is not supported by this server`,
-      },
-    }),
-    { status: 400, headers: { "content-type": "application/json" } },
-  );
+const TARGET_MESSAGE = "the request target must be a path starting with /";
+
+/** A refusal before any handler, as the handlers' errors read: `{"error": {code, message}}`. */
+function refusal(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ error: { code, message } }), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
 }
 
 async function serveRequest(
@@ -455,13 +452,21 @@ async function serveRequest(
     if (peer === null) return;
     if (!req.url?.startsWith("/")) {
       closeAfter = true;
-      return await writeResponse(res, new Response("bad request target\n", { status: 400 }), true);
+      return await writeResponse(res, refusal(400, "bad_request_target", TARGET_MESSAGE), true);
     }
     if (UNSERVED_METHODS.has(req.method!.toUpperCase())) {
       // The fetch Request these handlers take cannot carry these methods: refused here.
       closeAfter = true;
       req.resume();
-      return await writeResponse(res, unservedMethod(req.method!), true);
+      return await writeResponse(
+        res,
+        refusal(
+          400,
+          "method_not_supported",
+          `method ${req.method} is not supported by this server`,
+        ),
+        true,
+      );
     }
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
     if (!hasBody) req.resume();
@@ -474,8 +479,8 @@ async function serveRequest(
     await writeResponse(res, response, closeAfter || st.closing);
   } catch {
     if (!res.headersSent && !res.destroyed) {
-      res.writeHead(500, { "content-type": "text/plain", connection: "close" });
-      res.end("internal error\n");
+      res.writeHead(500, { "content-type": "application/json", connection: "close" });
+      res.end(JSON.stringify({ error: { code: "internal_error", message: "internal error" } }));
     } else res.destroy();
   } finally {
     c.requests.delete(ac);
