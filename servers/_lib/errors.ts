@@ -117,6 +117,17 @@ export function toHttpError(e: unknown): HttpError {
 }
 
 /**
+ * The JSON error body every answer that refuses a request carries.
+ *
+ * @param code the stable error code.
+ * @param message what was wrong (safe to send: no key material).
+ * @returns `{"error": {"code", "message"}}` as text.
+ */
+export function errorBody(code: string, message: string): string {
+  return JSON.stringify({ error: { code, message } });
+}
+
+/**
  * Builds the JSON error response for a thrown value.
  *
  * @param e the thrown value.
@@ -130,9 +141,9 @@ export function errorResponse(e: unknown): { response: Response; error: HttpErro
   if (e instanceof TooManyRequestsError) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
   }
-  const response = new Response(
-    JSON.stringify({ error: { code: error.code, message: error.message } }),
-    { status: error.status, headers },
-  );
+  const response = new Response(errorBody(error.code, error.message), {
+    status: error.status,
+    headers,
+  });
   return { response, error };
 }

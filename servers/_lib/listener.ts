@@ -17,6 +17,8 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
+import { ValidationError } from "../../src/protocol/errors.ts";
+import { errorBody, errorResponse } from "./errors.ts";
 import type { Logger } from "./log.ts";
 
 /** Socket limits of a server. */
@@ -339,11 +341,9 @@ function badRequest(st: ServerState, err: Error & { code?: string }, socket: Soc
   st.refused("http.bad_request", socket.remoteAddress ?? "unknown");
   if (!socket.writable) return void socket.destroy();
   const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-  const body = JSON.stringify({
-    error: tooLarge
-      ? { code: "headers_too_large", message: "the request's header section is too large" }
-      : { code: "bad_request", message: `the request is not valid HTTP/1.1 (${parserFault(err)})` },
-  });
+  const body = tooLarge
+    ? errorBody("headers_too_large", "the request's header section is too large")
+    : errorBody("bad_request", `the request is not valid HTTP/1.1 (${parserFault(err)})`);
   socket.end(
     `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
       `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
@@ -413,20 +413,14 @@ async function peerOf(st: ServerState, c: Conn): Promise<PeerIdentity | undefine
   }
 }
 
-/** Serves one request of a connection: the handler, the response, the timers after it. */
 /** Methods a fetch `Request` refuses to carry (the Fetch standard's forbidden methods). */
 const UNSERVED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 
-const TARGET_MESSAGE = "the request target must be a path starting with /";
+/** A refusal before any handler, answered as the handlers' own refusals are. */
+const refusal = (code: string, message: string) =>
+  errorResponse(new ValidationError(code, message)).response;
 
-/** A refusal before any handler, as the handlers' errors read: `{"error": {code, message}}`. */
-function refusal(status: number, code: string, message: string): Response {
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status,
-    headers: { "content-type": "application/json" },
-  });
-}
-
+/** Serves one request of a connection: the handler, the response, the timers after it. */
 async function serveRequest(
   st: ServerState,
   handler: (request: Request) => Promise<Response>,
@@ -452,21 +446,15 @@ async function serveRequest(
     if (peer === null) return;
     if (!req.url?.startsWith("/")) {
       closeAfter = true;
-      return await writeResponse(res, refusal(400, "bad_request_target", TARGET_MESSAGE), true);
+      const message = "the request target must be a path starting with /";
+      return await writeResponse(res, refusal("bad_request_target", message), true);
     }
     if (UNSERVED_METHODS.has(req.method!.toUpperCase())) {
       // The fetch Request these handlers take cannot carry these methods: refused here.
       closeAfter = true;
       req.resume();
-      return await writeResponse(
-        res,
-        refusal(
-          400,
-          "method_not_supported",
-          `method ${req.method} is not supported by this server`,
-        ),
-        true,
-      );
+      const message = `method ${req.method} is not supported by this server`;
+      return await writeResponse(res, refusal("method_not_supported", message), true);
     }
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
     if (!hasBody) req.resume();
@@ -480,7 +468,7 @@ async function serveRequest(
   } catch {
     if (!res.headersSent && !res.destroyed) {
       res.writeHead(500, { "content-type": "application/json", connection: "close" });
-      res.end(JSON.stringify({ error: { code: "internal_error", message: "internal error" } }));
+      res.end(errorBody("internal_error", "internal error"));
     } else res.destroy();
   } finally {
     c.requests.delete(ac);
