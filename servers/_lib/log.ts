@@ -30,6 +30,9 @@ export interface Logger {
 
 const HEX_RUN = /[0-9A-Fa-f]{32,}/g;
 
+/** What a redacted hex run becomes. */
+const marker = (run: string) => `[redacted ${run.length} hex]`;
+
 /**
  * Replaces every run of 32 or more hex digits with `[redacted N hex]`.
  *
@@ -37,7 +40,7 @@ const HEX_RUN = /[0-9A-Fa-f]{32,}/g;
  * @returns the string with long hex runs removed.
  */
 export function redact(s: string): string {
-  return s.replace(HEX_RUN, (m) => `[redacted ${m.length} hex]`);
+  return s.replace(HEX_RUN, marker);
 }
 
 /**
@@ -49,7 +52,7 @@ const JSON_HEX_RUN = /(?<!\\u[0-9A-Fa-f]{0,3})[0-9A-Fa-f]{32,}/g;
 
 /** {@link redact} over JSON text, leaving its escapes whole (the line stays valid JSON). */
 function redactJson(s: string): string {
-  return s.replace(JSON_HEX_RUN, (m) => `[redacted ${m.length} hex]`);
+  return s.replace(JSON_HEX_RUN, marker);
 }
 
 /**

@@ -81,10 +81,11 @@ function segmentMatcher(
       const params: Record<string, string> = {};
       let start = 1;
       for (let i = 0; i < count; i++) {
+        // The segment ends at the next "/"; the last one at the end, with no "/" after it.
+        const slash = pathname.indexOf("/", start);
         const last = i === count - 1;
-        const end = last ? pathname.length : pathname.indexOf("/", start);
-        if (end < 0) return null;
-        if (last && pathname.indexOf("/", start) >= 0) return null;
+        if (last ? slash >= 0 : slash < 0) return null;
+        const end = last ? pathname.length : slash;
         const name = names[i];
         if (name === null) {
           const lit = segments[i];
