@@ -66,9 +66,13 @@ import { kernelFor, kernelMul, kernelSqr, kernelWipe } from "./mont_kernels";
 
 const CONTEXTS: usize = memory.data(<i32>(3 * CTX_SIZE), 16);
 
-/** Contexts of modPowPublic: public moduli only, never wiped. */
+/**
+ * Contexts of modPowPublic: public moduli only, never wiped. A server checks
+ * each device's signatures on several requests, with many devices at once:
+ * enough slots that a device's key stays set up between its requests.
+ */
 // @ts-ignore: decorator
-@inline const PUBLIC_SLOTS: i32 = 16;
+@inline const PUBLIC_SLOTS: i32 = 64;
 const PUBLIC_CONTEXTS: usize = memory.data(<i32>(PUBLIC_SLOTS * CTX_SIZE), 16);
 /** Last use of each public context (0: never used). */
 const PUBLIC_STAMPS: usize = memory.data(PUBLIC_SLOTS * 4, 16);
@@ -386,6 +390,10 @@ export function montSqr(r: usize, a: usize, n: usize, k: i32, n0: u32): void {
 
 // ---- context setup --------------------------------------------------------------------------------
 
+/** Bits of 27k reached by modular doublings alone when R^2 mod n is set up (see setModulus). */
+// @ts-ignore: decorator
+@inline const R2_TOP_BITS: i32 = 7;
+
 /** Forgets context `c` (zeroes the modulus and its constants). */
 export function forgetModulus(c: usize): void {
   wipe(c, CTX_SIZE);
@@ -422,14 +430,17 @@ export function setModulus(c: usize, src: usize, len: i32): void {
   wipe(one, <usize>k << 2);
   setLimb(one, (nbits - 1) / DIGIT_BITS, <u32>1 << <u32>((nbits - 1) % DIGIT_BITS));
   for (let i = 0; i < DIGIT_BITS * k - nbits + 1; i++) modDouble(one, n, k);
-  // r2 = R^2 mod n = 2^(27k) R, the Montgomery form of 2^(27k): from 2R (top bit of 27k),
-  // left to right over the other bits of 27k (public), a Montgomery squaring doubles the
-  // power of two and a modular doubling adds one to it.
+  // r2 = R^2 mod n = 2^(27k) R, the Montgomery form of 2^(27k): from 2^v R, v the top
+  // R2_TOP_BITS bits of 27k (v modular doublings of R), then left to right over the other
+  // bits of 27k (public), a Montgomery squaring doubles the power of two and a modular
+  // doubling adds one to it. A doubling is linear in k and a squaring quadratic, so the
+  // top bits cost less as doublings than as squarings.
   const e = DIGIT_BITS * k;
   const n0inv = load<u32>(c + CTX_N0);
+  const low = max(0, 32 - <i32>clz<i32>(e) - R2_TOP_BITS);
   memory.copy(r2, one, <usize>k << 2);
-  modDouble(r2, n, k);
-  for (let b = 30 - <i32>clz<i32>(e); b >= 0; b--) {
+  for (let i = 0; i < e >> low; i++) modDouble(r2, n, k);
+  for (let b = low - 1; b >= 0; b--) {
     montSqr(r2, r2, n, k, n0inv);
     if (((e >> b) & 1) != 0) modDouble(r2, n, k);
   }

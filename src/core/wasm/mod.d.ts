@@ -93,7 +93,7 @@ export interface CryptoCore {
   modPow(base: Uint8Array, exponent: Uint8Array, modulus: Uint8Array): Uint8Array;
   /**
    * {@link modPow} for a public modulus and exponent (an RSA public key's): the same
-   * result; the core keeps the modulus's Montgomery setup for its last 16 public moduli,
+   * result; the core keeps the modulus's Montgomery setup for its last 64 public moduli,
    * and its time follows the exponent's bits. Never pass a secret modulus or exponent.
    * @returns the result with the length of `modulus`
    * @throws {RangeError} as modPow
