@@ -10,12 +10,18 @@
  * cookie, the session's CSRF token in `X-CSRF-Token`, and, when the browser
  * sends one, an `Origin` equal to the server's.
  *
+ * A request body is read only up to {@link CONSOLE_MAX_BODY}, counted as it
+ * arrives (413 past it), and logins from one source address are limited
+ * before any password is hashed (429 with `Retry-After`).
+ *
  * @module
  */
 import { withAuditOperator } from "../../src/store/mod.ts";
 import { toHttpError } from "./errors.ts";
+import { requestSource } from "./listener.ts";
 import type { Logger } from "./log.ts";
 import { pathMatcher } from "./path_match.ts";
+import { readBody } from "./router.ts";
 import {
   type ConsoleDirectory,
   type ConsoleRole,
@@ -94,11 +100,15 @@ export const CONSOLE_CSP = [
   "base-uri 'none'",
 ].join("; ");
 
-const ASSETS: Record<string, string> = {
-  "index.html": "text/html; charset=utf-8",
-  "console.css": "text/css; charset=utf-8",
-  "console.js": "text/javascript; charset=utf-8",
-};
+/** The console's own files and their types: a Map, so no inherited name is one of them. */
+const ASSETS: ReadonlyMap<string, string> = new Map([
+  ["index.html", "text/html; charset=utf-8"],
+  ["console.css", "text/css; charset=utf-8"],
+  ["console.js", "text/javascript; charset=utf-8"],
+]);
+
+/** The largest request body a console route reads, in bytes. */
+export const CONSOLE_MAX_BODY = 64 * 1024;
 
 const ASSET_DIR = new URL("../../web/console/", import.meta.url);
 
@@ -156,24 +166,52 @@ async function serveAsset(url: URL, request: Request): Promise<Response> {
     return consoleError(405, "method_not_allowed", `${request.method} is not allowed here`, url);
   }
   const name = url.pathname === "/console/" ? "index.html" : url.pathname.slice(9);
-  const type = ASSETS[name];
-  if (!type) return consoleError(404, "not_found", `no console asset at ${url.pathname}`, url);
+  const type = ASSETS.get(name);
+  if (type === undefined) {
+    return consoleError(404, "not_found", `no console asset at ${url.pathname}`, url);
+  }
   const body = await Deno.readFile(new URL(name, ASSET_DIR));
   return new Response(request.method === "HEAD" ? null : body, {
     headers: securityHeaders(url, type, true),
   });
 }
 
-/** Reads a small JSON body; null if it is not JSON. */
+/**
+ * Reads a small JSON body; null if it is not JSON.
+ *
+ * @throws {PayloadTooLargeError} `body_too_large` as soon as the body passes {@link CONSOLE_MAX_BODY}.
+ */
 async function jsonBody(request: Request): Promise<unknown> {
   if (!/^application\/json\b/i.test(request.headers.get("content-type") ?? "")) return null;
-  const text = await request.text();
-  if (text.length > 64 * 1024) return null;
+  const bytes = await readBody(request, CONSOLE_MAX_BODY);
   try {
-    return JSON.parse(text);
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
     return null;
   }
+}
+
+/**
+ * The key a login's source address is limited under: an IPv4 address as
+ * it is, an IPv6 address by its /64 (one host commonly holds a whole /64),
+ * and one key for every call without a socket.
+ *
+ * @param address the remote address, or undefined.
+ * @returns the key.
+ */
+export function loginSourceKey(address: string | undefined): string {
+  if (address === undefined) return "local";
+  const ip = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "").toLowerCase();
+  if (!ip.includes(":")) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (mapped) return mapped[1];
+  const [head, tail] = ip.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = tail === undefined
+    ? left
+    : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(":")}::/64`;
 }
 
 /** The origin check of a state-changing request: an Origin, when sent, must be ours. */
@@ -197,9 +235,17 @@ async function login(request: Request, url: URL, scope: LoginScope): Promise<Res
   if (typeof body?.id !== "string" || typeof body?.password !== "string") {
     return consoleError(400, "invalid_login", "send JSON {id, password}", url);
   }
-  const r = await book.login(body.id, body.password);
+  const source = loginSourceKey(requestSource(request));
+  const r = await book.login(body.id, body.password, source);
+  if (!r.ok && r.reason === "throttled") return throttled(r.retryAfterMs, book, url);
   if (!r.ok) {
-    server.log.log("warn", "console.login_refused", { operator: body.id, reason: r.reason });
+    // Each refusal let through the source limit is logged (those past it are not: a flood
+    // would flood the log); the id is cut, it is the sender's text.
+    server.log.log("warn", "console.login_refused", {
+      operator: body.id.slice(0, 64),
+      reason: r.reason,
+      source,
+    });
     const status = r.reason === "locked" ? 429 : 401;
     const message = r.reason === "locked"
       ? "too many failed logins for this operator; try again later"
@@ -220,6 +266,20 @@ async function login(request: Request, url: URL, scope: LoginScope): Promise<Res
     "set-cookie",
     sessionCookie(cookie, r.token, Math.round(book.policy.absoluteMs / 1000)),
   );
+  return res;
+}
+
+/** The 429 of a source address past its login attempts, naming the limit. */
+function throttled(retryAfterMs: number, book: SessionBook, url: URL): Response {
+  const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+  const res = consoleError(
+    429,
+    "rate_limited",
+    `more than ${book.policy.sourceAttempts} login attempts in a row from this address; ` +
+      `try again in ${seconds} s`,
+    url,
+  );
+  res.headers.set("retry-after", String(seconds));
   return res;
 }
 

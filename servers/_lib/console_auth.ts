@@ -3,7 +3,9 @@
  * password hashed with argon2id (RFC 9106, through hash-wasm), sessions held
  * in server memory behind an opaque cookie (`Secure; HttpOnly;
  * SameSite=Strict`), a CSRF token per session, idle and absolute expiry, a
- * lock after repeated failed logins, and the role of each operator.
+ * lock after repeated failed logins, a limit on login attempts per source
+ * address (checked before any password is hashed), and the role of each
+ * operator.
  *
  * The directory of operators is an interface so that the console can take
  * its people from any source: {@link staticDirectory} reads them from a list
@@ -14,6 +16,7 @@
  */
 import { argon2id, argon2Verify } from "hash-wasm";
 import { timingSafeEqual, toHex } from "../../src/crypto/mod.ts";
+import { FailureLimiter } from "./rate_limit.ts";
 
 /** What an operator may do in the console. */
 export const CONSOLE_ROLES = ["operator", "supervisor", "custodian", "auditor"] as const;
@@ -132,6 +135,15 @@ export interface SessionPolicy {
   maxFailures: number;
   /** How long such a lock lasts (default 5 minutes). */
   lockMs: number;
+  /** Login attempts one source address may make in a row before it is held off (default 10). */
+  sourceAttempts: number;
+  /**
+   * The first hold-off of such a source (default 1 s); each further attempt
+   * doubles it, up to a minute.
+   */
+  sourceHoldMs: number;
+  /** A source with no login attempt for this long starts again from zero (default 1 minute). */
+  sourceWindowMs: number;
 }
 
 /** The defaults of {@link SessionPolicy}. */
@@ -140,10 +152,30 @@ export const DEFAULT_SESSION_POLICY: SessionPolicy = {
   absoluteMs: 8 * 3_600_000,
   maxFailures: 5,
   lockMs: 5 * 60_000,
+  sourceAttempts: 10,
+  sourceHoldMs: 1_000,
+  sourceWindowMs: 60_000,
 };
 
+/** The longest hold-off of a source address, unless its first one is longer. */
+const SOURCE_MAX_HOLD_MS = 60_000;
+
+/** Most source addresses and operator ids whose login attempts are remembered at once. */
+const MAX_TRACKED = 100_000;
+
 /** Why a login was refused (the answer to the browser does not tell which). */
-export type LoginRefusal = "unknown_operator" | "bad_password" | "disabled" | "locked";
+export type LoginRefusal =
+  | "unknown_operator"
+  | "bad_password"
+  | "disabled"
+  | "locked"
+  | "throttled";
+
+/** The answer of {@link SessionBook.login}. */
+export type LoginResult =
+  | { ok: true; token: string; session: ConsoleSession }
+  | { ok: false; reason: Exclude<LoginRefusal, "throttled"> }
+  | { ok: false; reason: "throttled"; retryAfterMs: number };
 
 function randomToken(): string {
   const b = crypto.getRandomValues(new Uint8Array(32));
@@ -166,10 +198,17 @@ async function tokenKey(token: string): Promise<string> {
 export class SessionBook {
   readonly #sessions = new Map<string, ConsoleSession>();
   readonly #failures = new Map<string, { count: number; lockedUntil: number }>();
+  readonly #sources: FailureLimiter;
   readonly #directory: ConsoleDirectory;
   readonly policy: SessionPolicy;
   readonly #now: () => number;
 
+  /**
+   * @param directory where the operators come from.
+   * @param policy overrides of {@link DEFAULT_SESSION_POLICY}.
+   * @param now the clock (tests move it).
+   * @throws {RangeError} for a source limit that is not a positive integer.
+   */
   constructor(
     directory: ConsoleDirectory,
     policy: Partial<SessionPolicy> = {},
@@ -178,38 +217,48 @@ export class SessionBook {
     this.#directory = directory;
     this.policy = { ...DEFAULT_SESSION_POLICY, ...policy };
     this.#now = now;
+    const { sourceAttempts, sourceHoldMs, sourceWindowMs } = this.policy;
+    if (!Number.isSafeInteger(sourceAttempts) || sourceAttempts < 1) {
+      throw new RangeError(
+        `policy.sourceAttempts must be a positive integer, got ${sourceAttempts}`,
+      );
+    }
+    // The limiter holds a key off at the failure after its free ones: the last attempt let
+    // through is the one that starts the hold-off.
+    this.#sources = new FailureLimiter({
+      freeFailures: sourceAttempts - 1,
+      baseMs: sourceHoldMs,
+      maxMs: Math.max(SOURCE_MAX_HOLD_MS, sourceHoldMs),
+      windowMs: sourceWindowMs,
+      maxKeys: MAX_TRACKED,
+    });
   }
 
   /**
-   * Checks a login and opens a session.
+   * Checks a login and opens a session. A source address past its attempts
+   * is refused first, before anything is looked up or hashed; every attempt
+   * let through counts against it until one succeeds.
    *
+   * @param id the operator id sent.
+   * @param password the password sent.
+   * @param source the key of the address it came from (one key for all in-process calls).
    * @returns the session and its cookie token, or why it was refused.
    */
-  async login(
-    id: string,
-    password: string,
-  ): Promise<
-    { ok: true; token: string; session: ConsoleSession } | {
-      ok: false;
-      reason: LoginRefusal;
-    }
-  > {
+  async login(id: string, password: string, source = "local"): Promise<LoginResult> {
     const now = this.#now();
+    const wait = this.#sources.retryAfter([source], now);
+    if (wait > 0) return { ok: false, reason: "throttled", retryAfterMs: wait };
+    this.#sources.fail([source], now);
     const f = this.#failures.get(id);
     if (f && f.lockedUntil > now) return { ok: false, reason: "locked" };
-    const cred = OPERATOR_ID.test(id) ? await this.#directory.find(id) : null;
-    // An unknown id costs the same argon2id work as a known one.
-    const ok = await verifyPassword(password, cred?.passwordHash ?? DUMMY_HASH);
-    if (!cred || !ok) {
-      const count = (f && f.lockedUntil <= now && f.lockedUntil !== 0 ? 0 : f?.count ?? 0) + 1;
-      this.#failures.set(id, {
-        count,
-        lockedUntil: count >= this.policy.maxFailures ? now + this.policy.lockMs : 0,
-      });
-      return { ok: false, reason: cred ? "bad_password" : "unknown_operator" };
+    const cred = await this.#check(id, password);
+    if (typeof cred === "string") {
+      if (OPERATOR_ID.test(id)) this.#failed(id, now);
+      return { ok: false, reason: cred };
     }
     if (cred.disabled) return { ok: false, reason: "disabled" };
     this.#failures.delete(id);
+    this.#sources.forget(source);
     const token = randomToken();
     const session: ConsoleSession = {
       operator: cred.operator,
@@ -219,6 +268,37 @@ export class SessionBook {
     };
     this.#sessions.set(await tokenKey(token), session);
     return { ok: true, token, session };
+  }
+
+  /**
+   * The credential of an id if the password is its, else why not. An id
+   * well-formed but unknown costs the same argon2id work as a known one (its
+   * answer tells nothing of who exists); an id no operator can have is
+   * refused without any.
+   */
+  async #check(
+    id: string,
+    password: string,
+  ): Promise<ConsoleCredential | "unknown_operator" | "bad_password"> {
+    if (!OPERATOR_ID.test(id)) return "unknown_operator";
+    const cred = await this.#directory.find(id);
+    const ok = await verifyPassword(password, cred?.passwordHash ?? UNKNOWN_ID_HASH);
+    return !cred ? "unknown_operator" : ok ? cred : "bad_password";
+  }
+
+  /** Counts a failed login of an id; the id locks at `maxFailures` in a row. */
+  #failed(id: string, now: number): void {
+    const f = this.#failures.get(id);
+    const count = (f && f.lockedUntil <= now && f.lockedUntil !== 0 ? 0 : f?.count ?? 0) + 1;
+    // Re-inserted so that the map's order is the order of last failure (stalest dropped first).
+    this.#failures.delete(id);
+    this.#failures.set(id, {
+      count,
+      lockedUntil: count >= this.policy.maxFailures ? now + this.policy.lockMs : 0,
+    });
+    if (this.#failures.size > MAX_TRACKED) {
+      this.#failures.delete(this.#failures.keys().next().value!);
+    }
   }
 
   /**
@@ -267,5 +347,5 @@ export function csrfMatches(session: ConsoleSession, sent: string | null): boole
 }
 
 /** A valid argon2id hash of no one's password: verified against when the id is unknown. */
-const DUMMY_HASH =
+export const UNKNOWN_ID_HASH =
   "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$4WxMXtueJJB69TTfllOeVuLdG6C2f04bXLZ/Rt/OK7A";

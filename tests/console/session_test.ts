@@ -4,14 +4,18 @@
  * a `Secure; HttpOnly; SameSite=Strict` cookie; a wrong password, a missing
  * or wrong CSRF token, another origin, an idle session, a logged-out
  * session and a role that may not call a route are each refused with their
- * own code; repeated failed logins lock the operator id.
+ * own code; repeated failed logins lock the operator id; logins from one
+ * source address are held off before any look-up or hash; an unknown id
+ * answers and costs as a known one.
  */
-import { assert, assertEquals, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { LOGINS, startConsoleServers } from "./_servers.ts";
 import {
+  type ConsoleDirectory,
   hashPassword,
   SessionBook,
   staticDirectory,
+  UNKNOWN_ID_HASH,
   verifyPassword,
 } from "../../servers/_lib/console_auth.ts";
 
@@ -84,6 +88,67 @@ Deno.test("console: sessions expire when idle, end at logout, and lock after fai
   assertEquals((await book.login("nobody", "olga-pass-1234")).ok, false);
 });
 
+/** A directory of one operator that counts its look-ups. */
+async function countingDirectory(): Promise<{ dir: ConsoleDirectory; finds: () => number }> {
+  const inner = staticDirectory([
+    { id: "olga", role: "operator", passwordHash: await hashPassword("olga-pass-1234") },
+  ]);
+  let n = 0;
+  return { dir: { find: (id) => (n++, inner.find(id)) }, finds: () => n };
+}
+
+Deno.test("console: logins from one source are held off before any look-up or hash", async () => {
+  let now = 1_000_000;
+  const { dir, finds } = await countingDirectory();
+  const book = new SessionBook(
+    dir,
+    { sourceAttempts: 3, sourceHoldMs: 5_000, maxFailures: 100 },
+    () => now,
+  );
+  for (let i = 0; i < 3; i++) {
+    const r = await book.login(`nobody${i}`, "wrong-password", "192.0.2.7");
+    assertEquals(r.ok ? "ok" : r.reason, "unknown_operator");
+  }
+  assertEquals(finds(), 3);
+  // Past its attempts, the source is refused, even with the right password, and nothing is
+  // looked up (so nothing is hashed).
+  for (const [id, password] of [["nobody", "wrong-password"], ["olga", "olga-pass-1234"]]) {
+    const r = await book.login(id, password, "192.0.2.7");
+    assertEquals(r.ok ? "ok" : r.reason, "throttled");
+    assertEquals(!r.ok && r.reason === "throttled" && r.retryAfterMs, 5_000);
+  }
+  assertEquals(finds(), 3, "no look-up for a held-off source");
+  assert((await book.login("olga", "olga-pass-1234", "192.0.2.8")).ok, "another source logs in");
+  now += 5_000;
+  assert((await book.login("olga", "olga-pass-1234", "192.0.2.7")).ok, "after the hold-off");
+  // A success starts the source again from zero: three more attempts go through.
+  for (let i = 0; i < 3; i++) {
+    const r = await book.login("olga", "wrong-password", "192.0.2.7");
+    assertEquals(r.ok ? "ok" : r.reason, "bad_password");
+  }
+  const held = await book.login("olga", "olga-pass-1234", "192.0.2.7");
+  assertEquals(held.ok ? "ok" : held.reason, "throttled");
+  assertThrows(() => new SessionBook(dir, { sourceAttempts: 0 }), RangeError, "sourceAttempts");
+});
+
+Deno.test("console: an unknown id is verified against a hash of a real one's cost; an impossible id is not looked up", async () => {
+  const { dir, finds } = await countingDirectory();
+  const book = new SessionBook(dir, { sourceAttempts: 1_000, maxFailures: 1_000 });
+  // (Over HTTP both refusals get the same answer: "headers, cookie, CSRF, origin and roles".)
+  const expected = { olga: "bad_password", nobody: "unknown_operator" };
+  for (const id of ["olga", "nobody", "../not an id"]) {
+    for (let i = 0; i < 5; i++) {
+      const r = await book.login(id, "wrong-password-1234");
+      assertEquals(r.ok ? "ok" : r.reason, expected[id as "olga"] ?? "unknown_operator", id);
+    }
+  }
+  assertEquals(finds(), 10, "an impossible id is not looked up");
+  // The hash an unknown id is verified against has the parameters (memory, passes, lanes) of
+  // the hashes operators' passwords get, so it costs the same argon2id work.
+  const params = (phc: string) => phc.split("$")[3];
+  assertEquals(params(UNKNOWN_ID_HASH), params(await hashPassword("any password at all")));
+});
+
 Deno.test("console: headers, cookie, CSRF, origin and roles over HTTP", async () => {
   const s = await startConsoleServers();
   try {
@@ -111,6 +176,11 @@ Deno.test("console: headers, cookie, CSRF, origin and roles over HTTP", async ()
       assertEquals((await c.call("GET", "/dashboard")).status, 401);
       const bad = await c.call("POST", "/login", { id: "olga", password: "not-the-password" });
       assertEquals([bad.status, bad.body.error.code], [401, "login_failed"]);
+      const unknown = await c.call("POST", "/login", {
+        id: "nobody",
+        password: "not-the-password",
+      });
+      assertEquals([unknown.status, unknown.body], [401, bad.body], "an unknown id reads the same");
       const ok = await c.login("olga");
       const cookie = ok.headers.get("set-cookie")!;
       for (const attr of ["Secure", "HttpOnly", "SameSite=Strict", "Path=/console/"]) {
