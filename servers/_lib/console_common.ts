@@ -20,6 +20,7 @@ import {
 } from "../../src/hsm/mod.ts";
 import type { ChainedAuditRecord, Store } from "../../src/store/mod.ts";
 import { ValidationError } from "../../src/protocol/errors.ts";
+import { object, optional, text } from "../../src/protocol/schema.ts";
 import type { HsmFactory } from "./hsm.ts";
 import { openHsm } from "./hsm.ts";
 import { type ConsoleContext, consoleJson, type ConsoleRoute } from "./console.ts";
@@ -197,14 +198,18 @@ export function auditRoutes(store: Store, chain: ChainState): ConsoleRoute[] {
  * Server-sent events: `snapshot()` every `everyMs`, sent as an event when it changed,
  * until the browser goes away or the session ends (idle, logged out, operator disabled):
  * then an `ended` event, and the stream closes.
+ *
+ * The first snapshot is taken before the stream starts, so a request that
+ * cannot be answered (a malformed or unknown id) gets its JSON error and
+ * status instead of a stream.
  */
-export function eventStream(
+export async function eventStream(
   ctx: ConsoleContext,
   snapshot: () => Promise<unknown>,
   everyMs = 300,
-): Response {
+): Promise<Response> {
   const enc = new TextEncoder();
-  let last = "";
+  let last = JSON.stringify(await snapshot());
   let timer: ReturnType<typeof setTimeout> | undefined;
   // Set when the browser went away: a tick still in flight then sends nothing.
   let gone = false;
@@ -231,7 +236,8 @@ export function eventStream(
           end("failed", JSON.stringify((e as Error).message));
         }
       };
-      tick();
+      send("figures", last);
+      timer = setTimeout(tick, everyMs);
     },
     cancel() {
       gone = true;
@@ -243,6 +249,27 @@ export function eventStream(
   return new Response(body, { headers });
 }
 
+/**
+ * Checks the body of an action that takes no fields (the page sends `{}`):
+ * the action's subject is in its path, and anything else is refused, not ignored.
+ *
+ * @param body the request's JSON body.
+ * @throws {ValidationError} `invalid_field` if it is not an object, `unknown_field` naming a field.
+ */
+export function noFields(body: unknown): void {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    const got = body === null ? "null" : Array.isArray(body) ? "an array" : `a ${typeof body}`;
+    throw new ValidationError("invalid_field", `body must be an object, got ${got}`);
+  }
+  const [k] = Object.keys(body);
+  if (k !== undefined) {
+    throw new ValidationError(
+      "unknown_field",
+      `body has an unknown field ${JSON.stringify(k.slice(0, 40))}; this action takes no fields`,
+    );
+  }
+}
+
 /** A finished ceremony: who took part, every KCV, never a key. */
 export interface CeremonyRecord {
   key: string;
@@ -252,6 +279,30 @@ export interface CeremonyRecord {
   combinedKcv: string;
   expectedKcv: string | null;
   matches: boolean | null;
+}
+
+/**
+ * A string field of a ceremony form, of any content: its format is checked
+ * after, by the route, whose message never shows a component.
+ */
+const FORM_TEXT = text(/^[\s\S]*$/, "a string");
+
+/** A custodian's component and its KCV, as the page sends them. */
+const ComponentForm = object(
+  { component: FORM_TEXT, kcv: FORM_TEXT },
+  "a key component (hex) and its KCV",
+);
+
+/** The combination's expected KCV, if the custodians have one. */
+const CombineForm = object({ expectedKcv: optional(FORM_TEXT) }, "the expected combined KCV");
+
+/** A KCV as a custodian types it (any case, spaces around): 3 to 16 bytes of hex, uppercased. */
+function kcvOf(typed: string, field: string): string {
+  const kcv = typed.trim().toUpperCase();
+  if (!/^[0-9A-F]{6,32}$/.test(kcv) || kcv.length % 2 !== 0) {
+    throw new ValidationError("invalid_kcv", `${field} is 3 to 16 bytes of hex`);
+  }
+  return kcv;
 }
 
 /**
@@ -287,18 +338,15 @@ export function ceremonyRoutes(store: Store, core: CryptoCore): ConsoleRoute[] {
       path: "/ceremony/components",
       roles: ["custodian"],
       handler: async (ctx) => {
-        const b = ctx.body as { component?: unknown; kcv?: unknown };
-        const hex = typeof b?.component === "string" ? b.component.replace(/\s+/g, "") : "";
-        const kcvIn = typeof b?.kcv === "string" ? b.kcv.trim().toUpperCase() : "";
+        const b = ComponentForm.parse(ctx.body, "body");
+        const hex = b.component.replace(/\s+/g, "");
         if (!new RegExp(`^[0-9A-Fa-f]{${2 * t.length}}$`).test(hex)) {
           throw new ValidationError(
             "invalid_component",
             `a component is ${t.length} bytes: ${2 * t.length} hex digits`,
           );
         }
-        if (!/^[0-9A-F]{6,32}$/.test(kcvIn) || kcvIn.length % 2 !== 0) {
-          throw new ValidationError("invalid_kcv", "the KCV is 3 to 16 bytes of hex");
-        }
+        const kcvIn = kcvOf(b.kcv, "the KCV");
         const key = fromHex(hex);
         const kcv = await keyCheckValue(key, algorithm, kcvIn.length / 2, core);
         const custodian = ctx.session.operator.id;
@@ -328,10 +376,8 @@ export function ceremonyRoutes(store: Store, core: CryptoCore): ConsoleRoute[] {
       path: "/ceremony/combine",
       roles: ["custodian"],
       handler: async (ctx) => {
-        const b = ctx.body as { expectedKcv?: unknown };
-        const expected = typeof b?.expectedKcv === "string" && b.expectedKcv.trim() !== ""
-          ? b.expectedKcv.trim().toUpperCase()
-          : null;
+        const typed = CombineForm.parse(ctx.body, "body").expectedKcv?.trim() ?? "";
+        const expected = typed === "" ? null : kcvOf(typed, "the expected KCV");
         const parts = [...pending.values()];
         try {
           const { key, kcv } = await combineComponents(

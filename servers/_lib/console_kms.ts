@@ -12,7 +12,7 @@
  * @module
  */
 import type { CryptoCore } from "../../src/core/mod.ts";
-import { ORDER_ID, SERIAL_NUMBER } from "../../src/protocol/mod.ts";
+import { APPROVAL_ID, ORDER_ID, SERIAL_NUMBER } from "../../src/protocol/mod.ts";
 import { ConflictError, NotFoundError } from "../../src/protocol/errors.ts";
 import type { Store, Terminal } from "../../src/store/mod.ts";
 import {
@@ -30,6 +30,7 @@ import {
   eventStream,
   hsmPanel,
   type HsmWatch,
+  noFields,
   RUN_ROLES,
   VIEW_ROLES,
 } from "./console_common.ts";
@@ -174,6 +175,7 @@ function unlockRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       roles: ["operator", "supervisor"],
       handler: async (ctx) => {
         const sn = SERIAL_NUMBER.parse(ctx.params.sn, "sn");
+        noFields(ctx.body);
         if (!d.flowB) throw new NotFoundError("no_flow_b", "this KMS does not serve flow B");
         const t = await d.store.getTerminal(sn);
         if (!t?.lockedAt) throw new ConflictError("not_locked", `terminal ${sn} is not locked`);
@@ -197,7 +199,9 @@ function unlockRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       path: "/unlocks/:id/approve",
       roles: ["supervisor"],
       handler: async (ctx) => {
-        const r = await d.approvals.approve(ctx.session.operator, ctx.params.id);
+        const id = APPROVAL_ID.parse(ctx.params.id, "id");
+        noFields(ctx.body);
+        const r = await d.approvals.approve(ctx.session.operator, id);
         return consoleJson(r.status, r.body, ctx.url);
       },
     },
@@ -246,6 +250,14 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
     job: jobs.get(orderId) ?? null,
   });
   const orderParam = (ctx: ConsoleContext) => ORDER_ID.parse(ctx.params.orderId, "orderId");
+  /** The path's order id, of an order the KMS holds TKs of. */
+  const knownOrder = async (ctx: ConsoleContext) => {
+    const id = orderParam(ctx);
+    if ((await d.store.countTerminals(id)).terminals === 0) {
+      throw new NotFoundError("unknown_order", `the KMS has no TKs for order ${id}`);
+    }
+    return id;
+  };
   return [
     {
       method: "GET",
@@ -257,7 +269,7 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       method: "GET",
       path: "/dashboard/events",
       roles: ALL_ROLES,
-      handler: (ctx) => Promise.resolve(eventStream(ctx, () => dashboard(d), 500)),
+      handler: (ctx) => eventStream(ctx, () => dashboard(d), 500),
     },
     {
       method: "GET",
@@ -273,19 +285,17 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       method: "GET",
       path: "/orders/:orderId",
       roles: VIEW_ROLES,
-      handler: async (ctx) => {
-        const id = orderParam(ctx);
-        if ((await d.store.countTerminals(id)).terminals === 0) {
-          throw new NotFoundError("unknown_order", `the KMS has no TKs for order ${id}`);
-        }
-        return consoleJson(200, await orderView(id), ctx.url);
-      },
+      handler: async (ctx) => consoleJson(200, await orderView(await knownOrder(ctx)), ctx.url),
     },
     {
       method: "GET",
       path: "/orders/:orderId/events",
       roles: VIEW_ROLES,
-      handler: (ctx) => Promise.resolve(eventStream(ctx, () => orderView(orderParam(ctx)))),
+      handler: async (ctx) => {
+        // Checked before the stream starts: a malformed id is a 400, an unknown one a 404.
+        const id = await knownOrder(ctx);
+        return await eventStream(ctx, () => orderView(id));
+      },
     },
     {
       method: "POST",
@@ -293,12 +303,11 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       roles: RUN_ROLES,
       handler: async (ctx) => {
         const id = orderParam(ctx);
+        noFields(ctx.body);
         if (jobs.get(id)?.state === "running") {
           throw new ConflictError("issuing", `issuance of ${id} is already running`);
         }
-        if ((await d.store.countTerminals(id)).terminals === 0) {
-          throw new NotFoundError("unknown_order", `the KMS has no TKs for order ${id}`);
-        }
+        await knownOrder(ctx);
         const job: IssueJob = { orderId: id, startedBy: ctx.session.operator.id, state: "running" };
         jobs.set(id, job);
         await auditConsole(d.store, ctx, "issuance_started", { subject: id });

@@ -63,6 +63,20 @@ interface TransferJob {
   error?: string;
 }
 
+/**
+ * The order form's body as the API's create-order request: `orderId`, and
+ * the serial range's fields beside it. The API's schema checks it, so a
+ * wrong type, a missing or an unknown field is refused as `POST /v1/orders`
+ * refuses it, and its message names the field (`body.serialRange.first`).
+ */
+function orderRequest(body: unknown): CreateOrderRequest {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    return CreateOrderRequest.parse(body, "body");
+  }
+  const { orderId, ...serialRange } = body as Record<string, unknown>;
+  return CreateOrderRequest.parse({ orderId, serialRange }, "body");
+}
+
 /** Creates an order by serial range (the MTMS's own checks and audit), recording who asked. */
 function createOrderRoute(d: MtmsConsoleDeps): ConsoleRoute {
   return {
@@ -70,23 +84,7 @@ function createOrderRoute(d: MtmsConsoleDeps): ConsoleRoute {
     path: "/orders",
     roles: common.RUN_ROLES,
     handler: async (ctx) => {
-      const b = ctx.body as Record<string, unknown>;
-      const num = (k: string) => {
-        const v = Number(b?.[k]);
-        if (!Number.isInteger(v)) {
-          throw new ValidationError("invalid_field", `${k} must be a whole number`);
-        }
-        return v;
-      };
-      const req = CreateOrderRequest.parse({
-        orderId: b?.orderId,
-        serialRange: {
-          prefix: b?.prefix,
-          first: num("first"),
-          count: num("count"),
-          digits: num("digits"),
-        },
-      }, "body");
+      const req = orderRequest(ctx.body);
       const status = await d.createOrder(req);
       await common.auditConsole(d.store, ctx, "order_create_requested", {
         subject: req.orderId,
@@ -140,7 +138,7 @@ export function mtmsConsoleRoutes(d: MtmsConsoleDeps): ConsoleRoute[] {
       method: "GET",
       path: "/dashboard/events",
       roles: common.ALL_ROLES,
-      handler: (ctx) => Promise.resolve(common.eventStream(ctx, dashboard, 500)),
+      handler: (ctx) => common.eventStream(ctx, dashboard, 500),
     },
     {
       method: "GET",
@@ -159,7 +157,11 @@ export function mtmsConsoleRoutes(d: MtmsConsoleDeps): ConsoleRoute[] {
       method: "GET",
       path: "/orders/:orderId/events",
       roles: common.VIEW_ROLES,
-      handler: (ctx) => Promise.resolve(common.eventStream(ctx, () => orderView(orderParam(ctx)))),
+      handler: async (ctx) => {
+        // The first view is taken before the stream: a malformed id is a 400, an unknown one a 404.
+        const id = orderParam(ctx);
+        return await common.eventStream(ctx, () => orderView(id));
+      },
     },
     {
       method: "POST",
@@ -167,6 +169,7 @@ export function mtmsConsoleRoutes(d: MtmsConsoleDeps): ConsoleRoute[] {
       roles: common.RUN_ROLES,
       handler: async (ctx) => {
         const id = orderParam(ctx);
+        common.noFields(ctx.body);
         const status = await d.orderStatus(id);
         if (jobs.get(id)?.state === "running") {
           throw new ValidationError("transferring", `the transfer of ${id} is already running`);
