@@ -1,7 +1,7 @@
 /**
  * An HTTP/1.1 server, plain or TLS (RFC 9112, RFC 8446), that serves a
- * fetch-style handler and guards its sockets: header, body-read and idle
- * timeouts, a cap on open connections in all and per source address, an
+ * fetch-style handler and guards its sockets: header, body-read, body and
+ * idle timeouts, a cap on open connections in all and per source address, an
  * optional client certificate checked by the caller (mutual TLS), and a
  * graceful shutdown with a deadline.
  *
@@ -19,6 +19,15 @@ import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { ValidationError } from "../../src/protocol/errors.ts";
 import { errorBody, errorResponse } from "./errors.ts";
+import { bodyStream, clientGone } from "./listener_body.ts";
+import {
+  type LineTap,
+  overflowInRequestLine,
+  parserFault,
+  requestFault,
+  tapLines,
+  targetPath,
+} from "./listener_checks.ts";
 import type { Logger } from "./log.ts";
 
 /** Socket limits of a server. */
@@ -27,6 +36,15 @@ export interface ServeLimits {
   headersTimeoutMs: number;
   /** Longest wait for the next piece of a request body the handler is reading. */
   bodyReadTimeoutMs: number;
+  /**
+   * Longest time in all spent waiting for a request's body, from the end of its headers to
+   * its last byte (a client sending a byte now and then is cut off here, answered 408). Time
+   * the handler takes between its reads is not counted, so a long stream it consumes slowly
+   * is not cut; {@link bodyMinRate} extends it for a long body.
+   */
+  bodyTimeoutMs: number;
+  /** Each this many bytes of a body received extend its {@link bodyTimeoutMs} by one second (0: never). */
+  bodyMinRate: number;
   /** A connection with no request in flight (keep-alive, or a later request's headers) is closed after this. */
   idleTimeoutMs: number;
   /** Open connections in all. */
@@ -41,6 +59,8 @@ export interface ServeLimits {
 export const DEFAULT_LIMITS: Readonly<ServeLimits> = {
   headersTimeoutMs: 10_000,
   bodyReadTimeoutMs: 30_000,
+  bodyTimeoutMs: 30_000,
+  bodyMinRate: 16_384,
   idleTimeoutMs: 30_000,
   maxConnections: 1024,
   maxConnectionsPerSource: 64,
@@ -143,9 +163,11 @@ interface Conn {
   recheck?: () => Promise<PeerIdentity | undefined>;
   /** The signals of the requests in flight. */
   requests: Set<AbortController>;
+  /** TLS: the start of the line being received on the TLS socket, for the parser's refusals. */
+  line?: LineTap;
+  /** Plain HTTP: the bytes read on the socket when the last request's message ended. */
+  headAt?: number;
 }
-
-const clientGone = () => new DOMException("the client closed the connection", "AbortError");
 
 /** Aborts the connection's requests with `reason`, then closes it. */
 function closeConn(c: Conn, reason: DOMException): void {
@@ -168,73 +190,10 @@ function refusalLog(log: Logger | undefined) {
   };
 }
 
-/** A request's body as a stream that reads only when pulled, with the body-read timeout. */
-function bodyStream(
-  req: http.IncomingMessage,
-  c: Conn,
-  limits: ServeLimits,
-  onCancel: () => void,
-  onGone: () => void,
-): ReadableStream<Uint8Array> {
-  req.pause();
-  let waiting: { resolve: () => void; reject: (e: unknown) => void } | undefined;
-  const chunks: Uint8Array[] = [];
-  let ended = false;
-  let failed: unknown;
-  req.on("data", (b: Uint8Array) => {
-    chunks.push(new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
-    req.pause();
-    waiting?.resolve();
-  });
-  req.on("end", () => {
-    ended = true;
-    waiting?.resolve();
-  });
-  const fail = (e: unknown) => {
-    failed ??= e;
-    waiting?.reject(failed);
-  };
-  // The client went away mid-body ("aborted", or a close before the end): the
-  // request's signal is aborted first, so the handler's error is logged as such.
-  const gone = () => {
-    if (ended) return;
-    onGone();
-    fail(clientGone());
-  };
-  req.on("error", gone);
-  req.on("close", gone);
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (chunks.length === 0 && !ended) {
-        if (failed !== undefined) throw failed;
-        const got = new Promise<void>((resolve, reject) => (waiting = { resolve, reject }));
-        req.resume();
-        arm(c, limits.bodyReadTimeoutMs, () => {
-          const reason = new DOMException("request body read timed out", "TimeoutError");
-          fail(reason);
-          closeConn(c, reason);
-        });
-        try {
-          await got;
-        } finally {
-          clearTimeout(c.timer);
-          waiting = undefined;
-        }
-      }
-      const next = chunks.shift();
-      if (next) controller.enqueue(next);
-      else if (ended) controller.close();
-    },
-    cancel() {
-      onCancel();
-      req.resume();
-    },
-  }, { highWaterMark: 0 });
-}
-
 function toRequest(
   req: http.IncomingMessage,
   base: string,
+  path: string,
   body: ReadableStream<Uint8Array> | null,
   signal: AbortSignal,
 ): Request {
@@ -242,9 +201,9 @@ function toRequest(
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     headers.append(req.rawHeaders[i], req.rawHeaders[i + 1]);
   }
-  // The target is origin-form (it starts with "/"): joined to the base as text, so that a
-  // path starting with "//" stays a path instead of being read as another host.
-  return new Request(new URL(base + req.url!), {
+  // The target's path (see targetPath) is joined to the base as text, so that a path starting
+  // with "//" stays a path instead of being read as another host.
+  return new Request(new URL(base + path), {
     method: req.method,
     headers,
     body,
@@ -331,31 +290,51 @@ function admit(st: ServerState, socket: Socket): void {
   });
 }
 
+/** An error of node's HTTP parser, with the chunk it was reading and how far it got. */
+type ParserError = Error & { code?: string; rawPacket?: unknown; bytesParsed?: unknown };
+
 /**
- * A request the HTTP parser refused (a malformed request line or header, a header section over
- * node's size cap, both Content-Length and Transfer-Encoding, ...): answered with 431 for
- * oversized headers, 400 otherwise, each with a JSON error naming what was wrong, and the
- * connection closed. The parser's message names the fault, never the bytes sent.
+ * The start of the line being received before the chunk the parser refused, where it is known:
+ * on TLS, the tap of the TLS socket; on plain HTTP (whose socket the parser reads directly), a
+ * chunk that opens the connection or follows the end of its last request starts a line.
  */
-function badRequest(st: ServerState, err: Error & { code?: string }, socket: Socket): void {
-  st.refused("http.bad_request", socket.remoteAddress ?? "unknown");
-  if (!socket.writable) return void socket.destroy();
-  const tooLarge = err.code === "HPE_HEADER_OVERFLOW";
-  const body = tooLarge
-    ? errorBody("headers_too_large", "the request's header section is too large")
-    : errorBody("bad_request", `the request is not valid HTTP/1.1 (${parserFault(err)})`);
-  socket.end(
-    `HTTP/1.1 ${tooLarge ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\n` +
-      `content-type: application/json\r\ncontent-length: ${body.length}\r\n` +
-      `connection: close\r\n\r\n${body}`,
-  );
+function priorLine(st: ServerState, socket: Socket, err: ParserError): string | undefined {
+  const c = st.connOf.get(socket);
+  if (c?.line) return c.line.start;
+  if (!(err.rawPacket instanceof Uint8Array)) return undefined;
+  const chunkAt = socket.bytesRead - err.rawPacket.length;
+  return chunkAt === 0 || chunkAt === c?.headAt ? "" : undefined;
 }
 
-/** The parser's fault, by its code (`HPE_...`), in words; its message can quote input. */
-function parserFault(err: Error & { code?: string }): string {
-  const code = /^HPE_[A-Z_]+$/.test(err.code ?? "") ? err.code! : "HPE_ERROR";
-  if (code === "HPE_ERROR") return "a malformed request line or header";
-  return code.slice(4).toLowerCase().replaceAll("_", " ");
+/** The status line and JSON error of a request the parser refused. */
+function parserRefusal(st: ServerState, err: ParserError, socket: Socket): [string, string] {
+  if (err.code !== "HPE_HEADER_OVERFLOW") {
+    const message = `the request is not valid HTTP/1.1 (${parserFault(err)})`;
+    return ["400 Bad Request", errorBody("bad_request", message)];
+  }
+  if (overflowInRequestLine(err, priorLine(st, socket, err))) {
+    return ["414 URI Too Long", errorBody("target_too_long", "the request target is too long")];
+  }
+  const message = "the request's header section is too large";
+  return ["431 Request Header Fields Too Large", errorBody("headers_too_large", message)];
+}
+
+/**
+ * A request the HTTP parser refused (a malformed request line or header, a header section over
+ * node's size cap, both Content-Length and Transfer-Encoding, ...): answered with 414 for a
+ * request line over the cap, 431 for the header section over it, 400 otherwise, each with a
+ * JSON error naming what was wrong, and the connection closed. The parser's message names the
+ * fault, never the bytes sent. A request line over the cap is told from a header only where
+ * the bytes before the parser's chunk are known (see priorLine); elsewhere it gets 431.
+ */
+function badRequest(st: ServerState, err: ParserError, socket: Socket): void {
+  st.refused("http.bad_request", socket.remoteAddress ?? "unknown");
+  if (!socket.writable) return void socket.destroy();
+  const [status, body] = parserRefusal(st, err, socket);
+  socket.end(
+    `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Ties a TLS socket to its TCP connection and runs the client certificate check, if any. */
@@ -371,6 +350,7 @@ function secured(
   }
   if (!c) return void socket.destroy();
   st.connOf.set(socket, c);
+  c.line = tapLines(socket);
   if (!check) return;
   const raw = socket.getPeerCertificate()?.raw as Uint8Array | undefined;
   const certificate = raw && raw.length > 0 ? new Uint8Array(raw) : undefined;
@@ -413,12 +393,30 @@ async function peerOf(st: ServerState, c: Conn): Promise<PeerIdentity | undefine
   }
 }
 
-/** Methods a fetch `Request` refuses to carry (the Fetch standard's forbidden methods). */
-const UNSERVED_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
-
 /** A refusal before any handler, answered as the handlers' own refusals are. */
 const refusal = (code: string, message: string) =>
   errorResponse(new ValidationError(code, message)).response;
+
+/**
+ * Refuses a request whose body's deadline passed, as a refusal of the listener: logged, its
+ * signal aborted (the handler's read fails with the same reason), answered 408 unless its
+ * answer has begun, and its connection closed.
+ */
+function bodyLate(st: ServerState, c: Conn, res: http.ServerResponse, reason: DOMException) {
+  st.refused("http.body_timeout", c.source);
+  for (const ac of c.requests) if (!ac.signal.aborted) ac.abort(reason);
+  if (res.headersSent || res.destroyed) return void closeConn(c, reason);
+  const body = errorBody(
+    "body_timeout",
+    "the request body did not arrive within the body deadline (bodyTimeoutMs)",
+  );
+  res.writeHead(408, {
+    "content-type": "application/json",
+    "content-length": body.length,
+    connection: "close",
+  });
+  res.end(body);
+}
 
 /** Serves one request of a connection: the handler, the response, the timers after it. */
 async function serveRequest(
@@ -441,41 +439,53 @@ async function serveRequest(
   res.on("close", () => {
     if (!res.writableFinished) gone();
   });
+  if (!c.line) req.once("end", () => (c.headAt = c.socket.bytesRead));
   try {
     const peer = c.peer ? await peerOf(st, c) : undefined;
     if (peer === null) return;
-    if (!req.url?.startsWith("/")) {
-      closeAfter = true;
-      const message = "the request target must be a path starting with /";
-      return await writeResponse(res, refusal("bad_request_target", message), true);
-    }
-    if (UNSERVED_METHODS.has(req.method!.toUpperCase())) {
-      // The fetch Request these handlers take cannot carry these methods: refused here.
+    const fault = requestFault(req);
+    if (fault) {
       closeAfter = true;
       req.resume();
-      const message = `method ${req.method} is not supported by this server`;
-      return await writeResponse(res, refusal("method_not_supported", message), true);
+      return await writeResponse(res, refusal(fault.code, fault.message), true);
     }
     const hasBody = req.method !== "GET" && req.method !== "HEAD";
     if (!hasBody) req.resume();
-    const body = hasBody ? bodyStream(req, c, st.limits, () => (closeAfter = true), gone) : null;
-    const request = toRequest(req, base, body, ac.signal);
+    const body = hasBody
+      ? bodyStream(req, st.limits, {
+        arm: (ms, onFire) => arm(c, ms, onFire),
+        disarm: () => clearTimeout(c.timer),
+        cancel: () => (closeAfter = true),
+        gone,
+        stalled: (reason) => closeConn(c, reason),
+        late: (reason) => {
+          closeAfter = true;
+          bodyLate(st, c, res, reason);
+        },
+      })
+      : null;
+    const request = toRequest(req, base, targetPath(req.url!)!, body, ac.signal);
     if (peer) PEERS.set(request, peer);
     SOURCES.set(request, c.source);
     const response = await handler(request);
-    if (res.destroyed) return void (await response.body?.cancel().catch(() => {}));
+    // Answered already (the body's deadline), or the client is gone: the handler's answer is dropped.
+    if (res.destroyed || res.headersSent) {
+      return void (await response.body?.cancel().catch(() => {}));
+    }
     await writeResponse(res, response, closeAfter || st.closing);
   } catch {
     if (!res.headersSent && !res.destroyed) {
       res.writeHead(500, { "content-type": "application/json", connection: "close" });
       res.end(errorBody("internal_error", "internal error"));
-    } else res.destroy();
+    } else if (!res.writableEnded) res.destroy();
   } finally {
     c.requests.delete(ac);
     c.inFlight--;
     if (st.closing && inFlight(st) === 0) { for (const w of st.drained.splice(0)) w(); }
-    if (st.closing || closeAfter) c.socket.end();
-    else if (c.inFlight === 0) {
+    const ending = st.closing || closeAfter;
+    if (ending) c.socket.end();
+    // Idle, or ended on this side while the client keeps its own open: closed at the idle timeout.
+    if (ending || c.inFlight === 0) {
       arm(c, st.limits.idleTimeoutMs, () => closeConn(c, clientGone()));
     }
   }
@@ -499,6 +509,12 @@ async function drain(st: ServerState, server: http.Server): Promise<void> {
 }
 
 /**
+ * node's own check of the Host header answers with an empty body: this module checks it
+ * instead (listener_checks.ts), and answers as it does its other refusals.
+ */
+const NODE_OPTIONS = { requireHostHeader: false };
+
+/**
  * Serves a handler over HTTP/1.1, plain or TLS, with the limits of {@link ServeLimits}.
  * A request whose client goes away or times out has its `signal` aborted
  * (reason `AbortError` or `TimeoutError`), so the handler's log can tell
@@ -520,8 +536,9 @@ export async function listen(
       key: tls.key,
       requestCert: tls.checkClient !== undefined,
       rejectUnauthorized: false,
+      ...NODE_OPTIONS,
     })
-    : http.createServer();
+    : http.createServer(NODE_OPTIONS);
   // This module's timers govern; node's headers timeout is set past its own so
   // that it never fires first.
   server.headersTimeout = limits.headersTimeoutMs + 60_000;
