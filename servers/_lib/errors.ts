@@ -39,6 +39,35 @@ export class MethodNotAllowedError extends ProtocolError {
   }
 }
 
+/** A request body whose media type the route does not take (415; the code stays `unsupported_media_type`). */
+export class UnsupportedMediaTypeError extends ProtocolError {}
+
+/** The precise reasons of refusals whose answer is kept vague on purpose: for the log only. */
+const LOG_REASONS = new WeakMap<object, string>();
+
+/**
+ * Attaches to a refusal a reason the server logs but never answers (e.g. which
+ * of "no such operator" and "wrong signature" it was, which an outsider must not tell apart).
+ *
+ * @param e the refusal.
+ * @param reason what the log line says.
+ * @returns `e`.
+ */
+export function withLogReason<E extends Error>(e: E, reason: string): E {
+  LOG_REASONS.set(e, reason);
+  return e;
+}
+
+/**
+ * The reason {@link withLogReason} attached to a refusal.
+ *
+ * @param e the thrown value.
+ * @returns the reason, or `undefined`.
+ */
+export function logReasonOf(e: unknown): string | undefined {
+  return typeof e === "object" && e !== null ? LOG_REASONS.get(e) : undefined;
+}
+
 /** What {@link toHttpError} decided: status, code, message, and whether it was expected. */
 export interface HttpError {
   status: number;
@@ -72,6 +101,8 @@ export function toHttpError(e: unknown): HttpError {
       ? 409
       : e instanceof PayloadTooLargeError
       ? 413
+      : e instanceof UnsupportedMediaTypeError
+      ? 415
       : e instanceof IntegrityError
       ? 422
       : e instanceof TooManyRequestsError

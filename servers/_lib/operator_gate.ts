@@ -10,6 +10,17 @@
  * up in the same transaction as its request's own audit record, so a run
  * that fails leaves it pending (to be approved again until it expires).
  *
+ * Authentication refusals say nothing about who is enrolled: an unknown
+ * operator and a wrong signature get the same 401 `unauthorized` after the
+ * same work (the signature is checked against a decoy key for an unknown
+ * operator), the precise reason going to the log only; a disabled operator
+ * is named as such only to a request its own key signed. Each refusal that
+ * proved nothing counts against the request's source address
+ * (`rate_limit.ts`, as on the device routes): past a few, the source is
+ * answered 429 `rate_limited` before any check, for a time that doubles
+ * and ends on its own. A request with no known source (made in process,
+ * not received on a socket) is not limited.
+ *
  * Bootstrap: while no operator is enrolled, `admin` holds every role and
  * a dual-control request runs alone (audited as `dual_control_waived`):
  * there is nobody to approve it. Once any operator is enrolled, `admin` is
@@ -21,13 +32,20 @@ import {
   ConflictError,
   ForbiddenError,
   NotFoundError,
+  TooManyRequestsError,
   UnauthorizedError,
 } from "../../src/protocol/errors.ts";
 import {
+  generateOperatorKey,
+  OPERATOR_SIGNATURE_INVALID,
+  type OperatorKeyHeader,
   parseOperatorHeader,
   verifyOperatorRequestWithKey,
 } from "../../src/protocol/operator_key.ts";
-import { verifyOperatorRequest } from "../../src/protocol/operator_request.ts";
+import {
+  type VerifiedOperatorRequest,
+  verifyOperatorRequest,
+} from "../../src/protocol/operator_request.ts";
 import {
   type Approval,
   type AuditInput,
@@ -39,7 +57,9 @@ import {
   withAuditOperator,
   withAuditPreface,
 } from "../../src/store/mod.ts";
-import { toHttpError } from "./errors.ts";
+import { toHttpError, withLogReason } from "./errors.ts";
+import { requestSource } from "./listener.ts";
+import { FailureLimiter, type FailureLimits } from "./rate_limit.ts";
 
 /** The bootstrap administrator's operator id (the `--token` holder). */
 export const ADMIN_ID = "admin";
@@ -89,6 +109,8 @@ export interface OperatorGateOptions {
    * it changes anything.
    */
   beforeRequest?: () => Promise<unknown>;
+  /** The hold-off of sources whose requests fail to authenticate (default: the limiter's). */
+  limits?: Partial<FailureLimits>;
   now?: () => Date;
 }
 
@@ -108,6 +130,9 @@ function rolesOf(r: GatedRoute): readonly OperatorRole[] {
 export class OperatorGate {
   readonly #o: OperatorGateOptions;
   readonly #now: () => Date;
+  readonly #limiter: FailureLimiter;
+  /** A public key whose private key nobody holds: an unknown operator's request is checked against it. */
+  #decoy: Promise<string> | null = null;
   #runner: ApprovedRunner | null = null;
 
   /** @param o the token, nonce memory, store and policy. */
@@ -119,6 +144,7 @@ export class OperatorGate {
     }
     this.#o = o;
     this.#now = o.now ?? (() => new Date());
+    this.#limiter = new FailureLimiter(o.limits);
   }
 
   /** @internal the router hands over how to run approved requests. */
@@ -160,7 +186,8 @@ export class OperatorGate {
    *
    * @param body the body bytes as received (the signature covers them).
    * @returns the operator.
-   * @throws {UnauthorizedError} `unauthorized`, `operator_disabled`, `request_expired`,
+   * @throws {TooManyRequestsError} `rate_limited` (a source held off after failures);
+   *   {@link UnauthorizedError} `unauthorized`, `operator_disabled`, `request_expired`,
    *   `request_replayed`; {@link ForbiddenError} `role_required`.
    */
   async admit(
@@ -169,19 +196,21 @@ export class OperatorGate {
     route: GatedRoute,
     body: Uint8Array,
   ): Promise<ActingOperator> {
-    const header = request.headers.get("authorization");
+    const source = requestSource(request);
+    const limited = source === undefined ? [] : [`src:${source}`];
+    this.#holdOff(limited);
     const signed = { method: request.method, url, body };
-    const h = parseOperatorHeader(header);
-    let op: ActingOperator;
-    let nonce: { nonce: string; expiresAt: Date };
-    if (h.scheme === "hmac") {
-      nonce = await verifyOperatorRequest(this.#o.token, header, signed, this.#now());
-      op = await this.#admin();
-    } else {
-      const enrolled = await this.#enrolled(h.parts.keyId);
-      op = enrolled.acting;
-      nonce = await verifyOperatorRequestWithKey(enrolled.publicKey, h.parts, signed, this.#now());
+    let verified: { op: ActingOperator; nonce: VerifiedOperatorRequest };
+    try {
+      verified = await this.#authenticate(request.headers.get("authorization"), signed);
+    } catch (e) {
+      // Only a refusal that proved nothing counts: an expired or disabled operator's was signed.
+      if (e instanceof UnauthorizedError && e.code === "unauthorized") {
+        this.#limiter.fail(limited, this.#now().getTime());
+      }
+      throw e;
     }
+    const { op, nonce } = verified;
     if (!(await this.#o.rememberNonce(nonce.nonce, nonce.expiresAt))) {
       throw new UnauthorizedError(
         "request_replayed",
@@ -191,6 +220,60 @@ export class OperatorGate {
     await this.#requireRole(op, route.operationId, rolesOf(route));
     await this.#o.beforeRequest?.();
     return op;
+  }
+
+  /** Refuses at once a request from a source held off after failed authentications. */
+  #holdOff(keys: string[]): void {
+    const wait = this.#limiter.retryAfter(keys, this.#now().getTime());
+    if (wait > 0) {
+      throw new TooManyRequestsError(
+        "rate_limited",
+        `too many operator requests from this address failed to authenticate; retry in ${
+          Math.ceil(wait / 1000)
+        } s`,
+        wait,
+      );
+    }
+  }
+
+  /** The operator a request's signature proves, and its nonce (not yet remembered). */
+  async #authenticate(
+    header: string | null,
+    signed: { method: string; url: URL; body: Uint8Array },
+  ): Promise<{ op: ActingOperator; nonce: VerifiedOperatorRequest }> {
+    const h = parseOperatorHeader(header);
+    if (h.scheme === "hmac") {
+      const nonce = await verifyOperatorRequest(this.#o.token, header, signed, this.#now());
+      return { op: await this.#admin(), nonce };
+    }
+    return await this.#keyed(h.parts, signed);
+  }
+
+  /**
+   * An Ed25519-signed request. Its signature is checked before anything
+   * about the operator is told, against a decoy key for an unknown one: the
+   * same answer after the same work as a wrong signature.
+   */
+  async #keyed(
+    parts: OperatorKeyHeader,
+    signed: { method: string; url: URL; body: Uint8Array },
+  ): Promise<{ op: ActingOperator; nonce: VerifiedOperatorRequest }> {
+    const op = (await this.#o.store?.getOperator(parts.keyId)) ?? null;
+    this.#decoy ??= generateOperatorKey().then((k) => k.publicKey);
+    const publicKey = op?.publicKey ?? await this.#decoy;
+    let nonce: VerifiedOperatorRequest;
+    try {
+      nonce = await verifyOperatorRequestWithKey(publicKey, parts, signed, this.#now());
+    } catch (e) {
+      if (!(e instanceof UnauthorizedError) || e.code !== "unauthorized") throw e;
+      const why = op ? `signature not valid for operator ${op.id}` : "operator not enrolled";
+      throw withLogReason(e, `${why} (key=${parts.keyId})`);
+    }
+    if (!op) throw new UnauthorizedError("unauthorized", OPERATOR_SIGNATURE_INVALID);
+    if (op.disabledAt !== null) {
+      throw new UnauthorizedError("operator_disabled", `operator ${op.id} is disabled`);
+    }
+    return { op: { id: op.id, name: op.name, roles: [op.role] }, nonce };
   }
 
   async #requireRole(

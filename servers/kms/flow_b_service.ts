@@ -162,7 +162,8 @@ export class FlowBService {
     if (t.orderId !== null) {
       throw new ConflictError(
         "flow_a_terminal",
-        `${sn} belongs to production order ${t.orderId} (flow A); flow B does not apply`,
+        // The order is not named: the answer goes to callers that proved nothing.
+        `${sn} is a flow A terminal (it belongs to a production order); flow B does not apply`,
       );
     }
     if (t.lockedAt !== null) throw lockedError(sn);

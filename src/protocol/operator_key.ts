@@ -36,6 +36,13 @@ import {
 /** The Ed25519 scheme's name, also the first line of its signed string. */
 export const OPERATOR_KEY_SCHEME = "TMK-ED25519";
 
+/**
+ * The refusal of a signature that does not verify, one message for every
+ * operator id, enrolled or not: the answer must not tell them apart.
+ */
+export const OPERATOR_SIGNATURE_INVALID =
+  "the operator request's signature is not valid (no such operator, a wrong key, or the method, path, time, nonce or body differ from what was signed)";
+
 /** An operator id: the key id of the header. */
 export const OPERATOR_ID = /^[a-z][a-z0-9._-]{1,31}$/;
 
@@ -245,10 +252,7 @@ export async function verifyOperatorRequestWithKey(
       enc.encode(text),
     ))
   ) {
-    throw new UnauthorizedError(
-      "unauthorized",
-      `the operator request's signature is not valid for operator ${parts.keyId} (wrong key, or the method, path, time, nonce or body differ from what was signed)`,
-    );
+    throw new UnauthorizedError("unauthorized", OPERATOR_SIGNATURE_INVALID);
   }
   return checkOperatorTime(parts.ts, parts.nonce, now);
 }
