@@ -7,11 +7,13 @@
  * `/healthz`, and an `/openapi.json` generated from the same table and
  * schemas (one source of truth).
  *
- * Order of checks for each request: route (404), method (405); for operator
- * routes the body read whole first (413: the signature covers it); path
- * parameters (400); for a JSON body the media type (400), body size (413),
+ * Order of checks for each request: route (404), method (405; `HEAD` is
+ * served wherever `GET` is, by the `GET` route, answered without its body);
+ * for operator routes the body read whole first (413: the signature covers
+ * it); path parameters (400); for a JSON body the media type (415: exactly
+ * `application/json`, parameters only `charset=utf-8`), body size (413),
  * JSON syntax and fields (400); for operator routes the signature, time and
- * nonce (401) and the role (403), then for a dual-control route the pending
+ * nonce (401; 429 from a source held off after failures) and the role (403), then for a dual-control route the pending
  * approval (202); then the handler, whose audit records name the operator.
  * (What an operator route's body must look like is public, in
  * `/openapi.json`: checking it first tells an outsider nothing more.) Domain errors from the
@@ -22,14 +24,21 @@
 import type { Schema } from "../../src/protocol/schema.ts";
 import { NotFoundError, PayloadTooLargeError, ValidationError } from "../../src/protocol/errors.ts";
 import { type OperatorRole, withAuditOperator } from "../../src/store/mod.ts";
-import { errorResponse, MethodNotAllowedError } from "./errors.ts";
+import {
+  errorResponse,
+  logReasonOf,
+  MethodNotAllowedError,
+  UnsupportedMediaTypeError,
+} from "./errors.ts";
 import { endedOutcome, type Level, type Logger } from "./log.ts";
+import { isMediaType } from "./media_type.ts";
 import type { ServerMetrics } from "./metrics.ts";
 import { openApiDocument } from "./openapi.ts";
 import { type ActingOperator, OperatorGate } from "./operator_gate.ts";
 import { type PathMatcher, pathMatcher } from "./path_match.ts";
 
 export { openApiDocument };
+export { isMediaType, type MediaType, parseMediaType } from "./media_type.ts";
 
 /** HTTP methods the servers use. */
 export type Method = "GET" | "POST" | "PUT" | "DELETE";
@@ -296,7 +305,7 @@ async function serveBuiltIn(
   doc: string,
 ): Promise<Response> {
   if (request.method !== "GET" && request.method !== "HEAD") {
-    throw new MethodNotAllowedError(request.method, ["GET"]);
+    throw new MethodNotAllowedError(request.method, ["GET", "HEAD"]);
   }
   if (url.pathname === "/openapi.json") {
     return new Response(doc, { headers: { "content-type": "application/json" } });
@@ -328,9 +337,15 @@ function matchRoute(
   if (matches.length === 0) {
     throw new NotFoundError("not_found", `no resource at ${url.pathname}`);
   }
-  const hit = matches.find((m) => m.r.method === method);
-  if (!hit) throw new MethodNotAllowedError(method, matches.map((m) => m.r.method));
+  // HEAD is GET without the body (RFC 9110 9.3.2): the GET route answers it.
+  const hit = matches.find((m) => m.r.method === (method === "HEAD" ? "GET" : method));
+  if (!hit) throw new MethodNotAllowedError(method, allowed(matches.map((m) => m.r.method)));
   return hit;
+}
+
+/** The methods a path takes: its routes', and HEAD wherever GET is. */
+function allowed(methods: string[]): string[] {
+  return methods.includes("GET") ? [...methods, "HEAD"] : methods;
 }
 
 /**
@@ -364,8 +379,8 @@ function pathParams(
  *
  * @param signedBody the body already read for the signature, if any.
  * @returns the parsed body (`undefined` for a route without a body schema).
- * @throws {ValidationError} `unsupported_media_type`, `invalid_json`, a field's code,
- *   `unexpected_body`; {@link PayloadTooLargeError} over the cap.
+ * @throws {UnsupportedMediaTypeError} `unsupported_media_type`; {@link ValidationError}
+ *   `invalid_json`, a field's code, `unexpected_body`; {@link PayloadTooLargeError} over the cap.
  */
 async function routeBody(
   request: Request,
@@ -376,16 +391,18 @@ async function routeBody(
   if (r.body) {
     if (r.bodyOptional && contentType === "" && !signedBody) {
       if ((await readBody(request, 1024)).length === 0) return undefined;
-      throw new ValidationError(
+      throw new UnsupportedMediaTypeError(
         "unsupported_media_type",
         "content-type must be application/json for a request body",
       );
     }
-    if (!/^application\/json\b/i.test(contentType)) {
+    if (!isMediaType(contentType, "application/json")) {
       if (!signedBody) await request.body?.cancel();
-      throw new ValidationError(
+      throw new UnsupportedMediaTypeError(
         "unsupported_media_type",
-        `content-type must be application/json${r.streamType ? ` or ${r.streamType}` : ""}, got ${
+        `content-type must be application/json${
+          r.streamType ? ` or ${r.streamType}` : ""
+        } (the only parameter taken is charset=utf-8), got ${
           JSON.stringify(contentType.slice(0, 60))
         }`,
       );
@@ -403,6 +420,16 @@ async function routeBody(
     }
   }
   return undefined;
+}
+
+/** The answer to a HEAD request: the GET's status and headers, no body. */
+async function withoutBody(response: Response): Promise<Response> {
+  await response.body?.cancel();
+  return new Response(null, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
 
 /**
@@ -454,7 +481,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     if (r.access === "operator") return await operatorDispatch(request, url, hit);
     const params = pathParams(r, hit.groups);
     const ct = request.headers.get("content-type") ?? "";
-    if (r.streamType && ct.split(";")[0].trim().toLowerCase() === r.streamType) {
+    if (r.streamType && isMediaType(ct, r.streamType)) {
       return await r.handler(request, { params, body: undefined });
     }
     const body = await routeBody(request, r, ct, undefined);
@@ -485,6 +512,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
     let response: Response;
     let code: string | undefined;
     let level: Level | undefined;
+    let reason: string | undefined;
     const matched = { route: "unmatched" };
     try {
       response = await dispatch(request, url, matched);
@@ -492,6 +520,7 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
       const out = errorResponse(e);
       response = out.response;
       code = out.error.code;
+      reason = logReasonOf(e);
       const ended = endedOutcome(request.signal);
       if (ended) {
         // The client went away (or timed out): nobody reads this answer, and it is no fault.
@@ -515,11 +544,12 @@ export function createHandler(options: HandlerOptions): (request: Request) => Pr
         path: url.pathname,
         status: response.status,
         code,
+        reason,
         ms: Math.round((performance.now() - started) * 10) / 10,
       },
     );
     const seconds = (performance.now() - started) / 1000;
     options.metrics?.request(matched.route, request.method, response.status, seconds);
-    return response;
+    return request.method === "HEAD" ? await withoutBody(response) : response;
   };
 }

@@ -113,7 +113,7 @@ for (const backend of ["sqlite", "postgres"] as const) {
         const expired = await nonceFor(sn);
         assertEquals(
           await refused("no proof", `${base(sn)}/tmk`, () => Promise.resolve(undefined)),
-          "400 unsupported_media_type",
+          "415 unsupported_media_type",
         );
         assertEquals(
           await refused("a guessed MAC", `${base(sn)}/tmk`, async () => ({

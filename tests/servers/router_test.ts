@@ -178,7 +178,7 @@ const CASES: [string, () => Request | Promise<Request>, number, string][] = [
         headers: { "content-type": "text/plain" },
         body: "{}",
       }),
-    400,
+    415,
     "unsupported_media_type",
   ],
   [
@@ -301,7 +301,7 @@ Deno.test("router: a JSON syntax error does not quote the body (it could hold a 
 Deno.test("router: 405 carries Allow, 401 carries WWW-Authenticate", async () => {
   const { handler } = makeApp();
   const r = await call(handler, new Request(base + "/v1/things/ABCDEFGH", { method: "DELETE" }));
-  assertEquals(r.headers.get("allow"), "POST, GET");
+  assertEquals(r.headers.get("allow"), "POST, GET, HEAD");
   const u = await call(handler, new Request(base + "/v1/things/ABCDEFGH"));
   assertEquals(u.headers.get("www-authenticate"), OPERATOR_SCHEME);
 });
