@@ -16,6 +16,8 @@
  */
 import { coreVariant, wasmCoreFor } from "../src/core/wasm/mod.js";
 import { fusedMultiplyAdd } from "../src/core/wasm/loader.js";
+import { minTime } from "./_min_time.ts";
+import { bigModPow, toBig } from "./_bigint_rsa.ts";
 
 if (Deno.args[0] === "count") {
   const [calls, count] = [Number(Deno.args[1]), Number(Deno.args[2])];
@@ -36,8 +38,6 @@ if (Deno.args[0] === "count") {
 }
 const rounds = Number(Deno.args[0] ?? 3);
 const bits = Number(Deno.args[1] ?? 2048);
-const big = (b: Uint8Array) =>
-  BigInt("0x" + Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(""));
 const moduli: Uint8Array[] = [];
 for (let i = 0; i < 128; i++) {
   const n = crypto.getRandomValues(new Uint8Array(bits / 8));
@@ -48,32 +48,13 @@ for (let i = 0; i < 128; i++) {
 const e = new Uint8Array([1, 0, 1]);
 const m = crypto.getRandomValues(new Uint8Array(bits / 8));
 m[0] = 0;
-function modPowBig(b: bigint, x: bigint, n: bigint): bigint {
-  let r = 1n;
-  b %= n;
-  while (x > 0n) {
-    if (x & 1n) r = (r * b) % n;
-    b = (b * b) % n;
-    x >>= 1n;
-  }
-  return r;
-}
-const bm = big(m);
-const bn = moduli.map(big);
-function minTime(f: () => void, n: number) {
-  let best = 1e9;
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    f();
-    best = Math.min(best, performance.now() - t);
-  }
-  return best;
-}
+const bm = toBig(m);
+const bn = moduli.map(toBig);
 const builds = fusedMultiplyAdd() ? ["fma", "simd"] as const : ["simd"] as const;
 for (const b of builds) {
   const core = wasmCoreFor(b);
   for (const [i, n] of moduli.entries()) {
-    if (big(core.modPowPublic(m, e, n)) !== modPowBig(bm, 65537n, bn[i])) {
+    if (toBig(core.modPowPublic(m, e, n)) !== bigModPow(bm, 65537n, bn[i])) {
       throw new Error(`${b}: wrong result`);
     }
   }
@@ -95,7 +76,7 @@ for (let r = 0; r < rounds; r++) {
     );
     parts.push(`${name} ${t.join(" / ")}`);
   };
-  row("bigint", (i) => modPowBig(bm, 65537n, bn[i]));
+  row("bigint", (i) => bigModPow(bm, 65537n, bn[i]));
   for (const b of builds) {
     const core = wasmCoreFor(b);
     row(b, (i) => core.modPowPublic(m, e, moduli[i]));

@@ -10,6 +10,7 @@ import { loadCore } from "../src/core/mod.ts";
 import { coreVariant, wasmCoreFor } from "../src/core/wasm/mod.js";
 import { fusedMultiplyAdd } from "../src/core/wasm/loader.js";
 import { bigKey, bigRsaPrivate } from "./_bigint_rsa.ts";
+import { minTime } from "./_min_time.ts";
 
 const js = await loadCore("js");
 const b64url = (s: string) =>
@@ -31,15 +32,6 @@ const key = {
 const bk = bigKey(key);
 const m = crypto.getRandomValues(new Uint8Array(bits / 8));
 m[0] = 0;
-function minTime(f: () => void, n: number) {
-  let best = 1e9;
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    f();
-    best = Math.min(best, performance.now() - t);
-  }
-  return best;
-}
 const builds = fusedMultiplyAdd() ? ["fma", "simd"] as const : ["simd"] as const;
 const want = bigRsaPrivate(bk, m).join();
 for (const b of builds) {

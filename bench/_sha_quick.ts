@@ -2,6 +2,7 @@
 import { digest as asDigest } from "@chainsafe/as-sha256";
 import { createSHA256 } from "hash-wasm";
 import { loadCore } from "../src/core/mod.ts";
+import { minTime } from "./_min_time.ts";
 const wasm = await loadCore("wasm");
 const hw = await createSHA256();
 const hwd = (d: Uint8Array) => {
@@ -9,15 +10,6 @@ const hwd = (d: Uint8Array) => {
   hw.update(d);
   return hw.digest("binary");
 };
-function minTime(f: () => void, n: number) {
-  let best = 1e9;
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    f();
-    best = Math.min(best, performance.now() - t);
-  }
-  return best;
-}
 for (const size of [32, 1024, 1 << 20]) {
   const d = crypto.getRandomValues(new Uint8Array(Math.min(size, 65536)));
   const data = size > 65536 ? new Uint8Array(size).map((_, i) => d[i & 65535]) : d;

@@ -1,19 +1,11 @@
 /** Quick min-time probe: wasm vs node-forge 3DES 2-key ECB, fresh key per call (not part of `deno task bench`). */
 import { loadCore } from "../src/core/mod.ts";
+import { minTime } from "./_min_time.ts";
 const wasm = await loadCore("wasm");
 const js = await loadCore("js");
 const keys = Array.from({ length: 256 }, () => crypto.getRandomValues(new Uint8Array(16)));
 let ki = 0;
 const nextKey = () => keys[ki = (ki + 1) & 255];
-function minTime(f: () => void, n: number) {
-  let best = 1e9;
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    f();
-    best = Math.min(best, performance.now() - t);
-  }
-  return best;
-}
 for (const size of [16, 65536]) {
   const d = crypto.getRandomValues(new Uint8Array(size));
   const reps = size === 16 ? 2000 : 1;
