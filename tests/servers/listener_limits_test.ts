@@ -5,10 +5,10 @@
  * over the parser's cap.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { createHandler, json, memoryLogger, route } from "../../servers/_lib/mod.ts";
+import { createHandler, memoryLogger } from "../../servers/_lib/mod.ts";
 import { listen, type ServeLimits } from "../../servers/_lib/listener.ts";
-import { object, text } from "../../src/protocol/schema.ts";
 import { root, server } from "./_tls_fixture.ts";
+import { echoRoute } from "./_echo_route.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -76,17 +76,7 @@ async function echoServer(tls: boolean, limits: Partial<ServeLimits>) {
     version: "1",
     log: logger,
     routes: [
-      route({
-        method: "POST",
-        path: "/v1/echo",
-        operationId: "echo",
-        summary: "echo",
-        access: "public",
-        body: object({ note: text(/^[a-z]{0,8000}$/, "a-z") }, "b"),
-        maxBody: 16384,
-        responses: { 200: { description: "ok" } },
-        handler: (_req, { body }) => Promise.resolve(json(200, body)),
-      }),
+      echoRoute(8000, 16384),
     ],
   });
   const s = await listen(handler, { tls: tls ? server : undefined, limits, log: logger });

@@ -5,12 +5,12 @@
  * client that hangs up logged as 499 at info.
  */
 import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
-import { createHandler, json, memoryLogger, route } from "../../servers/_lib/mod.ts";
+import { createHandler, memoryLogger, route } from "../../servers/_lib/mod.ts";
 import { listen, peerIdentity } from "../../servers/_lib/listener.ts";
 import { clientCertificateCheck, tlsClient } from "../../servers/_lib/tls.ts";
 import { loadCrlFile } from "../../servers/_lib/revocation.ts";
-import { object, text } from "../../src/protocol/schema.ts";
 import { alice, bob, mallory, root, rootCrl, server } from "./_tls_fixture.ts";
+import { echoRoute } from "./_echo_route.ts";
 
 const hello = (request: Request) =>
   Promise.resolve(new Response(`hello ${peerIdentity(request)?.subject ?? "anonymous"}`));
@@ -277,17 +277,7 @@ Deno.test("tls: a client that hangs up mid-body is logged at info as 499, not as
     version: "1",
     log: logger,
     routes: [
-      route({
-        method: "POST",
-        path: "/v1/echo",
-        operationId: "echo",
-        summary: "echo",
-        access: "public",
-        body: object({ note: text(/^[a-z]{0,2000}$/, "a-z") }, "b"),
-        maxBody: 4096,
-        responses: { 200: { description: "ok" } },
-        handler: (_req, { body }) => Promise.resolve(json(200, body)),
-      }),
+      echoRoute(2000, 4096),
     ],
   });
   const s = await listen(handler, { limits: {}, log: logger });
@@ -323,17 +313,7 @@ Deno.test("tls: a stalled body times out as 408 at warn; shutdown ends a hung re
     version: "1",
     log: logger,
     routes: [
-      route({
-        method: "POST",
-        path: "/v1/echo",
-        operationId: "echo",
-        summary: "echo",
-        access: "public",
-        body: object({ note: text(/^[a-z]{0,2000}$/, "a-z") }, "b"),
-        maxBody: 4096,
-        responses: { 200: { description: "ok" } },
-        handler: (_req, { body }) => Promise.resolve(json(200, body)),
-      }),
+      echoRoute(2000, 4096),
       route({
         method: "GET",
         path: "/v1/hang",
