@@ -21,6 +21,7 @@ import { toHttpError } from "./errors.ts";
 import { requestSource } from "./listener.ts";
 import type { Logger } from "./log.ts";
 import { pathMatcher } from "./path_match.ts";
+import { sourceKey } from "./rate_limit.ts";
 import { readBody } from "./router.ts";
 import {
   type ConsoleDirectory,
@@ -191,29 +192,6 @@ async function jsonBody(request: Request): Promise<unknown> {
   }
 }
 
-/**
- * The key a login's source address is limited under: an IPv4 address as
- * it is, an IPv6 address by its /64 (one host commonly holds a whole /64),
- * and one key for every call without a socket.
- *
- * @param address the remote address, or undefined.
- * @returns the key.
- */
-export function loginSourceKey(address: string | undefined): string {
-  if (address === undefined) return "local";
-  const ip = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "").toLowerCase();
-  if (!ip.includes(":")) return ip;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
-  if (mapped) return mapped[1];
-  const [head, tail] = ip.split("::");
-  const left = head ? head.split(":") : [];
-  const right = tail ? tail.split(":") : [];
-  const groups = tail === undefined
-    ? left
-    : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(":")}::/64`;
-}
-
 /** The origin check of a state-changing request: an Origin, when sent, must be ours. */
 function sameOrigin(request: Request, url: URL): boolean {
   const origin = request.headers.get("origin");
@@ -235,7 +213,7 @@ async function login(request: Request, url: URL, scope: LoginScope): Promise<Res
   if (typeof body?.id !== "string" || typeof body?.password !== "string") {
     return consoleError(400, "invalid_login", "send JSON {id, password}", url);
   }
-  const source = loginSourceKey(requestSource(request));
+  const source = sourceKey(requestSource(request));
   const r = await book.login(body.id, body.password, source);
   if (!r.ok && r.reason === "throttled") return throttled(r.retryAfterMs, book, url);
   if (!r.ok) {

@@ -53,13 +53,14 @@ import {
   type AuditPreface,
   OPERATOR_ROLES,
   type OperatorBook,
+  type OperatorRecord,
   type OperatorRole,
   withAuditOperator,
   withAuditPreface,
 } from "../../src/store/mod.ts";
 import { toHttpError, withLogReason } from "./errors.ts";
 import { requestSource } from "./listener.ts";
-import { FailureLimiter, type FailureLimits } from "./rate_limit.ts";
+import { FailureLimiter, type FailureLimits, sourceKey } from "./rate_limit.ts";
 
 /** The bootstrap administrator's operator id (the `--token` holder). */
 export const ADMIN_ID = "admin";
@@ -126,6 +127,18 @@ function rolesOf(r: GatedRoute): readonly OperatorRole[] {
   return r.roles ?? ALL_ROLES;
 }
 
+/**
+ * The operator an enrolled record acts as.
+ *
+ * @throws {UnauthorizedError} `operator_disabled` for a disabled one.
+ */
+function actingOf(op: OperatorRecord): ActingOperator {
+  if (op.disabledAt !== null) {
+    throw new UnauthorizedError("operator_disabled", `operator ${op.id} is disabled`);
+  }
+  return { id: op.id, name: op.name, roles: [op.role] };
+}
+
 /** Authenticates operators, checks roles and runs dual control. */
 export class OperatorGate {
   readonly #o: OperatorGateOptions;
@@ -168,16 +181,10 @@ export class OperatorGate {
    * @throws {UnauthorizedError} for an unknown or disabled operator.
    */
   async operator(id: string): Promise<ActingOperator> {
-    return id === ADMIN_ID ? await this.#admin() : (await this.#enrolled(id)).acting;
-  }
-
-  async #enrolled(id: string): Promise<{ acting: ActingOperator; publicKey: string }> {
+    if (id === ADMIN_ID) return await this.#admin();
     const op = await this.#o.store?.getOperator(id);
     if (!op) throw new UnauthorizedError("unauthorized", `no operator ${id} is enrolled here`);
-    if (op.disabledAt !== null) {
-      throw new UnauthorizedError("operator_disabled", `operator ${id} is disabled`);
-    }
-    return { acting: { id: op.id, name: op.name, roles: [op.role] }, publicKey: op.publicKey };
+    return actingOf(op);
   }
 
   /**
@@ -197,7 +204,7 @@ export class OperatorGate {
     body: Uint8Array,
   ): Promise<ActingOperator> {
     const source = requestSource(request);
-    const limited = source === undefined ? [] : [`src:${source}`];
+    const limited = source === undefined ? [] : [`src:${sourceKey(source)}`];
     this.#holdOff(limited);
     const signed = { method: request.method, url, body };
     let verified: { op: ActingOperator; nonce: VerifiedOperatorRequest };
@@ -270,10 +277,7 @@ export class OperatorGate {
       throw withLogReason(e, `${why} (key=${parts.keyId})`);
     }
     if (!op) throw new UnauthorizedError("unauthorized", OPERATOR_SIGNATURE_INVALID);
-    if (op.disabledAt !== null) {
-      throw new UnauthorizedError("operator_disabled", `operator ${op.id} is disabled`);
-    }
-    return { op: { id: op.id, name: op.name, roles: [op.role] }, nonce };
+    return { op: actingOf(op), nonce };
   }
 
   async #requireRole(

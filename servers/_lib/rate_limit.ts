@@ -14,6 +14,29 @@
  * @module
  */
 
+/**
+ * The key a source address is limited under: an IPv4 address as it is
+ * (also when IPv4-mapped), an IPv6 address by its /64 (one host commonly
+ * holds a whole /64), and one key for every call without a socket.
+ *
+ * @param address the remote address, or undefined.
+ * @returns the key.
+ */
+export function sourceKey(address: string | undefined): string {
+  if (address === undefined) return "local";
+  const ip = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "").toLowerCase();
+  if (!ip.includes(":")) return ip;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(ip);
+  if (mapped) return mapped[1];
+  const [head, tail] = ip.split("::");
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = tail === undefined
+    ? left
+    : [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
+  return `${groups.slice(0, 4).map((g) => (parseInt(g, 16) || 0).toString(16)).join(":")}::/64`;
+}
+
 /** Settings of a {@link FailureLimiter}. */
 export interface FailureLimits {
   /** Failures of a key allowed in `windowMs` before it is held off. */

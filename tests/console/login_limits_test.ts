@@ -9,7 +9,8 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { LOGINS, startConsoleServers } from "./_servers.ts";
-import { CONSOLE_MAX_BODY, loginSourceKey } from "../../servers/_lib/console.ts";
+import { CONSOLE_MAX_BODY } from "../../servers/_lib/console.ts";
+import { sourceKey } from "../../servers/_lib/rate_limit.ts";
 
 /** A body of `total` bytes of `a` in 64 KiB chunks, counting what is pulled from it. */
 function bigBody(total: number): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
@@ -150,12 +151,12 @@ Deno.test("console: a burst of logins from one address gets 429 before any passw
 });
 
 Deno.test("console: logins are limited per IPv4 address and per IPv6 /64", () => {
-  assertEquals(loginSourceKey("192.0.2.7"), "192.0.2.7");
-  assertEquals(loginSourceKey("::ffff:192.0.2.7"), "192.0.2.7");
-  assertEquals(loginSourceKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
-  assertEquals(loginSourceKey("2001:DB8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
-  assertEquals(loginSourceKey("2001:db8::1"), "2001:db8:0:0::/64");
-  assertEquals(loginSourceKey("::1"), "0:0:0:0::/64");
-  assertEquals(loginSourceKey("fe80::1%eth0"), "fe80:0:0:0::/64");
-  assertEquals(loginSourceKey(undefined), "local");
+  assertEquals(sourceKey("192.0.2.7"), "192.0.2.7");
+  assertEquals(sourceKey("::ffff:192.0.2.7"), "192.0.2.7");
+  assertEquals(sourceKey("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+  assertEquals(sourceKey("2001:DB8:1:2:bbbb:cccc:dddd:eeee"), "2001:db8:1:2::/64");
+  assertEquals(sourceKey("2001:db8::1"), "2001:db8:0:0::/64");
+  assertEquals(sourceKey("::1"), "0:0:0:0::/64");
+  assertEquals(sourceKey("fe80::1%eth0"), "fe80:0:0:0::/64");
+  assertEquals(sourceKey(undefined), "local");
 });
