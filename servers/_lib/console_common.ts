@@ -249,25 +249,17 @@ export async function eventStream(
   return new Response(body, { headers });
 }
 
+/** The body of an action that takes no fields (the page sends `{}`): its subject is in its path. */
+const NO_FIELDS = object({}, "no fields: the action's subject is in its path");
+
 /**
- * Checks the body of an action that takes no fields (the page sends `{}`):
- * the action's subject is in its path, and anything else is refused, not ignored.
+ * Checks the body of an action that takes no fields: anything but `{}` is refused, not ignored.
  *
  * @param body the request's JSON body.
  * @throws {ValidationError} `invalid_field` if it is not an object, `unknown_field` naming a field.
  */
 export function noFields(body: unknown): void {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    const got = body === null ? "null" : Array.isArray(body) ? "an array" : `a ${typeof body}`;
-    throw new ValidationError("invalid_field", `body must be an object, got ${got}`);
-  }
-  const [k] = Object.keys(body);
-  if (k !== undefined) {
-    throw new ValidationError(
-      "unknown_field",
-      `body has an unknown field ${JSON.stringify(k.slice(0, 40))}; this action takes no fields`,
-    );
-  }
+  NO_FIELDS.parse(body, "body");
 }
 
 /** A finished ceremony: who took part, every KCV, never a key. */

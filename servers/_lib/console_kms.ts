@@ -250,9 +250,8 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
     job: jobs.get(orderId) ?? null,
   });
   const orderParam = (ctx: ConsoleContext) => ORDER_ID.parse(ctx.params.orderId, "orderId");
-  /** The path's order id, of an order the KMS holds TKs of. */
-  const knownOrder = async (ctx: ConsoleContext) => {
-    const id = orderParam(ctx);
+  /** `id`, if the KMS holds TKs of that order. */
+  const knownOrder = async (id: string) => {
     if ((await d.store.countTerminals(id)).terminals === 0) {
       throw new NotFoundError("unknown_order", `the KMS has no TKs for order ${id}`);
     }
@@ -285,7 +284,8 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       method: "GET",
       path: "/orders/:orderId",
       roles: VIEW_ROLES,
-      handler: async (ctx) => consoleJson(200, await orderView(await knownOrder(ctx)), ctx.url),
+      handler: async (ctx) =>
+        consoleJson(200, await orderView(await knownOrder(orderParam(ctx))), ctx.url),
     },
     {
       method: "GET",
@@ -293,7 +293,7 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
       roles: VIEW_ROLES,
       handler: async (ctx) => {
         // Checked before the stream starts: a malformed id is a 400, an unknown one a 404.
-        const id = await knownOrder(ctx);
+        const id = await knownOrder(orderParam(ctx));
         return await eventStream(ctx, () => orderView(id));
       },
     },
@@ -307,7 +307,7 @@ export function kmsConsoleRoutes(d: KmsConsoleDeps): ConsoleRoute[] {
         if (jobs.get(id)?.state === "running") {
           throw new ConflictError("issuing", `issuance of ${id} is already running`);
         }
-        await knownOrder(ctx);
+        await knownOrder(id);
         const job: IssueJob = { orderId: id, startedBy: ctx.session.operator.id, state: "running" };
         jobs.set(id, job);
         await auditConsole(d.store, ctx, "issuance_started", { subject: id });

@@ -169,9 +169,14 @@ interface Conn {
   headAt?: number;
 }
 
+/** Aborts the connection's requests in flight with `reason`. */
+function abortRequests(c: Conn, reason: DOMException): void {
+  for (const ac of c.requests) if (!ac.signal.aborted) ac.abort(reason);
+}
+
 /** Aborts the connection's requests with `reason`, then closes it. */
 function closeConn(c: Conn, reason: DOMException): void {
-  for (const ac of c.requests) if (!ac.signal.aborted) ac.abort(reason);
+  abortRequests(c, reason);
   c.socket.destroy();
 }
 
@@ -404,7 +409,7 @@ const refusal = (code: string, message: string) =>
  */
 function bodyLate(st: ServerState, c: Conn, res: http.ServerResponse, reason: DOMException) {
   st.refused("http.body_timeout", c.source);
-  for (const ac of c.requests) if (!ac.signal.aborted) ac.abort(reason);
+  abortRequests(c, reason);
   if (res.headersSent || res.destroyed) return void closeConn(c, reason);
   const body = errorBody(
     "body_timeout",

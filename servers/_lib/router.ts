@@ -13,8 +13,9 @@
  * it); path parameters (400); for a JSON body the media type (415: exactly
  * `application/json`, parameters only `charset=utf-8`), body size (413),
  * JSON syntax and fields (400); for operator routes the signature, time and
- * nonce (401; 429 from a source held off after failures) and the role (403), then for a dual-control route the pending
- * approval (202); then the handler, whose audit records name the operator.
+ * nonce (401; 429 from a source held off after failures) and the role
+ * (403), then for a dual-control route the pending approval (202); then the
+ * handler, whose audit records name the operator.
  * (What an operator route's body must look like is public, in
  * `/openapi.json`: checking it first tells an outsider nothing more.) Domain errors from the
  * handler become JSON error bodies via `errorResponse`.

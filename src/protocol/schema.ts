@@ -313,7 +313,9 @@ export function object<F extends Fields>(fields: F, description: string): Schema
         if (!Object.hasOwn(fields, k)) {
           throw new ValidationError(
             "unknown_field",
-            `${path} has an unknown field ${shown(k)}; expected only ${names.join(", ")}`,
+            `${path} has an unknown field ${shown(k)}; ${
+              names.length > 0 ? `expected only ${names.join(", ")}` : "it takes no fields"
+            }`,
           );
         }
       }
